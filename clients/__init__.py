@@ -1,0 +1,1 @@
+"""Clients of leadrouter: the Python client over the gRPC stubs, and the `leadrouter` command."""

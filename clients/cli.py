@@ -1,0 +1,308 @@
+"""The `leadrouter` command: serve, migrate, accounts, keys, apply."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+from google.protobuf.json_format import MessageToDict
+
+from clients.client import admin, admin_async, struct, violations
+from leadrouter.v1 import admin_pb2
+from server.config import DEFAULT_GRPC, ConfigError, Settings
+from server.errors import LeadRouterError
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "acme.json"
+DEMO_ACCOUNT = "Demo"
+
+
+class CommandError(Exception):
+    """A command cannot go on; its message is printed and the exit status is 1."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    return settings.with_overrides(
+        data_dir=args.data_dir,
+        database_url=args.database_url,
+        grpc_address=getattr(args, "grpc", None),
+    )
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+# -- database commands --------------------------------------------------------------------
+
+
+async def _with_pool(args: argparse.Namespace, work: Callable[[Any], Awaitable[object]]) -> object:
+    from server.bootstrap import storage
+
+    async with storage(_settings(args)) as pool:
+        return await work(pool)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from server.storage.database import database_url
+    from server.storage.migrations import migrate
+
+    applied = asyncio.run(migrate(database_url(_settings(args))))
+    _print_json({"applied": [f"{m.version:04d}_{m.name}" for m in applied]})
+
+
+def cmd_accounts_create(args: argparse.Namespace) -> None:
+    from server.services import accounts
+
+    created = asyncio.run(
+        _with_pool(args, lambda pool: accounts.create_account(pool, args.name, args.time_zone))
+    )
+    assert isinstance(created, accounts.NewAccount)
+    _print_json({"account_id": created.account_id, "api_key": created.api_key})
+
+
+def cmd_accounts_list(args: argparse.Namespace) -> None:
+    from server.services import accounts
+
+    _print_json(asyncio.run(_with_pool(args, accounts.list_accounts)))
+
+
+def _key_json(info: Any) -> dict[str, object]:
+    return {
+        "id": info.id,
+        "name": info.name,
+        "prefix": info.prefix,
+        "created_at": info.created_at,
+        "revoked_at": info.revoked_at,
+        "last_used_at": info.last_used_at,
+    }
+
+
+def cmd_keys_create(args: argparse.Namespace) -> None:
+    from server.services import accounts
+
+    result = asyncio.run(
+        _with_pool(args, lambda pool: accounts.create_key(pool, args.account, args.name))
+    )
+    info, secret = result  # type: ignore[misc]
+    _print_json({**_key_json(info), "api_key": secret})
+
+
+def cmd_keys_list(args: argparse.Namespace) -> None:
+    from server.services import accounts
+
+    found = asyncio.run(_with_pool(args, lambda pool: accounts.list_keys(pool, args.account)))
+    _print_json([_key_json(k) for k in found])  # type: ignore[attr-defined]
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> None:
+    from server.services import accounts
+
+    asyncio.run(
+        _with_pool(args, lambda pool: accounts.revoke_key(pool, args.account, args.key_id))
+    )
+    _print_json({"revoked": args.key_id})
+
+
+# -- gRPC commands ------------------------------------------------------------------------
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise CommandError(f"{path} is not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
+    if not isinstance(data, dict):
+        raise CommandError(f"{path}: the document must be an object")
+    return data
+
+
+def apply_result_json(response: admin_pb2.ApplyConfigResponse) -> dict[str, dict[str, int]]:
+    return {
+        "lead_types": dict(response.lead_types),
+        "sources": dict(response.sources),
+        "campaigns": dict(response.campaigns),
+    }
+
+
+def _rpc_failure(error: grpc.RpcError) -> CommandError:
+    found = violations(error)
+    code = error.code().name  # type: ignore[attr-defined]
+    if found:
+        lines = "\n".join(f"  {path}: {reason}" for path, reason in found)
+        return CommandError(f"rejected ({code}), nothing was changed:\n{lines}")
+    return CommandError(f"{code}: {error.details()}")  # type: ignore[attr-defined]
+
+
+def cmd_apply(args: argparse.Namespace) -> None:
+    document = read_config_file(Path(args.file))
+    if not args.key:
+        raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
+    request = admin_pb2.ApplyConfigRequest(document=struct(document), dry_run=args.dry_run)
+    try:
+        with admin(args.grpc, args.key) as stub:
+            response = stub.ApplyConfig(request, timeout=60)
+    except grpc.RpcError as error:
+        raise _rpc_failure(error) from None
+    for change in response.changes:
+        if change.action != "unchanged":
+            print(f"{change.action}: {change.kind} {change.key}", file=sys.stderr)
+    _print_json(apply_result_json(response))
+
+
+# -- serve --------------------------------------------------------------------------------
+
+
+async def _demo(settings: Settings, pool: Any, grpc_address: str) -> dict[str, Any]:
+    """The demo account (created on first start, its key kept in the data folder) and the
+    example config applied to it through the gRPC admin API."""
+    from server.services import accounts
+
+    state_file = settings.data_dir / "demo.json"
+    if state_file.exists():
+        state: dict[str, Any] = json.loads(state_file.read_text())
+    else:
+        created = await accounts.create_account(pool, DEMO_ACCOUNT)
+        state = {"account_id": created.account_id, "api_key": created.api_key}
+        state_file.write_text(json.dumps(state))
+        state_file.chmod(0o600)
+    document = read_config_file(EXAMPLE_CONFIG)
+    async with admin_async(grpc_address, state["api_key"]) as stub:
+        response = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+    return {**state, "applied": apply_result_json(response)}
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    from server.bootstrap import serve
+
+    settings = _settings(args)
+
+    async def ready(addresses: dict[str, str], pool: Any) -> None:
+        print(f"leadrouter gRPC API listening on {addresses['grpc']}", flush=True)
+        print(f"  data folder: {settings.data_dir.resolve()}" if not settings.database_url
+              else "  database: the configured LEADROUTER_DATABASE_URL", flush=True)
+        if args.demo:
+            demo = await _demo(settings, pool, addresses["grpc"])
+            _print_demo(demo, addresses["grpc"])
+        print("Stop with Ctrl-C.", flush=True)
+
+    asyncio.run(serve(settings, ready))
+
+
+def _print_demo(demo: dict[str, Any], grpc_address: str) -> None:
+    applied = demo["applied"]
+    print(
+        f"""
+Demo account {demo['account_id']}; its admin API key (kept in the data folder's demo.json):
+  {demo['api_key']}
+Example config applied (examples/acme.json): {json.dumps(applied)}
+
+Next steps:
+  export LEADROUTER_KEY={demo['api_key']} LEADROUTER_GRPC={grpc_address}
+  .venv/bin/leadrouter apply examples/acme.json   # apply again: nothing changes
+  .venv/bin/leadrouter apply --help
+The HTTP lead receiver (/processor/...) is not built yet, so there is no lead to post.
+""",
+        flush=True,
+    )
+
+
+# -- argument parsing ---------------------------------------------------------------------
+
+
+def _database_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="data folder for the embedded PostgreSQL "
+                        "(default ./var, or LEADROUTER_DATA_DIR)")
+    parser.add_argument("--database-url", help="use this PostgreSQL instead of the embedded one "
+                        "(or LEADROUTER_DATABASE_URL)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="leadrouter", description="leadrouter: lead distribution platform"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the gRPC API")
+    _database_options(serve)
+    serve.add_argument("--grpc", help=f"gRPC HOST:PORT (default {DEFAULT_GRPC}, or LEADROUTER_GRPC)")
+    serve.add_argument("--demo", action="store_true",
+                       help="create a demo account on first start and apply examples/acme.json")
+    serve.set_defaults(run=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations and exit")
+    _database_options(migrate)
+    migrate.set_defaults(run=cmd_migrate)
+
+    accounts = commands.add_parser("accounts", help="manage accounts (tenants)")
+    account_commands = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = account_commands.add_parser("create", help="create an account and its first key")
+    create.add_argument("name")
+    create.add_argument("--time-zone", default="America/Los_Angeles",
+                        help="the account's time zone for caps and reports")
+    _database_options(create)
+    create.set_defaults(run=cmd_accounts_create)
+    listing = account_commands.add_parser("list", help="list accounts")
+    _database_options(listing)
+    listing.set_defaults(run=cmd_accounts_list)
+
+    keys = commands.add_parser("keys", help="manage an account's admin API keys")
+    key_commands = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    key_create = key_commands.add_parser("create", help="issue a key (shown once)")
+    key_create.add_argument("--account", type=int, required=True)
+    key_create.add_argument("--name", default="")
+    _database_options(key_create)
+    key_create.set_defaults(run=cmd_keys_create)
+    key_list = key_commands.add_parser("list", help="list keys (never their secrets)")
+    key_list.add_argument("--account", type=int, required=True)
+    _database_options(key_list)
+    key_list.set_defaults(run=cmd_keys_list)
+    key_revoke = key_commands.add_parser("revoke", help="revoke a key")
+    key_revoke.add_argument("--account", type=int, required=True)
+    key_revoke.add_argument("key_id", type=int)
+    _database_options(key_revoke)
+    key_revoke.set_defaults(run=cmd_keys_revoke)
+
+    apply = commands.add_parser("apply", help="apply a config document (JSON or YAML)")
+    apply.add_argument("file")
+    apply.add_argument("--dry-run", action="store_true", help="validate and report only")
+    apply.add_argument("--grpc", default=os.environ.get("LEADROUTER_GRPC", DEFAULT_GRPC),
+                       help="server HOST:PORT (or LEADROUTER_GRPC)")
+    apply.add_argument("--key", default=os.environ.get("LEADROUTER_KEY"),
+                       help="admin API key (or LEADROUTER_KEY)")
+    apply.set_defaults(run=cmd_apply)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    try:
+        args.run(args)
+    except (CommandError, ConfigError, LeadRouterError) as exc:
+        print(f"leadrouter: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

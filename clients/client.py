@@ -1,0 +1,81 @@
+"""A Python client for leadrouter's gRPC API: the generated stubs on an authenticated channel.
+
+    with admin("127.0.0.1:50051", key) as stub:
+        stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
+
+    async with admin_async("127.0.0.1:50051", key) as stub:
+        await stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import grpc
+from google.protobuf.struct_pb2 import Struct
+from google.rpc import error_details_pb2, status_pb2
+
+from leadrouter.v1 import admin_pb2_grpc
+
+
+def _with_key(details: Any, key: str) -> Any:
+    metadata = [*(details.metadata or ()), ("authorization", f"Bearer {key}")]
+    return details._replace(metadata=metadata)
+
+
+class _KeyInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    def intercept_unary_unary(
+        self, continuation: Callable[[Any, Any], Any], client_call_details: Any, request: Any
+    ) -> Any:
+        return continuation(_with_key(client_call_details, self._key), request)
+
+
+class _AsyncKeyInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
+    def __init__(self, key: str) -> None:
+        self._key = key
+
+    async def intercept_unary_unary(
+        self, continuation: Callable[[Any, Any], Any], client_call_details: Any, request: Any
+    ) -> Any:
+        return await continuation(_with_key(client_call_details, self._key), request)
+
+
+@contextmanager
+def admin(target: str, key: str) -> Iterator[admin_pb2_grpc.AdminServiceStub]:
+    """A blocking AdminService stub whose calls carry the key."""
+    with grpc.insecure_channel(target) as channel:
+        yield admin_pb2_grpc.AdminServiceStub(grpc.intercept_channel(channel, _KeyInterceptor(key)))
+
+
+@asynccontextmanager
+async def admin_async(target: str, key: str) -> AsyncIterator[admin_pb2_grpc.AdminServiceAsyncStub]:
+    """An asyncio AdminService stub whose calls carry the key."""
+    async with grpc.aio.insecure_channel(target, interceptors=[_AsyncKeyInterceptor(key)]) as channel:
+        yield admin_pb2_grpc.AdminServiceStub(channel)  # type: ignore[return-value]
+
+
+def struct(document: dict[str, Any]) -> Struct:
+    """A config document as the google.protobuf.Struct ApplyConfig takes."""
+    message = Struct()
+    message.update(document)
+    return message
+
+
+def violations(error: grpc.RpcError) -> list[tuple[str, str]]:
+    """The (path, reason) pairs of an INVALID_ARGUMENT error's google.rpc.BadRequest, if any."""
+    trailers = error.trailing_metadata() or ()  # type: ignore[attr-defined]
+    found: list[tuple[str, str]] = []
+    for key, value in trailers:
+        if key != "grpc-status-details-bin":
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            bad_request = error_details_pb2.BadRequest()
+            if detail.Unpack(bad_request):
+                found.extend((v.field, v.description) for v in bad_request.field_violations)
+    return found

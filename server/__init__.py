@@ -1,0 +1,1 @@
+"""leadrouter's server: domain rules, use cases, storage and the gRPC services."""

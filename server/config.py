@@ -1,0 +1,77 @@
+"""Settings, read once from the environment and command-line overrides, then frozen."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_GRPC = "127.0.0.1:50051"
+DEFAULT_RECEIVER = "127.0.0.1:8080"
+DEFAULT_SOAP = "127.0.0.1:8081"
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used."""
+
+
+def _address(name: str, value: str) -> str:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{name} must be HOST:PORT, got {value!r}")
+    return value
+
+
+def _positive_int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1, got {number}")
+    return number
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the process needs to know; built once, passed down, never mutated."""
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    grpc_address: str = DEFAULT_GRPC
+    pool_max_size: int = 10
+    shutdown_grace_seconds: float = 5.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        settings = cls()
+        if "LEADROUTER_DATA_DIR" in env:
+            settings = replace(settings, data_dir=Path(env["LEADROUTER_DATA_DIR"]))
+        if env.get("LEADROUTER_DATABASE_URL"):
+            settings = replace(settings, database_url=env["LEADROUTER_DATABASE_URL"])
+        if "LEADROUTER_GRPC" in env:
+            settings = replace(
+                settings, grpc_address=_address("LEADROUTER_GRPC", env["LEADROUTER_GRPC"])
+            )
+        if "LEADROUTER_POOL_MAX_SIZE" in env:
+            size = _positive_int("LEADROUTER_POOL_MAX_SIZE", env["LEADROUTER_POOL_MAX_SIZE"])
+            settings = replace(settings, pool_max_size=size)
+        return settings
+
+    def with_overrides(
+        self,
+        *,
+        data_dir: str | None = None,
+        database_url: str | None = None,
+        grpc_address: str | None = None,
+    ) -> Settings:
+        settings = self
+        if data_dir is not None:
+            settings = replace(settings, data_dir=Path(data_dir))
+        if database_url:
+            settings = replace(settings, database_url=database_url)
+        if grpc_address is not None:
+            settings = replace(settings, grpc_address=_address("--grpc", grpc_address))
+        return settings

@@ -1,0 +1,178 @@
+"""leadrouter.v1.AdminService: translates messages and calls the use cases, nothing more."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf.json_format import MessageToDict
+
+from leadrouter.v1 import admin_pb2, admin_pb2_grpc, catalog_pb2
+from server.rpc import convert
+from server.rpc.interceptor import caller
+from server.services import accounts, catalog, config_apply
+from server.services.catalog import Pool
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+def _account() -> int:
+    return caller().account_id
+
+
+class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    # -- lead types and fields
+
+    async def CreateLeadType(
+        self, request: admin_pb2.CreateLeadTypeRequest, context: Context
+    ) -> catalog_pb2.LeadType:
+        spec = convert.lead_type_spec(request.lead_type)
+        lead_type_id, stored = await catalog.create_lead_type(self._pool, _account(), spec)
+        return convert.lead_type_message(lead_type_id, stored)
+
+    async def UpdateLeadType(
+        self, request: admin_pb2.UpdateLeadTypeRequest, context: Context
+    ) -> catalog_pb2.LeadType:
+        spec = convert.lead_type_spec(request.lead_type)
+        lead_type_id = request.lead_type.id
+        stored = await catalog.update_lead_type(self._pool, _account(), lead_type_id, spec)
+        return convert.lead_type_message(lead_type_id, stored)
+
+    async def GetLeadType(
+        self, request: admin_pb2.GetLeadTypeRequest, context: Context
+    ) -> catalog_pb2.LeadType:
+        stored = await catalog.get_lead_type(self._pool, _account(), request.id)
+        return convert.lead_type_message(request.id, stored)
+
+    async def ListLeadTypes(
+        self, request: admin_pb2.ListLeadTypesRequest, context: Context
+    ) -> admin_pb2.ListLeadTypesResponse:
+        found = await catalog.list_lead_types(self._pool, _account())
+        return admin_pb2.ListLeadTypesResponse(
+            lead_types=[convert.lead_type_message(i, spec) for i, spec in found]
+        )
+
+    async def CreateLeadField(
+        self, request: admin_pb2.CreateLeadFieldRequest, context: Context
+    ) -> catalog_pb2.LeadField:
+        spec = convert.field_spec(request.field)
+        stored = await catalog.create_field(
+            self._pool, _account(), request.field.lead_type_id, spec
+        )
+        return convert.stored_field_message(stored)
+
+    async def UpdateLeadField(
+        self, request: admin_pb2.UpdateLeadFieldRequest, context: Context
+    ) -> catalog_pb2.LeadField:
+        spec = convert.field_spec(request.field)
+        stored = await catalog.update_field(self._pool, _account(), request.field.id, spec)
+        return convert.stored_field_message(stored)
+
+    async def DeleteLeadField(
+        self, request: admin_pb2.DeleteLeadFieldRequest, context: Context
+    ) -> admin_pb2.DeleteLeadFieldResponse:
+        await catalog.delete_field(self._pool, _account(), request.id)
+        return admin_pb2.DeleteLeadFieldResponse()
+
+    # -- sources and campaigns
+
+    async def CreateSource(
+        self, request: admin_pb2.CreateSourceRequest, context: Context
+    ) -> catalog_pb2.Source:
+        stored = await catalog.create_source(
+            self._pool, _account(), convert.source_spec(request.source)
+        )
+        return convert.source_message(stored)
+
+    async def UpdateSource(
+        self, request: admin_pb2.UpdateSourceRequest, context: Context
+    ) -> catalog_pb2.Source:
+        spec = convert.source_spec(request.source)
+        stored = await catalog.update_source(self._pool, _account(), request.source.id, spec)
+        return convert.source_message(stored)
+
+    async def GetSource(
+        self, request: admin_pb2.GetSourceRequest, context: Context
+    ) -> catalog_pb2.Source:
+        return convert.source_message(await catalog.get_source(self._pool, _account(), request.id))
+
+    async def ListSources(
+        self, request: admin_pb2.ListSourcesRequest, context: Context
+    ) -> admin_pb2.ListSourcesResponse:
+        found = await catalog.list_sources(self._pool, _account())
+        return admin_pb2.ListSourcesResponse(sources=[convert.source_message(s) for s in found])
+
+    async def CreateCampaign(
+        self, request: admin_pb2.CreateCampaignRequest, context: Context
+    ) -> catalog_pb2.Campaign:
+        spec = convert.campaign_spec(request.campaign)
+        return convert.campaign_message(await catalog.create_campaign(self._pool, _account(), spec))
+
+    async def UpdateCampaign(
+        self, request: admin_pb2.UpdateCampaignRequest, context: Context
+    ) -> catalog_pb2.Campaign:
+        spec = convert.campaign_spec(request.campaign)
+        stored = await catalog.update_campaign(self._pool, _account(), request.campaign.id, spec)
+        return convert.campaign_message(stored)
+
+    async def GetCampaign(
+        self, request: admin_pb2.GetCampaignRequest, context: Context
+    ) -> catalog_pb2.Campaign:
+        stored = await catalog.get_campaign(self._pool, _account(), request.id)
+        return convert.campaign_message(stored)
+
+    async def ListCampaigns(
+        self, request: admin_pb2.ListCampaignsRequest, context: Context
+    ) -> admin_pb2.ListCampaignsResponse:
+        found = await catalog.list_campaigns(self._pool, _account(), request.source_id or None)
+        return admin_pb2.ListCampaignsResponse(
+            campaigns=[convert.campaign_message(c) for c in found]
+        )
+
+    # -- source API keys
+
+    async def CreateSourceKey(
+        self, request: admin_pb2.CreateSourceKeyRequest, context: Context
+    ) -> admin_pb2.CreateSourceKeyResponse:
+        await catalog.get_source(self._pool, _account(), request.source_id)
+        info, secret = await accounts.create_key(
+            self._pool, _account(), request.name, source_id=request.source_id
+        )
+        return admin_pb2.CreateSourceKeyResponse(key=convert.key_message(info), secret=secret)
+
+    async def ListSourceKeys(
+        self, request: admin_pb2.ListSourceKeysRequest, context: Context
+    ) -> admin_pb2.ListSourceKeysResponse:
+        await catalog.get_source(self._pool, _account(), request.source_id)
+        found = await accounts.list_keys(self._pool, _account(), request.source_id)
+        return admin_pb2.ListSourceKeysResponse(keys=[convert.key_message(k) for k in found])
+
+    async def RevokeSourceKey(
+        self, request: admin_pb2.RevokeSourceKeyRequest, context: Context
+    ) -> admin_pb2.RevokeSourceKeyResponse:
+        await accounts.revoke_key(
+            self._pool, _account(), request.key_id, source_id=request.source_id
+        )
+        return admin_pb2.RevokeSourceKeyResponse()
+
+    # -- config as code
+
+    async def ApplyConfig(
+        self, request: admin_pb2.ApplyConfigRequest, context: Context
+    ) -> admin_pb2.ApplyConfigResponse:
+        document = MessageToDict(request.document)
+        result = await config_apply.apply_config(
+            self._pool, _account(), document, dry_run=request.dry_run
+        )
+        return admin_pb2.ApplyConfigResponse(
+            lead_types=result.lead_types,
+            sources=result.sources,
+            campaigns=result.campaigns,
+            changes=[
+                admin_pb2.ApplyChange(kind=c.kind, key=c.key, action=c.action.value)
+                for c in result.changes
+            ],
+        )

@@ -1,0 +1,41 @@
+"""The gRPC server: services, health checking, reflection and the interceptor, on one port."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+from leadrouter.v1 import admin_pb2, admin_pb2_grpc
+from server.rpc.admin import AdminServicer
+from server.rpc.interceptor import ServiceInterceptor
+from server.services import accounts
+from server.services.catalog import Pool
+
+SERVICE_NAMES = (admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,)
+
+
+async def create_server(pool: Pool, address: str) -> tuple[grpc.aio.Server, int]:
+    """Build and start the server on `address` (port 0 picks one); returns it and its port."""
+
+    async def authenticate(token: str) -> accounts.Caller:
+        return await accounts.authenticate(pool, token)
+
+    server = grpc.aio.server(interceptors=[ServiceInterceptor(authenticate)])
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(pool), server)
+    health = health_aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+         reflection.SERVICE_NAME),
+        server,
+    )
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    await server.start()
+    await health.set("", health_pb2.HealthCheckResponse.SERVING)
+    for name in SERVICE_NAMES:
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, port

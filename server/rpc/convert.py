@@ -1,0 +1,234 @@
+"""Between protobuf messages and domain specs. Enum numbers are shared, so enums convert by value."""
+
+from __future__ import annotations
+
+import enum
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from leadrouter.v1 import admin_pb2, catalog_pb2
+from server.domain.catalog import (
+    DEFAULT_DUP_DAYS,
+    DEFAULT_MAX_SELL,
+    NO_LIMIT,
+    CampaignSpec,
+    Channel,
+    LeadTypeSpec,
+    Pricing,
+    PricingModel,
+    SourceSpec,
+    Status,
+    pricing_field,
+)
+from server.domain.fields import DataType, FieldSpec, SpecialField
+from server.domain.rules import Operator, Rule
+from server.errors import InvalidArgument, Violation
+from server.storage.accounts import KeyInfo
+from server.storage.catalog import StoredCampaign, StoredField, StoredSource
+
+E = TypeVar("E", bound=enum.IntEnum)
+
+
+def _enum(kind: type[E], number: int, where: str) -> E:
+    try:
+        return kind(number)
+    except ValueError:
+        raise InvalidArgument([Violation(where, f"unknown value {number}")]) from None
+
+
+def _status(number: int, where: str) -> Status:
+    status = _enum(Status, number, where)
+    return Status.Active if status is Status.Unspecified else status
+
+
+def field_spec(message: catalog_pb2.LeadField, where: str = "field") -> FieldSpec:
+    return FieldSpec(
+        id=message.id,
+        name=message.name,
+        data_type=_enum(DataType, message.data_type, f"{where}.data_type"),
+        required=message.required,
+        validation=message.validation,
+        invalid_chars=message.invalid_chars,
+        enumerations=tuple(message.enumerations),
+        format_string=message.format_string,
+        special=_enum(SpecialField, message.special, f"{where}.special"),
+        description=message.description,
+        duplicate_check=message.duplicate_check,
+    )
+
+
+def field_message(lead_type_id: int, spec: FieldSpec, position: int) -> catalog_pb2.LeadField:
+    return catalog_pb2.LeadField(
+        id=spec.id,
+        lead_type_id=lead_type_id,
+        name=spec.name,
+        data_type=int(spec.data_type),  # type: ignore[arg-type]
+        required=spec.required,
+        validation=spec.validation,
+        invalid_chars=spec.invalid_chars,
+        enumerations=list(spec.enumerations),
+        format_string=spec.format_string,
+        special=int(spec.special),  # type: ignore[arg-type]
+        description=spec.description,
+        duplicate_check=spec.duplicate_check,
+        position=position,
+    )
+
+
+def stored_field_message(stored: StoredField, position: int) -> catalog_pb2.LeadField:
+    return field_message(stored.lead_type_id, stored.spec, position)
+
+
+def lead_type_spec(message: catalog_pb2.LeadType) -> LeadTypeSpec:
+    return LeadTypeSpec(
+        key=message.key or None,
+        name=message.name,
+        description=message.description,
+        industry_type=message.industry_type,
+        fields=tuple(field_spec(f, f"lead_type.fields[{i}]") for i, f in enumerate(message.fields)),
+    )
+
+
+def lead_type_message(lead_type_id: int, spec: LeadTypeSpec) -> catalog_pb2.LeadType:
+    return catalog_pb2.LeadType(
+        id=lead_type_id,
+        key=spec.key or "",
+        name=spec.name,
+        description=spec.description,
+        industry_type=spec.industry_type,
+        fields=[field_message(lead_type_id, f, i) for i, f in enumerate(spec.fields)],
+    )
+
+
+def source_spec(message: catalog_pb2.Source) -> SourceSpec:
+    return SourceSpec(
+        key=message.key or None,
+        name=message.name,
+        email=message.email,
+        address=message.address,
+        address2=message.address2,
+        city=message.city,
+        state=message.state,
+        zip=message.zip,
+        phone=message.phone,
+        fax=message.fax,
+        status=_status(message.status, "source.status"),
+        username=message.username or None,
+        password=message.password if message.HasField("password") else None,
+        default_return_days=message.default_return_days,
+    )
+
+
+def source_message(stored: StoredSource) -> catalog_pb2.Source:
+    spec = stored.spec
+    return catalog_pb2.Source(
+        id=stored.id,
+        key=spec.key or "",
+        name=spec.name,
+        email=spec.email,
+        address=spec.address,
+        address2=spec.address2,
+        city=spec.city,
+        state=spec.state,
+        zip=spec.zip,
+        phone=spec.phone,
+        fax=spec.fax,
+        status=int(spec.status),  # type: ignore[arg-type]
+        username=spec.username or "",
+        has_password=stored.password_hash is not None,
+        default_return_days=spec.default_return_days,
+    )
+
+
+def _decimal(text: str, where: str) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise InvalidArgument([Violation(where, f"{text!r} is not a decimal number")]) from None
+
+
+def _pricing(message: catalog_pb2.Campaign) -> Pricing:
+    which = message.WhichOneof("pricing")
+    if which is None:
+        return Pricing()
+    model = next(m for m in PricingModel if pricing_field(m) == which)
+    return Pricing(model, _decimal(getattr(message, which), f"campaign.{which}"))
+
+
+def campaign_spec(message: catalog_pb2.Campaign) -> CampaignSpec:
+    def number(name: str, default: int) -> int:
+        return int(getattr(message, name)) if message.HasField(name) else default
+
+    return CampaignSpec(
+        key=message.key or None,
+        source_id=message.source_id,
+        lead_type_id=message.lead_type_id,
+        name=message.name,
+        channel=_enum(Channel, message.channel, "campaign.channel"),
+        status=_status(message.status, "campaign.status"),
+        password=message.password if message.HasField("password") else None,
+        require_api_key=message.require_api_key,
+        pricing=_pricing(message),
+        hour_max=number("hour_max", NO_LIMIT),
+        day_max=number("day_max", NO_LIMIT),
+        month_max=number("month_max", NO_LIMIT),
+        count_returns=message.count_returns,
+        dup_day_max=number("dup_day_max", DEFAULT_DUP_DAYS),
+        max_sell=number("max_sell", DEFAULT_MAX_SELL),
+        use_qc_bin=message.use_qc_bin,
+        return_days=message.return_days,
+        email_verify=message.email_verify,
+        append_city_state_from_zip=message.append_city_state_from_zip,
+        rules=tuple(
+            Rule(r.field, _enum(Operator, r.operator, f"campaign.rules[{i}].operator"), r.value)
+            for i, r in enumerate(message.rules)
+        ),
+    )
+
+
+def campaign_message(stored: StoredCampaign) -> catalog_pb2.Campaign:
+    spec = stored.spec
+    message = catalog_pb2.Campaign(
+        id=stored.id,
+        key=spec.key or "",
+        source_id=spec.source_id,
+        lead_type_id=spec.lead_type_id,
+        name=spec.name,
+        channel=int(spec.channel),  # type: ignore[arg-type]
+        status=int(spec.status),  # type: ignore[arg-type]
+        has_password=stored.password_hash is not None,
+        require_api_key=spec.require_api_key,
+        hour_max=spec.hour_max,
+        day_max=spec.day_max,
+        month_max=spec.month_max,
+        count_returns=spec.count_returns,
+        dup_day_max=spec.dup_day_max,
+        max_sell=spec.max_sell,
+        use_qc_bin=spec.use_qc_bin,
+        return_days=spec.return_days,
+        email_verify=spec.email_verify,
+        append_city_state_from_zip=spec.append_city_state_from_zip,
+        rules=[
+            catalog_pb2.Rule(field=r.field, operator=int(r.operator), value=r.value)  # type: ignore[arg-type]
+            for r in spec.rules
+        ],
+    )
+    setattr(message, pricing_field(spec.pricing.model), str(spec.pricing.amount))
+    return message
+
+
+def _timestamp(target: Timestamp, value: object) -> None:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        target.FromDatetime(value)
+
+
+def key_message(info: KeyInfo) -> admin_pb2.ApiKey:
+    message = admin_pb2.ApiKey(id=info.id, name=info.name, prefix=info.prefix)
+    _timestamp(message.created_at, info.created_at)
+    _timestamp(message.revoked_at, info.revoked_at)
+    _timestamp(message.last_used_at, info.last_used_at)
+    return message

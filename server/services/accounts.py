@@ -1,0 +1,97 @@
+"""Accounts and their keys: creating tenants, issuing and revoking keys, authenticating callers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from psycopg_pool import AsyncConnectionPool
+
+from server.domain import secrets
+from server.errors import InvalidArgument, NotFound, Unauthenticated
+from server.storage import accounts as store
+from server.storage.database import Connection, transaction
+
+DEFAULT_TIME_ZONE = "America/Los_Angeles"
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    account_id: int
+    api_key: str
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a presented key belongs to."""
+
+    account_id: int
+    key_id: int
+    source_id: int | None  # None for an account admin key
+
+
+async def create_account(
+    pool: AsyncConnectionPool[Connection], name: str, time_zone: str = DEFAULT_TIME_ZONE
+) -> NewAccount:
+    """Create a tenant and its first admin key; the key is returned once and stored hashed."""
+    if not name.strip():
+        raise InvalidArgument("an account name is required")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidArgument(f"{time_zone!r} is not a known time zone") from None
+    async with transaction(pool) as conn:
+        account_id = await store.insert_account(conn, name.strip(), time_zone)
+        secret = await _issue(conn, account_id, None, "initial")
+    return NewAccount(account_id, secret)
+
+
+async def list_accounts(pool: AsyncConnectionPool[Connection]) -> list[dict[str, object]]:
+    async with transaction(pool) as conn:
+        return await store.list_accounts(conn)
+
+
+async def _issue(conn: Connection, account_id: int, source_id: int | None, name: str) -> str:
+    key = secrets.new_api_key()
+    await store.insert_key(conn, account_id, source_id, key.prefix, key.digest, name)
+    return key.secret
+
+
+async def create_key(
+    pool: AsyncConnectionPool[Connection], account_id: int, name: str = "",
+    source_id: int | None = None,
+) -> tuple[store.KeyInfo, str]:
+    """Issue a key (an admin key, or a source's posting key); returns its info and its secret."""
+    key = secrets.new_api_key()
+    async with transaction(pool) as conn:
+        info = await store.insert_key(conn, account_id, source_id, key.prefix, key.digest, name)
+    return info, key.secret
+
+
+async def list_keys(
+    pool: AsyncConnectionPool[Connection], account_id: int, source_id: int | None = None
+) -> list[store.KeyInfo]:
+    async with transaction(pool) as conn:
+        return await store.list_keys(conn, account_id, source_id)
+
+
+async def revoke_key(
+    pool: AsyncConnectionPool[Connection], account_id: int, key_id: int,
+    source_id: int | None = None,
+) -> None:
+    async with transaction(pool) as conn:
+        if not await store.revoke_key(conn, account_id, source_id, key_id):
+            raise NotFound(f"no live key {key_id}")
+
+
+async def authenticate(pool: AsyncConnectionPool[Connection], presented: str) -> Caller:
+    """The caller a presented key belongs to; Unauthenticated for anything else."""
+    prefix = secrets.key_prefix(presented)
+    if prefix is None:
+        raise Unauthenticated("the API key is malformed")
+    async with transaction(pool) as conn:
+        stored = await store.find_live_key(conn, prefix)
+        if stored is None or not secrets.key_matches(presented, stored.digest):
+            raise Unauthenticated("the API key is not valid or has been revoked")
+        await store.touch_key(conn, stored.account_id, stored.id)
+    return Caller(stored.account_id, stored.id, stored.source_id)

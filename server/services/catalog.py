@@ -1,0 +1,298 @@
+"""Use cases for lead types and fields, lead sources and campaigns.
+
+The `save_*` coroutines work inside a caller's transaction, so the single-entity use cases
+here and config apply share one way of writing each entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from psycopg_pool import AsyncConnectionPool
+
+from server.domain import secrets
+from server.domain.catalog import (
+    CampaignSpec,
+    LeadTypeSpec,
+    SourceSpec,
+    validate_campaign,
+    validate_lead_type,
+    validate_source,
+)
+from server.domain.fields import FieldSpec, validate_field_specs
+from server.errors import InvalidArgument, NotFound, Violation
+from server.storage import catalog as store
+from server.storage.database import Connection, transaction
+
+Pool = AsyncConnectionPool[Connection]
+
+
+class Action(StrEnum):
+    Created = "created"
+    Updated = "updated"
+    Unchanged = "unchanged"
+    Deleted = "deleted"
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: str
+    key: str
+    action: Action
+
+
+def _check(problems: Sequence[Violation]) -> None:
+    if problems:
+        raise InvalidArgument(problems)
+
+
+def password_hash(new: str | None, current: str | None) -> str | None:
+    """The hash to store: keep on None, clear on "", keep when unchanged, else hash anew."""
+    if new is None:
+        return current
+    if new == "":
+        return None
+    if current is not None and secrets.password_matches(new, current):
+        return current
+    return secrets.hash_password(new)
+
+
+# -- lead types ---------------------------------------------------------------------------
+
+
+async def save_lead_type(
+    conn: Connection, account_id: int, spec: LeadTypeSpec, lead_type_id: int | None,
+    *, with_fields: bool,
+) -> tuple[int, list[Change]]:
+    """Insert or update a lead type; with_fields makes spec.fields its complete field list."""
+    label = spec.key or spec.name
+    changes: list[Change] = []
+    if lead_type_id is None:
+        lead_type_id = await store.insert_lead_type(conn, account_id, spec)
+        changes.append(Change("lead_type", label, Action.Created))
+    else:
+        changed = await store.update_lead_type(conn, account_id, lead_type_id, spec)
+        changes.append(Change("lead_type", label, Action.Updated if changed else Action.Unchanged))
+    if with_fields:
+        changes.extend(await _save_fields(conn, account_id, lead_type_id, label, spec.fields))
+    return lead_type_id, changes
+
+
+async def _save_fields(
+    conn: Connection, account_id: int, lead_type_id: int, label: str,
+    fields: Sequence[FieldSpec],
+) -> list[Change]:
+    existing = {s.spec.name.casefold(): s.spec for s in
+                await store.list_fields(conn, account_id, lead_type_id)}
+    wanted = {f.name.casefold() for f in fields}
+    changes = []
+    for name, old in existing.items():
+        if name not in wanted:
+            await store.delete_field(conn, account_id, old.id)
+            changes.append(Change("lead_field", f"{label}/{old.name}", Action.Deleted))
+    for position, spec in enumerate(fields):
+        old_spec = existing.get(spec.name.casefold())
+        if old_spec is None:
+            await store.insert_field(conn, account_id, lead_type_id, spec, position)
+            action = Action.Created
+        else:
+            changed = await store.update_field(conn, account_id, old_spec.id, spec, position)
+            action = Action.Updated if changed else Action.Unchanged
+        changes.append(Change("lead_field", f"{label}/{spec.name}", action))
+    return changes
+
+
+async def _lead_type(conn: Connection, account_id: int, lead_type_id: int) -> LeadTypeSpec:
+    found = await store.list_lead_types(conn, account_id, lead_type_id)
+    if not found:
+        raise NotFound(f"no lead type {lead_type_id}")
+    return found[0][1]
+
+
+async def create_lead_type(pool: Pool, account_id: int, spec: LeadTypeSpec) -> tuple[int, LeadTypeSpec]:
+    _check(validate_lead_type(spec))
+    async with transaction(pool) as conn:
+        lead_type_id, _ = await save_lead_type(conn, account_id, spec, None, with_fields=True)
+        return lead_type_id, await _lead_type(conn, account_id, lead_type_id)
+
+
+async def update_lead_type(
+    pool: Pool, account_id: int, lead_type_id: int, spec: LeadTypeSpec
+) -> LeadTypeSpec:
+    """Change name, key, description and industry; fields are edited one by one."""
+    _check(validate_lead_type(replace(spec, fields=())))
+    async with transaction(pool) as conn:
+        await _lead_type(conn, account_id, lead_type_id)
+        await save_lead_type(conn, account_id, spec, lead_type_id, with_fields=False)
+        return await _lead_type(conn, account_id, lead_type_id)
+
+
+async def get_lead_type(pool: Pool, account_id: int, lead_type_id: int) -> LeadTypeSpec:
+    async with transaction(pool) as conn:
+        return await _lead_type(conn, account_id, lead_type_id)
+
+
+async def list_lead_types(pool: Pool, account_id: int) -> list[tuple[int, LeadTypeSpec]]:
+    async with transaction(pool) as conn:
+        return await store.list_lead_types(conn, account_id)
+
+
+# -- fields -------------------------------------------------------------------------------
+
+
+async def create_field(
+    pool: Pool, account_id: int, lead_type_id: int, spec: FieldSpec
+) -> store.StoredField:
+    async with transaction(pool) as conn:
+        fields = list((await _lead_type(conn, account_id, lead_type_id)).fields)
+        _check(_field_problems([*fields, spec], len(fields)))
+        field_id = await store.insert_field(conn, account_id, lead_type_id, spec, len(fields))
+        return await _field(conn, account_id, field_id)
+
+
+async def update_field(pool: Pool, account_id: int, field_id: int, spec: FieldSpec) -> store.StoredField:
+    async with transaction(pool) as conn:
+        current = await _field(conn, account_id, field_id)
+        fields = list((await _lead_type(conn, account_id, current.lead_type_id)).fields)
+        index = next(i for i, f in enumerate(fields) if f.id == field_id)
+        fields[index] = spec
+        _check(_field_problems(fields, index))
+        await store.update_field(conn, account_id, field_id, spec, index)
+        return await _field(conn, account_id, field_id)
+
+
+async def delete_field(pool: Pool, account_id: int, field_id: int) -> None:
+    async with transaction(pool) as conn:
+        if not await store.delete_field(conn, account_id, field_id):
+            raise NotFound(f"no lead field {field_id}")
+
+
+def _field_problems(fields: list[FieldSpec], index: int) -> list[Violation]:
+    """Problems of the field list that concern the field at `index`, reported as `field`."""
+    mine = f"fields[{index}]"
+    return [
+        Violation("field" + v.path.removeprefix(f"fields[{index}]"), v.reason)
+        for v in validate_field_specs(fields)
+        if v.path.startswith(mine + ".") or v.path == mine
+    ]
+
+
+async def _field(conn: Connection, account_id: int, field_id: int) -> store.StoredField:
+    stored = await store.get_field(conn, account_id, field_id)
+    if stored is None:
+        raise NotFound(f"no lead field {field_id}")
+    return stored
+
+
+# -- sources ------------------------------------------------------------------------------
+
+
+async def save_source(
+    conn: Connection, account_id: int, spec: SourceSpec, current: store.StoredSource | None
+) -> tuple[int, Change]:
+    label = spec.key or spec.name
+    if current is None:
+        new_id = await store.insert_source(conn, account_id, spec, password_hash(spec.password, None))
+        return new_id, Change("source", label, Action.Created)
+    hashed = password_hash(spec.password, current.password_hash)
+    changed = await store.update_source(conn, account_id, current.id, spec, hashed)
+    return current.id, Change("source", label, Action.Updated if changed else Action.Unchanged)
+
+
+async def _source(conn: Connection, account_id: int, source_id: int) -> store.StoredSource:
+    found = await store.list_sources(conn, account_id, source_id)
+    if not found:
+        raise NotFound(f"no lead source {source_id}")
+    return found[0]
+
+
+async def create_source(pool: Pool, account_id: int, spec: SourceSpec) -> store.StoredSource:
+    _check(validate_source(spec))
+    async with transaction(pool) as conn:
+        source_id, _ = await save_source(conn, account_id, spec, None)
+        return await _source(conn, account_id, source_id)
+
+
+async def update_source(
+    pool: Pool, account_id: int, source_id: int, spec: SourceSpec
+) -> store.StoredSource:
+    _check(validate_source(spec))
+    async with transaction(pool) as conn:
+        current = await _source(conn, account_id, source_id)
+        await save_source(conn, account_id, spec, current)
+        return await _source(conn, account_id, source_id)
+
+
+async def get_source(pool: Pool, account_id: int, source_id: int) -> store.StoredSource:
+    async with transaction(pool) as conn:
+        return await _source(conn, account_id, source_id)
+
+
+async def list_sources(pool: Pool, account_id: int) -> list[store.StoredSource]:
+    async with transaction(pool) as conn:
+        return await store.list_sources(conn, account_id)
+
+
+# -- campaigns ----------------------------------------------------------------------------
+
+
+async def save_campaign(
+    conn: Connection, account_id: int, spec: CampaignSpec, current: store.StoredCampaign | None,
+    fields: Sequence[FieldSpec],
+) -> tuple[int, Change]:
+    """Insert or update a campaign already validated against `fields` (its lead type's)."""
+    label = spec.key or spec.name
+    field_ids = {f.name.casefold(): f.id for f in fields}
+    if current is None:
+        hashed = password_hash(spec.password, None)
+        new_id = await store.insert_campaign(conn, account_id, spec, hashed, field_ids)
+        return new_id, Change("campaign", label, Action.Created)
+    hashed = password_hash(spec.password, current.password_hash)
+    changed = await store.update_campaign(conn, account_id, current, spec, hashed, field_ids)
+    return current.id, Change("campaign", label, Action.Updated if changed else Action.Unchanged)
+
+
+async def _campaign(conn: Connection, account_id: int, campaign_id: int) -> store.StoredCampaign:
+    found = await store.list_campaigns(conn, account_id, campaign_id=campaign_id)
+    if not found:
+        raise NotFound(f"no campaign {campaign_id}")
+    return found[0]
+
+
+async def _checked_campaign(conn: Connection, account_id: int, spec: CampaignSpec) -> list[FieldSpec]:
+    """The fields of the campaign's lead type, after checking its source and its settings."""
+    await _source(conn, account_id, spec.source_id)
+    fields = list((await _lead_type(conn, account_id, spec.lead_type_id)).fields)
+    _check(validate_campaign(spec, fields))
+    return fields
+
+
+async def create_campaign(pool: Pool, account_id: int, spec: CampaignSpec) -> store.StoredCampaign:
+    async with transaction(pool) as conn:
+        fields = await _checked_campaign(conn, account_id, spec)
+        campaign_id, _ = await save_campaign(conn, account_id, spec, None, fields)
+        return await _campaign(conn, account_id, campaign_id)
+
+
+async def update_campaign(
+    pool: Pool, account_id: int, campaign_id: int, spec: CampaignSpec
+) -> store.StoredCampaign:
+    async with transaction(pool) as conn:
+        current = await _campaign(conn, account_id, campaign_id)
+        fields = await _checked_campaign(conn, account_id, spec)
+        await save_campaign(conn, account_id, spec, current, fields)
+        return await _campaign(conn, account_id, campaign_id)
+
+
+async def get_campaign(pool: Pool, account_id: int, campaign_id: int) -> store.StoredCampaign:
+    async with transaction(pool) as conn:
+        return await _campaign(conn, account_id, campaign_id)
+
+
+async def list_campaigns(
+    pool: Pool, account_id: int, source_id: int | None = None
+) -> list[store.StoredCampaign]:
+    async with transaction(pool) as conn:
+        return await store.list_campaigns(conn, account_id, source_id=source_id)

@@ -1,0 +1,122 @@
+"""Config as code: apply a whole document in one transaction, or reject it whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from server.domain.catalog import validate_rules
+from server.domain.config_document import CampaignEntry, ConfigDocument, read_document
+from server.domain.fields import FieldSpec
+from server.errors import FailedPrecondition, InvalidArgument, Violation
+from server.services.catalog import (
+    Change,
+    Pool,
+    save_campaign,
+    save_lead_type,
+    save_source,
+)
+from server.storage import catalog as store
+from server.storage.database import Connection, transaction
+
+
+@dataclass
+class ApplyResult:
+    lead_types: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, int] = field(default_factory=dict)
+    campaigns: dict[str, int] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)
+
+
+class _DryRun(Exception):
+    """Unwinds a dry run's transaction, carrying what it would have done."""
+
+    def __init__(self, result: ApplyResult) -> None:
+        super().__init__("dry run")
+        self.result = result
+
+
+async def apply_config(
+    pool: Pool, account_id: int, data: object, *, dry_run: bool = False
+) -> ApplyResult:
+    """Create or update everything the document names, matched by key.
+
+    Every problem is collected before anything is written; an invalid document raises
+    InvalidArgument listing them all. A dry run does the work and rolls it back.
+    """
+    doc = read_document(data)
+    try:
+        async with transaction(pool) as conn:
+            await _resolve(conn, account_id, doc)
+            if doc.problems:
+                raise InvalidArgument(doc.problems)
+            result = await _write(conn, account_id, doc)
+            if dry_run:
+                raise _DryRun(result)
+            return result
+    except _DryRun as finished:
+        return finished.result
+
+
+async def _resolve(conn: Connection, account_id: int, doc: ConfigDocument) -> None:
+    """Check campaigns whose lead type is not in the document against the stored one."""
+    in_doc = {e.spec.key for e in doc.lead_types}
+    entries = [c for s in doc.sources for c in s.campaigns]
+    outside = sorted({c.lead_type_key for c in entries if c.lead_type_key not in in_doc} - {""})
+    ids = await store.lead_type_ids_by_key(conn, account_id, outside)
+    fields: dict[str, list[FieldSpec]] = {}
+    for key, lead_type_id in ids.items():
+        found = await store.list_lead_types(conn, account_id, lead_type_id)
+        fields[key] = list(found[0][1].fields)
+    for entry in entries:
+        if entry.lead_type_key in in_doc or not entry.lead_type_key:
+            continue
+        if entry.lead_type_key in fields:
+            doc.problems.extend(
+                validate_rules(entry.spec.rules, fields[entry.lead_type_key], entry.path)
+            )
+        else:
+            doc.problems.append(Violation(f"{entry.path}.lead_type",
+                                          f"no lead type with key {entry.lead_type_key!r}"))
+
+
+async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> ApplyResult:
+    result = ApplyResult()
+    type_keys = [e.spec.key for e in doc.lead_types if e.spec.key]
+    existing_types = await store.lead_type_ids_by_key(conn, account_id, type_keys)
+    for entry in doc.lead_types:
+        key = entry.spec.key or ""
+        try:
+            lead_type_id, changes = await save_lead_type(
+                conn, account_id, entry.spec, existing_types.get(key), with_fields=True
+            )
+        except FailedPrecondition as exc:
+            raise InvalidArgument([Violation(f"{entry.path}.fields", exc.message)]) from exc
+        result.lead_types[key] = lead_type_id
+        result.changes.extend(changes)
+    outside = [c.lead_type_key for s in doc.sources for c in s.campaigns]
+    type_ids = {**await store.lead_type_ids_by_key(conn, account_id, outside),
+                **result.lead_types}
+    fields_by_type = {
+        key: [s.spec for s in await store.list_fields(conn, account_id, type_id)]
+        for key, type_id in type_ids.items()
+    }
+    sources = {s.spec.key: s for s in await store.list_sources(
+        conn, account_id, keys=[e.spec.key for e in doc.sources if e.spec.key])}
+    campaign_entries: list[tuple[int, CampaignEntry]] = []
+    for source_entry in doc.sources:
+        key = source_entry.spec.key or ""
+        source_id, change = await save_source(conn, account_id, source_entry.spec, sources.get(key))
+        result.sources[key] = source_id
+        result.changes.append(change)
+        campaign_entries.extend((source_id, c) for c in source_entry.campaigns)
+    campaigns = {c.spec.key: c for c in await store.list_campaigns(
+        conn, account_id, keys=[c.spec.key for _, c in campaign_entries if c.spec.key])}
+    for source_id, entry in campaign_entries:
+        key = entry.spec.key or ""
+        spec = replace(entry.spec, source_id=source_id, lead_type_id=type_ids[entry.lead_type_key])
+        campaign_id, change = await save_campaign(
+            conn, account_id, spec, campaigns.get(key), fields_by_type[entry.lead_type_key]
+        )
+        result.campaigns[key] = campaign_id
+        result.changes.append(change)
+    return result

@@ -1,0 +1,1 @@
+"""PostgreSQL storage through psycopg 3: the server, the pool, migrations and named queries."""

@@ -1,0 +1,78 @@
+"""Accounts (tenants) and API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from server.storage.database import Connection
+from server.storage.queries import q
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What may be shown about a key: never its secret or digest."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    account_id: int
+    id: int
+    source_id: int | None
+    digest: bytes
+
+
+async def insert_account(conn: Connection, name: str, time_zone: str) -> int:
+    cursor = await conn.execute(q("insert_account"), {"name": name, "time_zone": time_zone})
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row["account_id"])
+
+
+async def list_accounts(conn: Connection) -> list[dict[str, object]]:
+    cursor = await conn.execute(q("list_accounts"))
+    return await cursor.fetchall()
+
+
+async def insert_key(
+    conn: Connection, account_id: int, source_id: int | None, prefix: str, digest: bytes, name: str
+) -> KeyInfo:
+    params = {
+        "account_id": account_id,
+        "source_id": source_id,
+        "prefix": prefix,
+        "digest": digest,
+        "name": name,
+    }
+    cursor = await conn.execute(q("insert_key"), params)
+    row = await cursor.fetchone()
+    assert row is not None
+    return KeyInfo(**row)
+
+
+async def list_keys(conn: Connection, account_id: int, source_id: int | None) -> list[KeyInfo]:
+    cursor = await conn.execute(q("list_keys"), {"account_id": account_id, "source_id": source_id})
+    return [KeyInfo(**row) for row in await cursor.fetchall()]
+
+
+async def revoke_key(conn: Connection, account_id: int, source_id: int | None, key_id: int) -> bool:
+    params = {"account_id": account_id, "source_id": source_id, "id": key_id}
+    cursor = await conn.execute(q("revoke_key"), params)
+    return await cursor.fetchone() is not None
+
+
+async def find_live_key(conn: Connection, prefix: str) -> StoredKey | None:
+    cursor = await conn.execute(q("find_live_key"), {"prefix": prefix})
+    row = await cursor.fetchone()
+    return StoredKey(**row) if row else None
+
+
+async def touch_key(conn: Connection, account_id: int, key_id: int) -> None:
+    await conn.execute(q("touch_key"), {"account_id": account_id, "id": key_id})

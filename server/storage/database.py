@@ -1,0 +1,103 @@
+"""Where the database is: an embedded PostgreSQL in the data folder, or a configured URL.
+
+The embedded server (package `pgserver`) lives in `<data_dir>/pg`. Several leadrouter
+processes on one data folder share it: pgserver keeps a list of the processes using it and
+stops the server when the last one exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from server.config import Settings
+from server.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    LeadRouterError,
+    NotFound,
+    StorageUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+Connection = psycopg.AsyncConnection[dict[str, Any]]
+
+
+def database_url(settings: Settings) -> str:
+    """The configured URL, or that of the embedded server, started if it is not running."""
+    if settings.database_url:
+        return settings.database_url
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver then uses /tmp, which is fine
+        warnings.simplefilter("ignore", UserWarning)
+        import pgserver  # imported here: it is needed only when no URL is configured
+
+        server = pgserver.get_server(settings.data_dir.resolve() / "pg", cleanup_mode="stop")
+    url: str = server.get_uri()
+    log.info("embedded PostgreSQL at %s", settings.data_dir / "pg")
+    return url
+
+
+async def _configure(conn: Connection) -> None:
+    await conn.execute("SET TIME ZONE 'UTC'")
+    await conn.commit()
+
+
+async def open_pool(url: str, max_size: int = 10) -> AsyncConnectionPool[Connection]:
+    pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"row_factory": dict_row, "autocommit": False},
+        configure=_configure,
+        open=False,
+    )
+    try:
+        await pool.open(wait=True, timeout=30)
+    except psycopg.OperationalError as exc:
+        raise StorageUnavailable(f"cannot reach the database: {exc}") from exc
+    return pool
+
+
+# Constraint violations a caller can cause, by constraint name, as the caller should read them.
+_CONSTRAINTS: dict[str, tuple[type[LeadRouterError], str]] = {
+    "lead_types_account_id_key_key": (AlreadyExists, "a lead type with this key already exists"),
+    "lead_fields_name": (AlreadyExists, "the lead type already has a field with this name"),
+    "sources_account_id_key_key": (AlreadyExists, "a lead source with this key already exists"),
+    "sources_username": (AlreadyExists, "this portal user name is already taken"),
+    "campaigns_account_id_key_key": (AlreadyExists, "a campaign with this key already exists"),
+    "api_keys_account_id_source_id_fkey": (NotFound, "no such lead source"),
+    "campaign_rules_account_id_lead_field_id_fkey": (
+        FailedPrecondition,
+        "the field is used by a campaign rule; change the rule first",
+    ),
+}
+
+
+@asynccontextmanager
+async def transaction(pool: AsyncConnectionPool[Connection]) -> AsyncIterator[Connection]:
+    """One use case's unit of work: commits when the block ends normally, else rolls back.
+
+    Database errors leave here as leadrouter errors: known constraint violations with a clear
+    message, lost connections as StorageUnavailable.
+    """
+    try:
+        async with pool.connection() as conn, conn.transaction():
+            yield conn
+    except psycopg.errors.IntegrityError as exc:
+        name = exc.diag.constraint_name or ""
+        if name in _CONSTRAINTS:
+            kind, message = _CONSTRAINTS[name]
+            raise kind(message) from exc
+        raise
+    except (psycopg.OperationalError, TimeoutError) as exc:
+        raise StorageUnavailable("the database is unavailable; try again") from exc

@@ -1,0 +1,172 @@
+-- name: insert_lead_type
+-- Create a lead type.
+INSERT INTO lead_types (account_id, key, name, description, industry_type)
+VALUES (%(account_id)s, %(key)s, %(name)s, %(description)s, %(industry_type)s)
+RETURNING id;
+
+-- name: update_lead_type
+-- Change a lead type; returns its id only when something differed.
+UPDATE lead_types SET key = %(key)s, name = %(name)s, description = %(description)s,
+       industry_type = %(industry_type)s, updated_at = now()
+WHERE account_id = %(account_id)s AND id = %(id)s
+  AND (key, name, description, industry_type)
+      IS DISTINCT FROM (%(key)s, %(name)s, %(description)s, %(industry_type)s)
+RETURNING id;
+
+-- name: lead_type_exists
+-- Whether the account has this lead type.
+SELECT id FROM lead_types WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: list_lead_types
+-- The account's lead types, or one of them when id is not NULL.
+SELECT id, key, name, description, industry_type FROM lead_types
+WHERE account_id = %(account_id)s AND (%(id)s::bigint IS NULL OR id = %(id)s)
+ORDER BY id;
+
+-- name: lead_type_ids_by_key
+-- Ids of the account's lead types named by keys.
+SELECT key, id FROM lead_types WHERE account_id = %(account_id)s AND key = ANY(%(keys)s);
+
+-- name: list_fields
+-- Fields of the account's lead types (all when lead_type_id is NULL), in position order.
+SELECT id, lead_type_id, name, data_type, required, validation, invalid_chars, enumerations,
+       format_string, special, description, duplicate_check, position
+FROM lead_fields
+WHERE account_id = %(account_id)s
+  AND (%(lead_type_id)s::bigint IS NULL OR lead_type_id = %(lead_type_id)s)
+ORDER BY lead_type_id, position, id;
+
+-- name: get_field
+-- One field of the account.
+SELECT id, lead_type_id, name, data_type, required, validation, invalid_chars, enumerations,
+       format_string, special, description, duplicate_check, position
+FROM lead_fields WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: insert_field
+-- Add a field to a lead type.
+INSERT INTO lead_fields (account_id, lead_type_id, name, data_type, required, validation,
+                         invalid_chars, enumerations, format_string, special, description,
+                         duplicate_check, position)
+VALUES (%(account_id)s, %(lead_type_id)s, %(name)s, %(data_type)s, %(required)s,
+        %(validation)s, %(invalid_chars)s, %(enumerations)s, %(format_string)s, %(special)s,
+        %(description)s, %(duplicate_check)s, %(position)s)
+RETURNING id;
+
+-- name: update_field
+-- Change a field; returns its id only when something differed.
+UPDATE lead_fields SET name = %(name)s, data_type = %(data_type)s, required = %(required)s,
+       validation = %(validation)s, invalid_chars = %(invalid_chars)s,
+       enumerations = %(enumerations)s, format_string = %(format_string)s,
+       special = %(special)s, description = %(description)s,
+       duplicate_check = %(duplicate_check)s, position = %(position)s
+WHERE account_id = %(account_id)s AND id = %(id)s
+  AND (name, data_type, required, validation, invalid_chars, enumerations, format_string,
+       special, description, duplicate_check, position)
+      IS DISTINCT FROM (%(name)s, %(data_type)s, %(required)s, %(validation)s,
+       %(invalid_chars)s, %(enumerations)s::text[], %(format_string)s, %(special)s,
+       %(description)s, %(duplicate_check)s, %(position)s)
+RETURNING id;
+
+-- name: delete_field
+-- Remove a field; fails while a campaign rule uses it.
+DELETE FROM lead_fields WHERE account_id = %(account_id)s AND id = %(id)s RETURNING id;
+
+-- name: insert_source
+-- Create a lead source.
+INSERT INTO sources (account_id, key, name, email, address, address2, city, state, zip, phone,
+                     fax, status, username, password_hash, default_return_days)
+VALUES (%(account_id)s, %(key)s, %(name)s, %(email)s, %(address)s, %(address2)s, %(city)s,
+        %(state)s, %(zip)s, %(phone)s, %(fax)s, %(status)s, %(username)s, %(password_hash)s,
+        %(default_return_days)s)
+RETURNING id;
+
+-- name: update_source
+-- Change a lead source; returns its id only when something differed.
+UPDATE sources SET key = %(key)s, name = %(name)s, email = %(email)s, address = %(address)s,
+       address2 = %(address2)s, city = %(city)s, state = %(state)s, zip = %(zip)s,
+       phone = %(phone)s, fax = %(fax)s, status = %(status)s, username = %(username)s,
+       password_hash = %(password_hash)s, default_return_days = %(default_return_days)s,
+       updated_at = now()
+WHERE account_id = %(account_id)s AND id = %(id)s
+  AND (key, name, email, address, address2, city, state, zip, phone, fax, status, username,
+       password_hash, default_return_days)
+      IS DISTINCT FROM (%(key)s, %(name)s, %(email)s, %(address)s, %(address2)s, %(city)s,
+       %(state)s, %(zip)s, %(phone)s, %(fax)s, %(status)s::smallint, %(username)s,
+       %(password_hash)s, %(default_return_days)s::integer)
+RETURNING id;
+
+-- name: list_sources
+-- The account's lead sources, or one of them when id is not NULL, or those with these keys.
+SELECT id, key, name, email, address, address2, city, state, zip, phone, fax, status,
+       username, password_hash, default_return_days
+FROM sources
+WHERE account_id = %(account_id)s AND (%(id)s::bigint IS NULL OR id = %(id)s)
+  AND (%(keys)s::text[] IS NULL OR key = ANY(%(keys)s))
+ORDER BY id;
+
+-- name: insert_campaign
+-- Create a campaign of a lead source.
+INSERT INTO campaigns (account_id, key, source_id, lead_type_id, name, channel, status,
+                       password_hash, require_api_key, pricing_model, pricing_amount,
+                       hour_max, day_max, month_max, count_returns, dup_day_max, max_sell,
+                       use_qc_bin, return_days, email_verify, append_city_state_from_zip)
+VALUES (%(account_id)s, %(key)s, %(source_id)s, %(lead_type_id)s, %(name)s, %(channel)s,
+        %(status)s, %(password_hash)s, %(require_api_key)s, %(pricing_model)s,
+        %(pricing_amount)s, %(hour_max)s, %(day_max)s, %(month_max)s, %(count_returns)s,
+        %(dup_day_max)s, %(max_sell)s, %(use_qc_bin)s, %(return_days)s, %(email_verify)s,
+        %(append_city_state_from_zip)s)
+RETURNING id;
+
+-- name: update_campaign
+-- Change a campaign; returns its id only when something differed.
+UPDATE campaigns SET key = %(key)s, source_id = %(source_id)s, lead_type_id = %(lead_type_id)s,
+       name = %(name)s, channel = %(channel)s, status = %(status)s,
+       password_hash = %(password_hash)s, require_api_key = %(require_api_key)s,
+       pricing_model = %(pricing_model)s, pricing_amount = %(pricing_amount)s,
+       hour_max = %(hour_max)s, day_max = %(day_max)s, month_max = %(month_max)s,
+       count_returns = %(count_returns)s, dup_day_max = %(dup_day_max)s,
+       max_sell = %(max_sell)s, use_qc_bin = %(use_qc_bin)s, return_days = %(return_days)s,
+       email_verify = %(email_verify)s,
+       append_city_state_from_zip = %(append_city_state_from_zip)s, updated_at = now()
+WHERE account_id = %(account_id)s AND id = %(id)s
+  AND (key, source_id, lead_type_id, name, channel, status, password_hash, require_api_key,
+       pricing_model, pricing_amount, hour_max, day_max, month_max, count_returns,
+       dup_day_max, max_sell, use_qc_bin, return_days, email_verify,
+       append_city_state_from_zip)
+      IS DISTINCT FROM (%(key)s, %(source_id)s::bigint, %(lead_type_id)s::bigint, %(name)s,
+       %(channel)s::smallint, %(status)s::smallint, %(password_hash)s, %(require_api_key)s,
+       %(pricing_model)s, %(pricing_amount)s::numeric, %(hour_max)s::integer,
+       %(day_max)s::integer, %(month_max)s::integer, %(count_returns)s,
+       %(dup_day_max)s::integer, %(max_sell)s::integer, %(use_qc_bin)s,
+       %(return_days)s::integer, %(email_verify)s, %(append_city_state_from_zip)s)
+RETURNING id;
+
+-- name: list_campaigns
+-- The account's campaigns: one (id), one source's (source_id), by keys, or all.
+SELECT id, key, source_id, lead_type_id, name, channel, status, password_hash,
+       require_api_key, pricing_model, pricing_amount, hour_max, day_max, month_max,
+       count_returns, dup_day_max, max_sell, use_qc_bin, return_days, email_verify,
+       append_city_state_from_zip
+FROM campaigns
+WHERE account_id = %(account_id)s AND (%(id)s::bigint IS NULL OR id = %(id)s)
+  AND (%(source_id)s::bigint IS NULL OR source_id = %(source_id)s)
+  AND (%(keys)s::text[] IS NULL OR key = ANY(%(keys)s))
+ORDER BY id;
+
+-- name: list_rules
+-- Rules of the account's campaigns (of those listed), with their field names, in order.
+SELECT r.campaign_id, r.position, f.name AS field, r.operator, r.value
+FROM campaign_rules r
+JOIN lead_fields f ON f.account_id = r.account_id AND f.id = r.lead_field_id
+WHERE r.account_id = %(account_id)s AND r.campaign_id = ANY(%(campaign_ids)s)
+ORDER BY r.campaign_id, r.position;
+
+-- name: delete_rules
+-- Remove every rule of a campaign before writing its new list.
+DELETE FROM campaign_rules WHERE account_id = %(account_id)s AND campaign_id = %(campaign_id)s;
+
+-- name: insert_rule
+-- Add a rule; the field must belong to the campaign's lead type (checked by the service).
+INSERT INTO campaign_rules (account_id, campaign_id, position, lead_field_id, operator, value)
+VALUES (%(account_id)s, %(campaign_id)s, %(position)s, %(lead_field_id)s, %(operator)s,
+        %(value)s);
