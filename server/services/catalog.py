@@ -65,10 +65,15 @@ def password_hash(new: str | None, current: str | None) -> str | None:
 async def save_lead_type(
     conn: Connection, account_id: int, spec: LeadTypeSpec, lead_type_id: int | None,
     *, with_fields: bool,
-) -> tuple[int, list[Change]]:
-    """Insert or update a lead type; with_fields makes spec.fields its complete field list."""
+) -> tuple[int, list[Change], list[FieldSpec]]:
+    """Insert or update a lead type; with_fields writes spec.fields as its field list.
+
+    Stored fields missing from spec.fields are returned, not deleted: the caller deletes them
+    (delete_stale_fields) once campaign rules that used them have been rewritten.
+    """
     label = spec.key or spec.name
     changes: list[Change] = []
+    stale: list[FieldSpec] = []
     if lead_type_id is None:
         lead_type_id = await store.insert_lead_type(conn, account_id, spec)
         changes.append(Change("lead_type", label, Action.Created))
@@ -76,22 +81,29 @@ async def save_lead_type(
         changed = await store.update_lead_type(conn, account_id, lead_type_id, spec)
         changes.append(Change("lead_type", label, Action.Updated if changed else Action.Unchanged))
     if with_fields:
-        changes.extend(await _save_fields(conn, account_id, lead_type_id, label, spec.fields))
-    return lead_type_id, changes
+        existing = {s.spec.name.casefold(): s.spec for s in
+                    await store.list_fields(conn, account_id, lead_type_id)}
+        wanted = {f.name.casefold() for f in spec.fields}
+        stale = [old for name, old in existing.items() if name not in wanted]
+        changes.extend(
+            await _save_fields(conn, account_id, lead_type_id, label, spec.fields, existing)
+        )
+    return lead_type_id, changes, stale
+
+
+async def delete_stale_fields(
+    conn: Connection, account_id: int, label: str, stale: Sequence[FieldSpec]
+) -> list[Change]:
+    for old in stale:
+        await store.delete_field(conn, account_id, old.id)
+    return [Change("lead_field", f"{label}/{old.name}", Action.Deleted) for old in stale]
 
 
 async def _save_fields(
     conn: Connection, account_id: int, lead_type_id: int, label: str,
-    fields: Sequence[FieldSpec],
+    fields: Sequence[FieldSpec], existing: dict[str, FieldSpec],
 ) -> list[Change]:
-    existing = {s.spec.name.casefold(): s.spec for s in
-                await store.list_fields(conn, account_id, lead_type_id)}
-    wanted = {f.name.casefold() for f in fields}
     changes = []
-    for name, old in existing.items():
-        if name not in wanted:
-            await store.delete_field(conn, account_id, old.id)
-            changes.append(Change("lead_field", f"{label}/{old.name}", Action.Deleted))
     for position, spec in enumerate(fields):
         old_spec = existing.get(spec.name.casefold())
         if old_spec is None:
@@ -114,7 +126,7 @@ async def _lead_type(conn: Connection, account_id: int, lead_type_id: int) -> Le
 async def create_lead_type(pool: Pool, account_id: int, spec: LeadTypeSpec) -> tuple[int, LeadTypeSpec]:
     _check(validate_lead_type(spec))
     async with transaction(pool) as conn:
-        lead_type_id, _ = await save_lead_type(conn, account_id, spec, None, with_fields=True)
+        lead_type_id, _, _ = await save_lead_type(conn, account_id, spec, None, with_fields=True)
         return lead_type_id, await _lead_type(conn, account_id, lead_type_id)
 
 

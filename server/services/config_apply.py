@@ -11,6 +11,7 @@ from server.errors import FailedPrecondition, InvalidArgument, Violation
 from server.services.catalog import (
     Change,
     Pool,
+    delete_stale_fields,
     save_campaign,
     save_lead_type,
     save_source,
@@ -83,16 +84,15 @@ async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> Appl
     result = ApplyResult()
     type_keys = [e.spec.key for e in doc.lead_types if e.spec.key]
     existing_types = await store.lead_type_ids_by_key(conn, account_id, type_keys)
+    stale_fields = []
     for entry in doc.lead_types:
         key = entry.spec.key or ""
-        try:
-            lead_type_id, changes = await save_lead_type(
-                conn, account_id, entry.spec, existing_types.get(key), with_fields=True
-            )
-        except FailedPrecondition as exc:
-            raise InvalidArgument([Violation(f"{entry.path}.fields", exc.message)]) from exc
+        lead_type_id, changes, stale = await save_lead_type(
+            conn, account_id, entry.spec, existing_types.get(key), with_fields=True
+        )
         result.lead_types[key] = lead_type_id
         result.changes.extend(changes)
+        stale_fields.append((entry, stale))
     outside = [c.lead_type_key for s in doc.sources for c in s.campaigns]
     type_ids = {**await store.lead_type_ids_by_key(conn, account_id, outside),
                 **result.lead_types}
@@ -119,4 +119,12 @@ async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> Appl
         )
         result.campaigns[key] = campaign_id
         result.changes.append(change)
+    for lead_type_entry, stale in stale_fields:
+        label = lead_type_entry.spec.key or ""
+        try:
+            result.changes.extend(await delete_stale_fields(conn, account_id, label, stale))
+        except FailedPrecondition as exc:
+            names = ", ".join(f.name for f in stale)
+            path = f"{lead_type_entry.path}.fields"
+            raise InvalidArgument([Violation(path, f"cannot drop {names}: {exc.message}")]) from exc
     return result

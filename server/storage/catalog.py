@@ -22,6 +22,9 @@ from server.domain.catalog import (
 )
 from server.domain.fields import DataType, FieldSpec, SpecialField
 from server.domain.rules import Operator, Rule
+import psycopg
+
+from server.errors import FailedPrecondition
 from server.storage.database import Connection
 from server.storage.queries import q
 
@@ -185,8 +188,14 @@ async def update_field(
 
 
 async def delete_field(conn: Connection, account_id: int, field_id: int) -> bool:
+    """Remove a field; FailedPrecondition while a campaign rule uses it."""
     params = {"account_id": account_id, "id": field_id}
-    return await _returned_id(conn, "delete_field", params) is not None
+    try:
+        return await _returned_id(conn, "delete_field", params) is not None
+    except psycopg.errors.ForeignKeyViolation:
+        raise FailedPrecondition(
+            "the field is used by a campaign rule; change the rule first"
+        ) from None
 
 
 # -- sources ------------------------------------------------------------------------------

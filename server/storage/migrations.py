@@ -45,13 +45,13 @@ async def migrate(url: str) -> list[Migration]:
     """Apply every migration not yet recorded; return those applied now."""
     applied_now: list[Migration] = []
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " version integer PRIMARY KEY, name text NOT NULL,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
         await conn.execute("SELECT pg_advisory_lock(%s)", [_LOCK_ID])
         try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
             cursor = await conn.execute("SELECT version FROM schema_migrations")
             done = {row[0] for row in await cursor.fetchall()}
             for migration in available():

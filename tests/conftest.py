@@ -1,0 +1,124 @@
+"""Shared fixtures: one embedded PostgreSQL per test run, a migrated template database built
+once, and a fresh database cloned from it for each test that needs one.
+
+Outbound network is refused except to loopback and Unix sockets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import socket
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from server.storage.database import Connection, open_pool
+from server.storage.migrations import migrate
+
+TEMPLATE = "leadrouter_template"
+# Bookkeeping that changes on every authenticated call, not data a request changes.
+VOLATILE_COLUMNS = frozenset({"last_used_at"})
+_numbers = itertools.count()
+
+
+def _allowed(address: Any) -> bool:
+    if isinstance(address, str | bytes):  # a Unix socket path
+        return True
+    host = address[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def loopback_only() -> Iterator[None]:
+    """Tests never reach out: a connection to anything but loopback fails loudly."""
+    original = socket.socket.connect
+
+    def guarded(self: socket.socket, address: Any) -> None:
+        if not _allowed(address):
+            raise RuntimeError(f"tests may only connect to loopback, not {address!r}")
+        original(self, address)
+
+    socket.socket.connect = guarded  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        import pgserver
+
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    yield server
+    server.cleanup()
+
+
+def _url(server: Any, database: str) -> str:
+    return str(server.get_uri(database))
+
+
+@pytest.fixture(scope="session")
+async def template_url(pg_server: Any) -> str:
+    with psycopg.connect(_url(pg_server, "postgres"), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
+        conn.execute(f"CREATE DATABASE {TEMPLATE}")
+    url = _url(pg_server, TEMPLATE)
+    await migrate(url)
+    return url
+
+
+@pytest.fixture
+def empty_database_url(pg_server: Any) -> str:
+    """A new database with no schema at all."""
+    name = f"empty_{next(_numbers)}"
+    with psycopg.connect(_url(pg_server, "postgres"), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")  # type: ignore[arg-type]
+    return _url(pg_server, name)
+
+
+@pytest.fixture
+def database_url(pg_server: Any, template_url: str) -> Iterator[str]:
+    """A migrated database of the test's own, cloned from the template."""
+    name = f"test_{next(_numbers)}"
+    admin = _url(pg_server, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")  # type: ignore[arg-type]
+    yield _url(pg_server, name)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[Any]:
+    pool = await open_pool(database_url, max_size=4)
+    yield pool
+    await pool.close()
+
+
+async def snapshot(pool: Any) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table (less volatile columns), in a stable order, to compare."""
+    conn: Connection
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'public' ORDER BY table_name"
+        )
+        tables = [row["table_name"] for row in await cursor.fetchall()]
+        found = {}
+        raw = conn.cursor(row_factory=psycopg.rows.tuple_row)
+        for table in tables:
+            await raw.execute(f"SELECT * FROM {table} ORDER BY 1, 2")  # type: ignore[arg-type]
+            names = [column.name for column in raw.description or ()]
+            kept = [i for i, name in enumerate(names) if name not in VOLATILE_COLUMNS]
+            found[table] = [tuple(row[i] for i in kept) for row in await raw.fetchall()]
+    return found

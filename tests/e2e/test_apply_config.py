@@ -1,0 +1,167 @@
+"""Config as code through ApplyConfig: the example applies, twice changes nothing, bad is whole."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+import json
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from clients.client import struct, violations
+from leadrouter.v1 import admin_pb2
+from tests.conftest import snapshot
+
+EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
+
+
+def request(document: dict[str, Any], dry_run: bool = False) -> admin_pb2.ApplyConfigRequest:
+    return admin_pb2.ApplyConfigRequest(document=struct(document), dry_run=dry_run)
+
+
+async def test_the_example_applies_and_names_every_entity(new_account: Any, stub_for: Any) -> None:
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        result = await stub.ApplyConfig(request(EXAMPLE))
+        campaigns = await stub.ListCampaigns(admin_pb2.ListCampaignsRequest())
+    assert set(result.lead_types) == {"auto-insurance"}
+    assert set(result.sources) == {"acme-media"}
+    assert set(result.campaigns) == {"acme-auto-web", "acme-auto-rev"}
+    by_key = {c.key: c for c in campaigns.campaigns}
+    assert by_key["acme-auto-web"].price_per_lead == "12.50"
+    assert Decimal(by_key["acme-auto-rev"].revenue_share_percent) == Decimal("40")
+    assert by_key["acme-auto-rev"].day_max == 5 and by_key["acme-auto-rev"].hour_max == -1
+
+
+async def test_applying_twice_changes_nothing(pool: Any, new_account: Any, stub_for: Any) -> None:
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        first = await stub.ApplyConfig(request(EXAMPLE))
+        before = await snapshot(pool)
+        second = await stub.ApplyConfig(request(EXAMPLE))
+    assert await snapshot(pool) == before
+    assert (dict(second.lead_types), dict(second.sources), dict(second.campaigns)) == (
+        dict(first.lead_types), dict(first.sources), dict(first.campaigns))
+    assert {c.action for c in second.changes} == {"unchanged"}
+
+
+async def test_a_changed_setting_updates_only_that_campaign(new_account: Any, stub_for: Any) -> None:
+    tenant = await new_account()
+    changed = copy.deepcopy(EXAMPLE)
+    changed["sources"][0]["campaigns"][1]["day_max"] = 7
+    async with stub_for(tenant.api_key) as stub:
+        await stub.ApplyConfig(request(EXAMPLE))
+        result = await stub.ApplyConfig(request(changed))
+    actions = {(c.kind, c.key): c.action for c in result.changes}
+    assert actions[("campaign", "acme-auto-rev")] == "updated"
+    assert actions[("campaign", "acme-auto-web")] == "unchanged"
+
+
+async def test_an_invalid_document_is_rejected_whole(
+    pool: Any, new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+    bad = copy.deepcopy(EXAMPLE)
+    bad["lead_types"].append({"key": "fresh", "name": "Fresh", "fields": [{"name": "A"}]})
+    bad["sources"][0]["campaigns"][0]["day_max"] = -4
+    bad["sources"][0]["campaigns"][1]["lead_type"] = "nowhere"
+    bad["lead_types"][0]["fields"][6]["special"] = "Town"
+    before = await snapshot(pool)
+    async with stub_for(tenant.api_key) as stub:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.ApplyConfig(request(bad))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert sorted(path for path, _ in violations(caught.value)) == [
+        "lead_types[0].fields[6].special",
+        "sources[0].campaigns[0].day_max",
+        "sources[0].campaigns[1].lead_type",
+    ]
+    assert await snapshot(pool) == before
+
+
+async def test_an_error_found_while_writing_rolls_everything_back(
+    pool: Any, new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        await stub.ApplyConfig(request(EXAMPLE))
+        before = await snapshot(pool)
+        dropped = copy.deepcopy(EXAMPLE)
+        dropped["lead_types"][0]["fields"] = [
+            f for f in dropped["lead_types"][0]["fields"] if f["name"] != "Age"
+        ]
+        dropped["sources"][0]["campaigns"][0]["rules"] = []
+        dropped["sources"][0]["campaigns"].append(
+            {"key": "late", "name": "Late", "lead_type": "auto-insurance",
+             "rules": [{"field": "Age", "operator": "Less", "value": "99"}]})
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.ApplyConfig(request(dropped))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert await snapshot(pool) == before
+
+
+async def test_a_field_still_used_by_a_stored_rule_is_not_dropped(
+    pool: Any, new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        await stub.ApplyConfig(request(EXAMPLE))
+        before = await snapshot(pool)
+        dropped = copy.deepcopy(EXAMPLE)
+        dropped["lead_types"][0]["fields"] = [
+            f for f in dropped["lead_types"][0]["fields"] if f["name"] != "Age"
+        ]
+        del dropped["sources"]
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.ApplyConfig(request(dropped))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert [p for p, _ in violations(caught.value)] == ["lead_types[0].fields"]
+    assert await snapshot(pool) == before
+
+
+async def test_a_dry_run_reports_and_changes_nothing(
+    pool: Any, new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+    before = await snapshot(pool)
+    async with stub_for(tenant.api_key) as stub:
+        result = await stub.ApplyConfig(request(EXAMPLE, dry_run=True))
+    assert {c.action for c in result.changes} == {"created"}
+    assert set(result.campaigns) == {"acme-auto-web", "acme-auto-rev"}
+    assert await snapshot(pool) == before
+
+
+async def test_a_document_may_use_a_lead_type_applied_earlier(
+    new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+    later = {"sources": [{"key": "beta", "name": "Beta", "campaigns": [
+        {"key": "beta-web", "name": "Beta Web", "lead_type": "auto-insurance",
+         "rules": [{"field": "age", "operator": "Between", "value": "18,65"}]}]}]}
+    async with stub_for(tenant.api_key) as stub:
+        first = await stub.ApplyConfig(request({"lead_types": EXAMPLE["lead_types"]}))
+        result = await stub.ApplyConfig(request(later))
+        campaign = await stub.GetCampaign(admin_pb2.GetCampaignRequest(id=result.campaigns["beta-web"]))
+    assert campaign.lead_type_id == first.lead_types["auto-insurance"]
+
+
+async def test_a_field_and_the_rule_using_it_can_go_together(
+    new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+    dropped = copy.deepcopy(EXAMPLE)
+    dropped["lead_types"][0]["fields"] = [
+        f for f in dropped["lead_types"][0]["fields"] if f["name"] != "Age"
+    ]
+    dropped["sources"][0]["campaigns"][0]["rules"] = []
+    async with stub_for(tenant.api_key) as stub:
+        await stub.ApplyConfig(request(EXAMPLE))
+        result = await stub.ApplyConfig(request(dropped))
+        lead_type = await stub.GetLeadType(
+            admin_pb2.GetLeadTypeRequest(id=result.lead_types["auto-insurance"]))
+    assert "Age" not in [f.name for f in lead_type.fields]
+    assert ("lead_field", "auto-insurance/Age", "deleted") in [
+        (c.kind, c.key, c.action) for c in result.changes]
