@@ -10,19 +10,19 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import yaml
-from google.protobuf.json_format import MessageToDict
+from leadrouter.v1 import admin_pb2
 
 from clients.client import admin, admin_async, struct, violations
-from leadrouter.v1 import admin_pb2
 from server.config import DEFAULT_GRPC, ConfigError, Settings
 from server.errors import LeadRouterError
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "acme.json"
 DEMO_ACCOUNT = "Demo"
+R = TypeVar("R")
 
 
 class CommandError(Exception):
@@ -45,7 +45,7 @@ def _print_json(value: object) -> None:
 # -- database commands --------------------------------------------------------------------
 
 
-async def _with_pool(args: argparse.Namespace, work: Callable[[Any], Awaitable[object]]) -> object:
+async def _with_pool(args: argparse.Namespace, work: Callable[[Any], Awaitable[R]]) -> R:
     from server.bootstrap import storage
 
     async with storage(_settings(args)) as pool:
@@ -66,7 +66,6 @@ def cmd_accounts_create(args: argparse.Namespace) -> None:
     created = asyncio.run(
         _with_pool(args, lambda pool: accounts.create_account(pool, args.name, args.time_zone))
     )
-    assert isinstance(created, accounts.NewAccount)
     _print_json({"account_id": created.account_id, "api_key": created.api_key})
 
 
@@ -90,10 +89,9 @@ def _key_json(info: Any) -> dict[str, object]:
 def cmd_keys_create(args: argparse.Namespace) -> None:
     from server.services import accounts
 
-    result = asyncio.run(
+    info, secret = asyncio.run(
         _with_pool(args, lambda pool: accounts.create_key(pool, args.account, args.name))
     )
-    info, secret = result  # type: ignore[misc]
     _print_json({**_key_json(info), "api_key": secret})
 
 
@@ -101,15 +99,13 @@ def cmd_keys_list(args: argparse.Namespace) -> None:
     from server.services import accounts
 
     found = asyncio.run(_with_pool(args, lambda pool: accounts.list_keys(pool, args.account)))
-    _print_json([_key_json(k) for k in found])  # type: ignore[attr-defined]
+    _print_json([_key_json(k) for k in found])
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> None:
     from server.services import accounts
 
-    asyncio.run(
-        _with_pool(args, lambda pool: accounts.revoke_key(pool, args.account, args.key_id))
-    )
+    asyncio.run(_with_pool(args, lambda pool: accounts.revoke_key(pool, args.account, args.key_id)))
     _print_json({"revoked": args.key_id})
 
 
@@ -124,7 +120,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise CommandError(f"{path} is not valid {path.suffix.lstrip('.').upper()}: {exc}") from None
+        raise CommandError(
+            f"{path} is not valid {path.suffix.lstrip('.').upper()}: {exc}"
+        ) from None
     if not isinstance(data, dict):
         raise CommandError(f"{path}: the document must be an object")
     return data
@@ -140,11 +138,11 @@ def apply_result_json(response: admin_pb2.ApplyConfigResponse) -> dict[str, dict
 
 def _rpc_failure(error: grpc.RpcError) -> CommandError:
     found = violations(error)
-    code = error.code().name  # type: ignore[attr-defined]
+    code = error.code().name
     if found:
         lines = "\n".join(f"  {path}: {reason}" for path, reason in found)
         return CommandError(f"rejected ({code}), nothing was changed:\n{lines}")
-    return CommandError(f"{code}: {error.details()}")  # type: ignore[attr-defined]
+    return CommandError(f"{code}: {error.details()}")
 
 
 def cmd_apply(args: argparse.Namespace) -> None:
@@ -192,8 +190,12 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     async def ready(addresses: dict[str, str], pool: Any) -> None:
         print(f"leadrouter gRPC API listening on {addresses['grpc']}", flush=True)
-        print(f"  data folder: {settings.data_dir.resolve()}" if not settings.database_url
-              else "  database: the configured LEADROUTER_DATABASE_URL", flush=True)
+        print(
+            f"  data folder: {settings.data_dir.resolve()}"
+            if not settings.database_url
+            else "  database: the configured LEADROUTER_DATABASE_URL",
+            flush=True,
+        )
         if args.demo:
             demo = await _demo(settings, pool, addresses["grpc"])
             _print_demo(demo, addresses["grpc"])
@@ -206,12 +208,12 @@ def _print_demo(demo: dict[str, Any], grpc_address: str) -> None:
     applied = demo["applied"]
     print(
         f"""
-Demo account {demo['account_id']}; its admin API key (kept in the data folder's demo.json):
-  {demo['api_key']}
+Demo account {demo["account_id"]}; its admin API key (kept in the data folder's demo.json):
+  {demo["api_key"]}
 Example config applied (examples/acme.json): {json.dumps(applied)}
 
 Next steps:
-  export LEADROUTER_KEY={demo['api_key']} LEADROUTER_GRPC={grpc_address}
+  export LEADROUTER_KEY={demo["api_key"]} LEADROUTER_GRPC={grpc_address}
   .venv/bin/leadrouter apply examples/acme.json   # apply again: nothing changes
   .venv/bin/leadrouter apply --help
 The HTTP lead receiver (/processor/...) is not built yet, so there is no lead to post.
@@ -224,10 +226,14 @@ The HTTP lead receiver (/processor/...) is not built yet, so there is no lead to
 
 
 def _database_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="data folder for the embedded PostgreSQL "
-                        "(default ./var, or LEADROUTER_DATA_DIR)")
-    parser.add_argument("--database-url", help="use this PostgreSQL instead of the embedded one "
-                        "(or LEADROUTER_DATABASE_URL)")
+    parser.add_argument(
+        "--data-dir",
+        help="data folder for the embedded PostgreSQL (default ./var, or LEADROUTER_DATA_DIR)",
+    )
+    parser.add_argument(
+        "--database-url",
+        help="use this PostgreSQL instead of the embedded one (or LEADROUTER_DATABASE_URL)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,9 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the gRPC API")
     _database_options(serve)
-    serve.add_argument("--grpc", help=f"gRPC HOST:PORT (default {DEFAULT_GRPC}, or LEADROUTER_GRPC)")
-    serve.add_argument("--demo", action="store_true",
-                       help="create a demo account on first start and apply examples/acme.json")
+    serve.add_argument(
+        "--grpc", help=f"gRPC HOST:PORT (default {DEFAULT_GRPC}, or LEADROUTER_GRPC)"
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="create a demo account on first start and apply examples/acme.json",
+    )
     serve.set_defaults(run=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")
@@ -252,8 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     account_commands = accounts.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = account_commands.add_parser("create", help="create an account and its first key")
     create.add_argument("name")
-    create.add_argument("--time-zone", default="America/Los_Angeles",
-                        help="the account's time zone for caps and reports")
+    create.add_argument(
+        "--time-zone",
+        default="America/Los_Angeles",
+        help="the account's time zone for caps and reports",
+    )
     _database_options(create)
     create.set_defaults(run=cmd_accounts_create)
     listing = account_commands.add_parser("list", help="list accounts")
@@ -280,10 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     apply = commands.add_parser("apply", help="apply a config document (JSON or YAML)")
     apply.add_argument("file")
     apply.add_argument("--dry-run", action="store_true", help="validate and report only")
-    apply.add_argument("--grpc", default=os.environ.get("LEADROUTER_GRPC", DEFAULT_GRPC),
-                       help="server HOST:PORT (or LEADROUTER_GRPC)")
-    apply.add_argument("--key", default=os.environ.get("LEADROUTER_KEY"),
-                       help="admin API key (or LEADROUTER_KEY)")
+    apply.add_argument(
+        "--grpc",
+        default=os.environ.get("LEADROUTER_GRPC", DEFAULT_GRPC),
+        help="server HOST:PORT (or LEADROUTER_GRPC)",
+    )
+    apply.add_argument(
+        "--key", default=os.environ.get("LEADROUTER_KEY"), help="admin API key (or LEADROUTER_KEY)"
+    )
     apply.set_defaults(run=cmd_apply)
     return parser
 

@@ -1,22 +1,21 @@
 """A Python client for leadrouter's gRPC API: the generated stubs on an authenticated channel.
 
-    with admin("127.0.0.1:50051", key) as stub:
-        stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
+with admin("127.0.0.1:50051", key) as stub:
+    stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
 
-    async with admin_async("127.0.0.1:50051", key) as stub:
-        await stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
+async with admin_async("127.0.0.1:50051", key) as stub:
+    await stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.protobuf.struct_pb2 import Struct
 from google.rpc import error_details_pb2, status_pb2
-
 from leadrouter.v1 import admin_pb2_grpc
 
 
@@ -25,7 +24,7 @@ def _with_key(details: Any, key: str) -> Any:
     return details._replace(metadata=metadata)
 
 
-class _KeyInterceptor(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _KeyInterceptor(grpc.UnaryUnaryClientInterceptor):
     def __init__(self, key: str) -> None:
         self._key = key
 
@@ -55,8 +54,10 @@ def admin(target: str, key: str) -> Iterator[admin_pb2_grpc.AdminServiceStub]:
 @asynccontextmanager
 async def admin_async(target: str, key: str) -> AsyncIterator[admin_pb2_grpc.AdminServiceAsyncStub]:
     """An asyncio AdminService stub whose calls carry the key."""
-    async with grpc.aio.insecure_channel(target, interceptors=[_AsyncKeyInterceptor(key)]) as channel:
-        yield admin_pb2_grpc.AdminServiceStub(channel)  # type: ignore[return-value]
+    async with grpc.aio.insecure_channel(
+        target, interceptors=[_AsyncKeyInterceptor(key)]
+    ) as channel:
+        yield cast("admin_pb2_grpc.AdminServiceAsyncStub", admin_pb2_grpc.AdminServiceStub(channel))
 
 
 def struct(document: dict[str, Any]) -> Struct:
@@ -68,7 +69,7 @@ def struct(document: dict[str, Any]) -> Struct:
 
 def violations(error: grpc.RpcError) -> list[tuple[str, str]]:
     """The (path, reason) pairs of an INVALID_ARGUMENT error's google.rpc.BadRequest, if any."""
-    trailers = error.trailing_metadata() or ()  # type: ignore[attr-defined]
+    trailers = error.trailing_metadata() or ()
     found: list[tuple[str, str]] = []
     for key, value in trailers:
         if key != "grpc-status-details-bin":

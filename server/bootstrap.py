@@ -45,7 +45,9 @@ async def serve(settings: Settings, on_ready: OnReady | None = None) -> None:
             if on_ready is not None:
                 await on_ready({"grpc": f"{host}:{port}"}, pool)
             await stop.wait()
-            log.info("stopping: finishing calls under way (grace %ss)", settings.shutdown_grace_seconds)
+            log.info(
+                "stopping: finishing calls under way (grace %ss)", settings.shutdown_grace_seconds
+            )
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)

@@ -32,8 +32,14 @@ from server.domain.fields import DataType, FieldSpec, SpecialField, enum_by_name
 from server.domain.rules import Operator, Rule
 from server.errors import Violation
 
-CHANNELS = {"post": Channel.Post, "ping-post": Channel.PingPost, "pingpost": Channel.PingPost,
-            "ping_post": Channel.PingPost, "redirect": Channel.Redirect, "call": Channel.Call}
+CHANNELS = {
+    "post": Channel.Post,
+    "ping-post": Channel.PingPost,
+    "pingpost": Channel.PingPost,
+    "ping_post": Channel.PingPost,
+    "redirect": Channel.Redirect,
+    "call": Channel.Call,
+}
 STATUSES = {"active": Status.Active, "disabled": Status.Disabled}
 T = TypeVar("T")
 
@@ -123,7 +129,7 @@ class _Reader:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self._bad(name, "must be a decimal number, preferably as a string such as \"12.50\"")
+            self._bad(name, 'must be a decimal number, preferably as a string such as "12.50"')
             return None
         try:
             amount = Decimal(str(value))
@@ -183,8 +189,12 @@ def _join(path: str, name: str) -> str:
 
 
 def _lead_type(data: object, path: str, problems: list[Violation]) -> LeadTypeEntry:
-    r = _Reader(data, path, problems,
-                {"key", "name", "description", "industry_type", "duplicate_fields", "fields"})
+    r = _Reader(
+        data,
+        path,
+        problems,
+        {"key", "name", "description", "industry_type", "duplicate_fields", "fields"},
+    )
     duplicate = {name.casefold() for name in r.strings("duplicate_fields")}
     fields = tuple(
         _field(item, f"{path}.fields[{i}]", problems, duplicate)
@@ -206,8 +216,22 @@ def _lead_type(data: object, path: str, problems: list[Violation]) -> LeadTypeEn
 
 
 def _field(data: object, path: str, problems: list[Violation], duplicate: set[str]) -> FieldSpec:
-    r = _Reader(data, path, problems, {"name", "type", "required", "validation", "invalid_chars",
-                                        "enumerations", "format", "special", "description"})
+    r = _Reader(
+        data,
+        path,
+        problems,
+        {
+            "name",
+            "type",
+            "required",
+            "validation",
+            "invalid_chars",
+            "enumerations",
+            "format",
+            "special",
+            "description",
+        },
+    )
     name = r.text("name")
     type_name = r.text("type", default="Varchar")
     data_type = enum_by_name(DataType, type_name)
@@ -235,9 +259,28 @@ def _field(data: object, path: str, problems: list[Violation], duplicate: set[st
 
 
 def _source(data: object, path: str, problems: list[Violation]) -> SourceEntry:
-    r = _Reader(data, path, problems, {"key", "name", "email", "address", "address2", "city",
-                                        "state", "zip", "phone", "fax", "status", "username",
-                                        "password", "default_return_days", "campaigns"})
+    r = _Reader(
+        data,
+        path,
+        problems,
+        {
+            "key",
+            "name",
+            "email",
+            "address",
+            "address2",
+            "city",
+            "state",
+            "zip",
+            "phone",
+            "fax",
+            "status",
+            "username",
+            "password",
+            "default_return_days",
+            "campaigns",
+        },
+    )
     spec = SourceSpec(
         key=r.text("key", required=True) or None,
         name=r.text("name"),
@@ -262,13 +305,36 @@ def _source(data: object, path: str, problems: list[Violation]) -> SourceEntry:
     return SourceEntry(spec, campaigns, path)
 
 
-def _campaign(data: object, path: str, problems: list[Violation], return_days: int) -> CampaignEntry:
+def _campaign(
+    data: object, path: str, problems: list[Violation], return_days: int
+) -> CampaignEntry:
     prices = {pricing_field(m): m for m in PricingModel}
-    r = _Reader(data, path, problems, {
-        "key", "name", "lead_type", "channel", "status", "password", "require_api_key",
-        *prices, "hour_max", "day_max", "month_max", "count_returns", "dup_day_max",
-        "max_sell", "use_qc_bin", "return_days", "email_verify", "append_city_state_from_zip",
-        "rules"})
+    r = _Reader(
+        data,
+        path,
+        problems,
+        {
+            "key",
+            "name",
+            "lead_type",
+            "channel",
+            "status",
+            "password",
+            "require_api_key",
+            *prices,
+            "hour_max",
+            "day_max",
+            "month_max",
+            "count_returns",
+            "dup_day_max",
+            "max_sell",
+            "use_qc_bin",
+            "return_days",
+            "email_verify",
+            "append_city_state_from_zip",
+            "rules",
+        },
+    )
     given = [(name, model, r.decimal(name)) for name, model in prices.items() if name in r.data]
     pricing = Pricing()
     if len(given) > 1:
@@ -293,8 +359,9 @@ def _campaign(data: object, path: str, problems: list[Violation], return_days: i
         return_days=r.integer("return_days", return_days),
         email_verify=r.boolean("email_verify"),
         append_city_state_from_zip=r.boolean("append_city_state_from_zip"),
-        rules=tuple(_rule(item, f"{path}.rules[{i}]", problems)
-                    for i, item in enumerate(r.objects("rules"))),
+        rules=tuple(
+            _rule(item, f"{path}.rules[{i}]", problems) for i, item in enumerate(r.objects("rules"))
+        ),
     )
     return CampaignEntry(spec, r.text("lead_type", required=True), path)
 

@@ -182,9 +182,7 @@ def parse_datetime(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def validate_field_specs(
-    specs: Sequence[FieldSpec], path: str = "fields"
-) -> list[Violation]:
+def validate_field_specs(specs: Sequence[FieldSpec], path: str = "fields") -> list[Violation]:
     """Every problem with a lead type's field list: names, regexes, enumerations, specials."""
     problems: list[Violation] = []
     seen_names: dict[str, int] = {}
@@ -242,9 +240,7 @@ def validate_field_spec(spec: FieldSpec, where: str = "field") -> list[Violation
             try:
                 coerce(spec.data_type, value)
             except ValueError as exc:
-                problems.append(
-                    Violation(f"{where}.enumerations[{index}]", f"{value!r} {exc}")
-                )
+                problems.append(Violation(f"{where}.enumerations[{index}]", f"{value!r} {exc}"))
     return problems
 
 

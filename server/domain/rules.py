@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,10 +32,18 @@ class Operator(enum.IntEnum):
     Doesnt_Contain = 13
 
 
-ORDERED = frozenset({Operator.Greater, Operator.Less, Operator.GreaterOrEqual, Operator.LessOrEqual})
+ORDERED = frozenset(
+    {Operator.Greater, Operator.Less, Operator.GreaterOrEqual, Operator.LessOrEqual}
+)
 ORDERABLE_TYPES = frozenset(
-    {DataType.Int, DataType.Bigint, DataType.Money, DataType.Decimal, DataType.Float,
-     DataType.DateTime}
+    {
+        DataType.Int,
+        DataType.Bigint,
+        DataType.Money,
+        DataType.Decimal,
+        DataType.Float,
+        DataType.DateTime,
+    }
 )
 # Both need reference data (dates relative to receipt, ZIP centroids) that arrives with buyer
 # criteria; until then a campaign rule using them is refused when saved, never half-evaluated.
@@ -87,7 +96,7 @@ def validate_rule(rule: Rule, fields: Mapping[str, FieldSpec], where: str) -> li
             problems.append(Violation(f"{where}.value", f"{operand!r} {exc} for {spec.name}"))
     if not problems and rule.operator is Operator.Between:
         low, high = (_sortable(spec.data_type, coerce(spec.data_type, o)) for o in operands)
-        if low > high:
+        if operator.gt(low, high):
             problems.append(Violation(f"{where}.value", "the low bound is above the high bound"))
     return problems
 
@@ -139,10 +148,10 @@ def rule_passes(rule: Rule, spec: FieldSpec, value: Value) -> bool:
         return bool(low <= mine <= high)  # type: ignore[operator]
     other = _sortable(spec.data_type, coerce(spec.data_type, rule.value.strip()))
     compare = {
-        Operator.Greater: lambda a, b: a > b,
-        Operator.Less: lambda a, b: a < b,
-        Operator.GreaterOrEqual: lambda a, b: a >= b,
-        Operator.LessOrEqual: lambda a, b: a <= b,
+        Operator.Greater: operator.gt,
+        Operator.Less: operator.lt,
+        Operator.GreaterOrEqual: operator.ge,
+        Operator.LessOrEqual: operator.le,
     }[rule.operator]
     return bool(compare(mine, other))
 

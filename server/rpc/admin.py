@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
-import grpc
 from google.protobuf.json_format import MessageToDict
-
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc, catalog_pb2
+
 from server.rpc import convert
 from server.rpc.interceptor import caller
 from server.services import accounts, catalog, config_apply
 from server.services.catalog import Pool
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
 
 
 def _account() -> int:

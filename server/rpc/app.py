@@ -6,8 +6,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
-
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc
+
 from server.rpc.admin import AdminServicer
 from server.rpc.interceptor import ServiceInterceptor
 from server.services import accounts
@@ -27,8 +27,11 @@ async def create_server(pool: Pool, address: str) -> tuple[grpc.aio.Server, int]
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
-        (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME),
+        (
+            *SERVICE_NAMES,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
         server,
     )
     port = server.add_insecure_port(address)

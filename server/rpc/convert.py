@@ -1,4 +1,4 @@
-"""Between protobuf messages and domain specs. Enum numbers are shared, so enums convert by value."""
+"""Between protobuf messages and domain specs; enums share their numbers, so convert by value."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from leadrouter.v1 import admin_pb2, catalog_pb2
+
 from server.domain.catalog import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
@@ -77,8 +77,8 @@ def field_message(lead_type_id: int, spec: FieldSpec, position: int) -> catalog_
     )
 
 
-def stored_field_message(stored: StoredField, position: int) -> catalog_pb2.LeadField:
-    return field_message(stored.lead_type_id, stored.spec, position)
+def stored_field_message(stored: StoredField) -> catalog_pb2.LeadField:
+    return field_message(stored.lead_type_id, stored.spec, stored.position)
 
 
 def lead_type_spec(message: catalog_pb2.LeadType) -> LeadTypeSpec:
@@ -158,8 +158,8 @@ def _pricing(message: catalog_pb2.Campaign) -> Pricing:
 
 
 def campaign_spec(message: catalog_pb2.Campaign) -> CampaignSpec:
-    def number(name: str, default: int) -> int:
-        return int(getattr(message, name)) if message.HasField(name) else default
+    def number(present: bool, value: int, default: int) -> int:
+        return value if present else default
 
     return CampaignSpec(
         key=message.key or None,
@@ -171,12 +171,12 @@ def campaign_spec(message: catalog_pb2.Campaign) -> CampaignSpec:
         password=message.password if message.HasField("password") else None,
         require_api_key=message.require_api_key,
         pricing=_pricing(message),
-        hour_max=number("hour_max", NO_LIMIT),
-        day_max=number("day_max", NO_LIMIT),
-        month_max=number("month_max", NO_LIMIT),
+        hour_max=number(message.HasField("hour_max"), message.hour_max, NO_LIMIT),
+        day_max=number(message.HasField("day_max"), message.day_max, NO_LIMIT),
+        month_max=number(message.HasField("month_max"), message.month_max, NO_LIMIT),
         count_returns=message.count_returns,
-        dup_day_max=number("dup_day_max", DEFAULT_DUP_DAYS),
-        max_sell=number("max_sell", DEFAULT_MAX_SELL),
+        dup_day_max=number(message.HasField("dup_day_max"), message.dup_day_max, DEFAULT_DUP_DAYS),
+        max_sell=number(message.HasField("max_sell"), message.max_sell, DEFAULT_MAX_SELL),
         use_qc_bin=message.use_qc_bin,
         return_days=message.return_days,
         email_verify=message.email_verify,

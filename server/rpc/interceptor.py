@@ -95,8 +95,12 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         handler_call_details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
-        method: str = handler_call_details.method  # type: ignore[attr-defined]
-        if handler is None or handler.unary_unary is None or method.startswith(PUBLIC_METHOD_PREFIXES):
+        method: str = handler_call_details.method
+        if (
+            handler is None
+            or handler.unary_unary is None
+            or method.startswith(PUBLIC_METHOD_PREFIXES)
+        ):
             return handler
         behavior = handler.unary_unary
 
@@ -106,7 +110,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 token = bearer_token(context.invocation_metadata())
                 who = await self._authenticate(token)
                 if who.source_id is not None:
-                    raise PermissionDenied("a lead source key cannot call this API; use an admin key")
+                    raise PermissionDenied(
+                        "a lead source key cannot call this API; use an admin key"
+                    )
                 reset = _caller.set(who)
                 try:
                     return await behavior(request, context)

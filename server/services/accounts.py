@@ -58,7 +58,9 @@ async def _issue(conn: Connection, account_id: int, source_id: int | None, name:
 
 
 async def create_key(
-    pool: AsyncConnectionPool[Connection], account_id: int, name: str = "",
+    pool: AsyncConnectionPool[Connection],
+    account_id: int,
+    name: str = "",
     source_id: int | None = None,
 ) -> tuple[store.KeyInfo, str]:
     """Issue a key (an admin key, or a source's posting key); returns its info and its secret."""
@@ -76,7 +78,9 @@ async def list_keys(
 
 
 async def revoke_key(
-    pool: AsyncConnectionPool[Connection], account_id: int, key_id: int,
+    pool: AsyncConnectionPool[Connection],
+    account_id: int,
+    key_id: int,
     source_id: int | None = None,
 ) -> None:
     async with transaction(pool) as conn:

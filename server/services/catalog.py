@@ -63,8 +63,12 @@ def password_hash(new: str | None, current: str | None) -> str | None:
 
 
 async def save_lead_type(
-    conn: Connection, account_id: int, spec: LeadTypeSpec, lead_type_id: int | None,
-    *, with_fields: bool,
+    conn: Connection,
+    account_id: int,
+    spec: LeadTypeSpec,
+    lead_type_id: int | None,
+    *,
+    with_fields: bool,
 ) -> tuple[int, list[Change], list[FieldSpec]]:
     """Insert or update a lead type; with_fields writes spec.fields as its field list.
 
@@ -81,8 +85,10 @@ async def save_lead_type(
         changed = await store.update_lead_type(conn, account_id, lead_type_id, spec)
         changes.append(Change("lead_type", label, Action.Updated if changed else Action.Unchanged))
     if with_fields:
-        existing = {s.spec.name.casefold(): s.spec for s in
-                    await store.list_fields(conn, account_id, lead_type_id)}
+        existing = {
+            s.spec.name.casefold(): s.spec
+            for s in await store.list_fields(conn, account_id, lead_type_id)
+        }
         wanted = {f.name.casefold() for f in spec.fields}
         stale = [old for name, old in existing.items() if name not in wanted]
         changes.extend(
@@ -100,8 +106,12 @@ async def delete_stale_fields(
 
 
 async def _save_fields(
-    conn: Connection, account_id: int, lead_type_id: int, label: str,
-    fields: Sequence[FieldSpec], existing: dict[str, FieldSpec],
+    conn: Connection,
+    account_id: int,
+    lead_type_id: int,
+    label: str,
+    fields: Sequence[FieldSpec],
+    existing: dict[str, FieldSpec],
 ) -> list[Change]:
     changes = []
     for position, spec in enumerate(fields):
@@ -123,7 +133,9 @@ async def _lead_type(conn: Connection, account_id: int, lead_type_id: int) -> Le
     return found[0][1]
 
 
-async def create_lead_type(pool: Pool, account_id: int, spec: LeadTypeSpec) -> tuple[int, LeadTypeSpec]:
+async def create_lead_type(
+    pool: Pool, account_id: int, spec: LeadTypeSpec
+) -> tuple[int, LeadTypeSpec]:
     _check(validate_lead_type(spec))
     async with transaction(pool) as conn:
         lead_type_id, _, _ = await save_lead_type(conn, account_id, spec, None, with_fields=True)
@@ -164,7 +176,9 @@ async def create_field(
         return await _field(conn, account_id, field_id)
 
 
-async def update_field(pool: Pool, account_id: int, field_id: int, spec: FieldSpec) -> store.StoredField:
+async def update_field(
+    pool: Pool, account_id: int, field_id: int, spec: FieldSpec
+) -> store.StoredField:
     async with transaction(pool) as conn:
         current = await _field(conn, account_id, field_id)
         fields = list((await _lead_type(conn, account_id, current.lead_type_id)).fields)
@@ -206,7 +220,9 @@ async def save_source(
 ) -> tuple[int, Change]:
     label = spec.key or spec.name
     if current is None:
-        new_id = await store.insert_source(conn, account_id, spec, password_hash(spec.password, None))
+        new_id = await store.insert_source(
+            conn, account_id, spec, password_hash(spec.password, None)
+        )
         return new_id, Change("source", label, Action.Created)
     hashed = password_hash(spec.password, current.password_hash)
     changed = await store.update_source(conn, account_id, current.id, spec, hashed)
@@ -251,7 +267,10 @@ async def list_sources(pool: Pool, account_id: int) -> list[store.StoredSource]:
 
 
 async def save_campaign(
-    conn: Connection, account_id: int, spec: CampaignSpec, current: store.StoredCampaign | None,
+    conn: Connection,
+    account_id: int,
+    spec: CampaignSpec,
+    current: store.StoredCampaign | None,
     fields: Sequence[FieldSpec],
 ) -> tuple[int, Change]:
     """Insert or update a campaign already validated against `fields` (its lead type's)."""
@@ -273,7 +292,9 @@ async def _campaign(conn: Connection, account_id: int, campaign_id: int) -> stor
     return found[0]
 
 
-async def _checked_campaign(conn: Connection, account_id: int, spec: CampaignSpec) -> list[FieldSpec]:
+async def _checked_campaign(
+    conn: Connection, account_id: int, spec: CampaignSpec
+) -> list[FieldSpec]:
     """The fields of the campaign's lead type, after checking its source and its settings."""
     await _source(conn, account_id, spec.source_id)
     fields = list((await _lead_type(conn, account_id, spec.lead_type_id)).fields)

@@ -76,8 +76,11 @@ async def _resolve(conn: Connection, account_id: int, doc: ConfigDocument) -> No
                 validate_rules(entry.spec.rules, fields[entry.lead_type_key], entry.path)
             )
         else:
-            doc.problems.append(Violation(f"{entry.path}.lead_type",
-                                          f"no lead type with key {entry.lead_type_key!r}"))
+            doc.problems.append(
+                Violation(
+                    f"{entry.path}.lead_type", f"no lead type with key {entry.lead_type_key!r}"
+                )
+            )
 
 
 async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> ApplyResult:
@@ -94,14 +97,17 @@ async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> Appl
         result.changes.extend(changes)
         stale_fields.append((entry, stale))
     outside = [c.lead_type_key for s in doc.sources for c in s.campaigns]
-    type_ids = {**await store.lead_type_ids_by_key(conn, account_id, outside),
-                **result.lead_types}
+    type_ids = {**await store.lead_type_ids_by_key(conn, account_id, outside), **result.lead_types}
     fields_by_type = {
         key: [s.spec for s in await store.list_fields(conn, account_id, type_id)]
         for key, type_id in type_ids.items()
     }
-    sources = {s.spec.key: s for s in await store.list_sources(
-        conn, account_id, keys=[e.spec.key for e in doc.sources if e.spec.key])}
+    sources = {
+        s.spec.key: s
+        for s in await store.list_sources(
+            conn, account_id, keys=[e.spec.key for e in doc.sources if e.spec.key]
+        )
+    }
     campaign_entries: list[tuple[int, CampaignEntry]] = []
     for source_entry in doc.sources:
         key = source_entry.spec.key or ""
@@ -109,13 +115,18 @@ async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> Appl
         result.sources[key] = source_id
         result.changes.append(change)
         campaign_entries.extend((source_id, c) for c in source_entry.campaigns)
-    campaigns = {c.spec.key: c for c in await store.list_campaigns(
-        conn, account_id, keys=[c.spec.key for _, c in campaign_entries if c.spec.key])}
-    for source_id, entry in campaign_entries:
-        key = entry.spec.key or ""
-        spec = replace(entry.spec, source_id=source_id, lead_type_id=type_ids[entry.lead_type_key])
+    campaigns = {
+        c.spec.key: c
+        for c in await store.list_campaigns(
+            conn, account_id, keys=[c.spec.key for _, c in campaign_entries if c.spec.key]
+        )
+    }
+    for source_id, campaign in campaign_entries:
+        key = campaign.spec.key or ""
+        type_key = campaign.lead_type_key
+        spec = replace(campaign.spec, source_id=source_id, lead_type_id=type_ids[type_key])
         campaign_id, change = await save_campaign(
-            conn, account_id, spec, campaigns.get(key), fields_by_type[entry.lead_type_key]
+            conn, account_id, spec, campaigns.get(key), fields_by_type[type_key]
         )
         result.campaigns[key] = campaign_id
         result.changes.append(change)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import psycopg
+
 from server.domain.catalog import (
     CampaignSpec,
     Channel,
@@ -22,8 +24,6 @@ from server.domain.catalog import (
 )
 from server.domain.fields import DataType, FieldSpec, SpecialField
 from server.domain.rules import Operator, Rule
-import psycopg
-
 from server.errors import FailedPrecondition
 from server.storage.database import Connection
 from server.storage.queries import q
@@ -35,6 +35,7 @@ Row = dict[str, Any]
 class StoredField:
     lead_type_id: int
     spec: FieldSpec  # spec.id is the field's id
+    position: int
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ async def lead_type_ids_by_key(
 def _field_from_row(row: Row) -> StoredField:
     return StoredField(
         lead_type_id=row["lead_type_id"],
+        position=row["position"],
         spec=FieldSpec(
             id=row["id"],
             name=row["name"],
@@ -145,7 +147,9 @@ def _field_from_row(row: Row) -> StoredField:
 async def list_fields(
     conn: Connection, account_id: int, lead_type_id: int | None
 ) -> list[StoredField]:
-    rows = await _rows(conn, "list_fields", {"account_id": account_id, "lead_type_id": lead_type_id})
+    rows = await _rows(
+        conn, "list_fields", {"account_id": account_id, "lead_type_id": lead_type_id}
+    )
     return [_field_from_row(row) for row in rows]
 
 
@@ -224,7 +228,9 @@ def _source_params(account_id: int, spec: SourceSpec, password_hash: str | None)
 async def insert_source(
     conn: Connection, account_id: int, spec: SourceSpec, password_hash: str | None
 ) -> int:
-    new_id = await _returned_id(conn, "insert_source", _source_params(account_id, spec, password_hash))
+    new_id = await _returned_id(
+        conn, "insert_source", _source_params(account_id, spec, password_hash)
+    )
     assert new_id is not None
     return new_id
 
@@ -242,7 +248,11 @@ async def list_sources(
     source_id: int | None = None,
     keys: Sequence[str] | None = None,
 ) -> list[StoredSource]:
-    params = {"account_id": account_id, "id": source_id, "keys": None if keys is None else list(keys)}
+    params = {
+        "account_id": account_id,
+        "id": source_id,
+        "keys": None if keys is None else list(keys),
+    }
     return [
         StoredSource(
             id=row["id"],
@@ -299,7 +309,10 @@ def _campaign_params(
 
 
 async def insert_campaign(
-    conn: Connection, account_id: int, spec: CampaignSpec, password_hash: str | None,
+    conn: Connection,
+    account_id: int,
+    spec: CampaignSpec,
+    password_hash: str | None,
     field_ids: dict[str, int],
 ) -> int:
     """Create a campaign and its rules; field_ids maps casefolded field names to ids."""
@@ -312,8 +325,12 @@ async def insert_campaign(
 
 
 async def update_campaign(
-    conn: Connection, account_id: int, stored: StoredCampaign, spec: CampaignSpec,
-    password_hash: str | None, field_ids: dict[str, int],
+    conn: Connection,
+    account_id: int,
+    stored: StoredCampaign,
+    spec: CampaignSpec,
+    password_hash: str | None,
+    field_ids: dict[str, int],
 ) -> bool:
     params = {**_campaign_params(account_id, spec, password_hash), "id": stored.id}
     changed = await _returned_id(conn, "update_campaign", params) is not None
@@ -329,7 +346,10 @@ def _rules_key(rules: Sequence[Rule]) -> list[tuple[str, int, str]]:
 
 
 async def _write_rules(
-    conn: Connection, account_id: int, campaign_id: int, rules: Sequence[Rule],
+    conn: Connection,
+    account_id: int,
+    campaign_id: int,
+    rules: Sequence[Rule],
     field_ids: dict[str, int],
 ) -> None:
     for position, rule in enumerate(rules):

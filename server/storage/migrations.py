@@ -10,7 +10,6 @@ import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import LiteralString, cast
 
 import psycopg
 
@@ -58,7 +57,7 @@ async def migrate(url: str) -> list[Migration]:
                 if migration.version in done:
                     continue
                 async with conn.transaction():
-                    await conn.execute(cast(LiteralString, migration.sql))
+                    await conn.execute(migration.sql)
                     await conn.execute(
                         "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
                         [migration.version, migration.name],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib import resources
-from typing import LiteralString, cast
+from typing import LiteralString
 
 _BLOCK = re.compile(r"^-- name: (\w+)\n", re.MULTILINE)
 
@@ -45,4 +45,4 @@ def queries() -> dict[str, str]:
 
 def q(name: str) -> LiteralString:
     """The statement called `name`. Statements come only from the package's own files."""
-    return cast(LiteralString, queries()[name])
+    return queries()[name]

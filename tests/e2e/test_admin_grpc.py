@@ -6,9 +6,9 @@ from typing import Any
 
 import grpc
 import pytest
+from leadrouter.v1 import admin_pb2, catalog_pb2
 
 from clients.client import violations
-from leadrouter.v1 import admin_pb2, catalog_pb2
 
 pytestmark = pytest.mark.asyncio
 
@@ -42,13 +42,20 @@ async def seed(stub: Any) -> dict[str, int]:
                 channel=catalog_pb2.CHANNEL_POST,
                 password="s3cret",
                 price_per_lead="12.50",
-                rules=[catalog_pb2.Rule(field="Age", operator=catalog_pb2.OPERATOR_GREATER_OR_EQUAL,
-                                        value="18")],
+                rules=[
+                    catalog_pb2.Rule(
+                        field="Age", operator=catalog_pb2.OPERATOR_GREATER_OR_EQUAL, value="18"
+                    )
+                ],
             )
         )
     )
-    return {"lead_type": created.id, "field": created.fields[1].id, "source": source.id,
-            "campaign": campaign.id}
+    return {
+        "lead_type": created.id,
+        "field": created.fields[1].id,
+        "source": source.id,
+        "campaign": campaign.id,
+    }
 
 
 async def expect(code: grpc.StatusCode, call: Any) -> grpc.aio.AioRpcError:
@@ -63,15 +70,17 @@ async def test_a_call_without_a_key_is_unauthenticated(grpc_address: str) -> Non
         from leadrouter.v1 import admin_pb2_grpc
 
         stub = admin_pb2_grpc.AdminServiceStub(channel)
-        error = await expect(grpc.StatusCode.UNAUTHENTICATED,
-                             stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest()))
+        error = await expect(
+            grpc.StatusCode.UNAUTHENTICATED, stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
+        )
     assert "authorization" in (error.details() or "")
 
 
 async def test_a_made_up_key_is_unauthenticated(stub_for: Any) -> None:
     async with stub_for("lr_abcdefgh_" + "x" * 43) as stub:
-        await expect(grpc.StatusCode.UNAUTHENTICATED,
-                     stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest()))
+        await expect(
+            grpc.StatusCode.UNAUTHENTICATED, stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
+        )
 
 
 async def test_a_revoked_key_is_unauthenticated(pool: Any, new_account: Any, stub_for: Any) -> None:
@@ -81,8 +90,9 @@ async def test_a_revoked_key_is_unauthenticated(pool: Any, new_account: Any, stu
     info, secret = await accounts.create_key(pool, tenant.account_id, "temp")
     await accounts.revoke_key(pool, tenant.account_id, info.id)
     async with stub_for(secret) as stub:
-        await expect(grpc.StatusCode.UNAUTHENTICATED,
-                     stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest()))
+        await expect(
+            grpc.StatusCode.UNAUTHENTICATED, stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
+        )
 
 
 async def test_a_source_key_cannot_call_the_admin_api(new_account: Any, stub_for: Any) -> None:
@@ -94,8 +104,10 @@ async def test_a_source_key_cannot_call_the_admin_api(new_account: Any, stub_for
         )
     assert created.secret.startswith("lr_") and created.key.prefix in created.secret
     async with stub_for(created.secret) as source_stub:
-        await expect(grpc.StatusCode.PERMISSION_DENIED,
-                     source_stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest()))
+        await expect(
+            grpc.StatusCode.PERMISSION_DENIED,
+            source_stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest()),
+        )
 
 
 async def test_another_account_sees_nothing_of_the_first(new_account: Any, stub_for: Any) -> None:
@@ -114,26 +126,56 @@ async def test_another_account_sees_nothing_of_the_first(new_account: Any, stub_
         lambda s, ids: s.GetLeadType(admin_pb2.GetLeadTypeRequest(id=ids["lead_type"])),
         lambda s, ids: s.GetSource(admin_pb2.GetSourceRequest(id=ids["source"])),
         lambda s, ids: s.GetCampaign(admin_pb2.GetCampaignRequest(id=ids["campaign"])),
-        lambda s, ids: s.UpdateLeadType(admin_pb2.UpdateLeadTypeRequest(
-            lead_type=catalog_pb2.LeadType(id=ids["lead_type"], name="Stolen"))),
-        lambda s, ids: s.UpdateSource(admin_pb2.UpdateSourceRequest(
-            source=catalog_pb2.Source(id=ids["source"], name="Stolen"))),
-        lambda s, ids: s.UpdateCampaign(admin_pb2.UpdateCampaignRequest(
-            campaign=catalog_pb2.Campaign(id=ids["campaign"], name="Stolen",
-                                          source_id=ids["source"], lead_type_id=ids["lead_type"],
-                                          channel=catalog_pb2.CHANNEL_POST))),
-        lambda s, ids: s.UpdateLeadField(admin_pb2.UpdateLeadFieldRequest(
-            field=catalog_pb2.LeadField(id=ids["field"], name="Age", data_type=DT.DATA_TYPE_INT))),
+        lambda s, ids: s.UpdateLeadType(
+            admin_pb2.UpdateLeadTypeRequest(
+                lead_type=catalog_pb2.LeadType(id=ids["lead_type"], name="Stolen")
+            )
+        ),
+        lambda s, ids: s.UpdateSource(
+            admin_pb2.UpdateSourceRequest(
+                source=catalog_pb2.Source(id=ids["source"], name="Stolen")
+            )
+        ),
+        lambda s, ids: s.UpdateCampaign(
+            admin_pb2.UpdateCampaignRequest(
+                campaign=catalog_pb2.Campaign(
+                    id=ids["campaign"],
+                    name="Stolen",
+                    source_id=ids["source"],
+                    lead_type_id=ids["lead_type"],
+                    channel=catalog_pb2.CHANNEL_POST,
+                )
+            )
+        ),
+        lambda s, ids: s.UpdateLeadField(
+            admin_pb2.UpdateLeadFieldRequest(
+                field=catalog_pb2.LeadField(id=ids["field"], name="Age", data_type=DT.DATA_TYPE_INT)
+            )
+        ),
         lambda s, ids: s.DeleteLeadField(admin_pb2.DeleteLeadFieldRequest(id=ids["field"])),
-        lambda s, ids: s.CreateLeadField(admin_pb2.CreateLeadFieldRequest(
-            field=catalog_pb2.LeadField(lead_type_id=ids["lead_type"], name="X",
-                                        data_type=DT.DATA_TYPE_INT))),
+        lambda s, ids: s.CreateLeadField(
+            admin_pb2.CreateLeadFieldRequest(
+                field=catalog_pb2.LeadField(
+                    lead_type_id=ids["lead_type"], name="X", data_type=DT.DATA_TYPE_INT
+                )
+            )
+        ),
         lambda s, ids: s.CreateSourceKey(admin_pb2.CreateSourceKeyRequest(source_id=ids["source"])),
         lambda s, ids: s.ListSourceKeys(admin_pb2.ListSourceKeysRequest(source_id=ids["source"])),
     ],
-    ids=["get-type", "get-source", "get-campaign", "update-type", "update-source",
-         "update-campaign", "update-field", "delete-field", "create-field", "create-key",
-         "list-keys"],
+    ids=[
+        "get-type",
+        "get-source",
+        "get-campaign",
+        "update-type",
+        "update-source",
+        "update-campaign",
+        "update-field",
+        "delete-field",
+        "create-field",
+        "create-key",
+        "list-keys",
+    ],
 )
 async def test_another_account_cannot_read_or_change_the_first(
     new_account: Any, stub_for: Any, call: Any
@@ -147,7 +189,8 @@ async def test_another_account_cannot_read_or_change_the_first(
     async with stub_for(a.api_key) as stub_a:
         after = await stub_a.GetCampaign(admin_pb2.GetCampaignRequest(id=ids["campaign"]))
         lead_type_after = await stub_a.GetLeadType(
-            admin_pb2.GetLeadTypeRequest(id=ids["lead_type"]))
+            admin_pb2.GetLeadTypeRequest(id=ids["lead_type"])
+        )
     assert after == before
     assert [f.name for f in lead_type_after.fields] == ["Email", "Age"]
 
@@ -160,21 +203,36 @@ async def test_a_campaign_cannot_use_another_accounts_source(
         ids = await seed(stub_a)
     async with stub_for(b.api_key) as stub_b:
         own = await stub_b.CreateLeadType(admin_pb2.CreateLeadTypeRequest(lead_type=lead_type()))
-        await expect(grpc.StatusCode.NOT_FOUND, stub_b.CreateCampaign(
-            admin_pb2.CreateCampaignRequest(campaign=catalog_pb2.Campaign(
-                name="Theft", source_id=ids["source"], lead_type_id=own.id,
-                channel=catalog_pb2.CHANNEL_POST))))
+        await expect(
+            grpc.StatusCode.NOT_FOUND,
+            stub_b.CreateCampaign(
+                admin_pb2.CreateCampaignRequest(
+                    campaign=catalog_pb2.Campaign(
+                        name="Theft",
+                        source_id=ids["source"],
+                        lead_type_id=own.id,
+                        channel=catalog_pb2.CHANNEL_POST,
+                    )
+                )
+            ),
+        )
 
 
 async def test_invalid_fields_are_all_listed_with_paths(new_account: Any, stub_for: Any) -> None:
     tenant = await new_account()
-    bad = catalog_pb2.LeadType(key="bad", name="Bad", fields=[
-        catalog_pb2.LeadField(name="9lives", data_type=DT.DATA_TYPE_INT),
-        catalog_pb2.LeadField(name="Zip", data_type=DT.DATA_TYPE_VARCHAR, validation="(["),
-    ])
+    bad = catalog_pb2.LeadType(
+        key="bad",
+        name="Bad",
+        fields=[
+            catalog_pb2.LeadField(name="9lives", data_type=DT.DATA_TYPE_INT),
+            catalog_pb2.LeadField(name="Zip", data_type=DT.DATA_TYPE_VARCHAR, validation="(["),
+        ],
+    )
     async with stub_for(tenant.api_key) as stub:
-        error = await expect(grpc.StatusCode.INVALID_ARGUMENT,
-                             stub.CreateLeadType(admin_pb2.CreateLeadTypeRequest(lead_type=bad)))
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.CreateLeadType(admin_pb2.CreateLeadTypeRequest(lead_type=bad)),
+        )
         assert not (await stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())).lead_types
     paths = [path for path, _ in violations(error)]
     assert paths == ["lead_type.fields[0].name", "lead_type.fields[1].validation"]
@@ -198,16 +256,20 @@ async def test_a_field_used_by_a_rule_cannot_be_deleted(new_account: Any, stub_f
     tenant = await new_account()
     async with stub_for(tenant.api_key) as stub:
         ids = await seed(stub)
-        await expect(grpc.StatusCode.FAILED_PRECONDITION,
-                     stub.DeleteLeadField(admin_pb2.DeleteLeadFieldRequest(id=ids["field"])))
+        await expect(
+            grpc.StatusCode.FAILED_PRECONDITION,
+            stub.DeleteLeadField(admin_pb2.DeleteLeadFieldRequest(id=ids["field"])),
+        )
 
 
 async def test_a_taken_key_is_already_exists(new_account: Any, stub_for: Any) -> None:
     tenant = await new_account()
     async with stub_for(tenant.api_key) as stub:
         await stub.CreateLeadType(admin_pb2.CreateLeadTypeRequest(lead_type=lead_type()))
-        await expect(grpc.StatusCode.ALREADY_EXISTS,
-                     stub.CreateLeadType(admin_pb2.CreateLeadTypeRequest(lead_type=lead_type())))
+        await expect(
+            grpc.StatusCode.ALREADY_EXISTS,
+            stub.CreateLeadType(admin_pb2.CreateLeadTypeRequest(lead_type=lead_type())),
+        )
 
 
 async def test_a_revoked_source_key_is_listed_as_revoked(new_account: Any, stub_for: Any) -> None:
@@ -216,8 +278,59 @@ async def test_a_revoked_source_key_is_listed_as_revoked(new_account: Any, stub_
         ids = await seed(stub)
         made = await stub.CreateSourceKey(admin_pb2.CreateSourceKeyRequest(source_id=ids["source"]))
         await stub.RevokeSourceKey(
-            admin_pb2.RevokeSourceKeyRequest(source_id=ids["source"], key_id=made.key.id))
+            admin_pb2.RevokeSourceKeyRequest(source_id=ids["source"], key_id=made.key.id)
+        )
         listed = await stub.ListSourceKeys(admin_pb2.ListSourceKeysRequest(source_id=ids["source"]))
     assert [k.id for k in listed.keys] == [made.key.id]
     assert listed.keys[0].HasField("revoked_at")
     assert made.secret not in str(listed)
+
+
+async def test_fields_are_added_and_changed_one_by_one(new_account: Any, stub_for: Any) -> None:
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        ids = await seed(stub)
+        added = await stub.CreateLeadField(
+            admin_pb2.CreateLeadFieldRequest(
+                field=catalog_pb2.LeadField(
+                    lead_type_id=ids["lead_type"],
+                    name="Zip",
+                    data_type=DT.DATA_TYPE_VARCHAR,
+                    validation="^[0-9]{5}$",
+                )
+            )
+        )
+        changed = await stub.UpdateLeadField(
+            admin_pb2.UpdateLeadFieldRequest(
+                field=catalog_pb2.LeadField(
+                    id=added.id,
+                    name="Zip",
+                    data_type=DT.DATA_TYPE_VARCHAR,
+                    required=True,
+                    validation="^[0-9]{5}$",
+                )
+            )
+        )
+        lead_type_now = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=ids["lead_type"]))
+    assert (added.position, added.lead_type_id) == (2, ids["lead_type"])
+    assert changed.required and changed.position == 2
+    assert [f.name for f in lead_type_now.fields] == ["Email", "Age", "Zip"]
+
+
+async def test_a_field_name_taken_case_insensitively_is_invalid(
+    new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        ids = await seed(stub)
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.CreateLeadField(
+                admin_pb2.CreateLeadFieldRequest(
+                    field=catalog_pb2.LeadField(
+                        lead_type_id=ids["lead_type"], name="EMAIL", data_type=DT.DATA_TYPE_VARCHAR
+                    )
+                )
+            ),
+        )
+    assert [path for path, _ in violations(error)] == ["field.name"]

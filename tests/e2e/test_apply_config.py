@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import copy
-from decimal import Decimal
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from leadrouter.v1 import admin_pb2
 
 from clients.client import struct, violations
-from leadrouter.v1 import admin_pb2
 from tests.conftest import snapshot
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
@@ -44,11 +44,16 @@ async def test_applying_twice_changes_nothing(pool: Any, new_account: Any, stub_
         second = await stub.ApplyConfig(request(EXAMPLE))
     assert await snapshot(pool) == before
     assert (dict(second.lead_types), dict(second.sources), dict(second.campaigns)) == (
-        dict(first.lead_types), dict(first.sources), dict(first.campaigns))
+        dict(first.lead_types),
+        dict(first.sources),
+        dict(first.campaigns),
+    )
     assert {c.action for c in second.changes} == {"unchanged"}
 
 
-async def test_a_changed_setting_updates_only_that_campaign(new_account: Any, stub_for: Any) -> None:
+async def test_a_changed_setting_updates_only_that_campaign(
+    new_account: Any, stub_for: Any
+) -> None:
     tenant = await new_account()
     changed = copy.deepcopy(EXAMPLE)
     changed["sources"][0]["campaigns"][1]["day_max"] = 7
@@ -95,8 +100,13 @@ async def test_an_error_found_while_writing_rolls_everything_back(
         ]
         dropped["sources"][0]["campaigns"][0]["rules"] = []
         dropped["sources"][0]["campaigns"].append(
-            {"key": "late", "name": "Late", "lead_type": "auto-insurance",
-             "rules": [{"field": "Age", "operator": "Less", "value": "99"}]})
+            {
+                "key": "late",
+                "name": "Late",
+                "lead_type": "auto-insurance",
+                "rules": [{"field": "Age", "operator": "Less", "value": "99"}],
+            }
+        )
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await stub.ApplyConfig(request(dropped))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -138,13 +148,28 @@ async def test_a_document_may_use_a_lead_type_applied_earlier(
     new_account: Any, stub_for: Any
 ) -> None:
     tenant = await new_account()
-    later = {"sources": [{"key": "beta", "name": "Beta", "campaigns": [
-        {"key": "beta-web", "name": "Beta Web", "lead_type": "auto-insurance",
-         "rules": [{"field": "age", "operator": "Between", "value": "18,65"}]}]}]}
+    later = {
+        "sources": [
+            {
+                "key": "beta",
+                "name": "Beta",
+                "campaigns": [
+                    {
+                        "key": "beta-web",
+                        "name": "Beta Web",
+                        "lead_type": "auto-insurance",
+                        "rules": [{"field": "age", "operator": "Between", "value": "18,65"}],
+                    }
+                ],
+            }
+        ]
+    }
     async with stub_for(tenant.api_key) as stub:
         first = await stub.ApplyConfig(request({"lead_types": EXAMPLE["lead_types"]}))
         result = await stub.ApplyConfig(request(later))
-        campaign = await stub.GetCampaign(admin_pb2.GetCampaignRequest(id=result.campaigns["beta-web"]))
+        campaign = await stub.GetCampaign(
+            admin_pb2.GetCampaignRequest(id=result.campaigns["beta-web"])
+        )
     assert campaign.lead_type_id == first.lead_types["auto-insurance"]
 
 
@@ -161,7 +186,9 @@ async def test_a_field_and_the_rule_using_it_can_go_together(
         await stub.ApplyConfig(request(EXAMPLE))
         result = await stub.ApplyConfig(request(dropped))
         lead_type = await stub.GetLeadType(
-            admin_pb2.GetLeadTypeRequest(id=result.lead_types["auto-insurance"]))
+            admin_pb2.GetLeadTypeRequest(id=result.lead_types["auto-insurance"])
+        )
     assert "Age" not in [f.name for f in lead_type.fields]
     assert ("lead_field", "auto-insurance/Age", "deleted") in [
-        (c.kind, c.key, c.action) for c in result.changes]
+        (c.kind, c.key, c.action) for c in result.changes
+    ]

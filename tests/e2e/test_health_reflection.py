@@ -11,7 +11,9 @@ async def test_health_reports_serving(grpc_address: str) -> None:
     async with grpc.aio.insecure_channel(grpc_address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         overall = await stub.Check(health_pb2.HealthCheckRequest())
-        admin = await stub.Check(health_pb2.HealthCheckRequest(service="leadrouter.v1.AdminService"))
+        admin = await stub.Check(
+            health_pb2.HealthCheckRequest(service="leadrouter.v1.AdminService")
+        )
     assert overall.status == health_pb2.HealthCheckResponse.SERVING
     assert admin.status == health_pb2.HealthCheckResponse.SERVING
 
@@ -34,7 +36,8 @@ async def test_reflection_describes_the_admin_methods(grpc_address: str) -> None
 
         async def one_request():  # type: ignore[no-untyped-def]
             yield reflection_pb2.ServerReflectionRequest(
-                file_containing_symbol="leadrouter.v1.AdminService")
+                file_containing_symbol="leadrouter.v1.AdminService"
+            )
 
         responses = [r async for r in stub.ServerReflectionInfo(one_request())]
     files = responses[0].file_descriptor_response.file_descriptor_proto

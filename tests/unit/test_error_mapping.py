@@ -11,7 +11,8 @@ from server import errors
 from server.rpc.interceptor import STATUS_CODES, bearer_token, status_code
 
 DOMAIN_ERRORS = [
-    cls for _, cls in inspect.getmembers(errors, inspect.isclass)
+    cls
+    for _, cls in inspect.getmembers(errors, inspect.isclass)
     if issubclass(cls, errors.LeadRouterError) and cls is not errors.LeadRouterError
 ]
 
@@ -30,8 +31,9 @@ def test_a_bearer_token_is_read_from_metadata() -> None:
     assert bearer_token([("x-other", "1"), ("authorization", "Bearer abc")]) == "abc"
 
 
-@pytest.mark.parametrize("metadata", [[], [("authorization", "Basic abc")],
-                                      [("authorization", "Bearer ")]])
+@pytest.mark.parametrize(
+    "metadata", [[], [("authorization", "Basic abc")], [("authorization", "Bearer ")]]
+)
 def test_a_missing_or_other_scheme_is_unauthenticated(metadata: list[tuple[str, str]]) -> None:
     with pytest.raises(errors.Unauthenticated):
         bearer_token(metadata)
