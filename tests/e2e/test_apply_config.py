@@ -18,6 +18,14 @@ from tests.conftest import snapshot
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 
 
+def without_field(document: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of the document whose first lead type no longer has the named field."""
+    changed = copy.deepcopy(document)
+    fields = changed["lead_types"][0]["fields"]
+    changed["lead_types"][0]["fields"] = [f for f in fields if f["name"] != name]
+    return changed
+
+
 def request(document: dict[str, Any], dry_run: bool = False) -> admin_pb2.ApplyConfigRequest:
     return admin_pb2.ApplyConfigRequest(document=struct(document), dry_run=dry_run)
 
@@ -87,17 +95,14 @@ async def test_an_invalid_document_is_rejected_whole(
     assert await snapshot(pool) == before
 
 
-async def test_an_error_found_while_writing_rolls_everything_back(
+async def test_a_new_rule_on_a_dropped_field_rejects_the_whole_document(
     pool: Any, new_account: Any, stub_for: Any
 ) -> None:
     tenant = await new_account()
     async with stub_for(tenant.api_key) as stub:
         await stub.ApplyConfig(request(EXAMPLE))
         before = await snapshot(pool)
-        dropped = copy.deepcopy(EXAMPLE)
-        dropped["lead_types"][0]["fields"] = [
-            f for f in dropped["lead_types"][0]["fields"] if f["name"] != "Age"
-        ]
+        dropped = without_field(EXAMPLE, "Age")
         dropped["sources"][0]["campaigns"][0]["rules"] = []
         dropped["sources"][0]["campaigns"].append(
             {
@@ -120,10 +125,7 @@ async def test_a_field_still_used_by_a_stored_rule_is_not_dropped(
     async with stub_for(tenant.api_key) as stub:
         await stub.ApplyConfig(request(EXAMPLE))
         before = await snapshot(pool)
-        dropped = copy.deepcopy(EXAMPLE)
-        dropped["lead_types"][0]["fields"] = [
-            f for f in dropped["lead_types"][0]["fields"] if f["name"] != "Age"
-        ]
+        dropped = without_field(EXAMPLE, "Age")
         del dropped["sources"]
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await stub.ApplyConfig(request(dropped))
@@ -177,10 +179,7 @@ async def test_a_field_and_the_rule_using_it_can_go_together(
     new_account: Any, stub_for: Any
 ) -> None:
     tenant = await new_account()
-    dropped = copy.deepcopy(EXAMPLE)
-    dropped["lead_types"][0]["fields"] = [
-        f for f in dropped["lead_types"][0]["fields"] if f["name"] != "Age"
-    ]
+    dropped = without_field(EXAMPLE, "Age")
     dropped["sources"][0]["campaigns"][0]["rules"] = []
     async with stub_for(tenant.api_key) as stub:
         await stub.ApplyConfig(request(EXAMPLE))
