@@ -76,6 +76,7 @@ _CONSTRAINTS: dict[str, tuple[type[LeadRouterError], str]] = {
     "sources_username": (AlreadyExists, "this portal user name is already taken"),
     "campaigns_account_id_key_key": (AlreadyExists, "a campaign with this key already exists"),
     "api_keys_account_id_source_id_fkey": (NotFound, "no such lead source"),
+    "api_keys_account_id_fkey": (NotFound, "no such account"),
     "campaign_rules_account_id_lead_field_id_fkey": (
         FailedPrecondition,
         "the field is used by a campaign rule; change the rule first",
