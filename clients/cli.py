@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -129,10 +129,15 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def apply_result_json(response: admin_pb2.ApplyConfigResponse) -> dict[str, dict[str, int]]:
+    """key -> id for each kind, in id order: protobuf maps have no order of their own."""
+
+    def by_id(ids: Mapping[str, int]) -> dict[str, int]:
+        return dict(sorted(ids.items(), key=lambda item: (item[1], item[0])))
+
     return {
-        "lead_types": dict(response.lead_types),
-        "sources": dict(response.sources),
-        "campaigns": dict(response.campaigns),
+        "lead_types": by_id(response.lead_types),
+        "sources": by_id(response.sources),
+        "campaigns": by_id(response.campaigns),
     }
 
 

@@ -1,0 +1,428 @@
+"""The `leadrouter` command end to end: a real `serve` process, and the other commands run
+against it (and its data folder) as subprocesses, as an operator would run them."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "acme.json"
+MIGRATIONS = ROOT / "server" / "storage" / "migrations"
+SCRIPT = Path(sys.executable).parent / "leadrouter"
+COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "clients.cli"]
+ENV = {k: v for k, v in os.environ.items() if not k.startswith("LEADROUTER_")}
+
+READY = re.compile(r"gRPC API listening on (\S+:\d+)")
+START_TIMEOUT = 60
+STOP_TIMEOUT = 20
+# a well-formed key (lr_<8-char prefix>_<secret>) that no account has
+UNKNOWN_KEY = "lr_aaaaaaaa_" + "A" * 43
+
+
+def leadrouter(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *map(str, args)],
+        cwd=ROOT,
+        env=ENV,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    )
+
+
+def stderr_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """stderr without the platformdirs/XDG_RUNTIME_DIR noise of the embedded PostgreSQL."""
+    return [
+        line
+        for line in result.stderr.splitlines()
+        if line.strip() and "platformdirs" not in line and "XDG_RUNTIME_DIR" not in line
+    ]
+
+
+def succeeded(result: subprocess.CompletedProcess[str]) -> Any:
+    """The JSON a successful command printed."""
+    assert result.returncode == 0, (
+        f"{result.args} exited {result.returncode}\nstdout:\n{result.stdout}\n"
+        f"stderr:\n{result.stderr}"
+    )
+    return json.loads(result.stdout)
+
+
+def failed(result: subprocess.CompletedProcess[str]) -> str:
+    """The (filtered) stderr of a command that exited with status 1."""
+    assert result.returncode == 1, (
+        f"{result.args} exited {result.returncode}, expected 1\nstdout:\n{result.stdout}\n"
+        f"stderr:\n{result.stderr}"
+    )
+    return "\n".join(stderr_lines(result))
+
+
+# -- a running `leadrouter serve` -----------------------------------------------------------
+
+
+class Serve:
+    """A `leadrouter serve` subprocess whose combined output is read on a thread."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.output: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self.process = subprocess.Popen(
+            [*COMMAND, "serve", "--grpc", "127.0.0.1:0", "--data-dir", str(data_dir)],
+            cwd=ROOT,
+            env=ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.output.append(line)
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def text(self) -> str:
+        return "".join(self.output)
+
+    def wait_ready(self) -> str:
+        """The gRPC address, once the server says it listens."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = self._lines.get(timeout=max(remaining, 0.01))
+            except queue.Empty:
+                self.kill()
+                pytest.fail(f"serve did not report its address in {START_TIMEOUT}s:\n{self.text()}")
+            if line is None:
+                self.process.wait()
+                pytest.fail(f"serve exited {self.process.returncode} before ready:\n{self.text()}")
+            found = READY.search(line)
+            if found:
+                return found[1]
+
+    def terminate(self) -> int | None:
+        """SIGTERM, then the exit status, or None (and the process killed) if it hung on."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass(frozen=True)
+class Server:
+    address: str
+    data_dir: Path
+
+
+@pytest.fixture(scope="module")
+def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    serve = Serve(tmp_path_factory.mktemp("cli"))
+    try:
+        address = serve.wait_ready()
+        yield Server(address, serve.data_dir)
+    finally:
+        status = serve.terminate()
+    assert status == 0, f"serve exited {status} on SIGTERM:\n{serve.text()}"
+
+
+@pytest.fixture
+def cli_account(cli_server: Server) -> dict[str, Any]:
+    """A fresh account (id and first admin key), made by `accounts create`."""
+    return succeeded(leadrouter("accounts", "create", "Tenant", "--data-dir", cli_server.data_dir))
+
+
+def apply(
+    server: Server, document: Path, key: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    return leadrouter("apply", document, "--grpc", server.address, "--key", key, *extra)
+
+
+def violations(errors: str) -> dict[str, str]:
+    """The `  path: reason` lines under a rejection's first line, by path."""
+    found: dict[str, str] = {}
+    for line in errors.splitlines():
+        if line.startswith("  "):
+            path, _, reason = line.strip().partition(": ")
+            found[path] = reason
+    return found
+
+
+def write_json(path: Path, document: object) -> Path:
+    path.write_text(json.dumps(document))
+    return path
+
+
+# -- serve and shutdown --------------------------------------------------------------------
+
+
+def test_serve_exits_0_on_sigterm(tmp_path_factory: pytest.TempPathFactory) -> None:
+    serve = Serve(tmp_path_factory.mktemp("stop"))
+    try:
+        serve.wait_ready()
+    finally:
+        status = serve.terminate()
+    assert status == 0, f"serve exited {status} on SIGTERM:\n{serve.text()}"
+
+
+# -- accounts and keys -----------------------------------------------------------------------
+
+
+def test_accounts_create_while_serving_shares_the_running_database(cli_server: Server) -> None:
+    created = succeeded(
+        leadrouter("accounts", "create", "Shared", "--data-dir", cli_server.data_dir)
+    )
+
+    assert set(created) == {"account_id", "api_key"}
+    assert type(created["account_id"]) is int
+    assert created["api_key"].startswith("lr_")
+    # the server sees the key the other process stored, and still has its database after
+    # that process exited
+    succeeded(apply(cli_server, EXAMPLE, created["api_key"], "--dry-run"))
+
+
+def test_a_revoked_key_is_listed_without_its_secret_and_no_longer_authenticates(
+    cli_server: Server, cli_account: dict[str, Any]
+) -> None:
+    account = str(cli_account["account_id"])
+    data_dir = cli_server.data_dir
+    key = succeeded(
+        leadrouter("keys", "create", "--account", account, "--name", "ci", "--data-dir", data_dir)
+    )
+    assert key["api_key"].startswith(f"lr_{key['prefix']}_")
+    succeeded(apply(cli_server, EXAMPLE, key["api_key"], "--dry-run"))
+
+    listing = leadrouter("keys", "list", "--account", account, "--data-dir", data_dir)
+    listed = {k["id"]: k for k in succeeded(listing)}
+    assert listed[key["id"]]["prefix"] == key["prefix"]
+    assert listed[key["id"]]["name"] == "ci"
+    assert listed[key["id"]]["revoked_at"] is None
+    assert key["api_key"] not in listing.stdout + listing.stderr
+    assert cli_account["api_key"] not in listing.stdout + listing.stderr
+
+    revoked = leadrouter(
+        "keys", "revoke", "--account", account, str(key["id"]), "--data-dir", data_dir
+    )
+    assert succeeded(revoked) == {"revoked": key["id"]}
+    relisted = {
+        k["id"]: k
+        for k in succeeded(leadrouter("keys", "list", "--account", account, "--data-dir", data_dir))
+    }
+    assert relisted[key["id"]]["revoked_at"] is not None
+
+    assert "UNAUTHENTICATED" in failed(apply(cli_server, EXAMPLE, key["api_key"]))
+    # the account's other key still works
+    succeeded(apply(cli_server, EXAMPLE, cli_account["api_key"], "--dry-run"))
+
+
+# -- apply -------------------------------------------------------------------------------------
+
+
+def test_applying_the_example_twice_gives_the_same_ids_and_changes_nothing(
+    cli_server: Server, cli_account: dict[str, Any]
+) -> None:
+    first = apply(cli_server, EXAMPLE, cli_account["api_key"])
+    result = succeeded(first)
+    assert set(result) == {"lead_types", "sources", "campaigns"}
+    assert set(result["lead_types"]) == {"auto-insurance"}
+    assert set(result["sources"]) == {"acme-media"}
+    assert set(result["campaigns"]) == {"acme-auto-web", "acme-auto-rev"}
+    ids = [i for group in result.values() for i in group.values()]
+    assert all(type(i) is int and i > 0 for i in ids)
+    assert any(line.startswith("created") for line in stderr_lines(first))
+
+    second = apply(cli_server, EXAMPLE, cli_account["api_key"])
+    assert succeeded(second) == result
+    changed = [line for line in stderr_lines(second) if line.startswith(("created", "updated"))]
+    assert changed == []
+
+
+def test_an_invalid_document_lists_every_error_and_changes_nothing(
+    cli_server: Server, cli_account: dict[str, Any], tmp_path: Path
+) -> None:
+    bad = write_json(
+        tmp_path / "bad.json",
+        {
+            "lead_types": [
+                {
+                    "key": "should-not-exist",
+                    "name": "Valid On Its Own",
+                    "fields": [{"name": "Email", "type": "Varchar"}],
+                },
+                {"key": "broken", "name": "Broken", "fields": [{"name": "Odd", "type": "Nope"}]},
+            ],
+            "sources": [
+                {
+                    "key": "bad-source",
+                    "name": "Bad Source",
+                    "campaigns": [
+                        {
+                            "key": "bad-campaign",
+                            "name": "Bad Campaign",
+                            "lead_type": "no-such-type",
+                            "day_max": -4,
+                        }
+                    ],
+                },
+            ],
+        },
+    )
+
+    errors = failed(apply(cli_server, bad, cli_account["api_key"]))
+
+    assert "INVALID_ARGUMENT" in errors
+    reported = violations(errors)
+    assert set(reported) == {
+        "lead_types[1].fields[0].type",
+        "sources[0].campaigns[0].day_max",
+        "sources[0].campaigns[0].lead_type",
+    }, errors
+    assert reported["lead_types[1].fields[0].type"].startswith("'Nope' is not one of")
+    assert reported["sources[0].campaigns[0].lead_type"] == "no lead type with key 'no-such-type'"
+
+    # the document's valid lead type was not created either
+    probe = write_json(
+        tmp_path / "probe.json",
+        {
+            "sources": [
+                {
+                    "key": "probe-source",
+                    "name": "Probe",
+                    "campaigns": [
+                        {"key": "probe", "name": "Probe", "lead_type": "should-not-exist"}
+                    ],
+                },
+            ],
+        },
+    )
+    probed = failed(apply(cli_server, probe, cli_account["api_key"], "--dry-run"))
+    assert violations(probed) == {
+        "sources[0].campaigns[0].lead_type": "no lead type with key 'should-not-exist'"
+    }
+
+
+def test_applying_the_same_document_prints_the_same_text(
+    cli_server: Server, cli_account: dict[str, Any], tmp_path: Path
+) -> None:
+    # with eight campaigns a random order almost never repeats, so the check is reliable
+    document = write_json(
+        tmp_path / "many.json",
+        {
+            "lead_types": [{"key": "many", "name": "Many", "fields": [{"name": "Email"}]}],
+            "sources": [
+                {
+                    "key": "many-source",
+                    "name": "Many",
+                    "campaigns": [
+                        {"key": f"many-{i}", "name": f"Many {i}", "lead_type": "many"}
+                        for i in range(8)
+                    ],
+                }
+            ],
+        },
+    )
+    outputs = [succeeded(apply(cli_server, document, cli_account["api_key"])) for _ in range(3)]
+    assert outputs[0] == outputs[1] == outputs[2]
+    texts = [apply(cli_server, document, cli_account["api_key"]).stdout for _ in range(3)]
+    assert texts[0] == texts[1] == texts[2]
+
+
+YAML_DOCUMENT = """\
+# the same config as code, in YAML
+lead_types:
+  - key: home-insurance
+    name: Home Insurance
+    duplicate_fields: [Email]
+    fields:
+      - {name: Email, type: Varchar, required: true, special: Email}
+      - name: Zip
+        type: Varchar
+        validation: "^[0-9]{5}$"
+sources:
+  - key: yaml-media
+    name: YAML Media
+    campaigns:
+      - key: yaml-home
+        name: YAML Home
+        lead_type: home-insurance
+        price_per_lead: "7.25"
+        day_max: 10
+        rules:
+          - {field: Zip, operator: Equal, value: "89101"}
+"""
+
+
+def test_a_yaml_document_applies(
+    cli_server: Server, cli_account: dict[str, Any], tmp_path: Path
+) -> None:
+    document = tmp_path / "config.yaml"
+    document.write_text(YAML_DOCUMENT)
+
+    result = succeeded(apply(cli_server, document, cli_account["api_key"]))
+
+    assert set(result["lead_types"]) == {"home-insurance"}
+    assert set(result["sources"]) == {"yaml-media"}
+    assert set(result["campaigns"]) == {"yaml-home"}
+
+
+@pytest.mark.parametrize("key", [UNKNOWN_KEY, "not-a-key"], ids=["unknown", "malformed"])
+def test_apply_with_a_wrong_key_is_unauthenticated(cli_server: Server, key: str) -> None:
+    assert "UNAUTHENTICATED" in failed(apply(cli_server, EXAMPLE, key))
+
+
+# -- help and migrate ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["serve"],
+        ["migrate"],
+        ["accounts", "create"],
+        ["accounts", "list"],
+        ["keys", "create"],
+        ["keys", "list"],
+        ["keys", "revoke"],
+        ["apply"],
+    ],
+    ids=lambda command: " ".join(command) or "leadrouter",
+)
+def test_help(command: list[str]) -> None:
+    result = leadrouter(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: leadrouter")
+
+
+def test_migrate_applies_each_migration_once(tmp_path_factory: pytest.TempPathFactory) -> None:
+    data_dir = tmp_path_factory.mktemp("mig")
+    expected = sorted(p.stem for p in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    assert expected[0] == "0001_foundation"
+
+    assert succeeded(leadrouter("migrate", "--data-dir", data_dir)) == {"applied": expected}
+    assert succeeded(leadrouter("migrate", "--data-dir", data_dir)) == {"applied": []}
