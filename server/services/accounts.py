@@ -42,7 +42,7 @@ async def create_account(
         raise InvalidArgument(f"{time_zone!r} is not a known time zone") from None
     async with transaction(pool) as conn:
         account_id = await store.insert_account(conn, name.strip(), time_zone)
-        secret = await _issue(conn, account_id, None, "initial")
+        _, secret = await _issue(conn, account_id, None, "initial")
     return NewAccount(account_id, secret)
 
 
@@ -51,10 +51,12 @@ async def list_accounts(pool: AsyncConnectionPool[Connection]) -> list[dict[str,
         return await store.list_accounts(conn)
 
 
-async def _issue(conn: Connection, account_id: int, source_id: int | None, name: str) -> str:
+async def _issue(
+    conn: Connection, account_id: int, source_id: int | None, name: str
+) -> tuple[store.KeyInfo, str]:
     key = secrets.new_api_key()
-    await store.insert_key(conn, account_id, source_id, key.prefix, key.digest, name)
-    return key.secret
+    info = await store.insert_key(conn, account_id, source_id, key.prefix, key.digest, name)
+    return info, key.secret
 
 
 async def create_key(
@@ -64,10 +66,8 @@ async def create_key(
     source_id: int | None = None,
 ) -> tuple[store.KeyInfo, str]:
     """Issue a key (an admin key, or a source's posting key); returns its info and its secret."""
-    key = secrets.new_api_key()
     async with transaction(pool) as conn:
-        info = await store.insert_key(conn, account_id, source_id, key.prefix, key.digest, name)
-    return info, key.secret
+        return await _issue(conn, account_id, source_id, name)
 
 
 async def list_keys(
