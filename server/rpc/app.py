@@ -6,14 +6,20 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
-from leadrouter.v1 import admin_pb2, admin_pb2_grpc
+from leadrouter.v1 import admin_pb2, admin_pb2_grpc, leads_pb2, leads_pb2_grpc
 
+from server.adapters import zip_codes
 from server.rpc.admin import AdminServicer
 from server.rpc.interceptor import ServiceInterceptor
+from server.rpc.leads import LeadServicer
 from server.services import accounts
 from server.services.catalog import Pool
+from server.services.intake import LeadIntake
 
-SERVICE_NAMES = (admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,)
+SERVICE_NAMES = (
+    admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+    leads_pb2.DESCRIPTOR.services_by_name["LeadService"].full_name,
+)
 
 
 async def create_server(pool: Pool, address: str) -> tuple[grpc.aio.Server, int]:
@@ -24,6 +30,9 @@ async def create_server(pool: Pool, address: str) -> tuple[grpc.aio.Server, int]
 
     server = grpc.aio.server(interceptors=[ServiceInterceptor(authenticate)])
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(pool), server)
+    leads_pb2_grpc.add_LeadServiceServicer_to_server(
+        LeadServicer(LeadIntake(pool, zip_codes.city_state)), server
+    )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

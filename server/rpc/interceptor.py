@@ -1,8 +1,9 @@
 """The one place gRPC calls are authenticated and domain errors become status codes.
 
-Every unary method except health checking and reflection needs `authorization: Bearer KEY`
-with a live admin key of an account; the account is then available to the servicer through
-`caller()`. Errors: each LeadRouterError class maps to exactly one status code; an
+Every unary method except the public ones (health checking, reflection, the lead service)
+needs `authorization: Bearer KEY` with a live admin key of an account; the account is then
+available to the servicer through `caller()`. Public methods get the same error mapping.
+Errors: each LeadRouterError class maps to exactly one status code; an
 InvalidArgument also carries a google.rpc.BadRequest with every violation. Anything else is
 logged with a reference and reaches the caller as INTERNAL with that reference only.
 """
@@ -41,7 +42,9 @@ STATUS_CODES: dict[type[LeadRouterError], grpc.StatusCode] = {
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     StorageUnavailable: grpc.StatusCode.UNAVAILABLE,
 }
-PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.")
+# Health and reflection are public; the lead service authenticates each lead source inside the
+# request (vid, password, source API key), as the legacy receiver does.
+PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.", "/leadrouter.v1.LeadService/")
 
 _caller: ContextVar[Caller] = ContextVar("caller")
 
@@ -96,17 +99,16 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method: str = handler_call_details.method
-        if (
-            handler is None
-            or handler.unary_unary is None
-            or method.startswith(PUBLIC_METHOD_PREFIXES)
-        ):
+        if handler is None or handler.unary_unary is None:
             return handler
         behavior = handler.unary_unary
+        public = method.startswith(PUBLIC_METHOD_PREFIXES)
 
         async def guarded(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             failure: tuple[grpc.StatusCode, str, tuple[tuple[str, bytes], ...]]
             try:
+                if public:
+                    return await behavior(request, context)
                 token = bearer_token(context.invocation_metadata())
                 who = await self._authenticate(token)
                 if who.source_id is not None:

@@ -66,6 +66,8 @@ async def create_key(
     source_id: int | None = None,
 ) -> tuple[store.KeyInfo, str]:
     """Issue a key (an admin key, or a source's posting key); returns its info and its secret."""
+    if account_id <= 0:  # 0 is reserved for posts that name no known lead source
+        raise NotFound("no such account")
     async with transaction(pool) as conn:
         return await _issue(conn, account_id, source_id, name)
 

@@ -4,7 +4,9 @@ INSERT INTO accounts (name, time_zone) VALUES (%(name)s, %(time_zone)s) RETURNIN
 
 -- name: list_accounts
 -- Every tenant, oldest first (operator command line only).
-SELECT account_id, name, time_zone, created_at FROM accounts ORDER BY account_id;
+SELECT account_id, name, time_zone, created_at FROM accounts
+WHERE account_id <> 0  -- reserved for posts that name no known lead source
+ORDER BY account_id;
 
 -- name: insert_key
 -- Store a new API key's digest; source_id is NULL for an account admin key.

@@ -1,0 +1,95 @@
+"""leadrouter.v1.LeadService: translates messages and calls the intake use case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeAlias
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from leadrouter.v1 import leads_pb2, leads_pb2_grpc
+
+from server.errors import NotFound
+from server.services.intake import LeadIntake, PostedLead, PostOutcome, Submission
+
+Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
+
+
+def submission(request: leads_pb2.SubmitLeadsRequest) -> Submission:
+    credentials = request.credentials
+    return Submission(
+        vid=credentials.vid,
+        lid=credentials.lid,
+        aid=credentials.aid,
+        password=credentials.password,
+        api_key=credentials.api_key,
+        send_delay_hours=request.send_delay_hours,
+        leads=tuple(
+            PostedLead(
+                reference=lead.reference,
+                no_sell=lead.no_sell,
+                fields=tuple((f.name, f.value) for f in lead.fields),
+            )
+            for lead in request.leads
+        ),
+        remote_ip=request.remote_ip,
+        request_format=request.request_format,
+        raw_request=request.raw_request,
+        parse_error=request.parse_error,
+    )
+
+
+def result_message(outcome: PostOutcome) -> leads_pb2.PostResult:
+    return leads_pb2.PostResult(
+        post_id=outcome.post_id,
+        is_valid_post=outcome.accepted,
+        response_type=int(outcome.response),  # type: ignore[arg-type]
+        response_details=outcome.details,
+        lead_id=outcome.lead_id,
+        campaign_id=outcome.campaign_id,
+        pending_qc_review=outcome.pending_qc,
+        price=str(outcome.price),
+    )
+
+
+def _stamp(target: Timestamp, value: datetime | None) -> None:
+    if value is not None:
+        target.FromDatetime(value)
+
+
+def status_message(row: dict[str, Any]) -> leads_pb2.PostStatus:
+    message = leads_pb2.PostStatus(
+        post_id=str(row["id"]),
+        lead_id=row["lead_id"] or 0,
+        is_valid=row["is_valid"],
+        rejection_reason="" if row["is_valid"] else row["response_details"],
+        campaign_id=row["campaign_id"] or 0,
+        qc_pending_review=bool(row["pending_qc"]) and row["qc_reviewed_at"] is None,
+        qc_rejected=bool(row["qc_rejected"]),
+        qc_rejection_reason=row["qc_reason"] or "",
+        is_returned=row["returned_at"] is not None,
+        return_reason=row["return_reason"] or "",
+        price=str(row["price"].normalize() if row["price"] else 0),
+    )
+    _stamp(message.date_received, row["received_at"])
+    _stamp(message.qc_date_of_review, row["qc_reviewed_at"])
+    _stamp(message.date_of_return, row["returned_at"])
+    return message
+
+
+class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
+    def __init__(self, intake: LeadIntake) -> None:
+        self._intake = intake
+
+    async def SubmitLeads(
+        self, request: leads_pb2.SubmitLeadsRequest, context: Context
+    ) -> leads_pb2.SubmitLeadsResponse:
+        outcomes = await self._intake.submit(submission(request))
+        return leads_pb2.SubmitLeadsResponse(results=[result_message(o) for o in outcomes])
+
+    async def GetPostStatus(
+        self, request: leads_pb2.GetPostStatusRequest, context: Context
+    ) -> leads_pb2.PostStatus:
+        row = await self._intake.post_status(request.post_id)
+        if row is None:
+            raise NotFound(f"no post {request.post_id!r}")
+        return status_message(row)

@@ -1,0 +1,513 @@
+"""Receiving posted leads: identify the campaign, screen each lead, enforce caps and duplicates,
+store it, and log every post, accepted or not.
+
+Identity is checked in LeadExec's order (vid, lid, aid, then password and/or API key). Each
+lead then runs the pure screening steps; an accepted one is stored in one transaction that
+first locks its campaign row (so hour/day/month caps are exact under concurrency, across
+processes) and then an advisory lock on its duplicate key (so two identical leads at the same
+instant give one lead and one Duplicate_Lead).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from server.domain import secrets
+from server.domain.catalog import CampaignSpec, PricingModel, Status
+from server.domain.fields import FieldSpec, Value
+from server.domain.intake import ResponseType, Step, ZipLookup, screen
+from server.errors import Unauthenticated
+from server.services.accounts import authenticate
+from server.services.catalog import Pool
+from server.storage import catalog as catalog_store
+from server.storage.database import Connection, transaction
+from server.storage.queries import q
+
+UNATTRIBUTED = 0  # the reserved account that holds posts no account can be found for
+MAX_LOGGED_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class PostedLead:
+    reference: str = ""
+    no_sell: bool = False
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One request as posted; identifiers unparsed."""
+
+    vid: str = ""
+    lid: str = ""
+    aid: str = ""
+    password: str = ""
+    api_key: str = ""
+    send_delay_hours: str = ""
+    leads: tuple[PostedLead, ...] = ()
+    remote_ip: str = ""
+    request_format: str = ""
+    raw_request: bytes = b""
+    parse_error: str = ""
+
+
+@dataclass(frozen=True)
+class PostOutcome:
+    post_id: str
+    response: ResponseType
+    details: str
+    lead_id: int = 0
+    campaign_id: int = 0
+    price: Decimal = Decimal("0")
+    pending_qc: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return self.response is ResponseType.No_Error
+
+
+@dataclass
+class _Target:
+    """What the identifiers resolved to, as far as they got."""
+
+    account_id: int = UNATTRIBUTED
+    source_id: int | None = None
+    lead_type_id: int | None = None
+    campaign_id: int | None = None
+    campaign: CampaignSpec | None = None
+    password_hash: str | None = None
+    fields: list[FieldSpec] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+
+
+class _Refused(Exception):
+    def __init__(self, response: ResponseType, details: str) -> None:
+        super().__init__(details)
+        self.response, self.details = response, details
+
+
+class _PasswordCache:
+    """Remembers passwords already verified against a stored hash, so each post does not pay
+    for scrypt. Keyed by the stored hash, so a changed password invalidates itself."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._known: OrderedDict[tuple[str, bytes], None] = OrderedDict()
+
+    def matches(self, presented: str, stored: str) -> bool:
+        key = (stored, hashlib.sha256(presented.encode()).digest())
+        if key in self._known:
+            self._known.move_to_end(key)
+            return True
+        if not secrets.password_matches(presented, stored):
+            return False
+        self._known[key] = None
+        if len(self._known) > self._size:
+            self._known.popitem(last=False)
+        return True
+
+
+class LeadIntake:
+    def __init__(self, pool: Pool, zip_lookup: ZipLookup) -> None:
+        self._pool = pool
+        self._zip_lookup = zip_lookup
+        self._passwords = _PasswordCache()
+
+    async def submit(self, submission: Submission) -> list[PostOutcome]:
+        """One outcome per posted lead, in order (one outcome when the request had none)."""
+        target = _Target()
+        started = time.perf_counter()
+        refused: _Refused | None = None
+        try:
+            await self._identify(submission, target)
+            if submission.parse_error:
+                raise _Refused(ResponseType.Data_Errors, submission.parse_error)
+            if not submission.leads:
+                raise _Refused(ResponseType.Data_Errors, "The request holds no lead")
+        except _Refused as exc:
+            refused = exc
+        target.steps.append(
+            Step(
+                "identify",
+                "failed" if refused else "passed",
+                refused.details if refused else "",
+                _micros(started),
+            )
+        )
+        if refused is not None:
+            count = max(1, len(submission.leads))
+            return [
+                await self._log_refusal(submission, target, index, refused)
+                for index in range(count)
+            ]
+        return [
+            await self._receive(submission, target, index, lead)
+            for index, lead in enumerate(submission.leads)
+        ]
+
+    # -- identity ---------------------------------------------------------------------------
+
+    async def _identify(self, submission: Submission, target: _Target) -> None:
+        key_source: int | None = None
+        if submission.api_key:
+            try:
+                caller = await authenticate(self._pool, submission.api_key)
+            except Unauthenticated as exc:
+                raise _Refused(ResponseType.No_Account_Found, exc.message) from None
+            if caller.source_id is None:
+                raise _Refused(
+                    ResponseType.No_Account_Found, "The API key is not a lead source key"
+                )
+            key_source = caller.source_id
+        vid = submission.vid.strip() or (str(key_source) if key_source else "")
+        if not vid:
+            raise _Refused(ResponseType.Vendor_ID_Missing, "vid (lead source id) is required")
+        source_id = _number(vid, ResponseType.Vendor_ID_Missing, "vid")
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(q("find_source_account"), {"source_id": source_id})
+            source = await cursor.fetchone()
+            if source is None:
+                raise _Refused(ResponseType.Vendor_ID_Missing, f"Unknown lead source vid={vid}")
+            target.account_id, target.source_id = source["account_id"], source_id
+            if key_source is not None and key_source != source_id:
+                raise _Refused(
+                    ResponseType.No_Account_Found, "The API key belongs to another lead source"
+                )
+            if source["status"] != Status.Active:
+                raise _Refused(ResponseType.Account_Disabled, "The lead source is disabled")
+            await self._find_campaign(conn, submission, target)
+        self._authorise(submission, target, key_source is not None)
+
+    async def _find_campaign(
+        self, conn: Connection, submission: Submission, target: _Target
+    ) -> None:
+        lid = submission.lid.strip()
+        if not lid:
+            raise _Refused(ResponseType.LeadType_ID_Missing, "lid (lead type id) is required")
+        lead_type_id = _number(lid, ResponseType.LeadType_ID_Missing, "lid")
+        if not await catalog_store.lead_type_exists(conn, target.account_id, lead_type_id):
+            raise _Refused(ResponseType.LeadType_ID_Missing, f"Unknown lead type lid={lid}")
+        target.lead_type_id = lead_type_id
+        aid = submission.aid.strip()
+        if aid:
+            campaign_id = _number(aid, ResponseType.No_Account_Found, "aid")
+        else:
+            cursor = await conn.execute(
+                q("find_active_campaigns"),
+                {
+                    "account_id": target.account_id,
+                    "source_id": target.source_id,
+                    "lead_type_id": lead_type_id,
+                },
+            )
+            found = [row["id"] for row in await cursor.fetchall()]
+            if len(found) != 1:
+                reason = "no active campaign" if not found else "several active campaigns"
+                raise _Refused(
+                    ResponseType.No_Account_Found,
+                    f"The lead source has {reason} for lid={lid}: send aid",
+                )
+            campaign_id = found[0]
+        stored = await catalog_store.list_campaigns(
+            conn, target.account_id, campaign_id=campaign_id
+        )
+        if (
+            not stored
+            or stored[0].spec.source_id != target.source_id
+            or stored[0].spec.lead_type_id != lead_type_id
+        ):
+            raise _Refused(
+                ResponseType.No_Account_Found,
+                f"No campaign aid={campaign_id} for this lead source and lead type",
+            )
+        target.campaign_id, target.campaign = campaign_id, stored[0].spec
+        target.fields = [
+            s.spec for s in await catalog_store.list_fields(conn, target.account_id, lead_type_id)
+        ]
+        target.password_hash = stored[0].password_hash
+
+    def _authorise(self, submission: Submission, target: _Target, has_key: bool) -> None:
+        assert target.campaign is not None
+        stored = target.password_hash
+        password_ok = stored is None or (
+            bool(submission.password) and self._passwords.matches(submission.password, stored)
+        )
+        if target.campaign.require_api_key:
+            if not has_key:
+                raise _Refused(
+                    ResponseType.No_Account_Found,
+                    "This campaign requires the lead source's API key",
+                )
+            if not password_ok:
+                raise _Refused(ResponseType.No_Account_Found, "The password does not match")
+        elif not (password_ok or has_key):
+            detail = "does not match" if submission.password else "is required"
+            raise _Refused(ResponseType.No_Account_Found, f"The password {detail}")
+
+    # -- one lead ---------------------------------------------------------------------------
+
+    async def _receive(
+        self, submission: Submission, target: _Target, index: int, lead: PostedLead
+    ) -> PostOutcome:
+        assert target.campaign is not None and target.campaign_id is not None
+        campaign = target.campaign
+        posted = dict(lead.fields)
+        screening = screen(campaign, target.fields, posted, self._zip_lookup)
+        steps = [*target.steps, *screening.steps]
+        post_id = str(uuid.uuid4())
+        if not screening.accepted:
+            outcome = PostOutcome(
+                post_id, screening.response, screening.details, campaign_id=target.campaign_id
+            )
+            async with transaction(self._pool) as conn:
+                await self._log(conn, submission, target, index, outcome, steps)
+            return outcome
+        async with transaction(self._pool) as conn:
+            outcome = await self._store(
+                conn, submission, target, lead, post_id, screening.values, screening.extras, steps
+            )
+            await self._log(conn, submission, target, index, outcome, steps)
+        return outcome
+
+    async def _store(
+        self,
+        conn: Connection,
+        submission: Submission,
+        target: _Target,
+        lead: PostedLead,
+        post_id: str,
+        values: dict[str, Value],
+        extras: dict[str, str],
+        steps: list[Step],
+    ) -> PostOutcome:
+        assert target.campaign is not None and target.campaign_id is not None
+        campaign, campaign_id = target.campaign, target.campaign_id
+        clock = time.perf_counter()
+        cursor = await conn.execute(
+            q("lock_campaign_for_post"), {"account_id": target.account_id, "id": campaign_id}
+        )
+        locked = await cursor.fetchone()
+        if locked is None or locked["status"] != Status.Active:
+            steps.append(Step("campaign_status", "failed", "disabled meanwhile", _micros(clock)))
+            return PostOutcome(
+                post_id,
+                ResponseType.Account_Disabled,
+                "The campaign is disabled",
+                campaign_id=campaign_id,
+            )
+        over = await _over_cap(conn, target.account_id, campaign_id, campaign)
+        steps.append(Step("caps", "failed" if over else "passed", over or "", _micros(clock)))
+        if over:
+            return PostOutcome(
+                post_id,
+                ResponseType.Post_Over_Max,
+                f"The campaign's {over}",
+                campaign_id=campaign_id,
+            )
+        clock = time.perf_counter()
+        duplicate_key = _duplicate_key(target.lead_type_id or 0, target.fields, values)
+        if duplicate_key is not None and campaign.dup_day_max > 0:
+            await conn.execute(
+                q("lock_duplicate_key"),
+                {"lock": f"{target.account_id}:{target.lead_type_id}:{duplicate_key.hex()}"},
+            )
+            cursor = await conn.execute(
+                q("find_duplicate"),
+                {
+                    "account_id": target.account_id,
+                    "lead_type_id": target.lead_type_id,
+                    "duplicate_key": duplicate_key,
+                    "days": campaign.dup_day_max,
+                },
+            )
+            earlier = await cursor.fetchone()
+            if earlier is not None:
+                detail = (
+                    f"duplicate of lead {earlier['id']}"
+                    if earlier["source_id"] == (target.source_id)
+                    else "duplicate of an earlier lead"
+                )
+                steps.append(Step("duplicate_check", "failed", detail, _micros(clock)))
+                return PostOutcome(
+                    post_id,
+                    ResponseType.Duplicate_Lead,
+                    f"Duplicate lead: {detail} within {campaign.dup_day_max} days",
+                    campaign_id=campaign_id,
+                )
+            steps.append(Step("duplicate_check", "passed", "", _micros(clock)))
+        else:
+            steps.append(
+                Step(
+                    "duplicate_check",
+                    "skipped",
+                    "no duplicate fields posted"
+                    if duplicate_key is None
+                    else "the campaign checks no duplicates",
+                    _micros(clock),
+                )
+            )
+        price = (
+            campaign.pricing.amount
+            if campaign.pricing.model is PricingModel.PerLead
+            else (Decimal("0"))
+        )
+        cursor = await conn.execute(
+            q("insert_lead"),
+            {
+                "account_id": target.account_id,
+                "post_id": post_id,
+                "source_id": target.source_id,
+                "campaign_id": campaign_id,
+                "lead_type_id": target.lead_type_id,
+                "reference": lead.reference,
+                "no_sell": lead.no_sell,
+                "send_delay_hours": _send_delay(submission.send_delay_hours),
+                "fields": Jsonb(values),
+                "extras": Jsonb(extras),
+                "duplicate_key": duplicate_key,
+                "pricing_model": campaign.pricing.model.value,
+                "price": price,
+                "pending_qc": campaign.use_qc_bin,
+            },
+        )
+        row = await cursor.fetchone()
+        assert row is not None
+        steps.append(Step("store", "passed", f"lead {row['id']}"))
+        return PostOutcome(
+            post_id,
+            ResponseType.No_Error,
+            "Lead was accepted",
+            lead_id=row["id"],
+            campaign_id=campaign_id,
+            price=price,
+            pending_qc=campaign.use_qc_bin,
+        )
+
+    # -- the post log -----------------------------------------------------------------------
+
+    async def _log_refusal(
+        self, submission: Submission, target: _Target, index: int, refused: _Refused
+    ) -> PostOutcome:
+        outcome = PostOutcome(
+            str(uuid.uuid4()),
+            refused.response,
+            refused.details,
+            campaign_id=target.campaign_id or 0,
+        )
+        async with transaction(self._pool) as conn:
+            await self._log(conn, submission, target, index, outcome, target.steps)
+        return outcome
+
+    async def _log(
+        self,
+        conn: Connection,
+        submission: Submission,
+        target: _Target,
+        index: int,
+        outcome: PostOutcome,
+        steps: Sequence[Step],
+    ) -> None:
+        body = submission.raw_request
+        await conn.execute(
+            q("insert_post"),
+            {
+                "account_id": target.account_id,
+                "id": outcome.post_id,
+                "source_id": target.source_id if target.account_id != UNATTRIBUTED else None,
+                "campaign_id": target.campaign_id,
+                "lead_type_id": target.lead_type_id,
+                "remote_ip": submission.remote_ip,
+                "request_format": submission.request_format,
+                "request_body": body[:MAX_LOGGED_BODY],
+                "request_truncated": len(body) > MAX_LOGGED_BODY,
+                "lead_index": index,
+                "is_valid": outcome.accepted,
+                "response_type": int(outcome.response),
+                "response_details": outcome.details,
+                "lead_id": outcome.lead_id or None,
+                "price": outcome.price,
+                "steps": Jsonb([asdict(s) for s in steps]),
+            },
+        )
+
+    async def post_status(self, post_id: str) -> dict[str, Any] | None:
+        try:
+            uuid.UUID(post_id)
+        except ValueError:
+            return None
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(q("get_post_status"), {"id": post_id})
+            return await cursor.fetchone()
+
+
+def _micros(started: float) -> int:
+    return int((time.perf_counter() - started) * 1_000_000)
+
+
+def _number(text: str, response: ResponseType, name: str) -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise _Refused(response, f"{name} must be a whole number, got {text!r}")
+    return int(text)
+
+
+def _send_delay(text: str) -> Decimal:
+    try:
+        hours = Decimal(text.strip() or "0")
+    except InvalidOperation:
+        return Decimal("0")
+    return hours if hours.is_finite() and 0 <= hours < 100_000 else Decimal("0")
+
+
+async def _over_cap(
+    conn: Connection, account_id: int, campaign_id: int, campaign: CampaignSpec
+) -> str | None:
+    """The cap a new lead would exceed, as words, or None."""
+    caps = [("hour", campaign.hour_max), ("day", campaign.day_max), ("month", campaign.month_max)]
+    if all(limit < 0 for _, limit in caps):
+        return None
+    cursor = await conn.execute(
+        q("count_campaign_leads"),
+        {
+            "account_id": account_id,
+            "campaign_id": campaign_id,
+            "count_returns": campaign.count_returns,
+        },
+    )
+    counts = await cursor.fetchone()
+    assert counts is not None
+    for period, limit in caps:
+        if limit >= 0 and counts[period] >= limit:
+            return f"{period} maximum of {limit} leads is reached"
+    return None
+
+
+def _duplicate_key(
+    lead_type_id: int, fields: Sequence[FieldSpec], values: dict[str, Value]
+) -> bytes | None:
+    """A digest of the lead type's duplicate-check fields, or None when none was posted."""
+    parts = [
+        (f.name.casefold(), _canonical(values.get(f.name))) for f in fields if f.duplicate_check
+    ]
+    if not parts or all(value == "" for _, value in parts):
+        return None
+    text = json.dumps([lead_type_id, parts], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).digest()
+
+
+def _canonical(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value).strip().casefold()

@@ -1,0 +1,72 @@
+-- name: find_source_account
+-- The account of a lead source, by its id alone (a source's vid identifies the account).
+SELECT account_id, status FROM sources WHERE id = %(source_id)s AND account_id <> 0;
+
+-- name: lock_campaign_for_post
+-- The campaign a post is for, locked until the post's transaction ends: posts to one campaign
+-- take their turn, so caps hold exactly under concurrency, across processes.
+SELECT id, status FROM campaigns
+WHERE account_id = %(account_id)s AND id = %(id)s
+FOR UPDATE;
+
+-- name: find_active_campaigns
+-- A source's active campaigns for a lead type (used when a post names no campaign).
+SELECT id FROM campaigns
+WHERE account_id = %(account_id)s AND source_id = %(source_id)s
+  AND lead_type_id = %(lead_type_id)s AND status = 1
+ORDER BY id;
+
+-- name: lock_duplicate_key
+-- Serialise posts carrying the same duplicate key of a lead type, whatever their campaign.
+SELECT pg_advisory_xact_lock(hashtextextended(%(lock)s, 0));
+
+-- name: count_campaign_leads
+-- Leads accepted on a campaign this hour, day and month in the account's time zone.
+SELECT
+  count(*) FILTER (WHERE received_at >= date_trunc('hour', now() AT TIME ZONE a.time_zone)
+                                        AT TIME ZONE a.time_zone) AS hour,
+  count(*) FILTER (WHERE received_at >= date_trunc('day', now() AT TIME ZONE a.time_zone)
+                                        AT TIME ZONE a.time_zone) AS day,
+  count(*) AS month
+FROM accounts a
+JOIN leads l ON l.account_id = a.account_id
+WHERE a.account_id = %(account_id)s AND l.campaign_id = %(campaign_id)s
+  AND l.received_at >= date_trunc('month', now() AT TIME ZONE a.time_zone) AT TIME ZONE a.time_zone
+  AND (%(count_returns)s OR l.returned_at IS NULL);
+
+-- name: find_duplicate
+-- The most recent lead of the lead type with this duplicate key inside the window.
+SELECT id, source_id, received_at FROM leads
+WHERE account_id = %(account_id)s AND lead_type_id = %(lead_type_id)s
+  AND duplicate_key = %(duplicate_key)s
+  AND received_at >= now() - make_interval(days => %(days)s)
+ORDER BY received_at DESC LIMIT 1;
+
+-- name: insert_lead
+-- Store an accepted lead.
+INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, reference,
+                   no_sell, send_delay_hours, fields, extras, duplicate_key, pricing_model,
+                   price, pending_qc)
+VALUES (%(account_id)s, %(post_id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
+        %(reference)s, %(no_sell)s, %(send_delay_hours)s, %(fields)s, %(extras)s,
+        %(duplicate_key)s, %(pricing_model)s, %(price)s, %(pending_qc)s)
+RETURNING id;
+
+-- name: insert_post
+-- Log one posted lead, accepted or not.
+INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
+                   request_format, request_body, request_truncated, lead_index, is_valid,
+                   response_type, response_details, lead_id, price, steps)
+VALUES (%(account_id)s, %(id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
+        %(remote_ip)s, %(request_format)s, %(request_body)s, %(request_truncated)s,
+        %(lead_index)s, %(is_valid)s, %(response_type)s, %(response_details)s, %(lead_id)s,
+        %(price)s, %(steps)s);
+
+-- name: get_post_status
+-- A post and the state of its lead, by PostID.
+SELECT p.id, p.received_at, p.is_valid, p.response_details, p.campaign_id, p.lead_id, p.price,
+       l.pending_qc, l.qc_reviewed_at, l.qc_rejected, l.qc_reason, l.returned_at,
+       l.return_reason
+FROM posts p
+LEFT JOIN leads l ON l.account_id = p.account_id AND l.id = p.lead_id
+WHERE p.id = %(id)s;
