@@ -17,7 +17,7 @@ import yaml
 from leadrouter.v1 import admin_pb2
 
 from clients.client import admin, admin_async, struct, violations
-from server.config import DEFAULT_GRPC, ConfigError, Settings
+from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, ConfigError, Settings
 from server.errors import LeadRouterError
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "acme.json"
@@ -35,6 +35,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         data_dir=args.data_dir,
         database_url=args.database_url,
         grpc_address=getattr(args, "grpc", None),
+        receiver_address=getattr(args, "receiver", None),
     )
 
 
@@ -195,6 +196,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     async def ready(addresses: dict[str, str], pool: Any) -> None:
         print(f"leadrouter gRPC API listening on {addresses['grpc']}", flush=True)
+        print(f"lead receiver listening on http://{addresses['receiver']}", flush=True)
         print(
             f"  data folder: {settings.data_dir.resolve()}"
             if not settings.database_url
@@ -203,25 +205,38 @@ def cmd_serve(args: argparse.Namespace) -> None:
         )
         if args.demo:
             demo = await _demo(settings, pool, addresses["grpc"])
-            _print_demo(demo, addresses["grpc"])
+            _print_demo(demo, addresses)
         print("Stop with Ctrl-C.", flush=True)
 
     asyncio.run(serve(settings, ready))
 
 
-def _print_demo(demo: dict[str, Any], grpc_address: str) -> None:
+def _print_demo(demo: dict[str, Any], addresses: dict[str, str]) -> None:
     applied = demo["applied"]
+    grpc_address = addresses["grpc"]
+    lead = "&".join(
+        [
+            f"vid={applied['sources']['acme-media']}",
+            f"lid={applied['lead_types']['auto-insurance']}",
+            f"aid={applied['campaigns']['acme-auto-web']}",
+            "password=acme-secret",
+            "FirstName=Ann&LastName=Lee&Email=ann%40example.com&Phone=702-555-0100",
+            "Zip=89101&Age=30",
+        ]
+    )
     print(
         f"""
 Demo account {demo["account_id"]}; its admin API key (kept in the data folder's demo.json):
   {demo["api_key"]}
 Example config applied (examples/acme.json): {json.dumps(applied)}
 
+Post a first lead (post it twice to see the duplicate check):
+  curl -s http://{addresses["receiver"]}/processor/insert/general/json -d '{lead}'
+
 Next steps:
   export LEADROUTER_KEY={demo["api_key"]} LEADROUTER_GRPC={grpc_address}
   .venv/bin/leadrouter apply examples/acme.json   # apply again: nothing changes
-  .venv/bin/leadrouter apply --help
-The HTTP lead receiver (/processor/...) is not built yet, so there is no lead to post.
+  .venv/bin/leadrouter --help
 """,
         flush=True,
     )
@@ -248,10 +263,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debugging detail")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve the gRPC API")
+    serve = commands.add_parser("serve", help="serve the gRPC API and the lead receiver")
     _database_options(serve)
     serve.add_argument(
         "--grpc", help=f"gRPC HOST:PORT (default {DEFAULT_GRPC}, or LEADROUTER_GRPC)"
+    )
+    serve.add_argument(
+        "--receiver",
+        help=f"lead receiver HOST:PORT (default {DEFAULT_RECEIVER}, or LEADROUTER_RECEIVER)",
     )
     serve.add_argument(
         "--demo",

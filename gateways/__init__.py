@@ -1,6 +1,6 @@
 """Wire-format gateways in front of the gRPC services.
 
-The legacy HTTP lead receiver (Starlette) and the service.asmx facade (Spyne) live here. They
-translate formats only; every decision is made behind the gRPC services in `server/`.
-Neither is built yet: see the project's issues.
+`receiver/`: the legacy HTTP lead receiver (LeadExec's /processor and /information URLs) on
+Starlette. The service.asmx facade (Spyne) will sit beside it. Gateways translate formats
+only; every decision is made behind the gRPC services in `server/`.
 """

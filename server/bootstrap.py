@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import grpc
+import uvicorn
+from leadrouter.v1 import leads_pb2_grpc
 from psycopg_pool import AsyncConnectionPool
 
+from gateways.receiver.app import ReceiverSettings, create_app
 from server.config import Settings
 from server.rpc.app import create_server
 from server.storage.database import Connection, database_url, open_pool
@@ -32,6 +37,43 @@ async def storage(settings: Settings) -> AsyncIterator[AsyncConnectionPool[Conne
         await pool.close()
 
 
+def _split(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _dial(host: str, port: int) -> str:
+    """Where a local client reaches a server listening on host:port."""
+    return f"127.0.0.1:{port}" if host in ("0.0.0.0", "", "::") else f"{host}:{port}"
+
+
+@asynccontextmanager
+async def receiver(settings: Settings, grpc_target: str) -> AsyncIterator[str]:
+    """The legacy HTTP receiver on settings.receiver_address, calling the gRPC lead service."""
+    host, port = _split(settings.receiver_address)
+    listener = socket.create_server((host, port), reuse_port=False)
+    bound = listener.getsockname()[1]
+    async with grpc.aio.insecure_channel(grpc_target) as channel:
+        app = create_app(
+            leads_pb2_grpc.LeadServiceStub(channel),
+            ReceiverSettings(max_body=settings.max_body_bytes),
+        )
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_keep_alive=5)
+        http = uvicorn.Server(config)
+        # What Server.serve() does, minus taking over the process's signal handlers: serve()
+        # owns SIGTERM/SIGINT here and stops the receiver and the gRPC server in order.
+        config.load()
+        http.lifespan = config.lifespan_class(config)
+        await http.startup(sockets=[listener])
+        loop = asyncio.create_task(http.main_loop())
+        try:
+            yield f"{host}:{bound}"
+        finally:
+            http.should_exit = True
+            await loop
+            await http.shutdown(sockets=[listener])
+
+
 async def serve(settings: Settings, on_ready: OnReady | None = None) -> None:
     """Serve until SIGTERM or SIGINT, then stop taking calls and finish those under way."""
     async with storage(settings) as pool:
@@ -42,12 +84,11 @@ async def serve(settings: Settings, on_ready: OnReady | None = None) -> None:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         try:
-            if on_ready is not None:
-                await on_ready({"grpc": f"{host}:{port}"}, pool)
-            await stop.wait()
-            log.info(
-                "stopping: finishing calls under way (grace %ss)", settings.shutdown_grace_seconds
-            )
+            async with receiver(settings, _dial(host, port)) as receiver_address:
+                if on_ready is not None:
+                    await on_ready({"grpc": f"{host}:{port}", "receiver": receiver_address}, pool)
+                await stop.wait()
+                log.info("stopping: finishing calls under way")
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)

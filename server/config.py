@@ -40,6 +40,8 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str | None = None
     grpc_address: str = DEFAULT_GRPC
+    receiver_address: str = DEFAULT_RECEIVER
+    max_body_bytes: int = 1024 * 1024
     pool_max_size: int = 10
     shutdown_grace_seconds: float = 5.0
 
@@ -55,6 +57,12 @@ class Settings:
             settings = replace(
                 settings, grpc_address=_address("LEADROUTER_GRPC", env["LEADROUTER_GRPC"])
             )
+        if "LEADROUTER_RECEIVER" in env:
+            address = _address("LEADROUTER_RECEIVER", env["LEADROUTER_RECEIVER"])
+            settings = replace(settings, receiver_address=address)
+        if "LEADROUTER_MAX_BODY_BYTES" in env:
+            size = _positive_int("LEADROUTER_MAX_BODY_BYTES", env["LEADROUTER_MAX_BODY_BYTES"])
+            settings = replace(settings, max_body_bytes=size)
         if "LEADROUTER_POOL_MAX_SIZE" in env:
             size = _positive_int("LEADROUTER_POOL_MAX_SIZE", env["LEADROUTER_POOL_MAX_SIZE"])
             settings = replace(settings, pool_max_size=size)
@@ -66,6 +74,7 @@ class Settings:
         data_dir: str | None = None,
         database_url: str | None = None,
         grpc_address: str | None = None,
+        receiver_address: str | None = None,
     ) -> Settings:
         settings = self
         if data_dir is not None:
@@ -74,4 +83,7 @@ class Settings:
             settings = replace(settings, database_url=database_url)
         if grpc_address is not None:
             settings = replace(settings, grpc_address=_address("--grpc", grpc_address))
+        if receiver_address is not None:
+            address = _address("--receiver", receiver_address)
+            settings = replace(settings, receiver_address=address)
         return settings

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,12 +78,22 @@ def failed(result: subprocess.CompletedProcess[str]) -> str:
 class Serve:
     """A `leadrouter serve` subprocess whose combined output is read on a thread."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *extra: str) -> None:
         self.data_dir = data_dir
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
         self.process = subprocess.Popen(
-            [*COMMAND, "serve", "--grpc", "127.0.0.1:0", "--data-dir", str(data_dir)],
+            [
+                *COMMAND,
+                "serve",
+                "--grpc",
+                "127.0.0.1:0",
+                "--receiver",
+                "127.0.0.1:0",
+                "--data-dir",
+                str(data_dir),
+                *extra,
+            ],
             cwd=ROOT,
             env=ENV,
             stdout=subprocess.PIPE,
@@ -103,6 +114,10 @@ class Serve:
 
     def wait_ready(self) -> str:
         """The gRPC address, once the server says it listens."""
+        return self.wait_line(READY)[1]
+
+    def wait_line(self, pattern: re.Pattern[str]) -> re.Match[str]:
+        """The first output line from now on that matches the pattern."""
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             remaining = deadline - time.monotonic()
@@ -114,9 +129,9 @@ class Serve:
             if line is None:
                 self.process.wait()
                 pytest.fail(f"serve exited {self.process.returncode} before ready:\n{self.text()}")
-            found = READY.search(line)
+            found = pattern.search(line)
             if found:
-                return found[1]
+                return found
 
     def terminate(self) -> int | None:
         """SIGTERM, then the exit status, or None (and the process killed) if it hung on."""
@@ -426,3 +441,26 @@ def test_migrate_applies_each_migration_once(tmp_path_factory: pytest.TempPathFa
 
     assert succeeded(leadrouter("migrate", "--data-dir", data_dir)) == {"applied": expected}
     assert succeeded(leadrouter("migrate", "--data-dir", data_dir)) == {"applied": []}
+
+
+CURL_LINE = re.compile(r"curl -s (\S+) -d '([^']+)'")
+
+
+def post_form(url: str, data: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, data=data.encode(), timeout=60) as answer:
+        return dict(json.loads(answer.read()))
+
+
+def test_the_demo_prints_a_curl_line_that_posts_a_first_lead(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    serve = Serve(tmp_path_factory.mktemp("demo"), "--demo")
+    try:
+        line = serve.wait_line(CURL_LINE)
+        first = post_form(line[1], line[2])
+        again = post_form(line[1], line[2])
+    finally:
+        status = serve.terminate()
+    assert (first["ResponseType"], first["isValidPost"]) == ("No_Error", True)
+    assert again["ResponseType"] == "Duplicate_Lead"
+    assert status == 0, serve.text()

@@ -1,0 +1,633 @@
+"""Reading a legacy lead post (URL-encoded, XML or JSON) into one `Submission`.
+
+This module translates formats and decides nothing about the post. An absent identifier is an
+empty string, a malformed one is passed on as posted, and the lead service answers both. Only a
+body that cannot be read at all sets `parse_error`. The service answers that with Data_Errors.
+
+Choosing the format
+    The Content-Type picks the reader. Parameters such as `charset` are ignored.
+
+    - `application/x-www-form-urlencoded`, or the spec's own `x-www-form-urlencoded`:
+      URL-encoded.
+    - `application/xml`, `text/xml` or any `+xml` type: XML.
+    - `application/json`, `text/json` or any `+json` type: JSON.
+
+    When the Content-Type is missing or unknown, the body is sniffed. Its first character that
+    is not a space or a byte-order mark decides: `<` means XML, `{` or `[` means JSON, and
+    anything else means URL-encoded.
+
+    Legacy clients send wrong types, so a wrong declaration is corrected:
+
+    - A URL-encoded reading never fails. So a body declared URL-encoded that sniffs as XML or
+      JSON is read as XML or JSON, errors included. (`curl -d` sends JSON this way.)
+    - If a body declared XML or JSON fails to parse, the sniffed format is tried. It is used if
+      it parses. URL-encoded is tried only when the body contains `=`, so that a broken JSON
+      document is reported as one and not read as a lead field named after it. If neither
+      reading works, the declared format's error is reported.
+    - An empty or blank body is read as URL-encoded whatever its type. The query string alone
+      then carries the post.
+
+Reserved names
+    These names are matched ignoring case. Their values are never lead fields, in any format.
+
+    - Request values: `vid`, `lid`, `aid`, `password`, `returnurl` and `senddelay` (JSON:
+      `returnURL` and `sendDelay`).
+    - Lead properties: `reference` and `nosell` (JSON: `noSell`).
+    - Read and dropped: `orderid` and `response_type`. The lead contract has no order id yet,
+      and the response type is the URL segment.
+
+    Every other name is a lead field. Fields keep their names as posted and their order.
+    Repeated field names are passed on as posted: the service decides.
+
+Where values come from, and which wins
+    The body is authoritative, and the query string fills in what it leaves empty. For each
+    reserved name, the first non-empty value found wins, in this order:
+
+    - URL-encoded: body parameters, then query parameters. A query-string field is added after
+      the body's fields, but only when the body has no field of that name (ignoring case).
+    - XML: attributes of `<Leads>`, then its child elements with a reserved name, then the
+      attributes and child elements of each `<Lead>`, in order, then the query string (request
+      values only).
+    - JSON: `source`, then reserved names inside each lead's `fields`, then the query string
+      (request values only).
+
+    ASP.NET's `Request[name]` would read the query string first. Body-first is one rule for all
+    three formats. The two differ only when a client sends two different non-empty values.
+
+URL-encoded
+    One lead per request. `+` is a space and `%XX` is a byte. Each name and value is decoded
+    as UTF-8, or as Latin-1 when it is not valid UTF-8. Values are not trimmed, but the whole
+    body is, so a trailing newline is not part of the last value. A parameter with an empty
+    name is dropped.
+
+XML
+    `<Leads vid lid aid password returnurl senddelay><Lead reference nosell>` holds the fields as
+    child elements, e.g. `<FirstName>Ann</FirstName>`. Each `<Lead>` is one lead, in order.
+    A bare `<Lead>` root is also read, as one lead. Any other root is an error. A field's value
+    is the text of its element and all its descendants, trimmed. `<City />` is an empty value.
+    Namespace prefixes are dropped from names. DTDs and entity declarations are refused before
+    anything in them is read, so entity expansion and external entities cannot happen. A body
+    that is not valid UTF-8 and fails to parse is parsed again as Latin-1, whatever encoding it
+    declares.
+
+JSON
+    The shape is `{"source": {...}, "leads": [{"properties": {...}, "fields": {...}}]}`, with
+    key names matched ignoring case. A top-level array is read as `leads`, and an object with
+    `fields` but no `leads` is read as one lead. In values, and in `vid`, `lid`, `aid` and
+    `sendDelay`:
+
+    - a string is kept as is;
+    - a number is written in its shortest exact form (`25.0` gives `25`, `12.50` gives `12.5`,
+      `1e3` gives `1000`), and an integer is written as posted;
+    - `true` and `false` give `"true"` and `"false"`, and `null` gives `""`;
+    - an object or array gives its compact JSON text.
+
+    Repeated keys are all kept, in order. The body is decoded as the JSON encoding it uses
+    (UTF-8, 16 or 32), or as Latin-1 when that fails.
+
+Flags
+    `nosell` is true for `true`, `1`, `yes` and `on` (ignoring case and spaces), and for the
+    JSON values `true` and any non-zero number. Anything else is false.
+
+Positions
+    Parse errors give 1-based line and column numbers, for XML and JSON alike.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import xml.parsers.expat
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, NoReturn
+from urllib.parse import unquote_to_bytes
+
+from leadrouter.v1 import leads_pb2
+
+Format = Literal["urlencoded", "xml", "json"]
+
+REQUEST_NAMES = frozenset({"vid", "lid", "aid", "password", "returnurl", "senddelay"})
+LEAD_NAMES = frozenset({"reference", "nosell"})
+DROPPED_NAMES = frozenset({"orderid", "response_type"})
+RESERVED_NAMES = REQUEST_NAMES | LEAD_NAMES | DROPPED_NAMES
+
+_TRUE_FLAGS = frozenset({"true", "1", "yes", "on"})
+_REFUSED_MARKUP = "DTDs and entities are not allowed"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The identifiers a post authenticates with, as posted."""
+
+    vid: str = ""
+    lid: str = ""
+    aid: str = ""
+    password: str = field(default="", repr=False)
+    api_key: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One posted lead: its properties and its fields, in order."""
+
+    reference: str = ""
+    no_sell: bool = False
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One posted request, read but not judged: what `SubmitLeadsRequest` needs."""
+
+    credentials: Credentials
+    send_delay_hours: str
+    return_url: str
+    leads: tuple[Lead, ...]
+    request_format: Format
+    parse_error: str = ""
+
+
+def parse_submission(
+    body: bytes, content_type: str | None, query: list[tuple[str, str]], bearer_key: str
+) -> Submission:
+    """Read a posted body and its query string; `bearer_key` is the `Bearer` token, or ""."""
+    query = [(_valid_text(name), _valid_text(value)) for name, value in query]
+    first: tuple[Format, _Reading] | None = None
+    for candidate in _candidates(body, content_type):
+        reading = _READERS[candidate](body, query)
+        if not reading.error:
+            return _submission(candidate, reading, query, bearer_key)
+        first = first or (candidate, reading)
+    assert first is not None  # there is always at least one candidate
+    return _submission(first[0], first[1], query, bearer_key)
+
+
+def to_request(sub: Submission, raw: bytes, remote_ip: str) -> leads_pb2.SubmitLeadsRequest:
+    """The gRPC request for a submission; `raw` is the body as received, for the post log."""
+    credentials = sub.credentials
+    return leads_pb2.SubmitLeadsRequest(
+        credentials=leads_pb2.Credentials(
+            vid=credentials.vid,
+            lid=credentials.lid,
+            aid=credentials.aid,
+            password=credentials.password,
+            api_key=credentials.api_key,
+        ),
+        send_delay_hours=sub.send_delay_hours,
+        return_url=sub.return_url,
+        leads=[
+            leads_pb2.LeadInput(
+                reference=lead.reference,
+                no_sell=lead.no_sell,
+                fields=[leads_pb2.FieldValue(name=n, value=v) for n, v in lead.fields],
+            )
+            for lead in sub.leads
+        ],
+        remote_ip=remote_ip,
+        request_format=sub.request_format,
+        raw_request=raw,
+        parse_error=sub.parse_error,
+    )
+
+
+def api_key_from_authorization(header: str | None) -> str:
+    """The token of an `Authorization: Bearer TOKEN` header, or "" for none or another scheme."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+# -- choosing the reader ------------------------------------------------------------------------
+
+
+def declared_format(content_type: str | None) -> Format | None:
+    """The format a Content-Type names, or None when it is missing or names none of them."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media in ("application/x-www-form-urlencoded", "x-www-form-urlencoded"):
+        return "urlencoded"
+    if media in ("application/xml", "text/xml") or media.endswith("+xml"):
+        return "xml"
+    if media in ("application/json", "text/json") or media.endswith("+json"):
+        return "json"
+    return None
+
+
+def sniffed_format(body: bytes) -> Format:
+    """The format a body looks like, from its first character that is not a space or a BOM."""
+    head = body.removeprefix(codecs.BOM_UTF8).lstrip()[:1]
+    if head == b"<":
+        return "xml"
+    if head in (b"{", b"["):
+        return "json"
+    return "urlencoded"
+
+
+def _candidates(body: bytes, content_type: str | None) -> list[Format]:
+    if not body.strip():
+        return ["urlencoded"]
+    declared, sniffed = declared_format(content_type), sniffed_format(body)
+    if declared is None or declared == "urlencoded":
+        return [sniffed]
+    if sniffed == declared or (sniffed == "urlencoded" and b"=" not in body):
+        return [declared]
+    return [declared, sniffed]
+
+
+@dataclass
+class _Reading:
+    """What one reader found: reserved request values in precedence order, and the leads."""
+
+    request_values: list[tuple[str, str]] = field(default_factory=list)
+    leads: list[Lead] = field(default_factory=list)
+    error: str = ""
+
+
+class _FirstValues:
+    """Reserved values by lower-case name: the first non-empty value offered for a name wins."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]] = ()) -> None:
+        self._values: dict[str, str] = {}
+        for name, value in pairs:
+            self.offer(name, value)
+
+    def offer(self, name: str, value: str) -> None:
+        key = name.lower()
+        if value and not self._values.get(key):
+            self._values[key] = value
+
+    def __getitem__(self, name: str) -> str:
+        return self._values.get(name, "")
+
+
+class _LeadBuilder:
+    """Sorts the names and values found in one lead into properties, request values, fields."""
+
+    def __init__(self) -> None:
+        self.properties = _FirstValues()
+        self.request_values: list[tuple[str, str]] = []
+        self.fields: list[tuple[str, str]] = []
+
+    def reserved(self, name: str, value: str) -> bool:
+        """Take a value if its name is reserved; say whether it was."""
+        key = name.lower()
+        if key in LEAD_NAMES:
+            self.properties.offer(key, value)
+        elif key in REQUEST_NAMES:
+            self.request_values.append((key, value))
+        return key in RESERVED_NAMES
+
+    def add(self, name: str, value: str) -> None:
+        """Take a value: a reserved one, or else a lead field."""
+        if not self.reserved(name, value):
+            self.fields.append((name, value))
+
+    def build(self) -> Lead:
+        return Lead(
+            reference=self.properties["reference"],
+            no_sell=_flag(self.properties["nosell"]),
+            fields=tuple(self.fields),
+        )
+
+
+def _submission(
+    request_format: Format, reading: _Reading, query: list[tuple[str, str]], bearer_key: str
+) -> Submission:
+    from_query = [(name, value) for name, value in query if name.lower() in REQUEST_NAMES]
+    values = _FirstValues([*reading.request_values, *from_query])
+    return Submission(
+        credentials=Credentials(
+            vid=values["vid"],
+            lid=values["lid"],
+            aid=values["aid"],
+            password=values["password"],
+            api_key=bearer_key,
+        ),
+        send_delay_hours=values["senddelay"],
+        return_url=values["returnurl"],
+        leads=tuple(reading.leads),
+        request_format=request_format,
+        parse_error=reading.error,
+    )
+
+
+def _flag(text: str) -> bool:
+    return text.strip().lower() in _TRUE_FLAGS
+
+
+def _valid_text(text: str) -> str:
+    """The text with lone surrogates (JSON `\\ud800`) replaced, since protobuf needs UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+# -- URL-encoded --------------------------------------------------------------------------------
+
+
+def _read_urlencoded(body: bytes, query: list[tuple[str, str]]) -> _Reading:
+    lead = _LeadBuilder()
+    for name, value in _form_pairs(body):
+        lead.add(name, value)
+    posted = {name.lower() for name, _ in lead.fields}
+    for name, value in query:
+        if not lead.reserved(name, value) and name.lower() not in posted:
+            lead.fields.append((name, value))
+    return _Reading(request_values=lead.request_values, leads=[lead.build()])
+
+
+def _form_pairs(body: bytes) -> list[tuple[str, str]]:
+    pairs = []
+    for part in body.strip().split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name:
+            pairs.append((_form_text(name), _form_text(value)))
+    return pairs
+
+
+def _form_text(raw: bytes) -> str:
+    data = unquote_to_bytes(raw.replace(b"+", b" "))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+# -- XML ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Element:
+    name: str  # without its namespace prefix
+    attributes: list[tuple[str, str]]
+    content: list[str | _Element] = field(default_factory=list)  # text and children, in order
+
+    @property
+    def children(self) -> list[_Element]:
+        return [item for item in self.content if isinstance(item, _Element)]
+
+    def text(self) -> str:
+        """All the text inside the element, its descendants' included, in order, trimmed."""
+        parts: list[str] = []
+        pending: list[str | _Element] = [self]
+        while pending:  # iterative: nesting depth is the poster's choice
+            item = pending.pop()
+            if isinstance(item, str):
+                parts.append(item)
+            else:
+                pending.extend(reversed(item.content))
+        return "".join(parts).strip()
+
+
+class _XmlRefused(Exception):
+    """The document has a DTD or declares an entity."""
+
+
+def _read_xml(body: bytes, query: list[tuple[str, str]]) -> _Reading:
+    try:
+        root = _xml_tree(body)
+    except _XmlRefused as refused:
+        return _Reading(error=str(refused))
+    except xml.parsers.expat.ExpatError as error:
+        reason = xml.parsers.expat.ErrorString(error.code)
+        where = f"line {error.lineno}, column {error.offset + 1}"
+        return _Reading(error=f"XML error at {where}: {reason}")
+    kind = root.name.lower()
+    if kind == "lead":
+        return _leads_from_xml([], [root])
+    if kind != "leads":
+        return _Reading(error=f"XML error: the root element must be <Leads>, not <{root.name}>")
+    request_values = [(n, v) for n, v in root.attributes if n.lower() in REQUEST_NAMES]
+    request_values += [
+        (child.name, child.text()) for child in root.children if child.name.lower() in REQUEST_NAMES
+    ]
+    lead_elements = [child for child in root.children if child.name.lower() == "lead"]
+    return _leads_from_xml(request_values, lead_elements)
+
+
+def _leads_from_xml(
+    request_values: list[tuple[str, str]], lead_elements: Sequence[_Element]
+) -> _Reading:
+    reading = _Reading(request_values=list(request_values))
+    for element in lead_elements:
+        lead = _LeadBuilder()
+        for name, value in element.attributes:
+            lead.reserved(name, value)
+        for child in element.children:
+            lead.add(child.name, child.text())
+        reading.request_values += lead.request_values
+        reading.leads.append(lead.build())
+    return reading
+
+
+def _xml_tree(body: bytes) -> _Element:
+    """Parse with expat; a body that is not UTF-8 and fails is tried again as Latin-1."""
+    try:
+        return _expat_tree(body)
+    except xml.parsers.expat.ExpatError as error:
+        try:
+            body.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                return _expat_tree(body.decode("latin-1"))
+            except (xml.parsers.expat.ExpatError, _XmlRefused):
+                pass
+        raise error from None
+
+
+def _expat_tree(data: bytes | str) -> _Element:
+    """Build the element tree; a DTD or entity declaration stops the parse where it starts."""
+    parser = xml.parsers.expat.ParserCreate()
+    parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.buffer_text = True
+    parser.ordered_attributes = True
+    roots: list[_Element] = []
+    open_elements: list[_Element] = []
+
+    def start(name: str, attributes: list[str]) -> None:
+        pairs = [(_local(attributes[i]), attributes[i + 1]) for i in range(0, len(attributes), 2)]
+        element = _Element(_local(name), pairs)
+        if open_elements:
+            open_elements[-1].content.append(element)
+        else:
+            roots.append(element)
+        open_elements.append(element)
+
+    def end(name: str) -> None:
+        open_elements.pop()
+
+    def text(data: str) -> None:
+        if open_elements:
+            open_elements[-1].content.append(data)
+
+    def refuse(*args: object) -> NoReturn:
+        line, column = parser.CurrentLineNumber, parser.CurrentColumnNumber + 1
+        raise _XmlRefused(f"XML error at line {line}, column {column}: {_REFUSED_MARKUP}")
+
+    parser.StartElementHandler = start  # with ordered_attributes, attributes come as a list
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.UnparsedEntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    parser.Parse(data, True)
+    return roots[0]  # expat refuses a document without exactly one root element
+
+
+def _local(name: str) -> str:
+    return name.rpartition(":")[2]
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+class _Object(list[tuple[str, Any]]):
+    """A JSON object as its pairs, in order, repeated keys included."""
+
+    def get(self, name: str) -> Any:
+        """The first value whose key is `name`, ignoring case; None when there is none."""
+        return next((value for key, value in self if key.lower() == name), None)
+
+
+class _Number(str):
+    """A JSON number, kept as its literal text."""
+
+
+def _read_json(body: bytes, query: list[tuple[str, str]]) -> _Reading:
+    try:
+        document = json.loads(
+            _json_source(body),
+            object_pairs_hook=_Object,
+            parse_int=_Number,
+            parse_float=_Number,
+            parse_constant=_Number,
+        )
+    except json.JSONDecodeError as error:
+        return _Reading(
+            error=f"JSON error at line {error.lineno}, column {error.colno}: {error.msg}"
+        )
+    except RecursionError:
+        return _Reading(error="JSON error: the document is nested too deeply")
+    try:
+        return _leads_from_json(document)
+    except _JsonShapeError as error:
+        return _Reading(error=f"JSON error: {error}")
+    except RecursionError:
+        return _Reading(error="JSON error: the document is nested too deeply")
+
+
+class _JsonShapeError(Exception):
+    """The JSON document parses but is not shaped like a post."""
+
+
+def _json_source(body: bytes) -> str:
+    try:
+        return body.decode(json.detect_encoding(body))
+    except UnicodeDecodeError:
+        return body.decode("latin-1")
+
+
+def _leads_from_json(document: Any) -> _Reading:
+    if isinstance(document, _Object):
+        source, leads = document.get("source"), document.get("leads")
+        is_one_lead = document.get("fields") is not None or document.get("properties") is not None
+        if leads is None and is_one_lead:
+            leads = [document]
+    elif isinstance(document, list):
+        source, leads = None, document
+    else:
+        raise _JsonShapeError('the body must be an object with "source" and "leads"')
+    reading = _Reading()
+    for key, value in _members(source, '"source"'):
+        if key.lower() in REQUEST_NAMES:
+            reading.request_values.append((key, _json_text(value)))
+    if leads is not None and (not isinstance(leads, list) or isinstance(leads, _Object)):
+        raise _JsonShapeError('"leads" must be an array')
+    for item in leads or []:
+        if not isinstance(item, _Object):
+            raise _JsonShapeError('each lead in "leads" must be an object')
+        lead = _LeadBuilder()
+        for key, value in _members(item.get("properties"), '"properties"'):
+            if key.lower() in LEAD_NAMES:
+                lead.reserved(key, _json_value(key, value))
+        for key, value in _members(item.get("fields"), '"fields"'):
+            lead.add(_valid_text(key), _json_value(key, value))
+        reading.request_values += lead.request_values
+        reading.leads.append(lead.build())
+    return reading
+
+
+def _members(value: Any, what: str) -> _Object:
+    if value is None:
+        return _Object()
+    if not isinstance(value, _Object):
+        raise _JsonShapeError(f"{what} must be an object")
+    return value
+
+
+def _json_value(key: str, value: Any) -> str:
+    return _json_flag(value) if key.lower() == "nosell" else _json_text(value)
+
+
+def _json_text(value: Any) -> str:
+    """A JSON value as a field value."""
+    if isinstance(value, _Number):
+        return number_text(value)
+    if isinstance(value, str):
+        return _valid_text(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _valid_text(_compact_json(value))
+
+
+def _json_flag(value: Any) -> str:
+    """A JSON value as a flag's text: JSON true and non-zero numbers are true."""
+    if value is True:
+        return "true"
+    if isinstance(value, _Number):
+        try:
+            return "true" if Decimal(value) != 0 else "false"
+        except InvalidOperation:
+            return "false"
+    return _json_text(value) if isinstance(value, str) else "false"
+
+
+def _compact_json(value: Any) -> str:
+    if isinstance(value, _Object):
+        members = (f"{json.dumps(key, ensure_ascii=False)}:{_compact_json(v)}" for key, v in value)
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_compact_json(item) for item in value) + "]"
+    if isinstance(value, _Number):
+        return str.__str__(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def number_text(literal: str) -> str:
+    """A JSON number in its shortest exact form: 25.0 -> 25, 12.50 -> 12.5, 1e3 -> 1000.
+
+    Integers, and numbers too large or small to write out (beyond 10**±40), stay as posted.
+    """
+    if not any(mark in literal for mark in ".eE"):
+        return str.__str__(literal)
+    try:
+        number = Decimal(literal)
+    except InvalidOperation:
+        return str.__str__(literal)
+    if not number.is_finite() or abs(number.adjusted()) > 40:
+        return str.__str__(literal)
+    if number == number.to_integral_value():
+        return str(int(number))
+    return format(number.normalize(), "f")
+
+
+_READERS: dict[Format, Callable[[bytes, list[tuple[str, str]]], _Reading]] = {
+    "urlencoded": _read_urlencoded,
+    "xml": _read_xml,
+    "json": _read_json,
+}

@@ -1,0 +1,242 @@
+"""LeadExec's response shapes, rendered from the lead service's messages.
+
+The JSON renderers return plain dicts and lists, in LeadExec's key order and casing, for the
+HTTP app to serialise. The XML renderers return a whole document, as .NET's XmlSerializer
+writes it:
+
+- the `<?xml version="1.0" encoding="utf-8"?>` declaration;
+- a root element that declares the `xsd` and `xsi` namespaces;
+- one element per line, indented by two spaces, with `\\n` line ends.
+
+Values are written as follows:
+
+- Booleans are `true` and `false`.
+- An empty string is a self-closing element, e.g. `<RedirectURL />`.
+- An absent date is `<DateOfReview xsi:nil="true" />` in XML and `null` in JSON.
+- Text is XML-escaped. A carriage return is written as `&#xD;`, so that it survives parsing.
+  A character that XML 1.0 cannot carry becomes U+FFFD.
+
+Choices where LeadExec's documents are silent or ambiguous:
+
+- ResponseType is written by name (`No_Error`), as in the document's URL-encoded example. Some
+  of its XML and JSON examples show the number.
+- The details key is `ResponseDetails`, as in every example. The property table says
+  `ResponseDetail`.
+- Price is a JSON number: an integer when the amount is whole (`25`), otherwise a float
+  (`12.5`). The status example's `0.0` is therefore written `0`. XML writes the same text.
+- Dates are ISO 8601 in UTC, with milliseconds (truncated) and `Z`:
+  `2025-11-04T22:29:22.147Z`.
+- The documents show only single-lead responses. For a request with several leads, the JSON
+  answer is an array of post responses and the XML answer is a
+  `<PostResponses>` root holding one `<PostResponse>` per lead, in order. Exactly one result
+  gives the documented single object or `<PostResponse>` root. No results give an empty array,
+  or an empty `<PostResponses />`.
+- A post's status is answered under a `<LeadQueueResponse>` root, with
+  `QualityControlDetails` and `ReturnDetails` as nested elements.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import TypeAlias
+from xml.sax.saxutils import escape
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from leadrouter.v1 import leads_pb2
+
+JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
+JsonObject: TypeAlias = dict[str, JsonValue]
+
+RESPONSE_TYPE_NAMES: dict[leads_pb2.ResponseType.ValueType, str] = {
+    leads_pb2.NO_ERROR: "No_Error",
+    leads_pb2.SYSTEM_ID_MISSING: "System_ID_Missing",
+    leads_pb2.LEAD_TYPE_ID_MISSING: "LeadType_ID_Missing",
+    leads_pb2.VENDOR_ID_MISSING: "Vendor_ID_Missing",
+    leads_pb2.NO_ACCOUNT_FOUND: "No_Account_Found",
+    leads_pb2.OUTSIDE_CRITERIA: "Outside_Criteria",
+    leads_pb2.DUPLICATE_LEAD: "Duplicate_Lead",
+    leads_pb2.ACCOUNT_DISABLED: "Account_Disabled",
+    leads_pb2.POST_OVER_MAX: "Post_Over_Max",
+    leads_pb2.DATA_ERRORS: "Data_Errors",
+}
+_RESPONSE_TYPES = {name: number for number, name in RESPONSE_TYPE_NAMES.items()}
+
+_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
+_NAMESPACES = (
+    'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def response_type_name(response_type: leads_pb2.ResponseType.ValueType) -> str:
+    """LeadExec's name for a response type; an unknown number is written as its digits."""
+    return RESPONSE_TYPE_NAMES.get(response_type, str(int(response_type)))
+
+
+def price_number(price: str) -> int | float:
+    """A decimal string as a JSON number: 25 when whole, else 12.5; "" is 0."""
+    if not price:
+        return 0
+    try:
+        amount = Decimal(price)
+    except InvalidOperation:
+        raise ValueError(f"price is not a decimal number: {price!r}") from None
+    if not amount.is_finite():
+        raise ValueError(f"price is not a finite number: {price!r}")
+    if amount == amount.to_integral_value():
+        return int(amount)
+    return float(amount)
+
+
+def iso_date(moment: Timestamp) -> str:
+    """A timestamp as ISO 8601 UTC with milliseconds: 2025-11-04T22:29:22.147Z."""
+    when = _EPOCH + timedelta(seconds=moment.seconds, microseconds=moment.nanos // 1000)
+    return when.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+# -- posts --------------------------------------------------------------------------------------
+
+
+def post_result_json(result: leads_pb2.PostResult, status_url: str) -> JsonObject:
+    """One lead's PostResponse, as LeadExec's JSON object."""
+    return {
+        "PostID": result.post_id,
+        "isValidPost": result.is_valid_post,
+        "ResponseType": response_type_name(result.response_type),
+        "ResponseDetails": result.response_details,
+        "LeadIdentifier": result.lead_id,
+        "VendorAccountAssigned": result.campaign_id,
+        "PendingQCReview": result.pending_qc_review,
+        "Price": price_number(result.price),
+        "RedirectURL": result.redirect_url,
+        "StatusURL": status_url,
+    }
+
+
+def post_result_xml(result: leads_pb2.PostResult, status_url: str) -> str:
+    """One lead's PostResponse, as LeadExec's XML document."""
+    return _document("PostResponse", post_result_json(result, status_url))
+
+
+def post_results_json(
+    results: Sequence[leads_pb2.PostResult], status_urls: Sequence[str]
+) -> JsonObject | list[JsonObject]:
+    """A request's answer: the single object for one result, else an array, in order."""
+    bodies = [post_result_json(r, url) for r, url in zip(results, status_urls, strict=True)]
+    return bodies[0] if len(bodies) == 1 else bodies
+
+
+def post_results_xml(results: Sequence[leads_pb2.PostResult], status_urls: Sequence[str]) -> str:
+    """A request's answer: a PostResponse root for one result, else PostResponses around them."""
+    bodies = [post_result_json(r, url) for r, url in zip(results, status_urls, strict=True)]
+    if len(bodies) == 1:
+        return _document("PostResponse", bodies[0])
+    return _document("PostResponses", [("PostResponse", body) for body in bodies])
+
+
+def error_json(response_type_name: str, details: str, post_id: str = "") -> JsonObject:
+    """A rejection the gateway answers itself (body too large, endpoint not enabled, ...).
+
+    `response_type_name` is LeadExec's name, e.g. "Data_Errors"; an unknown name is a bug.
+    """
+    return post_result_json(_rejection(response_type_name, details, post_id), "")
+
+
+def error_xml(response_type_name: str, details: str, post_id: str = "") -> str:
+    """`error_json` as LeadExec's XML document."""
+    return post_result_xml(_rejection(response_type_name, details, post_id), "")
+
+
+def _rejection(name: str, details: str, post_id: str) -> leads_pb2.PostResult:
+    try:
+        response_type = _RESPONSE_TYPES[name]
+    except KeyError:
+        raise ValueError(f"not a LeadExec response type: {name!r}") from None
+    return leads_pb2.PostResult(
+        post_id=post_id,
+        is_valid_post=False,
+        response_type=response_type,
+        response_details=details,
+    )
+
+
+# -- post status --------------------------------------------------------------------------------
+
+
+def post_status_json(status: leads_pb2.PostStatus) -> JsonObject:
+    """The latest state of a post, as LeadExec's status JSON object."""
+    return {
+        "PostID": status.post_id,
+        "LeadIdentifier": status.lead_id,
+        "IsValid": status.is_valid,
+        "RejectionReason": status.rejection_reason,
+        "VendorAccountAssigned": status.campaign_id,
+        "DateReceived": (
+            iso_date(status.date_received) if status.HasField("date_received") else None
+        ),
+        "QualityControlDetails": {
+            "PendingReview": status.qc_pending_review,
+            "DateOfReview": (
+                iso_date(status.qc_date_of_review) if status.HasField("qc_date_of_review") else None
+            ),
+            "IsQualityControlRejected": status.qc_rejected,
+            "RejectionReason": status.qc_rejection_reason,
+        },
+        "ReturnDetails": {
+            "IsReturned": status.is_returned,
+            "DateOfReturn": (
+                iso_date(status.date_of_return) if status.HasField("date_of_return") else None
+            ),
+            "ReturnReason": status.return_reason,
+        },
+        "Price": price_number(status.price),
+    }
+
+
+def post_status_xml(status: leads_pb2.PostStatus) -> str:
+    """The latest state of a post, as an XML document under `<LeadQueueResponse>`."""
+    return _document("LeadQueueResponse", post_status_json(status))
+
+
+# -- XML writing --------------------------------------------------------------------------------
+
+
+def _document(root: str, content: JsonObject | list[tuple[str, JsonObject]]) -> str:
+    children = list(content.items()) if isinstance(content, dict) else content
+    if not children:
+        return f"{_DECLARATION}\n<{root} {_NAMESPACES} />"
+    lines = [_DECLARATION, f"<{root} {_NAMESPACES}>"]
+    for name, value in children:
+        lines += _element(name, value, depth=1)
+    lines.append(f"</{root}>")
+    return "\n".join(lines)
+
+
+def _element(name: str, value: JsonValue, depth: int) -> list[str]:
+    indent = "  " * depth
+    if value is None:
+        return [f'{indent}<{name} xsi:nil="true" />']
+    if isinstance(value, dict):
+        lines = [f"{indent}<{name}>"]
+        for child, child_value in value.items():
+            lines += _element(child, child_value, depth + 1)
+        return [*lines, f"{indent}</{name}>"]
+    if isinstance(value, list):
+        raise TypeError(f"{name}: a list has no XML form here")
+    text = _xml_text(value)
+    if not text:
+        return [f"{indent}<{name} />"]
+    return [f"{indent}<{name}>{text}</{name}>"]
+
+
+def _xml_text(value: bool | int | float | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return escape(_NOT_XML.sub("\ufffd", value), {"\r": "&#xD;"})

@@ -1,0 +1,237 @@
+"""The legacy receiver over real HTTP: the three request forms, responses, limits, status."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from leadrouter.v1 import admin_pb2
+
+from clients.client import struct
+from server.bootstrap import receiver
+from server.config import Settings
+
+EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
+FIELDS = {
+    "FirstName": "Ann",
+    "LastName": "Lee",
+    "Email": "ann@example.com",
+    "Phone": "702-555-0100",
+    "Zip": "89101",
+    "Age": "30",
+}
+SMALL_BODY = 4096
+
+
+@pytest.fixture
+async def http(grpc_address: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = replace(Settings(), receiver_address="127.0.0.1:0", max_body_bytes=SMALL_BODY)
+    async with (
+        receiver(settings, grpc_address) as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+async def ids(new_account: Any, stub_for: Any) -> dict[str, str]:
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(EXAMPLE)))
+        made = await stub.CreateSourceKey(
+            admin_pb2.CreateSourceKeyRequest(source_id=applied.sources["acme-media"])
+        )
+    return {
+        "vid": str(applied.sources["acme-media"]),
+        "lid": str(applied.lead_types["auto-insurance"]),
+        "aid": str(applied.campaigns["acme-auto-web"]),
+        "password": "acme-secret",
+        "source_key": made.secret,
+    }
+
+
+def credentials(ids: dict[str, str]) -> dict[str, str]:
+    return {k: ids[k] for k in ("vid", "lid", "aid", "password")}
+
+
+def xml_body(ids: dict[str, str], *leads: dict[str, str]) -> str:
+    attrs = " ".join(f'{k}="{v}"' for k, v in credentials(ids).items())
+    items = "".join(
+        "<Lead>" + "".join(f"<{k}>{v}</{k}>" for k, v in lead.items()) + "</Lead>" for lead in leads
+    )
+    return f'<?xml version="1.0"?><Leads {attrs}>{items}</Leads>'
+
+
+async def test_a_url_encoded_lead_is_accepted(http: httpx.AsyncClient, ids: Any) -> None:
+    answer = await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    body = answer.json()
+    assert answer.status_code == 200
+    assert list(body) == [
+        "PostID",
+        "isValidPost",
+        "ResponseType",
+        "ResponseDetails",
+        "LeadIdentifier",
+        "VendorAccountAssigned",
+        "PendingQCReview",
+        "Price",
+        "RedirectURL",
+        "StatusURL",
+    ]
+    assert (body["isValidPost"], body["ResponseType"], body["Price"]) == (True, "No_Error", 12.5)
+    assert (
+        body["StatusURL"] == f"{str(http.base_url).rstrip('/')}/information/status/{body['PostID']}"
+    )
+
+
+async def test_credentials_may_come_in_the_query_string(http: httpx.AsyncClient, ids: Any) -> None:
+    answer = await http.post("/processor/insert/general/json", params=credentials(ids), data=FIELDS)
+    assert answer.json()["ResponseType"] == "No_Error"
+
+
+async def test_a_json_lead_is_accepted(http: httpx.AsyncClient, ids: Any) -> None:
+    document = {
+        "source": {k: int(v) if v.isdigit() else v for k, v in credentials(ids).items()},
+        "leads": [{"properties": {"reference": "ref-1"}, "fields": {**FIELDS, "Age": 30}}],
+    }
+    answer = await http.post("/processor/insert/general/json", json=document)
+    assert answer.json()["ResponseType"] == "No_Error"
+
+
+async def test_an_xml_lead_without_a_response_type_is_answered_in_xml(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    answer = await http.post(
+        "/processor/insert/general",
+        content=xml_body(ids, FIELDS),
+        headers={"content-type": "application/xml"},
+    )
+    assert answer.headers["content-type"].startswith("application/xml")
+    assert (
+        "<PostResponse " in answer.text and "<ResponseType>No_Error</ResponseType>" in answer.text
+    )
+
+
+async def test_several_xml_leads_are_answered_in_order(http: httpx.AsyncClient, ids: Any) -> None:
+    second = {**FIELDS, "Email": "bob@example.com", "Phone": "7025550199", "Age": "12"}
+    answer = await http.post(
+        "/processor/insert/general/json",
+        content=xml_body(ids, FIELDS, second),
+        headers={"content-type": "text/xml"},
+    )
+    assert [r["ResponseType"] for r in answer.json()] == ["No_Error", "Outside_Criteria"]
+
+
+async def test_a_json_body_sent_as_plain_text_is_still_read(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    document = {"source": credentials(ids), "leads": [{"fields": FIELDS}]}
+    answer = await http.post(
+        "/processor/insert/general/json",
+        content=json.dumps(document),
+        headers={"content-type": "text/plain"},
+    )
+    assert answer.json()["ResponseType"] == "No_Error"
+
+
+async def test_missing_fields_are_named_in_data_errors(http: httpx.AsyncClient, ids: Any) -> None:
+    answer = await http.post("/processor/insert/general/json", data=credentials(ids))
+    body = answer.json()
+    assert (body["isValidPost"], body["ResponseType"]) == (False, "Data_Errors")
+    assert "FirstName" in body["ResponseDetails"] and "Email" in body["ResponseDetails"]
+
+
+async def test_the_source_api_key_replaces_the_password(http: httpx.AsyncClient, ids: Any) -> None:
+    data = {**credentials(ids), **FIELDS}
+    del data["password"]
+    answer = await http.post(
+        "/processor/insert/general/json",
+        data=data,
+        headers={"authorization": f"Bearer {ids['source_key']}"},
+    )
+    assert answer.json()["ResponseType"] == "No_Error"
+
+
+async def test_malformed_json_gets_data_errors_with_its_position(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    answer = await http.post(
+        "/processor/insert/general/json",
+        params=credentials(ids),
+        content='{"leads": [',
+        headers={"content-type": "application/json"},
+    )
+    body = answer.json()
+    assert body["ResponseType"] == "Data_Errors" and "line 1, column" in body["ResponseDetails"]
+
+
+async def test_an_entity_bomb_is_refused(http: httpx.AsyncClient, ids: Any) -> None:
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
+        + "]><Leads><Lead><FirstName>&lol9;</FirstName></Lead></Leads>"
+    ).replace("&lol0;", "&lol;")
+    answer = await http.post(
+        "/processor/insert/general/xml",
+        params=credentials(ids),
+        content=bomb,
+        headers={"content-type": "application/xml"},
+    )
+    assert "<ResponseType>Data_Errors</ResponseType>" in answer.text
+    assert "not allowed" in answer.text
+
+
+async def test_a_body_over_the_cap_gets_413_in_the_legacy_format(http: httpx.AsyncClient) -> None:
+    answer = await http.post(
+        "/processor/insert/general/json", data={"Comments": "x" * (SMALL_BODY + 1)}
+    )
+    assert answer.status_code == 413
+    assert answer.json()["ResponseType"] == "Data_Errors"
+
+
+async def test_an_unknown_response_type_is_refused(http: httpx.AsyncClient, ids: Any) -> None:
+    answer = await http.post("/processor/insert/general/html", data=credentials(ids))
+    assert answer.status_code == 404 and answer.json()["isValidPost"] is False
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/processor/insert/ping/json",
+        "/processor/insert/returnsends/xml",
+        "/processor/insert/general/json/async",
+        "/processor/insert/calldata/json/async",
+    ],
+)
+async def test_endpoints_not_built_yet_say_so_in_the_legacy_format(
+    http: httpx.AsyncClient, path: str
+) -> None:
+    answer = await http.post(path, data={"vid": "1"})
+    assert answer.status_code == 501
+    assert "not enabled" in answer.text and "Traceback" not in answer.text
+
+
+async def test_the_status_url_reports_the_post(http: httpx.AsyncClient, ids: Any) -> None:
+    posted = (
+        await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    ).json()
+    status = (await http.get(posted["StatusURL"])).json()
+    queued = (await http.get(f"/information/queuestatus/{posted['PostID']}")).json()
+    assert status == queued
+    assert (status["PostID"], status["IsValid"], status["LeadIdentifier"]) == (
+        posted["PostID"],
+        True,
+        posted["LeadIdentifier"],
+    )
+    assert status["DateReceived"].endswith("Z")
+    assert status["ReturnDetails"]["IsReturned"] is False
+
+
+async def test_an_unknown_post_is_404_in_the_legacy_format(http: httpx.AsyncClient) -> None:
+    answer = await http.get("/information/status/0b5f8d8e-0000-0000-0000-000000000000")
+    assert answer.status_code == 404 and answer.json()["isValidPost"] is False
