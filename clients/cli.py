@@ -195,20 +195,26 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
 
     async def ready(addresses: dict[str, str], pool: Any) -> None:
-        print(f"leadrouter gRPC API listening on {addresses['grpc']}", flush=True)
-        print(f"lead receiver listening on http://{addresses['receiver']}", flush=True)
+        if "grpc" in addresses:
+            print(f"leadrouter gRPC API listening on {addresses['grpc']}", flush=True)
+        if "receiver" in addresses:
+            print(f"lead receiver listening on http://{addresses['receiver']}", flush=True)
+        if pool is None:
+            print(f"  calling the gRPC services at {args.grpc_target}", flush=True)
+            print("Stop with Ctrl-C.", flush=True)
+            return
         print(
             f"  data folder: {settings.data_dir.resolve()}"
             if not settings.database_url
             else "  database: the configured LEADROUTER_DATABASE_URL",
             flush=True,
         )
-        if args.demo:
+        if args.demo and "receiver" in addresses:
             demo = await _demo(settings, pool, addresses["grpc"])
             _print_demo(demo, addresses)
         print("Stop with Ctrl-C.", flush=True)
 
-    asyncio.run(serve(settings, ready))
+    asyncio.run(serve(settings, ready, only=args.only, grpc_target=args.grpc_target))
 
 
 def _print_demo(demo: dict[str, Any], addresses: dict[str, str]) -> None:
@@ -267,6 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
     _database_options(serve)
     serve.add_argument(
         "--grpc", help=f"gRPC HOST:PORT (default {DEFAULT_GRPC}, or LEADROUTER_GRPC)"
+    )
+    serve.add_argument(
+        "--only",
+        choices=["grpc", "receiver"],
+        help="serve one front door alone (to scale it out); default: both",
+    )
+    serve.add_argument(
+        "--grpc-target",
+        help="with --only receiver: the gRPC server HOST:PORT to call",
     )
     serve.add_argument(
         "--receiver",

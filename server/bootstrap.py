@@ -7,7 +7,7 @@ import logging
 import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import grpc
 import uvicorn
@@ -15,14 +15,15 @@ from leadrouter.v1 import leads_pb2_grpc
 from psycopg_pool import AsyncConnectionPool
 
 from gateways.receiver.app import ReceiverSettings, create_app
-from server.config import Settings
+from server.config import ConfigError, Settings
 from server.rpc.app import create_server
 from server.storage.database import Connection, database_url, open_pool
 from server.storage.migrations import migrate
 
 log = logging.getLogger(__name__)
 
-OnReady = Callable[[dict[str, str], AsyncConnectionPool[Connection]], Awaitable[None]]
+# Called once serving: the addresses by front door, and the pool when this process has one.
+OnReady = Callable[[dict[str, str], AsyncConnectionPool[Connection] | None], Awaitable[None]]
 
 
 @asynccontextmanager
@@ -74,22 +75,45 @@ async def receiver(settings: Settings, grpc_target: str) -> AsyncIterator[str]:
             await http.shutdown(sockets=[listener])
 
 
-async def serve(settings: Settings, on_ready: OnReady | None = None) -> None:
-    """Serve until SIGTERM or SIGINT, then stop taking calls and finish those under way."""
-    async with storage(settings) as pool:
-        server, port = await create_server(pool, settings.grpc_address)
-        host = settings.grpc_address.rpartition(":")[0]
+FRONT_DOORS = ("grpc", "receiver")
+
+
+async def serve(
+    settings: Settings,
+    on_ready: OnReady | None = None,
+    *,
+    only: str | None = None,
+    grpc_target: str | None = None,
+) -> None:
+    """Serve until SIGTERM or SIGINT, then stop taking calls and finish those under way.
+
+    Both front doors by default. `only="grpc"` serves the gRPC services alone;
+    `only="receiver"` serves the receiver alone, calling the gRPC server at grpc_target, and
+    needs no database of its own: so each can be scaled out on its own.
+    """
+    if only not in (None, *FRONT_DOORS):
+        raise ConfigError(f"--only must be one of {', '.join(FRONT_DOORS)}")
+    if only == "receiver" and not grpc_target:
+        raise ConfigError("a receiver served alone needs --grpc-target HOST:PORT")
+    async with AsyncExitStack() as stack:
+        addresses: dict[str, str] = {}
+        pool: AsyncConnectionPool[Connection] | None = None
+        target = grpc_target or ""
+        if only != "receiver":
+            pool = await stack.enter_async_context(storage(settings))
+            server, port = await create_server(pool, settings.grpc_address)
+            stack.push_async_callback(server.stop, settings.shutdown_grace_seconds)
+            host = settings.grpc_address.rpartition(":")[0]
+            addresses["grpc"] = f"{host}:{port}"
+            target = _dial(host, port)
+        if only != "grpc":
+            addresses["receiver"] = await stack.enter_async_context(receiver(settings, target))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
-        try:
-            async with receiver(settings, _dial(host, port)) as receiver_address:
-                if on_ready is not None:
-                    await on_ready({"grpc": f"{host}:{port}", "receiver": receiver_address}, pool)
-                await stop.wait()
-                log.info("stopping: finishing calls under way")
-        finally:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(signum)
-            await server.stop(settings.shutdown_grace_seconds)
+            stack.callback(loop.remove_signal_handler, signum)
+        if on_ready is not None:
+            await on_ready(addresses, pool)
+        await stop.wait()
+        log.info("stopping: finishing calls under way")

@@ -464,3 +464,32 @@ def test_the_demo_prints_a_curl_line_that_posts_a_first_lead(
     assert (first["ResponseType"], first["isValidPost"]) == ("No_Error", True)
     assert again["ResponseType"] == "Duplicate_Lead"
     assert status == 0, serve.text()
+
+
+RECEIVER_READY = re.compile(r"lead receiver listening on (http://\S+:\d+)")
+
+
+def test_a_receiver_served_alone_posts_through_a_separate_grpc_server(
+    cli_server: Server, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    created = succeeded(
+        leadrouter("accounts", "create", "Scaled", "--data-dir", cli_server.data_dir)
+    )
+    ids = succeeded(apply(cli_server, EXAMPLE, created["api_key"]))
+    alone = Serve(
+        tmp_path_factory.mktemp("alone"), "--only", "receiver", "--grpc-target", cli_server.address
+    )
+    try:
+        url = alone.wait_line(RECEIVER_READY)[1]
+        lead = (
+            f"vid={ids['sources']['acme-media']}&lid={ids['lead_types']['auto-insurance']}"
+            f"&aid={ids['campaigns']['acme-auto-web']}&password=acme-secret&FirstName=Al"
+            "&LastName=Ng&Email=al%40example.com&Phone=7025550111&Zip=89101&Age=40"
+        )
+        answer = post_form(f"{url}/processor/insert/general/json", lead)
+    finally:
+        status = alone.terminate()
+    assert answer["ResponseType"] == "No_Error"
+    assert "gRPC API listening" not in alone.text()
+    assert not (alone.data_dir / "pg").exists()
+    assert status == 0, alone.text()
