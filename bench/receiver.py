@@ -1,0 +1,179 @@
+"""Receiver throughput and latency: URL-encoded posts through HTTP, gRPC and PostgreSQL.
+
+Usage: .venv/bin/python bench/receiver.py [--leads N] [--concurrency C]
+
+Starts `leadrouter serve --demo` in its own process on a throwaway embedded PostgreSQL
+(loopback ports only), lifts the example campaign's day cap, then posts N distinct valid
+leads from this process, C at a time on keep-alive connections, to the general insert URL,
+and prints posts/s and latency percentiles. Outcomes other than No_Error are counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+EXAMPLE_FILE = Path(__file__).parents[1] / "examples" / "acme.json"
+
+
+def start_server(folder: Path) -> tuple[subprocess.Popen[str], str, dict[str, str], str]:
+    """`leadrouter serve --demo` in its own process: it, the receiver address, the demo lead's
+    form (from the curl line it prints) and the demo admin key."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "clients.cli",
+            "serve",
+            "--demo",
+            "--data-dir",
+            str(folder),
+            "--grpc",
+            "127.0.0.1:0",
+            "--receiver",
+            "127.0.0.1:0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert server.stdout is not None
+    grpc_address = key = ""
+    for line in server.stdout:
+        if found := re.search(r"gRPC API listening on (\S+)", line):
+            grpc_address = found[1]
+        if found := re.search(r"LEADROUTER_KEY=(\S+)", line):
+            key = found[1]
+        if found := re.search(r"curl -s http://([^/]+)\S* -d '([^']+)'", line):
+            address, form = found[1], dict(parse_qsl(found[2]))
+        if line.startswith("Stop with"):
+            break
+    else:
+        raise SystemExit("leadrouter serve stopped before it was ready")
+    # the example campaign caps 1000 leads a day: lift it so the run measures, not caps
+    document = json.loads(EXAMPLE_FILE.read_text())
+    document["sources"][0]["campaigns"][0]["day_max"] = -1
+    uncapped = folder / "uncapped.json"
+    uncapped.write_text(json.dumps(document))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clients.cli",
+            "apply",
+            str(uncapped),
+            "--grpc",
+            grpc_address,
+            "--key",
+            key,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return server, address, form, key
+
+
+async def run(leads: int, concurrency: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="lrbench") as folder:
+        server, address, form, _ = start_server(Path(folder))
+        try:
+            latencies, outcomes, elapsed = await load(address, form, leads, concurrency)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=30)
+    latencies.sort()
+    print(f"leads posted:       {leads} ({concurrency} at a time, from a second process)")
+    print(f"outcomes:           {dict(outcomes)}")
+    print(f"throughput:         {leads / elapsed:.0f} posts/s")
+    print(f"latency p50:        {statistics.median(latencies) * 1000:.1f} ms")
+    print(f"latency p95:        {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms")
+    print(f"latency p99:        {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms")
+
+
+async def load(
+    address: str, form: dict[str, str], leads: int, concurrency: int
+) -> tuple[list[float], Counter[str], float]:
+    host, port = address.rsplit(":", 1)
+    path = "/processor/insert/general/json"
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    numbers = iter(range(leads))
+
+    async def worker() -> None:
+        connection = await Connection.open(host, int(port))
+        try:
+            for number in numbers:
+                data = {**form, "Email": f"p{number}@example.com", "Phone": f"70{number:08d}"}
+                started = time.perf_counter()
+                answer = await connection.post(path, urlencode(data))
+                latencies.append(time.perf_counter() - started)
+                outcomes[answer["ResponseType"]] += 1
+        finally:
+            connection.close()
+
+    warm = await Connection.open(host, int(port))
+    await warm.post(path, urlencode({**form, "Email": "w@example.com", "Phone": "7020000000"}))
+    warm.close()
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return latencies, outcomes, time.perf_counter() - started
+
+
+class Connection:
+    """A keep-alive HTTP/1.1 connection that sends each request in one write, as curl does.
+    (httpx writes headers and body apart, and on loopback each post then waits ~40 ms for a
+    delayed ACK: that would measure the client, not the server.)"""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(reader, writer)
+
+    async def post(self, path: str, body: str) -> dict[str, Any]:
+        payload = body.encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: bench\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(payload)}\r\n\r\n"
+        )
+        self._writer.write(head.encode() + payload)
+        await self._writer.drain()
+        headers = await self._reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in headers.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        return dict(json.loads(await self._reader.readexactly(length)))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    asyncio.run(run(args.leads, args.concurrency))
+
+
+if __name__ == "__main__":
+    main()
