@@ -50,38 +50,30 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
     settings = settings or ReceiverSettings()
 
     async def insert_general(request: Request) -> Response:
-        wanted = request.path_params.get("response_type", "")
+        incoming = await _incoming(request, settings)
+        if isinstance(incoming, Response):
+            return incoming
         try:
-            body = await _read_body(request, settings)
-        except _TooLarge:
-            limit = f"{settings.max_body} bytes"
-            return _error(wanted or "json", 413, "Data_Errors", f"The body is over {limit}")
-        except TimeoutError:
-            return _error(wanted or "json", 408, "Data_Errors", "The body took too long to arrive")
-        except ClientDisconnect:
-            return Response(status_code=400)
-        submission = forms.parse_submission(
-            body,
-            request.headers.get("content-type"),
-            list(request.query_params.multi_items()),
-            forms.api_key_from_authorization(request.headers.get("authorization")),
-        )
-        kind = _response_kind(wanted, submission.request_format)
-        if kind is None:
-            return _error("json", 404, "Data_Errors", "The response type must be json or xml")
-        remote_ip = request.client.host if request.client else ""
-        try:
-            answer = await stub.SubmitLeads(
-                forms.to_request(submission, body, remote_ip), timeout=settings.grpc_timeout
-            )
+            answer = await stub.SubmitLeads(incoming.message, timeout=settings.grpc_timeout)
         except grpc.aio.AioRpcError as error:
-            return _unavailable(kind, error)
+            return _unavailable(incoming.kind, error)
         status_urls = [_status_url(request, r.post_id) for r in answer.results]
-        if kind == "xml":
-            return Response(
-                responses.post_results_xml(answer.results, status_urls), 200, media_type=XML_TYPE
-            )
+        if incoming.kind == "xml":
+            body = responses.post_results_xml(answer.results, status_urls)
+            return Response(body, 200, media_type=XML_TYPE)
         return _json(responses.post_results_json(answer.results, status_urls))
+
+    async def duplicate_check(request: Request) -> Response:
+        incoming = await _incoming(request, settings)
+        if isinstance(incoming, Response):
+            return incoming
+        try:
+            found = await stub.CheckDuplicate(incoming.message, timeout=settings.grpc_timeout)
+        except grpc.aio.AioRpcError as error:
+            return _unavailable(incoming.kind, error)
+        if incoming.kind == "xml":
+            return Response(responses.duplicate_check_xml(found), 200, media_type=XML_TYPE)
+        return _json(responses.duplicate_check_json(found))
 
     async def not_enabled(request: Request) -> Response:
         kind = request.path_params.get("response_type", "json")
@@ -107,6 +99,8 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         Route("/processor/insert/general", insert_general, methods=["POST"]),
         Route("/processor/insert/general/{response_type}", insert_general, methods=["POST"]),
         Route("/processor/insert/general/{response_type}/async", not_enabled, methods=["POST"]),
+        Route("/processor/duplicate/check", duplicate_check, methods=["POST"]),
+        Route("/processor/duplicate/check/{response_type}", duplicate_check, methods=["POST"]),
         Route("/information/status/{post_id}", status, methods=["GET"]),
         Route("/information/queuestatus/{post_id}", status, methods=["GET"]),
     ]
@@ -137,6 +131,37 @@ async def _read_body(request: Request, settings: ReceiverSettings) -> bytes:
                 raise _TooLarge
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    message: leads_pb2.SubmitLeadsRequest
+    kind: str  # the response format: json or xml
+
+
+async def _incoming(request: Request, settings: ReceiverSettings) -> _Incoming | Response:
+    """The posted request as a lead service message, or the legacy error answering it."""
+    wanted = request.path_params.get("response_type", "")
+    try:
+        body = await _read_body(request, settings)
+    except _TooLarge:
+        limit = f"{settings.max_body} bytes"
+        return _error(wanted or "json", 413, "Data_Errors", f"The body is over {limit}")
+    except TimeoutError:
+        return _error(wanted or "json", 408, "Data_Errors", "The body took too long to arrive")
+    except ClientDisconnect:
+        return Response(status_code=400)
+    submission = forms.parse_submission(
+        body,
+        request.headers.get("content-type"),
+        list(request.query_params.multi_items()),
+        forms.api_key_from_authorization(request.headers.get("authorization")),
+    )
+    kind = _response_kind(wanted, submission.request_format)
+    if kind is None:
+        return _error("json", 404, "Data_Errors", "The response type must be json or xml")
+    remote_ip = request.client.host if request.client else ""
+    return _Incoming(forms.to_request(submission, body, remote_ip), kind)
 
 
 def _response_kind(wanted: str, request_format: str) -> str | None:

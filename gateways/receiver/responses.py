@@ -203,6 +203,28 @@ def post_status_xml(status: leads_pb2.PostStatus) -> str:
     return _document("LeadQueueResponse", post_status_json(status))
 
 
+# -- duplicate check ----------------------------------------------------------------------------
+
+
+def duplicate_check_json(found: leads_pb2.DuplicateCheck) -> JsonObject:
+    """LeadExec's duplicate-check answer. ReceivedOn is ISO 8601 UTC to the second, as in the
+    document's XML example (its JSON example shows a US-style local time instead)."""
+    received = None
+    if found.HasField("received_on"):
+        received = iso_date(found.received_on).split(".")[0] + "Z"
+    return {
+        "IsDuplicate": found.is_duplicate,
+        "DuplicateLeadId": found.duplicate_lead_id,
+        "ReceivedOn": received,
+        "Response": found.response,
+    }
+
+
+def duplicate_check_xml(found: leads_pb2.DuplicateCheck) -> str:
+    """The duplicate-check answer under `<PingResponse>`, as the document shows it."""
+    return _document("PingResponse", duplicate_check_json(found))
+
+
 # -- XML writing --------------------------------------------------------------------------------
 
 

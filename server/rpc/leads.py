@@ -86,6 +86,19 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
         outcomes = await self._intake.submit(submission(request))
         return leads_pb2.SubmitLeadsResponse(results=[result_message(o) for o in outcomes])
 
+    async def CheckDuplicate(
+        self, request: leads_pb2.SubmitLeadsRequest, context: Context
+    ) -> leads_pb2.DuplicateCheck:
+        found = await self._intake.check_duplicate(submission(request))
+        message = leads_pb2.DuplicateCheck(
+            post_id=found.post_id,
+            is_duplicate=found.is_duplicate,
+            duplicate_lead_id=found.lead_id,
+            response=found.response,
+        )
+        _stamp(message.received_on, found.received_on)
+        return message
+
     async def GetPostStatus(
         self, request: leads_pb2.GetPostStatusRequest, context: Context
     ) -> leads_pb2.PostStatus:

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,7 +25,7 @@ from psycopg.types.json import Jsonb
 
 from server.domain import secrets
 from server.domain.catalog import CampaignSpec, PricingModel, Status
-from server.domain.fields import FieldSpec, Value
+from server.domain.fields import FieldSpec, Value, clean_lead_values
 from server.domain.intake import ResponseType, Step, ZipLookup, screen
 from server.errors import Unauthenticated
 from server.services.accounts import authenticate
@@ -75,6 +75,15 @@ class PostOutcome:
     @property
     def accepted(self) -> bool:
         return self.response is ResponseType.No_Error
+
+
+@dataclass(frozen=True)
+class DuplicateFinding:
+    post_id: str
+    is_duplicate: bool
+    response: str
+    lead_id: int = 0  # only when the earlier lead came from the same source
+    received_on: datetime | None = None
 
 
 @dataclass
@@ -439,6 +448,90 @@ class LeadIntake:
                 "price": outcome.price,
                 "steps": Jsonb([asdict(s) for s in steps]),
             },
+        )
+
+    async def check_duplicate(self, submission: Submission) -> DuplicateFinding:
+        """Whether the first lead's duplicate-check values were received within the campaign's
+        window. Identity is checked as for a post; only the post log is written."""
+        target = _Target()
+        post_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        try:
+            await self._identify(submission, target)
+            if submission.parse_error:
+                raise _Refused(ResponseType.Data_Errors, submission.parse_error)
+            if not submission.leads:
+                raise _Refused(ResponseType.Data_Errors, "The request holds no lead")
+            finding, outcome = await self._find_duplicate(submission, target, post_id)
+        except _Refused as exc:
+            finding = DuplicateFinding(post_id, False, exc.details)
+            outcome = PostOutcome(
+                post_id, exc.response, exc.details, campaign_id=target.campaign_id or 0
+            )
+        steps = [
+            *target.steps,
+            Step(
+                "duplicate_check",
+                "failed" if finding.is_duplicate else "passed",
+                finding.response,
+                _micros(started),
+            ),
+        ]
+        async with transaction(self._pool) as conn:
+            await self._log(conn, submission, target, 0, outcome, steps)
+        return finding
+
+    async def _find_duplicate(
+        self, submission: Submission, target: _Target, post_id: str
+    ) -> tuple[DuplicateFinding, PostOutcome]:
+        assert target.campaign is not None
+        checked = [replace(f, required=False) for f in target.fields if f.duplicate_check]
+        cleaned = clean_lead_values(checked, dict(submission.leads[0].fields))
+        if not cleaned.ok:
+            detail = "; ".join(str(p) for p in cleaned.problems)
+            raise _Refused(ResponseType.Data_Errors, f"Invalid fields: {detail}")
+        key = _duplicate_key(target.lead_type_id or 0, target.fields, cleaned.values)
+        if key is None:
+            names = ", ".join(f.name for f in checked) or "none"
+            raise _Refused(
+                ResponseType.Data_Errors,
+                f"No duplicate-check field was posted (this lead type checks: {names})",
+            )
+        days = target.campaign.dup_day_max
+        if days <= 0:
+            found = None
+        else:
+            async with transaction(self._pool) as conn:
+                cursor = await conn.execute(
+                    q("find_duplicate"),
+                    {
+                        "account_id": target.account_id,
+                        "lead_type_id": target.lead_type_id,
+                        "duplicate_key": key,
+                        "days": days,
+                    },
+                )
+                found = await cursor.fetchone()
+        if found is None:
+            text = "Not a duplicate" if days > 0 else "The campaign checks no duplicates"
+            return (
+                DuplicateFinding(post_id, False, text),
+                PostOutcome(
+                    post_id, ResponseType.No_Error, text, campaign_id=target.campaign_id or 0
+                ),
+            )
+        same_source = found["source_id"] == target.source_id
+        when = found["received_at"]
+        text = (
+            "Duplicate Lead, "
+            + (f"{found['id']} " if same_source else "")
+            + (f"Last Received On: {when:%m/%d/%Y %I:%M:%S %p} UTC")
+        )
+        return (
+            DuplicateFinding(post_id, True, text, found["id"] if same_source else 0, when),
+            PostOutcome(
+                post_id, ResponseType.Duplicate_Lead, text, campaign_id=target.campaign_id or 0
+            ),
         )
 
     async def post_status(self, post_id: str) -> dict[str, Any] | None:

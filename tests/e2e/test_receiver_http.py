@@ -235,3 +235,58 @@ async def test_the_status_url_reports_the_post(http: httpx.AsyncClient, ids: Any
 async def test_an_unknown_post_is_404_in_the_legacy_format(http: httpx.AsyncClient) -> None:
     answer = await http.get("/information/status/0b5f8d8e-0000-0000-0000-000000000000")
     assert answer.status_code == 404 and answer.json()["isValidPost"] is False
+
+
+async def test_a_duplicate_check_finds_an_earlier_lead_of_the_same_source(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    posted = (
+        await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    ).json()
+    answer = await http.post(
+        "/processor/duplicate/check",
+        data={**credentials(ids), "email": "ANN@example.com", "Phone": "(702) 555-0100"},
+    )
+    found = answer.json()
+    assert list(found) == ["IsDuplicate", "DuplicateLeadId", "ReceivedOn", "Response"]
+    assert (found["IsDuplicate"], found["DuplicateLeadId"]) == (True, posted["LeadIdentifier"])
+    assert found["ReceivedOn"].endswith("Z")
+    assert found["Response"].startswith(f"Duplicate Lead, {posted['LeadIdentifier']} Last")
+
+
+async def test_a_duplicate_check_stores_no_lead(http: httpx.AsyncClient, ids: Any) -> None:
+    check = {**credentials(ids), "Email": "new@example.com", "Phone": "7025550123"}
+    first = (await http.post("/processor/duplicate/check", data=check)).json()
+    again = (await http.post("/processor/duplicate/check", data=check)).json()
+    assert (first["IsDuplicate"], again["IsDuplicate"]) == (False, False)
+    assert first["ReceivedOn"] is None and first["Response"] == "Not a duplicate"
+
+
+async def test_a_duplicate_check_in_json_is_answered_in_xml_on_request(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    document = {
+        "source": credentials(ids),
+        "leads": [{"fields": {"Email": "ann@example.com", "Phone": "7025550100"}}],
+    }
+    answer = await http.post("/processor/duplicate/check/xml", json=document)
+    assert "<PingResponse " in answer.text and "<IsDuplicate>true</IsDuplicate>" in answer.text
+
+
+async def test_a_duplicate_check_with_a_wrong_password_says_why(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    check = {**credentials(ids), "password": "nope", "Email": "ann@example.com"}
+    found = (await http.post("/processor/duplicate/check", data=check)).json()
+    assert found["IsDuplicate"] is False and "password" in found["Response"]
+
+
+async def test_a_duplicate_check_without_duplicate_fields_says_which_count(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    found = (
+        await http.post("/processor/duplicate/check", data={**credentials(ids), "Age": "30"})
+    ).json()
+    assert found["IsDuplicate"] is False
+    assert "Email" in found["Response"] and "Phone" in found["Response"]

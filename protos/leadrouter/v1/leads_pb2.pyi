@@ -335,3 +335,39 @@ class PostStatus(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PostStatus: _TypeAlias = PostStatus  # noqa: Y015
+
+@_typing.final
+class DuplicateCheck(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    IS_DUPLICATE_FIELD_NUMBER: _builtins.int
+    DUPLICATE_LEAD_ID_FIELD_NUMBER: _builtins.int
+    RECEIVED_ON_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    is_duplicate: _builtins.bool
+    duplicate_lead_id: _builtins.int
+    """only when the earlier lead came from the same source"""
+    response: _builtins.str
+    """what was found, or why the check could not run"""
+    @_builtins.property
+    def received_on(self) -> _timestamp_pb2.Timestamp:
+        """when the earlier lead arrived"""
+
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+        is_duplicate: _builtins.bool = ...,
+        duplicate_lead_id: _builtins.int = ...,
+        received_on: _timestamp_pb2.Timestamp | None = ...,
+        response: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["received_on", b"received_on"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate_lead_id", b"duplicate_lead_id", "is_duplicate", b"is_duplicate", "post_id", b"post_id", "received_on", b"received_on", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DuplicateCheck: _TypeAlias = DuplicateCheck  # noqa: Y015

@@ -44,6 +44,11 @@ class LeadServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_leads__pb2.GetPostStatusRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_leads__pb2.PostStatus.FromString,
                 _registered_method=True)
+        self.CheckDuplicate = channel.unary_unary(
+                '/leadrouter.v1.LeadService/CheckDuplicate',
+                request_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_leads__pb2.DuplicateCheck.FromString,
+                _registered_method=True)
 
 
 class LeadServiceServicer:
@@ -63,6 +68,14 @@ class LeadServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckDuplicate(self, request, context):
+        """Whether a lead with these duplicate-check values was received within the campaign's
+        window; nothing is stored but the post log entry. Only leads[0] is read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LeadServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -75,6 +88,11 @@ def add_LeadServiceServicer_to_server(servicer, server):
                     servicer.GetPostStatus,
                     request_deserializer=leadrouter_dot_v1_dot_leads__pb2.GetPostStatusRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_leads__pb2.PostStatus.SerializeToString,
+            ),
+            'CheckDuplicate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckDuplicate,
+                    request_deserializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_leads__pb2.DuplicateCheck.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -131,6 +149,33 @@ class LeadService:
             '/leadrouter.v1.LeadService/GetPostStatus',
             leadrouter_dot_v1_dot_leads__pb2.GetPostStatusRequest.SerializeToString,
             leadrouter_dot_v1_dot_leads__pb2.PostStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckDuplicate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.LeadService/CheckDuplicate',
+            leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_leads__pb2.DuplicateCheck.FromString,
             options,
             channel_credentials,
             insecure,

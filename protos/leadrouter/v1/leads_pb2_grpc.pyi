@@ -39,6 +39,10 @@ class LeadServiceStub:
     """One request as posted, holding one or more leads; one result per lead, in order."""
     GetPostStatus: _grpc.UnaryUnaryMultiCallable[_leads_pb2.GetPostStatusRequest, _leads_pb2.PostStatus]
     """The latest state of a post, by its PostID."""
+    CheckDuplicate: _grpc.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.DuplicateCheck]
+    """Whether a lead with these duplicate-check values was received within the campaign's
+    window; nothing is stored but the post log entry. Only leads[0] is read.
+    """
 
 @_typing.type_check_only
 class LeadServiceAsyncStub(LeadServiceStub):
@@ -47,6 +51,10 @@ class LeadServiceAsyncStub(LeadServiceStub):
     """One request as posted, holding one or more leads; one result per lead, in order."""
     GetPostStatus: _aio.UnaryUnaryMultiCallable[_leads_pb2.GetPostStatusRequest, _leads_pb2.PostStatus]  # type: ignore[assignment]
     """The latest state of a post, by its PostID."""
+    CheckDuplicate: _aio.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.DuplicateCheck]  # type: ignore[assignment]
+    """Whether a lead with these duplicate-check values was received within the campaign's
+    window; nothing is stored but the post log entry. Only leads[0] is read.
+    """
 
 class LeadServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -64,5 +72,15 @@ class LeadServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_leads_pb2.PostStatus, _abc.Awaitable[_leads_pb2.PostStatus]]:
         """The latest state of a post, by its PostID."""
+
+    @_abc_1.abstractmethod
+    def CheckDuplicate(
+        self,
+        request: _leads_pb2.SubmitLeadsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_leads_pb2.DuplicateCheck, _abc.Awaitable[_leads_pb2.DuplicateCheck]]:
+        """Whether a lead with these duplicate-check values was received within the campaign's
+        window; nothing is stored but the post log entry. Only leads[0] is read.
+        """
 
 def add_LeadServiceServicer_to_server(servicer: LeadServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
