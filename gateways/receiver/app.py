@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,11 +58,17 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
             answer = await stub.SubmitLeads(incoming.message, timeout=settings.grpc_timeout)
         except grpc.aio.AioRpcError as error:
             return _unavailable(incoming.kind, error)
-        status_urls = [_status_url(request, r.post_id) for r in answer.results]
-        if incoming.kind == "xml":
-            body = responses.post_results_xml(answer.results, status_urls)
-            return Response(body, 200, media_type=XML_TYPE)
-        return _json(responses.post_results_json(answer.results, status_urls))
+        return _post_results(request, incoming.kind, answer.results)
+
+    async def update(request: Request) -> Response:
+        incoming = await _incoming(request, settings)
+        if isinstance(incoming, Response):
+            return incoming
+        try:
+            answer = await stub.UpdateLead(incoming.message, timeout=settings.grpc_timeout)
+        except grpc.aio.AioRpcError as error:
+            return _unavailable(incoming.kind, error)
+        return _post_results(request, incoming.kind, answer.results)
 
     async def duplicate_check(request: Request) -> Response:
         incoming = await _incoming(request, settings)
@@ -99,6 +106,8 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         Route("/processor/insert/general", insert_general, methods=["POST"]),
         Route("/processor/insert/general/{response_type}", insert_general, methods=["POST"]),
         Route("/processor/insert/general/{response_type}/async", not_enabled, methods=["POST"]),
+        Route("/processor/update", update, methods=["POST"]),
+        Route("/processor/update/{response_type}", update, methods=["POST"]),
         Route("/processor/duplicate/check", duplicate_check, methods=["POST"]),
         Route("/processor/duplicate/check/{response_type}", duplicate_check, methods=["POST"]),
         Route("/information/status/{post_id}", status, methods=["GET"]),
@@ -170,6 +179,13 @@ def _response_kind(wanted: str, request_format: str) -> str | None:
         return "xml" if request_format == "xml" else "json"
     folded = wanted.casefold()
     return folded if folded in ("json", "xml") else None
+
+
+def _post_results(request: Request, kind: str, results: Sequence[leads_pb2.PostResult]) -> Response:
+    status_urls = [_status_url(request, r.post_id) for r in results]
+    if kind == "xml":
+        return Response(responses.post_results_xml(results, status_urls), 200, media_type=XML_TYPE)
+    return _json(responses.post_results_json(results, status_urls))
 
 
 def _status_url(request: Request, post_id: str) -> str:

@@ -108,7 +108,19 @@ from leadrouter.v1 import leads_pb2
 
 Format = Literal["urlencoded", "xml", "json"]
 
-REQUEST_NAMES = frozenset({"vid", "lid", "aid", "password", "returnurl", "senddelay"})
+REQUEST_NAMES = frozenset(
+    {
+        "vid",
+        "lid",
+        "aid",
+        "password",
+        "returnurl",
+        "senddelay",
+        "lpleaduid",
+        "leaduid",
+        "processdelivery",
+    }
+)
 LEAD_NAMES = frozenset({"reference", "nosell"})
 DROPPED_NAMES = frozenset({"orderid", "response_type"})
 RESERVED_NAMES = REQUEST_NAMES | LEAD_NAMES | DROPPED_NAMES
@@ -147,6 +159,8 @@ class Submission:
     leads: tuple[Lead, ...]
     request_format: Format
     parse_error: str = ""
+    lead_uid: str = ""  # the update endpoint's lpleaduid (or leadUID)
+    process_delivery: bool = False
 
 
 def parse_submission(
@@ -189,6 +203,8 @@ def to_request(sub: Submission, raw: bytes, remote_ip: str) -> leads_pb2.SubmitL
         request_format=sub.request_format,
         raw_request=raw,
         parse_error=sub.parse_error,
+        lead_uid=sub.lead_uid,
+        process_delivery=sub.process_delivery,
     )
 
 
@@ -308,6 +324,8 @@ def _submission(
         leads=tuple(reading.leads),
         request_format=request_format,
         parse_error=reading.error,
+        lead_uid=values["lpleaduid"] or values["leaduid"],
+        process_delivery=_flag(values["processdelivery"]),
     )
 
 

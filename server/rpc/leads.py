@@ -35,6 +35,8 @@ def submission(request: leads_pb2.SubmitLeadsRequest) -> Submission:
         request_format=request.request_format,
         raw_request=request.raw_request,
         parse_error=request.parse_error,
+        lead_uid=request.lead_uid,
+        process_delivery=request.process_delivery,
     )
 
 
@@ -85,6 +87,12 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
     ) -> leads_pb2.SubmitLeadsResponse:
         outcomes = await self._intake.submit(submission(request))
         return leads_pb2.SubmitLeadsResponse(results=[result_message(o) for o in outcomes])
+
+    async def UpdateLead(
+        self, request: leads_pb2.SubmitLeadsRequest, context: Context
+    ) -> leads_pb2.SubmitLeadsResponse:
+        outcome = await self._intake.update(submission(request))
+        return leads_pb2.SubmitLeadsResponse(results=[result_message(outcome)])
 
     async def CheckDuplicate(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context

@@ -15,7 +15,7 @@ import json
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -60,6 +60,8 @@ class Submission:
     request_format: str = ""
     raw_request: bytes = b""
     parse_error: str = ""
+    lead_uid: str = ""
+    process_delivery: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class _Target:
     campaign_id: int | None = None
     campaign: CampaignSpec | None = None
     password_hash: str | None = None
+    lead_id: int = 0  # an update's lead
     fields: list[FieldSpec] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
 
@@ -167,7 +170,11 @@ class LeadIntake:
 
     # -- identity ---------------------------------------------------------------------------
 
-    async def _identify(self, submission: Submission, target: _Target) -> None:
+    async def _identify(
+        self, submission: Submission, target: _Target, locate: _Locate | None = None
+    ) -> None:
+        """vid (or the source's API key), lid, the campaign (`locate`; by default aid or the
+        source's one active campaign), then the campaign's password and/or the API key."""
         key_source: int | None = None
         if submission.api_key:
             try:
@@ -195,12 +202,12 @@ class LeadIntake:
                 )
             if source["status"] != Status.Active:
                 raise _Refused(ResponseType.Account_Disabled, "The lead source is disabled")
-            await self._find_campaign(conn, submission, target)
+            await self._lead_type(conn, submission, target)
+            campaign_id = await (locate or _campaign_named)(conn, submission, target)
+            await self._load_campaign(conn, target, campaign_id)
         self._authorise(submission, target, key_source is not None)
 
-    async def _find_campaign(
-        self, conn: Connection, submission: Submission, target: _Target
-    ) -> None:
+    async def _lead_type(self, conn: Connection, submission: Submission, target: _Target) -> None:
         lid = submission.lid.strip()
         if not lid:
             raise _Refused(ResponseType.LeadType_ID_Missing, "lid (lead type id) is required")
@@ -208,33 +215,15 @@ class LeadIntake:
         if not await catalog_store.lead_type_exists(conn, target.account_id, lead_type_id):
             raise _Refused(ResponseType.LeadType_ID_Missing, f"Unknown lead type lid={lid}")
         target.lead_type_id = lead_type_id
-        aid = submission.aid.strip()
-        if aid:
-            campaign_id = _number(aid, ResponseType.No_Account_Found, "aid")
-        else:
-            cursor = await conn.execute(
-                q("find_active_campaigns"),
-                {
-                    "account_id": target.account_id,
-                    "source_id": target.source_id,
-                    "lead_type_id": lead_type_id,
-                },
-            )
-            found = [row["id"] for row in await cursor.fetchall()]
-            if len(found) != 1:
-                reason = "no active campaign" if not found else "several active campaigns"
-                raise _Refused(
-                    ResponseType.No_Account_Found,
-                    f"The lead source has {reason} for lid={lid}: send aid",
-                )
-            campaign_id = found[0]
+
+    async def _load_campaign(self, conn: Connection, target: _Target, campaign_id: int) -> None:
         stored = await catalog_store.list_campaigns(
             conn, target.account_id, campaign_id=campaign_id
         )
         if (
             not stored
             or stored[0].spec.source_id != target.source_id
-            or stored[0].spec.lead_type_id != lead_type_id
+            or stored[0].spec.lead_type_id != target.lead_type_id
         ):
             raise _Refused(
                 ResponseType.No_Account_Found,
@@ -242,7 +231,8 @@ class LeadIntake:
             )
         target.campaign_id, target.campaign = campaign_id, stored[0].spec
         target.fields = [
-            s.spec for s in await catalog_store.list_fields(conn, target.account_id, lead_type_id)
+            s.spec
+            for s in await catalog_store.list_fields(conn, target.account_id, target.lead_type_id)
         ]
         target.password_hash = stored[0].password_hash
 
@@ -534,6 +524,80 @@ class LeadIntake:
             ),
         )
 
+    async def update(self, submission: Submission) -> PostOutcome:
+        """Change fields of a lead the source posted earlier. Each posted field is cleaned and
+        checked like a new lead's (required does not apply); the duplicate key follows."""
+        target = _Target()
+        post_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        try:
+            await self._identify(submission, target, _campaign_of_lead)
+            if submission.parse_error:
+                raise _Refused(ResponseType.Data_Errors, submission.parse_error)
+            if len(submission.leads) != 1:
+                raise _Refused(ResponseType.Data_Errors, "An update carries exactly one lead")
+            target.steps.append(Step("identify", "passed", "", _micros(started)))
+            async with transaction(self._pool) as conn:
+                outcome = await self._apply_update(conn, submission, target, post_id)
+                await self._log(conn, submission, target, 0, outcome, target.steps)
+            return outcome
+        except _Refused as refused:
+            target.steps.append(Step("update", "failed", refused.details, _micros(started)))
+            outcome = PostOutcome(
+                post_id,
+                refused.response,
+                refused.details,
+                lead_id=target.lead_id,
+                campaign_id=target.campaign_id or 0,
+            )
+            async with transaction(self._pool) as conn:
+                await self._log(conn, submission, target, 0, outcome, target.steps)
+            return outcome
+
+    async def _apply_update(
+        self, conn: Connection, submission: Submission, target: _Target, post_id: str
+    ) -> PostOutcome:
+        cursor = await conn.execute(
+            q("find_source_lead"),
+            {"account_id": target.account_id, "id": target.lead_id, "source_id": target.source_id},
+        )
+        lead = await cursor.fetchone()
+        if lead is None:  # deleted meanwhile
+            raise _Refused(ResponseType.No_Account_Found, f"No lead {target.lead_id}")
+        posted = dict(submission.leads[0].fields)
+        if not posted:
+            raise _Refused(ResponseType.Data_Errors, "The update holds no field")
+        optional = [replace(f, required=False) for f in target.fields]
+        cleaned = clean_lead_values(optional, posted)
+        if not cleaned.ok:
+            detail = "; ".join(str(p) for p in cleaned.problems)
+            raise _Refused(ResponseType.Data_Errors, f"Invalid fields: {detail}")
+        values = {**lead["fields"], **cleaned.values}
+        extras = {**lead["extras"], **cleaned.extras}
+        await conn.execute(
+            q("update_lead_fields"),
+            {
+                "account_id": target.account_id,
+                "id": target.lead_id,
+                "fields": Jsonb(values),
+                "extras": Jsonb(extras),
+                "duplicate_key": _duplicate_key(target.lead_type_id or 0, target.fields, values),
+            },
+        )
+        changed = ", ".join(sorted({*cleaned.values, *cleaned.extras}))
+        target.steps.append(Step("update", "passed", changed))
+        details = "Lead information updated"
+        if submission.process_delivery:
+            details += "; processDelivery was ignored: delivery is not enabled on this server yet"
+        return PostOutcome(
+            post_id,
+            ResponseType.No_Error,
+            details,
+            lead_id=target.lead_id,
+            campaign_id=target.campaign_id or 0,
+            price=lead["price"],
+        )
+
     async def post_status(self, post_id: str) -> dict[str, Any] | None:
         try:
             uuid.UUID(post_id)
@@ -542,6 +606,49 @@ class LeadIntake:
         async with transaction(self._pool) as conn:
             cursor = await conn.execute(q("get_post_status"), {"id": post_id})
             return await cursor.fetchone()
+
+
+_Locate = Callable[[Connection, "Submission", "_Target"], Awaitable[int]]
+
+
+async def _campaign_named(conn: Connection, submission: Submission, target: _Target) -> int:
+    """The campaign a post names (aid), or the source's one active campaign for the lead type."""
+    aid = submission.aid.strip()
+    if aid:
+        return _number(aid, ResponseType.No_Account_Found, "aid")
+    cursor = await conn.execute(
+        q("find_active_campaigns"),
+        {
+            "account_id": target.account_id,
+            "source_id": target.source_id,
+            "lead_type_id": target.lead_type_id,
+        },
+    )
+    found = [row["id"] for row in await cursor.fetchall()]
+    if len(found) != 1:
+        reason = "no active campaign" if not found else "several active campaigns"
+        raise _Refused(
+            ResponseType.No_Account_Found,
+            f"The lead source has {reason} for lid={submission.lid.strip()}: send aid",
+        )
+    return int(found[0])
+
+
+async def _campaign_of_lead(conn: Connection, submission: Submission, target: _Target) -> int:
+    """For an update: the campaign of the lead named by lpleaduid, which must be the source's."""
+    lead_id = _number(submission.lead_uid.strip(), ResponseType.No_Account_Found, "lpleaduid")
+    cursor = await conn.execute(
+        q("find_source_lead"),
+        {"account_id": target.account_id, "id": lead_id, "source_id": target.source_id},
+    )
+    lead = await cursor.fetchone()
+    if lead is None or lead["lead_type_id"] != target.lead_type_id:
+        raise _Refused(
+            ResponseType.No_Account_Found,
+            f"No lead {lead_id} of this lead source and lead type",
+        )
+    target.lead_id = lead_id
+    return int(lead["campaign_id"])
 
 
 def _micros(started: float) -> int:

@@ -290,3 +290,127 @@ async def test_a_duplicate_check_without_duplicate_fields_says_which_count(
     ).json()
     assert found["IsDuplicate"] is False
     assert "Email" in found["Response"] and "Phone" in found["Response"]
+
+
+async def post_lead(http: httpx.AsyncClient, ids: dict[str, str]) -> dict[str, Any]:
+    answer = await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    posted = dict(answer.json())
+    assert posted["ResponseType"] == "No_Error"
+    return posted
+
+
+async def test_a_source_updates_fields_of_its_lead(
+    http: httpx.AsyncClient, ids: Any, pool: Any
+) -> None:
+    posted = await post_lead(http, ids)
+    answer = await http.post(
+        "/processor/update/json",
+        data={
+            "vid": ids["vid"],
+            "lid": ids["lid"],
+            "password": ids["password"],
+            "lpleaduid": posted["LeadIdentifier"],
+            "LastName": "Lee-Smith",
+            "Phone": "(702) 555-0999",
+        },
+    )
+    body = answer.json()
+    assert (body["ResponseType"], body["ResponseDetails"]) == (
+        "No_Error",
+        "Lead information updated",
+    )
+    assert body["LeadIdentifier"] == posted["LeadIdentifier"]
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT fields FROM leads WHERE id = %s", [posted["LeadIdentifier"]]
+        )
+        fields = (await cursor.fetchone())["fields"]
+    assert (fields["LastName"], fields["Phone"], fields["FirstName"]) == (
+        "Lee-Smith",
+        "7025550999",
+        "Ann",
+    )
+
+
+async def test_leaduid_is_accepted_for_lpleaduid_and_invalid_values_are_refused(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    posted = await post_lead(http, ids)
+    answer = await http.post(
+        "/processor/update/json",
+        data={
+            "vid": ids["vid"],
+            "lid": ids["lid"],
+            "password": ids["password"],
+            "leadUID": posted["LeadIdentifier"],
+            "Email": "not-an-email",
+        },
+    )
+    body = answer.json()
+    assert body["ResponseType"] == "Data_Errors" and "Email" in body["ResponseDetails"]
+
+
+async def test_an_update_needs_the_campaigns_password_or_key(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    posted = await post_lead(http, ids)
+    answer = await http.post(
+        "/processor/update/json",
+        data={
+            "vid": ids["vid"],
+            "lid": ids["lid"],
+            "lpleaduid": posted["LeadIdentifier"],
+            "LastName": "Mallory",
+        },
+    )
+    assert answer.json()["ResponseType"] == "No_Account_Found"
+    keyed = await http.post(
+        "/processor/update/json",
+        data={
+            "vid": ids["vid"],
+            "lid": ids["lid"],
+            "lpleaduid": posted["LeadIdentifier"],
+            "LastName": "Keyed",
+        },
+        headers={"authorization": f"Bearer {ids['source_key']}"},
+    )
+    assert keyed.json()["ResponseType"] == "No_Error"
+
+
+async def test_a_source_cannot_update_another_sources_lead(
+    http: httpx.AsyncClient, ids: Any, new_account: Any, stub_for: Any
+) -> None:
+    posted = await post_lead(http, ids)
+    stranger = await new_account("Stranger")
+    async with stub_for(stranger.api_key) as stub:
+        theirs = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(EXAMPLE)))
+    answer = await http.post(
+        "/processor/update/json",
+        data={
+            "vid": theirs.sources["acme-media"],
+            "lid": theirs.lead_types["auto-insurance"],
+            "password": "acme-secret",
+            "lpleaduid": posted["LeadIdentifier"],
+            "LastName": "Hijacked",
+        },
+    )
+    assert answer.json()["ResponseType"] == "No_Account_Found"
+
+
+async def test_process_delivery_is_reported_as_not_enabled_yet(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    posted = await post_lead(http, ids)
+    answer = await http.post(
+        "/processor/update/xml",
+        data={
+            "vid": ids["vid"],
+            "lid": ids["lid"],
+            "password": ids["password"],
+            "lpleaduid": posted["LeadIdentifier"],
+            "processDelivery": "true",
+            "Age": "31",
+        },
+    )
+    assert "<ResponseType>No_Error</ResponseType>" in answer.text
+    assert "delivery is not enabled" in answer.text

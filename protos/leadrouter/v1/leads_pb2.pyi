@@ -156,6 +156,8 @@ class SubmitLeadsRequest(_message.Message):
     REQUEST_FORMAT_FIELD_NUMBER: _builtins.int
     RAW_REQUEST_FIELD_NUMBER: _builtins.int
     PARSE_ERROR_FIELD_NUMBER: _builtins.int
+    LEAD_UID_FIELD_NUMBER: _builtins.int
+    PROCESS_DELIVERY_FIELD_NUMBER: _builtins.int
     send_delay_hours: _builtins.str
     """decimal string; empty = none"""
     return_url: _builtins.str
@@ -166,6 +168,10 @@ class SubmitLeadsRequest(_message.Message):
     """the body as received, for the post log"""
     parse_error: _builtins.str
     """set when the body could not be read; answered Data_Errors"""
+    lead_uid: _builtins.str
+    """UpdateLead: the lead to change (lpleaduid / leadUID)"""
+    process_delivery: _builtins.bool
+    """UpdateLead: run distribution again afterwards"""
     @_builtins.property
     def credentials(self) -> Global___Credentials: ...
     @_builtins.property
@@ -181,10 +187,12 @@ class SubmitLeadsRequest(_message.Message):
         request_format: _builtins.str = ...,
         raw_request: _builtins.bytes = ...,
         parse_error: _builtins.str = ...,
+        lead_uid: _builtins.str = ...,
+        process_delivery: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "leads", b"leads", "parse_error", b"parse_error", "raw_request", b"raw_request", "remote_ip", b"remote_ip", "request_format", b"request_format", "return_url", b"return_url", "send_delay_hours", b"send_delay_hours"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "lead_uid", b"lead_uid", "leads", b"leads", "parse_error", b"parse_error", "process_delivery", b"process_delivery", "raw_request", b"raw_request", "remote_ip", b"remote_ip", "request_format", b"request_format", "return_url", b"return_url", "send_delay_hours", b"send_delay_hours"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

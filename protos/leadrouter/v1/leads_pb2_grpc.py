@@ -49,6 +49,11 @@ class LeadServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_leads__pb2.DuplicateCheck.FromString,
                 _registered_method=True)
+        self.UpdateLead = channel.unary_unary(
+                '/leadrouter.v1.LeadService/UpdateLead',
+                request_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsResponse.FromString,
+                _registered_method=True)
 
 
 class LeadServiceServicer:
@@ -76,6 +81,13 @@ class LeadServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateLead(self, request, context):
+        """Change fields of a lead the source posted earlier (lead_uid); leads[0] holds the fields.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LeadServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +105,11 @@ def add_LeadServiceServicer_to_server(servicer, server):
                     servicer.CheckDuplicate,
                     request_deserializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_leads__pb2.DuplicateCheck.SerializeToString,
+            ),
+            'UpdateLead': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLead,
+                    request_deserializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +193,33 @@ class LeadService:
             '/leadrouter.v1.LeadService/CheckDuplicate',
             leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
             leadrouter_dot_v1_dot_leads__pb2.DuplicateCheck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.LeadService/UpdateLead',
+            leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsResponse.FromString,
             options,
             channel_credentials,
             insecure,

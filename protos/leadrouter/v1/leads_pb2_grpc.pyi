@@ -43,6 +43,8 @@ class LeadServiceStub:
     """Whether a lead with these duplicate-check values was received within the campaign's
     window; nothing is stored but the post log entry. Only leads[0] is read.
     """
+    UpdateLead: _grpc.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.SubmitLeadsResponse]
+    """Change fields of a lead the source posted earlier (lead_uid); leads[0] holds the fields."""
 
 @_typing.type_check_only
 class LeadServiceAsyncStub(LeadServiceStub):
@@ -55,6 +57,8 @@ class LeadServiceAsyncStub(LeadServiceStub):
     """Whether a lead with these duplicate-check values was received within the campaign's
     window; nothing is stored but the post log entry. Only leads[0] is read.
     """
+    UpdateLead: _aio.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.SubmitLeadsResponse]  # type: ignore[assignment]
+    """Change fields of a lead the source posted earlier (lead_uid); leads[0] holds the fields."""
 
 class LeadServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -82,5 +86,13 @@ class LeadServiceServicer(metaclass=_abc_1.ABCMeta):
         """Whether a lead with these duplicate-check values was received within the campaign's
         window; nothing is stored but the post log entry. Only leads[0] is read.
         """
+
+    @_abc_1.abstractmethod
+    def UpdateLead(
+        self,
+        request: _leads_pb2.SubmitLeadsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_leads_pb2.SubmitLeadsResponse, _abc.Awaitable[_leads_pb2.SubmitLeadsResponse]]:
+        """Change fields of a lead the source posted earlier (lead_uid); leads[0] holds the fields."""
 
 def add_LeadServiceServicer_to_server(servicer: LeadServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -70,3 +70,14 @@ SELECT p.id, p.received_at, p.is_valid, p.response_details, p.campaign_id, p.lea
 FROM posts p
 LEFT JOIN leads l ON l.account_id = p.account_id AND l.id = p.lead_id
 WHERE p.id = %(id)s;
+
+-- name: find_source_lead
+-- A lead the source posted, with its campaign, locked for an update.
+SELECT id, campaign_id, lead_type_id, fields, extras, price FROM leads
+WHERE account_id = %(account_id)s AND id = %(id)s AND source_id = %(source_id)s
+FOR UPDATE;
+
+-- name: update_lead_fields
+-- Replace a lead's values after an update from its source.
+UPDATE leads SET fields = %(fields)s, extras = %(extras)s, duplicate_key = %(duplicate_key)s
+WHERE account_id = %(account_id)s AND id = %(id)s;
