@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import grpc
 import yaml
+from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2
 
 from clients.client import admin, admin_async, struct, violations
@@ -165,6 +166,26 @@ def cmd_apply(args: argparse.Namespace) -> None:
         if change.action != "unchanged":
             print(f"{change.action}: {change.kind} {change.key}", file=sys.stderr)
     _print_json(apply_result_json(response))
+
+
+def cmd_instructions(args: argparse.Namespace) -> None:
+    if not args.key:
+        raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
+    campaign = args.campaign
+    request = admin_pb2.GetPostingInstructionsRequest(
+        campaign_id=int(campaign) if campaign.isdigit() else 0,
+        campaign_key="" if campaign.isdigit() else campaign,
+        receiver_url=args.receiver_url or "",
+    )
+    try:
+        with admin(args.grpc, args.key) as stub:
+            found = stub.GetPostingInstructions(request, timeout=30)
+    except grpc.RpcError as error:
+        raise _rpc_failure(error) from None
+    if args.json:
+        _print_json(MessageToDict(found.document))
+    else:
+        print(found.markdown)
 
 
 # -- serve --------------------------------------------------------------------------------
@@ -342,6 +363,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--key", default=os.environ.get("LEADROUTER_KEY"), help="admin API key (or LEADROUTER_KEY)"
     )
     apply.set_defaults(run=cmd_apply)
+
+    guide = commands.add_parser(
+        "instructions", help="print a campaign's posting instructions (Markdown or JSON)"
+    )
+    guide.add_argument("campaign", help="the campaign's key or numeric id")
+    guide.add_argument("--json", action="store_true", help="print the document as JSON")
+    guide.add_argument("--receiver-url", help="the receiver's public base URL to show")
+    guide.add_argument(
+        "--grpc",
+        default=os.environ.get("LEADROUTER_GRPC", DEFAULT_GRPC),
+        help="server HOST:PORT (or LEADROUTER_GRPC)",
+    )
+    guide.add_argument(
+        "--key", default=os.environ.get("LEADROUTER_KEY"), help="admin API key (or LEADROUTER_KEY)"
+    )
+    guide.set_defaults(run=cmd_instructions)
     return parser
 
 

@@ -115,7 +115,8 @@ async def serve(
         target = grpc_target or ""
         if only != "receiver":
             pool = await stack.enter_async_context(storage(settings))
-            server, port = await create_server(pool, settings.grpc_address)
+            receiver_url = settings.public_url or f"http://{settings.receiver_address}"
+            server, port = await create_server(pool, settings.grpc_address, receiver_url)
             stack.push_async_callback(server.stop, settings.shutdown_grace_seconds)
             host = settings.grpc_address.rpartition(":")[0]
             addresses["grpc"] = f"{host}:{port}"

@@ -42,6 +42,7 @@ class Settings:
     grpc_address: str = DEFAULT_GRPC
     receiver_address: str = DEFAULT_RECEIVER
     max_body_bytes: int = 1024 * 1024
+    public_url: str = ""  # the receiver's address as lead sources see it; empty = its own
     pool_max_size: int = 10
     shutdown_grace_seconds: float = 5.0
 
@@ -63,6 +64,8 @@ class Settings:
         if "LEADROUTER_MAX_BODY_BYTES" in env:
             size = _positive_int("LEADROUTER_MAX_BODY_BYTES", env["LEADROUTER_MAX_BODY_BYTES"])
             settings = replace(settings, max_body_bytes=size)
+        if env.get("LEADROUTER_PUBLIC_URL"):
+            settings = replace(settings, public_url=env["LEADROUTER_PUBLIC_URL"].rstrip("/"))
         if "LEADROUTER_POOL_MAX_SIZE" in env:
             size = _positive_int("LEADROUTER_POOL_MAX_SIZE", env["LEADROUTER_POOL_MAX_SIZE"])
             settings = replace(settings, pool_max_size=size)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any, TypeAlias
 
 from google.protobuf.json_format import MessageToDict
+from google.protobuf.struct_pb2 import Struct
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc, catalog_pb2
 
+from server.domain import instructions
 from server.rpc import convert
 from server.rpc.interceptor import caller
 from server.services import accounts, catalog, config_apply
@@ -15,13 +17,20 @@ from server.services.catalog import Pool
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
 
 
+def _struct(document: dict[str, Any]) -> Struct:
+    message = Struct()
+    message.update(document)
+    return message
+
+
 def _account() -> int:
     return caller().account_id
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, receiver_url: str) -> None:
         self._pool = pool
+        self._receiver_url = receiver_url
 
     # -- lead types and fields
 
@@ -129,6 +138,20 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         found = await catalog.list_campaigns(self._pool, _account(), request.source_id or None)
         return admin_pb2.ListCampaignsResponse(
             campaigns=[convert.campaign_message(c) for c in found]
+        )
+
+    async def GetPostingInstructions(
+        self, request: admin_pb2.GetPostingInstructionsRequest, context: Context
+    ) -> admin_pb2.PostingInstructions:
+        document = await catalog.posting_instructions(
+            self._pool,
+            _account(),
+            request.campaign_id or None,
+            request.campaign_key,
+            request.receiver_url or self._receiver_url,
+        )
+        return admin_pb2.PostingInstructions(
+            markdown=instructions.to_markdown(document), document=_struct(document)
         )
 
     # -- source API keys

@@ -22,14 +22,16 @@ SERVICE_NAMES = (
 )
 
 
-async def create_server(pool: Pool, address: str) -> tuple[grpc.aio.Server, int]:
+async def create_server(
+    pool: Pool, address: str, receiver_url: str = "http://127.0.0.1:8080"
+) -> tuple[grpc.aio.Server, int]:
     """Build and start the server on `address` (port 0 picks one); returns it and its port."""
 
     async def authenticate(token: str) -> accounts.Caller:
         return await accounts.authenticate(pool, token)
 
     server = grpc.aio.server(interceptors=[ServiceInterceptor(authenticate)])
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(pool), server)
+    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(pool, receiver_url), server)
     leads_pb2_grpc.add_LeadServiceServicer_to_server(
         LeadServicer(LeadIntake(pool, zip_codes.city_state)), server
     )

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from server.domain import secrets
+from server.domain import instructions, secrets
 from server.domain.catalog import (
     CampaignSpec,
     LeadTypeSpec,
@@ -322,6 +323,33 @@ async def update_campaign(
 async def get_campaign(pool: Pool, account_id: int, campaign_id: int) -> store.StoredCampaign:
     async with transaction(pool) as conn:
         return await _campaign(conn, account_id, campaign_id)
+
+
+async def posting_instructions(
+    pool: Pool, account_id: int, campaign_id: int | None, campaign_key: str, receiver_url: str
+) -> dict[str, Any]:
+    """The posting instructions document of one of the account's campaigns."""
+    async with transaction(pool) as conn:
+        if campaign_id:
+            stored = await _campaign(conn, account_id, campaign_id)
+        else:
+            found = await store.list_campaigns(conn, account_id, keys=[campaign_key])
+            if not found:
+                raise NotFound(f"no campaign with key {campaign_key!r}")
+            stored = found[0]
+        source = await _source(conn, account_id, stored.spec.source_id)
+        lead_type = await _lead_type(conn, account_id, stored.spec.lead_type_id)
+    return instructions.posting_instructions(
+        receiver_url=receiver_url,
+        source_id=source.id,
+        source_name=source.spec.name,
+        campaign_id=stored.id,
+        campaign=stored.spec,
+        lead_type_id=stored.spec.lead_type_id,
+        lead_type_name=lead_type.name,
+        fields=lead_type.fields,
+        has_password=stored.password_hash is not None,
+    )
 
 
 async def list_campaigns(

@@ -334,3 +334,25 @@ async def test_a_field_name_taken_case_insensitively_is_invalid(
             ),
         )
     assert [path for path, _ in violations(error)] == ["field.name"]
+
+
+async def test_posting_instructions_by_key_and_only_for_the_owner(
+    new_account: Any, stub_for: Any
+) -> None:
+    a, b = await new_account("A"), await new_account("B")
+    async with stub_for(a.api_key) as stub_a:
+        ids = await seed(stub_a)
+        found = await stub_a.GetPostingInstructions(
+            admin_pb2.GetPostingInstructionsRequest(
+                campaign_key="web", receiver_url="https://leads.example.com"
+            )
+        )
+    assert f"`aid` (campaign): {ids['campaign']}" in found.markdown
+    assert found.document["identifiers"]["vid"] == ids["source"]
+    async with stub_for(b.api_key) as stub_b:
+        await expect(
+            grpc.StatusCode.NOT_FOUND,
+            stub_b.GetPostingInstructions(
+                admin_pb2.GetPostingInstructionsRequest(campaign_id=ids["campaign"])
+            ),
+        )

@@ -425,6 +425,7 @@ def test_apply_with_a_wrong_key_is_unauthenticated(cli_server: Server, key: str)
         ["keys", "list"],
         ["keys", "revoke"],
         ["apply"],
+        ["instructions"],
     ],
     ids=lambda command: " ".join(command) or "leadrouter",
 )
@@ -493,3 +494,15 @@ def test_a_receiver_served_alone_posts_through_a_separate_grpc_server(
     assert "gRPC API listening" not in alone.text()
     assert not (alone.data_dir / "pg").exists()
     assert status == 0, alone.text()
+
+
+def test_instructions_print_markdown_and_json(cli_server: Server, cli_account: Any) -> None:
+    succeeded(apply(cli_server, EXAMPLE, cli_account["api_key"]))
+    common = ["--grpc", cli_server.address, "--key", cli_account["api_key"]]
+    markdown = leadrouter("instructions", "acme-auto-web", *common)
+    assert markdown.returncode == 0, markdown.stderr
+    assert markdown.stdout.startswith("# Posting instructions: Acme Auto Web")
+    document = succeeded(leadrouter("instructions", "acme-auto-web", "--json", *common))
+    assert [f["name"] for f in document["fields"]][:2] == ["FirstName", "LastName"]
+    missing = leadrouter("instructions", "no-such-campaign", *common)
+    assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr

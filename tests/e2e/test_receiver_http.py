@@ -414,3 +414,34 @@ async def test_process_delivery_is_reported_as_not_enabled_yet(
     )
     assert "<ResponseType>No_Error</ResponseType>" in answer.text
     assert "delivery is not enabled" in answer.text
+
+
+async def test_the_posting_instructions_examples_post_as_they_are(
+    http: httpx.AsyncClient, ids: Any, new_account: Any, stub_for: Any, pool: Any
+) -> None:
+    import re
+
+    from server.services import catalog
+
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SELECT account_id FROM sources WHERE id = %s", [ids["vid"]])
+        account_id = (await cursor.fetchone())["account_id"]
+    document = await catalog.posting_instructions(
+        pool, account_id, int(ids["aid"]), "", str(http.base_url)
+    )
+    outcomes = []
+    for number, form in enumerate(("urlencoded", "xml", "json")):
+        example = document["examples"][form].replace("YOUR_PASSWORD", ids["password"])
+        url = re.search(r"curl -s (\S+)", example)[1]  # type: ignore[index]
+        body = re.search(r"-d '(.+)'$", example)[1]  # type: ignore[index]
+        body = body.replace("jane.doe@", f"jane{number}@").replace(
+            "7025550100", f"70255501{number}0"
+        )
+        kind = {
+            "urlencoded": "application/x-www-form-urlencoded",
+            "xml": "application/xml",
+            "json": "application/json",
+        }[form]
+        answer = await http.post(url, content=body, headers={"content-type": kind})
+        outcomes.append("No_Error" if "No_Error" in answer.text else answer.text)
+    assert outcomes == ["No_Error", "No_Error", "No_Error"]

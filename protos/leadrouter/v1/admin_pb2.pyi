@@ -385,6 +385,58 @@ class ListCampaignsResponse(_message.Message):
 Global___ListCampaignsResponse: _TypeAlias = ListCampaignsResponse  # noqa: Y015
 
 @_typing.final
+class GetPostingInstructionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_KEY_FIELD_NUMBER: _builtins.int
+    RECEIVER_URL_FIELD_NUMBER: _builtins.int
+    campaign_id: _builtins.int
+    """or:"""
+    campaign_key: _builtins.str
+    receiver_url: _builtins.str
+    """the receiver's public base URL; empty = the server's own"""
+    def __init__(
+        self,
+        *,
+        campaign_id: _builtins.int = ...,
+        campaign_key: _builtins.str = ...,
+        receiver_url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "campaign_key", b"campaign_key", "receiver_url", b"receiver_url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPostingInstructionsRequest: _TypeAlias = GetPostingInstructionsRequest  # noqa: Y015
+
+@_typing.final
+class PostingInstructions(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MARKDOWN_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    markdown: _builtins.str
+    @_builtins.property
+    def document(self) -> _struct_pb2.Struct:
+        """the same content as data"""
+
+    def __init__(
+        self,
+        *,
+        markdown: _builtins.str = ...,
+        document: _struct_pb2.Struct | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["document", b"document"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "markdown", b"markdown"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostingInstructions: _TypeAlias = PostingInstructions  # noqa: Y015
+
+@_typing.final
 class ApiKey(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -110,6 +110,11 @@ class AdminServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.ListCampaignsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListCampaignsResponse.FromString,
                 _registered_method=True)
+        self.GetPostingInstructions = channel.unary_unary(
+                '/leadrouter.v1.AdminService/GetPostingInstructions',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.GetPostingInstructionsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_admin__pb2.PostingInstructions.FromString,
+                _registered_method=True)
         self.CreateSourceKey = channel.unary_unary(
                 '/leadrouter.v1.AdminService/CreateSourceKey',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.CreateSourceKeyRequest.SerializeToString,
@@ -227,6 +232,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPostingInstructions(self, request, context):
+        """What a lead source needs to post to a campaign: URLs, identifiers, authentication,
+        every field, and ready-to-run examples in URL-encoded, XML and JSON form.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateSourceKey(self, request, context):
         """API keys a lead source sends when posting leads. The secret is returned once.
         """
@@ -332,6 +345,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListCampaigns,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListCampaignsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_admin__pb2.ListCampaignsResponse.SerializeToString,
+            ),
+            'GetPostingInstructions': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPostingInstructions,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.GetPostingInstructionsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_admin__pb2.PostingInstructions.SerializeToString,
             ),
             'CreateSourceKey': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSourceKey,
@@ -759,6 +777,33 @@ class AdminService:
             '/leadrouter.v1.AdminService/ListCampaigns',
             leadrouter_dot_v1_dot_admin__pb2.ListCampaignsRequest.SerializeToString,
             leadrouter_dot_v1_dot_admin__pb2.ListCampaignsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPostingInstructions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/GetPostingInstructions',
+            leadrouter_dot_v1_dot_admin__pb2.GetPostingInstructionsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_admin__pb2.PostingInstructions.FromString,
             options,
             channel_credentials,
             insecure,

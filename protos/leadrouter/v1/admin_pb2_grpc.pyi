@@ -52,6 +52,10 @@ class AdminServiceStub:
     UpdateCampaign: _grpc.UnaryUnaryMultiCallable[_admin_pb2.UpdateCampaignRequest, _catalog_pb2.Campaign]
     GetCampaign: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetCampaignRequest, _catalog_pb2.Campaign]
     ListCampaigns: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListCampaignsRequest, _admin_pb2.ListCampaignsResponse]
+    GetPostingInstructions: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetPostingInstructionsRequest, _admin_pb2.PostingInstructions]
+    """What a lead source needs to post to a campaign: URLs, identifiers, authentication,
+    every field, and ready-to-run examples in URL-encoded, XML and JSON form.
+    """
     CreateSourceKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateSourceKeyRequest, _admin_pb2.CreateSourceKeyResponse]
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]
@@ -82,6 +86,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     UpdateCampaign: _aio.UnaryUnaryMultiCallable[_admin_pb2.UpdateCampaignRequest, _catalog_pb2.Campaign]  # type: ignore[assignment]
     GetCampaign: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetCampaignRequest, _catalog_pb2.Campaign]  # type: ignore[assignment]
     ListCampaigns: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListCampaignsRequest, _admin_pb2.ListCampaignsResponse]  # type: ignore[assignment]
+    GetPostingInstructions: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetPostingInstructionsRequest, _admin_pb2.PostingInstructions]  # type: ignore[assignment]
+    """What a lead source needs to post to a campaign: URLs, identifiers, authentication,
+    every field, and ready-to-run examples in URL-encoded, XML and JSON form.
+    """
     CreateSourceKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateSourceKeyRequest, _admin_pb2.CreateSourceKeyResponse]  # type: ignore[assignment]
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]  # type: ignore[assignment]
@@ -199,6 +207,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.ListCampaignsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.ListCampaignsResponse, _abc.Awaitable[_admin_pb2.ListCampaignsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetPostingInstructions(
+        self,
+        request: _admin_pb2.GetPostingInstructionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.PostingInstructions, _abc.Awaitable[_admin_pb2.PostingInstructions]]:
+        """What a lead source needs to post to a campaign: URLs, identifiers, authentication,
+        every field, and ready-to-run examples in URL-encoded, XML and JSON form.
+        """
 
     @_abc_1.abstractmethod
     def CreateSourceKey(
