@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import leads_pb2
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateways.receiver import forms, responses
+from gateways.receiver import forms, instructions_page, responses
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ DEFAULT_MAX_BODY = 1024 * 1024
 DEFAULT_READ_TIMEOUT = 30.0
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
 # Insert endpoints that come with the distribution, ping-post and async work.
 NOT_ENABLED = ("returnsends", "transfer", "manualredirect", "autoredirect", "calldata", "ping")
 
@@ -82,6 +84,31 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
             return Response(responses.duplicate_check_xml(found), 200, media_type=XML_TYPE)
         return _json(responses.duplicate_check_json(found))
 
+    async def posting_instructions(request: Request) -> Response:
+        query = request.query_params
+        credentials = leads_pb2.Credentials(
+            vid=query.get("vid", ""),
+            lid=query.get("lid", ""),
+            aid=query.get("aid", ""),
+            password=query.get("password", ""),
+            api_key=query.get("key", "")
+            or forms.api_key_from_authorization(request.headers.get("authorization")),
+        )
+        ask = leads_pb2.SourceInstructionsRequest(
+            credentials=credentials, receiver_url=str(request.base_url).rstrip("/")
+        )
+        try:
+            found = await stub.GetSourceInstructions(ask, timeout=settings.grpc_timeout)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                text = f"Posting instructions are not available: {error.details()}"
+                return Response(text, 403, media_type="text/plain; charset=utf-8")
+            return _unavailable("json", error)
+        document = MessageToDict(found.document)
+        if "json" in request.headers.get("accept", ""):
+            return _json(document)
+        return Response(instructions_page.render(document), 200, media_type=HTML_TYPE)
+
     async def not_enabled(request: Request) -> Response:
         kind = request.path_params.get("response_type", "json")
         name = request.url.path
@@ -110,6 +137,7 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         Route("/processor/update/{response_type}", update, methods=["POST"]),
         Route("/processor/duplicate/check", duplicate_check, methods=["POST"]),
         Route("/processor/duplicate/check/{response_type}", duplicate_check, methods=["POST"]),
+        Route("/processor/instructions", posting_instructions, methods=["GET"]),
         Route("/information/status/{post_id}", status, methods=["GET"]),
         Route("/information/queuestatus/{post_id}", status, methods=["GET"]),
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, TypeAlias
 
 from google.protobuf.json_format import MessageToDict
-from google.protobuf.struct_pb2 import Struct
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc, catalog_pb2
 
 from server.domain import instructions
@@ -15,12 +14,6 @@ from server.services import accounts, catalog, config_apply
 from server.services.catalog import Pool
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
-
-
-def _struct(document: dict[str, Any]) -> Struct:
-    message = Struct()
-    message.update(document)
-    return message
 
 
 def _account() -> int:
@@ -151,7 +144,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             request.receiver_url or self._receiver_url,
         )
         return admin_pb2.PostingInstructions(
-            markdown=instructions.to_markdown(document), document=_struct(document)
+            markdown=instructions.to_markdown(document), document=convert.struct(document)
         )
 
     # -- source API keys

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, catalog_pb2
 
@@ -216,6 +217,13 @@ def campaign_message(stored: StoredCampaign) -> catalog_pb2.Campaign:
         ],
     )
     setattr(message, pricing_field(spec.pricing.model), str(spec.pricing.amount))
+    return message
+
+
+def struct(document: dict[str, Any]) -> Struct:
+    """A JSON-like document as a google.protobuf.Struct."""
+    message = Struct()
+    message.update(document)
     return message
 
 

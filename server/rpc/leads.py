@@ -6,9 +6,11 @@ from datetime import datetime
 from typing import Any, TypeAlias
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import leads_pb2, leads_pb2_grpc
+from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc
 
+from server.domain import instructions
 from server.errors import NotFound
+from server.rpc.convert import struct
 from server.services.intake import LeadIntake, PostedLead, PostOutcome, Submission
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
@@ -93,6 +95,24 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
     ) -> leads_pb2.SubmitLeadsResponse:
         outcome = await self._intake.update(submission(request))
         return leads_pb2.SubmitLeadsResponse(results=[result_message(outcome)])
+
+    async def GetSourceInstructions(
+        self, request: leads_pb2.SourceInstructionsRequest, context: Context
+    ) -> admin_pb2.PostingInstructions:
+        credentials = request.credentials
+        document = await self._intake.source_instructions(
+            Submission(
+                vid=credentials.vid,
+                lid=credentials.lid,
+                aid=credentials.aid,
+                password=credentials.password,
+                api_key=credentials.api_key,
+            ),
+            request.receiver_url,
+        )
+        return admin_pb2.PostingInstructions(
+            markdown=instructions.to_markdown(document), document=struct(document)
+        )
 
     async def CheckDuplicate(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context

@@ -28,6 +28,7 @@ from server.domain.catalog import CampaignSpec, PricingModel, Status
 from server.domain.fields import FieldSpec, Value, clean_lead_values
 from server.domain.intake import ResponseType, Step, ZipLookup, screen
 from server.errors import Unauthenticated
+from server.services import catalog
 from server.services.accounts import authenticate
 from server.services.catalog import Pool
 from server.storage import catalog as catalog_store
@@ -596,6 +597,20 @@ class LeadIntake:
             lead_id=target.lead_id,
             campaign_id=target.campaign_id or 0,
             price=lead["price"],
+        )
+
+    async def source_instructions(
+        self, submission: Submission, receiver_url: str
+    ) -> dict[str, Any]:
+        """The posting instructions of the campaign the source identifies itself for."""
+        target = _Target()
+        try:
+            await self._identify(submission, target)
+        except _Refused as refused:
+            raise Unauthenticated(refused.details) from None
+        assert target.campaign_id is not None
+        return await catalog.posting_instructions(
+            self._pool, target.account_id, target.campaign_id, "", receiver_url
         )
 
     async def post_status(self, post_id: str) -> dict[str, Any] | None:

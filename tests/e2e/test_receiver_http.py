@@ -445,3 +445,33 @@ async def test_the_posting_instructions_examples_post_as_they_are(
         answer = await http.post(url, content=body, headers={"content-type": kind})
         outcomes.append("No_Error" if "No_Error" in answer.text else answer.text)
     assert outcomes == ["No_Error", "No_Error", "No_Error"]
+
+
+async def test_a_source_opens_its_posting_instructions_in_a_browser(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    page = await http.get(
+        "/processor/instructions",
+        params={"key": ids["source_key"], "lid": ids["lid"], "aid": ids["aid"]},
+    )
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<h1>Posting instructions: Acme Auto Web</h1>" in page.text
+    assert f"<code>aid</code> (campaign): {ids['aid']}" in page.text
+    assert "<code>CreditRating</code>" in page.text and "Excellent, Good, Fair, Poor" in page.text
+    assert f"{str(http.base_url).rstrip('/')}/processor/insert/general/json" in page.text
+
+
+async def test_posting_instructions_need_the_sources_credentials(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    refused = await http.get(
+        "/processor/instructions",
+        params={"vid": ids["vid"], "lid": ids["lid"], "aid": ids["aid"], "password": "wrong"},
+    )
+    assert refused.status_code == 403 and "password" in refused.text
+    by_password = await http.get(
+        "/processor/instructions",
+        params={**credentials(ids)},
+        headers={"accept": "application/json"},
+    )
+    assert by_password.json()["identifiers"]["aid"] == int(ids["aid"])

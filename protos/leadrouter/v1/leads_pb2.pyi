@@ -57,6 +57,30 @@ DATA_ERRORS: ResponseType.ValueType  # 9
 Global___ResponseType: _TypeAlias = ResponseType  # noqa: Y015
 
 @_typing.final
+class SourceInstructionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREDENTIALS_FIELD_NUMBER: _builtins.int
+    RECEIVER_URL_FIELD_NUMBER: _builtins.int
+    receiver_url: _builtins.str
+    """the receiver's public base URL, as the source sees it"""
+    @_builtins.property
+    def credentials(self) -> Global___Credentials: ...
+    def __init__(
+        self,
+        *,
+        credentials: Global___Credentials | None = ...,
+        receiver_url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "receiver_url", b"receiver_url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SourceInstructionsRequest: _TypeAlias = SourceInstructionsRequest  # noqa: Y015
+
+@_typing.final
 class Credentials(_message.Message):
     """Identifiers as posted, unparsed: the service decides what is missing or malformed."""
 

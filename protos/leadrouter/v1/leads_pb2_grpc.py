@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from leadrouter.v1 import admin_pb2 as leadrouter_dot_v1_dot_admin__pb2
 from leadrouter.v1 import leads_pb2 as leadrouter_dot_v1_dot_leads__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -54,6 +55,11 @@ class LeadServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsResponse.FromString,
                 _registered_method=True)
+        self.GetSourceInstructions = channel.unary_unary(
+                '/leadrouter.v1.LeadService/GetSourceInstructions',
+                request_serializer=leadrouter_dot_v1_dot_leads__pb2.SourceInstructionsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_admin__pb2.PostingInstructions.FromString,
+                _registered_method=True)
 
 
 class LeadServiceServicer:
@@ -88,6 +94,14 @@ class LeadServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSourceInstructions(self, request, context):
+        """A campaign's posting instructions for the lead source itself, which authenticates as
+        when posting (vid, lid, aid and password, or its API key).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LeadServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +124,11 @@ def add_LeadServiceServicer_to_server(servicer, server):
                     servicer.UpdateLead,
                     request_deserializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsResponse.SerializeToString,
+            ),
+            'GetSourceInstructions': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSourceInstructions,
+                    request_deserializer=leadrouter_dot_v1_dot_leads__pb2.SourceInstructionsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_admin__pb2.PostingInstructions.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -220,6 +239,33 @@ class LeadService:
             '/leadrouter.v1.LeadService/UpdateLead',
             leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
             leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSourceInstructions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.LeadService/GetSourceInstructions',
+            leadrouter_dot_v1_dot_leads__pb2.SourceInstructionsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_admin__pb2.PostingInstructions.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,6 +9,7 @@ API key), so these methods need no admin key.
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from leadrouter.v1 import admin_pb2 as _admin_pb2
 from leadrouter.v1 import leads_pb2 as _leads_pb2
 import abc as _abc_1
 import grpc as _grpc
@@ -45,6 +46,10 @@ class LeadServiceStub:
     """
     UpdateLead: _grpc.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.SubmitLeadsResponse]
     """Change fields of a lead the source posted earlier (lead_uid); leads[0] holds the fields."""
+    GetSourceInstructions: _grpc.UnaryUnaryMultiCallable[_leads_pb2.SourceInstructionsRequest, _admin_pb2.PostingInstructions]
+    """A campaign's posting instructions for the lead source itself, which authenticates as
+    when posting (vid, lid, aid and password, or its API key).
+    """
 
 @_typing.type_check_only
 class LeadServiceAsyncStub(LeadServiceStub):
@@ -59,6 +64,10 @@ class LeadServiceAsyncStub(LeadServiceStub):
     """
     UpdateLead: _aio.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.SubmitLeadsResponse]  # type: ignore[assignment]
     """Change fields of a lead the source posted earlier (lead_uid); leads[0] holds the fields."""
+    GetSourceInstructions: _aio.UnaryUnaryMultiCallable[_leads_pb2.SourceInstructionsRequest, _admin_pb2.PostingInstructions]  # type: ignore[assignment]
+    """A campaign's posting instructions for the lead source itself, which authenticates as
+    when posting (vid, lid, aid and password, or its API key).
+    """
 
 class LeadServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -94,5 +103,15 @@ class LeadServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_leads_pb2.SubmitLeadsResponse, _abc.Awaitable[_leads_pb2.SubmitLeadsResponse]]:
         """Change fields of a lead the source posted earlier (lead_uid); leads[0] holds the fields."""
+
+    @_abc_1.abstractmethod
+    def GetSourceInstructions(
+        self,
+        request: _leads_pb2.SourceInstructionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.PostingInstructions, _abc.Awaitable[_admin_pb2.PostingInstructions]]:
+        """A campaign's posting instructions for the lead source itself, which authenticates as
+        when posting (vid, lid, aid and password, or its API key).
+        """
 
 def add_LeadServiceServicer_to_server(servicer: LeadServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
