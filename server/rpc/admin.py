@@ -10,7 +10,7 @@ from leadrouter.v1 import admin_pb2, admin_pb2_grpc, catalog_pb2
 from server.domain import instructions
 from server.rpc import convert
 from server.rpc.interceptor import caller
-from server.services import accounts, catalog, config_apply
+from server.services import accounts, catalog, config_apply, leads
 from server.services.catalog import Pool
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
@@ -146,6 +146,14 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return admin_pb2.PostingInstructions(
             markdown=instructions.to_markdown(document), document=convert.struct(document)
         )
+
+    async def FindLeads(
+        self, request: admin_pb2.FindLeadsRequest, context: Context
+    ) -> admin_pb2.FindLeadsResponse:
+        found = await leads.find_by_reference(
+            self._pool, _account(), request.reference, request.limit
+        )
+        return admin_pb2.FindLeadsResponse(leads=[convert.lead_summary(row) for row in found])
 
     # -- source API keys
 

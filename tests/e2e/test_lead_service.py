@@ -248,3 +248,23 @@ async def test_a_source_of_another_account_cannot_post_into_this_campaign(
     result = await acme.post(vid=str(mine.sources["acme-media"]), password="acme-secret")
     assert result.response_type in (R.LEAD_TYPE_ID_MISSING, R.NO_ACCOUNT_FOUND)
     assert result.lead_id == 0
+
+
+async def test_leads_are_found_by_reference_within_the_account(
+    acme: Acme, stub_for: Any, new_account: Any
+) -> None:
+    request = acme.request()
+    request.leads[0].reference = "batch-42"
+    request.leads[0].no_sell = True
+    posted = (await acme.submit(request)).results[0]
+    async with stub_for(acme.key) as stub:
+        found = await stub.FindLeads(admin_pb2.FindLeadsRequest(reference="batch-42"))
+        none = await stub.FindLeads(admin_pb2.FindLeadsRequest(reference="batch-43"))
+    assert [(lead.id, lead.no_sell, lead.price) for lead in found.leads] == [
+        (posted.lead_id, True, "12.5")
+    ]
+    assert not none.leads
+    stranger = await new_account("Stranger")
+    async with stub_for(stranger.api_key) as stub:
+        theirs = await stub.FindLeads(admin_pb2.FindLeadsRequest(reference="batch-42"))
+    assert not theirs.leads

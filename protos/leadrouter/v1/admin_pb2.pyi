@@ -437,6 +437,95 @@ class PostingInstructions(_message.Message):
 Global___PostingInstructions: _TypeAlias = PostingInstructions  # noqa: Y015
 
 @_typing.final
+class FindLeadsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    reference: _builtins.str
+    """exact match"""
+    limit: _builtins.int
+    """0 = 100; at most 1000"""
+    def __init__(
+        self,
+        *,
+        reference: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "reference", b"reference"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindLeadsRequest: _TypeAlias = FindLeadsRequest  # noqa: Y015
+
+@_typing.final
+class LeadSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    SOURCE_ID_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    LEAD_TYPE_ID_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    NO_SELL_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    post_id: _builtins.str
+    source_id: _builtins.int
+    campaign_id: _builtins.int
+    lead_type_id: _builtins.int
+    reference: _builtins.str
+    no_sell: _builtins.bool
+    price: _builtins.str
+    """owed to the source, decimal string"""
+    @_builtins.property
+    def received_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        post_id: _builtins.str = ...,
+        source_id: _builtins.int = ...,
+        campaign_id: _builtins.int = ...,
+        lead_type_id: _builtins.int = ...,
+        reference: _builtins.str = ...,
+        received_at: _timestamp_pb2.Timestamp | None = ...,
+        no_sell: _builtins.bool = ...,
+        price: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["received_at", b"received_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "id", b"id", "lead_type_id", b"lead_type_id", "no_sell", b"no_sell", "post_id", b"post_id", "price", b"price", "received_at", b"received_at", "reference", b"reference", "source_id", b"source_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LeadSummary: _TypeAlias = LeadSummary  # noqa: Y015
+
+@_typing.final
+class FindLeadsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEADS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def leads(self) -> _containers.RepeatedCompositeFieldContainer[Global___LeadSummary]: ...
+    def __init__(
+        self,
+        *,
+        leads: _abc.Iterable[Global___LeadSummary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["leads", b"leads"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindLeadsResponse: _TypeAlias = FindLeadsResponse  # noqa: Y015
+
+@_typing.final
 class ApiKey(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

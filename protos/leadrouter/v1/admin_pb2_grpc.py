@@ -115,6 +115,11 @@ class AdminServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.GetPostingInstructionsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_admin__pb2.PostingInstructions.FromString,
                 _registered_method=True)
+        self.FindLeads = channel.unary_unary(
+                '/leadrouter.v1.AdminService/FindLeads',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.FindLeadsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_admin__pb2.FindLeadsResponse.FromString,
+                _registered_method=True)
         self.CreateSourceKey = channel.unary_unary(
                 '/leadrouter.v1.AdminService/CreateSourceKey',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.CreateSourceKeyRequest.SerializeToString,
@@ -240,6 +245,13 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindLeads(self, request, context):
+        """Stored leads by the reference their source posted with them, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateSourceKey(self, request, context):
         """API keys a lead source sends when posting leads. The secret is returned once.
         """
@@ -350,6 +362,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.GetPostingInstructions,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.GetPostingInstructionsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_admin__pb2.PostingInstructions.SerializeToString,
+            ),
+            'FindLeads': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindLeads,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.FindLeadsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_admin__pb2.FindLeadsResponse.SerializeToString,
             ),
             'CreateSourceKey': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSourceKey,
@@ -804,6 +821,33 @@ class AdminService:
             '/leadrouter.v1.AdminService/GetPostingInstructions',
             leadrouter_dot_v1_dot_admin__pb2.GetPostingInstructionsRequest.SerializeToString,
             leadrouter_dot_v1_dot_admin__pb2.PostingInstructions.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindLeads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/FindLeads',
+            leadrouter_dot_v1_dot_admin__pb2.FindLeadsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_admin__pb2.FindLeadsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,8 @@ class AdminServiceStub:
     """What a lead source needs to post to a campaign: URLs, identifiers, authentication,
     every field, and ready-to-run examples in URL-encoded, XML and JSON form.
     """
+    FindLeads: _grpc.UnaryUnaryMultiCallable[_admin_pb2.FindLeadsRequest, _admin_pb2.FindLeadsResponse]
+    """Stored leads by the reference their source posted with them, newest first."""
     CreateSourceKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateSourceKeyRequest, _admin_pb2.CreateSourceKeyResponse]
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]
@@ -90,6 +92,8 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """What a lead source needs to post to a campaign: URLs, identifiers, authentication,
     every field, and ready-to-run examples in URL-encoded, XML and JSON form.
     """
+    FindLeads: _aio.UnaryUnaryMultiCallable[_admin_pb2.FindLeadsRequest, _admin_pb2.FindLeadsResponse]  # type: ignore[assignment]
+    """Stored leads by the reference their source posted with them, newest first."""
     CreateSourceKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateSourceKeyRequest, _admin_pb2.CreateSourceKeyResponse]  # type: ignore[assignment]
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]  # type: ignore[assignment]
@@ -217,6 +221,14 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """What a lead source needs to post to a campaign: URLs, identifiers, authentication,
         every field, and ready-to-run examples in URL-encoded, XML and JSON form.
         """
+
+    @_abc_1.abstractmethod
+    def FindLeads(
+        self,
+        request: _admin_pb2.FindLeadsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.FindLeadsResponse, _abc.Awaitable[_admin_pb2.FindLeadsResponse]]:
+        """Stored leads by the reference their source posted with them, newest first."""
 
     @_abc_1.abstractmethod
     def CreateSourceKey(

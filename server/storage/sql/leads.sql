@@ -81,3 +81,11 @@ FOR UPDATE;
 -- Replace a lead's values after an update from its source.
 UPDATE leads SET fields = %(fields)s, extras = %(extras)s, duplicate_key = %(duplicate_key)s
 WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: find_leads_by_reference
+-- The account's leads posted with a reference, newest first.
+SELECT id, post_id, source_id, campaign_id, lead_type_id, reference, received_at, no_sell, price
+FROM leads
+WHERE account_id = %(account_id)s AND reference = %(reference)s AND reference <> ''
+ORDER BY received_at DESC, id DESC
+LIMIT %(limit)s;
