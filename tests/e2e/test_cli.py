@@ -506,3 +506,37 @@ def test_instructions_print_markdown_and_json(cli_server: Server, cli_account: A
     assert [f["name"] for f in document["fields"]][:2] == ["FirstName", "LastName"]
     missing = leadrouter("instructions", "no-such-campaign", *common)
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
+
+
+def test_a_day_cap_holds_across_two_server_processes(
+    cli_server: Server, cli_account: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two `serve` processes on one database: 50 posts at once to a day cap of 5 take 5."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ids = succeeded(apply(cli_server, EXAMPLE, cli_account["api_key"]))
+    second = Serve(cli_server.data_dir)  # shares the first server's embedded PostgreSQL
+    first = Serve(
+        tmp_path_factory.mktemp("front"), "--only", "receiver", "--grpc-target", cli_server.address
+    )
+    try:
+        second.wait_ready()
+        urls = [
+            f"{serve.wait_line(RECEIVER_READY)[1]}/processor/insert/general/json"
+            for serve in (first, second)
+        ]
+        forms = [
+            f"vid={ids['sources']['acme-media']}&lid={ids['lead_types']['auto-insurance']}"
+            f"&aid={ids['campaigns']['acme-auto-rev']}&password=acme-secret-2&FirstName=C"
+            f"&LastName=D&Email=c{i}%40example.com&Phone=70255{i:05d}&Zip=89101&Age=40"
+            for i in range(50)
+        ]
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            answers = list(pool.map(lambda i: post_form(urls[i % 2], forms[i]), range(50)))
+    finally:
+        statuses = [first.terminate(), second.terminate()]
+    counts: dict[str, int] = {}
+    for answer in answers:
+        counts[answer["ResponseType"]] = counts.get(answer["ResponseType"], 0) + 1
+    assert counts == {"No_Error": 5, "Post_Over_Max": 45}
+    assert statuses == [0, 0]
