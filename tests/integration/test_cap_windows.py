@@ -1,0 +1,47 @@
+"""Campaign caps count leads in the account's own day, not UTC's."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from psycopg.types.json import Jsonb
+
+from server.services import accounts
+from server.services.config_apply import apply_config
+from server.storage.queries import q
+
+EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "America/Los_Angeles"])
+async def test_a_lead_just_before_local_midnight_is_not_in_todays_count(
+    pool: Any, zone: str
+) -> None:
+    tenant = await accounts.create_account(pool, "Zoned", zone)
+    ids = await apply_config(pool, tenant.account_id, EXAMPLE)
+    campaign = ids.campaigns["acme-auto-web"]
+    async with pool.connection() as conn:
+        for offset in ("+ interval '1 minute'", "- interval '1 minute'"):
+            await conn.execute(
+                "INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id,"
+                " fields, pricing_model, received_at) VALUES (%(a)s, gen_random_uuid(), %(s)s,"
+                " %(c)s, %(t)s, %(f)s, 'per_lead',"
+                " date_trunc('day', now() AT TIME ZONE %(z)s) AT TIME ZONE %(z)s " + offset + ")",
+                {
+                    "a": tenant.account_id,
+                    "s": ids.sources["acme-media"],
+                    "c": campaign,
+                    "t": ids.lead_types["auto-insurance"],
+                    "f": Jsonb({}),
+                    "z": zone,
+                },
+            )
+        cursor = await conn.execute(
+            q("count_campaign_leads"),
+            {"account_id": tenant.account_id, "campaign_id": campaign, "count_returns": True},
+        )
+        counts = await cursor.fetchone()
+    assert counts["day"] == 1
