@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,25 +52,22 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
     """The receiver calling `stub` (a LeadService asyncio stub) for every decision."""
     settings = settings or ReceiverSettings()
 
-    async def insert_general(request: Request) -> Response:
-        incoming = await _incoming(request, settings)
-        if isinstance(incoming, Response):
-            return incoming
-        try:
-            answer = await stub.SubmitLeads(incoming.message, timeout=settings.grpc_timeout)
-        except grpc.aio.AioRpcError as error:
-            return _unavailable(incoming.kind, error)
-        return _post_results(request, incoming.kind, answer.results)
+    def posting(call: Any) -> Callable[[Request], Awaitable[Response]]:
+        """A route answering with PostResponses from `call` (SubmitLeads or UpdateLead)."""
 
-    async def update(request: Request) -> Response:
-        incoming = await _incoming(request, settings)
-        if isinstance(incoming, Response):
-            return incoming
-        try:
-            answer = await stub.UpdateLead(incoming.message, timeout=settings.grpc_timeout)
-        except grpc.aio.AioRpcError as error:
-            return _unavailable(incoming.kind, error)
-        return _post_results(request, incoming.kind, answer.results)
+        async def handle(request: Request) -> Response:
+            incoming = await _incoming(request, settings)
+            if isinstance(incoming, Response):
+                return incoming
+            try:
+                answer = await call(incoming.message, timeout=settings.grpc_timeout)
+            except grpc.aio.AioRpcError as error:
+                return _unavailable(incoming.kind, error)
+            return _post_results(request, incoming.kind, answer.results)
+
+        return handle
+
+    insert_general, update = posting(stub.SubmitLeads), posting(stub.UpdateLead)
 
     async def duplicate_check(request: Request) -> Response:
         incoming = await _incoming(request, settings)

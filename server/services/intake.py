@@ -270,9 +270,7 @@ class LeadIntake:
             outcome = PostOutcome(
                 post_id, screening.response, screening.details, campaign_id=target.campaign_id
             )
-            async with transaction(self._pool) as conn:
-                await self._log(conn, submission, target, index, outcome, steps)
-            return outcome
+            return await self._log_alone(submission, target, index, outcome, steps)
         async with transaction(self._pool) as conn:
             outcome = await self._store(
                 conn, submission, target, lead, post_id, screening.values, screening.extras, steps
@@ -405,8 +403,19 @@ class LeadIntake:
             refused.details,
             campaign_id=target.campaign_id or 0,
         )
+        return await self._log_alone(submission, target, index, outcome, target.steps)
+
+    async def _log_alone(
+        self,
+        submission: Submission,
+        target: _Target,
+        index: int,
+        outcome: PostOutcome,
+        steps: Sequence[Step],
+    ) -> PostOutcome:
+        """Log a post that stored nothing, in a transaction of its own; return its outcome."""
         async with transaction(self._pool) as conn:
-            await self._log(conn, submission, target, index, outcome, target.steps)
+            await self._log(conn, submission, target, index, outcome, steps)
         return outcome
 
     async def _log(
@@ -468,8 +477,7 @@ class LeadIntake:
                 _micros(started),
             ),
         ]
-        async with transaction(self._pool) as conn:
-            await self._log(conn, submission, target, 0, outcome, steps)
+        await self._log_alone(submission, target, 0, outcome, steps)
         return finding
 
     async def _find_duplicate(
@@ -551,9 +559,7 @@ class LeadIntake:
                 lead_id=target.lead_id,
                 campaign_id=target.campaign_id or 0,
             )
-            async with transaction(self._pool) as conn:
-                await self._log(conn, submission, target, 0, outcome, target.steps)
-            return outcome
+            return await self._log_alone(submission, target, 0, outcome, target.steps)
 
     async def _apply_update(
         self, conn: Connection, submission: Submission, target: _Target, post_id: str
