@@ -141,15 +141,7 @@ class LeadIntake:
         """One outcome per posted lead, in order (one outcome when the request had none)."""
         target = _Target()
         started = time.perf_counter()
-        refused: _Refused | None = None
-        try:
-            await self._identify(submission, target)
-            if submission.parse_error:
-                raise _Refused(ResponseType.Data_Errors, submission.parse_error)
-            if not submission.leads:
-                raise _Refused(ResponseType.Data_Errors, "The request holds no lead")
-        except _Refused as exc:
-            refused = exc
+        refused = await self._identified(submission, target)
         target.steps.append(
             Step(
                 "identify",
@@ -170,6 +162,25 @@ class LeadIntake:
         ]
 
     # -- identity ---------------------------------------------------------------------------
+
+    async def _identified(
+        self, submission: Submission, target: _Target, locate: _Locate | None = None
+    ) -> _Refused | None:
+        """Identify the request and check it holds a readable lead; why not, or None.
+
+        An unreadable body outranks an identity failure: the identifiers may have been inside
+        it, and the source needs the parse error's position, not "vid is required".
+        """
+        refused: _Refused | None = None
+        try:
+            await self._identify(submission, target, locate)
+        except _Refused as exc:
+            refused = exc
+        if submission.parse_error:
+            return _Refused(ResponseType.Data_Errors, submission.parse_error)
+        if refused is None and not submission.leads:
+            return _Refused(ResponseType.Data_Errors, "The request holds no lead")
+        return refused
 
     async def _identify(
         self, submission: Submission, target: _Target, locate: _Locate | None = None
@@ -457,11 +468,9 @@ class LeadIntake:
         post_id = str(uuid.uuid4())
         started = time.perf_counter()
         try:
-            await self._identify(submission, target)
-            if submission.parse_error:
-                raise _Refused(ResponseType.Data_Errors, submission.parse_error)
-            if not submission.leads:
-                raise _Refused(ResponseType.Data_Errors, "The request holds no lead")
+            refused = await self._identified(submission, target)
+            if refused is not None:
+                raise refused
             finding, outcome = await self._find_duplicate(submission, target, post_id)
         except _Refused as exc:
             finding = DuplicateFinding(post_id, False, exc.details)
@@ -540,9 +549,9 @@ class LeadIntake:
         post_id = str(uuid.uuid4())
         started = time.perf_counter()
         try:
-            await self._identify(submission, target, _campaign_of_lead)
-            if submission.parse_error:
-                raise _Refused(ResponseType.Data_Errors, submission.parse_error)
+            refused = await self._identified(submission, target, _campaign_of_lead)
+            if refused is not None:
+                raise refused
             if len(submission.leads) != 1:
                 raise _Refused(ResponseType.Data_Errors, "An update carries exactly one lead")
             target.steps.append(Step("identify", "passed", "", _micros(started)))

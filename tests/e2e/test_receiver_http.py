@@ -475,3 +475,17 @@ async def test_posting_instructions_need_the_sources_credentials(
         headers={"accept": "application/json"},
     )
     assert by_password.json()["identifiers"]["aid"] == int(ids["aid"])
+
+
+async def test_a_malformed_body_carrying_the_credentials_gets_data_errors_with_its_position(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    broken = xml_body(ids, FIELDS).replace("</Lead>", "</Lead", 1)
+    answer = await http.post(
+        "/processor/insert/general/json",
+        content=broken,
+        headers={"content-type": "application/xml"},
+    )
+    body = answer.json()
+    assert body["ResponseType"] == "Data_Errors"
+    assert "line 1, column" in body["ResponseDetails"]
