@@ -9,7 +9,6 @@ from pathlib import Path
 
 DEFAULT_GRPC = "127.0.0.1:50051"
 DEFAULT_RECEIVER = "127.0.0.1:8080"
-DEFAULT_SOAP = "127.0.0.1:8081"
 
 
 class ConfigError(ValueError):
