@@ -140,6 +140,9 @@ def apply_result_json(response: admin_pb2.ApplyConfigResponse) -> dict[str, dict
         "lead_types": by_id(response.lead_types),
         "sources": by_id(response.sources),
         "campaigns": by_id(response.campaigns),
+        "clients": by_id(response.clients),
+        "deliveries": by_id(response.deliveries),
+        "accounts": by_id(response.accounts),
     }
 
 

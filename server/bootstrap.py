@@ -16,8 +16,10 @@ from psycopg_pool import AsyncConnectionPool
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from gateways.receiver.app import ReceiverSettings, create_app
+from server.adapters.delivery import Transports
 from server.config import ConfigError, Settings
 from server.rpc.app import create_server
+from server.services.distribution import Distributor, EngineSettings
 from server.storage.database import Connection, database_url, open_pool
 from server.storage.migrations import migrate
 
@@ -25,6 +27,23 @@ log = logging.getLogger(__name__)
 
 # Called once serving: the addresses by front door, and the pool when this process has one.
 OnReady = Callable[[dict[str, str], AsyncConnectionPool[Connection] | None], Awaitable[None]]
+
+
+@asynccontextmanager
+async def distribution(
+    pool: AsyncConnectionPool[Connection], settings: EngineSettings | None = None
+) -> AsyncIterator[Distributor]:
+    """The distribution engine with its delivery transports and its worker running; on exit
+    the worker finishes the deliveries under way and the transports close."""
+    async with Transports() as transports:
+        distributor = Distributor(pool, transports, settings)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(distributor.run(stop))
+        try:
+            yield distributor
+        finally:
+            stop.set()
+            await worker
 
 
 @asynccontextmanager
@@ -116,7 +135,10 @@ async def serve(
         if only != "receiver":
             pool = await stack.enter_async_context(storage(settings))
             receiver_url = settings.public_url or f"http://{settings.receiver_address}"
-            server, port = await create_server(pool, settings.grpc_address, receiver_url)
+            distributor = await stack.enter_async_context(distribution(pool))
+            server, port = await create_server(
+                pool, settings.grpc_address, distributor, receiver_url
+            )
             stack.push_async_callback(server.stop, settings.shutdown_grace_seconds)
             host = settings.grpc_address.rpartition(":")[0]
             addresses["grpc"] = f"{host}:{port}"

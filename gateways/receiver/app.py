@@ -34,7 +34,7 @@ JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 # Insert endpoints that come with the distribution, ping-post and async work.
-NOT_ENABLED = ("returnsends", "transfer", "manualredirect", "autoredirect", "calldata", "ping")
+NOT_ENABLED = ("transfer", "manualredirect", "autoredirect", "calldata", "ping")
 
 
 @dataclass(frozen=True)
@@ -52,22 +52,25 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
     """The receiver calling `stub` (a LeadService asyncio stub) for every decision."""
     settings = settings or ReceiverSettings()
 
-    def posting(call: Any) -> Callable[[Request], Awaitable[Response]]:
-        """A route answering with PostResponses from `call` (SubmitLeads or UpdateLead)."""
+    def posting(call: Any, *, sends: bool = False) -> Callable[[Request], Awaitable[Response]]:
+        """A route answering with PostResponses from `call` (SubmitLeads or UpdateLead);
+        with `sends`, each lead is delivered first and its sends are listed."""
 
         async def handle(request: Request) -> Response:
             incoming = await _incoming(request, settings)
             if isinstance(incoming, Response):
                 return incoming
+            incoming.message.wait_for_sends = sends
             try:
                 answer = await call(incoming.message, timeout=settings.grpc_timeout)
             except grpc.aio.AioRpcError as error:
                 return _unavailable(incoming.kind, error)
-            return _post_results(request, incoming.kind, answer.results)
+            return _post_results(request, incoming.kind, answer.results, sends=sends)
 
         return handle
 
     insert_general, update = posting(stub.SubmitLeads), posting(stub.UpdateLead)
+    return_sends = posting(stub.SubmitLeads, sends=True)
 
     async def duplicate_check(request: Request) -> Response:
         incoming = await _incoming(request, settings)
@@ -130,6 +133,9 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         Route("/processor/insert/general", insert_general, methods=["POST"]),
         Route("/processor/insert/general/{response_type}", insert_general, methods=["POST"]),
         Route("/processor/insert/general/{response_type}/async", not_enabled, methods=["POST"]),
+        Route("/processor/insert/returnsends", return_sends, methods=["POST"]),
+        Route("/processor/insert/returnsends/{response_type}", return_sends, methods=["POST"]),
+        Route("/processor/insert/returnsends/{response_type}/async", not_enabled, methods=["POST"]),
         Route("/processor/update", update, methods=["POST"]),
         Route("/processor/update/{response_type}", update, methods=["POST"]),
         Route("/processor/duplicate/check", duplicate_check, methods=["POST"]),
@@ -206,11 +212,14 @@ def _response_kind(wanted: str, request_format: str) -> str | None:
     return folded if folded in ("json", "xml") else None
 
 
-def _post_results(request: Request, kind: str, results: Sequence[leads_pb2.PostResult]) -> Response:
+def _post_results(
+    request: Request, kind: str, results: Sequence[leads_pb2.PostResult], *, sends: bool = False
+) -> Response:
     status_urls = [_status_url(request, r.post_id) for r in results]
     if kind == "xml":
-        return Response(responses.post_results_xml(results, status_urls), 200, media_type=XML_TYPE)
-    return _json(responses.post_results_json(results, status_urls))
+        body = responses.post_results_xml(results, status_urls, sends=sends)
+        return Response(body, 200, media_type=XML_TYPE)
+    return _json(responses.post_results_json(results, status_urls, sends=sends))
 
 
 def _status_url(request: Request, post_id: str) -> str:

@@ -71,6 +71,7 @@ _NAMESPACES = (
 )
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ITEM_NAMES = {"Sends": "SendInfo"}
 
 
 def response_type_name(response_type: leads_pb2.ResponseType.ValueType) -> str:
@@ -118,22 +119,42 @@ def post_result_json(result: leads_pb2.PostResult, status_url: str) -> JsonObjec
     }
 
 
+def post_result_with_sends_json(result: leads_pb2.PostResult, status_url: str) -> JsonObject:
+    """A returnsends answer: the PostResponse and the lead's deliveries (`Sends`)."""
+    body = post_result_json(result, status_url)
+    body["Sends"] = [
+        {
+            "ClientUID": send.client_id,
+            "ClientName": send.client_name,
+            "RedirectURL": send.redirect_url,
+            "Valid": send.valid,
+            "Price": price_number(send.price),
+        }
+        for send in result.sends
+    ]
+    return body
+
+
 def post_result_xml(result: leads_pb2.PostResult, status_url: str) -> str:
     """One lead's PostResponse, as LeadExec's XML document."""
     return _document("PostResponse", post_result_json(result, status_url))
 
 
 def post_results_json(
-    results: Sequence[leads_pb2.PostResult], status_urls: Sequence[str]
+    results: Sequence[leads_pb2.PostResult], status_urls: Sequence[str], *, sends: bool = False
 ) -> JsonObject | list[JsonObject]:
     """A request's answer: the single object for one result, else an array, in order."""
-    bodies = [post_result_json(r, url) for r, url in zip(results, status_urls, strict=True)]
+    write = post_result_with_sends_json if sends else post_result_json
+    bodies = [write(r, url) for r, url in zip(results, status_urls, strict=True)]
     return bodies[0] if len(bodies) == 1 else bodies
 
 
-def post_results_xml(results: Sequence[leads_pb2.PostResult], status_urls: Sequence[str]) -> str:
+def post_results_xml(
+    results: Sequence[leads_pb2.PostResult], status_urls: Sequence[str], *, sends: bool = False
+) -> str:
     """A request's answer: a PostResponse root for one result, else PostResponses around them."""
-    bodies = [post_result_json(r, url) for r, url in zip(results, status_urls, strict=True)]
+    write = post_result_with_sends_json if sends else post_result_json
+    bodies = [write(r, url) for r, url in zip(results, status_urls, strict=True)]
     if len(bodies) == 1:
         return _document("PostResponse", bodies[0])
     return _document("PostResponses", [("PostResponse", body) for body in bodies])
@@ -249,7 +270,17 @@ def _element(name: str, value: JsonValue, depth: int) -> list[str]:
             lines += _element(child, child_value, depth + 1)
         return [*lines, f"{indent}</{name}>"]
     if isinstance(value, list):
-        raise TypeError(f"{name}: a list has no XML form here")
+        # a list is written as LeadExec writes its arrays: one element per item, named by
+        # the item type (Sends holds SendInfo elements)
+        item = _ITEM_NAMES.get(name)
+        if item is None:
+            raise TypeError(f"{name}: a list has no XML form here")
+        if not value:
+            return [f"{indent}<{name} />"]
+        lines = [f"{indent}<{name}>"]
+        for entry in value:
+            lines += _element(item, entry, depth + 1)
+        return [*lines, f"{indent}</{name}>"]
     text = _xml_text(value)
     if not text:
         return [f"{indent}<{name} />"]

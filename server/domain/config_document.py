@@ -1,17 +1,16 @@
 """Config as code: read a whole document into specs, collecting every error with its path.
 
-The document (docs/config.md) names lead types, sources and their campaigns by stable keys.
+The document (docs/config.md) names lead types, sources and their campaigns, and buyers
+(server/domain/buyer_document.py), by stable keys.
 Reading is pure; resolving keys that refer to entities outside the document happens in the
 apply use case, inside its transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
 
+from server.domain.buyer_document import ClientEntry, read_clients
 from server.domain.catalog import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
@@ -28,6 +27,7 @@ from server.domain.catalog import (
     validate_lead_type,
     validate_source,
 )
+from server.domain.document_reader import STATUSES, Reader
 from server.domain.fields import DataType, FieldSpec, SpecialField, enum_by_name
 from server.domain.rules import Operator, Rule
 from server.errors import Violation
@@ -40,8 +40,6 @@ CHANNELS = {
     "redirect": Channel.Redirect,
     "call": Channel.Call,
 }
-STATUSES = {"active": Status.Active, "disabled": Status.Disabled}
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -68,112 +66,19 @@ class LeadTypeEntry:
 class ConfigDocument:
     lead_types: list[LeadTypeEntry] = field(default_factory=list)
     sources: list[SourceEntry] = field(default_factory=list)
+    clients: list[ClientEntry] = field(default_factory=list)
     problems: list[Violation] = field(default_factory=list)
-
-
-class _Reader:
-    """Typed access to one JSON object, recording a violation for each bad or unknown key."""
-
-    def __init__(self, data: object, path: str, problems: list[Violation], allowed: set[str]):
-        self.path = path
-        self.problems = problems
-        if not isinstance(data, Mapping):
-            problems.append(Violation(path, "must be an object"))
-            data = {}
-        self.data: Mapping[str, Any] = data
-        for name in data:
-            if name not in allowed:
-                problems.append(Violation(_join(path, name), "is not a known setting"))
-
-    def _bad(self, name: str, reason: str) -> None:
-        self.problems.append(Violation(_join(self.path, name), reason))
-
-    def text(self, name: str, *, required: bool = False, default: str = "") -> str:
-        value = self.data.get(name)
-        if value is None or (required and isinstance(value, str) and not value.strip()):
-            if required:
-                self._bad(name, "is required")
-            return default
-        if not isinstance(value, str):
-            self._bad(name, "must be a string")
-            return default
-        return value
-
-    def optional_text(self, name: str) -> str | None:
-        return self.text(name) if name in self.data else None
-
-    def integer(self, name: str, default: int) -> int:
-        value = self.data.get(name)
-        if value is None:
-            return default
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or (isinstance(value, float) and not value.is_integer())
-        ):
-            self._bad(name, "must be a whole number")
-            return default
-        return int(value)
-
-    def boolean(self, name: str, default: bool = False) -> bool:
-        value = self.data.get(name)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self._bad(name, "must be true or false")
-            return default
-        return value
-
-    def decimal(self, name: str) -> Decimal | None:
-        value = self.data.get(name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            self._bad(name, 'must be a decimal number, preferably as a string such as "12.50"')
-            return None
-        try:
-            amount = Decimal(str(value))
-        except InvalidOperation:
-            self._bad(name, f"{value!r} is not a decimal number")
-            return None
-        return amount
-
-    def strings(self, name: str) -> tuple[str, ...]:
-        value = self.data.get(name)
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self._bad(name, "must be a list of strings")
-            return ()
-        return tuple(value)
-
-    def objects(self, name: str) -> list[object]:
-        value = self.data.get(name)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self._bad(name, "must be a list")
-            return []
-        return value
-
-    def choice(self, name: str, choices: Mapping[str, T], default: T) -> T:
-        value = self.data.get(name)
-        if value is None:
-            return default
-        if isinstance(value, str) and value.casefold() in choices:
-            return choices[value.casefold()]
-        self._bad(name, f"must be one of: {', '.join(choices)}")
-        return default
 
 
 def read_document(data: object) -> ConfigDocument:
     """Read and validate a whole document; `problems` lists everything wrong with it."""
     doc = ConfigDocument()
-    top = _Reader(data, "", doc.problems, {"lead_types", "sources"})
+    top = Reader(data, "", doc.problems, {"lead_types", "sources", "clients"})
     for index, item in enumerate(top.objects("lead_types")):
         doc.lead_types.append(_lead_type(item, f"lead_types[{index}]", doc.problems))
     for index, item in enumerate(top.objects("sources")):
         doc.sources.append(_source(item, f"sources[{index}]", doc.problems))
+    doc.clients = read_clients(top.objects("clients"), doc.problems)
     _check_unique_keys(doc)
     fields_by_type = {e.spec.key: e.spec.fields for e in doc.lead_types if e.spec.key}
     for source in doc.sources:
@@ -184,12 +89,8 @@ def read_document(data: object) -> ConfigDocument:
     return doc
 
 
-def _join(path: str, name: str) -> str:
-    return f"{path}.{name}" if path else name
-
-
 def _lead_type(data: object, path: str, problems: list[Violation]) -> LeadTypeEntry:
-    r = _Reader(
+    r = Reader(
         data,
         path,
         problems,
@@ -216,7 +117,7 @@ def _lead_type(data: object, path: str, problems: list[Violation]) -> LeadTypeEn
 
 
 def _field(data: object, path: str, problems: list[Violation], duplicate: set[str]) -> FieldSpec:
-    r = _Reader(
+    r = Reader(
         data,
         path,
         problems,
@@ -259,7 +160,7 @@ def _field(data: object, path: str, problems: list[Violation], duplicate: set[st
 
 
 def _source(data: object, path: str, problems: list[Violation]) -> SourceEntry:
-    r = _Reader(
+    r = Reader(
         data,
         path,
         problems,
@@ -309,7 +210,7 @@ def _campaign(
     data: object, path: str, problems: list[Violation], return_days: int
 ) -> CampaignEntry:
     prices = {pricing_field(m): m for m in PricingModel}
-    r = _Reader(
+    r = Reader(
         data,
         path,
         problems,
@@ -367,7 +268,7 @@ def _campaign(
 
 
 def _rule(data: object, path: str, problems: list[Violation]) -> Rule:
-    r = _Reader(data, path, problems, {"field", "operator", "value"})
+    r = Reader(data, path, problems, {"field", "operator", "value"})
     name = r.text("operator", required=True)
     operator = enum_by_name(Operator, name) if name else None
     if name and (operator is None or operator is Operator.Unspecified):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 import operator
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
+from typing import Any
 
 from server.domain.fields import DataType, FieldSpec, Value, coerce
 from server.errors import Violation
@@ -115,57 +117,111 @@ def _operands(rule: Rule) -> list[str] | Violation:
     return [rule.value.strip()]
 
 
-def _sortable(data_type: DataType, value: Value) -> Decimal | datetime | str | float | int | bool:
-    if data_type in (DataType.Money, DataType.Decimal) and isinstance(value, str):
-        return Decimal(value)
-    if data_type is DataType.DateTime and isinstance(value, str):
-        return datetime.fromisoformat(value)
+Sortable = Decimal | datetime | str | float | int | bool
+
+
+def _sortable(data_type: DataType, value: Value) -> Sortable:
+    return _sorter(data_type)(value)
+
+
+def _sorter(data_type: DataType) -> Callable[[Value], Sortable]:
+    """How values of a data type compare: money and decimals as Decimal, dates as datetime."""
+    if data_type in (DataType.Money, DataType.Decimal):
+        return _decimal
+    if data_type is DataType.DateTime:
+        return _datetime
+    return _present
+
+
+def _decimal(value: Value) -> Sortable:
+    return Decimal(value) if isinstance(value, str) else _present(value)
+
+
+def _datetime(value: Value) -> Sortable:
+    return datetime.fromisoformat(value) if isinstance(value, str) else _present(value)
+
+
+def _present(value: Value) -> Sortable:
     assert value is not None
     return value
 
 
 def rule_passes(rule: Rule, spec: FieldSpec, value: Value) -> bool:
     """Whether a lead's typed value (None when absent) meets a rule that validated."""
-    if rule.operator is Operator.Doesnt_Contain:
-        return value is None or rule.value.casefold() not in str(value).casefold()
-    if rule.operator is Operator.NotIn:
-        return value is None or not _matches_any(spec, value, split_list(rule.value))
-    if rule.operator is Operator.NotEqual:
-        return value is None or not _matches_any(spec, value, [rule.value])
+    return rule_predicate(rule, spec)(value)
+
+
+def rule_predicate(rule: Rule, spec: FieldSpec) -> Callable[[Value], bool]:
+    """`rule_passes` for one rule, with its operands converted once: for checking many leads.
+
+    Operands that do not convert are handled as `rule_passes` always did: list items are
+    skipped, and a single bad bound raises ValueError when a present value is tested.
+    """
+    op = rule.operator
+    if op in (Operator.Contains, Operator.Doesnt_Contain):
+        needle = rule.value.casefold()
+        if op is Operator.Contains:
+            return lambda value: value is not None and needle in str(value).casefold()
+        return lambda value: value is None or needle not in str(value).casefold()
+    if op in (Operator.Equal, Operator.NotEqual, Operator.In, Operator.NotIn):
+        single = op in (Operator.Equal, Operator.NotEqual)
+        matches = _matcher(spec, [rule.value] if single else split_list(rule.value))
+        if op in (Operator.NotEqual, Operator.NotIn):
+            return lambda value: value is None or not matches(value)
+        return lambda value: value is not None and matches(value)
+    data_type, sort = spec.data_type, _sorter(spec.data_type)
+    try:
+        if op is Operator.Between:
+            low, high = (sort(coerce(data_type, o)) for o in split_list(rule.value))
+
+            def between(value: Value) -> bool:
+                if value is None:
+                    return False
+                return bool(low <= sort(value) <= high)  # type: ignore[operator]
+
+            return between
+        other = sort(coerce(data_type, rule.value.strip()))
+    except ValueError as exc:
+        return partial(_refuse_present, exc)
+    compare = _ORDERINGS.get(op)
+    if compare is None:
+        return partial(_refuse_present, ValueError(f"{op.name} is not a rule operator"))
+    return lambda value: value is not None and bool(compare(sort(value), other))
+
+
+_ORDERINGS: dict[Operator, Callable[[Any, Any], Any]] = {
+    Operator.Greater: operator.gt,
+    Operator.Less: operator.lt,
+    Operator.GreaterOrEqual: operator.ge,
+    Operator.LessOrEqual: operator.le,
+}
+
+
+def _refuse_present(error: ValueError, value: Value) -> bool:
     if value is None:
         return False
-    if rule.operator is Operator.Contains:
-        return rule.value.casefold() in str(value).casefold()
-    if rule.operator is Operator.Equal:
-        return _matches_any(spec, value, [rule.value])
-    if rule.operator is Operator.In:
-        return _matches_any(spec, value, split_list(rule.value))
-    mine = _sortable(spec.data_type, value)
-    if rule.operator is Operator.Between:
-        low, high = (
-            _sortable(spec.data_type, coerce(spec.data_type, o)) for o in split_list(rule.value)
-        )
-        return bool(low <= mine <= high)  # type: ignore[operator]
-    other = _sortable(spec.data_type, coerce(spec.data_type, rule.value.strip()))
-    compare = {
-        Operator.Greater: operator.gt,
-        Operator.Less: operator.lt,
-        Operator.GreaterOrEqual: operator.ge,
-        Operator.LessOrEqual: operator.le,
-    }[rule.operator]
-    return bool(compare(mine, other))
+    raise error
 
 
-def _matches_any(spec: FieldSpec, value: Value, operands: list[str]) -> bool:
-    mine = _sortable(spec.data_type, value)
+def _matcher(spec: FieldSpec, operands: list[str]) -> Callable[[Value], bool]:
+    """Whether a present value equals one of the operands: text ignoring case, else by value."""
+    texts: set[str] = set()
+    others: set[Sortable] = set()
+    sort = _sorter(spec.data_type)
     for operand in operands:
         try:
-            other = _sortable(spec.data_type, coerce(spec.data_type, operand.strip()))
+            other = sort(coerce(spec.data_type, operand.strip()))
         except ValueError:
             continue
-        if isinstance(mine, str) and isinstance(other, str):
-            if mine.casefold() == other.casefold():
-                return True
-        elif mine == other:
-            return True
-    return False
+        if isinstance(other, str):
+            texts.add(other.casefold())
+        else:
+            others.add(other)
+
+    def matches(value: Value) -> bool:
+        mine = sort(value)
+        if isinstance(mine, str):
+            return mine.casefold() in texts
+        return mine in others
+
+    return matches

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any, TypeAlias
 
 from google.protobuf.json_format import MessageToDict
-from leadrouter.v1 import admin_pb2, admin_pb2_grpc, catalog_pb2
+from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, catalog_pb2
 
 from server.domain import instructions
+from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
-from server.services import accounts, catalog, config_apply, leads
+from server.services import accounts, buyers, catalog, config_apply, leads
 from server.services.catalog import Pool
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
@@ -181,6 +182,24 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         )
         return admin_pb2.RevokeSourceKeyResponse()
 
+    # -- buyers
+
+    async def GetClient(
+        self, request: admin_pb2.GetClientRequest, context: Context
+    ) -> buyers_pb2.Client:
+        if not request.id and not request.key:
+            raise InvalidArgument("give the buyer's id or key")
+        found = await buyers.get_client(
+            self._pool, _account(), request.id or None, request.key or None
+        )
+        return convert.client_message(found)
+
+    async def ListClients(
+        self, request: admin_pb2.ListClientsRequest, context: Context
+    ) -> admin_pb2.ListClientsResponse:
+        found = await buyers.list_clients(self._pool, _account())
+        return admin_pb2.ListClientsResponse(clients=[convert.client_message(c) for c in found])
+
     # -- config as code
 
     async def ApplyConfig(
@@ -194,6 +213,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             lead_types=result.lead_types,
             sources=result.sources,
             campaigns=result.campaigns,
+            clients=result.clients,
+            deliveries=result.deliveries,
+            accounts=result.accounts,
             changes=[
                 admin_pb2.ApplyChange(kind=c.kind, key=c.key, action=c.action.value)
                 for c in result.changes

@@ -6,24 +6,37 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
-from leadrouter.v1 import admin_pb2, admin_pb2_grpc, leads_pb2, leads_pb2_grpc
+from leadrouter.v1 import (
+    admin_pb2,
+    admin_pb2_grpc,
+    distribution_pb2,
+    distribution_pb2_grpc,
+    leads_pb2,
+    leads_pb2_grpc,
+)
 
 from server.adapters import zip_codes
 from server.rpc.admin import AdminServicer
+from server.rpc.distribution import DistributionServicer
 from server.rpc.interceptor import ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.services import accounts
 from server.services.catalog import Pool
+from server.services.distribution import Distributor
 from server.services.intake import LeadIntake
 
 SERVICE_NAMES = (
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     leads_pb2.DESCRIPTOR.services_by_name["LeadService"].full_name,
+    distribution_pb2.DESCRIPTOR.services_by_name["DistributionService"].full_name,
 )
 
 
 async def create_server(
-    pool: Pool, address: str, receiver_url: str = "http://127.0.0.1:8080"
+    pool: Pool,
+    address: str,
+    distributor: Distributor,
+    receiver_url: str = "http://127.0.0.1:8080",
 ) -> tuple[grpc.aio.Server, int]:
     """Build and start the server on `address` (port 0 picks one); returns it and its port."""
 
@@ -32,8 +45,10 @@ async def create_server(
 
     server = grpc.aio.server(interceptors=[ServiceInterceptor(authenticate)])
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(pool, receiver_url), server)
-    leads_pb2_grpc.add_LeadServiceServicer_to_server(
-        LeadServicer(LeadIntake(pool, zip_codes.city_state)), server
+    intake = LeadIntake(pool, zip_codes.city_state, on_accepted=distributor.wake)
+    leads_pb2_grpc.add_LeadServiceServicer_to_server(LeadServicer(intake, distributor), server)
+    distribution_pb2_grpc.add_DistributionServiceServicer_to_server(
+        DistributionServicer(pool, distributor), server
     )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import admin_pb2, catalog_pb2
+from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2
 
+from server.domain.buyers import AUTH_TYPES, CONTACT_FIELDS, public_settings
 from server.domain.catalog import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
@@ -26,6 +27,7 @@ from server.domain.catalog import (
 from server.domain.fields import DataType, FieldSpec, SpecialField
 from server.domain.rules import Operator, Rule
 from server.errors import InvalidArgument, Violation
+from server.services.buyers import StoredClient
 from server.storage.accounts import KeyInfo
 from server.storage.catalog import StoredCampaign, StoredField, StoredSource
 
@@ -255,3 +257,105 @@ def key_message(info: KeyInfo) -> admin_pb2.ApiKey:
     _timestamp(message.revoked_at, info.revoked_at)
     _timestamp(message.last_used_at, info.last_used_at)
     return message
+
+
+# -- buyers ------------------------------------------------------------------------------------
+
+
+def client_message(stored: StoredClient) -> buyers_pb2.Client:
+    row = stored.row
+    contact = row["contact"]
+    message = buyers_pb2.Client(
+        id=row["id"],
+        key=row["key"] or "",
+        name=row["name"],
+        status=row["status"],
+        group=row["client_group"],
+        time_zone=row["time_zone"],
+        username=row["username"],
+        has_password=row["has_password"],
+        automation=row["automation"],
+        secondary_automation=row["secondary_automation"],
+        priority=row["priority"],
+        weight=row["weight"],
+        delivery_group=row["delivery_group"],
+        use_delivery_tiers=row["use_delivery_tiers"],
+        notes=row["notes"],
+        **{name: contact.get(name, "") for name in CONTACT_FIELDS},
+    )
+    message.deliveries.extend(delivery_message(d) for d in stored.deliveries)
+    message.accounts.extend(account_message(a) for a in stored.accounts)
+    return message
+
+
+def delivery_message(row: dict[str, Any]) -> buyers_pb2.Delivery:
+    settings = row["settings"]
+    shown = public_settings(settings)
+    message = buyers_pb2.Delivery(
+        id=row["id"],
+        key=row["key"] or "",
+        client_id=row["client_id"],
+        name=row["name"],
+        type=row["type"],
+        enabled=row["enabled"],
+        lead_type_id=row["lead_type_id"],
+        auth=int(AUTH_TYPES.get(settings.get("auth", "none"), 0)),  # type: ignore[arg-type]
+        has_password=shown["has_password"],
+        **{
+            name: shown[name]
+            for name in (
+                "address",
+                "in_testing",
+                "test_address",
+                "timeout_seconds",
+                "template",
+                "username",
+                "response_search",
+                "use_regex",
+                "price_search",
+                "redirect_search",
+                "reason_search",
+                "email_to",
+                "email_cc",
+                "email_bcc",
+                "email_from",
+                "email_subject",
+                "smtp_host",
+                "smtp_port",
+                "smtp_username",
+                "smtp_starttls",
+                "ftp_username",
+                "ftp_file_format",
+            )
+            if name in shown
+        },
+    )
+    message.mappings.extend(buyers_pb2.FieldMapping(**m) for m in settings.get("mappings", ()))
+    message.headers.extend(
+        buyers_pb2.Header(name=name, value=value) for name, value in settings.get("headers", ())
+    )
+    message.days.extend(buyers_pb2.DayWindow(**d) for d in settings.get("days", ()))
+    return message
+
+
+def account_message(row: dict[str, Any]) -> buyers_pb2.DeliveryAccount:
+    return buyers_pb2.DeliveryAccount(
+        id=row["id"],
+        key=row["key"] or "",
+        client_id=row["client_id"],
+        delivery_id=row["delivery_id"],
+        description=row["description"],
+        price=f"{row['price'].normalize():f}",
+        hour_max=row["hour_max"],
+        day_max=row["day_max"],
+        month_max=row["month_max"],
+        use_order=row["use_order"],
+        status=row["status"],
+        delivery_delay_seconds=row["delivery_delay_seconds"],
+        redirect_url=row["redirect_url"],
+        automation_enabled=row["automation_enabled"],
+        account_type=row["account_type"],
+        agent_name=row["agent_name"],
+        agent_phone=row["agent_phone"],
+        criteria=[buyers_pb2.Criterion(**c) for c in row["criteria"]],
+    )

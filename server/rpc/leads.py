@@ -11,6 +11,7 @@ from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc
 from server.domain import instructions
 from server.errors import NotFound
 from server.rpc.convert import struct
+from server.services.distribution import SOLD, Distributor
 from server.services.intake import LeadIntake, PostedLead, PostOutcome, Submission
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
@@ -81,14 +82,30 @@ def status_message(row: dict[str, Any]) -> leads_pb2.PostStatus:
 
 
 class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
-    def __init__(self, intake: LeadIntake) -> None:
+    def __init__(self, intake: LeadIntake, distributor: Distributor) -> None:
         self._intake = intake
+        self._distributor = distributor
 
     async def SubmitLeads(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context
     ) -> leads_pb2.SubmitLeadsResponse:
         outcomes = await self._intake.submit(submission(request))
-        return leads_pb2.SubmitLeadsResponse(results=[result_message(o) for o in outcomes])
+        results = [result_message(o) for o in outcomes]
+        if request.wait_for_sends:
+            for outcome, result in zip(outcomes, results, strict=True):
+                if outcome.lead_id:
+                    sends = await self._distributor.deliver_now(outcome.account_id, outcome.lead_id)
+                    result.sends.extend(
+                        leads_pb2.SendSummary(
+                            client_id=s["client_id"],
+                            client_name=s["client_name"],
+                            redirect_url=s["redirect_url"],
+                            valid=s["status"] == SOLD,
+                            price=f"{s['price'].normalize():f}",
+                        )
+                        for s in sends
+                    )
+        return leads_pb2.SubmitLeadsResponse(results=results)
 
     async def UpdateLead(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from server.adapters import zip_codes
 from server.domain.catalog import validate_rules
 from server.domain.config_document import CampaignEntry, ConfigDocument, read_document
 from server.domain.fields import FieldSpec
 from server.errors import FailedPrecondition, InvalidArgument, Violation
+from server.services.buyers import check_clients, save_clients
 from server.services.catalog import (
     Change,
     Pool,
@@ -25,6 +27,9 @@ class ApplyResult:
     lead_types: dict[str, int] = field(default_factory=dict)
     sources: dict[str, int] = field(default_factory=dict)
     campaigns: dict[str, int] = field(default_factory=dict)
+    clients: dict[str, int] = field(default_factory=dict)
+    deliveries: dict[str, int] = field(default_factory=dict)
+    accounts: dict[str, int] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
 
 
@@ -59,12 +64,14 @@ async def apply_config(
 
 
 async def _resolve(conn: Connection, account_id: int, doc: ConfigDocument) -> None:
-    """Check campaigns whose lead type is not in the document against the stored one."""
-    in_doc = {e.spec.key for e in doc.lead_types}
+    """Check what refers to lead types outside the document against the stored ones."""
+    in_doc = {e.spec.key: list(e.spec.fields) for e in doc.lead_types if e.spec.key}
     entries = [c for s in doc.sources for c in s.campaigns]
-    outside = sorted({c.lead_type_key for c in entries if c.lead_type_key not in in_doc} - {""})
+    deliveries = [d for c in doc.clients for d in c.deliveries]
+    wanted = {c.lead_type_key for c in entries} | {d.lead_type_key for d in deliveries}
+    outside = sorted(wanted - set(in_doc) - {""})
     ids = await store.lead_type_ids_by_key(conn, account_id, outside)
-    fields: dict[str, list[FieldSpec]] = {}
+    fields: dict[str, list[FieldSpec]] = dict(in_doc)
     for key, lead_type_id in ids.items():
         found = await store.list_lead_types(conn, account_id, lead_type_id)
         fields[key] = list(found[0][1].fields)
@@ -81,6 +88,7 @@ async def _resolve(conn: Connection, account_id: int, doc: ConfigDocument) -> No
                     f"{entry.path}.lead_type", f"no lead type with key {entry.lead_type_key!r}"
                 )
             )
+    doc.problems.extend(check_clients(doc.clients, fields, zip_codes.is_known))
 
 
 async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> ApplyResult:
@@ -130,6 +138,13 @@ async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> Appl
         )
         result.campaigns[key] = campaign_id
         result.changes.append(change)
+    client_types = [d.lead_type_key for c in doc.clients for d in c.deliveries]
+    type_ids.update(await store.lead_type_ids_by_key(conn, account_id, client_types))
+    type_ids.update(result.lead_types)
+    buyers = await save_clients(conn, account_id, doc.clients, type_ids)
+    result.clients, result.deliveries = buyers.clients, buyers.deliveries
+    result.accounts = buyers.accounts
+    result.changes.extend(buyers.changes)
     for lead_type_entry, stale in stale_fields:
         label = lead_type_entry.spec.key or ""
         try:

@@ -74,6 +74,7 @@ class PostOutcome:
     campaign_id: int = 0
     price: Decimal = Decimal("0")
     pending_qc: bool = False
+    account_id: int = 0
 
     @property
     def accepted(self) -> bool:
@@ -132,10 +133,13 @@ class _PasswordCache:
 
 
 class LeadIntake:
-    def __init__(self, pool: Pool, zip_lookup: ZipLookup) -> None:
+    def __init__(
+        self, pool: Pool, zip_lookup: ZipLookup, on_accepted: Callable[[], None] | None = None
+    ) -> None:
         self._pool = pool
         self._zip_lookup = zip_lookup
         self._passwords = _PasswordCache()
+        self._on_accepted = on_accepted
 
     async def submit(self, submission: Submission) -> list[PostOutcome]:
         """One outcome per posted lead, in order (one outcome when the request had none)."""
@@ -156,10 +160,13 @@ class LeadIntake:
                 await self._log_refusal(submission, target, index, refused)
                 for index in range(count)
             ]
-        return [
+        outcomes = [
             await self._receive(submission, target, index, lead)
             for index, lead in enumerate(submission.leads)
         ]
+        if self._on_accepted is not None and any(o.lead_id for o in outcomes):
+            self._on_accepted()  # a distribution job may be waiting: no need to wait for a poll
+        return outcomes
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -388,6 +395,7 @@ class LeadIntake:
                 "pricing_model": campaign.pricing.model.value,
                 "price": price,
                 "pending_qc": campaign.use_qc_bin,
+                "max_sells": campaign.max_sell,
             },
         )
         row = await cursor.fetchone()
@@ -401,6 +409,7 @@ class LeadIntake:
             campaign_id=campaign_id,
             price=price,
             pending_qc=campaign.use_qc_bin,
+            account_id=target.account_id,
         )
 
     # -- the post log -----------------------------------------------------------------------

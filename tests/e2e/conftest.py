@@ -9,13 +9,24 @@ from typing import Any
 import pytest
 
 from clients.client import admin_async
+from server.bootstrap import distribution
 from server.rpc.app import create_server
 from server.services import accounts
+from server.services.distribution import Distributor, EngineSettings
+
+# Retries come quickly in tests; a test that waits for a backoff waits seconds, not minutes.
+FAST = EngineSettings(retry_base_seconds=0.2, poll_seconds=0.05)
 
 
 @pytest.fixture
-async def grpc_address(pool: Any) -> AsyncIterator[str]:
-    server, port = await create_server(pool, "127.0.0.1:0")
+async def distributor(pool: Any) -> AsyncIterator[Distributor]:
+    async with distribution(pool, FAST) as engine:
+        yield engine
+
+
+@pytest.fixture
+async def grpc_address(pool: Any, distributor: Distributor) -> AsyncIterator[str]:
+    server, port = await create_server(pool, "127.0.0.1:0", distributor)
     yield f"127.0.0.1:{port}"
     await server.stop(None)
 

@@ -263,7 +263,14 @@ def test_applying_the_example_twice_gives_the_same_ids_and_changes_nothing(
 ) -> None:
     first = apply(cli_server, EXAMPLE, cli_account["api_key"])
     result = succeeded(first)
-    assert set(result) == {"lead_types", "sources", "campaigns"}
+    assert set(result) == {
+        "lead_types",
+        "sources",
+        "campaigns",
+        "clients",
+        "deliveries",
+        "accounts",
+    }
     assert set(result["lead_types"]) == {"auto-insurance"}
     assert set(result["sources"]) == {"acme-media"}
     assert set(result["campaigns"]) == {"acme-auto-web", "acme-auto-rev"}

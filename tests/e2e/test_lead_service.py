@@ -13,7 +13,9 @@ import pytest
 from leadrouter.v1 import admin_pb2, catalog_pb2, leads_pb2, leads_pb2_grpc
 
 from clients.client import struct
+from server.adapters.delivery import Transports
 from server.rpc.app import create_server
+from server.services.distribution import Distributor
 from server.storage.database import open_pool
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
@@ -164,7 +166,8 @@ async def test_a_day_cap_of_five_takes_exactly_five_of_fifty_across_two_servers(
     acme: Acme, database_url: str
 ) -> None:
     other_pool = await open_pool(database_url, max_size=4)
-    other, port = await create_server(other_pool, "127.0.0.1:0")
+    engine = Distributor(other_pool, Transports())
+    other, port = await create_server(other_pool, "127.0.0.1:0", engine)
     try:
         requests = [
             acme.request(

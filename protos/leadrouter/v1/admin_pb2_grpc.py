@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from leadrouter.v1 import admin_pb2 as leadrouter_dot_v1_dot_admin__pb2
+from leadrouter.v1 import buyers_pb2 as leadrouter_dot_v1_dot_buyers__pb2
 from leadrouter.v1 import catalog_pb2 as leadrouter_dot_v1_dot_catalog__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -134,6 +135,16 @@ class AdminServiceStub:
                 '/leadrouter.v1.AdminService/RevokeSourceKey',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyResponse.FromString,
+                _registered_method=True)
+        self.GetClient = channel.unary_unary(
+                '/leadrouter.v1.AdminService/GetClient',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.GetClientRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.Client.FromString,
+                _registered_method=True)
+        self.ListClients = channel.unary_unary(
+                '/leadrouter.v1.AdminService/ListClients',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.ListClientsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListClientsResponse.FromString,
                 _registered_method=True)
         self.ApplyConfig = channel.unary_unary(
                 '/leadrouter.v1.AdminService/ApplyConfig',
@@ -271,6 +282,20 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetClient(self, request, context):
+        """Buyers (GetClientList / GetClientData), each with its delivery methods and delivery
+        accounts. Buyers are created and changed by key through ApplyConfig.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClients(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ApplyConfig(self, request, context):
         """Config as code: create or update everything a document names, by key, in one
         transaction. An invalid document is rejected whole: INVALID_ARGUMENT with a
@@ -382,6 +407,16 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RevokeSourceKey,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyResponse.SerializeToString,
+            ),
+            'GetClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClient,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.GetClientRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.Client.SerializeToString,
+            ),
+            'ListClients': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClients,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListClientsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_admin__pb2.ListClientsResponse.SerializeToString,
             ),
             'ApplyConfig': grpc.unary_unary_rpc_method_handler(
                     servicer.ApplyConfig,
@@ -929,6 +964,60 @@ class AdminService:
             '/leadrouter.v1.AdminService/RevokeSourceKey',
             leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyRequest.SerializeToString,
             leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/GetClient',
+            leadrouter_dot_v1_dot_admin__pb2.GetClientRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClients(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/ListClients',
+            leadrouter_dot_v1_dot_admin__pb2.ListClientsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_admin__pb2.ListClientsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -9,6 +9,7 @@ and config as code. Every call is authenticated by the account's admin API key
 from collections import abc as _abc
 from grpc import aio as _aio
 from leadrouter.v1 import admin_pb2 as _admin_pb2
+from leadrouter.v1 import buyers_pb2 as _buyers_pb2
 from leadrouter.v1 import catalog_pb2 as _catalog_pb2
 import abc as _abc_1
 import grpc as _grpc
@@ -62,6 +63,11 @@ class AdminServiceStub:
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]
     RevokeSourceKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RevokeSourceKeyRequest, _admin_pb2.RevokeSourceKeyResponse]
+    GetClient: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetClientRequest, _buyers_pb2.Client]
+    """Buyers (GetClientList / GetClientData), each with its delivery methods and delivery
+    accounts. Buyers are created and changed by key through ApplyConfig.
+    """
+    ListClients: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListClientsRequest, _admin_pb2.ListClientsResponse]
     ApplyConfig: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ApplyConfigRequest, _admin_pb2.ApplyConfigResponse]
     """Config as code: create or update everything a document names, by key, in one
     transaction. An invalid document is rejected whole: INVALID_ARGUMENT with a
@@ -98,6 +104,11 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]  # type: ignore[assignment]
     RevokeSourceKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.RevokeSourceKeyRequest, _admin_pb2.RevokeSourceKeyResponse]  # type: ignore[assignment]
+    GetClient: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetClientRequest, _buyers_pb2.Client]  # type: ignore[assignment]
+    """Buyers (GetClientList / GetClientData), each with its delivery methods and delivery
+    accounts. Buyers are created and changed by key through ApplyConfig.
+    """
+    ListClients: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListClientsRequest, _admin_pb2.ListClientsResponse]  # type: ignore[assignment]
     ApplyConfig: _aio.UnaryUnaryMultiCallable[_admin_pb2.ApplyConfigRequest, _admin_pb2.ApplyConfigResponse]  # type: ignore[assignment]
     """Config as code: create or update everything a document names, by key, in one
     transaction. An invalid document is rejected whole: INVALID_ARGUMENT with a
@@ -251,6 +262,23 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.RevokeSourceKeyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.RevokeSourceKeyResponse, _abc.Awaitable[_admin_pb2.RevokeSourceKeyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetClient(
+        self,
+        request: _admin_pb2.GetClientRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.Client, _abc.Awaitable[_buyers_pb2.Client]]:
+        """Buyers (GetClientList / GetClientData), each with its delivery methods and delivery
+        accounts. Buyers are created and changed by key through ApplyConfig.
+        """
+
+    @_abc_1.abstractmethod
+    def ListClients(
+        self,
+        request: _admin_pb2.ListClientsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListClientsResponse, _abc.Awaitable[_admin_pb2.ListClientsResponse]]: ...
 
     @_abc_1.abstractmethod
     def ApplyConfig(

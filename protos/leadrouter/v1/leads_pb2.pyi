@@ -182,6 +182,7 @@ class SubmitLeadsRequest(_message.Message):
     PARSE_ERROR_FIELD_NUMBER: _builtins.int
     LEAD_UID_FIELD_NUMBER: _builtins.int
     PROCESS_DELIVERY_FIELD_NUMBER: _builtins.int
+    WAIT_FOR_SENDS_FIELD_NUMBER: _builtins.int
     send_delay_hours: _builtins.str
     """decimal string; empty = none"""
     return_url: _builtins.str
@@ -196,6 +197,11 @@ class SubmitLeadsRequest(_message.Message):
     """UpdateLead: the lead to change (lpleaduid / leadUID)"""
     process_delivery: _builtins.bool
     """UpdateLead: run distribution again afterwards"""
+    wait_for_sends: _builtins.bool
+    """SubmitLeads: deliver each accepted lead before answering and report its sends
+    (/processor/insert/returnsends); otherwise the answer comes once the lead and its
+    distribution job are stored, and delivery follows.
+    """
     @_builtins.property
     def credentials(self) -> Global___Credentials: ...
     @_builtins.property
@@ -213,14 +219,50 @@ class SubmitLeadsRequest(_message.Message):
         parse_error: _builtins.str = ...,
         lead_uid: _builtins.str = ...,
         process_delivery: _builtins.bool = ...,
+        wait_for_sends: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "lead_uid", b"lead_uid", "leads", b"leads", "parse_error", b"parse_error", "process_delivery", b"process_delivery", "raw_request", b"raw_request", "remote_ip", b"remote_ip", "request_format", b"request_format", "return_url", b"return_url", "send_delay_hours", b"send_delay_hours"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "lead_uid", b"lead_uid", "leads", b"leads", "parse_error", b"parse_error", "process_delivery", b"process_delivery", "raw_request", b"raw_request", "remote_ip", b"remote_ip", "request_format", b"request_format", "return_url", b"return_url", "send_delay_hours", b"send_delay_hours", "wait_for_sends", b"wait_for_sends"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SubmitLeadsRequest: _TypeAlias = SubmitLeadsRequest  # noqa: Y015
+
+@_typing.final
+class SendSummary(_message.Message):
+    """One delivery of a lead, as the returnsends endpoint reports it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    REDIRECT_URL_FIELD_NUMBER: _builtins.int
+    VALID_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.int
+    client_name: _builtins.str
+    redirect_url: _builtins.str
+    valid: _builtins.bool
+    """the buyer accepted the lead"""
+    price: _builtins.str
+    """decimal string"""
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.int = ...,
+        client_name: _builtins.str = ...,
+        redirect_url: _builtins.str = ...,
+        valid: _builtins.bool = ...,
+        price: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_name", b"client_name", "price", b"price", "redirect_url", b"redirect_url", "valid", b"valid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendSummary: _TypeAlias = SendSummary  # noqa: Y015
 
 @_typing.final
 class PostResult(_message.Message):
@@ -235,6 +277,7 @@ class PostResult(_message.Message):
     PENDING_QC_REVIEW_FIELD_NUMBER: _builtins.int
     PRICE_FIELD_NUMBER: _builtins.int
     REDIRECT_URL_FIELD_NUMBER: _builtins.int
+    SENDS_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     is_valid_post: _builtins.bool
     response_type: Global___ResponseType.ValueType
@@ -247,6 +290,10 @@ class PostResult(_message.Message):
     price: _builtins.str
     """owed to the source for this lead, decimal string"""
     redirect_url: _builtins.str
+    @_builtins.property
+    def sends(self) -> _containers.RepeatedCompositeFieldContainer[Global___SendSummary]:
+        """wait_for_sends only"""
+
     def __init__(
         self,
         *,
@@ -259,10 +306,11 @@ class PostResult(_message.Message):
         pending_qc_review: _builtins.bool = ...,
         price: _builtins.str = ...,
         redirect_url: _builtins.str = ...,
+        sends: _abc.Iterable[Global___SendSummary] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "is_valid_post", b"is_valid_post", "lead_id", b"lead_id", "pending_qc_review", b"pending_qc_review", "post_id", b"post_id", "price", b"price", "redirect_url", b"redirect_url", "response_details", b"response_details", "response_type", b"response_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "is_valid_post", b"is_valid_post", "lead_id", b"lead_id", "pending_qc_review", b"pending_qc_review", "post_id", b"post_id", "price", b"price", "redirect_url", b"redirect_url", "response_details", b"response_details", "response_type", b"response_type", "sends", b"sends"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

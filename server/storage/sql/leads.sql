@@ -43,14 +43,23 @@ WHERE account_id = %(account_id)s AND lead_type_id = %(lead_type_id)s
 ORDER BY received_at DESC LIMIT 1;
 
 -- name: insert_lead
--- Store an accepted lead.
-INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, reference,
-                   no_sell, send_delay_hours, fields, extras, duplicate_key, pricing_model,
-                   price, pending_qc)
-VALUES (%(account_id)s, %(post_id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
-        %(reference)s, %(no_sell)s, %(send_delay_hours)s, %(fields)s, %(extras)s,
-        %(duplicate_key)s, %(pricing_model)s, %(price)s, %(pending_qc)s)
-RETURNING id;
+-- Store an accepted lead and, in the same statement, its distribution job (the outbox):
+-- due after the source's send delay; none for a noSell lead or one held for QC review.
+WITH lead AS (
+  INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, reference,
+                     no_sell, send_delay_hours, fields, extras, duplicate_key, pricing_model,
+                     price, pending_qc)
+  VALUES (%(account_id)s, %(post_id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
+          %(reference)s, %(no_sell)s, %(send_delay_hours)s, %(fields)s, %(extras)s,
+          %(duplicate_key)s, %(pricing_model)s, %(price)s, %(pending_qc)s)
+  RETURNING account_id, id, received_at, send_delay_hours, no_sell, pending_qc
+), job AS (
+  INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells)
+  SELECT account_id, id, received_at + send_delay_hours * interval '1 hour', %(max_sells)s
+  FROM lead WHERE NOT no_sell AND NOT pending_qc
+  RETURNING lead_id
+)
+SELECT id, (SELECT count(*) FROM job) > 0 AS queued FROM lead;
 
 -- name: insert_post
 -- Log one posted lead, accepted or not.

@@ -1,0 +1,82 @@
+"""The email transport: SMTP through the standard library, run in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import smtplib
+import ssl
+import time
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formatdate
+
+from server.domain.delivery import EmailRequest, TransportResult
+
+ACCEPTED_RCPT = (250, 251)
+
+
+async def send_email(request: EmailRequest) -> TransportResult:
+    """Send `request` over SMTP; a failure is reported in the result, never raised."""
+    return await asyncio.to_thread(_send, request)
+
+
+def _send(request: EmailRequest) -> TransportResult:
+    started = time.perf_counter()
+    try:
+        code, reply = _deliver(request)
+    except smtplib.SMTPResponseException as exc:
+        return _failed(started, exc.smtp_code, _text(exc.smtp_error))
+    except smtplib.SMTPRecipientsRefused as exc:
+        refused = "; ".join(
+            f"{address}: {code} {_text(reply)}" for address, (code, reply) in exc.recipients.items()
+        )
+        return _failed(started, None, f"every recipient was refused: {refused}")
+    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
+        return _failed(started, None, f"{type(exc).__name__}: {exc}")
+    return TransportResult(
+        status=code, body=f"{code} {reply}", elapsed_ms=(time.perf_counter() - started) * 1000
+    )
+
+
+def _deliver(request: EmailRequest) -> tuple[int, str]:
+    """Send the message; the server's final reply. Raises smtplib's errors on failure."""
+    if not request.smtp_host:
+        raise smtplib.SMTPException("no SMTP host is configured")
+    message = copy.copy(request.message)
+    if "Date" not in message:
+        message["Date"] = formatdate()
+    payload = message.as_bytes(policy=SMTP_POLICY)
+    with smtplib.SMTP(
+        request.smtp_host, request.smtp_port, timeout=request.timeout_seconds
+    ) as smtp:
+        smtp.ehlo()
+        if request.starttls:
+            smtp.starttls(context=ssl.create_default_context())
+            smtp.ehlo()
+        if request.smtp_username:
+            smtp.login(request.smtp_username, request.smtp_password)
+        code, reply = smtp.mail(request.sender)
+        if code != 250:
+            raise smtplib.SMTPSenderRefused(code, reply, request.sender)
+        refused: dict[str, tuple[int, bytes]] = {}
+        for recipient in request.recipients:
+            code, reply = smtp.rcpt(recipient)
+            if code not in ACCEPTED_RCPT:
+                refused[recipient] = (code, reply)
+        if len(refused) == len(request.recipients):
+            smtp.rset()
+            raise smtplib.SMTPRecipientsRefused(refused)
+        code, reply = smtp.data(payload)
+        if code != 250:
+            smtp.rset()
+            raise smtplib.SMTPDataError(code, reply)
+    return code, _text(reply)
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", errors="replace") if isinstance(reply, bytes) else reply
+
+
+def _failed(started: float, status: int | None, error: str) -> TransportResult:
+    elapsed = (time.perf_counter() - started) * 1000
+    return TransportResult(status=status, body="", elapsed_ms=elapsed, error=error)

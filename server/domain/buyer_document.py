@@ -1,0 +1,363 @@
+"""Config as code, the `clients` section: buyers with their delivery methods and accounts.
+
+Reading is pure and collects every problem with its path. Checks that need the lead type's
+fields (mappings, templates, criteria) run when the apply use case has resolved them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from server.domain.buyers import (
+    AUTH_TYPES,
+    CONTACT_FIELDS,
+    DEFAULT_TIME_ZONE,
+    DEFAULT_TIMEOUT_SECONDS,
+    DELIVERY_TYPES,
+    AccountSpec,
+    AccountType,
+    ClientSpec,
+    ClientStatus,
+    DeliveryMethod,
+    parse_clock,
+    validate_client,
+)
+from server.domain.catalog import NO_LIMIT, Status
+from server.domain.criteria import Criterion, CriterionType
+from server.domain.delivery import DeliveryType
+from server.domain.document_reader import STATUSES, Reader
+from server.domain.fields import enum_by_name
+from server.domain.rules import Operator
+from server.domain.selection import Automation
+from server.errors import Violation
+
+CLIENT_STATUSES = {s.name.casefold(): s for s in ClientStatus if s is not ClientStatus.Unspecified}
+AUTOMATIONS = {
+    "price": Automation.Price,
+    "priority": Automation.Priority,
+    "roundrobin": Automation.RoundRobin,
+    "round_robin": Automation.RoundRobin,
+    "weighted": Automation.Weighted,
+    "percentage": Automation.Percentage,
+}
+SECONDARY = {"none": Automation.Unspecified, **AUTOMATIONS}
+ACCOUNT_TYPES = {
+    "standard": AccountType.Standard,
+    "redirect": AccountType.Redirect,
+    "live_transfer": AccountType.LiveTransfer,
+    "call": AccountType.Call,
+}
+CRITERION_TYPES = {
+    "fieldvalue": CriterionType.FieldValue,
+    "field_value": CriterionType.FieldValue,
+    "expression": CriterionType.Expression,
+    "function": CriterionType.Function,
+}
+WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+DELIVERY_TEXT = (
+    "name",
+    "address",
+    "test_address",
+    "template",
+    "username",
+    "response_search",
+    "price_search",
+    "redirect_search",
+    "reason_search",
+    "email_to",
+    "email_cc",
+    "email_bcc",
+    "email_from",
+    "email_subject",
+    "smtp_host",
+    "smtp_username",
+    "ftp_username",
+)
+
+
+@dataclass(frozen=True)
+class DeliveryEntry:
+    method: DeliveryMethod  # lead_type_id is 0 until resolved
+    lead_type_key: str
+    path: str
+
+
+@dataclass(frozen=True)
+class AccountEntry:
+    spec: AccountSpec  # delivery_id is 0 until resolved
+    delivery_key: str
+    path: str
+
+
+@dataclass(frozen=True)
+class ClientEntry:
+    spec: ClientSpec
+    deliveries: tuple[DeliveryEntry, ...]
+    accounts: tuple[AccountEntry, ...]
+    path: str
+
+
+def read_clients(items: list[object], problems: list[Violation]) -> list[ClientEntry]:
+    """The `clients` list of a document; problems collects what is wrong with it."""
+    entries = [_client(item, f"clients[{i}]", problems) for i, item in enumerate(items)]
+    _unique([(e.spec.key, e.path) for e in entries], "key", problems)
+    _unique([(e.spec.username or None, e.path) for e in entries], "username", problems, True)
+    for entry in entries:
+        _unique([(d.method.key, d.path) for d in entry.deliveries], "key", problems)
+        _unique([(a.spec.key, a.path) for a in entry.accounts], "key", problems)
+        known = {d.method.key for d in entry.deliveries}
+        for account in entry.accounts:
+            if account.delivery_key and account.delivery_key not in known:
+                problems.append(
+                    Violation(
+                        f"{account.path}.delivery",
+                        f"no delivery with key {account.delivery_key!r} in this client",
+                    )
+                )
+    return entries
+
+
+def _client(data: object, path: str, problems: list[Violation]) -> ClientEntry:
+    r = Reader(
+        data,
+        path,
+        problems,
+        {
+            "key",
+            "name",
+            "status",
+            "group",
+            "time_zone",
+            *CONTACT_FIELDS,
+            "username",
+            "password",
+            "automation",
+            "secondary_automation",
+            "priority",
+            "weight",
+            "delivery_group",
+            "use_delivery_tiers",
+            "notes",
+            "deliveries",
+            "accounts",
+        },
+    )
+    spec = ClientSpec(
+        key=r.text("key", required=True) or None,
+        name=r.text("name", required=True),
+        status=r.choice("status", CLIENT_STATUSES, ClientStatus.Active),
+        group=r.text("group"),
+        time_zone=r.text("time_zone", default=DEFAULT_TIME_ZONE) or DEFAULT_TIME_ZONE,
+        contact={name: r.text(name) for name in CONTACT_FIELDS if r.text(name)},
+        username=r.text("username"),
+        password=r.optional_text("password"),
+        automation=r.choice("automation", AUTOMATIONS, Automation.Price),
+        secondary_automation=r.choice("secondary_automation", SECONDARY, Automation.Unspecified),
+        priority=r.integer("priority", 1),
+        weight=r.integer("weight", 1),
+        delivery_group=r.text("delivery_group"),
+        use_delivery_tiers=r.boolean("use_delivery_tiers"),
+        notes=r.text("notes"),
+    )
+    problems.extend(validate_client(spec, path))
+    deliveries = tuple(
+        _delivery(item, f"{path}.deliveries[{i}]", problems)
+        for i, item in enumerate(r.objects("deliveries"))
+    )
+    accounts = tuple(
+        _account(item, f"{path}.accounts[{i}]", problems)
+        for i, item in enumerate(r.objects("accounts"))
+    )
+    return ClientEntry(spec, deliveries, accounts, path)
+
+
+def _delivery(data: object, path: str, problems: list[Violation]) -> DeliveryEntry:
+    r = Reader(
+        data,
+        path,
+        problems,
+        {
+            "key",
+            "type",
+            "lead_type",
+            "enabled",
+            "in_testing",
+            "timeout_seconds",
+            "mappings",
+            "headers",
+            "auth",
+            "password",
+            "use_regex",
+            "smtp_port",
+            "smtp_password",
+            "smtp_starttls",
+            "ftp_password",
+            "ftp_file_format",
+            "days",
+            *DELIVERY_TEXT,
+        },
+    )
+    settings: dict[str, Any] = {name: r.text(name) for name in DELIVERY_TEXT if r.text(name)}
+    settings.pop("name", None)
+    for name in ("in_testing", "use_regex", "smtp_starttls"):
+        if r.boolean(name):
+            settings[name] = True
+    timeout = r.decimal("timeout_seconds")
+    settings["timeout_seconds"] = float(timeout if timeout is not None else DEFAULT_TIMEOUT_SECONDS)
+    if "smtp_port" in r.data:
+        settings["smtp_port"] = r.integer("smtp_port", 25)
+    auth = r.choice("auth", {name: name for name in AUTH_TYPES}, "none")
+    if auth != "none":
+        settings["auth"] = auth
+    for name in ("password", "smtp_password", "ftp_password"):
+        secret = r.optional_text(name)
+        settings[name] = secret  # None keeps the stored secret
+    if "ftp_file_format" in r.data:
+        settings["ftp_file_format"] = r.choice(
+            "ftp_file_format", {"csv": "csv", "xml": "xml"}, "csv"
+        )
+    settings["mappings"] = [
+        _mapping(item, f"{path}.mappings[{i}]", problems)
+        for i, item in enumerate(r.objects("mappings"))
+    ]
+    settings["headers"] = _headers(r.data.get("headers"), f"{path}.headers", problems)
+    settings["days"] = [
+        _day(item, f"{path}.days[{i}]", problems) for i, item in enumerate(r.objects("days"))
+    ]
+    kind = r.choice("type", DELIVERY_TYPES, DeliveryType.Unspecified)
+    if "type" not in r.data:
+        problems.append(Violation(f"{path}.type", "is required"))
+    method = DeliveryMethod(
+        type=kind,
+        lead_type_id=0,
+        settings={k: v for k, v in settings.items() if v not in ([], "")},
+        name=r.text("name"),
+        key=r.text("key", required=True) or None,
+        enabled=r.boolean("enabled", True),
+    )
+    return DeliveryEntry(method, r.text("lead_type", required=True), path)
+
+
+def _mapping(data: object, path: str, problems: list[Violation]) -> dict[str, str]:
+    r = Reader(data, path, problems, {"param", "field", "constant", "format"})
+    mapping = {"param": r.text("param", required=True)}
+    for name in ("field", "constant", "format"):
+        if r.text(name):
+            mapping[name] = r.text(name)
+    return mapping
+
+
+def _headers(data: object, path: str, problems: list[Violation]) -> list[list[str]]:
+    if data is None:
+        return []
+    if isinstance(data, dict) and all(isinstance(v, str) for v in data.values()):
+        return [[str(k), v] for k, v in data.items()]
+    problems.append(Violation(path, "must be an object of header names to string values"))
+    return []
+
+
+def _day(data: object, path: str, problems: list[Violation]) -> dict[str, Any]:
+    r = Reader(data, path, problems, {"weekday", "start", "end"})
+    raw = r.data.get("weekday")
+    weekday = -1
+    if isinstance(raw, str) and raw[:3].casefold() in WEEKDAYS:
+        weekday = WEEKDAYS[raw[:3].casefold()]
+    elif isinstance(raw, int | float) and not isinstance(raw, bool) and raw in range(7):
+        weekday = int(raw)
+    else:
+        problems.append(Violation(f"{path}.weekday", "must be 0 (Monday) to 6 or a day name"))
+    day: dict[str, Any] = {"weekday": max(weekday, 0)}
+    for name in ("start", "end"):
+        text = r.text(name, required=True)
+        if text and parse_clock(text) is None:
+            problems.append(Violation(f"{path}.{name}", "must be HH:MM (24:00 = end of day)"))
+            text = "00:00"
+        day[name] = text or "00:00"
+    return day
+
+
+def _account(data: object, path: str, problems: list[Violation]) -> AccountEntry:
+    r = Reader(
+        data,
+        path,
+        problems,
+        {
+            "key",
+            "delivery",
+            "description",
+            "price",
+            "hour_max",
+            "day_max",
+            "month_max",
+            "use_order",
+            "status",
+            "delivery_delay_seconds",
+            "redirect_url",
+            "automation_enabled",
+            "account_type",
+            "agent_name",
+            "agent_phone",
+            "criteria",
+        },
+    )
+    spec = AccountSpec(
+        key=r.text("key", required=True) or None,
+        description=r.text("description"),
+        price=r.decimal("price") or Decimal("0"),
+        hour_max=r.integer("hour_max", NO_LIMIT),
+        day_max=r.integer("day_max", NO_LIMIT),
+        month_max=r.integer("month_max", NO_LIMIT),
+        use_order=r.boolean("use_order"),
+        status=r.choice("status", STATUSES, Status.Active),
+        delivery_delay_seconds=r.integer("delivery_delay_seconds", 0),
+        redirect_url=r.text("redirect_url"),
+        automation_enabled=r.boolean("automation_enabled", True),
+        account_type=r.choice("account_type", ACCOUNT_TYPES, AccountType.Standard),
+        agent_name=r.text("agent_name"),
+        agent_phone=r.text("agent_phone"),
+        criteria=tuple(
+            _criterion(item, f"{path}.criteria[{i}]", problems)
+            for i, item in enumerate(r.objects("criteria"))
+        ),
+    )
+    if spec.use_order:
+        problems.append(Violation(f"{path}.use_order", "orders are not available yet"))
+    return AccountEntry(spec, r.text("delivery", required=True), path)
+
+
+def _criterion(data: object, path: str, problems: list[Violation]) -> Criterion:
+    r = Reader(data, path, problems, {"type", "field", "operator", "value", "expression"})
+    kind = r.choice("type", CRITERION_TYPES, CriterionType.FieldValue)
+    name = r.text("operator")
+    operator = enum_by_name(Operator, name) if name else Operator.Unspecified
+    if operator is None:
+        names = ", ".join(o.name for o in Operator if o is not Operator.Unspecified)
+        problems.append(Violation(f"{path}.operator", f"{name!r} is not one of: {names}"))
+        operator = Operator.Unspecified
+    value = r.data.get("value")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(int(value)) if float(value).is_integer() else str(value)
+    elif value is not None and not isinstance(value, str):
+        problems.append(Violation(f"{path}.value", "must be a string"))
+        value = ""
+    return Criterion(kind, r.text("field"), operator, value or "", r.text("expression"))
+
+
+def _unique(
+    entries: list[tuple[str | None, str]],
+    setting: str,
+    problems: list[Violation],
+    fold: bool = False,
+) -> None:
+    first: dict[str, str] = {}
+    for value, path in entries:
+        if value is None:
+            continue
+        seen = value.casefold() if fold else value
+        if seen in first:
+            problems.append(
+                Violation(f"{path}.{setting}", f"{value!r} is already used at {first[seen]}")
+            )
+        first.setdefault(seen, path)

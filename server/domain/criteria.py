@@ -1,0 +1,530 @@
+"""Buyer (delivery account) criteria: which leads an account takes, as LeadExec defines them.
+
+Criteria are validated when an account is saved (`validate_criterion`), compiled once per
+account (`compile_criteria`) and checked against every lead the distribution engine offers the
+account (`CompiledCriteria.check`); all of an account's criteria must pass.
+
+- FieldValue: a lead field against `value`, as a campaign rule does (see rules.py), plus
+  DateCompare (`value` such as `>=18y` or `<=30d`: whole days, months or years from the field's
+  date to now, in the buyer's time zone) and Distance_Compare (`value` `CENTRE_ZIP,MILES`, such
+  as `89101,50`: the lead's ZIP lies within MILES of the centre).
+- Expression: `expression` (see expressions.py); with no operator it must be a true/false test,
+  otherwise its result is compared with `value` by the operator.
+- Function: `expression` names a one-argument function applied to the field `field`, and the
+  result is compared with `value` by the operator (age_years on DOB, GreaterOrEqual 21).
+
+A missing value passes only NotEqual, NotIn and Doesnt_Contain, as for campaign rules;
+DateCompare and Distance_Compare fail on it.
+"""
+
+from __future__ import annotations
+
+import enum
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+from server.domain.expressions import (
+    EvaluationError,
+    Expression,
+    ExpressionError,
+    Kind,
+    Result,
+    calendar_date,
+    compile_expression,
+    compile_function,
+    elapsed,
+    reader,
+    show,
+)
+from server.domain.fields import DataType, FieldSpec, Value
+from server.domain.rules import ORDERED, Operator, Rule, rule_predicate, split_list, validate_rule
+from server.errors import Violation
+
+# Operators that compare a value with `value` as campaign rules do.
+COMPARISONS = frozenset(
+    {
+        Operator.Equal,
+        Operator.NotEqual,
+        Operator.Greater,
+        Operator.Less,
+        Operator.GreaterOrEqual,
+        Operator.LessOrEqual,
+        Operator.Between,
+        Operator.In,
+        Operator.NotIn,
+        Operator.Contains,
+        Operator.Doesnt_Contain,
+    }
+)
+# The expression functions a Function criterion may apply to its field.
+CRITERIA_FUNCTIONS = ("len", "lower", "upper", "digits", "number", "abs", "age_years", "age_days")
+DISTANCE_TYPES = frozenset({DataType.Varchar, DataType.Int, DataType.Bigint})
+SHOWN_CHARACTERS = 60
+
+_DATE_COMPARE = re.compile(r"\s*(>=|<=|!=|=|>|<)\s*(\d{1,6})\s*([dmy])\s*", re.IGNORECASE)
+_DATE_OPERATORS: Mapping[str, Callable[[int, int], bool]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
+    ">=": operator.ge,
+    "<=": operator.le,
+}
+_ZIP = re.compile(r"\d{5}")
+_ZIP_PLUS_4 = re.compile(r"(\d{5})(?:-?\d{4})?")
+_RESULT_TYPES = {
+    Kind.NUMBER: DataType.Decimal,
+    Kind.TEXT: DataType.Varchar,
+    Kind.BOOL: DataType.Bit,
+}
+_FAILURES = {
+    Operator.Equal: "is not {}",
+    Operator.NotEqual: "must not be {}",
+    Operator.Greater: "not greater than {}",
+    Operator.Less: "not less than {}",
+    Operator.GreaterOrEqual: "not at least {}",
+    Operator.LessOrEqual: "not at most {}",
+    Operator.Between: "not between {}",
+    Operator.In: "not in {}",
+    Operator.NotIn: "is excluded ({})",
+    Operator.Contains: "does not contain {}",
+    Operator.Doesnt_Contain: "contains {}",
+}
+
+
+class CriterionType(enum.IntEnum):
+    """LeadExec's criterion types; values are the proto's numbers."""
+
+    Unspecified = 0
+    FieldValue = 1
+    Expression = 2
+    Function = 3
+
+
+@dataclass(frozen=True)
+class Criterion:
+    type: CriterionType
+    field: str
+    operator: Operator
+    value: str
+    expression: str = ""
+
+
+@dataclass(frozen=True)
+class EvalContext:
+    """What checking a lead needs besides its values: the time, and ZIP distances."""
+
+    now: datetime  # aware, UTC
+    tz: ZoneInfo  # the buyer's
+    distance_miles: Callable[[str, str], float | None]  # None: a ZIP is unknown
+
+    @cached_property
+    def today(self) -> date:
+        """The date in the buyer's time zone."""
+        return self.now.astimezone(self.tz).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    passed: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class DateCondition:
+    """A DateCompare value: `<op><count><unit>`, unit d, m or y."""
+
+    op: str
+    count: int
+    unit: str
+
+    def __str__(self) -> str:
+        return f"{self.op}{self.count}{self.unit}"
+
+
+@dataclass(frozen=True)
+class DistanceCondition:
+    """A Distance_Compare value: `CENTRE_ZIP,MILES`."""
+
+    centre: str
+    miles: Decimal
+
+
+def parse_date_compare(value: str) -> DateCondition:
+    """The DateCompare condition `value` states; ValueError says why it states none."""
+    match = _DATE_COMPARE.fullmatch(value)
+    if match is None:
+        raise ValueError(
+            f"{value!r} is not a date comparison such as >=18y or <=30d (an operator = != > < >= "
+            "<=, a whole number, then d, m or y for days, months or years)"
+        )
+    op, count, unit = match.groups()
+    return DateCondition(op, int(count), unit.lower())
+
+
+def parse_distance(value: str) -> DistanceCondition:
+    """The Distance_Compare condition `value` states; ValueError says why it states none."""
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) != 2:
+        raise ValueError(f"{value!r} is not CENTRE_ZIP,MILES such as 89101,50")
+    centre, miles_text = parts
+    if not _ZIP.fullmatch(centre):
+        raise ValueError(f"{centre!r} is not a 5-digit ZIP code")
+    try:
+        miles = Decimal(miles_text)
+    except InvalidOperation:
+        raise ValueError(f"{miles_text!r} is not a number of miles") from None
+    if not miles.is_finite() or miles <= 0:
+        raise ValueError(f"{miles_text!r} is not a positive number of miles")
+    return DistanceCondition(centre, miles)
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def validate_criteria(
+    criteria: Sequence[Criterion],
+    fields: Mapping[str, FieldSpec],
+    zip_known: Callable[[str], bool],
+    path: str = "criteria",
+) -> list[Violation]:
+    """Every problem with an account's criteria (paths such as `criteria[2].value`)."""
+    problems: list[Violation] = []
+    for index, criterion in enumerate(criteria):
+        problems.extend(validate_criterion(criterion, fields, f"{path}[{index}]", zip_known))
+    return problems
+
+
+def validate_criterion(
+    c: Criterion,
+    fields: Mapping[str, FieldSpec],
+    where: str,
+    zip_known: Callable[[str], bool],
+) -> list[Violation]:
+    """Problems with one criterion against the lead type's fields (keyed by casefolded name)."""
+    if c.type is CriterionType.FieldValue:
+        return _validate_field_value(c, fields, where, zip_known)
+    if c.type is CriterionType.Expression:
+        try:
+            expression = compile_expression(c.expression, fields)
+        except ExpressionError as exc:
+            return [Violation(f"{where}.expression", str(exc))]
+        return _validate_result(c, expression, "the expression", where)
+    if c.type is CriterionType.Function:
+        spec = fields.get(c.field.casefold())
+        if spec is None:
+            return [_unknown_field(c, where)]
+        name = c.expression.strip().casefold()
+        if name not in CRITERIA_FUNCTIONS:
+            allowed = ", ".join(CRITERIA_FUNCTIONS)
+            return [
+                Violation(
+                    f"{where}.expression",
+                    f"{c.expression!r} is not a criteria function (one of: {allowed})",
+                )
+            ]
+        try:
+            expression = compile_function(name, spec)
+        except ExpressionError as exc:
+            return [Violation(f"{where}.expression", str(exc))]
+        return _validate_result(c, expression, expression.text, where)
+    return [Violation(f"{where}.type", "a criterion type is required")]
+
+
+def _unknown_field(c: Criterion, where: str) -> Violation:
+    return Violation(f"{where}.field", f"{c.field!r} is not a field of the lead type")
+
+
+def _validate_field_value(
+    c: Criterion,
+    fields: Mapping[str, FieldSpec],
+    where: str,
+    zip_known: Callable[[str], bool],
+) -> list[Violation]:
+    spec = fields.get(c.field.casefold())
+    if spec is None:
+        return [_unknown_field(c, where)]
+    if c.operator is Operator.DateCompare:
+        if spec.data_type is not DataType.DateTime:
+            return [_needs(c, where, "a date field", spec)]
+        try:
+            parse_date_compare(c.value)
+        except ValueError as exc:
+            return [Violation(f"{where}.value", str(exc))]
+        return []
+    if c.operator is Operator.Distance_Compare:
+        if spec.data_type not in DISTANCE_TYPES:
+            return [_needs(c, where, "a ZIP field (text or a whole number)", spec)]
+        try:
+            centre = parse_distance(c.value).centre
+        except ValueError as exc:
+            return [Violation(f"{where}.value", str(exc))]
+        if not zip_known(centre):
+            return [Violation(f"{where}.value", f"{centre} is not a known ZIP code")]
+        return []
+    return validate_rule(Rule(c.field, c.operator, c.value), fields, where)
+
+
+def _needs(c: Criterion, where: str, what: str, spec: FieldSpec) -> Violation:
+    return Violation(
+        f"{where}.operator",
+        f"{c.operator.name} needs {what}; {spec.name} is {spec.data_type.name}",
+    )
+
+
+def _validate_result(
+    c: Criterion, expression: Expression, label: str, where: str
+) -> list[Violation]:
+    """Problems comparing an expression's result with the criterion's value."""
+    kind = expression.kind
+    if c.operator is Operator.Unspecified:
+        if kind is Kind.BOOL:
+            return []
+        return [
+            Violation(
+                f"{where}.operator",
+                f"{label} gives a {kind.value}, not true/false: choose an operator and a value",
+            )
+        ]
+    if c.operator not in COMPARISONS:
+        return [
+            Violation(
+                f"{where}.operator",
+                f"{c.operator.name} is not available for expressions and functions",
+            )
+        ]
+    if c.operator in ORDERED | {Operator.Between} and kind is not Kind.NUMBER:
+        return [
+            Violation(
+                f"{where}.operator", f"{c.operator.name} needs a number; {label} gives {kind.value}"
+            )
+        ]
+    spec = FieldSpec(label, _RESULT_TYPES[kind])
+    return validate_rule(Rule(label, c.operator, c.value), {label.casefold(): spec}, where)
+
+
+# --- checking ----------------------------------------------------------------------------------
+
+Values = Mapping[str, Value]
+
+
+@dataclass(frozen=True)
+class _Check:
+    """One compiled criterion: a cheap test, and the explanation of a failure."""
+
+    passes: Callable[[Values, EvalContext], bool]
+    explain: Callable[[Values, EvalContext], str]
+
+
+@dataclass(frozen=True)
+class CompiledCriteria:
+    """An account's criteria ready to check leads: immutable, reusable across threads.
+
+    `values` are a lead's typed values keyed by casefolded field name.
+    """
+
+    checks: tuple[_Check, ...] = field(repr=False)
+    passed: Verdict
+
+    def passes(self, values: Values, ctx: EvalContext) -> bool:
+        """Whether the lead meets every criterion, without explaining (the cheapest test)."""
+        for check in self.checks:  # noqa: SIM110 - a loop is cheaper than all(generator)
+            if not check.passes(values, ctx):
+                return False
+        return True
+
+    def check(self, values: Values, ctx: EvalContext) -> Verdict:
+        """Whether the lead meets every criterion; a failure explains the first one failed."""
+        for check in self.checks:
+            if not check.passes(values, ctx):
+                return Verdict(False, check.explain(values, ctx))
+        return self.passed
+
+
+def compile_criteria(
+    criteria: Sequence[Criterion], fields: Mapping[str, FieldSpec]
+) -> CompiledCriteria:
+    """Compile criteria that validated; ValueError for one that would not (ZIPs not rechecked)."""
+    checks = tuple(_compile(c, fields) for c in criteria)
+    passed = Verdict(True, f"criteria passed ({len(checks)})" if checks else "no criteria")
+    return CompiledCriteria(checks, passed)
+
+
+def _compile(c: Criterion, fields: Mapping[str, FieldSpec]) -> _Check:
+    problems = validate_criterion(c, fields, "criterion", lambda centre: True)
+    if problems:
+        raise ValueError("; ".join(str(problem) for problem in problems))
+    if c.type is CriterionType.Expression:
+        return _expression_check(c, compile_expression(c.expression, fields))
+    spec = fields[c.field.casefold()]
+    if c.type is CriterionType.Function:
+        return _function_check(c, spec, compile_function(c.expression.strip(), spec))
+    if c.operator is Operator.DateCompare:
+        return _date_check(spec, parse_date_compare(c.value))
+    if c.operator is Operator.Distance_Compare:
+        return _distance_check(spec, parse_distance(c.value))
+    return _field_check(c, spec)
+
+
+def _failure(op: Operator, value: str) -> str:
+    """What failing `op` against `value` means, e.g. `not in NV,AZ`."""
+    if op in (Operator.In, Operator.NotIn):
+        shown = ",".join(split_list(value))
+    elif op is Operator.Between:
+        shown = " and ".join(split_list(value))
+    else:
+        shown = value.strip()
+    return _FAILURES[op].format(shown)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
+
+
+def _field_check(c: Criterion, spec: FieldSpec) -> _Check:
+    key, name, read = spec.name.casefold(), spec.name, reader(spec.data_type)
+    predicate = rule_predicate(Rule(spec.name, c.operator, c.value), spec)
+    failure = _failure(c.operator, c.value)
+
+    def explain(values: Values, ctx: EvalContext) -> str:
+        value = values.get(key)
+        if value is None:
+            return f"{name} missing"
+        try:
+            shown = show(read(value))
+        except ValueError:
+            shown = str(value)
+        return f"{name}={_clip(shown)} {failure}"
+
+    return _Check(lambda values, ctx: predicate(values.get(key)), explain)
+
+
+def _date_check(spec: FieldSpec, condition: DateCondition) -> _Check:
+    key, name = spec.name.casefold(), spec.name
+    compare, count, unit = _DATE_OPERATORS[condition.op], condition.count, condition.unit
+
+    def measure(values: Values, ctx: EvalContext) -> int | str:
+        """The whole units elapsed, or why there are none."""
+        value = values.get(key)
+        if value is None:
+            return f"{name} missing"
+        try:
+            since = calendar_date(str(value), ctx.tz)
+        except ValueError:
+            return f"{name}={_clip(str(value))} is not a date"
+        return elapsed(since, ctx.today, unit)
+
+    def passes(values: Values, ctx: EvalContext) -> bool:
+        found = measure(values, ctx)
+        return isinstance(found, int) and compare(found, count)
+
+    def explain(values: Values, ctx: EvalContext) -> str:
+        found = measure(values, ctx)
+        return found if isinstance(found, str) else f"{name}: {found}{unit}, needs {condition}"
+
+    return _Check(passes, explain)
+
+
+def _zip5(value: Value) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:05d}"
+    text = str(value).strip()
+    match = _ZIP_PLUS_4.fullmatch(text)
+    return match.group(1) if match else text
+
+
+def _distance_check(spec: FieldSpec, condition: DistanceCondition) -> _Check:
+    key, name = spec.name.casefold(), spec.name
+    centre, limit, shown_limit = condition.centre, float(condition.miles), show(condition.miles)
+
+    def passes(values: Values, ctx: EvalContext) -> bool:
+        value = values.get(key)
+        if value is None:
+            return False
+        distance = ctx.distance_miles(_zip5(value), centre)
+        return distance is not None and distance <= limit
+
+    def explain(values: Values, ctx: EvalContext) -> str:
+        value = values.get(key)
+        if value is None:
+            return f"{name} missing"
+        zip_code = _zip5(value)
+        distance = ctx.distance_miles(zip_code, centre)
+        if distance is None:
+            return f"{name}={_clip(zip_code)} is not a known ZIP"
+        miles = f"{distance:.1f}".removesuffix(".0")
+        return f"{name}={zip_code} is {miles} mi from {centre} (max {shown_limit})"
+
+    return _Check(passes, explain)
+
+
+def _as_value(result: Result) -> Value:
+    """An expression's result as the typed value a rule compares (decimals as text)."""
+    if isinstance(result, Decimal):
+        return f"{result:f}"
+    return result
+
+
+def _result_predicate(c: Criterion, expression: Expression) -> Callable[[Result], bool]:
+    spec = FieldSpec("result", _RESULT_TYPES[expression.kind])
+    predicate = rule_predicate(Rule(spec.name, c.operator, c.value), spec)
+    return lambda result: predicate(_as_value(result))
+
+
+def _expression_check(c: Criterion, expression: Expression) -> _Check:
+    label, evaluate = f"expression {expression.text}", expression.evaluate
+    if c.operator is Operator.Unspecified:
+        accepts: Callable[[Result], bool] = lambda result: result is True  # noqa: E731
+        failure = "is false"
+    else:
+        accepts, failure = _result_predicate(c, expression), _failure(c.operator, c.value)
+
+    def passes(values: Values, ctx: EvalContext) -> bool:
+        try:
+            return accepts(evaluate(values, ctx.now, ctx.tz))
+        except EvaluationError:
+            return False
+
+    def explain(values: Values, ctx: EvalContext) -> str:
+        try:
+            result = evaluate(values, ctx.now, ctx.tz)
+        except EvaluationError as exc:
+            return f"{label}: {exc}"
+        if result is None:
+            return f"{label} gave no value"
+        if c.operator is Operator.Unspecified:
+            return f"{label} {failure}"
+        return f"{label} gave {_clip(show(result))}, {failure}"
+
+    return _Check(passes, explain)
+
+
+def _function_check(c: Criterion, spec: FieldSpec, expression: Expression) -> _Check:
+    key, name, label = spec.name.casefold(), spec.name, expression.text
+    evaluate = expression.evaluate
+    accepts, failure = _result_predicate(c, expression), _failure(c.operator, c.value)
+
+    def passes(values: Values, ctx: EvalContext) -> bool:
+        if values.get(key) is None:
+            return accepts(None)
+        try:
+            return accepts(evaluate(values, ctx.now, ctx.tz))
+        except EvaluationError:
+            return False
+
+    def explain(values: Values, ctx: EvalContext) -> str:
+        if values.get(key) is None:
+            return f"{name} missing"
+        try:
+            result = evaluate(values, ctx.now, ctx.tz)
+        except EvaluationError as exc:
+            return str(exc)
+        return f"{label}={_clip(show(result))} {failure}"
+
+    return _Check(passes, explain)

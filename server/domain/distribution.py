@@ -1,0 +1,132 @@
+"""Screening delivery accounts for a lead: the eligibility checks that need no database.
+
+An `AccountView` is one delivery account as the engine caches it: its buyer's settings, its
+delivery method and its compiled criteria. `screen` says why an account cannot take a lead
+now ('' when it can); caps, orders and earlier sales are checked by the engine against the
+database, under a lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from server.domain.buyers import AccountType, ClientStatus
+from server.domain.catalog import Status
+from server.domain.criteria import CompiledCriteria, EvalContext, Verdict
+from server.domain.delivery import DeliverySpec
+from server.domain.fields import Value
+from server.domain.schedule import Caps, DayWindow, is_open
+from server.domain.selection import Automation, Candidate
+
+
+@dataclass(frozen=True)
+class AccountView:
+    id: int
+    key: str
+    description: str
+    client_id: int
+    client_name: str
+    client_status: ClientStatus
+    tz: ZoneInfo
+    automation: Automation
+    secondary: Automation
+    priority: int
+    weight: int
+    use_tiers: bool
+    status: Status
+    automation_enabled: bool
+    price: Decimal
+    caps: Caps
+    delivery_delay_seconds: int
+    redirect_url: str
+    account_type: AccountType
+    agent_name: str
+    agent_phone: str
+    delivery_id: int
+    delivery_name: str
+    delivery_enabled: bool
+    delivery: DeliverySpec
+    windows: tuple[DayWindow, ...]
+    criteria: CompiledCriteria
+
+    @property
+    def label(self) -> str:
+        name = self.description or self.key or f"account {self.id}"
+        return f"{self.client_name} / {name} (account {self.id})"
+
+    def candidate(
+        self, rr_position: int | None, served_count: int, price: Decimal | None = None
+    ) -> Candidate:
+        return Candidate(
+            account_id=self.id,
+            client_id=self.client_id,
+            client_created=self.client_id,
+            automation=self.automation,
+            secondary=self.secondary,
+            price=self.price if price is None else price,
+            priority=self.priority,
+            weight=self.weight,
+            rr_position=rr_position,
+            served_count=served_count,
+            use_tiers=self.use_tiers,
+        )
+
+
+@dataclass(frozen=True)
+class Screened:
+    view: AccountView
+    reason: str  # '' = eligible so far
+    verdict: Verdict | None = None
+
+
+def screen(
+    view: AccountView,
+    values: Mapping[str, Value],
+    context: EvalContext,
+    *,
+    automated_only: bool = True,
+) -> Screened:
+    """Whether an account may take this lead now, before caps and earlier sales; `values` are
+    the lead's typed values keyed by casefolded field name."""
+    if view.client_status is not ClientStatus.Active:
+        return Screened(view, f"buyer is {view.client_status.name}")
+    if view.status is not Status.Active:
+        return Screened(view, "account is disabled")
+    if not view.delivery_enabled:
+        return Screened(view, "delivery method is disabled")
+    if automated_only and not view.automation_enabled:
+        return Screened(view, "automation is off for this account")
+    if not is_open(view.windows, view.tz, context.now):
+        return Screened(view, "delivery schedule closed")
+    verdict = view.criteria.check(values, EvalContext(context.now, view.tz, context.distance_miles))
+    if not verdict.passed:
+        return Screened(view, f"criteria failed: {verdict.reason}", verdict)
+    return Screened(view, "", verdict)
+
+
+def scan_report(
+    lead_id: int,
+    now: datetime,
+    max_sells: int,
+    screened: Sequence[Screened],
+    passed_over: Mapping[int, str],
+    ranked: Sequence[str],
+) -> str:
+    """The scan log entry: every account considered and why it was taken or passed over."""
+    eligible = len(ranked)
+    lines = [
+        f"Scan of lead {lead_id} at {now:%Y-%m-%d %H:%M:%S} UTC: {len(screened)} accounts "
+        f"considered, {eligible} eligible, max sells {max_sells}"
+    ]
+    lines.extend(ranked)
+    for item in screened:
+        reason = item.reason or passed_over.get(item.view.id, "")
+        if reason:
+            lines.append(f"- {item.view.label}: passed over: {reason}")
+    if not eligible:
+        lines.append("No buyer can take this lead now.")
+    return "\n".join(lines)

@@ -1,0 +1,276 @@
+"""Use cases for buyers: saving them from config as code, and reading them back.
+
+`save_clients` works inside the caller's transaction (config apply); every save bumps the
+account's buyer version so each process's cached snapshot of the buyers reloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from server.domain.buyer_document import ClientEntry
+from server.domain.buyers import (
+    DeliveryMethod,
+    merge_secrets,
+    validate_account,
+    validate_method,
+)
+from server.domain.criteria import Criterion
+from server.domain.delivery import DeliveryType
+from server.domain.fields import FieldSpec
+from server.errors import NotFound, Violation
+from server.services.catalog import Action, Change, Pool, password_hash
+from server.storage.database import Connection, transaction
+from server.storage.queries import q
+
+Row = dict[str, Any]
+
+
+@dataclass
+class SavedBuyers:
+    clients: dict[str, int] = field(default_factory=dict)
+    deliveries: dict[str, int] = field(default_factory=dict)  # "client/delivery" -> id
+    accounts: dict[str, int] = field(default_factory=dict)  # "client/account" -> id
+    changes: list[Change] = field(default_factory=list)
+
+
+def check_clients(
+    entries: Sequence[ClientEntry],
+    fields_by_type: Mapping[str, Sequence[FieldSpec]],
+    zip_known: Callable[[str], bool],
+) -> list[Violation]:
+    """Problems that need the lead types' fields: mappings, templates and criteria."""
+    problems: list[Violation] = []
+    for entry in entries:
+        type_of_delivery: dict[str | None, str] = {}
+        for delivery in entry.deliveries:
+            fields = fields_by_type.get(delivery.lead_type_key)
+            if fields is None:
+                if delivery.lead_type_key:
+                    problems.append(
+                        Violation(
+                            f"{delivery.path}.lead_type",
+                            f"no lead type with key {delivery.lead_type_key!r}",
+                        )
+                    )
+                continue
+            type_of_delivery[delivery.method.key] = delivery.lead_type_key
+            names = [f.name for f in fields]
+            problems.extend(validate_method(delivery.method, names, delivery.path))
+        for account in entry.accounts:
+            type_key = type_of_delivery.get(account.delivery_key)
+            if type_key is None:
+                continue
+            by_name = {f.name.casefold(): f for f in fields_by_type[type_key]}
+            problems.extend(validate_account(account.spec, by_name, account.path, zip_known))
+    return problems
+
+
+async def save_clients(
+    conn: Connection,
+    account_id: int,
+    entries: Sequence[ClientEntry],
+    type_ids: Mapping[str, int],
+) -> SavedBuyers:
+    """Create or update the document's buyers, their delivery methods and accounts by key."""
+    saved = SavedBuyers()
+    if not entries:
+        return saved
+    keys = [e.spec.key for e in entries if e.spec.key]
+    cursor = await conn.execute(
+        q("client_secrets_by_key"), {"account_id": account_id, "keys": keys}
+    )
+    stored = {row["key"]: row for row in await cursor.fetchall()}
+    for entry in entries:
+        spec = entry.spec
+        key = spec.key or ""
+        current = stored.get(key)
+        params = {
+            "account_id": account_id,
+            "key": key,
+            "name": spec.name,
+            "status": int(spec.status),
+            "client_group": spec.group,
+            "time_zone": spec.time_zone,
+            "contact": Jsonb(dict(spec.contact)),
+            "username": spec.username,
+            "password_hash": password_hash(
+                spec.password, current["password_hash"] if current else None
+            ),
+            "automation": int(spec.automation),
+            "secondary_automation": int(spec.secondary_automation),
+            "priority": spec.priority,
+            "weight": spec.weight,
+            "delivery_group": spec.delivery_group,
+            "use_delivery_tiers": spec.use_delivery_tiers,
+            "notes": spec.notes,
+        }
+        client_id = await _upsert(conn, "upsert_client", params, "client", key, saved, 0)
+        saved.clients[key] = client_id
+        cursor = await conn.execute(
+            q("delivery_settings_by_key"), {"account_id": account_id, "client_id": client_id}
+        )
+        old_settings = {row["key"]: row["settings"] for row in await cursor.fetchall()}
+        delivery_ids: dict[str, int] = {}
+        for delivery in entry.deliveries:
+            method = delivery.method
+            dkey = method.key or ""
+            settings = merge_secrets(method.settings, old_settings.get(dkey, {}))
+            delivery_id = await _upsert(
+                conn,
+                "upsert_delivery",
+                {
+                    "account_id": account_id,
+                    "client_id": client_id,
+                    "key": dkey,
+                    "name": method.name,
+                    "type": int(method.type),
+                    "enabled": method.enabled,
+                    "lead_type_id": type_ids[delivery.lead_type_key],
+                    "settings": Jsonb(settings),
+                },
+                "delivery",
+                f"{key}/{dkey}",
+                saved,
+                client_id,
+            )
+            delivery_ids[dkey] = delivery_id
+            saved.deliveries[f"{key}/{dkey}"] = delivery_id
+        for account in entry.accounts:
+            a = account.spec
+            akey = a.key or ""
+            account_db_id = await _upsert(
+                conn,
+                "upsert_delivery_account",
+                {
+                    "account_id": account_id,
+                    "client_id": client_id,
+                    "delivery_id": delivery_ids[account.delivery_key],
+                    "key": akey,
+                    "description": a.description,
+                    "price": a.price,
+                    "hour_max": a.hour_max,
+                    "day_max": a.day_max,
+                    "month_max": a.month_max,
+                    "use_order": a.use_order,
+                    "status": int(a.status),
+                    "delivery_delay_seconds": a.delivery_delay_seconds,
+                    "redirect_url": a.redirect_url,
+                    "automation_enabled": a.automation_enabled,
+                    "account_type": int(a.account_type),
+                    "agent_name": a.agent_name,
+                    "agent_phone": a.agent_phone,
+                    "criteria": Jsonb([criterion_json(c) for c in a.criteria]),
+                },
+                "account",
+                f"{key}/{akey}",
+                saved,
+                client_id,
+            )
+            saved.accounts[f"{key}/{akey}"] = account_db_id
+    if any(c.action is not Action.Unchanged for c in saved.changes):
+        await conn.execute(q("bump_buyer_version"), {"account_id": account_id})
+    return saved
+
+
+async def _upsert(
+    conn: Connection,
+    query: str,
+    params: dict[str, Any],
+    kind: str,
+    label: str,
+    saved: SavedBuyers,
+    client_id: int,
+) -> int:
+    cursor = await conn.execute(q(query), params)
+    row = await cursor.fetchone()
+    if row is not None:
+        action = Action.Created if row["created"] else Action.Updated
+        saved.changes.append(Change(kind, label, action))
+        return int(row["id"])
+    cursor = await conn.execute(
+        q("id_by_key"),
+        {
+            "account_id": params["account_id"],
+            "client_id": client_id,
+            "key": params["key"],
+            "kind": kind,
+        },
+    )
+    found = await cursor.fetchone()
+    assert found is not None
+    saved.changes.append(Change(kind, label, Action.Unchanged))
+    return int(found["id"])
+
+
+def criterion_json(c: Criterion) -> dict[str, Any]:
+    return {
+        "type": int(c.type),
+        "field": c.field,
+        "operator": int(c.operator),
+        "value": c.value,
+        "expression": c.expression,
+    }
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredClient:
+    row: Row
+    deliveries: list[Row]
+    accounts: list[Row]
+
+
+async def get_client(
+    pool: Pool, account_id: int, client_id: int | None, key: str | None
+) -> StoredClient:
+    async with transaction(pool) as conn:
+        found = await _clients(conn, account_id, client_id, key)
+        if not found:
+            raise NotFound(f"no buyer {client_id or key!r}")
+        return found[0]
+
+
+async def list_clients(pool: Pool, account_id: int) -> list[StoredClient]:
+    async with transaction(pool) as conn:
+        return await _clients(conn, account_id, None, None)
+
+
+async def _clients(
+    conn: Connection, account_id: int, client_id: int | None, key: str | None
+) -> list[StoredClient]:
+    cursor = await conn.execute(
+        q("list_clients"), {"account_id": account_id, "id": client_id, "key": key}
+    )
+    clients = await cursor.fetchall()
+    only = clients[0]["id"] if len(clients) == 1 else None
+    scope = {"account_id": account_id, "client_id": only}
+    cursor = await conn.execute(q("list_deliveries"), scope)
+    deliveries = await cursor.fetchall()
+    cursor = await conn.execute(q("list_delivery_accounts"), scope)
+    accounts = await cursor.fetchall()
+    return [
+        StoredClient(
+            c,
+            [d for d in deliveries if d["client_id"] == c["id"]],
+            [a for a in accounts if a["client_id"] == c["id"]],
+        )
+        for c in clients
+    ]
+
+
+def method_of(row: Row) -> DeliveryMethod:
+    return DeliveryMethod(
+        type=DeliveryType(row["type"]),
+        lead_type_id=row["lead_type_id"],
+        settings=row["settings"],
+        name=row["name"],
+        key=row["key"],
+        enabled=row["enabled"],
+    )

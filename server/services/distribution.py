@@ -1,0 +1,715 @@
+"""The distribution engine: choosing buyers for stored leads and delivering to them.
+
+Accepting a lead writes its distribution job in the same transaction (the outbox; see
+`insert_lead`). Workers lease due jobs and walk each lead's waterfall one step at a time:
+
+1. The first step scans every delivery account of the lead type (status, automation,
+   schedule, criteria, caps, earlier sales), orders the eligible ones by their buyers'
+   automation (server/domain/selection.py), stores that plan on the job and writes the scan
+   log. Rotation-based automations take a per-lead-type lock for that step, so round robin and
+   shares stay exact across processes.
+2. Each step reserves as many sends as the lead still needs sales (its max sell count less
+   the sales made and the sends outstanding), taking each delivery account's row lock and
+   re-counting its caps: caps hold exactly across processes. A reserved send counts against
+   the caps until the buyer rejects it or it fails.
+3. Sends are delivered outside any transaction. A buyer's answer finishes the send (sold or
+   rejected) and wakes the job for its next step; a transport failure reschedules the send
+   with backoff, up to a limit, and then fails it.
+
+Every send and job is leased: a process that dies mid-delivery leaves leases that run out,
+and another process (or the same one restarted) takes the work over. A send delivered again
+that way carries the same `Idempotency-Key`, so the buyer can tell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from psycopg.types.json import Jsonb
+
+from server.adapters import zip_codes
+from server.adapters.delivery import Transports
+from server.domain.buyers import AccountType, ClientStatus, delivery_spec, delivery_windows
+from server.domain.catalog import Status
+from server.domain.criteria import Criterion, CriterionType, EvalContext, compile_criteria
+from server.domain.delivery import LeadPayload, describe, interpret, render
+from server.domain.distribution import AccountView, scan_report, screen
+from server.domain.fields import FieldSpec, Value, clean_lead_values
+from server.domain.rules import Operator
+from server.domain.schedule import CapCounts, Caps, cap_reached, cap_windows
+from server.domain.selection import Automation, explain_order, order_candidates, plan_waterfall
+from server.errors import InvalidArgument, NotFound
+from server.services.buyers import method_of
+from server.services.catalog import Pool
+from server.storage import catalog as catalog_store
+from server.storage.database import Connection, transaction
+from server.storage.queries import q
+
+log = logging.getLogger(__name__)
+
+SCHEDULED, IN_FLIGHT, SOLD, REJECTED, FAILED = 1, 2, 3, 4, 5
+ROTATING = frozenset({Automation.RoundRobin, Automation.Weighted, Automation.Percentage})
+LEASE_MARGIN_SECONDS = 30.0
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    lease_seconds: float = 30.0  # how long a step may hold a job before another takes over
+    max_attempts: int = 5  # delivery attempts of one send before it fails
+    retry_base_seconds: float = 2.0  # backoff: base * 2^(attempt-1)
+    batch: int = 32  # jobs and sends leased per poll
+    concurrency: int = 64  # jobs walked at once by one worker
+    poll_seconds: float = 0.2  # how often an idle worker looks for work from other processes
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the cached view of the buyers -----------------------------------------------------------
+
+
+class BuyerCache:
+    """Each lead type's delivery accounts, compiled once per buyer configuration version."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, int], tuple[int, list[AccountView]]] = {}
+
+    async def views(
+        self, conn: Connection, account_id: int, lead_type_id: int
+    ) -> list[AccountView]:
+        cursor = await conn.execute(q("buyer_version"), {"account_id": account_id})
+        row = await cursor.fetchone()
+        version = int(row["version"]) if row else 0
+        cached = self._entries.get((account_id, lead_type_id))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        cursor = await conn.execute(
+            q("buyer_snapshot"), {"account_id": account_id, "lead_type_id": lead_type_id}
+        )
+        rows = await cursor.fetchall()
+        fields = await catalog_store.list_fields(conn, account_id, lead_type_id)
+        by_name = {f.spec.name.casefold(): f.spec for f in fields}
+        views = [_view(r, by_name) for r in rows]
+        self._entries[(account_id, lead_type_id)] = (version, views)
+        return views
+
+
+def _view(row: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> AccountView:
+    criteria = [
+        Criterion(
+            CriterionType(c["type"]),
+            c["field"],
+            Operator(c["operator"]),
+            c["value"],
+            c.get("expression", ""),
+        )
+        for c in row["criteria"]
+    ]
+    method = method_of(
+        {
+            "type": row["delivery_type"],
+            "lead_type_id": 0,
+            "settings": row["settings"],
+            "name": row["delivery_name"],
+            "key": None,
+            "enabled": row["delivery_enabled"],
+        }
+    )
+    return AccountView(
+        id=row["id"],
+        key=row["key"] or "",
+        description=row["description"],
+        client_id=row["client_id"],
+        client_name=row["client_name"],
+        client_status=ClientStatus(row["client_status"]),
+        tz=ZoneInfo(row["time_zone"]),
+        automation=Automation(row["automation"]),
+        secondary=Automation(row["secondary_automation"]),
+        priority=row["priority"],
+        weight=row["weight"],
+        use_tiers=row["use_delivery_tiers"],
+        status=Status(row["status"]),
+        automation_enabled=row["automation_enabled"],
+        price=row["price"],
+        caps=Caps(row["hour_max"], row["day_max"], row["month_max"]),
+        delivery_delay_seconds=row["delivery_delay_seconds"],
+        redirect_url=row["redirect_url"],
+        account_type=AccountType(row["account_type"]),
+        agent_name=row["agent_name"],
+        agent_phone=row["agent_phone"],
+        delivery_id=row["delivery_id"],
+        delivery_name=row["delivery_name"],
+        delivery_enabled=row["delivery_enabled"],
+        delivery=delivery_spec(method),
+        windows=delivery_windows(row["settings"]),
+        criteria=compile_criteria(criteria, fields),
+    )
+
+
+# -- results -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanEntry:
+    view: AccountView
+    rank: int  # 1-based position in the waterfall; 0 = passed over
+    reason: str
+
+
+@dataclass(frozen=True)
+class Scan:
+    lead_id: int
+    entries: list[ScanEntry]
+    max_sells: int
+    report: str
+
+    @property
+    def ranked(self) -> list[ScanEntry]:
+        return sorted((e for e in self.entries if e.rank), key=lambda e: e.rank)
+
+
+# -- the engine --------------------------------------------------------------------------------
+
+
+class Distributor:
+    """Walks leads' waterfalls: from the worker loop, or at once for the synchronous inserts."""
+
+    def __init__(
+        self, pool: Pool, transports: Transports, settings: EngineSettings | None = None
+    ) -> None:
+        self._pool = pool
+        self._transports = transports
+        self._settings = settings or EngineSettings()
+        self._cache = BuyerCache()
+        self._wake = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> None:
+        """New work was committed in this process: look for it now rather than at the next poll."""
+        self._wake.set()
+
+    # -- the worker loop
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Lease and process due jobs and sends until `stop` is set; then finish what runs."""
+        limit = asyncio.Semaphore(self._settings.concurrency)
+        while not stop.is_set():
+            try:
+                found = await self._poll(limit)
+            except Exception:
+                log.exception("distribution poll failed; retrying")
+                found = 0
+            if found:
+                continue
+            self._wake.clear()
+            waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+            _, pending = await asyncio.wait(
+                waits, timeout=self._settings.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in pending:
+                waiter.cancel()
+        if self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def _poll(self, limit: asyncio.Semaphore) -> int:
+        if limit.locked():
+            await limit.acquire()
+            limit.release()
+        room = min(self._settings.batch, max(1, self._free(limit)))
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(
+                q("claim_sends"), {"lease": self._send_lease(), "limit": room}
+            )
+            sends = [(r["account_id"], r["id"]) for r in await cursor.fetchall()]
+            cursor = await conn.execute(
+                q("claim_jobs"), {"lease": self._settings.lease_seconds, "limit": room}
+            )
+            jobs = [(r["account_id"], r["lead_id"]) for r in await cursor.fetchall()]
+        for account_id, send_id in sends:
+            self._spawn(limit, self._deliver_and_continue(account_id, send_id))
+        for account_id, lead_id in jobs:
+            self._spawn(limit, self._walk(account_id, lead_id))
+        return len(sends) + len(jobs)
+
+    @staticmethod
+    def _free(limit: asyncio.Semaphore) -> int:
+        return getattr(limit, "_value", 1)
+
+    def _spawn(self, limit: asyncio.Semaphore, work: Any) -> None:
+        async def guarded() -> None:
+            async with limit:
+                try:
+                    await work
+                except Exception:
+                    log.exception("distribution work failed; its lease will run out and retry")
+
+        task = asyncio.create_task(guarded())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    def _send_lease(self) -> float:
+        return max(self._settings.lease_seconds, 120.0 + LEASE_MARGIN_SECONDS)
+
+    # -- walking one lead
+
+    async def deliver_now(self, account_id: int, lead_id: int) -> list[dict[str, Any]]:
+        """Walk a just-accepted lead's waterfall here and now, to the end, and list its sends
+        (returnsends and the other synchronous inserts). Sends a delivery delay holds back,
+        or that another process holds, are listed as they stand."""
+        await self.distribute_now(account_id, lead_id)
+        return await list_sends(self._pool, account_id, lead_id)
+
+    async def distribute_now(self, account_id: int, lead_id: int) -> None:
+        """Walk a lead's waterfall here; when another process holds the job, leave it be."""
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(
+                q("claim_job"),
+                {
+                    "account_id": account_id,
+                    "lead_id": lead_id,
+                    "lease": self._settings.lease_seconds,
+                },
+            )
+            claimed = await cursor.fetchone()
+        if claimed is not None:
+            await self._walk(account_id, lead_id, inline=True)
+
+    async def _walk(self, account_id: int, lead_id: int, *, inline: bool = False) -> None:
+        while True:
+            sends = await self._step(account_id, lead_id)
+            if not sends:
+                return
+            await asyncio.gather(*(self._deliver(account_id, s) for s in sends))
+            async with transaction(self._pool) as conn:
+                cursor = await conn.execute(
+                    q("claim_job"),
+                    {
+                        "account_id": account_id,
+                        "lead_id": lead_id,
+                        "lease": self._settings.lease_seconds,
+                    },
+                )
+                if await cursor.fetchone() is None:
+                    return
+
+    async def _deliver_and_continue(self, account_id: int, send_id: int) -> None:
+        """A send leased by the poll (scheduled, retried or taken over): deliver it; the job it
+        wakes is picked up by the next poll."""
+        await self._deliver(account_id, send_id)
+        self.wake()
+
+    async def _step(self, account_id: int, lead_id: int) -> list[int]:
+        """One step of a lead's waterfall, in one transaction: plan it if needed, then reserve
+        the sends it needs. Returns the sends to deliver now."""
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(
+                q("lock_job"), {"account_id": account_id, "lead_id": lead_id}
+            )
+            job = await cursor.fetchone()
+            if job is None or job["state"] == "done":
+                return []
+            views = await self._cache.views(conn, account_id, job["lead_type_id"])
+            now = utcnow()
+            plan: list[dict[str, int]] | None = job["plan"]
+            if plan is None:
+                if any(v.automation in ROTATING or v.secondary in ROTATING for v in views):
+                    await conn.execute(
+                        q("lock_rotation"),
+                        {"account_id": account_id, "lead_type_id": job["lead_type_id"]},
+                    )
+                scan = await self._scan(
+                    conn, account_id, lead_id, views, job["fields"], job["max_sells"], now
+                )
+                plan = [{"account": e.view.id, "client": e.view.client_id} for e in scan.ranked]
+                await self._log(conn, account_id, lead_id, scan.report)
+            to_deliver, cursor_at, outstanding, notes = await self._reserve(
+                conn, account_id, lead_id, views, job, plan, now
+            )
+            state = "waiting" if outstanding else "done"
+            if notes:
+                await self._log(conn, account_id, lead_id, "\n".join(notes))
+            await conn.execute(
+                q("save_job"),
+                {
+                    "account_id": account_id,
+                    "lead_id": lead_id,
+                    "state": state,
+                    "plan": Jsonb(plan),
+                    "cursor": cursor_at,
+                },
+            )
+            return to_deliver
+
+    async def _reserve(
+        self,
+        conn: Connection,
+        account_id: int,
+        lead_id: int,
+        views: Sequence[AccountView],
+        job: Mapping[str, Any],
+        plan: list[dict[str, int]],
+        now: datetime,
+    ) -> tuple[list[int], int, int, list[str]]:
+        cursor = await conn.execute(q("lead_sends"), {"account_id": account_id, "lead_id": lead_id})
+        held = await cursor.fetchall()
+        sold = sum(1 for s in held if s["status"] == SOLD)
+        outstanding = len(held) - sold
+        taken_clients = {s["client_id"] for s in held}
+        taken_accounts = {s["delivery_account_id"] for s in held}
+        need = max(job["max_sells"], 1) - sold - outstanding
+        position = job["cursor"]
+        by_id = {v.id: v for v in views}
+        context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles)
+        folded = {name.casefold(): value for name, value in job["fields"].items()}
+        deliver_now: list[int] = []
+        notes: list[str] = []
+        while need > 0 and position < len(plan):
+            entry = plan[position]
+            position += 1
+            view = by_id.get(entry["account"])
+            if view is None:
+                notes.append(f"- account {entry['account']}: passed over at send time: removed")
+                continue
+            if view.id in taken_accounts or (
+                view.client_id in taken_clients and not view.use_tiers
+            ):
+                continue
+            again = screen(view, folded, context)
+            if again.reason:
+                notes.append(f"- {view.label}: passed over at send time: {again.reason}")
+                continue
+            await conn.execute(
+                q("lock_delivery_account"), {"account_id": account_id, "id": view.id}
+            )
+            counts = (await _cap_counts(conn, account_id, [view], now))[view.id]
+            over = cap_reached(view.caps, counts)
+            if over:
+                notes.append(f"- {view.label}: passed over at send time: {over}")
+                continue
+            delay = view.delivery_delay_seconds
+            status = SCHEDULED if delay > 0 else IN_FLIGHT
+            cursor = await conn.execute(
+                q("insert_send"),
+                {
+                    "account_id": account_id,
+                    "lead_id": lead_id,
+                    "client_id": view.client_id,
+                    "delivery_account_id": view.id,
+                    "delivery_id": view.delivery_id,
+                    "status": status,
+                    "automated": True,
+                    "price": view.price,
+                    "delay": delay,
+                    "lease": self._send_lease(),
+                },
+            )
+            row = await cursor.fetchone()
+            assert row is not None
+            if Automation.RoundRobin in (view.automation, view.secondary):
+                await conn.execute(
+                    q("advance_rotation"), {"account_id": account_id, "id": view.client_id}
+                )
+            taken_clients.add(view.client_id)
+            taken_accounts.add(view.id)
+            outstanding += 1
+            need -= 1
+            if status == IN_FLIGHT:
+                deliver_now.append(int(row["id"]))
+            else:
+                notes.append(f"- {view.label}: send {row['id']} scheduled in {delay} s")
+        return deliver_now, position, outstanding, notes
+
+    async def _scan(
+        self,
+        conn: Connection,
+        account_id: int,
+        lead_id: int,
+        views: Sequence[AccountView],
+        values: Mapping[str, Value],
+        max_sells: int,
+        now: datetime,
+        *,
+        automated_only: bool = True,
+        allow_over_max: bool = False,
+    ) -> Scan:
+        context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles)
+        folded = {name.casefold(): value for name, value in values.items()}
+        screened = [screen(v, folded, context, automated_only=automated_only) for v in views]
+        passing = [s.view for s in screened if not s.reason]
+        passed_over: dict[int, str] = {}
+        sold_clients: set[int] = set()
+        if lead_id:
+            cursor = await conn.execute(
+                q("lead_sends"), {"account_id": account_id, "lead_id": lead_id}
+            )
+            for held in await cursor.fetchall():
+                sold_clients.add(held["client_id"])
+        counts = await _cap_counts(conn, account_id, passing, now)
+        for view in passing:
+            over = cap_reached(view.caps, counts[view.id])
+            if over:
+                passed_over[view.id] = over
+            elif view.client_id in sold_clients:
+                passed_over[view.id] = "already sold to this buyer"
+        eligible = [v for v in passing if v.id not in passed_over]
+        states = await _client_states(conn, account_id, {v.client_id for v in eligible})
+        candidates = [v.candidate(*states.get(v.client_id, (None, 0))) for v in eligible]
+        total = sum(states.get(c, (None, 0))[1] for c in {v.client_id for v in eligible})
+        ordered = order_candidates(candidates, total)
+        if not allow_over_max:
+            ordered = plan_waterfall(ordered, max_sells, sold_clients)
+        names = {v.client_id: v.client_name for v in views}
+        ranked = explain_order(ordered, names, total)
+        rank_of = {c.account_id: i for i, c in enumerate(ordered, start=1)}
+        for view in eligible:
+            if view.id not in rank_of:
+                passed_over[view.id] = "the lead's max sell count is reached"
+        entries = [
+            ScanEntry(
+                s.view,
+                rank_of.get(s.view.id, 0),
+                s.reason or passed_over.get(s.view.id) or ranked[rank_of[s.view.id] - 1],
+            )
+            for s in screened
+        ]
+        report = scan_report(lead_id, now, max_sells, screened, passed_over, ranked)
+        return Scan(lead_id, entries, max_sells, report)
+
+    async def _log(self, conn: Connection, account_id: int, lead_id: int, text: str) -> None:
+        await conn.execute(
+            q("insert_scan_log"), {"account_id": account_id, "lead_id": lead_id, "log": text}
+        )
+
+    # -- delivering one send
+
+    async def _deliver(self, account_id: int, send_id: int) -> None:
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(
+                q("get_send_for_delivery"), {"account_id": account_id, "id": send_id}
+            )
+            send = await cursor.fetchone()
+            if send is None:
+                return
+            views = await self._cache.views(conn, account_id, send["lead_type_id"])
+        view = next((v for v in views if v.id == send["delivery_account_id"]), None)
+        if view is None:
+            await self._finish(account_id, send, FAILED, "", "", "delivery account removed", 0.0)
+            return
+        payload = LeadPayload(
+            lead_id=send["lead_id"],
+            send_id=send_id,
+            price=send["price"],
+            values={name: _text(value) for name, value in send["fields"].items()},
+        )
+        rendered = render(view.delivery, payload)
+        request_text = describe(rendered)
+        result = await self._transports.send(rendered)
+        if result.failed:
+            attempts = send["attempts"] + 1
+            if attempts < self._settings.max_attempts:
+                retry_in = self._settings.retry_base_seconds * 2 ** (attempts - 1)
+                await self._finish(
+                    account_id,
+                    send,
+                    SCHEDULED,
+                    request_text,
+                    result.body,
+                    f"transport failure (attempt {attempts}): {result.error}; "
+                    f"retry in {retry_in:g} s",
+                    result.elapsed_ms,
+                    retry_in=retry_in,
+                )
+            else:
+                await self._finish(
+                    account_id,
+                    send,
+                    FAILED,
+                    request_text,
+                    result.body,
+                    f"transport failure after {attempts} attempts: {result.error}",
+                    result.elapsed_ms,
+                    label=view.label,
+                )
+            return
+        outcome = interpret(view.delivery.response, result.status, result.body)
+        price = outcome.price if outcome.price is not None else send["price"]
+        await self._finish(
+            account_id,
+            send,
+            SOLD if outcome.accepted else REJECTED,
+            request_text,
+            result.body,
+            outcome.reason,
+            result.elapsed_ms,
+            redirect_url=outcome.redirect_url or view.redirect_url,
+            price=price,
+            label=view.label,
+        )
+
+    async def _finish(
+        self,
+        account_id: int,
+        send: Mapping[str, Any],
+        status: int,
+        request: str,
+        response: str,
+        reason: str,
+        elapsed_ms: float,
+        *,
+        retry_in: float = 0.0,
+        redirect_url: str = "",
+        price: Decimal | None = None,
+        label: str = "",
+    ) -> None:
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(
+                q("finish_send"),
+                {
+                    "account_id": account_id,
+                    "id": send["id"],
+                    "status": status,
+                    "request": request,
+                    "response": response[:65536],
+                    "reason": reason,
+                    "redirect_url": redirect_url,
+                    "price": send["price"] if price is None else price,
+                    "elapsed_ms": elapsed_ms,
+                    "retry_in": retry_in,
+                },
+            )
+            if await cursor.fetchone() is None or status == SCHEDULED:
+                return
+            word = {SOLD: "sold", REJECTED: "rejected", FAILED: "failed"}[status]
+            detail = f"{word} at {price if price is not None else send['price']}"
+            if reason:
+                detail += f": {reason}"
+            await self._log(
+                conn,
+                account_id,
+                send["lead_id"],
+                f"Send {send['id']} to {label or 'account ' + str(send['delivery_account_id'])}: "
+                f"{detail} ({elapsed_ms:.0f} ms)",
+            )
+            await conn.execute(
+                q("wake_job"), {"account_id": account_id, "lead_id": send["lead_id"]}
+            )
+
+    # -- read-only operations
+
+    async def scan_lead(
+        self,
+        account_id: int,
+        lead_id: int,
+        *,
+        automated_only: bool = True,
+        allow_over_max: bool = False,
+    ) -> Scan:
+        """Where this stored lead would go now and why; nothing is reserved or logged."""
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(
+                q("get_lead_for_scan"), {"account_id": account_id, "id": lead_id}
+            )
+            lead = await cursor.fetchone()
+            if lead is None:
+                raise NotFound(f"no lead {lead_id}")
+            views = await self._cache.views(conn, account_id, lead["lead_type_id"])
+            return await self._scan(
+                conn,
+                account_id,
+                lead_id,
+                views,
+                lead["fields"],
+                lead["max_sell"],
+                utcnow(),
+                automated_only=automated_only,
+                allow_over_max=allow_over_max,
+            )
+
+    async def scan_fields(
+        self, account_id: int, lead_type_id: int, posted: Sequence[tuple[str, str]]
+    ) -> Scan:
+        """Where a lead with these field values would go now, without a lead
+        (GetClientsForCriteria): values are typed by the lead type's fields, none required."""
+        async with transaction(self._pool) as conn:
+            fields = await catalog_store.list_fields(conn, account_id, lead_type_id)
+            if not fields:
+                raise NotFound(f"no lead type {lead_type_id} with fields")
+            specs = [replace(f.spec, required=False) for f in fields]
+            cleaned = clean_lead_values(specs, dict(posted))
+            if not cleaned.ok:
+                raise InvalidArgument(cleaned.problems)
+            views = await self._cache.views(conn, account_id, lead_type_id)
+            return await self._scan(
+                conn, account_id, 0, views, cleaned.values, 1, utcnow(), allow_over_max=True
+            )
+
+
+async def _cap_counts(
+    conn: Connection, account_id: int, views: Sequence[AccountView], now: datetime
+) -> dict[int, CapCounts]:
+    if not views:
+        return {}
+    windows = [cap_windows(v.tz, now) for v in views]
+    cursor = await conn.execute(
+        q("cap_counts"),
+        {
+            "account_id": account_id,
+            "ids": [v.id for v in views],
+            "hour_starts": [w.hour_start for w in windows],
+            "day_starts": [w.day_start for w in windows],
+            "month_starts": [w.month_start for w in windows],
+        },
+    )
+    return {r["id"]: CapCounts(r["hour"], r["day"], r["month"]) for r in await cursor.fetchall()}
+
+
+async def _client_states(
+    conn: Connection, account_id: int, client_ids: set[int]
+) -> dict[int, tuple[int | None, int]]:
+    if not client_ids:
+        return {}
+    cursor = await conn.execute(
+        q("client_states"), {"account_id": account_id, "ids": sorted(client_ids)}
+    )
+    return {r["id"]: (r["rr_position"], r["served"]) for r in await cursor.fetchall()}
+
+
+def _text(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+# -- reports -----------------------------------------------------------------------------------
+
+
+async def list_sends(pool: Pool, account_id: int, lead_id: int) -> list[dict[str, Any]]:
+    """A lead's sends, oldest first (an unknown lead has none)."""
+    async with transaction(pool) as conn:
+        cursor = await conn.execute(q("list_sends"), {"account_id": account_id, "lead_id": lead_id})
+        return await cursor.fetchall()
+
+
+async def scan_log(pool: Pool, account_id: int, lead_id: int) -> list[dict[str, Any]]:
+    """A lead's scan log entries, oldest first; NotFound for a lead not in the account."""
+    async with transaction(pool) as conn:
+        cursor = await conn.execute(
+            q("get_lead_for_scan"), {"account_id": account_id, "id": lead_id}
+        )
+        if await cursor.fetchone() is None:
+            raise NotFound(f"no lead {lead_id}")
+        cursor = await conn.execute(
+            q("list_scan_logs"), {"account_id": account_id, "lead_id": lead_id}
+        )
+        return await cursor.fetchall()

@@ -1,0 +1,154 @@
+-- name: claim_jobs
+-- Lease due distribution jobs to this process; a job another process holds is skipped, and
+-- a lease that ran out (its process died) is taken over.
+UPDATE distribution_jobs j SET lease_until = now() + make_interval(secs => %(lease)s)
+FROM (
+  SELECT account_id, lead_id FROM distribution_jobs
+  WHERE state = 'pending' AND run_at <= now() AND (lease_until IS NULL OR lease_until < now())
+  ORDER BY run_at
+  LIMIT %(limit)s
+  FOR UPDATE SKIP LOCKED
+) due
+WHERE j.account_id = due.account_id AND j.lead_id = due.lead_id
+RETURNING j.account_id, j.lead_id;
+
+-- name: claim_job
+-- Lease one lead's job (the synchronous insert endpoints run it at once); NULL when another
+-- process holds it.
+UPDATE distribution_jobs SET lease_until = now() + make_interval(secs => %(lease)s)
+WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND state = 'pending'
+  AND (lease_until IS NULL OR lease_until < now())
+RETURNING lead_id;
+
+-- name: lock_job
+-- A job with its lead, locked for one step of the waterfall.
+SELECT j.state, j.plan, j.cursor, j.max_sells, l.lead_type_id, l.fields, l.extras,
+       l.received_at, l.no_sell
+FROM distribution_jobs j
+JOIN leads l ON l.account_id = j.account_id AND l.id = j.lead_id
+WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s
+FOR UPDATE OF j;
+
+-- name: save_job
+-- Store a job's plan and position after a step, and release its lease.
+UPDATE distribution_jobs
+SET state = %(state)s, plan = %(plan)s, cursor = %(cursor)s, lease_until = NULL,
+    updated_at = now()
+WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s;
+
+-- name: wake_job
+-- A send finished: the job's waterfall goes on from now.
+UPDATE distribution_jobs SET state = 'pending', run_at = now(), updated_at = now()
+WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND state <> 'done';
+
+-- name: lock_rotation
+-- Serialise decisions of one lead type's rotation (round robin and shares), across processes.
+SELECT pg_advisory_xact_lock(hashtextextended('rotation:' || %(account_id)s || ':' ||
+                                              %(lead_type_id)s, 0));
+
+-- name: lead_sends
+-- This lead's sends that hold or made a sale: scheduled, in flight or sold.
+SELECT client_id, delivery_account_id, status FROM sends
+WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND status IN (1, 2, 3);
+
+-- name: cap_counts
+-- Deliveries per account since the start of its buyer's local hour, day and month.
+SELECT x.id,
+       count(s.id) FILTER (WHERE s.created_at >= x.hour_start) AS hour,
+       count(s.id) FILTER (WHERE s.created_at >= x.day_start) AS day,
+       count(s.id) AS month
+FROM unnest(%(ids)s::bigint[], %(hour_starts)s::timestamptz[], %(day_starts)s::timestamptz[],
+            %(month_starts)s::timestamptz[]) AS x(id, hour_start, day_start, month_start)
+LEFT JOIN sends s ON s.account_id = %(account_id)s AND s.delivery_account_id = x.id
+  AND s.status IN (1, 2, 3) AND s.created_at >= x.month_start
+GROUP BY x.id;
+
+-- name: client_states
+-- Rotation position and leads served in the last 24 hours, per buyer.
+SELECT c.id, c.rr_position,
+       (SELECT count(*) FROM sends s
+        WHERE s.account_id = c.account_id AND s.client_id = c.id AND s.status IN (1, 2, 3)
+          AND s.created_at >= now() - interval '24 hours') AS served
+FROM clients c
+WHERE c.account_id = %(account_id)s AND c.id = ANY(%(ids)s);
+
+-- name: lock_delivery_account
+-- One delivery account, locked while a send to it is decided: caps hold across processes.
+SELECT id FROM delivery_accounts
+WHERE account_id = %(account_id)s AND id = %(id)s
+FOR UPDATE;
+
+-- name: insert_send
+-- Reserve a delivery: it counts against the account's caps from now on.
+INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
+                   automated, price, next_attempt_at, lease_until)
+VALUES (%(account_id)s, %(lead_id)s, %(client_id)s, %(delivery_account_id)s, %(delivery_id)s,
+        %(status)s, %(automated)s, %(price)s,
+        now() + make_interval(secs => %(delay)s),
+        CASE WHEN %(status)s = 2 THEN now() + make_interval(secs => %(lease)s) END)
+RETURNING id;
+
+-- name: advance_rotation
+-- The buyer was offered a lead through the rotation: it goes to the back of the line.
+UPDATE clients SET rr_position = nextval('rotation_numbers')
+WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: insert_scan_log
+-- Add an entry to a lead's scan log.
+INSERT INTO scan_logs (account_id, lead_id, log) VALUES (%(account_id)s, %(lead_id)s, %(log)s);
+
+-- name: claim_sends
+-- Lease due sends: scheduled ones whose time came, and in-flight ones whose process died.
+UPDATE sends s SET status = 2,
+                   lease_until = now() + make_interval(secs => %(lease)s)
+FROM (
+  SELECT account_id, id FROM sends
+  WHERE (status = 1 AND next_attempt_at <= now())
+     OR (status = 2 AND lease_until < now())
+  ORDER BY next_attempt_at
+  LIMIT %(limit)s
+  FOR UPDATE SKIP LOCKED
+) due
+WHERE s.account_id = due.account_id AND s.id = due.id
+RETURNING s.account_id, s.id;
+
+-- name: get_send_for_delivery
+-- What executing a send needs: the send, its lead's values and the lead type.
+SELECT s.id, s.lead_id, s.client_id, s.delivery_account_id, s.delivery_id, s.price,
+       s.attempts, l.lead_type_id, l.fields
+FROM sends s
+JOIN leads l ON l.account_id = s.account_id AND l.id = s.lead_id
+WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = 2;
+
+-- name: finish_send
+-- Record a delivery attempt's outcome; returns nothing when the send was already finished.
+UPDATE sends
+SET status = %(status)s, request = %(request)s, response = %(response)s, reason = %(reason)s,
+    redirect_url = %(redirect_url)s, price = %(price)s, attempts = attempts + 1,
+    elapsed_ms = %(elapsed_ms)s, sent_at = now(), lease_until = NULL,
+    next_attempt_at = now() + make_interval(secs => %(retry_in)s)
+WHERE account_id = %(account_id)s AND id = %(id)s AND status = 2
+RETURNING lead_id;
+
+-- name: list_sends
+-- A lead's sends, oldest first, with their buyers' names.
+SELECT s.id, s.lead_id, s.client_id, c.name AS client_name, s.delivery_account_id,
+       s.delivery_id, s.status, s.automated, s.price, s.request, s.response, s.reason,
+       s.redirect_url, s.attempts, s.elapsed_ms, s.created_at, s.sent_at
+FROM sends s
+JOIN clients c ON c.account_id = s.account_id AND c.id = s.client_id
+WHERE s.account_id = %(account_id)s AND s.lead_id = %(lead_id)s
+ORDER BY s.id;
+
+-- name: list_scan_logs
+-- A lead's scan log entries, oldest first.
+SELECT lead_id, scanned_at, log FROM scan_logs
+WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s
+ORDER BY id;
+
+-- name: get_lead_for_scan
+-- A stored lead's values and distribution settings, for a scan without sending.
+SELECT l.id, l.lead_type_id, l.fields, c.max_sell
+FROM leads l
+JOIN campaigns c ON c.account_id = l.account_id AND c.id = l.campaign_id
+WHERE l.account_id = %(account_id)s AND l.id = %(id)s;

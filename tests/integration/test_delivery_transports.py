@@ -1,0 +1,603 @@
+"""Delivery transports over the real wire: an HTTP buyer, an SMTP server and an FTP server,
+all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import email
+import email.policy
+import json
+import socket
+import threading
+import time
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from server.adapters.delivery import HttpTransport, Transports, transmit
+from server.adapters.delivery.http import MAX_BODY_BYTES
+from server.domain.delivery import (
+    AuthType,
+    DeliverySpec,
+    DeliveryType,
+    FieldMapping,
+    LeadPayload,
+    ResponseRules,
+    interpret,
+    render,
+)
+
+with warnings.catch_warnings():  # pyftpdlib still imports asyncore and asynchat
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import FTPServer
+
+MAPPINGS = (FieldMapping("first_name", "FirstName"), FieldMapping("phone", "Phone"))
+LEAD = LeadPayload(
+    lead_id=7,
+    send_id=42,
+    price=Decimal("12.50"),
+    values={"FirstName": 'Ann "A" <&>', "Phone": "5551234567"},
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- an HTTP buyer -------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    client: tuple[str, int]
+
+
+class BuyerServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that hangs up early (a timeout, a cut-short answer) is expected
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), BuyerHandler)
+        self.received: list[Received] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class BuyerHandler(BaseHTTPRequestHandler):
+    """Records each request; the path picks the answer."""
+
+    protocol_version = "HTTP/1.1"
+    server: BuyerServer
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def _answer(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = {name.casefold(): value for name, value in self.headers.items()}
+        self.server.received.append(
+            Received(self.command, self.path, headers, body, self.client_address)
+        )
+        path = self.path.split("?")[0]
+        if path == "/slow":
+            time.sleep(1.0)
+        if path.startswith("/status/"):
+            self._reply(int(path.rsplit("/", 1)[1]), b"<error>buyer is down</error>")
+        elif path == "/moved":
+            self._reply(302, b"", (("Location", "/landing"),))
+        elif path == "/huge":
+            self._reply(200, b"x" * (MAX_BODY_BYTES * 4))
+        else:
+            self._reply(200, b"<result>Accepted</result><price>3.25</price>")
+
+    def _reply(self, status: int, body: bytes, headers: tuple[tuple[str, str], ...] = ()) -> None:
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def buyer() -> Iterator[BuyerServer]:
+    server = BuyerServer()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def received(buyer: BuyerServer) -> list[Received]:
+    buyer.received.clear()
+    return buyer.received
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[HttpTransport]:
+    transport = HttpTransport()
+    yield transport
+    await transport.aclose()
+
+
+def http_spec(buyer: BuyerServer, kind: DeliveryType, **overrides: Any) -> DeliverySpec:
+    settings: dict[str, Any] = {
+        "type": kind,
+        "address": f"{buyer.url}/leads",
+        "mappings": MAPPINGS,
+        "timeout_seconds": 5.0,
+    }
+    settings.update(overrides)
+    return DeliverySpec(**settings)
+
+
+async def deliver(http: HttpTransport, delivery: DeliverySpec) -> Any:
+    return await transmit(render(delivery, LEAD), http)
+
+
+async def test_a_form_post_arrives_with_its_body(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    await deliver(http, http_spec(buyer, DeliveryType.HttpPost))
+    assert (received[0].method, received[0].path) == ("POST", "/leads")
+    assert received[0].body == b"first_name=Ann+%22A%22+%3C%26%3E&phone=5551234567"
+    assert received[0].headers["content-type"] == "application/x-www-form-urlencoded"
+
+
+async def test_a_get_arrives_with_its_query(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    delivery = http_spec(buyer, DeliveryType.HttpGet, address=f"{buyer.url}/leads?src=lr")
+    await deliver(http, delivery)
+    assert (received[0].method, received[0].body) == ("GET", b"")
+    assert received[0].path == "/leads?src=lr&first_name=Ann+%22A%22+%3C%26%3E&phone=5551234567"
+
+
+async def test_a_json_post_arrives_with_its_document(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    template = '{"name": "{{FirstName}}", "lead": {{lead_id}}}'
+    await deliver(http, http_spec(buyer, DeliveryType.JsonPost, template=template))
+    assert received[0].body == b'{"name": "Ann \\"A\\" <&>", "lead": 7}'
+    assert json.loads(received[0].body) == {"name": 'Ann "A" <&>', "lead": 7}
+    assert received[0].headers["content-type"] == "application/json"
+
+
+async def test_an_xml_post_arrives_with_its_document(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    await deliver(http, http_spec(buyer, DeliveryType.XmlPost))
+    assert received[0].body == (
+        b'<?xml version="1.0" encoding="utf-8"?><Lead>'
+        b'<first_name>Ann "A" &lt;&amp;&gt;</first_name><phone>5551234567</phone></Lead>'
+    )
+
+
+async def test_custom_headers_arrive(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    headers = (("X-Source", "leadrouter-test"), ("X-Campaign", "42"))
+    await deliver(http, http_spec(buyer, DeliveryType.HttpPost, headers=headers))
+    assert (received[0].headers["x-source"], received[0].headers["x-campaign"]) == (
+        "leadrouter-test",
+        "42",
+    )
+
+
+async def test_the_idempotency_key_and_user_agent_arrive(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    await deliver(http, http_spec(buyer, DeliveryType.HttpPost))
+    assert received[0].headers["idempotency-key"] == "leadrouter-send-42"
+    assert received[0].headers["user-agent"] == "leadrouter"
+
+
+async def test_basic_auth_arrives(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    delivery = http_spec(
+        buyer, DeliveryType.HttpPost, auth=AuthType.Basic, username="acme", password="pa:ss"
+    )
+    await deliver(http, delivery)
+    scheme, _, token = received[0].headers["authorization"].partition(" ")
+    assert (scheme, base64.b64decode(token)) == ("Basic", b"acme:pa:ss")
+
+
+async def test_bearer_auth_arrives(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    delivery = http_spec(buyer, DeliveryType.JsonPost, auth=AuthType.Bearer, password="tok-1")
+    await deliver(http, delivery)
+    assert received[0].headers["authorization"] == "Bearer tok-1"
+
+
+async def test_the_buyers_answer_comes_back(buyer: BuyerServer, http: HttpTransport) -> None:
+    result = await deliver(http, http_spec(buyer, DeliveryType.HttpPost))
+    assert (result.status, result.body, result.error) == (
+        200,
+        "<result>Accepted</result><price>3.25</price>",
+        "",
+    )
+    assert result.elapsed_ms > 0
+
+
+async def test_the_answer_is_read_by_the_response_rules(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    rules = ResponseRules(search="accepted", price_search=r"<price>(.*?)</price>")
+    result = await deliver(http, http_spec(buyer, DeliveryType.HttpPost, response=rules))
+    outcome = interpret(rules, result.status, result.body)
+    assert (outcome.accepted, outcome.price) == (True, Decimal("3.25"))
+
+
+async def test_an_error_status_is_an_answer_not_a_transport_failure(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    delivery = http_spec(buyer, DeliveryType.HttpPost, address=buyer.url + "/status/503")
+    result = await deliver(http, delivery)
+    assert (result.status, result.body, result.error) == (503, "<error>buyer is down</error>", "")
+
+
+async def test_a_post_does_not_follow_a_redirect(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    delivery = http_spec(buyer, DeliveryType.HttpPost, address=buyer.url + "/moved")
+    result = await deliver(http, delivery)
+    assert (result.status, len(received)) == (302, 1)
+
+
+async def test_a_get_follows_a_redirect(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    delivery = http_spec(buyer, DeliveryType.HttpGet, address=buyer.url + "/moved")
+    result = await deliver(http, delivery)
+    assert (result.status, received[-1].path) == (200, "/landing")
+
+
+async def test_a_huge_answer_is_cut_short(buyer: BuyerServer, http: HttpTransport) -> None:
+    delivery = http_spec(buyer, DeliveryType.HttpGet, address=buyer.url + "/huge")
+    result = await deliver(http, delivery)
+    assert (result.status, len(result.body)) == (200, MAX_BODY_BYTES)
+
+
+async def test_a_slow_buyer_times_out(buyer: BuyerServer, http: HttpTransport) -> None:
+    delivery = http_spec(
+        buyer, DeliveryType.HttpPost, address=buyer.url + "/slow", timeout_seconds=0.2
+    )
+    result = await deliver(http, delivery)
+    assert (result.status, result.error) == (None, "timed out after 0.2s")
+    assert result.elapsed_ms < 900
+
+
+async def test_a_refused_connection_is_a_transport_failure(http: HttpTransport) -> None:
+    delivery = DeliverySpec(
+        type=DeliveryType.HttpPost, address=f"http://127.0.0.1:{free_port()}/", mappings=MAPPINGS
+    )
+    result = await deliver(http, delivery)
+    assert result.status is None
+    assert result.error.startswith("could not connect")
+
+
+async def test_connections_are_reused(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    for _ in range(3):
+        await deliver(http, http_spec(buyer, DeliveryType.HttpPost))
+    assert len({r.client for r in received}) == 1
+
+
+async def test_many_deliveries_run_at_once(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    delivery = http_spec(buyer, DeliveryType.JsonPost)
+    results = await asyncio.gather(*(deliver(http, delivery) for _ in range(50)))
+    assert {r.status for r in results} == {200}
+    assert len(received) == 50
+
+
+async def test_transports_close_their_client(buyer: BuyerServer) -> None:
+    async with Transports() as transports:
+        result = await transports.send(render(http_spec(buyer, DeliveryType.HttpPost), LEAD))
+    assert result.status == 200
+
+
+# --- an SMTP server ------------------------------------------------------------------------
+
+
+@dataclass
+class Mailbox:
+    envelopes: list[Any] = field(default_factory=list)
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address.startswith("nobody@"):
+            return "550 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def message(self, index: int = -1) -> EmailMessage:
+        content = self.envelopes[index].content
+        parsed = email.message_from_bytes(content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+def check_login(
+    server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data == (b"mailer", b"right")
+    return AuthResult(success=ok, handled=False)
+
+
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[tuple[Controller, Mailbox]]:
+    mailbox = Mailbox()
+    controller = Controller(
+        mailbox,
+        hostname="127.0.0.1",
+        port=free_port(),
+        authenticator=check_login,
+        auth_require_tls=False,
+    )
+    controller.start()
+    yield controller, mailbox
+    controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[Controller, Mailbox]) -> Mailbox:
+    smtp_server[1].envelopes.clear()
+    return smtp_server[1]
+
+
+def email_spec(smtp_server: tuple[Controller, Mailbox], **overrides: Any) -> DeliverySpec:
+    settings: dict[str, Any] = {
+        "type": DeliveryType.Email,
+        "mappings": MAPPINGS,
+        "email_to": "sales@buyer.example, boss@buyer.example",
+        "email_cc": "cc@buyer.example",
+        "email_bcc": "audit@buyer.example",
+        "email_from": "Leads <leads@leadrouter.example>",
+        "email_subject": "Lead {{lead_id}} for you",
+        "smtp_host": "127.0.0.1",
+        "smtp_port": smtp_server[0].port,
+        "timeout_seconds": 5.0,
+    }
+    settings.update(overrides)
+    return DeliverySpec(**settings)
+
+
+async def send(delivery: DeliverySpec) -> Any:
+    async with Transports() as transports:
+        return await transports.send(render(delivery, LEAD))
+
+
+async def test_an_email_reaches_every_recipient(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    await send(email_spec(smtp_server))
+    envelope = mailbox.envelopes[0]
+    assert envelope.mail_from == "leads@leadrouter.example"
+    assert envelope.rcpt_tos == [
+        "sales@buyer.example",
+        "boss@buyer.example",
+        "cc@buyer.example",
+        "audit@buyer.example",
+    ]
+
+
+async def test_an_email_carries_its_headers(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    await send(email_spec(smtp_server))
+    message = mailbox.message()
+    assert message["Subject"] == "Lead 7 for you"
+    assert message["To"] == "sales@buyer.example, boss@buyer.example"
+    assert message["Cc"] == "cc@buyer.example"
+    assert message["Message-ID"] == "<leadrouter-send-42@leadrouter>"
+    assert message["Date"] is not None
+
+
+async def test_an_email_hides_its_bcc(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    await send(email_spec(smtp_server))
+    assert mailbox.message()["Bcc"] is None
+
+
+async def test_an_email_carries_its_body(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    await send(email_spec(smtp_server, template="Hello,\n.\nName: {{FirstName}} ✓\n"))
+    lines = mailbox.message().get_content().splitlines()
+    assert lines == ["Hello,", ".", 'Name: Ann "A" <&> ✓']
+
+
+async def test_an_email_result_is_the_servers_reply(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    result = await send(email_spec(smtp_server))
+    assert (result.status, result.body, result.error) == (
+        250,
+        "250 Message accepted for delivery",
+        "",
+    )
+
+
+async def test_an_email_in_testing_goes_to_the_test_address(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    await send(email_spec(smtp_server, in_testing=True, test_address="qa@leadrouter.example"))
+    assert mailbox.envelopes[0].rcpt_tos == ["qa@leadrouter.example"]
+
+
+async def test_an_email_logs_in_when_a_user_is_set(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    result = await send(email_spec(smtp_server, smtp_username="mailer", smtp_password="right"))
+    assert (result.status, result.error) == (250, "")
+
+
+async def test_a_wrong_smtp_password_is_a_transport_failure(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    result = await send(email_spec(smtp_server, smtp_username="mailer", smtp_password="wrong"))
+    assert (result.status, bool(result.error), mailbox.envelopes) == (535, True, [])
+
+
+async def test_starttls_is_required_when_configured(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    result = await send(email_spec(smtp_server, smtp_starttls=True))
+    assert "STARTTLS" in result.error
+    assert mailbox.envelopes == []
+
+
+async def test_refused_recipients_are_a_transport_failure(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    delivery = email_spec(smtp_server, email_to="nobody@buyer.example", email_cc="", email_bcc="")
+    result = await send(delivery)
+    assert result.error.startswith("every recipient was refused")
+    assert mailbox.envelopes == []
+
+
+async def test_one_refused_recipient_does_not_stop_the_rest(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    result = await send(email_spec(smtp_server, email_cc="nobody@buyer.example"))
+    assert result.status == 250
+    assert "nobody@buyer.example" not in mailbox.envelopes[0].rcpt_tos
+
+
+async def test_an_unreachable_smtp_server_is_a_transport_failure(
+    smtp_server: tuple[Controller, Mailbox],
+) -> None:
+    result = await send(email_spec(smtp_server, smtp_port=free_port()))
+    assert (result.status, "ConnectionRefusedError" in result.error) == (None, True)
+
+
+# --- an FTP server -------------------------------------------------------------------------
+
+
+@dataclass
+class FtpSite:
+    port: int
+    home: Path
+
+
+@pytest.fixture(scope="module")
+def ftp_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FtpSite]:
+    home = tmp_path_factory.mktemp("ftp")
+    (home / "incoming").mkdir()
+    authorizer = DummyAuthorizer()
+    authorizer.add_user("acme", "pw", str(home), perm="elradfmw")
+    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "auth_failed_timeout": 0})
+    server = FTPServer(("127.0.0.1", 0), handler)
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
+        server.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    yield FtpSite(port=server.socket.getsockname()[1], home=home)
+    stop.set()
+    thread.join()
+
+
+def ftp_spec(site: FtpSite, **overrides: Any) -> DeliverySpec:
+    settings: dict[str, Any] = {
+        "type": DeliveryType.Ftp,
+        "address": f"ftp://127.0.0.1:{site.port}/incoming",
+        "mappings": MAPPINGS,
+        "ftp_username": "acme",
+        "ftp_password": "pw",
+        "timeout_seconds": 5.0,
+    }
+    settings.update(overrides)
+    return DeliverySpec(**settings)
+
+
+async def test_a_csv_file_is_stored(ftp_site: FtpSite) -> None:
+    lead = LeadPayload(lead_id=101, send_id=1, price=Decimal(1), values=LEAD.values)
+    await send_lead(ftp_spec(ftp_site), lead)
+    stored = (ftp_site.home / "incoming" / "lead-101-send-1.csv").read_bytes()
+    assert stored == b'first_name,phone\r\n"Ann ""A"" <&>",5551234567\r\n'
+
+
+async def test_an_xml_file_is_stored(ftp_site: FtpSite) -> None:
+    lead = LeadPayload(lead_id=102, send_id=2, price=Decimal(1), values=LEAD.values)
+    await send_lead(ftp_spec(ftp_site, ftp_file_format="xml"), lead)
+    stored = (ftp_site.home / "incoming" / "lead-102-send-2.xml").read_bytes()
+    assert stored == (
+        b'<?xml version="1.0" encoding="utf-8"?><Lead>'
+        b'<first_name>Ann "A" &lt;&amp;&gt;</first_name><phone>5551234567</phone></Lead>'
+    )
+
+
+async def test_an_upload_result_is_the_servers_reply(ftp_site: FtpSite) -> None:
+    lead = LeadPayload(lead_id=103, send_id=3, price=Decimal(1), values=LEAD.values)
+    result = await send_lead(ftp_spec(ftp_site), lead)
+    assert (result.status, result.body[:3], result.error) == (226, "226", "")
+
+
+async def test_a_wrong_ftp_password_is_a_transport_failure(ftp_site: FtpSite) -> None:
+    result = await send_lead(ftp_spec(ftp_site, ftp_password="nope"), LEAD)
+    assert (result.status, result.error[:14]) == (530, "FTP error: 530")
+
+
+async def test_a_missing_ftp_directory_is_a_transport_failure(ftp_site: FtpSite) -> None:
+    delivery = ftp_spec(ftp_site, address=f"ftp://127.0.0.1:{ftp_site.port}/nowhere")
+    result = await send_lead(delivery, LEAD)
+    assert (result.status, bool(result.error)) == (550, True)
+
+
+async def test_an_unreachable_ftp_server_is_a_transport_failure(ftp_site: FtpSite) -> None:
+    result = await send_lead(ftp_spec(ftp_site, address=f"ftp://127.0.0.1:{free_port()}/"), LEAD)
+    assert (result.status, "ConnectionRefusedError" in result.error) == (None, True)
+
+
+async def send_lead(delivery: DeliverySpec, lead: LeadPayload) -> Any:
+    async with Transports() as transports:
+        return await transports.send(render(delivery, lead))
