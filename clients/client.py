@@ -16,7 +16,7 @@ from typing import Any, cast
 import grpc
 from google.protobuf.struct_pb2 import Struct
 from google.rpc import error_details_pb2, status_pb2
-from leadrouter.v1 import admin_pb2_grpc
+from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc
 
 
 def _with_key(details: Any, key: str) -> Any:
@@ -58,6 +58,29 @@ async def admin_async(target: str, key: str) -> AsyncIterator[admin_pb2_grpc.Adm
         target, interceptors=[_AsyncKeyInterceptor(key)]
     ) as channel:
         yield cast("admin_pb2_grpc.AdminServiceAsyncStub", admin_pb2_grpc.AdminServiceStub(channel))
+
+
+@contextmanager
+def distribution(target: str, key: str) -> Iterator[distribution_pb2_grpc.DistributionServiceStub]:
+    """A blocking DistributionService stub whose calls carry the key."""
+    with grpc.insecure_channel(target) as channel:
+        yield distribution_pb2_grpc.DistributionServiceStub(
+            grpc.intercept_channel(channel, _KeyInterceptor(key))
+        )
+
+
+@asynccontextmanager
+async def distribution_async(
+    target: str, key: str
+) -> AsyncIterator[distribution_pb2_grpc.DistributionServiceAsyncStub]:
+    """An asyncio DistributionService stub whose calls carry the key."""
+    async with grpc.aio.insecure_channel(
+        target, interceptors=[_AsyncKeyInterceptor(key)]
+    ) as channel:
+        yield cast(
+            "distribution_pb2_grpc.DistributionServiceAsyncStub",
+            distribution_pb2_grpc.DistributionServiceStub(channel),
+        )
 
 
 def struct(document: dict[str, Any]) -> Struct:

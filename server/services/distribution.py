@@ -56,13 +56,14 @@ log = logging.getLogger(__name__)
 
 SCHEDULED, IN_FLIGHT, SOLD, REJECTED, FAILED = 1, 2, 3, 4, 5
 ROTATING = frozenset({Automation.RoundRobin, Automation.Weighted, Automation.Percentage})
-LEASE_MARGIN_SECONDS = 30.0
 UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
 class EngineSettings:
-    lease_seconds: float = 30.0  # how long a step may hold a job before another takes over
+    # how long a step may hold a job, and a send may outlast its delivery timeout, before
+    # another process takes the work over
+    lease_seconds: float = 30.0
     max_attempts: int = 5  # delivery attempts of one send before it fails
     retry_base_seconds: float = 2.0  # backoff: base * 2^(attempt-1)
     batch: int = 32  # jobs and sends leased per poll
@@ -227,7 +228,7 @@ class Distributor:
         room = min(self._settings.batch, max(1, self._free(limit)))
         async with transaction(self._pool) as conn:
             cursor = await conn.execute(
-                q("claim_sends"), {"lease": self._send_lease(), "limit": room}
+                q("claim_sends"), {"lease": self._settings.lease_seconds, "limit": room}
             )
             sends = [(r["account_id"], r["id"]) for r in await cursor.fetchall()]
             cursor = await conn.execute(
@@ -256,20 +257,37 @@ class Distributor:
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
-    def _send_lease(self) -> float:
-        return max(self._settings.lease_seconds, 120.0 + LEASE_MARGIN_SECONDS)
-
     # -- walking one lead
 
-    async def deliver_now(self, account_id: int, lead_id: int) -> list[dict[str, Any]]:
-        """Walk a just-accepted lead's waterfall here and now, to the end, and list its sends
-        (returnsends and the other synchronous inserts). Sends a delivery delay holds back,
-        or that another process holds, are listed as they stand."""
-        await self.distribute_now(account_id, lead_id)
-        return await list_sends(self._pool, account_id, lead_id)
+    async def deliver_now(
+        self, account_id: int, lead_id: int, wait_seconds: float = 25.0
+    ) -> list[dict[str, Any]]:
+        """Walk a just-accepted lead's waterfall to the end and list its sends (returnsends).
+
+        The walk happens here, or in whichever worker leased the job first; either way this
+        waits until no delivery is in flight. Sends a delivery delay or a retry backoff holds
+        back, and a lead whose source delayed it, are listed as they stand.
+        """
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while True:
+            await self.distribute_now(account_id, lead_id)
+            async with transaction(self._pool) as conn:
+                cursor = await conn.execute(
+                    q("job_progress"), {"account_id": account_id, "lead_id": lead_id}
+                )
+                job = await cursor.fetchone()
+            if (
+                job is None
+                or job["state"] == "done"
+                or (job["state"] == "pending" and not job["due"])
+                or (job["state"] == "waiting" and not job["in_flight"])
+                or asyncio.get_running_loop().time() > deadline
+            ):
+                return await list_sends(self._pool, account_id, lead_id)
+            await asyncio.sleep(0.01)
 
     async def distribute_now(self, account_id: int, lead_id: int) -> None:
-        """Walk a lead's waterfall here; when another process holds the job, leave it be."""
+        """Walk a lead's waterfall here, unless another walker holds its job."""
         async with transaction(self._pool) as conn:
             cursor = await conn.execute(
                 q("claim_job"),
@@ -281,9 +299,9 @@ class Distributor:
             )
             claimed = await cursor.fetchone()
         if claimed is not None:
-            await self._walk(account_id, lead_id, inline=True)
+            await self._walk(account_id, lead_id)
 
-    async def _walk(self, account_id: int, lead_id: int, *, inline: bool = False) -> None:
+    async def _walk(self, account_id: int, lead_id: int) -> None:
         while True:
             sends = await self._step(account_id, lead_id)
             if not sends:
@@ -409,7 +427,7 @@ class Distributor:
                     "automated": True,
                     "price": view.price,
                     "delay": delay,
-                    "lease": self._send_lease(),
+                    "lease": view.delivery.timeout_seconds + self._settings.lease_seconds,
                 },
             )
             row = await cursor.fetchone()

@@ -203,7 +203,7 @@ async def test_an_unknown_response_type_is_refused(http: httpx.AsyncClient, ids:
     "path",
     [
         "/processor/insert/ping/json",
-        "/processor/insert/returnsends/xml",
+        "/processor/insert/transfer/xml",
         "/processor/insert/general/json/async",
         "/processor/insert/calldata/json/async",
     ],

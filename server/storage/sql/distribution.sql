@@ -13,10 +13,11 @@ WHERE j.account_id = due.account_id AND j.lead_id = due.lead_id
 RETURNING j.account_id, j.lead_id;
 
 -- name: claim_job
--- Lease one lead's job (the synchronous insert endpoints run it at once); NULL when another
--- process holds it.
+-- Lease one lead's job when it is due (the synchronous insert endpoints run it at once);
+-- NULL when it is not due or another process holds it.
 UPDATE distribution_jobs SET lease_until = now() + make_interval(secs => %(lease)s)
 WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND state = 'pending'
+  AND run_at <= now()
   AND (lease_until IS NULL OR lease_until < now())
 RETURNING lead_id;
 
@@ -99,8 +100,10 @@ INSERT INTO scan_logs (account_id, lead_id, log) VALUES (%(account_id)s, %(lead_
 
 -- name: claim_sends
 -- Lease due sends: scheduled ones whose time came, and in-flight ones whose process died.
+-- The lease outlasts the delivery method's timeout by the lease margin.
 UPDATE sends s SET status = 2,
-                   lease_until = now() + make_interval(secs => %(lease)s)
+                   lease_until = now() + make_interval(secs => %(lease)s +
+                       coalesce((d.settings ->> 'timeout_seconds')::float8, 10))
 FROM (
   SELECT account_id, id FROM sends
   WHERE (status = 1 AND next_attempt_at <= now())
@@ -108,8 +111,9 @@ FROM (
   ORDER BY next_attempt_at
   LIMIT %(limit)s
   FOR UPDATE SKIP LOCKED
-) due
+) due, deliveries d
 WHERE s.account_id = due.account_id AND s.id = due.id
+  AND d.account_id = s.account_id AND d.id = s.delivery_id
 RETURNING s.account_id, s.id;
 
 -- name: get_send_for_delivery
@@ -152,3 +156,11 @@ SELECT l.id, l.lead_type_id, l.fields, c.max_sell
 FROM leads l
 JOIN campaigns c ON c.account_id = l.account_id AND c.id = l.campaign_id
 WHERE l.account_id = %(account_id)s AND l.id = %(id)s;
+
+-- name: job_progress
+-- Where a lead's distribution stands, for a caller waiting for its sends.
+SELECT j.state, j.run_at <= now() AS due, j.lease_until > now() AS leased,
+       (SELECT count(*) FROM sends s
+        WHERE s.account_id = j.account_id AND s.lead_id = j.lead_id AND s.status = 2) AS in_flight
+FROM distribution_jobs j
+WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s;

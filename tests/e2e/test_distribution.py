@@ -1,0 +1,498 @@
+"""Distribution end to end: leads posted over gRPC, buyers as real HTTP servers on loopback,
+the outcome read back through DistributionService."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+from xml.etree import ElementTree
+
+import grpc
+import httpx
+import pytest
+from leadrouter.v1 import admin_pb2, distribution_pb2, leads_pb2, leads_pb2_grpc
+
+from clients.client import distribution_async, struct
+from server.bootstrap import receiver
+from server.config import Settings
+from tests.support.buyers import BuyerServer, buyer_server
+
+EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
+R = leads_pb2.ResponseType
+S = distribution_pb2.SendStatus
+LEAD = {
+    "FirstName": "Ann",
+    "LastName": "Lee",
+    "Email": "ann@example.com",
+    "Phone": "(702) 555-0100",
+    "Zip": "89101",
+    "Age": "30",
+}
+
+
+@pytest.fixture
+async def buyers() -> AsyncIterator[BuyerServer]:
+    async with buyer_server() as server:
+        yield server
+
+
+def client(
+    key: str,
+    buyers: BuyerServer,
+    *,
+    price: str = "20",
+    automation: str = "Price",
+    criteria: list[dict[str, str]] | None = None,
+    **account: Any,
+) -> dict[str, Any]:
+    """A buyer with one HTTP POST delivery method and one delivery account."""
+    return {
+        "key": key,
+        "name": f"Buyer {key}",
+        "automation": automation,
+        "deliveries": [
+            {
+                "key": "post",
+                "type": "http_post",
+                "lead_type": "auto-insurance",
+                "address": buyers.address(key),
+                "response_search": "accepted",
+                "timeout_seconds": 2,
+                "mappings": [
+                    {"field": "FirstName", "param": "first_name"},
+                    {"field": "Email", "param": "email"},
+                    {"field": "State", "param": "state"},
+                ],
+            }
+        ],
+        "accounts": [
+            {
+                "key": "main",
+                "delivery": "post",
+                "price": price,
+                "criteria": criteria or [],
+                **account,
+            }
+        ],
+    }
+
+
+class Market:
+    """A tenant with the example lead source and some buyers, posting over gRPC."""
+
+    def __init__(self, address: str, key: str, ids: Any) -> None:
+        self.address, self.key, self.ids = address, key, ids
+
+    async def post(self, fields: dict[str, str] | None = None, *, wait: bool = False) -> Any:
+        lead = leads_pb2.LeadInput(
+            fields=[leads_pb2.FieldValue(name=k, value=v) for k, v in (fields or LEAD).items()]
+        )
+        request = leads_pb2.SubmitLeadsRequest(
+            credentials=leads_pb2.Credentials(
+                vid=str(self.ids.sources["acme-media"]),
+                lid=str(self.ids.lead_types["auto-insurance"]),
+                aid=str(self.ids.campaigns["acme-auto-web"]),
+                password="acme-secret",
+            ),
+            leads=[lead],
+            wait_for_sends=wait,
+        )
+        async with grpc.aio.insecure_channel(self.address) as channel:
+            answer = await leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request)
+        result = answer.results[0]
+        assert result.response_type == R.NO_ERROR, result.response_details
+        return result
+
+    async def sends(self, lead_id: int) -> list[Any]:
+        async with distribution_async(self.address, self.key) as stub:
+            found = await stub.ListSends(distribution_pb2.ListSendsRequest(lead_id=lead_id))
+        return list(found.sends)
+
+    async def settled(self, lead_id: int, count: int = 1) -> list[Any]:
+        """The lead's sends once `count` of them are finished (sold, rejected or failed)."""
+        for _ in range(200):
+            sends = await self.sends(lead_id)
+            done = [
+                s
+                for s in sends
+                if s.status in (S.SEND_STATUS_SOLD, S.SEND_STATUS_REJECTED, S.SEND_STATUS_FAILED)
+            ]
+            if len(done) >= count:
+                return sends
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"lead {lead_id} has sends {sends}")
+
+    async def scan_log(self, lead_id: int) -> str:
+        async with distribution_async(self.address, self.key) as stub:
+            found = await stub.GetLeadScanLog(
+                distribution_pb2.GetLeadScanLogRequest(lead_id=lead_id)
+            )
+        return "\n".join(e.log for e in found.entries)
+
+
+MarketFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def market(grpc_address: str, new_account: Any, stub_for: Any) -> MarketFactory:
+    async def create(clients: list[dict[str, Any]], max_sell: int = 1) -> Market:
+        document = copy.deepcopy(EXAMPLE)
+        document["sources"][0]["campaigns"][0]["max_sell"] = max_sell
+        document["clients"] = clients
+        tenant = await new_account("Market")
+        async with stub_for(tenant.api_key) as stub:
+            ids = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+        return Market(grpc_address, tenant.api_key, ids)
+
+    return create
+
+
+def form(received: Any) -> dict[str, list[str]]:
+    return parse_qs(received.body.decode())
+
+
+async def test_a_lead_goes_to_the_highest_paying_buyer(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    m = await market([client("low", buyers, price="10"), client("high", buyers, price="30")])
+    lead = await m.post()
+    sends = await m.settled(lead.lead_id)
+    assert [(s.client_name, s.status, s.price) for s in sends] == [
+        ("Buyer high", S.SEND_STATUS_SOLD, "30")
+    ]
+    assert buyers.of("low") == []
+    [got] = buyers.of("high")
+    assert form(got) == {"first_name": ["Ann"], "email": ["ann@example.com"], "state": ["NV"]}
+    assert got.headers["idempotency-key"] == f"leadrouter-send-{sends[0].id}"
+
+
+async def test_criteria_send_a_lead_only_to_buyers_that_want_it(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    m = await market(
+        [
+            client(
+                "west",
+                buyers,
+                price="50",
+                criteria=[{"field": "State", "operator": "In", "value": "CA,OR"}],
+            ),
+            client(
+                "nevada",
+                buyers,
+                price="5",
+                criteria=[{"field": "State", "operator": "Equal", "value": "NV"}],
+            ),
+        ]
+    )
+    lead = await m.post()
+    sends = await m.settled(lead.lead_id)
+    assert [s.client_name for s in sends] == ["Buyer nevada"]
+    log = await m.scan_log(lead.lead_id)
+    assert "criteria failed: State=NV not in CA,OR" in log
+    assert "Send" in log and "sold" in log
+
+
+async def test_a_rejected_lead_falls_to_the_next_buyer(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    buyers.behave("first", answer="rejected: no coverage")
+    m = await market([client("first", buyers, price="40"), client("second", buyers, price="20")])
+    lead = await m.post()
+    sends = await m.settled(lead.lead_id, 2)
+    assert [(s.client_name, s.status) for s in sends] == [
+        ("Buyer first", S.SEND_STATUS_REJECTED),
+        ("Buyer second", S.SEND_STATUS_SOLD),
+    ]
+    assert sends[0].response == "rejected: no coverage"
+
+
+async def test_a_transport_failure_is_retried_then_the_next_buyer_gets_the_lead(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    buyers.behave("flaky", answer="oops", status=503)
+    dead = client("dead", buyers, price="60")
+    dead["deliveries"][0]["address"] = "http://127.0.0.1:9/buy"  # nothing listens on port 9
+    m = await market([dead, client("backup", buyers, price="10")])
+    lead = await m.post()
+    sends = await m.settled(lead.lead_id, 2)
+    assert [(s.client_name, s.status) for s in sends] == [
+        ("Buyer dead", S.SEND_STATUS_FAILED),
+        ("Buyer backup", S.SEND_STATUS_SOLD),
+    ]
+    assert sends[0].attempts == 5 and "transport failure after 5 attempts" in sends[0].reason
+
+
+async def test_an_error_status_is_a_rejection_not_a_retry(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    buyers.behave("broken", answer="accepted", status=500)
+    m = await market([client("broken", buyers, price="60"), client("ok", buyers, price="1")])
+    lead = await m.post()
+    sends = await m.settled(lead.lead_id, 2)
+    assert [(s.status, s.attempts) for s in sends] == [
+        (S.SEND_STATUS_REJECTED, 1),
+        (S.SEND_STATUS_SOLD, 1),
+    ]
+
+
+async def test_a_day_cap_passes_a_buyer_over_once_reached(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    m = await market([client("capped", buyers, price="90", day_max=2), client("rest", buyers)])
+    winners = []
+    for i in range(3):
+        lead = await m.post({**LEAD, "Email": f"p{i}@example.com", "Phone": f"702555{i:04d}"})
+        winners.append((await m.settled(lead.lead_id))[0].client_name)
+    assert winners == ["Buyer capped", "Buyer capped", "Buyer rest"]
+    assert "day cap 2 reached" in await m.scan_log(lead.lead_id)
+
+
+async def test_round_robin_takes_buyers_in_turn(market: MarketFactory, buyers: BuyerServer) -> None:
+    m = await market([client(k, buyers, automation="RoundRobin") for k in ("a", "b", "c")])
+    winners = []
+    for i in range(6):
+        lead = await m.post({**LEAD, "Email": f"p{i}@example.com", "Phone": f"702555{i:04d}"})
+        winners.append((await m.settled(lead.lead_id))[0].client_name[-1])
+    assert winners == ["a", "b", "c", "a", "b", "c"]
+
+
+async def test_a_lead_sold_up_to_its_max_sell_count(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    m = await market(
+        [client(k, buyers, price=p) for k, p in (("x", "5"), ("y", "7"), ("z", "9"))], max_sell=2
+    )
+    lead = await m.post()
+    sends = await m.settled(lead.lead_id, 2)
+    await asyncio.sleep(0.3)
+    sends = await m.sends(lead.lead_id)
+    assert sorted(s.client_name for s in sends) == ["Buyer y", "Buyer z"]
+
+
+async def test_a_no_sell_lead_is_stored_and_not_sent(
+    market: MarketFactory, buyers: BuyerServer, pool: Any
+) -> None:
+    m = await market([client("any", buyers)])
+    lead = leads_pb2.LeadInput(
+        no_sell=True, fields=[leads_pb2.FieldValue(name=k, value=v) for k, v in LEAD.items()]
+    )
+    request = leads_pb2.SubmitLeadsRequest(
+        credentials=leads_pb2.Credentials(
+            vid=str(m.ids.sources["acme-media"]),
+            aid=str(m.ids.campaigns["acme-auto-web"]),
+            lid=str(m.ids.lead_types["auto-insurance"]),
+            password="acme-secret",
+        ),
+        leads=[lead],
+        wait_for_sends=True,
+    )
+    async with grpc.aio.insecure_channel(m.address) as channel:
+        answer = await leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request)
+    assert answer.results[0].lead_id and list(answer.results[0].sends) == []
+    assert buyers.of("any") == []
+
+
+async def test_waiting_for_sends_answers_with_them(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    buyers.behave("picky", answer="rejected")
+    m = await market([client("picky", buyers, price="50"), client("easy", buyers, price="25")])
+    result = await m.post(wait=True)
+    assert [(s.client_name, s.valid, s.price) for s in result.sends] == [
+        ("Buyer picky", False, "50"),
+        ("Buyer easy", True, "25"),
+    ]
+
+
+async def test_a_dry_run_explains_without_sending(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    m = await market(
+        [
+            client(
+                "nv",
+                buyers,
+                price="30",
+                criteria=[{"field": "State", "operator": "Equal", "value": "NV"}],
+            ),
+            client("ca", buyers, criteria=[{"field": "State", "operator": "Equal", "value": "CA"}]),
+        ]
+    )
+    async with distribution_async(m.address, m.key) as stub:
+        scan = await stub.DryRun(
+            distribution_pb2.DryRunRequest(
+                lead_type_id=m.ids.lead_types["auto-insurance"],
+                fields=[leads_pb2.FieldValue(name="State", value="ca")],
+            )
+        )
+    assert [(a.client_name, a.eligible, a.rank) for a in scan.accounts] == [
+        ("Buyer ca", True, 1),
+        ("Buyer nv", False, 0),
+    ]
+    assert "State=ca" in scan.accounts[1].reason
+    assert buyers.received == []
+
+
+async def test_clients_for_a_lead_leave_out_buyers_that_have_it(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    m = await market([client(k, buyers, price=p) for k, p in (("a", "3"), ("b", "4"), ("c", "2"))])
+    lead = await m.post()
+    await m.settled(lead.lead_id)
+
+    async def ask(allow_over_max: bool) -> list[tuple[str, str]]:
+        async with distribution_async(m.address, m.key) as stub:
+            found = await stub.GetClientsForLead(
+                distribution_pb2.GetClientsForLeadRequest(
+                    lead_id=lead.lead_id, allow_over_max=allow_over_max
+                )
+            )
+        return [(c.client_name, c.price) for c in found.clients]
+
+    assert await ask(allow_over_max=False) == []  # sold once: its max sell count is reached
+    assert await ask(allow_over_max=True) == [("Buyer a", "3"), ("Buyer c", "2")]
+
+
+async def test_another_accounts_lead_is_not_found(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    mine = await market([client("a", buyers)])
+    theirs = await market([client("b", buyers)])
+    lead = await mine.post()
+    async with distribution_async(theirs.address, theirs.key) as stub:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.GetLeadScanLog(distribution_pb2.GetLeadScanLogRequest(lead_id=lead.lead_id))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert await theirs.sends(lead.lead_id) == []
+
+
+async def test_many_leads_at_once_respect_a_cap_exactly(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    m = await market([client("capped", buyers, price="90", day_max=5), client("rest", buyers)])
+    leads = await asyncio.gather(
+        *(
+            m.post({**LEAD, "Email": f"q{i}@example.com", "Phone": f"702556{i:04d}"})
+            for i in range(30)
+        )
+    )
+    winners: Counter[str] = Counter()
+    for lead in leads:
+        winners[(await m.settled(lead.lead_id))[0].client_name] += 1
+    assert winners == {"Buyer capped": 5, "Buyer rest": 25}
+
+
+@pytest.fixture
+async def http(grpc_address: str) -> AsyncIterator[httpx.AsyncClient]:
+    settings = replace(Settings(), receiver_address="127.0.0.1:0")
+    async with (
+        receiver(settings, grpc_address) as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as http_client,
+    ):
+        yield http_client
+
+
+def posted(m: Market) -> dict[str, str]:
+    return {
+        "vid": str(m.ids.sources["acme-media"]),
+        "lid": str(m.ids.lead_types["auto-insurance"]),
+        "aid": str(m.ids.campaigns["acme-auto-web"]),
+        "password": "acme-secret",
+        **LEAD,
+    }
+
+
+async def test_returnsends_lists_the_sends_in_json(
+    market: MarketFactory, buyers: BuyerServer, http: httpx.AsyncClient
+) -> None:
+    buyers.behave("picky", answer="rejected")
+    m = await market([client("picky", buyers, price="50"), client("easy", buyers, price="25")])
+    answer = await http.post("/processor/insert/returnsends/json", data=posted(m))
+    body = answer.json()
+    assert answer.status_code == 200 and body["ResponseType"] == "No_Error"
+    assert body["Sends"] == [
+        {
+            "ClientUID": m.ids.clients["picky"],
+            "ClientName": "Buyer picky",
+            "RedirectURL": "",
+            "Valid": False,
+            "Price": 50,
+        },
+        {
+            "ClientUID": m.ids.clients["easy"],
+            "ClientName": "Buyer easy",
+            "RedirectURL": "",
+            "Valid": True,
+            "Price": 25,
+        },
+    ]
+
+
+async def test_returnsends_lists_the_sends_in_xml(
+    market: MarketFactory, buyers: BuyerServer, http: httpx.AsyncClient
+) -> None:
+    m = await market([client("easy", buyers, price="25.50")])
+    answer = await http.post("/processor/insert/returnsends/xml", data=posted(m))
+    root = ElementTree.fromstring(answer.text)
+    [info] = root.find("Sends") or []
+    assert info.tag == "SendInfo"
+    assert {child.tag: child.text for child in info} == {
+        "ClientUID": str(m.ids.clients["easy"]),
+        "ClientName": "Buyer easy",
+        "RedirectURL": None,
+        "Valid": "true",
+        "Price": "25.5",
+    }
+
+
+async def test_returnsends_of_a_refused_lead_has_no_sends(
+    market: MarketFactory, buyers: BuyerServer, http: httpx.AsyncClient
+) -> None:
+    m = await market([client("easy", buyers)])
+    answer = await http.post("/processor/insert/returnsends/json", data={**posted(m), "Age": "12"})
+    body = answer.json()
+    assert body["ResponseType"] == "Outside_Criteria" and body["Sends"] == []
+    assert buyers.received == []
+
+
+async def test_a_send_delay_holds_the_lead_back(
+    market: MarketFactory, buyers: BuyerServer, pool: Any
+) -> None:
+    m = await market([client("any", buyers)])
+    request = leads_pb2.SubmitLeadsRequest(
+        credentials=leads_pb2.Credentials(
+            vid=str(m.ids.sources["acme-media"]),
+            aid=str(m.ids.campaigns["acme-auto-web"]),
+            lid=str(m.ids.lead_types["auto-insurance"]),
+            password="acme-secret",
+        ),
+        send_delay_hours="2",
+        leads=[
+            leads_pb2.LeadInput(
+                fields=[leads_pb2.FieldValue(name=k, value=v) for k, v in LEAD.items()]
+            )
+        ],
+        wait_for_sends=True,
+    )
+    async with grpc.aio.insecure_channel(m.address) as channel:
+        answer = await leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request)
+    lead_id = answer.results[0].lead_id
+    assert lead_id and list(answer.results[0].sends) == []
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT run_at - l.received_at AS wait FROM distribution_jobs j"
+            " JOIN leads l ON l.account_id = j.account_id AND l.id = j.lead_id"
+            " WHERE j.lead_id = %s",
+            [lead_id],
+        )
+        row = await cursor.fetchone()
+    assert row is not None and row["wait"].total_seconds() == 7200
+    assert buyers.received == []
