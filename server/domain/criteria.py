@@ -14,7 +14,8 @@ account (`CompiledCriteria.check`); all of an account's criteria must pass.
   result is compared with `value` by the operator (age_years on DOB, GreaterOrEqual 21).
 
 A missing value passes only NotEqual, NotIn and Doesnt_Contain, as for campaign rules;
-DateCompare and Distance_Compare fail on it.
+DateCompare and Distance_Compare fail on it, as does an expression that cannot be evaluated.
+A date field without a time of day counts as written; a timestamp is dated in the buyer's zone.
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ class CriterionType(enum.IntEnum):
 
 @dataclass(frozen=True)
 class Criterion:
+    """One criterion as stored; `expression` is the expression text, or a Function's name."""
+
     type: CriterionType
     field: str
     operator: Operator
@@ -132,6 +135,8 @@ class EvalContext:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """The outcome of checking a lead; `reason` is one short line for the scan log."""
+
     passed: bool
     reason: str
 

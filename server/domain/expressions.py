@@ -18,6 +18,10 @@ The language:
 
 Numbers are Decimal, rounded to 28 significant digits. Using a missing value, dividing by zero
 or converting a bad value raises EvaluationError with a readable message.
+
+Limits: at most MAX_LENGTH characters and MAX_NODES sub-expressions, no `**`, patterns of at most
+MAX_PATTERN characters. Patterns run on Python's `re`, which backtracks: a pathological pattern
+such as `(a+)+$` can still be slow on a long value.
 """
 
 from __future__ import annotations
