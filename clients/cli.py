@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 import grpc
 import yaml
 from google.protobuf.json_format import MessageToDict
-from leadrouter.v1 import admin_pb2
+from leadrouter.v1 import admin_pb2, distribution_pb2
 
-from clients.client import admin, admin_async, struct, violations
+from clients.client import admin, admin_async, distribution, struct, violations
 from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, ConfigError, Settings
 from server.errors import LeadRouterError
 
@@ -189,6 +189,50 @@ def cmd_instructions(args: argparse.Namespace) -> None:
         _print_json(MessageToDict(found.document))
     else:
         print(found.markdown)
+
+
+SEND_STATUS_NAMES = {
+    distribution_pb2.SEND_STATUS_SCHEDULED: "scheduled",
+    distribution_pb2.SEND_STATUS_IN_FLIGHT: "in flight",
+    distribution_pb2.SEND_STATUS_SOLD: "sold",
+    distribution_pb2.SEND_STATUS_REJECTED: "rejected",
+    distribution_pb2.SEND_STATUS_FAILED: "failed",
+}
+
+
+def cmd_lead(args: argparse.Namespace) -> None:
+    """A lead's scan log and sends: where it went and why."""
+    if not args.key:
+        raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
+    try:
+        with distribution(args.grpc, args.key) as stub:
+            log = stub.GetLeadScanLog(
+                distribution_pb2.GetLeadScanLogRequest(lead_id=args.lead_id), timeout=30
+            )
+            sends = stub.ListSends(
+                distribution_pb2.ListSendsRequest(lead_id=args.lead_id), timeout=30
+            )
+    except grpc.RpcError as error:
+        raise _rpc_failure(error) from None
+    if args.json:
+        _print_json(
+            {
+                "scan_log": [MessageToDict(e) for e in log.entries],
+                "sends": [MessageToDict(s) for s in sends.sends],
+            }
+        )
+        return
+    print(f"Lead {args.lead_id}")
+    for entry in log.entries:
+        print(f"\n[{entry.scan_date.ToDatetime():%Y-%m-%d %H:%M:%S} UTC]\n{entry.log}")
+    print("\nSends:" if sends.sends else "\nNo sends.")
+    for send in sends.sends:
+        status = SEND_STATUS_NAMES.get(send.status, str(send.status))
+        reason = f" ({send.reason})" if send.reason else ""
+        print(
+            f"  #{send.id} {send.client_name} account {send.account_id}: {status} at "
+            f"{send.price}, {send.attempts} attempt(s){reason}"
+        )
 
 
 # -- serve --------------------------------------------------------------------------------
@@ -382,6 +426,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--key", default=os.environ.get("LEADROUTER_KEY"), help="admin API key (or LEADROUTER_KEY)"
     )
     guide.set_defaults(run=cmd_instructions)
+
+    lead = commands.add_parser("lead", help="show a lead's scan log and sends")
+    lead.add_argument("lead_id", type=int)
+    lead.add_argument("--json", action="store_true", help="print them as JSON")
+    lead.add_argument(
+        "--grpc",
+        default=os.environ.get("LEADROUTER_GRPC", DEFAULT_GRPC),
+        help="server HOST:PORT (or LEADROUTER_GRPC)",
+    )
+    lead.add_argument(
+        "--key", default=os.environ.get("LEADROUTER_KEY"), help="admin API key (or LEADROUTER_KEY)"
+    )
+    lead.set_defaults(run=cmd_lead)
     return parser
 
 

@@ -135,7 +135,8 @@ async def serve(
         if only != "receiver":
             pool = await stack.enter_async_context(storage(settings))
             receiver_url = settings.public_url or f"http://{settings.receiver_address}"
-            distributor = await stack.enter_async_context(distribution(pool))
+            engine = EngineSettings(lease_seconds=float(settings.lease_seconds))
+            distributor = await stack.enter_async_context(distribution(pool, engine))
             server, port = await create_server(
                 pool, settings.grpc_address, distributor, receiver_url
             )

@@ -44,6 +44,9 @@ class Settings:
     public_url: str = ""  # the receiver's address as lead sources see it; empty = its own
     pool_max_size: int = 10
     shutdown_grace_seconds: float = 5.0
+    # how long distribution work (a job's step, a send past its timeout) stays leased to a
+    # process before another may take it over: the recovery time after a crash
+    lease_seconds: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +71,9 @@ class Settings:
         if "LEADROUTER_POOL_MAX_SIZE" in env:
             size = _positive_int("LEADROUTER_POOL_MAX_SIZE", env["LEADROUTER_POOL_MAX_SIZE"])
             settings = replace(settings, pool_max_size=size)
+        if "LEADROUTER_LEASE_SECONDS" in env:
+            lease = _positive_int("LEADROUTER_LEASE_SECONDS", env["LEADROUTER_LEASE_SECONDS"])
+            settings = replace(settings, lease_seconds=lease)
         return settings
 
     def with_overrides(

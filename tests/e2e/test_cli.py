@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from leadrouter.v1 import leads_pb2, leads_pb2_grpc
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "acme.json"
@@ -78,7 +80,7 @@ def failed(result: subprocess.CompletedProcess[str]) -> str:
 class Serve:
     """A `leadrouter serve` subprocess whose combined output is read on a thread."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -95,7 +97,7 @@ class Serve:
                 *extra,
             ],
             cwd=ROOT,
-            env=ENV,
+            env={**ENV, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -547,3 +549,80 @@ def test_a_day_cap_holds_across_two_server_processes(
         counts[answer["ResponseType"]] = counts.get(answer["ResponseType"], 0) + 1
     assert counts == {"No_Error": 5, "Post_Over_Max": 45}
     assert statuses == [0, 0]
+
+
+def test_lead_shows_where_a_lead_went_and_why(
+    cli_server: Server, cli_account: dict[str, Any], tmp_path: Path
+) -> None:
+    document = json.loads(EXAMPLE.read_text())
+    document["clients"] = [
+        {
+            "key": "west",
+            "name": "West Coast Auto",
+            "deliveries": [
+                {
+                    "key": "post",
+                    "type": "http_post",
+                    "lead_type": "auto-insurance",
+                    "address": "http://127.0.0.1:9/buy",
+                }
+            ],
+            "accounts": [
+                {
+                    "key": "ca",
+                    "delivery": "post",
+                    "price": "30",
+                    "criteria": [{"field": "State", "operator": "Equal", "value": "CA"}],
+                }
+            ],
+        }
+    ]
+    ids = succeeded(
+        apply(cli_server, write_json(tmp_path / "doc.json", document), cli_account["api_key"])
+    )
+    assert list(ids["clients"]) == ["west"]
+    request = leads_pb2.SubmitLeadsRequest(
+        credentials=leads_pb2.Credentials(
+            vid=str(ids["sources"]["acme-media"]),
+            lid=str(ids["lead_types"]["auto-insurance"]),
+            aid=str(ids["campaigns"]["acme-auto-web"]),
+            password="acme-secret",
+        ),
+        leads=[
+            leads_pb2.LeadInput(
+                fields=[
+                    leads_pb2.FieldValue(name=k, value=v)
+                    for k, v in {
+                        "FirstName": "Ann",
+                        "LastName": "Lee",
+                        "Email": "cli@example.com",
+                        "Phone": "7025550199",
+                        "Zip": "89101",
+                        "Age": "40",
+                    }.items()
+                ]
+            )
+        ],
+        wait_for_sends=True,
+    )
+    with grpc.insecure_channel(cli_server.address) as channel:
+        result = leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request).results[0]
+    assert result.lead_id
+    shown = leadrouter(
+        "lead", str(result.lead_id), "--grpc", cli_server.address, "--key", cli_account["api_key"]
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "West Coast Auto / ca" in shown.stdout
+    assert "criteria failed: State=NV" in shown.stdout and "No sends." in shown.stdout
+    as_json = succeeded(
+        leadrouter(
+            "lead",
+            str(result.lead_id),
+            "--json",
+            "--grpc",
+            cli_server.address,
+            "--key",
+            cli_account["api_key"],
+        )
+    )
+    assert as_json["sends"] == [] and len(as_json["scan_log"]) == 1

@@ -20,8 +20,11 @@ import pytest
 from leadrouter.v1 import admin_pb2, distribution_pb2, leads_pb2, leads_pb2_grpc
 
 from clients.client import distribution_async, struct
-from server.bootstrap import receiver
+from server.bootstrap import distribution, receiver
 from server.config import Settings
+from server.rpc.app import create_server
+from server.storage.database import open_pool
+from tests.e2e.conftest import FAST
 from tests.support.buyers import BuyerServer, buyer_server
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
@@ -496,3 +499,69 @@ async def test_a_send_delay_holds_the_lead_back(
         row = await cursor.fetchone()
     assert row is not None and row["wait"].total_seconds() == 7200
     assert buyers.received == []
+
+
+@pytest.fixture
+async def second_server(database_url: str) -> AsyncIterator[str]:
+    """Another server with its own pool and distribution worker, on the same database."""
+    other_pool = await open_pool(database_url, max_size=6)
+    try:
+        async with distribution(other_pool, FAST) as engine:
+            server, port = await create_server(other_pool, "127.0.0.1:0", engine)
+            yield f"127.0.0.1:{port}"
+            await server.stop(None)
+    finally:
+        await other_pool.close()
+
+
+async def post_across(m: Market, other: str, count: int) -> list[int]:
+    """`count` distinct leads posted at once, alternately to each server."""
+
+    async def one(i: int) -> int:
+        address, m.address = m.address, (other if i % 2 else m.address)
+        try:
+            return int(
+                (
+                    await m.post({**LEAD, "Email": f"x{i}@example.com", "Phone": f"70257{i:05d}"})
+                ).lead_id
+            )
+        finally:
+            m.address = address
+
+    return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+async def test_two_servers_keep_a_cap_exact(
+    market: MarketFactory, buyers: BuyerServer, second_server: str
+) -> None:
+    m = await market([client("capped", buyers, price="90", day_max=5), client("rest", buyers)])
+    leads = await post_across(m, second_server, 30)
+    winners = Counter([(await m.settled(lead))[0].client_name for lead in leads])
+    assert winners == {"Buyer capped": 5, "Buyer rest": 25}
+
+
+async def test_two_servers_keep_round_robin_exact(
+    market: MarketFactory, buyers: BuyerServer, second_server: str
+) -> None:
+    m = await market([client(k, buyers, automation="RoundRobin") for k in ("a", "b", "c")])
+    leads = await post_across(m, second_server, 30)
+    winners = Counter([(await m.settled(lead))[0].client_name for lead in leads])
+    assert winners == {"Buyer a": 10, "Buyer b": 10, "Buyer c": 10}
+
+
+async def test_two_servers_keep_the_max_sell_count_exact(
+    market: MarketFactory, buyers: BuyerServer, second_server: str
+) -> None:
+    m = await market(
+        [client(k, buyers, price=str(i)) for i, k in enumerate("abcd", start=1)], max_sell=2
+    )
+    leads = await post_across(m, second_server, 20)
+    for lead in leads:
+        await m.settled(lead, 2)
+    await asyncio.sleep(0.3)
+    counts: Counter[str] = Counter()
+    for lead in leads:
+        sends = await m.sends(lead)
+        assert [s.status for s in sends] == [S.SEND_STATUS_SOLD] * 2
+        counts.update(s.client_name for s in sends)
+    assert counts == {"Buyer d": 20, "Buyer c": 20}
