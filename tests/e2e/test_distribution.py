@@ -19,7 +19,7 @@ import httpx
 import pytest
 from leadrouter.v1 import admin_pb2, distribution_pb2, leads_pb2, leads_pb2_grpc
 
-from clients.client import distribution_async, struct
+from clients.client import admin_async, distribution_async, struct, violations
 from server.bootstrap import distribution, receiver
 from server.config import Settings
 from server.rpc.app import create_server
@@ -565,3 +565,49 @@ async def test_two_servers_keep_the_max_sell_count_exact(
         assert [s.status for s in sends] == [S.SEND_STATUS_SOLD] * 2
         counts.update(s.client_name for s in sends)
     assert counts == {"Buyer d": 20, "Buyer c": 20}
+
+
+async def test_a_bad_expression_is_refused_when_saved(
+    new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    document = copy.deepcopy(EXAMPLE)
+    bad = client(
+        "x",
+        buyers,
+        criteria=[
+            {"type": "Expression", "expression": "Age.__class__ > 1"},
+            {"field": "Nope", "operator": "Equal", "value": "1"},
+            {"field": "Zip", "operator": "Distance_Compare", "value": "00000,5"},
+        ],
+    )
+    bad["deliveries"][0]["mappings"].append({"field": "Missing", "param": "m"})
+    document["clients"] = [bad]
+    tenant = await new_account("Strict")
+    async with stub_for(tenant.api_key) as stub:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+        listed = await stub.ListClients(admin_pb2.ListClientsRequest())
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    paths = {path for path, _ in violations(caught.value)}
+    assert {
+        "clients[0].accounts[0].criteria[0].expression",
+        "clients[0].accounts[0].criteria[1].field",
+        "clients[0].accounts[0].criteria[2].value",
+    } <= paths
+    assert any(p.startswith("clients[0].deliveries[0].mappings") for p in paths)
+    assert list(listed.clients) == []  # nothing was written
+
+
+async def test_a_buyer_reads_back_without_its_secrets(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    buyer = client("secretive", buyers)
+    buyer["deliveries"][0].update(auth="basic", username="u", password="s3cret")
+    m = await market([buyer])
+    async with admin_async(m.address, m.key) as stub:
+        found = await stub.GetClient(admin_pb2.GetClientRequest(key="secretive"))
+    [delivery] = found.deliveries
+    assert delivery.has_password and not delivery.HasField("password")
+    assert delivery.username == "u" and delivery.address == buyers.address("secretive")
+    assert [a.key for a in found.accounts] == ["main"]
+    assert "s3cret" not in str(found)
