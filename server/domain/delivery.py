@@ -9,7 +9,9 @@ Values come from mappings: each names the buyer's parameter and takes a lead fie
 ignoring case) or a constant; when both are set the constant stands in for an empty field.
 Templates (JSON, XML or email bodies, email subjects) hold `{{Name}}` placeholders, matched
 ignoring case against, in order: the reserved names `lead_id`, `send_id` and `price`, the
-mappings' parameters (so formats and constants apply) and the lead's fields.
+mappings' parameters (so formats and constants apply) and the lead's fields. Values are
+escaped for the body: XML escaping in XML; in JSON, string escaping inside a string, while a
+placeholder outside any string takes a number, true, false or null as is and quotes the rest.
 """
 
 from __future__ import annotations
@@ -71,7 +73,6 @@ MONTHS = (
     "December",
 )
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_EMAIL_POLICY = default_policy
 EscapeFn = Callable[[str, re.Match[str]], str]  # (value, its placeholder) -> text
 JSON_BARE_VALUE = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?|true|false|null")
 
@@ -601,6 +602,7 @@ class _Pair:
         return MASK if self.secret else self.value
 
 
+@lru_cache(maxsize=4096)
 def looks_secret(name: str) -> bool:
     """Whether a parameter or header name suggests its value is a secret."""
     folded = re.sub(r"[-_\s]", "", name.casefold())
@@ -825,7 +827,7 @@ def _render_email(
         cc = split_addresses(spec.email_cc)
         bcc = split_addresses(spec.email_bcc)
     sender = spec.email_from.strip() or DEFAULT_SENDER
-    message = EmailMessage(policy=_EMAIL_POLICY)
+    message = EmailMessage(policy=default_policy)
     message["From"] = sender
     message["To"] = ", ".join(to)
     if cc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import Executor, ThreadPoolExecutor
 from types import TracebackType
 
 from server.adapters.delivery.email import send_email
@@ -11,27 +13,38 @@ from server.domain.delivery import EmailRequest, HttpRequest, Rendered, Transpor
 
 __all__ = ["HttpTransport", "TransportResult", "Transports", "send_email", "transmit", "upload"]
 
+BLOCKING_WORKERS = 16
 
-async def transmit(rendered: Rendered, http: HttpTransport) -> TransportResult:
-    """Send a rendered delivery by the transport its kind needs."""
+
+async def transmit(
+    rendered: Rendered, http: HttpTransport, executor: Executor | None = None
+) -> TransportResult:
+    """Send a rendered delivery by the transport its kind needs; SMTP and FTP run in
+    `executor` (asyncio's default when None)."""
     if isinstance(rendered, HttpRequest):
         return await http.send(rendered)
     if isinstance(rendered, EmailRequest):
-        return await send_email(rendered)
-    return await upload(rendered)
+        return await send_email(rendered, executor)
+    return await upload(rendered, executor)
 
 
 class Transports:
-    """Every transport, holding the shared HTTP client; `aclose()` it (or `async with`)."""
+    """Every transport: the shared HTTP client, and worker threads of their own for SMTP and
+    FTP, so a slow mail or file server never holds up asyncio's default executor (which also
+    resolves host names). `aclose()` it at shutdown, or use it as an async context manager."""
 
-    def __init__(self, http: HttpTransport | None = None) -> None:
+    def __init__(
+        self, http: HttpTransport | None = None, blocking_workers: int = BLOCKING_WORKERS
+    ) -> None:
         self.http = http if http is not None else HttpTransport()
+        self._executor = ThreadPoolExecutor(blocking_workers, thread_name_prefix="delivery")
 
     async def send(self, rendered: Rendered) -> TransportResult:
-        return await transmit(rendered, self.http)
+        return await transmit(rendered, self.http, self._executor)
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await asyncio.to_thread(self._executor.shutdown, wait=True)
 
     async def __aenter__(self) -> Transports:
         return self

@@ -7,6 +7,7 @@ import copy
 import smtplib
 import ssl
 import time
+from concurrent.futures import Executor
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
 
@@ -15,9 +16,12 @@ from server.domain.delivery import EmailRequest, TransportResult
 ACCEPTED_RCPT = (250, 251)
 
 
-async def send_email(request: EmailRequest) -> TransportResult:
-    """Send `request` over SMTP; a failure is reported in the result, never raised."""
-    return await asyncio.to_thread(_send, request)
+async def send_email(request: EmailRequest, executor: Executor | None = None) -> TransportResult:
+    """Send `request` over SMTP in `executor` (a worker thread of asyncio's default when None);
+    a failure is reported in the result, never raised."""
+    if executor is None:
+        return await asyncio.to_thread(_send, request)
+    return await asyncio.get_running_loop().run_in_executor(executor, _send, request)
 
 
 def _send(request: EmailRequest) -> TransportResult:

@@ -7,13 +7,17 @@ import contextlib
 import ftplib
 import io
 import time
+from concurrent.futures import Executor
 
 from server.domain.delivery import FtpUpload, TransportResult
 
 
-async def upload(request: FtpUpload) -> TransportResult:
-    """Store `request`'s file (passive mode); a failure is reported in the result, never raised."""
-    return await asyncio.to_thread(_upload, request)
+async def upload(request: FtpUpload, executor: Executor | None = None) -> TransportResult:
+    """Store `request`'s file in passive mode, in `executor` (a worker thread of asyncio's
+    default when None); a failure is reported in the result, never raised."""
+    if executor is None:
+        return await asyncio.to_thread(_upload, request)
+    return await asyncio.get_running_loop().run_in_executor(executor, _upload, request)
 
 
 def _upload(request: FtpUpload) -> TransportResult:
