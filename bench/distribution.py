@@ -59,7 +59,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import psutil  # type: ignore[import-untyped]
@@ -67,7 +67,7 @@ import psutil  # type: ignore[import-untyped]
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from bench.receiver import Connection  # noqa: E402  (a one-write keep-alive HTTP client)
+from bench.receiver import Connection, read_ready  # noqa: E402
 from server.adapters import zip_codes  # noqa: E402
 from server.domain.buyer_document import read_clients  # noqa: E402
 from server.domain.config_document import read_document  # noqa: E402
@@ -567,19 +567,7 @@ def start_serve(folder: Path, profile: str | None) -> Serving:
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT
     )
     assert process.stdout is not None
-    grpc_address = key = address = ""
-    form: dict[str, str] = {}
-    for line in process.stdout:
-        if found := re.search(r"gRPC API listening on (\S+)", line):
-            grpc_address = found[1]
-        if found := re.search(r"LEADROUTER_KEY=(\S+)", line):
-            key = found[1]
-        if found := re.search(r"curl -s http://([^/]+)\S* -d '([^']+)'", line):
-            address, form = found[1], dict(parse_qsl(found[2]))
-        if line.startswith("Stop with"):
-            break
-    else:
-        raise SystemExit("leadrouter serve stopped before it was ready")
+    grpc_address, key, address, form = read_ready(process.stdout)
     # keep draining its output so a chatty log never blocks it
     threading.Thread(target=lambda: [None for _ in process.stdout or ()], daemon=True).start()
     return Serving(process, address, grpc_address, key, form)

@@ -22,11 +22,29 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 EXAMPLE_FILE = Path(__file__).parents[1] / "examples" / "acme.json"
+
+
+def read_ready(lines: Iterable[str]) -> tuple[str, str, str, dict[str, str]]:
+    """From `serve --demo`'s output, until it is ready: the gRPC address, the demo key, the
+    receiver's address and the first lead's form from the printed curl line."""
+    grpc_address = key = address = ""
+    form: dict[str, str] = {}
+    for line in lines:
+        if found := re.search(r"gRPC API listening on (\S+)", line):
+            grpc_address = found[1]
+        if found := re.search(r"LEADROUTER_KEY=(\S+)", line):
+            key = found[1]
+        if found := re.search(r"curl -s http://([^/]+)\S* -d '([^']+)'", line):
+            address, form = found[1], dict(parse_qsl(found[2]))
+        if line.startswith("Stop with"):
+            return grpc_address, key, address, form
+    raise SystemExit("leadrouter serve stopped before it was ready")
 
 
 def start_server(folder: Path) -> tuple[subprocess.Popen[str], str, dict[str, str], str]:
@@ -51,18 +69,7 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[str], str, dict[str, st
         text=True,
     )
     assert server.stdout is not None
-    grpc_address = key = ""
-    for line in server.stdout:
-        if found := re.search(r"gRPC API listening on (\S+)", line):
-            grpc_address = found[1]
-        if found := re.search(r"LEADROUTER_KEY=(\S+)", line):
-            key = found[1]
-        if found := re.search(r"curl -s http://([^/]+)\S* -d '([^']+)'", line):
-            address, form = found[1], dict(parse_qsl(found[2]))
-        if line.startswith("Stop with"):
-            break
-    else:
-        raise SystemExit("leadrouter serve stopped before it was ready")
+    grpc_address, key, address, form = read_ready(server.stdout)
     # the example campaign caps 1000 leads a day: lift it so the run measures, not caps
     document = json.loads(EXAMPLE_FILE.read_text())
     document["sources"][0]["campaigns"][0]["day_max"] = -1
