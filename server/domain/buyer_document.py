@@ -27,7 +27,7 @@ from server.domain.buyers import (
 from server.domain.catalog import NO_LIMIT, Status
 from server.domain.criteria import Criterion, CriterionType
 from server.domain.delivery import DeliveryType
-from server.domain.document_reader import STATUSES, Reader
+from server.domain.document_reader import STATUSES, Reader, check_unique
 from server.domain.fields import enum_by_name
 from server.domain.rules import Operator
 from server.domain.selection import Automation
@@ -102,11 +102,13 @@ class ClientEntry:
 def read_clients(items: list[object], problems: list[Violation]) -> list[ClientEntry]:
     """The `clients` list of a document; problems collects what is wrong with it."""
     entries = [_client(item, f"clients[{i}]", problems) for i, item in enumerate(items)]
-    _unique([(e.spec.key, e.path) for e in entries], "key", problems)
-    _unique([(e.spec.username or None, e.path) for e in entries], "username", problems, True)
+    check_unique([(e.spec.key, e.path) for e in entries], "key", problems)
+    check_unique(
+        [(e.spec.username or None, e.path) for e in entries], "username", problems, fold=True
+    )
     for entry in entries:
-        _unique([(d.method.key, d.path) for d in entry.deliveries], "key", problems)
-        _unique([(a.spec.key, a.path) for a in entry.accounts], "key", problems)
+        check_unique([(d.method.key, d.path) for d in entry.deliveries], "key", problems)
+        check_unique([(a.spec.key, a.path) for a in entry.accounts], "key", problems)
         known = {d.method.key for d in entry.deliveries}
         for account in entry.accounts:
             if account.delivery_key and account.delivery_key not in known:
@@ -343,21 +345,3 @@ def _criterion(data: object, path: str, problems: list[Violation]) -> Criterion:
         problems.append(Violation(f"{path}.value", "must be a string"))
         value = ""
     return Criterion(kind, r.text("field"), operator, value or "", r.text("expression"))
-
-
-def _unique(
-    entries: list[tuple[str | None, str]],
-    setting: str,
-    problems: list[Violation],
-    fold: bool = False,
-) -> None:
-    first: dict[str, str] = {}
-    for value, path in entries:
-        if value is None:
-            continue
-        seen = value.casefold() if fold else value
-        if seen in first:
-            problems.append(
-                Violation(f"{path}.{setting}", f"{value!r} is already used at {first[seen]}")
-            )
-        first.setdefault(seen, path)

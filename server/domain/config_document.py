@@ -27,7 +27,7 @@ from server.domain.catalog import (
     validate_lead_type,
     validate_source,
 )
-from server.domain.document_reader import STATUSES, Reader
+from server.domain.document_reader import STATUSES, Reader, check_unique
 from server.domain.fields import DataType, FieldSpec, SpecialField, enum_by_name
 from server.domain.rules import Operator, Rule
 from server.errors import Violation
@@ -286,19 +286,11 @@ def _rule(data: object, path: str, problems: list[Violation]) -> Rule:
 
 
 def _check_unique_keys(doc: ConfigDocument) -> None:
-    def check(entries: list[tuple[str | None, str]], setting: str, fold: bool = False) -> None:
-        first: dict[str, str] = {}
-        for value, path in entries:
-            if value is None:
-                continue
-            seen = value.casefold() if fold else value
-            if seen in first:
-                doc.problems.append(
-                    Violation(f"{path}.{setting}", f"{value!r} is already used at {first[seen]}")
-                )
-            first.setdefault(seen, path)
-
-    check([(e.spec.key, e.path) for e in doc.lead_types], "key")
-    check([(e.spec.key, e.path) for e in doc.sources], "key")
-    check([(c.spec.key, c.path) for e in doc.sources for c in e.campaigns], "key")
-    check([(e.spec.username, e.path) for e in doc.sources], "username", fold=True)
+    check_unique([(e.spec.key, e.path) for e in doc.lead_types], "key", doc.problems)
+    check_unique([(e.spec.key, e.path) for e in doc.sources], "key", doc.problems)
+    check_unique(
+        [(c.spec.key, c.path) for e in doc.sources for c in e.campaigns], "key", doc.problems
+    )
+    check_unique(
+        [(e.spec.username, e.path) for e in doc.sources], "username", doc.problems, fold=True
+    )

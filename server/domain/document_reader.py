@@ -110,3 +110,23 @@ class Reader:
 
 def join_path(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
+
+
+def check_unique(
+    entries: list[tuple[str | None, str]],
+    setting: str,
+    problems: list[Violation],
+    fold: bool = False,
+) -> None:
+    """A problem for each (value, path) whose value an earlier entry already used (None is
+    never a clash); `fold` compares ignoring case."""
+    first: dict[str, str] = {}
+    for value, path in entries:
+        if value is None:
+            continue
+        seen = value.casefold() if fold else value
+        if seen in first:
+            problems.append(
+                Violation(f"{path}.{setting}", f"{value!r} is already used at {first[seen]}")
+            )
+        first.setdefault(seen, path)
