@@ -222,6 +222,11 @@ def campaign_message(stored: StoredCampaign) -> catalog_pb2.Campaign:
     return message
 
 
+def decimal_text(value: Decimal) -> str:
+    """A decimal as plain text without trailing zeros: 25, 12.5 (never 1E+1)."""
+    return f"{value.normalize():f}"
+
+
 def struct(document: dict[str, Any]) -> Struct:
     """A JSON-like document as a google.protobuf.Struct."""
     message = Struct()
@@ -245,7 +250,7 @@ def lead_summary(row: dict[str, Any]) -> admin_pb2.LeadSummary:
         lead_type_id=row["lead_type_id"],
         reference=row["reference"],
         no_sell=row["no_sell"],
-        price=str(row["price"].normalize()),
+        price=decimal_text(row["price"]),
     )
     _timestamp(message.received_at, row["received_at"])
     return message
@@ -345,7 +350,7 @@ def account_message(row: dict[str, Any]) -> buyers_pb2.DeliveryAccount:
         client_id=row["client_id"],
         delivery_id=row["delivery_id"],
         description=row["description"],
-        price=f"{row['price'].normalize():f}",
+        price=decimal_text(row["price"]),
         hour_max=row["hour_max"],
         day_max=row["day_max"],
         month_max=row["month_max"],

@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 from leadrouter.v1 import distribution_pb2, distribution_pb2_grpc
 
 from server.errors import InvalidArgument
+from server.rpc.convert import decimal_text
 from server.rpc.interceptor import caller
 from server.services import distribution
 from server.services.catalog import Pool
@@ -19,10 +20,6 @@ def _account() -> int:
     return caller().account_id
 
 
-def _money(value: Any) -> str:
-    return f"{value.normalize():f}"
-
-
 def send_message(row: dict[str, Any]) -> distribution_pb2.Send:
     message = distribution_pb2.Send(
         id=row["id"],
@@ -33,7 +30,7 @@ def send_message(row: dict[str, Any]) -> distribution_pb2.Send:
         delivery_id=row["delivery_id"],
         status=row["status"],
         valid=row["status"] == distribution.SOLD,
-        price=_money(row["price"]),
+        price=decimal_text(row["price"]),
         request=row["request"],
         response=row["response"],
         reason=row["reason"],
@@ -90,7 +87,7 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
                     client_name=e.view.client_name,
                     account_id=e.view.id,
                     automation=e.view.automation_enabled,
-                    price=_money(e.view.price),
+                    price=decimal_text(e.view.price),
                     reason=e.reason,
                 )
                 for e in scan.ranked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, TypeAlias
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -10,7 +11,7 @@ from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc
 
 from server.domain import instructions
 from server.errors import NotFound
-from server.rpc.convert import struct
+from server.rpc.convert import decimal_text, struct
 from server.services.distribution import SOLD, Distributor
 from server.services.intake import LeadIntake, PostedLead, PostOutcome, Submission
 
@@ -73,7 +74,7 @@ def status_message(row: dict[str, Any]) -> leads_pb2.PostStatus:
         qc_rejection_reason=row["qc_reason"] or "",
         is_returned=row["returned_at"] is not None,
         return_reason=row["return_reason"] or "",
-        price=str(row["price"].normalize() if row["price"] else 0),
+        price=decimal_text(row["price"] or Decimal(0)),
     )
     _stamp(message.date_received, row["received_at"])
     _stamp(message.qc_date_of_review, row["qc_reviewed_at"])
@@ -101,7 +102,7 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
                             client_name=s["client_name"],
                             redirect_url=s["redirect_url"],
                             valid=s["status"] == SOLD,
-                            price=f"{s['price'].normalize():f}",
+                            price=decimal_text(s["price"]),
                         )
                         for s in sends
                     )
