@@ -72,7 +72,7 @@ from server.adapters import zip_codes  # noqa: E402
 from server.domain.buyer_document import read_clients  # noqa: E402
 from server.domain.config_document import read_document  # noqa: E402
 from server.domain.criteria import EvalContext  # noqa: E402
-from server.domain.distribution import AccountView, scan_report, screen  # noqa: E402
+from server.domain.distribution import AccountView, ScanEntry, scan_report, screen  # noqa: E402
 from server.domain.fields import FieldSpec, Value  # noqa: E402
 from server.domain.selection import (  # noqa: E402
     explain_order,
@@ -421,7 +421,14 @@ def bench_choosing(
             screened, ordered, total = choose_once(views, values, states, now)
             chosen = time.perf_counter()
             ranked = explain_order(ordered, names, total)
-            report = scan_report(number, now, MAX_SELL, screened, {}, ranked)
+            rank_of = {c.account_id: i for i, c in enumerate(ordered, start=1)}
+            entries = [
+                ScanEntry(s.view, rank_of.get(s.view.id, 0), s.reason)
+                if s.view.id not in rank_of
+                else ScanEntry(s.view, rank_of[s.view.id], ranked[rank_of[s.view.id] - 1])
+                for s in screened
+            ]
+            report = scan_report(number, now, MAX_SELL, entries)
             logged = time.perf_counter()
             if profiler is not None:
                 profiler.disable()

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from server.domain.buyers import AccountType, ClientStatus
 from server.domain.catalog import Status
-from server.domain.criteria import CompiledCriteria, EvalContext, Verdict
+from server.domain.criteria import CompiledCriteria, EvalContext
 from server.domain.delivery import DeliverySpec
 from server.domain.fields import Value
 from server.domain.schedule import Caps, DayWindow, is_open
@@ -80,7 +80,15 @@ class AccountView:
 class Screened:
     view: AccountView
     reason: str  # '' = eligible so far
-    verdict: Verdict | None = None
+
+
+@dataclass(frozen=True)
+class ScanEntry:
+    """One account as a scan left it: its place in the waterfall, or why it was passed over."""
+
+    view: AccountView
+    rank: int  # 1-based position in the waterfall; 0 = passed over
+    reason: str  # the ranking explanation, or why it was passed over
 
 
 def screen(
@@ -104,29 +112,19 @@ def screen(
         return Screened(view, "delivery schedule closed")
     verdict = view.criteria.check(values, EvalContext(context.now, view.tz, context.distance_miles))
     if not verdict.passed:
-        return Screened(view, f"criteria failed: {verdict.reason}", verdict)
-    return Screened(view, "", verdict)
+        return Screened(view, f"criteria failed: {verdict.reason}")
+    return Screened(view, "")
 
 
-def scan_report(
-    lead_id: int,
-    now: datetime,
-    max_sells: int,
-    screened: Sequence[Screened],
-    passed_over: Mapping[int, str],
-    ranked: Sequence[str],
-) -> str:
+def scan_report(lead_id: int, now: datetime, max_sells: int, entries: Sequence[ScanEntry]) -> str:
     """The scan log entry: every account considered and why it was taken or passed over."""
-    eligible = len(ranked)
+    ranked = sorted((e for e in entries if e.rank), key=lambda e: e.rank)
     lines = [
-        f"Scan of lead {lead_id} at {now:%Y-%m-%d %H:%M:%S} UTC: {len(screened)} accounts "
-        f"considered, {eligible} eligible, max sells {max_sells}"
+        f"Scan of lead {lead_id} at {now:%Y-%m-%d %H:%M:%S} UTC: {len(entries)} accounts "
+        f"considered, {len(ranked)} eligible, max sells {max_sells}",
+        *(e.reason for e in ranked),
+        *(f"- {e.view.label}: passed over: {e.reason}" for e in entries if not e.rank),
     ]
-    lines.extend(ranked)
-    for item in screened:
-        reason = item.reason or passed_over.get(item.view.id, "")
-        if reason:
-            lines.append(f"- {item.view.label}: passed over: {reason}")
-    if not eligible:
+    if not ranked:
         lines.append("No buyer can take this lead now.")
     return "\n".join(lines)

@@ -14,13 +14,11 @@ from psycopg.types.json import Jsonb
 
 from server.domain.buyer_document import ClientEntry
 from server.domain.buyers import (
-    DeliveryMethod,
     merge_secrets,
     validate_account,
     validate_method,
 )
 from server.domain.criteria import Criterion
-from server.domain.delivery import DeliveryType
 from server.domain.fields import FieldSpec
 from server.errors import NotFound, Violation
 from server.services.catalog import Action, Change, Pool, password_hash
@@ -263,14 +261,3 @@ async def _clients(
         )
         for c in clients
     ]
-
-
-def method_of(row: Row) -> DeliveryMethod:
-    return DeliveryMethod(
-        type=DeliveryType(row["type"]),
-        lead_type_id=row["lead_type_id"],
-        settings=row["settings"],
-        name=row["name"],
-        key=row["key"],
-        enabled=row["enabled"],
-    )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -36,17 +36,22 @@ from psycopg.types.json import Jsonb
 
 from server.adapters import zip_codes
 from server.adapters.delivery import Transports
-from server.domain.buyers import AccountType, ClientStatus, delivery_spec, delivery_windows
+from server.domain.buyers import (
+    AccountType,
+    ClientStatus,
+    DeliveryMethod,
+    delivery_spec,
+    delivery_windows,
+)
 from server.domain.catalog import Status
 from server.domain.criteria import Criterion, CriterionType, EvalContext, compile_criteria
-from server.domain.delivery import LeadPayload, describe, interpret, render
-from server.domain.distribution import AccountView, scan_report, screen
+from server.domain.delivery import DeliveryType, LeadPayload, describe, interpret, render
+from server.domain.distribution import AccountView, ScanEntry, scan_report, screen
 from server.domain.fields import FieldSpec, Value, clean_lead_values
 from server.domain.rules import Operator
 from server.domain.schedule import CapCounts, Caps, cap_reached, cap_windows
 from server.domain.selection import Automation, explain_order, order_candidates, plan_waterfall
 from server.errors import InvalidArgument, NotFound
-from server.services.buyers import method_of
 from server.services.catalog import Pool
 from server.storage import catalog as catalog_store
 from server.storage.database import Connection, transaction
@@ -115,15 +120,12 @@ def _view(row: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> AccountVie
         )
         for c in row["criteria"]
     ]
-    method = method_of(
-        {
-            "type": row["delivery_type"],
-            "lead_type_id": 0,
-            "settings": row["settings"],
-            "name": row["delivery_name"],
-            "key": None,
-            "enabled": row["delivery_enabled"],
-        }
+    method = DeliveryMethod(
+        type=DeliveryType(row["delivery_type"]),
+        lead_type_id=0,
+        settings=row["settings"],
+        name=row["delivery_name"],
+        enabled=row["delivery_enabled"],
     )
     return AccountView(
         id=row["id"],
@@ -157,13 +159,6 @@ def _view(row: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> AccountVie
 
 
 # -- results -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ScanEntry:
-    view: AccountView
-    rank: int  # 1-based position in the waterfall; 0 = passed over
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -201,11 +196,15 @@ class Distributor:
     # -- the worker loop
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Lease and process due jobs and sends until `stop` is set; then finish what runs."""
-        limit = asyncio.Semaphore(self._settings.concurrency)
+        """Lease and process due jobs and sends until `stop` is set; then finish what runs.
+        At most `concurrency` pieces of work run at once; the rest stay in the database."""
         while not stop.is_set():
+            room = min(self._settings.batch, self._settings.concurrency - len(self._running))
+            if room <= 0:
+                await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                continue
             try:
-                found = await self._poll(limit)
+                found = await self._poll(room)
             except Exception:
                 log.exception("distribution poll failed; retrying")
                 found = 0
@@ -221,11 +220,7 @@ class Distributor:
         if self._running:
             await asyncio.gather(*self._running, return_exceptions=True)
 
-    async def _poll(self, limit: asyncio.Semaphore) -> int:
-        if limit.locked():
-            await limit.acquire()
-            limit.release()
-        room = min(self._settings.batch, max(1, self._free(limit)))
+    async def _poll(self, room: int) -> int:
         async with transaction(self._pool) as conn:
             cursor = await conn.execute(
                 q("claim_sends"), {"lease": self._settings.lease_seconds, "limit": room}
@@ -236,22 +231,17 @@ class Distributor:
             )
             jobs = [(r["account_id"], r["lead_id"]) for r in await cursor.fetchall()]
         for account_id, send_id in sends:
-            self._spawn(limit, self._deliver_and_continue(account_id, send_id))
+            self._spawn(self._deliver_and_continue(account_id, send_id))
         for account_id, lead_id in jobs:
-            self._spawn(limit, self._walk(account_id, lead_id))
+            self._spawn(self._walk(account_id, lead_id))
         return len(sends) + len(jobs)
 
-    @staticmethod
-    def _free(limit: asyncio.Semaphore) -> int:
-        return getattr(limit, "_value", 1)
-
-    def _spawn(self, limit: asyncio.Semaphore, work: Any) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         async def guarded() -> None:
-            async with limit:
-                try:
-                    await work
-                except Exception:
-                    log.exception("distribution work failed; its lease will run out and retry")
+            try:
+                await work
+            except Exception:
+                log.exception("distribution work failed; its lease will run out and retry")
 
         task = asyncio.create_task(guarded())
         self._running.add(task)
@@ -288,6 +278,11 @@ class Distributor:
 
     async def distribute_now(self, account_id: int, lead_id: int) -> None:
         """Walk a lead's waterfall here, unless another walker holds its job."""
+        if await self._claim(account_id, lead_id):
+            await self._walk(account_id, lead_id)
+
+    async def _claim(self, account_id: int, lead_id: int) -> bool:
+        """Lease this lead's job when it is due and nobody holds it."""
         async with transaction(self._pool) as conn:
             cursor = await conn.execute(
                 q("claim_job"),
@@ -297,27 +292,17 @@ class Distributor:
                     "lease": self._settings.lease_seconds,
                 },
             )
-            claimed = await cursor.fetchone()
-        if claimed is not None:
-            await self._walk(account_id, lead_id)
+            return await cursor.fetchone() is not None
 
     async def _walk(self, account_id: int, lead_id: int) -> None:
+        """Steps of a leased job until it waits on nothing this process delivers."""
         while True:
             sends = await self._step(account_id, lead_id)
             if not sends:
                 return
             await asyncio.gather(*(self._deliver(account_id, s) for s in sends))
-            async with transaction(self._pool) as conn:
-                cursor = await conn.execute(
-                    q("claim_job"),
-                    {
-                        "account_id": account_id,
-                        "lead_id": lead_id,
-                        "lease": self._settings.lease_seconds,
-                    },
-                )
-                if await cursor.fetchone() is None:
-                    return
+            if not await self._claim(account_id, lead_id):
+                return
 
     async def _deliver_and_continue(self, account_id: int, send_id: int) -> None:
         """A send leased by the poll (scheduled, retried or taken over): deliver it; the job it
@@ -499,8 +484,7 @@ class Distributor:
             )
             for s in screened
         ]
-        report = scan_report(lead_id, now, max_sells, screened, passed_over, ranked)
-        return Scan(lead_id, entries, max_sells, report)
+        return Scan(lead_id, entries, max_sells, scan_report(lead_id, now, max_sells, entries))
 
     async def _log(self, conn: Connection, account_id: int, lead_id: int, text: str) -> None:
         await conn.execute(
