@@ -330,6 +330,18 @@ def _database_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    """--grpc and --key, for the commands that call a running server."""
+    parser.add_argument(
+        "--grpc",
+        default=os.environ.get("LEADROUTER_GRPC", DEFAULT_GRPC),
+        help="server HOST:PORT (or LEADROUTER_GRPC)",
+    )
+    parser.add_argument(
+        "--key", default=os.environ.get("LEADROUTER_KEY"), help="admin API key (or LEADROUTER_KEY)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="leadrouter", description="leadrouter: lead distribution platform"
@@ -401,14 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     apply = commands.add_parser("apply", help="apply a config document (JSON or YAML)")
     apply.add_argument("file")
     apply.add_argument("--dry-run", action="store_true", help="validate and report only")
-    apply.add_argument(
-        "--grpc",
-        default=os.environ.get("LEADROUTER_GRPC", DEFAULT_GRPC),
-        help="server HOST:PORT (or LEADROUTER_GRPC)",
-    )
-    apply.add_argument(
-        "--key", default=os.environ.get("LEADROUTER_KEY"), help="admin API key (or LEADROUTER_KEY)"
-    )
+    _server_options(apply)
     apply.set_defaults(run=cmd_apply)
 
     guide = commands.add_parser(
@@ -417,27 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
     guide.add_argument("campaign", help="the campaign's key or numeric id")
     guide.add_argument("--json", action="store_true", help="print the document as JSON")
     guide.add_argument("--receiver-url", help="the receiver's public base URL to show")
-    guide.add_argument(
-        "--grpc",
-        default=os.environ.get("LEADROUTER_GRPC", DEFAULT_GRPC),
-        help="server HOST:PORT (or LEADROUTER_GRPC)",
-    )
-    guide.add_argument(
-        "--key", default=os.environ.get("LEADROUTER_KEY"), help="admin API key (or LEADROUTER_KEY)"
-    )
+    _server_options(guide)
     guide.set_defaults(run=cmd_instructions)
 
     lead = commands.add_parser("lead", help="show a lead's scan log and sends")
     lead.add_argument("lead_id", type=int)
     lead.add_argument("--json", action="store_true", help="print them as JSON")
-    lead.add_argument(
-        "--grpc",
-        default=os.environ.get("LEADROUTER_GRPC", DEFAULT_GRPC),
-        help="server HOST:PORT (or LEADROUTER_GRPC)",
-    )
-    lead.add_argument(
-        "--key", default=os.environ.get("LEADROUTER_KEY"), help="admin API key (or LEADROUTER_KEY)"
-    )
+    _server_options(lead)
     lead.set_defaults(run=cmd_lead)
     return parser
 

@@ -293,6 +293,15 @@ def client_message(stored: StoredClient) -> buyers_pb2.Client:
     return message
 
 
+# Delivery settings stored as the message holds them; the rest are converted one by one.
+_PLAIN_SETTINGS = frozenset(buyers_pb2.Delivery.DESCRIPTOR.fields_by_name) - {
+    "mappings",
+    "headers",
+    "days",
+    "auth",
+}
+
+
 def delivery_message(row: dict[str, Any]) -> buyers_pb2.Delivery:
     settings = row["settings"]
     shown = public_settings(settings)
@@ -305,35 +314,7 @@ def delivery_message(row: dict[str, Any]) -> buyers_pb2.Delivery:
         enabled=row["enabled"],
         lead_type_id=row["lead_type_id"],
         auth=int(AUTH_TYPES.get(settings.get("auth", "none"), 0)),  # type: ignore[arg-type]
-        has_password=shown["has_password"],
-        **{
-            name: shown[name]
-            for name in (
-                "address",
-                "in_testing",
-                "test_address",
-                "timeout_seconds",
-                "template",
-                "username",
-                "response_search",
-                "use_regex",
-                "price_search",
-                "redirect_search",
-                "reason_search",
-                "email_to",
-                "email_cc",
-                "email_bcc",
-                "email_from",
-                "email_subject",
-                "smtp_host",
-                "smtp_port",
-                "smtp_username",
-                "smtp_starttls",
-                "ftp_username",
-                "ftp_file_format",
-            )
-            if name in shown
-        },
+        **{name: value for name, value in shown.items() if name in _PLAIN_SETTINGS},
     )
     message.mappings.extend(buyers_pb2.FieldMapping(**m) for m in settings.get("mappings", ()))
     message.headers.extend(

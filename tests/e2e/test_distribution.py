@@ -93,9 +93,17 @@ class Market:
     def __init__(self, address: str, key: str, ids: Any) -> None:
         self.address, self.key, self.ids = address, key, ids
 
-    async def post(self, fields: dict[str, str] | None = None, *, wait: bool = False) -> Any:
+    async def post(
+        self,
+        fields: dict[str, str] | None = None,
+        *,
+        wait: bool = False,
+        no_sell: bool = False,
+        send_delay_hours: str = "",
+    ) -> Any:
         lead = leads_pb2.LeadInput(
-            fields=[leads_pb2.FieldValue(name=k, value=v) for k, v in (fields or LEAD).items()]
+            no_sell=no_sell,
+            fields=[leads_pb2.FieldValue(name=k, value=v) for k, v in (fields or LEAD).items()],
         )
         request = leads_pb2.SubmitLeadsRequest(
             credentials=leads_pb2.Credentials(
@@ -106,6 +114,7 @@ class Market:
             ),
             leads=[lead],
             wait_for_sends=wait,
+            send_delay_hours=send_delay_hours,
         )
         async with grpc.aio.insecure_channel(self.address) as channel:
             answer = await leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request)
@@ -284,22 +293,8 @@ async def test_a_no_sell_lead_is_stored_and_not_sent(
     market: MarketFactory, buyers: BuyerServer, pool: Any
 ) -> None:
     m = await market([client("any", buyers)])
-    lead = leads_pb2.LeadInput(
-        no_sell=True, fields=[leads_pb2.FieldValue(name=k, value=v) for k, v in LEAD.items()]
-    )
-    request = leads_pb2.SubmitLeadsRequest(
-        credentials=leads_pb2.Credentials(
-            vid=str(m.ids.sources["acme-media"]),
-            aid=str(m.ids.campaigns["acme-auto-web"]),
-            lid=str(m.ids.lead_types["auto-insurance"]),
-            password="acme-secret",
-        ),
-        leads=[lead],
-        wait_for_sends=True,
-    )
-    async with grpc.aio.insecure_channel(m.address) as channel:
-        answer = await leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request)
-    assert answer.results[0].lead_id and list(answer.results[0].sends) == []
+    result = await m.post(no_sell=True, wait=True)
+    assert result.lead_id and list(result.sends) == []
     assert buyers.of("any") == []
 
 
@@ -470,25 +465,9 @@ async def test_a_send_delay_holds_the_lead_back(
     market: MarketFactory, buyers: BuyerServer, pool: Any
 ) -> None:
     m = await market([client("any", buyers)])
-    request = leads_pb2.SubmitLeadsRequest(
-        credentials=leads_pb2.Credentials(
-            vid=str(m.ids.sources["acme-media"]),
-            aid=str(m.ids.campaigns["acme-auto-web"]),
-            lid=str(m.ids.lead_types["auto-insurance"]),
-            password="acme-secret",
-        ),
-        send_delay_hours="2",
-        leads=[
-            leads_pb2.LeadInput(
-                fields=[leads_pb2.FieldValue(name=k, value=v) for k, v in LEAD.items()]
-            )
-        ],
-        wait_for_sends=True,
-    )
-    async with grpc.aio.insecure_channel(m.address) as channel:
-        answer = await leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request)
-    lead_id = answer.results[0].lead_id
-    assert lead_id and list(answer.results[0].sends) == []
+    result = await m.post(send_delay_hours="2", wait=True)
+    lead_id = result.lead_id
+    assert lead_id and list(result.sends) == []
     async with pool.connection() as conn:
         cursor = await conn.execute(
             "SELECT run_at - l.received_at AS wait FROM distribution_jobs j"
