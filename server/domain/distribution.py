@@ -58,16 +58,14 @@ class AccountView:
         name = self.description or self.key or f"account {self.id}"
         return f"{self.client_name} / {name} (account {self.id})"
 
-    def candidate(
-        self, rr_position: int | None, served_count: int, price: Decimal | None = None
-    ) -> Candidate:
+    def candidate(self, rr_position: int | None, served_count: int) -> Candidate:
         return Candidate(
             account_id=self.id,
             client_id=self.client_id,
             client_created=self.client_id,
             automation=self.automation,
             secondary=self.secondary,
-            price=self.price if price is None else price,
+            price=self.price,
             priority=self.priority,
             weight=self.weight,
             rr_position=rr_position,
