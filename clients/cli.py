@@ -143,6 +143,8 @@ def apply_result_json(response: admin_pb2.ApplyConfigResponse) -> dict[str, dict
         "clients": by_id(response.clients),
         "deliveries": by_id(response.deliveries),
         "accounts": by_id(response.accounts),
+        "orders": by_id(response.orders),
+        "distribution_lists": by_id(response.distribution_lists),
     }
 
 

@@ -1,4 +1,5 @@
-"""Config as code, the `clients` section: buyers with their delivery methods and accounts.
+"""Config as code: the `clients` section (buyers with their delivery methods, accounts and
+orders) and the `distribution_lists` section.
 
 Reading is pure and collects every problem with its path. Checks that need the lead type's
 fields (mappings, templates, criteria) run when the apply use case has resolved them.
@@ -7,8 +8,10 @@ fields (mappings, templates, criteria) run when the apply use case has resolved 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.domain.buyers import (
     AUTH_TYPES,
@@ -27,8 +30,10 @@ from server.domain.buyers import (
 from server.domain.catalog import NO_LIMIT, Status
 from server.domain.criteria import Criterion, CriterionType
 from server.domain.delivery import DeliveryType
-from server.domain.document_reader import STATUSES, Reader, check_unique
+from server.domain.distribution_lists import DistributionListSpec, ListItemSpec
+from server.domain.document_reader import STATUSES, Reader, check_unique, join_path
 from server.domain.fields import enum_by_name
+from server.domain.orders import OrderItemSpec, OrderSpec, OrderStatus, Renewal, validate_order
 from server.domain.rules import Operator
 from server.domain.selection import Automation
 from server.errors import Violation
@@ -54,6 +59,18 @@ CRITERION_TYPES = {
     "field_value": CriterionType.FieldValue,
     "expression": CriterionType.Expression,
     "function": CriterionType.Function,
+}
+ORDER_STATUSES = {
+    "open": OrderStatus.Open,
+    "closed": OrderStatus.Closed,
+    "onhold": OrderStatus.OnHold,
+    "on_hold": OrderStatus.OnHold,
+}
+RENEWALS = {
+    "no_renewal": Renewal.No_Renewal,
+    "none": Renewal.No_Renewal,
+    "on_end_date": Renewal.On_End_Date,
+    "on_qty_fill": Renewal.On_Qty_Fill,
 }
 WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 DELIVERY_TEXT = (
@@ -92,10 +109,24 @@ class AccountEntry:
 
 
 @dataclass(frozen=True)
+class OrderEntry:
+    spec: OrderSpec
+    path: str
+
+
+@dataclass(frozen=True)
 class ClientEntry:
     spec: ClientSpec
     deliveries: tuple[DeliveryEntry, ...]
     accounts: tuple[AccountEntry, ...]
+    path: str
+    orders: tuple[OrderEntry, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    spec: DistributionListSpec
+    lead_type_key: str
     path: str
 
 
@@ -118,7 +149,73 @@ def read_clients(items: list[object], problems: list[Violation]) -> list[ClientE
                         f"no delivery with key {account.delivery_key!r} in this client",
                     )
                 )
+        check_unique([(o.spec.key, o.path) for o in entry.orders], "key", problems)
+        accounts = {a.spec.key for a in entry.accounts}
+        for order in entry.orders:
+            check_unique(
+                [(i.key, f"{order.path}.items[{n}]") for n, i in enumerate(order.spec.items)],
+                "key",
+                problems,
+            )
+            for n, item in enumerate(order.spec.items):
+                if item.account_key and item.account_key not in accounts:
+                    problems.append(
+                        Violation(
+                            f"{order.path}.items[{n}].account",
+                            f"no delivery account with key {item.account_key!r} in this client",
+                        )
+                    )
     return entries
+
+
+def read_lists(items: list[object], problems: list[Violation]) -> list[ListEntry]:
+    """The `distribution_lists` section; buyers are named by key, in the document's `clients`
+    or stored already (checked when applied)."""
+    entries = [_list(item, f"distribution_lists[{i}]", problems) for i, item in enumerate(items)]
+    check_unique([(e.spec.key, e.path) for e in entries], "key", problems)
+    return entries
+
+
+def _list(data: object, path: str, problems: list[Violation]) -> ListEntry:
+    r = Reader(
+        data,
+        path,
+        problems,
+        {
+            "key",
+            "description",
+            "lead_type",
+            "field",
+            "default_client",
+            "status",
+            "depend_field",
+            "depend_value",
+            "items",
+        },
+    )
+    items = []
+    for index, item in enumerate(r.objects("items")):
+        ir = Reader(item, f"{path}.items[{index}]", problems, {"value", "client"})
+        raw = ir.data.get("value")
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        if not isinstance(raw, str) or not raw.strip():
+            problems.append(Violation(f"{path}.items[{index}].value", "is required"))
+            raw = ""
+        items.append(ListItemSpec(raw, ir.text("client")))
+    spec = DistributionListSpec(
+        key=r.text("key", required=True) or None,
+        description=r.text("description"),
+        field=r.text("field", required=True),
+        default_client_key=r.text("default_client"),
+        status=r.choice("status", STATUSES, Status.Active),
+        depend_field=r.text("depend_field"),
+        depend_value=r.text("depend_value"),
+        items=tuple(items),
+    )
+    if spec.depend_field and not spec.depend_value:
+        problems.append(Violation(f"{path}.depend_value", "is required with depend_field"))
+    return ListEntry(spec, r.text("lead_type", required=True), path)
 
 
 def _client(data: object, path: str, problems: list[Violation]) -> ClientEntry:
@@ -144,6 +241,7 @@ def _client(data: object, path: str, problems: list[Violation]) -> ClientEntry:
             "notes",
             "deliveries",
             "accounts",
+            "orders",
         },
     )
     spec = ClientSpec(
@@ -172,7 +270,63 @@ def _client(data: object, path: str, problems: list[Violation]) -> ClientEntry:
         _account(item, f"{path}.accounts[{i}]", problems)
         for i, item in enumerate(r.objects("accounts"))
     )
-    return ClientEntry(spec, deliveries, accounts, path)
+    zone = _zone(spec.time_zone)
+    orders = tuple(
+        _order(item, f"{path}.orders[{i}]", zone, problems)
+        for i, item in enumerate(r.objects("orders"))
+    )
+    return ClientEntry(spec, deliveries, accounts, path, orders)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")  # validate_client reports the bad name
+
+
+def _moment(r: Reader, name: str, zone: ZoneInfo) -> datetime:
+    """An ISO 8601 date or date-time; one without an offset is in the buyer's time zone."""
+    text = r.text(name, required=True)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        if text:
+            r.problems.append(
+                Violation(join_path(r.path, name), "must be an ISO 8601 date or date-time")
+            )
+        return datetime(2000, 1, 1, tzinfo=zone)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _order(data: object, path: str, zone: ZoneInfo, problems: list[Violation]) -> OrderEntry:
+    r = Reader(
+        data, path, problems, {"key", "start", "end", "status", "renewal", "auto_charge", "items"}
+    )
+    items = []
+    for index, item in enumerate(r.objects("items")):
+        ir = Reader(
+            item, f"{path}.items[{index}]", problems, {"key", "description", "quantity", "account"}
+        )
+        items.append(
+            OrderItemSpec(
+                key=ir.text("key") or None,
+                description=ir.text("description"),
+                quantity=ir.integer("quantity", 0),
+                account_key=ir.text("account"),
+            )
+        )
+    spec = OrderSpec(
+        key=r.text("key", required=True) or None,
+        start=_moment(r, "start", zone),
+        end=_moment(r, "end", zone),
+        status=r.choice("status", ORDER_STATUSES, OrderStatus.Open),
+        renewal=r.choice("renewal", RENEWALS, Renewal.No_Renewal),
+        auto_charge=r.boolean("auto_charge"),
+        items=tuple(items),
+    )
+    problems.extend(validate_order(spec, path))
+    return OrderEntry(spec, path)
 
 
 def _delivery(data: object, path: str, problems: list[Violation]) -> DeliveryEntry:
@@ -324,8 +478,6 @@ def _account(data: object, path: str, problems: list[Violation]) -> AccountEntry
             for i, item in enumerate(r.objects("criteria"))
         ),
     )
-    if spec.use_order:
-        problems.append(Violation(f"{path}.use_order", "orders are not available yet"))
     return AccountEntry(spec, r.text("delivery", required=True), path)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from server.domain.buyer_document import ClientEntry, read_clients
+from server.domain.buyer_document import ClientEntry, ListEntry, read_clients, read_lists
 from server.domain.catalog import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
@@ -67,18 +67,20 @@ class ConfigDocument:
     lead_types: list[LeadTypeEntry] = field(default_factory=list)
     sources: list[SourceEntry] = field(default_factory=list)
     clients: list[ClientEntry] = field(default_factory=list)
+    lists: list[ListEntry] = field(default_factory=list)
     problems: list[Violation] = field(default_factory=list)
 
 
 def read_document(data: object) -> ConfigDocument:
     """Read and validate a whole document; `problems` lists everything wrong with it."""
     doc = ConfigDocument()
-    top = Reader(data, "", doc.problems, {"lead_types", "sources", "clients"})
+    top = Reader(data, "", doc.problems, {"lead_types", "sources", "clients", "distribution_lists"})
     for index, item in enumerate(top.objects("lead_types")):
         doc.lead_types.append(_lead_type(item, f"lead_types[{index}]", doc.problems))
     for index, item in enumerate(top.objects("sources")):
         doc.sources.append(_source(item, f"sources[{index}]", doc.problems))
     doc.clients = read_clients(top.objects("clients"), doc.problems)
+    doc.lists = read_lists(top.objects("distribution_lists"), doc.problems)
     _check_unique_keys(doc)
     fields_by_type = {e.spec.key: e.spec.fields for e in doc.lead_types if e.spec.key}
     for source in doc.sources:

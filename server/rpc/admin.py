@@ -200,6 +200,14 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         found = await buyers.list_clients(self._pool, _account())
         return admin_pb2.ListClientsResponse(clients=[convert.client_message(c) for c in found])
 
+    async def ListDistributionLists(
+        self, request: admin_pb2.ListDistributionListsRequest, context: Context
+    ) -> admin_pb2.ListDistributionListsResponse:
+        found = await buyers.list_distribution_lists(self._pool, _account())
+        return admin_pb2.ListDistributionListsResponse(
+            lists=[convert.list_message(r) for r in found]
+        )
+
     # -- config as code
 
     async def ApplyConfig(
@@ -216,6 +224,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             clients=result.clients,
             deliveries=result.deliveries,
             accounts=result.accounts,
+            orders=result.orders,
+            distribution_lists=result.lists,
             changes=[
                 admin_pb2.ApplyChange(kind=c.kind, key=c.key, action=c.action.value)
                 for c in result.changes

@@ -290,7 +290,65 @@ def client_message(stored: StoredClient) -> buyers_pb2.Client:
     )
     message.deliveries.extend(delivery_message(d) for d in stored.deliveries)
     message.accounts.extend(account_message(a) for a in stored.accounts)
+    message.orders.extend(order_message(o) for o in stored.orders)
     return message
+
+
+def order_message(row: dict[str, Any]) -> buyers_pb2.Order:
+    items = [
+        buyers_pb2.OrderItem(
+            id=i["id"],
+            key=i["key"] or "",
+            description=i["description"],
+            quantity=i["quantity"],
+            account_id=i["account_id"] or 0,
+            sent=i["sold"],
+            held=i["held"],
+        )
+        for i in row["items"]
+    ]
+    message = buyers_pb2.Order(
+        id=row["id"],
+        key=row["key"] or "",
+        client_id=row["client_id"],
+        quantity=sum(i.quantity for i in items),
+        sent=sum(i.sent for i in items),
+        status=row["status"],
+        renewal=row["renewal"],
+        auto_charge=row["auto_charge"],
+        items=items,
+        renewals=row["renewals"],
+    )
+    for name, column in (
+        ("start", "start_at"),
+        ("end", "end_at"),
+        ("period_start", "period_start"),
+        ("period_end", "period_end"),
+    ):
+        _timestamp(getattr(message, name), row[column])
+    return message
+
+
+def list_message(row: dict[str, Any]) -> buyers_pb2.DistributionList:
+    items = [
+        buyers_pb2.DistributionListItem(value=i["value"], client_id=i["client_id"] or 0)
+        for i in row["items"]
+    ]
+    assigned = sum(1 for i in items if i.client_id)
+    return buyers_pb2.DistributionList(
+        id=row["id"],
+        key=row["key"] or "",
+        lead_type_id=row["lead_type_id"],
+        field=row["field_name"],
+        description=row["description"],
+        default_client_id=row["default_client_id"] or 0,
+        status=row["status"],
+        depend_field=row["depend_field"],
+        depend_value=row["depend_value"],
+        items=items,
+        assigned=assigned,
+        unassigned=len(items) - assigned,
+    )
 
 
 # Delivery settings stored as the message holds them; the rest are converted one by one.

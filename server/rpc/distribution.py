@@ -38,6 +38,8 @@ def send_message(row: dict[str, Any]) -> distribution_pb2.Send:
         attempts=row["attempts"],
         elapsed_ms=row["elapsed_ms"],
         automated=row["automated"],
+        order_id=row["order_id"] or 0,
+        order_item_id=row["order_item_id"] or 0,
     )
     message.created_at.FromDatetime(row["created_at"])
     if row["sent_at"] is not None:
@@ -86,6 +88,10 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
                     client_id=e.view.client_id,
                     client_name=e.view.client_name,
                     account_id=e.view.id,
+                    order_id=scan.orders[e.view.id].order_id if e.view.id in scan.orders else 0,
+                    order_item_id=(
+                        scan.orders[e.view.id].item_id if e.view.id in scan.orders else 0
+                    ),
                     automation=e.view.automation_enabled,
                     price=decimal_text(e.view.price),
                     reason=e.reason,

@@ -12,15 +12,16 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from server.domain.buyer_document import ClientEntry
+from server.domain.buyer_document import ClientEntry, ListEntry
 from server.domain.buyers import (
     merge_secrets,
     validate_account,
     validate_method,
 )
 from server.domain.criteria import Criterion
+from server.domain.distribution_lists import list_value, validate_list
 from server.domain.fields import FieldSpec
-from server.errors import NotFound, Violation
+from server.errors import InvalidArgument, NotFound, Violation
 from server.services.catalog import Action, Change, Pool, password_hash
 from server.storage.database import Connection, transaction
 from server.storage.queries import q
@@ -33,6 +34,8 @@ class SavedBuyers:
     clients: dict[str, int] = field(default_factory=dict)
     deliveries: dict[str, int] = field(default_factory=dict)  # "client/delivery" -> id
     accounts: dict[str, int] = field(default_factory=dict)  # "client/account" -> id
+    orders: dict[str, int] = field(default_factory=dict)  # "client/order" -> id
+    lists: dict[str, int] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
 
 
@@ -170,6 +173,171 @@ async def save_clients(
                 client_id,
             )
             saved.accounts[f"{key}/{akey}"] = account_db_id
+        await _save_orders(conn, account_id, entry, client_id, saved)
+    if any(c.action is not Action.Unchanged for c in saved.changes):
+        await conn.execute(q("bump_buyer_version"), {"account_id": account_id})
+    return saved
+
+
+async def _save_orders(
+    conn: Connection, account_id: int, entry: ClientEntry, client_id: int, saved: SavedBuyers
+) -> None:
+    key = entry.spec.key or ""
+    for order in entry.orders:
+        spec = order.spec
+        okey = spec.key or ""
+        order_id = await _upsert(
+            conn,
+            "upsert_order",
+            {
+                "account_id": account_id,
+                "client_id": client_id,
+                "key": okey,
+                "start_at": spec.start,
+                "end_at": spec.end,
+                "status": int(spec.status),
+                "renewal": int(spec.renewal),
+                "auto_charge": spec.auto_charge,
+            },
+            "order",
+            f"{key}/{okey}",
+            saved,
+            client_id,
+        )
+        saved.orders[f"{key}/{okey}"] = order_id
+        item_keys = [item.key or str(n) for n, item in enumerate(spec.items, start=1)]
+        for item_key, item in zip(item_keys, spec.items, strict=True):
+            await _upsert(
+                conn,
+                "upsert_order_item",
+                {
+                    "account_id": account_id,
+                    "order_id": order_id,
+                    "key": item_key,
+                    "description": item.description,
+                    "quantity": item.quantity,
+                    "delivery_account_id": (
+                        saved.accounts[f"{key}/{item.account_key}"] if item.account_key else None
+                    ),
+                },
+                "order item",
+                f"{key}/{okey}/{item_key}",
+                saved,
+                order_id,
+            )
+        cursor = await conn.execute(
+            q("delete_stale_order_items"),
+            {"account_id": account_id, "order_id": order_id, "keys": item_keys},
+        )
+        kept = await cursor.fetchall()
+        if kept:
+            names = ", ".join(repr(r["key"]) for r in kept)
+            raise InvalidArgument(
+                [
+                    Violation(
+                        f"{order.path}.items",
+                        f"cannot drop items {names}: sends count against them",
+                    )
+                ]
+            )
+
+
+def check_lists(
+    entries: Sequence[ListEntry], fields_by_type: Mapping[str, Sequence[FieldSpec]]
+) -> list[Violation]:
+    """Problems with distribution lists that need their lead types' fields."""
+    problems: list[Violation] = []
+    for entry in entries:
+        fields = fields_by_type.get(entry.lead_type_key)
+        if fields is None:
+            if entry.lead_type_key:
+                problems.append(
+                    Violation(
+                        f"{entry.path}.lead_type", f"no lead type with key {entry.lead_type_key!r}"
+                    )
+                )
+            continue
+        problems.extend(validate_list(entry.spec, [f.name for f in fields], entry.path))
+    return problems
+
+
+async def save_lists(
+    conn: Connection,
+    account_id: int,
+    entries: Sequence[ListEntry],
+    type_ids: Mapping[str, int],
+    client_ids: Mapping[str, int],
+) -> SavedBuyers:
+    """Create or update distribution lists by key, with all their items; buyers are named by
+    key (`client_ids` holds the document's, stored ones are looked up)."""
+    saved = SavedBuyers()
+    if not entries:
+        return saved
+    wanted = {e.spec.default_client_key for e in entries} | {
+        i.client_key for e in entries for i in e.spec.items
+    }
+    missing = sorted(k for k in wanted - set(client_ids) if k)
+    cursor = await conn.execute(q("client_ids_by_key"), {"account_id": account_id, "keys": missing})
+    ids = {**{r["key"]: r["id"] for r in await cursor.fetchall()}, **client_ids}
+    problems: list[Violation] = []
+    for entry in entries:
+        if entry.spec.default_client_key and entry.spec.default_client_key not in ids:
+            problems.append(
+                Violation(
+                    f"{entry.path}.default_client",
+                    f"no buyer with key {entry.spec.default_client_key!r}",
+                )
+            )
+        for n, item in enumerate(entry.spec.items):
+            if item.client_key and item.client_key not in ids:
+                problems.append(
+                    Violation(
+                        f"{entry.path}.items[{n}].client", f"no buyer with key {item.client_key!r}"
+                    )
+                )
+    if problems:
+        raise InvalidArgument(problems)
+    for entry in entries:
+        spec = entry.spec
+        key = spec.key or ""
+        list_id = await _upsert(
+            conn,
+            "upsert_list",
+            {
+                "account_id": account_id,
+                "key": key,
+                "lead_type_id": type_ids[entry.lead_type_key],
+                "description": spec.description,
+                "field_name": spec.field,
+                "default_client_id": ids.get(spec.default_client_key),
+                "status": int(spec.status),
+                "depend_field": spec.depend_field,
+                "depend_value": list_value(spec.depend_value),
+            },
+            "distribution list",
+            key,
+            saved,
+            0,
+        )
+        saved.lists[key] = list_id
+        items = sorted(
+            (list_value(i.value), i.value.strip(), ids.get(i.client_key)) for i in spec.items
+        )
+        cursor = await conn.execute(q("list_items"), {"account_id": account_id, "list_id": list_id})
+        stored = [(r["value"], r["shown"], r["client_id"]) for r in await cursor.fetchall()]
+        if stored != items:
+            await conn.execute(
+                q("replace_list_items"),
+                {
+                    "account_id": account_id,
+                    "list_id": list_id,
+                    "values": [i[0] for i in items],
+                    "shown": [i[1] for i in items],
+                    "client_ids": [i[2] for i in items],
+                },
+            )
+            if saved.changes[-1].action is Action.Unchanged:
+                saved.changes[-1] = Change("distribution list", key, Action.Updated)
     if any(c.action is not Action.Unchanged for c in saved.changes):
         await conn.execute(q("bump_buyer_version"), {"account_id": account_id})
     return saved
@@ -182,7 +350,7 @@ async def _upsert(
     kind: str,
     label: str,
     saved: SavedBuyers,
-    client_id: int,
+    parent_id: int,
 ) -> int:
     cursor = await conn.execute(q(query), params)
     row = await cursor.fetchone()
@@ -194,7 +362,7 @@ async def _upsert(
         q("id_by_key"),
         {
             "account_id": params["account_id"],
-            "client_id": client_id,
+            "parent_id": parent_id,
             "key": params["key"],
             "kind": kind,
         },
@@ -223,6 +391,7 @@ class StoredClient:
     row: Row
     deliveries: list[Row]
     accounts: list[Row]
+    orders: list[Row]
 
 
 async def get_client(
@@ -253,11 +422,22 @@ async def _clients(
     deliveries = await cursor.fetchall()
     cursor = await conn.execute(q("list_delivery_accounts"), scope)
     accounts = await cursor.fetchall()
+    cursor = await conn.execute(
+        q("list_orders"), {"account_id": account_id, "client_ids": [only] if only else None}
+    )
+    orders = await cursor.fetchall()
     return [
         StoredClient(
             c,
             [d for d in deliveries if d["client_id"] == c["id"]],
             [a for a in accounts if a["client_id"] == c["id"]],
+            [o for o in orders if o["client_id"] == c["id"]],
         )
         for c in clients
     ]
+
+
+async def list_distribution_lists(pool: Pool, account_id: int) -> list[Row]:
+    async with transaction(pool) as conn:
+        cursor = await conn.execute(q("list_distribution_lists"), {"account_id": account_id})
+        return await cursor.fetchall()

@@ -9,7 +9,7 @@ from server.domain.catalog import validate_rules
 from server.domain.config_document import CampaignEntry, ConfigDocument, read_document
 from server.domain.fields import FieldSpec
 from server.errors import FailedPrecondition, InvalidArgument, Violation
-from server.services.buyers import check_clients, save_clients
+from server.services.buyers import check_clients, check_lists, save_clients, save_lists
 from server.services.catalog import (
     Change,
     Pool,
@@ -30,6 +30,8 @@ class ApplyResult:
     clients: dict[str, int] = field(default_factory=dict)
     deliveries: dict[str, int] = field(default_factory=dict)
     accounts: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, int] = field(default_factory=dict)
+    lists: dict[str, int] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
 
 
@@ -68,7 +70,11 @@ async def _resolve(conn: Connection, account_id: int, doc: ConfigDocument) -> No
     in_doc = {e.spec.key: list(e.spec.fields) for e in doc.lead_types if e.spec.key}
     entries = [c for s in doc.sources for c in s.campaigns]
     deliveries = [d for c in doc.clients for d in c.deliveries]
-    wanted = {c.lead_type_key for c in entries} | {d.lead_type_key for d in deliveries}
+    wanted = (
+        {c.lead_type_key for c in entries}
+        | {d.lead_type_key for d in deliveries}
+        | {e.lead_type_key for e in doc.lists}
+    )
     outside = sorted(wanted - set(in_doc) - {""})
     ids = await store.lead_type_ids_by_key(conn, account_id, outside)
     fields: dict[str, list[FieldSpec]] = dict(in_doc)
@@ -89,6 +95,7 @@ async def _resolve(conn: Connection, account_id: int, doc: ConfigDocument) -> No
                 )
             )
     doc.problems.extend(check_clients(doc.clients, fields, zip_codes.is_known))
+    doc.problems.extend(check_lists(doc.lists, fields))
 
 
 async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> ApplyResult:
@@ -139,12 +146,16 @@ async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> Appl
         result.campaigns[key] = campaign_id
         result.changes.append(change)
     client_types = [d.lead_type_key for c in doc.clients for d in c.deliveries]
+    client_types += [e.lead_type_key for e in doc.lists]
     type_ids.update(await store.lead_type_ids_by_key(conn, account_id, client_types))
     type_ids.update(result.lead_types)
     buyers = await save_clients(conn, account_id, doc.clients, type_ids)
     result.clients, result.deliveries = buyers.clients, buyers.deliveries
-    result.accounts = buyers.accounts
+    result.accounts, result.orders = buyers.accounts, buyers.orders
     result.changes.extend(buyers.changes)
+    lists = await save_lists(conn, account_id, doc.lists, type_ids, buyers.clients)
+    result.lists = lists.lists
+    result.changes.extend(lists.changes)
     for lead_type_entry, stale in stale_fields:
         label = lead_type_entry.spec.key or ""
         try:

@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from psycopg.errors import DeadlockDetected
 from psycopg.types.json import Jsonb
 
 from server.adapters import zip_codes
@@ -47,7 +48,16 @@ from server.domain.catalog import Status
 from server.domain.criteria import Criterion, CriterionType, EvalContext, compile_criteria
 from server.domain.delivery import DeliveryType, LeadPayload, describe, interpret, render
 from server.domain.distribution import AccountView, ScanEntry, scan_report, screen
+from server.domain.distribution_lists import DistributionList, excluded_by, restrictions
 from server.domain.fields import FieldSpec, Value, clean_lead_values
+from server.domain.orders import (
+    ItemState,
+    OrderState,
+    OrderStatus,
+    Pick,
+    Renewal,
+    choose_order,
+)
 from server.domain.rules import Operator
 from server.domain.schedule import CapCounts, Caps, cap_reached, cap_windows
 from server.domain.selection import Automation, explain_order, order_candidates, plan_waterfall
@@ -83,30 +93,56 @@ def utcnow() -> datetime:
 # -- the cached view of the buyers -----------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A lead type's buyers as the engine sees them, compiled once per configuration."""
+
+    views: list[AccountView]
+    by_id: dict[int, AccountView]
+    lists: list[DistributionList]
+    use_order: frozenset[int]  # delivery accounts that take leads only against orders
+
+
 class BuyerCache:
     """Each lead type's delivery accounts, compiled once per buyer configuration version."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[int, int], tuple[int, list[AccountView]]] = {}
+        self._entries: dict[tuple[int, int], tuple[int, Snapshot]] = {}
 
-    async def views(
-        self, conn: Connection, account_id: int, lead_type_id: int
-    ) -> list[AccountView]:
+    async def snapshot(self, conn: Connection, account_id: int, lead_type_id: int) -> Snapshot:
         cursor = await conn.execute(q("buyer_version"), {"account_id": account_id})
         row = await cursor.fetchone()
         version = int(row["version"]) if row else 0
         cached = self._entries.get((account_id, lead_type_id))
         if cached is not None and cached[0] == version:
             return cached[1]
-        cursor = await conn.execute(
-            q("buyer_snapshot"), {"account_id": account_id, "lead_type_id": lead_type_id}
-        )
+        scope = {"account_id": account_id, "lead_type_id": lead_type_id}
+        cursor = await conn.execute(q("buyer_snapshot"), scope)
         rows = await cursor.fetchall()
         fields = await catalog_store.list_fields(conn, account_id, lead_type_id)
         by_name = {f.spec.name.casefold(): f.spec for f in fields}
         views = [_view(r, by_name) for r in rows]
-        self._entries[(account_id, lead_type_id)] = (version, views)
-        return views
+        cursor = await conn.execute(q("lists_for_lead_type"), scope)
+        lists = [
+            DistributionList(
+                id=r["id"],
+                name=r["name"],
+                field=r["field_name"].casefold(),
+                default_client_id=r["default_client_id"],
+                depend_field=r["depend_field"].casefold(),
+                depend_value=r["depend_value"],
+                assigned=dict(r["assigned"]),
+            )
+            for r in await cursor.fetchall()
+        ]
+        snapshot = Snapshot(
+            views,
+            {v.id: v for v in views},
+            lists,
+            frozenset(r["id"] for r in rows if r["use_order"]),
+        )
+        self._entries[(account_id, lead_type_id)] = (version, snapshot)
+        return snapshot
 
 
 def _view(row: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> AccountView:
@@ -167,6 +203,7 @@ class Scan:
     entries: list[ScanEntry]
     max_sells: int
     report: str
+    orders: dict[int, Pick]  # delivery account -> the order and item a send would count on
 
     @property
     def ranked(self) -> list[ScanEntry]:
@@ -297,7 +334,7 @@ class Distributor:
     async def _walk(self, account_id: int, lead_id: int) -> None:
         """Steps of a leased job until it waits on nothing this process delivers."""
         while True:
-            sends = await self._step(account_id, lead_id)
+            sends = await self._step_retrying(account_id, lead_id)
             if not sends:
                 return
             await asyncio.gather(*(self._deliver(account_id, s) for s in sends))
@@ -310,6 +347,18 @@ class Distributor:
         await self._deliver(account_id, send_id)
         self.wake()
 
+    async def _step_retrying(self, account_id: int, lead_id: int) -> list[int]:
+        """A step, taken again when PostgreSQL broke a lock cycle between two walkers by
+        rolling this one back (their waterfalls lock the same accounts in other orders)."""
+        for attempt in range(1, 4):
+            try:
+                return await self._step(account_id, lead_id)
+            except DeadlockDetected:
+                if attempt == 3:
+                    raise
+                log.info("lead %s: step rolled back by a deadlock; taking it again", lead_id)
+        return []
+
     async def _step(self, account_id: int, lead_id: int) -> list[int]:
         """One step of a lead's waterfall, in one transaction: plan it if needed, then reserve
         the sends it needs. Returns the sends to deliver now."""
@@ -320,22 +369,29 @@ class Distributor:
             job = await cursor.fetchone()
             if job is None or job["state"] == "done":
                 return []
-            views = await self._cache.views(conn, account_id, job["lead_type_id"])
-            now = utcnow()
+            snapshot = await self._cache.snapshot(conn, account_id, job["lead_type_id"])
+            now = job["now"]
             plan: list[dict[str, int]] | None = job["plan"]
             if plan is None:
-                if any(v.automation in ROTATING or v.secondary in ROTATING for v in views):
+                if any(v.automation in ROTATING or v.secondary in ROTATING for v in snapshot.views):
                     await conn.execute(
                         q("lock_rotation"),
                         {"account_id": account_id, "lead_type_id": job["lead_type_id"]},
                     )
                 scan = await self._scan(
-                    conn, account_id, lead_id, views, job["fields"], job["max_sells"], now
+                    conn,
+                    account_id,
+                    lead_id,
+                    snapshot,
+                    job["fields"],
+                    job["max_sells"],
+                    now,
+                    account_types=_types(job["account_types"]),
                 )
                 plan = [{"account": e.view.id, "client": e.view.client_id} for e in scan.ranked]
                 await self._log(conn, account_id, lead_id, scan.report)
             to_deliver, cursor_at, outstanding, notes = await self._reserve(
-                conn, account_id, lead_id, views, job, plan, now
+                conn, account_id, lead_id, snapshot, job, plan, now
             )
             state = "waiting" if outstanding else "done"
             if notes:
@@ -357,7 +413,7 @@ class Distributor:
         conn: Connection,
         account_id: int,
         lead_id: int,
-        views: Sequence[AccountView],
+        snapshot: Snapshot,
         job: Mapping[str, Any],
         plan: list[dict[str, int]],
         now: datetime,
@@ -370,7 +426,7 @@ class Distributor:
         taken_accounts = {s["delivery_account_id"] for s in held}
         need = max(job["max_sells"], 1) - sold - outstanding
         position = job["cursor"]
-        by_id = {v.id: v for v in views}
+        by_id = snapshot.by_id
         context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles)
         folded = {name.casefold(): value for name, value in job["fields"].items()}
         deliver_now: list[int] = []
@@ -398,6 +454,14 @@ class Distributor:
             if over:
                 notes.append(f"- {view.label}: passed over at send time: {over}")
                 continue
+            pick = None
+            if view.id in snapshot.use_order:
+                pick, why = await self._take_order(conn, account_id, view, now)
+                if pick is None:
+                    notes.append(f"- {view.label}: passed over at send time: {why}")
+                    continue
+                if why:
+                    notes.append(why)
             delay = view.delivery_delay_seconds
             status = SCHEDULED if delay > 0 else IN_FLIGHT
             cursor = await conn.execute(
@@ -413,6 +477,8 @@ class Distributor:
                     "price": view.price,
                     "delay": delay,
                     "lease": view.delivery.timeout_seconds + self._settings.lease_seconds,
+                    "order_id": pick.order_id if pick else None,
+                    "order_item_id": pick.item_id if pick else None,
                 },
             )
             row = await cursor.fetchone()
@@ -431,24 +497,82 @@ class Distributor:
                 notes.append(f"- {view.label}: send {row['id']} scheduled in {delay} s")
         return deliver_now, position, outstanding, notes
 
+    async def _take_order(
+        self, conn: Connection, account_id: int, view: AccountView, now: datetime
+    ) -> tuple[Pick | None, str]:
+        """The order a send to this account counts against, under the buyer's order locks,
+        renewing it first when its period is over; or None and why there is none."""
+        await conn.execute(
+            q("lock_client_orders"), {"account_id": account_id, "client_id": view.client_id}
+        )
+        states = await _order_states(conn, account_id, [view.client_id])
+        choice = choose_order(states.get(view.client_id, []), view.id, now)
+        pick = choice.pick
+        if pick is None:
+            return None, choice.reason
+        if pick.renew_to is None:
+            return pick, ""
+        await conn.execute(
+            q("renew_order"),
+            {
+                "account_id": account_id,
+                "id": pick.order_id,
+                "period_start": pick.renew_to.start,
+                "period_end": pick.renew_to.end,
+            },
+        )
+        return pick, (
+            f"- order {pick.order_id} of {view.client_name} renewed: "
+            f"{pick.renew_to.start:%Y-%m-%d %H:%M} to {pick.renew_to.end:%Y-%m-%d %H:%M} UTC"
+        )
+
     async def _scan(
         self,
         conn: Connection,
         account_id: int,
         lead_id: int,
-        views: Sequence[AccountView],
+        snapshot: Snapshot,
         values: Mapping[str, Value],
         max_sells: int,
         now: datetime,
         *,
         automated_only: bool = True,
         allow_over_max: bool = False,
+        account_types: frozenset[AccountType] | None = None,
     ) -> Scan:
+        views = snapshot.views
         context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles)
         folded = {name.casefold(): value for name, value in values.items()}
         screened = [screen(v, folded, context, automated_only=automated_only) for v in views]
-        passing = [s.view for s in screened if not s.reason]
         passed_over: dict[int, str] = {}
+        names = {v.client_id: v.client_name for v in views}
+        limits = restrictions(snapshot.lists, folded, names)
+        for entry in screened:
+            view = entry.view
+            if entry.reason:
+                continue
+            if account_types is not None and view.account_type not in account_types:
+                takes = " or ".join(t.name for t in sorted(account_types))
+                passed_over[view.id] = (
+                    f"a {view.account_type.name} account; this lead was posted for {takes} "
+                    "accounts only"
+                )
+            elif limits:
+                why = excluded_by(limits, view.client_id)
+                if why:
+                    passed_over[view.id] = why
+        passing = [s.view for s in screened if not s.reason and s.view.id not in passed_over]
+        picks: dict[int, Pick] = {}
+        by_order = [v for v in passing if v.id in snapshot.use_order]
+        if by_order:
+            orders = await _order_states(conn, account_id, sorted({v.client_id for v in by_order}))
+            for view in by_order:
+                choice = choose_order(orders.get(view.client_id, []), view.id, now)
+                if choice.pick is None:
+                    passed_over[view.id] = choice.reason
+                else:
+                    picks[view.id] = choice.pick
+            passing = [v for v in passing if v.id not in passed_over]
         sold_clients: set[int] = set()
         if lead_id:
             cursor = await conn.execute(
@@ -470,7 +594,6 @@ class Distributor:
         ordered = order_candidates(candidates, total)
         if not allow_over_max:
             ordered = plan_waterfall(ordered, max_sells, sold_clients)
-        names = {v.client_id: v.client_name for v in views}
         ranked = explain_order(ordered, names, total)
         rank_of = {c.account_id: i for i, c in enumerate(ordered, start=1)}
         for view in eligible:
@@ -484,7 +607,8 @@ class Distributor:
             )
             for s in screened
         ]
-        return Scan(lead_id, entries, max_sells, scan_report(lead_id, now, max_sells, entries))
+        report = scan_report(lead_id, now, max_sells, entries)
+        return Scan(lead_id, entries, max_sells, report, picks)
 
     async def _log(self, conn: Connection, account_id: int, lead_id: int, text: str) -> None:
         await conn.execute(
@@ -501,8 +625,8 @@ class Distributor:
             send = await cursor.fetchone()
             if send is None:
                 return
-            views = await self._cache.views(conn, account_id, send["lead_type_id"])
-        view = next((v for v in views if v.id == send["delivery_account_id"]), None)
+            snapshot = await self._cache.snapshot(conn, account_id, send["lead_type_id"])
+        view = snapshot.by_id.get(send["delivery_account_id"])
         if view is None:
             await self._finish(account_id, send, FAILED, "", "", "delivery account removed", 0.0)
             return
@@ -623,17 +747,18 @@ class Distributor:
             lead = await cursor.fetchone()
             if lead is None:
                 raise NotFound(f"no lead {lead_id}")
-            views = await self._cache.views(conn, account_id, lead["lead_type_id"])
+            snapshot = await self._cache.snapshot(conn, account_id, lead["lead_type_id"])
             return await self._scan(
                 conn,
                 account_id,
                 lead_id,
-                views,
+                snapshot,
                 lead["fields"],
                 lead["max_sell"],
                 utcnow(),
                 automated_only=automated_only,
                 allow_over_max=allow_over_max,
+                account_types=_types(lead["account_types"]),
             )
 
     async def scan_fields(
@@ -649,9 +774,9 @@ class Distributor:
             cleaned = clean_lead_values(specs, dict(posted))
             if not cleaned.ok:
                 raise InvalidArgument(cleaned.problems)
-            views = await self._cache.views(conn, account_id, lead_type_id)
+            snapshot = await self._cache.snapshot(conn, account_id, lead_type_id)
             return await self._scan(
-                conn, account_id, 0, views, cleaned.values, 1, utcnow(), allow_over_max=True
+                conn, account_id, 0, snapshot, cleaned.values, 1, utcnow(), allow_over_max=True
             )
 
 
@@ -672,6 +797,39 @@ async def _cap_counts(
         },
     )
     return {r["id"]: CapCounts(r["hour"], r["day"], r["month"]) for r in await cursor.fetchall()}
+
+
+async def _order_states(
+    conn: Connection, account_id: int, client_ids: Sequence[int]
+) -> dict[int, list[OrderState]]:
+    """The buyers' orders with the sends held against each item in its current period."""
+    cursor = await conn.execute(
+        q("list_orders"), {"account_id": account_id, "client_ids": list(client_ids)}
+    )
+    found: dict[int, list[OrderState]] = {}
+    for row in await cursor.fetchall():
+        items = tuple(
+            ItemState(i["id"], i["quantity"], i["account_id"], i["held"]) for i in row["items"]
+        )
+        found.setdefault(row["client_id"], []).append(
+            OrderState(
+                id=row["id"],
+                client_id=row["client_id"],
+                status=OrderStatus(row["status"]),
+                renewal=Renewal(row["renewal"]),
+                start=row["start_at"],
+                end=row["end_at"],
+                period_start=row["period_start"],
+                period_end=row["period_end"],
+                sold=sum(i["sold"] for i in row["items"]),
+                items=items,
+            )
+        )
+    return found
+
+
+def _types(stored: Sequence[int] | None) -> frozenset[AccountType] | None:
+    return None if stored is None else frozenset(AccountType(t) for t in stored)
 
 
 async def _client_states(

@@ -13,6 +13,8 @@ from server.bootstrap import distribution
 from server.rpc.app import create_server
 from server.services import accounts
 from server.services.distribution import Distributor, EngineSettings
+from server.storage.database import open_pool
+from tests.support.buyers import BuyerServer, buyer_server
 
 # Retries come quickly in tests; a test that waits for a backoff waits seconds, not minutes.
 FAST = EngineSettings(retry_base_seconds=0.2, poll_seconds=0.05)
@@ -29,6 +31,26 @@ async def grpc_address(pool: Any, distributor: Distributor) -> AsyncIterator[str
     server, port = await create_server(pool, "127.0.0.1:0", distributor)
     yield f"127.0.0.1:{port}"
     await server.stop(None)
+
+
+@pytest.fixture
+async def second_server(database_url: str) -> AsyncIterator[str]:
+    """Another server with its own pool and distribution worker, on the same database."""
+    other_pool = await open_pool(database_url, max_size=6)
+    try:
+        async with distribution(other_pool, FAST) as engine:
+            server, port = await create_server(other_pool, "127.0.0.1:0", engine)
+            yield f"127.0.0.1:{port}"
+            await server.stop(None)
+    finally:
+        await other_pool.close()
+
+
+@pytest.fixture
+async def buyers() -> AsyncIterator[BuyerServer]:
+    """Buyers as one real HTTP server on loopback (tests/support/buyers.py)."""
+    async with buyer_server() as server:
+        yield server
 
 
 @pytest.fixture

@@ -272,6 +272,8 @@ def test_applying_the_example_twice_gives_the_same_ids_and_changes_nothing(
         "clients",
         "deliveries",
         "accounts",
+        "orders",
+        "distribution_lists",
     }
     assert set(result["lead_types"]) == {"auto-insurance"}
     assert set(result["sources"]) == {"acme-media"}

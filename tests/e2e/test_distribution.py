@@ -20,12 +20,9 @@ import pytest
 from leadrouter.v1 import admin_pb2, distribution_pb2, leads_pb2, leads_pb2_grpc
 
 from clients.client import admin_async, distribution_async, struct, violations
-from server.bootstrap import distribution, receiver
+from server.bootstrap import receiver
 from server.config import Settings
-from server.rpc.app import create_server
-from server.storage.database import open_pool
-from tests.e2e.conftest import FAST
-from tests.support.buyers import BuyerServer, buyer_server
+from tests.support.buyers import BuyerServer
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 R = leads_pb2.ResponseType
@@ -38,12 +35,6 @@ LEAD = {
     "Zip": "89101",
     "Age": "30",
 }
-
-
-@pytest.fixture
-async def buyers() -> AsyncIterator[BuyerServer]:
-    async with buyer_server() as server:
-        yield server
 
 
 def client(
@@ -478,19 +469,6 @@ async def test_a_send_delay_holds_the_lead_back(
         row = await cursor.fetchone()
     assert row is not None and row["wait"].total_seconds() == 7200
     assert buyers.received == []
-
-
-@pytest.fixture
-async def second_server(database_url: str) -> AsyncIterator[str]:
-    """Another server with its own pool and distribution worker, on the same database."""
-    other_pool = await open_pool(database_url, max_size=6)
-    try:
-        async with distribution(other_pool, FAST) as engine:
-            server, port = await create_server(other_pool, "127.0.0.1:0", engine)
-            yield f"127.0.0.1:{port}"
-            await server.stop(None)
-    finally:
-        await other_pool.close()
 
 
 async def post_across(m: Market, other: str, count: int) -> list[int]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.domain.buyers import AccountType, ClientStatus
 from server.domain.config_document import read_document
 from server.domain.criteria import CriterionType
 from server.domain.delivery import DeliveryType
+from server.domain.orders import OrderStatus, Renewal
 from server.domain.rules import Operator
 from server.domain.selection import Automation
 
@@ -93,15 +96,67 @@ def test_a_bad_schedule_is_refused() -> None:
     }
 
 
-def test_orders_are_refused_until_they_exist() -> None:
-    data = document()
-    data["clients"][0]["accounts"][0]["use_order"] = True
-    assert problems(data) == {"clients[0].accounts[0].use_order": "orders are not available yet"}
+def test_orders_read_with_their_items_in_the_buyers_time_zone() -> None:
+    order = {
+        "key": "nov",
+        "start": "2026-11-01",
+        "end": "2026-12-01T00:00:00+00:00",
+        "renewal": "On_Qty_Fill",
+        "items": [{"key": "a", "quantity": 10, "account": "nv"}, {"quantity": 5}],
+    }
+    doc = read_document(document(time_zone="America/New_York", orders=[order]))
+    assert doc.problems == []
+    [entry] = doc.clients[0].orders
+    spec = entry.spec
+    assert spec.start == datetime(2026, 11, 1, tzinfo=ZoneInfo("America/New_York"))
+    assert spec.end == datetime(2026, 12, 1, tzinfo=UTC)
+    assert (spec.status, spec.renewal, spec.quantity) == (
+        OrderStatus.Open,
+        Renewal.On_Qty_Fill,
+        15,
+    )
+    assert [i.account_key for i in spec.items] == ["nv", ""]
 
 
-def test_keys_are_unique_per_buyer_and_across_buyers() -> None:
-    data = document()
-    data["clients"].append(dict(data["clients"][0]))
-    data["clients"][0]["accounts"].append(dict(data["clients"][0]["accounts"][0]))
-    found = problems(data)
-    assert "clients[1].key" in found and "clients[0].accounts[1].key" in found
+def test_bad_orders_are_refused_with_their_paths() -> None:
+    orders = [
+        {"key": "x", "start": "soon", "end": "2026-01-01", "renewal": "weekly", "items": []},
+        {
+            "key": "y",
+            "start": "2026-02-01",
+            "end": "2026-01-01",
+            "items": [{"quantity": 0, "account": "nope"}],
+        },
+    ]
+    assert problems(document(orders=orders)) == {
+        "clients[0].orders[0].start": "must be an ISO 8601 date or date-time",
+        "clients[0].orders[0].renewal": (
+            "must be one of: no_renewal, none, on_end_date, on_qty_fill"
+        ),
+        "clients[0].orders[0].items": "an order needs at least one item",
+        "clients[0].orders[1].end": "must be after start",
+        "clients[0].orders[1].items[0].quantity": "must be 1 or more",
+        "clients[0].orders[1].items[0].account": "no delivery account with key 'nope' in this "
+        "client",
+    }
+
+
+def test_distribution_lists_read_and_check_their_items() -> None:
+    lists = [
+        {
+            "key": "zips",
+            "lead_type": "auto",
+            "field": "ZipCode",
+            "default_client": "demo-co",
+            "items": [{"value": "89101", "client": "demo-co"}, {"value": 89102}],
+        },
+        {"key": "bad", "lead_type": "auto", "depend_field": "State", "items": [{"client": "x"}]},
+    ]
+    doc = read_document({**document(), "distribution_lists": lists})
+    assert {p.path: p.reason for p in doc.problems} == {
+        "distribution_lists[1].field": "is required",
+        "distribution_lists[1].depend_value": "is required with depend_field",
+        "distribution_lists[1].items[0].value": "is required",
+    }
+    spec = doc.lists[0].spec
+    assert [(i.value, i.client_key) for i in spec.items] == [("89101", "demo-co"), ("89102", "")]

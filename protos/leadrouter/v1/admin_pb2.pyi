@@ -584,6 +584,41 @@ class ListClientsResponse(_message.Message):
 Global___ListClientsResponse: _TypeAlias = ListClientsResponse  # noqa: Y015
 
 @_typing.final
+class ListDistributionListsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDistributionListsRequest: _TypeAlias = ListDistributionListsRequest  # noqa: Y015
+
+@_typing.final
+class ListDistributionListsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LISTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def lists(self) -> _containers.RepeatedCompositeFieldContainer[_buyers_pb2.DistributionList]: ...
+    def __init__(
+        self,
+        *,
+        lists: _abc.Iterable[_buyers_pb2.DistributionList] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lists", b"lists"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDistributionListsResponse: _TypeAlias = ListDistributionListsResponse  # noqa: Y015
+
+@_typing.final
 class ApiKey(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -922,6 +957,46 @@ class ApplyConfigResponse(_message.Message):
         def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
         def WhichOneof(self, oneof_group: _Never) -> None: ...
 
+    @_typing.final
+    class OrdersEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    @_typing.final
+    class DistributionListsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.int
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.int = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     LEAD_TYPES_FIELD_NUMBER: _builtins.int
     SOURCES_FIELD_NUMBER: _builtins.int
     CAMPAIGNS_FIELD_NUMBER: _builtins.int
@@ -929,6 +1004,8 @@ class ApplyConfigResponse(_message.Message):
     CLIENTS_FIELD_NUMBER: _builtins.int
     DELIVERIES_FIELD_NUMBER: _builtins.int
     ACCOUNTS_FIELD_NUMBER: _builtins.int
+    ORDERS_FIELD_NUMBER: _builtins.int
+    DISTRIBUTION_LISTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def lead_types(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """key -> id"""
@@ -949,6 +1026,12 @@ class ApplyConfigResponse(_message.Message):
     def accounts(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
         """"client-key/account-key" -> id"""
 
+    @_builtins.property
+    def orders(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]:
+        """"client-key/order-key" -> id"""
+
+    @_builtins.property
+    def distribution_lists(self) -> _containers.ScalarMap[_builtins.str, _builtins.int]: ...
     def __init__(
         self,
         *,
@@ -959,10 +1042,12 @@ class ApplyConfigResponse(_message.Message):
         clients: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
         deliveries: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
         accounts: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        orders: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
+        distribution_lists: _abc.Mapping[_builtins.str, _builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounts", b"accounts", "campaigns", b"campaigns", "changes", b"changes", "clients", b"clients", "deliveries", b"deliveries", "lead_types", b"lead_types", "sources", b"sources"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounts", b"accounts", "campaigns", b"campaigns", "changes", b"changes", "clients", b"clients", "deliveries", b"deliveries", "distribution_lists", b"distribution_lists", "lead_types", b"lead_types", "orders", b"orders", "sources", b"sources"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

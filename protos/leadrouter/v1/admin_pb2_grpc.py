@@ -146,6 +146,11 @@ class AdminServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.ListClientsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListClientsResponse.FromString,
                 _registered_method=True)
+        self.ListDistributionLists = channel.unary_unary(
+                '/leadrouter.v1.AdminService/ListDistributionLists',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsResponse.FromString,
+                _registered_method=True)
         self.ApplyConfig = channel.unary_unary(
                 '/leadrouter.v1.AdminService/ApplyConfig',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.ApplyConfigRequest.SerializeToString,
@@ -296,6 +301,12 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListDistributionLists(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ApplyConfig(self, request, context):
         """Config as code: create or update everything a document names, by key, in one
         transaction. An invalid document is rejected whole: INVALID_ARGUMENT with a
@@ -417,6 +428,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListClients,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListClientsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_admin__pb2.ListClientsResponse.SerializeToString,
+            ),
+            'ListDistributionLists': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDistributionLists,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsResponse.SerializeToString,
             ),
             'ApplyConfig': grpc.unary_unary_rpc_method_handler(
                     servicer.ApplyConfig,
@@ -1018,6 +1034,33 @@ class AdminService:
             '/leadrouter.v1.AdminService/ListClients',
             leadrouter_dot_v1_dot_admin__pb2.ListClientsRequest.SerializeToString,
             leadrouter_dot_v1_dot_admin__pb2.ListClientsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDistributionLists(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/ListDistributionLists',
+            leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsResponse.FromString,
             options,
             channel_credentials,
             insecure,

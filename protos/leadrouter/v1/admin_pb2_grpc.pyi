@@ -68,6 +68,7 @@ class AdminServiceStub:
     accounts. Buyers are created and changed by key through ApplyConfig.
     """
     ListClients: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListClientsRequest, _admin_pb2.ListClientsResponse]
+    ListDistributionLists: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListDistributionListsRequest, _admin_pb2.ListDistributionListsResponse]
     ApplyConfig: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ApplyConfigRequest, _admin_pb2.ApplyConfigResponse]
     """Config as code: create or update everything a document names, by key, in one
     transaction. An invalid document is rejected whole: INVALID_ARGUMENT with a
@@ -109,6 +110,7 @@ class AdminServiceAsyncStub(AdminServiceStub):
     accounts. Buyers are created and changed by key through ApplyConfig.
     """
     ListClients: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListClientsRequest, _admin_pb2.ListClientsResponse]  # type: ignore[assignment]
+    ListDistributionLists: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListDistributionListsRequest, _admin_pb2.ListDistributionListsResponse]  # type: ignore[assignment]
     ApplyConfig: _aio.UnaryUnaryMultiCallable[_admin_pb2.ApplyConfigRequest, _admin_pb2.ApplyConfigResponse]  # type: ignore[assignment]
     """Config as code: create or update everything a document names, by key, in one
     transaction. An invalid document is rejected whole: INVALID_ARGUMENT with a
@@ -279,6 +281,13 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.ListClientsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.ListClientsResponse, _abc.Awaitable[_admin_pb2.ListClientsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListDistributionLists(
+        self,
+        request: _admin_pb2.ListDistributionListsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListDistributionListsResponse, _abc.Awaitable[_admin_pb2.ListDistributionListsResponse]]: ...
 
     @_abc_1.abstractmethod
     def ApplyConfig(

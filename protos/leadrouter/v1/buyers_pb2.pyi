@@ -8,6 +8,7 @@ with their criteria, and the schedule a delivery method keeps.
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from leadrouter.v1 import catalog_pb2 as _catalog_pb2
@@ -182,6 +183,50 @@ CRITERION_TYPE_EXPRESSION: CriterionType.ValueType  # 2
 CRITERION_TYPE_FUNCTION: CriterionType.ValueType  # 3
 Global___CriterionType: _TypeAlias = CriterionType  # noqa: Y015
 
+class _OrderStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OrderStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OrderStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ORDER_STATUS_UNSPECIFIED: _OrderStatus.ValueType  # 0
+    """read as OPEN when saving"""
+    ORDER_STATUS_OPEN: _OrderStatus.ValueType  # 1
+    ORDER_STATUS_CLOSED: _OrderStatus.ValueType  # 2
+    ORDER_STATUS_ON_HOLD: _OrderStatus.ValueType  # 3
+
+class OrderStatus(_OrderStatus, metaclass=_OrderStatusEnumTypeWrapper):
+    """LeadExec OrderStatus (by name on the legacy wire)."""
+
+ORDER_STATUS_UNSPECIFIED: OrderStatus.ValueType  # 0
+"""read as OPEN when saving"""
+ORDER_STATUS_OPEN: OrderStatus.ValueType  # 1
+ORDER_STATUS_CLOSED: OrderStatus.ValueType  # 2
+ORDER_STATUS_ON_HOLD: OrderStatus.ValueType  # 3
+Global___OrderStatus: _TypeAlias = OrderStatus  # noqa: Y015
+
+class _OrderRenewal:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OrderRenewalEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OrderRenewal.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ORDER_RENEWAL_NO_RENEWAL: _OrderRenewal.ValueType  # 0
+    ORDER_RENEWAL_ON_END_DATE: _OrderRenewal.ValueType  # 1
+    """a new period starts where the last one ended"""
+    ORDER_RENEWAL_ON_QTY_FILL: _OrderRenewal.ValueType  # 2
+    """a new period starts when the sold count reaches Qty"""
+
+class OrderRenewal(_OrderRenewal, metaclass=_OrderRenewalEnumTypeWrapper):
+    """LeadExec OrderRenewal."""
+
+ORDER_RENEWAL_NO_RENEWAL: OrderRenewal.ValueType  # 0
+ORDER_RENEWAL_ON_END_DATE: OrderRenewal.ValueType  # 1
+"""a new period starts where the last one ended"""
+ORDER_RENEWAL_ON_QTY_FILL: OrderRenewal.ValueType  # 2
+"""a new period starts when the sold count reaches Qty"""
+Global___OrderRenewal: _TypeAlias = OrderRenewal  # noqa: Y015
+
 @_typing.final
 class Client(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -214,6 +259,7 @@ class Client(_message.Message):
     NOTES_FIELD_NUMBER: _builtins.int
     DELIVERIES_FIELD_NUMBER: _builtins.int
     ACCOUNTS_FIELD_NUMBER: _builtins.int
+    ORDERS_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """ClientUID; 0 when creating"""
     key: _builtins.str
@@ -256,6 +302,8 @@ class Client(_message.Message):
 
     @_builtins.property
     def accounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DeliveryAccount]: ...
+    @_builtins.property
+    def orders(self) -> _containers.RepeatedCompositeFieldContainer[Global___Order]: ...
     def __init__(
         self,
         *,
@@ -287,16 +335,214 @@ class Client(_message.Message):
         notes: _builtins.str = ...,
         deliveries: _abc.Iterable[Global___Delivery] | None = ...,
         accounts: _abc.Iterable[Global___DeliveryAccount] | None = ...,
+        orders: _abc.Iterable[Global___Order] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "password", b"password"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "accounts", b"accounts", "address", b"address", "address2", b"address2", "automation", b"automation", "city", b"city", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "deliveries", b"deliveries", "delivery_group", b"delivery_group", "email", b"email", "group", b"group", "has_password", b"has_password", "id", b"id", "key", b"key", "name", b"name", "notes", b"notes", "password", b"password", "phone", b"phone", "postal_code", b"postal_code", "priority", b"priority", "secondary_automation", b"secondary_automation", "state", b"state", "status", b"status", "time_zone", b"time_zone", "use_delivery_tiers", b"use_delivery_tiers", "username", b"username", "weight", b"weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "accounts", b"accounts", "address", b"address", "address2", b"address2", "automation", b"automation", "city", b"city", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "deliveries", b"deliveries", "delivery_group", b"delivery_group", "email", b"email", "group", b"group", "has_password", b"has_password", "id", b"id", "key", b"key", "name", b"name", "notes", b"notes", "orders", b"orders", "password", b"password", "phone", b"phone", "postal_code", b"postal_code", "priority", b"priority", "secondary_automation", b"secondary_automation", "state", b"state", "status", b"status", "time_zone", b"time_zone", "use_delivery_tiers", b"use_delivery_tiers", "username", b"username", "weight", b"weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__password: _TypeAlias = _typing.Literal["password"]  # noqa: Y015
     _WhichOneofArgType__password: _TypeAlias = _typing.Literal["_password", b"_password"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__password) -> _WhichOneofReturnType__password | None: ...
 
 Global___Client: _TypeAlias = Client  # noqa: Y015
+
+@_typing.final
+class OrderItem(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    SENT_FIELD_NUMBER: _builtins.int
+    HELD_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    """ClientOrderItemUID"""
+    key: _builtins.str
+    description: _builtins.str
+    quantity: _builtins.int
+    account_id: _builtins.int
+    """the delivery account it is for; 0 = any of the buyer's"""
+    sent: _builtins.int
+    """read only: sold in the current period"""
+    held: _builtins.int
+    """read only: scheduled, in flight and sold in the period"""
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        key: _builtins.str = ...,
+        description: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        account_id: _builtins.int = ...,
+        sent: _builtins.int = ...,
+        held: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "description", b"description", "held", b"held", "id", b"id", "key", b"key", "quantity", b"quantity", "sent", b"sent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OrderItem: _TypeAlias = OrderItem  # noqa: Y015
+
+@_typing.final
+class Order(_message.Message):
+    """A buyer's order: delivery accounts with use_order take leads only against an open order
+    whose current period covers now and that has quantity left.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    SENT_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RENEWAL_FIELD_NUMBER: _builtins.int
+    AUTO_CHARGE_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    PERIOD_START_FIELD_NUMBER: _builtins.int
+    PERIOD_END_FIELD_NUMBER: _builtins.int
+    RENEWALS_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    """ClientOrderUID"""
+    key: _builtins.str
+    client_id: _builtins.int
+    quantity: _builtins.int
+    """read only: the sum of the items' quantities"""
+    sent: _builtins.int
+    """read only: sold in the current period"""
+    status: Global___OrderStatus.ValueType
+    renewal: Global___OrderRenewal.ValueType
+    auto_charge: _builtins.bool
+    renewals: _builtins.int
+    """read only: times the period was renewed"""
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def end(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderItem]: ...
+    @_builtins.property
+    def period_start(self) -> _timestamp_pb2.Timestamp:
+        """read only: the current period"""
+
+    @_builtins.property
+    def period_end(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        key: _builtins.str = ...,
+        client_id: _builtins.int = ...,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        end: _timestamp_pb2.Timestamp | None = ...,
+        quantity: _builtins.int = ...,
+        sent: _builtins.int = ...,
+        status: Global___OrderStatus.ValueType = ...,
+        renewal: Global___OrderRenewal.ValueType = ...,
+        auto_charge: _builtins.bool = ...,
+        items: _abc.Iterable[Global___OrderItem] | None = ...,
+        period_start: _timestamp_pb2.Timestamp | None = ...,
+        period_end: _timestamp_pb2.Timestamp | None = ...,
+        renewals: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "period_end", b"period_end", "period_start", b"period_start", "start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auto_charge", b"auto_charge", "client_id", b"client_id", "end", b"end", "id", b"id", "items", b"items", "key", b"key", "period_end", b"period_end", "period_start", b"period_start", "quantity", b"quantity", "renewal", b"renewal", "renewals", b"renewals", "sent", b"sent", "start", b"start", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Order: _TypeAlias = Order  # noqa: Y015
+
+@_typing.final
+class DistributionListItem(_message.Message):
+    """A distribution list (LeadExec custom list): values of one lead field assigned to buyers."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALUE_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    value: _builtins.str
+    client_id: _builtins.int
+    """0 = unassigned"""
+    def __init__(
+        self,
+        *,
+        value: _builtins.str = ...,
+        client_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DistributionListItem: _TypeAlias = DistributionListItem  # noqa: Y015
+
+@_typing.final
+class DistributionList(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    LEAD_TYPE_ID_FIELD_NUMBER: _builtins.int
+    FIELD_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    DEFAULT_CLIENT_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    DEPEND_FIELD_FIELD_NUMBER: _builtins.int
+    DEPEND_VALUE_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    ASSIGNED_FIELD_NUMBER: _builtins.int
+    UNASSIGNED_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    """CustomListUID"""
+    key: _builtins.str
+    lead_type_id: _builtins.int
+    field: _builtins.str
+    """the lead field whose value is looked up"""
+    description: _builtins.str
+    default_client_id: _builtins.int
+    """the catch-all buyer; 0 = none"""
+    status: _catalog_pb2.Status.ValueType
+    depend_field: _builtins.str
+    """the list applies only when this field holds depend_value"""
+    depend_value: _builtins.str
+    assigned: _builtins.int
+    """read only: items assigned to a buyer"""
+    unassigned: _builtins.int
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___DistributionListItem]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        key: _builtins.str = ...,
+        lead_type_id: _builtins.int = ...,
+        field: _builtins.str = ...,
+        description: _builtins.str = ...,
+        default_client_id: _builtins.int = ...,
+        status: _catalog_pb2.Status.ValueType = ...,
+        depend_field: _builtins.str = ...,
+        depend_value: _builtins.str = ...,
+        items: _abc.Iterable[Global___DistributionListItem] | None = ...,
+        assigned: _builtins.int = ...,
+        unassigned: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned", b"assigned", "default_client_id", b"default_client_id", "depend_field", b"depend_field", "depend_value", b"depend_value", "description", b"description", "field", b"field", "id", b"id", "items", b"items", "key", b"key", "lead_type_id", b"lead_type_id", "status", b"status", "unassigned", b"unassigned"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DistributionList: _TypeAlias = DistributionList  # noqa: Y015
 
 @_typing.final
 class FieldMapping(_message.Message):

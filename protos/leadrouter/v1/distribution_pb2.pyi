@@ -350,6 +350,8 @@ class Send(_message.Message):
     AUTOMATED_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     SENT_AT_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ITEM_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     lead_id: _builtins.int
     client_id: _builtins.int
@@ -368,6 +370,9 @@ class Send(_message.Message):
     attempts: _builtins.int
     elapsed_ms: _builtins.float
     automated: _builtins.bool
+    order_id: _builtins.int
+    """the order the send counts against; 0 = none"""
+    order_item_id: _builtins.int
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -393,10 +398,12 @@ class Send(_message.Message):
         automated: _builtins.bool = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         sent_at: _timestamp_pb2.Timestamp | None = ...,
+        order_id: _builtins.int = ...,
+        order_item_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "sent_at", b"sent_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "attempts", b"attempts", "automated", b"automated", "client_id", b"client_id", "client_name", b"client_name", "created_at", b"created_at", "delivery_id", b"delivery_id", "elapsed_ms", b"elapsed_ms", "id", b"id", "lead_id", b"lead_id", "price", b"price", "reason", b"reason", "redirect_url", b"redirect_url", "request", b"request", "response", b"response", "sent_at", b"sent_at", "status", b"status", "valid", b"valid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "attempts", b"attempts", "automated", b"automated", "client_id", b"client_id", "client_name", b"client_name", "created_at", b"created_at", "delivery_id", b"delivery_id", "elapsed_ms", b"elapsed_ms", "id", b"id", "lead_id", b"lead_id", "order_id", b"order_id", "order_item_id", b"order_item_id", "price", b"price", "reason", b"reason", "redirect_url", b"redirect_url", "request", b"request", "response", b"response", "sent_at", b"sent_at", "status", b"status", "valid", b"valid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -23,8 +23,8 @@ RETURNING lead_id;
 
 -- name: lock_job
 -- A job with its lead, locked for one step of the waterfall.
-SELECT j.state, j.plan, j.cursor, j.max_sells, l.lead_type_id, l.fields, l.extras,
-       l.received_at, l.no_sell
+SELECT j.state, j.plan, j.cursor, j.max_sells, j.account_types, l.lead_type_id, l.fields,
+       l.call_data, now() AS now
 FROM distribution_jobs j
 JOIN leads l ON l.account_id = j.account_id AND l.id = j.lead_id
 WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s
@@ -80,14 +80,30 @@ WHERE account_id = %(account_id)s AND id = %(id)s
 FOR UPDATE;
 
 -- name: insert_send
--- Reserve a delivery: it counts against the account's caps from now on.
+-- Reserve a delivery: it counts against the account's caps (and its order) from now on.
 INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
-                   automated, price, next_attempt_at, lease_until)
+                   automated, price, next_attempt_at, lease_until, order_id, order_item_id)
 VALUES (%(account_id)s, %(lead_id)s, %(client_id)s, %(delivery_account_id)s, %(delivery_id)s,
         %(status)s, %(automated)s, %(price)s,
         now() + make_interval(secs => %(delay)s),
-        CASE WHEN %(status)s = 2 THEN now() + make_interval(secs => %(lease)s) END)
+        CASE WHEN %(status)s = 2 THEN now() + make_interval(secs => %(lease)s) END,
+        %(order_id)s, %(order_item_id)s)
 RETURNING id;
+
+-- name: lock_client_orders
+-- A buyer's orders, locked while a send against one of them is decided: order quantities
+-- hold across processes.
+SELECT id FROM client_orders
+WHERE account_id = %(account_id)s AND client_id = %(client_id)s
+ORDER BY id
+FOR UPDATE;
+
+-- name: renew_order
+-- Move an order to its next period (server/domain/orders.py renewed_period).
+UPDATE client_orders
+SET period_start = %(period_start)s, period_end = %(period_end)s, renewals = renewals + 1,
+    updated_at = now()
+WHERE account_id = %(account_id)s AND id = %(id)s;
 
 -- name: advance_rotation
 -- The buyer was offered a lead through the rotation: it goes to the back of the line.
@@ -135,12 +151,14 @@ WHERE account_id = %(account_id)s AND id = %(id)s AND status = 2
 RETURNING lead_id;
 
 -- name: list_sends
--- A lead's sends, oldest first, with their buyers' names.
+-- A lead's sends, oldest first, with their buyers' names and their accounts' type and agent.
 SELECT s.id, s.lead_id, s.client_id, c.name AS client_name, s.delivery_account_id,
        s.delivery_id, s.status, s.automated, s.price, s.request, s.response, s.reason,
-       s.redirect_url, s.attempts, s.elapsed_ms, s.created_at, s.sent_at
+       s.redirect_url, s.attempts, s.elapsed_ms, s.created_at, s.sent_at,
+       da.account_type, da.agent_name, da.agent_phone, s.order_id, s.order_item_id
 FROM sends s
 JOIN clients c ON c.account_id = s.account_id AND c.id = s.client_id
+JOIN delivery_accounts da ON da.account_id = s.account_id AND da.id = s.delivery_account_id
 WHERE s.account_id = %(account_id)s AND s.lead_id = %(lead_id)s
 ORDER BY s.id;
 
@@ -152,9 +170,10 @@ ORDER BY id;
 
 -- name: get_lead_for_scan
 -- A stored lead's values and distribution settings, for a scan without sending.
-SELECT l.id, l.lead_type_id, l.fields, c.max_sell
+SELECT l.id, l.lead_type_id, l.fields, l.call_data, c.max_sell, j.account_types
 FROM leads l
 JOIN campaigns c ON c.account_id = l.account_id AND c.id = l.campaign_id
+LEFT JOIN distribution_jobs j ON j.account_id = l.account_id AND j.lead_id = l.id
 WHERE l.account_id = %(account_id)s AND l.id = %(id)s;
 
 -- name: job_progress

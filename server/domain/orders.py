@@ -1,0 +1,184 @@
+"""Buyers' orders: a quantity of leads over a period, split into items, with renewal.
+
+A delivery account that uses orders takes a lead only against an open order of its buyer
+whose current period covers now and that has quantity left on an item the account may use.
+An order counts the sends made against it in its current period (scheduled, in flight and
+sold, like caps; a rejected or failed send frees its place again), so the count stays exact
+under the order's row lock.
+
+Renewal moves the period instead of copying the order, so the order keeps its id and key:
+- No_Renewal: one period, from start to end; a filled or ended order takes no more leads.
+- On_End_Date: when the period ends the next one starts where it ended, lasting as long.
+- On_Qty_Fill: when the period's sold count reaches the quantity, a new period starts then,
+  lasting as long as the order's start-to-end span.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from server.errors import Violation
+
+
+class OrderStatus(enum.IntEnum):
+    """LeadExec OrderStatus (named on the wire; the numbers are this project's)."""
+
+    Unspecified = 0
+    Open = 1
+    Closed = 2
+    OnHold = 3
+
+
+class Renewal(enum.IntEnum):
+    """LeadExec OrderRenewal."""
+
+    No_Renewal = 0
+    On_End_Date = 1
+    On_Qty_Fill = 2
+
+
+@dataclass(frozen=True)
+class OrderItemSpec:
+    key: str | None
+    description: str
+    quantity: int
+    account_key: str = ""  # the delivery account the item is for; '' = any of the buyer's
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    key: str | None
+    start: datetime
+    end: datetime
+    status: OrderStatus
+    renewal: Renewal
+    auto_charge: bool
+    items: tuple[OrderItemSpec, ...]
+
+    @property
+    def quantity(self) -> int:
+        return sum(i.quantity for i in self.items)
+
+
+def validate_order(spec: OrderSpec, path: str) -> list[Violation]:
+    problems: list[Violation] = []
+    if spec.start.tzinfo is None or spec.end.tzinfo is None:
+        problems.append(Violation(path, "start and end need a time zone"))
+    elif spec.end <= spec.start:
+        problems.append(Violation(f"{path}.end", "must be after start"))
+    if not spec.items:
+        problems.append(Violation(f"{path}.items", "an order needs at least one item"))
+    for index, item in enumerate(spec.items):
+        if item.quantity < 1:
+            problems.append(Violation(f"{path}.items[{index}].quantity", "must be 1 or more"))
+    return problems
+
+
+# -- the state the engine reads under the order's lock ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemState:
+    id: int
+    quantity: int
+    account_id: int | None  # None = any of the buyer's delivery accounts that use orders
+    held: int  # sends in the current period: scheduled, in flight and sold
+
+
+@dataclass(frozen=True)
+class OrderState:
+    id: int
+    client_id: int
+    status: OrderStatus
+    renewal: Renewal
+    start: datetime  # as configured
+    end: datetime
+    period_start: datetime
+    period_end: datetime
+    sold: int  # sold sends in the current period
+    items: tuple[ItemState, ...]
+
+    @property
+    def quantity(self) -> int:
+        return sum(i.quantity for i in self.items)
+
+    @property
+    def held(self) -> int:
+        return sum(i.held for i in self.items)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+
+def renewed_period(order: OrderState, now: datetime) -> Period | None:
+    """The period an order moves to now, or None when it stays where it is."""
+    span = order.end - order.start
+    if order.status is not OrderStatus.Open or span.total_seconds() <= 0:
+        return None
+    if order.renewal is Renewal.On_End_Date and now >= order.period_end:
+        passed = (now - order.period_end) // span + 1
+        start = order.period_end + span * (passed - 1)
+        return Period(start, start + span)
+    if order.renewal is Renewal.On_Qty_Fill and order.quantity and order.sold >= order.quantity:
+        return Period(now, now + span)
+    return None
+
+
+@dataclass(frozen=True)
+class Pick:
+    order_id: int
+    item_id: int
+    renew_to: Period | None  # the period the order must move to before this send
+
+
+@dataclass(frozen=True)
+class OrderChoice:
+    pick: Pick | None
+    reason: str  # why there is no pick ('' when there is one)
+
+
+def choose_order(orders: Sequence[OrderState], account_id: int, now: datetime) -> OrderChoice:
+    """The order and item a send to this delivery account counts against: the open order
+    whose period ends first, its first item for this account with quantity left."""
+    if not orders:
+        return OrderChoice(None, "uses orders and its buyer has no open order")
+    reasons: list[str] = []
+    ranked = sorted(orders, key=lambda o: (o.period_end, o.id))
+    for order in ranked:
+        if order.status is not OrderStatus.Open:
+            reasons.append(f"order {order.id} is {order.status.name}")
+            continue
+        renew_to = renewed_period(order, now)
+        start = renew_to.start if renew_to else order.period_start
+        end = renew_to.end if renew_to else order.period_end
+        if now < start:
+            reasons.append(f"order {order.id} starts {start:%Y-%m-%d %H:%M} UTC")
+            continue
+        if now >= end:
+            reasons.append(f"order {order.id} ended {end:%Y-%m-%d %H:%M} UTC")
+            continue
+        for item in order.items:
+            if item.account_id not in (None, account_id):
+                continue
+            held = 0 if renew_to else item.held
+            if held < item.quantity:
+                return OrderChoice(Pick(order.id, item.id, renew_to), "")
+        sold = 0 if renew_to else order.sold
+        reasons.append(
+            f"order {order.id} is full ({sold} sold, "
+            f"{(0 if renew_to else order.held) - sold} pending, of {order.quantity})"
+        )
+    return OrderChoice(None, "no order with quantity left: " + "; ".join(reasons))
+
+
+def orders_by_client(orders: Sequence[OrderState]) -> Mapping[int, list[OrderState]]:
+    grouped: dict[int, list[OrderState]] = {}
+    for order in orders:
+        grouped.setdefault(order.client_id, []).append(order)
+    return grouped
