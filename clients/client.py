@@ -16,7 +16,7 @@ from typing import Any, cast
 import grpc
 from google.protobuf.struct_pb2 import Struct
 from google.rpc import error_details_pb2, status_pb2
-from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc
+from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc, quality_pb2_grpc
 
 
 def _with_key(details: Any, key: str) -> Any:
@@ -80,6 +80,29 @@ async def distribution_async(
         yield cast(
             "distribution_pb2_grpc.DistributionServiceAsyncStub",
             distribution_pb2_grpc.DistributionServiceStub(channel),
+        )
+
+
+@contextmanager
+def quality(target: str, key: str) -> Iterator[quality_pb2_grpc.QualityServiceStub]:
+    """A blocking QualityService stub whose calls carry the key."""
+    with grpc.insecure_channel(target) as channel:
+        yield quality_pb2_grpc.QualityServiceStub(
+            grpc.intercept_channel(channel, _KeyInterceptor(key))
+        )
+
+
+@asynccontextmanager
+async def quality_async(
+    target: str, key: str
+) -> AsyncIterator[quality_pb2_grpc.QualityServiceAsyncStub]:
+    """An asyncio QualityService stub whose calls carry the key."""
+    async with grpc.aio.insecure_channel(
+        target, interceptors=[_AsyncKeyInterceptor(key)]
+    ) as channel:
+        yield cast(
+            "quality_pb2_grpc.QualityServiceAsyncStub",
+            quality_pb2_grpc.QualityServiceStub(channel),
         )
 
 

@@ -13,6 +13,8 @@ from leadrouter.v1 import (
     distribution_pb2_grpc,
     leads_pb2,
     leads_pb2_grpc,
+    quality_pb2,
+    quality_pb2_grpc,
 )
 
 from server.adapters import zip_codes
@@ -20,15 +22,18 @@ from server.rpc.admin import AdminServicer
 from server.rpc.distribution import DistributionServicer
 from server.rpc.interceptor import ServiceInterceptor
 from server.rpc.leads import LeadServicer
+from server.rpc.quality import QualityServicer
 from server.services import accounts
 from server.services.catalog import Pool
 from server.services.distribution import Distributor
 from server.services.intake import LeadIntake
+from server.services.quality import Quality
 
 SERVICE_NAMES = (
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
     leads_pb2.DESCRIPTOR.services_by_name["LeadService"].full_name,
     distribution_pb2.DESCRIPTOR.services_by_name["DistributionService"].full_name,
+    quality_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
 )
 
 
@@ -49,6 +54,9 @@ async def create_server(
     leads_pb2_grpc.add_LeadServiceServicer_to_server(LeadServicer(intake, distributor), server)
     distribution_pb2_grpc.add_DistributionServiceServicer_to_server(
         DistributionServicer(pool, distributor), server
+    )
+    quality_pb2_grpc.add_QualityServiceServicer_to_server(
+        QualityServicer(Quality(pool, on_approved=distributor.wake)), server
     )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)

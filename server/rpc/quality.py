@@ -1,0 +1,124 @@
+"""leadrouter.v1.QualityService: translates messages and calls the QC and returns use cases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeAlias
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from leadrouter.v1 import leads_pb2, quality_pb2, quality_pb2_grpc
+
+from server.rpc.convert import decimal_text
+from server.rpc.interceptor import caller
+from server.services.quality import Decision, Quality
+
+Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
+
+
+def _account() -> int:
+    return caller().account_id
+
+
+def _stamp(target: Timestamp, value: datetime | None) -> None:
+    if value is not None:
+        target.FromDatetime(value)
+
+
+def _text(value: object) -> str:
+    """A stored field value as the wire's text (booleans as 1 and 0, as delivered)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+def qc_lead_message(row: dict[str, Any]) -> quality_pb2.QcLead:
+    message = quality_pb2.QcLead(
+        lead_id=row["id"],
+        post_id=str(row["post_id"]),
+        source_id=row["source_id"],
+        campaign_id=row["campaign_id"],
+        lead_type_id=row["lead_type_id"],
+        reference=row["reference"],
+        fields=[leads_pb2.FieldValue(name=k, value=_text(v)) for k, v in row["fields"].items()],
+        price=decimal_text(row["price"]),
+    )
+    _stamp(message.received_at, row["received_at"])
+    return message
+
+
+def decision_message(decision: Decision) -> quality_pb2.QcDecision:
+    message = quality_pb2.QcDecision(lead_id=decision.lead_id, approved=decision.approved)
+    _stamp(message.reviewed_at, decision.reviewed_at)
+    _stamp(message.distribution_due_at, decision.due_at)
+    return message
+
+
+def returned_message(row: dict[str, Any]) -> quality_pb2.ReturnedSend:
+    message = quality_pb2.ReturnedSend(
+        send_id=row["id"],
+        lead_id=row["lead_id"],
+        client_id=row["client_id"],
+        client_name=row["client_name"],
+        price=decimal_text(row["price"]),
+        reason=row["return_reason"],
+    )
+    _stamp(message.sold_at, row["sold_at"])
+    _stamp(message.returned_at, row["returned_at"])
+    return message
+
+
+class QualityServicer(quality_pb2_grpc.QualityServiceServicer):
+    def __init__(self, quality: Quality) -> None:
+        self._quality = quality
+
+    async def ListQcLeads(
+        self, request: quality_pb2.ListQcLeadsRequest, context: Context
+    ) -> quality_pb2.ListQcLeadsResponse:
+        page = await self._quality.list_bin(
+            _account(), request.campaign_id, request.page_size, request.after_lead_id
+        )
+        return quality_pb2.ListQcLeadsResponse(
+            leads=[qc_lead_message(r) for r in page.rows], next_after_lead_id=page.next_after
+        )
+
+    async def ApproveLead(
+        self, request: quality_pb2.ApproveLeadRequest, context: Context
+    ) -> quality_pb2.QcDecision:
+        decision = await self._quality.approve(_account(), request.lead_id, request.note)
+        return decision_message(decision)
+
+    async def RejectLead(
+        self, request: quality_pb2.RejectLeadRequest, context: Context
+    ) -> quality_pb2.QcDecision:
+        decision = await self._quality.reject(_account(), request.lead_id, request.reason)
+        return decision_message(decision)
+
+    async def ReturnSend(
+        self, request: quality_pb2.ReturnSendRequest, context: Context
+    ) -> quality_pb2.ReturnSendResponse:
+        outcome = await self._quality.return_sends(
+            _account(),
+            request.reason,
+            send_id=request.send_id,
+            lead_id=request.lead_id,
+            client_id=request.client_id,
+        )
+        return quality_pb2.ReturnSendResponse(
+            sends=[returned_message(r) for r in outcome.sends],
+            return_days=outcome.return_days,
+            lead_returned=outcome.lead_returned,
+            returned_to_source=outcome.returned_to_source,
+            source_credit=decimal_text(outcome.source_credit),
+        )
+
+    async def ListReturns(
+        self, request: quality_pb2.ListReturnsRequest, context: Context
+    ) -> quality_pb2.ListReturnsResponse:
+        page = await self._quality.list_returns(
+            _account(), request.client_id, request.lead_id, request.page_size, request.after_send_id
+        )
+        return quality_pb2.ListReturnsResponse(
+            sends=[returned_message(r) for r in page.rows], next_after_send_id=page.next_after
+        )
