@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 import grpc
 import httpx
 import pytest
-from leadrouter.v1 import admin_pb2, distribution_pb2, leads_pb2, leads_pb2_grpc
+from leadrouter.v1 import admin_pb2, catalog_pb2, distribution_pb2, leads_pb2, leads_pb2_grpc
 
 from clients.client import admin_async, distribution_async, struct, violations
 from server.bootstrap import receiver
@@ -568,3 +568,37 @@ async def test_a_buyer_reads_back_without_its_secrets(
     assert delivery.username == "u" and delivery.address == buyers.address("secretive")
     assert [a.key for a in found.accounts] == ["main"]
     assert "s3cret" not in str(found)
+
+
+async def test_a_change_to_the_lead_types_fields_reloads_the_engines_buyers(
+    market: MarketFactory, buyers: BuyerServer, pool: Any
+) -> None:
+    """The engine caches accounts compiled against the fields; every field write bumps the
+    account's buyer version, so no process keeps criteria compiled against old fields."""
+    m = await market([client("a", buyers)])
+    lead_type_id = m.ids.lead_types["auto-insurance"]
+
+    async def version() -> int:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT v.version FROM buyer_versions v JOIN lead_types t"
+                " ON t.account_id = v.account_id WHERE t.id = %s",
+                (lead_type_id,),
+            )
+            row = await cursor.fetchone()
+            return int(row[0] if isinstance(row, tuple) else row["version"])
+
+    before = await version()
+    async with admin_async(m.address, m.key) as stub:
+        field = catalog_pb2.LeadField(
+            lead_type_id=lead_type_id, name="Vehicle", data_type=catalog_pb2.DATA_TYPE_VARCHAR
+        )
+        created = await stub.CreateLeadField(admin_pb2.CreateLeadFieldRequest(field=field))
+        assert await version() == before + 1
+        created.description = "the car"
+        await stub.UpdateLeadField(admin_pb2.UpdateLeadFieldRequest(field=created))
+        assert await version() == before + 2
+        await stub.UpdateLeadField(admin_pb2.UpdateLeadFieldRequest(field=created))
+        assert await version() == before + 2  # nothing changed
+        await stub.DeleteLeadField(admin_pb2.DeleteLeadFieldRequest(id=created.id))
+        assert await version() == before + 3

@@ -44,32 +44,53 @@ FROM lead_fields WHERE account_id = %(account_id)s AND id = %(id)s;
 
 -- name: insert_field
 -- Add a field to a lead type.
-INSERT INTO lead_fields (account_id, lead_type_id, name, data_type, required, validation,
-                         invalid_chars, enumerations, format_string, special, description,
-                         duplicate_check, position)
-VALUES (%(account_id)s, %(lead_type_id)s, %(name)s, %(data_type)s, %(required)s,
-        %(validation)s, %(invalid_chars)s, %(enumerations)s, %(format_string)s, %(special)s,
-        %(description)s, %(duplicate_check)s, %(position)s)
-RETURNING id;
+WITH added AS (
+  INSERT INTO lead_fields (account_id, lead_type_id, name, data_type, required, validation,
+                           invalid_chars, enumerations, format_string, special, description,
+                           duplicate_check, position)
+  VALUES (%(account_id)s, %(lead_type_id)s, %(name)s, %(data_type)s, %(required)s,
+          %(validation)s, %(invalid_chars)s, %(enumerations)s, %(format_string)s, %(special)s,
+          %(description)s, %(duplicate_check)s, %(position)s)
+  RETURNING id
+), bumped AS (
+  -- the engine's cached buyers compile criteria against the fields: reload them
+  INSERT INTO buyer_versions (account_id) SELECT %(account_id)s WHERE EXISTS (SELECT 1 FROM added)
+  ON CONFLICT (account_id) DO UPDATE SET version = buyer_versions.version + 1
+)
+SELECT id FROM added;
 
 -- name: update_field
 -- Change a field; returns its id only when something differed.
-UPDATE lead_fields SET name = %(name)s, data_type = %(data_type)s, required = %(required)s,
-       validation = %(validation)s, invalid_chars = %(invalid_chars)s,
-       enumerations = %(enumerations)s, format_string = %(format_string)s,
-       special = %(special)s, description = %(description)s,
-       duplicate_check = %(duplicate_check)s, position = %(position)s
-WHERE account_id = %(account_id)s AND id = %(id)s
-  AND (name, data_type, required, validation, invalid_chars, enumerations, format_string,
-       special, description, duplicate_check, position)
-      IS DISTINCT FROM (%(name)s, %(data_type)s, %(required)s, %(validation)s,
-       %(invalid_chars)s, %(enumerations)s::text[], %(format_string)s, %(special)s,
-       %(description)s, %(duplicate_check)s, %(position)s)
-RETURNING id;
+WITH changed AS (
+  UPDATE lead_fields SET name = %(name)s, data_type = %(data_type)s, required = %(required)s,
+         validation = %(validation)s, invalid_chars = %(invalid_chars)s,
+         enumerations = %(enumerations)s, format_string = %(format_string)s,
+         special = %(special)s, description = %(description)s,
+         duplicate_check = %(duplicate_check)s, position = %(position)s
+  WHERE account_id = %(account_id)s AND id = %(id)s
+    AND (name, data_type, required, validation, invalid_chars, enumerations, format_string,
+         special, description, duplicate_check, position)
+        IS DISTINCT FROM (%(name)s, %(data_type)s, %(required)s, %(validation)s,
+         %(invalid_chars)s, %(enumerations)s::text[], %(format_string)s, %(special)s,
+         %(description)s, %(duplicate_check)s, %(position)s)
+  RETURNING id
+), bumped AS (
+  -- the engine's cached buyers compile criteria against the fields: reload them
+  INSERT INTO buyer_versions (account_id) SELECT %(account_id)s WHERE EXISTS (SELECT 1 FROM changed)
+  ON CONFLICT (account_id) DO UPDATE SET version = buyer_versions.version + 1
+)
+SELECT id FROM changed;
 
 -- name: delete_field
 -- Remove a field; fails while a campaign rule uses it.
-DELETE FROM lead_fields WHERE account_id = %(account_id)s AND id = %(id)s RETURNING id;
+WITH gone AS (
+  DELETE FROM lead_fields WHERE account_id = %(account_id)s AND id = %(id)s RETURNING id
+), bumped AS (
+  -- the engine's cached buyers compile criteria against the fields: reload them
+  INSERT INTO buyer_versions (account_id) SELECT %(account_id)s WHERE EXISTS (SELECT 1 FROM gone)
+  ON CONFLICT (account_id) DO UPDATE SET version = buyer_versions.version + 1
+)
+SELECT id FROM gone;
 
 -- name: insert_source
 -- Create a lead source.
