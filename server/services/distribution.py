@@ -109,10 +109,15 @@ class BuyerCache:
     def __init__(self) -> None:
         self._entries: dict[tuple[int, int], tuple[int, Snapshot]] = {}
 
-    async def snapshot(self, conn: Connection, account_id: int, lead_type_id: int) -> Snapshot:
-        cursor = await conn.execute(q("buyer_version"), {"account_id": account_id})
-        row = await cursor.fetchone()
-        version = int(row["version"]) if row else 0
+    async def snapshot(
+        self, conn: Connection, account_id: int, lead_type_id: int, version: int | None = None
+    ) -> Snapshot:
+        """The lead type's snapshot; `version` is the account's buyer version when the caller's
+        own query already read it (saving a round trip), else it is read here."""
+        if version is None:
+            cursor = await conn.execute(q("buyer_version"), {"account_id": account_id})
+            row = await cursor.fetchone()
+            version = int(row["version"]) if row else 0
         cached = self._entries.get((account_id, lead_type_id))
         if cached is not None and cached[0] == version:
             return cached[1]
@@ -208,6 +213,27 @@ class Scan:
     @property
     def ranked(self) -> list[ScanEntry]:
         return sorted((e for e in self.entries if e.rank), key=lambda e: e.rank)
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """A send this process holds in flight, with what delivering it needs."""
+
+    id: int
+    lead_id: int
+    view: AccountView
+    price: Decimal
+    attempts: int
+    fields: Mapping[str, Value]
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "lead_id": self.lead_id,
+            "delivery_account_id": self.view.id,
+            "price": self.price,
+            "attempts": self.attempts,
+        }
 
 
 # -- the engine --------------------------------------------------------------------------------
@@ -337,7 +363,7 @@ class Distributor:
             sends = await self._step_retrying(account_id, lead_id)
             if not sends:
                 return
-            await asyncio.gather(*(self._deliver(account_id, s) for s in sends))
+            await asyncio.gather(*(self._execute(account_id, s) for s in sends))
             if not await self._claim(account_id, lead_id):
                 return
 
@@ -347,7 +373,7 @@ class Distributor:
         await self._deliver(account_id, send_id)
         self.wake()
 
-    async def _step_retrying(self, account_id: int, lead_id: int) -> list[int]:
+    async def _step_retrying(self, account_id: int, lead_id: int) -> list[Reserved]:
         """A step, taken again when PostgreSQL broke a lock cycle between two walkers by
         rolling this one back (their waterfalls lock the same accounts in other orders)."""
         for attempt in range(1, 4):
@@ -359,7 +385,7 @@ class Distributor:
                 log.info("lead %s: step rolled back by a deadlock; taking it again", lead_id)
         return []
 
-    async def _step(self, account_id: int, lead_id: int) -> list[int]:
+    async def _step(self, account_id: int, lead_id: int) -> list[Reserved]:
         """One step of a lead's waterfall, in one transaction: plan it if needed, then reserve
         the sends it needs. Returns the sends to deliver now."""
         async with transaction(self._pool) as conn:
@@ -369,8 +395,14 @@ class Distributor:
             job = await cursor.fetchone()
             if job is None or job["state"] == "done":
                 return []
-            snapshot = await self._cache.snapshot(conn, account_id, job["lead_type_id"])
+            snapshot = await self._cache.snapshot(
+                conn, account_id, job["lead_type_id"], job["buyer_version"]
+            )
             now = job["now"]
+            cursor = await conn.execute(
+                q("lead_sends"), {"account_id": account_id, "lead_id": lead_id}
+            )
+            held = await cursor.fetchall()
             plan: list[dict[str, int]] | None = job["plan"]
             if plan is None:
                 if any(v.automation in ROTATING or v.secondary in ROTATING for v in snapshot.views):
@@ -387,11 +419,12 @@ class Distributor:
                     job["max_sells"],
                     now,
                     account_types=_types(job["account_types"]),
+                    held=held,
                 )
                 plan = [{"account": e.view.id, "client": e.view.client_id} for e in scan.ranked]
                 await self._log(conn, account_id, lead_id, scan.report)
             to_deliver, cursor_at, outstanding, notes = await self._reserve(
-                conn, account_id, lead_id, snapshot, job, plan, now
+                conn, account_id, lead_id, snapshot, job, plan, now, held
             )
             state = "waiting" if outstanding else "done"
             if notes:
@@ -417,9 +450,8 @@ class Distributor:
         job: Mapping[str, Any],
         plan: list[dict[str, int]],
         now: datetime,
-    ) -> tuple[list[int], int, int, list[str]]:
-        cursor = await conn.execute(q("lead_sends"), {"account_id": account_id, "lead_id": lead_id})
-        held = await cursor.fetchall()
+        held: Sequence[Mapping[str, Any]],
+    ) -> tuple[list[Reserved], int, int, list[str]]:
         sold = sum(1 for s in held if s["status"] == SOLD)
         outstanding = len(held) - sold
         taken_clients = {s["client_id"] for s in held}
@@ -429,7 +461,7 @@ class Distributor:
         by_id = snapshot.by_id
         context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles)
         folded = {name.casefold(): value for name, value in job["fields"].items()}
-        deliver_now: list[int] = []
+        deliver_now: list[Reserved] = []
         notes: list[str] = []
         while need > 0 and position < len(plan):
             entry = plan[position]
@@ -446,14 +478,15 @@ class Distributor:
             if again.reason:
                 notes.append(f"- {view.label}: passed over at send time: {again.reason}")
                 continue
-            await conn.execute(
-                q("lock_delivery_account"), {"account_id": account_id, "id": view.id}
-            )
-            counts = (await _cap_counts(conn, account_id, [view], now))[view.id]
-            over = cap_reached(view.caps, counts)
-            if over:
-                notes.append(f"- {view.label}: passed over at send time: {over}")
-                continue
+            if _capped(view):  # nothing to hold exact for an account without caps
+                await conn.execute(
+                    q("lock_delivery_account"), {"account_id": account_id, "id": view.id}
+                )
+                counts = (await _cap_counts(conn, account_id, [view], now))[view.id]
+                over = cap_reached(view.caps, counts)
+                if over:
+                    notes.append(f"- {view.label}: passed over at send time: {over}")
+                    continue
             pick = None
             if view.id in snapshot.use_order:
                 pick, why = await self._take_order(conn, account_id, view, now)
@@ -492,7 +525,9 @@ class Distributor:
             outstanding += 1
             need -= 1
             if status == IN_FLIGHT:
-                deliver_now.append(int(row["id"]))
+                deliver_now.append(
+                    Reserved(int(row["id"]), lead_id, view, view.price, 0, job["fields"])
+                )
             else:
                 notes.append(f"- {view.label}: send {row['id']} scheduled in {delay} s")
         return deliver_now, position, outstanding, notes
@@ -539,7 +574,10 @@ class Distributor:
         automated_only: bool = True,
         allow_over_max: bool = False,
         account_types: frozenset[AccountType] | None = None,
+        held: Sequence[Mapping[str, Any]] | None = None,
     ) -> Scan:
+        """Screen, check and order every account for a lead; `held` are the lead's sends that
+        hold or made a sale when the caller read them already."""
         views = snapshot.views
         context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles)
         folded = {name.casefold(): value for name, value in values.items()}
@@ -573,22 +611,24 @@ class Distributor:
                 else:
                     picks[view.id] = choice.pick
             passing = [v for v in passing if v.id not in passed_over]
-        sold_clients: set[int] = set()
-        if lead_id:
+        if held is None and lead_id:
             cursor = await conn.execute(
                 q("lead_sends"), {"account_id": account_id, "lead_id": lead_id}
             )
-            for held in await cursor.fetchall():
-                sold_clients.add(held["client_id"])
-        counts = await _cap_counts(conn, account_id, passing, now)
+            held = await cursor.fetchall()
+        sold_clients = {s["client_id"] for s in held or ()}
+        counts = await _cap_counts(conn, account_id, [v for v in passing if _capped(v)], now)
         for view in passing:
-            over = cap_reached(view.caps, counts[view.id])
+            over = cap_reached(view.caps, counts.get(view.id, NOTHING_COUNTED))
             if over:
                 passed_over[view.id] = over
             elif view.client_id in sold_clients:
                 passed_over[view.id] = "already sold to this buyer"
         eligible = [v for v in passing if v.id not in passed_over]
-        states = await _client_states(conn, account_id, {v.client_id for v in eligible})
+        rotating = {
+            v.client_id for v in eligible if v.automation in ROTATING or v.secondary in ROTATING
+        }
+        states = await _client_states(conn, account_id, rotating)
         candidates = [v.candidate(*states.get(v.client_id, (None, 0))) for v in eligible]
         total = sum(states.get(c, (None, 0))[1] for c in {v.client_id for v in eligible})
         ordered = order_candidates(candidates, total)
@@ -618,23 +658,35 @@ class Distributor:
     # -- delivering one send
 
     async def _deliver(self, account_id: int, send_id: int) -> None:
+        """Deliver a send leased by the poll: read it back first."""
         async with transaction(self._pool) as conn:
             cursor = await conn.execute(
                 q("get_send_for_delivery"), {"account_id": account_id, "id": send_id}
             )
-            send = await cursor.fetchone()
-            if send is None:
+            row = await cursor.fetchone()
+            if row is None:
                 return
-            snapshot = await self._cache.snapshot(conn, account_id, send["lead_type_id"])
-        view = snapshot.by_id.get(send["delivery_account_id"])
+            snapshot = await self._cache.snapshot(
+                conn, account_id, row["lead_type_id"], row["buyer_version"]
+            )
+        view = snapshot.by_id.get(row["delivery_account_id"])
         if view is None:
-            await self._finish(account_id, send, FAILED, "", "", "delivery account removed", 0.0)
+            await self._finish(account_id, row, FAILED, "", "", "delivery account removed", 0.0)
             return
+        await self._execute(
+            account_id,
+            Reserved(send_id, row["lead_id"], view, row["price"], row["attempts"], row["fields"]),
+        )
+
+    async def _execute(self, account_id: int, reserved: Reserved) -> None:
+        """One delivery attempt of a send this process holds, and its outcome recorded."""
+        view = reserved.view
+        send = reserved.as_row()
         payload = LeadPayload(
-            lead_id=send["lead_id"],
-            send_id=send_id,
-            price=send["price"],
-            values={name: _text(value) for name, value in send["fields"].items()},
+            lead_id=reserved.lead_id,
+            send_id=reserved.id,
+            price=reserved.price,
+            values={name: _text(value) for name, value in reserved.fields.items()},
         )
         rendered = render(view.delivery, payload)
         request_text = describe(rendered)
@@ -696,8 +748,19 @@ class Distributor:
         price: Decimal | None = None,
         label: str = "",
     ) -> None:
+        entry = ""
+        if status != SCHEDULED:
+            word = {SOLD: "sold", REJECTED: "rejected", FAILED: "failed"}[status]
+            detail = f"{word} at {price if price is not None else send['price']}"
+            if reason:
+                detail += f": {reason}"
+            entry = (
+                f"Send {send['id']} to {label or 'account ' + str(send['delivery_account_id'])}: "
+                f"{detail} ({elapsed_ms:.0f} ms)"
+            )
         async with transaction(self._pool) as conn:
-            cursor = await conn.execute(
+            # one statement: the outcome, its scan log entry and the job's wake-up
+            await conn.execute(
                 q("finish_send"),
                 {
                     "account_id": account_id,
@@ -710,23 +773,8 @@ class Distributor:
                     "price": send["price"] if price is None else price,
                     "elapsed_ms": elapsed_ms,
                     "retry_in": retry_in,
+                    "log": entry,
                 },
-            )
-            if await cursor.fetchone() is None or status == SCHEDULED:
-                return
-            word = {SOLD: "sold", REJECTED: "rejected", FAILED: "failed"}[status]
-            detail = f"{word} at {price if price is not None else send['price']}"
-            if reason:
-                detail += f": {reason}"
-            await self._log(
-                conn,
-                account_id,
-                send["lead_id"],
-                f"Send {send['id']} to {label or 'account ' + str(send['delivery_account_id'])}: "
-                f"{detail} ({elapsed_ms:.0f} ms)",
-            )
-            await conn.execute(
-                q("wake_job"), {"account_id": account_id, "lead_id": send["lead_id"]}
             )
 
     # -- read-only operations
@@ -747,7 +795,9 @@ class Distributor:
             lead = await cursor.fetchone()
             if lead is None:
                 raise NotFound(f"no lead {lead_id}")
-            snapshot = await self._cache.snapshot(conn, account_id, lead["lead_type_id"])
+            snapshot = await self._cache.snapshot(
+                conn, account_id, lead["lead_type_id"], lead["buyer_version"]
+            )
             return await self._scan(
                 conn,
                 account_id,
@@ -778,6 +828,107 @@ class Distributor:
             return await self._scan(
                 conn, account_id, 0, snapshot, cleaned.values, 1, utcnow(), allow_over_max=True
             )
+
+    # -- manual operations (server/services/operations.py; docs/operations.md)
+
+    async def scan_lead_for_types(
+        self,
+        account_id: int,
+        lead_id: int,
+        account_types: frozenset[AccountType],
+        *,
+        automated_only: bool = False,
+    ) -> Scan:
+        """Where this stored lead would go now among accounts of these types only
+        (GetClientsForRedirect/Transfer), whatever types its job allows; nothing is reserved."""
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(
+                q("get_lead_for_scan"), {"account_id": account_id, "id": lead_id}
+            )
+            lead = await cursor.fetchone()
+            if lead is None:
+                raise NotFound(f"no lead {lead_id}")
+            snapshot = await self._cache.snapshot(conn, account_id, lead["lead_type_id"])
+            return await self._scan(
+                conn,
+                account_id,
+                lead_id,
+                snapshot,
+                lead["fields"],
+                lead["max_sell"],
+                utcnow(),
+                automated_only=automated_only,
+                account_types=account_types,
+            )
+
+    async def account_view(
+        self, conn: Connection, account_id: int, lead_type_id: int, delivery_account_id: int
+    ) -> tuple[AccountView, bool] | None:
+        """A delivery account of this lead type as the engine sees it, and whether it takes
+        leads only against orders; None when the lead type has no such account."""
+        snapshot = await self._cache.snapshot(conn, account_id, lead_type_id)
+        view = snapshot.by_id.get(delivery_account_id)
+        return None if view is None else (view, view.id in snapshot.use_order)
+
+    async def take_order(
+        self,
+        conn: Connection,
+        account_id: int,
+        view: AccountView,
+        now: datetime,
+        *,
+        order_id: int,
+        uses_order: bool,
+    ) -> tuple[Pick | None, str]:
+        """The order a manual send to this account counts against, under the buyer's order
+        locks, renewed first when its period is over. Named (`order_id`): that order of the
+        buyer, when it is open, current and has quantity left on an item the account may use;
+        else, for an account using orders, the one the waterfall would take. Returns the pick
+        and a note for the scan log, (None, '') when no order applies, or (None, why) when the
+        send cannot be made."""
+        if not order_id:
+            if not uses_order:
+                return None, ""
+            pick, why = await self._take_order(conn, account_id, view, now)
+            if pick is None:
+                return None, f"{view.label} takes leads only against orders: {why}"
+            return pick, why
+        await conn.execute(
+            q("lock_client_orders"), {"account_id": account_id, "client_id": view.client_id}
+        )
+        states = await _order_states(conn, account_id, [view.client_id])
+        named = [o for o in states.get(view.client_id, []) if o.id == order_id]
+        if not named:
+            return None, f"{view.client_name} has no order {order_id}"
+        choice = choose_order(named, view.id, now)
+        pick = choice.pick
+        if pick is None:
+            return None, f"order {order_id} cannot take this send: {choice.reason}"
+        if pick.renew_to is None:
+            return pick, ""
+        await conn.execute(
+            q("renew_order"),
+            {
+                "account_id": account_id,
+                "id": pick.order_id,
+                "period_start": pick.renew_to.start,
+                "period_end": pick.renew_to.end,
+            },
+        )
+        return pick, (
+            f"- order {pick.order_id} of {view.client_name} renewed: "
+            f"{pick.renew_to.start:%Y-%m-%d %H:%M} to {pick.renew_to.end:%Y-%m-%d %H:%M} UTC"
+        )
+
+    def send_lease_seconds(self, view: AccountView) -> float:
+        """How long a send to this account, reserved in flight, is held before another
+        process takes it over: its delivery timeout plus the lease margin."""
+        return view.delivery.timeout_seconds + self._settings.lease_seconds
+
+    async def deliver_send(self, account_id: int, send_id: int) -> None:
+        """Deliver one send reserved in flight (a manual send) now, as the worker would: the
+        buyer's answer finishes it; a transport failure schedules its retry."""
+        await self._deliver(account_id, send_id)
 
 
 async def _cap_counts(
@@ -826,6 +977,14 @@ async def _order_states(
             )
         )
     return found
+
+
+NOTHING_COUNTED = CapCounts(0, 0, 0)
+
+
+def _capped(view: AccountView) -> bool:
+    caps = view.caps
+    return caps.hour_max >= 0 or caps.day_max >= 0 or caps.month_max >= 0
 
 
 def _types(stored: Sequence[int] | None) -> frozenset[AccountType] | None:

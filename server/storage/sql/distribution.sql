@@ -22,9 +22,12 @@ WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND state = 'pending
 RETURNING lead_id;
 
 -- name: lock_job
--- A job with its lead, locked for one step of the waterfall.
+-- A job with its lead, locked for one step of the waterfall; with the database's clock and
+-- the account's buyer version (for the engine's cache).
 SELECT j.state, j.plan, j.cursor, j.max_sells, j.account_types, l.lead_type_id, l.fields,
-       l.call_data, now() AS now
+       l.call_data, now() AS now,
+       coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = j.account_id), 0)
+         AS buyer_version
 FROM distribution_jobs j
 JOIN leads l ON l.account_id = j.account_id AND l.id = j.lead_id
 WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s
@@ -36,11 +39,6 @@ UPDATE distribution_jobs
 SET state = %(state)s, plan = %(plan)s, cursor = %(cursor)s, lease_until = NULL,
     updated_at = now()
 WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s;
-
--- name: wake_job
--- A send finished: the job's waterfall goes on from now.
-UPDATE distribution_jobs SET state = 'pending', run_at = now(), updated_at = now()
-WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND state <> 'done';
 
 -- name: lock_rotation
 -- Serialise decisions of one lead type's rotation (round robin and shares), across processes.
@@ -135,20 +133,33 @@ RETURNING s.account_id, s.id;
 -- name: get_send_for_delivery
 -- What executing a send needs: the send, its lead's values and the lead type.
 SELECT s.id, s.lead_id, s.client_id, s.delivery_account_id, s.delivery_id, s.price,
-       s.attempts, l.lead_type_id, l.fields
+       s.attempts, l.lead_type_id, l.fields,
+       coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = s.account_id), 0)
+         AS buyer_version
 FROM sends s
 JOIN leads l ON l.account_id = s.account_id AND l.id = s.lead_id
 WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = 2;
 
 -- name: finish_send
--- Record a delivery attempt's outcome; returns nothing when the send was already finished.
-UPDATE sends
-SET status = %(status)s, request = %(request)s, response = %(response)s, reason = %(reason)s,
-    redirect_url = %(redirect_url)s, price = %(price)s, attempts = attempts + 1,
-    elapsed_ms = %(elapsed_ms)s, sent_at = now(), lease_until = NULL,
-    next_attempt_at = now() + make_interval(secs => %(retry_in)s)
-WHERE account_id = %(account_id)s AND id = %(id)s AND status = 2
-RETURNING lead_id;
+-- Record a delivery attempt's outcome (nothing when the send was already finished). A final
+-- outcome (log not empty) also writes its scan log entry and wakes the lead's job, in the
+-- same statement.
+WITH finished AS (
+  UPDATE sends
+  SET status = %(status)s, request = %(request)s, response = %(response)s,
+      reason = %(reason)s, redirect_url = %(redirect_url)s, price = %(price)s,
+      attempts = attempts + 1, elapsed_ms = %(elapsed_ms)s, sent_at = now(),
+      lease_until = NULL, next_attempt_at = now() + make_interval(secs => %(retry_in)s)
+  WHERE account_id = %(account_id)s AND id = %(id)s AND status = 2
+  RETURNING account_id, lead_id
+), logged AS (
+  INSERT INTO scan_logs (account_id, lead_id, log)
+  SELECT account_id, lead_id, %(log)s FROM finished WHERE %(log)s <> ''
+)
+UPDATE distribution_jobs j SET state = 'pending', run_at = now(), updated_at = now()
+FROM finished f
+WHERE %(log)s <> '' AND j.account_id = f.account_id AND j.lead_id = f.lead_id
+  AND j.state <> 'done';
 
 -- name: list_sends
 -- A lead's sends, oldest first, with their buyers' names and their accounts' type and agent.
@@ -170,7 +181,9 @@ ORDER BY id;
 
 -- name: get_lead_for_scan
 -- A stored lead's values and distribution settings, for a scan without sending.
-SELECT l.id, l.lead_type_id, l.fields, l.call_data, c.max_sell, j.account_types
+SELECT l.id, l.lead_type_id, l.fields, l.call_data, c.max_sell, j.account_types,
+       coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = l.account_id), 0)
+         AS buyer_version
 FROM leads l
 JOIN campaigns c ON c.account_id = l.account_id AND c.id = l.campaign_id
 LEFT JOIN distribution_jobs j ON j.account_id = l.account_id AND j.lead_id = l.id
