@@ -4,6 +4,18 @@ It reads the request (forms.py), calls leadrouter.v1.LeadService over gRPC, and 
 answer (responses.py). Every decision is the lead service's; errors this layer meets itself
 (body too large, too slow, an endpoint not enabled yet, the lead service unreachable) are
 answered in the legacy format too, never as a stack trace.
+
+The insert endpoints differ only in what they tell the service (`SaleKind`, waiting for the
+sends, reading call data) and in what they write back:
+
+| endpoint | SaleKind | answer |
+| --- | --- | --- |
+| general | GENERAL | PostResponse |
+| returnsends | GENERAL, wait_for_sends | PostResponse with `Sends` |
+| transfer | LIVE_TRANSFER | PostResponse with `ClientInfos` |
+| manualredirect | REDIRECT | PostResponse; `RedirectURL` is the buyer's |
+| autoredirect | REDIRECT | 303 to the buyer's URL, else to `returnurl`, else PostResponse |
+| calldata | CALL, call data read | PostResponse |
 """
 
 from __future__ import annotations
@@ -15,6 +27,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -33,8 +46,10 @@ DEFAULT_READ_TIMEOUT = 30.0
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
-# Insert endpoints that come with the distribution, ping-post and async work.
-NOT_ENABLED = ("transfer", "manualredirect", "autoredirect", "calldata", "ping")
+# Insert endpoints that come with ping-post; every /async variant waits for async work too.
+NOT_ENABLED = ("ping",)
+# Characters left as they are when a URL is written into a Location header (Starlette's set).
+_LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
 
 
 @dataclass(frozen=True)
@@ -48,29 +63,61 @@ class _TooLarge(Exception):
     """The body is over the configured cap."""
 
 
+@dataclass(frozen=True)
+class _Endpoint:
+    """What an insert endpoint asks of the lead service and how it answers."""
+
+    sale_kind: leads_pb2.SaleKind.ValueType = leads_pb2.SALE_KIND_GENERAL
+    wait_for_sends: bool = False
+    call_data: bool = False  # read each lead's call details (calldata)
+    sends: bool = False  # list the sends (returnsends)
+    agents: bool = False  # list the agents (transfer)
+    redirects: bool = False  # answer with an HTTP redirect (autoredirect)
+
+
+GENERAL = _Endpoint()
+
+
 def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette:
     """The receiver calling `stub` (a LeadService asyncio stub) for every decision."""
     settings = settings or ReceiverSettings()
 
-    def posting(call: Any, *, sends: bool = False) -> Callable[[Request], Awaitable[Response]]:
-        """A route answering with PostResponses from `call` (SubmitLeads or UpdateLead);
-        with `sends`, each lead is delivered first and its sends are listed."""
+    def posting(call: Any, endpoint: _Endpoint) -> Callable[[Request], Awaitable[Response]]:
+        """A route answering with PostResponses from `call` (SubmitLeads or UpdateLead)."""
 
         async def handle(request: Request) -> Response:
-            incoming = await _incoming(request, settings)
+            incoming = await _incoming(request, settings, call_data=endpoint.call_data)
             if isinstance(incoming, Response):
                 return incoming
-            incoming.message.wait_for_sends = sends
+            incoming.message.wait_for_sends = endpoint.wait_for_sends
+            incoming.message.sale_kind = endpoint.sale_kind
             try:
                 answer = await call(incoming.message, timeout=settings.grpc_timeout)
             except grpc.aio.AioRpcError as error:
                 return _unavailable(incoming.kind, error)
-            return _post_results(request, incoming.kind, answer.results, sends=sends)
+            answered = _post_results(request, incoming.kind, answer.results, endpoint)
+            if endpoint.redirects:
+                target = _redirect_target(answer.results, incoming.message.return_url)
+                if target:
+                    answered.status_code = 303
+                    answered.headers["location"] = quote(target, safe=_LOCATION_SAFE)
+            return answered
 
         return handle
 
-    insert_general, update = posting(stub.SubmitLeads), posting(stub.UpdateLead)
-    return_sends = posting(stub.SubmitLeads, sends=True)
+    insert = {
+        "general": posting(stub.SubmitLeads, GENERAL),
+        "returnsends": posting(stub.SubmitLeads, _Endpoint(wait_for_sends=True, sends=True)),
+        "transfer": posting(
+            stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_LIVE_TRANSFER, agents=True)
+        ),
+        "manualredirect": posting(stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_REDIRECT)),
+        "autoredirect": posting(
+            stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_REDIRECT, redirects=True)
+        ),
+        "calldata": posting(stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_CALL, call_data=True)),
+    }
+    update = posting(stub.UpdateLead, GENERAL)
 
     async def duplicate_check(request: Request) -> Response:
         incoming = await _incoming(request, settings)
@@ -129,13 +176,17 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
             return Response(responses.post_status_xml(found), 200, media_type=XML_TYPE)
         return _json(responses.post_status_json(found))
 
-    routes = [
-        Route("/processor/insert/general", insert_general, methods=["POST"]),
-        Route("/processor/insert/general/{response_type}", insert_general, methods=["POST"]),
-        Route("/processor/insert/general/{response_type}/async", not_enabled, methods=["POST"]),
-        Route("/processor/insert/returnsends", return_sends, methods=["POST"]),
-        Route("/processor/insert/returnsends/{response_type}", return_sends, methods=["POST"]),
-        Route("/processor/insert/returnsends/{response_type}/async", not_enabled, methods=["POST"]),
+    routes = []
+    for name in (*insert, *NOT_ENABLED):
+        handler = insert.get(name, not_enabled)
+        routes += [
+            Route(f"/processor/insert/{name}", handler, methods=["POST"]),
+            Route(f"/processor/insert/{name}/{{response_type}}", handler, methods=["POST"]),
+            Route(
+                f"/processor/insert/{name}/{{response_type}}/async", not_enabled, methods=["POST"]
+            ),
+        ]
+    routes += [
         Route("/processor/update", update, methods=["POST"]),
         Route("/processor/update/{response_type}", update, methods=["POST"]),
         Route("/processor/duplicate/check", duplicate_check, methods=["POST"]),
@@ -144,16 +195,6 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         Route("/information/status/{post_id}", status, methods=["GET"]),
         Route("/information/queuestatus/{post_id}", status, methods=["GET"]),
     ]
-    for name in NOT_ENABLED:
-        routes.append(Route(f"/processor/insert/{name}", not_enabled, methods=["POST"]))
-        routes.append(
-            Route(f"/processor/insert/{name}/{{response_type}}", not_enabled, methods=["POST"])
-        )
-        routes.append(
-            Route(
-                f"/processor/insert/{name}/{{response_type}}/async", not_enabled, methods=["POST"]
-            )
-        )
     return Starlette(routes=routes)
 
 
@@ -179,7 +220,9 @@ class _Incoming:
     kind: str  # the response format: json or xml
 
 
-async def _incoming(request: Request, settings: ReceiverSettings) -> _Incoming | Response:
+async def _incoming(
+    request: Request, settings: ReceiverSettings, *, call_data: bool = False
+) -> _Incoming | Response:
     """The posted request as a lead service message, or the legacy error answering it."""
     wanted = request.path_params.get("response_type", "")
     try:
@@ -196,6 +239,7 @@ async def _incoming(request: Request, settings: ReceiverSettings) -> _Incoming |
         request.headers.get("content-type"),
         list(request.query_params.multi_items()),
         forms.api_key_from_authorization(request.headers.get("authorization")),
+        call_data=call_data,
     )
     kind = _response_kind(wanted, submission.request_format)
     if kind is None:
@@ -213,13 +257,35 @@ def _response_kind(wanted: str, request_format: str) -> str | None:
 
 
 def _post_results(
-    request: Request, kind: str, results: Sequence[leads_pb2.PostResult], *, sends: bool = False
+    request: Request,
+    kind: str,
+    results: Sequence[leads_pb2.PostResult],
+    endpoint: _Endpoint = GENERAL,
 ) -> Response:
     status_urls = [_status_url(request, r.post_id) for r in results]
+    lists = {"sends": endpoint.sends, "agents": endpoint.agents}
     if kind == "xml":
-        body = responses.post_results_xml(results, status_urls, sends=sends)
+        body = responses.post_results_xml(results, status_urls, **lists)
         return Response(body, 200, media_type=XML_TYPE)
-    return _json(responses.post_results_json(results, status_urls, sends=sends))
+    return _json(responses.post_results_json(results, status_urls, **lists))
+
+
+def _redirect_target(results: Sequence[leads_pb2.PostResult], return_url: str) -> str:
+    """Where autoredirect sends the visitor: the buyer's redirect URL, or when no buyer gave
+    one the posted `returnurl`; "" (answer the body) for anything but one lead, or when the
+    URL found is not an absolute http(s) URL."""
+    if len(results) != 1:
+        return ""
+    target = results[0].redirect_url or return_url
+    return target if _is_web_url(target) else ""
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def _status_url(request: Request, post_id: str) -> str:

@@ -35,6 +35,10 @@ Reserved names
     - Lead properties: `reference` and `nosell` (JSON: `noSell`).
     - Read and dropped: `orderid` and `response_type`. The lead contract has no order id yet,
       and the response type is the URL segment.
+    - Call data, only when reading a call lead (`parse_submission(..., call_data=True)`, the
+      calldata endpoint): `ivrnumber`, `callduration`, `callresult` and `calldate` are lead
+      properties (JSON: `ivrNumber` ... in `properties`; XML: `<IVRNumber>` ... in `<Lead>`).
+      On every other endpoint they are ordinary field names, as before.
 
     Every other name is a lead field. Fields keep their names as posted and their order.
     Repeated field names are passed on as posted: the service decides.
@@ -48,7 +52,8 @@ Where values come from, and which wins
     - XML: attributes of `<Leads>`, then its child elements with a reserved name, then the
       attributes and child elements of each `<Lead>`, in order, then the query string (request
       values only).
-    - JSON: `source`, then reserved names inside each lead's `fields`, then the query string
+    - JSON: `source`, then each lead's `properties` (`leadUID` and `processDelivery` of an
+      update are there), then reserved names inside its `fields`, then the query string
       (request values only).
 
     ASP.NET's `Request[name]` would read the query string first. Body-first is one rule for all
@@ -124,6 +129,7 @@ REQUEST_NAMES = frozenset(
 LEAD_NAMES = frozenset({"reference", "nosell"})
 DROPPED_NAMES = frozenset({"orderid", "response_type"})
 RESERVED_NAMES = REQUEST_NAMES | LEAD_NAMES | DROPPED_NAMES
+CALL_NAMES = frozenset({"ivrnumber", "callduration", "callresult", "calldate"})
 
 _TRUE_FLAGS = frozenset({"true", "1", "yes", "on"})
 _REFUSED_MARKUP = "DTDs and entities are not allowed"
@@ -141,12 +147,23 @@ class Credentials:
 
 
 @dataclass(frozen=True)
+class CallData:
+    """A call lead's call details, as posted."""
+
+    ivr_number: str = ""
+    call_duration: str = ""
+    call_result: str = ""
+    call_date: str = ""
+
+
+@dataclass(frozen=True)
 class Lead:
     """One posted lead: its properties and its fields, in order."""
 
     reference: str = ""
     no_sell: bool = False
     fields: tuple[tuple[str, str], ...] = ()
+    call: CallData | None = None  # read only for a call lead
 
 
 @dataclass(frozen=True)
@@ -164,13 +181,20 @@ class Submission:
 
 
 def parse_submission(
-    body: bytes, content_type: str | None, query: list[tuple[str, str]], bearer_key: str
+    body: bytes,
+    content_type: str | None,
+    query: list[tuple[str, str]],
+    bearer_key: str,
+    *,
+    call_data: bool = False,
 ) -> Submission:
-    """Read a posted body and its query string; `bearer_key` is the `Bearer` token, or ""."""
+    """Read a posted body and its query string; `bearer_key` is the `Bearer` token, or "".
+    With `call_data`, each lead's call details are read too (the calldata endpoint)."""
     query = [(_valid_text(name), _valid_text(value)) for name, value in query]
+    lead_names = LEAD_NAMES | CALL_NAMES if call_data else LEAD_NAMES
     first: tuple[Format, _Reading] | None = None
     for candidate in _candidates(body, content_type):
-        reading = _READERS[candidate](body, query)
+        reading = _READERS[candidate](body, query, lead_names)
         if not reading.error:
             return _submission(candidate, reading, query, bearer_key)
         first = first or (candidate, reading)
@@ -196,6 +220,7 @@ def to_request(sub: Submission, raw: bytes, remote_ip: str) -> leads_pb2.SubmitL
                 reference=lead.reference,
                 no_sell=lead.no_sell,
                 fields=[leads_pb2.FieldValue(name=n, value=v) for n, v in lead.fields],
+                call=_call_input(lead.call),
             )
             for lead in sub.leads
         ],
@@ -205,6 +230,17 @@ def to_request(sub: Submission, raw: bytes, remote_ip: str) -> leads_pb2.SubmitL
         parse_error=sub.parse_error,
         lead_uid=sub.lead_uid,
         process_delivery=sub.process_delivery,
+    )
+
+
+def _call_input(call: CallData | None) -> leads_pb2.CallInput | None:
+    if call is None:
+        return None
+    return leads_pb2.CallInput(
+        ivr_number=call.ivr_number,
+        call_duration=call.call_duration,
+        call_result=call.call_result,
+        call_date=call.call_date,
     )
 
 
@@ -277,9 +313,11 @@ class _FirstValues:
 
 
 class _LeadBuilder:
-    """Sorts the names and values found in one lead into properties, request values, fields."""
+    """Sorts the names and values found in one lead into properties, request values, fields.
+    `lead_names` are the lead properties read: LEAD_NAMES, and CALL_NAMES for a call lead."""
 
-    def __init__(self) -> None:
+    def __init__(self, lead_names: frozenset[str]) -> None:
+        self.lead_names = lead_names
         self.properties = _FirstValues()
         self.request_values: list[tuple[str, str]] = []
         self.fields: list[tuple[str, str]] = []
@@ -287,11 +325,11 @@ class _LeadBuilder:
     def reserved(self, name: str, value: str) -> bool:
         """Take a value if its name is reserved; say whether it was."""
         key = name.lower()
-        if key in LEAD_NAMES:
+        if key in self.lead_names:
             self.properties.offer(key, value)
         elif key in REQUEST_NAMES:
             self.request_values.append((key, value))
-        return key in RESERVED_NAMES
+        return key in RESERVED_NAMES or key in self.lead_names
 
     def add(self, name: str, value: str) -> None:
         """Take a value: a reserved one, or else a lead field."""
@@ -299,10 +337,19 @@ class _LeadBuilder:
             self.fields.append((name, value))
 
     def build(self) -> Lead:
+        call = None
+        if self.lead_names >= CALL_NAMES:
+            call = CallData(
+                ivr_number=self.properties["ivrnumber"],
+                call_duration=self.properties["callduration"],
+                call_result=self.properties["callresult"],
+                call_date=self.properties["calldate"],
+            )
         return Lead(
             reference=self.properties["reference"],
             no_sell=_flag(self.properties["nosell"]),
             fields=tuple(self.fields),
+            call=call,
         )
 
 
@@ -345,8 +392,10 @@ def _valid_text(text: str) -> str:
 # -- URL-encoded --------------------------------------------------------------------------------
 
 
-def _read_urlencoded(body: bytes, query: list[tuple[str, str]]) -> _Reading:
-    lead = _LeadBuilder()
+def _read_urlencoded(
+    body: bytes, query: list[tuple[str, str]], lead_names: frozenset[str]
+) -> _Reading:
+    lead = _LeadBuilder(lead_names)
     for name, value in _form_pairs(body):
         lead.add(name, value)
     posted = {name.lower() for name, _ in lead.fields}
@@ -403,7 +452,7 @@ class _XmlRefused(Exception):
     """The document has a DTD or declares an entity."""
 
 
-def _read_xml(body: bytes, query: list[tuple[str, str]]) -> _Reading:
+def _read_xml(body: bytes, query: list[tuple[str, str]], lead_names: frozenset[str]) -> _Reading:
     try:
         root = _xml_tree(body)
     except _XmlRefused as refused:
@@ -414,7 +463,7 @@ def _read_xml(body: bytes, query: list[tuple[str, str]]) -> _Reading:
         return _Reading(error=f"XML error at {where}: {reason}")
     kind = root.name.lower()
     if kind == "lead":
-        return _leads_from_xml([], [root])
+        return _leads_from_xml([], [root], lead_names)
     if kind != "leads":
         return _Reading(error=f"XML error: the root element must be <Leads>, not <{root.name}>")
     request_values = [(n, v) for n, v in root.attributes if n.lower() in REQUEST_NAMES]
@@ -422,15 +471,17 @@ def _read_xml(body: bytes, query: list[tuple[str, str]]) -> _Reading:
         (child.name, child.text()) for child in root.children if child.name.lower() in REQUEST_NAMES
     ]
     lead_elements = [child for child in root.children if child.name.lower() == "lead"]
-    return _leads_from_xml(request_values, lead_elements)
+    return _leads_from_xml(request_values, lead_elements, lead_names)
 
 
 def _leads_from_xml(
-    request_values: list[tuple[str, str]], lead_elements: Sequence[_Element]
+    request_values: list[tuple[str, str]],
+    lead_elements: Sequence[_Element],
+    lead_names: frozenset[str],
 ) -> _Reading:
     reading = _Reading(request_values=list(request_values))
     for element in lead_elements:
-        lead = _LeadBuilder()
+        lead = _LeadBuilder(lead_names)
         for name, value in element.attributes:
             lead.reserved(name, value)
         for child in element.children:
@@ -514,7 +565,7 @@ class _Number(str):
     """A JSON number, kept as its literal text."""
 
 
-def _read_json(body: bytes, query: list[tuple[str, str]]) -> _Reading:
+def _read_json(body: bytes, query: list[tuple[str, str]], lead_names: frozenset[str]) -> _Reading:
     try:
         document = json.loads(
             _json_source(body),
@@ -530,7 +581,7 @@ def _read_json(body: bytes, query: list[tuple[str, str]]) -> _Reading:
     except RecursionError:
         return _Reading(error="JSON error: the document is nested too deeply")
     try:
-        return _leads_from_json(document)
+        return _leads_from_json(document, lead_names)
     except _JsonShapeError as error:
         return _Reading(error=f"JSON error: {error}")
     except RecursionError:
@@ -548,7 +599,7 @@ def _json_source(body: bytes) -> str:
         return body.decode("latin-1")
 
 
-def _leads_from_json(document: Any) -> _Reading:
+def _leads_from_json(document: Any, lead_names: frozenset[str]) -> _Reading:
     if isinstance(document, _Object):
         source, leads = document.get("source"), document.get("leads")
         is_one_lead = document.get("fields") is not None or document.get("properties") is not None
@@ -567,9 +618,9 @@ def _leads_from_json(document: Any) -> _Reading:
     for item in leads or []:
         if not isinstance(item, _Object):
             raise _JsonShapeError('each lead in "leads" must be an object')
-        lead = _LeadBuilder()
+        lead = _LeadBuilder(lead_names)
         for key, value in _members(item.get("properties"), '"properties"'):
-            if key.lower() in LEAD_NAMES:
+            if key.lower() in lead_names or key.lower() in REQUEST_NAMES:
                 lead.reserved(key, _json_value(key, value))
         for key, value in _members(item.get("fields"), '"fields"'):
             lead.add(_valid_text(key), _json_value(key, value))
@@ -644,7 +695,7 @@ def number_text(literal: str) -> str:
     return format(number.normalize(), "f")
 
 
-_READERS: dict[Format, Callable[[bytes, list[tuple[str, str]]], _Reading]] = {
+_READERS: dict[Format, Callable[[bytes, list[tuple[str, str]], frozenset[str]], _Reading]] = {
     "urlencoded": _read_urlencoded,
     "xml": _read_xml,
     "json": _read_json,

@@ -33,12 +33,15 @@ Choices where LeadExec's documents are silent or ambiguous:
   or an empty `<PostResponses />`.
 - A post's status is answered under a `<LeadQueueResponse>` root, with
   `QualityControlDetails` and `ReturnDetails` as nested elements.
+- The returnsends and transfer answers keep `StatusURL`, which their examples leave out, and
+  add their list after it: `Sends` (`SendInfo` items in XML) or `ClientInfos` (`ClientInfo`
+  items). `AgentPhone` is a string, as in the JSON example (the property table says bool).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TypeAlias
@@ -71,7 +74,7 @@ _NAMESPACES = (
 )
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ITEM_NAMES = {"Sends": "SendInfo"}
+_ITEM_NAMES = {"Sends": "SendInfo", "ClientInfos": "ClientInfo"}
 
 
 def response_type_name(response_type: leads_pb2.ResponseType.ValueType) -> str:
@@ -135,25 +138,57 @@ def post_result_with_sends_json(result: leads_pb2.PostResult, status_url: str) -
     return body
 
 
+def post_result_with_agents_json(result: leads_pb2.PostResult, status_url: str) -> JsonObject:
+    """A transfer answer: the PostResponse and the agents to transfer the call to."""
+    body = post_result_json(result, status_url)
+    body["ClientInfos"] = [
+        {
+            "ClientUID": agent.client_id,
+            "ClientName": agent.client_name,
+            "AgentName": agent.agent_name,
+            "AgentPhone": agent.agent_phone,
+        }
+        for agent in result.agents
+    ]
+    return body
+
+
 def post_result_xml(result: leads_pb2.PostResult, status_url: str) -> str:
     """One lead's PostResponse, as LeadExec's XML document."""
     return _document("PostResponse", post_result_json(result, status_url))
 
 
+def _writer(sends: bool, agents: bool) -> Callable[[leads_pb2.PostResult, str], JsonObject]:
+    if sends and agents:
+        raise ValueError("an answer lists either sends or agents")
+    if sends:
+        return post_result_with_sends_json
+    return post_result_with_agents_json if agents else post_result_json
+
+
 def post_results_json(
-    results: Sequence[leads_pb2.PostResult], status_urls: Sequence[str], *, sends: bool = False
+    results: Sequence[leads_pb2.PostResult],
+    status_urls: Sequence[str],
+    *,
+    sends: bool = False,
+    agents: bool = False,
 ) -> JsonObject | list[JsonObject]:
-    """A request's answer: the single object for one result, else an array, in order."""
-    write = post_result_with_sends_json if sends else post_result_json
+    """A request's answer: the single object for one result, else an array, in order. With
+    `sends` each lists its sends (returnsends), with `agents` its agents (transfer)."""
+    write = _writer(sends, agents)
     bodies = [write(r, url) for r, url in zip(results, status_urls, strict=True)]
     return bodies[0] if len(bodies) == 1 else bodies
 
 
 def post_results_xml(
-    results: Sequence[leads_pb2.PostResult], status_urls: Sequence[str], *, sends: bool = False
+    results: Sequence[leads_pb2.PostResult],
+    status_urls: Sequence[str],
+    *,
+    sends: bool = False,
+    agents: bool = False,
 ) -> str:
     """A request's answer: a PostResponse root for one result, else PostResponses around them."""
-    write = post_result_with_sends_json if sends else post_result_json
+    write = _writer(sends, agents)
     bodies = [write(r, url) for r, url in zip(results, status_urls, strict=True)]
     if len(bodies) == 1:
         return _document("PostResponse", bodies[0])
@@ -271,7 +306,7 @@ def _element(name: str, value: JsonValue, depth: int) -> list[str]:
         return [*lines, f"{indent}</{name}>"]
     if isinstance(value, list):
         # a list is written as LeadExec writes its arrays: one element per item, named by
-        # the item type (Sends holds SendInfo elements)
+        # the item type (Sends holds SendInfo elements, ClientInfos ClientInfo elements)
         item = _ITEM_NAMES.get(name)
         if item is None:
             raise TypeError(f"{name}: a list has no XML form here")

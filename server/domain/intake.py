@@ -5,6 +5,10 @@ validation, enumerations: Data_Errors listing every bad field), append city and 
 the ZIP code when the campaign asks, campaign rules (Outside_Criteria), campaign status
 (Account_Disabled). Caps and the duplicate check follow in the lead service, inside the
 transaction that stores the lead.
+
+Also here: what each insert endpoint's kind of sale allows (`SaleKind`), what a lead's sends
+mean for the answer (`delivered`), and when an updated lead may be distributed again
+(`redistribution_refusal`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,10 @@ import enum
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 
+from server.domain.buyers import AccountType
+from server.domain.call_data import parse_call_data
 from server.domain.catalog import CampaignSpec, Status
 from server.domain.fields import FieldSpec, SpecialField, Value, clean_lead_values
 from server.domain.rules import rule_passes
@@ -36,6 +43,33 @@ class ResponseType(enum.IntEnum):
     Data_Errors = 9
 
 
+class SaleKind(enum.IntEnum):
+    """The kind of sale an insert endpoint asks for; values are the proto's SaleKind numbers."""
+
+    General = 0  # /insert/general, returnsends
+    LiveTransfer = 1  # /insert/transfer
+    Redirect = 2  # /insert/manualredirect, autoredirect
+    Call = 3  # /insert/calldata
+
+    @property
+    def account_types(self) -> tuple[AccountType, ...] | None:
+        """The delivery account types the lead's waterfall may use; None = every type."""
+        if self is SaleKind.LiveTransfer:
+            return (AccountType.LiveTransfer,)
+        if self is SaleKind.Redirect:
+            return (AccountType.Redirect,)
+        return None
+
+    @property
+    def delivers_before_answer(self) -> bool:
+        """The answer needs the buyers' outcome: the agents to transfer to, the redirect URL."""
+        return self in (SaleKind.LiveTransfer, SaleKind.Redirect)
+
+    @property
+    def takes_call_data(self) -> bool:
+        return self is SaleKind.Call
+
+
 @dataclass(frozen=True)
 class Step:
     """One pipeline step as recorded on the post log."""
@@ -52,6 +86,7 @@ class Screening:
     details: str = ""
     values: dict[str, Value] = field(default_factory=dict)
     extras: dict[str, str] = field(default_factory=dict)
+    call_data: dict[str, Value] = field(default_factory=dict)
     steps: list[Step] = field(default_factory=list)
 
     @property
@@ -74,14 +109,24 @@ def screen(
     fields: Sequence[FieldSpec],
     posted: Mapping[str, str],
     zip_lookup: ZipLookup,
+    call: Mapping[str, str] | None = None,
 ) -> Screening:
-    """Run the database-free acceptance steps; the first failing step decides the response."""
+    """Run the database-free acceptance steps; the first failing step decides the response.
+
+    `call` is a call lead's call data, by pseudo-field name (server/domain/call_data.py): it
+    is checked with the fields, and its problems are listed with theirs.
+    """
     clock = _Clock()
     result = Screening()
     cleaned = clean_lead_values(fields, posted)
     result.values, result.extras = cleaned.values, cleaned.extras
-    if not cleaned.ok:
-        detail = "; ".join(str(p) for p in cleaned.problems)
+    problems = list(cleaned.problems)
+    if call is not None:
+        call_data = parse_call_data(call)
+        result.call_data = call_data.values
+        problems += call_data.problems
+    if problems:
+        detail = "; ".join(str(p) for p in problems)
         result.steps.append(Step("validate_fields", "failed", detail, clock.micros()))
         return _reject(result, ResponseType.Data_Errors, f"Invalid or missing fields: {detail}")
     result.steps.append(Step("validate_fields", "passed", "", clock.micros()))
@@ -140,3 +185,55 @@ def _append_city_state(
     if not filled:
         return Step("append_city_state", "skipped", "already posted", clock.micros())
     return Step("append_city_state", "changed", ", ".join(filled), clock.micros())
+
+
+# -- after distribution -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveredSend:
+    """One send of a lead delivered before the answer, as the answer needs it."""
+
+    client_id: int
+    client_name: str
+    sold: bool
+    price: Decimal
+    redirect_url: str = ""
+    account_type: AccountType = AccountType.Standard
+    agent_name: str = ""
+    agent_phone: str = ""
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """What a lead's sends mean for the answer of the endpoint it was posted to."""
+
+    redirect_url: str
+    agents: tuple[DeliveredSend, ...]
+
+
+def delivered(kind: SaleKind, sends: Sequence[DeliveredSend]) -> Delivered:
+    """The redirect URL (the first buyer, in waterfall order, that took the lead and gave one)
+    and, for a live transfer, the live-transfer accounts that took it.
+
+    Only sends of the account types the kind of sale allows count, so a transfer never names
+    an account that is not a live-transfer one.
+    """
+    allowed = kind.account_types
+    taken = [s for s in sends if s.sold and (allowed is None or s.account_type in allowed)]
+    redirect = next((s.redirect_url for s in taken if s.redirect_url), "")
+    agents = tuple(taken) if kind is SaleKind.LiveTransfer else ()
+    return Delivered(redirect, agents)
+
+
+def redistribution_refusal(
+    *, no_sell: bool, pending_qc: bool, qc_reviewed: bool, qc_rejected: bool
+) -> str:
+    """Why an updated lead may not be distributed again ('' when it may)."""
+    if no_sell:
+        return "the lead is noSell"
+    if qc_rejected:
+        return "the lead was rejected in QC review"
+    if pending_qc and not qc_reviewed:
+        return "the lead is pending QC review"
+    return ""

@@ -10,12 +10,32 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc
 
 from server.domain import instructions
-from server.errors import NotFound
+from server.domain.buyers import AccountType
+from server.domain.call_data import CALL_DATE, CALL_DURATION, CALL_RESULT, IVR_NUMBER
+from server.domain.intake import DeliveredSend, SaleKind, delivered
+from server.errors import InvalidArgument, NotFound, Violation
 from server.rpc.convert import decimal_text, struct
 from server.services.distribution import SOLD, Distributor
 from server.services.intake import LeadIntake, PostedLead, PostOutcome, Submission
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
+
+
+def sale_kind(number: int) -> SaleKind:
+    try:
+        return SaleKind(number)
+    except ValueError:
+        raise InvalidArgument([Violation("sale_kind", f"unknown value {number}")]) from None
+
+
+def call_input(call: leads_pb2.CallInput) -> tuple[tuple[str, str], ...]:
+    """A lead's posted call data, by pseudo-field name."""
+    return (
+        (IVR_NUMBER.name, call.ivr_number),
+        (CALL_DURATION.name, call.call_duration),
+        (CALL_RESULT.name, call.call_result),
+        (CALL_DATE.name, call.call_date),
+    )
 
 
 def submission(request: leads_pb2.SubmitLeadsRequest) -> Submission:
@@ -32,6 +52,7 @@ def submission(request: leads_pb2.SubmitLeadsRequest) -> Submission:
                 reference=lead.reference,
                 no_sell=lead.no_sell,
                 fields=tuple((f.name, f.value) for f in lead.fields),
+                call=call_input(lead.call),
             )
             for lead in request.leads
         ),
@@ -41,6 +62,49 @@ def submission(request: leads_pb2.SubmitLeadsRequest) -> Submission:
         parse_error=request.parse_error,
         lead_uid=request.lead_uid,
         process_delivery=request.process_delivery,
+        sale_kind=sale_kind(request.sale_kind),
+    )
+
+
+def delivered_send(row: dict[str, Any]) -> DeliveredSend:
+    """A row of `list_sends`, as the answer to a post needs it."""
+    return DeliveredSend(
+        client_id=row["client_id"],
+        client_name=row["client_name"],
+        sold=row["status"] == SOLD,
+        price=row["price"],
+        redirect_url=row["redirect_url"],
+        account_type=AccountType(row["account_type"]),
+        agent_name=row["agent_name"],
+        agent_phone=row["agent_phone"],
+    )
+
+
+def add_deliveries(
+    result: leads_pb2.PostResult, kind: SaleKind, rows: list[dict[str, Any]]
+) -> None:
+    """Fill a post's answer from its lead's sends: every send, the redirect URL, the agents."""
+    sends = [delivered_send(row) for row in rows]
+    result.sends.extend(
+        leads_pb2.SendSummary(
+            client_id=s.client_id,
+            client_name=s.client_name,
+            redirect_url=s.redirect_url,
+            valid=s.sold,
+            price=decimal_text(s.price),
+        )
+        for s in sends
+    )
+    outcome = delivered(kind, sends)
+    result.redirect_url = outcome.redirect_url
+    result.agents.extend(
+        leads_pb2.TransferAgent(
+            client_id=a.client_id,
+            client_name=a.client_name,
+            agent_name=a.agent_name,
+            agent_phone=a.agent_phone,
+        )
+        for a in outcome.agents
     )
 
 
@@ -90,22 +154,15 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
     async def SubmitLeads(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context
     ) -> leads_pb2.SubmitLeadsResponse:
-        outcomes = await self._intake.submit(submission(request))
+        posted = submission(request)
+        outcomes = await self._intake.submit(posted)
         results = [result_message(o) for o in outcomes]
-        if request.wait_for_sends:
+        kind = posted.sale_kind
+        if request.wait_for_sends or kind.delivers_before_answer:
             for outcome, result in zip(outcomes, results, strict=True):
                 if outcome.lead_id:
-                    sends = await self._distributor.deliver_now(outcome.account_id, outcome.lead_id)
-                    result.sends.extend(
-                        leads_pb2.SendSummary(
-                            client_id=s["client_id"],
-                            client_name=s["client_name"],
-                            redirect_url=s["redirect_url"],
-                            valid=s["status"] == SOLD,
-                            price=decimal_text(s["price"]),
-                        )
-                        for s in sends
-                    )
+                    rows = await self._distributor.deliver_now(outcome.account_id, outcome.lead_id)
+                    add_deliveries(result, kind, rows)
         return leads_pb2.SubmitLeadsResponse(results=results)
 
     async def UpdateLead(

@@ -18,6 +18,7 @@ from server.domain.buyers import (
     validate_account,
     validate_method,
 )
+from server.domain.call_data import criteria_fields
 from server.domain.criteria import Criterion
 from server.domain.distribution_lists import list_value, validate_list
 from server.domain.fields import FieldSpec
@@ -66,7 +67,7 @@ def check_clients(
             type_key = type_of_delivery.get(account.delivery_key)
             if type_key is None:
                 continue
-            by_name = {f.name.casefold(): f for f in fields_by_type[type_key]}
+            by_name = criteria_fields(fields_by_type[type_key])
             problems.extend(validate_account(account.spec, by_name, account.path, zip_known))
     return problems
 

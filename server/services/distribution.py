@@ -44,6 +44,7 @@ from server.domain.buyers import (
     delivery_spec,
     delivery_windows,
 )
+from server.domain.call_data import criteria_fields, screening_values
 from server.domain.catalog import Status
 from server.domain.criteria import Criterion, CriterionType, EvalContext, compile_criteria
 from server.domain.delivery import DeliveryType, LeadPayload, describe, interpret, render
@@ -125,7 +126,7 @@ class BuyerCache:
         cursor = await conn.execute(q("buyer_snapshot"), scope)
         rows = await cursor.fetchall()
         fields = await catalog_store.list_fields(conn, account_id, lead_type_id)
-        by_name = {f.spec.name.casefold(): f.spec for f in fields}
+        by_name = criteria_fields(f.spec for f in fields)
         views = [_view(r, by_name) for r in rows]
         cursor = await conn.execute(q("lists_for_lead_type"), scope)
         lists = [
@@ -415,7 +416,7 @@ class Distributor:
                     account_id,
                     lead_id,
                     snapshot,
-                    job["fields"],
+                    screening_values(job["fields"], job["call_data"]),
                     job["max_sells"],
                     now,
                     account_types=_types(job["account_types"]),
@@ -460,7 +461,7 @@ class Distributor:
         position = job["cursor"]
         by_id = snapshot.by_id
         context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles)
-        folded = {name.casefold(): value for name, value in job["fields"].items()}
+        folded = screening_values(job["fields"], job["call_data"])
         deliver_now: list[Reserved] = []
         notes: list[str] = []
         while need > 0 and position < len(plan):
@@ -803,7 +804,7 @@ class Distributor:
                 account_id,
                 lead_id,
                 snapshot,
-                lead["fields"],
+                screening_values(lead["fields"], lead["call_data"]),
                 lead["max_sell"],
                 utcnow(),
                 automated_only=automated_only,
@@ -854,7 +855,7 @@ class Distributor:
                 account_id,
                 lead_id,
                 snapshot,
-                lead["fields"],
+                screening_values(lead["fields"], lead["call_data"]),
                 lead["max_sell"],
                 utcnow(),
                 automated_only=automated_only,

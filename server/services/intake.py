@@ -26,7 +26,15 @@ from psycopg.types.json import Jsonb
 from server.domain import secrets
 from server.domain.catalog import CampaignSpec, PricingModel, Status
 from server.domain.fields import FieldSpec, Value, clean_lead_values
-from server.domain.intake import ResponseType, Step, ZipLookup, screen
+from server.domain.intake import (
+    ResponseType,
+    SaleKind,
+    Screening,
+    Step,
+    ZipLookup,
+    redistribution_refusal,
+    screen,
+)
 from server.errors import Unauthenticated
 from server.services import catalog
 from server.services.accounts import authenticate
@@ -44,6 +52,7 @@ class PostedLead:
     reference: str = ""
     no_sell: bool = False
     fields: tuple[tuple[str, str], ...] = ()
+    call: tuple[tuple[str, str], ...] = ()  # call data by pseudo-field name, as posted
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,7 @@ class Submission:
     parse_error: str = ""
     lead_uid: str = ""
     process_delivery: bool = False
+    sale_kind: SaleKind = SaleKind.General
 
 
 @dataclass(frozen=True)
@@ -281,7 +291,8 @@ class LeadIntake:
         assert target.campaign is not None and target.campaign_id is not None
         campaign = target.campaign
         posted = dict(lead.fields)
-        screening = screen(campaign, target.fields, posted, self._zip_lookup)
+        call = dict(lead.call) if submission.sale_kind.takes_call_data else None
+        screening = screen(campaign, target.fields, posted, self._zip_lookup, call)
         steps = [*target.steps, *screening.steps]
         post_id = str(uuid.uuid4())
         if not screening.accepted:
@@ -290,9 +301,7 @@ class LeadIntake:
             )
             return await self._log_alone(submission, target, index, outcome, steps)
         async with transaction(self._pool) as conn:
-            outcome = await self._store(
-                conn, submission, target, lead, post_id, screening.values, screening.extras, steps
-            )
+            outcome = await self._store(conn, submission, target, lead, post_id, screening, steps)
             await self._log(conn, submission, target, index, outcome, steps)
         return outcome
 
@@ -303,12 +312,13 @@ class LeadIntake:
         target: _Target,
         lead: PostedLead,
         post_id: str,
-        values: dict[str, Value],
-        extras: dict[str, str],
+        screening: Screening,
         steps: list[Step],
     ) -> PostOutcome:
         assert target.campaign is not None and target.campaign_id is not None
         campaign, campaign_id = target.campaign, target.campaign_id
+        values = screening.values
+        account_types = submission.sale_kind.account_types
         clock = time.perf_counter()
         cursor = await conn.execute(
             q("lock_campaign_for_post"), {"account_id": target.account_id, "id": campaign_id}
@@ -390,12 +400,16 @@ class LeadIntake:
                 "no_sell": lead.no_sell,
                 "send_delay_hours": _send_delay(submission.send_delay_hours),
                 "fields": Jsonb(values),
-                "extras": Jsonb(extras),
+                "extras": Jsonb(screening.extras),
                 "duplicate_key": duplicate_key,
                 "pricing_model": campaign.pricing.model.value,
                 "price": price,
                 "pending_qc": campaign.use_qc_bin,
                 "max_sells": campaign.max_sell,
+                "call_data": Jsonb(screening.call_data),
+                "account_types": (
+                    None if account_types is None else [int(t) for t in account_types]
+                ),
             },
         )
         row = await cursor.fetchone()
@@ -565,8 +579,10 @@ class LeadIntake:
                 raise _Refused(ResponseType.Data_Errors, "An update carries exactly one lead")
             target.steps.append(Step("identify", "passed", "", _micros(started)))
             async with transaction(self._pool) as conn:
-                outcome = await self._apply_update(conn, submission, target, post_id)
+                outcome, redistribute = await self._apply_update(conn, submission, target, post_id)
                 await self._log(conn, submission, target, 0, outcome, target.steps)
+            if redistribute and self._on_accepted is not None:
+                self._on_accepted()  # the lead's job is due now
             return outcome
         except _Refused as refused:
             target.steps.append(Step("update", "failed", refused.details, _micros(started)))
@@ -581,7 +597,9 @@ class LeadIntake:
 
     async def _apply_update(
         self, conn: Connection, submission: Submission, target: _Target, post_id: str
-    ) -> PostOutcome:
+    ) -> tuple[PostOutcome, bool]:
+        """Change the lead, and with processDelivery restart its distribution; the outcome,
+        and whether the lead's distribution job was restarted."""
         cursor = await conn.execute(
             q("find_source_lead"),
             {"account_id": target.account_id, "id": target.lead_id, "source_id": target.source_id},
@@ -590,7 +608,7 @@ class LeadIntake:
         if lead is None:  # deleted meanwhile
             raise _Refused(ResponseType.No_Account_Found, f"No lead {target.lead_id}")
         posted = dict(submission.leads[0].fields)
-        if not posted:
+        if not posted and not submission.process_delivery:
             raise _Refused(ResponseType.Data_Errors, "The update holds no field")
         optional = [replace(f, required=False) for f in target.fields]
         cleaned = clean_lead_values(optional, posted)
@@ -610,11 +628,33 @@ class LeadIntake:
             },
         )
         changed = ", ".join(sorted({*cleaned.values, *cleaned.extras}))
-        target.steps.append(Step("update", "passed", changed))
+        target.steps.append(Step("update", "passed", changed or "no field"))
         details = "Lead information updated"
+        redistribute = False
         if submission.process_delivery:
-            details += "; processDelivery was ignored: delivery is not enabled on this server yet"
-        return PostOutcome(
+            refusal = redistribution_refusal(
+                no_sell=lead["no_sell"],
+                pending_qc=lead["pending_qc"],
+                qc_reviewed=lead["qc_reviewed"],
+                qc_rejected=lead["qc_rejected"],
+            )
+            if refusal:
+                details += f"; processDelivery: not distributed, {refusal}"
+                target.steps.append(Step("process_delivery", "skipped", refusal))
+            else:
+                assert target.campaign is not None
+                await conn.execute(
+                    q("restart_distribution"),
+                    {
+                        "account_id": target.account_id,
+                        "lead_id": target.lead_id,
+                        "max_sells": target.campaign.max_sell,
+                    },
+                )
+                details += "; delivery will be processed again"
+                target.steps.append(Step("process_delivery", "passed", "distribution restarted"))
+                redistribute = True
+        outcome = PostOutcome(
             post_id,
             ResponseType.No_Error,
             details,
@@ -622,6 +662,7 @@ class LeadIntake:
             campaign_id=target.campaign_id or 0,
             price=lead["price"],
         )
+        return outcome, redistribute
 
     async def source_instructions(
         self, submission: Submission, receiver_url: str

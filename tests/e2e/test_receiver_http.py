@@ -203,8 +203,9 @@ async def test_an_unknown_response_type_is_refused(http: httpx.AsyncClient, ids:
     "path",
     [
         "/processor/insert/ping/json",
-        "/processor/insert/transfer/xml",
+        "/processor/insert/transfer/xml/async",
         "/processor/insert/general/json/async",
+        "/processor/insert/autoredirect/json/async",
         "/processor/insert/calldata/json/async",
     ],
 )
@@ -397,7 +398,7 @@ async def test_a_source_cannot_update_another_sources_lead(
     assert answer.json()["ResponseType"] == "No_Account_Found"
 
 
-async def test_process_delivery_is_reported_as_not_enabled_yet(
+async def test_process_delivery_says_the_lead_is_distributed_again(
     http: httpx.AsyncClient, ids: Any
 ) -> None:
     posted = await post_lead(http, ids)
@@ -413,7 +414,7 @@ async def test_process_delivery_is_reported_as_not_enabled_yet(
         },
     )
     assert "<ResponseType>No_Error</ResponseType>" in answer.text
-    assert "delivery is not enabled" in answer.text
+    assert "delivery will be processed again" in answer.text
 
 
 async def test_the_posting_instructions_examples_post_as_they_are(

@@ -7,6 +7,7 @@ import codecs
 import pytest
 
 from gateways.receiver.forms import (
+    CallData,
     Credentials,
     Lead,
     Submission,
@@ -876,3 +877,67 @@ def test_secrets_are_left_out_of_a_submissions_repr() -> None:
 )
 def test_the_api_key_is_the_bearer_token(header: str | None, expected: str) -> None:
     assert api_key_from_authorization(header) == expected
+
+
+# -- call data (the calldata endpoint) ----------------------------------------------------------
+
+CALL_FORM = (
+    b"vid=18&lid=1&password=secret&FirstName=Ann&ivrnumber=8005550100&callduration=95"
+    b"&callresult=Sold&calldate=11%2F13%2F2020+12%3A15+PM"
+)
+ANN_CALL = CallData("8005550100", "95", "Sold", "11/13/2020 12:15 PM")
+
+
+def test_call_data_is_read_from_a_form_as_lead_properties() -> None:
+    sub = parse_submission(CALL_FORM, FORM, [], "", call_data=True)
+    assert only_lead(sub) == Lead(fields=(("FirstName", "Ann"),), call=ANN_CALL)
+
+
+def test_call_data_may_come_in_the_query_string() -> None:
+    query = [("IVRNumber", "8005550100"), ("CallDuration", "95")]
+    sub = parse_submission(b"vid=18&FirstName=Ann", FORM, query, "", call_data=True)
+    assert only_lead(sub).call == CallData("8005550100", "95")
+    assert only_lead(sub).fields == (("FirstName", "Ann"),)
+
+
+def test_call_data_is_read_from_xml_lead_elements() -> None:
+    body = b"""<Leads vid="18" lid="1"><Lead reference="r">
+      <IVRNumber>8005550100</IVRNumber><CallDuration>95</CallDuration>
+      <CallResult>Sold</CallResult><CallDate>11/13/2020 12:15 PM</CallDate>
+      <FirstName>Ann</FirstName></Lead></Leads>"""
+    lead = only_lead(parse_submission(body, XML, [], "", call_data=True))
+    assert lead == Lead(reference="r", fields=(("FirstName", "Ann"),), call=ANN_CALL)
+
+
+def test_call_data_is_read_from_json_properties() -> None:
+    body = b"""{"source": {"vid": 18, "lid": 1}, "leads": [{"properties": {"reference": "",
+      "noSell": false, "ivrNumber": "8005550100", "callDuration": 95, "callResult": "Sold",
+      "callDate": "11/13/2020 12:15 PM"}, "fields": {"FirstName": "Ann"}}]}"""
+    lead = only_lead(parse_submission(body, JSON, [], "", call_data=True))
+    assert lead == Lead(fields=(("FirstName", "Ann"),), call=ANN_CALL)
+
+
+def test_call_data_names_are_fields_on_other_endpoints() -> None:
+    lead = only_lead(parse(CALL_FORM, FORM))
+    assert lead.call is None
+    assert ("callduration", "95") in lead.fields
+
+
+def test_call_data_reaches_the_request() -> None:
+    request = to_request(parse_submission(CALL_FORM, FORM, [], "", call_data=True), b"", "")
+    call = request.leads[0].call
+    assert (call.ivr_number, call.call_duration, call.call_result, call.call_date) == (
+        "8005550100",
+        "95",
+        "Sold",
+        "11/13/2020 12:15 PM",
+    )
+    assert not to_request(parse(CALL_FORM, FORM), b"", "").leads[0].HasField("call")
+
+
+def test_an_update_reads_lead_uid_and_process_delivery_from_json_properties() -> None:
+    body = b"""{"source": {"vid": 18, "lid": 1}, "leads": [{"properties":
+      {"leadUID": 1234567, "processDelivery": true}, "fields": {"LastName": "Lee"}}]}"""
+    sub = parse(body, JSON)
+    assert (sub.lead_uid, sub.process_delivery) == ("1234567", True)
+    assert only_lead(sub).fields == (("LastName", "Lee"),)

@@ -122,7 +122,10 @@ def result(**overrides: Any) -> leads_pb2.PostResult:
     message = leads_pb2.PostResult()
     message.CopyFrom(SPEC_RESULT)
     for name, value in overrides.items():
-        setattr(message, name, value)
+        if isinstance(value, list):
+            getattr(message, name).extend(value)
+        else:
+            setattr(message, name, value)
     return message
 
 
@@ -549,3 +552,88 @@ def test_an_unset_date_is_nil_in_xml() -> None:
     assert date_of_return is not None
     assert date_of_return.get(f"{XSI}nil") == "true"
     assert '    <DateOfReturn xsi:nil="true" />\n' in post_status_xml(SPEC_STATUS)
+
+
+# -- transfer agents and sends ------------------------------------------------------------------
+
+SPEC_AGENTS = [
+    leads_pb2.TransferAgent(
+        client_id=1234,
+        client_name="Demo Company",
+        agent_name="John Smith",
+        agent_phone="7025551212",
+    ),
+    leads_pb2.TransferAgent(
+        client_id=5679,
+        client_name="Acme Company",
+        agent_name="Bob McCarthy",
+        agent_phone="6025551212",
+    ),
+]
+# The transfer example's ClientInfos, as the spec prints them (less its stray quote).
+SPEC_CLIENT_INFOS_JSON = """[
+{"ClientUID": 1234, "ClientName": "Demo Company", "AgentName": "John Smith",
+ "AgentPhone": "7025551212"},
+{"ClientUID": 5679, "ClientName": "Acme Company", "AgentName": "Bob McCarthy",
+ "AgentPhone": "6025551212"}
+]"""
+
+
+def test_a_transfer_answer_lists_the_agents_after_the_post_response() -> None:
+    body = post_results_json([result(agents=SPEC_AGENTS)], ["https://x/status"], agents=True)
+    assert isinstance(body, dict)
+    assert list(body)[-2:] == ["StatusURL", "ClientInfos"]
+    assert as_pairs(body["ClientInfos"]) == pairs(SPEC_CLIENT_INFOS_JSON)
+
+
+def test_a_transfer_answer_in_xml_holds_client_info_elements() -> None:
+    document = post_results_xml([result(agents=SPEC_AGENTS)], [""], agents=True)
+    infos = ET.fromstring(document).find("ClientInfos")
+    assert infos is not None
+    assert [[(c.tag, c.text) for c in info] for info in infos] == [
+        [
+            ("ClientUID", "1234"),
+            ("ClientName", "Demo Company"),
+            ("AgentName", "John Smith"),
+            ("AgentPhone", "7025551212"),
+        ],
+        [
+            ("ClientUID", "5679"),
+            ("ClientName", "Acme Company"),
+            ("AgentName", "Bob McCarthy"),
+            ("AgentPhone", "6025551212"),
+        ],
+    ]
+    assert {info.tag for info in infos} == {"ClientInfo"}
+
+
+def test_a_transfer_nobody_took_has_empty_client_infos() -> None:
+    body = post_results_json([result()], [""], agents=True)
+    assert isinstance(body, dict) and body["ClientInfos"] == []
+    assert "<ClientInfos />" in post_results_xml([result()], [""], agents=True)
+
+
+def test_a_returnsends_answer_lists_send_info_elements() -> None:
+    sends = [
+        leads_pb2.SendSummary(
+            client_id=1234, client_name="Demo Company", valid=True, price="25.0000"
+        )
+    ]
+    body = post_results_json([result(sends=sends)], [""], sends=True)
+    assert isinstance(body, dict) and body["Sends"] == [
+        {
+            "ClientUID": 1234,
+            "ClientName": "Demo Company",
+            "RedirectURL": "",
+            "Valid": True,
+            "Price": 25,
+        }
+    ]
+    document = post_results_xml([result(sends=sends)], [""], sends=True)
+    assert "<Sends>\n    <SendInfo>\n      <ClientUID>1234</ClientUID>" in document
+    assert "ClientInfos" not in document
+
+
+def test_an_answer_lists_sends_or_agents_not_both() -> None:
+    with pytest.raises(ValueError, match="either"):
+        post_results_json([result()], [""], sends=True, agents=True)

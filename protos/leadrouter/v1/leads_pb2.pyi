@@ -56,6 +56,49 @@ POST_OVER_MAX: ResponseType.ValueType  # 8
 DATA_ERRORS: ResponseType.ValueType  # 9
 Global___ResponseType: _TypeAlias = ResponseType  # noqa: Y015
 
+class _SaleKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _SaleKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_SaleKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    SALE_KIND_GENERAL: _SaleKind.ValueType  # 0
+    """/processor/insert/general and returnsends: every account type."""
+    SALE_KIND_LIVE_TRANSFER: _SaleKind.ValueType  # 1
+    """/processor/insert/transfer: only live-transfer accounts; the lead is delivered before the
+    answer, which lists the agents of the accounts that took it (PostResult.agents).
+    """
+    SALE_KIND_REDIRECT: _SaleKind.ValueType  # 2
+    """/processor/insert/manualredirect and autoredirect: only redirect accounts; the lead is
+    delivered before the answer, which carries the buyer's redirect URL.
+    """
+    SALE_KIND_CALL: _SaleKind.ValueType  # 3
+    """/processor/insert/calldata: a lead with call details (LeadInput.call; the number called
+    and the duration are required); every account type, as a general insert.
+    """
+
+class SaleKind(_SaleKind, metaclass=_SaleKindEnumTypeWrapper):
+    """Which insert endpoint a request came through: what kind of sale it asks for. The lead
+    service decides from it which delivery account types the lead's waterfall may use and what
+    the answer carries.
+    """
+
+SALE_KIND_GENERAL: SaleKind.ValueType  # 0
+"""/processor/insert/general and returnsends: every account type."""
+SALE_KIND_LIVE_TRANSFER: SaleKind.ValueType  # 1
+"""/processor/insert/transfer: only live-transfer accounts; the lead is delivered before the
+answer, which lists the agents of the accounts that took it (PostResult.agents).
+"""
+SALE_KIND_REDIRECT: SaleKind.ValueType  # 2
+"""/processor/insert/manualredirect and autoredirect: only redirect accounts; the lead is
+delivered before the answer, which carries the buyer's redirect URL.
+"""
+SALE_KIND_CALL: SaleKind.ValueType  # 3
+"""/processor/insert/calldata: a lead with call details (LeadInput.call; the number called
+and the duration are required); every account type, as a general insert.
+"""
+Global___SaleKind: _TypeAlias = SaleKind  # noqa: Y015
+
 @_typing.final
 class SourceInstructionsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -141,17 +184,55 @@ class FieldValue(_message.Message):
 Global___FieldValue: _TypeAlias = FieldValue  # noqa: Y015
 
 @_typing.final
+class CallInput(_message.Message):
+    """A call lead's call details, as posted; the service types and checks them."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IVR_NUMBER_FIELD_NUMBER: _builtins.int
+    CALL_DURATION_FIELD_NUMBER: _builtins.int
+    CALL_RESULT_FIELD_NUMBER: _builtins.int
+    CALL_DATE_FIELD_NUMBER: _builtins.int
+    ivr_number: _builtins.str
+    """the phone number the lead called"""
+    call_duration: _builtins.str
+    """seconds"""
+    call_result: _builtins.str
+    call_date: _builtins.str
+    """when the call took place, in Pacific time as posted"""
+    def __init__(
+        self,
+        *,
+        ivr_number: _builtins.str = ...,
+        call_duration: _builtins.str = ...,
+        call_result: _builtins.str = ...,
+        call_date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call_date", b"call_date", "call_duration", b"call_duration", "call_result", b"call_result", "ivr_number", b"ivr_number"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallInput: _TypeAlias = CallInput  # noqa: Y015
+
+@_typing.final
 class LeadInput(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REFERENCE_FIELD_NUMBER: _builtins.int
     NO_SELL_FIELD_NUMBER: _builtins.int
     FIELDS_FIELD_NUMBER: _builtins.int
+    CALL_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
     no_sell: _builtins.bool
     @_builtins.property
     def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldValue]:
         """as posted, in order"""
+
+    @_builtins.property
+    def call(self) -> Global___CallInput:
+        """read only for SALE_KIND_CALL"""
 
     def __init__(
         self,
@@ -159,10 +240,11 @@ class LeadInput(_message.Message):
         reference: _builtins.str = ...,
         no_sell: _builtins.bool = ...,
         fields: _abc.Iterable[Global___FieldValue] | None = ...,
+        call: Global___CallInput | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["fields", b"fields", "no_sell", b"no_sell", "reference", b"reference"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "fields", b"fields", "no_sell", b"no_sell", "reference", b"reference"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -183,6 +265,7 @@ class SubmitLeadsRequest(_message.Message):
     LEAD_UID_FIELD_NUMBER: _builtins.int
     PROCESS_DELIVERY_FIELD_NUMBER: _builtins.int
     WAIT_FOR_SENDS_FIELD_NUMBER: _builtins.int
+    SALE_KIND_FIELD_NUMBER: _builtins.int
     send_delay_hours: _builtins.str
     """decimal string; empty = none"""
     return_url: _builtins.str
@@ -196,11 +279,17 @@ class SubmitLeadsRequest(_message.Message):
     lead_uid: _builtins.str
     """UpdateLead: the lead to change (lpleaduid / leadUID)"""
     process_delivery: _builtins.bool
-    """UpdateLead: run distribution again afterwards"""
+    """UpdateLead: distribute the lead again once updated (a noSell lead, or one held or
+    rejected by QC review, is not; the details say so). Buyers that have it are skipped.
+    """
     wait_for_sends: _builtins.bool
     """SubmitLeads: deliver each accepted lead before answering and report its sends
     (/processor/insert/returnsends); otherwise the answer comes once the lead and its
     distribution job are stored, and delivery follows.
+    """
+    sale_kind: Global___SaleKind.ValueType
+    """SubmitLeads: the endpoint's kind of sale. Transfers and redirects are delivered before
+    the answer, as with wait_for_sends.
     """
     @_builtins.property
     def credentials(self) -> Global___Credentials: ...
@@ -220,10 +309,11 @@ class SubmitLeadsRequest(_message.Message):
         lead_uid: _builtins.str = ...,
         process_delivery: _builtins.bool = ...,
         wait_for_sends: _builtins.bool = ...,
+        sale_kind: Global___SaleKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "lead_uid", b"lead_uid", "leads", b"leads", "parse_error", b"parse_error", "process_delivery", b"process_delivery", "raw_request", b"raw_request", "remote_ip", b"remote_ip", "request_format", b"request_format", "return_url", b"return_url", "send_delay_hours", b"send_delay_hours", "wait_for_sends", b"wait_for_sends"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "lead_uid", b"lead_uid", "leads", b"leads", "parse_error", b"parse_error", "process_delivery", b"process_delivery", "raw_request", b"raw_request", "remote_ip", b"remote_ip", "request_format", b"request_format", "return_url", b"return_url", "sale_kind", b"sale_kind", "send_delay_hours", b"send_delay_hours", "wait_for_sends", b"wait_for_sends"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -265,6 +355,36 @@ class SendSummary(_message.Message):
 Global___SendSummary: _TypeAlias = SendSummary  # noqa: Y015
 
 @_typing.final
+class TransferAgent(_message.Message):
+    """A live-transfer delivery account that took the lead: whom to transfer the call to."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    AGENT_NAME_FIELD_NUMBER: _builtins.int
+    AGENT_PHONE_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.int
+    client_name: _builtins.str
+    agent_name: _builtins.str
+    agent_phone: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.int = ...,
+        client_name: _builtins.str = ...,
+        agent_name: _builtins.str = ...,
+        agent_phone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent_name", b"agent_name", "agent_phone", b"agent_phone", "client_id", b"client_id", "client_name", b"client_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransferAgent: _TypeAlias = TransferAgent  # noqa: Y015
+
+@_typing.final
 class PostResult(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -278,6 +398,7 @@ class PostResult(_message.Message):
     PRICE_FIELD_NUMBER: _builtins.int
     REDIRECT_URL_FIELD_NUMBER: _builtins.int
     SENDS_FIELD_NUMBER: _builtins.int
+    AGENTS_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     is_valid_post: _builtins.bool
     response_type: Global___ResponseType.ValueType
@@ -290,9 +411,17 @@ class PostResult(_message.Message):
     price: _builtins.str
     """owed to the source for this lead, decimal string"""
     redirect_url: _builtins.str
+    """Where to send the lead's visitor: the redirect URL of the first buyer that took the lead
+    and gave one (for SALE_KIND_REDIRECT, of a redirect account). Only for a lead delivered
+    before the answer; empty when no buyer took it.
+    """
     @_builtins.property
     def sends(self) -> _containers.RepeatedCompositeFieldContainer[Global___SendSummary]:
-        """wait_for_sends only"""
+        """Every send of a lead delivered before the answer (wait_for_sends, transfers, redirects)."""
+
+    @_builtins.property
+    def agents(self) -> _containers.RepeatedCompositeFieldContainer[Global___TransferAgent]:
+        """SALE_KIND_LIVE_TRANSFER: the live-transfer accounts that took the lead, in waterfall order."""
 
     def __init__(
         self,
@@ -307,10 +436,11 @@ class PostResult(_message.Message):
         price: _builtins.str = ...,
         redirect_url: _builtins.str = ...,
         sends: _abc.Iterable[Global___SendSummary] | None = ...,
+        agents: _abc.Iterable[Global___TransferAgent] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "is_valid_post", b"is_valid_post", "lead_id", b"lead_id", "pending_qc_review", b"pending_qc_review", "post_id", b"post_id", "price", b"price", "redirect_url", b"redirect_url", "response_details", b"response_details", "response_type", b"response_type", "sends", b"sends"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "campaign_id", b"campaign_id", "is_valid_post", b"is_valid_post", "lead_id", b"lead_id", "pending_qc_review", b"pending_qc_review", "post_id", b"post_id", "price", b"price", "redirect_url", b"redirect_url", "response_details", b"response_details", "response_type", b"response_type", "sends", b"sends"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

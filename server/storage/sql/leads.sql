@@ -44,18 +44,20 @@ ORDER BY received_at DESC LIMIT 1;
 
 -- name: insert_lead
 -- Store an accepted lead and, in the same statement, its distribution job (the outbox):
--- due after the source's send delay; none for a noSell lead or one held for QC review.
+-- due after the source's send delay, limited to the account types its endpoint sells to
+-- (NULL = every type); none for a noSell lead or one held for QC review.
 WITH lead AS (
   INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, reference,
                      no_sell, send_delay_hours, fields, extras, duplicate_key, pricing_model,
-                     price, pending_qc)
+                     price, pending_qc, call_data)
   VALUES (%(account_id)s, %(post_id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
           %(reference)s, %(no_sell)s, %(send_delay_hours)s, %(fields)s, %(extras)s,
-          %(duplicate_key)s, %(pricing_model)s, %(price)s, %(pending_qc)s)
+          %(duplicate_key)s, %(pricing_model)s, %(price)s, %(pending_qc)s, %(call_data)s)
   RETURNING account_id, id, received_at, send_delay_hours, no_sell, pending_qc
 ), job AS (
-  INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells)
-  SELECT account_id, id, received_at + send_delay_hours * interval '1 hour', %(max_sells)s
+  INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells, account_types)
+  SELECT account_id, id, received_at + send_delay_hours * interval '1 hour', %(max_sells)s,
+         %(account_types)s::smallint[]
   FROM lead WHERE NOT no_sell AND NOT pending_qc
   RETURNING lead_id
 )
@@ -81,15 +83,31 @@ LEFT JOIN leads l ON l.account_id = p.account_id AND l.id = p.lead_id
 WHERE p.id = %(id)s;
 
 -- name: find_source_lead
--- A lead the source posted, with its campaign, locked for an update.
-SELECT id, campaign_id, lead_type_id, fields, extras, price FROM leads
+-- A lead the source posted, with its campaign and whether it may be sold, locked for an update.
+-- NO KEY UPDATE: the distribution engine's sends and scan log entries (which reference the
+-- lead) are not blocked, so an update restarting distribution cannot deadlock with a walker
+-- that holds the lead's job.
+SELECT id, campaign_id, lead_type_id, fields, extras, price, no_sell, pending_qc,
+       qc_reviewed_at IS NOT NULL AS qc_reviewed, qc_rejected
+FROM leads
 WHERE account_id = %(account_id)s AND id = %(id)s AND source_id = %(source_id)s
-FOR UPDATE;
+FOR NO KEY UPDATE;
 
 -- name: update_lead_fields
 -- Replace a lead's values after an update from its source.
 UPDATE leads SET fields = %(fields)s, extras = %(extras)s, duplicate_key = %(duplicate_key)s
 WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: restart_distribution
+-- Distribute a lead again from the start (UpdateLead with processDelivery): its job, made
+-- if it has none, is pending from now with no plan, keeping the account types it sells to.
+-- A walker holding the job takes it up on its next step; its earlier sends stay, so buyers
+-- that have the lead are skipped and sales already made count against its max sell count.
+INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells)
+VALUES (%(account_id)s, %(lead_id)s, now(), %(max_sells)s)
+ON CONFLICT (account_id, lead_id) DO UPDATE
+SET state = 'pending', plan = NULL, cursor = 0, run_at = now(),
+    max_sells = excluded.max_sells, updated_at = now();
 
 -- name: find_leads_by_reference
 -- The account's leads posted with a reference, newest first.
