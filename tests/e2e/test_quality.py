@@ -16,21 +16,15 @@ import grpc
 import httpx
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import admin_pb2, quality_pb2
+from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc, quality_pb2
 
 from clients.client import quality_async, struct
 from server.bootstrap import receiver
 from server.config import Settings
 from tests.e2e.test_distribution import EXAMPLE, LEAD, Market, client
-from tests.support.buyers import BuyerServer, buyer_server
+from tests.support.buyers import BuyerServer
 
 Q = quality_pb2
-
-
-@pytest.fixture
-async def buyers() -> AsyncIterator[BuyerServer]:
-    async with buyer_server() as server:
-        yield server
 
 
 @pytest.fixture
@@ -534,3 +528,39 @@ async def test_another_accounts_leads_and_sends_are_not_found(
     assert list((await theirs.call("ListReturns", Q.ListReturnsRequest())).sends) == []
     assert (await mine.sends(sold.lead_id))[0].valid
     await mine.call("ReturnSend", Q.ReturnSendRequest(send_id=sale.id, reason="still mine"))
+
+
+async def test_an_approved_lead_keeps_the_account_types_its_endpoint_sells_to(
+    shop: ShopFactory, buyers: BuyerServer
+) -> None:
+    """A lead posted for a live transfer and held for QC goes, once approved, only to live
+    transfer accounts: the types are kept on the lead, not only on its job."""
+    s = await shop(
+        [
+            client("desk", buyers, price="90"),
+            client("agents", buyers, price="10", account_type="live_transfer"),
+        ],
+        qc=True,
+    )
+    request = leads_pb2.SubmitLeadsRequest(
+        credentials=leads_pb2.Credentials(
+            vid=str(s.ids.sources["acme-media"]),
+            lid=str(s.ids.lead_types["auto-insurance"]),
+            aid=str(s.ids.campaigns["acme-auto-web"]),
+            password="acme-secret",
+        ),
+        leads=[
+            leads_pb2.LeadInput(
+                fields=[leads_pb2.FieldValue(name=k, value=v) for k, v in another(1).items()]
+            )
+        ],
+        sale_kind=leads_pb2.SALE_KIND_LIVE_TRANSFER,
+    )
+    async with grpc.aio.insecure_channel(s.address) as channel:
+        answer = await leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request)
+    lead_id = answer.results[0].lead_id
+    assert answer.results[0].pending_qc_review
+    await s.call("ApproveLead", Q.ApproveLeadRequest(lead_id=lead_id))
+    [sale] = await s.sold(lead_id)
+    assert sale.client_name == "Buyer agents"
+    assert "this lead was posted for LiveTransfer accounts only" in await s.scan_log(lead_id)

@@ -49,15 +49,16 @@ ORDER BY received_at DESC LIMIT 1;
 WITH lead AS (
   INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, reference,
                      no_sell, send_delay_hours, fields, extras, duplicate_key, pricing_model,
-                     price, pending_qc, call_data)
+                     price, pending_qc, call_data, account_types)
   VALUES (%(account_id)s, %(post_id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
           %(reference)s, %(no_sell)s, %(send_delay_hours)s, %(fields)s, %(extras)s,
-          %(duplicate_key)s, %(pricing_model)s, %(price)s, %(pending_qc)s, %(call_data)s)
-  RETURNING account_id, id, received_at, send_delay_hours, no_sell, pending_qc
+          %(duplicate_key)s, %(pricing_model)s, %(price)s, %(pending_qc)s, %(call_data)s,
+          %(account_types)s::smallint[])
+  RETURNING account_id, id, received_at, send_delay_hours, no_sell, pending_qc, account_types
 ), job AS (
   INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells, account_types)
   SELECT account_id, id, received_at + send_delay_hours * interval '1 hour', %(max_sells)s,
-         %(account_types)s::smallint[]
+         account_types
   FROM lead WHERE NOT no_sell AND NOT pending_qc
   RETURNING lead_id
 )
@@ -103,8 +104,9 @@ WHERE account_id = %(account_id)s AND id = %(id)s;
 -- if it has none, is pending from now with no plan, keeping the account types it sells to.
 -- A walker holding the job takes it up on its next step; its earlier sends stay, so buyers
 -- that have the lead are skipped and sales already made count against its max sell count.
-INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells)
-VALUES (%(account_id)s, %(lead_id)s, now(), %(max_sells)s)
+INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells, account_types)
+SELECT %(account_id)s, %(lead_id)s, now(), %(max_sells)s, l.account_types
+FROM leads l WHERE l.account_id = %(account_id)s AND l.id = %(lead_id)s
 ON CONFLICT (account_id, lead_id) DO UPDATE
 SET state = 'pending', plan = NULL, cursor = 0, run_at = now(),
     max_sells = excluded.max_sells, updated_at = now();

@@ -23,11 +23,11 @@ WITH lead AS (
   WHERE l.account_id = %(account_id)s AND l.id = %(id)s AND l.pending_qc
     AND c.account_id = l.account_id AND c.id = l.campaign_id
   RETURNING l.account_id, l.id, l.received_at, l.send_delay_hours, l.no_sell, l.qc_reviewed_at,
-            c.max_sell
+            c.max_sell, l.account_types
 ), job AS (
-  INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells)
+  INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells, account_types)
   SELECT account_id, id, greatest(now(), received_at + send_delay_hours * interval '1 hour'),
-         max_sell
+         max_sell, account_types
   FROM lead WHERE NOT no_sell
   ON CONFLICT (account_id, lead_id) DO NOTHING
   RETURNING run_at
