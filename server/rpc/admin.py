@@ -11,7 +11,7 @@ from server.domain import instructions
 from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
-from server.services import accounts, buyers, catalog, config_apply, leads
+from server.services import accounts, buyer_admin, buyers, catalog, config_apply, leads
 from server.services.catalog import Pool
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
@@ -207,6 +207,100 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return admin_pb2.ListDistributionListsResponse(
             lists=[convert.list_message(r) for r in found]
         )
+
+    async def GetDistributionList(
+        self, request: admin_pb2.GetDistributionListRequest, context: Context
+    ) -> buyers_pb2.DistributionList:
+        return convert.list_message(await buyer_admin.get_list(self._pool, _account(), request.id))
+
+    async def GetDelivery(
+        self, request: admin_pb2.GetDeliveryRequest, context: Context
+    ) -> buyers_pb2.Delivery:
+        found = await buyer_admin.get_delivery(self._pool, _account(), request.id)
+        return convert.delivery_message(found)
+
+    async def GetDeliveryAccount(
+        self, request: admin_pb2.GetDeliveryAccountRequest, context: Context
+    ) -> buyers_pb2.DeliveryAccount:
+        found = await buyer_admin.get_account(self._pool, _account(), request.id, request.client_id)
+        return convert.account_message(found)
+
+    async def GetOrder(
+        self, request: admin_pb2.GetOrderRequest, context: Context
+    ) -> buyers_pb2.Order:
+        return convert.order_message(
+            await buyer_admin.get_order(self._pool, _account(), request.id)
+        )
+
+    async def ListClientGroups(
+        self, request: admin_pb2.ListClientGroupsRequest, context: Context
+    ) -> admin_pb2.ListClientGroupsResponse:
+        found = await buyer_admin.list_client_groups(self._pool, _account())
+        return admin_pb2.ListClientGroupsResponse(
+            groups=[convert.client_group_message(r) for r in found]
+        )
+
+    # -- buyers edited by id: each save returns the entity as stored
+
+    async def SaveClient(
+        self, request: admin_pb2.SaveClientRequest, context: Context
+    ) -> buyers_pb2.Client:
+        spec = convert.client_spec(request.client)
+        client_id = await buyer_admin.save_client(self._pool, _account(), request.client.id, spec)
+        return convert.client_message(
+            await buyers.get_client(self._pool, _account(), client_id, None)
+        )
+
+    async def SaveDelivery(
+        self, request: admin_pb2.SaveDeliveryRequest, context: Context
+    ) -> buyers_pb2.Delivery:
+        message = request.delivery
+        delivery_id = await buyer_admin.save_delivery(
+            self._pool, _account(), message.id, message.client_id, convert.delivery_method(message)
+        )
+        found = await buyer_admin.get_delivery(self._pool, _account(), delivery_id)
+        return convert.delivery_message(found)
+
+    async def SaveDeliveryAccount(
+        self, request: admin_pb2.SaveDeliveryAccountRequest, context: Context
+    ) -> buyers_pb2.DeliveryAccount:
+        message = request.account
+        saved_id = await buyer_admin.save_account(
+            self._pool, _account(), message.id, message.client_id, convert.account_spec(message)
+        )
+        return convert.account_message(
+            await buyer_admin.get_account(self._pool, _account(), saved_id, 0)
+        )
+
+    async def SaveOrder(
+        self, request: admin_pb2.SaveOrderRequest, context: Context
+    ) -> buyers_pb2.Order:
+        order_id = await buyer_admin.save_order(
+            self._pool, _account(), convert.order_edit(request.order)
+        )
+        return convert.order_message(await buyer_admin.get_order(self._pool, _account(), order_id))
+
+    async def SaveDistributionList(
+        self, request: admin_pb2.SaveDistributionListRequest, context: Context
+    ) -> buyers_pb2.DistributionList:
+        list_id = await buyer_admin.save_list(
+            self._pool, _account(), convert.list_edit(request.distribution_list)
+        )
+        return convert.list_message(await buyer_admin.get_list(self._pool, _account(), list_id))
+
+    async def AssignListItem(
+        self, request: admin_pb2.AssignListItemRequest, context: Context
+    ) -> buyers_pb2.DistributionList:
+        await buyer_admin.assign_list_item(
+            self._pool,
+            _account(),
+            request.list_id,
+            request.value,
+            request.client_id,
+            clear=request.clear,
+        )
+        found = await buyer_admin.get_list(self._pool, _account(), request.list_id)
+        return convert.list_message(found)
 
     # -- config as code
 

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import enum
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2
 
-from server.domain.buyers import AUTH_TYPES, CONTACT_FIELDS, public_settings
+from server.domain.buyer_document import DELIVERY_TEXT
+from server.domain.buyers import (
+    AUTH_TYPES,
+    CONTACT_FIELDS,
+    DEFAULT_TIME_ZONE,
+    DEFAULT_TIMEOUT_SECONDS,
+    AccountSpec,
+    AccountType,
+    ClientSpec,
+    ClientStatus,
+    DeliveryMethod,
+    public_settings,
+)
 from server.domain.catalog import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
@@ -24,9 +37,14 @@ from server.domain.catalog import (
     Status,
     pricing_field,
 )
+from server.domain.criteria import Criterion, CriterionType
+from server.domain.delivery import AuthType, DeliveryType
 from server.domain.fields import DataType, FieldSpec, SpecialField
+from server.domain.orders import OrderStatus, Renewal
 from server.domain.rules import Operator, Rule
+from server.domain.selection import Automation
 from server.errors import InvalidArgument, Violation
+from server.services.buyer_admin import ListEdit, ListItemEdit, OrderEdit, OrderItemEdit
 from server.services.buyers import StoredClient
 from server.storage.accounts import KeyInfo
 from server.storage.catalog import StoredCampaign, StoredField, StoredSource
@@ -403,3 +421,165 @@ def account_message(row: dict[str, Any]) -> buyers_pb2.DeliveryAccount:
         agent_phone=row["agent_phone"],
         criteria=[buyers_pb2.Criterion(**c) for c in row["criteria"]],
     )
+
+
+# -- buyers, as saved by id --------------------------------------------------------------------
+
+
+def client_spec(message: buyers_pb2.Client, where: str = "client") -> ClientSpec:
+    """A buyer as config as code reads it; unspecified status and automation take their
+    defaults (Active, Price)."""
+    status = _enum(ClientStatus, message.status, f"{where}.status")
+    automation = _enum(Automation, message.automation, f"{where}.automation")
+    return ClientSpec(
+        key=message.key or None,
+        name=message.name,
+        status=ClientStatus.Active if status is ClientStatus.Unspecified else status,
+        group=message.group,
+        time_zone=message.time_zone or DEFAULT_TIME_ZONE,
+        contact={n: getattr(message, n) for n in CONTACT_FIELDS if getattr(message, n)},
+        username=message.username,
+        password=message.password if message.HasField("password") else None,
+        automation=Automation.Price if automation is Automation.Unspecified else automation,
+        secondary_automation=_enum(
+            Automation, message.secondary_automation, f"{where}.secondary_automation"
+        ),
+        priority=message.priority,
+        weight=message.weight,
+        delivery_group=message.delivery_group,
+        use_delivery_tiers=message.use_delivery_tiers,
+        notes=message.notes,
+    )
+
+
+_AUTH_NAMES = {kind: name for name, kind in AUTH_TYPES.items()}
+_SECRETS: tuple[Literal["password", "smtp_password", "ftp_password"], ...] = (
+    "password",
+    "smtp_password",
+    "ftp_password",
+)
+
+
+def delivery_method(message: buyers_pb2.Delivery, where: str = "delivery") -> DeliveryMethod:
+    """A delivery method with its settings in the canonical form config as code stores:
+    empty values left out, a write-only secret left unset read as None (keep the stored one)."""
+    settings: dict[str, Any] = {
+        name: getattr(message, name)
+        for name in DELIVERY_TEXT
+        if name != "name" and getattr(message, name)
+    }
+    for name in ("in_testing", "use_regex", "smtp_starttls"):
+        if getattr(message, name):
+            settings[name] = True
+    settings["timeout_seconds"] = float(message.timeout_seconds or DEFAULT_TIMEOUT_SECONDS)
+    if message.smtp_port:
+        settings["smtp_port"] = message.smtp_port
+    auth = _enum(AuthType, message.auth, f"{where}.auth")
+    if auth is not AuthType.None_:
+        settings["auth"] = _AUTH_NAMES[auth]
+    for name in _SECRETS:
+        settings[name] = getattr(message, name) if message.HasField(name) else None
+    if message.ftp_file_format:
+        settings["ftp_file_format"] = message.ftp_file_format.casefold()
+    settings["mappings"] = [
+        {
+            "param": m.param,
+            **{k: getattr(m, k) for k in ("field", "constant", "format") if getattr(m, k)},
+        }
+        for m in message.mappings
+    ]
+    settings["headers"] = [[h.name, h.value] for h in message.headers]
+    settings["days"] = [
+        {"weekday": d.weekday, "start": d.start, "end": d.end} for d in message.days
+    ]
+    return DeliveryMethod(
+        type=_enum(DeliveryType, message.type, f"{where}.type"),
+        lead_type_id=message.lead_type_id,
+        settings={k: v for k, v in settings.items() if v not in ([], "")},
+        name=message.name,
+        key=message.key or None,
+        enabled=message.enabled,
+    )
+
+
+def account_spec(message: buyers_pb2.DeliveryAccount, where: str = "account") -> AccountSpec:
+    def cap(name: Literal["hour_max", "day_max", "month_max"]) -> int:
+        return int(getattr(message, name)) if message.HasField(name) else NO_LIMIT
+
+    criteria = []
+    for index, c in enumerate(message.criteria):
+        path = f"{where}.criteria[{index}]"
+        kind = _enum(CriterionType, c.type, f"{path}.type")
+        criteria.append(
+            Criterion(
+                CriterionType.FieldValue if kind is CriterionType.Unspecified else kind,
+                c.field,
+                _enum(Operator, c.operator, f"{path}.operator"),
+                c.value,
+                c.expression,
+            )
+        )
+    return AccountSpec(
+        delivery_id=message.delivery_id,
+        key=message.key or None,
+        description=message.description,
+        price=_decimal(message.price, f"{where}.price") if message.price else Decimal("0"),
+        hour_max=cap("hour_max"),
+        day_max=cap("day_max"),
+        month_max=cap("month_max"),
+        use_order=message.use_order,
+        status=_status(message.status, f"{where}.status"),
+        delivery_delay_seconds=message.delivery_delay_seconds,
+        redirect_url=message.redirect_url,
+        automation_enabled=(
+            message.automation_enabled if message.HasField("automation_enabled") else True
+        ),
+        account_type=_enum(AccountType, message.account_type, f"{where}.account_type"),
+        agent_name=message.agent_name,
+        agent_phone=message.agent_phone,
+        criteria=tuple(criteria),
+    )
+
+
+def _moment(message: buyers_pb2.Order, name: Literal["start", "end"]) -> datetime | None:
+    if not message.HasField(name):
+        return None
+    moment: datetime = getattr(message, name).ToDatetime(tzinfo=UTC)
+    return moment
+
+
+def order_edit(message: buyers_pb2.Order, where: str = "order") -> OrderEdit:
+    status = _enum(OrderStatus, message.status, f"{where}.status")
+    return OrderEdit(
+        id=message.id,
+        client_id=message.client_id,
+        key=message.key or None,
+        start=_moment(message, "start"),
+        end=_moment(message, "end"),
+        status=OrderStatus.Open if status is OrderStatus.Unspecified else status,
+        renewal=_enum(Renewal, message.renewal, f"{where}.renewal"),
+        auto_charge=message.auto_charge,
+        items=tuple(
+            OrderItemEdit(max(i.id, 0), i.key or None, i.description, i.quantity, i.account_id)
+            for i in message.items
+        ),
+    )
+
+
+def list_edit(message: buyers_pb2.DistributionList, where: str = "distribution_list") -> ListEdit:
+    return ListEdit(
+        id=message.id,
+        key=message.key or None,
+        lead_type_id=message.lead_type_id,
+        description=message.description,
+        field=message.field,
+        default_client_id=message.default_client_id,
+        status=_status(message.status, f"{where}.status"),
+        depend_field=message.depend_field,
+        depend_value=message.depend_value,
+        items=tuple(ListItemEdit(i.value, i.client_id) for i in message.items),
+    )
+
+
+def client_group_message(row: dict[str, Any]) -> admin_pb2.ClientGroup:
+    return admin_pb2.ClientGroup(name=row["name"], client_count=row["client_count"])

@@ -1,11 +1,20 @@
-"""Decimals on the wire: plain text, no exponent, no trailing zeros."""
+"""Between messages and specs: decimals on the wire as plain text; buyers saved by id read as
+the same specs config as code reads."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
 import pytest
+from leadrouter.v1 import buyers_pb2
 
+from server.domain.buyer_document import read_clients
+from server.domain.buyers import ClientStatus, DeliveryMethod
+from server.domain.catalog import NO_LIMIT
+from server.domain.criteria import CriterionType
+from server.domain.selection import Automation
+from server.errors import InvalidArgument, Violation
+from server.rpc import convert
 from server.rpc.convert import decimal_text
 
 
@@ -21,3 +30,91 @@ from server.rpc.convert import decimal_text
 )
 def test_a_stored_amount_reads_as_plain_text(stored: str, shown: str) -> None:
     assert decimal_text(Decimal(stored)) == shown
+
+
+# -- buyers saved by id: the same specs config as code reads -----------------------------------
+
+DOCUMENT_DELIVERY = {
+    "key": "mail",
+    "type": "email",
+    "lead_type": "auto",
+    "name": "Mail",
+    "email_to": "buyer@example.com",
+    "email_subject": "Lead {{lead_id}}",
+    "smtp_host": "127.0.0.1",
+    "smtp_port": 2525,
+    "smtp_starttls": True,
+    "smtp_password": "pw",
+    "timeout_seconds": 5,
+    "mappings": [{"param": "name", "field": "FirstName", "format": "upper"}],
+    "days": [{"weekday": 0, "start": "09:00", "end": "17:00"}],
+}
+
+
+def _document_method() -> DeliveryMethod:
+    problems: list[Violation] = []
+    [entry] = read_clients([{"key": "c", "name": "C", "deliveries": [DOCUMENT_DELIVERY]}], problems)
+    assert problems == []
+    return entry.deliveries[0].method
+
+
+def test_a_delivery_message_has_the_settings_config_as_code_stores() -> None:
+    message = buyers_pb2.Delivery(
+        key="mail",
+        name="Mail",
+        type=buyers_pb2.DELIVERY_TYPE_EMAIL,
+        enabled=True,
+        email_to="buyer@example.com",
+        email_subject="Lead {{lead_id}}",
+        smtp_host="127.0.0.1",
+        smtp_port=2525,
+        smtp_starttls=True,
+        smtp_password="pw",
+        timeout_seconds=5,
+        mappings=[buyers_pb2.FieldMapping(param="name", field="FirstName", format="upper")],
+        days=[buyers_pb2.DayWindow(weekday=0, start="09:00", end="17:00")],
+    )
+    method = convert.delivery_method(message)
+    assert method.settings == _document_method().settings
+
+
+def test_an_unset_delivery_secret_is_none_so_the_stored_one_is_kept() -> None:
+    message = buyers_pb2.Delivery(type=buyers_pb2.DELIVERY_TYPE_FTP, ftp_password="")
+    settings = convert.delivery_method(message).settings
+    assert settings["password"] is None and settings["smtp_password"] is None
+    assert "ftp_password" not in settings  # given empty: cleared, not kept
+    assert settings["timeout_seconds"] == 10.0
+
+
+def test_a_client_message_takes_the_documents_defaults_for_unspecified_enums() -> None:
+    spec = convert.client_spec(buyers_pb2.Client(name="C", email="a@example.com"))
+    assert (spec.status, spec.automation, spec.secondary_automation) == (
+        ClientStatus.Active,
+        Automation.Price,
+        Automation.Unspecified,
+    )
+    assert (spec.key, spec.password, dict(spec.contact)) == (None, None, {"email": "a@example.com"})
+    assert spec.time_zone == "America/Los_Angeles"
+
+
+def test_an_account_message_without_caps_has_no_limits() -> None:
+    spec = convert.account_spec(
+        buyers_pb2.DeliveryAccount(
+            price="12.50", criteria=[buyers_pb2.Criterion(field="Age", value="1")]
+        )
+    )
+    assert (spec.hour_max, spec.day_max, spec.month_max) == (NO_LIMIT, NO_LIMIT, NO_LIMIT)
+    assert spec.automation_enabled is True and spec.price == Decimal("12.50")
+    assert spec.criteria[0].type is CriterionType.FieldValue
+
+
+def test_an_unknown_enum_number_is_refused_at_its_path() -> None:
+    message = buyers_pb2.DeliveryAccount(criteria=[buyers_pb2.Criterion(operator=99)])  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument) as raised:
+        convert.account_spec(message)
+    assert [v.path for v in raised.value.violations] == ["account.criteria[0].operator"]
+
+
+def test_an_order_without_dates_reads_them_as_missing() -> None:
+    edit = convert.order_edit(buyers_pb2.Order(id=-1, items=[buyers_pb2.OrderItem(id=-1)]))
+    assert (edit.start, edit.end, edit.items[0].id) == (None, None, 0)

@@ -151,6 +151,61 @@ class AdminServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsResponse.FromString,
                 _registered_method=True)
+        self.GetDistributionList = channel.unary_unary(
+                '/leadrouter.v1.AdminService/GetDistributionList',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.GetDistributionListRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionList.FromString,
+                _registered_method=True)
+        self.GetDelivery = channel.unary_unary(
+                '/leadrouter.v1.AdminService/GetDelivery',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.GetDeliveryRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.Delivery.FromString,
+                _registered_method=True)
+        self.GetDeliveryAccount = channel.unary_unary(
+                '/leadrouter.v1.AdminService/GetDeliveryAccount',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.GetDeliveryAccountRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.DeliveryAccount.FromString,
+                _registered_method=True)
+        self.GetOrder = channel.unary_unary(
+                '/leadrouter.v1.AdminService/GetOrder',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.GetOrderRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.Order.FromString,
+                _registered_method=True)
+        self.ListClientGroups = channel.unary_unary(
+                '/leadrouter.v1.AdminService/ListClientGroups',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsResponse.FromString,
+                _registered_method=True)
+        self.SaveClient = channel.unary_unary(
+                '/leadrouter.v1.AdminService/SaveClient',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.SaveClientRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.Client.FromString,
+                _registered_method=True)
+        self.SaveDelivery = channel.unary_unary(
+                '/leadrouter.v1.AdminService/SaveDelivery',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.SaveDeliveryRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.Delivery.FromString,
+                _registered_method=True)
+        self.SaveDeliveryAccount = channel.unary_unary(
+                '/leadrouter.v1.AdminService/SaveDeliveryAccount',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.SaveDeliveryAccountRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.DeliveryAccount.FromString,
+                _registered_method=True)
+        self.SaveOrder = channel.unary_unary(
+                '/leadrouter.v1.AdminService/SaveOrder',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.SaveOrderRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.Order.FromString,
+                _registered_method=True)
+        self.SaveDistributionList = channel.unary_unary(
+                '/leadrouter.v1.AdminService/SaveDistributionList',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.SaveDistributionListRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionList.FromString,
+                _registered_method=True)
+        self.AssignListItem = channel.unary_unary(
+                '/leadrouter.v1.AdminService/AssignListItem',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.AssignListItemRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionList.FromString,
+                _registered_method=True)
         self.ApplyConfig = channel.unary_unary(
                 '/leadrouter.v1.AdminService/ApplyConfig',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.ApplyConfigRequest.SerializeToString,
@@ -288,8 +343,9 @@ class AdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetClient(self, request, context):
-        """Buyers (GetClientList / GetClientData), each with its delivery methods and delivery
-        accounts. Buyers are created and changed by key through ApplyConfig.
+        """Buyers (GetClientList / GetClientData / GetClientAccounts), each with its delivery methods,
+        delivery accounts and orders. Buyers are created and changed by key through ApplyConfig,
+        or by id through the Save calls below.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -303,6 +359,91 @@ class AdminServiceServicer:
 
     def ListDistributionLists(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDistributionList(self, request, context):
+        """GetCustomList
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDelivery(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDeliveryAccount(self, request, context):
+        """GetClientAccount
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOrder(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClientGroups(self, request, context):
+        """The client groups in use: the distinct non-empty Client.group names (GetClientGroups).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveClient(self, request, context):
+        """Buyers edited by id (LeadExec AddEditClient, AddEditClientDelivery, AddEditClientAccount,
+        AddEditClientOrder, the custom list calls). An id of 0 or -1 creates; any other id edits
+        that entity of the caller's account (NOT_FOUND if there is none, as for a parent id that
+        names another account's entity). The message describes the entity in full, as a config
+        document does, except: write-only secrets left unset keep their stored value, and an empty
+        key keeps the stored key. Each save is checked exactly as ApplyConfig checks the same
+        entity (INVALID_ARGUMENT with a google.rpc.BadRequest, field = path such as
+        `account.criteria[0].expression`), is written in one transaction and returns the entity
+        as stored (its id included). A delivery method, account or order stays with its buyer.
+        deliveries, accounts, orders ignored
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveDelivery(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveDeliveryAccount(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveOrder(self, request, context):
+        """The items are the order's complete item list: item id 0 adds one, and stored items left
+        out are dropped (refused while sends count against them).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveDistributionList(self, request, context):
+        """The items are the list's complete item list, as in config as code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AssignListItem(self, request, context):
+        """Assign one value of a distribution list to a buyer, or clear its assignment
+        (AddClearCustomItemAssignment, AddEditCustomListItem). Items are named by value; a value
+        not in the list is added.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -433,6 +574,61 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListDistributionLists,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsResponse.SerializeToString,
+            ),
+            'GetDistributionList': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDistributionList,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.GetDistributionListRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionList.SerializeToString,
+            ),
+            'GetDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDelivery,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.GetDeliveryRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.Delivery.SerializeToString,
+            ),
+            'GetDeliveryAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDeliveryAccount,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.GetDeliveryAccountRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.DeliveryAccount.SerializeToString,
+            ),
+            'GetOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOrder,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.GetOrderRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.Order.SerializeToString,
+            ),
+            'ListClientGroups': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClientGroups,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsResponse.SerializeToString,
+            ),
+            'SaveClient': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveClient,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.SaveClientRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.Client.SerializeToString,
+            ),
+            'SaveDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveDelivery,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.SaveDeliveryRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.Delivery.SerializeToString,
+            ),
+            'SaveDeliveryAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveDeliveryAccount,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.SaveDeliveryAccountRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.DeliveryAccount.SerializeToString,
+            ),
+            'SaveOrder': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveOrder,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.SaveOrderRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.Order.SerializeToString,
+            ),
+            'SaveDistributionList': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveDistributionList,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.SaveDistributionListRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionList.SerializeToString,
+            ),
+            'AssignListItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignListItem,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.AssignListItemRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionList.SerializeToString,
             ),
             'ApplyConfig': grpc.unary_unary_rpc_method_handler(
                     servicer.ApplyConfig,
@@ -1061,6 +1257,303 @@ class AdminService:
             '/leadrouter.v1.AdminService/ListDistributionLists',
             leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsRequest.SerializeToString,
             leadrouter_dot_v1_dot_admin__pb2.ListDistributionListsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDistributionList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/GetDistributionList',
+            leadrouter_dot_v1_dot_admin__pb2.GetDistributionListRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.DistributionList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/GetDelivery',
+            leadrouter_dot_v1_dot_admin__pb2.GetDeliveryRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.Delivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDeliveryAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/GetDeliveryAccount',
+            leadrouter_dot_v1_dot_admin__pb2.GetDeliveryAccountRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.DeliveryAccount.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/GetOrder',
+            leadrouter_dot_v1_dot_admin__pb2.GetOrderRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClientGroups(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/ListClientGroups',
+            leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveClient(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/SaveClient',
+            leadrouter_dot_v1_dot_admin__pb2.SaveClientRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.Client.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/SaveDelivery',
+            leadrouter_dot_v1_dot_admin__pb2.SaveDeliveryRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.Delivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveDeliveryAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/SaveDeliveryAccount',
+            leadrouter_dot_v1_dot_admin__pb2.SaveDeliveryAccountRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.DeliveryAccount.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveOrder(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/SaveOrder',
+            leadrouter_dot_v1_dot_admin__pb2.SaveOrderRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.Order.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveDistributionList(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/SaveDistributionList',
+            leadrouter_dot_v1_dot_admin__pb2.SaveDistributionListRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.DistributionList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssignListItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/AssignListItem',
+            leadrouter_dot_v1_dot_admin__pb2.AssignListItemRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.DistributionList.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,11 +64,45 @@ class AdminServiceStub:
     ListSourceKeys: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]
     RevokeSourceKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RevokeSourceKeyRequest, _admin_pb2.RevokeSourceKeyResponse]
     GetClient: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetClientRequest, _buyers_pb2.Client]
-    """Buyers (GetClientList / GetClientData), each with its delivery methods and delivery
-    accounts. Buyers are created and changed by key through ApplyConfig.
+    """Buyers (GetClientList / GetClientData / GetClientAccounts), each with its delivery methods,
+    delivery accounts and orders. Buyers are created and changed by key through ApplyConfig,
+    or by id through the Save calls below.
     """
     ListClients: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListClientsRequest, _admin_pb2.ListClientsResponse]
     ListDistributionLists: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListDistributionListsRequest, _admin_pb2.ListDistributionListsResponse]
+    GetDistributionList: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetDistributionListRequest, _buyers_pb2.DistributionList]
+    """GetCustomList"""
+    GetDelivery: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetDeliveryRequest, _buyers_pb2.Delivery]
+    GetDeliveryAccount: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetDeliveryAccountRequest, _buyers_pb2.DeliveryAccount]
+    """GetClientAccount"""
+    GetOrder: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetOrderRequest, _buyers_pb2.Order]
+    ListClientGroups: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListClientGroupsRequest, _admin_pb2.ListClientGroupsResponse]
+    """The client groups in use: the distinct non-empty Client.group names (GetClientGroups)."""
+    SaveClient: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SaveClientRequest, _buyers_pb2.Client]
+    """Buyers edited by id (LeadExec AddEditClient, AddEditClientDelivery, AddEditClientAccount,
+    AddEditClientOrder, the custom list calls). An id of 0 or -1 creates; any other id edits
+    that entity of the caller's account (NOT_FOUND if there is none, as for a parent id that
+    names another account's entity). The message describes the entity in full, as a config
+    document does, except: write-only secrets left unset keep their stored value, and an empty
+    key keeps the stored key. Each save is checked exactly as ApplyConfig checks the same
+    entity (INVALID_ARGUMENT with a google.rpc.BadRequest, field = path such as
+    `account.criteria[0].expression`), is written in one transaction and returns the entity
+    as stored (its id included). A delivery method, account or order stays with its buyer.
+    deliveries, accounts, orders ignored
+    """
+    SaveDelivery: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SaveDeliveryRequest, _buyers_pb2.Delivery]
+    SaveDeliveryAccount: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SaveDeliveryAccountRequest, _buyers_pb2.DeliveryAccount]
+    SaveOrder: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SaveOrderRequest, _buyers_pb2.Order]
+    """The items are the order's complete item list: item id 0 adds one, and stored items left
+    out are dropped (refused while sends count against them).
+    """
+    SaveDistributionList: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SaveDistributionListRequest, _buyers_pb2.DistributionList]
+    """The items are the list's complete item list, as in config as code."""
+    AssignListItem: _grpc.UnaryUnaryMultiCallable[_admin_pb2.AssignListItemRequest, _buyers_pb2.DistributionList]
+    """Assign one value of a distribution list to a buyer, or clear its assignment
+    (AddClearCustomItemAssignment, AddEditCustomListItem). Items are named by value; a value
+    not in the list is added.
+    """
     ApplyConfig: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ApplyConfigRequest, _admin_pb2.ApplyConfigResponse]
     """Config as code: create or update everything a document names, by key, in one
     transaction. An invalid document is rejected whole: INVALID_ARGUMENT with a
@@ -106,11 +140,45 @@ class AdminServiceAsyncStub(AdminServiceStub):
     ListSourceKeys: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]  # type: ignore[assignment]
     RevokeSourceKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.RevokeSourceKeyRequest, _admin_pb2.RevokeSourceKeyResponse]  # type: ignore[assignment]
     GetClient: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetClientRequest, _buyers_pb2.Client]  # type: ignore[assignment]
-    """Buyers (GetClientList / GetClientData), each with its delivery methods and delivery
-    accounts. Buyers are created and changed by key through ApplyConfig.
+    """Buyers (GetClientList / GetClientData / GetClientAccounts), each with its delivery methods,
+    delivery accounts and orders. Buyers are created and changed by key through ApplyConfig,
+    or by id through the Save calls below.
     """
     ListClients: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListClientsRequest, _admin_pb2.ListClientsResponse]  # type: ignore[assignment]
     ListDistributionLists: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListDistributionListsRequest, _admin_pb2.ListDistributionListsResponse]  # type: ignore[assignment]
+    GetDistributionList: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetDistributionListRequest, _buyers_pb2.DistributionList]  # type: ignore[assignment]
+    """GetCustomList"""
+    GetDelivery: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetDeliveryRequest, _buyers_pb2.Delivery]  # type: ignore[assignment]
+    GetDeliveryAccount: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetDeliveryAccountRequest, _buyers_pb2.DeliveryAccount]  # type: ignore[assignment]
+    """GetClientAccount"""
+    GetOrder: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetOrderRequest, _buyers_pb2.Order]  # type: ignore[assignment]
+    ListClientGroups: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListClientGroupsRequest, _admin_pb2.ListClientGroupsResponse]  # type: ignore[assignment]
+    """The client groups in use: the distinct non-empty Client.group names (GetClientGroups)."""
+    SaveClient: _aio.UnaryUnaryMultiCallable[_admin_pb2.SaveClientRequest, _buyers_pb2.Client]  # type: ignore[assignment]
+    """Buyers edited by id (LeadExec AddEditClient, AddEditClientDelivery, AddEditClientAccount,
+    AddEditClientOrder, the custom list calls). An id of 0 or -1 creates; any other id edits
+    that entity of the caller's account (NOT_FOUND if there is none, as for a parent id that
+    names another account's entity). The message describes the entity in full, as a config
+    document does, except: write-only secrets left unset keep their stored value, and an empty
+    key keeps the stored key. Each save is checked exactly as ApplyConfig checks the same
+    entity (INVALID_ARGUMENT with a google.rpc.BadRequest, field = path such as
+    `account.criteria[0].expression`), is written in one transaction and returns the entity
+    as stored (its id included). A delivery method, account or order stays with its buyer.
+    deliveries, accounts, orders ignored
+    """
+    SaveDelivery: _aio.UnaryUnaryMultiCallable[_admin_pb2.SaveDeliveryRequest, _buyers_pb2.Delivery]  # type: ignore[assignment]
+    SaveDeliveryAccount: _aio.UnaryUnaryMultiCallable[_admin_pb2.SaveDeliveryAccountRequest, _buyers_pb2.DeliveryAccount]  # type: ignore[assignment]
+    SaveOrder: _aio.UnaryUnaryMultiCallable[_admin_pb2.SaveOrderRequest, _buyers_pb2.Order]  # type: ignore[assignment]
+    """The items are the order's complete item list: item id 0 adds one, and stored items left
+    out are dropped (refused while sends count against them).
+    """
+    SaveDistributionList: _aio.UnaryUnaryMultiCallable[_admin_pb2.SaveDistributionListRequest, _buyers_pb2.DistributionList]  # type: ignore[assignment]
+    """The items are the list's complete item list, as in config as code."""
+    AssignListItem: _aio.UnaryUnaryMultiCallable[_admin_pb2.AssignListItemRequest, _buyers_pb2.DistributionList]  # type: ignore[assignment]
+    """Assign one value of a distribution list to a buyer, or clear its assignment
+    (AddClearCustomItemAssignment, AddEditCustomListItem). Items are named by value; a value
+    not in the list is added.
+    """
     ApplyConfig: _aio.UnaryUnaryMultiCallable[_admin_pb2.ApplyConfigRequest, _admin_pb2.ApplyConfigResponse]  # type: ignore[assignment]
     """Config as code: create or update everything a document names, by key, in one
     transaction. An invalid document is rejected whole: INVALID_ARGUMENT with a
@@ -271,8 +339,9 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.GetClientRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_buyers_pb2.Client, _abc.Awaitable[_buyers_pb2.Client]]:
-        """Buyers (GetClientList / GetClientData), each with its delivery methods and delivery
-        accounts. Buyers are created and changed by key through ApplyConfig.
+        """Buyers (GetClientList / GetClientData / GetClientAccounts), each with its delivery methods,
+        delivery accounts and orders. Buyers are created and changed by key through ApplyConfig,
+        or by id through the Save calls below.
         """
 
     @_abc_1.abstractmethod
@@ -288,6 +357,105 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.ListDistributionListsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.ListDistributionListsResponse, _abc.Awaitable[_admin_pb2.ListDistributionListsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetDistributionList(
+        self,
+        request: _admin_pb2.GetDistributionListRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.DistributionList, _abc.Awaitable[_buyers_pb2.DistributionList]]:
+        """GetCustomList"""
+
+    @_abc_1.abstractmethod
+    def GetDelivery(
+        self,
+        request: _admin_pb2.GetDeliveryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.Delivery, _abc.Awaitable[_buyers_pb2.Delivery]]: ...
+
+    @_abc_1.abstractmethod
+    def GetDeliveryAccount(
+        self,
+        request: _admin_pb2.GetDeliveryAccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.DeliveryAccount, _abc.Awaitable[_buyers_pb2.DeliveryAccount]]:
+        """GetClientAccount"""
+
+    @_abc_1.abstractmethod
+    def GetOrder(
+        self,
+        request: _admin_pb2.GetOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.Order, _abc.Awaitable[_buyers_pb2.Order]]: ...
+
+    @_abc_1.abstractmethod
+    def ListClientGroups(
+        self,
+        request: _admin_pb2.ListClientGroupsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ListClientGroupsResponse, _abc.Awaitable[_admin_pb2.ListClientGroupsResponse]]:
+        """The client groups in use: the distinct non-empty Client.group names (GetClientGroups)."""
+
+    @_abc_1.abstractmethod
+    def SaveClient(
+        self,
+        request: _admin_pb2.SaveClientRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.Client, _abc.Awaitable[_buyers_pb2.Client]]:
+        """Buyers edited by id (LeadExec AddEditClient, AddEditClientDelivery, AddEditClientAccount,
+        AddEditClientOrder, the custom list calls). An id of 0 or -1 creates; any other id edits
+        that entity of the caller's account (NOT_FOUND if there is none, as for a parent id that
+        names another account's entity). The message describes the entity in full, as a config
+        document does, except: write-only secrets left unset keep their stored value, and an empty
+        key keeps the stored key. Each save is checked exactly as ApplyConfig checks the same
+        entity (INVALID_ARGUMENT with a google.rpc.BadRequest, field = path such as
+        `account.criteria[0].expression`), is written in one transaction and returns the entity
+        as stored (its id included). A delivery method, account or order stays with its buyer.
+        deliveries, accounts, orders ignored
+        """
+
+    @_abc_1.abstractmethod
+    def SaveDelivery(
+        self,
+        request: _admin_pb2.SaveDeliveryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.Delivery, _abc.Awaitable[_buyers_pb2.Delivery]]: ...
+
+    @_abc_1.abstractmethod
+    def SaveDeliveryAccount(
+        self,
+        request: _admin_pb2.SaveDeliveryAccountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.DeliveryAccount, _abc.Awaitable[_buyers_pb2.DeliveryAccount]]: ...
+
+    @_abc_1.abstractmethod
+    def SaveOrder(
+        self,
+        request: _admin_pb2.SaveOrderRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.Order, _abc.Awaitable[_buyers_pb2.Order]]:
+        """The items are the order's complete item list: item id 0 adds one, and stored items left
+        out are dropped (refused while sends count against them).
+        """
+
+    @_abc_1.abstractmethod
+    def SaveDistributionList(
+        self,
+        request: _admin_pb2.SaveDistributionListRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.DistributionList, _abc.Awaitable[_buyers_pb2.DistributionList]]:
+        """The items are the list's complete item list, as in config as code."""
+
+    @_abc_1.abstractmethod
+    def AssignListItem(
+        self,
+        request: _admin_pb2.AssignListItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.DistributionList, _abc.Awaitable[_buyers_pb2.DistributionList]]:
+        """Assign one value of a distribution list to a buyer, or clear its assignment
+        (AddClearCustomItemAssignment, AddEditCustomListItem). Items are named by value; a value
+        not in the list is added.
+        """
 
     @_abc_1.abstractmethod
     def ApplyConfig(

@@ -288,3 +288,274 @@ JOIN clients c ON c.account_id = a.account_id AND c.id = a.client_id
 JOIN deliveries d ON d.account_id = a.account_id AND d.id = a.delivery_id
 WHERE a.account_id = %(account_id)s AND d.lead_type_id = %(lead_type_id)s
 ORDER BY a.id;
+
+-- Buyers edited by id (server/services/buyer_admin.py). A key given as NULL keeps the stored
+-- key; each update writes only when something changed and then returns the id.
+
+-- name: client_for_update
+-- One buyer's id and password hash, locked for an edit.
+SELECT id, password_hash FROM clients
+WHERE account_id = %(account_id)s AND id = %(id)s
+FOR UPDATE;
+
+-- name: insert_client
+-- Create a buyer.
+INSERT INTO clients (account_id, key, name, status, client_group, time_zone, contact,
+                     username, password_hash, automation, secondary_automation, priority,
+                     weight, delivery_group, use_delivery_tiers, notes)
+VALUES (%(account_id)s, %(key)s, %(name)s, %(status)s, %(client_group)s, %(time_zone)s,
+        %(contact)s, %(username)s, %(password_hash)s, %(automation)s, %(secondary_automation)s,
+        %(priority)s, %(weight)s, %(delivery_group)s, %(use_delivery_tiers)s, %(notes)s)
+RETURNING id;
+
+-- name: update_client
+-- Change a buyer by id; a row only when something was written.
+UPDATE clients AS c
+SET key = coalesce(%(key)s, c.key), name = %(name)s, status = %(status)s,
+    client_group = %(client_group)s, time_zone = %(time_zone)s, contact = %(contact)s,
+    username = %(username)s, password_hash = %(password_hash)s, automation = %(automation)s,
+    secondary_automation = %(secondary_automation)s, priority = %(priority)s,
+    weight = %(weight)s, delivery_group = %(delivery_group)s,
+    use_delivery_tiers = %(use_delivery_tiers)s, notes = %(notes)s, updated_at = now()
+WHERE c.account_id = %(account_id)s AND c.id = %(id)s
+  AND (c.key, c.name, c.status, c.client_group, c.time_zone, c.contact, c.username,
+       c.password_hash, c.automation, c.secondary_automation, c.priority, c.weight,
+       c.delivery_group, c.use_delivery_tiers, c.notes)
+      IS DISTINCT FROM
+      (coalesce(%(key)s, c.key), %(name)s, %(status)s::smallint, %(client_group)s,
+       %(time_zone)s, %(contact)s::jsonb, %(username)s, %(password_hash)s::text,
+       %(automation)s::smallint, %(secondary_automation)s::smallint, %(priority)s::integer,
+       %(weight)s::integer, %(delivery_group)s, %(use_delivery_tiers)s::boolean, %(notes)s)
+RETURNING id;
+
+-- name: clients_by_id
+-- Which of these ids are buyers of the account.
+SELECT id FROM clients WHERE account_id = %(account_id)s AND id = ANY(%(ids)s::bigint[]);
+
+-- name: client_groups
+-- The account's client groups in use, with how many buyers each has.
+SELECT client_group AS name, count(*) AS client_count
+FROM clients
+WHERE account_id = %(account_id)s AND client_group <> ''
+GROUP BY client_group
+ORDER BY client_group;
+
+-- name: delivery_by_id
+-- One delivery method of the account's buyers, as list_deliveries reads it.
+SELECT id, client_id, key, name, type, enabled, lead_type_id, settings
+FROM deliveries
+WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: delivery_for_update
+-- One delivery method, locked for an edit.
+SELECT id, client_id, lead_type_id, settings
+FROM deliveries
+WHERE account_id = %(account_id)s AND id = %(id)s
+FOR UPDATE;
+
+-- name: insert_delivery
+-- Create a delivery method for a buyer.
+INSERT INTO deliveries (account_id, client_id, key, name, type, enabled, lead_type_id, settings)
+VALUES (%(account_id)s, %(client_id)s, %(key)s, %(name)s, %(type)s, %(enabled)s,
+        %(lead_type_id)s, %(settings)s)
+RETURNING id;
+
+-- name: update_delivery
+-- Change a delivery method by id; a row only when something was written.
+UPDATE deliveries AS d
+SET key = coalesce(%(key)s, d.key), name = %(name)s, type = %(type)s, enabled = %(enabled)s,
+    lead_type_id = %(lead_type_id)s, settings = %(settings)s, updated_at = now()
+WHERE d.account_id = %(account_id)s AND d.id = %(id)s
+  AND (d.key, d.name, d.type, d.enabled, d.lead_type_id, d.settings)
+      IS DISTINCT FROM
+      (coalesce(%(key)s, d.key), %(name)s, %(type)s::smallint, %(enabled)s::boolean,
+       %(lead_type_id)s::bigint, %(settings)s::jsonb)
+RETURNING id;
+
+-- name: accounts_of_delivery
+-- The delivery accounts that deliver through one delivery method, with their criteria.
+SELECT id, criteria FROM delivery_accounts
+WHERE account_id = %(account_id)s AND delivery_id = %(delivery_id)s
+ORDER BY id;
+
+-- name: delivery_account_by_id
+-- One delivery account of the account's buyers, as list_delivery_accounts reads it.
+SELECT id, client_id, delivery_id, key, description, price, hour_max, day_max, month_max,
+       use_order, status, delivery_delay_seconds, redirect_url, automation_enabled,
+       account_type, agent_name, agent_phone, criteria
+FROM delivery_accounts
+WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: delivery_account_for_update
+-- One delivery account's buyer, locked for an edit.
+SELECT id, client_id FROM delivery_accounts
+WHERE account_id = %(account_id)s AND id = %(id)s
+FOR UPDATE;
+
+-- name: insert_delivery_account
+-- Create a delivery account for a buyer.
+INSERT INTO delivery_accounts (account_id, client_id, delivery_id, key, description, price,
+                               hour_max, day_max, month_max, use_order, status,
+                               delivery_delay_seconds, redirect_url, automation_enabled,
+                               account_type, agent_name, agent_phone, criteria)
+VALUES (%(account_id)s, %(client_id)s, %(delivery_id)s, %(key)s, %(description)s, %(price)s,
+        %(hour_max)s, %(day_max)s, %(month_max)s, %(use_order)s, %(status)s,
+        %(delivery_delay_seconds)s, %(redirect_url)s, %(automation_enabled)s, %(account_type)s,
+        %(agent_name)s, %(agent_phone)s, %(criteria)s)
+RETURNING id;
+
+-- name: update_delivery_account
+-- Change a delivery account by id; a row only when something was written.
+UPDATE delivery_accounts AS a
+SET key = coalesce(%(key)s, a.key), delivery_id = %(delivery_id)s,
+    description = %(description)s, price = %(price)s, hour_max = %(hour_max)s,
+    day_max = %(day_max)s, month_max = %(month_max)s, use_order = %(use_order)s,
+    status = %(status)s, delivery_delay_seconds = %(delivery_delay_seconds)s,
+    redirect_url = %(redirect_url)s, automation_enabled = %(automation_enabled)s,
+    account_type = %(account_type)s, agent_name = %(agent_name)s,
+    agent_phone = %(agent_phone)s, criteria = %(criteria)s, updated_at = now()
+WHERE a.account_id = %(account_id)s AND a.id = %(id)s
+  AND (a.key, a.delivery_id, a.description, a.price, a.hour_max, a.day_max, a.month_max,
+       a.use_order, a.status, a.delivery_delay_seconds, a.redirect_url, a.automation_enabled,
+       a.account_type, a.agent_name, a.agent_phone, a.criteria)
+      IS DISTINCT FROM
+      (coalesce(%(key)s, a.key), %(delivery_id)s::bigint, %(description)s,
+       %(price)s::numeric, %(hour_max)s::integer, %(day_max)s::integer,
+       %(month_max)s::integer, %(use_order)s::boolean, %(status)s::smallint,
+       %(delivery_delay_seconds)s::integer, %(redirect_url)s,
+       %(automation_enabled)s::boolean, %(account_type)s::smallint, %(agent_name)s,
+       %(agent_phone)s, %(criteria)s::jsonb)
+RETURNING id;
+
+-- name: delivery_accounts_of_client
+-- Which of these ids are delivery accounts of one buyer.
+SELECT id FROM delivery_accounts
+WHERE account_id = %(account_id)s AND client_id = %(client_id)s
+  AND id = ANY(%(ids)s::bigint[]);
+
+-- name: order_for_update
+-- One order's buyer and the ids of its items, locked for an edit.
+SELECT o.id, o.client_id,
+       coalesce((SELECT array_agg(i.id ORDER BY i.id) FROM client_order_items i
+                 WHERE i.account_id = o.account_id AND i.order_id = o.id),
+                '{}'::bigint[]) AS item_ids
+FROM client_orders o
+WHERE o.account_id = %(account_id)s AND o.id = %(id)s
+FOR UPDATE;
+
+-- name: order_client
+-- The buyer of one order (to read the order back).
+SELECT client_id FROM client_orders WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: insert_order
+-- Create a buyer's order; its first period runs from start to end.
+INSERT INTO client_orders (account_id, client_id, key, start_at, end_at, status, renewal,
+                           auto_charge, period_start, period_end)
+VALUES (%(account_id)s, %(client_id)s, %(key)s, %(start_at)s, %(end_at)s, %(status)s,
+        %(renewal)s, %(auto_charge)s, %(start_at)s, %(end_at)s)
+RETURNING id;
+
+-- name: update_order
+-- Change an order by id, as upsert_order does by key: changing its dates starts its period
+-- again from them. A row only when something was written.
+UPDATE client_orders AS o
+SET key = coalesce(%(key)s, o.key), start_at = %(start_at)s, end_at = %(end_at)s,
+    status = %(status)s, renewal = %(renewal)s, auto_charge = %(auto_charge)s,
+    period_start = CASE WHEN (o.start_at, o.end_at) = (%(start_at)s, %(end_at)s)
+                        THEN o.period_start ELSE %(start_at)s END,
+    period_end = CASE WHEN (o.start_at, o.end_at) = (%(start_at)s, %(end_at)s)
+                      THEN o.period_end ELSE %(end_at)s END,
+    renewals = CASE WHEN (o.start_at, o.end_at) = (%(start_at)s, %(end_at)s)
+                    THEN o.renewals ELSE 0 END,
+    updated_at = now()
+WHERE o.account_id = %(account_id)s AND o.id = %(id)s
+  AND (o.key, o.start_at, o.end_at, o.status, o.renewal, o.auto_charge)
+      IS DISTINCT FROM
+      (coalesce(%(key)s, o.key), %(start_at)s::timestamptz, %(end_at)s::timestamptz,
+       %(status)s::smallint, %(renewal)s::smallint, %(auto_charge)s::boolean)
+RETURNING id;
+
+-- name: insert_order_item
+-- Add an item to an order.
+INSERT INTO client_order_items (account_id, order_id, key, description, quantity,
+                                delivery_account_id)
+VALUES (%(account_id)s, %(order_id)s, %(key)s, %(description)s, %(quantity)s,
+        %(delivery_account_id)s)
+RETURNING id;
+
+-- name: update_order_item
+-- Change an order's item by id; a row only when something was written.
+UPDATE client_order_items AS i
+SET key = coalesce(%(key)s, i.key), description = %(description)s, quantity = %(quantity)s,
+    delivery_account_id = %(delivery_account_id)s
+WHERE i.account_id = %(account_id)s AND i.order_id = %(order_id)s AND i.id = %(id)s
+  AND (i.key, i.description, i.quantity, i.delivery_account_id)
+      IS DISTINCT FROM
+      (coalesce(%(key)s, i.key), %(description)s, %(quantity)s::integer,
+       %(delivery_account_id)s::bigint)
+RETURNING id;
+
+-- name: delete_order_items_by_id
+-- Drop an order's items other than the given ids, unless sends count against them; returns
+-- every item left out, with whether it was dropped (the statement sees the items as before).
+WITH gone AS (
+  DELETE FROM client_order_items i
+  WHERE i.account_id = %(account_id)s AND i.order_id = %(order_id)s
+    AND NOT (i.id = ANY(%(ids)s::bigint[]))
+    AND NOT EXISTS (SELECT 1 FROM sends s
+                    WHERE s.account_id = i.account_id AND s.order_item_id = i.id)
+  RETURNING i.id
+)
+SELECT i.id, i.id IN (SELECT id FROM gone) AS dropped
+FROM client_order_items i
+WHERE i.account_id = %(account_id)s AND i.order_id = %(order_id)s
+  AND NOT (i.id = ANY(%(ids)s::bigint[]))
+ORDER BY i.id;
+
+-- name: list_for_update
+-- One distribution list, locked for an edit.
+SELECT id, lead_type_id, field_name FROM distribution_lists
+WHERE account_id = %(account_id)s AND id = %(id)s
+FOR UPDATE;
+
+-- name: insert_list
+-- Create a distribution list.
+INSERT INTO distribution_lists (account_id, key, lead_type_id, description, field_name,
+                                default_client_id, status, depend_field, depend_value)
+VALUES (%(account_id)s, %(key)s, %(lead_type_id)s, %(description)s, %(field_name)s,
+        %(default_client_id)s, %(status)s, %(depend_field)s, %(depend_value)s)
+RETURNING id;
+
+-- name: update_list
+-- Change a distribution list by id; a row only when something was written.
+UPDATE distribution_lists AS l
+SET key = coalesce(%(key)s, l.key), lead_type_id = %(lead_type_id)s,
+    description = %(description)s, field_name = %(field_name)s,
+    default_client_id = %(default_client_id)s, status = %(status)s,
+    depend_field = %(depend_field)s, depend_value = %(depend_value)s, updated_at = now()
+WHERE l.account_id = %(account_id)s AND l.id = %(id)s
+  AND (l.key, l.lead_type_id, l.description, l.field_name, l.default_client_id, l.status,
+       l.depend_field, l.depend_value)
+      IS DISTINCT FROM
+      (coalesce(%(key)s, l.key), %(lead_type_id)s::bigint, %(description)s, %(field_name)s,
+       %(default_client_id)s::bigint, %(status)s::smallint, %(depend_field)s,
+       %(depend_value)s)
+RETURNING id;
+
+-- name: assign_list_item
+-- Add one value to a distribution list or change its buyer (NULL = unassigned); a row only
+-- when something was written.
+INSERT INTO distribution_list_items AS i (account_id, list_id, value, shown, client_id)
+VALUES (%(account_id)s, %(list_id)s, %(value)s, %(shown)s, %(client_id)s)
+ON CONFLICT (account_id, list_id, value) DO UPDATE
+SET client_id = EXCLUDED.client_id
+WHERE i.client_id IS DISTINCT FROM EXCLUDED.client_id
+RETURNING list_id;
+
+-- name: clear_list_item
+-- Unassign one value of a distribution list; a row only when it was assigned.
+UPDATE distribution_list_items
+SET client_id = NULL
+WHERE account_id = %(account_id)s AND list_id = %(list_id)s AND value = %(value)s
+  AND client_id IS NOT NULL
+RETURNING list_id;

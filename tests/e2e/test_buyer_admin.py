@@ -1,0 +1,607 @@
+"""Buyers edited by id over gRPC (the AddEditClient* calls): saved, checked, read back, and
+used by the distribution engine for the next lead."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2, distribution_pb2
+
+from clients.client import struct, violations
+from tests.e2e.test_distribution import EXAMPLE, LEAD, Market
+from tests.support.buyers import BuyerServer
+
+S = distribution_pb2.SendStatus
+OP = catalog_pb2.Operator
+CT = buyers_pb2.CriterionType
+
+
+async def expect(code: grpc.StatusCode, call: Any) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    assert caught.value.code() == code, caught.value.details()
+    return caught.value
+
+
+async def tenant(new_account: Any, stub_for: Any, grpc_address: str) -> Market:
+    """A tenant with the example lead type, source and campaign, and no buyers yet."""
+    document = copy.deepcopy(EXAMPLE)
+    document["sources"][0]["campaigns"][0]["max_sell"] = 1
+    created = await new_account("Buyers by id")
+    async with stub_for(created.api_key) as stub:
+        ids = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+    return Market(grpc_address, created.api_key, ids)
+
+
+def http_delivery(client_id: int, lead_type_id: int, address: str, **more: Any) -> Any:
+    return buyers_pb2.Delivery(
+        client_id=client_id,
+        key="post",
+        name="Form post",
+        type=buyers_pb2.DELIVERY_TYPE_HTTP_POST,
+        enabled=True,
+        lead_type_id=lead_type_id,
+        address=address,
+        response_search="accepted",
+        timeout_seconds=2,
+        mappings=[
+            buyers_pb2.FieldMapping(param="first_name", field="FirstName"),
+            buyers_pb2.FieldMapping(param="state", field="State"),
+            buyers_pb2.FieldMapping(param="source", constant="leadrouter"),
+        ],
+        **more,
+    )
+
+
+def nevada_account(client_id: int, delivery_id: int, price: str = "20") -> Any:
+    return buyers_pb2.DeliveryAccount(
+        client_id=client_id,
+        key="nv",
+        delivery_id=delivery_id,
+        price=price,
+        day_max=50,
+        criteria=[
+            buyers_pb2.Criterion(field="State", operator=OP.OPERATOR_EQUAL, value="NV"),
+            buyers_pb2.Criterion(type=CT.CRITERION_TYPE_EXPRESSION, expression="Age >= 18"),
+        ],
+    )
+
+
+async def build_buyer(stub: Any, m: Market, buyers: BuyerServer, name: str = "rpc") -> Any:
+    """A buyer, its HTTP delivery method and a delivery account, all created by id."""
+    client = await stub.SaveClient(
+        admin_pb2.SaveClientRequest(
+            client=buyers_pb2.Client(
+                id=-1, key=name, name=f"Buyer {name}", group="West", priority=1, weight=1
+            )
+        )
+    )
+    lead_type_id = m.ids.lead_types["auto-insurance"]
+    delivery = await stub.SaveDelivery(
+        admin_pb2.SaveDeliveryRequest(
+            delivery=http_delivery(client.id, lead_type_id, buyers.address(name))
+        )
+    )
+    account = await stub.SaveDeliveryAccount(
+        admin_pb2.SaveDeliveryAccountRequest(account=nevada_account(client.id, delivery.id))
+    )
+    return client, delivery, account
+
+
+def form(received: Any) -> dict[str, list[str]]:
+    from urllib.parse import parse_qs
+
+    return parse_qs(received.body.decode())
+
+
+async def buyer_version(pool: Any, account_id: int) -> int:
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT version FROM buyer_versions WHERE account_id = %s", [account_id]
+        )
+        row = await cursor.fetchone()
+    return int(row["version"]) if row else 0
+
+
+async def test_a_buyer_created_by_id_gets_the_next_lead(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    first = await m.post(wait=True)
+    assert await m.sends(first.lead_id) == []  # the engine has seen the account without buyers
+    async with stub_for(m.key) as stub:
+        client, delivery, account = await build_buyer(stub, m, buyers)
+    assert client.id > 0 and delivery.client_id == client.id and account.delivery_id == delivery.id
+    lead = await m.post({**LEAD, "Email": "second@example.com", "Phone": "7025550111"})
+    sends = await m.settled(lead.lead_id)
+    assert [(s.client_name, s.status, s.price) for s in sends] == [
+        ("Buyer rpc", S.SEND_STATUS_SOLD, "20")
+    ]
+    [got] = buyers.of("rpc")
+    assert form(got) == {"first_name": ["Ann"], "state": ["NV"], "source": ["leadrouter"]}
+
+
+async def test_an_edit_by_id_changes_what_the_engine_does(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        client, delivery, account = await build_buyer(stub, m, buyers)
+        lead = await m.post()
+        assert [s.price for s in await m.settled(lead.lead_id)] == ["20"]
+        edited = nevada_account(0, delivery.id, price="35.50")
+        edited.id = account.id
+        saved = await stub.SaveDeliveryAccount(admin_pb2.SaveDeliveryAccountRequest(account=edited))
+        renamed = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(
+                client=buyers_pb2.Client(id=client.id, name="Renamed", group="West")
+            )
+        )
+    assert (saved.id, saved.client_id, saved.price) == (account.id, client.id, "35.5")
+    assert (renamed.id, renamed.key, renamed.name) == (client.id, "rpc", "Renamed")  # key kept
+    lead = await m.post({**LEAD, "Email": "again@example.com", "Phone": "7025550112"})
+    sends = await m.settled(lead.lead_id)
+    assert [(s.client_name, s.price) for s in sends] == [("Renamed", "35.5")]
+
+
+async def test_saving_what_was_read_changes_nothing_and_matches_config_as_code(
+    pool: Any, grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    created = await new_account("Round trip")
+    async with stub_for(created.api_key) as stub:
+        ids = await stub.ApplyConfig(
+            admin_pb2.ApplyConfigRequest(document=struct(copy.deepcopy(EXAMPLE)))
+        )
+        m = Market(grpc_address, created.api_key, ids)
+        client, delivery, account = await build_buyer(stub, m, buyers)
+        now = datetime.now(UTC).replace(microsecond=0)
+        order = await stub.SaveOrder(
+            admin_pb2.SaveOrderRequest(
+                order=buyers_pb2.Order(
+                    client_id=client.id,
+                    key="june",
+                    start=_ts(now - timedelta(days=1)),
+                    end=_ts(now + timedelta(days=29)),
+                    items=[buyers_pb2.OrderItem(key="leads", quantity=5, account_id=account.id)],
+                )
+            )
+        )
+        version = await buyer_version(pool, created.account_id)
+        stored = await stub.GetClient(admin_pb2.GetClientRequest(id=client.id))
+        again = await stub.SaveClient(admin_pb2.SaveClientRequest(client=stored))
+        for d in stored.deliveries:
+            await stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=d))
+        for a in stored.accounts:
+            await stub.SaveDeliveryAccount(admin_pb2.SaveDeliveryAccountRequest(account=a))
+        for o in stored.orders:
+            await stub.SaveOrder(admin_pb2.SaveOrderRequest(order=o))
+        assert await buyer_version(pool, created.account_id) == version
+        assert again == stored
+        assert [o.id for o in stored.orders] == [order.id]
+        # the same buyer described as config as code is the same buyer, unchanged
+        document = copy.deepcopy(EXAMPLE)
+        document["clients"] = [
+            {
+                "key": "rpc",
+                "name": "Buyer rpc",
+                "group": "West",
+                "deliveries": [
+                    {
+                        "key": "post",
+                        "name": "Form post",
+                        "type": "http_post",
+                        "lead_type": "auto-insurance",
+                        "address": buyers.address("rpc"),
+                        "response_search": "accepted",
+                        "timeout_seconds": 2,
+                        "mappings": [
+                            {"param": "first_name", "field": "FirstName"},
+                            {"param": "state", "field": "State"},
+                            {"param": "source", "constant": "leadrouter"},
+                        ],
+                    }
+                ],
+                "accounts": [
+                    {
+                        "key": "nv",
+                        "delivery": "post",
+                        "price": "20",
+                        "day_max": 50,
+                        "criteria": [
+                            {"field": "State", "operator": "Equal", "value": "NV"},
+                            {"type": "Expression", "expression": "Age >= 18"},
+                        ],
+                    }
+                ],
+                "orders": [
+                    {
+                        "key": "june",
+                        "start": (now - timedelta(days=1)).isoformat(),
+                        "end": (now + timedelta(days=29)).isoformat(),
+                        "items": [{"key": "leads", "quantity": 5, "account": "nv"}],
+                    }
+                ],
+            }
+        ]
+        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+    assert applied.clients["rpc"] == client.id
+    assert applied.deliveries["rpc/post"] == delivery.id
+    assert applied.accounts["rpc/nv"] == account.id
+    changed = [(c.kind, c.key) for c in applied.changes if c.action != "unchanged"]
+    assert changed == []
+    assert await buyer_version(pool, created.account_id) == version
+
+
+def _ts(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+async def test_every_problem_is_listed_with_its_path_and_nothing_is_written(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        client, delivery, _ = await build_buyer(stub, m, buyers)
+        bad_account = buyers_pb2.DeliveryAccount(
+            client_id=client.id,
+            delivery_id=delivery.id,
+            price="-1",
+            hour_max=-2,
+            criteria=[
+                buyers_pb2.Criterion(type=CT.CRITERION_TYPE_EXPRESSION, expression="Age ** 2 > 3"),
+                buyers_pb2.Criterion(field="Shoe", operator=OP.OPERATOR_EQUAL, value="9"),
+                buyers_pb2.Criterion(field="Age", operator=OP.OPERATOR_GREATER, value="old"),
+            ],
+        )
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveDeliveryAccount(admin_pb2.SaveDeliveryAccountRequest(account=bad_account)),
+        )
+        assert [p for p, _ in violations(error)] == [
+            "account.price",
+            "account.hour_max",
+            "account.criteria[0].expression",
+            "account.criteria[1].field",
+            "account.criteria[2].value",
+        ]
+        bad_delivery = http_delivery(
+            client.id,
+            m.ids.lead_types["auto-insurance"],
+            "mailto:nobody",
+            days=[buyers_pb2.DayWindow(weekday=0, start="9", end="17:00")],
+        )
+        bad_delivery.mappings.append(buyers_pb2.FieldMapping(param="x", field="NoSuchField"))
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=bad_delivery)),
+        )
+        paths = [p for p, _ in violations(error)]
+        assert "delivery.days[0].start" in paths
+        assert "delivery.address" in paths
+        assert "delivery.mappings[3].field" in paths
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveClient(
+                admin_pb2.SaveClientRequest(
+                    client=buyers_pb2.Client(name=" ", time_zone="Mars/Base", password="short")
+                )
+            ),
+        )
+        assert [p for p, _ in violations(error)] == [
+            "client.name",
+            "client.time_zone",
+            "client.password",
+        ]
+        after = await stub.GetClient(admin_pb2.GetClientRequest(id=client.id))
+        assert len(after.accounts) == 1 and len(after.deliveries) == 1
+        assert len((await stub.ListClients(admin_pb2.ListClientsRequest())).clients) == 1
+
+
+async def test_another_accounts_buyers_are_not_found(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    a = await tenant(new_account, stub_for, grpc_address)
+    b = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(a.key) as stub:
+        client, delivery, account = await build_buyer(stub, a, buyers)
+        dlist = await stub.SaveDistributionList(
+            admin_pb2.SaveDistributionListRequest(
+                distribution_list=buyers_pb2.DistributionList(
+                    lead_type_id=a.ids.lead_types["auto-insurance"], field="Zip"
+                )
+            )
+        )
+        before = await stub.GetClient(admin_pb2.GetClientRequest(id=client.id))
+    b_type = b.ids.lead_types["auto-insurance"]
+    async with stub_for(b.key) as stub:
+        calls = [
+            stub.SaveClient(
+                admin_pb2.SaveClientRequest(client=buyers_pb2.Client(id=client.id, name="Theft"))
+            ),
+            stub.SaveDelivery(
+                admin_pb2.SaveDeliveryRequest(
+                    delivery=http_delivery(client.id, b_type, buyers.address("x"))
+                )
+            ),
+            stub.SaveDeliveryAccount(
+                admin_pb2.SaveDeliveryAccountRequest(account=nevada_account(client.id, delivery.id))
+            ),
+            stub.GetDeliveryAccount(admin_pb2.GetDeliveryAccountRequest(id=account.id)),
+            stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery.id)),
+            stub.GetDistributionList(admin_pb2.GetDistributionListRequest(id=dlist.id)),
+            stub.AssignListItem(
+                admin_pb2.AssignListItemRequest(list_id=dlist.id, value="1", clear=True)
+            ),
+        ]
+        for call in calls:
+            await expect(grpc.StatusCode.NOT_FOUND, call)
+        own = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(client=buyers_pb2.Client(name="Own"))
+        )
+        # B's own buyer cannot take A's delivery method either
+        await expect(
+            grpc.StatusCode.NOT_FOUND,
+            stub.SaveDeliveryAccount(
+                admin_pb2.SaveDeliveryAccountRequest(account=nevada_account(own.id, delivery.id))
+            ),
+        )
+    async with stub_for(a.key) as stub:
+        assert await stub.GetClient(admin_pb2.GetClientRequest(id=client.id)) == before
+
+
+async def test_secrets_are_write_only_and_kept_when_left_unset(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    lead_type_id = m.ids.lead_types["auto-insurance"]
+    async with stub_for(m.key) as stub:
+        client = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(
+                client=buyers_pb2.Client(name="Locked", username="locked", password="portal-pass")
+            )
+        )
+        assert client.has_password and not client.HasField("password")
+        delivery = http_delivery(
+            client.id,
+            lead_type_id,
+            buyers.address("auth"),
+            auth=buyers_pb2.AUTH_TYPE_BASIC,
+            username="api",
+            password="s3cret-token",
+        )
+        saved = await stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=delivery))
+        assert saved.has_password and not saved.HasField("password")
+        await stub.SaveDeliveryAccount(
+            admin_pb2.SaveDeliveryAccountRequest(account=nevada_account(client.id, saved.id))
+        )
+        # edit without the secrets: both are kept
+        delivery.id = saved.id
+        delivery.name = "Renamed"
+        delivery.ClearField("password")
+        edited = await stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=delivery))
+        kept = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(
+                client=buyers_pb2.Client(id=client.id, name="Locked", username="locked")
+            )
+        )
+        assert (edited.name, edited.has_password, kept.has_password) == ("Renamed", True, True)
+        listed = await stub.ListClients(admin_pb2.ListClientsRequest())
+        assert "s3cret-token" not in str(listed) and "portal-pass" not in str(listed)
+        lead = await m.post()
+        assert [s.status for s in await m.settled(lead.lead_id)] == [S.SEND_STATUS_SOLD]
+        [got] = buyers.of("auth")
+        expected = base64.b64encode(b"api:s3cret-token").decode()
+        assert got.headers["authorization"] == f"Basic {expected}"
+        # an empty password clears the buyer's portal password
+        cleared = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(
+                client=buyers_pb2.Client(id=client.id, name="Locked", password="")
+            )
+        )
+        assert not cleared.has_password
+
+
+async def test_a_taken_user_name_is_already_exists(
+    grpc_address: str, new_account: Any, stub_for: Any
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        await stub.SaveClient(
+            admin_pb2.SaveClientRequest(client=buyers_pb2.Client(name="One", username="shared"))
+        )
+        await expect(
+            grpc.StatusCode.ALREADY_EXISTS,
+            stub.SaveClient(
+                admin_pb2.SaveClientRequest(
+                    client=buyers_pb2.Client(name="Two", username="SHARED", key="two")
+                )
+            ),
+        )
+        assert len((await stub.ListClients(admin_pb2.ListClientsRequest())).clients) == 1
+
+
+async def test_a_taken_delivery_key_is_already_exists(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        client, _, _ = await build_buyer(stub, m, buyers)
+        twin = http_delivery(client.id, m.ids.lead_types["auto-insurance"], buyers.address("b"))
+        await expect(
+            grpc.StatusCode.ALREADY_EXISTS,
+            stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=twin)),
+        )
+        twin.key = ""  # a method without a key is never matched by config as code
+        saved = await stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=twin))
+        assert saved.key == ""
+        found = await stub.GetClient(admin_pb2.GetClientRequest(id=client.id))
+    assert [d.key for d in found.deliveries] == ["post", ""]
+
+
+async def test_orders_are_saved_with_their_complete_item_list(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with stub_for(m.key) as stub:
+        client, _, account = await build_buyer(stub, m, buyers)
+        message = buyers_pb2.Order(
+            id=-1,
+            client_id=client.id,
+            start=_ts(now),
+            end=_ts(now + timedelta(days=30)),
+            items=[
+                buyers_pb2.OrderItem(description="any", quantity=3),
+                buyers_pb2.OrderItem(description="nv", quantity=2, account_id=account.id),
+            ],
+        )
+        order = await stub.SaveOrder(admin_pb2.SaveOrderRequest(order=message))
+        assert (order.quantity, order.status) == (5, buyers_pb2.ORDER_STATUS_OPEN)
+        first, second = order.items
+        edit = buyers_pb2.Order(
+            id=order.id,
+            start=order.start,
+            end=order.end,
+            status=buyers_pb2.ORDER_STATUS_ON_HOLD,
+            items=[
+                buyers_pb2.OrderItem(id=second.id, description="nv", quantity=7),
+                buyers_pb2.OrderItem(description="new", quantity=1),
+            ],
+        )
+        edited = await stub.SaveOrder(admin_pb2.SaveOrderRequest(order=edit))
+        assert edited.id == order.id and edited.status == buyers_pb2.ORDER_STATUS_ON_HOLD
+        assert [(i.description, i.quantity, i.account_id) for i in edited.items] == [
+            ("nv", 7, 0),
+            ("new", 1, 0),
+        ]
+        assert edited.items[0].id == second.id and first.id not in [i.id for i in edited.items]
+        bad = buyers_pb2.Order(
+            client_id=client.id,
+            end=_ts(now),
+            items=[
+                buyers_pb2.OrderItem(id=first.id, quantity=0),
+                buyers_pb2.OrderItem(quantity=1, account_id=999999),
+            ],
+        )
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveOrder(admin_pb2.SaveOrderRequest(order=bad)),
+        )
+        assert [p for p, _ in violations(error)] == [
+            "order.start",
+            "order.items[0].quantity",
+            "order.items[0].id",
+            "order.items[1].account_id",
+        ]
+        assert [
+            o.id for o in (await stub.GetClient(admin_pb2.GetClientRequest(id=client.id))).orders
+        ] == [order.id]
+
+
+async def test_list_items_assigned_one_by_one_steer_leads(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        rich, _, _ = await build_buyer(stub, m, buyers, "rich")
+        poor, poor_delivery, poor_account = await build_buyer(stub, m, buyers, "poor")
+        cheaper = nevada_account(0, poor_delivery.id, price="5")
+        cheaper.id = poor_account.id
+        await stub.SaveDeliveryAccount(admin_pb2.SaveDeliveryAccountRequest(account=cheaper))
+        dlist = await stub.SaveDistributionList(
+            admin_pb2.SaveDistributionListRequest(
+                distribution_list=buyers_pb2.DistributionList(
+                    key="zips",
+                    lead_type_id=m.ids.lead_types["auto-insurance"],
+                    field="Zip",
+                    description="Vegas",
+                    items=[buyers_pb2.DistributionListItem(value="89102", client_id=rich.id)],
+                )
+            )
+        )
+        assigned = await stub.AssignListItem(
+            admin_pb2.AssignListItemRequest(list_id=dlist.id, value=" 89101 ", client_id=poor.id)
+        )
+        assert [(i.value, i.client_id) for i in assigned.items] == [
+            ("89101", poor.id),
+            ("89102", rich.id),
+        ]
+        lead = await m.post()
+        assert [s.client_name for s in await m.settled(lead.lead_id)] == ["Buyer poor"]
+        cleared = await stub.AssignListItem(
+            admin_pb2.AssignListItemRequest(list_id=dlist.id, value="89101", clear=True)
+        )
+        assert (cleared.assigned, cleared.unassigned) == (1, 1)
+        lead = await m.post({**LEAD, "Email": "later@example.com", "Phone": "7025550113"})
+        assert [s.client_name for s in await m.settled(lead.lead_id)] == ["Buyer rich"]
+        groups = await stub.ListClientGroups(admin_pb2.ListClientGroupsRequest())
+        assert [(g.name, g.client_count) for g in groups.groups] == [("West", 2)]
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveDistributionList(
+                admin_pb2.SaveDistributionListRequest(
+                    distribution_list=buyers_pb2.DistributionList(
+                        id=dlist.id,
+                        lead_type_id=m.ids.lead_types["auto-insurance"],
+                        field="Zipp",
+                        default_client_id=424242,
+                        items=[
+                            buyers_pb2.DistributionListItem(value="1"),
+                            buyers_pb2.DistributionListItem(value="1 ", client_id=434343),
+                        ],
+                    )
+                )
+            ),
+        )
+        assert [p for p, _ in violations(error)] == [
+            "distribution_list.field",
+            "distribution_list.items[1].value",
+            "distribution_list.default_client_id",
+            "distribution_list.items[1].client_id",
+        ]
+        unchanged = await stub.GetDistributionList(
+            admin_pb2.GetDistributionListRequest(id=dlist.id)
+        )
+        assert unchanged == cleared
+
+
+async def test_a_delivery_cannot_move_to_a_lead_type_its_accounts_criteria_do_not_fit(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        _, delivery, account = await build_buyer(stub, m, buyers)
+        other = await stub.CreateLeadType(
+            admin_pb2.CreateLeadTypeRequest(
+                lead_type=catalog_pb2.LeadType(
+                    key="other",
+                    name="Other",
+                    fields=[
+                        catalog_pb2.LeadField(
+                            name="FirstName", data_type=catalog_pb2.DATA_TYPE_VARCHAR
+                        ),
+                        catalog_pb2.LeadField(
+                            name="State", data_type=catalog_pb2.DATA_TYPE_VARCHAR
+                        ),
+                    ],
+                )
+            )
+        )
+        moved = copy.deepcopy(delivery)
+        moved.lead_type_id = other.id
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=moved)),
+        )
+        [(path, reason)] = violations(error)
+        assert path == "delivery.lead_type_id"
+        assert reason.startswith(f"its delivery account {account.id}: criteria[1].expression:")
+        assert await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery.id)) == delivery
