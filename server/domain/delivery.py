@@ -609,6 +609,15 @@ def looks_secret(name: str) -> bool:
     return any(word in folded for word in SECRET_WORDS)
 
 
+def money(value: Decimal) -> str:
+    """A price as buyers read it: at least two decimal places, no trailing zeros beyond them
+    (stored 20.0000 is 20.00, 12.3450 is 12.345)."""
+    plain = value.normalize()
+    if -plain.as_tuple().exponent > 2:  # type: ignore[operator]
+        return f"{plain:f}"
+    return f"{value.quantize(Decimal('0.01')):f}"
+
+
 class _Values:
     """Case-insensitive lookup of a lead's values, reserved names first."""
 
@@ -616,7 +625,7 @@ class _Values:
         self.lead = lead
         self.by_name = {name.casefold(): value for name, value in lead.values.items()}
         self.by_name.update(
-            {"lead_id": str(lead.lead_id), "send_id": str(lead.send_id), "price": f"{lead.price:f}"}
+            {"lead_id": str(lead.lead_id), "send_id": str(lead.send_id), "price": money(lead.price)}
         )
 
     def get(self, name: str) -> str:

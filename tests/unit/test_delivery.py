@@ -813,3 +813,15 @@ def test_bearer_auth_needs_a_token() -> None:
 def test_every_problem_is_reported() -> None:
     delivery = replace(spec(address=""), timeout_seconds=0, mappings=(FieldMapping("x"),))
     assert paths(delivery) == ["buyer.address", "buyer.mappings[0]", "buyer.timeout_seconds"]
+
+
+def test_a_price_reads_with_two_decimal_places_at_least() -> None:
+    from server.domain.delivery import money
+
+    assert [money(Decimal(v)) for v in ("20.0000", "12.3450", "7", "0.5", "1E+1")] == [
+        "20.00",
+        "12.345",
+        "7.00",
+        "0.50",
+        "10.00",
+    ]
