@@ -23,42 +23,79 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from leadrouter.v1 import buyers_pb2 as leadrouter_dot_v1_dot_buyers__pb2
 from leadrouter.v1 import leads_pb2 as leadrouter_dot_v1_dot_leads__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n leadrouter/v1/distribution.proto\x12\rleadrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19leadrouter/v1/leads.proto\"[\n\x18GetClientsForLeadRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12\x16\n\x0e\x61utomated_only\x18\x02 \x01(\x08\x12\x16\n\x0e\x61llow_over_max\x18\x03 \x01(\x08\"\xa7\x01\n\rClientForLead\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\x03\x12\x10\n\x08order_id\x18\x04 \x01(\x03\x12\x15\n\rorder_item_id\x18\x05 \x01(\x03\x12\x12\n\nautomation\x18\x06 \x01(\x08\x12\r\n\x05price\x18\x07 \x01(\t\x12\x0e\n\x06reason\x18\x08 \x01(\t\"?\n\x0e\x43lientsForLead\x12-\n\x07\x63lients\x18\x01 \x03(\x0b\x32\x1c.leadrouter.v1.ClientForLead\"a\n\rDryRunRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12\x14\n\x0clead_type_id\x18\x02 \x01(\x03\x12)\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x19.leadrouter.v1.FieldValue\"\x92\x01\n\x0eScannedAccount\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\x03\x12\x14\n\x0c\x61\x63\x63ount_name\x18\x04 \x01(\t\x12\x10\n\x08\x65ligible\x18\x05 \x01(\x08\x12\x0c\n\x04rank\x18\x06 \x01(\x05\x12\x0e\n\x06reason\x18\x07 \x01(\t\"r\n\nScanResult\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12/\n\x08\x61\x63\x63ounts\x18\x02 \x03(\x0b\x32\x1d.leadrouter.v1.ScannedAccount\x12\x11\n\tmax_sells\x18\x03 \x01(\x05\x12\x0f\n\x07summary\x18\x04 \x01(\t\"(\n\x15GetLeadScanLogRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\"[\n\x0cScanLogEntry\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12-\n\tscan_date\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03log\x18\x03 \x01(\t\";\n\x0bLeadScanLog\x12,\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1b.leadrouter.v1.ScanLogEntry\"#\n\x10ListSendsRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\"\xc5\x03\n\x04Send\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07lead_id\x18\x02 \x01(\x03\x12\x11\n\tclient_id\x18\x03 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x04 \x01(\t\x12\x12\n\naccount_id\x18\x05 \x01(\x03\x12\x13\n\x0b\x64\x65livery_id\x18\x06 \x01(\x03\x12)\n\x06status\x18\x07 \x01(\x0e\x32\x19.leadrouter.v1.SendStatus\x12\r\n\x05valid\x18\x08 \x01(\x08\x12\r\n\x05price\x18\t \x01(\t\x12\x0f\n\x07request\x18\n \x01(\t\x12\x10\n\x08response\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x14\n\x0credirect_url\x18\r \x01(\t\x12\x10\n\x08\x61ttempts\x18\x0e \x01(\x05\x12\x12\n\nelapsed_ms\x18\x0f \x01(\x01\x12\x11\n\tautomated\x18\x10 \x01(\x08\x12.\n\ncreated_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08order_id\x18\x13 \x01(\x03\x12\x15\n\rorder_item_id\x18\x14 \x01(\x03\"7\n\x11ListSendsResponse\x12\"\n\x05sends\x18\x01 \x03(\x0b\x32\x13.leadrouter.v1.Send*\xa7\x01\n\nSendStatus\x12\x1b\n\x17SEND_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15SEND_STATUS_SCHEDULED\x10\x01\x12\x19\n\x15SEND_STATUS_IN_FLIGHT\x10\x02\x12\x14\n\x10SEND_STATUS_SOLD\x10\x03\x12\x18\n\x14SEND_STATUS_REJECTED\x10\x04\x12\x16\n\x12SEND_STATUS_FAILED\x10\x05\x32\xd9\x02\n\x13\x44istributionService\x12[\n\x11GetClientsForLead\x12\'.leadrouter.v1.GetClientsForLeadRequest\x1a\x1d.leadrouter.v1.ClientsForLead\x12\x41\n\x06\x44ryRun\x12\x1c.leadrouter.v1.DryRunRequest\x1a\x19.leadrouter.v1.ScanResult\x12R\n\x0eGetLeadScanLog\x12$.leadrouter.v1.GetLeadScanLogRequest\x1a\x1a.leadrouter.v1.LeadScanLog\x12N\n\tListSends\x12\x1f.leadrouter.v1.ListSendsRequest\x1a .leadrouter.v1.ListSendsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n leadrouter/v1/distribution.proto\x12\rleadrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aleadrouter/v1/buyers.proto\x1a\x19leadrouter/v1/leads.proto\"[\n\x18GetClientsForLeadRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12\x16\n\x0e\x61utomated_only\x18\x02 \x01(\x08\x12\x16\n\x0e\x61llow_over_max\x18\x03 \x01(\x08\"\xa7\x01\n\rClientForLead\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\x03\x12\x10\n\x08order_id\x18\x04 \x01(\x03\x12\x15\n\rorder_item_id\x18\x05 \x01(\x03\x12\x12\n\nautomation\x18\x06 \x01(\x08\x12\r\n\x05price\x18\x07 \x01(\t\x12\x0e\n\x06reason\x18\x08 \x01(\t\"?\n\x0e\x43lientsForLead\x12-\n\x07\x63lients\x18\x01 \x03(\x0b\x32\x1c.leadrouter.v1.ClientForLead\"a\n\rDryRunRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12\x14\n\x0clead_type_id\x18\x02 \x01(\x03\x12)\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x19.leadrouter.v1.FieldValue\"\x92\x01\n\x0eScannedAccount\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\x03\x12\x14\n\x0c\x61\x63\x63ount_name\x18\x04 \x01(\t\x12\x10\n\x08\x65ligible\x18\x05 \x01(\x08\x12\x0c\n\x04rank\x18\x06 \x01(\x05\x12\x0e\n\x06reason\x18\x07 \x01(\t\"r\n\nScanResult\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12/\n\x08\x61\x63\x63ounts\x18\x02 \x03(\x0b\x32\x1d.leadrouter.v1.ScannedAccount\x12\x11\n\tmax_sells\x18\x03 \x01(\x05\x12\x0f\n\x07summary\x18\x04 \x01(\t\"(\n\x15GetLeadScanLogRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\"[\n\x0cScanLogEntry\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12-\n\tscan_date\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03log\x18\x03 \x01(\t\";\n\x0bLeadScanLog\x12,\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1b.leadrouter.v1.ScanLogEntry\"#\n\x10ListSendsRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\"\xc5\x03\n\x04Send\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0f\n\x07lead_id\x18\x02 \x01(\x03\x12\x11\n\tclient_id\x18\x03 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x04 \x01(\t\x12\x12\n\naccount_id\x18\x05 \x01(\x03\x12\x13\n\x0b\x64\x65livery_id\x18\x06 \x01(\x03\x12)\n\x06status\x18\x07 \x01(\x0e\x32\x19.leadrouter.v1.SendStatus\x12\r\n\x05valid\x18\x08 \x01(\x08\x12\r\n\x05price\x18\t \x01(\t\x12\x0f\n\x07request\x18\n \x01(\t\x12\x10\n\x08response\x18\x0b \x01(\t\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x14\n\x0credirect_url\x18\r \x01(\t\x12\x10\n\x08\x61ttempts\x18\x0e \x01(\x05\x12\x12\n\nelapsed_ms\x18\x0f \x01(\x01\x12\x11\n\tautomated\x18\x10 \x01(\x08\x12.\n\ncreated_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08order_id\x18\x13 \x01(\x03\x12\x15\n\rorder_item_id\x18\x14 \x01(\x03\"7\n\x11ListSendsResponse\x12\"\n\x05sends\x18\x01 \x03(\x0b\x32\x13.leadrouter.v1.Send\"+\n\x18GetClientsForSendRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\"\x86\x06\n\rClientForSend\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x1a\n\x12\x63ontact_first_name\x18\x03 \x01(\t\x12\x19\n\x11\x63ontact_last_name\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x10\n\x08\x61\x64\x64ress2\x18\x06 \x01(\t\x12\x0c\n\x04\x63ity\x18\x07 \x01(\t\x12\r\n\x05state\x18\x08 \x01(\t\x12\x0f\n\x07\x63ountry\x18\t \x01(\t\x12\x13\n\x0bpostal_code\x18\n \x01(\t\x12\x14\n\x0cphone_number\x18\x0b \x01(\t\x12\r\n\x05\x65mail\x18\x0c \x01(\t\x12\r\n\x05notes\x18\r \x01(\t\x12\x12\n\naccount_id\x18\x0e \x01(\x03\x12\x10\n\x08order_id\x18\x0f \x01(\x03\x12\x15\n\rorder_item_id\x18\x10 \x01(\x03\x12\r\n\x05price\x18\x11 \x01(\t\x12\x0f\n\x07send_id\x18\x12 \x01(\x03\x12-\n\tdate_sent\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08is_valid\x18\x14 \x01(\x08\x12\x10\n\x08response\x18\x15 \x01(\t\x12)\n\x06status\x18\x16 \x01(\x0e\x32\x19.leadrouter.v1.SendStatus\x12\x11\n\tautomated\x18\x17 \x01(\x08\x12\x0c\n\x04rank\x18\x18 \x01(\x05\x12\x0e\n\x06reason\x18\x19 \x01(\t\x12\x12\n\nsend_notes\x18\x1a \x01(\t\x12\x30\n\x0c\x63onfirmed_at\x18\x1b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0csource_share\x18\x1c \x01(\t\x12\x14\n\x0credirect_url\x18\x1d \x01(\t\x12\x38\n\x14redirect_notified_at\x18\x1e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eredirect_valid\x18\x1f \x01(\x08\x12\x19\n\x11redirect_response\x18  \x01(\t\x12\x11\n\tresend_of\x18! \x01(\x03\"?\n\x0e\x43lientsForSend\x12-\n\x07\x63lients\x18\x01 \x03(\x0b\x32\x1c.leadrouter.v1.ClientForSend\"/\n\x1cGetClientsForRedirectRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\"/\n\x1cGetClientsForTransferRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\"\x96\x02\n\x0b\x43lientOffer\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x12\n\naccount_id\x18\x03 \x01(\x03\x12\x10\n\x08order_id\x18\x04 \x01(\x03\x12\x15\n\rorder_item_id\x18\x05 \x01(\x03\x12\x12\n\nautomation\x18\x06 \x01(\x08\x12\r\n\x05price\x18\x07 \x01(\t\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\x30\n\x0c\x61\x63\x63ount_type\x18\t \x01(\x0e\x32\x1a.leadrouter.v1.AccountType\x12\x14\n\x0credirect_url\x18\n \x01(\t\x12\x12\n\nagent_name\x18\x0b \x01(\t\x12\x13\n\x0b\x61gent_phone\x18\x0c \x01(\t\";\n\x0c\x43lientOffers\x12+\n\x07\x63lients\x18\x01 \x03(\x0b\x32\x1a.leadrouter.v1.ClientOffer\"[\n\x1dGetAllCriteriaAccountsRequest\x12\x14\n\x0clead_type_id\x18\x01 \x01(\x03\x12\x15\n\rlead_field_id\x18\x02 \x01(\x03\x12\r\n\x05value\x18\x03 \x01(\t\"D\n\x10\x43riteriaAccounts\x12\x30\n\x08\x61\x63\x63ounts\x18\x01 \x03(\x0b\x32\x1e.leadrouter.v1.DeliveryAccount\"w\n\x1cProcessClientDeliveryRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12\x11\n\tclient_id\x18\x02 \x01(\x03\x12\x12\n\naccount_id\x18\x03 \x01(\x03\x12\x10\n\x08order_id\x18\x04 \x01(\x03\x12\r\n\x05notes\x18\x05 \x01(\t\"$\n\x11ResendLeadRequest\x12\x0f\n\x07send_id\x18\x01 \x01(\x03\"\x84\x01\n\x10ManualSendResult\x12\x10\n\x08is_valid\x18\x01 \x01(\x08\x12)\n\x06status\x18\x02 \x01(\x0e\x32\x19.leadrouter.v1.SendStatus\x12\x10\n\x08response\x18\x03 \x01(\t\x12!\n\x04send\x18\x04 \x01(\x0b\x32\x13.leadrouter.v1.Send\"\xd7\x01\n\x14LogClientSendRequest\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x0f\n\x07lead_id\x18\x02 \x01(\x03\x12\x13\n\x0b\x64\x65livery_id\x18\x03 \x01(\x03\x12\x13\n\x0bpost_string\x18\x04 \x01(\t\x12\x10\n\x08response\x18\x05 \x01(\t\x12\x10\n\x08order_id\x18\x06 \x01(\x03\x12\x15\n\rorder_item_id\x18\x07 \x01(\x03\x12\x12\n\naccount_id\x18\x08 \x01(\x03\x12\x15\n\x08is_valid\x18\t \x01(\x08H\x00\x88\x01\x01\x42\x0b\n\t_is_valid\":\n\x15LogClientSendResponse\x12!\n\x04send\x18\x01 \x01(\x0b\x32\x13.leadrouter.v1.Send\"8\n\x12\x43onfirmSaleRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12\x11\n\tclient_id\x18\x02 \x01(\x03\"\x98\x01\n\x13\x43onfirmSaleResponse\x12\x10\n\x08send_ids\x18\x01 \x03(\x03\x12\x15\n\rpricing_model\x18\x02 \x01(\t\x12\x12\n\nsettlement\x18\x03 \x01(\t\x12\x12\n\nlead_price\x18\x04 \x01(\t\x12\x30\n\x0c\x63onfirmed_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"d\n\x1bRedirectStatusNotifyRequest\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12\x10\n\x08redirect\x18\x02 \x01(\t\x12\x10\n\x08is_valid\x18\x03 \x01(\x08\x12\x10\n\x08response\x18\x04 \x01(\t\"/\n\x1cRedirectStatusNotifyResponse\x12\x0f\n\x07send_id\x18\x01 \x01(\x03*\xa7\x01\n\nSendStatus\x12\x1b\n\x17SEND_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15SEND_STATUS_SCHEDULED\x10\x01\x12\x19\n\x15SEND_STATUS_IN_FLIGHT\x10\x02\x12\x14\n\x10SEND_STATUS_SOLD\x10\x03\x12\x18\n\x14SEND_STATUS_REJECTED\x10\x04\x12\x16\n\x12SEND_STATUS_FAILED\x10\x05\x32\xc0\t\n\x13\x44istributionService\x12[\n\x11GetClientsForLead\x12\'.leadrouter.v1.GetClientsForLeadRequest\x1a\x1d.leadrouter.v1.ClientsForLead\x12\x41\n\x06\x44ryRun\x12\x1c.leadrouter.v1.DryRunRequest\x1a\x19.leadrouter.v1.ScanResult\x12R\n\x0eGetLeadScanLog\x12$.leadrouter.v1.GetLeadScanLogRequest\x1a\x1a.leadrouter.v1.LeadScanLog\x12N\n\tListSends\x12\x1f.leadrouter.v1.ListSendsRequest\x1a .leadrouter.v1.ListSendsResponse\x12[\n\x11GetClientsForSend\x12\'.leadrouter.v1.GetClientsForSendRequest\x1a\x1d.leadrouter.v1.ClientsForSend\x12\x61\n\x15GetClientsForRedirect\x12+.leadrouter.v1.GetClientsForRedirectRequest\x1a\x1b.leadrouter.v1.ClientOffers\x12\x61\n\x15GetClientsForTransfer\x12+.leadrouter.v1.GetClientsForTransferRequest\x1a\x1b.leadrouter.v1.ClientOffers\x12g\n\x16GetAllCriteriaAccounts\x12,.leadrouter.v1.GetAllCriteriaAccountsRequest\x1a\x1f.leadrouter.v1.CriteriaAccounts\x12\x65\n\x15ProcessClientDelivery\x12+.leadrouter.v1.ProcessClientDeliveryRequest\x1a\x1f.leadrouter.v1.ManualSendResult\x12Z\n\rLogClientSend\x12#.leadrouter.v1.LogClientSendRequest\x1a$.leadrouter.v1.LogClientSendResponse\x12O\n\nResendLead\x12 .leadrouter.v1.ResendLeadRequest\x1a\x1f.leadrouter.v1.ManualSendResult\x12T\n\x0b\x43onfirmSale\x12!.leadrouter.v1.ConfirmSaleRequest\x1a\".leadrouter.v1.ConfirmSaleResponse\x12o\n\x14RedirectStatusNotify\x12*.leadrouter.v1.RedirectStatusNotifyRequest\x1a+.leadrouter.v1.RedirectStatusNotifyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'leadrouter.v1.distribution_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SENDSTATUS']._serialized_start=1550
-  _globals['_SENDSTATUS']._serialized_end=1717
-  _globals['_GETCLIENTSFORLEADREQUEST']._serialized_start=111
-  _globals['_GETCLIENTSFORLEADREQUEST']._serialized_end=202
-  _globals['_CLIENTFORLEAD']._serialized_start=205
-  _globals['_CLIENTFORLEAD']._serialized_end=372
-  _globals['_CLIENTSFORLEAD']._serialized_start=374
-  _globals['_CLIENTSFORLEAD']._serialized_end=437
-  _globals['_DRYRUNREQUEST']._serialized_start=439
-  _globals['_DRYRUNREQUEST']._serialized_end=536
-  _globals['_SCANNEDACCOUNT']._serialized_start=539
-  _globals['_SCANNEDACCOUNT']._serialized_end=685
-  _globals['_SCANRESULT']._serialized_start=687
-  _globals['_SCANRESULT']._serialized_end=801
-  _globals['_GETLEADSCANLOGREQUEST']._serialized_start=803
-  _globals['_GETLEADSCANLOGREQUEST']._serialized_end=843
-  _globals['_SCANLOGENTRY']._serialized_start=845
-  _globals['_SCANLOGENTRY']._serialized_end=936
-  _globals['_LEADSCANLOG']._serialized_start=938
-  _globals['_LEADSCANLOG']._serialized_end=997
-  _globals['_LISTSENDSREQUEST']._serialized_start=999
-  _globals['_LISTSENDSREQUEST']._serialized_end=1034
-  _globals['_SEND']._serialized_start=1037
-  _globals['_SEND']._serialized_end=1490
-  _globals['_LISTSENDSRESPONSE']._serialized_start=1492
-  _globals['_LISTSENDSRESPONSE']._serialized_end=1547
-  _globals['_DISTRIBUTIONSERVICE']._serialized_start=1720
-  _globals['_DISTRIBUTIONSERVICE']._serialized_end=2065
+  _globals['_SENDSTATUS']._serialized_start=4004
+  _globals['_SENDSTATUS']._serialized_end=4171
+  _globals['_GETCLIENTSFORLEADREQUEST']._serialized_start=139
+  _globals['_GETCLIENTSFORLEADREQUEST']._serialized_end=230
+  _globals['_CLIENTFORLEAD']._serialized_start=233
+  _globals['_CLIENTFORLEAD']._serialized_end=400
+  _globals['_CLIENTSFORLEAD']._serialized_start=402
+  _globals['_CLIENTSFORLEAD']._serialized_end=465
+  _globals['_DRYRUNREQUEST']._serialized_start=467
+  _globals['_DRYRUNREQUEST']._serialized_end=564
+  _globals['_SCANNEDACCOUNT']._serialized_start=567
+  _globals['_SCANNEDACCOUNT']._serialized_end=713
+  _globals['_SCANRESULT']._serialized_start=715
+  _globals['_SCANRESULT']._serialized_end=829
+  _globals['_GETLEADSCANLOGREQUEST']._serialized_start=831
+  _globals['_GETLEADSCANLOGREQUEST']._serialized_end=871
+  _globals['_SCANLOGENTRY']._serialized_start=873
+  _globals['_SCANLOGENTRY']._serialized_end=964
+  _globals['_LEADSCANLOG']._serialized_start=966
+  _globals['_LEADSCANLOG']._serialized_end=1025
+  _globals['_LISTSENDSREQUEST']._serialized_start=1027
+  _globals['_LISTSENDSREQUEST']._serialized_end=1062
+  _globals['_SEND']._serialized_start=1065
+  _globals['_SEND']._serialized_end=1518
+  _globals['_LISTSENDSRESPONSE']._serialized_start=1520
+  _globals['_LISTSENDSRESPONSE']._serialized_end=1575
+  _globals['_GETCLIENTSFORSENDREQUEST']._serialized_start=1577
+  _globals['_GETCLIENTSFORSENDREQUEST']._serialized_end=1620
+  _globals['_CLIENTFORSEND']._serialized_start=1623
+  _globals['_CLIENTFORSEND']._serialized_end=2397
+  _globals['_CLIENTSFORSEND']._serialized_start=2399
+  _globals['_CLIENTSFORSEND']._serialized_end=2462
+  _globals['_GETCLIENTSFORREDIRECTREQUEST']._serialized_start=2464
+  _globals['_GETCLIENTSFORREDIRECTREQUEST']._serialized_end=2511
+  _globals['_GETCLIENTSFORTRANSFERREQUEST']._serialized_start=2513
+  _globals['_GETCLIENTSFORTRANSFERREQUEST']._serialized_end=2560
+  _globals['_CLIENTOFFER']._serialized_start=2563
+  _globals['_CLIENTOFFER']._serialized_end=2841
+  _globals['_CLIENTOFFERS']._serialized_start=2843
+  _globals['_CLIENTOFFERS']._serialized_end=2902
+  _globals['_GETALLCRITERIAACCOUNTSREQUEST']._serialized_start=2904
+  _globals['_GETALLCRITERIAACCOUNTSREQUEST']._serialized_end=2995
+  _globals['_CRITERIAACCOUNTS']._serialized_start=2997
+  _globals['_CRITERIAACCOUNTS']._serialized_end=3065
+  _globals['_PROCESSCLIENTDELIVERYREQUEST']._serialized_start=3067
+  _globals['_PROCESSCLIENTDELIVERYREQUEST']._serialized_end=3186
+  _globals['_RESENDLEADREQUEST']._serialized_start=3188
+  _globals['_RESENDLEADREQUEST']._serialized_end=3224
+  _globals['_MANUALSENDRESULT']._serialized_start=3227
+  _globals['_MANUALSENDRESULT']._serialized_end=3359
+  _globals['_LOGCLIENTSENDREQUEST']._serialized_start=3362
+  _globals['_LOGCLIENTSENDREQUEST']._serialized_end=3577
+  _globals['_LOGCLIENTSENDRESPONSE']._serialized_start=3579
+  _globals['_LOGCLIENTSENDRESPONSE']._serialized_end=3637
+  _globals['_CONFIRMSALEREQUEST']._serialized_start=3639
+  _globals['_CONFIRMSALEREQUEST']._serialized_end=3695
+  _globals['_CONFIRMSALERESPONSE']._serialized_start=3698
+  _globals['_CONFIRMSALERESPONSE']._serialized_end=3850
+  _globals['_REDIRECTSTATUSNOTIFYREQUEST']._serialized_start=3852
+  _globals['_REDIRECTSTATUSNOTIFYREQUEST']._serialized_end=3952
+  _globals['_REDIRECTSTATUSNOTIFYRESPONSE']._serialized_start=3954
+  _globals['_REDIRECTSTATUSNOTIFYRESPONSE']._serialized_end=4001
+  _globals['_DISTRIBUTIONSERVICE']._serialized_start=4174
+  _globals['_DISTRIBUTIONSERVICE']._serialized_end=5390
 # @@protoc_insertion_point(module_scope)

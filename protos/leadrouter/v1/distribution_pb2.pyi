@@ -11,6 +11,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from leadrouter.v1 import buyers_pb2 as _buyers_pb2
 from leadrouter.v1 import leads_pb2 as _leads_pb2
 import builtins as _builtins
 import sys
@@ -428,3 +429,631 @@ class ListSendsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListSendsResponse: _TypeAlias = ListSendsResponse  # noqa: Y015
+
+@_typing.final
+class GetClientsForSendRequest(_message.Message):
+    """-- manual operations ------------------------------------------------------------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_ID_FIELD_NUMBER: _builtins.int
+    lead_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        lead_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lead_id", b"lead_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClientsForSendRequest: _TypeAlias = GetClientsForSendRequest  # noqa: Y015
+
+@_typing.final
+class ClientForSend(_message.Message):
+    """A buyer of the lead: a send already made (send_id set), or an automated delivery account
+    that would take the lead now (send_id 0, rank from 1).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    CONTACT_FIRST_NAME_FIELD_NUMBER: _builtins.int
+    CONTACT_LAST_NAME_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    ADDRESS2_FIELD_NUMBER: _builtins.int
+    CITY_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    COUNTRY_FIELD_NUMBER: _builtins.int
+    POSTAL_CODE_FIELD_NUMBER: _builtins.int
+    PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ITEM_ID_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    SEND_ID_FIELD_NUMBER: _builtins.int
+    DATE_SENT_FIELD_NUMBER: _builtins.int
+    IS_VALID_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    AUTOMATED_FIELD_NUMBER: _builtins.int
+    RANK_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    SEND_NOTES_FIELD_NUMBER: _builtins.int
+    CONFIRMED_AT_FIELD_NUMBER: _builtins.int
+    SOURCE_SHARE_FIELD_NUMBER: _builtins.int
+    REDIRECT_URL_FIELD_NUMBER: _builtins.int
+    REDIRECT_NOTIFIED_AT_FIELD_NUMBER: _builtins.int
+    REDIRECT_VALID_FIELD_NUMBER: _builtins.int
+    REDIRECT_RESPONSE_FIELD_NUMBER: _builtins.int
+    RESEND_OF_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.int
+    """ClientUID"""
+    client_name: _builtins.str
+    contact_first_name: _builtins.str
+    contact_last_name: _builtins.str
+    address: _builtins.str
+    address2: _builtins.str
+    city: _builtins.str
+    state: _builtins.str
+    country: _builtins.str
+    postal_code: _builtins.str
+    phone_number: _builtins.str
+    email: _builtins.str
+    notes: _builtins.str
+    """the buyer's notes"""
+    account_id: _builtins.int
+    """ClientAccountUID"""
+    order_id: _builtins.int
+    """the order the send counts (or would count) against; 0 = none"""
+    order_item_id: _builtins.int
+    price: _builtins.str
+    """the send's price, or the account's price"""
+    send_id: _builtins.int
+    """0 = not sent: an account that would take the lead now"""
+    is_valid: _builtins.bool
+    """the send is sold"""
+    response: _builtins.str
+    """the buyer's response"""
+    status: Global___SendStatus.ValueType
+    """unspecified for an account not sent to"""
+    automated: _builtins.bool
+    rank: _builtins.int
+    """waterfall position of an account not sent to"""
+    reason: _builtins.str
+    """the send's reason, or why the account ranks where it does"""
+    send_notes: _builtins.str
+    """notes given with a manual send"""
+    source_share: _builtins.str
+    """what confirming this sale added to the source's price"""
+    redirect_url: _builtins.str
+    redirect_valid: _builtins.bool
+    redirect_response: _builtins.str
+    resend_of: _builtins.int
+    """ResendLead: the send this one repeats; 0 = none"""
+    @_builtins.property
+    def date_sent(self) -> _timestamp_pb2.Timestamp:
+        """unset until delivered"""
+
+    @_builtins.property
+    def confirmed_at(self) -> _timestamp_pb2.Timestamp:
+        """ConfirmSale; unset when not confirmed"""
+
+    @_builtins.property
+    def redirect_notified_at(self) -> _timestamp_pb2.Timestamp:
+        """RedirectStatusNotify; unset if none"""
+
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.int = ...,
+        client_name: _builtins.str = ...,
+        contact_first_name: _builtins.str = ...,
+        contact_last_name: _builtins.str = ...,
+        address: _builtins.str = ...,
+        address2: _builtins.str = ...,
+        city: _builtins.str = ...,
+        state: _builtins.str = ...,
+        country: _builtins.str = ...,
+        postal_code: _builtins.str = ...,
+        phone_number: _builtins.str = ...,
+        email: _builtins.str = ...,
+        notes: _builtins.str = ...,
+        account_id: _builtins.int = ...,
+        order_id: _builtins.int = ...,
+        order_item_id: _builtins.int = ...,
+        price: _builtins.str = ...,
+        send_id: _builtins.int = ...,
+        date_sent: _timestamp_pb2.Timestamp | None = ...,
+        is_valid: _builtins.bool = ...,
+        response: _builtins.str = ...,
+        status: Global___SendStatus.ValueType = ...,
+        automated: _builtins.bool = ...,
+        rank: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        send_notes: _builtins.str = ...,
+        confirmed_at: _timestamp_pb2.Timestamp | None = ...,
+        source_share: _builtins.str = ...,
+        redirect_url: _builtins.str = ...,
+        redirect_notified_at: _timestamp_pb2.Timestamp | None = ...,
+        redirect_valid: _builtins.bool = ...,
+        redirect_response: _builtins.str = ...,
+        resend_of: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["confirmed_at", b"confirmed_at", "date_sent", b"date_sent", "redirect_notified_at", b"redirect_notified_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "address", b"address", "address2", b"address2", "automated", b"automated", "city", b"city", "client_id", b"client_id", "client_name", b"client_name", "confirmed_at", b"confirmed_at", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "date_sent", b"date_sent", "email", b"email", "is_valid", b"is_valid", "notes", b"notes", "order_id", b"order_id", "order_item_id", b"order_item_id", "phone_number", b"phone_number", "postal_code", b"postal_code", "price", b"price", "rank", b"rank", "reason", b"reason", "redirect_notified_at", b"redirect_notified_at", "redirect_response", b"redirect_response", "redirect_url", b"redirect_url", "redirect_valid", b"redirect_valid", "resend_of", b"resend_of", "response", b"response", "send_id", b"send_id", "send_notes", b"send_notes", "source_share", b"source_share", "state", b"state", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientForSend: _TypeAlias = ClientForSend  # noqa: Y015
+
+@_typing.final
+class ClientsForSend(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def clients(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClientForSend]: ...
+    def __init__(
+        self,
+        *,
+        clients: _abc.Iterable[Global___ClientForSend] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clients", b"clients"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientsForSend: _TypeAlias = ClientsForSend  # noqa: Y015
+
+@_typing.final
+class GetClientsForRedirectRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_ID_FIELD_NUMBER: _builtins.int
+    lead_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        lead_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lead_id", b"lead_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClientsForRedirectRequest: _TypeAlias = GetClientsForRedirectRequest  # noqa: Y015
+
+@_typing.final
+class GetClientsForTransferRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_ID_FIELD_NUMBER: _builtins.int
+    lead_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        lead_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lead_id", b"lead_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClientsForTransferRequest: _TypeAlias = GetClientsForTransferRequest  # noqa: Y015
+
+@_typing.final
+class ClientOffer(_message.Message):
+    """A delivery account that would take the lead now (GetClientsForRedirect/Transfer)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ITEM_ID_FIELD_NUMBER: _builtins.int
+    AUTOMATION_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    ACCOUNT_TYPE_FIELD_NUMBER: _builtins.int
+    REDIRECT_URL_FIELD_NUMBER: _builtins.int
+    AGENT_NAME_FIELD_NUMBER: _builtins.int
+    AGENT_PHONE_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.int
+    """ClientUID"""
+    client_name: _builtins.str
+    account_id: _builtins.int
+    """ClientAccountUID"""
+    order_id: _builtins.int
+    """ClientOrderUID; 0 = none"""
+    order_item_id: _builtins.int
+    """ClientOrderItemUID"""
+    automation: _builtins.bool
+    """the account has automation on"""
+    price: _builtins.str
+    reason: _builtins.str
+    """why it ranks where it does"""
+    account_type: _buyers_pb2.AccountType.ValueType
+    redirect_url: _builtins.str
+    """the account's configured redirect URL"""
+    agent_name: _builtins.str
+    """live transfer: who takes the call"""
+    agent_phone: _builtins.str
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.int = ...,
+        client_name: _builtins.str = ...,
+        account_id: _builtins.int = ...,
+        order_id: _builtins.int = ...,
+        order_item_id: _builtins.int = ...,
+        automation: _builtins.bool = ...,
+        price: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        account_type: _buyers_pb2.AccountType.ValueType = ...,
+        redirect_url: _builtins.str = ...,
+        agent_name: _builtins.str = ...,
+        agent_phone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "account_type", b"account_type", "agent_name", b"agent_name", "agent_phone", b"agent_phone", "automation", b"automation", "client_id", b"client_id", "client_name", b"client_name", "order_id", b"order_id", "order_item_id", b"order_item_id", "price", b"price", "reason", b"reason", "redirect_url", b"redirect_url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientOffer: _TypeAlias = ClientOffer  # noqa: Y015
+
+@_typing.final
+class ClientOffers(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def clients(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClientOffer]: ...
+    def __init__(
+        self,
+        *,
+        clients: _abc.Iterable[Global___ClientOffer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clients", b"clients"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientOffers: _TypeAlias = ClientOffers  # noqa: Y015
+
+@_typing.final
+class GetAllCriteriaAccountsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_TYPE_ID_FIELD_NUMBER: _builtins.int
+    LEAD_FIELD_ID_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    lead_type_id: _builtins.int
+    """LeadTypeUID"""
+    lead_field_id: _builtins.int
+    """LeadFieldUID: a field of that lead type"""
+    value: _builtins.str
+    """the criterion's value; "" = any criterion on the field"""
+    def __init__(
+        self,
+        *,
+        lead_type_id: _builtins.int = ...,
+        lead_field_id: _builtins.int = ...,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lead_field_id", b"lead_field_id", "lead_type_id", b"lead_type_id", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAllCriteriaAccountsRequest: _TypeAlias = GetAllCriteriaAccountsRequest  # noqa: Y015
+
+@_typing.final
+class CriteriaAccounts(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCOUNTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def accounts(self) -> _containers.RepeatedCompositeFieldContainer[_buyers_pb2.DeliveryAccount]: ...
+    def __init__(
+        self,
+        *,
+        accounts: _abc.Iterable[_buyers_pb2.DeliveryAccount] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accounts", b"accounts"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CriteriaAccounts: _TypeAlias = CriteriaAccounts  # noqa: Y015
+
+@_typing.final
+class ProcessClientDeliveryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    lead_id: _builtins.int
+    """LeadUID"""
+    client_id: _builtins.int
+    """ClientUID"""
+    account_id: _builtins.int
+    """ClientAccountUID: a delivery account of that client"""
+    order_id: _builtins.int
+    """ClientOrderUID: an open order of that client; 0 = none"""
+    notes: _builtins.str
+    """stored on the send, at most 1000 characters"""
+    def __init__(
+        self,
+        *,
+        lead_id: _builtins.int = ...,
+        client_id: _builtins.int = ...,
+        account_id: _builtins.int = ...,
+        order_id: _builtins.int = ...,
+        notes: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "client_id", b"client_id", "lead_id", b"lead_id", "notes", b"notes", "order_id", b"order_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProcessClientDeliveryRequest: _TypeAlias = ProcessClientDeliveryRequest  # noqa: Y015
+
+@_typing.final
+class ResendLeadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEND_ID_FIELD_NUMBER: _builtins.int
+    send_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        send_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["send_id", b"send_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResendLeadRequest: _TypeAlias = ResendLeadRequest  # noqa: Y015
+
+@_typing.final
+class ManualSendResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IS_VALID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    SEND_FIELD_NUMBER: _builtins.int
+    is_valid: _builtins.bool
+    """the buyer accepted the lead"""
+    status: Global___SendStatus.ValueType
+    """sold, rejected, failed, or scheduled for a retry"""
+    response: _builtins.str
+    """the buyer's response"""
+    @_builtins.property
+    def send(self) -> Global___Send:
+        """the send as it stands"""
+
+    def __init__(
+        self,
+        *,
+        is_valid: _builtins.bool = ...,
+        status: Global___SendStatus.ValueType = ...,
+        response: _builtins.str = ...,
+        send: Global___Send | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["send", b"send"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["is_valid", b"is_valid", "response", b"response", "send", b"send", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ManualSendResult: _TypeAlias = ManualSendResult  # noqa: Y015
+
+@_typing.final
+class LogClientSendRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    LEAD_ID_FIELD_NUMBER: _builtins.int
+    DELIVERY_ID_FIELD_NUMBER: _builtins.int
+    POST_STRING_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ITEM_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    IS_VALID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.int
+    """ClientUID"""
+    lead_id: _builtins.int
+    """LeadUID"""
+    delivery_id: _builtins.int
+    """DeliveryUID: the account's delivery method; 0 = that one"""
+    post_string: _builtins.str
+    """the request or email sent, stored as given"""
+    response: _builtins.str
+    """the receiving system's answer"""
+    order_id: _builtins.int
+    """ClientOrderUID; 0 = none"""
+    order_item_id: _builtins.int
+    """ClientOrderItemUID; 0 = the order's item for the account"""
+    account_id: _builtins.int
+    """ClientAccountUID"""
+    is_valid: _builtins.bool
+    """whether the buyer took it; unset = true (a sale)"""
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.int = ...,
+        lead_id: _builtins.int = ...,
+        delivery_id: _builtins.int = ...,
+        post_string: _builtins.str = ...,
+        response: _builtins.str = ...,
+        order_id: _builtins.int = ...,
+        order_item_id: _builtins.int = ...,
+        account_id: _builtins.int = ...,
+        is_valid: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_is_valid", b"_is_valid", "is_valid", b"is_valid"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_is_valid", b"_is_valid", "account_id", b"account_id", "client_id", b"client_id", "delivery_id", b"delivery_id", "is_valid", b"is_valid", "lead_id", b"lead_id", "order_id", b"order_id", "order_item_id", b"order_item_id", "post_string", b"post_string", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__is_valid: _TypeAlias = _typing.Literal["is_valid"]  # noqa: Y015
+    _WhichOneofArgType__is_valid: _TypeAlias = _typing.Literal["_is_valid", b"_is_valid"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__is_valid) -> _WhichOneofReturnType__is_valid | None: ...
+
+Global___LogClientSendRequest: _TypeAlias = LogClientSendRequest  # noqa: Y015
+
+@_typing.final
+class LogClientSendResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEND_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def send(self) -> Global___Send: ...
+    def __init__(
+        self,
+        *,
+        send: Global___Send | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["send", b"send"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["send", b"send"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogClientSendResponse: _TypeAlias = LogClientSendResponse  # noqa: Y015
+
+@_typing.final
+class ConfirmSaleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    lead_id: _builtins.int
+    """LeadUID"""
+    client_id: _builtins.int
+    """ClientUID"""
+    def __init__(
+        self,
+        *,
+        lead_id: _builtins.int = ...,
+        client_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "lead_id", b"lead_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmSaleRequest: _TypeAlias = ConfirmSaleRequest  # noqa: Y015
+
+@_typing.final
+class ConfirmSaleResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEND_IDS_FIELD_NUMBER: _builtins.int
+    PRICING_MODEL_FIELD_NUMBER: _builtins.int
+    SETTLEMENT_FIELD_NUMBER: _builtins.int
+    LEAD_PRICE_FIELD_NUMBER: _builtins.int
+    CONFIRMED_AT_FIELD_NUMBER: _builtins.int
+    pricing_model: _builtins.str
+    """the lead's: per_lead, per_sale or revenue_share"""
+    settlement: _builtins.str
+    """what the confirmation added to the source's price"""
+    lead_price: _builtins.str
+    """the source's price for the lead now"""
+    @_builtins.property
+    def send_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """the sales confirmed now"""
+
+    @_builtins.property
+    def confirmed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        send_ids: _abc.Iterable[_builtins.int] | None = ...,
+        pricing_model: _builtins.str = ...,
+        settlement: _builtins.str = ...,
+        lead_price: _builtins.str = ...,
+        confirmed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["confirmed_at", b"confirmed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["confirmed_at", b"confirmed_at", "lead_price", b"lead_price", "pricing_model", b"pricing_model", "send_ids", b"send_ids", "settlement", b"settlement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConfirmSaleResponse: _TypeAlias = ConfirmSaleResponse  # noqa: Y015
+
+@_typing.final
+class RedirectStatusNotifyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_ID_FIELD_NUMBER: _builtins.int
+    REDIRECT_FIELD_NUMBER: _builtins.int
+    IS_VALID_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    lead_id: _builtins.int
+    """LeadUID"""
+    redirect: _builtins.str
+    """the redirect URL the consumer was sent to"""
+    is_valid: _builtins.bool
+    """whether the redirect completed"""
+    response: _builtins.str
+    """notes stored on the send, at most 1000 characters"""
+    def __init__(
+        self,
+        *,
+        lead_id: _builtins.int = ...,
+        redirect: _builtins.str = ...,
+        is_valid: _builtins.bool = ...,
+        response: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["is_valid", b"is_valid", "lead_id", b"lead_id", "redirect", b"redirect", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedirectStatusNotifyRequest: _TypeAlias = RedirectStatusNotifyRequest  # noqa: Y015
+
+@_typing.final
+class RedirectStatusNotifyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEND_ID_FIELD_NUMBER: _builtins.int
+    send_id: _builtins.int
+    """the send the redirect came from"""
+    def __init__(
+        self,
+        *,
+        send_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["send_id", b"send_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedirectStatusNotifyResponse: _TypeAlias = RedirectStatusNotifyResponse  # noqa: Y015

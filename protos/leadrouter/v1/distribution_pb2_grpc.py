@@ -54,6 +54,51 @@ class DistributionServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_distribution__pb2.ListSendsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ListSendsResponse.FromString,
                 _registered_method=True)
+        self.GetClientsForSend = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/GetClientsForSend',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForSendRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ClientsForSend.FromString,
+                _registered_method=True)
+        self.GetClientsForRedirect = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/GetClientsForRedirect',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForRedirectRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ClientOffers.FromString,
+                _registered_method=True)
+        self.GetClientsForTransfer = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/GetClientsForTransfer',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForTransferRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ClientOffers.FromString,
+                _registered_method=True)
+        self.GetAllCriteriaAccounts = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/GetAllCriteriaAccounts',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.GetAllCriteriaAccountsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.CriteriaAccounts.FromString,
+                _registered_method=True)
+        self.ProcessClientDelivery = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/ProcessClientDelivery',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.ProcessClientDeliveryRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ManualSendResult.FromString,
+                _registered_method=True)
+        self.LogClientSend = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/LogClientSend',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.LogClientSendRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.LogClientSendResponse.FromString,
+                _registered_method=True)
+        self.ResendLead = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/ResendLead',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.ResendLeadRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ManualSendResult.FromString,
+                _registered_method=True)
+        self.ConfirmSale = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/ConfirmSale',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.ConfirmSaleRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ConfirmSaleResponse.FromString,
+                _registered_method=True)
+        self.RedirectStatusNotify = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/RedirectStatusNotify',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyResponse.FromString,
+                _registered_method=True)
 
 
 class DistributionServiceServicer:
@@ -89,6 +134,73 @@ class DistributionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetClientsForSend(self, request, context):
+        """-- manual operations (docs/operations.md) --
+
+        The lead's buyers: those it was sent to, with each send's outcome, then the automated
+        accounts that would take it now, best first, with their buyers' contact details.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClientsForRedirect(self, request, context):
+        """The redirect accounts that would take this lead now, best first. Nothing is reserved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetClientsForTransfer(self, request, context):
+        """The live-transfer accounts that would take this lead now, best first, with their agents.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAllCriteriaAccounts(self, request, context):
+        """The delivery accounts of a lead type having a criterion on a field with a value.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProcessClientDelivery(self, request, context):
+        """Send a lead to a chosen delivery account now, logged as a manual send, and answer with
+        the buyer's response.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LogClientSend(self, request, context):
+        """Record a send made outside leadrouter; nothing is delivered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendLead(self, request, context):
+        """Deliver a send's lead to the same delivery account again, as a new manual send.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ConfirmSale(self, request, context):
+        """The buyer confirms it bought the lead: its sale is confirmed and the source settled.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedirectStatusNotify(self, request, context):
+        """Whether the consumer sent to a redirect URL got there, stored on the send it came from.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistributionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +223,51 @@ def add_DistributionServiceServicer_to_server(servicer, server):
                     servicer.ListSends,
                     request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ListSendsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_distribution__pb2.ListSendsResponse.SerializeToString,
+            ),
+            'GetClientsForSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientsForSend,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForSendRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.ClientsForSend.SerializeToString,
+            ),
+            'GetClientsForRedirect': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientsForRedirect,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForRedirectRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.ClientOffers.SerializeToString,
+            ),
+            'GetClientsForTransfer': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientsForTransfer,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForTransferRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.ClientOffers.SerializeToString,
+            ),
+            'GetAllCriteriaAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAllCriteriaAccounts,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.GetAllCriteriaAccountsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.CriteriaAccounts.SerializeToString,
+            ),
+            'ProcessClientDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProcessClientDelivery,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ProcessClientDeliveryRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.ManualSendResult.SerializeToString,
+            ),
+            'LogClientSend': grpc.unary_unary_rpc_method_handler(
+                    servicer.LogClientSend,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.LogClientSendRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.LogClientSendResponse.SerializeToString,
+            ),
+            'ResendLead': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendLead,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ResendLeadRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.ManualSendResult.SerializeToString,
+            ),
+            'ConfirmSale': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConfirmSale,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ConfirmSaleRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.ConfirmSaleResponse.SerializeToString,
+            ),
+            'RedirectStatusNotify': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedirectStatusNotify,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -221,6 +378,249 @@ class DistributionService:
             '/leadrouter.v1.DistributionService/ListSends',
             leadrouter_dot_v1_dot_distribution__pb2.ListSendsRequest.SerializeToString,
             leadrouter_dot_v1_dot_distribution__pb2.ListSendsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientsForSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/GetClientsForSend',
+            leadrouter_dot_v1_dot_distribution__pb2.GetClientsForSendRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.ClientsForSend.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientsForRedirect(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/GetClientsForRedirect',
+            leadrouter_dot_v1_dot_distribution__pb2.GetClientsForRedirectRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.ClientOffers.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientsForTransfer(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/GetClientsForTransfer',
+            leadrouter_dot_v1_dot_distribution__pb2.GetClientsForTransferRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.ClientOffers.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAllCriteriaAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/GetAllCriteriaAccounts',
+            leadrouter_dot_v1_dot_distribution__pb2.GetAllCriteriaAccountsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.CriteriaAccounts.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProcessClientDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/ProcessClientDelivery',
+            leadrouter_dot_v1_dot_distribution__pb2.ProcessClientDeliveryRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.ManualSendResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogClientSend(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/LogClientSend',
+            leadrouter_dot_v1_dot_distribution__pb2.LogClientSendRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.LogClientSendResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendLead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/ResendLead',
+            leadrouter_dot_v1_dot_distribution__pb2.ResendLeadRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.ManualSendResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConfirmSale(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/ConfirmSale',
+            leadrouter_dot_v1_dot_distribution__pb2.ConfirmSaleRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.ConfirmSaleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedirectStatusNotify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/RedirectStatusNotify',
+            leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,30 @@ class DistributionServiceStub:
     """The readable record of each scan run for a lead (GetLeadScanLog)."""
     ListSends: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.ListSendsRequest, _distribution_pb2.ListSendsResponse]
     """The deliveries attempted for a lead, with requests (secrets masked) and responses."""
+    GetClientsForSend: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForSendRequest, _distribution_pb2.ClientsForSend]
+    """-- manual operations (docs/operations.md) --
+
+    The lead's buyers: those it was sent to, with each send's outcome, then the automated
+    accounts that would take it now, best first, with their buyers' contact details.
+    """
+    GetClientsForRedirect: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForRedirectRequest, _distribution_pb2.ClientOffers]
+    """The redirect accounts that would take this lead now, best first. Nothing is reserved."""
+    GetClientsForTransfer: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForTransferRequest, _distribution_pb2.ClientOffers]
+    """The live-transfer accounts that would take this lead now, best first, with their agents."""
+    GetAllCriteriaAccounts: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.GetAllCriteriaAccountsRequest, _distribution_pb2.CriteriaAccounts]
+    """The delivery accounts of a lead type having a criterion on a field with a value."""
+    ProcessClientDelivery: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.ProcessClientDeliveryRequest, _distribution_pb2.ManualSendResult]
+    """Send a lead to a chosen delivery account now, logged as a manual send, and answer with
+    the buyer's response.
+    """
+    LogClientSend: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.LogClientSendRequest, _distribution_pb2.LogClientSendResponse]
+    """Record a send made outside leadrouter; nothing is delivered."""
+    ResendLead: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.ResendLeadRequest, _distribution_pb2.ManualSendResult]
+    """Deliver a send's lead to the same delivery account again, as a new manual send."""
+    ConfirmSale: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.ConfirmSaleRequest, _distribution_pb2.ConfirmSaleResponse]
+    """The buyer confirms it bought the lead: its sale is confirmed and the source settled."""
+    RedirectStatusNotify: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.RedirectStatusNotifyRequest, _distribution_pb2.RedirectStatusNotifyResponse]
+    """Whether the consumer sent to a redirect URL got there, stored on the send it came from."""
 
 @_typing.type_check_only
 class DistributionServiceAsyncStub(DistributionServiceStub):
@@ -61,6 +85,30 @@ class DistributionServiceAsyncStub(DistributionServiceStub):
     """The readable record of each scan run for a lead (GetLeadScanLog)."""
     ListSends: _aio.UnaryUnaryMultiCallable[_distribution_pb2.ListSendsRequest, _distribution_pb2.ListSendsResponse]  # type: ignore[assignment]
     """The deliveries attempted for a lead, with requests (secrets masked) and responses."""
+    GetClientsForSend: _aio.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForSendRequest, _distribution_pb2.ClientsForSend]  # type: ignore[assignment]
+    """-- manual operations (docs/operations.md) --
+
+    The lead's buyers: those it was sent to, with each send's outcome, then the automated
+    accounts that would take it now, best first, with their buyers' contact details.
+    """
+    GetClientsForRedirect: _aio.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForRedirectRequest, _distribution_pb2.ClientOffers]  # type: ignore[assignment]
+    """The redirect accounts that would take this lead now, best first. Nothing is reserved."""
+    GetClientsForTransfer: _aio.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForTransferRequest, _distribution_pb2.ClientOffers]  # type: ignore[assignment]
+    """The live-transfer accounts that would take this lead now, best first, with their agents."""
+    GetAllCriteriaAccounts: _aio.UnaryUnaryMultiCallable[_distribution_pb2.GetAllCriteriaAccountsRequest, _distribution_pb2.CriteriaAccounts]  # type: ignore[assignment]
+    """The delivery accounts of a lead type having a criterion on a field with a value."""
+    ProcessClientDelivery: _aio.UnaryUnaryMultiCallable[_distribution_pb2.ProcessClientDeliveryRequest, _distribution_pb2.ManualSendResult]  # type: ignore[assignment]
+    """Send a lead to a chosen delivery account now, logged as a manual send, and answer with
+    the buyer's response.
+    """
+    LogClientSend: _aio.UnaryUnaryMultiCallable[_distribution_pb2.LogClientSendRequest, _distribution_pb2.LogClientSendResponse]  # type: ignore[assignment]
+    """Record a send made outside leadrouter; nothing is delivered."""
+    ResendLead: _aio.UnaryUnaryMultiCallable[_distribution_pb2.ResendLeadRequest, _distribution_pb2.ManualSendResult]  # type: ignore[assignment]
+    """Deliver a send's lead to the same delivery account again, as a new manual send."""
+    ConfirmSale: _aio.UnaryUnaryMultiCallable[_distribution_pb2.ConfirmSaleRequest, _distribution_pb2.ConfirmSaleResponse]  # type: ignore[assignment]
+    """The buyer confirms it bought the lead: its sale is confirmed and the source settled."""
+    RedirectStatusNotify: _aio.UnaryUnaryMultiCallable[_distribution_pb2.RedirectStatusNotifyRequest, _distribution_pb2.RedirectStatusNotifyResponse]  # type: ignore[assignment]
+    """Whether the consumer sent to a redirect URL got there, stored on the send it came from."""
 
 class DistributionServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -98,5 +146,83 @@ class DistributionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_distribution_pb2.ListSendsResponse, _abc.Awaitable[_distribution_pb2.ListSendsResponse]]:
         """The deliveries attempted for a lead, with requests (secrets masked) and responses."""
+
+    @_abc_1.abstractmethod
+    def GetClientsForSend(
+        self,
+        request: _distribution_pb2.GetClientsForSendRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.ClientsForSend, _abc.Awaitable[_distribution_pb2.ClientsForSend]]:
+        """-- manual operations (docs/operations.md) --
+
+        The lead's buyers: those it was sent to, with each send's outcome, then the automated
+        accounts that would take it now, best first, with their buyers' contact details.
+        """
+
+    @_abc_1.abstractmethod
+    def GetClientsForRedirect(
+        self,
+        request: _distribution_pb2.GetClientsForRedirectRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.ClientOffers, _abc.Awaitable[_distribution_pb2.ClientOffers]]:
+        """The redirect accounts that would take this lead now, best first. Nothing is reserved."""
+
+    @_abc_1.abstractmethod
+    def GetClientsForTransfer(
+        self,
+        request: _distribution_pb2.GetClientsForTransferRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.ClientOffers, _abc.Awaitable[_distribution_pb2.ClientOffers]]:
+        """The live-transfer accounts that would take this lead now, best first, with their agents."""
+
+    @_abc_1.abstractmethod
+    def GetAllCriteriaAccounts(
+        self,
+        request: _distribution_pb2.GetAllCriteriaAccountsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.CriteriaAccounts, _abc.Awaitable[_distribution_pb2.CriteriaAccounts]]:
+        """The delivery accounts of a lead type having a criterion on a field with a value."""
+
+    @_abc_1.abstractmethod
+    def ProcessClientDelivery(
+        self,
+        request: _distribution_pb2.ProcessClientDeliveryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.ManualSendResult, _abc.Awaitable[_distribution_pb2.ManualSendResult]]:
+        """Send a lead to a chosen delivery account now, logged as a manual send, and answer with
+        the buyer's response.
+        """
+
+    @_abc_1.abstractmethod
+    def LogClientSend(
+        self,
+        request: _distribution_pb2.LogClientSendRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.LogClientSendResponse, _abc.Awaitable[_distribution_pb2.LogClientSendResponse]]:
+        """Record a send made outside leadrouter; nothing is delivered."""
+
+    @_abc_1.abstractmethod
+    def ResendLead(
+        self,
+        request: _distribution_pb2.ResendLeadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.ManualSendResult, _abc.Awaitable[_distribution_pb2.ManualSendResult]]:
+        """Deliver a send's lead to the same delivery account again, as a new manual send."""
+
+    @_abc_1.abstractmethod
+    def ConfirmSale(
+        self,
+        request: _distribution_pb2.ConfirmSaleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.ConfirmSaleResponse, _abc.Awaitable[_distribution_pb2.ConfirmSaleResponse]]:
+        """The buyer confirms it bought the lead: its sale is confirmed and the source settled."""
+
+    @_abc_1.abstractmethod
+    def RedirectStatusNotify(
+        self,
+        request: _distribution_pb2.RedirectStatusNotifyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.RedirectStatusNotifyResponse, _abc.Awaitable[_distribution_pb2.RedirectStatusNotifyResponse]]:
+        """Whether the consumer sent to a redirect URL got there, stored on the send it came from."""
 
 def add_DistributionServiceServicer_to_server(servicer: DistributionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
