@@ -12,9 +12,11 @@ Three parts, each printing figures (nothing here asserts a time):
    with realistic criteria (states, ZIP radius, age, credit, consent, a few expressions and
    functions, schedules, mixed automations) is written as config as code, validated like an
    apply, and compiled the way the engine compiles its cache (`_view`). Then, for M random
-   leads, the pure choosing work is timed: screening every account (`screen`) and ordering
-   the eligible ones (`order_candidates`, `plan_waterfall`), and separately the scan log text
-   the engine writes for each lead (`explain_order`, `scan_report`).
+   leads, the pure choosing work is timed: screening every account (with the `AccountIndex`
+   built over them, as the engine screens) and ordering the eligible ones (`order_candidates`,
+   `plan_waterfall`), and separately the scan log: why each account was passed over
+   (`Screening.reasons`) and the text the engine writes for each lead (`explain_order`,
+   `scan_report`).
 2. End to end: `leadrouter serve --demo` in its own process on a throwaway embedded
    PostgreSQL, a buyer server in another process answering "accepted" after D ms, the example
    campaign with max_sell 3 and three buyers (HTTP POST, no caps), so every lead is sold three
@@ -69,10 +71,11 @@ sys.path[:0] = [str(ROOT)]
 
 from bench.receiver import Connection, read_ready  # noqa: E402
 from server.adapters import zip_codes  # noqa: E402
+from server.domain.account_index import AccountIndex, Screening  # noqa: E402
 from server.domain.buyer_document import read_clients  # noqa: E402
 from server.domain.config_document import read_document  # noqa: E402
 from server.domain.criteria import EvalContext  # noqa: E402
-from server.domain.distribution import AccountView, ScanEntry, scan_report, screen  # noqa: E402
+from server.domain.distribution import AccountView, ScanEntry, scan_report  # noqa: E402
 from server.domain.fields import FieldSpec, Value  # noqa: E402
 from server.domain.selection import (  # noqa: E402
     explain_order,
@@ -362,31 +365,54 @@ def random_lead(rng: random.Random, geo: Geography, number: int) -> dict[str, Va
 class ChooseResult:
     size: int
     compile_ms: float
+    index_ms: float
     choose: list[float]  # seconds per lead: screen + order
-    log: list[float]  # seconds per lead: explain_order + scan_report
+    log: list[float]  # seconds per lead: reasons + explain_order + scan_report
     eligible: list[int]
     log_chars: list[int]
 
 
 def choose_once(
-    views: Sequence[AccountView],
+    index: AccountIndex,
     values: Mapping[str, Value],
     states: Mapping[int, tuple[int | None, int]],
     now: datetime,
-) -> tuple[list[Any], list[Any], int]:
-    """What the engine's `_scan` does without the database: screen, order, plan."""
-    context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles)
+) -> tuple[Screening, list[Any], int]:
+    """What the engine's `_scan` does without the database: screen (with the account index, as
+    the engine does), order, plan."""
+    context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles, zip_codes.location)
     folded = {name.casefold(): value for name, value in values.items()}
-    screened = [screen(v, folded, context) for v in views]
-    passing = [s.view for s in screened if not s.reason]
+    screening = index.screen(folded, context)
+    passing = screening.passing
     candidates = [v.candidate(*states.get(v.client_id, (None, 0))) for v in passing]
     total = sum(states.get(c, (None, 0))[1] for c in {v.client_id for v in passing})
     ordered = plan_waterfall(order_candidates(candidates, total), MAX_SELL, ())
-    return screened, ordered, total
+    return screening, ordered, total
+
+
+def scan_text(
+    number: int,
+    now: datetime,
+    screening: Screening,
+    ordered: Sequence[Any],
+    names: Mapping[int, str],
+    total: int,
+) -> str:
+    """The scan log text, as the engine's `_scan` builds it (no caps or earlier sales here)."""
+    ranked = explain_order(ordered, names, total)
+    rank_of = {c.account_id: i for i, c in enumerate(ordered, start=1)}
+    views = screening.views
+    ranks = [rank_of.get(v.id, 0) for v in views]
+    reasons = [
+        reason or (ranked[rank - 1] if rank else "the lead's max sell count is reached")
+        for reason, rank in zip(screening.reasons(), ranks, strict=True)
+    ]
+    entries = list(map(ScanEntry, views, ranks, reasons))
+    return scan_report(number, now, MAX_SELL, entries)
 
 
 def bench_choosing(
-    sizes: Sequence[int], leads: int, seed: int, profile: bool, budget: float
+    sizes: Sequence[int], leads: int, seed: int, profile: bool, budget: float, freeze: bool
 ) -> list[ChooseResult]:
     rng = random.Random(seed)
     geo = Geography(rng)
@@ -398,18 +424,26 @@ def bench_choosing(
         gc.collect()
         started = time.perf_counter()
         views = compile_views(rows, fields)
-        compile_ms = (time.perf_counter() - started) * 1000
+        compiled = time.perf_counter()
+        index = AccountIndex(views)
+        indexed = time.perf_counter()
         client_ids = {v.client_id for v in views}
         states = {
             c: (None if rng.random() < 0.2 else rng.randint(1, 10**6), rng.randint(0, 300))
             for c in client_ids
         }
         names = {v.client_id: v.client_name for v in views}
-        result = ChooseResult(size, compile_ms, [], [], [], [])
+        result = ChooseResult(
+            size, (compiled - started) * 1000, (indexed - compiled) * 1000, [], [], [], []
+        )
         lead_values = [random_lead(rng, geo, n) for n in range(leads + 10)]
-        for values in lead_values[:10]:  # warm the code paths
-            choose_once(views, values, states, datetime.now(UTC))
+        for number, values in enumerate(lead_values[:10]):  # warm the code paths
+            now = datetime.now(UTC)
+            screening, ordered, total = choose_once(index, values, states, now)
+            scan_text(number, now, screening, ordered, names, total)
         gc.collect()  # start each size without the previous one's garbage
+        if freeze:  # what the engine may do once its cache is built: a collection skips it
+            gc.freeze()
         deadline = time.perf_counter() + budget
         for number, values in enumerate(lead_values[10:]):
             if number >= 30 and time.perf_counter() > deadline:
@@ -418,25 +452,19 @@ def bench_choosing(
             if profiler is not None and size == max(sizes):
                 profiler.enable()
             started = time.perf_counter()
-            screened, ordered, total = choose_once(views, values, states, now)
+            screening, ordered, total = choose_once(index, values, states, now)
             chosen = time.perf_counter()
-            ranked = explain_order(ordered, names, total)
-            rank_of = {c.account_id: i for i, c in enumerate(ordered, start=1)}
-            entries = [
-                ScanEntry(s.view, rank_of.get(s.view.id, 0), s.reason)
-                if s.view.id not in rank_of
-                else ScanEntry(s.view, rank_of[s.view.id], ranked[rank_of[s.view.id] - 1])
-                for s in screened
-            ]
-            report = scan_report(number, now, MAX_SELL, entries)
+            report = scan_text(number, now, screening, ordered, names, total)
             logged = time.perf_counter()
             if profiler is not None:
                 profiler.disable()
             result.choose.append(chosen - started)
             result.log.append(logged - chosen)
-            result.eligible.append(sum(1 for s in screened if not s.reason))
+            result.eligible.append(len(screening.passing))
             result.log_chars.append(len(report))
         results.append(result)
+        if freeze:
+            gc.unfreeze()
     if profiler is not None:
         print(f"\ncProfile of choosing among {max(sizes)} accounts (screen + order + scan log):")
         stats = pstats.Stats(profiler)
@@ -444,24 +472,28 @@ def bench_choosing(
     return results
 
 
-def print_choosing(results: Sequence[ChooseResult], leads: int) -> None:
+def print_choosing(results: Sequence[ChooseResult], leads: int, frozen: bool) -> None:
     print(
         f"\nChoosing buyers, in process (up to {leads} random leads per size, max sell "
         f"{MAX_SELL}): compile = building the engine's views (`_view`) of every account; "
-        f"choose = screen every account + order the eligible ones; scan log = the text the "
-        f"engine writes per lead"
+        f"index = building the account index over them; choose = screen every account with "
+        f"the index + order the eligible ones; scan log = why each account was passed over "
+        f"and the text the engine writes per lead; garbage collector "
+        f"{'frozen after indexing (--gc-freeze)' if frozen else 'as is'}"
     )
     print(
-        f"{'accounts':>9} {'leads':>6} {'compile':>9} {'eligible':>9} {'choose mean':>12} "
-        f"{'p50':>8} {'p99':>8} {'+scan log mean':>15} {'log KB':>7}"
+        f"{'accounts':>9} {'leads':>6} {'compile':>9} {'index':>7} {'eligible':>9} "
+        f"{'choose mean':>12} {'p50':>8} {'p99':>8} {'+scan log mean':>15} {'p99':>8} "
+        f"{'log KB':>7}"
     )
     for r in results:
         print(
-            f"{r.size:>9} {len(r.choose):>6} {r.compile_ms:>7.0f}ms "
+            f"{r.size:>9} {len(r.choose):>6} {r.compile_ms:>7.0f}ms {r.index_ms:>5.0f}ms "
             f"{statistics.mean(r.eligible):>9.0f} {statistics.mean(r.choose) * 1000:>10.2f}ms "
             f"{percentile(r.choose, 0.5) * 1000:>6.2f}ms "
             f"{percentile(r.choose, 0.99) * 1000:>6.2f}ms "
-            f"{statistics.mean(r.log) * 1000:>13.2f}ms {statistics.mean(r.log_chars) / 1024:>7.0f}"
+            f"{statistics.mean(r.log) * 1000:>13.2f}ms {percentile(r.log, 0.99) * 1000:>6.2f}ms "
+            f"{statistics.mean(r.log_chars) / 1024:>7.0f}"
         )
     biggest = max(results, key=lambda r: r.size)
     if biggest.size >= 10_000:
@@ -1053,7 +1085,7 @@ async def bench_engine_scan(
                 gc.collect()
                 started = time.perf_counter()
                 async with transaction(pool) as conn:
-                    views = await engine._cache.views(conn, tenant.account_id, lead_type_id)
+                    await engine._cache.snapshot(conn, tenant.account_id, lead_type_id)
                 load_ms = (time.perf_counter() - started) * 1000
                 result = ScanResult(size, apply_seconds, queries[0], queries[1], load_ms, [], [])
                 async with transaction(pool) as conn:
@@ -1061,9 +1093,11 @@ async def bench_engine_scan(
                     for number in range(leads + 5):
                         values = random_lead(rng, geo, number)
                         started = time.perf_counter()
-                        views = await engine._cache.views(conn, tenant.account_id, lead_type_id)
+                        snapshot = await engine._cache.snapshot(
+                            conn, tenant.account_id, lead_type_id
+                        )
                         scan = await engine._scan(
-                            conn, tenant.account_id, 0, views, values, MAX_SELL, utcnow()
+                            conn, tenant.account_id, 0, snapshot, values, MAX_SELL, utcnow()
                         )
                         scanned = time.perf_counter()
                         await conn.execute("INSERT INTO bench_log VALUES (%s)", (scan.report,))
@@ -1113,9 +1147,14 @@ async def run(args: argparse.Namespace) -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     if not args.skip_choosing:
         results = bench_choosing(
-            sizes, args.choose_leads, args.seed, args.profile_choosing, args.choose_seconds
+            sizes,
+            args.choose_leads,
+            args.seed,
+            args.profile_choosing,
+            args.choose_seconds,
+            args.gc_freeze,
         )
-        print_choosing(results, args.choose_leads)
+        print_choosing(results, args.choose_leads, args.gc_freeze)
     if args.skip_e2e and args.skip_engine_scan:
         return
     with tempfile.TemporaryDirectory(prefix="lrdist") as name:
@@ -1216,6 +1255,12 @@ def main() -> None:
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-engine-scan", action="store_true")
     parser.add_argument("--profile-choosing", action="store_true", help="cProfile the largest size")
+    parser.add_argument(
+        "--gc-freeze",
+        action="store_true",
+        help="choosing: gc.freeze() once the accounts are compiled and indexed, so the garbage "
+        "collector's full collections skip them",
+    )
     parser.add_argument("--profile-serve", metavar="FILE", help="run serve under cProfile")
     parser.add_argument("--serve-buyers", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

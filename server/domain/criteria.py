@@ -23,7 +23,7 @@ from __future__ import annotations
 import enum
 import operator
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -43,8 +43,16 @@ from server.domain.expressions import (
     reader,
     show,
 )
-from server.domain.fields import DataType, FieldSpec, Value
-from server.domain.rules import ORDERED, Operator, Rule, rule_predicate, split_list, validate_rule
+from server.domain.fields import DataType, FieldSpec, Value, coerce
+from server.domain.rules import (
+    ORDERED,
+    Operator,
+    Rule,
+    _sorter,
+    rule_predicate,
+    split_list,
+    validate_rule,
+)
 from server.errors import Violation
 
 # Operators that compare a value with `value` as campaign rules do.
@@ -67,6 +75,7 @@ COMPARISONS = frozenset(
 CRITERIA_FUNCTIONS = ("len", "lower", "upper", "digits", "number", "abs", "age_years", "age_days")
 DISTANCE_TYPES = frozenset({DataType.Varchar, DataType.Int, DataType.Bigint})
 SHOWN_CHARACTERS = 60
+MIN_EARTH_RADIUS_MILES = 3949.9  # the polar radius, under any mean radius a distance uses
 
 _DATE_COMPARE = re.compile(r"\s*(>=|<=|!=|=|>|<)\s*(\d{1,6})\s*([dmy])\s*", re.IGNORECASE)
 _DATE_OPERATORS: Mapping[str, Callable[[int, int], bool]] = {
@@ -126,6 +135,12 @@ class EvalContext:
     now: datetime  # aware, UTC
     tz: ZoneInfo  # the buyer's
     distance_miles: Callable[[str, str], float | None]  # None: a ZIP is unknown
+    # Optional: where a ZIP lies, (latitude, longitude) in degrees, None when unknown. Given
+    # only when `distance_miles` between two located ZIPs is None or at least their
+    # great-circle distance on a sphere of radius `MIN_EARTH_RADIUS_MILES` (as
+    # `zip_codes.location` is for `zip_codes.distance_miles`); it lets an account index rule
+    # out far centres without measuring them.
+    locate: Callable[[str], tuple[float, float] | None] | None = None
 
     @cached_property
     def today(self) -> date:
@@ -320,11 +335,54 @@ Values = Mapping[str, Value]
 
 
 @dataclass(frozen=True)
-class _Check:
-    """One compiled criterion: a cheap test, and the explanation of a failure."""
+class Membership:
+    """An Equal or In criterion (NotEqual or NotIn when `excludes`) as the set of values it
+    names, normalised by `membership_key`: a lead's value is looked up, not compared."""
+
+    spec: FieldSpec
+    keys: frozenset[Hashable]
+    excludes: bool
+    failure: str  # what failing means, e.g. `not in CA,OR`
+
+
+@dataclass(frozen=True)
+class Radius:
+    """A Distance_Compare criterion: the lead's ZIP (`lead_zip` of the field) lies within
+    `miles` of `centre`."""
+
+    field: str  # casefolded
+    name: str  # the field's
+    centre: str
+    miles: float
+    shown: str  # the limit as the criterion states it
+
+
+def distance_failure(radius: Radius, zip_code: str | None, distance: float | None) -> str:
+    """Why a lead (its `lead_zip`, None when missing) `distance` miles away fails `radius`."""
+    if zip_code is None:
+        return f"{radius.name} missing"
+    if distance is None:
+        return f"{radius.name}={_clip(zip_code)} is not a known ZIP"
+    miles = f"{distance:.1f}".removesuffix(".0")
+    return f"{radius.name}={zip_code} is {miles} mi from {radius.centre} (max {radius.shown})"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One compiled criterion: a cheap test, and the explanation of a failure.
+
+    Two checks with equal `key` (compiled against the same fields) give the same outcome and
+    explanation for a lead, in one time zone when `zoned` (the outcome depends on the buyer's
+    zone: dates, expressions, functions); otherwise in any. `membership` and `radius` describe
+    the criteria an account index can look up instead of testing one account at a time.
+    """
 
     passes: Callable[[Values, EvalContext], bool]
     explain: Callable[[Values, EvalContext], str]
+    key: Hashable = None
+    zoned: bool = False
+    membership: Membership | None = None
+    radius: Radius | None = None
 
 
 @dataclass(frozen=True)
@@ -334,7 +392,7 @@ class CompiledCriteria:
     `values` are a lead's typed values keyed by casefolded field name.
     """
 
-    checks: tuple[_Check, ...] = field(repr=False)
+    checks: tuple[Check, ...] = field(repr=False)
     passed: Verdict
 
     def passes(self, values: Values, ctx: EvalContext) -> bool:
@@ -356,17 +414,24 @@ def compile_criteria(
     criteria: Sequence[Criterion], fields: Mapping[str, FieldSpec]
 ) -> CompiledCriteria:
     """Compile criteria that validated; ValueError for one that would not (ZIPs not rechecked)."""
-    checks = tuple(_compile(c, fields) for c in criteria)
+    # An expression may read any field: its check's key names every field it was compiled
+    # against, so checks from different lead types never share a key.
+    expressions = any(c.type is CriterionType.Expression for c in criteria)
+    signature = tuple(sorted(fields.items(), key=operator.itemgetter(0))) if expressions else ()
+    checks = tuple(_compile(c, fields, signature) for c in criteria)
     passed = Verdict(True, f"criteria passed ({len(checks)})" if checks else "no criteria")
     return CompiledCriteria(checks, passed)
 
 
-def _compile(c: Criterion, fields: Mapping[str, FieldSpec]) -> _Check:
+def _compile(
+    c: Criterion, fields: Mapping[str, FieldSpec], signature: tuple[tuple[str, FieldSpec], ...]
+) -> Check:
     problems = validate_criterion(c, fields, "criterion", lambda centre: True)
     if problems:
         raise ValueError("; ".join(str(problem) for problem in problems))
     if c.type is CriterionType.Expression:
-        return _expression_check(c, compile_expression(c.expression, fields))
+        key = ("expression", c.expression, c.operator, c.value, signature)
+        return _expression_check(c, compile_expression(c.expression, fields), key)
     spec = fields[c.field.casefold()]
     if c.type is CriterionType.Function:
         return _function_check(c, spec, compile_function(c.expression.strip(), spec))
@@ -375,6 +440,44 @@ def _compile(c: Criterion, fields: Mapping[str, FieldSpec]) -> _Check:
     if c.operator is Operator.Distance_Compare:
         return _distance_check(spec, parse_distance(c.value))
     return _field_check(c, spec)
+
+
+_MEMBERSHIPS = {
+    Operator.Equal: False,
+    Operator.In: False,
+    Operator.NotEqual: True,
+    Operator.NotIn: True,
+}
+
+
+def membership_key(data_type: DataType, value: Value) -> Hashable:
+    """A present value as Equal/In criteria on a field of this type match it (the same
+    normalisation as campaign rules: text ignoring case, numbers and dates by value)."""
+    mine = _sorter(data_type)(value)
+    return mine.casefold() if isinstance(mine, str) else mine
+
+
+def _membership_keys(data_type: DataType, operands: Sequence[str]) -> frozenset[Hashable]:
+    """The operands as `membership_key` gives them; one that does not convert matches nothing."""
+    keys: set[Hashable] = set()
+    for operand in operands:
+        try:
+            converted = coerce(data_type, operand.strip())
+        except ValueError:
+            continue
+        keys.add(membership_key(data_type, converted))
+    return frozenset(keys)
+
+
+def describe_value(spec: FieldSpec, value: Value) -> str:
+    """A lead's value of a field as a failure shows it, e.g. `State=NV` or `State missing`."""
+    if value is None:
+        return f"{spec.name} missing"
+    try:
+        shown = show(reader(spec.data_type)(value))
+    except ValueError:
+        shown = str(value)
+    return f"{spec.name}={_clip(shown)}"
 
 
 def _failure(op: Operator, value: str) -> str:
@@ -392,25 +495,31 @@ def _clip(text: str) -> str:
     return text if len(text) <= SHOWN_CHARACTERS else text[: SHOWN_CHARACTERS - 1] + "…"
 
 
-def _field_check(c: Criterion, spec: FieldSpec) -> _Check:
-    key, name, read = spec.name.casefold(), spec.name, reader(spec.data_type)
+def _field_check(c: Criterion, spec: FieldSpec) -> Check:
+    key = spec.name.casefold()
     predicate = rule_predicate(Rule(spec.name, c.operator, c.value), spec)
     failure = _failure(c.operator, c.value)
 
     def explain(values: Values, ctx: EvalContext) -> str:
         value = values.get(key)
-        if value is None:
-            return f"{name} missing"
-        try:
-            shown = show(read(value))
-        except ValueError:
-            shown = str(value)
-        return f"{name}={_clip(shown)} {failure}"
+        described = describe_value(spec, value)
+        return described if value is None else f"{described} {failure}"  # as AccountIndex does
 
-    return _Check(lambda values, ctx: predicate(values.get(key)), explain)
+    membership = None
+    excludes = _MEMBERSHIPS.get(c.operator)
+    if excludes is not None:
+        single = c.operator in (Operator.Equal, Operator.NotEqual)
+        keys = _membership_keys(spec.data_type, [c.value] if single else split_list(c.value))
+        membership = Membership(spec, keys, excludes, failure)
+    return Check(
+        lambda values, ctx: predicate(values.get(key)),
+        explain,
+        key=("field", spec, c.operator, c.value),
+        membership=membership,
+    )
 
 
-def _date_check(spec: FieldSpec, condition: DateCondition) -> _Check:
+def _date_check(spec: FieldSpec, condition: DateCondition) -> Check:
     key, name = spec.name.casefold(), spec.name
     compare, count, unit = _DATE_OPERATORS[condition.op], condition.count, condition.unit
 
@@ -433,10 +542,11 @@ def _date_check(spec: FieldSpec, condition: DateCondition) -> _Check:
         found = measure(values, ctx)
         return found if isinstance(found, str) else f"{name}: {found}{unit}, needs {condition}"
 
-    return _Check(passes, explain)
+    return Check(passes, explain, key=("date", spec, condition), zoned=True)
 
 
-def _zip5(value: Value) -> str:
+def lead_zip(value: Value) -> str:
+    """The five-digit ZIP a Distance_Compare criterion measures from (ZIP+4 shortened)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:05d}"
     text = str(value).strip()
@@ -444,29 +554,26 @@ def _zip5(value: Value) -> str:
     return match.group(1) if match else text
 
 
-def _distance_check(spec: FieldSpec, condition: DistanceCondition) -> _Check:
-    key, name = spec.name.casefold(), spec.name
-    centre, limit, shown_limit = condition.centre, float(condition.miles), show(condition.miles)
+def _distance_check(spec: FieldSpec, condition: DistanceCondition) -> Check:
+    key, centre, limit = spec.name.casefold(), condition.centre, float(condition.miles)
+    radius = Radius(key, spec.name, centre, limit, show(condition.miles))
 
     def passes(values: Values, ctx: EvalContext) -> bool:
         value = values.get(key)
         if value is None:
             return False
-        distance = ctx.distance_miles(_zip5(value), centre)
+        distance = ctx.distance_miles(lead_zip(value), centre)
         return distance is not None and distance <= limit
 
     def explain(values: Values, ctx: EvalContext) -> str:
         value = values.get(key)
         if value is None:
-            return f"{name} missing"
-        zip_code = _zip5(value)
-        distance = ctx.distance_miles(zip_code, centre)
-        if distance is None:
-            return f"{name}={_clip(zip_code)} is not a known ZIP"
-        miles = f"{distance:.1f}".removesuffix(".0")
-        return f"{name}={zip_code} is {miles} mi from {centre} (max {shown_limit})"
+            return distance_failure(radius, None, None)
+        zip_code = lead_zip(value)
+        return distance_failure(radius, zip_code, ctx.distance_miles(zip_code, centre))
 
-    return _Check(passes, explain)
+    identity = ("distance", spec, centre, str(condition.miles))
+    return Check(passes, explain, key=identity, radius=radius)
 
 
 def _as_value(result: Result) -> Value:
@@ -482,7 +589,7 @@ def _result_predicate(c: Criterion, expression: Expression) -> Callable[[Result]
     return lambda result: predicate(_as_value(result))
 
 
-def _expression_check(c: Criterion, expression: Expression) -> _Check:
+def _expression_check(c: Criterion, expression: Expression, key: Hashable) -> Check:
     label, evaluate = f"expression {expression.text}", expression.evaluate
     if c.operator is Operator.Unspecified:
         accepts: Callable[[Result], bool] = lambda result: result is True  # noqa: E731
@@ -507,10 +614,10 @@ def _expression_check(c: Criterion, expression: Expression) -> _Check:
             return f"{label} {failure}"
         return f"{label} gave {_clip(show(result))}, {failure}"
 
-    return _Check(passes, explain)
+    return Check(passes, explain, key=key, zoned=True)
 
 
-def _function_check(c: Criterion, spec: FieldSpec, expression: Expression) -> _Check:
+def _function_check(c: Criterion, spec: FieldSpec, expression: Expression) -> Check:
     key, name, label = spec.name.casefold(), spec.name, expression.text
     evaluate = expression.evaluate
     accepts, failure = _result_predicate(c, expression), _failure(c.operator, c.value)
@@ -532,4 +639,5 @@ def _function_check(c: Criterion, spec: FieldSpec, expression: Expression) -> _C
             return str(exc)
         return f"{label}={_clip(show(result))} {failure}"
 
-    return _Check(passes, explain)
+    identity = ("function", spec, expression.text, c.operator, c.value)
+    return Check(passes, explain, key=identity, zoned=True)

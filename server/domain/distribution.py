@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from server.domain.buyers import AccountType, ClientStatus
@@ -53,13 +55,19 @@ class AccountView:
     windows: tuple[DayWindow, ...]
     criteria: CompiledCriteria
 
-    @property
+    @cached_property
     def label(self) -> str:
         name = self.description or self.key or f"account {self.id}"
         return f"{self.client_name} / {name} (account {self.id})"
 
     def candidate(self, rr_position: int | None, served_count: int) -> Candidate:
-        return Candidate(
+        """The account as the waterfall orders it, given its buyer's rotation state. The last
+        one made is kept (as `cached_property` keeps a value) and given again while that state
+        is unchanged, which is most leads: a frozen dataclass is slow to make."""
+        kept: Candidate | None = self.__dict__.get("_candidate")
+        if kept and kept.rr_position == rr_position and kept.served_count == served_count:
+            return kept
+        made = Candidate(
             account_id=self.id,
             client_id=self.client_id,
             client_created=self.client_id,
@@ -72,21 +80,43 @@ class AccountView:
             served_count=served_count,
             use_tiers=self.use_tiers,
         )
+        self.__dict__["_candidate"] = made
+        return made
 
 
-@dataclass(frozen=True)
-class Screened:
+# Screened and ScanEntry are made for every account and every lead: named tuples, as immutable
+# as a frozen dataclass and several times cheaper to create.
+class Screened(NamedTuple):
+    """One account screened for a lead."""
+
     view: AccountView
     reason: str  # '' = eligible so far
 
 
-@dataclass(frozen=True)
-class ScanEntry:
+class ScanEntry(NamedTuple):
     """One account as a scan left it: its place in the waterfall, or why it was passed over."""
 
     view: AccountView
     rank: int  # 1-based position in the waterfall; 0 = passed over
     reason: str  # the ranking explanation, or why it was passed over
+
+
+SCHEDULE_CLOSED = "delivery schedule closed"
+CRITERIA_FAILED = "criteria failed: "
+
+
+def standing(view: AccountView, *, automated_only: bool = True) -> str:
+    """Why an account can take no lead at all ('' when it can): what does not depend on the
+    lead or the time."""
+    if view.client_status is not ClientStatus.Active:
+        return f"buyer is {view.client_status.name}"
+    if view.status is not Status.Active:
+        return "account is disabled"
+    if not view.delivery_enabled:
+        return "delivery method is disabled"
+    if automated_only and not view.automation_enabled:
+        return "automation is off for this account"
+    return ""
 
 
 def screen(
@@ -97,20 +127,16 @@ def screen(
     automated_only: bool = True,
 ) -> Screened:
     """Whether an account may take this lead now, before caps and earlier sales; `values` are
-    the lead's typed values keyed by casefolded field name."""
-    if view.client_status is not ClientStatus.Active:
-        return Screened(view, f"buyer is {view.client_status.name}")
-    if view.status is not Status.Active:
-        return Screened(view, "account is disabled")
-    if not view.delivery_enabled:
-        return Screened(view, "delivery method is disabled")
-    if automated_only and not view.automation_enabled:
-        return Screened(view, "automation is off for this account")
+    the lead's typed values keyed by casefolded field name. (`AccountIndex` screens many
+    accounts at once, with the same outcome.)"""
+    reason = standing(view, automated_only=automated_only)
+    if reason:
+        return Screened(view, reason)
     if not is_open(view.windows, view.tz, context.now):
-        return Screened(view, "delivery schedule closed")
+        return Screened(view, SCHEDULE_CLOSED)
     verdict = view.criteria.check(values, EvalContext(context.now, view.tz, context.distance_miles))
     if not verdict.passed:
-        return Screened(view, f"criteria failed: {verdict.reason}")
+        return Screened(view, CRITERIA_FAILED + verdict.reason)
     return Screened(view, "")
 
 

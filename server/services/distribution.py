@@ -24,6 +24,7 @@ that way carries the same `Idempotency-Key`, so the buyer can tell.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -37,6 +38,7 @@ from psycopg.types.json import Jsonb
 
 from server.adapters import zip_codes
 from server.adapters.delivery import Transports
+from server.domain.account_index import AccountIndex
 from server.domain.buyers import (
     AccountType,
     ClientStatus,
@@ -48,7 +50,7 @@ from server.domain.call_data import criteria_fields, screening_values
 from server.domain.catalog import Status
 from server.domain.criteria import Criterion, CriterionType, EvalContext, compile_criteria
 from server.domain.delivery import DeliveryType, LeadPayload, describe, interpret, render
-from server.domain.distribution import AccountView, ScanEntry, scan_report, screen
+from server.domain.distribution import AccountView, ScanEntry, scan_report
 from server.domain.distribution_lists import DistributionList, excluded_by, restrictions
 from server.domain.fields import FieldSpec, Value, clean_lead_values
 from server.domain.orders import (
@@ -102,6 +104,8 @@ class Snapshot:
     by_id: dict[int, AccountView]
     lists: list[DistributionList]
     use_order: frozenset[int]  # delivery accounts that take leads only against orders
+    index: AccountIndex  # screens every account for a lead (server/domain/account_index.py)
+    client_names: dict[int, str]
 
 
 class BuyerCache:
@@ -146,8 +150,15 @@ class BuyerCache:
             {v.id: v for v in views},
             lists,
             frozenset(r["id"] for r in rows if r["use_order"]),
+            AccountIndex(views),
+            {v.client_id: v.client_name for v in views},
         )
         self._entries[(account_id, lead_type_id)] = (version, snapshot)
+        # A big snapshot is hundreds of thousands of long-lived objects: keep the cyclic
+        # garbage collector from walking them on every full collection (a 10,000-account
+        # snapshot made each one take 0.6 s). Replaced snapshots are still freed by reference
+        # counting.
+        gc.freeze()
         return snapshot
 
 
@@ -460,7 +471,7 @@ class Distributor:
         need = max(job["max_sells"], 1) - sold - outstanding
         position = job["cursor"]
         by_id = snapshot.by_id
-        context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles)
+        context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles, zip_codes.location)
         folded = screening_values(job["fields"], job["call_data"])
         deliver_now: list[Reserved] = []
         notes: list[str] = []
@@ -475,7 +486,7 @@ class Distributor:
                 view.client_id in taken_clients and not view.use_tiers
             ):
                 continue
-            again = screen(view, folded, context)
+            again = snapshot.index.check(view, folded, context)
             if again.reason:
                 notes.append(f"- {view.label}: passed over at send time: {again.reason}")
                 continue
@@ -579,17 +590,13 @@ class Distributor:
     ) -> Scan:
         """Screen, check and order every account for a lead; `held` are the lead's sends that
         hold or made a sale when the caller read them already."""
-        views = snapshot.views
-        context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles)
+        context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles, zip_codes.location)
         folded = {name.casefold(): value for name, value in values.items()}
-        screened = [screen(v, folded, context, automated_only=automated_only) for v in views]
+        screening = snapshot.index.screen(folded, context, automated_only=automated_only)
         passed_over: dict[int, str] = {}
-        names = {v.client_id: v.client_name for v in views}
+        names = snapshot.client_names
         limits = restrictions(snapshot.lists, folded, names)
-        for entry in screened:
-            view = entry.view
-            if entry.reason:
-                continue
+        for view in screening.passing:
             if account_types is not None and view.account_type not in account_types:
                 takes = " or ".join(t.name for t in sorted(account_types))
                 passed_over[view.id] = (
@@ -600,7 +607,7 @@ class Distributor:
                 why = excluded_by(limits, view.client_id)
                 if why:
                     passed_over[view.id] = why
-        passing = [s.view for s in screened if not s.reason and s.view.id not in passed_over]
+        passing = [v for v in screening.passing if v.id not in passed_over]
         picks: dict[int, Pick] = {}
         by_order = [v for v in passing if v.id in snapshot.use_order]
         if by_order:
@@ -642,11 +649,11 @@ class Distributor:
                 passed_over[view.id] = "the lead's max sell count is reached"
         entries = [
             ScanEntry(
-                s.view,
-                rank_of.get(s.view.id, 0),
-                s.reason or passed_over.get(s.view.id) or ranked[rank_of[s.view.id] - 1],
+                view,
+                rank_of.get(view.id, 0),
+                reason or passed_over.get(view.id) or ranked[rank_of[view.id] - 1],
             )
-            for s in screened
+            for view, reason in zip(screening.views, screening.reasons(), strict=True)
         ]
         report = scan_report(lead_id, now, max_sells, entries)
         return Scan(lead_id, entries, max_sells, report, picks)

@@ -14,6 +14,9 @@ from server.domain.criteria import (
     EvalContext,
     Verdict,
     compile_criteria,
+    distance_failure,
+    lead_zip,
+    membership_key,
     validate_criteria,
     validate_criterion,
 )
@@ -692,3 +695,52 @@ def test_validate_criteria_reports_each_criterion_by_index() -> None:
         "accounts[3].criteria[1].field",
         "accounts[3].criteria[2].expression",
     ]
+
+
+# --- what an account index reads ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("criterion", "posted"),
+    [
+        (field("State", Op.In, "NV, az ,CA"), ["NV", "nv", "AZ", "TX", "N V"]),
+        (field("State", Op.NotEqual, " nv"), ["NV", "Nv", "CA"]),
+        (field("ZipNumber", Op.In, "89101,+89052"), ["89101", "89052", "089052", "10001"]),
+        (field("LoanAmount", Op.In, "100,$2,500.50"), ["100.00", "2500.5", "2500.51", "$100"]),
+        (field("Score", Op.NotIn, "1.5,2"), ["1.5", "2.0", "2.25"]),
+        (field("Consent", Op.Equal, "yes"), ["1", "true", "no", "0"]),
+        (field("DOB", Op.In, "1990-05-17,01/02/2000"), ["1990-05-17", "2000-01-02", "2000-02-01"]),
+    ],
+)
+def test_a_membership_takes_exactly_the_values_its_check_passes(
+    criterion: Criterion, posted: list[str]
+) -> None:
+    (compiled,) = compile_criteria([criterion], FIELDS).checks
+    membership = compiled.membership
+    assert membership is not None and compiled.radius is None
+    spec = membership.spec
+    for text in posted:
+        values = lead(**{spec.name: text})
+        taken = membership_key(spec.data_type, values[spec.name.casefold()]) in membership.keys
+        assert compiled.passes(values, context()) == (taken != membership.excludes), text
+    assert compiled.passes({}, context()) == membership.excludes  # a missing value
+
+
+def test_a_distance_compare_names_its_centre_and_explains_as_its_check() -> None:
+    (compiled,) = compile_criteria([field("Zip", Op.Distance_Compare, "89101,50.0")], FIELDS).checks
+    radius = compiled.radius
+    assert radius is not None and (radius.centre, radius.miles) == ("89101", 50.0)
+    for values in (lead(Zip="89003"), lead(Zip="10001-1234"), lead(Zip="00000"), {}):
+        zip_code = lead_zip(values["zip"]) if values else None
+        distance = distance_miles(zip_code, "89101") if zip_code else None
+        assert distance_failure(radius, zip_code, distance) == compiled.explain(values, context())
+
+
+def test_other_criteria_share_a_key_only_when_they_say_the_same() -> None:
+    def key(criterion: Criterion) -> object:
+        return compile_criteria([criterion], FIELDS).checks[0].key
+
+    assert key(field("Value", Op.Greater, "5")) == key(field("value", Op.Greater, "5"))
+    assert key(field("Value", Op.Greater, "5")) != key(field("Value", Op.Greater, "05"))
+    assert key(expression("Value > 5")) != key(expression("Value >5"))
+    assert compile_criteria([expression("Value > 5")], FIELDS).checks[0].zoned
