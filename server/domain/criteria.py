@@ -423,6 +423,14 @@ def compile_criteria(
     return CompiledCriteria(checks, passed)
 
 
+def broken_criteria(problem: str) -> CompiledCriteria:
+    """Criteria that stopped compiling after they were saved (a field they read was renamed,
+    retyped or dropped): no lead passes them, and the scan log says why."""
+    reason = f"criteria no longer fit the lead type's fields: {problem}"
+    check = Check(lambda values, ctx: False, lambda values, ctx: reason, ("broken", problem))
+    return CompiledCriteria((check,), Verdict(False, reason))
+
+
 def _compile(
     c: Criterion, fields: Mapping[str, FieldSpec], signature: tuple[tuple[str, FieldSpec], ...]
 ) -> Check:

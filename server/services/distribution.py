@@ -48,7 +48,14 @@ from server.domain.buyers import (
 )
 from server.domain.call_data import criteria_fields, screening_values
 from server.domain.catalog import Status
-from server.domain.criteria import Criterion, CriterionType, EvalContext, compile_criteria
+from server.domain.criteria import (
+    CompiledCriteria,
+    Criterion,
+    CriterionType,
+    EvalContext,
+    broken_criteria,
+    compile_criteria,
+)
 from server.domain.delivery import DeliveryType, LeadPayload, describe, interpret, render
 from server.domain.distribution import AccountView, ScanEntry, scan_report
 from server.domain.distribution_lists import DistributionList, excluded_by, restrictions
@@ -131,7 +138,6 @@ class BuyerCache:
         rows = await cursor.fetchall()
         fields = await catalog_store.list_fields(conn, account_id, lead_type_id)
         by_name = criteria_fields(f.spec for f in fields)
-        views = [_view(r, by_name) for r in rows]
         cursor = await conn.execute(q("lists_for_lead_type"), scope)
         lists = [
             DistributionList(
@@ -145,14 +151,9 @@ class BuyerCache:
             )
             for r in await cursor.fetchall()
         ]
-        snapshot = Snapshot(
-            views,
-            {v.id: v for v in views},
-            lists,
-            frozenset(r["id"] for r in rows if r["use_order"]),
-            AccountIndex(views),
-            {v.client_id: v.client_name for v in views},
-        )
+        # compiling 10,000 accounts takes seconds of CPU: off the event loop, so requests and
+        # deliveries go on meanwhile
+        snapshot = await asyncio.to_thread(_build, rows, by_name, lists)
         self._entries[(account_id, lead_type_id)] = (version, snapshot)
         # A big snapshot is hundreds of thousands of long-lived objects: keep the cyclic
         # garbage collector from walking them on every full collection (a 10,000-account
@@ -162,7 +163,23 @@ class BuyerCache:
         return snapshot
 
 
-def _view(row: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> AccountView:
+def _build(
+    rows: Sequence[Mapping[str, Any]],
+    fields: Mapping[str, FieldSpec],
+    lists: list[DistributionList],
+) -> Snapshot:
+    views = [_view(r, fields) for r in rows]
+    return Snapshot(
+        views,
+        {v.id: v for v in views},
+        lists,
+        frozenset(r["id"] for r in rows if r["use_order"]),
+        AccountIndex(views),
+        {v.client_id: v.client_name for v in views},
+    )
+
+
+def _compiled(row: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> CompiledCriteria:
     criteria = [
         Criterion(
             CriterionType(c["type"]),
@@ -173,6 +190,14 @@ def _view(row: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> AccountVie
         )
         for c in row["criteria"]
     ]
+    try:
+        return compile_criteria(criteria, fields)
+    except ValueError as problem:
+        log.warning("delivery account %s: %s", row["id"], problem)
+        return broken_criteria(str(problem))
+
+
+def _view(row: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> AccountView:
     method = DeliveryMethod(
         type=DeliveryType(row["delivery_type"]),
         lead_type_id=0,
@@ -207,7 +232,7 @@ def _view(row: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> AccountVie
         delivery_enabled=row["delivery_enabled"],
         delivery=delivery_spec(method),
         windows=delivery_windows(row["settings"]),
-        criteria=compile_criteria(criteria, fields),
+        criteria=_compiled(row, fields),
     )
 
 

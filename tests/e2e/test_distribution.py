@@ -602,3 +602,31 @@ async def test_a_change_to_the_lead_types_fields_reloads_the_engines_buyers(
         assert await version() == before + 2  # nothing changed
         await stub.DeleteLeadField(admin_pb2.DeleteLeadFieldRequest(id=created.id))
         assert await version() == before + 3
+
+
+async def test_criteria_that_no_longer_fit_the_fields_pass_over_their_account_only(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    """Renaming a field a criterion reads does not stop distribution: that account is passed
+    over with the reason, the others still buy."""
+    m = await market(
+        [
+            client(
+                "adults",
+                buyers,
+                price="50",
+                criteria=[{"field": "Age", "operator": "GreaterOrEqual", "value": "18"}],
+            ),
+            client("anyone", buyers, price="10"),
+        ]
+    )
+    lead_type_id = m.ids.lead_types["auto-insurance"]
+    async with admin_async(m.address, m.key) as stub:
+        found = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=lead_type_id))
+        [age] = [f for f in found.fields if f.name == "Age"]
+        age.name = "AgeYears"
+        await stub.UpdateLeadField(admin_pb2.UpdateLeadFieldRequest(field=age))
+    posted = await m.post({**{k: v for k, v in LEAD.items() if k != "Age"}, "AgeYears": "30"})
+    assert [s.client_name for s in await m.settled(posted.lead_id)] == ["Buyer anyone"]
+    log = await m.scan_log(posted.lead_id)
+    assert "criteria no longer fit the lead type's fields" in log
