@@ -819,8 +819,11 @@ class Distributor:
         *,
         automated_only: bool = True,
         allow_over_max: bool = False,
+        account_types: frozenset[AccountType] | None = None,
     ) -> Scan:
-        """Where this stored lead would go now and why; nothing is reserved or logged."""
+        """Where this stored lead would go now and why; nothing is reserved or logged.
+        `account_types` limits the scan to those types (GetClientsForRedirect/Transfer)
+        instead of the types the lead's endpoint sells to."""
         async with transaction(self._pool) as conn:
             cursor = await conn.execute(
                 q("get_lead_for_scan"), {"account_id": account_id, "id": lead_id}
@@ -841,7 +844,7 @@ class Distributor:
                 utcnow(),
                 automated_only=automated_only,
                 allow_over_max=allow_over_max,
-                account_types=_types(lead["account_types"]),
+                account_types=account_types or _types(lead["account_types"]),
             )
 
     async def scan_fields(
@@ -863,36 +866,6 @@ class Distributor:
             )
 
     # -- manual operations (server/services/operations.py; docs/operations.md)
-
-    async def scan_lead_for_types(
-        self,
-        account_id: int,
-        lead_id: int,
-        account_types: frozenset[AccountType],
-        *,
-        automated_only: bool = False,
-    ) -> Scan:
-        """Where this stored lead would go now among accounts of these types only
-        (GetClientsForRedirect/Transfer), whatever types its job allows; nothing is reserved."""
-        async with transaction(self._pool) as conn:
-            cursor = await conn.execute(
-                q("get_lead_for_scan"), {"account_id": account_id, "id": lead_id}
-            )
-            lead = await cursor.fetchone()
-            if lead is None:
-                raise NotFound(f"no lead {lead_id}")
-            snapshot = await self._cache.snapshot(conn, account_id, lead["lead_type_id"])
-            return await self._scan(
-                conn,
-                account_id,
-                lead_id,
-                snapshot,
-                screening_values(lead["fields"], lead["call_data"]),
-                lead["max_sell"],
-                utcnow(),
-                automated_only=automated_only,
-                account_types=account_types,
-            )
 
     async def account_view(
         self, conn: Connection, account_id: int, lead_type_id: int, delivery_account_id: int

@@ -135,8 +135,8 @@ class Operations:
         """The accounts of one type (redirect, live transfer) that would take the lead now,
         automated or not; the lead's max sell count holds."""
         required_ids(lead_id=lead_id)
-        return await self._distributor.scan_lead_for_types(
-            account_id, lead_id, frozenset({account_type})
+        return await self._distributor.scan_lead(
+            account_id, lead_id, automated_only=False, account_types=frozenset({account_type})
         )
 
     async def criteria_accounts(
