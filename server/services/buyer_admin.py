@@ -30,8 +30,8 @@ from server.domain.buyers import (
     validate_client,
     validate_method,
 )
+from server.domain.call_data import criteria_fields
 from server.domain.catalog import Status
-from server.domain.criteria import Criterion, CriterionType
 from server.domain.distribution_lists import (
     DistributionListSpec,
     ListItemSpec,
@@ -40,10 +40,9 @@ from server.domain.distribution_lists import (
 )
 from server.domain.fields import FieldSpec
 from server.domain.orders import OrderItemSpec, OrderSpec, OrderStatus, Renewal, validate_order
-from server.domain.rules import Operator
 from server.errors import AlreadyExists, InvalidArgument, NotFound, Violation
-from server.services.buyers import criterion_json
-from server.services.catalog import Pool, password_hash
+from server.services.buyers import account_params, client_params, criterion_from_json
+from server.services.catalog import Pool
 from server.storage import catalog as store
 from server.storage.database import Connection, transaction
 from server.storage.queries import q
@@ -224,25 +223,9 @@ async def save_client(pool: Pool, account_id: int, client_id: int, spec: ClientS
             if current is None:
                 raise NotFound(f"no buyer {client_id}")
         params = {
-            "account_id": account_id,
+            **client_params(account_id, spec, current["password_hash"] if current else None),
             "id": client_id,
             "key": spec.key,
-            "name": spec.name,
-            "status": int(spec.status),
-            "client_group": spec.group,
-            "time_zone": spec.time_zone,
-            "contact": Jsonb(dict(spec.contact)),
-            "username": spec.username,
-            "password_hash": password_hash(
-                spec.password, current["password_hash"] if current else None
-            ),
-            "automation": int(spec.automation),
-            "secondary_automation": int(spec.secondary_automation),
-            "priority": spec.priority,
-            "weight": spec.weight,
-            "delivery_group": spec.delivery_group,
-            "use_delivery_tiers": spec.use_delivery_tiers,
-            "notes": spec.notes,
         }
         written = await _row(conn, "update_client" if current else "insert_client", params)
         if written is not None:
@@ -330,13 +313,13 @@ async def _criteria_for(
     conn: Connection, account_id: int, delivery_id: int, fields: Sequence[FieldSpec], where: str
 ) -> list[Violation]:
     """Problems the delivery accounts using this method would have with another lead type."""
-    by_name = {f.name.casefold(): f for f in fields}
+    by_name = criteria_fields(fields)
     problems = []
     accounts = await _rows(
         conn, "accounts_of_delivery", {"account_id": account_id, "delivery_id": delivery_id}
     )
     for account in accounts:
-        spec = AccountSpec(criteria=tuple(_criterion(c) for c in account["criteria"]))
+        spec = AccountSpec(criteria=tuple(criterion_from_json(c) for c in account["criteria"]))
         for problem in validate_account(spec, by_name, "account", zip_codes.is_known):
             problems.append(
                 Violation(
@@ -346,16 +329,6 @@ async def _criteria_for(
                 )
             )
     return problems
-
-
-def _criterion(stored: Mapping[str, Any]) -> Criterion:
-    return Criterion(
-        CriterionType(stored["type"]),
-        stored["field"],
-        Operator(stored["operator"]),
-        stored["value"],
-        stored.get("expression", ""),
-    )
 
 
 async def get_delivery(pool: Pool, account_id: int, delivery_id: int) -> Row:
@@ -403,28 +376,12 @@ async def save_account(
                 ]
             )
         fields = await _lead_type_fields(conn, account_id, delivery["lead_type_id"])
-        by_name = {f.name.casefold(): f for f in fields}
+        by_name = criteria_fields(fields)
         _check(validate_account(spec, by_name, where, zip_codes.is_known))
         params = {
-            "account_id": account_id,
+            **account_params(account_id, owner, spec.delivery_id, spec),
             "id": entity_id,
-            "client_id": owner,
-            "delivery_id": spec.delivery_id,
             "key": spec.key,
-            "description": spec.description,
-            "price": spec.price,
-            "hour_max": spec.hour_max,
-            "day_max": spec.day_max,
-            "month_max": spec.month_max,
-            "use_order": spec.use_order,
-            "status": int(spec.status),
-            "delivery_delay_seconds": spec.delivery_delay_seconds,
-            "redirect_url": spec.redirect_url,
-            "automation_enabled": spec.automation_enabled,
-            "account_type": int(spec.account_type),
-            "agent_name": spec.agent_name,
-            "agent_phone": spec.agent_phone,
-            "criteria": Jsonb([criterion_json(c) for c in spec.criteria]),
         }
         query = "update_delivery_account" if current else "insert_delivery_account"
         written = await _row(conn, query, params)

@@ -14,14 +14,17 @@ from psycopg.types.json import Jsonb
 
 from server.domain.buyer_document import ClientEntry, ListEntry
 from server.domain.buyers import (
+    AccountSpec,
+    ClientSpec,
     merge_secrets,
     validate_account,
     validate_method,
 )
 from server.domain.call_data import criteria_fields
-from server.domain.criteria import Criterion
+from server.domain.criteria import Criterion, CriterionType
 from server.domain.distribution_lists import list_value, validate_list
 from server.domain.fields import FieldSpec
+from server.domain.rules import Operator
 from server.errors import InvalidArgument, NotFound, Violation
 from server.services.catalog import Action, Change, Pool, password_hash
 from server.storage.database import Connection, transaction
@@ -92,24 +95,8 @@ async def save_clients(
         key = spec.key or ""
         current = stored.get(key)
         params = {
-            "account_id": account_id,
+            **client_params(account_id, spec, current["password_hash"] if current else None),
             "key": key,
-            "name": spec.name,
-            "status": int(spec.status),
-            "client_group": spec.group,
-            "time_zone": spec.time_zone,
-            "contact": Jsonb(dict(spec.contact)),
-            "username": spec.username,
-            "password_hash": password_hash(
-                spec.password, current["password_hash"] if current else None
-            ),
-            "automation": int(spec.automation),
-            "secondary_automation": int(spec.secondary_automation),
-            "priority": spec.priority,
-            "weight": spec.weight,
-            "delivery_group": spec.delivery_group,
-            "use_delivery_tiers": spec.use_delivery_tiers,
-            "notes": spec.notes,
         }
         client_id = await _upsert(conn, "upsert_client", params, "client", key, saved, 0)
         saved.clients[key] = client_id
@@ -149,24 +136,8 @@ async def save_clients(
                 conn,
                 "upsert_delivery_account",
                 {
-                    "account_id": account_id,
-                    "client_id": client_id,
-                    "delivery_id": delivery_ids[account.delivery_key],
+                    **account_params(account_id, client_id, delivery_ids[account.delivery_key], a),
                     "key": akey,
-                    "description": a.description,
-                    "price": a.price,
-                    "hour_max": a.hour_max,
-                    "day_max": a.day_max,
-                    "month_max": a.month_max,
-                    "use_order": a.use_order,
-                    "status": int(a.status),
-                    "delivery_delay_seconds": a.delivery_delay_seconds,
-                    "redirect_url": a.redirect_url,
-                    "automation_enabled": a.automation_enabled,
-                    "account_type": int(a.account_type),
-                    "agent_name": a.agent_name,
-                    "agent_phone": a.agent_phone,
-                    "criteria": Jsonb([criterion_json(c) for c in a.criteria]),
                 },
                 "account",
                 f"{key}/{akey}",
@@ -372,6 +343,65 @@ async def _upsert(
     assert found is not None
     saved.changes.append(Change(kind, label, Action.Unchanged))
     return int(found["id"])
+
+
+def client_params(account_id: int, spec: ClientSpec, stored_hash: str | None) -> dict[str, Any]:
+    """A buyer's columns as the upsert and the id-based saves write them (key and id apart);
+    `stored_hash` is kept when the spec leaves the password unset."""
+    return {
+        "account_id": account_id,
+        "name": spec.name,
+        "status": int(spec.status),
+        "client_group": spec.group,
+        "time_zone": spec.time_zone,
+        "contact": Jsonb(dict(spec.contact)),
+        "username": spec.username,
+        "password_hash": password_hash(spec.password, stored_hash),
+        "automation": int(spec.automation),
+        "secondary_automation": int(spec.secondary_automation),
+        "priority": spec.priority,
+        "weight": spec.weight,
+        "delivery_group": spec.delivery_group,
+        "use_delivery_tiers": spec.use_delivery_tiers,
+        "notes": spec.notes,
+    }
+
+
+def account_params(
+    account_id: int, client_id: int, delivery_id: int, spec: AccountSpec
+) -> dict[str, Any]:
+    """A delivery account's columns as the upsert and the id-based saves write them (key and
+    id apart)."""
+    return {
+        "account_id": account_id,
+        "client_id": client_id,
+        "delivery_id": delivery_id,
+        "description": spec.description,
+        "price": spec.price,
+        "hour_max": spec.hour_max,
+        "day_max": spec.day_max,
+        "month_max": spec.month_max,
+        "use_order": spec.use_order,
+        "status": int(spec.status),
+        "delivery_delay_seconds": spec.delivery_delay_seconds,
+        "redirect_url": spec.redirect_url,
+        "automation_enabled": spec.automation_enabled,
+        "account_type": int(spec.account_type),
+        "agent_name": spec.agent_name,
+        "agent_phone": spec.agent_phone,
+        "criteria": Jsonb([criterion_json(c) for c in spec.criteria]),
+    }
+
+
+def criterion_from_json(stored: Mapping[str, Any]) -> Criterion:
+    """A criterion as `criterion_json` stored it."""
+    return Criterion(
+        CriterionType(stored["type"]),
+        stored["field"],
+        Operator(stored["operator"]),
+        stored["value"],
+        stored.get("expression", ""),
+    )
 
 
 def criterion_json(c: Criterion) -> dict[str, Any]:

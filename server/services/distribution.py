@@ -50,8 +50,6 @@ from server.domain.call_data import criteria_fields, screening_values
 from server.domain.catalog import Status
 from server.domain.criteria import (
     CompiledCriteria,
-    Criterion,
-    CriterionType,
     EvalContext,
     broken_criteria,
     compile_criteria,
@@ -68,10 +66,10 @@ from server.domain.orders import (
     Renewal,
     choose_order,
 )
-from server.domain.rules import Operator
 from server.domain.schedule import CapCounts, Caps, cap_reached, cap_windows
 from server.domain.selection import Automation, explain_order, order_candidates, plan_waterfall
 from server.errors import InvalidArgument, NotFound
+from server.services.buyers import criterion_from_json
 from server.services.catalog import Pool
 from server.storage import catalog as catalog_store
 from server.storage.database import Connection, transaction
@@ -180,16 +178,7 @@ def _build(
 
 
 def _compiled(row: Mapping[str, Any], fields: Mapping[str, FieldSpec]) -> CompiledCriteria:
-    criteria = [
-        Criterion(
-            CriterionType(c["type"]),
-            c["field"],
-            Operator(c["operator"]),
-            c["value"],
-            c.get("expression", ""),
-        )
-        for c in row["criteria"]
-    ]
+    criteria = [criterion_from_json(c) for c in row["criteria"]]
     try:
         return compile_criteria(criteria, fields)
     except ValueError as problem:

@@ -245,7 +245,7 @@ class Operations:
         if why:
             raise FailedPrecondition(f"{view.label} cannot be sent leads: {why}")
         await _refuse_holder(conn, account_id, lead_id, client, view)
-        await conn.execute(q("lock_operation_account"), {"account_id": account_id, "id": view.id})
+        await conn.execute(q("lock_delivery_account"), {"account_id": account_id, "id": view.id})
         if order_id:
             await _order_of(conn, account_id, order_id, client)
         pick, note = await self._distributor.take_order(
@@ -281,7 +281,7 @@ class Operations:
         if pick and note:
             lines.append(note)
         await conn.execute(
-            q("insert_operation_log"),
+            q("insert_scan_log"),
             {"account_id": account_id, "lead_id": lead_id, "log": "\n".join(lines)},
         )
         log.info("lead %s: manual send %s to %s reserved", lead_id, send_id, view.label)
@@ -375,7 +375,7 @@ class Operations:
             if sent.valid:
                 await _refuse_holder(conn, account_id, sent.lead_id, client, view)
             await conn.execute(
-                q("lock_operation_account"), {"account_id": account_id, "id": view.id}
+                q("lock_delivery_account"), {"account_id": account_id, "id": view.id}
             )
             order_id, item_id = await _logged_order(conn, account_id, sent, view)
             status = SOLD if sent.valid else REJECTED
@@ -400,7 +400,7 @@ class Operations:
             assert row is not None
             send_id = int(row["id"])
             await conn.execute(
-                q("insert_operation_log"),
+                q("insert_scan_log"),
                 {
                     "account_id": account_id,
                     "lead_id": sent.lead_id,
@@ -465,7 +465,7 @@ class Operations:
                 for s, share in zip(taken, shares, strict=True)
             ]
             await conn.execute(
-                q("insert_operation_log"),
+                q("insert_scan_log"),
                 {"account_id": account_id, "lead_id": lead_id, "log": "\n".join(lines)},
             )
             if any(s.status == REJECTED for s in taken):
@@ -511,7 +511,7 @@ class Operations:
                 },
             )
             await conn.execute(
-                q("insert_operation_log"),
+                q("insert_scan_log"),
                 {
                     "account_id": account_id,
                     "lead_id": lead_id,
@@ -550,9 +550,7 @@ async def _refuse_holder(
     client: dict[str, Any],
     view: AccountView,
 ) -> None:
-    cursor = await conn.execute(
-        q("lead_held_sends"), {"account_id": account_id, "lead_id": lead_id}
-    )
+    cursor = await conn.execute(q("lead_sends"), {"account_id": account_id, "lead_id": lead_id})
     held = [
         HeldSend(r["id"], r["client_id"], r["delivery_account_id"], r["status"])
         for r in await cursor.fetchall()

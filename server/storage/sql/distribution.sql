@@ -46,9 +46,10 @@ SELECT pg_advisory_xact_lock(hashtextextended('rotation:' || %(account_id)s || '
                                               %(lead_type_id)s, 0));
 
 -- name: lead_sends
--- This lead's sends that hold or made a sale: scheduled, in flight or sold.
-SELECT client_id, delivery_account_id, status FROM sends
-WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND status IN (1, 2, 3);
+-- This lead's sends that hold or made a sale: scheduled, in flight or sold, oldest first.
+SELECT id, client_id, delivery_account_id, status FROM sends
+WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND status IN (1, 2, 3)
+ORDER BY id;
 
 -- name: cap_counts
 -- Deliveries per account since the start of its buyer's local hour, day and month.

@@ -28,12 +28,6 @@ FROM delivery_accounts a
 JOIN deliveries d ON d.account_id = a.account_id AND d.id = a.delivery_id
 WHERE a.account_id = %(account_id)s AND a.id = %(id)s;
 
--- name: lead_held_sends
--- The lead's sends that hold or made a sale: scheduled, in flight or sold.
-SELECT id, client_id, delivery_account_id, status FROM sends
-WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND status IN (1, 2, 3)
-ORDER BY id;
-
 -- name: insert_manual_send
 -- Reserve a manual send, in flight now (no delivery delay): it counts against the account's
 -- caps and its order from now on, and is delivered at once by the caller.
@@ -167,17 +161,6 @@ FROM delivery_accounts a
 JOIN deliveries d ON d.account_id = a.account_id AND d.id = a.delivery_id
 WHERE a.account_id = %(account_id)s AND d.lead_type_id = %(lead_type_id)s
 ORDER BY a.id;
-
--- name: lock_operation_account
--- A delivery account, locked while a manual send to it is decided: the waterfall's cap
--- recount under the same lock then sees it.
-SELECT id FROM delivery_accounts
-WHERE account_id = %(account_id)s AND id = %(id)s
-FOR UPDATE;
-
--- name: insert_operation_log
--- Add a manual operation's entry to the lead's scan log.
-INSERT INTO scan_logs (account_id, lead_id, log) VALUES (%(account_id)s, %(lead_id)s, %(log)s);
 
 -- name: wake_lead_job
 -- The lead's sales changed by hand: its waterfall, unless done, takes its next step now.
