@@ -57,3 +57,8 @@ class PermissionDenied(LeadRouterError):
 
 class StorageUnavailable(LeadRouterError):
     """The database cannot be reached; the request may be retried."""
+
+
+class RolledBack(StorageUnavailable):
+    """PostgreSQL rolled the transaction back to break a deadlock or a serialization
+    conflict; taking the same use case again normally succeeds."""

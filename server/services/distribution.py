@@ -33,7 +33,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from psycopg.errors import DeadlockDetected
 from psycopg.types.json import Jsonb
 
 from server.adapters import zip_codes
@@ -68,12 +67,13 @@ from server.domain.orders import (
 )
 from server.domain.schedule import CapCounts, Caps, cap_reached, cap_windows
 from server.domain.selection import Automation, explain_order, order_candidates, plan_waterfall
-from server.errors import InvalidArgument, NotFound
+from server.errors import InvalidArgument, NotFound, RolledBack
 from server.services.buyers import criterion_from_json
 from server.services.catalog import Pool
 from server.storage import catalog as catalog_store
 from server.storage.database import Connection, transaction
 from server.storage.queries import q
+from server.storage.send_outcomes import Outcome, OutcomeWriter
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +262,20 @@ class Reserved:
         }
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A send a step decided on, not yet inserted; `note_at` is where its "scheduled" note
+    goes in the step's notes when it is delayed."""
+
+    view: AccountView
+    pick: Pick | None
+    note_at: int
+
+    @property
+    def status(self) -> int:
+        return SCHEDULED if self.view.delivery_delay_seconds > 0 else IN_FLIGHT
+
+
 # -- the engine --------------------------------------------------------------------------------
 
 
@@ -275,6 +289,7 @@ class Distributor:
         self._transports = transports
         self._settings = settings or EngineSettings()
         self._cache = BuyerCache()
+        self._outcomes = OutcomeWriter(pool)
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
 
@@ -366,32 +381,19 @@ class Distributor:
             await asyncio.sleep(0.01)
 
     async def distribute_now(self, account_id: int, lead_id: int) -> None:
-        """Walk a lead's waterfall here, unless another walker holds its job."""
-        if await self._claim(account_id, lead_id):
-            await self._walk(account_id, lead_id)
+        """Walk a lead's waterfall here, unless its job is not due or another walker holds it."""
+        await self._walk(account_id, lead_id, leased=False)
 
-    async def _claim(self, account_id: int, lead_id: int) -> bool:
-        """Lease this lead's job when it is due and nobody holds it."""
-        async with transaction(self._pool) as conn:
-            cursor = await conn.execute(
-                q("claim_job"),
-                {
-                    "account_id": account_id,
-                    "lead_id": lead_id,
-                    "lease": self._settings.lease_seconds,
-                },
-            )
-            return await cursor.fetchone() is not None
-
-    async def _walk(self, account_id: int, lead_id: int) -> None:
-        """Steps of a leased job until it waits on nothing this process delivers."""
+    async def _walk(self, account_id: int, lead_id: int, *, leased: bool = True) -> None:
+        """Steps of a job until it waits on nothing this process delivers. The first step
+        leases the job itself unless the poll leased it already; each later step leases it
+        again (the answers to the last step's sends woke it), unless another process did."""
         while True:
-            sends = await self._step_retrying(account_id, lead_id)
+            sends = await self._step_retrying(account_id, lead_id, lease=not leased)
             if not sends:
                 return
             await asyncio.gather(*(self._execute(account_id, s) for s in sends))
-            if not await self._claim(account_id, lead_id):
-                return
+            leased = False
 
     async def _deliver_and_continue(self, account_id: int, send_id: int) -> None:
         """A send leased by the poll (scheduled, retried or taken over): deliver it; the job it
@@ -399,25 +401,38 @@ class Distributor:
         await self._deliver(account_id, send_id)
         self.wake()
 
-    async def _step_retrying(self, account_id: int, lead_id: int) -> list[Reserved]:
+    async def _step_retrying(
+        self, account_id: int, lead_id: int, *, lease: bool = False
+    ) -> list[Reserved]:
         """A step, taken again when PostgreSQL broke a lock cycle between two walkers by
         rolling this one back (their waterfalls lock the same accounts in other orders)."""
         for attempt in range(1, 4):
             try:
-                return await self._step(account_id, lead_id)
-            except DeadlockDetected:
+                return await self._step(account_id, lead_id, lease=lease)
+            except RolledBack:
                 if attempt == 3:
                     raise
                 log.info("lead %s: step rolled back by a deadlock; taking it again", lead_id)
         return []
 
-    async def _step(self, account_id: int, lead_id: int) -> list[Reserved]:
-        """One step of a lead's waterfall, in one transaction: plan it if needed, then reserve
-        the sends it needs. Returns the sends to deliver now."""
+    async def _step(self, account_id: int, lead_id: int, *, lease: bool) -> list[Reserved]:
+        """One step of a lead's waterfall, in one transaction: lease the job if asked (no step
+        when it is not due or another process holds it), plan it if needed, then reserve the
+        sends it needs. Returns the sends to deliver now."""
         async with transaction(self._pool) as conn:
-            cursor = await conn.execute(
-                q("lock_job"), {"account_id": account_id, "lead_id": lead_id}
-            )
+            if lease:
+                cursor = await conn.execute(
+                    q("claim_job"),
+                    {
+                        "account_id": account_id,
+                        "lead_id": lead_id,
+                        "lease": self._settings.lease_seconds,
+                    },
+                )
+            else:
+                cursor = await conn.execute(
+                    q("lock_job"), {"account_id": account_id, "lead_id": lead_id}
+                )
             job = await cursor.fetchone()
             if job is None or job["state"] == "done":
                 return []
@@ -430,6 +445,7 @@ class Distributor:
             )
             held = await cursor.fetchall()
             plan: list[dict[str, int]] | None = job["plan"]
+            logs: list[str] = []
             if plan is None:
                 if any(v.automation in ROTATING or v.secondary in ROTATING for v in snapshot.views):
                     await conn.execute(
@@ -448,21 +464,20 @@ class Distributor:
                     held=held,
                 )
                 plan = [{"account": e.view.id, "client": e.view.client_id} for e in scan.ranked]
-                await self._log(conn, account_id, lead_id, scan.report)
+                logs.append(scan.report)
             to_deliver, cursor_at, outstanding, notes = await self._reserve(
                 conn, account_id, lead_id, snapshot, job, plan, now, held
             )
-            state = "waiting" if outstanding else "done"
-            if notes:
-                await self._log(conn, account_id, lead_id, "\n".join(notes))
+            logs.append("\n".join(notes))
             await conn.execute(
                 q("save_job"),
                 {
                     "account_id": account_id,
                     "lead_id": lead_id,
-                    "state": state,
+                    "state": "waiting" if outstanding else "done",
                     "plan": Jsonb(plan),
                     "cursor": cursor_at,
+                    "logs": logs,
                 },
             )
             return to_deliver
@@ -488,6 +503,7 @@ class Distributor:
         context = EvalContext(now, UTC_ZONE, zip_codes.distance_miles, zip_codes.location)
         folded = screening_values(job["fields"], job["call_data"])
         deliver_now: list[Reserved] = []
+        pending: list[_Pending] = []
         notes: list[str] = []
         while need > 0 and position < len(plan):
             entry = plan[position]
@@ -515,48 +531,72 @@ class Distributor:
                     continue
             pick = None
             if view.id in snapshot.use_order:
+                # the order's count must see this lead's sends reserved so far
+                deliver_now.extend(
+                    await self._insert_sends(conn, account_id, lead_id, job, pending, notes)
+                )
+                pending = []
                 pick, why = await self._take_order(conn, account_id, view, now)
                 if pick is None:
                     notes.append(f"- {view.label}: passed over at send time: {why}")
                     continue
                 if why:
                     notes.append(why)
-            delay = view.delivery_delay_seconds
-            status = SCHEDULED if delay > 0 else IN_FLIGHT
-            cursor = await conn.execute(
-                q("insert_send"),
-                {
-                    "account_id": account_id,
-                    "lead_id": lead_id,
-                    "client_id": view.client_id,
-                    "delivery_account_id": view.id,
-                    "delivery_id": view.delivery_id,
-                    "status": status,
-                    "automated": True,
-                    "price": view.price,
-                    "delay": delay,
-                    "lease": view.delivery.timeout_seconds + self._settings.lease_seconds,
-                    "order_id": pick.order_id if pick else None,
-                    "order_item_id": pick.item_id if pick else None,
-                },
-            )
-            row = await cursor.fetchone()
-            assert row is not None
             if Automation.RoundRobin in (view.automation, view.secondary):
                 await conn.execute(
                     q("advance_rotation"), {"account_id": account_id, "id": view.client_id}
                 )
+            pending.append(_Pending(view, pick, len(notes)))
+            if view.delivery_delay_seconds > 0:
+                notes.append("")  # "scheduled" note, once the send has its id
             taken_clients.add(view.client_id)
             taken_accounts.add(view.id)
             outstanding += 1
             need -= 1
-            if status == IN_FLIGHT:
-                deliver_now.append(
-                    Reserved(int(row["id"]), lead_id, view, view.price, 0, job["fields"])
-                )
-            else:
-                notes.append(f"- {view.label}: send {row['id']} scheduled in {delay} s")
+        deliver_now.extend(await self._insert_sends(conn, account_id, lead_id, job, pending, notes))
         return deliver_now, position, outstanding, notes
+
+    async def _insert_sends(
+        self,
+        conn: Connection,
+        account_id: int,
+        lead_id: int,
+        job: Mapping[str, Any],
+        pending: Sequence[_Pending],
+        notes: list[str],
+    ) -> list[Reserved]:
+        """Reserve the sends decided so far in one statement; the ones to deliver now."""
+        if not pending:
+            return []
+        timeout_margin = self._settings.lease_seconds
+        cursor = await conn.execute(
+            q("insert_sends"),
+            {
+                "account_id": account_id,
+                "lead_id": lead_id,
+                "client_ids": [p.view.client_id for p in pending],
+                "delivery_account_ids": [p.view.id for p in pending],
+                "delivery_ids": [p.view.delivery_id for p in pending],
+                "statuses": [p.status for p in pending],
+                "prices": [p.view.price for p in pending],
+                "delays": [p.view.delivery_delay_seconds for p in pending],
+                "leases": [p.view.delivery.timeout_seconds + timeout_margin for p in pending],
+                "order_ids": [p.pick.order_id if p.pick else None for p in pending],
+                "order_item_ids": [p.pick.item_id if p.pick else None for p in pending],
+            },
+        )
+        ids = {row["delivery_account_id"]: int(row["id"]) for row in await cursor.fetchall()}
+        now_due: list[Reserved] = []
+        for p in pending:
+            send_id = ids[p.view.id]
+            if p.status == IN_FLIGHT:
+                now_due.append(Reserved(send_id, lead_id, p.view, p.view.price, 0, job["fields"]))
+            else:
+                notes[p.note_at] = (
+                    f"- {p.view.label}: send {send_id} scheduled in "
+                    f"{p.view.delivery_delay_seconds} s"
+                )
+        return now_due
 
     async def _take_order(
         self, conn: Connection, account_id: int, view: AccountView, now: datetime
@@ -780,24 +820,23 @@ class Distributor:
                 f"Send {send['id']} to {label or 'account ' + str(send['delivery_account_id'])}: "
                 f"{detail} ({elapsed_ms:.0f} ms)"
             )
-        async with transaction(self._pool) as conn:
-            # one statement: the outcome, its scan log entry and the job's wake-up
-            await conn.execute(
-                q("finish_send"),
-                {
-                    "account_id": account_id,
-                    "id": send["id"],
-                    "status": status,
-                    "request": request,
-                    "response": response[:65536],
-                    "reason": reason,
-                    "redirect_url": redirect_url,
-                    "price": send["price"] if price is None else price,
-                    "elapsed_ms": elapsed_ms,
-                    "retry_in": retry_in,
-                    "log": entry,
-                },
+        # one statement, shared with whatever other outcomes are waiting: the outcome, its
+        # scan log entry and the job's wake-up
+        await self._outcomes.write(
+            Outcome(
+                account_id=account_id,
+                send_id=send["id"],
+                status=status,
+                request=request,
+                response=response[:65536],
+                reason=reason,
+                redirect_url=redirect_url,
+                price=send["price"] if price is None else price,
+                elapsed_ms=elapsed_ms,
+                retry_in=retry_in,
+                log=entry,
             )
+        )
 
     # -- read-only operations
 

@@ -23,6 +23,7 @@ from server.errors import (
     FailedPrecondition,
     LeadRouterError,
     NotFound,
+    RolledBack,
     StorageUnavailable,
 )
 
@@ -101,4 +102,7 @@ async def transaction(pool: AsyncConnectionPool[Connection]) -> AsyncIterator[Co
             raise kind(message) from exc
         raise
     except (psycopg.OperationalError, TimeoutError) as exc:
+        if isinstance(exc, psycopg.Error) and (exc.sqlstate or "").startswith("40"):
+            # class 40, transaction rollback: a deadlock victim or a serialization failure
+            raise RolledBack("the database rolled the transaction back; try again") from exc
         raise StorageUnavailable("the database is unavailable; try again") from exc

@@ -13,13 +13,19 @@ WHERE j.account_id = due.account_id AND j.lead_id = due.lead_id
 RETURNING j.account_id, j.lead_id;
 
 -- name: claim_job
--- Lease one lead's job when it is due (the synchronous insert endpoints run it at once);
--- NULL when it is not due or another process holds it.
-UPDATE distribution_jobs SET lease_until = now() + make_interval(secs => %(lease)s)
-WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND state = 'pending'
-  AND run_at <= now()
-  AND (lease_until IS NULL OR lease_until < now())
-RETURNING lead_id;
+-- Lease one lead's job for a step when it is due and nobody holds it (the synchronous insert
+-- endpoints run it at once; a walker continues its lead after its sends were answered); with
+-- what the step needs, as lock_job. No row when it is not due or another process holds it.
+UPDATE distribution_jobs j SET lease_until = now() + make_interval(secs => %(lease)s)
+FROM leads l
+WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s AND j.state = 'pending'
+  AND j.run_at <= now()
+  AND (j.lease_until IS NULL OR j.lease_until < now())
+  AND l.account_id = j.account_id AND l.id = j.lead_id
+RETURNING j.state, j.plan, j.cursor, j.max_sells, j.account_types, l.lead_type_id, l.fields,
+          l.call_data, now() AS now,
+          coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = j.account_id), 0)
+            AS buyer_version;
 
 -- name: lock_job
 -- A job with its lead, locked for one step of the waterfall; with the database's clock and
@@ -34,7 +40,15 @@ WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s
 FOR UPDATE OF j;
 
 -- name: save_job
--- Store a job's plan and position after a step, and release its lease.
+-- Store a job's plan and position after a step and release its lease; with the step's scan
+-- log entries (empty ones skipped), in order.
+WITH logged AS (
+  INSERT INTO scan_logs (account_id, lead_id, log)
+  SELECT %(account_id)s, %(lead_id)s, e.entry
+  FROM unnest(%(logs)s::text[]) WITH ORDINALITY AS e(entry, n)
+  WHERE e.entry <> ''
+  ORDER BY e.n
+)
 UPDATE distribution_jobs
 SET state = %(state)s, plan = %(plan)s, cursor = %(cursor)s, lease_until = NULL,
     updated_at = now()
@@ -78,16 +92,23 @@ SELECT id FROM delivery_accounts
 WHERE account_id = %(account_id)s AND id = %(id)s
 FOR UPDATE;
 
--- name: insert_send
--- Reserve a delivery: it counts against the account's caps (and its order) from now on.
+-- name: insert_sends
+-- Reserve deliveries of one lead: each counts against its account's caps (and its order) from
+-- now on. One row per delivery account, in the order given; RETURNING pairs ids by account.
 INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
                    automated, price, next_attempt_at, lease_until, order_id, order_item_id)
-VALUES (%(account_id)s, %(lead_id)s, %(client_id)s, %(delivery_account_id)s, %(delivery_id)s,
-        %(status)s, %(automated)s, %(price)s,
-        now() + make_interval(secs => %(delay)s),
-        CASE WHEN %(status)s = 2 THEN now() + make_interval(secs => %(lease)s) END,
-        %(order_id)s, %(order_item_id)s)
-RETURNING id;
+SELECT %(account_id)s, %(lead_id)s, r.client_id, r.delivery_account_id, r.delivery_id,
+       r.status, true, r.price, now() + make_interval(secs => r.delay),
+       CASE WHEN r.status = 2 THEN now() + make_interval(secs => r.lease) END,
+       r.order_id, r.order_item_id
+FROM unnest(%(client_ids)s::bigint[], %(delivery_account_ids)s::bigint[],
+            %(delivery_ids)s::bigint[], %(statuses)s::smallint[], %(prices)s::numeric[],
+            %(delays)s::int[], %(leases)s::float8[], %(order_ids)s::bigint[],
+            %(order_item_ids)s::bigint[]) WITH ORDINALITY
+     AS r(client_id, delivery_account_id, delivery_id, status, price, delay, lease, order_id,
+          order_item_id, n)
+ORDER BY r.n
+RETURNING id, delivery_account_id;
 
 -- name: lock_client_orders
 -- A buyer's orders, locked while a send against one of them is decided: order quantities
@@ -141,26 +162,40 @@ FROM sends s
 JOIN leads l ON l.account_id = s.account_id AND l.id = s.lead_id
 WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = 2;
 
--- name: finish_send
--- Record a delivery attempt's outcome (nothing when the send was already finished). A final
--- outcome (log not empty) also writes its scan log entry and wakes the lead's job, in the
--- same statement.
-WITH finished AS (
-  UPDATE sends
-  SET status = %(status)s, request = %(request)s, response = %(response)s,
-      reason = %(reason)s, redirect_url = %(redirect_url)s, price = %(price)s,
-      attempts = attempts + 1, elapsed_ms = %(elapsed_ms)s, sent_at = now(),
-      lease_until = NULL, next_attempt_at = now() + make_interval(secs => %(retry_in)s)
-  WHERE account_id = %(account_id)s AND id = %(id)s AND status = 2
-  RETURNING account_id, lead_id
+-- name: finish_sends
+-- Record delivery attempts' outcomes, any number in one statement (nothing for a send already
+-- finished). A final outcome (log not empty) also writes its scan log entry and wakes its
+-- lead's job; the jobs are locked in key order, so two writers never wait on each other in a
+-- cycle.
+WITH outcome AS (
+  SELECT * FROM unnest(%(account_ids)s::bigint[], %(ids)s::bigint[], %(statuses)s::smallint[],
+                       %(requests)s::text[], %(responses)s::text[], %(reasons)s::text[],
+                       %(redirect_urls)s::text[], %(prices)s::numeric[],
+                       %(elapsed_ms)s::float8[], %(retry_in)s::float8[], %(logs)s::text[])
+    AS o(account_id, id, status, request, response, reason, redirect_url, price, elapsed_ms,
+         retry_in, log)
+), finished AS (
+  UPDATE sends s
+  SET status = o.status, request = o.request, response = o.response, reason = o.reason,
+      redirect_url = o.redirect_url, price = o.price, attempts = s.attempts + 1,
+      elapsed_ms = o.elapsed_ms, sent_at = now(), lease_until = NULL,
+      next_attempt_at = now() + make_interval(secs => o.retry_in)
+  FROM outcome o
+  WHERE s.account_id = o.account_id AND s.id = o.id AND s.status = 2
+  RETURNING s.account_id, s.lead_id, s.id, o.log
 ), logged AS (
   INSERT INTO scan_logs (account_id, lead_id, log)
-  SELECT account_id, lead_id, %(log)s FROM finished WHERE %(log)s <> ''
+  SELECT account_id, lead_id, log FROM finished WHERE log <> '' ORDER BY id
+), woken AS (
+  SELECT j.account_id, j.lead_id FROM distribution_jobs j
+  WHERE (j.account_id, j.lead_id) IN (SELECT account_id, lead_id FROM finished WHERE log <> '')
+    AND j.state <> 'done'
+  ORDER BY j.account_id, j.lead_id
+  FOR UPDATE
 )
 UPDATE distribution_jobs j SET state = 'pending', run_at = now(), updated_at = now()
-FROM finished f
-WHERE %(log)s <> '' AND j.account_id = f.account_id AND j.lead_id = f.lead_id
-  AND j.state <> 'done';
+FROM woken w
+WHERE j.account_id = w.account_id AND j.lead_id = w.lead_id;
 
 -- name: list_sends
 -- A lead's sends, oldest first, with their buyers' names and their accounts' type and agent.

@@ -1,0 +1,113 @@
+"""Writing delivery outcomes in groups: one transaction for every outcome that arrives while
+the previous group is being written (group commit).
+
+A lead sold three times finishes three sends within milliseconds of each other; written one
+transaction each, they queue on the lead's job row and pay a WAL flush each. The writer sends
+whatever is waiting as one `finish_sends` statement, so under load a transaction carries many
+outcomes, and when idle an outcome is written at once. Each caller still waits until its own
+outcome is committed, so nothing is reported done before it is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from server.errors import RolledBack
+from server.storage.database import Connection, transaction
+from server.storage.queries import q
+
+log = logging.getLogger(__name__)
+
+MAX_GROUP = 256  # outcomes per statement
+ATTEMPTS = 3  # a group PostgreSQL rolled back to break a lock cycle is written again
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A delivery attempt's outcome for one send; `log` is its scan log entry, empty for an
+    attempt that is not final (a retry is scheduled)."""
+
+    account_id: int
+    send_id: int
+    status: int
+    request: str
+    response: str
+    reason: str
+    redirect_url: str
+    price: Decimal
+    elapsed_ms: float
+    retry_in: float
+    log: str
+
+
+class OutcomeWriter:
+    """Writes outcomes handed to `write` in groups, one group at a time."""
+
+    def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
+        self._pool = pool
+        self._waiting: list[tuple[Outcome, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(self, outcome: Outcome) -> None:
+        """Record `outcome`; returns once it is committed (raises if writing it failed)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((outcome, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        await asyncio.shield(done)
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+                try:
+                    await self._write_group([o for o, _ in group])
+                except Exception as exc:  # each caller gets the failure of its own outcome
+                    for _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                else:
+                    for _, done in group:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._writer = None
+
+    async def _write_group(self, group: list[Outcome]) -> None:
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with transaction(self._pool) as conn:
+                    await write_outcomes(conn, group)
+                return
+            except RolledBack:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("%d outcomes rolled back by a conflict; writing them again", len(group))
+
+
+async def write_outcomes(conn: Connection, group: list[Outcome]) -> None:
+    """Record outcomes in the caller's transaction, in one statement."""
+    await conn.execute(q("finish_sends"), _columns(group))
+
+
+def _columns(group: list[Outcome]) -> Mapping[str, list[Any]]:
+    return {
+        "account_ids": [o.account_id for o in group],
+        "ids": [o.send_id for o in group],
+        "statuses": [o.status for o in group],
+        "requests": [o.request for o in group],
+        "responses": [o.response for o in group],
+        "reasons": [o.reason for o in group],
+        "redirect_urls": [o.redirect_url for o in group],
+        "prices": [o.price for o in group],
+        "elapsed_ms": [o.elapsed_ms for o in group],
+        "retry_in": [o.retry_in for o in group],
+        "logs": [o.log for o in group],
+    }
