@@ -7,11 +7,17 @@ import asyncio
 import base64
 import email
 import email.policy
+import functools
 import json
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
+import tracemalloc
 import warnings
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,12 +31,13 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from server.adapters.delivery import HttpTransport, Transports, transmit
-from server.adapters.delivery.http import MAX_BODY_BYTES
+from server.adapters.delivery.http import MAX_BODY_BYTES, MAX_REDIRECTS
 from server.domain.delivery import (
     AuthType,
     DeliverySpec,
     DeliveryType,
     FieldMapping,
+    HttpRequest,
     LeadPayload,
     ResponseRules,
     interpret,
@@ -80,10 +87,19 @@ class BuyerServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), BuyerHandler)
         self.received: list[Received] = []
+        self.barrier: threading.Barrier | None = None  # for /together
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """64 MiB of zeros, gzipped to about 64 KiB."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(64)) + packer.flush()
 
 
 class BuyerHandler(BaseHTTPRequestHandler):
@@ -111,16 +127,59 @@ class BuyerHandler(BaseHTTPRequestHandler):
             self._reply(int(path.rsplit("/", 1)[1]), b"<error>buyer is down</error>")
         elif path == "/moved":
             self._reply(302, b"", (("Location", "/landing"),))
+        elif path.startswith("/hops/"):  # /hops/N redirects N times, then answers
+            hops = int(path.rsplit("/", 1)[1])
+            if hops:
+                self._reply(302, b"", (("Location", f"/hops/{hops - 1}"),))
+            else:
+                self._reply(200, b"landed")
         elif path == "/huge":
             self._reply(200, b"x" * (MAX_BODY_BYTES * 4))
+        elif path == "/gzipped":
+            body = zlib.compress(b"<result>Accepted</result>", wbits=31)
+            self._reply(200, body, (("Content-Encoding", "gzip"),))
+        elif path == "/gzip-bomb":
+            self._reply(200, gzip_bomb(), (("Content-Encoding", "gzip"),))
+        elif path == "/latin-1":
+            self._reply(200, b"caf\xe9", content_type="text/plain; charset=iso-8859-1")
+        elif path == "/no-charset":
+            self._reply(200, b"caf\xe9", content_type="text/plain")
+        elif path == "/unknown-charset":
+            self._reply(200, "café".encode(), content_type="text/plain; charset=no-such-code")
+        elif path == "/cookie":
+            self._reply(200, b"ok", (("Set-Cookie", "session=buyer-secret; Path=/"),))
+        elif path == "/trickle":  # a byte every 50 ms for a second
+            self.send_response(200)
+            self.send_header("Content-Length", "20")
+            self.end_headers()
+            for _ in range(20):
+                self.wfile.write(b".")
+                self.wfile.flush()
+                time.sleep(0.05)
+        elif path == "/hang-up":
+            self.close_connection = True
+        elif path == "/together":  # answers once every party of the barrier has arrived
+            assert self.server.barrier is not None
+            try:
+                self.server.barrier.wait(timeout=5)
+            except threading.BrokenBarrierError:
+                self._reply(503, b"too few at once")
+            else:
+                self._reply(200, b"together")
         else:
             self._reply(200, b"<result>Accepted</result><price>3.25</price>")
 
-    def _reply(self, status: int, body: bytes, headers: tuple[tuple[str, str], ...] = ()) -> None:
+    def _reply(
+        self,
+        status: int,
+        body: bytes,
+        headers: tuple[tuple[str, str], ...] = (),
+        content_type: str = "text/xml; charset=utf-8",
+    ) -> None:
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
-        self.send_header("Content-Type", "text/xml; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -308,7 +367,7 @@ async def test_a_refused_connection_is_a_transport_failure(http: HttpTransport) 
     )
     result = await deliver(http, delivery)
     assert result.status is None
-    assert result.error.startswith("could not connect")
+    assert result.error.startswith("could not connect: ")
 
 
 async def test_connections_are_reused(
@@ -332,6 +391,258 @@ async def test_transports_close_their_client(buyer: BuyerServer) -> None:
     async with Transports() as transports:
         result = await transports.send(render(http_spec(buyer, DeliveryType.HttpPost), LEAD))
     assert result.status == 200
+
+
+def request(
+    url: str,
+    *,
+    method: str = "GET",
+    headers: tuple[tuple[str, str], ...] = (),
+    body: bytes = b"",
+    timeout: float = 5.0,
+) -> HttpRequest:
+    return HttpRequest(
+        method=method,
+        url=url,
+        headers=headers,
+        body=body,
+        content_type="",
+        timeout_seconds=timeout,
+        follow_redirects=method == "GET",
+        log_url=url,
+        log_body=body,
+    )
+
+
+async def test_a_post_carries_its_headers_in_order_and_nothing_else(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    headers = (("X-Source", "leadrouter-test"), ("X-Campaign", "42"))
+    delivery = http_spec(
+        buyer,
+        DeliveryType.HttpPost,
+        headers=headers,
+        auth=AuthType.Basic,
+        username="acme",
+        password="pa:ss",
+    )
+    await deliver(http, delivery)
+    assert list(received[0].headers) == [
+        "host",
+        "user-agent",
+        "content-type",
+        "x-source",
+        "x-campaign",
+        "authorization",
+        "idempotency-key",
+        "content-length",
+    ]
+
+
+async def test_a_get_carries_no_headers_of_the_clients_own(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    await http.send(request(f"{buyer.url}/leads", headers=(("X-Only", "1"),)))
+    assert list(received[0].headers) == ["host", "x-only"]
+
+
+async def test_the_address_is_sent_with_its_escapes_untouched(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    await http.send(request(f"{buyer.url}/a%41b?sig=x%2fy%7e&d=[1]&e=%ZZ"))
+    assert received[0].path == "/a%41b?sig=x%2fy%7e&d=[1]&e=%ZZ"
+
+
+async def test_a_hand_typed_address_is_encoded(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/a b/café"))
+    assert (result.status, received[0].path) == (200, "/a%20b/caf%C3%A9")
+
+
+async def test_a_get_follows_as_many_redirects_as_allowed(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/hops/{MAX_REDIRECTS}"))
+    assert (result.status, result.body, result.error) == (200, "landed", "")
+    assert len(received) == MAX_REDIRECTS + 1
+
+
+async def test_a_get_gives_up_after_too_many_redirects(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/hops/{MAX_REDIRECTS + 1}?key=secret"))
+    assert (result.status, result.error) == (
+        None,
+        f"TooManyRedirects: more than {MAX_REDIRECTS} redirects",
+    )
+    assert len(received) == MAX_REDIRECTS + 1
+
+
+async def test_a_post_is_not_redirected_however_many_hops(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/hops/2", method="POST", body=b"a=1"))
+    assert (result.status, [r.path for r in received]) == (302, ["/hops/2"])
+
+
+async def test_the_answer_is_decoded_with_its_charset(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/latin-1"))
+    assert result.body == "café"
+
+
+async def test_an_answer_without_a_charset_is_read_as_utf8(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/no-charset"))
+    assert result.body == "caf\ufffd"
+
+
+async def test_an_answer_in_an_unknown_charset_is_read_as_utf8(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/unknown-charset"))
+    assert (result.body, result.error) == ("café", "")
+
+
+async def test_a_compressed_answer_is_inflated(buyer: BuyerServer, http: HttpTransport) -> None:
+    result = await http.send(request(f"{buyer.url}/gzipped"))
+    assert (result.status, result.body) == (200, "<result>Accepted</result>")
+
+
+async def test_a_compressed_answer_is_cut_short_without_inflating_it_all(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    gzip_bomb()  # built before measuring
+    tracemalloc.start()
+    try:
+        result = await http.send(request(f"{buyer.url}/gzip-bomb"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert (result.status, result.body) == (200, "\0" * MAX_BODY_BYTES)
+    assert peak < 16 * 1024 * 1024  # the whole answer would be 64 MiB
+
+
+async def test_the_timeout_covers_the_whole_answer(buyer: BuyerServer, http: HttpTransport) -> None:
+    result = await http.send(request(f"{buyer.url}/trickle", timeout=0.2))
+    assert (result.status, result.error) == (None, "timed out after 0.2s")
+
+
+async def test_a_buyer_hanging_up_is_a_transport_failure(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/hang-up", method="POST", body=b"a=1"))
+    assert (result.status, result.error) == (None, "ServerDisconnectedError: Server disconnected")
+
+
+async def test_an_unusable_address_is_a_transport_failure_that_keeps_its_secrets(
+    http: HttpTransport,
+) -> None:
+    result = await http.send(request("http://127.0.0.1:99999/leads?key=secret"))
+    assert (result.status, result.error) == (None, "ValueError: Port out of range 0-65535")
+
+
+async def test_an_address_that_is_not_http_is_a_transport_failure(http: HttpTransport) -> None:
+    result = await http.send(request("ftp://127.0.0.1/leads?key=secret"))
+    assert (result.status, result.error) == (
+        None,
+        "NonHttpUrlClientError: not an http or https address",
+    )
+
+
+async def test_a_buyers_cookie_is_not_sent_back(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    named = buyer.url.replace("127.0.0.1", "localhost")  # no client keeps cookies for an IP
+    await http.send(request(f"{named}/cookie"))
+    await http.send(request(f"{named}/leads"))
+    assert "cookie" not in received[1].headers
+
+
+async def test_many_deliveries_to_one_buyer_are_in_flight_at_once(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    parties = 120  # more than aiohttp's default pool of 100
+    buyer.barrier = threading.Barrier(parties)
+    results = await asyncio.gather(
+        *(http.send(request(f"{buyer.url}/together", timeout=10)) for _ in range(parties))
+    )
+    assert {(r.status, r.body) for r in results} == {(200, "together")}
+
+
+async def test_a_transport_built_outside_the_event_loop_works(buyer: BuyerServer) -> None:
+    transport = await asyncio.to_thread(HttpTransport)  # no event loop runs in that thread
+    async with transport:
+        result = await transport.send(request(f"{buyer.url}/leads"))
+    assert result.status == 200
+
+
+async def test_a_transport_never_used_closes() -> None:
+    async with HttpTransport():
+        pass
+
+
+# --- an HTTPS buyer ------------------------------------------------------------------------
+
+
+@dataclass
+class TlsBuyer:
+    url: str
+    certificate: Path
+
+
+@pytest.fixture(scope="module")
+def tls_buyer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsBuyer]:
+    """A buyer behind TLS, with a self-signed certificate for 127.0.0.1."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    certificate, key = folder / "cert.pem", folder / "key.pem"
+    make = "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+    name = "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
+    subprocess.run(
+        [openssl, *make.split(), *name.split(), "-keyout", str(key), "-out", str(certificate)],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(certificate, key)
+    server = BuyerServer()
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    yield TlsBuyer(f"https://127.0.0.1:{server.server_address[1]}", certificate)
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+async def test_an_untrusted_certificate_is_refused(
+    tls_buyer: TlsBuyer, http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{tls_buyer.url}/leads"))
+    assert result.status is None
+    assert result.error.startswith("could not connect: ")
+    assert "CERTIFICATE_VERIFY_FAILED" in result.error
+
+
+async def test_a_certificate_trusted_by_the_given_context_is_accepted(
+    tls_buyer: TlsBuyer,
+) -> None:
+    context = ssl.create_default_context(cafile=tls_buyer.certificate)
+    async with HttpTransport(verify=context) as transport:
+        result = await transport.send(request(f"{tls_buyer.url}/leads"))
+    assert (result.status, result.error) == (200, "")
+
+
+async def test_verification_can_be_turned_off(tls_buyer: TlsBuyer) -> None:
+    async with HttpTransport(verify=False) as transport:
+        result = await transport.send(request(f"{tls_buyer.url}/leads"))
+    assert (result.status, result.error) == (200, "")
 
 
 # --- an SMTP server ------------------------------------------------------------------------

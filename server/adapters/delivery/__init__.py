@@ -1,4 +1,4 @@
-"""Delivery transports: HTTP (pooled httpx), email (SMTP) and FTP, behind one dispatcher."""
+"""Delivery transports: HTTP (pooled aiohttp), email (SMTP) and FTP, behind one dispatcher."""
 
 from __future__ import annotations
 

@@ -1,62 +1,49 @@
-"""The HTTP transport: pooled, kept-alive clients that send rendered deliveries to buyers."""
+"""The HTTP transport: a pooled, kept-alive aiohttp session that sends rendered deliveries to
+buyers."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
+import re
 import ssl
-import sys
 import time
 from types import TracebackType
-from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from server.domain.delivery import HttpRequest, TransportResult
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_REDIRECTS = 5
-SHARD_BUSY = 4  # requests in flight on a shard before a buyer spills to the next
+
+# Headers aiohttp would add on its own. A request carries only its own headers plus the
+# framing HTTP needs (Host, Content-Length).
+_NOT_ADDED = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
+# Characters that may not appear in a request target as they stand.
+_UNSAFE = re.compile(r"[\x00-\x20\x7f\"<>\\^`{|}]")
 
 
 class HttpTransport:
-    """Sends HTTP deliveries over pooled, kept-alive `httpx.AsyncClient`s.
+    """Sends HTTP deliveries over one pooled, kept-alive `aiohttp.ClientSession`.
 
     Construct it once and `aclose()` it at shutdown, or use it as an async context manager.
-    httpcore's pool scans every connection it holds on each request, so under load several
-    smaller pools (shards) cost much less CPU than one large one. A buyer's requests go to
-    its own shard while that has fewer than `SHARD_BUSY` in flight, so connections are
-    reused; past that they spill to the next shards. Redirects are followed for GET only.
+    The session is opened by the first `send`, inside the running event loop, so the transport
+    itself may be built anywhere. Redirects are followed only when the request asks (GET).
     """
 
     def __init__(
         self,
         *,
         max_connections: int = 1024,
-        shards: int = 32,
         keepalive_expiry: float = 30.0,
         verify: bool | ssl.SSLContext = True,
     ) -> None:
-        _skip_sniffio_probe()
-        if verify is True:
-            verify = ssl.create_default_context()  # loaded once, shared by every shard
-        per_shard = max(1, max_connections // shards)
-        limits = httpx.Limits(
-            max_connections=per_shard,
-            max_keepalive_connections=per_shard,
-            keepalive_expiry=keepalive_expiry,
-        )
-        self._clients = tuple(
-            httpx.AsyncClient(
-                limits=limits,
-                follow_redirects=False,
-                max_redirects=MAX_REDIRECTS,
-                verify=verify,
-                trust_env=False,
-            )
-            for _ in range(max(1, shards))
-        )
-        self._in_flight = [0] * len(self._clients)
+        self._max_connections = max_connections
+        self._keepalive_expiry = keepalive_expiry
+        self._verify = verify
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     async def send(self, request: HttpRequest) -> TransportResult:
         """Send `request`; a transport failure is reported in the result, never raised."""
@@ -65,65 +52,57 @@ class HttpTransport:
         try:
             async with asyncio.timeout(timeout):
                 status, body = await self._exchange(request)
-        except (TimeoutError, httpx.TimeoutException):
+        except TimeoutError:
             return _failed(started, f"timed out after {timeout:g}s")
-        except httpx.HTTPError as exc:
-            return _failed(started, _describe_error(exc))
-        except (httpx.InvalidURL, httpx.StreamError, OSError) as exc:
-            return _failed(started, f"{type(exc).__name__}: {exc}")
+        except aiohttp.ClientConnectorError as exc:
+            return _failed(started, f"could not connect: {_detail(exc)}")
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            # ValueError: an address or a header that aiohttp or yarl refuses to send
+            return _failed(started, _describe(exc))
         return TransportResult(status=status, body=body, elapsed_ms=_since(started))
 
-    def _shard(self, url: str) -> int:
-        """The first shard, from the host's own, with room; else the least busy."""
-        count = len(self._clients)
-        start = hash(urlsplit(url).netloc) % count
-        best = start
-        for step in range(count):
-            index = (start + step) % count
-            if self._in_flight[index] < SHARD_BUSY:
-                return index
-            if self._in_flight[index] < self._in_flight[best]:
-                best = index
-        return best
-
     async def _exchange(self, request: HttpRequest) -> tuple[int, str]:
-        shard = self._shard(request.url)
-        self._in_flight[shard] += 1
-        try:
-            return await self._exchange_on(self._clients[shard], request)
-        finally:
-            self._in_flight[shard] -= 1
-
-    async def _exchange_on(
-        self, client: httpx.AsyncClient, request: HttpRequest
-    ) -> tuple[int, str]:
-        stream = client.stream(
+        exchange = self._open().request(
             request.method,
-            request.url,
-            headers=list(request.headers),
-            content=request.body or None,
-            timeout=request.timeout_seconds,
-            follow_redirects=request.follow_redirects,
+            _target(request.url),
+            headers=request.headers,
+            data=request.body or None,
+            allow_redirects=request.follow_redirects,
+            max_redirects=MAX_REDIRECTS + 1,  # aiohttp counts the response that overflows
         )
-        async with stream as response:
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= MAX_BODY_BYTES:
-                    break
-            data = b"".join(chunks)[:MAX_BODY_BYTES]
-            encoding = response.encoding or "utf-8"
+        async with exchange as response:
+            data = await _read_capped(response.content)
+            charset = response.charset
         try:
-            text = data.decode(encoding, errors="replace")
-        except LookupError:
+            text = data.decode(charset or "utf-8", errors="replace")
+        except (LookupError, ValueError):  # an unknown or unusable charset
             text = data.decode("utf-8", errors="replace")
-        return response.status_code, text
+        return response.status, text
+
+    def _open(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None:
+            if self._closed:
+                raise RuntimeError("the HTTP transport is closed")
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections,
+                limit_per_host=0,
+                keepalive_timeout=self._keepalive_expiry,
+                ssl=self._verify,
+            )
+            session = self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=_NOT_ADDED,
+                timeout=aiohttp.ClientTimeout(total=None),  # `send` times the whole exchange
+                trust_env=False,
+            )
+        return session
 
     async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
+        self._closed = True
+        if self._session is not None:
+            await self._session.close()
 
     async def __aenter__(self) -> HttpTransport:
         return self
@@ -137,20 +116,45 @@ class HttpTransport:
         await self.aclose()
 
 
-def _skip_sniffio_probe() -> None:
-    """httpcore tries `import sniffio` each time it sets up a lock; without sniffio installed
-    every failed import searches sys.path, costing more than the request itself. Recording the
-    absence once turns the retry into a dictionary lookup (under asyncio the answer is the
-    same)."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
+def _target(url: str) -> URL:
+    """`url` as given, its escapes untouched (a buyer may sign its query string); only an
+    address with spaces or other characters HTTP cannot carry is encoded by yarl."""
+    if url.isascii() and _UNSAFE.search(url) is None:
+        return URL(url, encoded=True)
+    return URL(url)
 
 
-def _describe_error(exc: httpx.HTTPError) -> str:
-    detail = str(exc) or repr(exc.__cause__ or exc.__context__ or "")
-    if isinstance(exc, httpx.ConnectError):
-        return f"could not connect: {detail}"
-    return f"{type(exc).__name__}: {detail}"
+async def _read_capped(content: aiohttp.StreamReader) -> bytes:
+    """The body up to `MAX_BODY_BYTES`; the rest is never read and its connection is dropped.
+    A compressed body is inflated piece by piece, so the cap holds for it too."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < MAX_BODY_BYTES:
+        chunk = await content.read(MAX_BODY_BYTES - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _describe(exc: BaseException) -> str:
+    """`Type: detail`, never quoting the request's address: its query may hold credentials
+    that only the logged copy masks."""
+    name = type(exc).__name__
+    if isinstance(exc, aiohttp.TooManyRedirects):
+        return f"{name}: more than {MAX_REDIRECTS} redirects"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return f"{name}: {exc.message or exc.status}"
+    if isinstance(exc, aiohttp.InvalidURL):
+        return f"{name}: {exc.description or 'not a usable address'}"
+    if isinstance(exc, aiohttp.NonHttpUrlClientError):
+        return f"{name}: not an http or https address"
+    return f"{name}: {_detail(exc)}"
+
+
+def _detail(exc: BaseException) -> str:
+    return str(exc) or repr(exc.__cause__ or exc.__context__ or exc)
 
 
 def _since(started: float) -> float:
