@@ -284,7 +284,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
             _print_demo(demo, addresses)
         print("Stop with Ctrl-C.", flush=True)
 
-    asyncio.run(serve(settings, ready, only=args.only, grpc_target=args.grpc_target))
+    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+        runner.run(serve(settings, ready, only=args.only, grpc_target=args.grpc_target))
+
+
+def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop for serve: the same asyncio API at a fraction of the CPU per I/O
+    event (measured in bench/distribution.py). LEADROUTER_EVENT_LOOP=asyncio keeps the
+    standard library's loop."""
+    if os.environ.get("LEADROUTER_EVENT_LOOP", "uvloop") == "asyncio":
+        return None
+    import uvloop
+
+    return uvloop.new_event_loop
 
 
 def _print_demo(demo: dict[str, Any], addresses: dict[str, str]) -> None:

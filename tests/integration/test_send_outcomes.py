@@ -167,7 +167,7 @@ async def test_outcomes_that_arrive_together_share_a_transaction(
 
 async def test_a_retry_is_rescheduled_without_a_log_entry_or_waking_the_job(pool: Any) -> None:
     account, sends = await _in_flight_sends(pool, leads=1)
-    lead, send = sends[0]
+    _, send = sends[0]
     await OutcomeWriter(pool).write(_outcome(account, send, SCHEDULED, retry_in=60.0))
     async with pool.connection() as conn:
         cursor = await conn.execute(

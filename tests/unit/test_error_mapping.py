@@ -24,7 +24,12 @@ def test_each_domain_error_has_a_status_code(kind: type[errors.LeadRouterError])
 
 
 def test_no_two_errors_share_a_code() -> None:
-    assert len(set(STATUS_CODES.values())) == len(STATUS_CODES) == len(DOMAIN_ERRORS)
+    kinds = [k for k in DOMAIN_ERRORS if k.__bases__ == (errors.LeadRouterError,)]
+    assert len(set(STATUS_CODES.values())) == len(STATUS_CODES) == len(kinds)
+
+
+def test_a_rolled_back_transaction_is_unavailable_like_its_parent() -> None:
+    assert status_code(errors.RolledBack("m")) == grpc.StatusCode.UNAVAILABLE
 
 
 def test_a_bearer_token_is_read_from_metadata() -> None:
