@@ -50,7 +50,7 @@ async def create_server(
 
     server = grpc.aio.server(interceptors=[ServiceInterceptor(authenticate)])
     admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(pool, receiver_url), server)
-    intake = LeadIntake(pool, zip_codes.city_state, on_accepted=distributor.wake)
+    intake = LeadIntake(pool, zip_codes.city_state, on_accepted=distributor.accepted)
     leads_pb2_grpc.add_LeadServiceServicer_to_server(LeadServicer(intake, distributor), server)
     distribution_pb2_grpc.add_DistributionServiceServicer_to_server(
         DistributionServicer(pool, distributor), server

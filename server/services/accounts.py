@@ -92,12 +92,19 @@ async def revoke_key(
 
 async def authenticate(pool: AsyncConnectionPool[Connection], presented: str) -> Caller:
     """The caller a presented key belongs to; Unauthenticated for anything else."""
+    if secrets.key_prefix(presented) is None:
+        raise Unauthenticated("the API key is malformed")
+    async with transaction(pool) as conn:
+        return await authenticate_in(conn, presented)
+
+
+async def authenticate_in(conn: Connection, presented: str) -> Caller:
+    """`authenticate`, inside the caller's transaction (a lead post's own)."""
     prefix = secrets.key_prefix(presented)
     if prefix is None:
         raise Unauthenticated("the API key is malformed")
-    async with transaction(pool) as conn:
-        stored = await store.find_live_key(conn, prefix)
-        if stored is None or not secrets.key_matches(presented, stored.digest):
-            raise Unauthenticated("the API key is not valid or has been revoked")
-        await store.touch_key(conn, stored.account_id, stored.id)
+    stored = await store.find_live_key(conn, prefix)
+    if stored is None or not secrets.key_matches(presented, stored.digest):
+        raise Unauthenticated("the API key is not valid or has been revoked")
+    await store.touch_key(conn, stored.account_id, stored.id)
     return Caller(stored.account_id, stored.id, stored.source_id)

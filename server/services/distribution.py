@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -297,6 +297,16 @@ class Distributor:
         """New work was committed in this process: look for it now rather than at the next poll."""
         self._wake.set()
 
+    def accepted(self, leads: Iterable[tuple[int, int]]) -> None:
+        """Leads (account id, lead id) whose jobs this process just committed: walk them now,
+        each leasing its own job, while there is room; what finds none is left to the poll.
+        A job another process leased first is simply skipped by its walk here."""
+        for account_id, lead_id in leads:
+            if len(self._running) >= self._settings.concurrency:
+                self.wake()
+                return
+            self._spawn(self._walk(account_id, lead_id, leased=False))
+
     # -- the worker loop
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -392,7 +402,9 @@ class Distributor:
             sends = await self._step_retrying(account_id, lead_id, lease=not leased)
             if not sends:
                 return
-            await asyncio.gather(*(self._execute(account_id, s) for s in sends))
+            jobs = await asyncio.gather(*(self._execute(account_id, s) for s in sends))
+            if "done" in jobs:  # the answers completed the lead: no step left to take
+                return
             leased = False
 
     async def _deliver_and_continue(self, account_id: int, send_id: int) -> None:
@@ -740,8 +752,9 @@ class Distributor:
             Reserved(send_id, row["lead_id"], view, row["price"], row["attempts"], row["fields"]),
         )
 
-    async def _execute(self, account_id: int, reserved: Reserved) -> None:
-        """One delivery attempt of a send this process holds, and its outcome recorded."""
+    async def _execute(self, account_id: int, reserved: Reserved) -> str | None:
+        """One delivery attempt of a send this process holds, and its outcome recorded; the
+        state that left the lead's job in (None: not touched)."""
         view = reserved.view
         send = reserved.as_row()
         payload = LeadPayload(
@@ -757,7 +770,7 @@ class Distributor:
             attempts = send["attempts"] + 1
             if attempts < self._settings.max_attempts:
                 retry_in = self._settings.retry_base_seconds * 2 ** (attempts - 1)
-                await self._finish(
+                return await self._finish(
                     account_id,
                     send,
                     SCHEDULED,
@@ -769,7 +782,7 @@ class Distributor:
                     retry_in=retry_in,
                 )
             else:
-                await self._finish(
+                return await self._finish(
                     account_id,
                     send,
                     FAILED,
@@ -779,10 +792,9 @@ class Distributor:
                     result.elapsed_ms,
                     label=view.label,
                 )
-            return
         outcome = interpret(view.delivery.response, result.status, result.body)
         price = outcome.price if outcome.price is not None else send["price"]
-        await self._finish(
+        return await self._finish(
             account_id,
             send,
             SOLD if outcome.accepted else REJECTED,
@@ -809,7 +821,8 @@ class Distributor:
         redirect_url: str = "",
         price: Decimal | None = None,
         label: str = "",
-    ) -> None:
+    ) -> str | None:
+        """Record the attempt; the state it left the lead's job in (None: not touched)."""
         entry = ""
         if status != SCHEDULED:
             word = {SOLD: "sold", REJECTED: "rejected", FAILED: "failed"}[status]
@@ -821,10 +834,11 @@ class Distributor:
                 f"{detail} ({elapsed_ms:.0f} ms)"
             )
         # one statement, shared with whatever other outcomes are waiting: the outcome, its
-        # scan log entry and the job's wake-up
-        await self._outcomes.write(
+        # scan log entry and the job's wake-up (or its end)
+        return await self._outcomes.write(
             Outcome(
                 account_id=account_id,
+                lead_id=send["lead_id"],
                 send_id=send["id"],
                 status=status,
                 request=request,

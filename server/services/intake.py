@@ -2,10 +2,15 @@
 store it, and log every post, accepted or not.
 
 Identity is checked in LeadExec's order (vid, lid, aid, then password and/or API key). Each
-lead then runs the pure screening steps; an accepted one is stored in one transaction that
-first locks its campaign row (so hour/day/month caps are exact under concurrency, across
+lead then runs the pure screening steps; an accepted one is stored after locking its campaign
+row when the campaign has a cap (so hour/day/month caps are exact under concurrency, across
 processes) and then an advisory lock on its duplicate key (so two identical leads at the same
 instant give one lead and one Duplicate_Lead).
+
+A request is identified, and its first lead screened, stored and logged, in one transaction:
+a single post costs one commit. What the identifiers resolve to is kept per process, and
+used only while the account's catalog version, read in the post's own transaction, is the one
+it was read at.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from server.domain.intake import (
 )
 from server.errors import Unauthenticated
 from server.services import catalog
-from server.services.accounts import authenticate
+from server.services.accounts import authenticate_in
 from server.services.catalog import Pool
 from server.storage import catalog as catalog_store
 from server.storage.database import Connection, transaction
@@ -142,46 +147,91 @@ class _PasswordCache:
         return True
 
 
+_TargetKey = tuple[int, int | None, int | None]  # source, lead type, campaign named
+
+
+class _PostTargets:
+    """What posts' identifiers resolved to, by identifiers, most recently used first. An entry
+    is only used once the post's own transaction has read that its catalog version holds."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._known: OrderedDict[_TargetKey, catalog_store.PostTarget] = OrderedDict()
+
+    async def find(
+        self, conn: Connection, source_id: int, lead_type_id: int | None, campaign_id: int | None
+    ) -> catalog_store.PostTarget | None:
+        key = (source_id, lead_type_id, campaign_id)
+        known = self._known.get(key)
+        found = await catalog_store.find_post_target(
+            conn, source_id, lead_type_id, campaign_id, known
+        )
+        if found is None:
+            self._known.pop(key, None)
+            return None
+        self._known[key] = found
+        self._known.move_to_end(key)
+        if len(self._known) > self._size:
+            self._known.popitem(last=False)
+        return found
+
+
 class LeadIntake:
     def __init__(
-        self, pool: Pool, zip_lookup: ZipLookup, on_accepted: Callable[[], None] | None = None
+        self,
+        pool: Pool,
+        zip_lookup: ZipLookup,
+        on_accepted: Callable[[list[tuple[int, int]]], None] | None = None,
     ) -> None:
+        """`on_accepted` hears of each lead (account id, lead id) whose distribution job was
+        just committed, so this process's engine can walk it at once."""
         self._pool = pool
         self._zip_lookup = zip_lookup
         self._passwords = _PasswordCache()
+        self._targets = _PostTargets()
         self._on_accepted = on_accepted
 
     async def submit(self, submission: Submission) -> list[PostOutcome]:
-        """One outcome per posted lead, in order (one outcome when the request had none)."""
+        """One outcome per posted lead, in order (one outcome when the request had none).
+
+        The request is identified, and its first lead screened, stored and logged, in one
+        transaction (a refusal is logged in it too); each further lead has one of its own.
+        """
         target = _Target()
         started = time.perf_counter()
-        refused = await self._identified(submission, target)
-        target.steps.append(
-            Step(
-                "identify",
-                "failed" if refused else "passed",
-                refused.details if refused else "",
-                _micros(started),
+        async with transaction(self._pool) as conn:
+            refused = await self._identified(conn, submission, target)
+            target.steps.append(
+                Step(
+                    "identify",
+                    "failed" if refused else "passed",
+                    refused.details if refused else "",
+                    _micros(started),
+                )
             )
-        )
-        if refused is not None:
-            count = max(1, len(submission.leads))
-            return [
-                await self._log_refusal(submission, target, index, refused)
-                for index in range(count)
-            ]
-        outcomes = [
-            await self._receive(submission, target, index, lead)
-            for index, lead in enumerate(submission.leads)
-        ]
-        if self._on_accepted is not None and any(o.lead_id for o in outcomes):
-            self._on_accepted()  # a distribution job may be waiting: no need to wait for a poll
+            if refused is not None:
+                count = max(1, len(submission.leads))
+                return [
+                    await self._log_refusal(conn, submission, target, index, refused)
+                    for index in range(count)
+                ]
+            outcomes = [await self._receive(conn, submission, target, 0, identified=True)]
+        for index in range(1, len(submission.leads)):
+            async with transaction(self._pool) as conn:
+                outcomes.append(await self._receive(conn, submission, target, index))
+        accepted = [(o.account_id, o.lead_id) for o in outcomes if o.lead_id and not o.pending_qc]
+        if self._on_accepted is not None and accepted:
+            self._on_accepted(accepted)  # no need to wait for a poll
         return outcomes
 
     # -- identity ---------------------------------------------------------------------------
 
     async def _identified(
-        self, submission: Submission, target: _Target, locate: _Locate | None = None
+        self,
+        conn: Connection,
+        submission: Submission,
+        target: _Target,
+        locate: _Locate | None = None,
     ) -> _Refused | None:
         """Identify the request and check it holds a readable lead; why not, or None.
 
@@ -190,7 +240,7 @@ class LeadIntake:
         """
         refused: _Refused | None = None
         try:
-            await self._identify(submission, target, locate)
+            await self._identify(conn, submission, target, locate)
         except _Refused as exc:
             refused = exc
         if submission.parse_error:
@@ -200,14 +250,23 @@ class LeadIntake:
         return refused
 
     async def _identify(
-        self, submission: Submission, target: _Target, locate: _Locate | None = None
+        self,
+        conn: Connection,
+        submission: Submission,
+        target: _Target,
+        locate: _Locate | None = None,
     ) -> None:
         """vid (or the source's API key), lid, the campaign (`locate`; by default aid or the
-        source's one active campaign), then the campaign's password and/or the API key."""
+        source's one active campaign), then the campaign's password and/or the API key.
+
+        The catalog is read in one statement (`find_post_target`), or only its version when
+        this process already holds what these identifiers resolve to; the checks that follow
+        refuse in the same order, with the same words, whichever it was.
+        """
         key_source: int | None = None
         if submission.api_key:
             try:
-                caller = await authenticate(self._pool, submission.api_key)
+                caller = await authenticate_in(conn, submission.api_key)
             except Unauthenticated as exc:
                 raise _Refused(ResponseType.No_Account_Found, exc.message) from None
             if caller.source_id is None:
@@ -219,51 +278,55 @@ class LeadIntake:
         if not vid:
             raise _Refused(ResponseType.Vendor_ID_Missing, "vid (lead source id) is required")
         source_id = _number(vid, ResponseType.Vendor_ID_Missing, "vid")
-        async with transaction(self._pool) as conn:
-            cursor = await conn.execute(q("find_source_account"), {"source_id": source_id})
-            source = await cursor.fetchone()
-            if source is None:
-                raise _Refused(ResponseType.Vendor_ID_Missing, f"Unknown lead source vid={vid}")
-            target.account_id, target.source_id = source["account_id"], source_id
-            if key_source is not None and key_source != source_id:
-                raise _Refused(
-                    ResponseType.No_Account_Found, "The API key belongs to another lead source"
-                )
-            if source["status"] != Status.Active:
-                raise _Refused(ResponseType.Account_Disabled, "The lead source is disabled")
-            await self._lead_type(conn, submission, target)
-            campaign_id = await (locate or _campaign_named)(conn, submission, target)
-            await self._load_campaign(conn, target, campaign_id)
+        lead_type_id = _number_or_none(submission.lid)
+        named = _number_or_none(submission.aid) if locate is None else None
+        found = await self._targets.find(conn, source_id, lead_type_id, named)
+        if found is None:
+            raise _Refused(ResponseType.Vendor_ID_Missing, f"Unknown lead source vid={vid}")
+        target.account_id, target.source_id = found.account_id, source_id
+        if key_source is not None and key_source != source_id:
+            raise _Refused(
+                ResponseType.No_Account_Found, "The API key belongs to another lead source"
+            )
+        if found.source_status != Status.Active:
+            raise _Refused(ResponseType.Account_Disabled, "The lead source is disabled")
+        self._lead_type(submission, target, found)
+        campaign_id = await (locate or _campaign_named)(conn, submission, target, found)
+        resolved = found.campaign.id if found.campaign is not None else named
+        if campaign_id != resolved:  # located otherwise (an update's lead): read that campaign
+            found = await self._targets.find(conn, source_id, lead_type_id, campaign_id)
+        self._load_campaign(target, campaign_id, found)
         self._authorise(submission, target, key_source is not None)
 
-    async def _lead_type(self, conn: Connection, submission: Submission, target: _Target) -> None:
+    def _lead_type(
+        self, submission: Submission, target: _Target, found: catalog_store.PostTarget
+    ) -> None:
         lid = submission.lid.strip()
         if not lid:
             raise _Refused(ResponseType.LeadType_ID_Missing, "lid (lead type id) is required")
         lead_type_id = _number(lid, ResponseType.LeadType_ID_Missing, "lid")
-        if not await catalog_store.lead_type_exists(conn, target.account_id, lead_type_id):
+        if not found.lead_type_found:
             raise _Refused(ResponseType.LeadType_ID_Missing, f"Unknown lead type lid={lid}")
         target.lead_type_id = lead_type_id
 
-    async def _load_campaign(self, conn: Connection, target: _Target, campaign_id: int) -> None:
-        stored = await catalog_store.list_campaigns(
-            conn, target.account_id, campaign_id=campaign_id
-        )
+    def _load_campaign(
+        self, target: _Target, campaign_id: int, found: catalog_store.PostTarget | None
+    ) -> None:
+        stored = found.campaign if found is not None else None
         if (
-            not stored
-            or stored[0].spec.source_id != target.source_id
-            or stored[0].spec.lead_type_id != target.lead_type_id
+            stored is None
+            or stored.id != campaign_id
+            or stored.spec.source_id != target.source_id
+            or stored.spec.lead_type_id != target.lead_type_id
         ):
             raise _Refused(
                 ResponseType.No_Account_Found,
                 f"No campaign aid={campaign_id} for this lead source and lead type",
             )
-        target.campaign_id, target.campaign = campaign_id, stored[0].spec
-        target.fields = [
-            s.spec
-            for s in await catalog_store.list_fields(conn, target.account_id, target.lead_type_id)
-        ]
-        target.password_hash = stored[0].password_hash
+        assert found is not None
+        target.campaign_id, target.campaign = campaign_id, stored.spec
+        target.fields = list(found.fields)
+        target.password_hash = stored.password_hash
 
     def _authorise(self, submission: Submission, target: _Target, has_key: bool) -> None:
         assert target.campaign is not None
@@ -286,10 +349,20 @@ class LeadIntake:
     # -- one lead ---------------------------------------------------------------------------
 
     async def _receive(
-        self, submission: Submission, target: _Target, index: int, lead: PostedLead
+        self,
+        conn: Connection,
+        submission: Submission,
+        target: _Target,
+        index: int,
+        *,
+        identified: bool = False,
     ) -> PostOutcome:
+        """Screen, store and log one lead in the caller's transaction. `identified`: the
+        request was identified in this transaction too, so the campaign's status was read in
+        it."""
         assert target.campaign is not None and target.campaign_id is not None
         campaign = target.campaign
+        lead = submission.leads[index]
         posted = dict(lead.fields)
         call = dict(lead.call) if submission.sale_kind.takes_call_data else None
         screening = screen(campaign, target.fields, posted, self._zip_lookup, call)
@@ -299,9 +372,12 @@ class LeadIntake:
             outcome = PostOutcome(
                 post_id, screening.response, screening.details, campaign_id=target.campaign_id
             )
-            return await self._log_alone(submission, target, index, outcome, steps)
-        async with transaction(self._pool) as conn:
-            outcome = await self._store(conn, submission, target, lead, post_id, screening, steps)
+            await self._log(conn, submission, target, index, outcome, steps)
+            return outcome
+        outcome = await self._store(
+            conn, submission, target, index, post_id, screening, steps, identified
+        )
+        if not outcome.accepted:
             await self._log(conn, submission, target, index, outcome, steps)
         return outcome
 
@@ -310,21 +386,48 @@ class LeadIntake:
         conn: Connection,
         submission: Submission,
         target: _Target,
-        lead: PostedLead,
+        index: int,
         post_id: str,
         screening: Screening,
         steps: list[Step],
+        identified: bool,
     ) -> PostOutcome:
+        """Check the campaign's status, caps and duplicates, then store the lead and log its
+        post in one statement; a refusal here is left to the caller to log.
+
+        Only a campaign with a cap is locked (FOR UPDATE), so that posts to it take their turn
+        and its counts stay exact; others are not, and their posts run side by side. The status
+        of an uncapped campaign was read in this transaction when it identified the request,
+        else it is read again here.
+        """
         assert target.campaign is not None and target.campaign_id is not None
         campaign, campaign_id = target.campaign, target.campaign_id
+        lead = submission.leads[index]
         values = screening.values
         account_types = submission.sale_kind.account_types
         clock = time.perf_counter()
-        cursor = await conn.execute(
-            q("lock_campaign_for_post"), {"account_id": target.account_id, "id": campaign_id}
-        )
-        locked = await cursor.fetchone()
-        if locked is None or locked["status"] != Status.Active:
+        status, counts = campaign.status, None
+        ids = {"account_id": target.account_id, "id": campaign_id}
+        if _capped(campaign):
+            # Pipelined (one round trip), but two statements: the count's snapshot is taken
+            # once the lock is held, so it sees every lead of the posts that held it before.
+            async with conn.pipeline():
+                locked = await conn.execute(q("lock_campaign_for_post"), ids)
+                counted = await conn.execute(
+                    q("count_campaign_leads"),
+                    {
+                        "account_id": target.account_id,
+                        "campaign_id": campaign_id,
+                        "count_returns": campaign.count_returns,
+                    },
+                )
+            found, counts = await locked.fetchone(), await counted.fetchone()
+            status = Status.Unspecified if found is None else found["status"]
+        elif not identified:
+            cursor = await conn.execute(q("campaign_status_for_post"), ids)
+            found = await cursor.fetchone()
+            status = Status.Unspecified if found is None else found["status"]
+        if status != Status.Active:
             steps.append(Step("campaign_status", "failed", "disabled meanwhile", _micros(clock)))
             return PostOutcome(
                 post_id,
@@ -332,7 +435,7 @@ class LeadIntake:
                 "The campaign is disabled",
                 campaign_id=campaign_id,
             )
-        over = await _over_cap(conn, target.account_id, campaign_id, campaign)
+        over = _cap_reached(campaign, counts)
         steps.append(Step("caps", "failed" if over else "passed", over or "", _micros(clock)))
         if over:
             return PostOutcome(
@@ -344,19 +447,21 @@ class LeadIntake:
         clock = time.perf_counter()
         duplicate_key = _duplicate_key(target.lead_type_id or 0, target.fields, values)
         if duplicate_key is not None and campaign.dup_day_max > 0:
-            await conn.execute(
-                q("lock_duplicate_key"),
-                {"lock": f"{target.account_id}:{target.lead_type_id}:{duplicate_key.hex()}"},
-            )
-            cursor = await conn.execute(
-                q("find_duplicate"),
-                {
-                    "account_id": target.account_id,
-                    "lead_type_id": target.lead_type_id,
-                    "duplicate_key": duplicate_key,
-                    "days": campaign.dup_day_max,
-                },
-            )
+            # Pipelined too: the search's snapshot is taken once the key's lock is held.
+            async with conn.pipeline():
+                await conn.execute(
+                    q("lock_duplicate_key"),
+                    {"lock": f"{target.account_id}:{target.lead_type_id}:{duplicate_key.hex()}"},
+                )
+                cursor = await conn.execute(
+                    q("find_duplicate"),
+                    {
+                        "account_id": target.account_id,
+                        "lead_type_id": target.lead_type_id,
+                        "duplicate_key": duplicate_key,
+                        "days": campaign.dup_day_max,
+                    },
+                )
             earlier = await cursor.fetchone()
             if earlier is not None:
                 detail = (
@@ -388,14 +493,20 @@ class LeadIntake:
             if campaign.pricing.model is PricingModel.PerLead
             else (Decimal("0"))
         )
+        accepted = PostOutcome(
+            post_id,
+            ResponseType.No_Error,
+            "Lead was accepted",
+            campaign_id=campaign_id,
+            price=price,
+            pending_qc=campaign.use_qc_bin,
+            account_id=target.account_id,
+        )
         cursor = await conn.execute(
             q("insert_lead"),
             {
-                "account_id": target.account_id,
+                **_post_params(submission, target, index, accepted, steps),
                 "post_id": post_id,
-                "source_id": target.source_id,
-                "campaign_id": campaign_id,
-                "lead_type_id": target.lead_type_id,
                 "reference": lead.reference,
                 "no_sell": lead.no_sell,
                 "send_delay_hours": _send_delay(submission.send_delay_hours),
@@ -403,7 +514,6 @@ class LeadIntake:
                 "extras": Jsonb(screening.extras),
                 "duplicate_key": duplicate_key,
                 "pricing_model": campaign.pricing.model.value,
-                "price": price,
                 "pending_qc": campaign.use_qc_bin,
                 "max_sells": campaign.max_sell,
                 "call_data": Jsonb(screening.call_data),
@@ -414,22 +524,18 @@ class LeadIntake:
         )
         row = await cursor.fetchone()
         assert row is not None
-        steps.append(Step("store", "passed", f"lead {row['id']}"))
-        return PostOutcome(
-            post_id,
-            ResponseType.No_Error,
-            "Lead was accepted",
-            lead_id=row["id"],
-            campaign_id=campaign_id,
-            price=price,
-            pending_qc=campaign.use_qc_bin,
-            account_id=target.account_id,
-        )
+        steps.append(Step("store", "passed", f"lead {row['id']}"))  # as insert_lead logs it
+        return replace(accepted, lead_id=row["id"])
 
     # -- the post log -----------------------------------------------------------------------
 
     async def _log_refusal(
-        self, submission: Submission, target: _Target, index: int, refused: _Refused
+        self,
+        conn: Connection,
+        submission: Submission,
+        target: _Target,
+        index: int,
+        refused: _Refused,
     ) -> PostOutcome:
         outcome = PostOutcome(
             str(uuid.uuid4()),
@@ -437,19 +543,7 @@ class LeadIntake:
             refused.details,
             campaign_id=target.campaign_id or 0,
         )
-        return await self._log_alone(submission, target, index, outcome, target.steps)
-
-    async def _log_alone(
-        self,
-        submission: Submission,
-        target: _Target,
-        index: int,
-        outcome: PostOutcome,
-        steps: Sequence[Step],
-    ) -> PostOutcome:
-        """Log a post that stored nothing, in a transaction of its own; return its outcome."""
-        async with transaction(self._pool) as conn:
-            await self._log(conn, submission, target, index, outcome, steps)
+        await self._log(conn, submission, target, index, outcome, target.steps)
         return outcome
 
     async def _log(
@@ -461,59 +555,43 @@ class LeadIntake:
         outcome: PostOutcome,
         steps: Sequence[Step],
     ) -> None:
-        body = submission.raw_request
+        """Log a post that stored no lead (an accepted one is logged by insert_lead)."""
         await conn.execute(
-            q("insert_post"),
-            {
-                "account_id": target.account_id,
-                "id": outcome.post_id,
-                "source_id": target.source_id if target.account_id != UNATTRIBUTED else None,
-                "campaign_id": target.campaign_id,
-                "lead_type_id": target.lead_type_id,
-                "remote_ip": submission.remote_ip,
-                "request_format": submission.request_format,
-                "request_body": body[:MAX_LOGGED_BODY],
-                "request_truncated": len(body) > MAX_LOGGED_BODY,
-                "lead_index": index,
-                "is_valid": outcome.accepted,
-                "response_type": int(outcome.response),
-                "response_details": outcome.details,
-                "lead_id": outcome.lead_id or None,
-                "price": outcome.price,
-                "steps": Jsonb([asdict(s) for s in steps]),
-            },
+            q("insert_post"), _post_params(submission, target, index, outcome, steps)
         )
 
     async def check_duplicate(self, submission: Submission) -> DuplicateFinding:
         """Whether the first lead's duplicate-check values were received within the campaign's
-        window. Identity is checked as for a post; only the post log is written."""
+        window. Identity is checked as for a post; only the post log is written, in the same
+        transaction."""
         target = _Target()
         post_id = str(uuid.uuid4())
         started = time.perf_counter()
-        try:
-            refused = await self._identified(submission, target)
-            if refused is not None:
-                raise refused
-            finding, outcome = await self._find_duplicate(submission, target, post_id)
-        except _Refused as exc:
-            finding = DuplicateFinding(post_id, False, exc.details)
-            outcome = PostOutcome(
-                post_id, exc.response, exc.details, campaign_id=target.campaign_id or 0
-            )
-        steps = [
-            *target.steps,
-            Step(
-                "duplicate_check",
-                "failed" if finding.is_duplicate else "passed",
-                finding.response,
-                _micros(started),
-            ),
-        ]
-        await self._log_alone(submission, target, 0, outcome, steps)
+        async with transaction(self._pool) as conn:
+            try:
+                refused = await self._identified(conn, submission, target)
+                if refused is not None:
+                    raise refused
+                finding, outcome = await self._find_duplicate(conn, submission, target, post_id)
+            except _Refused as exc:
+                finding = DuplicateFinding(post_id, False, exc.details)
+                outcome = PostOutcome(
+                    post_id, exc.response, exc.details, campaign_id=target.campaign_id or 0
+                )
+            steps = [
+                *target.steps,
+                Step(
+                    "duplicate_check",
+                    "failed" if finding.is_duplicate else "passed",
+                    finding.response,
+                    _micros(started),
+                ),
+            ]
+            await self._log(conn, submission, target, 0, outcome, steps)
         return finding
 
     async def _find_duplicate(
-        self, submission: Submission, target: _Target, post_id: str
+        self, conn: Connection, submission: Submission, target: _Target, post_id: str
     ) -> tuple[DuplicateFinding, PostOutcome]:
         assert target.campaign is not None
         checked = [replace(f, required=False) for f in target.fields if f.duplicate_check]
@@ -532,17 +610,16 @@ class LeadIntake:
         if days <= 0:
             found = None
         else:
-            async with transaction(self._pool) as conn:
-                cursor = await conn.execute(
-                    q("find_duplicate"),
-                    {
-                        "account_id": target.account_id,
-                        "lead_type_id": target.lead_type_id,
-                        "duplicate_key": key,
-                        "days": days,
-                    },
-                )
-                found = await cursor.fetchone()
+            cursor = await conn.execute(
+                q("find_duplicate"),
+                {
+                    "account_id": target.account_id,
+                    "lead_type_id": target.lead_type_id,
+                    "duplicate_key": key,
+                    "days": days,
+                },
+            )
+            found = await cursor.fetchone()
         if found is None:
             text = "Not a duplicate" if days > 0 else "The campaign checks no duplicates"
             return (
@@ -567,33 +644,34 @@ class LeadIntake:
 
     async def update(self, submission: Submission) -> PostOutcome:
         """Change fields of a lead the source posted earlier. Each posted field is cleaned and
-        checked like a new lead's (required does not apply); the duplicate key follows."""
+        checked like a new lead's (required does not apply); the duplicate key follows.
+        Identified, changed and logged in one transaction (a refusal changes nothing)."""
         target = _Target()
         post_id = str(uuid.uuid4())
         started = time.perf_counter()
-        try:
-            refused = await self._identified(submission, target, _campaign_of_lead)
-            if refused is not None:
-                raise refused
-            if len(submission.leads) != 1:
-                raise _Refused(ResponseType.Data_Errors, "An update carries exactly one lead")
-            target.steps.append(Step("identify", "passed", "", _micros(started)))
-            async with transaction(self._pool) as conn:
+        redistribute = False
+        async with transaction(self._pool) as conn:
+            try:
+                refused = await self._identified(conn, submission, target, _campaign_of_lead)
+                if refused is not None:
+                    raise refused
+                if len(submission.leads) != 1:
+                    raise _Refused(ResponseType.Data_Errors, "An update carries exactly one lead")
+                target.steps.append(Step("identify", "passed", "", _micros(started)))
                 outcome, redistribute = await self._apply_update(conn, submission, target, post_id)
-                await self._log(conn, submission, target, 0, outcome, target.steps)
-            if redistribute and self._on_accepted is not None:
-                self._on_accepted()  # the lead's job is due now
-            return outcome
-        except _Refused as refused:
-            target.steps.append(Step("update", "failed", refused.details, _micros(started)))
-            outcome = PostOutcome(
-                post_id,
-                refused.response,
-                refused.details,
-                lead_id=target.lead_id,
-                campaign_id=target.campaign_id or 0,
-            )
-            return await self._log_alone(submission, target, 0, outcome, target.steps)
+            except _Refused as refused:  # raised before the lead is changed
+                target.steps.append(Step("update", "failed", refused.details, _micros(started)))
+                outcome = PostOutcome(
+                    post_id,
+                    refused.response,
+                    refused.details,
+                    lead_id=target.lead_id,
+                    campaign_id=target.campaign_id or 0,
+                )
+            await self._log(conn, submission, target, 0, outcome, target.steps)
+        if redistribute and self._on_accepted is not None:
+            self._on_accepted([(target.account_id, target.lead_id)])  # its job is due now
+        return outcome
 
     async def _apply_update(
         self, conn: Connection, submission: Submission, target: _Target, post_id: str
@@ -669,9 +747,13 @@ class LeadIntake:
     ) -> dict[str, Any]:
         """The posting instructions of the campaign the source identifies itself for."""
         target = _Target()
-        try:
-            await self._identify(submission, target)
-        except _Refused as refused:
+        refused: _Refused | None = None
+        async with transaction(self._pool) as conn:
+            try:
+                await self._identify(conn, submission, target)
+            except _Refused as exc:
+                refused = exc  # the API key's use is still recorded
+        if refused is not None:
             raise Unauthenticated(refused.details) from None
         assert target.campaign_id is not None
         return await catalog.posting_instructions(
@@ -688,33 +770,28 @@ class LeadIntake:
             return await cursor.fetchone()
 
 
-_Locate = Callable[[Connection, "Submission", "_Target"], Awaitable[int]]
+_Locate = Callable[[Connection, "Submission", "_Target", catalog_store.PostTarget], Awaitable[int]]
 
 
-async def _campaign_named(conn: Connection, submission: Submission, target: _Target) -> int:
+async def _campaign_named(
+    conn: Connection, submission: Submission, target: _Target, found: catalog_store.PostTarget
+) -> int:
     """The campaign a post names (aid), or the source's one active campaign for the lead type."""
     aid = submission.aid.strip()
     if aid:
         return _number(aid, ResponseType.No_Account_Found, "aid")
-    cursor = await conn.execute(
-        q("find_active_campaigns"),
-        {
-            "account_id": target.account_id,
-            "source_id": target.source_id,
-            "lead_type_id": target.lead_type_id,
-        },
-    )
-    found = [row["id"] for row in await cursor.fetchall()]
-    if len(found) != 1:
-        reason = "no active campaign" if not found else "several active campaigns"
+    if len(found.active_campaigns) != 1:
+        reason = "no active campaign" if not found.active_campaigns else "several active campaigns"
         raise _Refused(
             ResponseType.No_Account_Found,
             f"The lead source has {reason} for lid={submission.lid.strip()}: send aid",
         )
-    return int(found[0])
+    return found.active_campaigns[0]
 
 
-async def _campaign_of_lead(conn: Connection, submission: Submission, target: _Target) -> int:
+async def _campaign_of_lead(
+    conn: Connection, submission: Submission, target: _Target, found: catalog_store.PostTarget
+) -> int:
     """For an update: the campaign of the lead named by lpleaduid, which must be the source's."""
     lead_id = _number(submission.lead_uid.strip(), ResponseType.No_Account_Found, "lpleaduid")
     cursor = await conn.execute(
@@ -741,6 +818,14 @@ def _number(text: str, response: ResponseType, name: str) -> int:
     return int(text)
 
 
+def _number_or_none(text: str) -> int | None:
+    """`text` read as `_number` reads it, or None where that refuses (it says why in turn)."""
+    try:
+        return _number(text.strip(), ResponseType.Data_Errors, "")
+    except (_Refused, ValueError):
+        return None
+
+
 def _send_delay(text: str) -> Decimal:
     try:
         hours = Decimal(text.strip() or "0")
@@ -749,27 +834,49 @@ def _send_delay(text: str) -> Decimal:
     return hours if hours.is_finite() and 0 <= hours < 100_000 else Decimal("0")
 
 
-async def _over_cap(
-    conn: Connection, account_id: int, campaign_id: int, campaign: CampaignSpec
-) -> str | None:
-    """The cap a new lead would exceed, as words, or None."""
-    caps = [("hour", campaign.hour_max), ("day", campaign.day_max), ("month", campaign.month_max)]
-    if all(limit < 0 for _, limit in caps):
+def _capped(campaign: CampaignSpec) -> bool:
+    """Whether the campaign has a cap to count (a maximum per hour, day or month)."""
+    return max(campaign.hour_max, campaign.day_max, campaign.month_max) >= 0
+
+
+def _cap_reached(campaign: CampaignSpec, counts: dict[str, Any] | None) -> str | None:
+    """The cap a new lead would exceed, as words, or None; `counts` by count_campaign_leads."""
+    if counts is None:
         return None
-    cursor = await conn.execute(
-        q("count_campaign_leads"),
-        {
-            "account_id": account_id,
-            "campaign_id": campaign_id,
-            "count_returns": campaign.count_returns,
-        },
-    )
-    counts = await cursor.fetchone()
-    assert counts is not None
+    caps = [("hour", campaign.hour_max), ("day", campaign.day_max), ("month", campaign.month_max)]
     for period, limit in caps:
         if limit >= 0 and counts[period] >= limit:
             return f"{period} maximum of {limit} leads is reached"
     return None
+
+
+def _post_params(
+    submission: Submission,
+    target: _Target,
+    index: int,
+    outcome: PostOutcome,
+    steps: Sequence[Step],
+) -> dict[str, Any]:
+    """The post log entry of one posted lead, as insert_post (and insert_lead) take it."""
+    body = submission.raw_request
+    return {
+        "account_id": target.account_id,
+        "id": outcome.post_id,
+        "source_id": target.source_id if target.account_id != UNATTRIBUTED else None,
+        "campaign_id": target.campaign_id,
+        "lead_type_id": target.lead_type_id,
+        "remote_ip": submission.remote_ip,
+        "request_format": submission.request_format,
+        "request_body": body[:MAX_LOGGED_BODY],
+        "request_truncated": len(body) > MAX_LOGGED_BODY,
+        "lead_index": index,
+        "is_valid": outcome.accepted,
+        "response_type": int(outcome.response),
+        "response_details": outcome.details,
+        "lead_id": outcome.lead_id or None,
+        "price": outcome.price,
+        "steps": Jsonb([asdict(s) for s in steps]),
+    }
 
 
 def _duplicate_key(

@@ -52,6 +52,19 @@ class StoredCampaign:
     password_hash: str | None
 
 
+@dataclass(frozen=True)
+class PostTarget:
+    """What a post's identifiers resolve to, as of one version of the account's catalog."""
+
+    account_id: int
+    version: int  # of the account's catalog: any write to it changes it
+    source_status: Status
+    lead_type_found: bool
+    active_campaigns: tuple[int, ...]  # the source's for the lead type, when none was named
+    campaign: StoredCampaign | None  # the one named, else the source's one active one
+    fields: tuple[FieldSpec, ...]  # the lead type's
+
+
 async def _rows(conn: Connection, name: str, params: dict[str, Any]) -> list[Row]:
     cursor = await conn.execute(q(name), params)
     return await cursor.fetchall()
@@ -86,11 +99,6 @@ async def update_lead_type(
 ) -> bool:
     params = {**_lead_type_params(account_id, spec), "id": lead_type_id}
     return await _returned_id(conn, "update_lead_type", params) is not None
-
-
-async def lead_type_exists(conn: Connection, account_id: int, lead_type_id: int) -> bool:
-    rows = await _rows(conn, "lead_type_exists", {"account_id": account_id, "id": lead_type_id})
-    return bool(rows)
 
 
 async def list_lead_types(
@@ -422,3 +430,50 @@ def _normal(amount: Decimal) -> Decimal:
     """NUMERIC(14,4) reads back as 12.5000; show it as 12.50 (cents kept for money)."""
     cents = amount.quantize(Decimal("0.01"))
     return cents if amount == cents else amount.normalize()
+
+
+# -- posts --------------------------------------------------------------------------------
+
+
+async def find_post_target(
+    conn: Connection,
+    source_id: int,
+    lead_type_id: int | None,
+    campaign_id: int | None,
+    known: PostTarget | None = None,
+) -> PostTarget | None:
+    """What a post for this source, lead type and campaign (None: the source's one active
+    campaign of the lead type) resolves to; None when the source is unknown.
+
+    `known`, read earlier for the same identifiers, comes back as it is while the account's
+    catalog version is unchanged: then only the version is read.
+    """
+    rows = await _rows(
+        conn,
+        "find_post_target",
+        {
+            "source_id": source_id,
+            "lead_type_id": lead_type_id,
+            "campaign_id": campaign_id,
+            "known_account_id": known.account_id if known else None,
+            "known_version": known.version if known else None,
+        },
+    )
+    if not rows:
+        return None
+    row = rows[0]
+    current = (row["account_id"], row["version"])
+    if known is not None and current == (known.account_id, known.version):
+        return known  # and the statement read nothing more
+    rules = [
+        Rule(field, Operator(operator), value) for field, operator, value in row["rules"] or ()
+    ]
+    return PostTarget(
+        account_id=row["account_id"],
+        version=row["version"],
+        source_status=Status(row["source_status"]),
+        lead_type_found=row["lead_type_found"],
+        active_campaigns=tuple(row["active_campaigns"] or ()),
+        campaign=None if row["id"] is None else _campaign_from_row(row, rules),
+        fields=tuple(_field_from_row(field).spec for field in row["fields"] or ()),
+    )

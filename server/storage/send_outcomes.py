@@ -5,7 +5,8 @@ A lead sold three times finishes three sends within milliseconds of each other; 
 transaction each, they queue on the lead's job row and pay a WAL flush each. The writer sends
 whatever is waiting as one `finish_sends` statement, so under load a transaction carries many
 outcomes, and when idle an outcome is written at once. Each caller still waits until its own
-outcome is committed, so nothing is reported done before it is durable.
+outcome is committed, so nothing is reported done before it is durable, and learns what
+became of its lead's job: woken for its next step, or done.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class Outcome:
     attempt that is not final (a retry is scheduled)."""
 
     account_id: int
+    lead_id: int
     send_id: int
     status: int
     request: str
@@ -52,49 +54,53 @@ class OutcomeWriter:
 
     def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
         self._pool = pool
-        self._waiting: list[tuple[Outcome, asyncio.Future[None]]] = []
+        self._waiting: list[tuple[Outcome, asyncio.Future[str | None]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def write(self, outcome: Outcome) -> None:
-        """Record `outcome`; returns once it is committed (raises if writing it failed)."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def write(self, outcome: Outcome) -> str | None:
+        """Record `outcome`; returns once it is committed (raises if writing it failed), with
+        the state its lead's job was left in ('pending' or 'done'), or None when the job was
+        not touched (a retry was scheduled, or the job was done already)."""
+        done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._waiting.append((outcome, done))
         if self._writer is None:
             self._writer = asyncio.create_task(self._drain())
-        await asyncio.shield(done)
+        return await asyncio.shield(done)
 
     async def _drain(self) -> None:
         try:
             while self._waiting:
                 group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
                 try:
-                    await self._write_group([o for o, _ in group])
+                    jobs = await self._write_group([o for o, _ in group])
                 except Exception as exc:  # each caller gets the failure of its own outcome
                     for _, done in group:
                         if not done.done():
                             done.set_exception(exc)
                 else:
-                    for _, done in group:
+                    for outcome, done in group:
                         if not done.done():
-                            done.set_result(None)
+                            done.set_result(jobs.get((outcome.account_id, outcome.lead_id)))
         finally:
             self._writer = None
 
-    async def _write_group(self, group: list[Outcome]) -> None:
+    async def _write_group(self, group: list[Outcome]) -> dict[tuple[int, int], str]:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with transaction(self._pool) as conn:
-                    await write_outcomes(conn, group)
-                return
+                    return await write_outcomes(conn, group)
             except RolledBack:
                 if attempt == ATTEMPTS:
                     raise
                 log.info("%d outcomes rolled back by a conflict; writing them again", len(group))
+        return {}
 
 
-async def write_outcomes(conn: Connection, group: list[Outcome]) -> None:
-    """Record outcomes in the caller's transaction, in one statement."""
-    await conn.execute(q("finish_sends"), _columns(group))
+async def write_outcomes(conn: Connection, group: list[Outcome]) -> dict[tuple[int, int], str]:
+    """Record outcomes in the caller's transaction, in one statement; the state each job
+    touched was left in, by (account id, lead id)."""
+    cursor = await conn.execute(q("finish_sends"), _columns(group))
+    return {(r["account_id"], r["lead_id"]): r["state"] for r in await cursor.fetchall()}
 
 
 def _columns(group: list[Outcome]) -> Mapping[str, list[Any]]:

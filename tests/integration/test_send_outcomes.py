@@ -6,100 +6,28 @@ transaction PostgreSQL rolls back to break a deadlock surfaces as RolledBack."""
 from __future__ import annotations
 
 import asyncio
-import json
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb
 
 from server.errors import RolledBack
-from server.services import accounts
-from server.services.config_apply import apply_config
 from server.storage import database, send_outcomes
+from server.storage.queries import q
 from server.storage.send_outcomes import Outcome, OutcomeWriter
+from tests.support.sends import in_flight_sends
 
-EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 SOLD, IN_FLIGHT, SCHEDULED = 3, 2, 1
 
 
-def _document() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(json.dumps(EXAMPLE))
-    document["clients"] = [
-        {
-            "key": "buyer",
-            "name": "Buyer",
-            "deliveries": [
-                {
-                    "key": "post",
-                    "type": "http_post",
-                    "lead_type": "auto-insurance",
-                    "address": "http://127.0.0.1:9/buy",
-                    "response_search": "accepted",
-                }
-            ],
-            "accounts": [{"key": f"a{n}", "delivery": "post", "price": "5"} for n in range(4)],
-        }
-    ]
-    return document
-
-
-async def _in_flight_sends(pool: Any, leads: int) -> tuple[int, list[tuple[int, int]]]:
-    """A tenant with `leads` leads, each with a waiting job and 4 sends in flight: the
-    account id and (lead id, send id) pairs."""
-    tenant = await accounts.create_account(pool, "Outcomes")
-    ids = await apply_config(pool, tenant.account_id, _document())
-    account = tenant.account_id
-    sends: list[tuple[int, int]] = []
-    async with pool.connection() as conn:
-        for _ in range(leads):
-            cursor = await conn.execute(
-                "INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id,"
-                " fields, pricing_model) VALUES (%s, gen_random_uuid(), %s, %s, %s, %s,"
-                " 'per_lead') RETURNING id",
-                (
-                    account,
-                    ids.sources["acme-media"],
-                    ids.campaigns["acme-auto-web"],
-                    ids.lead_types["auto-insurance"],
-                    Jsonb({}),
-                ),
-            )
-            row = await cursor.fetchone()
-            assert row is not None
-            lead = row["id"]
-            await conn.execute(
-                "INSERT INTO distribution_jobs (account_id, lead_id, state, max_sells)"
-                " VALUES (%s, %s, 'waiting', 4)",
-                (account, lead),
-            )
-            for n in range(4):
-                cursor = await conn.execute(
-                    "INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id,"
-                    " delivery_id, status, automated, price) VALUES (%s, %s, %s, %s, %s, 2,"
-                    " true, 5) RETURNING id",
-                    (
-                        account,
-                        lead,
-                        ids.clients["buyer"],
-                        ids.accounts[f"buyer/a{n}"],
-                        ids.deliveries["buyer/post"],
-                    ),
-                )
-                row = await cursor.fetchone()
-                assert row is not None
-                sends.append((lead, row["id"]))
-        await conn.commit()
-    return account, sends
-
-
-def _outcome(account: int, send: int, status: int = SOLD, **changes: Any) -> Outcome:
+def _outcome(account: int, lead: int, send: int, status: int = SOLD, **changes: Any) -> Outcome:
     values: dict[str, Any] = {
         "account_id": account,
+        "lead_id": lead,
         "send_id": send,
         "status": status,
         "request": f"POST request of {send}",
@@ -134,10 +62,13 @@ def transactions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 async def test_outcomes_that_arrive_together_share_a_transaction(
     pool: Any, transactions: list[int]
 ) -> None:
-    account, sends = await _in_flight_sends(pool, leads=5)
+    account, sends = await in_flight_sends(pool, leads=5)
     writer = OutcomeWriter(pool)
-    await asyncio.gather(*(writer.write(_outcome(account, send)) for _, send in sends))
+    jobs = await asyncio.gather(
+        *(writer.write(_outcome(account, lead, send)) for lead, send in sends)
+    )
     assert 1 <= len(transactions) <= 2  # 20 outcomes: the first alone at most, then the rest
+    assert set(jobs) == {"done"}  # each lead sold its max sell count (4) in this group
     async with pool.connection() as conn:
         cursor = await conn.execute(
             "SELECT id, status, price, attempts, request, sent_at IS NOT NULL AS sent"
@@ -162,13 +93,59 @@ async def test_outcomes_that_arrive_together_share_a_transaction(
             " WHERE account_id = %s",
             (account,),
         )
-        assert await cursor.fetchall() == [{"state": "pending", "due": True}]
+        assert await cursor.fetchall() == [{"state": "done", "due": True}]
+
+
+async def _job_state(pool: Any, account: int) -> str:
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT state FROM distribution_jobs WHERE account_id = %s", (account,)
+        )
+        row = await cursor.fetchone()
+        assert row is not None
+        return str(row["state"])
+
+
+async def test_a_job_is_done_only_once_its_lead_sold_its_max_and_nothing_is_outstanding(
+    pool: Any,
+) -> None:
+    """Max sells 4, four sends in flight: each answer wakes the job for its next step until
+    the fourth sale; a rejection or a retry leaves the job to that step."""
+    account, sends = await in_flight_sends(pool, leads=1)
+    writer = OutcomeWriter(pool)
+    assert await writer.write(_outcome(account, *sends[0])) == "pending"  # 1 sold, 3 out
+    assert await writer.write(_outcome(account, *sends[1], 4)) == "pending"  # rejected
+    assert await _job_state(pool, account) == "pending"
+    both = await asyncio.gather(  # 3 sold of 4, the last send's retry is outstanding
+        writer.write(_outcome(account, *sends[2])),
+        writer.write(_outcome(account, *sends[3], SCHEDULED, retry_in=0.0)),
+    )
+    assert both[0] == "pending" and both[1] in ("pending", None)
+    assert await _job_state(pool, account) == "pending"
+
+
+async def test_the_sale_that_completes_the_lead_ends_its_job(pool: Any) -> None:
+    account, sends = await in_flight_sends(pool, leads=1)
+    writer = OutcomeWriter(pool)
+    for pair in sends[:3]:
+        assert await writer.write(_outcome(account, *pair)) == "pending"
+    assert await writer.write(_outcome(account, *sends[3])) == "done"
+    assert await _job_state(pool, account) == "done"
+    # a late answer for a lead already done touches no job
+    async with pool.connection() as conn:
+        await conn.execute(
+            "UPDATE sends SET status = 2 WHERE account_id = %s AND id = %s",
+            (account, sends[0][1]),
+        )
+        await conn.commit()
+    assert await writer.write(_outcome(account, *sends[0])) is None
 
 
 async def test_a_retry_is_rescheduled_without_a_log_entry_or_waking_the_job(pool: Any) -> None:
-    account, sends = await _in_flight_sends(pool, leads=1)
-    _, send = sends[0]
-    await OutcomeWriter(pool).write(_outcome(account, send, SCHEDULED, retry_in=60.0))
+    account, sends = await in_flight_sends(pool, leads=1)
+    lead, send = sends[0]
+    job = await OutcomeWriter(pool).write(_outcome(account, lead, send, SCHEDULED, retry_in=60.0))
+    assert job is None
     async with pool.connection() as conn:
         cursor = await conn.execute(
             "SELECT status, next_attempt_at > now() + interval '50 seconds' AS later"
@@ -185,11 +162,11 @@ async def test_a_retry_is_rescheduled_without_a_log_entry_or_waking_the_job(pool
 
 
 async def test_an_outcome_for_a_send_already_finished_changes_nothing(pool: Any) -> None:
-    account, sends = await _in_flight_sends(pool, leads=1)
-    _, send = sends[0]
+    account, sends = await in_flight_sends(pool, leads=1)
+    lead, send = sends[0]
     writer = OutcomeWriter(pool)
-    await writer.write(_outcome(account, send))
-    await writer.write(_outcome(account, send, 4, price=Decimal("1"), log="late"))
+    await writer.write(_outcome(account, lead, send))
+    await writer.write(_outcome(account, lead, send, 4, price=Decimal("1"), log="late"))
     async with pool.connection() as conn:
         cursor = await conn.execute(
             "SELECT status, price, attempts FROM sends WHERE account_id = %s AND id = %s",
@@ -201,16 +178,16 @@ async def test_an_outcome_for_a_send_already_finished_changes_nothing(pool: Any)
 async def test_a_failed_group_fails_its_callers_and_the_next_group_is_written(
     pool: Any,
 ) -> None:
-    account, sends = await _in_flight_sends(pool, leads=2)
+    account, sends = await in_flight_sends(pool, leads=2)
     writer = OutcomeWriter(pool)
-    bad = _outcome(account, sends[0][1], status=70000)  # out of range for the status column
+    bad = _outcome(account, *sends[0], status=70000)  # out of range for the status column
     results = await asyncio.gather(
         writer.write(bad),
-        writer.write(_outcome(account, sends[1][1])),
+        writer.write(_outcome(account, *sends[1])),
         return_exceptions=True,
     )
     assert all(isinstance(r, psycopg.errors.NumericValueOutOfRange) for r in results), results
-    await writer.write(_outcome(account, sends[2][1]))
+    await writer.write(_outcome(account, *sends[2]))
     async with pool.connection() as conn:
         cursor = await conn.execute(
             "SELECT id, status FROM sends WHERE account_id = %s AND id = ANY(%s) ORDER BY id",
@@ -220,7 +197,7 @@ async def test_a_failed_group_fails_its_callers_and_the_next_group_is_written(
 
 
 async def test_a_deadlock_victim_surfaces_as_rolled_back(pool: Any) -> None:
-    account, sends = await _in_flight_sends(pool, leads=1)
+    account, sends = await in_flight_sends(pool, leads=1)
     first, second = sends[0][1], sends[1][1]
     locked = asyncio.Barrier(2)
 
@@ -237,3 +214,30 @@ async def test_a_deadlock_victim_surfaces_as_rolled_back(pool: Any) -> None:
     )
     assert sorted(type(r).__name__ for r in results) == ["NoneType", "RolledBack"]
     assert any(isinstance(r, RolledBack) for r in results)
+
+
+async def test_a_leads_sends_are_read_by_lead_even_by_a_generic_plan_without_statistics(
+    pool: Any,
+) -> None:
+    """lead_sends runs for every step; read through any index but sends_lead, it reads every
+    held send of the account (it did, before migration 0010, on a table not yet analysed)."""
+    account, sends = await in_flight_sends(pool, leads=30)
+    lead = sends[-1][0]
+    async with pool.connection() as conn:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        await conn.execute(f"PREPARE lead_sends(bigint, bigint) AS {_sql('lead_sends')}")
+        cursor = await conn.execute(f"EXPLAIN EXECUTE lead_sends({account}, {lead})")
+        plan = "\n".join(row["QUERY PLAN"] for row in await cursor.fetchall())
+    assert "sends_lead" in plan, plan
+
+
+def _sql(name: str) -> str:
+    """A named query with its psycopg placeholders as $1, $2 (in order of appearance)."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    return re.sub(r"%\((\w+)\)s", number, q(name)).rstrip().rstrip(";")

@@ -13,10 +13,6 @@ WHERE account_id = %(account_id)s AND id = %(id)s
       IS DISTINCT FROM (%(key)s, %(name)s, %(description)s, %(industry_type)s)
 RETURNING id;
 
--- name: lead_type_exists
--- Whether the account has this lead type.
-SELECT id FROM lead_types WHERE account_id = %(account_id)s AND id = %(id)s;
-
 -- name: list_lead_types
 -- The account's lead types, or one of them when id is not NULL.
 SELECT id, key, name, description, industry_type FROM lead_types
@@ -191,3 +187,49 @@ DELETE FROM campaign_rules WHERE account_id = %(account_id)s AND campaign_id = %
 INSERT INTO campaign_rules (account_id, campaign_id, position, lead_field_id, operator, value)
 VALUES (%(account_id)s, %(campaign_id)s, %(position)s, %(lead_field_id)s, %(operator)s,
         %(value)s);
+
+-- name: find_post_target
+-- What a post's identifiers resolve to, in one statement, with the version of the catalog it
+-- was read at: the lead source's account and status, whether the lead type is the account's,
+-- the source's active campaigns of the lead type (only when no campaign is named), the
+-- campaign named (else the one active one) with its rules, and the lead type's fields. When
+-- the account and version are those known to the caller, only they are read.
+WITH source AS (
+  SELECT s.account_id, s.status, coalesce(v.version, 0) AS version
+  FROM sources s
+  LEFT JOIN catalog_versions v ON v.account_id = s.account_id
+  WHERE s.id = %(source_id)s AND s.account_id <> 0
+)
+SELECT s.account_id, s.version, s.status AS source_status, d.*
+FROM source s
+LEFT JOIN LATERAL (
+  SELECT t.id IS NOT NULL AS lead_type_found, a.ids AS active_campaigns,
+         c.id, c.key, c.source_id, c.lead_type_id, c.name, c.channel, c.status, c.password_hash,
+         c.require_api_key, c.pricing_model, c.pricing_amount, c.hour_max, c.day_max,
+         c.month_max, c.count_returns, c.dup_day_max, c.max_sell, c.use_qc_bin, c.return_days,
+         c.email_verify, c.append_city_state_from_zip, r.rules, f.fields
+  FROM (SELECT) one
+  LEFT JOIN lead_types t ON t.account_id = s.account_id AND t.id = %(lead_type_id)s::bigint
+  LEFT JOIN LATERAL (
+    SELECT array_agg(c.id ORDER BY c.id) AS ids FROM campaigns c
+    WHERE %(campaign_id)s::bigint IS NULL AND c.account_id = t.account_id
+      AND c.source_id = %(source_id)s AND c.lead_type_id = t.id AND c.status = 1
+  ) a ON true
+  LEFT JOIN campaigns c ON c.account_id = s.account_id
+    AND c.id = coalesce(%(campaign_id)s::bigint,
+                        CASE WHEN cardinality(a.ids) = 1 THEN a.ids[1] END)
+  LEFT JOIN LATERAL (
+    SELECT jsonb_agg(jsonb_build_array(lf.name, cr.operator, cr.value) ORDER BY cr.position)
+           AS rules
+    FROM campaign_rules cr
+    JOIN lead_fields lf ON lf.account_id = cr.account_id AND lf.id = cr.lead_field_id
+    WHERE cr.account_id = c.account_id AND cr.campaign_id = c.id
+  ) r ON true
+  LEFT JOIN LATERAL (
+    SELECT jsonb_agg(to_jsonb(lf) ORDER BY lf.position, lf.id) AS fields
+    FROM lead_fields lf
+    WHERE lf.account_id = t.account_id AND lf.lead_type_id = t.id
+  ) f ON true
+  WHERE (s.account_id, s.version)
+        IS DISTINCT FROM (%(known_account_id)s::bigint, %(known_version)s::bigint)
+) d ON true;

@@ -165,8 +165,10 @@ WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = 2;
 -- name: finish_sends
 -- Record delivery attempts' outcomes, any number in one statement (nothing for a send already
 -- finished). A final outcome (log not empty) also writes its scan log entry and wakes its
--- lead's job; the jobs are locked in key order, so two writers never wait on each other in a
--- cycle.
+-- lead's job for the next step, or, when the lead has now sold its max sell count and nothing
+-- else of it is outstanding, marks the job done (that step would find nothing to do). The
+-- jobs are locked in key order, so two writers never wait on each other in a cycle. Returns
+-- each job touched with its new state.
 WITH outcome AS (
   SELECT * FROM unnest(%(account_ids)s::bigint[], %(ids)s::bigint[], %(statuses)s::smallint[],
                        %(requests)s::text[], %(responses)s::text[], %(reasons)s::text[],
@@ -182,20 +184,36 @@ WITH outcome AS (
       next_attempt_at = now() + make_interval(secs => o.retry_in)
   FROM outcome o
   WHERE s.account_id = o.account_id AND s.id = o.id AND s.status = 2
-  RETURNING s.account_id, s.lead_id, s.id, o.log
+  RETURNING s.account_id, s.lead_id, s.id, s.status, o.log
 ), logged AS (
   INSERT INTO scan_logs (account_id, lead_id, log)
   SELECT account_id, lead_id, log FROM finished WHERE log <> '' ORDER BY id
 ), woken AS (
-  SELECT j.account_id, j.lead_id FROM distribution_jobs j
+  -- sends are read as they stood before this statement: the ones it finishes count apart
+  SELECT j.account_id, j.lead_id, greatest(j.max_sells, 1) AS max_sells,
+         (SELECT count(*) FROM sends s
+          WHERE s.account_id = j.account_id AND s.lead_id = j.lead_id AND s.status = 3)
+         + (SELECT count(*) FROM finished f
+            WHERE f.account_id = j.account_id AND f.lead_id = j.lead_id AND f.status = 3)
+           AS sold,
+         (SELECT count(*) FROM sends s
+          WHERE s.account_id = j.account_id AND s.lead_id = j.lead_id AND s.status IN (1, 2)
+            AND s.id NOT IN (SELECT f.id FROM finished f WHERE f.account_id = s.account_id))
+         + (SELECT count(*) FROM finished f
+            WHERE f.account_id = j.account_id AND f.lead_id = j.lead_id AND f.status IN (1, 2))
+           AS outstanding
+  FROM distribution_jobs j
   WHERE (j.account_id, j.lead_id) IN (SELECT account_id, lead_id FROM finished WHERE log <> '')
     AND j.state <> 'done'
   ORDER BY j.account_id, j.lead_id
-  FOR UPDATE
+  FOR UPDATE OF j
 )
-UPDATE distribution_jobs j SET state = 'pending', run_at = now(), updated_at = now()
+UPDATE distribution_jobs j
+SET state = CASE WHEN w.sold >= w.max_sells AND w.outstanding = 0 THEN 'done' ELSE 'pending' END,
+    run_at = now(), updated_at = now()
 FROM woken w
-WHERE j.account_id = w.account_id AND j.lead_id = w.lead_id;
+WHERE j.account_id = w.account_id AND j.lead_id = w.lead_id
+RETURNING j.account_id, j.lead_id, j.state;
 
 -- name: list_sends
 -- A lead's sends, oldest first, with their buyers' names and their accounts' type and agent.

@@ -1,20 +1,14 @@
--- name: find_source_account
--- The account of a lead source, by its id alone (a source's vid identifies the account).
-SELECT account_id, status FROM sources WHERE id = %(source_id)s AND account_id <> 0;
-
 -- name: lock_campaign_for_post
--- The campaign a post is for, locked until the post's transaction ends: posts to one campaign
--- take their turn, so caps hold exactly under concurrency, across processes.
+-- A capped campaign a post is for, locked until the post's transaction ends: posts to it take
+-- their turn, so its caps hold exactly under concurrency, across processes.
 SELECT id, status FROM campaigns
 WHERE account_id = %(account_id)s AND id = %(id)s
 FOR UPDATE;
 
--- name: find_active_campaigns
--- A source's active campaigns for a lead type (used when a post names no campaign).
-SELECT id FROM campaigns
-WHERE account_id = %(account_id)s AND source_id = %(source_id)s
-  AND lead_type_id = %(lead_type_id)s AND status = 1
-ORDER BY id;
+-- name: campaign_status_for_post
+-- The status of an uncapped campaign a post is for, read in the post's transaction: with no
+-- cap to count, posts to it need not take turns.
+SELECT id, status FROM campaigns WHERE account_id = %(account_id)s AND id = %(id)s;
 
 -- name: lock_duplicate_key
 -- Serialise posts carrying the same duplicate key of a lead type, whatever their campaign.
@@ -43,9 +37,10 @@ WHERE account_id = %(account_id)s AND lead_type_id = %(lead_type_id)s
 ORDER BY received_at DESC LIMIT 1;
 
 -- name: insert_lead
--- Store an accepted lead and, in the same statement, its distribution job (the outbox):
--- due after the source's send delay, limited to the account types its endpoint sells to
--- (NULL = every type); none for a noSell lead or one held for QC review.
+-- Store an accepted lead and, in the same statement, its distribution job (the outbox) and
+-- its post log entry. The job is due after the source's send delay, limited to the account
+-- types its endpoint sells to (NULL = every type); none for a noSell lead or one held for QC
+-- review. The post's steps end with the store step, which names the new lead.
 WITH lead AS (
   INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, reference,
                      no_sell, send_delay_hours, fields, extras, duplicate_key, pricing_model,
@@ -61,6 +56,16 @@ WITH lead AS (
          account_types
   FROM lead WHERE NOT no_sell AND NOT pending_qc
   RETURNING lead_id
+), post AS (
+  INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
+                     request_format, request_body, request_truncated, lead_index, is_valid,
+                     response_type, response_details, lead_id, price, steps)
+  SELECT account_id, %(post_id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
+         %(remote_ip)s, %(request_format)s, %(request_body)s, %(request_truncated)s,
+         %(lead_index)s, %(is_valid)s, %(response_type)s, %(response_details)s, id, %(price)s,
+         %(steps)s || jsonb_build_array(jsonb_build_object(
+           'name', 'store', 'outcome', 'passed', 'detail', 'lead ' || id, 'micros', 0))
+  FROM lead
 )
 SELECT id, (SELECT count(*) FROM job) > 0 AS queued FROM lead;
 
