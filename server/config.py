@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_GRPC = "127.0.0.1:50051"
@@ -32,6 +32,14 @@ def _positive_int(name: str, value: str) -> int:
     return number
 
 
+def default_pool_size(cores: int | None) -> int:
+    """Database connections per process: twice the cores, at least 4, at most 20. More
+    connections than PostgreSQL has cores to run them only add switching between backends
+    and wait on each other's locks: with 2 cores, 3 to 5 connections distributed 20-30% more
+    leads per second than 10 (bench/distribution.py)."""
+    return min(20, max(4, 2 * (cores or 2)))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the process needs to know; built once, passed down, never mutated."""
@@ -42,7 +50,7 @@ class Settings:
     receiver_address: str = DEFAULT_RECEIVER
     max_body_bytes: int = 1024 * 1024
     public_url: str = ""  # the receiver's address as lead sources see it; empty = its own
-    pool_max_size: int = 10
+    pool_max_size: int = field(default_factory=lambda: default_pool_size(os.cpu_count()))
     shutdown_grace_seconds: float = 5.0
     # how long distribution work (a job's step, a send past its timeout) stays leased to a
     # process before another may take it over: the recovery time after a crash
