@@ -44,10 +44,17 @@ def send_message(row: dict[str, Any]) -> distribution_pb2.Send:
         automated=row["automated"],
         order_id=row["order_id"] or 0,
         order_item_id=row["order_item_id"] or 0,
+        notes=row["notes"],
+        resend_of=row["resend_of"] or 0,
+        source_share=decimal_text(row["source_share"]),
+        redirect_valid=row["redirect_valid"],
+        redirect_response=row["redirect_response"],
+        return_reason=row["return_reason"],
     )
     message.created_at.FromDatetime(row["created_at"])
-    if row["sent_at"] is not None:
-        message.sent_at.FromDatetime(row["sent_at"])
+    for name in ("sent_at", "confirmed_at", "redirect_notified_at", "returned_at"):
+        if row[name] is not None:
+            getattr(message, name).FromDatetime(row[name])
     return message
 
 

@@ -116,6 +116,8 @@ async def test_a_manual_send_delivers_now_and_answers_with_the_buyer_response(
     assert got.headers["idempotency-key"] == f"leadrouter-send-{answer.send.id}"
     [entry] = await for_send(m, posted.lead_id)
     assert (entry.send_id, entry.send_notes, entry.is_valid) == (answer.send.id, "phoned", True)
+    [listed] = await m.settled(posted.lead_id)
+    assert (listed.id, listed.notes, listed.resend_of) == (answer.send.id, "phoned", 0)
     assert entry.date_sent.ToDatetime(UTC) >= NOW - timedelta(minutes=1)
     assert f"Send {answer.send.id} to Buyer a / main" in await m.scan_log(posted.lead_id)
 
@@ -298,6 +300,9 @@ async def test_a_rejected_send_is_resent_as_a_new_manual_send(
         rejected.id,
     )
     assert len(buyers.of("a")) == 2
+    listed = await m.settled(posted.lead_id, 2)
+    resends = [(x.id, x.resend_of) for x in listed]
+    assert resends == [(rejected.id, 0), (answer.send.id, rejected.id)]
     error = await refused(m, "ResendLead", D.ResendLeadRequest(send_id=answer.send.id))
     assert error.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "already bought" in error.details()
@@ -370,6 +375,7 @@ async def test_confirming_a_per_sale_lead_settles_the_source_once(
     posted = await m.post(lead(1))
     assert posted.price == "0"
     [sold] = await m.settled(posted.lead_id)
+    assert (sold.HasField("confirmed_at"), sold.source_share) == (False, "0")
     request = D.ConfirmSaleRequest(lead_id=posted.lead_id, client_id=m.ids.clients["a"])
     done = await call(m, "ConfirmSale", request)
     assert (list(done.send_ids), done.pricing_model, done.settlement, done.lead_price) == (
@@ -378,6 +384,8 @@ async def test_confirming_a_per_sale_lead_settles_the_source_once(
         "25",
         "25",
     )
+    [listed] = await m.settled(posted.lead_id)
+    assert (listed.source_share, listed.confirmed_at) == ("25", done.confirmed_at)
     assert (await post_status(m, posted.post_id)).price == "25"
     [entry] = await for_send(m, posted.lead_id)
     assert (entry.source_share, entry.confirmed_at.ToDatetime(UTC)) == (
@@ -460,7 +468,7 @@ async def test_a_redirect_notification_is_stored_on_the_send_it_came_from(
     m = await build([client("a", buyers, account_type="redirect", redirect_url=url)])
     posted = await m.post(lead(1))
     [sold] = await m.settled(posted.lead_id)
-    assert sold.redirect_url == url
+    assert (sold.redirect_url, sold.HasField("redirect_notified_at")) == (url, False)
     request = D.RedirectStatusNotifyRequest(
         lead_id=posted.lead_id, redirect=url, is_valid=True, response="landed"
     )
@@ -469,6 +477,12 @@ async def test_a_redirect_notification_is_stored_on_the_send_it_came_from(
     [entry] = await for_send(m, posted.lead_id)
     assert (entry.redirect_valid, entry.redirect_response) == (True, "landed")
     assert entry.HasField("redirect_notified_at")
+    [listed] = await m.settled(posted.lead_id)
+    assert (listed.redirect_valid, listed.redirect_response, listed.redirect_notified_at) == (
+        True,
+        "landed",
+        entry.redirect_notified_at,
+    )
     request.redirect = "https://elsewhere.example/"
     error = await refused(m, "RedirectStatusNotify", request)
     assert error.code() == grpc.StatusCode.NOT_FOUND

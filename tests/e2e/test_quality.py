@@ -323,6 +323,7 @@ async def test_a_return_inside_the_window_shows_in_the_status_and_credits_the_bu
     s = await shop([client("buyer", buyers, price="20")], return_days=5)
     lead = await s.post()
     [sale] = await s.sold(lead.lead_id)
+    assert (sale.HasField("returned_at"), sale.return_reason) == (False, "")
     await s.age_sale(sale.id, 4.9)
     before = await status_json(http, lead.post_id)
     assert before["ReturnDetails"] == {
@@ -360,6 +361,7 @@ async def test_a_return_inside_the_window_shows_in_the_status_and_credits_the_bu
     }
     [sent] = await s.sends(lead.lead_id)
     assert sent.valid  # the sale stays a sale, returned
+    assert (sent.returned_at, sent.return_reason) == (returned.returned_at, "disconnected number")
 
 
 async def test_a_return_after_the_window_is_refused(

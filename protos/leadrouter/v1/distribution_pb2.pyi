@@ -353,6 +353,15 @@ class Send(_message.Message):
     SENT_AT_FIELD_NUMBER: _builtins.int
     ORDER_ID_FIELD_NUMBER: _builtins.int
     ORDER_ITEM_ID_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    RESEND_OF_FIELD_NUMBER: _builtins.int
+    CONFIRMED_AT_FIELD_NUMBER: _builtins.int
+    SOURCE_SHARE_FIELD_NUMBER: _builtins.int
+    REDIRECT_NOTIFIED_AT_FIELD_NUMBER: _builtins.int
+    REDIRECT_VALID_FIELD_NUMBER: _builtins.int
+    REDIRECT_RESPONSE_FIELD_NUMBER: _builtins.int
+    RETURNED_AT_FIELD_NUMBER: _builtins.int
+    RETURN_REASON_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     lead_id: _builtins.int
     client_id: _builtins.int
@@ -374,10 +383,32 @@ class Send(_message.Message):
     order_id: _builtins.int
     """the order the send counts against; 0 = none"""
     order_item_id: _builtins.int
+    notes: _builtins.str
+    """ProcessClientDelivery's notes"""
+    resend_of: _builtins.int
+    """ResendLead: the send this one delivers again; 0 = none"""
+    source_share: _builtins.str
+    redirect_valid: _builtins.bool
+    redirect_response: _builtins.str
+    return_reason: _builtins.str
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def sent_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def confirmed_at(self) -> _timestamp_pb2.Timestamp:
+        """ConfirmSale: when the buyer confirmed the sale (unset: not confirmed), and what that
+        added to the price owed to the lead's source (per-sale amount or revenue share)
+        """
+
+    @_builtins.property
+    def redirect_notified_at(self) -> _timestamp_pb2.Timestamp:
+        """RedirectStatusNotify: when it was told (unset: never), whether the consumer arrived"""
+
+    @_builtins.property
+    def returned_at(self) -> _timestamp_pb2.Timestamp:
+        """ReturnSend: when the buyer returned the sale (unset: not returned), and why"""
+
     def __init__(
         self,
         *,
@@ -401,10 +432,19 @@ class Send(_message.Message):
         sent_at: _timestamp_pb2.Timestamp | None = ...,
         order_id: _builtins.int = ...,
         order_item_id: _builtins.int = ...,
+        notes: _builtins.str = ...,
+        resend_of: _builtins.int = ...,
+        confirmed_at: _timestamp_pb2.Timestamp | None = ...,
+        source_share: _builtins.str = ...,
+        redirect_notified_at: _timestamp_pb2.Timestamp | None = ...,
+        redirect_valid: _builtins.bool = ...,
+        redirect_response: _builtins.str = ...,
+        returned_at: _timestamp_pb2.Timestamp | None = ...,
+        return_reason: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "sent_at", b"sent_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["confirmed_at", b"confirmed_at", "created_at", b"created_at", "redirect_notified_at", b"redirect_notified_at", "returned_at", b"returned_at", "sent_at", b"sent_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "attempts", b"attempts", "automated", b"automated", "client_id", b"client_id", "client_name", b"client_name", "created_at", b"created_at", "delivery_id", b"delivery_id", "elapsed_ms", b"elapsed_ms", "id", b"id", "lead_id", b"lead_id", "order_id", b"order_id", "order_item_id", b"order_item_id", "price", b"price", "reason", b"reason", "redirect_url", b"redirect_url", "request", b"request", "response", b"response", "sent_at", b"sent_at", "status", b"status", "valid", b"valid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "attempts", b"attempts", "automated", b"automated", "client_id", b"client_id", "client_name", b"client_name", "confirmed_at", b"confirmed_at", "created_at", b"created_at", "delivery_id", b"delivery_id", "elapsed_ms", b"elapsed_ms", "id", b"id", "lead_id", b"lead_id", "notes", b"notes", "order_id", b"order_id", "order_item_id", b"order_item_id", "price", b"price", "reason", b"reason", "redirect_notified_at", b"redirect_notified_at", "redirect_response", b"redirect_response", "redirect_url", b"redirect_url", "redirect_valid", b"redirect_valid", "request", b"request", "resend_of", b"resend_of", "response", b"response", "return_reason", b"return_reason", "returned_at", b"returned_at", "sent_at", b"sent_at", "source_share", b"source_share", "status", b"status", "valid", b"valid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -74,7 +74,9 @@ WHERE account_id = %(account_id)s AND id = %(id)s;
 SELECT s.id, s.lead_id, s.client_id, c.name AS client_name, s.delivery_account_id,
        s.delivery_id, s.status, s.automated, s.price, s.request, s.response, s.reason,
        s.redirect_url, s.attempts, s.elapsed_ms, s.created_at, s.sent_at, s.order_id,
-       s.order_item_id
+       s.order_item_id, s.notes, s.resend_of, s.confirmed_at, s.source_share,
+       s.redirect_notified_at, s.redirect_valid, s.redirect_response, s.returned_at,
+       s.return_reason
 FROM sends s
 JOIN clients c ON c.account_id = s.account_id AND c.id = s.client_id
 WHERE s.account_id = %(account_id)s AND s.id = %(id)s;
