@@ -241,3 +241,29 @@ def _sql(name: str) -> str:
         return f"${names.index(match[1]) + 1}"
 
     return re.sub(r"%\((\w+)\)s", number, q(name)).rstrip().rstrip(";")
+
+
+# -- a lead that has a job, sends or scan log entries is kept (migration 0011) ----------------
+
+
+async def test_a_lead_with_a_job_sends_or_scan_log_is_kept(pool: Any) -> None:
+    account, sends = await in_flight_sends(pool, leads=1)
+    other, _ = await in_flight_sends(pool, leads=1)
+    lead = sends[0][0]
+    async with pool.connection() as conn:
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="has a distribution job"):
+            await conn.execute(
+                "DELETE FROM leads WHERE account_id = %s AND id = %s", (account, lead)
+            )
+        await conn.rollback()
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match="has a distribution job"):
+            await conn.execute(
+                "UPDATE leads SET account_id = %s WHERE account_id = %s AND id = %s",
+                (other, account, lead),
+            )
+        await conn.rollback()
+        await conn.execute("UPDATE leads SET reference = 'r' WHERE account_id = %s", (account,))
+        cursor = await conn.execute(
+            "SELECT count(*) AS n FROM leads WHERE account_id = %s AND reference = 'r'", (account,)
+        )
+        assert await cursor.fetchone() == {"n": 1}
