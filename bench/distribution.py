@@ -593,10 +593,11 @@ finally:
 """
 
 
-def start_serve(folder: Path, profile: str | None) -> Serving:
-    """`leadrouter serve --demo` in its own process; with `profile`, under cProfile timed by
-    CPU time (so time spent descheduled or waiting is not counted), saved there on exit."""
-    arguments = ["serve", "--demo", "--data-dir", str(folder)]
+def start_serve(folder: Path, profile: str | None, processes: int = 1) -> Serving:
+    """`leadrouter serve --demo` in its own process (or `processes` of them sharing the
+    ports); with `profile`, under cProfile timed by CPU time (so time spent descheduled or
+    waiting is not counted), saved there on exit."""
+    arguments = ["serve", "--demo", "--data-dir", str(folder), "--processes", str(processes)]
     arguments += ["--grpc", "127.0.0.1:0", "--receiver", "127.0.0.1:0"]
     if profile:
         command = [sys.executable, "-c", SERVE_PROFILED, profile, *arguments]
@@ -897,8 +898,10 @@ async def run_e2e(
     serve_process = psutil.Process(serving.process.pid)
     meter = CpuMeter(
         {
-            "serve": lambda: [serve_process],
-            "of which its event loop thread": lambda: [MainThread(serve_process)],
+            "serve": lambda: serve_processes(serve_process),
+            "of which its event loop thread": lambda: [
+                MainThread(p) for p in serve_processes(serve_process)
+            ],
             "postgres": lambda: postgres_processes(folder / "pg"),
             "buyers": lambda: [psutil.Process(p) for p in BUYER_PIDS],
             "load (this)": lambda: [psutil.Process()],
@@ -966,6 +969,16 @@ async def run_e2e(
 
 
 BUYER_PIDS: list[int] = []
+
+
+def serve_processes(serve: Any) -> list[Any]:
+    """The serve process and its workers (`--processes`)."""
+    workers = [
+        child
+        for child in serve.children(recursive=True)
+        if "--worker" in child.cmdline() and "clients.cli" in child.cmdline()
+    ]
+    return [serve, *workers]
 
 
 def print_e2e(r: EndToEnd, concurrency: int, delay_ms: float) -> None:
@@ -1162,7 +1175,7 @@ async def run(args: argparse.Namespace) -> None:
         buyers, port = start_buyers(args.buyer_delay_ms)
         BUYER_PIDS.append(buyers.pid)
         try:
-            serving = start_serve(folder, args.profile_serve)
+            serving = start_serve(folder, args.profile_serve, args.processes)
         except BaseException:
             buyers.send_signal(signal.SIGTERM)
             raise
@@ -1239,6 +1252,9 @@ def main() -> None:
         help="stop posting after this long, even before --leads are posted (default 45)",
     )
     parser.add_argument("--concurrency", type=int, default=32, help="connections posting")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="serve processes sharing the ports"
+    )
     parser.add_argument("--buyer-delay-ms", type=float, default=20.0)
     parser.add_argument("--sizes", default="100,1000,10000", help="delivery accounts")
     parser.add_argument("--choose-leads", type=int, default=300, help="leads per size, in process")

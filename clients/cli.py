@@ -265,6 +265,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
 
     async def ready(addresses: dict[str, str], pool: Any) -> None:
+        if args.worker:
+            print(f"worker ready {os.getpid()}", flush=True)
+            return
+        if args.processes > 1:
+            print(f"{args.processes} processes share these ports:", flush=True)
         if "grpc" in addresses:
             print(f"leadrouter gRPC API listening on {addresses['grpc']}", flush=True)
         if "receiver" in addresses:
@@ -285,7 +290,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
         print("Stop with Ctrl-C.", flush=True)
 
     with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-        runner.run(serve(settings, ready, only=args.only, grpc_target=args.grpc_target))
+        runner.run(
+            serve(
+                settings,
+                ready,
+                only=args.only,
+                grpc_target=args.grpc_target,
+                processes=args.processes,
+                worker=args.worker,
+            )
+        )
 
 
 def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -386,6 +400,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="create a demo account on first start and apply examples/acme.json",
     )
+    serve.add_argument(
+        "--processes",
+        type=int,
+        default=int(os.environ.get("LEADROUTER_PROCESSES", "1")),
+        metavar="N",
+        help="serve from N processes sharing the ports, one core each "
+        "(default 1, or LEADROUTER_PROCESSES)",
+    )
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(run=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations and exit")

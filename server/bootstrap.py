@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -80,10 +82,14 @@ class _NoDelayH11(H11Protocol):
 
 
 @asynccontextmanager
-async def receiver(settings: Settings, grpc_target: str) -> AsyncIterator[str]:
-    """The legacy HTTP receiver on settings.receiver_address, calling the gRPC lead service."""
+async def receiver(
+    settings: Settings, grpc_target: str, *, shared: bool = False
+) -> AsyncIterator[str]:
+    """The legacy HTTP receiver on settings.receiver_address, calling the gRPC lead service;
+    `shared`: other processes listen on the same port (SO_REUSEPORT), the kernel spreads the
+    connections."""
     host, port = _split(settings.receiver_address)
-    listener = socket.create_server((host, port), reuse_port=False)
+    listener = socket.create_server((host, port), reuse_port=shared)
     bound = listener.getsockname()[1]
     async with grpc.aio.insecure_channel(grpc_target) as channel:
         app = create_app(
@@ -117,13 +123,22 @@ async def serve(
     *,
     only: str | None = None,
     grpc_target: str | None = None,
+    processes: int = 1,
+    worker: bool = False,
 ) -> None:
     """Serve until SIGTERM or SIGINT, then stop taking calls and finish those under way.
 
     Both front doors by default. `only="grpc"` serves the gRPC services alone;
     `only="receiver"` serves the receiver alone, calling the gRPC server at grpc_target, and
     needs no database of its own: so each can be scaled out on its own.
+
+    `processes` > 1 starts that many processes in all, each serving the same front doors on
+    the same ports (the kernel spreads connections between them) with its own distribution
+    engine, on one database: one Python process uses at most one core. The extra processes
+    are `worker`s: they stop when this one does, or when it dies.
     """
+    if processes < 1:
+        raise ConfigError(f"--processes must be at least 1, got {processes}")
     if only not in (None, *FRONT_DOORS):
         raise ConfigError(f"--only must be one of {', '.join(FRONT_DOORS)}")
     if only == "receiver" and not grpc_target:
@@ -145,13 +160,110 @@ async def serve(
             addresses["grpc"] = f"{host}:{port}"
             target = _dial(host, port)
         if only != "grpc":
-            addresses["receiver"] = await stack.enter_async_context(receiver(settings, target))
+            addresses["receiver"] = await stack.enter_async_context(
+                receiver(settings, target, shared=processes > 1 or worker)
+            )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
             stack.callback(loop.remove_signal_handler, signum)
+        if worker:
+            _stop_when_parent_goes(loop, stop)
+        if processes > 1:
+            command = _worker_command(addresses, only, grpc_target)
+            await stack.enter_async_context(_workers(processes - 1, command, settings))
         if on_ready is not None:
             await on_ready(addresses, pool)
         await stop.wait()
         log.info("stopping: finishing calls under way")
+
+
+# -- several processes ---------------------------------------------------------------------
+
+
+def _worker_command(
+    addresses: dict[str, str], only: str | None, grpc_target: str | None
+) -> list[str]:
+    """How to start one more process serving these very addresses."""
+    command = [sys.executable, "-m", "clients.cli", "serve", "--worker"]
+    if "grpc" in addresses:
+        command += ["--grpc", addresses["grpc"]]
+    if "receiver" in addresses:
+        command += ["--receiver", addresses["receiver"]]
+    if only is not None:
+        command += ["--only", only]
+    if grpc_target is not None:
+        command += ["--grpc-target", grpc_target]
+    return command
+
+
+@asynccontextmanager
+async def _workers(count: int, command: list[str], settings: Settings) -> AsyncIterator[None]:
+    """`count` worker processes, each ready (it printed `worker ready`) before this returns;
+    stopped (SIGTERM, then SIGKILL after the grace period) when the block ends. A worker's
+    stdin is a pipe from this process: it stops by itself when that closes."""
+    env = {**os.environ, "LEADROUTER_DATA_DIR": str(settings.data_dir.resolve())}
+    if settings.database_url:
+        env["LEADROUTER_DATABASE_URL"] = settings.database_url
+    started: list[asyncio.subprocess.Process] = []
+    drains: list[asyncio.Task[None]] = []
+    try:
+        for _ in range(count):
+            process = await asyncio.create_subprocess_exec(
+                *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
+            )
+            started.append(process)
+            await _until_ready(process)
+            drains.append(asyncio.create_task(_drain(process)))
+        log.info("%d worker processes serving: %s", count, [p.pid for p in started])
+        yield
+    finally:
+        for process in started:
+            if process.returncode is None:
+                process.terminate()
+        for process in started:
+            try:
+                await asyncio.wait_for(process.wait(), settings.shutdown_grace_seconds + 5)
+            except TimeoutError:
+                log.warning("worker %d did not stop; killing it", process.pid)
+                process.kill()
+                await process.wait()
+        for drain in drains:
+            drain.cancel()
+
+
+async def _until_ready(process: asyncio.subprocess.Process, seconds: float = 120.0) -> None:
+    assert process.stdout is not None
+    async with asyncio.timeout(seconds):
+        while line := await process.stdout.readline():
+            if line.startswith(b"worker ready"):
+                return
+    raise ConfigError(f"worker process {process.pid} stopped before serving")
+
+
+async def _drain(process: asyncio.subprocess.Process) -> None:
+    """Read a worker's output so it never blocks on a full pipe; report its end."""
+    assert process.stdout is not None
+    while await process.stdout.readline():
+        pass
+    code = await process.wait()
+    if code != 0:
+        log.error("worker process %d exited with status %d", process.pid, code)
+
+
+def _stop_when_parent_goes(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """A worker stops when its stdin (a pipe from the process that started it) closes: that
+    process stopped, or died."""
+    fd = sys.stdin.fileno()
+
+    def readable() -> None:
+        try:
+            more = os.read(fd, 4096)
+        except OSError:
+            more = b""
+        if not more:
+            loop.remove_reader(fd)
+            stop.set()
+
+    loop.add_reader(fd, readable)

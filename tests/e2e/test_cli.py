@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import psutil  # type: ignore[import-untyped]
 import pytest
 from leadrouter.v1 import leads_pb2, leads_pb2_grpc
 
@@ -505,6 +506,59 @@ def test_a_receiver_served_alone_posts_through_a_separate_grpc_server(
     assert "gRPC API listening" not in alone.text()
     assert not (alone.data_dir / "pg").exists()
     assert status == 0, alone.text()
+
+
+def _listening_ports(pid: int) -> set[int]:
+    return {
+        c.laddr.port
+        for c in psutil.Process(pid).net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN
+    }
+
+
+def _workers_of(pid: int) -> list[Any]:
+    return [c for c in psutil.Process(pid).children() if "--worker" in c.cmdline()]
+
+
+def test_several_processes_serve_the_same_ports_and_stop_together(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    serve = Serve(tmp_path_factory.mktemp("processes"), "--demo", "--processes", "3")
+    try:
+        line = serve.wait_line(CURL_LINE)
+        grpc_port = int(serve.wait_line(re.compile(r"LEADROUTER_GRPC=\S+:(\d+)"))[1])
+        receiver_port = int(re.search(r":(\d+)/", line[1])[1])  # type: ignore[index]
+        workers = _workers_of(serve.process.pid)
+        assert len(workers) == 2, serve.text()
+        for pid in (serve.process.pid, *(w.pid for w in workers)):
+            assert {grpc_port, receiver_port} <= _listening_ports(pid)
+        answers = [post_form(line[1], line[2].replace("ann%40", f"ann{n}%40")) for n in range(12)]
+        assert {a["ResponseType"] for a in answers} == {"No_Error"}
+    finally:
+        status = serve.terminate()
+    assert status == 0, serve.text()
+    assert "3 processes share these ports" in serve.text()
+    for worker in workers:
+        assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_worker_stops_when_the_process_that_started_it_dies(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    serve = Serve(tmp_path_factory.mktemp("orphan"), "--processes", "2")
+    try:
+        serve.wait_ready()
+        [worker] = _workers_of(serve.process.pid)
+    finally:
+        serve.kill()  # SIGKILL: no chance to stop its worker
+    worker.wait(timeout=STOP_TIMEOUT)
+    assert not worker.is_running()
+
+
+def test_processes_must_be_at_least_one(tmp_path: Path) -> None:
+    result = leadrouter("serve", "--processes", "0", "--data-dir", tmp_path)
+    assert result.returncode != 0
+    assert "--processes must be at least 1" in result.stderr
 
 
 def test_instructions_print_markdown_and_json(cli_server: Server, cli_account: Any) -> None:
