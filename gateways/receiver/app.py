@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import grpc
 from google.protobuf.json_format import MessageToDict
@@ -96,11 +96,9 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
             except grpc.aio.AioRpcError as error:
                 return _unavailable(incoming.kind, error)
             answered = _post_results(request, incoming.kind, answer.results, endpoint)
-            if endpoint.redirects:
-                target = _redirect_target(answer.results, incoming.message.return_url)
-                if target:
-                    answered.status_code = 303
-                    answered.headers["location"] = quote(target, safe=_LOCATION_SAFE)
+            if endpoint.redirects and answer.redirect_to:
+                answered.status_code = 303
+                answered.headers["location"] = quote(answer.redirect_to, safe=_LOCATION_SAFE)
             return answered
 
         return handle
@@ -268,24 +266,6 @@ def _post_results(
         body = responses.post_results_xml(results, status_urls, **lists)
         return Response(body, 200, media_type=XML_TYPE)
     return _json(responses.post_results_json(results, status_urls, **lists))
-
-
-def _redirect_target(results: Sequence[leads_pb2.PostResult], return_url: str) -> str:
-    """Where autoredirect sends the visitor: the buyer's redirect URL, or when no buyer gave
-    one the posted `returnurl`; "" (answer the body) for anything but one lead, or when the
-    URL found is not an absolute http(s) URL."""
-    if len(results) != 1:
-        return ""
-    target = results[0].redirect_url or return_url
-    return target if _is_web_url(target) else ""
-
-
-def _is_web_url(url: str) -> bool:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def _status_url(request: Request, post_id: str) -> str:

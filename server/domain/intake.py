@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from server.domain.buyers import AccountType
 from server.domain.call_data import parse_call_data
@@ -224,6 +225,24 @@ def delivered(kind: SaleKind, sends: Sequence[DeliveredSend]) -> Delivered:
     redirect = next((s.redirect_url for s in taken if s.redirect_url), "")
     agents = tuple(taken) if kind is SaleKind.LiveTransfer else ()
     return Delivered(redirect, agents)
+
+
+def visitor_redirect(redirect_urls: Sequence[str], return_url: str) -> str:
+    """Where a redirect post sends its visitor: the buyer's redirect URL, or when no buyer
+    gave one the posted `returnurl`; "" for anything but one lead, or when the URL found is
+    not an absolute http(s) URL. `redirect_urls`: one per lead of the request."""
+    if len(redirect_urls) != 1:
+        return ""
+    target = redirect_urls[0] or return_url
+    return target if _is_web_url(target) else ""
+
+
+def _is_web_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
 
 
 def redistribution_refusal(

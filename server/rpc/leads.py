@@ -12,7 +12,7 @@ from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc
 from server.domain import instructions
 from server.domain.buyers import AccountType
 from server.domain.call_data import CALL_DATE, CALL_DURATION, CALL_RESULT, IVR_NUMBER
-from server.domain.intake import DeliveredSend, SaleKind, delivered
+from server.domain.intake import DeliveredSend, SaleKind, delivered, visitor_redirect
 from server.errors import InvalidArgument, NotFound, Violation
 from server.rpc.convert import decimal_text, struct
 from server.services.distribution import SOLD, Distributor
@@ -163,7 +163,11 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
                 if outcome.lead_id:
                     rows = await self._distributor.deliver_now(outcome.account_id, outcome.lead_id)
                     add_deliveries(result, kind, rows)
-        return leads_pb2.SubmitLeadsResponse(results=results)
+        response = leads_pb2.SubmitLeadsResponse(results=results)
+        if kind is SaleKind.Redirect:
+            urls = [r.redirect_url for r in results]
+            response.redirect_to = visitor_redirect(urls, request.return_url)
+        return response
 
     async def UpdateLead(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from server.domain.catalog import CampaignSpec, Status
 from server.domain.fields import DataType, FieldSpec, SpecialField
-from server.domain.intake import ResponseType, screen
+from server.domain.intake import ResponseType, screen, visitor_redirect
 from server.domain.rules import Operator, Rule
 
 FIELDS = (
@@ -100,3 +102,21 @@ def test_an_unknown_zip_appends_nothing_and_is_recorded() -> None:
 def test_unknown_posted_names_are_kept_as_extras() -> None:
     result = screen(CAMPAIGN, FIELDS, {**GOOD, "utm_source": "google"}, fake_zips)
     assert result.extras == {"utm_source": "google"}
+
+
+@pytest.mark.parametrize(
+    ("urls", "return_url", "target"),
+    [
+        (["https://buyer.example/a"], "https://source.example/", "https://buyer.example/a"),
+        ([""], "https://source.example/sorry", "https://source.example/sorry"),
+        ([""], "", ""),
+        (["javascript:alert(1)"], "https://source.example/", ""),
+        (["/relative"], "", ""),
+        (["https://buyer.example/a", ""], "https://source.example/", ""),  # two leads
+        ([], "https://source.example/", ""),
+    ],
+)
+def test_a_redirect_post_sends_its_visitor_to_the_buyer_else_the_return_url(
+    urls: list[str], return_url: str, target: str
+) -> None:
+    assert visitor_redirect(urls, return_url) == target

@@ -451,16 +451,23 @@ class SubmitLeadsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULTS_FIELD_NUMBER: _builtins.int
+    REDIRECT_TO_FIELD_NUMBER: _builtins.int
+    redirect_to: _builtins.str
+    """SALE_KIND_REDIRECT: where to send the visitor who posted the lead (autoredirect): the
+    redirect URL of the buyer that took it, else the request's return_url. Empty for a
+    request of more than one lead, or when that URL is not an absolute http(s) URL.
+    """
     @_builtins.property
     def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___PostResult]: ...
     def __init__(
         self,
         *,
         results: _abc.Iterable[Global___PostResult] | None = ...,
+        redirect_to: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["results", b"results"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["redirect_to", b"redirect_to", "results", b"results"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
