@@ -623,21 +623,7 @@ class Distributor:
         pick = choice.pick
         if pick is None:
             return None, choice.reason
-        if pick.renew_to is None:
-            return pick, ""
-        await conn.execute(
-            q("renew_order"),
-            {
-                "account_id": account_id,
-                "id": pick.order_id,
-                "period_start": pick.renew_to.start,
-                "period_end": pick.renew_to.end,
-            },
-        )
-        return pick, (
-            f"- order {pick.order_id} of {view.client_name} renewed: "
-            f"{pick.renew_to.start:%Y-%m-%d %H:%M} to {pick.renew_to.end:%Y-%m-%d %H:%M} UTC"
-        )
+        return pick, await _renewed(conn, account_id, view, pick)
 
     async def _scan(
         self,
@@ -952,21 +938,7 @@ class Distributor:
         pick = choice.pick
         if pick is None:
             return None, f"order {order_id} cannot take this send: {choice.reason}"
-        if pick.renew_to is None:
-            return pick, ""
-        await conn.execute(
-            q("renew_order"),
-            {
-                "account_id": account_id,
-                "id": pick.order_id,
-                "period_start": pick.renew_to.start,
-                "period_end": pick.renew_to.end,
-            },
-        )
-        return pick, (
-            f"- order {pick.order_id} of {view.client_name} renewed: "
-            f"{pick.renew_to.start:%Y-%m-%d %H:%M} to {pick.renew_to.end:%Y-%m-%d %H:%M} UTC"
-        )
+        return pick, await _renewed(conn, account_id, view, pick)
 
     def send_lease_seconds(self, view: AccountView) -> float:
         """How long a send to this account, reserved in flight, is held before another
@@ -977,6 +949,26 @@ class Distributor:
         """Deliver one send reserved in flight (a manual send) now, as the worker would: the
         buyer's answer finishes it; a transport failure schedules its retry."""
         await self._deliver(account_id, send_id)
+
+
+async def _renewed(conn: Connection, account_id: int, view: AccountView, pick: Pick) -> str:
+    """Move the picked order to its next period when its pick says so; the scan log's note
+    of it, or '' when it needs none."""
+    if pick.renew_to is None:
+        return ""
+    await conn.execute(
+        q("renew_order"),
+        {
+            "account_id": account_id,
+            "id": pick.order_id,
+            "period_start": pick.renew_to.start,
+            "period_end": pick.renew_to.end,
+        },
+    )
+    return (
+        f"- order {pick.order_id} of {view.client_name} renewed: "
+        f"{pick.renew_to.start:%Y-%m-%d %H:%M} to {pick.renew_to.end:%Y-%m-%d %H:%M} UTC"
+    )
 
 
 async def _cap_counts(
