@@ -260,7 +260,8 @@ def _post_results(
     results: Sequence[leads_pb2.PostResult],
     endpoint: _Endpoint = GENERAL,
 ) -> Response:
-    status_urls = [_status_url(request, r.post_id) for r in results]
+    base = str(request.base_url)
+    status_urls = [_status_url(base, r.post_id) for r in results]
     lists = {"sends": endpoint.sends, "agents": endpoint.agents}
     if kind == "xml":
         body = responses.post_results_xml(results, status_urls, **lists)
@@ -268,8 +269,10 @@ def _post_results(
     return _json(responses.post_results_json(results, status_urls, **lists))
 
 
-def _status_url(request: Request, post_id: str) -> str:
-    return str(request.url_for("status", post_id=post_id)) if post_id else ""
+def _status_url(base_url: str, post_id: str) -> str:
+    """The status route's address for a post: what url_for("status") gives, without a route
+    lookup per lead."""
+    return f"{base_url}information/status/{quote(post_id, safe='')}" if post_id else ""
 
 
 def _json(content: object, status_code: int = 200) -> Response:
