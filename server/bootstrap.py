@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
 import grpc
 import uvicorn
@@ -21,6 +22,7 @@ from gateways.receiver.app import ReceiverSettings, create_app
 from server.adapters.delivery import Transports
 from server.config import ConfigError, Settings
 from server.rpc.app import create_server
+from server.rpc.in_process import InProcessServer
 from server.services.distribution import Distributor, EngineSettings
 from server.storage.database import Connection, database_url, open_pool
 from server.storage.migrations import migrate
@@ -65,11 +67,6 @@ def _split(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _dial(host: str, port: int) -> str:
-    """Where a local client reaches a server listening on host:port."""
-    return f"127.0.0.1:{port}" if host in ("0.0.0.0", "", "::") else f"{host}:{port}"
-
-
 class _NoDelayH11(H11Protocol):
     """h11 writes a response's head and body apart; with Nagle on, a keep-alive client's
     delayed ACK then holds every response back about 40 ms. Send segments at once."""
@@ -83,15 +80,19 @@ class _NoDelayH11(H11Protocol):
 
 @asynccontextmanager
 async def receiver(
-    settings: Settings, grpc_target: str, *, shared: bool = False
+    settings: Settings, grpc_target: str | InProcessServer, *, shared: bool = False
 ) -> AsyncIterator[str]:
-    """The legacy HTTP receiver on settings.receiver_address, calling the gRPC lead service;
-    `shared`: other processes listen on the same port (SO_REUSEPORT), the kernel spreads the
-    connections."""
+    """The legacy HTTP receiver on settings.receiver_address, calling the gRPC lead service
+    at grpc_target (HOST:PORT), or in this process; `shared`: other processes listen on the
+    same port (SO_REUSEPORT), the kernel spreads the connections."""
     host, port = _split(settings.receiver_address)
     listener = socket.create_server((host, port), reuse_port=shared)
     bound = listener.getsockname()[1]
-    async with grpc.aio.insecure_channel(grpc_target) as channel:
+    if isinstance(grpc_target, InProcessServer):
+        channel: Any = grpc_target.channel()
+    else:
+        channel = grpc.aio.insecure_channel(grpc_target)
+    async with channel:
         app = create_app(
             leads_pb2_grpc.LeadServiceStub(channel),
             ReceiverSettings(max_body=settings.max_body_bytes),
@@ -146,19 +147,17 @@ async def serve(
     async with AsyncExitStack() as stack:
         addresses: dict[str, str] = {}
         pool: AsyncConnectionPool[Connection] | None = None
-        target = grpc_target or ""
+        target: str | InProcessServer = grpc_target or ""
         if only != "receiver":
             pool = await stack.enter_async_context(storage(settings))
             receiver_url = settings.public_url or f"http://{settings.receiver_address}"
             engine = EngineSettings(lease_seconds=float(settings.lease_seconds))
             distributor = await stack.enter_async_context(distribution(pool, engine))
-            server, port = await create_server(
-                pool, settings.grpc_address, distributor, receiver_url
-            )
-            stack.push_async_callback(server.stop, settings.shutdown_grace_seconds)
+            served = await create_server(pool, settings.grpc_address, distributor, receiver_url)
+            stack.push_async_callback(served.server.stop, settings.shutdown_grace_seconds)
             host = settings.grpc_address.rpartition(":")[0]
-            addresses["grpc"] = f"{host}:{port}"
-            target = _dial(host, port)
+            addresses["grpc"] = f"{host}:{served.port}"
+            target = served.local  # the receiver beside it calls it without the network
         if only != "grpc":
             addresses["receiver"] = await stack.enter_async_context(
                 receiver(settings, target, shared=processes > 1 or worker)

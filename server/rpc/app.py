@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import cast
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
@@ -20,6 +23,7 @@ from leadrouter.v1 import (
 from server.adapters import zip_codes
 from server.rpc.admin import AdminServicer
 from server.rpc.distribution import DistributionServicer
+from server.rpc.in_process import InProcessServer
 from server.rpc.interceptor import ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.quality import QualityServicer
@@ -37,27 +41,41 @@ SERVICE_NAMES = (
 )
 
 
+@dataclass(frozen=True)
+class Served:
+    """The started server, its port, and its services as this process calls them without the
+    network (the receiver gateway does)."""
+
+    server: grpc.aio.Server
+    port: int
+    local: InProcessServer
+
+
 async def create_server(
     pool: Pool,
     address: str,
     distributor: Distributor,
     receiver_url: str = "http://127.0.0.1:8080",
-) -> tuple[grpc.aio.Server, int]:
-    """Build and start the server on `address` (port 0 picks one); returns it and its port."""
+) -> Served:
+    """Build and start the server on `address` (port 0 picks one)."""
 
     async def authenticate(token: str) -> accounts.Caller:
         return await accounts.authenticate(pool, token)
 
-    server = grpc.aio.server(interceptors=[ServiceInterceptor(authenticate)])
-    admin_pb2_grpc.add_AdminServiceServicer_to_server(AdminServicer(pool, receiver_url), server)
+    interceptors = [ServiceInterceptor(authenticate)]
+    server = grpc.aio.server(interceptors=interceptors)
+    local = InProcessServer(interceptors)
+    admin = AdminServicer(pool, receiver_url)
     intake = LeadIntake(pool, zip_codes.city_state, on_accepted=distributor.accepted)
-    leads_pb2_grpc.add_LeadServiceServicer_to_server(LeadServicer(intake, distributor), server)
-    distribution_pb2_grpc.add_DistributionServiceServicer_to_server(
-        DistributionServicer(pool, distributor), server
-    )
-    quality_pb2_grpc.add_QualityServiceServicer_to_server(
-        QualityServicer(Quality(pool, on_approved=distributor.wake)), server
-    )
+    leads = LeadServicer(intake, distributor)
+    distribution = DistributionServicer(pool, distributor)
+    quality = QualityServicer(Quality(pool, on_approved=distributor.wake))
+    for target in (server, local):
+        registrar = cast(grpc.aio.Server, target)  # InProcessServer takes what the server takes
+        admin_pb2_grpc.add_AdminServiceServicer_to_server(admin, registrar)
+        leads_pb2_grpc.add_LeadServiceServicer_to_server(leads, registrar)
+        distribution_pb2_grpc.add_DistributionServiceServicer_to_server(distribution, registrar)
+        quality_pb2_grpc.add_QualityServiceServicer_to_server(quality, registrar)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
@@ -75,4 +93,4 @@ async def create_server(
     await health.set("", health_pb2.HealthCheckResponse.SERVING)
     for name in SERVICE_NAMES:
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return server, port
+    return Served(server, port, local)

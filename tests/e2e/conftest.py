@@ -10,7 +10,7 @@ import pytest
 
 from clients.client import admin_async
 from server.bootstrap import distribution
-from server.rpc.app import create_server
+from server.rpc.app import Served, create_server
 from server.services import accounts
 from server.services.distribution import Distributor, EngineSettings
 from server.storage.database import open_pool
@@ -27,10 +27,15 @@ async def distributor(pool: Any) -> AsyncIterator[Distributor]:
 
 
 @pytest.fixture
-async def grpc_address(pool: Any, distributor: Distributor) -> AsyncIterator[str]:
-    server, port = await create_server(pool, "127.0.0.1:0", distributor)
-    yield f"127.0.0.1:{port}"
-    await server.stop(None)
+async def served(pool: Any, distributor: Distributor) -> AsyncIterator[Served]:
+    served = await create_server(pool, "127.0.0.1:0", distributor)
+    yield served
+    await served.server.stop(None)
+
+
+@pytest.fixture
+def grpc_address(served: Served) -> str:
+    return f"127.0.0.1:{served.port}"
 
 
 @pytest.fixture
@@ -39,9 +44,9 @@ async def second_server(database_url: str) -> AsyncIterator[str]:
     other_pool = await open_pool(database_url, max_size=6)
     try:
         async with distribution(other_pool, FAST) as engine:
-            server, port = await create_server(other_pool, "127.0.0.1:0", engine)
-            yield f"127.0.0.1:{port}"
-            await server.stop(None)
+            served = await create_server(other_pool, "127.0.0.1:0", engine)
+            yield f"127.0.0.1:{served.port}"
+            await served.server.stop(None)
     finally:
         await other_pool.close()
 

@@ -167,7 +167,7 @@ async def test_a_day_cap_of_five_takes_exactly_five_of_fifty_across_two_servers(
 ) -> None:
     other_pool = await open_pool(database_url, max_size=4)
     engine = Distributor(other_pool, Transports())
-    other, port = await create_server(other_pool, "127.0.0.1:0", engine)
+    other = await create_server(other_pool, "127.0.0.1:0", engine)
     try:
         requests = [
             acme.request(
@@ -177,12 +177,12 @@ async def test_a_day_cap_of_five_takes_exactly_five_of_fifty_across_two_servers(
             )
             for i in range(50)
         ]
-        addresses = [acme.address, f"127.0.0.1:{port}"]
+        addresses = [acme.address, f"127.0.0.1:{other.port}"]
         responses = await asyncio.gather(
             *(acme.submit(r, addresses[i % 2]) for i, r in enumerate(requests))
         )
     finally:
-        await other.stop(None)
+        await other.server.stop(None)
         await other_pool.close()
     counts = Counter(r.results[0].response_type for r in responses)
     assert counts == {R.NO_ERROR: 5, R.POST_OVER_MAX: 45}

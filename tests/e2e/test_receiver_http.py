@@ -15,6 +15,7 @@ from leadrouter.v1 import admin_pb2
 from clients.client import struct
 from server.bootstrap import receiver
 from server.config import Settings
+from server.rpc.app import Served
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 FIELDS = {
@@ -28,11 +29,14 @@ FIELDS = {
 SMALL_BODY = 4096
 
 
-@pytest.fixture
-async def http(grpc_address: str) -> AsyncIterator[httpx.AsyncClient]:
+@pytest.fixture(params=["network", "in_process"])
+async def http(request: Any, served: Served) -> AsyncIterator[httpx.AsyncClient]:
+    """The receiver calling the lead service over a loopback gRPC connection (as one served
+    alone does), or in this process (as one served beside it does): the same answers."""
     settings = replace(Settings(), receiver_address="127.0.0.1:0", max_body_bytes=SMALL_BODY)
+    target = f"127.0.0.1:{served.port}" if request.param == "network" else served.local
     async with (
-        receiver(settings, grpc_address) as address,
+        receiver(settings, target) as address,
         httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client,
     ):
         yield client
