@@ -26,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import math
+from collections import deque
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -91,6 +93,7 @@ class EngineSettings:
     retry_base_seconds: float = 2.0  # backoff: base * 2^(attempt-1)
     batch: int = 32  # jobs and sends leased per poll
     concurrency: int = 64  # jobs walked at once by one worker
+    handed_max: int = 10_000  # accepted leads waiting in memory for room, past which the poll
     poll_seconds: float = 0.2  # how often an idle worker looks for work from other processes
 
 
@@ -292,6 +295,7 @@ class Distributor:
         self._outcomes = OutcomeWriter(pool)
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
+        self._handed: deque[tuple[int, int]] = deque()  # accepted here, waiting for room
 
     def wake(self) -> None:
         """New work was committed in this process: look for it now rather than at the next poll."""
@@ -299,30 +303,51 @@ class Distributor:
 
     def accepted(self, leads: Iterable[tuple[int, int]]) -> None:
         """Leads (account id, lead id) whose jobs this process just committed: walk them now,
-        each leasing its own job, while there is room; what finds none is left to the poll.
-        A job another process leased first is simply skipped by its walk here."""
+        each leasing its own job, while there is room; the rest wait in memory, in order, for
+        room (up to `handed_max`; past that, for the poll). Waiting here costs the database
+        nothing, where finding them again would cost a poll per freed slot. A job another
+        process leased meanwhile is simply skipped by its walk here; a job lost with this
+        process is in the database, for the poll."""
         for account_id, lead_id in leads:
-            if len(self._running) >= self._settings.concurrency:
+            if len(self._running) < self._settings.concurrency and not self._handed:
+                self._spawn(self._walk(account_id, lead_id, leased=False))
+            elif len(self._handed) < self._settings.handed_max:
+                self._handed.append((account_id, lead_id))
+                self.wake()
+            else:
                 self.wake()
                 return
-            self._spawn(self._walk(account_id, lead_id, leased=False))
 
     # -- the worker loop
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lease and process due jobs and sends until `stop` is set; then finish what runs.
-        At most `concurrency` pieces of work run at once; the rest stay in the database."""
+        At most `concurrency` pieces of work run at once; the rest stay in the database, or
+        for leads accepted here, wait in memory too (`accepted`)."""
+        loop = asyncio.get_running_loop()
+        polled_at = -math.inf
         while not stop.is_set():
             room = min(self._settings.batch, self._settings.concurrency - len(self._running))
+            # Leads handed over fill the room, but for a poll every poll_seconds: scheduled
+            # sends, retries and other processes' leads are not held back behind them.
+            if room > 0 and self._handed and loop.time() - polled_at < self._settings.poll_seconds:
+                while room > 0 and self._handed:
+                    self._spawn(self._walk(*self._handed.popleft(), leased=False))
+                    room -= 1
             if room <= 0:
-                await asyncio.wait(self._running, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(
+                    self._running,
+                    timeout=self._settings.poll_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
                 continue
+            polled_at = loop.time()
             try:
                 found = await self._poll(room)
             except Exception:
                 log.exception("distribution poll failed; retrying")
                 found = 0
-            if found:
+            if found or self._handed:
                 continue
             self._wake.clear()
             waits = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
