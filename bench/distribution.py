@@ -1026,6 +1026,13 @@ def print_e2e(r: EndToEnd, concurrency: int, delay_ms: float) -> None:
     for title, cpu in (("while posting", r.cpu_posting), ("posting + drain", r.cpu_total)):
         shares = ", ".join(f"{name} {value:.2f}" for name, value in cpu.items())
         print(f"CPU cores used {title}: {shares} (this machine has {_cores()})")
+    run_seconds = r.post_seconds + r.drain_seconds
+    per_lead = ", ".join(
+        f"{name} {r.cpu_total[name] * run_seconds / r.accepted * ms:.2f} ms"
+        for name in ("serve", "postgres")
+        if name in r.cpu_total
+    )
+    print(f"CPU per lead (posting + drain; steadier than the rates above): {per_lead}")
     delivered_leads = r.sold / MAX_SELL / r.delivered_window
     print(
         f"target: at least {TARGET_DELIVERED_LEADS:g} leads/s delivered end to end "
