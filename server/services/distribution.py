@@ -286,13 +286,20 @@ class Distributor:
     """Walks leads' waterfalls: from the worker loop, or at once for the synchronous inserts."""
 
     def __init__(
-        self, pool: Pool, transports: Transports, settings: EngineSettings | None = None
+        self,
+        pool: Pool,
+        transports: Transports,
+        settings: EngineSettings | None = None,
+        *,
+        outcomes_pool: Pool | None = None,
     ) -> None:
+        """`outcomes_pool`: where delivery outcomes are written, when not in `pool`; a
+        connection of their own keeps buyers' answers from queueing behind posts for one."""
         self._pool = pool
         self._transports = transports
         self._settings = settings or EngineSettings()
         self._cache = BuyerCache()
-        self._outcomes = OutcomeWriter(pool)
+        self._outcomes = OutcomeWriter(outcomes_pool or pool)
         self._wake = asyncio.Event()
         self._running: set[asyncio.Task[None]] = set()
         self._handed: deque[tuple[int, int]] = deque()  # accepted here, waiting for room

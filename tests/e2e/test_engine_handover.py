@@ -1,12 +1,15 @@
-"""Leads accepted while the engine has no room wait in memory and are walked as room frees:
-no poll has to find them in the database again."""
+"""What keeps the engine moving when it is busy: leads accepted while it has no room wait in
+memory and are walked as room frees (no poll has to find them in the database again), and
+buyers' answers are written on a connection of their own."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import psycopg
 import pytest
 
 from server.bootstrap import distribution
@@ -49,3 +52,32 @@ async def test_leads_beyond_the_engines_room_are_walked_as_room_frees(
         sends = await m.settled(lead.lead_id, count=2)
         assert sorted(s.client_name for s in sends) == ["Buyer a", "Buyer b"]
     assert sum(found_by_polls) == 0
+
+
+async def test_a_buyers_answer_is_recorded_while_every_pool_connection_is_busy(
+    market: Any,  # noqa: F811 (the fixture imported above)
+    buyers: BuyerServer,
+    pool: Any,
+    database_url: str,
+) -> None:
+    """Outcomes have a connection of their own: answers never queue behind posts and steps."""
+    m = await market([client("slow", buyers)])
+    buyers.behave("slow", delay=1.0)
+    lead = await m.post()
+    for _ in range(200):  # until the send is reserved and on its way
+        if buyers.of("slow"):
+            break
+        await asyncio.sleep(0.02)
+    async with contextlib.AsyncExitStack() as held:
+        for _ in range(pool.max_size):
+            await held.enter_async_context(pool.connection())
+        async with await psycopg.AsyncConnection.connect(database_url) as reader:
+            for _ in range(100):
+                cursor = await reader.execute(
+                    "SELECT status FROM sends WHERE lead_id = %s", (lead.lead_id,)
+                )
+                if [row[0] for row in await cursor.fetchall()] == [3]:  # sold
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the answer was not recorded while the pool was busy")
