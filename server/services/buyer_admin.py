@@ -168,6 +168,19 @@ async def _row(conn: Connection, query: str, params: Mapping[str, Any]) -> Row |
     return await cursor.fetchone()
 
 
+async def _editing(
+    conn: Connection, query: str, account_id: int, entity_id: int, what: str
+) -> Row | None:
+    """The stored row an edit changes, locked (`query`); None for a new entity; NotFound when
+    the id names nothing of this account."""
+    if is_new(entity_id):
+        return None
+    current = await _row(conn, query, {"account_id": account_id, "id": entity_id})
+    if current is None:
+        raise NotFound(f"no {what} {entity_id}")
+    return current
+
+
 async def _rows(conn: Connection, query: str, params: Mapping[str, Any]) -> list[Row]:
     cursor = await conn.execute(q(query), params)
     return await cursor.fetchall()
@@ -215,13 +228,7 @@ async def save_client(pool: Pool, account_id: int, client_id: int, spec: ClientS
     saved on their own. Returns its id."""
     _check(validate_client(spec, "client"))
     async with _writing(pool) as conn:
-        current = None
-        if not is_new(client_id):
-            current = await _row(
-                conn, "client_for_update", {"account_id": account_id, "id": client_id}
-            )
-            if current is None:
-                raise NotFound(f"no buyer {client_id}")
+        current = await _editing(conn, "client_for_update", account_id, client_id, "buyer")
         params = {
             **client_params(account_id, spec, current["password_hash"] if current else None),
             "id": client_id,
@@ -272,13 +279,9 @@ async def save_delivery(
     """Create or edit a buyer's delivery method. Returns its id."""
     where = "delivery"
     async with _writing(pool) as conn:
-        current = None
-        if not is_new(delivery_id):
-            current = await _row(
-                conn, "delivery_for_update", {"account_id": account_id, "id": delivery_id}
-            )
-            if current is None:
-                raise NotFound(f"no delivery method {delivery_id}")
+        current = await _editing(
+            conn, "delivery_for_update", account_id, delivery_id, "delivery method"
+        )
         owner = await _owner(
             conn, account_id, client_id, current["client_id"] if current else None, where
         )
@@ -349,13 +352,9 @@ async def save_account(
     of its delivery method. Returns its id."""
     where = "account"
     async with _writing(pool) as conn:
-        current = None
-        if not is_new(entity_id):
-            current = await _row(
-                conn, "delivery_account_for_update", {"account_id": account_id, "id": entity_id}
-            )
-            if current is None:
-                raise NotFound(f"no delivery account {entity_id}")
+        current = await _editing(
+            conn, "delivery_account_for_update", account_id, entity_id, "delivery account"
+        )
         owner = await _owner(
             conn, account_id, client_id, current["client_id"] if current else None, where
         )
@@ -408,13 +407,7 @@ async def save_order(pool: Pool, account_id: int, edit: OrderEdit) -> int:
     """Create or edit a buyer's order with its complete item list. Returns its id."""
     where = "order"
     async with _writing(pool) as conn:
-        current = None
-        if not is_new(edit.id):
-            current = await _row(
-                conn, "order_for_update", {"account_id": account_id, "id": edit.id}
-            )
-            if current is None:
-                raise NotFound(f"no order {edit.id}")
+        current = await _editing(conn, "order_for_update", account_id, edit.id, "order")
         owner = await _owner(
             conn, account_id, edit.client_id, current["client_id"] if current else None, where
         )
@@ -514,11 +507,7 @@ async def save_list(pool: Pool, account_id: int, edit: ListEdit) -> int:
     """Create or edit a distribution list with its complete item list. Returns its id."""
     where = "distribution_list"
     async with _writing(pool) as conn:
-        current = None
-        if not is_new(edit.id):
-            current = await _row(conn, "list_for_update", {"account_id": account_id, "id": edit.id})
-            if current is None:
-                raise NotFound(f"no distribution list {edit.id}")
+        current = await _editing(conn, "list_for_update", account_id, edit.id, "distribution list")
         if not edit.lead_type_id:
             _check([Violation(f"{where}.lead_type_id", "is required")])
         fields = await _lead_type_fields(conn, account_id, edit.lead_type_id)
