@@ -66,7 +66,7 @@ async def create_server(
     server = grpc.aio.server(interceptors=interceptors)
     local = InProcessServer(interceptors)
     admin = AdminServicer(pool, receiver_url)
-    intake = LeadIntake(pool, zip_codes.city_state, on_accepted=distributor.accepted)
+    intake = LeadIntake(pool, zip_codes.city_state, distributor)
     leads = LeadServicer(intake, distributor)
     distribution = DistributionServicer(pool, distributor)
     quality = QualityServicer(Quality(pool, on_approved=distributor.wake))

@@ -1,7 +1,8 @@
 """The distribution engine: choosing buyers for stored leads and delivering to them.
 
 Accepting a lead writes its distribution job in the same transaction (the outbox; see
-`insert_lead`). Workers lease due jobs and walk each lead's waterfall one step at a time:
+`insert_lead`), and for a lead due now, its first step too (`first_step`). Workers lease
+due jobs and walk each lead's waterfall one step at a time:
 
 1. The first step scans every delivery account of the lead type (status, automation,
    schedule, criteria, caps, earlier sales), orders the eligible ones by their buyers'
@@ -122,6 +123,11 @@ class BuyerCache:
     def __init__(self) -> None:
         self._entries: dict[tuple[int, int], tuple[int, Snapshot]] = {}
 
+    def cached(self, account_id: int, lead_type_id: int, version: int) -> Snapshot | None:
+        """The lead type's snapshot when it is compiled at this buyer version, else None."""
+        cached = self._entries.get((account_id, lead_type_id))
+        return cached[1] if cached is not None and cached[0] == version else None
+
     async def snapshot(
         self, conn: Connection, account_id: int, lead_type_id: int, version: int | None = None
     ) -> Snapshot:
@@ -131,9 +137,9 @@ class BuyerCache:
             cursor = await conn.execute(q("buyer_version"), {"account_id": account_id})
             row = await cursor.fetchone()
             version = int(row["version"]) if row else 0
-        cached = self._entries.get((account_id, lead_type_id))
-        if cached is not None and cached[0] == version:
-            return cached[1]
+        found = self.cached(account_id, lead_type_id, version)
+        if found is not None:
+            return found
         scope = {"account_id": account_id, "lead_type_id": lead_type_id}
         cursor = await conn.execute(q("buyer_snapshot"), scope)
         rows = await cursor.fetchall()
@@ -263,6 +269,22 @@ class Reserved:
             "price": self.price,
             "attempts": self.attempts,
         }
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A lead's distribution job as the transaction accepting the lead just wrote it, with
+    what its first step needs (`Distributor.first_step`)."""
+
+    account_id: int
+    lead_id: int
+    lead_type_id: int
+    fields: Mapping[str, Value]
+    call_data: Mapping[str, Any]
+    max_sells: int
+    account_types: Sequence[int] | None
+    now: datetime  # the transaction's clock
+    buyer_version: int
 
 
 @dataclass(frozen=True)
@@ -483,48 +505,96 @@ class Distributor:
             snapshot = await self._cache.snapshot(
                 conn, account_id, job["lead_type_id"], job["buyer_version"]
             )
-            now = job["now"]
             cursor = await conn.execute(
                 q("lead_sends"), {"account_id": account_id, "lead_id": lead_id}
             )
             held = await cursor.fetchall()
-            plan: list[dict[str, int]] | None = job["plan"]
-            logs: list[str] = []
-            if plan is None:
-                if any(v.automation in ROTATING or v.secondary in ROTATING for v in snapshot.views):
-                    await conn.execute(
-                        q("lock_rotation"),
-                        {"account_id": account_id, "lead_type_id": job["lead_type_id"]},
-                    )
-                scan = await self._scan(
-                    conn,
-                    account_id,
-                    lead_id,
-                    snapshot,
-                    screening_values(job["fields"], job["call_data"]),
-                    job["max_sells"],
-                    now,
-                    account_types=_types(job["account_types"]),
-                    held=held,
+            return await self._advance(conn, account_id, lead_id, snapshot, job, held)
+
+    async def first_step(self, conn: Connection, job: NewJob) -> list[Reserved] | None:
+        """The first step of a just-stored lead's waterfall, in the transaction that accepts
+        it (the caller's), so its deliveries are decided and committed with the lead; the sends
+        to deliver once it commits (`deliver_first`). None, with nothing written, when the
+        lead type's buyers are not compiled at the account's buyer version yet: compiling
+        may take seconds, which the post should not wait for; its walk takes the step."""
+        snapshot = self._cache.cached(job.account_id, job.lead_type_id, job.buyer_version)
+        if snapshot is None:
+            return None
+        state = {
+            "state": "pending",
+            "plan": None,
+            "cursor": 0,
+            "max_sells": job.max_sells,
+            "account_types": job.account_types,
+            "lead_type_id": job.lead_type_id,
+            "fields": job.fields,
+            "call_data": job.call_data,
+            "now": job.now,
+        }
+        return await self._advance(conn, job.account_id, job.lead_id, snapshot, state, ())
+
+    def deliver_first(self, account_id: int, lead_id: int, sends: Sequence[Reserved]) -> None:
+        """Deliver the sends a committed first step reserved (`first_step`), then walk on.
+        They are on their way at once, whatever the engine's room: each holds a lease that
+        another process would take over if they waited past it."""
+        if sends:
+            self._spawn(self._continue(account_id, lead_id, sends))
+
+    async def _continue(self, account_id: int, lead_id: int, sends: Sequence[Reserved]) -> None:
+        jobs = await asyncio.gather(*(self._execute(account_id, s) for s in sends))
+        if "done" not in jobs:
+            await self._walk(account_id, lead_id, leased=False)
+
+    async def _advance(
+        self,
+        conn: Connection,
+        account_id: int,
+        lead_id: int,
+        snapshot: Snapshot,
+        job: Mapping[str, Any],
+        held: Sequence[Mapping[str, Any]],
+    ) -> list[Reserved]:
+        """Plan the job if it has no plan yet (scan, order, scan log), reserve the sends it
+        needs next and save it; the sends to deliver now. `held`: the lead's sends that hold
+        or made a sale."""
+        now = job["now"]
+        plan: list[dict[str, int]] | None = job["plan"]
+        logs: list[str] = []
+        if plan is None:
+            if any(v.automation in ROTATING or v.secondary in ROTATING for v in snapshot.views):
+                await conn.execute(
+                    q("lock_rotation"),
+                    {"account_id": account_id, "lead_type_id": job["lead_type_id"]},
                 )
-                plan = [{"account": e.view.id, "client": e.view.client_id} for e in scan.ranked]
-                logs.append(scan.report)
-            to_deliver, cursor_at, outstanding, notes = await self._reserve(
-                conn, account_id, lead_id, snapshot, job, plan, now, held
+            scan = await self._scan(
+                conn,
+                account_id,
+                lead_id,
+                snapshot,
+                screening_values(job["fields"], job["call_data"]),
+                job["max_sells"],
+                now,
+                account_types=_types(job["account_types"]),
+                held=held,
             )
-            logs.append("\n".join(notes))
-            await conn.execute(
-                q("save_job"),
-                {
-                    "account_id": account_id,
-                    "lead_id": lead_id,
-                    "state": "waiting" if outstanding else "done",
-                    "plan": Jsonb(plan),
-                    "cursor": cursor_at,
-                    "logs": logs,
-                },
-            )
-            return to_deliver
+            plan = [{"account": e.view.id, "client": e.view.client_id} for e in scan.ranked]
+            logs.append(scan.report)
+        to_deliver, cursor_at, outstanding, notes = await self._reserve(
+            conn, account_id, lead_id, snapshot, job, plan, now, held
+        )
+        logs.append("\n".join(notes))
+        await conn.execute(
+            q("save_job"),
+            {
+                "account_id": account_id,
+                "lead_id": lead_id,
+                "state": "waiting" if outstanding else "done",
+                "plan": Jsonb(plan),
+                "cursor": cursor_at,
+                "logs": logs,
+            },
+        )
+        return to_deliver
 
     async def _reserve(
         self,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections import OrderedDict
@@ -26,6 +27,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Jsonb
 
 from server.domain import secrets
@@ -44,9 +46,12 @@ from server.errors import Unauthenticated
 from server.services import catalog
 from server.services.accounts import authenticate_in
 from server.services.catalog import Pool
+from server.services.distribution import Distributor, NewJob, Reserved
 from server.storage import catalog as catalog_store
 from server.storage.database import Connection, transaction
 from server.storage.queries import q
+
+log = logging.getLogger(__name__)
 
 UNATTRIBUTED = 0  # the reserved account that holds posts no account can be found for
 MAX_LOGGED_BODY = 64 * 1024
@@ -118,6 +123,8 @@ class _Target:
     lead_id: int = 0  # an update's lead
     fields: list[FieldSpec] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    # lead id -> the sends its first distribution step reserved in its acceptance transaction
+    first_steps: dict[int, list[Reserved]] = field(default_factory=dict)
 
 
 class _Refused(Exception):
@@ -181,15 +188,16 @@ class LeadIntake:
         self,
         pool: Pool,
         zip_lookup: ZipLookup,
-        on_accepted: Callable[[list[tuple[int, int]]], None] | None = None,
+        engine: Distributor | None = None,
     ) -> None:
-        """`on_accepted` hears of each lead (account id, lead id) whose distribution job was
-        just committed, so this process's engine can walk it at once."""
+        """`engine`: this process's distribution engine. It takes each accepted lead's first
+        step in the transaction that stores the lead, and hears of each lead once committed,
+        to deliver and walk it at once. Without one, leads wait for a worker's poll."""
         self._pool = pool
         self._zip_lookup = zip_lookup
         self._passwords = _PasswordCache()
         self._targets = _PostTargets()
-        self._on_accepted = on_accepted
+        self._engine = engine
 
     async def submit(self, submission: Submission) -> list[PostOutcome]:
         """One outcome per posted lead, in order (one outcome when the request had none).
@@ -216,13 +224,23 @@ class LeadIntake:
                     for index in range(count)
                 ]
             outcomes = [await self._receive(conn, submission, target, 0, identified=True)]
+        self._hand_over(outcomes[-1], target)
         for index in range(1, len(submission.leads)):
             async with transaction(self._pool) as conn:
                 outcomes.append(await self._receive(conn, submission, target, index))
-        accepted = [(o.account_id, o.lead_id) for o in outcomes if o.lead_id and not o.pending_qc]
-        if self._on_accepted is not None and accepted:
-            self._on_accepted(accepted)  # no need to wait for a poll
+            self._hand_over(outcomes[-1], target)
         return outcomes
+
+    def _hand_over(self, outcome: PostOutcome, target: _Target) -> None:
+        """Once a lead's transaction committed: this process's engine delivers the sends its
+        first step reserved, or walks it (no need to wait for a poll)."""
+        if self._engine is None or not outcome.lead_id or outcome.pending_qc:
+            return
+        sends = target.first_steps.pop(outcome.lead_id, None)
+        if sends is None:
+            self._engine.accepted([(outcome.account_id, outcome.lead_id)])
+        else:
+            self._engine.deliver_first(outcome.account_id, outcome.lead_id, sends)
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -502,30 +520,72 @@ class LeadIntake:
             pending_qc=campaign.use_qc_bin,
             account_id=target.account_id,
         )
-        cursor = await conn.execute(
-            q("insert_lead"),
-            {
-                **_post_params(submission, target, index, accepted, steps),
-                "post_id": post_id,
-                "reference": lead.reference,
-                "no_sell": lead.no_sell,
-                "send_delay_hours": _send_delay(submission.send_delay_hours),
-                "fields": Jsonb(values),
-                "extras": Jsonb(screening.extras),
-                "duplicate_key": duplicate_key,
-                "pricing_model": campaign.pricing.model.value,
-                "pending_qc": campaign.use_qc_bin,
-                "max_sells": campaign.max_sell,
-                "call_data": Jsonb(screening.call_data),
-                "account_types": (
-                    None if account_types is None else [int(t) for t in account_types]
-                ),
-            },
+        send_delay = _send_delay(submission.send_delay_hours)
+        types = None if account_types is None else [int(t) for t in account_types]
+        params = {
+            **_post_params(submission, target, index, accepted, steps),
+            "post_id": post_id,
+            "reference": lead.reference,
+            "no_sell": lead.no_sell,
+            "send_delay_hours": send_delay,
+            "fields": Jsonb(values),
+            "extras": Jsonb(screening.extras),
+            "duplicate_key": duplicate_key,
+            "pricing_model": campaign.pricing.model.value,
+            "pending_qc": campaign.use_qc_bin,
+            "max_sells": campaign.max_sell,
+            "call_data": Jsonb(screening.call_data),
+            "account_types": types,
+        }
+        # a lead distributed now gets its first step here, after a savepoint sent with it
+        stepping = (
+            self._engine is not None
+            and not lead.no_sell
+            and not campaign.use_qc_bin
+            and send_delay == 0
         )
+        if stepping:
+            async with conn.pipeline():
+                cursor = await conn.execute(q("insert_lead"), params)
+                await conn.execute(q("savepoint_first_step"))
+        else:
+            cursor = await conn.execute(q("insert_lead"), params)
         row = await cursor.fetchone()
         assert row is not None
         steps.append(Step("store", "passed", f"lead {row['id']}"))  # as insert_lead logs it
+        if stepping and row["queued"]:
+            job = NewJob(
+                account_id=target.account_id,
+                lead_id=row["id"],
+                lead_type_id=target.lead_type_id or 0,
+                fields=values,
+                call_data=screening.call_data,
+                max_sells=campaign.max_sell,
+                account_types=types,
+                now=row["now"],
+                buyer_version=row["buyer_version"],
+            )
+            sends = await self._first_step(conn, job)
+            if sends is not None:
+                target.first_steps[row["id"]] = sends
         return replace(accepted, lead_id=row["id"])
+
+    async def _first_step(self, conn: Connection, job: NewJob) -> list[Reserved] | None:
+        """The lead's first distribution step in its acceptance transaction; the sends it
+        reserved, or None when the walk is left to take it. A step that fails is undone back
+        to its savepoint and the lead stays accepted: a deadlock with another walker (whose
+        waterfall locks the same accounts in another order) is expected now and then; any
+        other failure is logged, and the walk meets it again."""
+        assert self._engine is not None
+        try:
+            return await self._engine.first_step(conn, job)
+        except Exception as problem:
+            if isinstance(problem, psycopg.Error) and (problem.sqlstate or "").startswith("40"):
+                log.info("lead %s: first step rolled back (%s); walking it", job.lead_id, problem)
+            else:
+                log.exception("lead %s: first step failed; walking it", job.lead_id)
+            await conn.execute(q("rollback_first_step"))
+            return None
 
     # -- the post log -----------------------------------------------------------------------
 
@@ -669,8 +729,8 @@ class LeadIntake:
                     campaign_id=target.campaign_id or 0,
                 )
             await self._log(conn, submission, target, 0, outcome, target.steps)
-        if redistribute and self._on_accepted is not None:
-            self._on_accepted([(target.account_id, target.lead_id)])  # its job is due now
+        if redistribute and self._engine is not None:
+            self._engine.accepted([(target.account_id, target.lead_id)])  # its job is due now
         return outcome
 
     async def _apply_update(

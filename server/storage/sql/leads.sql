@@ -40,7 +40,8 @@ ORDER BY received_at DESC LIMIT 1;
 -- Store an accepted lead and, in the same statement, its distribution job (the outbox) and
 -- its post log entry. The job is due after the source's send delay, limited to the account
 -- types its endpoint sells to (NULL = every type); none for a noSell lead or one held for QC
--- review. The post's steps end with the store step, which names the new lead.
+-- review. The post's steps end with the store step, which names the new lead. With the
+-- database's clock and the account's buyer version, for the job's first step.
 WITH lead AS (
   INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, reference,
                      no_sell, send_delay_hours, fields, extras, duplicate_key, pricing_model,
@@ -67,7 +68,18 @@ WITH lead AS (
            'name', 'store', 'outcome', 'passed', 'detail', 'lead ' || id, 'micros', 0))
   FROM lead
 )
-SELECT id, (SELECT count(*) FROM job) > 0 AS queued FROM lead;
+SELECT id, (SELECT count(*) FROM job) > 0 AS queued, now() AS now,
+       coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = lead.account_id), 0)
+         AS buyer_version
+FROM lead;
+
+-- name: savepoint_first_step
+-- Where the lead's first distribution step starts in its acceptance transaction: a step
+-- that fails (a deadlock with another walker) is undone back to here, the lead kept.
+SAVEPOINT first_step;
+
+-- name: rollback_first_step
+ROLLBACK TO SAVEPOINT first_step;
 
 -- name: insert_post
 -- Log one posted lead, accepted or not.
