@@ -1013,7 +1013,7 @@ def print_e2e(r: EndToEnd, concurrency: int, delay_ms: float) -> None:
         f"p99 {percentile(r.lead_latency, 0.99) * ms:.0f} ms"
     )
     print(
-        f"  of which lead to send reserved (queue + scan): "
+        f"  of which lead to send reserved (0 when in the transaction accepting the lead): "
         f"p50 {percentile(r.to_reserve, 0.5) * ms:.0f} ms, "
         f"p99 {percentile(r.to_reserve, 0.99) * ms:.0f} ms; buyer round trip seen by the engine: "
         f"p50 {percentile(r.buyer_ms, 0.5):.0f} ms, p99 {percentile(r.buyer_ms, 0.99):.0f} ms"
