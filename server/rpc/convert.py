@@ -428,7 +428,7 @@ def account_message(row: dict[str, Any]) -> buyers_pb2.DeliveryAccount:
 
 def client_spec(message: buyers_pb2.Client, where: str = "client") -> ClientSpec:
     """A buyer as config as code reads it; unspecified status and automation take their
-    defaults (Active, Price)."""
+    defaults (Active, Price), an unset priority and weight theirs (1)."""
     status = _enum(ClientStatus, message.status, f"{where}.status")
     automation = _enum(Automation, message.automation, f"{where}.automation")
     return ClientSpec(
@@ -444,8 +444,8 @@ def client_spec(message: buyers_pb2.Client, where: str = "client") -> ClientSpec
         secondary_automation=_enum(
             Automation, message.secondary_automation, f"{where}.secondary_automation"
         ),
-        priority=message.priority,
-        weight=message.weight,
+        priority=message.priority if message.HasField("priority") else 1,
+        weight=message.weight if message.HasField("weight") else 1,
         delivery_group=message.delivery_group,
         use_delivery_tiers=message.use_delivery_tiers,
         notes=message.notes,

@@ -127,6 +127,27 @@ async def test_a_buyer_created_by_id_gets_the_next_lead(
     assert form(got) == {"first_name": ["Ann"], "state": ["NV"], "source": ["leadrouter"]}
 
 
+async def test_an_unset_priority_and_weight_are_1_as_in_config_as_code(
+    grpc_address: str, new_account: Any, stub_for: Any
+) -> None:
+    """Left unset, they would read as proto3's 0: a priority 0 buyer would be served before
+    every buyer of priority 1, and weight 0 would give a Weighted buyer no share."""
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        unset = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(client=buyers_pb2.Client(id=-1, name="Unset"))
+        )
+        chosen = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(
+                client=buyers_pb2.Client(id=-1, name="Chosen", priority=0, weight=3)
+            )
+        )
+        unset = await stub.GetClient(admin_pb2.GetClientRequest(id=unset.id))
+        chosen = await stub.GetClient(admin_pb2.GetClientRequest(id=chosen.id))
+    assert (unset.priority, unset.weight) == (1, 1)
+    assert (chosen.priority, chosen.weight) == (0, 3)
+
+
 async def test_an_edit_by_id_changes_what_the_engine_does(
     grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
 ) -> None:

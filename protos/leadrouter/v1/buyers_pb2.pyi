@@ -289,10 +289,11 @@ class Client(_message.Message):
     automation: Global___Automation.ValueType
     secondary_automation: Global___Automation.ValueType
     priority: _builtins.int
-    """1 is served first"""
+    """1 is served first; unset = 1, as in config as code"""
     weight: _builtins.int
-    """WEIGHTED: relative weight; PERCENTAGE: target percent"""
+    """WEIGHTED: relative weight; PERCENTAGE: target percent;"""
     delivery_group: _builtins.str
+    """unset = 1"""
     use_delivery_tiers: _builtins.bool
     """may take one lead on several of its delivery accounts"""
     notes: _builtins.str
@@ -328,8 +329,8 @@ class Client(_message.Message):
         has_password: _builtins.bool = ...,
         automation: Global___Automation.ValueType = ...,
         secondary_automation: Global___Automation.ValueType = ...,
-        priority: _builtins.int = ...,
-        weight: _builtins.int = ...,
+        priority: _builtins.int | None = ...,
+        weight: _builtins.int | None = ...,
         delivery_group: _builtins.str = ...,
         use_delivery_tiers: _builtins.bool = ...,
         notes: _builtins.str = ...,
@@ -337,13 +338,22 @@ class Client(_message.Message):
         accounts: _abc.Iterable[Global___DeliveryAccount] | None = ...,
         orders: _abc.Iterable[Global___Order] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "password", b"password"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_priority", b"_priority", "_weight", b"_weight", "password", b"password", "priority", b"priority", "weight", b"weight"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "accounts", b"accounts", "address", b"address", "address2", b"address2", "automation", b"automation", "city", b"city", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "deliveries", b"deliveries", "delivery_group", b"delivery_group", "email", b"email", "group", b"group", "has_password", b"has_password", "id", b"id", "key", b"key", "name", b"name", "notes", b"notes", "orders", b"orders", "password", b"password", "phone", b"phone", "postal_code", b"postal_code", "priority", b"priority", "secondary_automation", b"secondary_automation", "state", b"state", "status", b"status", "time_zone", b"time_zone", "use_delivery_tiers", b"use_delivery_tiers", "username", b"username", "weight", b"weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_priority", b"_priority", "_weight", b"_weight", "accounts", b"accounts", "address", b"address", "address2", b"address2", "automation", b"automation", "city", b"city", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "deliveries", b"deliveries", "delivery_group", b"delivery_group", "email", b"email", "group", b"group", "has_password", b"has_password", "id", b"id", "key", b"key", "name", b"name", "notes", b"notes", "orders", b"orders", "password", b"password", "phone", b"phone", "postal_code", b"postal_code", "priority", b"priority", "secondary_automation", b"secondary_automation", "state", b"state", "status", b"status", "time_zone", b"time_zone", "use_delivery_tiers", b"use_delivery_tiers", "username", b"username", "weight", b"weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__password: _TypeAlias = _typing.Literal["password"]  # noqa: Y015
     _WhichOneofArgType__password: _TypeAlias = _typing.Literal["_password", b"_password"]  # noqa: Y015
+    _WhichOneofReturnType__priority: _TypeAlias = _typing.Literal["priority"]  # noqa: Y015
+    _WhichOneofArgType__priority: _TypeAlias = _typing.Literal["_priority", b"_priority"]  # noqa: Y015
+    _WhichOneofReturnType__weight: _TypeAlias = _typing.Literal["weight"]  # noqa: Y015
+    _WhichOneofArgType__weight: _TypeAlias = _typing.Literal["_weight", b"_weight"]  # noqa: Y015
+    @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__password) -> _WhichOneofReturnType__password | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__priority) -> _WhichOneofReturnType__priority | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__weight) -> _WhichOneofReturnType__weight | None: ...
 
 Global___Client: _TypeAlias = Client  # noqa: Y015
 
