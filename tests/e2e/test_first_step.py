@@ -30,6 +30,15 @@ def walks_recorded(distributor: Distributor, monkeypatch: Any) -> list[int]:
     return walked
 
 
+async def two_buyers_compiled(create: Any, buyers: BuyerServer) -> Any:
+    """A market whose lead goes to both of two buyers, with one lead sold already: that walk
+    compiled the buyers, so the next lead's first step is taken when it is accepted."""
+    m = await create([client("a", buyers, price="30"), client("b", buyers)], max_sell=2)
+    first = await m.post()
+    await m.settled(first.lead_id, count=2)
+    return m
+
+
 async def job_and_sends(pool: Any, lead_id: int) -> tuple[Any, list[int], int]:
     """The lead's job state and plan length, its sends' statuses, and its scan log entries."""
     async with pool.connection() as conn:
@@ -57,9 +66,7 @@ async def test_a_leads_first_sends_are_reserved_when_it_is_accepted(
     pool: Any,
     monkeypatch: Any,
 ) -> None:
-    m = await market([client("a", buyers, price="30"), client("b", buyers)], max_sell=2)
-    first = await m.post()  # compiles the buyers: this lead is walked
-    await m.settled(first.lead_id, count=2)
+    m = await two_buyers_compiled(market, buyers)
     walked = walks_recorded(distributor, monkeypatch)
     buyers.behave("a", delay=0.5)
     buyers.behave("b", delay=0.5)
@@ -104,9 +111,7 @@ async def test_a_failed_first_step_is_undone_and_the_lead_walked(
     monkeypatch: Any,
     failure: Exception,
 ) -> None:
-    m = await market([client("a", buyers, price="30"), client("b", buyers)], max_sell=2)
-    first = await m.post()
-    await m.settled(first.lead_id, count=2)
+    m = await two_buyers_compiled(market, buyers)
     step = distributor.first_step
     failed: list[int] = []
 
