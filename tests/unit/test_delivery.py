@@ -6,7 +6,7 @@ import base64
 import json
 from dataclasses import replace
 from decimal import Decimal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.etree import ElementTree
 
 import pytest
@@ -22,6 +22,7 @@ from server.domain.delivery import (
     LeadPayload,
     ResponseRules,
     describe,
+    form_encode,
     format_kind,
     format_value,
     interpret,
@@ -493,6 +494,7 @@ def test_describe_masks_secret_looking_headers() -> None:
 def test_describe_masks_secret_looking_params(param: str) -> None:
     delivery = spec(mappings=(FieldMapping(param, constant="hunter2"),))
     assert "hunter2" not in describe(http(delivery))
+    assert f"{param}=hunter2".encode() in http(delivery).body  # masked in the log only
 
 
 def test_describe_masks_secret_params_in_the_query() -> None:
@@ -825,3 +827,25 @@ def test_a_price_reads_with_two_decimal_places_at_least() -> None:
         "0.50",
         "10.00",
     ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "Ann",
+        "ann@example.com",
+        "a b",
+        "a+b",
+        "50%",
+        "x&y=z",
+        "~._-",
+        "Zoë",
+        "日本",
+        "\n\t",
+        "/?#",
+    ],
+)
+def test_form_encoding_is_urlencodes(value: str) -> None:
+    items = [("first name", value), (value, "1"), ("email", value)]
+    assert form_encode(items) == urlencode(items)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import pytest
 
 from server.domain.catalog import CampaignSpec, Status
 from server.domain.fields import DataType, FieldSpec, SpecialField
-from server.domain.intake import ResponseType, screen, visitor_redirect
+from server.domain.intake import ResponseType, Step, screen, visitor_redirect
 from server.domain.rules import Operator, Rule
+from server.services.intake import _step_json
 
 FIELDS = (
     FieldSpec("Email", required=True, validation=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"),
@@ -120,3 +121,8 @@ def test_a_redirect_post_sends_its_visitor_to_the_buyer_else_the_return_url(
     urls: list[str], return_url: str, target: str
 ) -> None:
     assert visitor_redirect(urls, return_url) == target
+
+
+def test_a_step_is_logged_with_every_field_of_its_dataclass() -> None:
+    step = Step("duplicate_check", "failed", "duplicate of lead 7", 120)
+    assert _step_json(step) == asdict(step)
