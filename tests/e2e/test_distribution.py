@@ -471,6 +471,32 @@ async def test_a_send_delay_holds_the_lead_back(
     assert buyers.received == []
 
 
+@pytest.mark.parametrize("taken_by", ["walk", "first step"])
+async def test_an_accounts_delivery_delay_schedules_its_send(
+    market: MarketFactory, buyers: BuyerServer, taken_by: str
+) -> None:
+    """The delay is a scheduled send, not a sleep: the post is answered with the send waiting
+    for its time, and the worker delivers it then. The first lead after the buyers change is
+    walked by the worker; later ones get their first step as they are accepted."""
+    m = await market([client("late", buyers, delivery_delay_seconds=1)])
+    if taken_by == "first step":
+        earlier = await m.post({**LEAD, "Email": "early@example.com", "Phone": "7025550177"})
+        await m.settled(earlier.lead_id)
+        buyers.received.clear()
+    lead = await m.post()
+    sends = await m.sends(lead.lead_id)  # a first step reserved it with the lead
+    for _ in range(100 if taken_by == "walk" else 0):  # a walk may not have yet
+        if sends:
+            break
+        await asyncio.sleep(0.02)
+        sends = await m.sends(lead.lead_id)
+    assert [s.status for s in sends] == [S.SEND_STATUS_SCHEDULED]
+    assert buyers.of("late") == []
+    assert f"send {sends[0].id} scheduled in 1 s" in await m.scan_log(lead.lead_id)
+    [sold] = await m.settled(lead.lead_id)
+    assert sold.status == S.SEND_STATUS_SOLD and len(buyers.of("late")) == 1
+
+
 async def post_across(m: Market, other: str, count: int) -> list[int]:
     """`count` distinct leads posted at once, alternately to each server."""
 
