@@ -718,6 +718,12 @@ def _one_line(text: str) -> str:
     return re.sub(r"[\r\n]+", " ", text)
 
 
+def storable(text: str) -> str:
+    """`text` as a send's log can keep it: NUL, which PostgreSQL text cannot hold, becomes
+    U+FFFD. A buyer's answer may carry one; refused, its outcome could never be recorded."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 def target(spec: DeliverySpec) -> str:
     """Where the delivery goes: the test address while in testing, else the address."""
     return spec.test_address if spec.in_testing else spec.address

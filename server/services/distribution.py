@@ -56,7 +56,14 @@ from server.domain.criteria import (
     broken_criteria,
     compile_criteria,
 )
-from server.domain.delivery import DeliveryType, LeadPayload, describe, interpret, render
+from server.domain.delivery import (
+    DeliveryType,
+    LeadPayload,
+    describe,
+    interpret,
+    render,
+    storable,
+)
 from server.domain.distribution import AccountView, ScanEntry, scan_report
 from server.domain.distribution_lists import DistributionList, excluded_by, restrictions
 from server.domain.fields import FieldSpec, Value, clean_lead_values
@@ -911,6 +918,9 @@ class Distributor:
         label: str = "",
     ) -> str | None:
         """Record the attempt; the state it left the lead's job in (None: not touched)."""
+        # a buyer's answer may hold NUL, which the database refuses: kept as U+FFFD
+        request, response = storable(request), storable(response)
+        reason, redirect_url = storable(reason), storable(redirect_url)
         entry = ""
         if status != SCHEDULED:
             word = {SOLD: "sold", REJECTED: "rejected", FAILED: "failed"}[status]

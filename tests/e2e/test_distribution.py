@@ -233,6 +233,22 @@ async def test_a_transport_failure_is_retried_then_the_next_buyer_gets_the_lead(
     assert sends[0].attempts == 5 and "transport failure after 5 attempts" in sends[0].reason
 
 
+async def test_an_answer_holding_nul_is_recorded_with_the_nul_replaced(
+    market: MarketFactory, buyers: BuyerServer
+) -> None:
+    """PostgreSQL text cannot hold NUL: refused, the outcome was never recorded and the send
+    went to the buyer again each time its lease ran out."""
+    buyers.behave("odd", answer="accepted\x00 ref\x00 42")
+    odd = client("odd", buyers)
+    odd["deliveries"][0]["reason_search"] = "(ref.*)"
+    m = await market([odd])
+    lead = await m.post()
+    [send] = await m.settled(lead.lead_id)
+    assert send.status == S.SEND_STATUS_SOLD
+    assert (send.response, send.reason) == ("accepted\ufffd ref\ufffd 42", "ref\ufffd 42")
+    assert len(buyers.of("odd")) == 1
+
+
 async def test_an_error_status_is_a_rejection_not_a_retry(
     market: MarketFactory, buyers: BuyerServer
 ) -> None:
