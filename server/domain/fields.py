@@ -244,6 +244,9 @@ def validate_field_spec(spec: FieldSpec, where: str = "field") -> list[Violation
     return problems
 
 
+NUL = "\x00"
+
+
 @dataclass
 class CleanedLead:
     """The outcome of cleaning a posted lead: typed values, unknown extras and every problem."""
@@ -264,11 +267,16 @@ def clean_lead_values(specs: Iterable[FieldSpec], posted: Mapping[str, str]) -> 
     required, coerce to the data type, match the validation expression and the enumerated
     values. Every failing field is reported, not only the first.
     """
-    by_name = {name.casefold(): value for name, value in posted.items()}
     result = CleanedLead()
-    known: set[str] = set()
+    held = [name for name, value in posted.items() if NUL in name or NUL in value]
+    for name in held:  # PostgreSQL text cannot hold NUL: such a lead could not be stored
+        result.problems.append(Violation(name.replace(NUL, "\\x00"), "holds a NUL character"))
+    known: set[str] = {name.casefold() for name in held}
+    by_name = {name.casefold(): value for name, value in posted.items() if name not in held}
     for spec in specs:
         key = spec.name.casefold()
+        if key in known:  # held NUL: reported above
+            continue
         known.add(key)
         raw = by_name.get(key)
         text = (raw or "").strip()

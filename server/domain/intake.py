@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 from server.domain.buyers import AccountType
 from server.domain.call_data import parse_call_data
 from server.domain.catalog import CampaignSpec, Status
-from server.domain.fields import FieldSpec, SpecialField, Value, clean_lead_values
+from server.domain.fields import NUL, FieldSpec, SpecialField, Value, clean_lead_values
 from server.domain.rules import rule_passes
+from server.errors import Violation
 
 ZipLookup = Callable[[str], tuple[str, str] | None]  # ZIP -> (city, state abbreviation)
 
@@ -111,11 +112,13 @@ def screen(
     posted: Mapping[str, str],
     zip_lookup: ZipLookup,
     call: Mapping[str, str] | None = None,
+    reference: str = "",
 ) -> Screening:
     """Run the database-free acceptance steps; the first failing step decides the response.
 
     `call` is a call lead's call data, by pseudo-field name (server/domain/call_data.py): it
-    is checked with the fields, and its problems are listed with theirs.
+    is checked with the fields, and its problems are listed with theirs, as are those of the
+    lead's `reference`.
     """
     clock = _Clock()
     result = Screening()
@@ -126,6 +129,8 @@ def screen(
         call_data = parse_call_data(call)
         result.call_data = call_data.values
         problems += call_data.problems
+    if NUL in reference:
+        problems.append(Violation("reference", "holds a NUL character"))
     if problems:
         detail = "; ".join(str(p) for p in problems)
         result.steps.append(Step("validate_fields", "failed", detail, clock.micros()))

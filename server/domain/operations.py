@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from server.domain.criteria import CriterionType
+from server.domain.fields import NUL
 from server.domain.rules import Operator
 from server.errors import InvalidArgument, Violation
 
@@ -40,6 +41,8 @@ def limited_text(value: str, path: str, limit: int = MAX_NOTES, *, strip: bool =
     text = value.strip() if strip else value
     if len(text) > limit:
         raise InvalidArgument([Violation(path, f"at most {limit} characters")])
+    if NUL in text:  # PostgreSQL text cannot hold it
+        raise InvalidArgument([Violation(path, "holds a NUL character")])
     return text
 
 

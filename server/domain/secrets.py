@@ -37,6 +37,8 @@ def key_prefix(presented: str) -> str | None:
     prefix, sep2, body = rest.partition("_")
     if mark != KEY_MARK or not sep or not sep2 or len(prefix) != 8 or len(body) < 32:
         return None
+    if not (prefix.isascii() and prefix.isalnum()):  # issued prefixes are base32
+        return None
     return prefix
 
 

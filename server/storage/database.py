@@ -21,6 +21,7 @@ from server.config import Settings
 from server.errors import (
     AlreadyExists,
     FailedPrecondition,
+    InvalidArgument,
     LeadRouterError,
     NotFound,
     RolledBack,
@@ -95,6 +96,10 @@ async def transaction(pool: AsyncConnectionPool[Connection]) -> AsyncIterator[Co
     try:
         async with pool.connection() as conn, conn.transaction():
             yield conn
+    except psycopg.DataError as exc:
+        # a value PostgreSQL cannot take (NUL in text, a number out of range) that no check
+        # before caught: the caller's to correct
+        raise InvalidArgument(f"a value cannot be stored: {exc}") from exc
     except psycopg.errors.IntegrityError as exc:
         name = exc.diag.constraint_name or ""
         if name in _CONSTRAINTS:

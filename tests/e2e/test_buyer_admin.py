@@ -148,6 +148,26 @@ async def test_an_unset_priority_and_weight_are_1_as_in_config_as_code(
     assert (chosen.priority, chosen.weight) == (0, 3)
 
 
+async def test_text_the_database_cannot_hold_is_invalid_argument(
+    grpc_address: str, new_account: Any, stub_for: Any
+) -> None:
+    """No check names NUL in a buyer's notes: the database refuses it, and the caller hears
+    INVALID_ARGUMENT, not an internal error; nothing is written."""
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveClient(
+                admin_pb2.SaveClientRequest(
+                    client=buyers_pb2.Client(id=-1, name="Nul", notes="a\x00b")
+                )
+            ),
+        )
+        listed = await stub.ListClients(admin_pb2.ListClientsRequest())
+    assert "NUL" in error.details()
+    assert list(listed.clients) == []
+
+
 async def test_an_edit_by_id_changes_what_the_engine_does(
     grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
 ) -> None:

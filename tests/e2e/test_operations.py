@@ -365,6 +365,24 @@ async def test_a_logged_send_may_be_a_rejection_and_its_delivery_must_match(
     assert [path for path, _ in violations(error)] == ["delivery_id"]
 
 
+async def test_a_logged_send_holding_nul_is_refused_by_name(
+    build: Build, buyers: BuyerServer
+) -> None:
+    m = await build([client("a", buyers)])
+    posted = await m.post(lead(1), no_sell=True)
+    request = D.LogClientSendRequest(
+        client_id=m.ids.clients["a"],
+        lead_id=posted.lead_id,
+        account_id=m.ids.accounts["a/main"],
+        response="ok\x00",
+        is_valid=True,
+    )
+    error = await refused(m, "LogClientSend", request)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violations(error) == [("response", "holds a NUL character")]
+    assert await m.sends(posted.lead_id) == []
+
+
 # -- ConfirmSale --------------------------------------------------------------------------------
 
 

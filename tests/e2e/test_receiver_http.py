@@ -161,6 +161,22 @@ async def test_the_source_api_key_replaces_the_password(http: httpx.AsyncClient,
     assert answer.json()["ResponseType"] == "No_Error"
 
 
+async def test_a_field_holding_nul_is_a_logged_data_error(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    """PostgreSQL text cannot hold NUL: the lead is refused by name, not lost in a 503."""
+    data = {**credentials(ids), **FIELDS, "FirstName": "An\x00n", "reference": "r\x00"}
+    answer = await http.post("/processor/insert/general/json", data=data)
+    body = answer.json()
+    assert (answer.status_code, body["ResponseType"]) == (200, "Data_Errors")
+    assert body["ResponseDetails"] == (
+        "Invalid or missing fields: FirstName: holds a NUL character; "
+        "reference: holds a NUL character"
+    )
+    status = (await http.get(f"/information/status/{body['PostID']}")).json()
+    assert status["RejectionReason"] == body["ResponseDetails"]
+
+
 async def test_malformed_json_gets_data_errors_with_its_position(
     http: httpx.AsyncClient, ids: Any
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from server.errors import RolledBack
+from server.errors import InvalidArgument, RolledBack
 from server.storage import database, send_outcomes
 from server.storage.queries import q
 from server.storage.send_outcomes import Outcome, OutcomeWriter
@@ -186,7 +186,11 @@ async def test_a_failed_group_fails_its_callers_and_the_next_group_is_written(
         writer.write(_outcome(account, *sends[1])),
         return_exceptions=True,
     )
-    assert all(isinstance(r, psycopg.errors.NumericValueOutOfRange) for r in results), results
+    assert all(
+        isinstance(r, InvalidArgument)
+        and isinstance(r.__cause__, psycopg.errors.NumericValueOutOfRange)
+        for r in results
+    ), results
     await writer.write(_outcome(account, *sends[2]))
     async with pool.connection() as conn:
         cursor = await conn.execute(

@@ -252,3 +252,15 @@ def test_same_special_on_two_fields_is_reported() -> None:
 
 def test_fields_without_a_special_may_share_no_special_bit() -> None:
     assert validate_field_specs([FieldSpec("A"), FieldSpec("B"), FieldSpec("C")]) == []
+
+
+def test_a_value_or_name_holding_nul_is_a_problem_and_kept_nowhere() -> None:
+    """PostgreSQL text cannot hold NUL: such a lead could not be stored."""
+    cleaned = clean_lead_values(
+        [phone_field(), FieldSpec("City")], {"Phone": "555\x001234", "Odd\x00": "x", "City": "Reno"}
+    )
+    assert [str(p) for p in cleaned.problems] == [
+        "Phone: holds a NUL character",  # not also "is required"
+        "Odd\\x00: holds a NUL character",
+    ]
+    assert (cleaned.values, cleaned.extras) == ({"City": "Reno"}, {})

@@ -126,3 +126,9 @@ def test_a_redirect_post_sends_its_visitor_to_the_buyer_else_the_return_url(
 def test_a_step_is_logged_with_every_field_of_its_dataclass() -> None:
     step = Step("duplicate_check", "failed", "duplicate of lead 7", 120)
     assert _step_json(step) == asdict(step)
+
+
+def test_a_reference_holding_nul_is_a_data_error() -> None:
+    result = screen(CAMPAIGN, FIELDS, GOOD, fake_zips, reference="ref\x00")
+    assert result.response is ResponseType.Data_Errors
+    assert result.details == "Invalid or missing fields: reference: holds a NUL character"

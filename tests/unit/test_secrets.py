@@ -55,6 +55,8 @@ def test_new_key_digest_is_sha256_of_the_whole_key() -> None:
         "lr_abcdefghi_" + "a" * 43,
         "lr_abcdefgh_" + "a" * 31,
         "Bearer lr_abcdefgh_" + "a" * 43,
+        "lr_abc\x00efgh_" + "a" * 43,  # the prefix is looked up: the database refuses NUL
+        "lr_abc-efgh_" + "a" * 43,
     ],
 )
 def test_malformed_keys_have_no_prefix(presented: str) -> None:
