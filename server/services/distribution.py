@@ -695,15 +695,22 @@ class Distributor:
             {
                 "account_id": account_id,
                 "lead_id": lead_id,
-                "client_ids": [p.view.client_id for p in pending],
-                "delivery_account_ids": [p.view.id for p in pending],
-                "delivery_ids": [p.view.delivery_id for p in pending],
-                "statuses": [p.status for p in pending],
-                "prices": [p.view.price for p in pending],
-                "delays": [p.view.delivery_delay_seconds for p in pending],
-                "leases": [p.view.delivery.timeout_seconds + timeout_margin for p in pending],
-                "order_ids": [p.pick.order_id if p.pick else None for p in pending],
-                "order_item_ids": [p.pick.item_id if p.pick else None for p in pending],
+                "sends": Jsonb(
+                    [
+                        {
+                            "client_id": p.view.client_id,
+                            "delivery_account_id": p.view.id,
+                            "delivery_id": p.view.delivery_id,
+                            "status": p.status,
+                            "price": str(p.view.price),
+                            "delay": p.view.delivery_delay_seconds,
+                            "lease": p.view.delivery.timeout_seconds + timeout_margin,
+                            "order_id": p.pick.order_id if p.pick else None,
+                            "order_item_id": p.pick.item_id if p.pick else None,
+                        }
+                        for p in pending
+                    ]
+                ),
             },
         )
         ids = {row["delivery_account_id"]: int(row["id"]) for row in await cursor.fetchall()}

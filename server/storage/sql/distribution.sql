@@ -94,19 +94,20 @@ FOR UPDATE;
 
 -- name: insert_sends
 -- Reserve deliveries of one lead: each counts against its account's caps (and its order) from
--- now on. One row per delivery account, in the order given; RETURNING pairs ids by account.
+-- now on. One row per delivery account, in the order given (a JSON array of objects: one
+-- parameter costs the driver a quarter of what nine arrays did); RETURNING pairs ids by
+-- account.
 INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
                    automated, price, next_attempt_at, lease_until, order_id, order_item_id)
 SELECT %(account_id)s, %(lead_id)s, r.client_id, r.delivery_account_id, r.delivery_id,
        r.status, true, r.price, now() + make_interval(secs => r.delay),
        CASE WHEN r.status = 2 THEN now() + make_interval(secs => r.lease) END,
        r.order_id, r.order_item_id
-FROM unnest(%(client_ids)s::bigint[], %(delivery_account_ids)s::bigint[],
-            %(delivery_ids)s::bigint[], %(statuses)s::smallint[], %(prices)s::numeric[],
-            %(delays)s::int[], %(leases)s::float8[], %(order_ids)s::bigint[],
-            %(order_item_ids)s::bigint[]) WITH ORDINALITY
-     AS r(client_id, delivery_account_id, delivery_id, status, price, delay, lease, order_id,
-          order_item_id, n)
+FROM ROWS FROM (jsonb_to_recordset(%(sends)s) AS (
+       client_id bigint, delivery_account_id bigint, delivery_id bigint, status smallint,
+       price numeric, delay int, lease float8, order_id bigint, order_item_id bigint))
+     WITH ORDINALITY AS r(client_id, delivery_account_id, delivery_id, status, price, delay,
+                          lease, order_id, order_item_id, n)
 ORDER BY r.n
 RETURNING id, delivery_account_id;
 
@@ -170,12 +171,10 @@ WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = 2;
 -- jobs are locked in key order, so two writers never wait on each other in a cycle. Returns
 -- each job touched with its new state.
 WITH outcome AS (
-  SELECT * FROM unnest(%(account_ids)s::bigint[], %(ids)s::bigint[], %(statuses)s::smallint[],
-                       %(requests)s::text[], %(responses)s::text[], %(reasons)s::text[],
-                       %(redirect_urls)s::text[], %(prices)s::numeric[],
-                       %(elapsed_ms)s::float8[], %(retry_in)s::float8[], %(logs)s::text[])
-    AS o(account_id, id, status, request, response, reason, redirect_url, price, elapsed_ms,
-         retry_in, log)
+  SELECT * FROM jsonb_to_recordset(%(outcomes)s)
+    AS o(account_id bigint, id bigint, status smallint, request text, response text,
+         reason text, redirect_url text, price numeric, elapsed_ms float8, retry_in float8,
+         log text)
 ), finished AS (
   UPDATE sends s
   SET status = o.status, request = o.request, response = o.response, reason = o.reason,
