@@ -448,23 +448,21 @@ async def find_post_target(
     `known`, read earlier for the same identifiers, comes back as it is while the account's
     catalog version is unchanged: then only the version is read.
     """
+    if known is not None:
+        rows = await _rows(conn, "post_target_version", {"source_id": source_id})
+        if rows and (rows[0]["account_id"], rows[0]["version"]) == (
+            known.account_id,
+            known.version,
+        ):
+            return known
     rows = await _rows(
         conn,
         "find_post_target",
-        {
-            "source_id": source_id,
-            "lead_type_id": lead_type_id,
-            "campaign_id": campaign_id,
-            "known_account_id": known.account_id if known else None,
-            "known_version": known.version if known else None,
-        },
+        {"source_id": source_id, "lead_type_id": lead_type_id, "campaign_id": campaign_id},
     )
     if not rows:
         return None
     row = rows[0]
-    current = (row["account_id"], row["version"])
-    if known is not None and current == (known.account_id, known.version):
-        return known  # and the statement read nothing more
     rules = [
         Rule(field, Operator(operator), value) for field, operator, value in row["rules"] or ()
     ]

@@ -188,12 +188,19 @@ INSERT INTO campaign_rules (account_id, campaign_id, position, lead_field_id, op
 VALUES (%(account_id)s, %(campaign_id)s, %(position)s, %(lead_field_id)s, %(operator)s,
         %(value)s);
 
+-- name: post_target_version
+-- The account and catalog version of a post's lead source, to check what the caller read
+-- earlier still holds (a plan PostgreSQL keeps; find_post_target's is made again each time).
+SELECT s.account_id, coalesce(v.version, 0) AS version
+FROM sources s
+LEFT JOIN catalog_versions v ON v.account_id = s.account_id
+WHERE s.id = %(source_id)s AND s.account_id <> 0;
+
 -- name: find_post_target
 -- What a post's identifiers resolve to, in one statement, with the version of the catalog it
 -- was read at: the lead source's account and status, whether the lead type is the account's,
 -- the source's active campaigns of the lead type (only when no campaign is named), the
--- campaign named (else the one active one) with its rules, and the lead type's fields. When
--- the account and version are those known to the caller, only they are read.
+-- campaign named (else the one active one) with its rules, and the lead type's fields.
 WITH source AS (
   SELECT s.account_id, s.status, coalesce(v.version, 0) AS version
   FROM sources s
@@ -230,6 +237,4 @@ LEFT JOIN LATERAL (
     FROM lead_fields lf
     WHERE lf.account_id = t.account_id AND lf.lead_type_id = t.id
   ) f ON true
-  WHERE (s.account_id, s.version)
-        IS DISTINCT FROM (%(known_account_id)s::bigint, %(known_version)s::bigint)
 ) d ON true;
