@@ -295,6 +295,16 @@ class NewJob:
 
 
 @dataclass(frozen=True)
+class _JobAfter:
+    """A job as a step leaves it: its state, plan, position in the plan and scan log entries."""
+
+    state: str
+    plan: list[dict[str, int]]
+    cursor: int
+    logs: list[str]
+
+
+@dataclass(frozen=True)
 class _Pending:
     """A send a step decided on, not yet inserted; `note_at` is where its "scheduled" note
     goes in the step's notes when it is delayed."""
@@ -586,20 +596,16 @@ class Distributor:
             )
             plan = [{"account": e.view.id, "client": e.view.client_id} for e in scan.ranked]
             logs.append(scan.report)
-        to_deliver, cursor_at, outstanding, notes = await self._reserve(
+        to_deliver, pending, cursor_at, outstanding, notes = await self._reserve(
             conn, account_id, lead_id, snapshot, job, plan, now, held
         )
+        if any(p.status == SCHEDULED for p in pending):  # their notes name their ids
+            to_deliver += await self._insert_sends(conn, account_id, lead_id, job, pending, notes)
+            pending = []
         logs.append("\n".join(notes))
-        await conn.execute(
-            q("save_job"),
-            {
-                "account_id": account_id,
-                "lead_id": lead_id,
-                "state": "waiting" if outstanding else "done",
-                "plan": Jsonb(plan),
-                "cursor": cursor_at,
-                "logs": logs,
-            },
+        job_after = _JobAfter("waiting" if outstanding else "done", plan, cursor_at, logs)
+        to_deliver += await self._insert_sends(
+            conn, account_id, lead_id, job, pending, notes, job_after
         )
         return to_deliver
 
@@ -613,7 +619,10 @@ class Distributor:
         plan: list[dict[str, int]],
         now: datetime,
         held: Sequence[Mapping[str, Any]],
-    ) -> tuple[list[Reserved], int, int, list[str]]:
+    ) -> tuple[list[Reserved], list[_Pending], int, int, list[str]]:
+        """Reserve sends down the plan until the lead has what it needs: the sends inserted
+        and to deliver now, those decided and left for the caller to insert, the plan position
+        reached, the sends outstanding, and notes for the scan log."""
         sold = sum(1 for s in held if s["status"] == SOLD)
         outstanding = len(held) - sold
         taken_clients = {s["client_id"] for s in held}
@@ -674,8 +683,7 @@ class Distributor:
             taken_accounts.add(view.id)
             outstanding += 1
             need -= 1
-        deliver_now.extend(await self._insert_sends(conn, account_id, lead_id, job, pending, notes))
-        return deliver_now, position, outstanding, notes
+        return deliver_now, pending, position, outstanding, notes
 
     async def _insert_sends(
         self,
@@ -685,16 +693,24 @@ class Distributor:
         job: Mapping[str, Any],
         pending: Sequence[_Pending],
         notes: list[str],
+        job_after: _JobAfter | None = None,
     ) -> list[Reserved]:
-        """Reserve the sends decided so far in one statement; the ones to deliver now."""
-        if not pending:
+        """Reserve the sends decided so far, and save the job as `job_after` says when given,
+        in one statement; the sends to deliver now."""
+        if not pending and job_after is None:
             return []
+        after = job_after or _JobAfter("", [], 0, [])
         timeout_margin = self._settings.lease_seconds
         cursor = await conn.execute(
-            q("insert_sends"),
+            q("save_job"),
             {
                 "account_id": account_id,
                 "lead_id": lead_id,
+                "save": job_after is not None,
+                "state": after.state,
+                "plan": Jsonb(after.plan),
+                "cursor": after.cursor,
+                "logs": after.logs,
                 "sends": Jsonb(
                     [
                         {

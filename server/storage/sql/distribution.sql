@@ -40,20 +40,39 @@ WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s
 FOR UPDATE OF j;
 
 -- name: save_job
--- Store a job's plan and position after a step and release its lease; with the step's scan
--- log entries (empty ones skipped), in order.
-WITH logged AS (
+-- Reserve a step's sends and store the job's plan and position after the step, releasing its
+-- lease, with the step's scan log entries (empty ones skipped), in order; in one statement.
+-- Sends: each counts against its account's caps (and its order) from now on; one row per
+-- delivery account, in the order given (a JSON array of objects: one parameter costs the
+-- driver a quarter of what nine arrays did); the rows returned pair ids by account. With
+-- `save` false only the sends are reserved (a step reserving some before taking an order).
+WITH inserted AS (
+  INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
+                     automated, price, next_attempt_at, lease_until, order_id, order_item_id)
+  SELECT %(account_id)s, %(lead_id)s, r.client_id, r.delivery_account_id, r.delivery_id,
+         r.status, true, r.price, now() + make_interval(secs => r.delay),
+         CASE WHEN r.status = 2 THEN now() + make_interval(secs => r.lease) END,
+         r.order_id, r.order_item_id
+  FROM ROWS FROM (jsonb_to_recordset(%(sends)s) AS (
+         client_id bigint, delivery_account_id bigint, delivery_id bigint, status smallint,
+         price numeric, delay int, lease float8, order_id bigint, order_item_id bigint))
+       WITH ORDINALITY AS r(client_id, delivery_account_id, delivery_id, status, price, delay,
+                            lease, order_id, order_item_id, n)
+  ORDER BY r.n
+  RETURNING id, delivery_account_id
+), logged AS (
   INSERT INTO scan_logs (account_id, lead_id, log)
   SELECT %(account_id)s, %(lead_id)s, e.entry
   FROM unnest(%(logs)s::text[]) WITH ORDINALITY AS e(entry, n)
-  WHERE e.entry <> ''
+  WHERE %(save)s AND e.entry <> ''
   ORDER BY e.n
+), saved AS (
+  UPDATE distribution_jobs
+  SET state = %(state)s, plan = %(plan)s, cursor = %(cursor)s, lease_until = NULL,
+      updated_at = now()
+  WHERE %(save)s AND account_id = %(account_id)s AND lead_id = %(lead_id)s
 )
-UPDATE distribution_jobs
-SET state = %(state)s, plan = %(plan)s, cursor = %(cursor)s, lease_until = NULL,
-    updated_at = now()
-WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s;
-
+SELECT id, delivery_account_id FROM inserted;
 -- name: lock_rotation
 -- Serialise decisions of one lead type's rotation (round robin and shares), across processes.
 SELECT pg_advisory_xact_lock(hashtextextended('rotation:' || %(account_id)s || ':' ||
@@ -91,25 +110,6 @@ WHERE c.account_id = %(account_id)s AND c.id = ANY(%(ids)s);
 SELECT id FROM delivery_accounts
 WHERE account_id = %(account_id)s AND id = %(id)s
 FOR UPDATE;
-
--- name: insert_sends
--- Reserve deliveries of one lead: each counts against its account's caps (and its order) from
--- now on. One row per delivery account, in the order given (a JSON array of objects: one
--- parameter costs the driver a quarter of what nine arrays did); RETURNING pairs ids by
--- account.
-INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
-                   automated, price, next_attempt_at, lease_until, order_id, order_item_id)
-SELECT %(account_id)s, %(lead_id)s, r.client_id, r.delivery_account_id, r.delivery_id,
-       r.status, true, r.price, now() + make_interval(secs => r.delay),
-       CASE WHEN r.status = 2 THEN now() + make_interval(secs => r.lease) END,
-       r.order_id, r.order_item_id
-FROM ROWS FROM (jsonb_to_recordset(%(sends)s) AS (
-       client_id bigint, delivery_account_id bigint, delivery_id bigint, status smallint,
-       price numeric, delay int, lease float8, order_id bigint, order_item_id bigint))
-     WITH ORDINALITY AS r(client_id, delivery_account_id, delivery_id, status, price, delay,
-                          lease, order_id, order_item_id, n)
-ORDER BY r.n
-RETURNING id, delivery_account_id;
 
 -- name: lock_client_orders
 -- A buyer's orders, locked while a send against one of them is decided: order quantities
