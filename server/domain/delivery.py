@@ -35,7 +35,7 @@ from functools import lru_cache
 from urllib.parse import SplitResult, quote_plus, unquote, urlsplit, urlunsplit
 from xml.sax.saxutils import escape as xml_escape
 
-from server.domain.fields import parse_datetime
+from server.domain.fields import NUL, parse_datetime
 from server.errors import Violation
 
 MASK = "***"
@@ -721,7 +721,7 @@ def _one_line(text: str) -> str:
 def storable(text: str) -> str:
     """`text` as a send's log can keep it: NUL, which PostgreSQL text cannot hold, becomes
     U+FFFD. A buyer's answer may carry one; refused, its outcome could never be recorded."""
-    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+    return text.replace(NUL, "\ufffd") if NUL in text else text
 
 
 def target(spec: DeliverySpec) -> str:

@@ -537,7 +537,7 @@ class Distributor:
         snapshot = self._cache.cached(job.account_id, job.lead_type_id, job.buyer_version)
         if snapshot is None:
             return None
-        state = {
+        row = {  # as lock_job reads a job
             "state": "pending",
             "plan": None,
             "cursor": 0,
@@ -548,7 +548,7 @@ class Distributor:
             "call_data": job.call_data,
             "now": job.now,
         }
-        return await self._advance(conn, job.account_id, job.lead_id, snapshot, state, ())
+        return await self._advance(conn, job.account_id, job.lead_id, snapshot, row, ())
 
     def deliver_first(self, account_id: int, lead_id: int, sends: Sequence[Reserved]) -> None:
         """Deliver the sends a committed first step reserved (`first_step`), then walk on.
@@ -600,11 +600,11 @@ class Distributor:
             conn, account_id, lead_id, snapshot, job, plan, now, held
         )
         if any(p.status == SCHEDULED for p in pending):  # their notes name their ids
-            to_deliver += await self._insert_sends(conn, account_id, lead_id, job, pending, notes)
+            to_deliver += await self._write_step(conn, account_id, lead_id, job, pending, notes)
             pending = []
         logs.append("\n".join(notes))
         job_after = _JobAfter("waiting" if outstanding else "done", plan, cursor_at, logs)
-        to_deliver += await self._insert_sends(
+        to_deliver += await self._write_step(
             conn, account_id, lead_id, job, pending, notes, job_after
         )
         return to_deliver
@@ -663,7 +663,7 @@ class Distributor:
             if view.id in snapshot.use_order:
                 # the order's count must see this lead's sends reserved so far
                 deliver_now.extend(
-                    await self._insert_sends(conn, account_id, lead_id, job, pending, notes)
+                    await self._write_step(conn, account_id, lead_id, job, pending, notes)
                 )
                 pending = []
                 pick, why = await self._take_order(conn, account_id, view, now)
@@ -685,7 +685,7 @@ class Distributor:
             need -= 1
         return deliver_now, pending, position, outstanding, notes
 
-    async def _insert_sends(
+    async def _write_step(
         self,
         conn: Connection,
         account_id: int,
@@ -702,7 +702,7 @@ class Distributor:
         after = job_after or _JobAfter("", [], 0, [])
         timeout_margin = self._settings.lease_seconds
         cursor = await conn.execute(
-            q("save_job"),
+            q("write_step"),
             {
                 "account_id": account_id,
                 "lead_id": lead_id,

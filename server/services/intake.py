@@ -27,7 +27,6 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
 
 from server.domain import secrets
@@ -48,7 +47,7 @@ from server.services.accounts import authenticate_in
 from server.services.catalog import Pool
 from server.services.distribution import Distributor, NewJob, Reserved
 from server.storage import catalog as catalog_store
-from server.storage.database import Connection, transaction
+from server.storage.database import Connection, rolled_back, transaction
 from server.storage.queries import q
 
 log = logging.getLogger(__name__)
@@ -580,7 +579,7 @@ class LeadIntake:
         try:
             return await self._engine.first_step(conn, job)
         except Exception as problem:
-            if isinstance(problem, psycopg.Error) and (problem.sqlstate or "").startswith("40"):
+            if rolled_back(problem):
                 log.info("lead %s: first step rolled back (%s); walking it", job.lead_id, problem)
             else:
                 log.exception("lead %s: first step failed; walking it", job.lead_id)

@@ -86,6 +86,12 @@ _CONSTRAINTS: dict[str, tuple[type[LeadRouterError], str]] = {
 }
 
 
+def rolled_back(error: BaseException) -> bool:
+    """Whether PostgreSQL rolled the work back (class 40): a deadlock victim or a
+    serialization failure, which taking the same work again normally gets past."""
+    return isinstance(error, psycopg.Error) and (error.sqlstate or "").startswith("40")
+
+
 @asynccontextmanager
 async def transaction(pool: AsyncConnectionPool[Connection]) -> AsyncIterator[Connection]:
     """One use case's unit of work: commits when the block ends normally, else rolls back.
@@ -107,7 +113,6 @@ async def transaction(pool: AsyncConnectionPool[Connection]) -> AsyncIterator[Co
             raise kind(message) from exc
         raise
     except (psycopg.OperationalError, TimeoutError) as exc:
-        if isinstance(exc, psycopg.Error) and (exc.sqlstate or "").startswith("40"):
-            # class 40, transaction rollback: a deadlock victim or a serialization failure
+        if rolled_back(exc):
             raise RolledBack("the database rolled the transaction back; try again") from exc
         raise StorageUnavailable("the database is unavailable; try again") from exc

@@ -39,7 +39,7 @@ JOIN leads l ON l.account_id = j.account_id AND l.id = j.lead_id
 WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s
 FOR UPDATE OF j;
 
--- name: save_job
+-- name: write_step
 -- Reserve a step's sends and store the job's plan and position after the step, releasing its
 -- lease, with the step's scan log entries (empty ones skipped), in order; in one statement.
 -- Sends: each counts against its account's caps (and its order) from now on; one row per
@@ -73,6 +73,7 @@ WITH inserted AS (
   WHERE %(save)s AND account_id = %(account_id)s AND lead_id = %(lead_id)s
 )
 SELECT id, delivery_account_id FROM inserted;
+
 -- name: lock_rotation
 -- Serialise decisions of one lead type's rotation (round robin and shares), across processes.
 SELECT pg_advisory_xact_lock(hashtextextended('rotation:' || %(account_id)s || ':' ||
