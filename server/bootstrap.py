@@ -16,9 +16,9 @@ import grpc
 import uvicorn
 from leadrouter.v1 import leads_pb2_grpc
 from psycopg_pool import AsyncConnectionPool
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from gateways.receiver.app import ReceiverSettings, create_app
+from gateways.receiver.http_server import ReceiverProtocol
 from server.adapters.delivery import Transports
 from server.config import ConfigError, Settings
 from server.rpc.app import create_server
@@ -78,17 +78,6 @@ def _split(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-class _NoDelayH11(H11Protocol):
-    """h11 writes a response's head and body apart; with Nagle on, a keep-alive client's
-    delayed ACK then holds every response back about 40 ms. Send segments at once."""
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        raw = transport.get_extra_info("socket")
-        if raw is not None and raw.family in (socket.AF_INET, socket.AF_INET6):
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().connection_made(transport)
-
-
 @asynccontextmanager
 async def receiver(
     settings: Settings, grpc_target: str | InProcessServer, *, shared: bool = False
@@ -109,7 +98,7 @@ async def receiver(
             ReceiverSettings(max_body=settings.max_body_bytes),
         )
         config = uvicorn.Config(
-            app, http=_NoDelayH11, log_level="warning", lifespan="off", timeout_keep_alive=5
+            app, http=ReceiverProtocol, log_level="warning", lifespan="off", timeout_keep_alive=5
         )
         http = uvicorn.Server(config)
         # What Server.serve() does, minus taking over the process's signal handlers: serve()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -13,6 +14,7 @@ import pytest
 from leadrouter.v1 import admin_pb2
 
 from clients.client import struct
+from gateways.receiver.http_server import MAX_HEAD_BYTES
 from server.bootstrap import receiver
 from server.config import Settings
 from server.rpc.app import Served
@@ -212,6 +214,52 @@ async def test_a_body_over_the_cap_gets_413_in_the_legacy_format(http: httpx.Asy
     )
     assert answer.status_code == 413
     assert answer.json()["ResponseType"] == "Data_Errors"
+
+
+async def _raw_exchange(address: str, chunks: list[bytes]) -> bytes:
+    """Writes these chunks one by one on a fresh connection; everything read until it closes
+    (or 10 s pass)."""
+    host, port = address.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        for chunk in chunks:
+            writer.write(chunk)
+            await writer.drain()
+        async with asyncio.timeout(10):
+            return await reader.read(-1)
+    except ConnectionResetError:  # the server hung up while we were still writing
+        return b""
+    finally:
+        writer.close()
+
+
+async def test_a_head_over_the_cap_gets_431_and_the_receiver_goes_on(
+    http: httpx.AsyncClient,
+) -> None:
+    line = b"POST /processor/insert/general/json HTTP/1.1\r\nHost: x\r\n"
+    header = b"X-Padding: " + b"a" * 1000 + b"\r\n"
+    count = MAX_HEAD_BYTES // len(header) + 2
+    answer = await _raw_exchange(http.base_url.netloc.decode(), [line, *[header] * count])
+    assert answer.startswith(b"HTTP/1.1 431 ")
+    assert b"over 65536 bytes" in answer
+    after = await http.post("/processor/insert/general/json", data={"vid": "1"})
+    assert after.json()["ResponseType"] == "Vendor_ID_Missing"
+
+
+async def test_a_large_body_arriving_with_its_head_is_not_taken_for_a_head(
+    served: Served,
+) -> None:
+    settings = replace(Settings(), receiver_address="127.0.0.1:0", max_body_bytes=1024 * 1024)
+    body = b"Comments=" + b"x" * (2 * MAX_HEAD_BYTES)
+    head = (
+        b"POST /processor/insert/general/json HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    async with receiver(settings, served.local) as address:
+        answer = await _raw_exchange(address, [head + body])
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["ResponseType"] == "Vendor_ID_Missing"
 
 
 async def test_an_unknown_response_type_is_refused(http: httpx.AsyncClient, ids: Any) -> None:
