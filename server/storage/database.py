@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, LiteralString
 
 import psycopg
 from psycopg.rows import dict_row
@@ -99,9 +99,34 @@ async def transaction(pool: AsyncConnectionPool[Connection]) -> AsyncIterator[Co
     Database errors leave here as leadrouter errors: known constraint violations with a clear
     message, lost connections as StorageUnavailable.
     """
+    async with _storage_errors(), pool.connection() as conn, conn.transaction():
+        yield conn
+
+
+async def run_alone(
+    pool: AsyncConnectionPool[Connection], query: LiteralString, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """One statement as a transaction of its own, and its rows (none when it returns none),
+    its errors as `transaction()` raises them.
+
+    The statement runs in autocommit, which PostgreSQL makes a transaction of its own: one
+    round trip, where a `transaction()` block takes three (BEGIN, the statement, COMMIT).
+    psycopg's pipeline mode would not save them: it waits for BEGIN and for COMMIT apart.
+    """
+    async with _storage_errors(), pool.connection() as conn:
+        await conn.set_autocommit(True)
+        try:
+            cursor = await conn.execute(query, params)
+            return await cursor.fetchall() if cursor.description else []
+        finally:
+            await conn.set_autocommit(False)
+
+
+@asynccontextmanager
+async def _storage_errors() -> AsyncIterator[None]:
+    """Database errors raised in the block, as the leadrouter errors `transaction()` names."""
     try:
-        async with pool.connection() as conn, conn.transaction():
-            yield conn
+        yield
     except psycopg.DataError as exc:
         # a value PostgreSQL cannot take (NUL in text, a number out of range) that no check
         # before caught: the caller's to correct

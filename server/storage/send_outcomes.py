@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from server.errors import RolledBack
-from server.storage.database import Connection, transaction
+from server.storage.database import Connection, run_alone
 from server.storage.queries import q
 
 log = logging.getLogger(__name__)
@@ -87,20 +87,15 @@ class OutcomeWriter:
     async def _write_group(self, group: list[Outcome]) -> dict[tuple[int, int], str]:
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                async with transaction(self._pool) as conn:
-                    return await write_outcomes(conn, group)
+                rows = await run_alone(
+                    self._pool, q("finish_sends"), {"outcomes": Jsonb(_rows(group))}
+                )
+                return {(r["account_id"], r["lead_id"]): r["state"] for r in rows}
             except RolledBack:
                 if attempt == ATTEMPTS:
                     raise
                 log.info("%d outcomes rolled back by a conflict; writing them again", len(group))
         return {}
-
-
-async def write_outcomes(conn: Connection, group: list[Outcome]) -> dict[tuple[int, int], str]:
-    """Record outcomes in the caller's transaction, in one statement; the state each job
-    touched was left in, by (account id, lead id)."""
-    cursor = await conn.execute(q("finish_sends"), {"outcomes": Jsonb(_rows(group))})
-    return {(r["account_id"], r["lead_id"]): r["state"] for r in await cursor.fetchall()}
 
 
 def _rows(group: list[Outcome]) -> list[dict[str, Any]]:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -45,17 +43,15 @@ def _outcome(account: int, lead: int, send: int, status: int = SOLD, **changes: 
 
 @pytest.fixture
 def transactions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many transactions the writer opened, by counting its `transaction` calls."""
+    """How many transactions the writer opened, by counting its `run_alone` calls."""
     opened: list[int] = []
-    real = database.transaction
+    real = database.run_alone
 
-    @asynccontextmanager
-    async def counted(pool: Any) -> AsyncIterator[Any]:
+    async def counted(pool: Any, query: Any, params: Any) -> list[dict[str, Any]]:
         opened.append(1)
-        async with real(pool) as conn:
-            yield conn
+        return await real(pool, query, params)
 
-    monkeypatch.setattr(send_outcomes, "transaction", counted)
+    monkeypatch.setattr(send_outcomes, "run_alone", counted)
     return opened
 
 
