@@ -87,6 +87,7 @@ class BuyerServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), BuyerHandler)
         self.received: list[Received] = []
+        self.ended: list[tuple[str, int]] = []  # clients whose connection has closed
         self.barrier: threading.Barrier | None = None  # for /together
 
     @property
@@ -107,6 +108,10 @@ class BuyerHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server: BuyerServer
+
+    def finish(self) -> None:
+        super().finish()
+        self.server.ended.append(self.client_address)
 
     def do_GET(self) -> None:
         self._answer()
@@ -158,6 +163,49 @@ class BuyerHandler(BaseHTTPRequestHandler):
                 time.sleep(0.05)
         elif path == "/hang-up":
             self.close_connection = True
+        elif path == "/cut-short":  # promises 100 bytes, sends 10, hangs up
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b"x" * 10)
+            self.close_connection = True
+        elif path == "/not-http":
+            self.wfile.write(b"SURPRISE\r\n\r\n")
+            self.close_connection = True
+        elif path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for piece in (b"<result>", b"Accepted", b"</result>"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        elif path == "/until-close":  # neither a length nor chunks: the body ends with the line
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"<result>Accepted</result>")
+            self.close_connection = True
+        elif path == "/close":
+            self._reply(200, b"closing", (("Connection", "close"),))
+        elif path == "/then-close":  # a kept-alive answer, then the buyer closes all the same
+            self._reply(200, b"bye")
+            self.close_connection = True
+        elif path == "/interim":  # 100 Continue and 103 Early Hints before the answer
+            self.send_response_only(100)
+            self.end_headers()
+            self.send_response_only(103)
+            self.send_header("Link", "</style.css>; rel=preload")
+            self.end_headers()
+            self._reply(200, b"final")
+        elif path == "/deflated":
+            body = zlib.compress(b"<result>Accepted</result>")
+            self._reply(200, body, (("Content-Encoding", "deflate"),))
+        elif path == "/deflated-raw":  # deflate without its zlib wrapper, as some servers send
+            packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+            body = packer.compress(b"<result>Accepted</result>") + packer.flush()
+            self._reply(200, body, (("Content-Encoding", "deflate"),))
+        elif path == "/elsewhere":  # the same buyer under another name: another origin
+            landing = f"http://localhost:{self.server.server_address[1]}/landing"
+            self._reply(302, b"", (("Location", landing),))
         elif path == "/together":  # answers once every party of the barrier has arrived
             assert self.server.barrier is not None
             try:
@@ -202,6 +250,7 @@ def buyer() -> Iterator[BuyerServer]:
 @pytest.fixture
 def received(buyer: BuyerServer) -> list[Received]:
     buyer.received.clear()
+    buyer.ended.clear()
     return buyer.received
 
 
@@ -565,7 +614,7 @@ async def test_a_buyers_cookie_is_not_sent_back(
 async def test_many_deliveries_to_one_buyer_are_in_flight_at_once(
     buyer: BuyerServer, http: HttpTransport
 ) -> None:
-    parties = 120  # more than aiohttp's default pool of 100
+    parties = 120  # more than the pool of 100 many HTTP clients keep by default
     buyer.barrier = threading.Barrier(parties)
     results = await asyncio.gather(
         *(http.send(request(f"{buyer.url}/together", timeout=10)) for _ in range(parties))
@@ -583,6 +632,159 @@ async def test_a_transport_built_outside_the_event_loop_works(buyer: BuyerServer
 async def test_a_transport_never_used_closes() -> None:
     async with HttpTransport():
         pass
+
+
+async def test_a_buyer_cutting_its_answer_short_is_a_transport_failure(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/cut-short"))
+    assert (result.status, result.error) == (None, "ServerDisconnectedError: Server disconnected")
+
+
+async def test_an_answer_that_is_not_http_is_a_transport_failure(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/not-http"))
+    assert result.status is None
+    assert result.error.startswith("MalformedAnswerError: ")
+
+
+async def test_a_chunked_answer_is_read_whole(buyer: BuyerServer, http: HttpTransport) -> None:
+    result = await http.send(request(f"{buyer.url}/chunked"))
+    assert (result.status, result.body, result.error) == (200, "<result>Accepted</result>", "")
+
+
+async def test_an_answer_without_a_length_is_read_until_the_buyer_closes(
+    buyer: BuyerServer, http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/until-close"))
+    assert (result.status, result.body, result.error) == (200, "<result>Accepted</result>", "")
+
+
+async def test_interim_answers_are_skipped(buyer: BuyerServer, http: HttpTransport) -> None:
+    result = await http.send(request(f"{buyer.url}/interim"))
+    assert (result.status, result.body) == (200, "final")
+
+
+@pytest.mark.parametrize("path", ["/deflated", "/deflated-raw"])
+async def test_a_deflated_answer_is_inflated(
+    buyer: BuyerServer, http: HttpTransport, path: str
+) -> None:
+    result = await http.send(request(f"{buyer.url}{path}"))
+    assert (result.status, result.body) == (200, "<result>Accepted</result>")
+
+
+async def test_a_connection_the_buyer_says_it_closes_is_not_reused(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    closing = await http.send(request(f"{buyer.url}/close"))
+    after = await http.send(request(f"{buyer.url}/leads"))
+    assert (closing.status, closing.body, after.status, after.error) == (200, "closing", 200, "")
+    assert received[0].client != received[1].client
+
+
+async def test_an_idle_connection_the_buyer_closed_is_not_reused(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    await http.send(request(f"{buyer.url}/then-close"))
+    await asyncio.sleep(0.2)  # the buyer's close reaches the idle connection
+    after = await http.send(request(f"{buyer.url}/leads"))
+    assert (after.status, after.error) == (200, "")
+    assert received[0].client != received[1].client
+
+
+async def test_a_timed_out_connection_is_closed_not_reused(
+    buyer: BuyerServer, received: list[Received]
+) -> None:
+    async with HttpTransport(max_connections=1) as transport:  # left open, it would hold the place
+        slow = await transport.send(request(f"{buyer.url}/slow", timeout=0.2))
+        after = await transport.send(request(f"{buyer.url}/leads", timeout=2))
+    assert (slow.error, after.status, after.error) == ("timed out after 0.2s", 200, "")
+    assert received[0].client != received[1].client
+
+
+async def test_a_connection_whose_answer_was_cut_short_is_not_reused(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    huge = await http.send(request(f"{buyer.url}/huge"))
+    after = await http.send(request(f"{buyer.url}/leads"))
+    assert (len(huge.body), after.status, after.error) == (MAX_BODY_BYTES, 200, "")
+    assert received[0].client != received[1].client
+
+
+async def test_an_idle_connection_is_closed_once_it_expires(
+    buyer: BuyerServer, received: list[Received]
+) -> None:
+    async with HttpTransport(keepalive_expiry=0.2) as transport:
+        await transport.send(request(f"{buyer.url}/leads"))
+        await asyncio.sleep(0.6)
+        assert received[0].client in buyer.ended
+        after = await transport.send(request(f"{buyer.url}/leads"))
+    assert after.status == 200
+    assert received[0].client != received[1].client
+
+
+async def test_no_more_connections_than_allowed_are_open(
+    buyer: BuyerServer, received: list[Received]
+) -> None:
+    async with HttpTransport(max_connections=2) as transport:
+        results = await asyncio.gather(
+            *(transport.send(request(f"{buyer.url}/leads")) for _ in range(10))
+        )
+    assert {r.status for r in results} == {200}
+    assert len({r.client for r in received}) <= 2
+
+
+async def test_a_full_pool_makes_room_for_another_buyer(buyer: BuyerServer) -> None:
+    other = buyer.url.replace("127.0.0.1", "localhost")  # the same server, another origin
+    async with HttpTransport(max_connections=1) as transport:
+        first = await transport.send(request(f"{buyer.url}/leads"))
+        second = await transport.send(request(f"{other}/leads", timeout=2))
+    assert (first.status, second.status, second.error) == (200, 200, "")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        ("X-Note", "a\r\nX-Injected: 1"),
+        ("X-Note", "a\nX-Injected: 1"),
+        ("X-Note", "a\0b"),
+        ("X-Note\r\nX-Injected", "1"),
+    ],
+)
+async def test_a_header_with_a_line_break_is_refused_and_nothing_is_sent(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport, header: tuple[str, str]
+) -> None:
+    result = await http.send(request(f"{buyer.url}/leads", headers=(header,)))
+    assert (result.status, result.error) == (None, "ValueError: a header holds a line break or NUL")
+    assert received == []
+
+
+async def test_a_header_the_transport_sets_is_refused(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    result = await http.send(request(f"{buyer.url}/leads", headers=(("Host", "buyer.example"),)))
+    assert (result.status, result.error) == (None, "ValueError: Host is set by the transport")
+    assert received == []
+
+
+async def test_credentials_in_the_address_arrive_as_basic_auth(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    await http.send(request(buyer.url.replace("://", "://acme:pa%3Ass@") + "/leads"))
+    scheme, _, token = received[0].headers["authorization"].partition(" ")
+    assert (scheme, base64.b64decode(token)) == ("Basic", b"acme:pa:ss")
+
+
+async def test_a_redirect_to_another_origin_leaves_the_credentials_behind(
+    buyer: BuyerServer, received: list[Received], http: HttpTransport
+) -> None:
+    headers = (("Authorization", "Bearer tok-1"), ("X-Source", "lr"))
+    result = await http.send(request(f"{buyer.url}/elsewhere", headers=headers))
+    assert (result.status, received[1].path) == (200, "/landing")
+    assert received[0].headers["authorization"] == "Bearer tok-1"
+    assert "authorization" not in received[1].headers
+    assert received[1].headers["x-source"] == "lr"
 
 
 # --- an HTTPS buyer ------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Delivery transports: HTTP (pooled aiohttp), email (SMTP) and FTP, behind one dispatcher."""
+"""Delivery transports: HTTP (pooled, kept-alive HTTP/1.1), email (SMTP) and FTP, behind one
+dispatcher."""
 
 from __future__ import annotations
 

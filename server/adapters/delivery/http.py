@@ -1,36 +1,62 @@
-"""The HTTP transport: a pooled, kept-alive aiohttp session that sends rendered deliveries to
-buyers."""
+"""The HTTP transport: sends rendered deliveries to buyers over pooled, kept-alive HTTP/1.1
+connections (`http_wire`)."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
 import re
 import ssl
 import time
 from types import TracebackType
+from typing import NamedTuple
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
-import aiohttp
-from yarl import URL
-
-from server.domain.delivery import HttpRequest, TransportResult
+from server.adapters.delivery.http_wire import (
+    Answer,
+    CannotConnect,
+    HttpTransportError,
+    Origin,
+    Pool,
+    describe,
+)
+from server.domain.delivery import FORBIDDEN_HEADERS, HttpRequest, TransportResult
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_REDIRECTS = 5
 
-# Headers aiohttp would add on its own. A request carries only its own headers plus the
-# framing HTTP needs (Host, Content-Length).
-_NOT_ADDED = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
-# Characters that may not appear in a request target as they stand.
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Headers that must not follow a redirect to another origin
+_CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
+# Characters that may not appear in a request target as they stand
 _UNSAFE = re.compile(r"[\x00-\x20\x7f\"<>\\^`{|}]")
+# What is percent-encoded in a target that holds any of them: those characters, anything
+# beyond ASCII, and a % that starts no escape
+_UNCARRIED = re.compile(rf"{_UNSAFE.pattern}|[^\x00-\x7f]+|%(?![0-9A-Fa-f]{{2}})")
+_CHARSET = re.compile(rb";\s*charset\s*=\s*\"?([^\s\";]+)", re.IGNORECASE)
+
+
+class TooManyRedirects(HttpTransportError):
+    """A GET redirected more than `MAX_REDIRECTS` times."""
+
+
+class InvalidUrlClientError(HttpTransportError):
+    """An address with no usable host."""
+
+
+class NonHttpUrlClientError(InvalidUrlClientError):
+    """An address that is not http:// or https://."""
 
 
 class HttpTransport:
-    """Sends HTTP deliveries over one pooled, kept-alive `aiohttp.ClientSession`.
+    """Sends HTTP deliveries over a pool of kept-alive connections.
 
-    Construct it once and `aclose()` it at shutdown, or use it as an async context manager.
-    The session is opened by the first `send`, inside the running event loop, so the transport
-    itself may be built anywhere. Redirects are followed only when the request asks (GET).
-    """
+    Construct it once and `aclose()` it at shutdown, or use it as an async context manager; it
+    may be built outside the event loop. A request goes out with its own headers only, plus
+    the Host and Content-Length HTTP needs. Redirects are followed only when the request asks
+    (GET)."""
 
     def __init__(
         self,
@@ -39,11 +65,12 @@ class HttpTransport:
         keepalive_expiry: float = 30.0,
         verify: bool | ssl.SSLContext = True,
     ) -> None:
-        self._max_connections = max_connections
-        self._keepalive_expiry = keepalive_expiry
-        self._verify = verify
-        self._session: aiohttp.ClientSession | None = None
-        self._closed = False
+        self._pool = Pool(
+            limit=max_connections,
+            expiry=keepalive_expiry,
+            verify=verify,
+            body_limit=MAX_BODY_BYTES,
+        )
 
     async def send(self, request: HttpRequest) -> TransportResult:
         """Send `request`; a transport failure is reported in the result, never raised."""
@@ -54,55 +81,38 @@ class HttpTransport:
                 status, body = await self._exchange(request)
         except TimeoutError:
             return _failed(started, f"timed out after {timeout:g}s")
-        except aiohttp.ClientConnectorError as exc:
-            return _failed(started, f"could not connect: {_detail(exc)}")
-        except (aiohttp.ClientError, OSError, ValueError) as exc:
-            # ValueError: an address or a header that aiohttp or yarl refuses to send
-            return _failed(started, _describe(exc))
+        except CannotConnect as exc:
+            return _failed(started, f"could not connect: {exc}")
+        except (HttpTransportError, OSError, ValueError) as exc:
+            # ValueError: an address or a header that cannot be sent
+            return _failed(started, describe(exc))
         return TransportResult(status=status, body=body, elapsed_ms=_since(started))
 
     async def _exchange(self, request: HttpRequest) -> tuple[int, str]:
-        exchange = self._open().request(
-            request.method,
-            _target(request.url),
-            headers=request.headers,
-            data=request.body or None,
-            allow_redirects=request.follow_redirects,
-            max_redirects=MAX_REDIRECTS + 1,  # aiohttp counts the response that overflows
-        )
-        async with exchange as response:
-            data = await _read_capped(response.content)
-            charset = response.charset
-        try:
-            text = data.decode(charset or "utf-8", errors="replace")
-        except (LookupError, ValueError):  # an unknown or unusable charset
-            text = data.decode("utf-8", errors="replace")
-        return response.status, text
-
-    def _open(self) -> aiohttp.ClientSession:
-        session = self._session
-        if session is None:
-            if self._closed:
-                raise RuntimeError("the HTTP transport is closed")
-            connector = aiohttp.TCPConnector(
-                limit=self._max_connections,
-                limit_per_host=0,
-                keepalive_timeout=self._keepalive_expiry,
-                ssl=self._verify,
-            )
-            session = self._session = aiohttp.ClientSession(
-                connector=connector,
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=_NOT_ADDED,
-                timeout=aiohttp.ClientTimeout(total=None),  # `send` times the whole exchange
-                trust_env=False,
-            )
-        return session
+        method, url, body = request.method.upper(), request.url, request.body
+        headers = request.headers
+        destination, target = _split(url)
+        redirects = 0
+        while True:
+            head = _head(method, target, destination, headers, body)
+            answer = await self._pool.exchange(destination.origin, head + body)
+            location = answer.headers.get(b"location")
+            if not (request.follow_redirects and answer.status in _REDIRECTS and location):
+                return answer.status, _text(answer)
+            if redirects == MAX_REDIRECTS:
+                raise TooManyRedirects(f"more than {MAX_REDIRECTS} redirects")
+            redirects += 1
+            url = urljoin(url, location.decode(errors="surrogateescape"))
+            origin = destination.origin
+            destination, target = _split(url)
+            if destination.origin != origin:
+                headers = tuple((n, v) for n, v in headers if n.lower() not in _CREDENTIALS)
+            if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
+                method, body = "GET", b""
 
     async def aclose(self) -> None:
-        self._closed = True
-        if self._session is not None:
-            await self._session.close()
+        """Close every connection; a send after this raises RuntimeError."""
+        await self._pool.aclose()
 
     async def __aenter__(self) -> HttpTransport:
         return self
@@ -116,45 +126,102 @@ class HttpTransport:
         await self.aclose()
 
 
-def _target(url: str) -> URL:
-    """`url` as given, its escapes untouched (a buyer may sign its query string); only an
-    address with spaces or other characters HTTP cannot carry is encoded by yarl."""
-    if url.isascii() and _UNSAFE.search(url) is None:
-        return URL(url, encoded=True)
-    return URL(url)
+class _Destination(NamedTuple):
+    origin: Origin
+    host: str  # the Host header: the port only when not the scheme's own
+    authorization: str  # Basic credentials from the address, or ""
 
 
-async def _read_capped(content: aiohttp.StreamReader) -> bytes:
-    """The body up to `MAX_BODY_BYTES`; the rest is never read and its connection is dropped.
-    A compressed body is inflated piece by piece, so the cap holds for it too."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < MAX_BODY_BYTES:
-        chunk = await content.read(MAX_BODY_BYTES - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
+def _split(url: str) -> tuple[_Destination, str]:
+    """Where `url` goes, and its request target: the path and query as given, escapes
+    untouched (a buyer may sign its query string); only a part with spaces or other
+    characters HTTP cannot carry is percent-encoded. The fragment stays behind."""
+    base, _, query = url.partition("#")[0].partition("?")
+    destination, path = _locate(base)
+    if not query:
+        return destination, path
+    return destination, f"{path}?{_carried(query)}"
 
 
-def _describe(exc: BaseException) -> str:
-    """`Type: detail`, never quoting the request's address: its query may hold credentials
-    that only the logged copy masks."""
-    name = type(exc).__name__
-    if isinstance(exc, aiohttp.TooManyRedirects):
-        return f"{name}: more than {MAX_REDIRECTS} redirects"
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return f"{name}: {exc.message or exc.status}"
-    if isinstance(exc, aiohttp.InvalidURL):
-        return f"{name}: {exc.description or 'not a usable address'}"
-    if isinstance(exc, aiohttp.NonHttpUrlClientError):
-        return f"{name}: not an http or https address"
-    return f"{name}: {_detail(exc)}"
+@functools.lru_cache(maxsize=1024)
+def _locate(base: str) -> tuple[_Destination, str]:
+    """The destination and path of an address without its query, the same for every lead sent
+    to a buyer. The errors never quote the address: its query may hold credentials that only
+    the logged copy masks."""
+    parts = urlsplit(base)
+    scheme = parts.scheme
+    if scheme not in _DEFAULT_PORTS:
+        raise NonHttpUrlClientError("not an http or https address")
+    host = parts.hostname
+    if not host:
+        raise InvalidUrlClientError("not a usable address")
+    try:
+        port = parts.port
+    except ValueError:  # urllib's own message quotes a port that is not a number
+        raise ValueError("Port out of range 0-65535") from None
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise InvalidUrlClientError("not a usable address") from None
+    default = _DEFAULT_PORTS[scheme]
+    header = f"[{host}]" if ":" in host else host
+    if port is None:
+        port = default
+    elif port != default:
+        header = f"{header}:{port}"
+    authorization = ""
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        authorization = f"Basic {base64.b64encode(credentials.encode()).decode('ascii')}"
+    destination = _Destination(Origin(scheme, host, port), header, authorization)
+    return destination, _carried(parts.path or "/")
 
 
-def _detail(exc: BaseException) -> str:
-    return str(exc) or repr(exc.__cause__ or exc.__context__ or exc)
+def _carried(text: str) -> str:
+    """`text` as given, or percent-encoded if it holds what HTTP cannot carry."""
+    if text.isascii() and _UNSAFE.search(text) is None:
+        return text
+    # surrogateescape gives back the bytes of a Location that was not UTF-8
+    return _UNCARRIED.sub(lambda m: quote(m[0], safe="", errors="surrogateescape"), text)
+
+
+def _head(
+    method: str,
+    target: str,
+    destination: _Destination,
+    headers: tuple[tuple[str, str], ...],
+    body: bytes,
+) -> bytes:
+    """The request line and headers: Host, the request's own in order, credentials the address
+    holds, and the Content-Length of the body."""
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {destination.host}"]
+    for name, value in headers:
+        if name.lower() in FORBIDDEN_HEADERS:
+            raise ValueError(f"{name} is set by the transport")
+        lines.append(f"{name}: {value}")
+    if destination.authorization:
+        if any(name.lower() == "authorization" for name, _ in headers):
+            raise ValueError("both an Authorization header and credentials in the address")
+        lines.append(f"Authorization: {destination.authorization}")
+    if body or method != "GET":  # a POST says it has no body, as HTTP/1.1 asks
+        lines.append(f"Content-Length: {len(body)}")
+    head = "\r\n".join(lines)
+    # A CR, LF or NUL of a header's own would end it early and start another, unasked for.
+    breaks = len(lines) - 1
+    if head.count("\n") != breaks or head.count("\r") != breaks or "\0" in head:
+        raise ValueError("a header holds a line break or NUL")
+    return f"{head}\r\n\r\n".encode()
+
+
+def _text(answer: Answer) -> str:
+    """The body in its charset: utf-8 when it names none, or one Python does not know."""
+    match = _CHARSET.search(answer.headers.get(b"content-type", b""))
+    charset = match[1].decode("latin-1") if match else "utf-8"
+    try:
+        return answer.body.decode(charset, errors="replace")
+    except (LookupError, ValueError):
+        return answer.body.decode("utf-8", errors="replace")
 
 
 def _since(started: float) -> float:
