@@ -275,7 +275,10 @@ ORDER BY l.id;
 
 -- name: buyer_snapshot
 -- Every delivery account that could take a lead of this lead type, with its buyer and
--- delivery method: the distribution engine's cached view of the buyers.
+-- delivery method: the distribution engine's cached view of the buyers. An account's delivery
+-- method is its own buyer's (server/services/buyer_admin.py refuses another's); saying so in
+-- the join keeps a plan made before any ANALYZE from joining every delivery method with
+-- every buyer of the account (10.8 s at 10,000 accounts, 55 ms with it).
 SELECT a.id, a.client_id, a.delivery_id, a.key, a.description, a.price, a.hour_max,
        a.day_max, a.month_max, a.use_order, a.status, a.delivery_delay_seconds,
        a.redirect_url, a.automation_enabled, a.account_type, a.agent_name, a.agent_phone,
@@ -286,6 +289,7 @@ SELECT a.id, a.client_id, a.delivery_id, a.key, a.description, a.price, a.hour_m
 FROM delivery_accounts a
 JOIN clients c ON c.account_id = a.account_id AND c.id = a.client_id
 JOIN deliveries d ON d.account_id = a.account_id AND d.id = a.delivery_id
+  AND d.client_id = a.client_id
 WHERE a.account_id = %(account_id)s AND d.lead_type_id = %(lead_type_id)s
 ORDER BY a.id;
 
