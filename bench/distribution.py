@@ -82,6 +82,7 @@ from server.domain.selection import (  # noqa: E402
     order_candidates,
     plan_waterfall,
 )
+from server.services import config_apply  # noqa: E402
 from server.services.buyers import check_clients, criterion_json  # noqa: E402
 from server.services.distribution import _view  # noqa: E402
 
@@ -1135,7 +1136,8 @@ def print_engine_scan(results: Sequence[ScanResult], leads: int) -> None:
     print(
         f"\nEngine scan against the embedded database (Distributor._scan, {leads} leads per "
         f"size; the step's scan log write timed apart). Snapshot query: the cache's query "
-        f"right after the apply (cold: tables not analyzed yet) and once analyzed; cache load: "
+        f"right after the apply (cold: analyzed by the apply itself from "
+        f"{config_apply.ANALYZE_AFTER} buyer rows, else not yet) and once analyzed; cache load: "
         f"that query and compiling every account, as after any buyer change."
     )
     print(

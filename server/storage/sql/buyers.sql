@@ -293,6 +293,11 @@ JOIN deliveries d ON d.account_id = a.account_id AND d.id = a.delivery_id
 WHERE a.account_id = %(account_id)s AND d.lead_type_id = %(lead_type_id)s
 ORDER BY a.id;
 
+-- name: analyze_buyers
+-- Fresh planner statistics for the tables the engine joins, after a large config apply; in
+-- the apply's transaction, whose own new rows ANALYZE counts.
+ANALYZE clients, deliveries, delivery_accounts;
+
 -- Buyers edited by id (server/services/buyer_admin.py). A key given as NULL keeps the stored
 -- key; each update writes only when something changed and then returns the id.
 
