@@ -3,8 +3,6 @@ buyers yet: never analysed, or analysed before they were added."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, LiteralString, cast
 
 import pytest
@@ -13,35 +11,14 @@ from server.domain.config_document import read_document
 from server.services import accounts, config_apply
 from server.services.config_apply import apply_config
 from server.storage.queries import q
+from tests.support.documents import EXAMPLE, unreachable_buyers
 
-EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 BUYERS = 300
 ACCOUNTS_PER_BUYER = 5
 
 
 def _clients(buyers: int = BUYERS) -> list[dict[str, Any]]:
-    return [
-        {
-            "key": f"b{number}",
-            "name": f"Buyer {number}",
-            "status": "Active",
-            "deliveries": [
-                {
-                    "key": "post",
-                    "type": "http_post",
-                    "lead_type": "auto-insurance",
-                    "address": "http://127.0.0.1:9/buy",
-                    "response_search": "accepted",
-                    "mappings": [{"field": "Email", "param": "email"}],
-                }
-            ],
-            "accounts": [
-                {"key": f"a{index}", "delivery": "post", "price": "10"}
-                for index in range(ACCOUNTS_PER_BUYER)
-            ],
-        }
-        for number in range(buyers)
-    ]
+    return unreachable_buyers(buyers, accounts=ACCOUNTS_PER_BUYER, price="10")
 
 
 def _rows_handled(plan: dict[str, Any]) -> int:

@@ -3,37 +3,17 @@ what reads and writes sends."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from server.services import accounts
 from server.services.config_apply import apply_config
-
-EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
+from tests.support.documents import EXAMPLE, unreachable_buyers
 
 
 def _document() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(json.dumps(EXAMPLE))
-    document["clients"] = [
-        {
-            "key": "buyer",
-            "name": "Buyer",
-            "deliveries": [
-                {
-                    "key": "post",
-                    "type": "http_post",
-                    "lead_type": "auto-insurance",
-                    "address": "http://127.0.0.1:9/buy",
-                    "response_search": "accepted",
-                }
-            ],
-            "accounts": [{"key": f"a{n}", "delivery": "post", "price": "5"} for n in range(4)],
-        }
-    ]
-    return document
+    return {**EXAMPLE, "clients": unreachable_buyers(1, accounts=4, price="5")}
 
 
 async def in_flight_sends(pool: Any, leads: int) -> tuple[int, list[tuple[int, int]]]:
@@ -73,9 +53,9 @@ async def in_flight_sends(pool: Any, leads: int) -> tuple[int, list[tuple[int, i
                     (
                         account,
                         lead,
-                        ids.clients["buyer"],
-                        ids.accounts[f"buyer/a{n}"],
-                        ids.deliveries["buyer/post"],
+                        ids.clients["b0"],
+                        ids.accounts[f"b0/a{n}"],
+                        ids.deliveries["b0/post"],
                     ),
                 )
                 row = await cursor.fetchone()
