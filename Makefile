@@ -24,6 +24,7 @@ check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 protos: install
 	$(BIN)/python protos/generate.py

@@ -71,13 +71,13 @@ sys.path[:0] = [str(ROOT)]
 
 from bench.receiver import Connection, read_ready  # noqa: E402
 from server.adapters import zip_codes  # noqa: E402
-from server.domain.account_index import AccountIndex, Screening  # noqa: E402
-from server.domain.buyer_document import read_clients  # noqa: E402
-from server.domain.config_document import read_document  # noqa: E402
-from server.domain.criteria import EvalContext  # noqa: E402
-from server.domain.distribution import AccountView, ScanEntry, scan_report  # noqa: E402
-from server.domain.fields import FieldSpec, Value  # noqa: E402
-from server.domain.selection import (  # noqa: E402
+from server.domain.catalog.fields import FieldSpec, Value  # noqa: E402
+from server.domain.config.buyers_section import read_clients  # noqa: E402
+from server.domain.config.document import read_document  # noqa: E402
+from server.domain.matching.account_index import AccountIndex, Screening  # noqa: E402
+from server.domain.matching.criteria import EvalContext  # noqa: E402
+from server.domain.matching.eligibility import AccountView, ScanEntry, scan_report  # noqa: E402
+from server.domain.matching.selection import (  # noqa: E402
     explain_order,
     order_candidates,
     plan_waterfall,

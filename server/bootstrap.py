@@ -15,7 +15,6 @@ from typing import Any
 import grpc
 import uvicorn
 from leadrouter.v1 import leads_pb2_grpc
-from psycopg_pool import AsyncConnectionPool
 
 from gateways.receiver.app import ReceiverSettings, create_app
 from gateways.receiver.http_server import ReceiverProtocol
@@ -24,18 +23,18 @@ from server.config import ConfigError, Settings
 from server.rpc.app import create_server
 from server.rpc.in_process import InProcessServer
 from server.services.distribution import Distributor, EngineSettings
-from server.storage.database import Connection, database_url, open_pool
+from server.storage.database import Pool, database_url, open_pool
 from server.storage.migrations import migrate
 
 log = logging.getLogger(__name__)
 
 # Called once serving: the addresses by front door, and the pool when this process has one.
-OnReady = Callable[[dict[str, str], AsyncConnectionPool[Connection] | None], Awaitable[None]]
+OnReady = Callable[[dict[str, str], Pool | None], Awaitable[None]]
 
 
 @asynccontextmanager
 async def distribution(
-    pool: AsyncConnectionPool[Connection], settings: EngineSettings | None = None
+    pool: Pool, settings: EngineSettings | None = None
 ) -> AsyncIterator[Distributor]:
     """The distribution engine with its delivery transports and its worker running; on exit
     the worker finishes the deliveries under way and the transports close.
@@ -62,7 +61,7 @@ async def distribution(
 
 
 @asynccontextmanager
-async def storage(settings: Settings) -> AsyncIterator[AsyncConnectionPool[Connection]]:
+async def storage(settings: Settings) -> AsyncIterator[Pool]:
     """A migrated database and an open pool on it, closed on exit."""
     url = await asyncio.to_thread(database_url, settings)
     await migrate(url)
@@ -146,7 +145,7 @@ async def serve(
         raise ConfigError("a receiver served alone needs --grpc-target HOST:PORT")
     async with AsyncExitStack() as stack:
         addresses: dict[str, str] = {}
-        pool: AsyncConnectionPool[Connection] | None = None
+        pool: Pool | None = None
         target: str | InProcessServer = grpc_target or ""
         if only != "receiver":
             pool = await stack.enter_async_context(storage(settings))

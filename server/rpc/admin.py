@@ -7,12 +7,12 @@ from typing import Any, TypeAlias
 from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, catalog_pb2
 
-from server.domain import instructions
+from server.domain.catalog import instructions
 from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
 from server.services import accounts, buyer_admin, buyers, catalog, config_apply, leads
-from server.services.catalog import Pool
+from server.storage.database import Pool
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
 

@@ -28,10 +28,10 @@ from server.rpc.interceptor import ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.quality import QualityServicer
 from server.services import accounts
-from server.services.catalog import Pool
 from server.services.distribution import Distributor
 from server.services.intake import LeadIntake
 from server.services.quality import Quality
+from server.storage.database import Pool
 
 SERVICE_NAMES = (
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,

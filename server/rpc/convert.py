@@ -11,8 +11,7 @@ from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2
 
-from server.domain.buyer_document import DELIVERY_TEXT
-from server.domain.buyers import (
+from server.domain.buyers.specs import (
     AUTH_TYPES,
     CONTACT_FIELDS,
     DEFAULT_TIME_ZONE,
@@ -24,10 +23,12 @@ from server.domain.buyers import (
     DeliveryMethod,
     public_settings,
 )
-from server.domain.catalog import (
+from server.domain.caps import NO_LIMIT
+from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
+from server.domain.catalog.rules import Operator, Rule
+from server.domain.catalog.specs import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
-    NO_LIMIT,
     CampaignSpec,
     Channel,
     LeadTypeSpec,
@@ -37,12 +38,11 @@ from server.domain.catalog import (
     Status,
     pricing_field,
 )
-from server.domain.criteria import Criterion, CriterionType
-from server.domain.delivery import AuthType, DeliveryType
-from server.domain.fields import DataType, FieldSpec, SpecialField
-from server.domain.orders import OrderStatus, Renewal
-from server.domain.rules import Operator, Rule
-from server.domain.selection import Automation
+from server.domain.config.buyers_section import DELIVERY_TEXT
+from server.domain.delivery.spec import AuthType, DeliveryType
+from server.domain.matching.criteria import Criterion, CriterionType
+from server.domain.matching.selection import Automation
+from server.domain.sales.orders import OrderStatus, Renewal
 from server.errors import InvalidArgument, Violation
 from server.services.buyer_admin import ListEdit, ListItemEdit, OrderEdit, OrderItemEdit
 from server.services.buyers import StoredClient

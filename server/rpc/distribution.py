@@ -8,14 +8,15 @@ from typing import Any, TypeAlias
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import distribution_pb2, distribution_pb2_grpc
 
-from server.domain.buyers import AccountType
+from server.domain.buyers.specs import AccountType
+from server.domain.sales.sends import SendStatus
 from server.errors import InvalidArgument
 from server.rpc.convert import account_message, decimal_text
 from server.rpc.interceptor import caller
 from server.services import distribution
-from server.services.catalog import Pool
 from server.services.distribution import Distributor, Scan
 from server.services.operations import ClientsForSend, LoggedSend, ManualSend, Operations
+from server.storage.database import Pool
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
 
@@ -33,7 +34,7 @@ def send_message(row: dict[str, Any]) -> distribution_pb2.Send:
         account_id=row["delivery_account_id"],
         delivery_id=row["delivery_id"],
         status=row["status"],
-        valid=row["status"] == distribution.SOLD,
+        valid=row["status"] == SendStatus.SOLD,
         price=decimal_text(row["price"]),
         request=row["request"],
         response=row["response"],
@@ -114,7 +115,7 @@ def clients_for_send_message(found: ClientsForSend) -> distribution_pb2.ClientsF
             order_item_id=s["order_item_id"] or 0,
             price=decimal_text(s["price"]),
             send_id=s["id"],
-            is_valid=s["status"] == distribution.SOLD,
+            is_valid=s["status"] == SendStatus.SOLD,
             response=s["response"],
             status=s["status"],
             automated=s["automated"],
@@ -172,7 +173,7 @@ def offers_message(scan: Scan) -> distribution_pb2.ClientOffers:
 
 def manual_result(row: dict[str, Any]) -> distribution_pb2.ManualSendResult:
     return distribution_pb2.ManualSendResult(
-        is_valid=row["status"] == distribution.SOLD,
+        is_valid=row["status"] == SendStatus.SOLD,
         status=row["status"],
         response=row["response"],
         send=send_message(row),

@@ -9,13 +9,14 @@ from typing import Any, TypeAlias
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc
 
-from server.domain import instructions
-from server.domain.buyers import AccountType
-from server.domain.call_data import CALL_DATE, CALL_DURATION, CALL_RESULT, IVR_NUMBER
-from server.domain.intake import DeliveredSend, SaleKind, delivered, visitor_redirect
+from server.domain.buyers.specs import AccountType
+from server.domain.catalog import instructions
+from server.domain.intake.call_data import CALL_DATE, CALL_DURATION, CALL_RESULT, IVR_NUMBER
+from server.domain.intake.screening import DeliveredSend, SaleKind, delivered, visitor_redirect
+from server.domain.sales.sends import SendStatus
 from server.errors import InvalidArgument, NotFound, Violation
 from server.rpc.convert import decimal_text, struct
-from server.services.distribution import SOLD, Distributor
+from server.services.distribution import Distributor
 from server.services.intake import LeadIntake, PostedLead, PostOutcome, Submission
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
@@ -71,7 +72,7 @@ def delivered_send(row: dict[str, Any]) -> DeliveredSend:
     return DeliveredSend(
         client_id=row["client_id"],
         client_name=row["client_name"],
-        sold=row["status"] == SOLD,
+        sold=row["status"] == SendStatus.SOLD,
         price=row["price"],
         redirect_url=row["redirect_url"],
         account_type=AccountType(row["account_type"]),

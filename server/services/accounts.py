@@ -5,12 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from psycopg_pool import AsyncConnectionPool
-
 from server.domain import secrets
 from server.errors import InvalidArgument, NotFound, Unauthenticated
 from server.storage import accounts as store
-from server.storage.database import Connection, transaction
+from server.storage.database import Connection, Pool, transaction
 
 DEFAULT_TIME_ZONE = "America/Los_Angeles"
 
@@ -30,9 +28,7 @@ class Caller:
     source_id: int | None  # None for an account admin key
 
 
-async def create_account(
-    pool: AsyncConnectionPool[Connection], name: str, time_zone: str = DEFAULT_TIME_ZONE
-) -> NewAccount:
+async def create_account(pool: Pool, name: str, time_zone: str = DEFAULT_TIME_ZONE) -> NewAccount:
     """Create a tenant and its first admin key; the key is returned once and stored hashed."""
     if not name.strip():
         raise InvalidArgument("an account name is required")
@@ -46,7 +42,7 @@ async def create_account(
     return NewAccount(account_id, secret)
 
 
-async def list_accounts(pool: AsyncConnectionPool[Connection]) -> list[dict[str, object]]:
+async def list_accounts(pool: Pool) -> list[dict[str, object]]:
     async with transaction(pool) as conn:
         return await store.list_accounts(conn)
 
@@ -60,7 +56,7 @@ async def _issue(
 
 
 async def create_key(
-    pool: AsyncConnectionPool[Connection],
+    pool: Pool,
     account_id: int,
     name: str = "",
     source_id: int | None = None,
@@ -73,14 +69,14 @@ async def create_key(
 
 
 async def list_keys(
-    pool: AsyncConnectionPool[Connection], account_id: int, source_id: int | None = None
+    pool: Pool, account_id: int, source_id: int | None = None
 ) -> list[store.KeyInfo]:
     async with transaction(pool) as conn:
         return await store.list_keys(conn, account_id, source_id)
 
 
 async def revoke_key(
-    pool: AsyncConnectionPool[Connection],
+    pool: Pool,
     account_id: int,
     key_id: int,
     source_id: int | None = None,
@@ -90,7 +86,7 @@ async def revoke_key(
             raise NotFound(f"no live key {key_id}")
 
 
-async def authenticate(pool: AsyncConnectionPool[Connection], presented: str) -> Caller:
+async def authenticate(pool: Pool, presented: str) -> Caller:
     """The caller a presented key belongs to; Unauthenticated for anything else."""
     if secrets.key_prefix(presented) is None:
         raise Unauthenticated("the API key is malformed")

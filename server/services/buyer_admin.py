@@ -20,7 +20,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from server.adapters import zip_codes
-from server.domain.buyers import (
+from server.domain.buyers.specs import (
     AccountSpec,
     ClientSpec,
     DeliveryMethod,
@@ -30,21 +30,26 @@ from server.domain.buyers import (
     validate_client,
     validate_method,
 )
-from server.domain.call_data import criteria_fields
-from server.domain.catalog import Status
-from server.domain.distribution_lists import (
+from server.domain.catalog.fields import FieldSpec
+from server.domain.catalog.specs import Status
+from server.domain.intake.call_data import criteria_fields
+from server.domain.matching.lists import (
     DistributionListSpec,
     ListItemSpec,
     list_value,
     validate_list,
 )
-from server.domain.fields import FieldSpec
-from server.domain.orders import OrderItemSpec, OrderSpec, OrderStatus, Renewal, validate_order
+from server.domain.sales.orders import (
+    OrderItemSpec,
+    OrderSpec,
+    OrderStatus,
+    Renewal,
+    validate_order,
+)
 from server.errors import AlreadyExists, InvalidArgument, NotFound, Violation
 from server.services.buyers import account_params, client_params, criterion_from_json
-from server.services.catalog import Pool
 from server.storage import catalog as store
-from server.storage.database import Connection, transaction
+from server.storage.database import Connection, Pool, transaction
 from server.storage.queries import q
 
 Row = dict[str, Any]

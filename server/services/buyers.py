@@ -12,22 +12,22 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from server.domain.buyer_document import ClientEntry, ListEntry
-from server.domain.buyers import (
+from server.domain.buyers.specs import (
     AccountSpec,
     ClientSpec,
     merge_secrets,
     validate_account,
     validate_method,
 )
-from server.domain.call_data import criteria_fields
-from server.domain.criteria import Criterion, CriterionType
-from server.domain.distribution_lists import list_value, validate_list
-from server.domain.fields import FieldSpec
-from server.domain.rules import Operator
+from server.domain.catalog.fields import FieldSpec
+from server.domain.catalog.rules import Operator
+from server.domain.config.buyers_section import ClientEntry, ListEntry
+from server.domain.intake.call_data import criteria_fields
+from server.domain.matching.criteria import Criterion, CriterionType
+from server.domain.matching.lists import list_value, validate_list
 from server.errors import InvalidArgument, NotFound, Violation
-from server.services.catalog import Action, Change, Pool, password_hash
-from server.storage.database import Connection, transaction
+from server.services.catalog import Action, Change, password_hash
+from server.storage.database import Connection, Pool, transaction
 from server.storage.queries import q
 
 Row = dict[str, Any]

@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from psycopg_pool import AsyncConnectionPool
-
-from server.domain import instructions, secrets
-from server.domain.catalog import (
+from server.domain import secrets
+from server.domain.catalog import instructions
+from server.domain.catalog.fields import FieldSpec, validate_field_specs
+from server.domain.catalog.specs import (
     CampaignSpec,
     LeadTypeSpec,
     SourceSpec,
@@ -22,12 +22,9 @@ from server.domain.catalog import (
     validate_lead_type,
     validate_source,
 )
-from server.domain.fields import FieldSpec, validate_field_specs
 from server.errors import InvalidArgument, NotFound, Violation
 from server.storage import catalog as store
-from server.storage.database import Connection, transaction
-
-Pool = AsyncConnectionPool[Connection]
+from server.storage.database import Connection, Pool, transaction
 
 
 class Action(StrEnum):

@@ -5,21 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from server.adapters import zip_codes
-from server.domain.catalog import validate_rules
-from server.domain.config_document import CampaignEntry, ConfigDocument, read_document
-from server.domain.fields import FieldSpec
+from server.domain.catalog.fields import FieldSpec
+from server.domain.catalog.specs import validate_rules
+from server.domain.config.document import CampaignEntry, ConfigDocument, read_document
 from server.errors import FailedPrecondition, InvalidArgument, Violation
 from server.services.buyers import check_clients, check_lists, save_clients, save_lists
 from server.services.catalog import (
     Change,
-    Pool,
     delete_stale_fields,
     save_campaign,
     save_lead_type,
     save_source,
 )
 from server.storage import catalog as store
-from server.storage.database import Connection, transaction
+from server.storage.database import Connection, Pool, transaction
 from server.storage.queries import q
 
 # Buyer rows (buyers, delivery methods, delivery accounts) one apply writes, from which it

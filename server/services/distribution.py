@@ -6,7 +6,7 @@ due jobs and walk each lead's waterfall one step at a time:
 
 1. The first step scans every delivery account of the lead type (status, automation,
    schedule, criteria, caps, earlier sales), orders the eligible ones by their buyers'
-   automation (server/domain/selection.py), stores that plan on the job and writes the scan
+   automation (server/domain/matching/selection.py), stores that plan on the job and writes the scan
    log. Rotation-based automations take a per-lead-type lock for that step, so round robin and
    shares stay exact across processes.
 2. Each step reserves as many sends as the lead still needs sales (its max sell count less
@@ -40,34 +40,37 @@ from psycopg.types.json import Jsonb
 
 from server.adapters import zip_codes
 from server.adapters.delivery import Transports
-from server.domain.account_index import AccountIndex
-from server.domain.buyers import (
+from server.domain.buyers.specs import (
     AccountType,
     ClientStatus,
     DeliveryMethod,
     delivery_spec,
     delivery_windows,
 )
-from server.domain.call_data import criteria_fields, screening_values
-from server.domain.catalog import Status
-from server.domain.criteria import (
+from server.domain.caps import CapCounts, Caps, cap_reached, cap_windows
+from server.domain.catalog.fields import FieldSpec, Value, clean_lead_values
+from server.domain.catalog.specs import Status
+from server.domain.delivery.answers import interpret
+from server.domain.delivery.render import render, storable
+from server.domain.delivery.send_log import describe
+from server.domain.delivery.spec import DeliveryType, LeadPayload
+from server.domain.intake.call_data import criteria_fields, screening_values
+from server.domain.matching.account_index import AccountIndex
+from server.domain.matching.criteria import (
     CompiledCriteria,
     EvalContext,
     broken_criteria,
     compile_criteria,
 )
-from server.domain.delivery import (
-    DeliveryType,
-    LeadPayload,
-    describe,
-    interpret,
-    render,
-    storable,
+from server.domain.matching.eligibility import AccountView, ScanEntry, scan_report
+from server.domain.matching.lists import DistributionList, excluded_by, restrictions
+from server.domain.matching.selection import (
+    Automation,
+    explain_order,
+    order_candidates,
+    plan_waterfall,
 )
-from server.domain.distribution import AccountView, ScanEntry, scan_report
-from server.domain.distribution_lists import DistributionList, excluded_by, restrictions
-from server.domain.fields import FieldSpec, Value, clean_lead_values
-from server.domain.orders import (
+from server.domain.sales.orders import (
     ItemState,
     OrderState,
     OrderStatus,
@@ -75,19 +78,16 @@ from server.domain.orders import (
     Renewal,
     choose_order,
 )
-from server.domain.schedule import CapCounts, Caps, cap_reached, cap_windows
-from server.domain.selection import Automation, explain_order, order_candidates, plan_waterfall
+from server.domain.sales.sends import SendStatus
 from server.errors import InvalidArgument, NotFound, RolledBack
 from server.services.buyers import criterion_from_json
-from server.services.catalog import Pool
 from server.storage import catalog as catalog_store
-from server.storage.database import Connection, transaction
+from server.storage.database import Connection, Pool, transaction
 from server.storage.queries import q
 from server.storage.send_outcomes import Outcome, OutcomeWriter
 
 log = logging.getLogger(__name__)
 
-SCHEDULED, IN_FLIGHT, SOLD, REJECTED, FAILED = 1, 2, 3, 4, 5
 ROTATING = frozenset({Automation.RoundRobin, Automation.Weighted, Automation.Percentage})
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -120,7 +120,9 @@ class Snapshot:
     by_id: dict[int, AccountView]
     lists: list[DistributionList]
     use_order: frozenset[int]  # delivery accounts that take leads only against orders
-    index: AccountIndex  # screens every account for a lead (server/domain/account_index.py)
+    index: (
+        AccountIndex  # screens every account for a lead (server/domain/matching/account_index.py)
+    )
     client_names: dict[int, str]
 
 
@@ -314,8 +316,10 @@ class _Pending:
     note_at: int
 
     @property
-    def status(self) -> int:
-        return SCHEDULED if self.view.delivery_delay_seconds > 0 else IN_FLIGHT
+    def status(self) -> SendStatus:
+        return (
+            SendStatus.SCHEDULED if self.view.delivery_delay_seconds > 0 else SendStatus.IN_FLIGHT
+        )
 
 
 # -- the engine --------------------------------------------------------------------------------
@@ -599,7 +603,7 @@ class Distributor:
         to_deliver, pending, cursor_at, outstanding, notes = await self._reserve(
             conn, account_id, lead_id, snapshot, job, plan, now, held
         )
-        if any(p.status == SCHEDULED for p in pending):  # their notes name their ids
+        if any(p.status == SendStatus.SCHEDULED for p in pending):  # their notes name their ids
             to_deliver += await self._write_step(conn, account_id, lead_id, job, pending, notes)
             pending = []
         logs.append("\n".join(notes))
@@ -623,7 +627,7 @@ class Distributor:
         """Reserve sends down the plan until the lead has what it needs: the sends inserted
         and to deliver now, those decided and left for the caller to insert, the plan position
         reached, the sends outstanding, and notes for the scan log."""
-        sold = sum(1 for s in held if s["status"] == SOLD)
+        sold = sum(1 for s in held if s["status"] == SendStatus.SOLD)
         outstanding = len(held) - sold
         taken_clients = {s["client_id"] for s in held}
         taken_accounts = {s["delivery_account_id"] for s in held}
@@ -733,7 +737,7 @@ class Distributor:
         now_due: list[Reserved] = []
         for p in pending:
             send_id = ids[p.view.id]
-            if p.status == IN_FLIGHT:
+            if p.status == SendStatus.IN_FLIGHT:
                 now_due.append(Reserved(send_id, lead_id, p.view, p.view.price, 0, job["fields"]))
             else:
                 notes[p.note_at] = (
@@ -863,7 +867,9 @@ class Distributor:
             )
         view = snapshot.by_id.get(row["delivery_account_id"])
         if view is None:
-            await self._finish(account_id, row, FAILED, "", "", "delivery account removed", 0.0)
+            await self._finish(
+                account_id, row, SendStatus.FAILED, "", "", "delivery account removed", 0.0
+            )
             return
         await self._execute(
             account_id,
@@ -891,7 +897,7 @@ class Distributor:
                 return await self._finish(
                     account_id,
                     send,
-                    SCHEDULED,
+                    SendStatus.SCHEDULED,
                     request_text,
                     result.body,
                     f"transport failure (attempt {attempts}): {result.error}; "
@@ -903,7 +909,7 @@ class Distributor:
                 return await self._finish(
                     account_id,
                     send,
-                    FAILED,
+                    SendStatus.FAILED,
                     request_text,
                     result.body,
                     f"transport failure after {attempts} attempts: {result.error}",
@@ -915,7 +921,7 @@ class Distributor:
         return await self._finish(
             account_id,
             send,
-            SOLD if outcome.accepted else REJECTED,
+            SendStatus.SOLD if outcome.accepted else SendStatus.REJECTED,
             request_text,
             result.body,
             outcome.reason,
@@ -929,7 +935,7 @@ class Distributor:
         self,
         account_id: int,
         send: Mapping[str, Any],
-        status: int,
+        status: SendStatus,
         request: str,
         response: str,
         reason: str,
@@ -945,8 +951,8 @@ class Distributor:
         request, response = storable(request), storable(response)
         reason, redirect_url = storable(reason), storable(redirect_url)
         entry = ""
-        if status != SCHEDULED:
-            word = {SOLD: "sold", REJECTED: "rejected", FAILED: "failed"}[status]
+        if status != SendStatus.SCHEDULED:
+            word = status.word
             detail = f"{word} at {price if price is not None else send['price']}"
             if reason:
                 detail += f": {reason}"

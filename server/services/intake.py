@@ -16,7 +16,6 @@ it was read at.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 import uuid
@@ -30,9 +29,10 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from server.domain import secrets
-from server.domain.catalog import CampaignSpec, PricingModel, Status
-from server.domain.fields import FieldSpec, Value, clean_lead_values
-from server.domain.intake import (
+from server.domain.catalog.fields import FieldSpec, clean_lead_values
+from server.domain.catalog.specs import CampaignSpec, PricingModel, Status
+from server.domain.intake.duplicates import duplicate_key
+from server.domain.intake.screening import (
     ResponseType,
     SaleKind,
     Screening,
@@ -44,10 +44,9 @@ from server.domain.intake import (
 from server.errors import Unauthenticated
 from server.services import catalog
 from server.services.accounts import authenticate_in
-from server.services.catalog import Pool
 from server.services.distribution import Distributor, NewJob, Reserved
 from server.storage import catalog as catalog_store
-from server.storage.database import Connection, rolled_back, transaction
+from server.storage.database import Connection, Pool, rolled_back, transaction
 from server.storage.queries import q
 
 log = logging.getLogger(__name__)
@@ -462,20 +461,20 @@ class LeadIntake:
                 campaign_id=campaign_id,
             )
         clock = time.perf_counter()
-        duplicate_key = _duplicate_key(target.lead_type_id or 0, target.fields, values)
-        if duplicate_key is not None and campaign.dup_day_max > 0:
+        dup_key = duplicate_key(target.lead_type_id or 0, target.fields, values)
+        if dup_key is not None and campaign.dup_day_max > 0:
             # Pipelined too: the search's snapshot is taken once the key's lock is held.
             async with conn.pipeline():
                 await conn.execute(
                     q("lock_duplicate_key"),
-                    {"lock": f"{target.account_id}:{target.lead_type_id}:{duplicate_key.hex()}"},
+                    {"lock": f"{target.account_id}:{target.lead_type_id}:{dup_key.hex()}"},
                 )
                 cursor = await conn.execute(
                     q("find_duplicate"),
                     {
                         "account_id": target.account_id,
                         "lead_type_id": target.lead_type_id,
-                        "duplicate_key": duplicate_key,
+                        "duplicate_key": dup_key,
                         "days": campaign.dup_day_max,
                     },
                 )
@@ -500,7 +499,7 @@ class LeadIntake:
                     "duplicate_check",
                     "skipped",
                     "no duplicate fields posted"
-                    if duplicate_key is None
+                    if dup_key is None
                     else "the campaign checks no duplicates",
                     _micros(clock),
                 )
@@ -529,7 +528,7 @@ class LeadIntake:
             "send_delay_hours": send_delay,
             "fields": Jsonb(values),
             "extras": Jsonb(screening.extras),
-            "duplicate_key": duplicate_key,
+            "duplicate_key": dup_key,
             "pricing_model": campaign.pricing.model.value,
             "pending_qc": campaign.use_qc_bin,
             "max_sells": campaign.max_sell,
@@ -658,7 +657,7 @@ class LeadIntake:
         if not cleaned.ok:
             detail = "; ".join(str(p) for p in cleaned.problems)
             raise _Refused(ResponseType.Data_Errors, f"Invalid fields: {detail}")
-        key = _duplicate_key(target.lead_type_id or 0, target.fields, cleaned.values)
+        key = duplicate_key(target.lead_type_id or 0, target.fields, cleaned.values)
         if key is None:
             names = ", ".join(f.name for f in checked) or "none"
             raise _Refused(
@@ -761,7 +760,7 @@ class LeadIntake:
                 "id": target.lead_id,
                 "fields": Jsonb(values),
                 "extras": Jsonb(extras),
-                "duplicate_key": _duplicate_key(target.lead_type_id or 0, target.fields, values),
+                "duplicate_key": duplicate_key(target.lead_type_id or 0, target.fields, values),
             },
         )
         changed = ", ".join(sorted({*cleaned.values, *cleaned.extras}))
@@ -947,24 +946,3 @@ def _post_params(
         "price": outcome.price,
         "steps": Jsonb([_step_json(s) for s in steps]),
     }
-
-
-def _duplicate_key(
-    lead_type_id: int, fields: Sequence[FieldSpec], values: dict[str, Value]
-) -> bytes | None:
-    """A digest of the lead type's duplicate-check fields, or None when none was posted."""
-    parts = [
-        (f.name.casefold(), _canonical(values.get(f.name))) for f in fields if f.duplicate_check
-    ]
-    if not parts or all(value == "" for _, value in parts):
-        return None
-    text = json.dumps([lead_type_id, parts], separators=(",", ":"))
-    return hashlib.sha256(text.encode()).digest()
-
-
-def _canonical(value: Value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value).strip().casefold()

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from server.errors import InvalidArgument
-from server.services.catalog import Pool
-from server.storage.database import transaction
+from server.storage.database import Pool, transaction
 from server.storage.queries import q
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000

@@ -9,7 +9,8 @@ A manual send is reserved in one transaction, under the lead's lock, its distrib
 lock and the delivery account's lock (the waterfall's locks, taken in the order an update of
 the lead takes them), and delivered by the engine after it commits, as the waterfall's sends
 are: a process that dies mid-delivery leaves a lease that runs out, and the worker delivers
-the send again. The rules are in server/domain/operations.py and server/domain/settlement.py.
+the send again. The rules are in server/domain/sales/operations.py and
+server/domain/sales/settlement.py.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from server.domain.buyers import AccountType
-from server.domain.catalog import PricingModel
-from server.domain.distribution import AccountView, standing
-from server.domain.operations import (
+from server.domain.buyers.specs import AccountType
+from server.domain.catalog.specs import PricingModel
+from server.domain.matching.eligibility import AccountView, standing
+from server.domain.sales.operations import (
     MAX_TEXT,
     HeldSend,
     delivery_refusal,
@@ -33,24 +34,18 @@ from server.domain.operations import (
     optional_id,
     required_ids,
 )
-from server.domain.settlement import (
-    IN_FLIGHT,
-    REJECTED,
-    SCHEDULED,
-    SOLD,
+from server.domain.sales.sends import SendStatus
+from server.domain.sales.settlement import (
     BuyerSend,
     confirmable,
     sale_settlement,
 )
 from server.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
-from server.services.catalog import Pool
 from server.services.distribution import Distributor, Scan
-from server.storage.database import Connection, transaction
+from server.storage.database import Connection, Pool, transaction
 from server.storage.queries import q
 
 log = logging.getLogger(__name__)
-
-_WORDS = {SCHEDULED: "scheduled", IN_FLIGHT: "in flight", SOLD: "sold", REJECTED: "rejected"}
 
 
 @dataclass(frozen=True)
@@ -143,7 +138,7 @@ class Operations:
         self, account_id: int, lead_type_id: int, lead_field_id: int, value: str
     ) -> list[dict[str, Any]]:
         """The delivery accounts serving a lead type that have a criterion on the field with
-        the value (server/domain/operations.py names_value), by id."""
+        the value (server/domain/sales/operations.py names_value), by id."""
         required_ids(lead_type_id=lead_type_id, lead_field_id=lead_field_id)
         value = limited_text(value, "value")
         async with transaction(self._pool) as conn:
@@ -201,10 +196,11 @@ class Operations:
             original = await cursor.fetchone()
             if original is None:
                 raise NotFound(f"no send {send_id}")
-            if original["status"] in (SCHEDULED, IN_FLIGHT):
+            status = SendStatus(original["status"])
+            if status.outstanding:
                 raise FailedPrecondition(
-                    f"send {send_id} is still {_WORDS[original['status']]}; it cannot be resent"
-                    " before it is finished"
+                    f"send {send_id} is still {status.word}; it cannot be resent before it is"
+                    " finished"
                 )
             reserved = await self._reserve(
                 conn,
@@ -378,7 +374,7 @@ class Operations:
                 q("lock_delivery_account"), {"account_id": account_id, "id": view.id}
             )
             order_id, item_id = await _logged_order(conn, account_id, sent, view)
-            status = SOLD if sent.valid else REJECTED
+            status = SendStatus.SOLD if sent.valid else SendStatus.REJECTED
             cursor = await conn.execute(
                 q("insert_logged_send"),
                 {
@@ -404,7 +400,7 @@ class Operations:
                 {
                     "account_id": account_id,
                     "lead_id": sent.lead_id,
-                    "log": f"Send {send_id} to {view.label}: logged as {_WORDS[status]} at "
+                    "log": f"Send {send_id} to {view.label}: logged as {status.word} at "
                     f"{view.price} (sent outside leadrouter)",
                 },
             )
@@ -428,7 +424,13 @@ class Operations:
                 {"account_id": account_id, "lead_id": lead_id, "client_id": client_id},
             )
             sends = [
-                BuyerSend(r["id"], r["status"], r["price"], r["returned_at"], r["confirmed_at"])
+                BuyerSend(
+                    r["id"],
+                    SendStatus(r["status"]),
+                    r["price"],
+                    r["returned_at"],
+                    r["confirmed_at"],
+                )
                 for r in await cursor.fetchall()
             ]
             taken = confirmable(sends, lead_id, client["name"])
@@ -460,7 +462,7 @@ class Operations:
                 price = settled["price"]
             lines = [
                 f"Send {s.send_id} to {client['name']}: sale confirmed"
-                + (" (was rejected)" if s.status == REJECTED else "")
+                + (" (was rejected)" if s.status == SendStatus.REJECTED else "")
                 + f"; source settled {share} ({model.value})"
                 for s, share in zip(taken, shares, strict=True)
             ]
@@ -468,7 +470,7 @@ class Operations:
                 q("insert_scan_log"),
                 {"account_id": account_id, "lead_id": lead_id, "log": "\n".join(lines)},
             )
-            if any(s.status == REJECTED for s in taken):
+            if any(s.status == SendStatus.REJECTED for s in taken):
                 await conn.execute(
                     q("wake_lead_job"), {"account_id": account_id, "lead_id": lead_id}
                 )
@@ -552,7 +554,7 @@ async def _refuse_holder(
 ) -> None:
     cursor = await conn.execute(q("lead_sends"), {"account_id": account_id, "lead_id": lead_id})
     held = [
-        HeldSend(r["id"], r["client_id"], r["delivery_account_id"], r["status"])
+        HeldSend(r["id"], r["client_id"], r["delivery_account_id"], SendStatus(r["status"]))
         for r in await cursor.fetchall()
     ]
     why = holder_refusal(

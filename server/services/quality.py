@@ -5,7 +5,7 @@ A campaign with the QC bin stores its leads with `pending_qc` and no distributio
 of the bin, and wakes the local distribution worker; rejecting keeps the lead out for good.
 A buyer's return marks its sale returned; once no sale of the lead stands, the lead is
 returned too, and its source credited when the campaign counts returns. The rules are in
-server/domain/quality.py; the choices in docs/quality.md.
+server/domain/sales/quality.py; the choices in docs/quality.md.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from server.domain.quality import (
+from server.domain.sales.quality import (
     QcState,
     Sale,
     reason_text,
@@ -26,9 +26,9 @@ from server.domain.quality import (
     review_refusal,
     source_credit,
 )
+from server.domain.sales.sends import SendStatus
 from server.errors import FailedPrecondition, InvalidArgument, NotFound
-from server.services.catalog import Pool
-from server.storage.database import Connection, transaction
+from server.storage.database import Connection, Pool, transaction
 from server.storage.queries import q
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,13 @@ class Quality:
                 raise FailedPrecondition(f"lead {lead_id} was never sent to buyer {client_id}")
             days = return_window_days(lead["return_days"], lead["default_return_days"])
             sales = [
-                Sale(r["id"], r["status"], r["sold_at"], r["returned_at"], r["return_reason"])
+                Sale(
+                    r["id"],
+                    SendStatus(r["status"]),
+                    r["sold_at"],
+                    r["returned_at"],
+                    r["return_reason"],
+                )
                 for r in rows.values()
             ]
             taken = returnable(sales, days, lead["now"])

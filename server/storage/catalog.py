@@ -13,7 +13,9 @@ from typing import Any
 
 import psycopg
 
-from server.domain.catalog import (
+from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
+from server.domain.catalog.rules import Operator, Rule
+from server.domain.catalog.specs import (
     CampaignSpec,
     Channel,
     LeadTypeSpec,
@@ -22,8 +24,6 @@ from server.domain.catalog import (
     SourceSpec,
     Status,
 )
-from server.domain.fields import DataType, FieldSpec, SpecialField
-from server.domain.rules import Operator, Rule
 from server.errors import FailedPrecondition
 from server.storage.database import Connection
 from server.storage.queries import q

@@ -31,6 +31,7 @@ from server.errors import (
 log = logging.getLogger(__name__)
 
 Connection = psycopg.AsyncConnection[dict[str, Any]]
+Pool = AsyncConnectionPool[Connection]
 
 
 def database_url(settings: Settings) -> str:
@@ -54,8 +55,8 @@ async def _configure(conn: Connection) -> None:
     await conn.commit()
 
 
-async def open_pool(url: str, max_size: int = 10) -> AsyncConnectionPool[Connection]:
-    pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+async def open_pool(url: str, max_size: int = 10) -> Pool:
+    pool: Pool = AsyncConnectionPool(
         url,
         min_size=1,
         max_size=max_size,
@@ -93,7 +94,7 @@ def rolled_back(error: BaseException) -> bool:
 
 
 @asynccontextmanager
-async def transaction(pool: AsyncConnectionPool[Connection]) -> AsyncIterator[Connection]:
+async def transaction(pool: Pool) -> AsyncIterator[Connection]:
     """One use case's unit of work: commits when the block ends normally, else rolls back.
 
     Database errors leave here as leadrouter errors: known constraint violations with a clear
@@ -104,7 +105,7 @@ async def transaction(pool: AsyncConnectionPool[Connection]) -> AsyncIterator[Co
 
 
 async def run_alone(
-    pool: AsyncConnectionPool[Connection], query: LiteralString, params: Mapping[str, Any]
+    pool: Pool, query: LiteralString, params: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """One statement as a transaction of its own, and its rows (none when it returns none),
     its errors as `transaction()` raises them.

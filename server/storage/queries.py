@@ -5,27 +5,49 @@ A file holds blocks like:
     -- name: get_source
     -- One line saying what it does.
     SELECT ... WHERE account_id = %(account_id)s AND id = %(id)s;
+
+A statement names a stored number by its enum, as `{{SendStatus.SOLD}}`, never as a bare
+number: the constants below are the one mapping between the two, substituted when the files
+are read, so PostgreSQL still sees a literal (plans and partial index predicates match it).
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from functools import cache
 from importlib import resources
 from typing import LiteralString
 
+from server.domain.catalog.specs import Status
+from server.domain.sales.sends import SendStatus
+
 _BLOCK = re.compile(r"^-- name: (\w+)\n", re.MULTILINE)
+_CONSTANT = re.compile(r"\{\{(\w+)\.(\w+)\}\}")
+
+# The enums a statement may name, by the name it uses: `sends.status` and `status` of
+# campaigns, lead sources and distribution lists.
+CONSTANTS: dict[str, type[enum.IntEnum]] = {"SendStatus": SendStatus, "Status": Status}
+
+
+def _constant(match: re.Match[str]) -> str:
+    kind = CONSTANTS.get(match[1])
+    if kind is None or match[2] not in kind.__members__:
+        raise ValueError(f"unknown constant {match[0]}")
+    return str(int(kind[match[2]]))
 
 
 def parse(text: str) -> dict[str, str]:
-    """Split a file's text into {name: statement}; comment lines are dropped."""
+    """Split a file's text into {name: statement}; comment lines are dropped and constants
+    substituted."""
     parts = _BLOCK.split(text)
     statements: dict[str, str] = {}
     for name, body in zip(parts[1::2], parts[2::2], strict=True):
         if name in statements:
             raise ValueError(f"query {name!r} is defined twice")
         lines = [line for line in body.splitlines() if not line.lstrip().startswith("--")]
-        statements[name] = "\n".join(lines).strip().rstrip(";")
+        statement = "\n".join(lines).strip().rstrip(";")
+        statements[name] = _CONSTANT.sub(_constant, statement)
     return statements
 
 

@@ -18,10 +18,9 @@ from decimal import Decimal
 from typing import Any
 
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
 from server.errors import RolledBack
-from server.storage.database import Connection, run_alone
+from server.storage.database import Pool, run_alone
 from server.storage.queries import q
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ class Outcome:
 class OutcomeWriter:
     """Writes outcomes handed to `write` in groups, one group at a time."""
 
-    def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
+    def __init__(self, pool: Pool) -> None:
         self._pool = pool
         self._waiting: list[tuple[Outcome, asyncio.Future[str | None]]] = []
         self._writer: asyncio.Task[None] | None = None

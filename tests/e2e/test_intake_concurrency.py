@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from server.adapters import zip_codes
-from server.domain.intake import ResponseType
+from server.domain.intake.screening import ResponseType
 from server.services import accounts
 from server.services.config_apply import apply_config
 from server.services.intake import LeadIntake, PostedLead, Submission

@@ -7,7 +7,7 @@ from typing import Any, LiteralString, cast
 
 import pytest
 
-from server.domain.config_document import read_document
+from server.domain.config.document import read_document
 from server.services import accounts, config_apply
 from server.services.config_apply import apply_config
 from server.storage.queries import q

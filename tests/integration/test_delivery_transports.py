@@ -32,7 +32,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from server.adapters.delivery import HttpTransport, Transports, transmit
 from server.adapters.delivery.http import MAX_BODY_BYTES, MAX_REDIRECTS
-from server.domain.delivery import (
+from server.domain.delivery.answers import interpret
+from server.domain.delivery.render import render
+from server.domain.delivery.spec import (
     AuthType,
     DeliverySpec,
     DeliveryType,
@@ -40,8 +42,6 @@ from server.domain.delivery import (
     HttpRequest,
     LeadPayload,
     ResponseRules,
-    interpret,
-    render,
 )
 
 with warnings.catch_warnings():  # pyftpdlib still imports asyncore and asynchat

@@ -18,16 +18,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.domain.account_index import AccountIndex
-from server.domain.buyers import AccountType, ClientStatus
-from server.domain.catalog import Status
-from server.domain.criteria import Criterion, CriterionType, EvalContext, compile_criteria
-from server.domain.delivery import DeliverySpec, DeliveryType
-from server.domain.distribution import AccountView, Screened, screen
-from server.domain.fields import DataType, FieldSpec, Value
-from server.domain.rules import Operator
-from server.domain.schedule import END_OF_DAY, Caps, DayWindow
-from server.domain.selection import Automation
+from server.domain.buyers.schedule import END_OF_DAY, DayWindow
+from server.domain.buyers.specs import AccountType, ClientStatus
+from server.domain.caps import Caps
+from server.domain.catalog.fields import DataType, FieldSpec, Value
+from server.domain.catalog.rules import Operator
+from server.domain.catalog.specs import Status
+from server.domain.delivery.spec import DeliverySpec, DeliveryType
+from server.domain.matching.account_index import AccountIndex
+from server.domain.matching.criteria import Criterion, CriterionType, EvalContext, compile_criteria
+from server.domain.matching.eligibility import AccountView, Screened, screen
+from server.domain.matching.selection import Automation
 
 SPECS = (
     FieldSpec("State"),

@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.domain.buyers import AccountType, ClientStatus
-from server.domain.config_document import read_document
-from server.domain.criteria import CriterionType
-from server.domain.delivery import DeliveryType
-from server.domain.orders import OrderStatus, Renewal
-from server.domain.rules import Operator
-from server.domain.selection import Automation
+from server.domain.buyers.specs import AccountType, ClientStatus
+from server.domain.catalog.rules import Operator
+from server.domain.config.document import read_document
+from server.domain.delivery.spec import DeliveryType
+from server.domain.matching.criteria import CriterionType
+from server.domain.matching.selection import Automation
+from server.domain.sales.orders import OrderStatus, Renewal
 
 
 def document(**client: Any) -> dict[str, Any]:

@@ -6,18 +6,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from server.domain.call_data import (
+from server.domain.catalog.fields import DataType, FieldSpec, clean_lead_values
+from server.domain.catalog.rules import Operator
+from server.domain.catalog.specs import CampaignSpec
+from server.domain.intake.call_data import (
     CALL_FIELDS,
     PACIFIC,
     criteria_values,
     pacific_to_utc,
     parse_call_data,
 )
-from server.domain.catalog import CampaignSpec
-from server.domain.criteria import Criterion, CriterionType, EvalContext, compile_criteria
-from server.domain.fields import DataType, FieldSpec, clean_lead_values
-from server.domain.intake import ResponseType, screen
-from server.domain.rules import Operator
+from server.domain.intake.screening import ResponseType, screen
+from server.domain.matching.criteria import Criterion, CriterionType, EvalContext, compile_criteria
 
 CALL = {
     "IvrNumber": "(800) 555-0100",

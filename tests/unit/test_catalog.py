@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from server.domain.catalog import (
+from server.domain.catalog.fields import DataType, FieldSpec
+from server.domain.catalog.rules import Operator, Rule
+from server.domain.catalog.specs import (
     CampaignSpec,
     Channel,
     LeadTypeSpec,
@@ -21,8 +23,6 @@ from server.domain.catalog import (
     validate_pricing,
     validate_source,
 )
-from server.domain.fields import DataType, FieldSpec
-from server.domain.rules import Operator, Rule
 
 FIELDS = (FieldSpec("Age", DataType.Int), FieldSpec("State"))
 

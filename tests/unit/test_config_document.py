@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from server.domain.catalog import CampaignSpec, Channel, PricingModel
-from server.domain.config_document import ConfigDocument, read_document
-from server.domain.fields import DataType, SpecialField
-from server.domain.rules import Operator
+from server.domain.catalog.fields import DataType, SpecialField
+from server.domain.catalog.rules import Operator
+from server.domain.catalog.specs import CampaignSpec, Channel, PricingModel
+from server.domain.config.document import ConfigDocument, read_document
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "acme.json"
 

@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from leadrouter.v1 import buyers_pb2
 
-from server.domain.buyer_document import read_clients
-from server.domain.buyers import ClientStatus, DeliveryMethod
-from server.domain.catalog import NO_LIMIT
-from server.domain.criteria import CriterionType
-from server.domain.selection import Automation
+from server.domain.buyers.specs import ClientStatus, DeliveryMethod
+from server.domain.caps import NO_LIMIT
+from server.domain.config.buyers_section import read_clients
+from server.domain.matching.criteria import CriterionType
+from server.domain.matching.selection import Automation
 from server.errors import InvalidArgument, Violation
 from server.rpc import convert
 from server.rpc.convert import decimal_text

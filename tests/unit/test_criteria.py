@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.domain.criteria import (
+from server.domain.catalog.fields import DataType, FieldSpec, Value, coerce
+from server.domain.catalog.rules import Operator
+from server.domain.matching.criteria import (
     CompiledCriteria,
     Criterion,
     CriterionType,
@@ -20,8 +22,6 @@ from server.domain.criteria import (
     validate_criteria,
     validate_criterion,
 )
-from server.domain.fields import DataType, FieldSpec, Value, coerce
-from server.domain.rules import Operator
 
 SPECS = (
     FieldSpec("State"),

@@ -11,7 +11,11 @@ from xml.etree import ElementTree
 
 import pytest
 
-from server.domain.delivery import (
+from server.domain.delivery.answers import interpret
+from server.domain.delivery.formats import format_kind, format_value
+from server.domain.delivery.render import form_encode, render
+from server.domain.delivery.send_log import describe
+from server.domain.delivery.spec import (
     AuthType,
     DeliverySpec,
     DeliveryType,
@@ -21,14 +25,8 @@ from server.domain.delivery import (
     HttpRequest,
     LeadPayload,
     ResponseRules,
-    describe,
-    form_encode,
-    format_kind,
-    format_value,
-    interpret,
-    render,
-    validate_delivery,
 )
+from server.domain.delivery.validation import validate_delivery
 from server.errors import Violation
 
 FIELDS = ("FirstName", "LastName", "Email", "Phone", "DOB", "Income", "State")
@@ -818,7 +816,7 @@ def test_every_problem_is_reported() -> None:
 
 
 def test_a_price_reads_with_two_decimal_places_at_least() -> None:
-    from server.domain.delivery import money
+    from server.domain.delivery.render import money
 
     assert [money(Decimal(v)) for v in ("20.0000", "12.3450", "7", "0.5", "1E+1")] == [
         "20.00",

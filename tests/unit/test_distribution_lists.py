@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.domain.catalog import Status
-from server.domain.distribution_lists import (
+from server.domain.catalog.specs import Status
+from server.domain.matching.lists import (
     DistributionList,
     DistributionListSpec,
     ListItemSpec,

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from server.domain.expressions import (
+from server.domain.catalog.fields import DataType, FieldSpec, Value, coerce
+from server.domain.matching.expressions import (
     MAX_LENGTH,
     EvaluationError,
     ExpressionError,
@@ -21,7 +22,6 @@ from server.domain.expressions import (
     elapsed,
     show,
 )
-from server.domain.fields import DataType, FieldSpec, Value, coerce
 
 SPECS = (
     FieldSpec("LoanAmount", DataType.Money),

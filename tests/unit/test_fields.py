@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.domain.fields import (
+from server.domain.catalog.fields import (
     DataType,
     FieldSpec,
     SpecialField,

@@ -7,10 +7,14 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from server.domain.catalog import CampaignSpec, Pricing, PricingModel
-from server.domain.fields import DataType, FieldSpec, SpecialField, clean_lead_values
-from server.domain.instructions import PASSWORD_PLACEHOLDER, posting_instructions, to_markdown
-from server.domain.rules import Operator, Rule
+from server.domain.catalog.fields import DataType, FieldSpec, SpecialField, clean_lead_values
+from server.domain.catalog.instructions import (
+    PASSWORD_PLACEHOLDER,
+    posting_instructions,
+    to_markdown,
+)
+from server.domain.catalog.rules import Operator, Rule
+from server.domain.catalog.specs import CampaignSpec, Pricing, PricingModel
 
 FIELDS = (
     FieldSpec(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from gateways.receiver.instructions_page import render
-from server.domain.catalog import CampaignSpec
-from server.domain.fields import FieldSpec
-from server.domain.instructions import posting_instructions
+from server.domain.catalog.fields import FieldSpec
+from server.domain.catalog.instructions import posting_instructions
+from server.domain.catalog.specs import CampaignSpec
 
 
 def page(description: str) -> str:

@@ -6,10 +6,10 @@ from dataclasses import asdict, replace
 
 import pytest
 
-from server.domain.catalog import CampaignSpec, Status
-from server.domain.fields import DataType, FieldSpec, SpecialField
-from server.domain.intake import ResponseType, Step, screen, visitor_redirect
-from server.domain.rules import Operator, Rule
+from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
+from server.domain.catalog.rules import Operator, Rule
+from server.domain.catalog.specs import CampaignSpec, Status
+from server.domain.intake.screening import ResponseType, Step, screen, visitor_redirect
 from server.services.intake import _step_json
 
 FIELDS = (

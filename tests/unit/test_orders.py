@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from server.domain.orders import (
+from server.domain.sales.orders import (
     ItemState,
     OrderState,
     OrderStatus,

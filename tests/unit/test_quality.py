@@ -7,9 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from server.domain.quality import (
+from server.domain.sales.quality import (
     MAX_REASON,
-    SOLD,
     QcState,
     Sale,
     reason_text,
@@ -19,10 +18,11 @@ from server.domain.quality import (
     review_refusal,
     source_credit,
 )
+from server.domain.sales.sends import SendStatus
 from server.errors import FailedPrecondition, InvalidArgument
 
 SOLD_AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-REJECTED, IN_FLIGHT = 4, 2
+SOLD, REJECTED, IN_FLIGHT = SendStatus.SOLD, SendStatus.REJECTED, SendStatus.IN_FLIGHT
 
 
 def test_the_campaigns_return_days_are_the_window() -> None:

@@ -1,11 +1,18 @@
-"""Parsing named SQL blocks."""
+"""Named SQL blocks: parsing, and the constants that stand for stored numbers."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
+from leadrouter.v1 import distribution_pb2
 
-from server.storage.queries import parse
+import server.storage
+from server.domain.sales.sends import SendStatus
+from server.storage.queries import parse, queries
 
+STORAGE = Path(server.storage.__file__).parent
 TWO_BLOCKS = """\
 -- Header comment of the file, before any block.
 
@@ -50,3 +57,46 @@ def test_name_defined_twice_is_an_error() -> None:
 def test_name_marker_must_start_a_line() -> None:
     text = "-- name: first\nSELECT 1; -- name: second\n"
     assert parse(text) == {"first": "SELECT 1; -- name: second"}
+
+
+def test_constants_are_substituted_by_their_enum() -> None:
+    text = "-- name: sold\nSELECT id FROM sends WHERE status IN ({{SendStatus.SOLD}}, 4);\n"
+    assert parse(text) == {"sold": "SELECT id FROM sends WHERE status IN (3, 4)"}
+
+
+@pytest.mark.parametrize("constant", ["{{SendStatus.SOLDD}}", "{{Sends.SOLD}}"])
+def test_an_unknown_constant_is_an_error(constant: str) -> None:
+    with pytest.raises(ValueError, match="unknown constant"):
+        parse(f"-- name: bad\nSELECT {constant};\n")
+
+
+def test_every_statement_of_the_package_reads_and_holds_no_placeholder() -> None:
+    statements = queries()
+    assert statements
+    assert not [name for name, text in statements.items() if "{{" in text]
+
+
+def test_no_statement_compares_a_status_with_a_bare_number() -> None:
+    """Statuses are named by their enums ({{SendStatus.SOLD}}), not written as numbers."""
+    bare = re.compile(r"status\s*(=|<>|IN\s*\()\s*\d", re.IGNORECASE)
+    folder = STORAGE / "sql"
+    found = [
+        f"{path.name}: {line.strip()}"
+        for path in sorted(folder.glob("*.sql"))
+        for line in path.read_text().splitlines()
+        if bare.search(line)
+    ]
+    assert found == []
+
+
+def test_send_statuses_are_the_stored_and_wire_numbers() -> None:
+    """SendStatus is the mapping migration 0003 documents for sends.status, and the proto's."""
+    migration = (
+        Path(server.storage.__file__).parent / "migrations/0003_distribution.sql"
+    ).read_text()
+    documented = re.search(r"status: (1 scheduled, .*?5 failed)", migration, re.DOTALL)
+    assert documented is not None
+    pairs = re.findall(r"(\d) ([a-z ]+?)(?:,|$)", documented[1].replace("\n-- ", " "))
+    assert {int(n): word.strip() for n, word in pairs} == {s.value: s.word for s in SendStatus}
+    for status in SendStatus:
+        assert distribution_pb2.SendStatus.Value(f"SEND_STATUS_{status.name}") == status.value

@@ -25,7 +25,7 @@ from gateways.receiver.responses import (
     price_number,
     response_type_name,
 )
-from server.domain.intake import ResponseType
+from server.domain.intake.screening import ResponseType
 
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 

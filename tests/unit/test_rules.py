@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.domain.fields import DataType, FieldSpec, Value, coerce
-from server.domain.rules import Operator, Rule, rule_passes, validate_rule
+from server.domain.catalog.fields import DataType, FieldSpec, Value, coerce
+from server.domain.catalog.rules import Operator, Rule, rule_passes, validate_rule
 
 AGE = FieldSpec("Age", DataType.Int)
 BUDGET = FieldSpec("Budget", DataType.Money)

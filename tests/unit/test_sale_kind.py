@@ -8,8 +8,13 @@ from decimal import Decimal
 import pytest
 from leadrouter.v1 import leads_pb2
 
-from server.domain.buyers import AccountType
-from server.domain.intake import DeliveredSend, SaleKind, delivered, redistribution_refusal
+from server.domain.buyers.specs import AccountType
+from server.domain.intake.screening import (
+    DeliveredSend,
+    SaleKind,
+    delivered,
+    redistribution_refusal,
+)
 
 
 def send(

@@ -11,7 +11,7 @@ from fractions import Fraction
 
 import pytest
 
-from server.domain.selection import (
+from server.domain.matching.selection import (
     Automation,
     Candidate,
     Waterfall,

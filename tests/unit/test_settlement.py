@@ -1,5 +1,5 @@
-"""The pure rules of manual operations: settling confirmed sales (server/domain/settlement.py)
-and sending by hand, limits and criteria lookups (server/domain/operations.py)."""
+"""The pure rules of manual operations: settling confirmed sales (server/domain/sales/settlement.py)
+and sending by hand, limits and criteria lookups (server/domain/sales/operations.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from server.domain.catalog import PricingModel
-from server.domain.operations import (
+from server.domain.catalog.rules import Operator
+from server.domain.catalog.specs import PricingModel
+from server.domain.sales.operations import (
     HeldSend,
     delivery_refusal,
     has_criterion,
@@ -19,13 +20,8 @@ from server.domain.operations import (
     optional_id,
     required_ids,
 )
-from server.domain.rules import Operator
-from server.domain.settlement import (
-    FAILED,
-    IN_FLIGHT,
-    REJECTED,
-    SCHEDULED,
-    SOLD,
+from server.domain.sales.sends import SendStatus
+from server.domain.sales.settlement import (
     BuyerSend,
     confirmable,
     sale_settlement,
@@ -36,6 +32,8 @@ T = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 D = Decimal
 
 # -- settlement ---------------------------------------------------------------------------------
+
+SCHEDULED, IN_FLIGHT, SOLD, REJECTED, FAILED = SendStatus
 
 
 def test_a_per_lead_source_earns_nothing_more_on_a_sale() -> None:

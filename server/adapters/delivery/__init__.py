@@ -10,7 +10,7 @@ from types import TracebackType
 from server.adapters.delivery.email import send_email
 from server.adapters.delivery.ftp import upload
 from server.adapters.delivery.http import HttpTransport
-from server.domain.delivery import EmailRequest, HttpRequest, Rendered, TransportResult
+from server.domain.delivery.spec import EmailRequest, HttpRequest, Rendered, TransportResult
 
 __all__ = ["HttpTransport", "TransportResult", "Transports", "send_email", "transmit", "upload"]
 

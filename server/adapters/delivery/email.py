@@ -11,7 +11,7 @@ from concurrent.futures import Executor
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
 
-from server.domain.delivery import EmailRequest, TransportResult
+from server.domain.delivery.spec import EmailRequest, TransportResult
 
 ACCEPTED_RCPT = (250, 251)
 

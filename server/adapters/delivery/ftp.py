@@ -9,7 +9,7 @@ import io
 import time
 from concurrent.futures import Executor
 
-from server.domain.delivery import FtpUpload, TransportResult
+from server.domain.delivery.spec import FtpUpload, TransportResult
 
 
 async def upload(request: FtpUpload, executor: Executor | None = None) -> TransportResult:

@@ -21,7 +21,7 @@ from server.adapters.delivery.http_wire import (
     Pool,
     describe,
 )
-from server.domain.delivery import FORBIDDEN_HEADERS, HttpRequest, TransportResult
+from server.domain.delivery.spec import FORBIDDEN_HEADERS, HttpRequest, TransportResult
 
 MAX_BODY_BYTES = 256 * 1024
 MAX_REDIRECTS = 5

@@ -238,10 +238,10 @@ SELECT o.id, o.client_id, o.key, o.start_at, o.end_at, o.status, o.renewal, o.au
                    'quantity', i.quantity, 'account_id', i.delivery_account_id,
                    'held', (SELECT count(*) FROM sends s
                             WHERE s.account_id = i.account_id AND s.order_item_id = i.id
-                              AND s.status IN (1, 2, 3) AND s.created_at >= o.period_start),
+                              AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}}) AND s.created_at >= o.period_start),
                    'sold', (SELECT count(*) FROM sends s
                             WHERE s.account_id = i.account_id AND s.order_item_id = i.id
-                              AND s.status = 3 AND s.created_at >= o.period_start))
+                              AND s.status = {{SendStatus.SOLD}} AND s.created_at >= o.period_start))
                    ORDER BY i.id)
                  FROM client_order_items i
                  WHERE i.account_id = o.account_id AND i.order_id = o.id), '[]') AS items
@@ -258,7 +258,7 @@ SELECT l.id, coalesce(nullif(l.description, ''), l.key, 'list ' || l.id) AS name
                  FROM distribution_list_items i
                  WHERE i.account_id = l.account_id AND i.list_id = l.id), '{}') AS assigned
 FROM distribution_lists l
-WHERE l.account_id = %(account_id)s AND l.lead_type_id = %(lead_type_id)s AND l.status = 1
+WHERE l.account_id = %(account_id)s AND l.lead_type_id = %(lead_type_id)s AND l.status = {{Status.Active}}
 ORDER BY l.id;
 
 -- name: list_distribution_lists

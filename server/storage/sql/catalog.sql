@@ -220,7 +220,7 @@ LEFT JOIN LATERAL (
   LEFT JOIN LATERAL (
     SELECT array_agg(c.id ORDER BY c.id) AS ids FROM campaigns c
     WHERE %(campaign_id)s::bigint IS NULL AND c.account_id = t.account_id
-      AND c.source_id = %(source_id)s AND c.lead_type_id = t.id AND c.status = 1
+      AND c.source_id = %(source_id)s AND c.lead_type_id = t.id AND c.status = {{Status.Active}}
   ) a ON true
   LEFT JOIN campaigns c ON c.account_id = s.account_id
     AND c.id = coalesce(%(campaign_id)s::bigint,

@@ -51,7 +51,7 @@ WITH inserted AS (
                      automated, price, next_attempt_at, lease_until, order_id, order_item_id)
   SELECT %(account_id)s, %(lead_id)s, r.client_id, r.delivery_account_id, r.delivery_id,
          r.status, true, r.price, now() + make_interval(secs => r.delay),
-         CASE WHEN r.status = 2 THEN now() + make_interval(secs => r.lease) END,
+         CASE WHEN r.status = {{SendStatus.IN_FLIGHT}} THEN now() + make_interval(secs => r.lease) END,
          r.order_id, r.order_item_id
   FROM ROWS FROM (jsonb_to_recordset(%(sends)s) AS (
          client_id bigint, delivery_account_id bigint, delivery_id bigint, status smallint,
@@ -82,7 +82,7 @@ SELECT pg_advisory_xact_lock(hashtextextended('rotation:' || %(account_id)s || '
 -- name: lead_sends
 -- This lead's sends that hold or made a sale: scheduled, in flight or sold, oldest first.
 SELECT id, client_id, delivery_account_id, status FROM sends
-WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND status IN (1, 2, 3)
+WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}})
 ORDER BY id;
 
 -- name: cap_counts
@@ -94,14 +94,14 @@ SELECT x.id,
 FROM unnest(%(ids)s::bigint[], %(hour_starts)s::timestamptz[], %(day_starts)s::timestamptz[],
             %(month_starts)s::timestamptz[]) AS x(id, hour_start, day_start, month_start)
 LEFT JOIN sends s ON s.account_id = %(account_id)s AND s.delivery_account_id = x.id
-  AND s.status IN (1, 2, 3) AND s.created_at >= x.month_start
+  AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}}) AND s.created_at >= x.month_start
 GROUP BY x.id;
 
 -- name: client_states
 -- Rotation position and leads served in the last 24 hours, per buyer.
 SELECT c.id, c.rr_position,
        (SELECT count(*) FROM sends s
-        WHERE s.account_id = c.account_id AND s.client_id = c.id AND s.status IN (1, 2, 3)
+        WHERE s.account_id = c.account_id AND s.client_id = c.id AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}})
           AND s.created_at >= now() - interval '24 hours') AS served
 FROM clients c
 WHERE c.account_id = %(account_id)s AND c.id = ANY(%(ids)s);
@@ -139,13 +139,13 @@ INSERT INTO scan_logs (account_id, lead_id, log) VALUES (%(account_id)s, %(lead_
 -- name: claim_sends
 -- Lease due sends: scheduled ones whose time came, and in-flight ones whose process died.
 -- The lease outlasts the delivery method's timeout by the lease margin.
-UPDATE sends s SET status = 2,
+UPDATE sends s SET status = {{SendStatus.IN_FLIGHT}},
                    lease_until = now() + make_interval(secs => %(lease)s +
                        coalesce((d.settings ->> 'timeout_seconds')::float8, 10))
 FROM (
   SELECT account_id, id FROM sends
-  WHERE (status = 1 AND next_attempt_at <= now())
-     OR (status = 2 AND lease_until < now())
+  WHERE (status = {{SendStatus.SCHEDULED}} AND next_attempt_at <= now())
+     OR (status = {{SendStatus.IN_FLIGHT}} AND lease_until < now())
   ORDER BY next_attempt_at
   LIMIT %(limit)s
   FOR UPDATE SKIP LOCKED
@@ -162,7 +162,7 @@ SELECT s.id, s.lead_id, s.client_id, s.delivery_account_id, s.delivery_id, s.pri
          AS buyer_version
 FROM sends s
 JOIN leads l ON l.account_id = s.account_id AND l.id = s.lead_id
-WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = 2;
+WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = {{SendStatus.IN_FLIGHT}};
 
 -- name: finish_sends
 -- Record delivery attempts' outcomes, any number in one statement (nothing for a send already
@@ -183,7 +183,7 @@ WITH outcome AS (
       elapsed_ms = o.elapsed_ms, sent_at = now(), lease_until = NULL,
       next_attempt_at = now() + make_interval(secs => o.retry_in)
   FROM outcome o
-  WHERE s.account_id = o.account_id AND s.id = o.id AND s.status = 2
+  WHERE s.account_id = o.account_id AND s.id = o.id AND s.status = {{SendStatus.IN_FLIGHT}}
   RETURNING s.account_id, s.lead_id, s.id, s.status, o.log
 ), logged AS (
   INSERT INTO scan_logs (account_id, lead_id, log)
@@ -192,15 +192,15 @@ WITH outcome AS (
   -- sends are read as they stood before this statement: the ones it finishes count apart
   SELECT j.account_id, j.lead_id, greatest(j.max_sells, 1) AS max_sells,
          (SELECT count(*) FROM sends s
-          WHERE s.account_id = j.account_id AND s.lead_id = j.lead_id AND s.status = 3)
+          WHERE s.account_id = j.account_id AND s.lead_id = j.lead_id AND s.status = {{SendStatus.SOLD}})
          + (SELECT count(*) FROM finished f
-            WHERE f.account_id = j.account_id AND f.lead_id = j.lead_id AND f.status = 3)
+            WHERE f.account_id = j.account_id AND f.lead_id = j.lead_id AND f.status = {{SendStatus.SOLD}})
            AS sold,
          (SELECT count(*) FROM sends s
-          WHERE s.account_id = j.account_id AND s.lead_id = j.lead_id AND s.status IN (1, 2)
+          WHERE s.account_id = j.account_id AND s.lead_id = j.lead_id AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}})
             AND s.id NOT IN (SELECT f.id FROM finished f WHERE f.account_id = s.account_id))
          + (SELECT count(*) FROM finished f
-            WHERE f.account_id = j.account_id AND f.lead_id = j.lead_id AND f.status IN (1, 2))
+            WHERE f.account_id = j.account_id AND f.lead_id = j.lead_id AND f.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}))
            AS outstanding
   FROM distribution_jobs j
   WHERE (j.account_id, j.lead_id) IN (SELECT account_id, lead_id FROM finished WHERE log <> '')
@@ -249,6 +249,6 @@ WHERE l.account_id = %(account_id)s AND l.id = %(id)s;
 -- Where a lead's distribution stands, for a caller waiting for its sends.
 SELECT j.state, j.run_at <= now() AS due, j.lease_until > now() AS leased,
        (SELECT count(*) FROM sends s
-        WHERE s.account_id = j.account_id AND s.lead_id = j.lead_id AND s.status = 2) AS in_flight
+        WHERE s.account_id = j.account_id AND s.lead_id = j.lead_id AND s.status = {{SendStatus.IN_FLIGHT}}) AS in_flight
 FROM distribution_jobs j
 WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s;

@@ -35,7 +35,7 @@ INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery
                    automated, price, next_attempt_at, lease_until, order_id, order_item_id,
                    notes, resend_of)
 VALUES (%(account_id)s, %(lead_id)s, %(client_id)s, %(delivery_account_id)s, %(delivery_id)s,
-        2, false, %(price)s, now(), now() + make_interval(secs => %(lease)s),
+        {{SendStatus.IN_FLIGHT}}, false, %(price)s, now(), now() + make_interval(secs => %(lease)s),
         %(order_id)s, %(order_item_id)s, %(notes)s, %(resend_of)s)
 RETURNING id;
 
@@ -92,7 +92,7 @@ FOR UPDATE;
 -- Confirm sales (a rejected send the buyer confirms becomes sold), each with what it added to
 -- the source's price.
 UPDATE sends s
-SET status = 3, confirmed_at = now(), source_share = x.share,
+SET status = {{SendStatus.SOLD}}, confirmed_at = now(), source_share = x.share,
     sent_at = coalesce(s.sent_at, now())
 FROM unnest(%(ids)s::bigint[], %(shares)s::numeric[]) AS x(id, share)
 WHERE s.account_id = %(account_id)s AND s.id = x.id AND s.confirmed_at IS NULL

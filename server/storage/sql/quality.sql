@@ -71,7 +71,7 @@ FOR UPDATE OF s;
 -- name: mark_sends_returned
 -- Return sales: the buyer no longer owes them. Each send is returned once.
 UPDATE sends SET returned_at = now(), return_reason = %(reason)s
-WHERE account_id = %(account_id)s AND id = ANY(%(ids)s::bigint[]) AND status = 3
+WHERE account_id = %(account_id)s AND id = ANY(%(ids)s::bigint[]) AND status = {{SendStatus.SOLD}}
   AND returned_at IS NULL
 RETURNING id, returned_at;
 
@@ -83,7 +83,7 @@ UPDATE leads l SET returned_at = now(), return_reason = %(reason)s,
 WHERE l.account_id = %(account_id)s AND l.id = %(lead_id)s AND l.returned_at IS NULL
   AND NOT EXISTS (
     SELECT 1 FROM sends s
-    WHERE s.account_id = l.account_id AND s.lead_id = l.id AND s.status IN (1, 2, 3)
+    WHERE s.account_id = l.account_id AND s.lead_id = l.id AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}})
       AND s.returned_at IS NULL)
 RETURNING returned_at, returned_to_source, source_credit;
 

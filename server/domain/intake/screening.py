@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from server.domain.buyers import AccountType
-from server.domain.call_data import parse_call_data
-from server.domain.catalog import CampaignSpec, Status
-from server.domain.fields import NUL, FieldSpec, SpecialField, Value, clean_lead_values
-from server.domain.rules import rule_passes
+from server.domain.buyers.specs import AccountType
+from server.domain.catalog.fields import NUL, FieldSpec, SpecialField, Value, clean_lead_values
+from server.domain.catalog.rules import rule_passes
+from server.domain.catalog.specs import CampaignSpec, Status
+from server.domain.intake.call_data import parse_call_data
 from server.errors import Violation
 
 ZipLookup = Callable[[str], tuple[str, str] | None]  # ZIP -> (city, state abbreviation)
@@ -116,7 +116,7 @@ def screen(
 ) -> Screening:
     """Run the database-free acceptance steps; the first failing step decides the response.
 
-    `call` is a call lead's call data, by pseudo-field name (server/domain/call_data.py): it
+    `call` is a call lead's call data, by pseudo-field name (server/domain/intake/call_data.py): it
     is checked with the fields, and its problems are listed with theirs, as are those of the
     lead's `reference`.
     """

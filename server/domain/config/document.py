@@ -1,7 +1,7 @@
 """Config as code: read a whole document into specs, collecting every error with its path.
 
 The document (docs/config.md) names lead types, sources and their campaigns, and buyers
-(server/domain/buyer_document.py), by stable keys.
+(server/domain/config/buyers_section.py), by stable keys.
 Reading is pure; resolving keys that refer to entities outside the document happens in the
 apply use case, inside its transaction.
 """
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from server.domain.buyer_document import ClientEntry, ListEntry, read_clients, read_lists
-from server.domain.catalog import (
+from server.domain.caps import NO_LIMIT
+from server.domain.catalog.fields import DataType, FieldSpec, SpecialField, enum_by_name
+from server.domain.catalog.rules import Operator, Rule
+from server.domain.catalog.specs import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
-    NO_LIMIT,
     CampaignSpec,
     Channel,
     LeadTypeSpec,
@@ -27,9 +28,8 @@ from server.domain.catalog import (
     validate_lead_type,
     validate_source,
 )
-from server.domain.document_reader import STATUSES, Reader, check_unique
-from server.domain.fields import DataType, FieldSpec, SpecialField, enum_by_name
-from server.domain.rules import Operator, Rule
+from server.domain.config.buyers_section import ClientEntry, ListEntry, read_clients, read_lists
+from server.domain.config.reader import STATUSES, Reader, check_unique
 from server.errors import Violation
 
 CHANNELS = {

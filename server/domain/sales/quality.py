@@ -11,11 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from server.domain.sales.sends import SendStatus
 from server.errors import FailedPrecondition, InvalidArgument, Violation
 
 MAX_REASON = 1000
-SOLD = 3  # sends.status, the proto's SEND_STATUS_SOLD
-_SEND_STATES = {1: "scheduled", 2: "in flight", 3: "sold", 4: "rejected", 5: "failed"}
 
 
 def _when(moment: datetime) -> str:
@@ -76,7 +75,7 @@ class Sale:
     """A send as a return sees it."""
 
     send_id: int
-    status: int
+    status: SendStatus
     sold_at: datetime
     returned_at: datetime | None = None
     return_reason: str = ""
@@ -89,8 +88,8 @@ def return_refusal(sale: Sale, window_days: int, now: datetime) -> str | None:
             f"send {sale.send_id} was already returned at {_when(sale.returned_at)}"
             f" ({sale.return_reason})"
         )
-    if sale.status != SOLD:
-        state = _SEND_STATES.get(sale.status, f"status {sale.status}")
+    if sale.status is not SendStatus.SOLD:
+        state = sale.status.word
         return f"send {sale.send_id} is {state}, not sold: only a sale can be returned"
     if window_days <= 0:
         return (
@@ -112,7 +111,7 @@ def returnable(sales: Sequence[Sale], window_days: int, now: datetime) -> list[S
     taken = [s for s in sales if return_refusal(s, window_days, now) is None]
     if taken:
         return taken
-    first = next((s for s in sales if s.status == SOLD), sales[0])
+    first = next((s for s in sales if s.status is SendStatus.SOLD), sales[0])
     raise FailedPrecondition(return_refusal(first, window_days, now) or "nothing to return")
 
 

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from server.domain.fields import FieldSpec, validate_field_specs
-from server.domain.rules import Rule, validate_rule
+from server.domain.caps import NO_LIMIT, Caps
+from server.domain.catalog.fields import FieldSpec, validate_field_specs
+from server.domain.catalog.rules import Rule, validate_rule
 from server.errors import Violation
 
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -17,7 +18,6 @@ USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,99}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 MONEY_PLACES = 4
 MIN_PORTAL_PASSWORD = 8
-NO_LIMIT = -1
 DEFAULT_DUP_DAYS = 30
 DEFAULT_MAX_SELL = 1
 
@@ -103,6 +103,11 @@ class CampaignSpec:
     email_verify: bool = False
     append_city_state_from_zip: bool = False
     rules: tuple[Rule, ...] = ()
+
+    @property
+    def caps(self) -> Caps:
+        """The leads the campaign accepts per local hour, day and month of its account."""
+        return Caps(self.hour_max, self.day_max, self.month_max)
 
 
 def validate_key(key: str | None, where: str) -> list[Violation]:

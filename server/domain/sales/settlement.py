@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from server.domain.catalog import PricingModel
+from server.domain.catalog.specs import PricingModel
+from server.domain.sales.sends import SendStatus
 from server.errors import FailedPrecondition
 
-SCHEDULED, IN_FLIGHT, SOLD, REJECTED, FAILED = 1, 2, 3, 4, 5  # sends.status
 CENT = Decimal("0.01")
 
 
@@ -43,7 +43,7 @@ class BuyerSend:
     """One send of the lead to the confirming buyer, as a confirmation sees it."""
 
     send_id: int
-    status: int
+    status: SendStatus
     price: Decimal
     returned_at: datetime | None = None
     confirmed_at: datetime | None = None
@@ -54,12 +54,12 @@ def confirmable(sends: Sequence[BuyerSend], lead_id: int, buyer: str) -> list[Bu
     first): every standing, unconfirmed sale; with none, while none was ever made or is under
     way, its latest rejected send, which the buyer's word makes a sale. FailedPrecondition
     with the reason otherwise."""
-    sales = [s for s in sends if s.status == SOLD]
+    sales = [s for s in sends if s.status is SendStatus.SOLD]
     standing = [s for s in sales if s.returned_at is None and s.confirmed_at is None]
     if standing:
         return standing
-    pending = [s for s in sends if s.status in (SCHEDULED, IN_FLIGHT)]
-    rejected = [s for s in sends if s.status == REJECTED]
+    pending = [s for s in sends if s.status.outstanding]
+    rejected = [s for s in sends if s.status is SendStatus.REJECTED]
     if not sales and not pending and rejected:
         return [rejected[-1]]
     confirmed = [s for s in sales if s.confirmed_at is not None]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
-from server.domain.catalog import Status
+from server.domain.catalog.specs import Status
 from server.errors import Violation
 
 STATUSES = {"active": Status.Active, "disabled": Status.Disabled}

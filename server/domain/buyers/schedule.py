@@ -1,4 +1,4 @@
-"""Delivery schedules and cap windows, reckoned in the buyer's time zone.
+"""Delivery schedules, reckoned in the buyer's time zone.
 
 A schedule is a set of weekly windows (`DayWindow`): on `weekday` (Monday=0 .. Sunday=6) the
 delivery method may send from `start` (inclusive) to `end` (exclusive), local wall-clock time.
@@ -8,25 +8,18 @@ never crosses midnight; an overnight schedule is two windows. No windows means a
 Local time is always derived from the UTC instant with zoneinfo, so DST needs no special cases:
 a window whose wall-clock hours are skipped on a spring-forward day is open for less real time
 (or not at all), and one spanning the repeated hour of a fall-back day is open for longer.
-
-Cap windows are the UTC instants at which the buyer's current local hour, day and month began;
-a cap counts the deliveries since then. A local day starts at its first instant: the earlier
-midnight when midnight happens twice, and the moment the clock jumps past a skipped midnight.
-A local hour is the 60 minutes since the clock last showed the hour in its current UTC offset
-(never earlier than the day's start).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
-from functools import partial
+from datetime import datetime, time, timedelta
 from itertools import chain, pairwise
 from zoneinfo import ZoneInfo
 
-from server.domain.catalog import NO_LIMIT
+from server.domain.local_time import occurrences, transitions, utc
 from server.errors import Violation
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -141,7 +134,7 @@ def validate_windows(windows: Sequence[DayWindow], where: str) -> list[Violation
 
 def is_open(windows: Sequence[DayWindow], tz: ZoneInfo, now: datetime) -> bool:
     """Whether the schedule allows delivery at the aware instant `now`; no windows = always."""
-    local = _utc(now).astimezone(tz)
+    local = utc(now).astimezone(tz)
     return not windows or _open_locally(windows, local)
 
 
@@ -156,7 +149,7 @@ def next_open(windows: Sequence[DayWindow], tz: ZoneInfo, now: datetime) -> date
     `now` itself when open (or when there are no windows); None when no window opens within
     the next 15 days, which only happens when every window is invalid.
     """
-    start = _utc(now)
+    start = utc(now)
     if is_open(windows, tz, start):
         return start
     # The schedule can only open where the local clock passes a window's start, or where it
@@ -169,127 +162,14 @@ def next_open(windows: Sequence[DayWindow], tz: ZoneInfo, now: datetime) -> date
         for day in [first_day + timedelta(days=offset)]
         for window in windows
         if window.weekday == day.weekday()
-        for instant in _occurrences(datetime.combine(day, window.start), tz)
+        for instant in occurrences(datetime.combine(day, window.start), tz)
     ]
     low = start
     while low < end:
         high = min(low + _CHUNK, end)
-        found = chain((s for s in starts if low <= s < high), _transitions(tz, low, high))
+        found = chain((s for s in starts if low <= s < high), transitions(tz, low, high))
         for candidate in sorted(c for c in found if low <= c < high):
             if _open_locally(windows, candidate.astimezone(tz)):
                 return candidate
         low = high
     return None
-
-
-@dataclass(frozen=True)
-class CapWindows:
-    """Aware UTC instants where the buyer's current local hour, day and month began."""
-
-    hour_start: datetime
-    day_start: datetime
-    month_start: datetime
-
-
-def cap_windows(tz: ZoneInfo, now: datetime) -> CapWindows:
-    """The starts of the local hour, day and month containing the aware instant `now`."""
-    utc = _utc(now)
-    local = utc.astimezone(tz)
-    day_start = _local_start(datetime.combine(local.date(), time()), tz)
-    month_start = _local_start(datetime.combine(local.date().replace(day=1), time()), tz)
-    hour_start = utc - timedelta(
-        minutes=local.minute, seconds=local.second, microseconds=local.microsecond
-    )
-    return CapWindows(max(hour_start, day_start), day_start, month_start)
-
-
-@dataclass(frozen=True)
-class Caps:
-    """Delivery limits per local hour, day and month: -1 (NO_LIMIT) = none, 0 = nothing."""
-
-    hour_max: int = NO_LIMIT
-    day_max: int = NO_LIMIT
-    month_max: int = NO_LIMIT
-
-
-@dataclass(frozen=True)
-class CapCounts:
-    """Deliveries counted since each cap window's start."""
-
-    hour: int
-    day: int
-    month: int
-
-
-def cap_reached(caps: Caps, counts: CapCounts) -> str:
-    """'' while under every cap, else why not, naming the longest-lasting cap reached first."""
-    for period, limit, count in (
-        ("month", caps.month_max, counts.month),
-        ("day", caps.day_max, counts.day),
-        ("hour", caps.hour_max, counts.hour),
-    ):
-        if limit >= 0 and count >= limit:
-            return f"{period} cap {limit} reached"
-    return ""
-
-
-def _utc(now: datetime) -> datetime:
-    if now.utcoffset() is None:
-        raise ValueError("an aware datetime is required")
-    return now.astimezone(UTC)
-
-
-def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
-    return instant.astimezone(tz).replace(tzinfo=None, fold=0)
-
-
-def _occurrences(wall: datetime, tz: ZoneInfo) -> Iterator[datetime]:
-    """The UTC instants (none, one, or two on a fall-back) when the local clock shows `wall`."""
-    seen: set[datetime] = set()
-    for fold in (0, 1):
-        instant = wall.replace(tzinfo=tz, fold=fold).astimezone(UTC)
-        if instant not in seen and _wall(instant, tz) == wall:
-            seen.add(instant)
-            yield instant
-
-
-def _local_start(wall: datetime, tz: ZoneInfo) -> datetime:
-    """The first instant the local clock shows `wall`, or jumps past it when DST skips it."""
-    found = list(_occurrences(wall, tz))
-    if found:
-        return min(found)
-    # Skipped: fold=1 resolves with the later offset (before the jump), fold=0 with the
-    # earlier one (after it); the jump lies between.
-    low, high = sorted(wall.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1))
-    return _first_second(low, high, lambda instant: _wall(instant, tz) >= wall)
-
-
-def _transitions(tz: ZoneInfo, start: datetime, end: datetime) -> Iterator[datetime]:
-    """The UTC instants where the zone's offset changes, in the whole UTC hours covering
-    `start` to `end` (found to the second; at most one change an hour is seen)."""
-    instant = start.replace(minute=0, second=0, microsecond=0)
-    offset = instant.astimezone(tz).utcoffset()
-    while instant < end:
-        following = instant + _STEP
-        changed = following.astimezone(tz).utcoffset()
-        if changed != offset:
-            yield _first_second(instant, following, partial(_has_offset, tz, changed))
-            offset = changed
-        instant = following
-
-
-def _has_offset(tz: ZoneInfo, offset: timedelta | None, instant: datetime) -> bool:
-    return instant.astimezone(tz).utcoffset() == offset
-
-
-def _first_second(low: datetime, high: datetime, reached: Callable[[datetime], bool]) -> datetime:
-    """The first whole UTC second in (low, high] where `reached` holds; it holds at high
-    and not at low, and once it holds it keeps holding up to high."""
-    lo, hi = int(low.timestamp()), int(high.timestamp())
-    while hi - lo > 1:
-        middle = (lo + hi) // 2
-        if reached(datetime.fromtimestamp(middle, UTC)):
-            hi = middle
-        else:
-            lo = middle
-    return datetime.fromtimestamp(hi, UTC)

@@ -16,13 +16,14 @@ from functools import cached_property
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from server.domain.buyers import AccountType, ClientStatus
-from server.domain.catalog import Status
-from server.domain.criteria import CompiledCriteria, EvalContext
-from server.domain.delivery import DeliverySpec
-from server.domain.fields import Value
-from server.domain.schedule import Caps, DayWindow, is_open
-from server.domain.selection import Automation, Candidate
+from server.domain.buyers.schedule import DayWindow, is_open
+from server.domain.buyers.specs import AccountType, ClientStatus
+from server.domain.caps import Caps
+from server.domain.catalog.fields import Value
+from server.domain.catalog.specs import Status
+from server.domain.delivery.spec import DeliverySpec
+from server.domain.matching.criteria import CompiledCriteria, EvalContext
+from server.domain.matching.selection import Automation, Candidate
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
-from server.domain.catalog import CampaignSpec, Channel, PricingModel
-from server.domain.fields import DataType, FieldSpec, SpecialField, clean_lead_values
-from server.domain.rules import Rule, rule_passes, split_list
+from server.domain.catalog.fields import DataType, FieldSpec, SpecialField, clean_lead_values
+from server.domain.catalog.rules import Rule, rule_passes, split_list
+from server.domain.catalog.specs import CampaignSpec, Channel, PricingModel
 
 PASSWORD_PLACEHOLDER = "YOUR_PASSWORD"
 

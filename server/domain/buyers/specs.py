@@ -15,27 +15,27 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
-from server.domain.catalog import (
+from server.domain.buyers.schedule import DayWindow, validate_windows
+from server.domain.caps import NO_LIMIT
+from server.domain.catalog.fields import FieldSpec
+from server.domain.catalog.specs import (
     EMAIL,
     MIN_PORTAL_PASSWORD,
     MONEY_PLACES,
-    NO_LIMIT,
     USERNAME,
     Status,
     validate_key,
 )
-from server.domain.criteria import Criterion, validate_criterion
-from server.domain.delivery import (
+from server.domain.delivery.spec import (
     AuthType,
     DeliverySpec,
     DeliveryType,
     FieldMapping,
     ResponseRules,
-    validate_delivery,
 )
-from server.domain.fields import FieldSpec
-from server.domain.schedule import DayWindow, validate_windows
-from server.domain.selection import Automation
+from server.domain.delivery.validation import validate_delivery
+from server.domain.matching.criteria import Criterion, validate_criterion
+from server.domain.matching.selection import Automation
 from server.errors import Violation
 
 DEFAULT_TIME_ZONE = "America/Los_Angeles"

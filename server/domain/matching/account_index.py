@@ -35,7 +35,9 @@ from itertools import compress
 from typing import Final, overload
 from zoneinfo import ZoneInfo
 
-from server.domain.criteria import (
+from server.domain.buyers.schedule import DayWindow, is_open
+from server.domain.catalog.fields import FieldSpec, Value
+from server.domain.matching.criteria import (
     MIN_EARTH_RADIUS_MILES,
     Check,
     EvalContext,
@@ -46,7 +48,7 @@ from server.domain.criteria import (
     lead_zip,
     membership_key,
 )
-from server.domain.distribution import (
+from server.domain.matching.eligibility import (
     CRITERIA_FAILED,
     SCHEDULE_CLOSED,
     AccountView,
@@ -54,8 +56,6 @@ from server.domain.distribution import (
     screen,
     standing,
 )
-from server.domain.fields import FieldSpec, Value
-from server.domain.schedule import DayWindow, is_open
 
 Locate = Callable[[str], tuple[float, float] | None]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from server.domain.catalog import Status
-from server.domain.fields import Value
+from server.domain.catalog.fields import Value
+from server.domain.catalog.specs import Status
 from server.errors import Violation
 
 

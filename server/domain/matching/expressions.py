@@ -40,8 +40,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.domain.fields import FALSE_WORDS, TRUE_WORDS, DataType, FieldSpec, Value
-from server.domain.fields import parse_datetime as _parse_datetime
+from server.domain.catalog.fields import FALSE_WORDS, TRUE_WORDS, DataType, FieldSpec, Value
+from server.domain.catalog.fields import parse_datetime as _parse_datetime
 
 MAX_LENGTH = 1000
 MAX_NODES = 200

@@ -3,8 +3,8 @@
 LeadExec's call lead carries four values beside its fields: the number the lead called
 (`ivrnumber`), the call's duration in seconds (`callduration`), its result (`callresult`) and
 when it took place (`calldate`, in Pacific time). They are defined here as pseudo-fields, so
-they are cleaned and typed by the same rules as lead fields (server/domain/fields.py), and so
-delivery account criteria can name them like fields:
+they are cleaned and typed by the same rules as lead fields (server/domain/catalog/fields.py),
+and so delivery account criteria can name them like fields:
 
 | pseudo-field   | type     | required | stored as                                    |
 | -------------- | -------- | -------- | -------------------------------------------- |
@@ -28,7 +28,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from server.domain.fields import (
+from server.domain.catalog.fields import (
     CleanedLead,
     DataType,
     FieldSpec,

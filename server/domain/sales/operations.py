@@ -12,14 +12,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from server.domain.criteria import CriterionType
-from server.domain.fields import NUL
-from server.domain.rules import Operator
+from server.domain.catalog.fields import NUL
+from server.domain.catalog.rules import Operator
+from server.domain.matching.criteria import CriterionType
+from server.domain.sales.sends import SendStatus
 from server.errors import InvalidArgument, Violation
 
 MAX_NOTES = 1000
 MAX_TEXT = 65536  # a logged request or response, as the engine keeps a buyer's response
-SCHEDULED, IN_FLIGHT, SOLD = 1, 2, 3  # sends.status
 LIST_OPERATORS = frozenset({Operator.In, Operator.NotIn})
 
 
@@ -53,7 +53,7 @@ class HeldSend:
     send_id: int
     client_id: int
     account_id: int
-    status: int
+    status: SendStatus
 
 
 def holder_refusal(
@@ -73,7 +73,7 @@ def holder_refusal(
             continue
         if use_tiers and send.account_id != account_id:
             continue
-        if send.status == SOLD:
+        if send.status is SendStatus.SOLD:
             return f"{buyer} already bought lead {lead_id} (send {send.send_id})"
         return f"send {send.send_id} of lead {lead_id} to {buyer} is still being delivered"
     return None

@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from server.domain.fields import DataType, FieldSpec, Value, coerce
+from server.domain.catalog.fields import DataType, FieldSpec, Value, coerce
 from server.errors import Violation
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from server.domain.buyers import (
+from server.domain.buyers.specs import (
     AUTH_TYPES,
     CONTACT_FIELDS,
     DEFAULT_TIME_ZONE,
@@ -27,15 +27,22 @@ from server.domain.buyers import (
     parse_clock,
     validate_client,
 )
-from server.domain.catalog import NO_LIMIT, Status
-from server.domain.criteria import Criterion, CriterionType
-from server.domain.delivery import DeliveryType
-from server.domain.distribution_lists import DistributionListSpec, ListItemSpec
-from server.domain.document_reader import STATUSES, Reader, check_unique, join_path
-from server.domain.fields import enum_by_name
-from server.domain.orders import OrderItemSpec, OrderSpec, OrderStatus, Renewal, validate_order
-from server.domain.rules import Operator
-from server.domain.selection import Automation
+from server.domain.caps import NO_LIMIT
+from server.domain.catalog.fields import enum_by_name
+from server.domain.catalog.rules import Operator
+from server.domain.catalog.specs import Status
+from server.domain.config.reader import STATUSES, Reader, check_unique, join_path
+from server.domain.delivery.spec import DeliveryType
+from server.domain.matching.criteria import Criterion, CriterionType
+from server.domain.matching.lists import DistributionListSpec, ListItemSpec
+from server.domain.matching.selection import Automation
+from server.domain.sales.orders import (
+    OrderItemSpec,
+    OrderSpec,
+    OrderStatus,
+    Renewal,
+    validate_order,
+)
 from server.errors import Violation
 
 CLIENT_STATUSES = {s.name.casefold(): s for s in ClientStatus if s is not ClientStatus.Unspecified}

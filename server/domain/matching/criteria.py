@@ -30,7 +30,17 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from server.domain.expressions import (
+from server.domain.catalog.fields import DataType, FieldSpec, Value, coerce
+from server.domain.catalog.rules import (
+    ORDERED,
+    Operator,
+    Rule,
+    _sorter,
+    rule_predicate,
+    split_list,
+    validate_rule,
+)
+from server.domain.matching.expressions import (
     EvaluationError,
     Expression,
     ExpressionError,
@@ -42,16 +52,6 @@ from server.domain.expressions import (
     elapsed,
     reader,
     show,
-)
-from server.domain.fields import DataType, FieldSpec, Value, coerce
-from server.domain.rules import (
-    ORDERED,
-    Operator,
-    Rule,
-    _sorter,
-    rule_predicate,
-    split_list,
-    validate_rule,
 )
 from server.errors import Violation
 
