@@ -28,8 +28,8 @@ Three parts, each printing figures (nothing here asserts a time):
    (sampled from pg_stat_activity). --profile-serve FILE runs serve under cProfile (CPU time)
    and prints where its CPU went, by package and by function.
 3. Engine scan (against the same embedded database, in this process): the same markets are
-   applied to fresh tenants and the engine's real `Distributor._scan` (screening, cap counts,
-   buyer states, ordering, scan log text) is timed per lead.
+   applied to fresh tenants and the engine's real scan (server/services/distribution/scan.py:
+   screening, cap counts, buyer states, ordering, scan log text) is timed per lead.
 
 Targets from the issue, printed beside the figures: choosing among 10,000 accounts under
 5 ms per lead; with 3 buyers per lead answering in 20 ms, at least 300 leads/s delivered.
@@ -84,7 +84,7 @@ from server.domain.matching.selection import (  # noqa: E402
 )
 from server.services import config_apply  # noqa: E402
 from server.services.buyers import check_clients, criterion_json  # noqa: E402
-from server.services.distribution import _view  # noqa: E402
+from server.services.distribution.buyer_cache import _view  # noqa: E402
 
 EXAMPLE_FILE = ROOT / "examples" / "acme.json"
 EXAMPLE = json.loads(EXAMPLE_FILE.read_text())
@@ -1067,10 +1067,11 @@ async def bench_engine_scan(
 ) -> list[ScanResult]:
     from psycopg.types.json import Jsonb  # noqa: F401  (the engine's own import path)
 
-    from server.adapters.delivery import Transports
     from server.services import accounts
     from server.services.config_apply import apply_config
-    from server.services.distribution import Distributor, utcnow
+    from server.services.distribution.buyer_cache import BuyerCache
+    from server.services.distribution.scan import scan as engine_scan
+    from server.services.distribution.views import utcnow
     from server.storage.database import open_pool, transaction
     from server.storage.queries import q
 
@@ -1079,54 +1080,51 @@ async def bench_engine_scan(
     results: list[ScanResult] = []
     pool = await open_pool(pg_url, 4)
     try:
-        async with Transports() as transports:
-            for size in sizes:
-                tenant = await accounts.create_account(pool, f"bench choosing {size}")
-                document = {
-                    "lead_types": EXAMPLE["lead_types"],
-                    "clients": market_clients(size, rng, geo),
-                }
-                started = time.perf_counter()
-                applied = await apply_config(pool, tenant.account_id, document)
-                apply_seconds = time.perf_counter() - started
-                lead_type_id = applied.lead_types[LEAD_TYPE]
-                queries = []
-                for analyze in (False, True):
-                    async with transaction(pool) as conn:
-                        if analyze:  # what autovacuum does on its own, up to a minute later
-                            await conn.execute("ANALYZE delivery_accounts, clients, deliveries")
-                        started = time.perf_counter()
-                        cursor = await conn.execute(
-                            q("buyer_snapshot"),
-                            {"account_id": tenant.account_id, "lead_type_id": lead_type_id},
-                        )
-                        await cursor.fetchall()
-                        queries.append((time.perf_counter() - started) * 1000)
-                engine = Distributor(pool, transports)
-                gc.collect()
-                started = time.perf_counter()
+        for size in sizes:
+            tenant = await accounts.create_account(pool, f"bench choosing {size}")
+            document = {
+                "lead_types": EXAMPLE["lead_types"],
+                "clients": market_clients(size, rng, geo),
+            }
+            started = time.perf_counter()
+            applied = await apply_config(pool, tenant.account_id, document)
+            apply_seconds = time.perf_counter() - started
+            lead_type_id = applied.lead_types[LEAD_TYPE]
+            queries = []
+            for analyze in (False, True):
                 async with transaction(pool) as conn:
-                    await engine._cache.snapshot(conn, tenant.account_id, lead_type_id)
-                load_ms = (time.perf_counter() - started) * 1000
-                result = ScanResult(size, apply_seconds, queries[0], queries[1], load_ms, [], [])
-                async with transaction(pool) as conn:
-                    await conn.execute("CREATE TEMP TABLE bench_log (log text) ON COMMIT DROP")
-                    for number in range(leads + 5):
-                        values = random_lead(rng, geo, number)
-                        started = time.perf_counter()
-                        snapshot = await engine._cache.snapshot(
-                            conn, tenant.account_id, lead_type_id
-                        )
-                        scan = await engine._scan(
-                            conn, tenant.account_id, 0, snapshot, values, MAX_SELL, utcnow()
-                        )
-                        scanned = time.perf_counter()
-                        await conn.execute("INSERT INTO bench_log VALUES (%s)", (scan.report,))
-                        written = time.perf_counter()
-                        if number >= 5:
-                            result.scan.append(scanned - started)
-                            result.log_write.append(written - scanned)
-                results.append(result)
+                    if analyze:  # what autovacuum does on its own, up to a minute later
+                        await conn.execute("ANALYZE delivery_accounts, clients, deliveries")
+                    started = time.perf_counter()
+                    cursor = await conn.execute(
+                        q("buyer_snapshot"),
+                        {"account_id": tenant.account_id, "lead_type_id": lead_type_id},
+                    )
+                    await cursor.fetchall()
+                    queries.append((time.perf_counter() - started) * 1000)
+            cache = BuyerCache()
+            gc.collect()
+            started = time.perf_counter()
+            async with transaction(pool) as conn:
+                await cache.snapshot(conn, tenant.account_id, lead_type_id)
+            load_ms = (time.perf_counter() - started) * 1000
+            result = ScanResult(size, apply_seconds, queries[0], queries[1], load_ms, [], [])
+            async with transaction(pool) as conn:
+                await conn.execute("CREATE TEMP TABLE bench_log (log text) ON COMMIT DROP")
+                for number in range(leads + 5):
+                    values = random_lead(rng, geo, number)
+                    started = time.perf_counter()
+                    snapshot = await cache.snapshot(conn, tenant.account_id, lead_type_id)
+                    scan = await engine_scan(
+                        conn, tenant.account_id, 0, snapshot, values, MAX_SELL, utcnow()
+                    )
+                    scanned = time.perf_counter()
+                    await conn.execute("INSERT INTO bench_log VALUES (%s)", (scan.report,))
+                    written = time.perf_counter()
+                    if number >= 5:
+                        result.scan.append(scanned - started)
+                        result.log_write.append(written - scanned)
+            results.append(result)
     finally:
         await pool.close()
     return results
@@ -1134,7 +1132,7 @@ async def bench_engine_scan(
 
 def print_engine_scan(results: Sequence[ScanResult], leads: int) -> None:
     print(
-        f"\nEngine scan against the embedded database (Distributor._scan, {leads} leads per "
+        f"\nEngine scan against the embedded database (distribution.scan.scan, {leads} leads per "
         f"size; the step's scan log write timed apart). Snapshot query: the cache's query "
         f"right after the apply (cold: analyzed by the apply itself from "
         f"{config_apply.ANALYZE_AFTER} buyer rows, else not yet) and once analyzed; cache load: "

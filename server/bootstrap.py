@@ -22,7 +22,7 @@ from server.adapters.delivery import Transports
 from server.config import ConfigError, Settings
 from server.rpc.app import create_server
 from server.rpc.in_process import InProcessServer
-from server.services.distribution import Distributor, EngineSettings
+from server.services.distribution.engine import Distributor, EngineSettings
 from server.storage.database import Pool, database_url, open_pool
 from server.storage.migrations import migrate
 

@@ -11,7 +11,9 @@ from server.domain.catalog import instructions
 from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
-from server.services import accounts, buyer_admin, buyers, catalog, config_apply, leads
+from server.rpc.leads import lead_summary
+from server.services import accounts, buyer_admin, buyers, catalog, config_apply
+from server.services.leads import Leads
 from server.storage.database import Pool
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
@@ -151,10 +153,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def FindLeads(
         self, request: admin_pb2.FindLeadsRequest, context: Context
     ) -> admin_pb2.FindLeadsResponse:
-        found = await leads.find_by_reference(
-            self._pool, _account(), request.reference, request.limit
+        found = await Leads(self._pool).find_by_reference(
+            _account(), request.reference, request.limit
         )
-        return admin_pb2.FindLeadsResponse(leads=[convert.lead_summary(row) for row in found])
+        return admin_pb2.FindLeadsResponse(leads=[lead_summary(lead) for lead in found])
 
     # -- source API keys
 

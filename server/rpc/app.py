@@ -28,8 +28,18 @@ from server.rpc.interceptor import ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.quality import QualityServicer
 from server.services import accounts
-from server.services.distribution import Distributor
-from server.services.intake import LeadIntake
+from server.services.distribution.engine import Distributor
+from server.services.intake.duplicates import CheckDuplicate
+from server.services.intake.identify import Identifier
+from server.services.intake.instructions import SourceInstructions
+from server.services.intake.posting import PostLeads
+from server.services.intake.submit import SubmitLeads
+from server.services.intake.update import UpdateLead
+from server.services.leads import Leads
+from server.services.operations.confirmations import ConfirmSales
+from server.services.operations.lookups import OperationLookups
+from server.services.operations.manual_sends import ManualSends
+from server.services.operations.redirects import RedirectNotices
 from server.services.quality import Quality
 from server.storage.database import Pool
 
@@ -66,9 +76,21 @@ async def create_server(
     server = grpc.aio.server(interceptors=interceptors)
     local = InProcessServer(interceptors)
     admin = AdminServicer(pool, receiver_url)
-    intake = LeadIntake(pool, zip_codes.city_state, distributor)
-    leads = LeadServicer(intake, distributor)
-    distribution = DistributionServicer(pool, distributor)
+    identifier = Identifier()
+    leads = LeadServicer(
+        PostLeads(SubmitLeads(pool, identifier, zip_codes.city_state, distributor), distributor),
+        UpdateLead(pool, identifier, distributor),
+        CheckDuplicate(pool, identifier),
+        SourceInstructions(pool, identifier),
+        Leads(pool),
+    )
+    distribution = DistributionServicer(
+        distributor.views,
+        OperationLookups(pool, distributor.views),
+        ManualSends(pool, distributor),
+        ConfirmSales(pool),
+        RedirectNotices(pool),
+    )
     quality = QualityServicer(Quality(pool, on_approved=distributor.wake))
     for target in (server, local):
         registrar = cast(grpc.aio.Server, target)  # InProcessServer takes what the server takes

@@ -259,21 +259,6 @@ def _timestamp(target: Timestamp, value: object) -> None:
         target.FromDatetime(value)
 
 
-def lead_summary(row: dict[str, Any]) -> admin_pb2.LeadSummary:
-    message = admin_pb2.LeadSummary(
-        id=row["id"],
-        post_id=str(row["post_id"]),
-        source_id=row["source_id"],
-        campaign_id=row["campaign_id"],
-        lead_type_id=row["lead_type_id"],
-        reference=row["reference"],
-        no_sell=row["no_sell"],
-        price=decimal_text(row["price"]),
-    )
-    _timestamp(message.received_at, row["received_at"])
-    return message
-
-
 def key_message(info: KeyInfo) -> admin_pb2.ApiKey:
     message = admin_pb2.ApiKey(id=info.id, name=info.name, prefix=info.prefix)
     _timestamp(message.created_at, info.created_at)

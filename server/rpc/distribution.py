@@ -9,14 +9,16 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import distribution_pb2, distribution_pb2_grpc
 
 from server.domain.buyers.specs import AccountType
-from server.domain.sales.sends import SendStatus
+from server.domain.sales.sends import Send
 from server.errors import InvalidArgument
 from server.rpc.convert import account_message, decimal_text
 from server.rpc.interceptor import caller
-from server.services import distribution
-from server.services.distribution import Distributor, Scan
-from server.services.operations import ClientsForSend, LoggedSend, ManualSend, Operations
-from server.storage.database import Pool
+from server.services.distribution.scan import Scan
+from server.services.distribution.views import DistributionViews
+from server.services.operations.confirmations import ConfirmSales
+from server.services.operations.lookups import ClientsForSend, OperationLookups
+from server.services.operations.manual_sends import LoggedSend, ManualSend, ManualSends
+from server.services.operations.redirects import RedirectNotices
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
 
@@ -25,37 +27,38 @@ def _account() -> int:
     return caller().account_id
 
 
-def send_message(row: dict[str, Any]) -> distribution_pb2.Send:
+def send_message(send: Send) -> distribution_pb2.Send:
     message = distribution_pb2.Send(
-        id=row["id"],
-        lead_id=row["lead_id"],
-        client_id=row["client_id"],
-        client_name=row["client_name"],
-        account_id=row["delivery_account_id"],
-        delivery_id=row["delivery_id"],
-        status=row["status"],
-        valid=row["status"] == SendStatus.SOLD,
-        price=decimal_text(row["price"]),
-        request=row["request"],
-        response=row["response"],
-        reason=row["reason"],
-        redirect_url=row["redirect_url"],
-        attempts=row["attempts"],
-        elapsed_ms=row["elapsed_ms"],
-        automated=row["automated"],
-        order_id=row["order_id"] or 0,
-        order_item_id=row["order_item_id"] or 0,
-        notes=row["notes"],
-        resend_of=row["resend_of"] or 0,
-        source_share=decimal_text(row["source_share"]),
-        redirect_valid=row["redirect_valid"],
-        redirect_response=row["redirect_response"],
-        return_reason=row["return_reason"],
+        id=send.id,
+        lead_id=send.lead_id,
+        client_id=send.client_id,
+        client_name=send.client_name,
+        account_id=send.delivery_account_id,
+        delivery_id=send.delivery_id,
+        status=int(send.status),  # type: ignore[arg-type]
+        valid=send.sold,
+        price=decimal_text(send.price),
+        request=send.request,
+        response=send.response,
+        reason=send.reason,
+        redirect_url=send.redirect_url,
+        attempts=send.attempts,
+        elapsed_ms=send.elapsed_ms,
+        automated=send.automated,
+        order_id=send.order_id or 0,
+        order_item_id=send.order_item_id or 0,
+        notes=send.notes,
+        resend_of=send.resend_of or 0,
+        source_share=decimal_text(send.source_share),
+        redirect_valid=send.redirect_valid,
+        redirect_response=send.redirect_response,
+        return_reason=send.return_reason,
     )
-    message.created_at.FromDatetime(row["created_at"])
-    for name in ("sent_at", "confirmed_at", "redirect_notified_at", "returned_at"):
-        if row[name] is not None:
-            getattr(message, name).FromDatetime(row[name])
+    message.created_at.FromDatetime(send.created_at)
+    _stamp(message.sent_at, send.sent_at)
+    _stamp(message.confirmed_at, send.confirmed_at)
+    _stamp(message.redirect_notified_at, send.redirect_notified_at)
+    _stamp(message.returned_at, send.returned_at)
     return message
 
 
@@ -106,31 +109,31 @@ def clients_for_send_message(found: ClientsForSend) -> distribution_pb2.ClientsF
     """The lead's sends, oldest first, then the accounts that would take it now, best first."""
     message = distribution_pb2.ClientsForSend()
     for s in found.sends:
-        buyer = found.contacts.get(s["client_id"])
+        buyer = found.contacts.get(s.client_id)
         entry = message.clients.add(
-            client_id=s["client_id"],
+            client_id=s.client_id,
             client_name=buyer["name"] if buyer else "",
-            account_id=s["delivery_account_id"],
-            order_id=s["order_id"] or 0,
-            order_item_id=s["order_item_id"] or 0,
-            price=decimal_text(s["price"]),
-            send_id=s["id"],
-            is_valid=s["status"] == SendStatus.SOLD,
-            response=s["response"],
-            status=s["status"],
-            automated=s["automated"],
-            reason=s["reason"],
-            send_notes=s["notes"],
-            source_share=decimal_text(s["source_share"]),
-            redirect_url=s["redirect_url"],
-            redirect_valid=s["redirect_valid"],
-            redirect_response=s["redirect_response"],
-            resend_of=s["resend_of"] or 0,
+            account_id=s.delivery_account_id,
+            order_id=s.order_id or 0,
+            order_item_id=s.order_item_id or 0,
+            price=decimal_text(s.price),
+            send_id=s.id,
+            is_valid=s.sold,
+            response=s.response,
+            status=int(s.status),
+            automated=s.automated,
+            reason=s.reason,
+            send_notes=s.notes,
+            source_share=decimal_text(s.source_share),
+            redirect_url=s.redirect_url,
+            redirect_valid=s.redirect_valid,
+            redirect_response=s.redirect_response,
+            resend_of=s.resend_of or 0,
             **_contact(buyer),
         )
-        _stamp(entry.date_sent, s["sent_at"])
-        _stamp(entry.confirmed_at, s["confirmed_at"])
-        _stamp(entry.redirect_notified_at, s["redirect_notified_at"])
+        _stamp(entry.date_sent, s.sent_at)
+        _stamp(entry.confirmed_at, s.confirmed_at)
+        _stamp(entry.redirect_notified_at, s.redirect_notified_at)
     orders = found.scan.orders
     for e in found.scan.ranked:
         pick = orders.get(e.view.id)
@@ -171,25 +174,34 @@ def offers_message(scan: Scan) -> distribution_pb2.ClientOffers:
     return message
 
 
-def manual_result(row: dict[str, Any]) -> distribution_pb2.ManualSendResult:
+def manual_result(send: Send) -> distribution_pb2.ManualSendResult:
     return distribution_pb2.ManualSendResult(
-        is_valid=row["status"] == SendStatus.SOLD,
-        status=row["status"],
-        response=row["response"],
-        send=send_message(row),
+        is_valid=send.sold,
+        status=int(send.status),  # type: ignore[arg-type]
+        response=send.response,
+        send=send_message(send),
     )
 
 
 class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
-    def __init__(self, pool: Pool, distributor: Distributor) -> None:
-        self._pool = pool
-        self._distributor = distributor
-        self._operations = Operations(pool, distributor)
+    def __init__(
+        self,
+        views: DistributionViews,
+        lookups: OperationLookups,
+        manual_sends: ManualSends,
+        confirmations: ConfirmSales,
+        redirects: RedirectNotices,
+    ) -> None:
+        self._views = views
+        self._lookups = lookups
+        self._manual_sends = manual_sends
+        self._confirmations = confirmations
+        self._redirects = redirects
 
     async def GetClientsForLead(
         self, request: distribution_pb2.GetClientsForLeadRequest, context: Context
     ) -> distribution_pb2.ClientsForLead:
-        scan = await self._distributor.scan_lead(
+        scan = await self._views.scan_lead(
             _account(),
             request.lead_id,
             automated_only=request.automated_only,
@@ -217,11 +229,11 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
         self, request: distribution_pb2.DryRunRequest, context: Context
     ) -> distribution_pb2.ScanResult:
         if request.lead_id:
-            scan = await self._distributor.scan_lead(_account(), request.lead_id)
+            scan = await self._views.scan_lead(_account(), request.lead_id)
             return scan_message(scan)
         if not request.lead_type_id:
             raise InvalidArgument("give a lead_id, or a lead_type_id and fields")
-        scan = await self._distributor.scan_fields(
+        scan = await self._views.scan_fields(
             _account(), request.lead_type_id, [(f.name, f.value) for f in request.fields]
         )
         return scan_message(scan)
@@ -229,31 +241,31 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
     async def GetLeadScanLog(
         self, request: distribution_pb2.GetLeadScanLogRequest, context: Context
     ) -> distribution_pb2.LeadScanLog:
-        rows = await distribution.scan_log(self._pool, _account(), request.lead_id)
+        entries = await self._views.scan_log(_account(), request.lead_id)
         log = distribution_pb2.LeadScanLog()
-        for row in rows:
-            entry = log.entries.add(lead_id=row["lead_id"], log=row["log"])
-            entry.scan_date.FromDatetime(row["scanned_at"])
+        for found in entries:
+            entry = log.entries.add(lead_id=found.lead_id, log=found.log)
+            entry.scan_date.FromDatetime(found.scanned_at)
         return log
 
     async def ListSends(
         self, request: distribution_pb2.ListSendsRequest, context: Context
     ) -> distribution_pb2.ListSendsResponse:
-        rows = await distribution.list_sends(self._pool, _account(), request.lead_id)
-        return distribution_pb2.ListSendsResponse(sends=[send_message(r) for r in rows])
+        sends = await self._views.list_sends(_account(), request.lead_id)
+        return distribution_pb2.ListSendsResponse(sends=[send_message(s) for s in sends])
 
-    # -- manual operations (server/services/operations.py; docs/operations.md)
+    # -- manual operations (server/services/operations/; docs/operations.md)
 
     async def GetClientsForSend(
         self, request: distribution_pb2.GetClientsForSendRequest, context: Context
     ) -> distribution_pb2.ClientsForSend:
-        found = await self._operations.clients_for_send(_account(), request.lead_id)
+        found = await self._lookups.clients_for_send(_account(), request.lead_id)
         return clients_for_send_message(found)
 
     async def GetClientsForRedirect(
         self, request: distribution_pb2.GetClientsForRedirectRequest, context: Context
     ) -> distribution_pb2.ClientOffers:
-        scan = await self._operations.clients_of_type(
+        scan = await self._lookups.clients_of_type(
             _account(), request.lead_id, AccountType.Redirect
         )
         return offers_message(scan)
@@ -261,7 +273,7 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
     async def GetClientsForTransfer(
         self, request: distribution_pb2.GetClientsForTransferRequest, context: Context
     ) -> distribution_pb2.ClientOffers:
-        scan = await self._operations.clients_of_type(
+        scan = await self._lookups.clients_of_type(
             _account(), request.lead_id, AccountType.LiveTransfer
         )
         return offers_message(scan)
@@ -269,7 +281,7 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
     async def GetAllCriteriaAccounts(
         self, request: distribution_pb2.GetAllCriteriaAccountsRequest, context: Context
     ) -> distribution_pb2.CriteriaAccounts:
-        rows = await self._operations.criteria_accounts(
+        rows = await self._lookups.criteria_accounts(
             _account(), request.lead_type_id, request.lead_field_id, request.value
         )
         return distribution_pb2.CriteriaAccounts(accounts=[account_message(r) for r in rows])
@@ -277,7 +289,7 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
     async def ProcessClientDelivery(
         self, request: distribution_pb2.ProcessClientDeliveryRequest, context: Context
     ) -> distribution_pb2.ManualSendResult:
-        row = await self._operations.process_client_delivery(
+        send = await self._manual_sends.process_client_delivery(
             _account(),
             ManualSend(
                 lead_id=request.lead_id,
@@ -287,12 +299,12 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
                 notes=request.notes,
             ),
         )
-        return manual_result(row)
+        return manual_result(send)
 
     async def LogClientSend(
         self, request: distribution_pb2.LogClientSendRequest, context: Context
     ) -> distribution_pb2.LogClientSendResponse:
-        row = await self._operations.log_client_send(
+        send = await self._manual_sends.log_client_send(
             _account(),
             LoggedSend(
                 lead_id=request.lead_id,
@@ -306,18 +318,20 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
                 valid=request.is_valid if request.HasField("is_valid") else True,
             ),
         )
-        return distribution_pb2.LogClientSendResponse(send=send_message(row))
+        return distribution_pb2.LogClientSendResponse(send=send_message(send))
 
     async def ResendLead(
         self, request: distribution_pb2.ResendLeadRequest, context: Context
     ) -> distribution_pb2.ManualSendResult:
-        row = await self._operations.resend(_account(), request.send_id)
-        return manual_result(row)
+        send = await self._manual_sends.resend(_account(), request.send_id)
+        return manual_result(send)
 
     async def ConfirmSale(
         self, request: distribution_pb2.ConfirmSaleRequest, context: Context
     ) -> distribution_pb2.ConfirmSaleResponse:
-        done = await self._operations.confirm_sale(_account(), request.lead_id, request.client_id)
+        done = await self._confirmations.confirm_sale(
+            _account(), request.lead_id, request.client_id
+        )
         message = distribution_pb2.ConfirmSaleResponse(
             send_ids=done.send_ids,
             pricing_model=done.pricing_model.value,
@@ -330,7 +344,7 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
     async def RedirectStatusNotify(
         self, request: distribution_pb2.RedirectStatusNotifyRequest, context: Context
     ) -> distribution_pb2.RedirectStatusNotifyResponse:
-        send_id = await self._operations.redirect_status(
+        send_id = await self._redirects.redirect_status(
             _account(), request.lead_id, request.redirect, request.is_valid, request.response
         )
         return distribution_pb2.RedirectStatusNotifyResponse(send_id=send_id)

@@ -1,23 +1,25 @@
-"""leadrouter.v1.LeadService: translates messages and calls the intake use case."""
+"""leadrouter.v1.LeadService: translates messages and calls the intake use cases."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, TypeAlias
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc
 
-from server.domain.buyers.specs import AccountType
 from server.domain.catalog import instructions
 from server.domain.intake.call_data import CALL_DATE, CALL_DURATION, CALL_RESULT, IVR_NUMBER
-from server.domain.intake.screening import DeliveredSend, SaleKind, delivered, visitor_redirect
-from server.domain.sales.sends import SendStatus
+from server.domain.intake.records import LeadSummary, PostStatus
+from server.domain.intake.screening import SaleKind
 from server.errors import InvalidArgument, NotFound, Violation
 from server.rpc.convert import decimal_text, struct
-from server.services.distribution import Distributor
-from server.services.intake import LeadIntake, PostedLead, PostOutcome, Submission
+from server.services.intake.duplicates import CheckDuplicate
+from server.services.intake.instructions import SourceInstructions
+from server.services.intake.posting import LeadAnswer, PostLeads
+from server.services.intake.requests import PostedLead, PostOutcome, Submission
+from server.services.intake.update import UpdateLead
+from server.services.leads import Leads
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
 
@@ -67,48 +69,6 @@ def submission(request: leads_pb2.SubmitLeadsRequest) -> Submission:
     )
 
 
-def delivered_send(row: dict[str, Any]) -> DeliveredSend:
-    """A row of `list_sends`, as the answer to a post needs it."""
-    return DeliveredSend(
-        client_id=row["client_id"],
-        client_name=row["client_name"],
-        sold=row["status"] == SendStatus.SOLD,
-        price=row["price"],
-        redirect_url=row["redirect_url"],
-        account_type=AccountType(row["account_type"]),
-        agent_name=row["agent_name"],
-        agent_phone=row["agent_phone"],
-    )
-
-
-def add_deliveries(
-    result: leads_pb2.PostResult, kind: SaleKind, rows: list[dict[str, Any]]
-) -> None:
-    """Fill a post's answer from its lead's sends: every send, the redirect URL, the agents."""
-    sends = [delivered_send(row) for row in rows]
-    result.sends.extend(
-        leads_pb2.SendSummary(
-            client_id=s.client_id,
-            client_name=s.client_name,
-            redirect_url=s.redirect_url,
-            valid=s.sold,
-            price=decimal_text(s.price),
-        )
-        for s in sends
-    )
-    outcome = delivered(kind, sends)
-    result.redirect_url = outcome.redirect_url
-    result.agents.extend(
-        leads_pb2.TransferAgent(
-            client_id=a.client_id,
-            client_name=a.client_name,
-            agent_name=a.agent_name,
-            agent_phone=a.agent_phone,
-        )
-        for a in outcome.agents
-    )
-
-
 def result_message(outcome: PostOutcome) -> leads_pb2.PostResult:
     return leads_pb2.PostResult(
         post_id=outcome.post_id,
@@ -122,65 +82,113 @@ def result_message(outcome: PostOutcome) -> leads_pb2.PostResult:
     )
 
 
+def answer_message(answer: LeadAnswer) -> leads_pb2.PostResult:
+    """A lead's answer: its outcome, and when it was delivered first, every send, the
+    redirect URL and the agents."""
+    result = result_message(answer.outcome)
+    if answer.delivered is None:
+        return result
+    result.sends.extend(
+        leads_pb2.SendSummary(
+            client_id=s.client_id,
+            client_name=s.client_name,
+            redirect_url=s.redirect_url,
+            valid=s.sold,
+            price=decimal_text(s.price),
+        )
+        for s in answer.sends
+    )
+    result.redirect_url = answer.delivered.redirect_url
+    result.agents.extend(
+        leads_pb2.TransferAgent(
+            client_id=a.client_id,
+            client_name=a.client_name,
+            agent_name=a.agent_name,
+            agent_phone=a.agent_phone,
+        )
+        for a in answer.delivered.agents
+    )
+    return result
+
+
 def _stamp(target: Timestamp, value: datetime | None) -> None:
     if value is not None:
         target.FromDatetime(value)
 
 
-def status_message(row: dict[str, Any]) -> leads_pb2.PostStatus:
+def status_message(status: PostStatus) -> leads_pb2.PostStatus:
     message = leads_pb2.PostStatus(
-        post_id=str(row["id"]),
-        lead_id=row["lead_id"] or 0,
-        is_valid=row["is_valid"],
-        rejection_reason="" if row["is_valid"] else row["response_details"],
-        campaign_id=row["campaign_id"] or 0,
-        qc_pending_review=bool(row["pending_qc"]) and row["qc_reviewed_at"] is None,
-        qc_rejected=bool(row["qc_rejected"]),
-        qc_rejection_reason=row["qc_reason"] or "",
-        is_returned=row["returned_at"] is not None,
-        return_reason=row["return_reason"] or "",
-        price=decimal_text(row["price"] or Decimal(0)),
+        post_id=status.post_id,
+        lead_id=status.lead_id,
+        is_valid=status.is_valid,
+        rejection_reason="" if status.is_valid else status.response_details,
+        campaign_id=status.campaign_id,
+        qc_pending_review=status.qc_pending_review,
+        qc_rejected=status.qc_rejected,
+        qc_rejection_reason=status.qc_reason,
+        is_returned=status.returned_at is not None,
+        return_reason=status.return_reason,
+        price=decimal_text(status.price),
     )
-    _stamp(message.date_received, row["received_at"])
-    _stamp(message.qc_date_of_review, row["qc_reviewed_at"])
-    _stamp(message.date_of_return, row["returned_at"])
+    _stamp(message.date_received, status.received_at)
+    _stamp(message.qc_date_of_review, status.qc_reviewed_at)
+    _stamp(message.date_of_return, status.returned_at)
+    return message
+
+
+def lead_summary(lead: LeadSummary) -> admin_pb2.LeadSummary:
+    message = admin_pb2.LeadSummary(
+        id=lead.id,
+        post_id=lead.post_id,
+        source_id=lead.source_id,
+        campaign_id=lead.campaign_id,
+        lead_type_id=lead.lead_type_id,
+        reference=lead.reference,
+        no_sell=lead.no_sell,
+        price=decimal_text(lead.price),
+    )
+    _stamp(message.received_at, lead.received_at)
     return message
 
 
 class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
-    def __init__(self, intake: LeadIntake, distributor: Distributor) -> None:
-        self._intake = intake
-        self._distributor = distributor
+    def __init__(
+        self,
+        post: PostLeads,
+        update: UpdateLead,
+        duplicates: CheckDuplicate,
+        instructions: SourceInstructions,
+        leads: Leads,
+    ) -> None:
+        self._post = post
+        self._update = update
+        self._duplicates = duplicates
+        self._instructions = instructions
+        self._leads = leads
 
     async def SubmitLeads(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context
     ) -> leads_pb2.SubmitLeadsResponse:
-        posted = submission(request)
-        outcomes = await self._intake.submit(posted)
-        results = [result_message(o) for o in outcomes]
-        kind = posted.sale_kind
-        if request.wait_for_sends or kind.delivers_before_answer:
-            for outcome, result in zip(outcomes, results, strict=True):
-                if outcome.lead_id:
-                    rows = await self._distributor.deliver_now(outcome.account_id, outcome.lead_id)
-                    add_deliveries(result, kind, rows)
-        response = leads_pb2.SubmitLeadsResponse(results=results)
-        if kind is SaleKind.Redirect:
-            urls = [r.redirect_url for r in results]
-            response.redirect_to = visitor_redirect(urls, request.return_url)
-        return response
+        answer = await self._post.post(
+            submission(request),
+            wait_for_sends=request.wait_for_sends,
+            return_url=request.return_url,
+        )
+        return leads_pb2.SubmitLeadsResponse(
+            results=[answer_message(a) for a in answer.leads], redirect_to=answer.redirect_to
+        )
 
     async def UpdateLead(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context
     ) -> leads_pb2.SubmitLeadsResponse:
-        outcome = await self._intake.update(submission(request))
+        outcome = await self._update.update(submission(request))
         return leads_pb2.SubmitLeadsResponse(results=[result_message(outcome)])
 
     async def GetSourceInstructions(
         self, request: leads_pb2.SourceInstructionsRequest, context: Context
     ) -> admin_pb2.PostingInstructions:
         credentials = request.credentials
-        document = await self._intake.source_instructions(
+        document = await self._instructions.instructions(
             Submission(
                 vid=credentials.vid,
                 lid=credentials.lid,
@@ -197,7 +205,7 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
     async def CheckDuplicate(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context
     ) -> leads_pb2.DuplicateCheck:
-        found = await self._intake.check_duplicate(submission(request))
+        found = await self._duplicates.check(submission(request))
         message = leads_pb2.DuplicateCheck(
             post_id=found.post_id,
             is_duplicate=found.is_duplicate,
@@ -210,7 +218,7 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
     async def GetPostStatus(
         self, request: leads_pb2.GetPostStatusRequest, context: Context
     ) -> leads_pb2.PostStatus:
-        row = await self._intake.post_status(request.post_id)
-        if row is None:
+        status = await self._leads.post_status(request.post_id)
+        if status is None:
             raise NotFound(f"no post {request.post_id!r}")
-        return status_message(row)
+        return status_message(status)

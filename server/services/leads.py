@@ -1,27 +1,42 @@
-"""Reading stored leads."""
+"""Reading stored leads and posts: leads by the source's reference (FindLeads), and a post's
+status (the receiver's status URL)."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
 
+from server.domain.intake.records import LeadSummary, PostStatus
 from server.errors import InvalidArgument
+from server.storage import leads as lead_store
 from server.storage.database import Pool, transaction
-from server.storage.queries import q
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
 
-async def find_by_reference(
-    pool: Pool, account_id: int, reference: str, limit: int = 0
-) -> list[dict[str, Any]]:
-    """The account's leads posted with this reference, newest first."""
-    if not reference.strip():
-        raise InvalidArgument("a reference is required")
-    if not 0 <= limit <= MAX_LIMIT:
-        raise InvalidArgument(f"limit must be between 0 and {MAX_LIMIT}")
-    async with transaction(pool) as conn:
-        cursor = await conn.execute(
-            q("find_leads_by_reference"),
-            {"account_id": account_id, "reference": reference, "limit": limit or DEFAULT_LIMIT},
-        )
-        return await cursor.fetchall()
+class Leads:
+    """The reads of leads and posts of one database."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def find_by_reference(
+        self, account_id: int, reference: str, limit: int = 0
+    ) -> list[LeadSummary]:
+        """The account's leads posted with this reference, newest first."""
+        if not reference.strip():
+            raise InvalidArgument("a reference is required")
+        if not 0 <= limit <= MAX_LIMIT:
+            raise InvalidArgument(f"limit must be between 0 and {MAX_LIMIT}")
+        async with transaction(self._pool) as conn:
+            return await lead_store.find_by_reference(
+                conn, account_id, reference, limit or DEFAULT_LIMIT
+            )
+
+    async def post_status(self, post_id: str) -> PostStatus | None:
+        """A post by its PostID; None for an id that names no post (or is no PostID)."""
+        try:
+            parsed = uuid.UUID(post_id)
+        except ValueError:
+            return None
+        async with transaction(self._pool) as conn:
+            return await lead_store.post_status(conn, parsed)

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -58,6 +59,7 @@ class PostTarget:
 
     account_id: int
     version: int  # of the account's catalog: any write to it changes it
+    time_zone: ZoneInfo  # the account's: its campaigns' cap windows are in it
     source_status: Status
     lead_type_found: bool
     active_campaigns: tuple[int, ...]  # the source's for the lead type, when none was named
@@ -469,6 +471,7 @@ async def find_post_target(
     return PostTarget(
         account_id=row["account_id"],
         version=row["version"],
+        time_zone=ZoneInfo(row["time_zone"]),
         source_status=Status(row["source_status"]),
         lead_type_found=row["lead_type_found"],
         active_campaigns=tuple(row["active_campaigns"] or ()),

@@ -12,7 +12,7 @@ from clients.client import admin_async
 from server.bootstrap import distribution
 from server.rpc.app import Served, create_server
 from server.services import accounts
-from server.services.distribution import Distributor, EngineSettings
+from server.services.distribution.engine import Distributor, EngineSettings
 from server.storage.database import open_pool
 from tests.support.buyers import BuyerServer, buyer_server
 

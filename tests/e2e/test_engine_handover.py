@@ -13,7 +13,7 @@ import psycopg
 import pytest
 
 from server.bootstrap import distribution
-from server.services.distribution import Distributor, EngineSettings
+from server.services.distribution.engine import Distributor, EngineSettings
 from tests.e2e.test_distribution import LEAD, client, market  # noqa: F401 (a fixture)
 from tests.support.buyers import BuyerServer
 

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from leadrouter.v1 import distribution_pb2
 
-from server.services.distribution import Distributor
+from server.services.distribution.engine import Distributor
 from tests.e2e.test_distribution import LEAD, client, market  # noqa: F401 (a fixture)
 from tests.support.buyers import BuyerServer
 

@@ -1,7 +1,7 @@
-"""LeadIntake on a real database, as several processes would run it: each its own pool and
-its own cache of what posts' identifiers resolve to. Caps and duplicates hold for posts made
-at once; a catalog change made by one process is seen by the other's next post; an accepted
-post costs one transaction."""
+"""Submitting leads (SubmitLeads) on a real database, as several processes would run it:
+each its own pool and its own cache of what posts' identifiers resolve to. Caps and
+duplicates hold for posts made at once; a catalog change made by one process is seen by the
+other's next post; an accepted post costs one transaction."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from server.adapters import zip_codes
 from server.domain.intake.screening import ResponseType
 from server.services import accounts
 from server.services.config_apply import apply_config
-from server.services.intake import LeadIntake, PostedLead, Submission
+from server.services.intake.identify import Identifier
+from server.services.intake.requests import PostedLead, Submission
+from server.services.intake.submit import SubmitLeads
 from server.storage import catalog as catalog_store
 from server.storage.database import open_pool
 
@@ -83,11 +85,11 @@ async def other_pool(database_url: str) -> AsyncIterator[Any]:
     await other.close()
 
 
-def intake(pool: Any) -> LeadIntake:
-    return LeadIntake(pool, zip_codes.city_state)
+def intake(pool: Any) -> SubmitLeads:
+    return SubmitLeads(pool, Identifier(), zip_codes.city_state)
 
 
-async def outcomes_of(posts: list[tuple[LeadIntake, Submission]]) -> Counter[ResponseType]:
+async def outcomes_of(posts: list[tuple[SubmitLeads, Submission]]) -> Counter[ResponseType]:
     results = await asyncio.gather(*(each.submit(post) for each, post in posts))
     return Counter(outcome.response for result in results for outcome in result)
 

@@ -15,7 +15,7 @@ from leadrouter.v1 import admin_pb2, catalog_pb2, leads_pb2, leads_pb2_grpc
 from clients.client import struct
 from server.adapters.delivery import Transports
 from server.rpc.app import create_server
-from server.services.distribution import Distributor
+from server.services.distribution.engine import Distributor
 from server.storage.database import open_pool
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())

@@ -1,17 +1,21 @@
-"""Campaign caps count leads in the account's own day, not UTC's."""
+"""Campaign caps count leads in the account's own day, not UTC's: the cap windows of
+domain/caps.py in the account's time zone, counted by storage."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from psycopg.types.json import Jsonb
 
+from server.domain.caps import cap_windows
 from server.services import accounts
 from server.services.config_apply import apply_config
-from server.storage.queries import q
+from server.storage import leads as lead_store
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 
@@ -39,9 +43,8 @@ async def test_a_lead_just_before_local_midnight_is_not_in_todays_count(
                     "z": zone,
                 },
             )
-        cursor = await conn.execute(
-            q("count_campaign_leads"),
-            {"account_id": tenant.account_id, "campaign_id": campaign, "count_returns": True},
+        windows = cap_windows(ZoneInfo(zone), datetime.now(UTC))
+        _, counts = await lead_store.lock_campaign_counting(
+            conn, tenant.account_id, campaign, windows, count_returns=True
         )
-        counts = await cursor.fetchone()
-    assert counts["day"] == 1
+    assert counts.day == 1

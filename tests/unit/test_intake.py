@@ -10,7 +10,7 @@ from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
 from server.domain.catalog.rules import Operator, Rule
 from server.domain.catalog.specs import CampaignSpec, Status
 from server.domain.intake.screening import ResponseType, Step, screen, visitor_redirect
-from server.services.intake import _step_json
+from server.storage.leads import step_json
 
 FIELDS = (
     FieldSpec("Email", required=True, validation=r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"),
@@ -125,7 +125,7 @@ def test_a_redirect_post_sends_its_visitor_to_the_buyer_else_the_return_url(
 
 def test_a_step_is_logged_with_every_field_of_its_dataclass() -> None:
     step = Step("duplicate_check", "failed", "duplicate of lead 7", 120)
-    assert _step_json(step) == asdict(step)
+    assert step_json(step) == asdict(step)
 
 
 def test_a_reference_holding_nul_is_a_data_error() -> None:

@@ -106,25 +106,25 @@ def test_a_lead_that_never_reached_the_buyer_cannot_be_confirmed() -> None:
 
 
 def test_a_buyer_that_bought_the_lead_is_not_sent_it_again() -> None:
-    held = [HeldSend(5, client_id=1, account_id=10, status=SOLD)]
+    held = [HeldSend(5, client_id=1, delivery_account_id=10, status=SOLD)]
     why = holder_refusal(held, 1, 10, use_tiers=False, buyer="Buyer a", lead_id=9)
     assert why == "Buyer a already bought lead 9 (send 5)"
 
 
 def test_a_send_under_way_holds_the_buyer_even_on_another_account() -> None:
-    held = [HeldSend(5, client_id=1, account_id=11, status=IN_FLIGHT)]
+    held = [HeldSend(5, client_id=1, delivery_account_id=11, status=IN_FLIGHT)]
     why = holder_refusal(held, 1, 10, use_tiers=False, buyer="Buyer a", lead_id=9)
     assert why == "send 5 of lead 9 to Buyer a is still being delivered"
 
 
 def test_a_buyer_with_delivery_tiers_may_be_sent_the_lead_on_another_account() -> None:
-    held = [HeldSend(5, client_id=1, account_id=11, status=SOLD)]
+    held = [HeldSend(5, client_id=1, delivery_account_id=11, status=SOLD)]
     assert holder_refusal(held, 1, 10, use_tiers=True, buyer="Buyer a", lead_id=9) is None
     assert holder_refusal(held, 1, 11, use_tiers=True, buyer="Buyer a", lead_id=9) is not None
 
 
 def test_other_buyers_sales_do_not_hold_the_buyer() -> None:
-    held = [HeldSend(5, client_id=2, account_id=20, status=SOLD)]
+    held = [HeldSend(5, client_id=2, delivery_account_id=20, status=SOLD)]
     assert holder_refusal(held, 1, 10, use_tiers=False, buyer="Buyer a", lead_id=9) is None
 
 

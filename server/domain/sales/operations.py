@@ -52,14 +52,14 @@ class HeldSend:
 
     send_id: int
     client_id: int
-    account_id: int
+    delivery_account_id: int
     status: SendStatus
 
 
 def holder_refusal(
     held: Iterable[HeldSend],
     client_id: int,
-    account_id: int,
+    delivery_account_id: int,
     *,
     use_tiers: bool,
     buyer: str,
@@ -71,7 +71,7 @@ def holder_refusal(
     for send in held:
         if send.client_id != client_id:
             continue
-        if use_tiers and send.account_id != account_id:
+        if use_tiers and send.delivery_account_id != delivery_account_id:
             continue
         if send.status is SendStatus.SOLD:
             return f"{buyer} already bought lead {lead_id} (send {send.send_id})"

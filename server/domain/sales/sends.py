@@ -1,4 +1,4 @@
-"""A send's status: where one delivery of a lead to a delivery account stands.
+"""Sends: each delivery of a lead to a delivery account, and where it stands (SendStatus).
 
 The numbers are those stored in `sends.status` and those of the proto's `SendStatus`; SQL
 names them through the `{{SendStatus.NAME}}` constants of server/storage/queries.py, never
@@ -8,6 +8,11 @@ as bare numbers.
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from server.domain.buyers.specs import AccountType
 
 
 class SendStatus(enum.IntEnum):
@@ -35,3 +40,53 @@ class SendStatus(enum.IntEnum):
 
 OUTSTANDING = frozenset({SendStatus.SCHEDULED, SendStatus.IN_FLIGHT})
 HOLDING = frozenset({SendStatus.SCHEDULED, SendStatus.IN_FLIGHT, SendStatus.SOLD})
+
+
+@dataclass(frozen=True)
+class Send:
+    """One delivery of a lead to a delivery account, as ListSends shows it."""
+
+    id: int
+    lead_id: int
+    client_id: int
+    client_name: str
+    delivery_account_id: int
+    delivery_id: int
+    status: SendStatus
+    automated: bool
+    price: Decimal
+    request: str
+    response: str
+    reason: str
+    redirect_url: str
+    attempts: int
+    elapsed_ms: float
+    created_at: datetime
+    sent_at: datetime | None
+    account_type: AccountType
+    agent_name: str
+    agent_phone: str
+    order_id: int | None
+    order_item_id: int | None
+    notes: str
+    resend_of: int | None
+    confirmed_at: datetime | None
+    source_share: Decimal
+    redirect_notified_at: datetime | None
+    redirect_valid: bool
+    redirect_response: str
+    returned_at: datetime | None
+    return_reason: str
+
+    @property
+    def sold(self) -> bool:
+        return self.status is SendStatus.SOLD
+
+
+@dataclass(frozen=True)
+class ScanLogEntry:
+    """One entry of a lead's scan log: why it went where it went, at one step."""
+
+    lead_id: int
+    log: str
+    scanned_at: datetime

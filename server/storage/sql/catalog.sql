@@ -198,16 +198,17 @@ WHERE s.id = %(source_id)s AND s.account_id <> 0;
 
 -- name: find_post_target
 -- What a post's identifiers resolve to, in one statement, with the version of the catalog it
--- was read at: the lead source's account and status, whether the lead type is the account's,
+-- was read at: the lead source's account (and its time zone) and status, whether the lead type is the account's,
 -- the source's active campaigns of the lead type (only when no campaign is named), the
 -- campaign named (else the one active one) with its rules, and the lead type's fields.
 WITH source AS (
-  SELECT s.account_id, s.status, coalesce(v.version, 0) AS version
+  SELECT s.account_id, s.status, coalesce(v.version, 0) AS version, a.time_zone
   FROM sources s
+  JOIN accounts a ON a.account_id = s.account_id
   LEFT JOIN catalog_versions v ON v.account_id = s.account_id
   WHERE s.id = %(source_id)s AND s.account_id <> 0
 )
-SELECT s.account_id, s.version, s.status AS source_status, d.*
+SELECT s.account_id, s.version, s.time_zone, s.status AS source_status, d.*
 FROM source s
 LEFT JOIN LATERAL (
   SELECT t.id IS NOT NULL AS lead_type_found, a.ids AS active_campaigns,

@@ -15,18 +15,15 @@ SELECT id, status FROM campaigns WHERE account_id = %(account_id)s AND id = %(id
 SELECT pg_advisory_xact_lock(hashtextextended(%(lock)s, 0));
 
 -- name: count_campaign_leads
--- Leads accepted on a campaign this hour, day and month in the account's time zone.
-SELECT
-  count(*) FILTER (WHERE received_at >= date_trunc('hour', now() AT TIME ZONE a.time_zone)
-                                        AT TIME ZONE a.time_zone) AS hour,
-  count(*) FILTER (WHERE received_at >= date_trunc('day', now() AT TIME ZONE a.time_zone)
-                                        AT TIME ZONE a.time_zone) AS day,
-  count(*) AS month
-FROM accounts a
-JOIN leads l ON l.account_id = a.account_id
-WHERE a.account_id = %(account_id)s AND l.campaign_id = %(campaign_id)s
-  AND l.received_at >= date_trunc('month', now() AT TIME ZONE a.time_zone) AT TIME ZONE a.time_zone
-  AND (%(count_returns)s OR l.returned_at IS NULL);
+-- Leads accepted on a campaign since the starts of its cap windows (domain/caps.py: the
+-- account's local hour, day and month); returned ones only when the campaign counts them.
+SELECT count(*) FILTER (WHERE received_at >= %(hour_start)s) AS hour,
+       count(*) FILTER (WHERE received_at >= %(day_start)s) AS day,
+       count(*) AS month
+FROM leads
+WHERE account_id = %(account_id)s AND campaign_id = %(campaign_id)s
+  AND received_at >= %(month_start)s
+  AND (%(count_returns)s OR returned_at IS NULL);
 
 -- name: find_duplicate
 -- The most recent lead of the lead type with this duplicate key inside the window.
@@ -116,18 +113,6 @@ FOR NO KEY UPDATE;
 UPDATE leads SET fields = %(fields)s, extras = %(extras)s, duplicate_key = %(duplicate_key)s
 WHERE account_id = %(account_id)s AND id = %(id)s;
 
--- name: restart_distribution
--- Distribute a lead again from the start (UpdateLead with processDelivery): its job, made
--- if it has none, is pending from now with no plan, keeping the account types it sells to.
--- A walker holding the job takes it up on its next step; its earlier sends stay, so buyers
--- that have the lead are skipped and sales already made count against its max sell count.
-INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells, account_types)
-SELECT %(account_id)s, %(lead_id)s, now(), %(max_sells)s, l.account_types
-FROM leads l WHERE l.account_id = %(account_id)s AND l.id = %(lead_id)s
-ON CONFLICT (account_id, lead_id) DO UPDATE
-SET state = 'pending', plan = NULL, cursor = 0, run_at = now(),
-    max_sells = excluded.max_sells, updated_at = now();
-
 -- name: find_leads_by_reference
 -- The account's leads posted with a reference, newest first.
 SELECT id, post_id, source_id, campaign_id, lead_type_id, reference, received_at, no_sell, price
@@ -135,3 +120,42 @@ FROM leads
 WHERE account_id = %(account_id)s AND reference = %(reference)s AND reference <> ''
 ORDER BY received_at DESC, id DESC
 LIMIT %(limit)s;
+
+-- name: get_lead_for_scan
+-- A stored lead's values and distribution settings, for a scan without sending.
+SELECT l.id, l.lead_type_id, l.fields, l.call_data, c.max_sell, j.account_types,
+       coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = l.account_id), 0)
+         AS buyer_version
+FROM leads l
+JOIN campaigns c ON c.account_id = l.account_id AND c.id = l.campaign_id
+LEFT JOIN distribution_jobs j ON j.account_id = l.account_id AND j.lead_id = l.id
+WHERE l.account_id = %(account_id)s AND l.id = %(id)s;
+
+-- name: lock_lead_for_operation
+-- A lead with its campaign's pricing, locked while a manual operation changes its sends or
+-- its price (NO KEY UPDATE: the engine's sends and scan log entries are not blocked), and
+-- the transaction's clock.
+SELECT l.id, l.lead_type_id, l.pricing_model, l.price, l.pending_qc, l.qc_rejected,
+       c.pricing_model AS campaign_model, c.pricing_amount, now() AS now
+FROM leads l
+JOIN campaigns c ON c.account_id = l.account_id AND c.id = l.campaign_id
+WHERE l.account_id = %(account_id)s AND l.id = %(id)s
+FOR NO KEY UPDATE OF l;
+
+-- name: lead_exists
+-- Whether the account has this lead.
+SELECT id FROM leads WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: settle_lead
+-- Add a confirmed sale's settlement to the price the account owes the lead's source, and show
+-- it as the Price of the lead's post (the status URL).
+WITH lead AS (
+  UPDATE leads SET price = price + %(amount)s
+  WHERE account_id = %(account_id)s AND id = %(lead_id)s
+  RETURNING account_id, id, price
+), post AS (
+  UPDATE posts p SET price = lead.price
+  FROM lead
+  WHERE p.account_id = lead.account_id AND p.lead_id = lead.id
+)
+SELECT price FROM lead;

@@ -1,0 +1,188 @@
+"""Delivering sends: one attempt at a time, outside any transaction.
+
+A send is rendered by its delivery method (server/domain/delivery/), sent by the matching
+transport (server/adapters/delivery/), and its outcome recorded: a buyer's answer finishes it
+(sold or rejected) and wakes the lead's job for its next step; a transport failure schedules
+it again by the backoff, up to its attempts, and then fails it. Outcomes are written in
+groups (server/storage/send_outcomes.py). A send delivered again after its process died
+carries the same `Idempotency-Key`, so the buyer can tell.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from server.adapters.delivery import Transports
+from server.domain.catalog.fields import Value
+from server.domain.delivery.answers import interpret
+from server.domain.delivery.render import render, storable
+from server.domain.delivery.send_log import describe
+from server.domain.delivery.spec import LeadPayload
+from server.domain.sales.sends import SendStatus
+from server.services.distribution.buyer_cache import BuyerCache
+from server.services.distribution.step import Reserved
+from server.services.runner import Backoff
+from server.storage import sends as send_store
+from server.storage.database import Pool, transaction
+from server.storage.send_outcomes import Outcome, OutcomeWriter
+
+MAX_LOGGED_RESPONSE = 65536  # characters of a buyer's answer kept in the send log
+
+
+class Deliveries:
+    """Delivers this process's sends and records their outcomes."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        cache: BuyerCache,
+        transports: Transports,
+        outcomes: OutcomeWriter,
+        backoff: Backoff,
+    ) -> None:
+        self._pool = pool
+        self._cache = cache
+        self._transports = transports
+        self._outcomes = outcomes
+        self._backoff = backoff
+
+    async def deliver_leased(self, account_id: int, send_id: int) -> None:
+        """Deliver a send this process leased (by a poll, or reserved by hand): read it back
+        first; nothing when it is finished already."""
+        async with transaction(self._pool) as conn:
+            send = await send_store.leased(conn, account_id, send_id)
+            if send is None:
+                return
+            snapshot = await self._cache.snapshot(
+                conn, account_id, send.lead_type_id, send.buyer_version
+            )
+        view = snapshot.by_id.get(send.delivery_account_id)
+        if view is None:
+            await self._finish(
+                account_id,
+                send.lead_id,
+                send.id,
+                f"account {send.delivery_account_id}",
+                SendStatus.FAILED,
+                "",
+                "",
+                "delivery account removed",
+                0.0,
+                price=send.price,
+            )
+            return
+        await self.execute(
+            account_id,
+            Reserved(send.id, send.lead_id, view, send.price, send.attempts, send.fields),
+        )
+
+    async def execute(self, account_id: int, send: Reserved) -> str | None:
+        """One delivery attempt of a send this process holds, and its outcome recorded; the
+        state that left the lead's job in (None: not touched)."""
+        view = send.view
+        payload = LeadPayload(
+            lead_id=send.lead_id,
+            send_id=send.id,
+            price=send.price,
+            values={name: _text(value) for name, value in send.fields.items()},
+        )
+        rendered = render(view.delivery, payload)
+        request_text = describe(rendered)
+        result = await self._transports.send(rendered)
+        if result.failed:
+            attempts = send.attempts + 1
+            retry_in = self._backoff.delay(attempts)
+            if retry_in is not None:
+                return await self._finish(
+                    account_id,
+                    send.lead_id,
+                    send.id,
+                    view.label,
+                    SendStatus.SCHEDULED,
+                    request_text,
+                    result.body,
+                    f"transport failure (attempt {attempts}): {result.error}; "
+                    f"retry in {retry_in:g} s",
+                    result.elapsed_ms,
+                    price=send.price,
+                    retry_in=retry_in,
+                )
+            return await self._finish(
+                account_id,
+                send.lead_id,
+                send.id,
+                view.label,
+                SendStatus.FAILED,
+                request_text,
+                result.body,
+                f"transport failure after {attempts} attempts: {result.error}",
+                result.elapsed_ms,
+                price=send.price,
+            )
+        answer = interpret(view.delivery.response, result.status, result.body)
+        return await self._finish(
+            account_id,
+            send.lead_id,
+            send.id,
+            view.label,
+            SendStatus.SOLD if answer.accepted else SendStatus.REJECTED,
+            request_text,
+            result.body,
+            answer.reason,
+            result.elapsed_ms,
+            price=answer.price if answer.price is not None else send.price,
+            redirect_url=answer.redirect_url or view.redirect_url,
+        )
+
+    async def _finish(
+        self,
+        account_id: int,
+        lead_id: int,
+        send_id: int,
+        label: str,
+        status: SendStatus,
+        request: str,
+        response: str,
+        reason: str,
+        elapsed_ms: float,
+        *,
+        price: Decimal,
+        retry_in: float = 0.0,
+        redirect_url: str = "",
+    ) -> str | None:
+        """Record the attempt; the state it left the lead's job in (None: not touched)."""
+        # a buyer's answer may hold NUL, which the database refuses: kept as U+FFFD
+        request, response = storable(request), storable(response)
+        reason, redirect_url = storable(reason), storable(redirect_url)
+        entry = ""
+        if status is not SendStatus.SCHEDULED:
+            detail = f"{status.word} at {price}"
+            if reason:
+                detail += f": {reason}"
+            entry = f"Send {send_id} to {label}: {detail} ({elapsed_ms:.0f} ms)"
+        # one statement, shared with whatever other outcomes are waiting: the outcome, its
+        # scan log entry and the job's wake-up (or its end)
+        return await self._outcomes.write(
+            Outcome(
+                account_id=account_id,
+                lead_id=lead_id,
+                send_id=send_id,
+                status=status,
+                request=request,
+                response=response[:MAX_LOGGED_RESPONSE],
+                reason=reason,
+                redirect_url=redirect_url,
+                price=price,
+                elapsed_ms=elapsed_ms,
+                retry_in=retry_in,
+                log=entry,
+            )
+        )
+
+
+def _text(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)

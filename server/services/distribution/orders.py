@@ -1,0 +1,122 @@
+"""The order a send counts against: a buyer's orders read under their locks, the one the
+domain's rules choose (server/domain/sales/orders.py), renewed first when its period is over.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from server.domain.matching.eligibility import AccountView
+from server.domain.sales.orders import (
+    ItemState,
+    OrderState,
+    OrderStatus,
+    Pick,
+    Renewal,
+    choose_order,
+)
+from server.storage.database import Connection
+from server.storage.queries import q
+
+
+async def order_states(
+    conn: Connection, account_id: int, client_ids: Sequence[int]
+) -> dict[int, list[OrderState]]:
+    """The buyers' orders with the sends held against each item in its current period."""
+    cursor = await conn.execute(
+        q("list_orders"), {"account_id": account_id, "client_ids": list(client_ids)}
+    )
+    found: dict[int, list[OrderState]] = {}
+    for row in await cursor.fetchall():
+        items = tuple(
+            ItemState(i["id"], i["quantity"], i["account_id"], i["held"]) for i in row["items"]
+        )
+        found.setdefault(row["client_id"], []).append(
+            OrderState(
+                id=row["id"],
+                client_id=row["client_id"],
+                status=OrderStatus(row["status"]),
+                renewal=Renewal(row["renewal"]),
+                start=row["start_at"],
+                end=row["end_at"],
+                period_start=row["period_start"],
+                period_end=row["period_end"],
+                sold=sum(i["sold"] for i in row["items"]),
+                items=items,
+            )
+        )
+    return found
+
+
+async def lock_orders(conn: Connection, account_id: int, client_id: int) -> None:
+    """Lock a buyer's orders while a send against one of them is decided: order quantities
+    hold across processes."""
+    await conn.execute(q("lock_client_orders"), {"account_id": account_id, "client_id": client_id})
+
+
+async def take_order(
+    conn: Connection, account_id: int, view: AccountView, now: datetime
+) -> tuple[Pick | None, str]:
+    """The order a send to this account counts against, under the buyer's order locks,
+    renewed first when its period is over; or None and why there is none."""
+    await lock_orders(conn, account_id, view.client_id)
+    states = await order_states(conn, account_id, [view.client_id])
+    choice = choose_order(states.get(view.client_id, []), view.id, now)
+    pick = choice.pick
+    if pick is None:
+        return None, choice.reason
+    return pick, await renewed(conn, account_id, view, pick)
+
+
+async def take_named_order(
+    conn: Connection,
+    account_id: int,
+    view: AccountView,
+    now: datetime,
+    *,
+    order_id: int,
+    uses_order: bool,
+) -> tuple[Pick | None, str]:
+    """The order a manual send to this account counts against, under the buyer's order
+    locks, renewed first when its period is over. Named (`order_id`): that order of the
+    buyer, when it is open, current and has quantity left on an item the account may use;
+    else, for an account using orders, the one the waterfall would take. Returns the pick
+    and a note for the scan log, (None, '') when no order applies, or (None, why) when the
+    send cannot be made."""
+    if not order_id:
+        if not uses_order:
+            return None, ""
+        pick, why = await take_order(conn, account_id, view, now)
+        if pick is None:
+            return None, f"{view.label} takes leads only against orders: {why}"
+        return pick, why
+    await lock_orders(conn, account_id, view.client_id)
+    states = await order_states(conn, account_id, [view.client_id])
+    named = [o for o in states.get(view.client_id, []) if o.id == order_id]
+    if not named:
+        return None, f"{view.client_name} has no order {order_id}"
+    choice = choose_order(named, view.id, now)
+    pick = choice.pick
+    if pick is None:
+        return None, f"order {order_id} cannot take this send: {choice.reason}"
+    return pick, await renewed(conn, account_id, view, pick)
+
+
+async def renewed(conn: Connection, account_id: int, view: AccountView, pick: Pick) -> str:
+    """Move the picked order to its next period when its pick says so; the scan log's note
+    of it, or '' when it needs none."""
+    if pick.renew_to is None:
+        return ""
+    params: dict[str, Any] = {
+        "account_id": account_id,
+        "id": pick.order_id,
+        "period_start": pick.renew_to.start,
+        "period_end": pick.renew_to.end,
+    }
+    await conn.execute(q("renew_order"), params)
+    return (
+        f"- order {pick.order_id} of {view.client_name} renewed: "
+        f"{pick.renew_to.start:%Y-%m-%d %H:%M} to {pick.renew_to.end:%Y-%m-%d %H:%M} UTC"
+    )

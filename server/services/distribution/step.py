@@ -1,0 +1,309 @@
+"""One step of a lead's waterfall, in one transaction.
+
+The first step scans the lead (server/services/distribution/scan.py), stores the eligible
+accounts in waterfall order as the job's plan and writes the scan log; rotation-based
+automations take a per-lead-type lock for it, so round robin and shares stay exact across
+processes. Each step then reserves as many sends down the plan as the lead still needs (its
+max sell count less the sales made and the sends outstanding), taking each capped delivery
+account's row lock and counting its caps again, so caps hold exactly across processes; an
+account using orders takes its order under the buyer's order locks. A reserved send counts
+against the caps until the buyer rejects it or it fails. The sends, the job's new state and
+the step's scan log entries are written by one statement.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from server.domain.caps import cap_reached, cap_windows
+from server.domain.catalog.fields import Value
+from server.domain.intake.call_data import screening_values
+from server.domain.matching.eligibility import AccountView
+from server.domain.matching.selection import Automation
+from server.domain.sales.operations import HeldSend
+from server.domain.sales.orders import Pick
+from server.domain.sales.sends import SendStatus
+from server.errors import RolledBack
+from server.services.distribution.buyer_cache import BuyerCache, Snapshot
+from server.services.distribution.orders import take_order
+from server.services.distribution.scan import context, rotating, scan
+from server.storage import jobs as job_store
+from server.storage import sends as send_store
+from server.storage.database import Connection, Pool, transaction
+from server.storage.queries import q
+
+log = logging.getLogger(__name__)
+
+STEP_ATTEMPTS = 3  # a step PostgreSQL rolled back to break a lock cycle is taken again
+
+
+@dataclass(frozen=True)
+class Reserved:
+    """A send this process holds in flight, with what delivering it needs."""
+
+    id: int
+    lead_id: int
+    view: AccountView
+    price: Decimal
+    attempts: int
+    fields: Mapping[str, Value]
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """A lead's distribution job as the transaction accepting the lead just wrote it, with
+    what its first step needs (`Steps.first`)."""
+
+    account_id: int
+    lead_id: int
+    lead_type_id: int
+    fields: Mapping[str, Value]
+    call_data: Mapping[str, Value]
+    max_sells: int
+    account_types: Sequence[int] | None
+    now: datetime  # the transaction's clock
+    buyer_version: int
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A send a step decided on, not yet inserted; `note_at` is where its "scheduled" note
+    goes in the step's notes when it is delayed."""
+
+    view: AccountView
+    pick: Pick | None
+    note_at: int
+
+    @property
+    def status(self) -> SendStatus:
+        delayed = self.view.delivery_delay_seconds > 0
+        return SendStatus.SCHEDULED if delayed else SendStatus.IN_FLIGHT
+
+
+class Steps:
+    """Takes waterfall steps for the engine of one process."""
+
+    def __init__(self, pool: Pool, cache: BuyerCache, lease_seconds: float) -> None:
+        self._pool = pool
+        self._cache = cache
+        self._lease_seconds = lease_seconds
+
+    def send_lease_seconds(self, view: AccountView) -> float:
+        """How long a send to this account, reserved in flight, is held before another
+        process takes it over: its delivery timeout plus the lease margin."""
+        return view.delivery.timeout_seconds + self._lease_seconds
+
+    async def take(self, account_id: int, lead_id: int, *, lease: bool) -> list[Reserved]:
+        """One step of the lead's waterfall; the sends to deliver now. `lease`: lease the job
+        first (no step when it is not due or another process holds it); else the caller holds
+        its lease. A step PostgreSQL rolled back to break a lock cycle between two walkers
+        (their waterfalls lock the same accounts in other orders) is taken again."""
+        for attempt in range(1, STEP_ATTEMPTS + 1):
+            try:
+                return await self._take(account_id, lead_id, lease=lease)
+            except RolledBack:
+                if attempt == STEP_ATTEMPTS:
+                    raise
+                log.info("lead %s: step rolled back by a deadlock; taking it again", lead_id)
+        return []
+
+    async def _take(self, account_id: int, lead_id: int, *, lease: bool) -> list[Reserved]:
+        async with transaction(self._pool) as conn:
+            if lease:
+                job = await job_store.claim(conn, account_id, lead_id, self._lease_seconds)
+            else:
+                job = await job_store.lock(conn, account_id, lead_id)
+            if job is None or job.state == "done":
+                return []
+            snapshot = await self._cache.snapshot(
+                conn, account_id, job.lead_type_id, job.buyer_version
+            )
+            held = await send_store.held(conn, account_id, lead_id)
+            return await self._advance(conn, account_id, lead_id, snapshot, job, held)
+
+    async def first(self, conn: Connection, new: NewJob) -> list[Reserved] | None:
+        """The first step of a just-stored lead's waterfall, in the transaction that accepts
+        it (the caller's), so its deliveries are decided and committed with the lead; the
+        sends to deliver once it commits. None, with nothing written, when the lead type's
+        buyers are not compiled at the account's buyer version yet: compiling may take
+        seconds, which the post should not wait for; its walk takes the step."""
+        snapshot = self._cache.cached(new.account_id, new.lead_type_id, new.buyer_version)
+        if snapshot is None:
+            return None
+        job = job_store.Job(
+            state="pending",
+            plan=None,
+            cursor=0,
+            max_sells=new.max_sells,
+            account_types=job_store.account_types(new.account_types),
+            lead_type_id=new.lead_type_id,
+            fields=new.fields,
+            call_data=new.call_data,
+            now=new.now,
+            buyer_version=new.buyer_version,
+        )
+        return await self._advance(conn, new.account_id, new.lead_id, snapshot, job, ())
+
+    async def _advance(
+        self,
+        conn: Connection,
+        account_id: int,
+        lead_id: int,
+        snapshot: Snapshot,
+        job: job_store.Job,
+        held: Sequence[HeldSend],
+    ) -> list[Reserved]:
+        """Plan the job if it has no plan yet (scan, order, scan log), reserve the sends it
+        needs next and save it; the sends to deliver now. `held`: the lead's sends that hold
+        or made a sale."""
+        plan = job.plan
+        logs: list[str] = []
+        if plan is None:
+            if any(rotating(v) for v in snapshot.views):
+                await job_store.lock_rotation(conn, account_id, job.lead_type_id)
+            found = await scan(
+                conn,
+                account_id,
+                lead_id,
+                snapshot,
+                screening_values(job.fields, job.call_data),
+                job.max_sells,
+                job.now,
+                account_types=job.account_types,
+                held=held,
+            )
+            plan = [(e.view.id, e.view.client_id) for e in found.ranked]
+            logs.append(found.report)
+        to_deliver, pending, cursor_at, outstanding, notes = await self._reserve(
+            conn, account_id, lead_id, snapshot, job, plan, held
+        )
+        if any(p.status is SendStatus.SCHEDULED for p in pending):  # their notes name their ids
+            to_deliver += await self._write(conn, account_id, lead_id, job, pending, notes)
+            pending = []
+        logs.append("\n".join(notes))
+        after = job_store.JobAfter("waiting" if outstanding else "done", plan, cursor_at, logs)
+        to_deliver += await self._write(conn, account_id, lead_id, job, pending, notes, after)
+        return to_deliver
+
+    async def _reserve(
+        self,
+        conn: Connection,
+        account_id: int,
+        lead_id: int,
+        snapshot: Snapshot,
+        job: job_store.Job,
+        plan: Sequence[job_store.PlanEntry],
+        held: Sequence[HeldSend],
+    ) -> tuple[list[Reserved], list[_Pending], int, int, list[str]]:
+        """Reserve sends down the plan until the lead has what it needs: the sends inserted
+        and to deliver now, those decided and left for the caller to insert, the plan position
+        reached, the sends outstanding, and notes for the scan log."""
+        now = job.now
+        sold = sum(1 for s in held if s.status is SendStatus.SOLD)
+        outstanding = len(held) - sold
+        taken_clients = {s.client_id for s in held}
+        taken_accounts = {s.delivery_account_id for s in held}
+        need = max(job.max_sells, 1) - sold - outstanding
+        position = job.cursor
+        by_id = snapshot.by_id
+        evaluated = context(now)
+        folded = screening_values(job.fields, job.call_data)
+        deliver_now: list[Reserved] = []
+        pending: list[_Pending] = []
+        notes: list[str] = []
+        while need > 0 and position < len(plan):
+            planned_id, _ = plan[position]
+            position += 1
+            view = by_id.get(planned_id)
+            if view is None:
+                notes.append(f"- account {planned_id}: passed over at send time: removed")
+                continue
+            if view.id in taken_accounts or (
+                view.client_id in taken_clients and not view.use_tiers
+            ):
+                continue
+            again = snapshot.index.check(view, folded, evaluated)
+            if again.reason:
+                notes.append(f"- {view.label}: passed over at send time: {again.reason}")
+                continue
+            if view.caps.any:  # nothing to hold exact for an account without caps
+                await conn.execute(
+                    q("lock_delivery_account"), {"account_id": account_id, "id": view.id}
+                )
+                counts = await send_store.cap_counts(
+                    conn, account_id, [(view.id, cap_windows(view.tz, now))]
+                )
+                over = cap_reached(view.caps, counts[view.id])
+                if over:
+                    notes.append(f"- {view.label}: passed over at send time: {over}")
+                    continue
+            pick = None
+            if view.id in snapshot.use_order:
+                # the order's count must see this lead's sends reserved so far
+                deliver_now.extend(
+                    await self._write(conn, account_id, lead_id, job, pending, notes)
+                )
+                pending = []
+                pick, why = await take_order(conn, account_id, view, now)
+                if pick is None:
+                    notes.append(f"- {view.label}: passed over at send time: {why}")
+                    continue
+                if why:
+                    notes.append(why)
+            if Automation.RoundRobin in (view.automation, view.secondary):
+                await conn.execute(
+                    q("advance_rotation"), {"account_id": account_id, "id": view.client_id}
+                )
+            pending.append(_Pending(view, pick, len(notes)))
+            if view.delivery_delay_seconds > 0:
+                notes.append("")  # "scheduled" note, once the send has its id
+            taken_clients.add(view.client_id)
+            taken_accounts.add(view.id)
+            outstanding += 1
+            need -= 1
+        return deliver_now, pending, position, outstanding, notes
+
+    async def _write(
+        self,
+        conn: Connection,
+        account_id: int,
+        lead_id: int,
+        job: job_store.Job,
+        pending: Sequence[_Pending],
+        notes: list[str],
+        after: job_store.JobAfter | None = None,
+    ) -> list[Reserved]:
+        """Reserve the sends decided so far, and save the job as `after` says when given, in
+        one statement; the sends to deliver now."""
+        if not pending and after is None:
+            return []
+        sends = [
+            job_store.NewSend(
+                client_id=p.view.client_id,
+                delivery_account_id=p.view.id,
+                delivery_id=p.view.delivery_id,
+                status=p.status,
+                price=p.view.price,
+                delay_seconds=p.view.delivery_delay_seconds,
+                lease_seconds=self.send_lease_seconds(p.view),
+                order_id=p.pick.order_id if p.pick else None,
+                order_item_id=p.pick.item_id if p.pick else None,
+            )
+            for p in pending
+        ]
+        ids = await job_store.write_step(conn, account_id, lead_id, sends, after)
+        now_due: list[Reserved] = []
+        for p in pending:
+            send_id = ids[p.view.id]
+            if p.status is SendStatus.IN_FLIGHT:
+                now_due.append(Reserved(send_id, lead_id, p.view, p.view.price, 0, job.fields))
+            else:
+                notes[p.note_at] = (
+                    f"- {p.view.label}: send {send_id} scheduled in "
+                    f"{p.view.delivery_delay_seconds} s"
+                )
+        return now_due

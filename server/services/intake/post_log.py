@@ -1,0 +1,67 @@
+"""The post log: one entry per posted lead, accepted or not, with the request as it came (up
+to MAX_LOGGED_BODY bytes), the answer, and each step's outcome and time."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from server.domain.intake.screening import Step
+from server.services.intake.identify import UNATTRIBUTED, Refused, Target
+from server.services.intake.requests import PostOutcome, Submission
+from server.storage import leads as lead_store
+from server.storage.database import Connection
+
+MAX_LOGGED_BODY = 64 * 1024
+
+
+def entry(
+    submission: Submission,
+    target: Target,
+    index: int,
+    outcome: PostOutcome,
+    steps: Sequence[Step],
+) -> lead_store.PostEntry:
+    """The post log entry of one posted lead."""
+    body = submission.raw_request
+    return lead_store.PostEntry(
+        account_id=target.account_id,
+        post_id=outcome.post_id,
+        source_id=target.source_id if target.account_id != UNATTRIBUTED else None,
+        campaign_id=target.campaign_id,
+        lead_type_id=target.lead_type_id,
+        remote_ip=submission.remote_ip,
+        request_format=submission.request_format,
+        request_body=body[:MAX_LOGGED_BODY],
+        request_truncated=len(body) > MAX_LOGGED_BODY,
+        lead_index=index,
+        is_valid=outcome.accepted,
+        response_type=int(outcome.response),
+        response_details=outcome.details,
+        lead_id=outcome.lead_id or None,
+        price=outcome.price,
+        steps=steps,
+    )
+
+
+async def log(
+    conn: Connection,
+    submission: Submission,
+    target: Target,
+    index: int,
+    outcome: PostOutcome,
+    steps: Sequence[Step],
+) -> None:
+    """Log a post that stored no lead (an accepted one is logged with its lead)."""
+    await lead_store.insert_post(conn, entry(submission, target, index, outcome, steps))
+
+
+async def log_refusal(
+    conn: Connection, submission: Submission, target: Target, index: int, refused: Refused
+) -> PostOutcome:
+    """Log a lead the request's identification refused, and its answer."""
+    outcome = PostOutcome(
+        str(uuid.uuid4()), refused.response, refused.details, campaign_id=target.campaign_id or 0
+    )
+    await log(conn, submission, target, index, outcome, target.steps)
+    return outcome

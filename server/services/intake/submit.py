@@ -1,0 +1,293 @@
+"""Submitting leads: identify the request, screen each lead, enforce the campaign's status, caps
+and duplicates, store it, and log every post, accepted or not.
+
+Each lead runs the pure screening steps; an accepted one is stored after locking its campaign
+row when the campaign has a cap (so hour/day/month caps are exact under concurrency, across
+processes) and then an advisory lock on its duplicate key (so two identical leads at the same
+instant give one lead and one Duplicate_Lead).
+
+A request is identified, and its first lead screened, stored and logged, in one transaction:
+a single post costs one commit. A lead due for distribution now gets its first distribution
+step in that transaction too, and this process's engine delivers it once it commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from server.domain.caps import CapCounts, cap_reached, cap_windows
+from server.domain.catalog.specs import PricingModel, Status
+from server.domain.intake.duplicates import duplicate_key
+from server.domain.intake.screening import ResponseType, Screening, Step, ZipLookup, screen
+from server.services.distribution.engine import Distributor
+from server.services.distribution.step import NewJob, Reserved
+from server.services.intake import post_log
+from server.services.intake.identify import Identifier, Target, micros
+from server.services.intake.requests import PostOutcome, Submission
+from server.storage import leads as lead_store
+from server.storage.database import Connection, Pool, rolled_back, transaction
+
+log = logging.getLogger(__name__)
+
+# what a stored lead's first distribution step reserved, to deliver once it commits
+FirstStep = list[Reserved] | None
+
+
+class SubmitLeads:
+    """Stores posted leads (SubmitLeads), and hands each accepted one to the engine."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        identifier: Identifier,
+        zip_lookup: ZipLookup,
+        engine: Distributor | None = None,
+    ) -> None:
+        """`engine`: this process's distribution engine. It takes each accepted lead's first
+        step in the transaction that stores the lead, and hears of each lead once committed,
+        to deliver and walk it at once. Without one, leads wait for a worker's poll."""
+        self._pool = pool
+        self._identifier = identifier
+        self._zip_lookup = zip_lookup
+        self._engine = engine
+
+    async def submit(self, submission: Submission) -> list[PostOutcome]:
+        """One outcome per posted lead, in order (one outcome when the request had none).
+
+        The request is identified, and its first lead screened, stored and logged, in one
+        transaction (a refusal is logged in it too); each further lead has one of its own.
+        """
+        target = Target()
+        started = time.perf_counter()
+        async with transaction(self._pool) as conn:
+            refused = await self._identifier.identified(conn, submission, target)
+            target.steps.append(
+                Step(
+                    "identify",
+                    "failed" if refused else "passed",
+                    refused.details if refused else "",
+                    micros(started),
+                )
+            )
+            if refused is not None:
+                count = max(1, len(submission.leads))
+                return [
+                    await post_log.log_refusal(conn, submission, target, index, refused)
+                    for index in range(count)
+                ]
+            outcome, first = await self._receive(conn, submission, target, 0, identified=True)
+        outcomes = [outcome]
+        self._hand_over(outcome, first)
+        for index in range(1, len(submission.leads)):
+            async with transaction(self._pool) as conn:
+                outcome, first = await self._receive(conn, submission, target, index)
+            outcomes.append(outcome)
+            self._hand_over(outcome, first)
+        return outcomes
+
+    def _hand_over(self, outcome: PostOutcome, first: FirstStep) -> None:
+        """Once a lead's transaction committed: this process's engine delivers the sends its
+        first step reserved, or walks it (no need to wait for a poll)."""
+        if self._engine is None or not outcome.lead_id or outcome.pending_qc:
+            return
+        if first is None:
+            self._engine.accepted([(outcome.account_id, outcome.lead_id)])
+        else:
+            self._engine.deliver_first(outcome.account_id, outcome.lead_id, first)
+
+    async def _receive(
+        self,
+        conn: Connection,
+        submission: Submission,
+        target: Target,
+        index: int,
+        *,
+        identified: bool = False,
+    ) -> tuple[PostOutcome, FirstStep]:
+        """Screen, store and log one lead in the caller's transaction. `identified`: the
+        request was identified in this transaction too, so the campaign's status was read in
+        it."""
+        assert target.campaign is not None and target.campaign_id is not None
+        campaign = target.campaign
+        lead = submission.leads[index]
+        posted = dict(lead.fields)
+        call = dict(lead.call) if submission.sale_kind.takes_call_data else None
+        screening = screen(campaign, target.fields, posted, self._zip_lookup, call, lead.reference)
+        steps = [*target.steps, *screening.steps]
+        post_id = str(uuid.uuid4())
+        if not screening.accepted:
+            outcome = PostOutcome(
+                post_id, screening.response, screening.details, campaign_id=target.campaign_id
+            )
+            await post_log.log(conn, submission, target, index, outcome, steps)
+            return outcome, None
+        outcome, first = await self._store(
+            conn, submission, target, index, post_id, screening, steps, identified
+        )
+        if not outcome.accepted:
+            await post_log.log(conn, submission, target, index, outcome, steps)
+        return outcome, first
+
+    async def _store(
+        self,
+        conn: Connection,
+        submission: Submission,
+        target: Target,
+        index: int,
+        post_id: str,
+        screening: Screening,
+        steps: list[Step],
+        identified: bool,
+    ) -> tuple[PostOutcome, FirstStep]:
+        """Check the campaign's status, caps and duplicates, then store the lead and log its
+        post in one statement; a refusal here is left to the caller to log.
+
+        Only a campaign with a cap is locked, so that posts to it take their turn and its
+        counts stay exact; others are not, and their posts run side by side. The status of an
+        uncapped campaign was read in this transaction when it identified the request, else it
+        is read again here.
+        """
+        assert target.campaign is not None and target.campaign_id is not None
+        campaign, campaign_id = target.campaign, target.campaign_id
+        lead = submission.leads[index]
+        values = screening.values
+        clock = time.perf_counter()
+        status, counts = campaign.status, CapCounts(0, 0, 0)
+        if campaign.caps.any:
+            assert target.time_zone is not None
+            windows = cap_windows(target.time_zone, datetime.now(UTC))
+            status, counts = await lead_store.lock_campaign_counting(
+                conn, target.account_id, campaign_id, windows, count_returns=campaign.count_returns
+            )
+        elif not identified:
+            status = await lead_store.campaign_status(conn, target.account_id, campaign_id)
+        if status != Status.Active:
+            steps.append(Step("campaign_status", "failed", "disabled meanwhile", micros(clock)))
+            outcome = PostOutcome(
+                post_id,
+                ResponseType.Account_Disabled,
+                "The campaign is disabled",
+                campaign_id=campaign_id,
+            )
+            return outcome, None
+        over = cap_reached(campaign.caps, counts)
+        steps.append(Step("caps", "failed" if over else "passed", over, micros(clock)))
+        if over:
+            outcome = PostOutcome(
+                post_id,
+                ResponseType.Post_Over_Max,
+                f"The campaign's {over}",
+                campaign_id=campaign_id,
+            )
+            return outcome, None
+        clock = time.perf_counter()
+        key = duplicate_key(target.lead_type_id or 0, target.fields, values)
+        if key is not None and campaign.dup_day_max > 0:
+            earlier = await lead_store.lock_duplicate_key(
+                conn, target.account_id, target.lead_type_id or 0, key, campaign.dup_day_max
+            )
+            if earlier is not None:
+                detail = (
+                    f"duplicate of lead {earlier.id}"
+                    if earlier.source_id == target.source_id
+                    else "duplicate of an earlier lead"
+                )
+                steps.append(Step("duplicate_check", "failed", detail, micros(clock)))
+                outcome = PostOutcome(
+                    post_id,
+                    ResponseType.Duplicate_Lead,
+                    f"Duplicate lead: {detail} within {campaign.dup_day_max} days",
+                    campaign_id=campaign_id,
+                )
+                return outcome, None
+            steps.append(Step("duplicate_check", "passed", "", micros(clock)))
+        else:
+            skipped = (
+                "no duplicate fields posted" if key is None else "the campaign checks no duplicates"
+            )
+            steps.append(Step("duplicate_check", "skipped", skipped, micros(clock)))
+        price = (
+            campaign.pricing.amount
+            if campaign.pricing.model is PricingModel.PerLead
+            else Decimal("0")
+        )
+        accepted = PostOutcome(
+            post_id,
+            ResponseType.No_Error,
+            "Lead was accepted",
+            campaign_id=campaign_id,
+            price=price,
+            pending_qc=campaign.use_qc_bin,
+            account_id=target.account_id,
+        )
+        send_delay = _send_delay(submission.send_delay_hours)
+        kinds = submission.sale_kind.account_types
+        types = None if kinds is None else [int(t) for t in kinds]
+        new = lead_store.NewLead(
+            post=post_log.entry(submission, target, index, accepted, steps),
+            reference=lead.reference,
+            no_sell=lead.no_sell,
+            send_delay_hours=send_delay,
+            fields=values,
+            extras=screening.extras,
+            duplicate_key=key,
+            pricing_model=campaign.pricing.model,
+            pending_qc=campaign.use_qc_bin,
+            max_sells=campaign.max_sell,
+            call_data=screening.call_data,
+            account_types=types,
+        )
+        # a lead distributed now gets its first step here, after a savepoint sent with it
+        stepping = (
+            self._engine is not None
+            and not lead.no_sell
+            and not campaign.use_qc_bin
+            and send_delay == 0
+        )
+        stored = await lead_store.insert_lead(conn, new, savepoint=stepping)
+        steps.append(Step("store", "passed", f"lead {stored.id}"))  # as insert_lead logs it
+        first = None
+        if stepping and stored.queued:
+            job = NewJob(
+                account_id=target.account_id,
+                lead_id=stored.id,
+                lead_type_id=target.lead_type_id or 0,
+                fields=values,
+                call_data=screening.call_data,
+                max_sells=campaign.max_sell,
+                account_types=types,
+                now=stored.now,
+                buyer_version=stored.buyer_version,
+            )
+            first = await self._first_step(conn, job)
+        return replace(accepted, lead_id=stored.id), first
+
+    async def _first_step(self, conn: Connection, job: NewJob) -> FirstStep:
+        """The lead's first distribution step in its acceptance transaction; the sends it
+        reserved, or None when the walk is left to take it. A step that fails is undone back
+        to its savepoint and the lead stays accepted: a deadlock with another walker (whose
+        waterfall locks the same accounts in another order) is expected now and then; any
+        other failure is logged, and the walk meets it again."""
+        assert self._engine is not None
+        try:
+            return await self._engine.first_step(conn, job)
+        except Exception as problem:
+            if rolled_back(problem):
+                log.info("lead %s: first step rolled back (%s); walking it", job.lead_id, problem)
+            else:
+                log.exception("lead %s: first step failed; walking it", job.lead_id)
+            await lead_store.rollback_first_step(conn)
+            return None
+
+
+def _send_delay(text: str) -> Decimal:
+    try:
+        hours = Decimal(text.strip() or "0")
+    except InvalidOperation:
+        return Decimal("0")
+    return hours if hours.is_finite() and 0 <= hours < 100_000 else Decimal("0")

@@ -1,0 +1,121 @@
+"""Updating a lead from its source (/processor/update): change its fields, and with
+processDelivery distribute it again."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+
+from server.domain.catalog.fields import clean_lead_values
+from server.domain.intake.duplicates import duplicate_key
+from server.domain.intake.screening import ResponseType, Step, redistribution_refusal
+from server.services.distribution.engine import Distributor
+from server.services.intake import post_log
+from server.services.intake.identify import Identifier, Refused, Target, campaign_of_lead, micros
+from server.services.intake.requests import PostOutcome, Submission
+from server.storage import jobs as job_store
+from server.storage import leads as lead_store
+from server.storage.database import Connection, Pool, transaction
+
+
+class UpdateLead:
+    """Changes fields of a lead the source posted earlier (UpdateLead)."""
+
+    def __init__(
+        self, pool: Pool, identifier: Identifier, engine: Distributor | None = None
+    ) -> None:
+        self._pool = pool
+        self._identifier = identifier
+        self._engine = engine
+
+    async def update(self, submission: Submission) -> PostOutcome:
+        """Each posted field is cleaned and checked like a new lead's (required does not
+        apply); the duplicate key follows. Identified, changed and logged in one transaction
+        (a refusal changes nothing)."""
+        target = Target()
+        post_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        redistribute = False
+        async with transaction(self._pool) as conn:
+            try:
+                refused = await self._identifier.identified(
+                    conn, submission, target, campaign_of_lead
+                )
+                if refused is not None:
+                    raise refused
+                if len(submission.leads) != 1:
+                    raise Refused(ResponseType.Data_Errors, "An update carries exactly one lead")
+                target.steps.append(Step("identify", "passed", "", micros(started)))
+                outcome, redistribute = await _apply(conn, submission, target, post_id)
+            except Refused as refused:  # raised before the lead is changed
+                target.steps.append(Step("update", "failed", refused.details, micros(started)))
+                outcome = PostOutcome(
+                    post_id,
+                    refused.response,
+                    refused.details,
+                    lead_id=target.lead_id,
+                    campaign_id=target.campaign_id or 0,
+                )
+            await post_log.log(conn, submission, target, 0, outcome, target.steps)
+        if redistribute and self._engine is not None:
+            self._engine.accepted([(target.account_id, target.lead_id)])  # its job is due now
+        return outcome
+
+
+async def _apply(
+    conn: Connection, submission: Submission, target: Target, post_id: str
+) -> tuple[PostOutcome, bool]:
+    """Change the lead, and with processDelivery restart its distribution; the outcome, and
+    whether the lead's distribution job was restarted."""
+    assert target.source_id is not None
+    lead = await lead_store.lock_source_lead(
+        conn, target.account_id, target.lead_id, target.source_id
+    )
+    if lead is None:  # deleted meanwhile
+        raise Refused(ResponseType.No_Account_Found, f"No lead {target.lead_id}")
+    posted = dict(submission.leads[0].fields)
+    if not posted and not submission.process_delivery:
+        raise Refused(ResponseType.Data_Errors, "The update holds no field")
+    optional = [replace(f, required=False) for f in target.fields]
+    cleaned = clean_lead_values(optional, posted)
+    if not cleaned.ok:
+        detail = "; ".join(str(p) for p in cleaned.problems)
+        raise Refused(ResponseType.Data_Errors, f"Invalid fields: {detail}")
+    values = {**lead.fields, **cleaned.values}
+    extras = {**lead.extras, **cleaned.extras}
+    key = duplicate_key(target.lead_type_id or 0, target.fields, values)
+    await lead_store.update_lead_fields(
+        conn, target.account_id, target.lead_id, values, extras, key
+    )
+    changed = ", ".join(sorted({*cleaned.values, *cleaned.extras}))
+    target.steps.append(Step("update", "passed", changed or "no field"))
+    details = "Lead information updated"
+    redistribute = False
+    if submission.process_delivery:
+        refusal = redistribution_refusal(
+            no_sell=lead.no_sell,
+            pending_qc=lead.pending_qc,
+            qc_reviewed=lead.qc_reviewed,
+            qc_rejected=lead.qc_rejected,
+        )
+        if refusal:
+            details += f"; processDelivery: not distributed, {refusal}"
+            target.steps.append(Step("process_delivery", "skipped", refusal))
+        else:
+            assert target.campaign is not None
+            await job_store.restart(
+                conn, target.account_id, target.lead_id, target.campaign.max_sell
+            )
+            details += "; delivery will be processed again"
+            target.steps.append(Step("process_delivery", "passed", "distribution restarted"))
+            redistribute = True
+    outcome = PostOutcome(
+        post_id,
+        ResponseType.No_Error,
+        details,
+        lead_id=target.lead_id,
+        campaign_id=target.campaign_id or 0,
+        price=lead.price,
+    )
+    return outcome, redistribute

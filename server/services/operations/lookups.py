@@ -1,0 +1,85 @@
+"""What prepares a manual operation: where a lead could be sent by hand now, and which
+delivery accounts name a value in their criteria."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from server.domain.buyers.specs import AccountType
+from server.domain.sales.operations import has_criterion, limited_text, required_ids
+from server.domain.sales.sends import Send
+from server.errors import NotFound
+from server.services.distribution.scan import Scan
+from server.services.distribution.views import DistributionViews
+from server.storage import sends as send_store
+from server.storage.database import Pool, transaction
+from server.storage.queries import q
+
+
+@dataclass(frozen=True)
+class ClientsForSend:
+    """GetClientsForSend: the lead's sends, then the accounts that would take it now."""
+
+    sends: list[Send]
+    scan: Scan
+    contacts: dict[int, dict[str, Any]]
+
+
+class OperationLookups:
+    """The lookups of the manual operations of one database."""
+
+    def __init__(self, pool: Pool, views: DistributionViews) -> None:
+        self._pool = pool
+        self._views = views
+
+    async def clients_for_send(self, account_id: int, lead_id: int) -> ClientsForSend:
+        """Every send of the lead, oldest first, and the automated accounts that would take it
+        now, best first, with their buyers' contact details."""
+        required_ids(lead_id=lead_id)
+        scan = await self._views.scan_lead(account_id, lead_id, automated_only=True)
+        async with transaction(self._pool) as conn:
+            sends = await send_store.list_sends(conn, account_id, lead_id)
+            ids = {s.client_id for s in sends} | {e.view.client_id for e in scan.ranked}
+            cursor = await conn.execute(
+                q("client_contacts"), {"account_id": account_id, "ids": sorted(ids)}
+            )
+            contacts = {r["id"]: r for r in await cursor.fetchall()}
+        return ClientsForSend(sends, scan, contacts)
+
+    async def clients_of_type(
+        self, account_id: int, lead_id: int, account_type: AccountType
+    ) -> Scan:
+        """The accounts of one type (redirect, live transfer) that would take the lead now,
+        automated or not; the lead's max sell count holds."""
+        required_ids(lead_id=lead_id)
+        return await self._views.scan_lead(
+            account_id, lead_id, automated_only=False, account_types=frozenset({account_type})
+        )
+
+    async def criteria_accounts(
+        self, account_id: int, lead_type_id: int, lead_field_id: int, value: str
+    ) -> list[dict[str, Any]]:
+        """The delivery accounts serving a lead type that have a criterion on the field with
+        the value (server/domain/sales/operations.py names_value), by id."""
+        required_ids(lead_type_id=lead_type_id, lead_field_id=lead_field_id)
+        value = limited_text(value, "value")
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(
+                q("get_lead_field_of_type"),
+                {
+                    "account_id": account_id,
+                    "lead_type_id": lead_type_id,
+                    "field_id": lead_field_id,
+                },
+            )
+            found = await cursor.fetchone()
+            if found is None:
+                raise NotFound(f"no lead type {lead_type_id}")
+            if found["field_name"] is None:
+                raise NotFound(f"lead type {lead_type_id} has no field {lead_field_id}")
+            cursor = await conn.execute(
+                q("lead_type_accounts"), {"account_id": account_id, "lead_type_id": lead_type_id}
+            )
+            accounts = await cursor.fetchall()
+        return [a for a in accounts if has_criterion(a["criteria"], found["field_name"], value)]
