@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -21,9 +22,29 @@ FAST = EngineSettings(retry_base_seconds=0.2, poll_seconds=0.05)
 
 
 @pytest.fixture
-async def distributor(pool: Any) -> AsyncIterator[Distributor]:
+def engines() -> list[Distributor]:
+    """Every distribution engine a test runs: `idle` waits for all of them."""
+    return []
+
+
+@pytest.fixture
+async def distributor(pool: Any, engines: list[Distributor]) -> AsyncIterator[Distributor]:
     async with distribution(pool, FAST) as engine:
+        engines.append(engine)
         yield engine
+
+
+@pytest.fixture
+def idle(engines: list[Distributor]) -> Callable[[], Awaitable[None]]:
+    """`await idle()`: every engine of the test has done all the work due now, so a test can
+    check that something did not happen without sleeping on it. Two rounds: an engine's
+    work can make work due for another engine on the same database."""
+
+    async def wait() -> None:
+        for _ in range(2):
+            await asyncio.gather(*(engine.idle() for engine in engines))
+
+    return wait
 
 
 @pytest.fixture
@@ -39,11 +60,12 @@ def grpc_address(served: Served) -> str:
 
 
 @pytest.fixture
-async def second_server(database_url: str) -> AsyncIterator[str]:
+async def second_server(database_url: str, engines: list[Distributor]) -> AsyncIterator[str]:
     """Another server with its own pool and distribution worker, on the same database."""
     other_pool = await open_pool(database_url, max_size=6)
     try:
         async with distribution(other_pool, FAST) as engine:
+            engines.append(engine)
             served = await create_server(other_pool, "127.0.0.1:0", engine)
             yield f"127.0.0.1:{served.port}"
             await served.server.stop(None)

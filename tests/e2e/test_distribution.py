@@ -284,14 +284,14 @@ async def test_round_robin_takes_buyers_in_turn(market: MarketFactory, buyers: B
 
 
 async def test_a_lead_sold_up_to_its_max_sell_count(
-    market: MarketFactory, buyers: BuyerServer
+    market: MarketFactory, buyers: BuyerServer, idle: Any
 ) -> None:
     m = await market(
         [client(k, buyers, price=p) for k, p in (("x", "5"), ("y", "7"), ("z", "9"))], max_sell=2
     )
     lead = await m.post()
     sends = await m.settled(lead.lead_id, 2)
-    await asyncio.sleep(0.3)
+    await idle()
     sends = await m.sends(lead.lead_id)
     assert sorted(s.client_name for s in sends) == ["Buyer y", "Buyer z"]
 
@@ -549,7 +549,7 @@ async def test_two_servers_keep_round_robin_exact(
 
 
 async def test_two_servers_keep_the_max_sell_count_exact(
-    market: MarketFactory, buyers: BuyerServer, second_server: str
+    market: MarketFactory, buyers: BuyerServer, second_server: str, idle: Any
 ) -> None:
     m = await market(
         [client(k, buyers, price=str(i)) for i, k in enumerate("abcd", start=1)], max_sell=2
@@ -557,7 +557,7 @@ async def test_two_servers_keep_the_max_sell_count_exact(
     leads = await post_across(m, second_server, 20)
     for lead in leads:
         await m.settled(lead, 2)
-    await asyncio.sleep(0.3)
+    await idle()
     counts: Counter[str] = Counter()
     for lead in leads:
         sends = await m.sends(lead)

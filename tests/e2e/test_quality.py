@@ -142,7 +142,7 @@ def same_instant(text: str, stamp: Timestamp) -> bool:
 
 
 async def test_a_qc_lead_waits_in_the_bin_until_approved_then_is_delivered(
-    shop: ShopFactory, buyers: BuyerServer, http: httpx.AsyncClient
+    shop: ShopFactory, buyers: BuyerServer, http: httpx.AsyncClient, idle: Any
 ) -> None:
     s = await shop([client("buyer", buyers)], qc=True)
     lead = await s.post()
@@ -151,7 +151,7 @@ async def test_a_qc_lead_waits_in_the_bin_until_approved_then_is_delivered(
     assert [x.lead_id for x in held.leads] == [lead.lead_id] and held.next_after_lead_id == 0
     assert {f.name: f.value for f in held.leads[0].fields}["Email"] == "ann@example.com"
     assert held.leads[0].price == "12.5" and held.leads[0].post_id == lead.post_id
-    await asyncio.sleep(0.3)  # several worker polls
+    await idle()  # the worker polled and found nothing to do
     assert not await s.has_job(lead.lead_id)
     assert buyers.received == [] and await s.sends(lead.lead_id) == []
     waiting = (await status_json(http, lead.post_id))["QualityControlDetails"]
@@ -174,7 +174,7 @@ async def test_a_qc_lead_waits_in_the_bin_until_approved_then_is_delivered(
 
 
 async def test_an_approved_lead_keeps_its_sources_send_delay(
-    shop: ShopFactory, buyers: BuyerServer, http: httpx.AsyncClient
+    shop: ShopFactory, buyers: BuyerServer, http: httpx.AsyncClient, idle: Any
 ) -> None:
     s = await shop([client("buyer", buyers)], qc=True)
     lead = await s.post(send_delay_hours="2")
@@ -182,12 +182,12 @@ async def test_an_approved_lead_keeps_its_sources_send_delay(
     received = moment((await status_json(http, lead.post_id))["DateReceived"])
     due = decision.distribution_due_at.ToDatetime(tzinfo=UTC)
     assert abs(due - (received + timedelta(hours=2))) < timedelta(milliseconds=1)
-    await asyncio.sleep(0.3)
+    await idle()
     assert buyers.received == [] and await s.has_job(lead.lead_id)
 
 
 async def test_an_approved_lead_is_sold_up_to_the_campaigns_max_sell_count(
-    shop: ShopFactory, buyers: BuyerServer
+    shop: ShopFactory, buyers: BuyerServer, idle: Any
 ) -> None:
     s = await shop(
         [client(k, buyers, price=p) for k, p in (("x", "5"), ("y", "7"), ("z", "9"))],
@@ -197,12 +197,12 @@ async def test_an_approved_lead_is_sold_up_to_the_campaigns_max_sell_count(
     lead = await s.post()
     await s.call("ApproveLead", Q.ApproveLeadRequest(lead_id=lead.lead_id))
     await s.sold(lead.lead_id, 2)
-    await asyncio.sleep(0.3)
+    await idle()
     assert sorted(x.client_name for x in await s.sends(lead.lead_id)) == ["Buyer y", "Buyer z"]
 
 
 async def test_a_rejected_lead_is_never_delivered_and_the_status_says_why(
-    shop: ShopFactory, buyers: BuyerServer, http: httpx.AsyncClient
+    shop: ShopFactory, buyers: BuyerServer, http: httpx.AsyncClient, idle: Any
 ) -> None:
     s = await shop([client("buyer", buyers)], qc=True)
     lead = await s.post()
@@ -212,7 +212,7 @@ async def test_a_rejected_lead_is_never_delivered_and_the_status_says_why(
     )
 
     assert not decision.approved and not decision.HasField("distribution_due_at")
-    await asyncio.sleep(0.3)
+    await idle()
     assert buyers.received == [] and not await s.has_job(lead.lead_id)
     assert list((await s.bin()).leads) == []
     body = await status_json(http, lead.post_id)
@@ -251,7 +251,7 @@ async def test_a_review_is_final(shop: ShopFactory, buyers: BuyerServer) -> None
 
 
 async def test_two_reviewers_at_once_make_one_review(
-    shop: ShopFactory, buyers: BuyerServer
+    shop: ShopFactory, buyers: BuyerServer, idle: Any
 ) -> None:
     s = await shop([client("buyer", buyers)], qc=True)
     lead = await s.post()
@@ -263,19 +263,19 @@ async def test_two_reviewers_at_once_make_one_review(
     assert len(refused) == 3
     assert {e.code() for e in refused} == {grpc.StatusCode.FAILED_PRECONDITION}
     await s.sold(lead.lead_id)
-    await asyncio.sleep(0.3)
+    await idle()
     assert len(await s.sends(lead.lead_id)) == 1 and len(buyers.of("buyer")) == 1
 
 
 async def test_an_approved_no_sell_lead_leaves_the_bin_undistributed(
-    shop: ShopFactory, buyers: BuyerServer
+    shop: ShopFactory, buyers: BuyerServer, idle: Any
 ) -> None:
     s = await shop([client("buyer", buyers)], qc=True)
     lead = await s.post(no_sell=True)
     decision = await s.call("ApproveLead", Q.ApproveLeadRequest(lead_id=lead.lead_id))
     assert decision.approved and not decision.HasField("distribution_due_at")
     assert list((await s.bin()).leads) == []
-    await asyncio.sleep(0.3)
+    await idle()
     assert not await s.has_job(lead.lead_id) and buyers.received == []
 
 

@@ -457,7 +457,7 @@ def update_form(t: Tenant, lead_id: int, **fields: str) -> dict[str, str]:
 
 
 async def test_process_delivery_distributes_an_unsold_lead_again(
-    tenant: Any, buyers: BuyerServer, http: httpx.AsyncClient
+    tenant: Any, buyers: BuyerServer, http: httpx.AsyncClient, idle: Any
 ) -> None:
     california = [{"field": "State", "operator": "Equal", "value": "CA"}]
     t = await tenant([buyer("west", buyers, criteria=california)])
@@ -473,12 +473,12 @@ async def test_process_delivery_distributes_an_unsold_lead_again(
     assert "delivery will be processed again" in body["ResponseDetails"]
     [got] = await received(buyers, "west")
     assert b"Age=31" in got.body  # the updated lead was sent
-    await asyncio.sleep(0.3)
+    await idle()
     assert buyers.of("late") == []  # max sell count 1: sold once is enough
 
 
 async def test_process_delivery_skips_buyers_that_have_the_lead(
-    tenant: Any, buyers: BuyerServer, http: httpx.AsyncClient
+    tenant: Any, buyers: BuyerServer, http: httpx.AsyncClient, idle: Any
 ) -> None:
     t = await tenant([buyer("first", buyers)], max_sell=2)
     posted = (await http.post("/processor/insert/returnsends/json", data=t.posted())).json()
@@ -497,12 +497,12 @@ async def test_process_delivery_skips_buyers_that_have_the_lead(
     body = (await http.post("/processor/update/json", json=json_update)).json()
     assert body["ResponseType"] == "No_Error", body
     await received(buyers, "second")
-    await asyncio.sleep(0.3)
+    await idle()
     assert len(buyers.of("first")) == 1
 
 
 async def test_process_delivery_leaves_a_no_sell_lead_alone(
-    tenant: Any, buyers: BuyerServer, http: httpx.AsyncClient
+    tenant: Any, buyers: BuyerServer, http: httpx.AsyncClient, idle: Any
 ) -> None:
     t = await tenant([buyer("any", buyers)])
     posted = (await http.post("/processor/insert/general/json", data=t.posted(nosell="1"))).json()
@@ -513,12 +513,12 @@ async def test_process_delivery_leaves_a_no_sell_lead_alone(
     ).json()
     assert body["ResponseType"] == "No_Error"
     assert "not distributed, the lead is noSell" in body["ResponseDetails"]
-    await asyncio.sleep(0.3)
+    await idle()
     assert buyers.received == []
 
 
 async def test_an_update_without_process_delivery_does_not_distribute(
-    tenant: Any, buyers: BuyerServer, http: httpx.AsyncClient
+    tenant: Any, buyers: BuyerServer, http: httpx.AsyncClient, idle: Any
 ) -> None:
     aged_31 = [{"field": "Age", "operator": "Equal", "value": "31"}]
     t = await tenant([buyer("west", buyers, criteria=aged_31)])
@@ -528,5 +528,5 @@ async def test_an_update_without_process_delivery_does_not_distribute(
     del form["processDelivery"]
     body = (await http.post("/processor/update/json", data=form)).json()
     assert body["ResponseDetails"] == "Lead information updated"
-    await asyncio.sleep(0.3)
+    await idle()
     assert buyers.received == []
