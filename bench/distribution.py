@@ -1068,7 +1068,7 @@ async def bench_engine_scan(
     from psycopg.types.json import Jsonb  # noqa: F401  (the engine's own import path)
 
     from server.adapters.delivery import Transports
-    from server.services import accounts
+    from server.services.accounts import Accounts
     from server.services.config_apply import apply_config
     from server.services.distribution import Distributor, utcnow
     from server.storage.database import open_pool, transaction
@@ -1081,7 +1081,7 @@ async def bench_engine_scan(
     try:
         async with Transports() as transports:
             for size in sizes:
-                tenant = await accounts.create_account(pool, f"bench choosing {size}")
+                tenant = await Accounts(pool).create_account(f"bench choosing {size}")
                 document = {
                     "lead_types": EXAMPLE["lead_types"],
                     "clients": market_clients(size, rng, geo),

@@ -11,7 +11,8 @@ from server.domain.catalog import instructions
 from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
-from server.services import accounts, buyer_admin, buyers, catalog, config_apply, leads
+from server.services import buyer_admin, buyers, catalog, config_apply, leads
+from server.services.accounts import Accounts
 from server.storage.database import Pool
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
@@ -22,8 +23,9 @@ def _account() -> int:
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
-    def __init__(self, pool: Pool, receiver_url: str) -> None:
+    def __init__(self, pool: Pool, accounts: Accounts, receiver_url: str) -> None:
         self._pool = pool
+        self._accounts = accounts
         self._receiver_url = receiver_url
 
     # -- lead types and fields
@@ -162,8 +164,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.CreateSourceKeyRequest, context: Context
     ) -> admin_pb2.CreateSourceKeyResponse:
         await catalog.get_source(self._pool, _account(), request.source_id)
-        info, secret = await accounts.create_key(
-            self._pool, _account(), request.name, source_id=request.source_id
+        info, secret = await self._accounts.create_key(
+            _account(), request.name, source_id=request.source_id
         )
         return admin_pb2.CreateSourceKeyResponse(key=convert.key_message(info), secret=secret)
 
@@ -171,15 +173,13 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.ListSourceKeysRequest, context: Context
     ) -> admin_pb2.ListSourceKeysResponse:
         await catalog.get_source(self._pool, _account(), request.source_id)
-        found = await accounts.list_keys(self._pool, _account(), request.source_id)
+        found = await self._accounts.list_keys(_account(), request.source_id)
         return admin_pb2.ListSourceKeysResponse(keys=[convert.key_message(k) for k in found])
 
     async def RevokeSourceKey(
         self, request: admin_pb2.RevokeSourceKeyRequest, context: Context
     ) -> admin_pb2.RevokeSourceKeyResponse:
-        await accounts.revoke_key(
-            self._pool, _account(), request.key_id, source_id=request.source_id
-        )
+        await self._accounts.revoke_key(_account(), request.key_id, source_id=request.source_id)
         return admin_pb2.RevokeSourceKeyResponse()
 
     # -- buyers

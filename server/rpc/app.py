@@ -27,7 +27,7 @@ from server.rpc.in_process import InProcessServer
 from server.rpc.interceptor import ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.quality import QualityServicer
-from server.services import accounts
+from server.services.accounts import Accounts
 from server.services.distribution import Distributor
 from server.services.intake import LeadIntake
 from server.services.quality import Quality
@@ -59,13 +59,11 @@ async def create_server(
 ) -> Served:
     """Build and start the server on `address` (port 0 picks one)."""
 
-    async def authenticate(token: str) -> accounts.Caller:
-        return await accounts.authenticate(pool, token)
-
-    interceptors = [ServiceInterceptor(authenticate)]
+    accounts = Accounts(pool)
+    interceptors = [ServiceInterceptor(accounts.authenticate)]
     server = grpc.aio.server(interceptors=interceptors)
     local = InProcessServer(interceptors)
-    admin = AdminServicer(pool, receiver_url)
+    admin = AdminServicer(pool, accounts, receiver_url)
     intake = LeadIntake(pool, zip_codes.city_state, distributor)
     leads = LeadServicer(intake, distributor)
     distribution = DistributionServicer(pool, distributor)

@@ -11,6 +11,7 @@ from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2
 
+from server.domain.accounts import KeyInfo
 from server.domain.buyers.specs import (
     AUTH_TYPES,
     CONTACT_FIELDS,
@@ -46,7 +47,6 @@ from server.domain.sales.orders import OrderStatus, Renewal
 from server.errors import InvalidArgument, Violation
 from server.services.buyer_admin import ListEdit, ListItemEdit, OrderEdit, OrderItemEdit
 from server.services.buyers import StoredClient
-from server.storage.accounts import KeyInfo
 from server.storage.catalog import StoredCampaign, StoredField, StoredSource
 
 E = TypeVar("E", bound=enum.IntEnum)

@@ -11,7 +11,7 @@ import pytest
 from clients.client import admin_async
 from server.bootstrap import distribution
 from server.rpc.app import Served, create_server
-from server.services import accounts
+from server.services.accounts import Accounts, NewAccount
 from server.services.distribution import Distributor, EngineSettings
 from server.storage.database import open_pool
 from tests.support.buyers import BuyerServer, buyer_server
@@ -60,8 +60,8 @@ async def buyers() -> AsyncIterator[BuyerServer]:
 
 @pytest.fixture
 def new_account(pool: Any) -> Callable[[str], Any]:
-    async def create(name: str = "Tenant") -> accounts.NewAccount:
-        return await accounts.create_account(pool, name)
+    async def create(name: str = "Tenant") -> NewAccount:
+        return await Accounts(pool).create_account(name)
 
     return create
 

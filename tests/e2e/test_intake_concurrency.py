@@ -18,7 +18,7 @@ import pytest
 
 from server.adapters import zip_codes
 from server.domain.intake.screening import ResponseType
-from server.services import accounts
+from server.services.accounts import Accounts
 from server.services.config_apply import apply_config
 from server.services.intake import LeadIntake, PostedLead, Submission
 from server.storage import catalog as catalog_store
@@ -71,7 +71,7 @@ class CountingPool:
 
 @pytest.fixture
 async def acme(pool: Any) -> Acme:
-    tenant = await accounts.create_account(pool, "Acme")
+    tenant = await Accounts(pool).create_account("Acme")
     return Acme(tenant.account_id, await apply_config(pool, tenant.account_id, EXAMPLE))
 
 

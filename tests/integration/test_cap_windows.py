@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from psycopg.types.json import Jsonb
 
-from server.services import accounts
+from server.services.accounts import Accounts
 from server.services.config_apply import apply_config
 from server.storage.queries import q
 
@@ -20,7 +20,7 @@ EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read
 async def test_a_lead_just_before_local_midnight_is_not_in_todays_count(
     pool: Any, zone: str
 ) -> None:
-    tenant = await accounts.create_account(pool, "Zoned", zone)
+    tenant = await Accounts(pool).create_account("Zoned", zone)
     ids = await apply_config(pool, tenant.account_id, EXAMPLE)
     campaign = ids.campaigns["acme-auto-web"]
     async with pool.connection() as conn:

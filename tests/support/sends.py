@@ -7,7 +7,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from server.services import accounts
+from server.services.accounts import Accounts
 from server.services.config_apply import apply_config
 from tests.support.documents import EXAMPLE, unreachable_buyers
 
@@ -19,7 +19,7 @@ def _document() -> dict[str, Any]:
 async def in_flight_sends(pool: Any, leads: int) -> tuple[int, list[tuple[int, int]]]:
     """A tenant with `leads` leads, each with a waiting job and 4 sends in flight: the
     account id and (lead id, send id) pairs."""
-    tenant = await accounts.create_account(pool, "Outcomes")
+    tenant = await Accounts(pool).create_account("Outcomes")
     ids = await apply_config(pool, tenant.account_id, _document())
     account = tenant.account_id
     sends: list[tuple[int, int]] = []
