@@ -11,8 +11,9 @@ from server.domain.catalog import instructions
 from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
-from server.services import buyer_admin, buyers, catalog, config_apply, leads
+from server.services import buyer_admin, buyers, config_apply, leads
 from server.services.accounts import Accounts
+from server.services.catalog import Catalog
 from server.storage.database import Pool
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
@@ -23,9 +24,10 @@ def _account() -> int:
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
-    def __init__(self, pool: Pool, accounts: Accounts, receiver_url: str) -> None:
+    def __init__(self, pool: Pool, accounts: Accounts, catalog: Catalog, receiver_url: str) -> None:
         self._pool = pool
         self._accounts = accounts
+        self._catalog = catalog
         self._receiver_url = receiver_url
 
     # -- lead types and fields
@@ -34,7 +36,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.CreateLeadTypeRequest, context: Context
     ) -> catalog_pb2.LeadType:
         spec = convert.lead_type_spec(request.lead_type)
-        lead_type_id, stored = await catalog.create_lead_type(self._pool, _account(), spec)
+        lead_type_id, stored = await self._catalog.create_lead_type(_account(), spec)
         return convert.lead_type_message(lead_type_id, stored)
 
     async def UpdateLeadType(
@@ -42,19 +44,19 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> catalog_pb2.LeadType:
         spec = convert.lead_type_spec(request.lead_type)
         lead_type_id = request.lead_type.id
-        stored = await catalog.update_lead_type(self._pool, _account(), lead_type_id, spec)
+        stored = await self._catalog.update_lead_type(_account(), lead_type_id, spec)
         return convert.lead_type_message(lead_type_id, stored)
 
     async def GetLeadType(
         self, request: admin_pb2.GetLeadTypeRequest, context: Context
     ) -> catalog_pb2.LeadType:
-        stored = await catalog.get_lead_type(self._pool, _account(), request.id)
+        stored = await self._catalog.get_lead_type(_account(), request.id)
         return convert.lead_type_message(request.id, stored)
 
     async def ListLeadTypes(
         self, request: admin_pb2.ListLeadTypesRequest, context: Context
     ) -> admin_pb2.ListLeadTypesResponse:
-        found = await catalog.list_lead_types(self._pool, _account())
+        found = await self._catalog.list_lead_types(_account())
         return admin_pb2.ListLeadTypesResponse(
             lead_types=[convert.lead_type_message(i, spec) for i, spec in found]
         )
@@ -63,22 +65,20 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.CreateLeadFieldRequest, context: Context
     ) -> catalog_pb2.LeadField:
         spec = convert.field_spec(request.field)
-        stored = await catalog.create_field(
-            self._pool, _account(), request.field.lead_type_id, spec
-        )
+        stored = await self._catalog.create_field(_account(), request.field.lead_type_id, spec)
         return convert.stored_field_message(stored)
 
     async def UpdateLeadField(
         self, request: admin_pb2.UpdateLeadFieldRequest, context: Context
     ) -> catalog_pb2.LeadField:
         spec = convert.field_spec(request.field)
-        stored = await catalog.update_field(self._pool, _account(), request.field.id, spec)
+        stored = await self._catalog.update_field(_account(), request.field.id, spec)
         return convert.stored_field_message(stored)
 
     async def DeleteLeadField(
         self, request: admin_pb2.DeleteLeadFieldRequest, context: Context
     ) -> admin_pb2.DeleteLeadFieldResponse:
-        await catalog.delete_field(self._pool, _account(), request.id)
+        await self._catalog.delete_field(_account(), request.id)
         return admin_pb2.DeleteLeadFieldResponse()
 
     # -- sources and campaigns
@@ -86,52 +86,50 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def CreateSource(
         self, request: admin_pb2.CreateSourceRequest, context: Context
     ) -> catalog_pb2.Source:
-        stored = await catalog.create_source(
-            self._pool, _account(), convert.source_spec(request.source)
-        )
+        stored = await self._catalog.create_source(_account(), convert.source_spec(request.source))
         return convert.source_message(stored)
 
     async def UpdateSource(
         self, request: admin_pb2.UpdateSourceRequest, context: Context
     ) -> catalog_pb2.Source:
         spec = convert.source_spec(request.source)
-        stored = await catalog.update_source(self._pool, _account(), request.source.id, spec)
+        stored = await self._catalog.update_source(_account(), request.source.id, spec)
         return convert.source_message(stored)
 
     async def GetSource(
         self, request: admin_pb2.GetSourceRequest, context: Context
     ) -> catalog_pb2.Source:
-        return convert.source_message(await catalog.get_source(self._pool, _account(), request.id))
+        return convert.source_message(await self._catalog.get_source(_account(), request.id))
 
     async def ListSources(
         self, request: admin_pb2.ListSourcesRequest, context: Context
     ) -> admin_pb2.ListSourcesResponse:
-        found = await catalog.list_sources(self._pool, _account())
+        found = await self._catalog.list_sources(_account())
         return admin_pb2.ListSourcesResponse(sources=[convert.source_message(s) for s in found])
 
     async def CreateCampaign(
         self, request: admin_pb2.CreateCampaignRequest, context: Context
     ) -> catalog_pb2.Campaign:
         spec = convert.campaign_spec(request.campaign)
-        return convert.campaign_message(await catalog.create_campaign(self._pool, _account(), spec))
+        return convert.campaign_message(await self._catalog.create_campaign(_account(), spec))
 
     async def UpdateCampaign(
         self, request: admin_pb2.UpdateCampaignRequest, context: Context
     ) -> catalog_pb2.Campaign:
         spec = convert.campaign_spec(request.campaign)
-        stored = await catalog.update_campaign(self._pool, _account(), request.campaign.id, spec)
+        stored = await self._catalog.update_campaign(_account(), request.campaign.id, spec)
         return convert.campaign_message(stored)
 
     async def GetCampaign(
         self, request: admin_pb2.GetCampaignRequest, context: Context
     ) -> catalog_pb2.Campaign:
-        stored = await catalog.get_campaign(self._pool, _account(), request.id)
+        stored = await self._catalog.get_campaign(_account(), request.id)
         return convert.campaign_message(stored)
 
     async def ListCampaigns(
         self, request: admin_pb2.ListCampaignsRequest, context: Context
     ) -> admin_pb2.ListCampaignsResponse:
-        found = await catalog.list_campaigns(self._pool, _account(), request.source_id or None)
+        found = await self._catalog.list_campaigns(_account(), request.source_id or None)
         return admin_pb2.ListCampaignsResponse(
             campaigns=[convert.campaign_message(c) for c in found]
         )
@@ -139,8 +137,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def GetPostingInstructions(
         self, request: admin_pb2.GetPostingInstructionsRequest, context: Context
     ) -> admin_pb2.PostingInstructions:
-        document = await catalog.posting_instructions(
-            self._pool,
+        document = await self._catalog.posting_instructions(
             _account(),
             request.campaign_id or None,
             request.campaign_key,
@@ -163,7 +160,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def CreateSourceKey(
         self, request: admin_pb2.CreateSourceKeyRequest, context: Context
     ) -> admin_pb2.CreateSourceKeyResponse:
-        await catalog.get_source(self._pool, _account(), request.source_id)
+        await self._catalog.get_source(_account(), request.source_id)
         info, secret = await self._accounts.create_key(
             _account(), request.name, source_id=request.source_id
         )
@@ -172,7 +169,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def ListSourceKeys(
         self, request: admin_pb2.ListSourceKeysRequest, context: Context
     ) -> admin_pb2.ListSourceKeysResponse:
-        await catalog.get_source(self._pool, _account(), request.source_id)
+        await self._catalog.get_source(_account(), request.source_id)
         found = await self._accounts.list_keys(_account(), request.source_id)
         return admin_pb2.ListSourceKeysResponse(keys=[convert.key_message(k) for k in found])
 

@@ -28,6 +28,7 @@ from server.rpc.interceptor import ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.quality import QualityServicer
 from server.services.accounts import Accounts
+from server.services.catalog import Catalog
 from server.services.distribution import Distributor
 from server.services.intake import LeadIntake
 from server.services.quality import Quality
@@ -63,7 +64,7 @@ async def create_server(
     interceptors = [ServiceInterceptor(accounts.authenticate)]
     server = grpc.aio.server(interceptors=interceptors)
     local = InProcessServer(interceptors)
-    admin = AdminServicer(pool, accounts, receiver_url)
+    admin = AdminServicer(pool, accounts, Catalog(pool), receiver_url)
     intake = LeadIntake(pool, zip_codes.city_state, distributor)
     leads = LeadServicer(intake, distributor)
     distribution = DistributionServicer(pool, distributor)

@@ -26,6 +26,7 @@ from server.domain.buyers.specs import (
 )
 from server.domain.caps import NO_LIMIT
 from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
+from server.domain.catalog.records import StoredCampaign, StoredField, StoredSource
 from server.domain.catalog.rules import Operator, Rule
 from server.domain.catalog.specs import (
     DEFAULT_DUP_DAYS,
@@ -47,7 +48,6 @@ from server.domain.sales.orders import OrderStatus, Renewal
 from server.errors import InvalidArgument, Violation
 from server.services.buyer_admin import ListEdit, ListItemEdit, OrderEdit, OrderItemEdit
 from server.services.buyers import StoredClient
-from server.storage.catalog import StoredCampaign, StoredField, StoredSource
 
 E = TypeVar("E", bound=enum.IntEnum)
 

@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 
 from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
+from server.domain.catalog.records import StoredCampaign, StoredField, StoredSource
 from server.domain.catalog.rules import Operator, Rule
 from server.domain.catalog.specs import (
     CampaignSpec,
@@ -29,27 +30,6 @@ from server.storage.database import Connection
 from server.storage.queries import q
 
 Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StoredField:
-    lead_type_id: int
-    spec: FieldSpec  # spec.id is the field's id
-    position: int
-
-
-@dataclass(frozen=True)
-class StoredSource:
-    id: int
-    spec: SourceSpec  # password is None; see password_hash
-    password_hash: str | None
-
-
-@dataclass(frozen=True)
-class StoredCampaign:
-    id: int
-    spec: CampaignSpec  # password is None; see password_hash
-    password_hash: str | None
 
 
 @dataclass(frozen=True)
