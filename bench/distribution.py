@@ -83,8 +83,9 @@ from server.domain.matching.selection import (  # noqa: E402
     plan_waterfall,
 )
 from server.services import config_apply  # noqa: E402
-from server.services.buyers import check_clients, criterion_json  # noqa: E402
+from server.services.buyers.config import check_clients  # noqa: E402
 from server.services.distribution import _view  # noqa: E402
+from server.storage.buyers import criterion_json  # noqa: E402
 
 EXAMPLE_FILE = ROOT / "examples" / "acme.json"
 EXAMPLE = json.loads(EXAMPLE_FILE.read_text())
@@ -1069,7 +1070,7 @@ async def bench_engine_scan(
 
     from server.adapters.delivery import Transports
     from server.services.accounts import Accounts
-    from server.services.config_apply import apply_config
+    from server.services.config_apply import ConfigApply
     from server.services.distribution import Distributor, utcnow
     from server.storage.database import open_pool, transaction
     from server.storage.queries import q
@@ -1087,7 +1088,7 @@ async def bench_engine_scan(
                     "clients": market_clients(size, rng, geo),
                 }
                 started = time.perf_counter()
-                applied = await apply_config(pool, tenant.account_id, document)
+                applied = await ConfigApply(pool).apply(tenant.account_id, document)
                 apply_seconds = time.perf_counter() - started
                 lead_type_id = applied.lead_types[LEAD_TYPE]
                 queries = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
 from google.protobuf.json_format import MessageToDict
@@ -11,12 +12,15 @@ from server.domain.catalog import instructions
 from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
-from server.services import buyer_admin, buyers, config_apply, leads
 from server.services.accounts import Accounts
+from server.services.buyers.edits import BuyerEdits
+from server.services.buyers.reads import BuyerReads
 from server.services.catalog import Catalog
-from server.storage.database import Pool
+from server.services.config_apply import ConfigApply
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
+# The account's leads posted with a reference, newest first: (account_id, reference, limit).
+FindLeads: TypeAlias = Callable[[int, str, int], Awaitable[list[dict[str, Any]]]]
 
 
 def _account() -> int:
@@ -24,10 +28,25 @@ def _account() -> int:
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
-    def __init__(self, pool: Pool, accounts: Accounts, catalog: Catalog, receiver_url: str) -> None:
-        self._pool = pool
+    """The admin API of an account: its catalog, keys, buyers and config as code."""
+
+    def __init__(
+        self,
+        *,
+        accounts: Accounts,
+        catalog: Catalog,
+        buyer_reads: BuyerReads,
+        buyer_edits: BuyerEdits,
+        config: ConfigApply,
+        find_leads: FindLeads,
+        receiver_url: str,
+    ) -> None:
         self._accounts = accounts
         self._catalog = catalog
+        self._buyers = buyer_reads
+        self._edits = buyer_edits
+        self._config = config
+        self._find_leads = find_leads
         self._receiver_url = receiver_url
 
     # -- lead types and fields
@@ -150,9 +169,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def FindLeads(
         self, request: admin_pb2.FindLeadsRequest, context: Context
     ) -> admin_pb2.FindLeadsResponse:
-        found = await leads.find_by_reference(
-            self._pool, _account(), request.reference, request.limit
-        )
+        found = await self._find_leads(_account(), request.reference, request.limit)
         return admin_pb2.FindLeadsResponse(leads=[convert.lead_summary(row) for row in found])
 
     # -- source API keys
@@ -186,55 +203,52 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> buyers_pb2.Client:
         if not request.id and not request.key:
             raise InvalidArgument("give the buyer's id or key")
-        found = await buyers.get_client(
-            self._pool, _account(), request.id or None, request.key or None
-        )
+        found = await self._buyers.get_client(_account(), request.id or None, request.key or None)
         return convert.client_message(found)
 
     async def ListClients(
         self, request: admin_pb2.ListClientsRequest, context: Context
     ) -> admin_pb2.ListClientsResponse:
-        found = await buyers.list_clients(self._pool, _account())
+        found = await self._buyers.list_clients(_account())
         return admin_pb2.ListClientsResponse(clients=[convert.client_message(c) for c in found])
 
     async def ListDistributionLists(
         self, request: admin_pb2.ListDistributionListsRequest, context: Context
     ) -> admin_pb2.ListDistributionListsResponse:
-        found = await buyers.list_distribution_lists(self._pool, _account())
+        found = await self._buyers.list_distribution_lists(_account())
         return admin_pb2.ListDistributionListsResponse(
-            lists=[convert.list_message(r) for r in found]
+            lists=[convert.list_message(stored) for stored in found]
         )
 
     async def GetDistributionList(
         self, request: admin_pb2.GetDistributionListRequest, context: Context
     ) -> buyers_pb2.DistributionList:
-        return convert.list_message(await buyer_admin.get_list(self._pool, _account(), request.id))
+        found = await self._buyers.get_distribution_list(_account(), request.id)
+        return convert.list_message(found)
 
     async def GetDelivery(
         self, request: admin_pb2.GetDeliveryRequest, context: Context
     ) -> buyers_pb2.Delivery:
-        found = await buyer_admin.get_delivery(self._pool, _account(), request.id)
+        found = await self._buyers.get_delivery(_account(), request.id)
         return convert.delivery_message(found)
 
     async def GetDeliveryAccount(
         self, request: admin_pb2.GetDeliveryAccountRequest, context: Context
     ) -> buyers_pb2.DeliveryAccount:
-        found = await buyer_admin.get_account(self._pool, _account(), request.id, request.client_id)
-        return convert.account_message(found)
+        found = await self._buyers.get_delivery_account(_account(), request.id, request.client_id)
+        return convert.delivery_account_message(found)
 
     async def GetOrder(
         self, request: admin_pb2.GetOrderRequest, context: Context
     ) -> buyers_pb2.Order:
-        return convert.order_message(
-            await buyer_admin.get_order(self._pool, _account(), request.id)
-        )
+        return convert.order_message(await self._buyers.get_order(_account(), request.id))
 
     async def ListClientGroups(
         self, request: admin_pb2.ListClientGroupsRequest, context: Context
     ) -> admin_pb2.ListClientGroupsResponse:
-        found = await buyer_admin.list_client_groups(self._pool, _account())
+        found = await self._buyers.list_client_groups(_account())
         return admin_pb2.ListClientGroupsResponse(
-            groups=[convert.client_group_message(r) for r in found]
+            groups=[convert.client_group_message(g) for g in found]
         )
 
     # -- buyers edited by id: each save returns the entity as stored
@@ -243,60 +257,51 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.SaveClientRequest, context: Context
     ) -> buyers_pb2.Client:
         spec = convert.client_spec(request.client)
-        client_id = await buyer_admin.save_client(self._pool, _account(), request.client.id, spec)
-        return convert.client_message(
-            await buyers.get_client(self._pool, _account(), client_id, None)
-        )
+        client_id = await self._edits.save_client(_account(), request.client.id, spec)
+        return convert.client_message(await self._buyers.get_client(_account(), client_id, None))
 
     async def SaveDelivery(
         self, request: admin_pb2.SaveDeliveryRequest, context: Context
     ) -> buyers_pb2.Delivery:
         message = request.delivery
-        delivery_id = await buyer_admin.save_delivery(
-            self._pool, _account(), message.id, message.client_id, convert.delivery_method(message)
+        delivery_id = await self._edits.save_delivery(
+            _account(), message.id, message.client_id, convert.delivery_method(message)
         )
-        found = await buyer_admin.get_delivery(self._pool, _account(), delivery_id)
+        found = await self._buyers.get_delivery(_account(), delivery_id)
         return convert.delivery_message(found)
 
     async def SaveDeliveryAccount(
         self, request: admin_pb2.SaveDeliveryAccountRequest, context: Context
     ) -> buyers_pb2.DeliveryAccount:
         message = request.account
-        saved_id = await buyer_admin.save_account(
-            self._pool, _account(), message.id, message.client_id, convert.account_spec(message)
+        saved_id = await self._edits.save_delivery_account(
+            _account(), message.id, message.client_id, convert.account_spec(message)
         )
-        return convert.account_message(
-            await buyer_admin.get_account(self._pool, _account(), saved_id, 0)
-        )
+        found = await self._buyers.get_delivery_account(_account(), saved_id, 0)
+        return convert.delivery_account_message(found)
 
     async def SaveOrder(
         self, request: admin_pb2.SaveOrderRequest, context: Context
     ) -> buyers_pb2.Order:
-        order_id = await buyer_admin.save_order(
-            self._pool, _account(), convert.order_edit(request.order)
-        )
-        return convert.order_message(await buyer_admin.get_order(self._pool, _account(), order_id))
+        order_id = await self._edits.save_order(_account(), convert.order_edit(request.order))
+        return convert.order_message(await self._buyers.get_order(_account(), order_id))
 
     async def SaveDistributionList(
         self, request: admin_pb2.SaveDistributionListRequest, context: Context
     ) -> buyers_pb2.DistributionList:
-        list_id = await buyer_admin.save_list(
-            self._pool, _account(), convert.list_edit(request.distribution_list)
+        list_id = await self._edits.save_list(
+            _account(), convert.list_edit(request.distribution_list)
         )
-        return convert.list_message(await buyer_admin.get_list(self._pool, _account(), list_id))
+        found = await self._buyers.get_distribution_list(_account(), list_id)
+        return convert.list_message(found)
 
     async def AssignListItem(
         self, request: admin_pb2.AssignListItemRequest, context: Context
     ) -> buyers_pb2.DistributionList:
-        await buyer_admin.assign_list_item(
-            self._pool,
-            _account(),
-            request.list_id,
-            request.value,
-            request.client_id,
-            clear=request.clear,
+        await self._edits.assign_list_item(
+            _account(), request.list_id, request.value, request.client_id, clear=request.clear
         )
-        found = await buyer_admin.get_list(self._pool, _account(), request.list_id)
+        found = await self._buyers.get_distribution_list(_account(), request.list_id)
         return convert.list_message(found)
 
     # -- config as code
@@ -305,16 +310,14 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.ApplyConfigRequest, context: Context
     ) -> admin_pb2.ApplyConfigResponse:
         document = MessageToDict(request.document)
-        result = await config_apply.apply_config(
-            self._pool, _account(), document, dry_run=request.dry_run
-        )
+        result = await self._config.apply(_account(), document, dry_run=request.dry_run)
         return admin_pb2.ApplyConfigResponse(
             lead_types=result.lead_types,
             sources=result.sources,
             campaigns=result.campaigns,
             clients=result.clients,
             deliveries=result.deliveries,
-            accounts=result.accounts,
+            accounts=result.delivery_accounts,
             orders=result.orders,
             distribution_lists=result.lists,
             changes=[

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import cast
 
 import grpc
@@ -27,8 +28,12 @@ from server.rpc.in_process import InProcessServer
 from server.rpc.interceptor import ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.quality import QualityServicer
+from server.services import leads as lead_reads
 from server.services.accounts import Accounts
+from server.services.buyers.edits import BuyerEdits
+from server.services.buyers.reads import BuyerReads
 from server.services.catalog import Catalog
+from server.services.config_apply import ConfigApply
 from server.services.distribution import Distributor
 from server.services.intake import LeadIntake
 from server.services.quality import Quality
@@ -64,7 +69,15 @@ async def create_server(
     interceptors = [ServiceInterceptor(accounts.authenticate)]
     server = grpc.aio.server(interceptors=interceptors)
     local = InProcessServer(interceptors)
-    admin = AdminServicer(pool, accounts, Catalog(pool), receiver_url)
+    admin = AdminServicer(
+        accounts=accounts,
+        catalog=Catalog(pool),
+        buyer_reads=BuyerReads(pool),
+        buyer_edits=BuyerEdits(pool),
+        config=ConfigApply(pool),
+        find_leads=partial(lead_reads.find_by_reference, pool),
+        receiver_url=receiver_url,
+    )
     intake = LeadIntake(pool, zip_codes.city_state, distributor)
     leads = LeadServicer(intake, distributor)
     distribution = DistributionServicer(pool, distributor)

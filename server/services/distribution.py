@@ -80,8 +80,8 @@ from server.domain.sales.orders import (
 )
 from server.domain.sales.sends import SendStatus
 from server.errors import InvalidArgument, NotFound, RolledBack
-from server.services.buyers import criterion_from_json
 from server.storage import catalog as catalog_store
+from server.storage.buyers import criterion_from_json
 from server.storage.database import Connection, Pool, transaction
 from server.storage.queries import q
 from server.storage.send_outcomes import Outcome, OutcomeWriter

@@ -10,7 +10,7 @@ import pytest
 from server.domain.config.document import read_document
 from server.services import config_apply
 from server.services.accounts import Accounts
-from server.services.config_apply import apply_config
+from server.services.config_apply import ConfigApply
 from server.storage.queries import q
 from tests.support.documents import EXAMPLE, unreachable_buyers
 
@@ -58,7 +58,7 @@ async def test_the_buyer_snapshot_never_joins_every_delivery_with_every_buyer(
     monkeypatch.setattr(config_apply, "ANALYZE_AFTER", 10**9)
     tenant = await Accounts(pool).create_account("snapshot")
     document = {"lead_types": EXAMPLE["lead_types"], "clients": _clients()}
-    applied = await apply_config(pool, tenant.account_id, document)
+    applied = await ConfigApply(pool).apply(tenant.account_id, document)
     assert set((await _reltuples(pool)).values()) == {-1}  # the case this test is about
     plan = await _snapshot_plan(pool, tenant.account_id, applied.lead_types["auto-insurance"])
     assert plan["Actual Rows"] == BUYERS * ACCOUNTS_PER_BUYER
@@ -70,8 +70,8 @@ async def test_a_large_apply_analyses_the_buyer_tables(pool: Any) -> None:
     account's for a handful and the snapshot read every buyer for every account (3.4 s at
     10,000). An apply writing ANALYZE_AFTER buyer rows or more analyses the tables itself."""
     first = await Accounts(pool).create_account("first")
-    await apply_config(
-        pool, first.account_id, {"lead_types": EXAMPLE["lead_types"], "clients": _clients(3)}
+    await ConfigApply(pool).apply(
+        first.account_id, {"lead_types": EXAMPLE["lead_types"], "clients": _clients(3)}
     )
     async with pool.connection() as conn:
         await conn.execute("ANALYZE clients, deliveries, delivery_accounts")
@@ -79,7 +79,7 @@ async def test_a_large_apply_analyses_the_buyer_tables(pool: Any) -> None:
     tenant = await Accounts(pool).create_account("large")
     document = {"lead_types": EXAMPLE["lead_types"], "clients": _clients()}
     assert config_apply._buyer_rows(read_document(document)) >= config_apply.ANALYZE_AFTER
-    applied = await apply_config(pool, tenant.account_id, document)
+    applied = await ConfigApply(pool).apply(tenant.account_id, document)
     assert await _reltuples(pool) == {
         table: rows + BUYERS * per_buyer
         for (table, rows), per_buyer in zip(
@@ -93,5 +93,5 @@ async def test_a_large_apply_analyses_the_buyer_tables(pool: Any) -> None:
 async def test_a_small_apply_leaves_the_statistics_to_autovacuum(pool: Any) -> None:
     tenant = await Accounts(pool).create_account("small")
     document = {"lead_types": EXAMPLE["lead_types"], "clients": _clients(3)}
-    await apply_config(pool, tenant.account_id, document)
+    await ConfigApply(pool).apply(tenant.account_id, document)
     assert set((await _reltuples(pool)).values()) == {-1}

@@ -10,7 +10,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from server.services.accounts import Accounts
-from server.services.config_apply import apply_config
+from server.services.config_apply import ConfigApply
 from server.storage.queries import q
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
@@ -21,7 +21,7 @@ async def test_a_lead_just_before_local_midnight_is_not_in_todays_count(
     pool: Any, zone: str
 ) -> None:
     tenant = await Accounts(pool).create_account("Zoned", zone)
-    ids = await apply_config(pool, tenant.account_id, EXAMPLE)
+    ids = await ConfigApply(pool).apply(tenant.account_id, EXAMPLE)
     campaign = ids.campaigns["acme-auto-web"]
     async with pool.connection() as conn:
         for offset in ("+ interval '1 minute'", "- interval '1 minute'"):

@@ -94,7 +94,7 @@ def _folded(text: str) -> str:
 
 
 def names_value(criterion: Mapping[str, Any], field: str, value: str) -> bool:
-    """Whether a stored criterion (server/services/buyers.py criterion_json) is on `field`
+    """Whether a stored criterion (server/storage/buyers.py criterion_json) is on `field`
     with `value`: its value equal to it ignoring case and surrounding blanks, or for In and
     NotIn one of its comma-separated items; an empty `value` matches any criterion on the
     field. Expressions name no single field and never match."""
