@@ -36,7 +36,8 @@ from server.services.catalog import Catalog
 from server.services.config_apply import ConfigApply
 from server.services.distribution import Distributor
 from server.services.intake import LeadIntake
-from server.services.quality import Quality
+from server.services.quality.returns import Returns
+from server.services.quality.review import QcReview
 from server.storage.database import Pool
 
 SERVICE_NAMES = (
@@ -81,7 +82,7 @@ async def create_server(
     intake = LeadIntake(pool, zip_codes.city_state, distributor)
     leads = LeadServicer(intake, distributor)
     distribution = DistributionServicer(pool, distributor)
-    quality = QualityServicer(Quality(pool, on_approved=distributor.wake))
+    quality = QualityServicer(QcReview(pool, on_approved=distributor.wake), Returns(pool))
     for target in (server, local):
         registrar = cast(grpc.aio.Server, target)  # InProcessServer takes what the server takes
         admin_pb2_grpc.add_AdminServiceServicer_to_server(admin, registrar)
