@@ -275,7 +275,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> buyers_pb2.DeliveryAccount:
         message = request.account
         saved_id = await self._edits.save_delivery_account(
-            _account(), message.id, message.client_id, convert.account_spec(message)
+            _account(), message.id, message.client_id, convert.delivery_account_spec(message)
         )
         found = await self._buyers.get_delivery_account(_account(), saved_id, 0)
         return convert.delivery_account_message(found)

@@ -546,7 +546,9 @@ def delivery_method(message: buyers_pb2.Delivery, where: str = "delivery") -> De
     )
 
 
-def account_spec(message: buyers_pb2.DeliveryAccount, where: str = "account") -> AccountSpec:
+def delivery_account_spec(
+    message: buyers_pb2.DeliveryAccount, where: str = "account"
+) -> AccountSpec:
     def cap(name: Literal["hour_max", "day_max", "month_max"]) -> int:
         return int(getattr(message, name)) if message.HasField(name) else NO_LIMIT
 
