@@ -83,8 +83,9 @@ from server.domain.matching.selection import (  # noqa: E402
     plan_waterfall,
 )
 from server.services import config_apply  # noqa: E402
-from server.services.buyers import check_clients, criterion_json  # noqa: E402
+from server.services.buyers.config import check_clients  # noqa: E402
 from server.services.distribution.buyer_cache import _view  # noqa: E402
+from server.storage.buyers import criterion_json  # noqa: E402
 
 EXAMPLE_FILE = ROOT / "examples" / "acme.json"
 EXAMPLE = json.loads(EXAMPLE_FILE.read_text())
@@ -1067,8 +1068,8 @@ async def bench_engine_scan(
 ) -> list[ScanResult]:
     from psycopg.types.json import Jsonb  # noqa: F401  (the engine's own import path)
 
-    from server.services import accounts
-    from server.services.config_apply import apply_config
+    from server.services.accounts import Accounts
+    from server.services.config_apply import ConfigApply
     from server.services.distribution.buyer_cache import BuyerCache
     from server.services.distribution.scan import scan as engine_scan
     from server.services.distribution.views import utcnow
@@ -1081,13 +1082,13 @@ async def bench_engine_scan(
     pool = await open_pool(pg_url, 4)
     try:
         for size in sizes:
-            tenant = await accounts.create_account(pool, f"bench choosing {size}")
+            tenant = await Accounts(pool).create_account(f"bench choosing {size}")
             document = {
                 "lead_types": EXAMPLE["lead_types"],
                 "clients": market_clients(size, rng, geo),
             }
             started = time.perf_counter()
-            applied = await apply_config(pool, tenant.account_id, document)
+            applied = await ConfigApply(pool).apply(tenant.account_id, document)
             apply_seconds = time.perf_counter() - started
             lead_type_id = applied.lead_types[LEAD_TYPE]
             queries = []

@@ -63,18 +63,29 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_accounts_create(args: argparse.Namespace) -> None:
-    from server.services import accounts
+    from server.services.accounts import Accounts
 
     created = asyncio.run(
-        _with_pool(args, lambda pool: accounts.create_account(pool, args.name, args.time_zone))
+        _with_pool(args, lambda pool: Accounts(pool).create_account(args.name, args.time_zone))
     )
     _print_json({"account_id": created.account_id, "api_key": created.api_key})
 
 
 def cmd_accounts_list(args: argparse.Namespace) -> None:
-    from server.services import accounts
+    from server.services.accounts import Accounts
 
-    _print_json(asyncio.run(_with_pool(args, accounts.list_accounts)))
+    found = asyncio.run(_with_pool(args, lambda pool: Accounts(pool).list_accounts()))
+    _print_json(
+        [
+            {
+                "account_id": tenant.account_id,
+                "name": tenant.name,
+                "time_zone": tenant.time_zone,
+                "created_at": tenant.created_at,
+            }
+            for tenant in found
+        ]
+    )
 
 
 def _key_json(info: Any) -> dict[str, object]:
@@ -89,25 +100,25 @@ def _key_json(info: Any) -> dict[str, object]:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> None:
-    from server.services import accounts
+    from server.services.accounts import Accounts
 
     info, secret = asyncio.run(
-        _with_pool(args, lambda pool: accounts.create_key(pool, args.account, args.name))
+        _with_pool(args, lambda pool: Accounts(pool).create_key(args.account, args.name))
     )
     _print_json({**_key_json(info), "api_key": secret})
 
 
 def cmd_keys_list(args: argparse.Namespace) -> None:
-    from server.services import accounts
+    from server.services.accounts import Accounts
 
-    found = asyncio.run(_with_pool(args, lambda pool: accounts.list_keys(pool, args.account)))
+    found = asyncio.run(_with_pool(args, lambda pool: Accounts(pool).list_keys(args.account)))
     _print_json([_key_json(k) for k in found])
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> None:
-    from server.services import accounts
+    from server.services.accounts import Accounts
 
-    asyncio.run(_with_pool(args, lambda pool: accounts.revoke_key(pool, args.account, args.key_id)))
+    asyncio.run(_with_pool(args, lambda pool: Accounts(pool).revoke_key(args.account, args.key_id)))
     _print_json({"revoked": args.key_id})
 
 
@@ -243,13 +254,13 @@ def cmd_lead(args: argparse.Namespace) -> None:
 async def _demo(settings: Settings, pool: Any, grpc_address: str) -> dict[str, Any]:
     """The demo account (created on first start, its key kept in the data folder) and the
     example config applied to it through the gRPC admin API."""
-    from server.services import accounts
+    from server.services.accounts import Accounts
 
     state_file = settings.data_dir / "demo.json"
     if state_file.exists():
         state: dict[str, Any] = json.loads(state_file.read_text())
     else:
-        created = await accounts.create_account(pool, DEMO_ACCOUNT)
+        created = await Accounts(pool).create_account(DEMO_ACCOUNT)
         state = {"account_id": created.account_id, "api_key": created.api_key}
         state_file.write_text(json.dumps(state))
         state_file.chmod(0o600)

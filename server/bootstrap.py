@@ -1,4 +1,8 @@
-"""Wires the process together from one Settings: database, migrations, pool and servers."""
+"""The composition root: builds the process from one Settings. The database (migrated) and
+its pool, the distribution engine, every use case and the servicers that serve them, and
+the front doors (gRPC, the legacy HTTP receiver), started and stopped in order. Nothing
+else in the server constructs a service.
+"""
 
 from __future__ import annotations
 
@@ -18,11 +22,34 @@ from leadrouter.v1 import leads_pb2_grpc
 
 from gateways.receiver.app import ReceiverSettings, create_app
 from gateways.receiver.http_server import ReceiverProtocol
+from server.adapters import zip_codes
 from server.adapters.delivery import Transports
 from server.config import ConfigError, Settings
-from server.rpc.app import create_server
+from server.rpc.admin import AdminServicer
+from server.rpc.app import Servicers, create_server
+from server.rpc.distribution import DistributionServicer
 from server.rpc.in_process import InProcessServer
+from server.rpc.leads import LeadServicer
+from server.rpc.quality import QualityServicer
+from server.services.accounts import Accounts
+from server.services.buyers.edits import BuyerEdits
+from server.services.buyers.reads import BuyerReads
+from server.services.catalog import Catalog
+from server.services.config_apply import ConfigApply
 from server.services.distribution.engine import Distributor, EngineSettings
+from server.services.intake.duplicates import CheckDuplicate
+from server.services.intake.identify import Identifier
+from server.services.intake.instructions import SourceInstructions
+from server.services.intake.posting import PostLeads
+from server.services.intake.submit import SubmitLeads
+from server.services.intake.update import UpdateLead
+from server.services.leads import Leads
+from server.services.operations.confirmations import ConfirmSales
+from server.services.operations.lookups import OperationLookups
+from server.services.operations.manual_sends import ManualSends
+from server.services.operations.redirects import RedirectNotices
+from server.services.quality.returns import Returns
+from server.services.quality.review import QcReview
 from server.storage.database import Pool, database_url, open_pool
 from server.storage.migrations import migrate
 
@@ -58,6 +85,45 @@ async def distribution(
                 await worker
     finally:
         await outcomes.close()
+
+
+def servicers(
+    pool: Pool, engine: Distributor, receiver_url: str = "http://127.0.0.1:8080"
+) -> Servicers:
+    """Every use case on `pool`, delivering through `engine`, behind its servicer.
+    `receiver_url`: the receiver's address as posting instructions show it."""
+    accounts = Accounts(pool)
+    catalog = Catalog(pool)
+    leads = Leads(pool)
+    identifier = Identifier()  # what posts' identifiers resolve to, shared by the intake
+    submit = SubmitLeads(pool, identifier, zip_codes.city_state, engine)
+    return Servicers(
+        authenticate=accounts.authenticate,
+        admin=AdminServicer(
+            accounts=accounts,
+            catalog=catalog,
+            buyer_reads=BuyerReads(pool),
+            buyer_edits=BuyerEdits(pool),
+            config=ConfigApply(pool),
+            leads=leads,
+            receiver_url=receiver_url,
+        ),
+        leads=LeadServicer(
+            PostLeads(submit, engine),
+            UpdateLead(pool, identifier, engine),
+            CheckDuplicate(pool, identifier),
+            SourceInstructions(pool, identifier, catalog),
+            leads,
+        ),
+        distribution=DistributionServicer(
+            engine.views,
+            OperationLookups(pool, engine.views),
+            ManualSends(pool, engine),
+            ConfirmSales(pool),
+            RedirectNotices(pool),
+        ),
+        quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
+    )
 
 
 @asynccontextmanager
@@ -152,7 +218,9 @@ async def serve(
             receiver_url = settings.public_url or f"http://{settings.receiver_address}"
             engine = EngineSettings(lease_seconds=float(settings.lease_seconds))
             distributor = await stack.enter_async_context(distribution(pool, engine))
-            served = await create_server(pool, settings.grpc_address, distributor, receiver_url)
+            served = await create_server(
+                servicers(pool, distributor, receiver_url), settings.grpc_address
+            )
             stack.push_async_callback(served.server.stop, settings.shutdown_grace_seconds)
             host = settings.grpc_address.rpartition(":")[0]
             addresses["grpc"] = f"{host}:{served.port}"

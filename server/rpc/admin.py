@@ -12,9 +12,12 @@ from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
 from server.rpc.leads import lead_summary
-from server.services import accounts, buyer_admin, buyers, catalog, config_apply
+from server.services.accounts import Accounts
+from server.services.buyers.edits import BuyerEdits
+from server.services.buyers.reads import BuyerReads
+from server.services.catalog import Catalog
+from server.services.config_apply import ConfigApply
 from server.services.leads import Leads
-from server.storage.database import Pool
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
 
@@ -24,8 +27,25 @@ def _account() -> int:
 
 
 class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
-    def __init__(self, pool: Pool, receiver_url: str) -> None:
-        self._pool = pool
+    """The admin API of an account: its catalog, keys, buyers and config as code."""
+
+    def __init__(
+        self,
+        *,
+        accounts: Accounts,
+        catalog: Catalog,
+        buyer_reads: BuyerReads,
+        buyer_edits: BuyerEdits,
+        config: ConfigApply,
+        leads: Leads,
+        receiver_url: str,
+    ) -> None:
+        self._accounts = accounts
+        self._catalog = catalog
+        self._buyers = buyer_reads
+        self._edits = buyer_edits
+        self._config = config
+        self._leads = leads
         self._receiver_url = receiver_url
 
     # -- lead types and fields
@@ -34,7 +54,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.CreateLeadTypeRequest, context: Context
     ) -> catalog_pb2.LeadType:
         spec = convert.lead_type_spec(request.lead_type)
-        lead_type_id, stored = await catalog.create_lead_type(self._pool, _account(), spec)
+        lead_type_id, stored = await self._catalog.create_lead_type(_account(), spec)
         return convert.lead_type_message(lead_type_id, stored)
 
     async def UpdateLeadType(
@@ -42,19 +62,19 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> catalog_pb2.LeadType:
         spec = convert.lead_type_spec(request.lead_type)
         lead_type_id = request.lead_type.id
-        stored = await catalog.update_lead_type(self._pool, _account(), lead_type_id, spec)
+        stored = await self._catalog.update_lead_type(_account(), lead_type_id, spec)
         return convert.lead_type_message(lead_type_id, stored)
 
     async def GetLeadType(
         self, request: admin_pb2.GetLeadTypeRequest, context: Context
     ) -> catalog_pb2.LeadType:
-        stored = await catalog.get_lead_type(self._pool, _account(), request.id)
+        stored = await self._catalog.get_lead_type(_account(), request.id)
         return convert.lead_type_message(request.id, stored)
 
     async def ListLeadTypes(
         self, request: admin_pb2.ListLeadTypesRequest, context: Context
     ) -> admin_pb2.ListLeadTypesResponse:
-        found = await catalog.list_lead_types(self._pool, _account())
+        found = await self._catalog.list_lead_types(_account())
         return admin_pb2.ListLeadTypesResponse(
             lead_types=[convert.lead_type_message(i, spec) for i, spec in found]
         )
@@ -63,22 +83,20 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.CreateLeadFieldRequest, context: Context
     ) -> catalog_pb2.LeadField:
         spec = convert.field_spec(request.field)
-        stored = await catalog.create_field(
-            self._pool, _account(), request.field.lead_type_id, spec
-        )
+        stored = await self._catalog.create_field(_account(), request.field.lead_type_id, spec)
         return convert.stored_field_message(stored)
 
     async def UpdateLeadField(
         self, request: admin_pb2.UpdateLeadFieldRequest, context: Context
     ) -> catalog_pb2.LeadField:
         spec = convert.field_spec(request.field)
-        stored = await catalog.update_field(self._pool, _account(), request.field.id, spec)
+        stored = await self._catalog.update_field(_account(), request.field.id, spec)
         return convert.stored_field_message(stored)
 
     async def DeleteLeadField(
         self, request: admin_pb2.DeleteLeadFieldRequest, context: Context
     ) -> admin_pb2.DeleteLeadFieldResponse:
-        await catalog.delete_field(self._pool, _account(), request.id)
+        await self._catalog.delete_field(_account(), request.id)
         return admin_pb2.DeleteLeadFieldResponse()
 
     # -- sources and campaigns
@@ -86,52 +104,50 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def CreateSource(
         self, request: admin_pb2.CreateSourceRequest, context: Context
     ) -> catalog_pb2.Source:
-        stored = await catalog.create_source(
-            self._pool, _account(), convert.source_spec(request.source)
-        )
+        stored = await self._catalog.create_source(_account(), convert.source_spec(request.source))
         return convert.source_message(stored)
 
     async def UpdateSource(
         self, request: admin_pb2.UpdateSourceRequest, context: Context
     ) -> catalog_pb2.Source:
         spec = convert.source_spec(request.source)
-        stored = await catalog.update_source(self._pool, _account(), request.source.id, spec)
+        stored = await self._catalog.update_source(_account(), request.source.id, spec)
         return convert.source_message(stored)
 
     async def GetSource(
         self, request: admin_pb2.GetSourceRequest, context: Context
     ) -> catalog_pb2.Source:
-        return convert.source_message(await catalog.get_source(self._pool, _account(), request.id))
+        return convert.source_message(await self._catalog.get_source(_account(), request.id))
 
     async def ListSources(
         self, request: admin_pb2.ListSourcesRequest, context: Context
     ) -> admin_pb2.ListSourcesResponse:
-        found = await catalog.list_sources(self._pool, _account())
+        found = await self._catalog.list_sources(_account())
         return admin_pb2.ListSourcesResponse(sources=[convert.source_message(s) for s in found])
 
     async def CreateCampaign(
         self, request: admin_pb2.CreateCampaignRequest, context: Context
     ) -> catalog_pb2.Campaign:
         spec = convert.campaign_spec(request.campaign)
-        return convert.campaign_message(await catalog.create_campaign(self._pool, _account(), spec))
+        return convert.campaign_message(await self._catalog.create_campaign(_account(), spec))
 
     async def UpdateCampaign(
         self, request: admin_pb2.UpdateCampaignRequest, context: Context
     ) -> catalog_pb2.Campaign:
         spec = convert.campaign_spec(request.campaign)
-        stored = await catalog.update_campaign(self._pool, _account(), request.campaign.id, spec)
+        stored = await self._catalog.update_campaign(_account(), request.campaign.id, spec)
         return convert.campaign_message(stored)
 
     async def GetCampaign(
         self, request: admin_pb2.GetCampaignRequest, context: Context
     ) -> catalog_pb2.Campaign:
-        stored = await catalog.get_campaign(self._pool, _account(), request.id)
+        stored = await self._catalog.get_campaign(_account(), request.id)
         return convert.campaign_message(stored)
 
     async def ListCampaigns(
         self, request: admin_pb2.ListCampaignsRequest, context: Context
     ) -> admin_pb2.ListCampaignsResponse:
-        found = await catalog.list_campaigns(self._pool, _account(), request.source_id or None)
+        found = await self._catalog.list_campaigns(_account(), request.source_id or None)
         return admin_pb2.ListCampaignsResponse(
             campaigns=[convert.campaign_message(c) for c in found]
         )
@@ -139,8 +155,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def GetPostingInstructions(
         self, request: admin_pb2.GetPostingInstructionsRequest, context: Context
     ) -> admin_pb2.PostingInstructions:
-        document = await catalog.posting_instructions(
-            self._pool,
+        document = await self._catalog.posting_instructions(
             _account(),
             request.campaign_id or None,
             request.campaign_key,
@@ -153,9 +168,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def FindLeads(
         self, request: admin_pb2.FindLeadsRequest, context: Context
     ) -> admin_pb2.FindLeadsResponse:
-        found = await Leads(self._pool).find_by_reference(
-            _account(), request.reference, request.limit
-        )
+        found = await self._leads.find_by_reference(_account(), request.reference, request.limit)
         return admin_pb2.FindLeadsResponse(leads=[lead_summary(lead) for lead in found])
 
     # -- source API keys
@@ -163,25 +176,23 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def CreateSourceKey(
         self, request: admin_pb2.CreateSourceKeyRequest, context: Context
     ) -> admin_pb2.CreateSourceKeyResponse:
-        await catalog.get_source(self._pool, _account(), request.source_id)
-        info, secret = await accounts.create_key(
-            self._pool, _account(), request.name, source_id=request.source_id
+        await self._catalog.get_source(_account(), request.source_id)
+        info, secret = await self._accounts.create_key(
+            _account(), request.name, source_id=request.source_id
         )
         return admin_pb2.CreateSourceKeyResponse(key=convert.key_message(info), secret=secret)
 
     async def ListSourceKeys(
         self, request: admin_pb2.ListSourceKeysRequest, context: Context
     ) -> admin_pb2.ListSourceKeysResponse:
-        await catalog.get_source(self._pool, _account(), request.source_id)
-        found = await accounts.list_keys(self._pool, _account(), request.source_id)
+        await self._catalog.get_source(_account(), request.source_id)
+        found = await self._accounts.list_keys(_account(), request.source_id)
         return admin_pb2.ListSourceKeysResponse(keys=[convert.key_message(k) for k in found])
 
     async def RevokeSourceKey(
         self, request: admin_pb2.RevokeSourceKeyRequest, context: Context
     ) -> admin_pb2.RevokeSourceKeyResponse:
-        await accounts.revoke_key(
-            self._pool, _account(), request.key_id, source_id=request.source_id
-        )
+        await self._accounts.revoke_key(_account(), request.key_id, source_id=request.source_id)
         return admin_pb2.RevokeSourceKeyResponse()
 
     # -- buyers
@@ -191,55 +202,52 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> buyers_pb2.Client:
         if not request.id and not request.key:
             raise InvalidArgument("give the buyer's id or key")
-        found = await buyers.get_client(
-            self._pool, _account(), request.id or None, request.key or None
-        )
+        found = await self._buyers.get_client(_account(), request.id or None, request.key or None)
         return convert.client_message(found)
 
     async def ListClients(
         self, request: admin_pb2.ListClientsRequest, context: Context
     ) -> admin_pb2.ListClientsResponse:
-        found = await buyers.list_clients(self._pool, _account())
+        found = await self._buyers.list_clients(_account())
         return admin_pb2.ListClientsResponse(clients=[convert.client_message(c) for c in found])
 
     async def ListDistributionLists(
         self, request: admin_pb2.ListDistributionListsRequest, context: Context
     ) -> admin_pb2.ListDistributionListsResponse:
-        found = await buyers.list_distribution_lists(self._pool, _account())
+        found = await self._buyers.list_distribution_lists(_account())
         return admin_pb2.ListDistributionListsResponse(
-            lists=[convert.list_message(r) for r in found]
+            lists=[convert.list_message(stored) for stored in found]
         )
 
     async def GetDistributionList(
         self, request: admin_pb2.GetDistributionListRequest, context: Context
     ) -> buyers_pb2.DistributionList:
-        return convert.list_message(await buyer_admin.get_list(self._pool, _account(), request.id))
+        found = await self._buyers.get_distribution_list(_account(), request.id)
+        return convert.list_message(found)
 
     async def GetDelivery(
         self, request: admin_pb2.GetDeliveryRequest, context: Context
     ) -> buyers_pb2.Delivery:
-        found = await buyer_admin.get_delivery(self._pool, _account(), request.id)
+        found = await self._buyers.get_delivery(_account(), request.id)
         return convert.delivery_message(found)
 
     async def GetDeliveryAccount(
         self, request: admin_pb2.GetDeliveryAccountRequest, context: Context
     ) -> buyers_pb2.DeliveryAccount:
-        found = await buyer_admin.get_account(self._pool, _account(), request.id, request.client_id)
-        return convert.account_message(found)
+        found = await self._buyers.get_delivery_account(_account(), request.id, request.client_id)
+        return convert.delivery_account_message(found)
 
     async def GetOrder(
         self, request: admin_pb2.GetOrderRequest, context: Context
     ) -> buyers_pb2.Order:
-        return convert.order_message(
-            await buyer_admin.get_order(self._pool, _account(), request.id)
-        )
+        return convert.order_message(await self._buyers.get_order(_account(), request.id))
 
     async def ListClientGroups(
         self, request: admin_pb2.ListClientGroupsRequest, context: Context
     ) -> admin_pb2.ListClientGroupsResponse:
-        found = await buyer_admin.list_client_groups(self._pool, _account())
+        found = await self._buyers.list_client_groups(_account())
         return admin_pb2.ListClientGroupsResponse(
-            groups=[convert.client_group_message(r) for r in found]
+            groups=[convert.client_group_message(g) for g in found]
         )
 
     # -- buyers edited by id: each save returns the entity as stored
@@ -248,60 +256,51 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.SaveClientRequest, context: Context
     ) -> buyers_pb2.Client:
         spec = convert.client_spec(request.client)
-        client_id = await buyer_admin.save_client(self._pool, _account(), request.client.id, spec)
-        return convert.client_message(
-            await buyers.get_client(self._pool, _account(), client_id, None)
-        )
+        client_id = await self._edits.save_client(_account(), request.client.id, spec)
+        return convert.client_message(await self._buyers.get_client(_account(), client_id, None))
 
     async def SaveDelivery(
         self, request: admin_pb2.SaveDeliveryRequest, context: Context
     ) -> buyers_pb2.Delivery:
         message = request.delivery
-        delivery_id = await buyer_admin.save_delivery(
-            self._pool, _account(), message.id, message.client_id, convert.delivery_method(message)
+        delivery_id = await self._edits.save_delivery(
+            _account(), message.id, message.client_id, convert.delivery_method(message)
         )
-        found = await buyer_admin.get_delivery(self._pool, _account(), delivery_id)
+        found = await self._buyers.get_delivery(_account(), delivery_id)
         return convert.delivery_message(found)
 
     async def SaveDeliveryAccount(
         self, request: admin_pb2.SaveDeliveryAccountRequest, context: Context
     ) -> buyers_pb2.DeliveryAccount:
         message = request.account
-        saved_id = await buyer_admin.save_account(
-            self._pool, _account(), message.id, message.client_id, convert.account_spec(message)
+        saved_id = await self._edits.save_delivery_account(
+            _account(), message.id, message.client_id, convert.delivery_account_spec(message)
         )
-        return convert.account_message(
-            await buyer_admin.get_account(self._pool, _account(), saved_id, 0)
-        )
+        found = await self._buyers.get_delivery_account(_account(), saved_id, 0)
+        return convert.delivery_account_message(found)
 
     async def SaveOrder(
         self, request: admin_pb2.SaveOrderRequest, context: Context
     ) -> buyers_pb2.Order:
-        order_id = await buyer_admin.save_order(
-            self._pool, _account(), convert.order_edit(request.order)
-        )
-        return convert.order_message(await buyer_admin.get_order(self._pool, _account(), order_id))
+        order_id = await self._edits.save_order(_account(), convert.order_edit(request.order))
+        return convert.order_message(await self._buyers.get_order(_account(), order_id))
 
     async def SaveDistributionList(
         self, request: admin_pb2.SaveDistributionListRequest, context: Context
     ) -> buyers_pb2.DistributionList:
-        list_id = await buyer_admin.save_list(
-            self._pool, _account(), convert.list_edit(request.distribution_list)
+        list_id = await self._edits.save_list(
+            _account(), convert.list_edit(request.distribution_list)
         )
-        return convert.list_message(await buyer_admin.get_list(self._pool, _account(), list_id))
+        found = await self._buyers.get_distribution_list(_account(), list_id)
+        return convert.list_message(found)
 
     async def AssignListItem(
         self, request: admin_pb2.AssignListItemRequest, context: Context
     ) -> buyers_pb2.DistributionList:
-        await buyer_admin.assign_list_item(
-            self._pool,
-            _account(),
-            request.list_id,
-            request.value,
-            request.client_id,
-            clear=request.clear,
+        await self._edits.assign_list_item(
+            _account(), request.list_id, request.value, request.client_id, clear=request.clear
         )
-        found = await buyer_admin.get_list(self._pool, _account(), request.list_id)
+        found = await self._buyers.get_distribution_list(_account(), request.list_id)
         return convert.list_message(found)
 
     # -- config as code
@@ -310,16 +309,14 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.ApplyConfigRequest, context: Context
     ) -> admin_pb2.ApplyConfigResponse:
         document = MessageToDict(request.document)
-        result = await config_apply.apply_config(
-            self._pool, _account(), document, dry_run=request.dry_run
-        )
+        result = await self._config.apply(_account(), document, dry_run=request.dry_run)
         return admin_pb2.ApplyConfigResponse(
             lead_types=result.lead_types,
             sources=result.sources,
             campaigns=result.campaigns,
             clients=result.clients,
             deliveries=result.deliveries,
-            accounts=result.accounts,
+            accounts=result.delivery_accounts,
             orders=result.orders,
             distribution_lists=result.lists,
             changes=[

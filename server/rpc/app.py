@@ -20,28 +20,12 @@ from leadrouter.v1 import (
     quality_pb2_grpc,
 )
 
-from server.adapters import zip_codes
 from server.rpc.admin import AdminServicer
 from server.rpc.distribution import DistributionServicer
 from server.rpc.in_process import InProcessServer
-from server.rpc.interceptor import ServiceInterceptor
+from server.rpc.interceptor import Authenticate, ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.quality import QualityServicer
-from server.services import accounts
-from server.services.distribution.engine import Distributor
-from server.services.intake.duplicates import CheckDuplicate
-from server.services.intake.identify import Identifier
-from server.services.intake.instructions import SourceInstructions
-from server.services.intake.posting import PostLeads
-from server.services.intake.submit import SubmitLeads
-from server.services.intake.update import UpdateLead
-from server.services.leads import Leads
-from server.services.operations.confirmations import ConfirmSales
-from server.services.operations.lookups import OperationLookups
-from server.services.operations.manual_sends import ManualSends
-from server.services.operations.redirects import RedirectNotices
-from server.services.quality import Quality
-from server.storage.database import Pool
 
 SERVICE_NAMES = (
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
@@ -49,6 +33,18 @@ SERVICE_NAMES = (
     distribution_pb2.DESCRIPTOR.services_by_name["DistributionService"].full_name,
     quality_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
 )
+
+
+@dataclass(frozen=True)
+class Servicers:
+    """Every gRPC service of the server, with the check of a caller's key, as the composition
+    root (server/bootstrap.py) builds them."""
+
+    authenticate: Authenticate
+    admin: AdminServicer
+    leads: LeadServicer
+    distribution: DistributionServicer
+    quality: QualityServicer
 
 
 @dataclass(frozen=True)
@@ -61,43 +57,20 @@ class Served:
     local: InProcessServer
 
 
-async def create_server(
-    pool: Pool,
-    address: str,
-    distributor: Distributor,
-    receiver_url: str = "http://127.0.0.1:8080",
-) -> Served:
-    """Build and start the server on `address` (port 0 picks one)."""
-
-    async def authenticate(token: str) -> accounts.Caller:
-        return await accounts.authenticate(pool, token)
-
-    interceptors = [ServiceInterceptor(authenticate)]
+async def create_server(servicers: Servicers, address: str) -> Served:
+    """Start the server on `address` (port 0 picks one), with health checking, reflection and
+    the interceptor that authenticates callers and maps errors to status codes."""
+    interceptors = [ServiceInterceptor(servicers.authenticate)]
     server = grpc.aio.server(interceptors=interceptors)
     local = InProcessServer(interceptors)
-    admin = AdminServicer(pool, receiver_url)
-    identifier = Identifier()
-    leads = LeadServicer(
-        PostLeads(SubmitLeads(pool, identifier, zip_codes.city_state, distributor), distributor),
-        UpdateLead(pool, identifier, distributor),
-        CheckDuplicate(pool, identifier),
-        SourceInstructions(pool, identifier),
-        Leads(pool),
-    )
-    distribution = DistributionServicer(
-        distributor.views,
-        OperationLookups(pool, distributor.views),
-        ManualSends(pool, distributor),
-        ConfirmSales(pool),
-        RedirectNotices(pool),
-    )
-    quality = QualityServicer(Quality(pool, on_approved=distributor.wake))
     for target in (server, local):
         registrar = cast(grpc.aio.Server, target)  # InProcessServer takes what the server takes
-        admin_pb2_grpc.add_AdminServiceServicer_to_server(admin, registrar)
-        leads_pb2_grpc.add_LeadServiceServicer_to_server(leads, registrar)
-        distribution_pb2_grpc.add_DistributionServiceServicer_to_server(distribution, registrar)
-        quality_pb2_grpc.add_QualityServiceServicer_to_server(quality, registrar)
+        admin_pb2_grpc.add_AdminServiceServicer_to_server(servicers.admin, registrar)
+        leads_pb2_grpc.add_LeadServiceServicer_to_server(servicers.leads, registrar)
+        distribution_pb2_grpc.add_DistributionServiceServicer_to_server(
+            servicers.distribution, registrar
+        )
+        quality_pb2_grpc.add_QualityServiceServicer_to_server(servicers.quality, registrar)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

@@ -11,6 +11,13 @@ from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2
 
+from server.domain.accounts import KeyInfo
+from server.domain.buyers.records import (
+    ClientGroup,
+    StoredClient,
+    StoredDelivery,
+    StoredDeliveryAccount,
+)
 from server.domain.buyers.specs import (
     AUTH_TYPES,
     CONTACT_FIELDS,
@@ -25,6 +32,7 @@ from server.domain.buyers.specs import (
 )
 from server.domain.caps import NO_LIMIT
 from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
+from server.domain.catalog.records import StoredCampaign, StoredField, StoredSource
 from server.domain.catalog.rules import Operator, Rule
 from server.domain.catalog.specs import (
     DEFAULT_DUP_DAYS,
@@ -41,13 +49,16 @@ from server.domain.catalog.specs import (
 from server.domain.config.buyers_section import DELIVERY_TEXT
 from server.domain.delivery.spec import AuthType, DeliveryType
 from server.domain.matching.criteria import Criterion, CriterionType
+from server.domain.matching.lists import ListEdit, ListItemEdit, StoredDistributionList
 from server.domain.matching.selection import Automation
-from server.domain.sales.orders import OrderStatus, Renewal
+from server.domain.sales.orders import (
+    OrderEdit,
+    OrderItemEdit,
+    OrderStatus,
+    Renewal,
+    StoredOrder,
+)
 from server.errors import InvalidArgument, Violation
-from server.services.buyer_admin import ListEdit, ListItemEdit, OrderEdit, OrderItemEdit
-from server.services.buyers import StoredClient
-from server.storage.accounts import KeyInfo
-from server.storage.catalog import StoredCampaign, StoredField, StoredSource
 
 E = TypeVar("E", bound=enum.IntEnum)
 
@@ -271,83 +282,80 @@ def key_message(info: KeyInfo) -> admin_pb2.ApiKey:
 
 
 def client_message(stored: StoredClient) -> buyers_pb2.Client:
-    row = stored.row
-    contact = row["contact"]
+    spec = stored.spec
+    contact: dict[str, Any] = {name: spec.contact.get(name, "") for name in CONTACT_FIELDS}
     message = buyers_pb2.Client(
-        id=row["id"],
-        key=row["key"] or "",
-        name=row["name"],
-        status=row["status"],
-        group=row["client_group"],
-        time_zone=row["time_zone"],
-        username=row["username"],
-        has_password=row["has_password"],
-        automation=row["automation"],
-        secondary_automation=row["secondary_automation"],
-        priority=row["priority"],
-        weight=row["weight"],
-        delivery_group=row["delivery_group"],
-        use_delivery_tiers=row["use_delivery_tiers"],
-        notes=row["notes"],
-        **{name: contact.get(name, "") for name in CONTACT_FIELDS},
+        id=stored.id,
+        key=spec.key or "",
+        name=spec.name,
+        status=int(spec.status),  # type: ignore[arg-type]
+        group=spec.group,
+        time_zone=spec.time_zone,
+        username=spec.username,
+        has_password=stored.has_password,
+        automation=int(spec.automation),  # type: ignore[arg-type]
+        secondary_automation=int(spec.secondary_automation),  # type: ignore[arg-type]
+        priority=spec.priority,
+        weight=spec.weight,
+        delivery_group=spec.delivery_group,
+        use_delivery_tiers=spec.use_delivery_tiers,
+        notes=spec.notes,
+        **contact,
     )
     message.deliveries.extend(delivery_message(d) for d in stored.deliveries)
-    message.accounts.extend(account_message(a) for a in stored.accounts)
+    message.accounts.extend(delivery_account_message(a) for a in stored.delivery_accounts)
     message.orders.extend(order_message(o) for o in stored.orders)
     return message
 
 
-def order_message(row: dict[str, Any]) -> buyers_pb2.Order:
+def order_message(order: StoredOrder) -> buyers_pb2.Order:
     items = [
         buyers_pb2.OrderItem(
-            id=i["id"],
-            key=i["key"] or "",
-            description=i["description"],
-            quantity=i["quantity"],
-            account_id=i["account_id"] or 0,
-            sent=i["sold"],
-            held=i["held"],
+            id=i.id,
+            key=i.key or "",
+            description=i.description,
+            quantity=i.quantity,
+            account_id=i.delivery_account_id or 0,
+            sent=i.sold,
+            held=i.held,
         )
-        for i in row["items"]
+        for i in order.items
     ]
     message = buyers_pb2.Order(
-        id=row["id"],
-        key=row["key"] or "",
-        client_id=row["client_id"],
+        id=order.id,
+        key=order.key or "",
+        client_id=order.client_id,
         quantity=sum(i.quantity for i in items),
         sent=sum(i.sent for i in items),
-        status=row["status"],
-        renewal=row["renewal"],
-        auto_charge=row["auto_charge"],
+        status=int(order.status),  # type: ignore[arg-type]
+        renewal=int(order.renewal),  # type: ignore[arg-type]
+        auto_charge=order.auto_charge,
         items=items,
-        renewals=row["renewals"],
+        renewals=order.renewals,
     )
-    for name, column in (
-        ("start", "start_at"),
-        ("end", "end_at"),
-        ("period_start", "period_start"),
-        ("period_end", "period_end"),
-    ):
-        _timestamp(getattr(message, name), row[column])
+    _timestamp(message.start, order.start)
+    _timestamp(message.end, order.end)
+    _timestamp(message.period_start, order.period_start)
+    _timestamp(message.period_end, order.period_end)
     return message
 
 
-def list_message(row: dict[str, Any]) -> buyers_pb2.DistributionList:
+def list_message(stored: StoredDistributionList) -> buyers_pb2.DistributionList:
     items = [
-        buyers_pb2.DistributionListItem(value=i["value"], client_id=i["client_id"] or 0)
-        for i in row["items"]
+        buyers_pb2.DistributionListItem(value=i.value, client_id=i.client_id or 0)
+        for i in stored.items
     ]
     assigned = sum(1 for i in items if i.client_id)
     return buyers_pb2.DistributionList(
-        id=row["id"],
-        key=row["key"] or "",
-        lead_type_id=row["lead_type_id"],
-        field=row["field_name"],
-        description=row["description"],
-        default_client_id=row["default_client_id"] or 0,
-        status=row["status"],
-        depend_field=row["depend_field"],
-        depend_value=row["depend_value"],
+        id=stored.id,
+        key=stored.key or "",
+        lead_type_id=stored.lead_type_id,
+        field=stored.field,
+        description=stored.description,
+        default_client_id=stored.default_client_id or 0,
+        status=int(stored.status),  # type: ignore[arg-type]
+        depend_field=stored.depend_field,
+        depend_value=stored.depend_value,
         items=items,
         assigned=assigned,
         unassigned=len(items) - assigned,
@@ -363,17 +371,18 @@ _PLAIN_SETTINGS = frozenset(buyers_pb2.Delivery.DESCRIPTOR.fields_by_name) - {
 }
 
 
-def delivery_message(row: dict[str, Any]) -> buyers_pb2.Delivery:
-    settings = row["settings"]
+def delivery_message(stored: StoredDelivery) -> buyers_pb2.Delivery:
+    method = stored.method
+    settings = method.settings
     shown = public_settings(settings)
     message = buyers_pb2.Delivery(
-        id=row["id"],
-        key=row["key"] or "",
-        client_id=row["client_id"],
-        name=row["name"],
-        type=row["type"],
-        enabled=row["enabled"],
-        lead_type_id=row["lead_type_id"],
+        id=stored.id,
+        key=method.key or "",
+        client_id=stored.client_id,
+        name=method.name,
+        type=int(method.type),  # type: ignore[arg-type]
+        enabled=method.enabled,
+        lead_type_id=method.lead_type_id,
         auth=int(AUTH_TYPES.get(settings.get("auth", "none"), 0)),  # type: ignore[arg-type]
         **{name: value for name, value in shown.items() if name in _PLAIN_SETTINGS},
     )
@@ -385,26 +394,36 @@ def delivery_message(row: dict[str, Any]) -> buyers_pb2.Delivery:
     return message
 
 
-def account_message(row: dict[str, Any]) -> buyers_pb2.DeliveryAccount:
+def delivery_account_message(stored: StoredDeliveryAccount) -> buyers_pb2.DeliveryAccount:
+    spec = stored.spec
     return buyers_pb2.DeliveryAccount(
-        id=row["id"],
-        key=row["key"] or "",
-        client_id=row["client_id"],
-        delivery_id=row["delivery_id"],
-        description=row["description"],
-        price=decimal_text(row["price"]),
-        hour_max=row["hour_max"],
-        day_max=row["day_max"],
-        month_max=row["month_max"],
-        use_order=row["use_order"],
-        status=row["status"],
-        delivery_delay_seconds=row["delivery_delay_seconds"],
-        redirect_url=row["redirect_url"],
-        automation_enabled=row["automation_enabled"],
-        account_type=row["account_type"],
-        agent_name=row["agent_name"],
-        agent_phone=row["agent_phone"],
-        criteria=[buyers_pb2.Criterion(**c) for c in row["criteria"]],
+        id=stored.id,
+        key=spec.key or "",
+        client_id=stored.client_id,
+        delivery_id=spec.delivery_id,
+        description=spec.description,
+        price=decimal_text(spec.price),
+        hour_max=spec.hour_max,
+        day_max=spec.day_max,
+        month_max=spec.month_max,
+        use_order=spec.use_order,
+        status=int(spec.status),  # type: ignore[arg-type]
+        delivery_delay_seconds=spec.delivery_delay_seconds,
+        redirect_url=spec.redirect_url,
+        automation_enabled=spec.automation_enabled,
+        account_type=int(spec.account_type),  # type: ignore[arg-type]
+        agent_name=spec.agent_name,
+        agent_phone=spec.agent_phone,
+        criteria=[
+            buyers_pb2.Criterion(
+                type=int(c.type),  # type: ignore[arg-type]
+                field=c.field,
+                operator=int(c.operator),  # type: ignore[arg-type]
+                value=c.value,
+                expression=c.expression,
+            )
+            for c in spec.criteria
+        ],
     )
 
 
@@ -487,7 +506,9 @@ def delivery_method(message: buyers_pb2.Delivery, where: str = "delivery") -> De
     )
 
 
-def account_spec(message: buyers_pb2.DeliveryAccount, where: str = "account") -> AccountSpec:
+def delivery_account_spec(
+    message: buyers_pb2.DeliveryAccount, where: str = "account"
+) -> AccountSpec:
     def cap(name: Literal["hour_max", "day_max", "month_max"]) -> int:
         return int(getattr(message, name)) if message.HasField(name) else NO_LIMIT
 
@@ -545,7 +566,13 @@ def order_edit(message: buyers_pb2.Order, where: str = "order") -> OrderEdit:
         renewal=_enum(Renewal, message.renewal, f"{where}.renewal"),
         auto_charge=message.auto_charge,
         items=tuple(
-            OrderItemEdit(max(i.id, 0), i.key or None, i.description, i.quantity, i.account_id)
+            OrderItemEdit(
+                id=max(i.id, 0),
+                key=i.key or None,
+                description=i.description,
+                quantity=i.quantity,
+                delivery_account_id=i.account_id,
+            )
             for i in message.items
         ),
     )
@@ -566,5 +593,5 @@ def list_edit(message: buyers_pb2.DistributionList, where: str = "distribution_l
     )
 
 
-def client_group_message(row: dict[str, Any]) -> admin_pb2.ClientGroup:
-    return admin_pb2.ClientGroup(name=row["name"], client_count=row["client_count"])
+def client_group_message(group: ClientGroup) -> admin_pb2.ClientGroup:
+    return admin_pb2.ClientGroup(name=group.name, client_count=group.client_count)

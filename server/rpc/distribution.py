@@ -8,10 +8,11 @@ from typing import Any, TypeAlias
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import distribution_pb2, distribution_pb2_grpc
 
+from server.domain.buyers.records import BuyerContact
 from server.domain.buyers.specs import AccountType
 from server.domain.sales.sends import Send
 from server.errors import InvalidArgument
-from server.rpc.convert import account_message, decimal_text
+from server.rpc.convert import decimal_text, delivery_account_message
 from server.rpc.interceptor import caller
 from server.services.distribution.scan import Scan
 from server.services.distribution.views import DistributionViews
@@ -88,8 +89,8 @@ def _stamp(target: Timestamp, value: datetime | None) -> None:
         target.FromDatetime(value)
 
 
-def _contact(row: dict[str, Any] | None) -> dict[str, str]:
-    contact = dict(row["contact"]) if row else {}
+def _contact(buyer: BuyerContact | None) -> dict[str, str]:
+    contact = buyer.contact if buyer else {}
     return {
         "contact_first_name": contact.get("contact_first_name", ""),
         "contact_last_name": contact.get("contact_last_name", ""),
@@ -101,7 +102,7 @@ def _contact(row: dict[str, Any] | None) -> dict[str, str]:
         "postal_code": contact.get("postal_code", ""),
         "phone_number": contact.get("phone", ""),
         "email": contact.get("email", ""),
-        "notes": row["notes"] if row else "",
+        "notes": buyer.notes if buyer else "",
     }
 
 
@@ -112,7 +113,7 @@ def clients_for_send_message(found: ClientsForSend) -> distribution_pb2.ClientsF
         buyer = found.contacts.get(s.client_id)
         entry = message.clients.add(
             client_id=s.client_id,
-            client_name=buyer["name"] if buyer else "",
+            client_name=buyer.name if buyer else "",
             account_id=s.delivery_account_id,
             order_id=s.order_id or 0,
             order_item_id=s.order_item_id or 0,
@@ -284,7 +285,9 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
         rows = await self._lookups.criteria_accounts(
             _account(), request.lead_type_id, request.lead_field_id, request.value
         )
-        return distribution_pb2.CriteriaAccounts(accounts=[account_message(r) for r in rows])
+        return distribution_pb2.CriteriaAccounts(
+            accounts=[delivery_account_message(a) for a in rows]
+        )
 
     async def ProcessClientDelivery(
         self, request: distribution_pb2.ProcessClientDeliveryRequest, context: Context

@@ -8,9 +8,11 @@ from typing import Any, TypeAlias
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import leads_pb2, quality_pb2, quality_pb2_grpc
 
+from server.domain.sales.quality import Decision, QcLead, ReturnedSend
 from server.rpc.convert import decimal_text
 from server.rpc.interceptor import caller
-from server.services.quality import Decision, Quality
+from server.services.quality.returns import Returns
+from server.services.quality.review import QcReview
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
 
@@ -33,18 +35,18 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def qc_lead_message(row: dict[str, Any]) -> quality_pb2.QcLead:
+def qc_lead_message(lead: QcLead) -> quality_pb2.QcLead:
     message = quality_pb2.QcLead(
-        lead_id=row["id"],
-        post_id=str(row["post_id"]),
-        source_id=row["source_id"],
-        campaign_id=row["campaign_id"],
-        lead_type_id=row["lead_type_id"],
-        reference=row["reference"],
-        fields=[leads_pb2.FieldValue(name=k, value=_text(v)) for k, v in row["fields"].items()],
-        price=decimal_text(row["price"]),
+        lead_id=lead.lead_id,
+        post_id=str(lead.post_id),
+        source_id=lead.source_id,
+        campaign_id=lead.campaign_id,
+        lead_type_id=lead.lead_type_id,
+        reference=lead.reference,
+        fields=[leads_pb2.FieldValue(name=k, value=_text(v)) for k, v in lead.fields.items()],
+        price=decimal_text(lead.price),
     )
-    _stamp(message.received_at, row["received_at"])
+    _stamp(message.received_at, lead.received_at)
     return message
 
 
@@ -55,28 +57,31 @@ def decision_message(decision: Decision) -> quality_pb2.QcDecision:
     return message
 
 
-def returned_message(row: dict[str, Any]) -> quality_pb2.ReturnedSend:
+def returned_message(send: ReturnedSend) -> quality_pb2.ReturnedSend:
     message = quality_pb2.ReturnedSend(
-        send_id=row["id"],
-        lead_id=row["lead_id"],
-        client_id=row["client_id"],
-        client_name=row["client_name"],
-        price=decimal_text(row["price"]),
-        reason=row["return_reason"],
+        send_id=send.send_id,
+        lead_id=send.lead_id,
+        client_id=send.client_id,
+        client_name=send.client_name,
+        price=decimal_text(send.price),
+        reason=send.return_reason,
     )
-    _stamp(message.sold_at, row["sold_at"])
-    _stamp(message.returned_at, row["returned_at"])
+    _stamp(message.sold_at, send.sold_at)
+    _stamp(message.returned_at, send.returned_at)
     return message
 
 
 class QualityServicer(quality_pb2_grpc.QualityServiceServicer):
-    def __init__(self, quality: Quality) -> None:
-        self._quality = quality
+    """The QC bin's review and buyers' returns of an account."""
+
+    def __init__(self, review: QcReview, returns: Returns) -> None:
+        self._review = review
+        self._returns = returns
 
     async def ListQcLeads(
         self, request: quality_pb2.ListQcLeadsRequest, context: Context
     ) -> quality_pb2.ListQcLeadsResponse:
-        page = await self._quality.list_bin(
+        page = await self._review.list_bin(
             _account(), request.campaign_id, request.page_size, request.after_lead_id
         )
         return quality_pb2.ListQcLeadsResponse(
@@ -86,19 +91,19 @@ class QualityServicer(quality_pb2_grpc.QualityServiceServicer):
     async def ApproveLead(
         self, request: quality_pb2.ApproveLeadRequest, context: Context
     ) -> quality_pb2.QcDecision:
-        decision = await self._quality.approve(_account(), request.lead_id, request.note)
+        decision = await self._review.approve(_account(), request.lead_id, request.note)
         return decision_message(decision)
 
     async def RejectLead(
         self, request: quality_pb2.RejectLeadRequest, context: Context
     ) -> quality_pb2.QcDecision:
-        decision = await self._quality.reject(_account(), request.lead_id, request.reason)
+        decision = await self._review.reject(_account(), request.lead_id, request.reason)
         return decision_message(decision)
 
     async def ReturnSend(
         self, request: quality_pb2.ReturnSendRequest, context: Context
     ) -> quality_pb2.ReturnSendResponse:
-        outcome = await self._quality.return_sends(
+        outcome = await self._returns.return_sends(
             _account(),
             request.reason,
             send_id=request.send_id,
@@ -116,7 +121,7 @@ class QualityServicer(quality_pb2_grpc.QualityServiceServicer):
     async def ListReturns(
         self, request: quality_pb2.ListReturnsRequest, context: Context
     ) -> quality_pb2.ListReturnsResponse:
-        page = await self._quality.list_returns(
+        page = await self._returns.list_returns(
             _account(), request.client_id, request.lead_id, request.page_size, request.after_send_id
         )
         return quality_pb2.ListReturnsResponse(

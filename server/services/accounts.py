@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.domain import secrets
+from server.domain.accounts import KeyInfo, Tenant
 from server.errors import InvalidArgument, NotFound, Unauthenticated
 from server.storage import accounts as store
 from server.storage.database import Connection, Pool, transaction
@@ -15,6 +16,8 @@ DEFAULT_TIME_ZONE = "America/Los_Angeles"
 
 @dataclass(frozen=True)
 class NewAccount:
+    """A tenant just created, with its first admin key (shown this once)."""
+
     account_id: int
     api_key: str
 
@@ -28,74 +31,66 @@ class Caller:
     source_id: int | None  # None for an account admin key
 
 
-async def create_account(pool: Pool, name: str, time_zone: str = DEFAULT_TIME_ZONE) -> NewAccount:
-    """Create a tenant and its first admin key; the key is returned once and stored hashed."""
-    if not name.strip():
-        raise InvalidArgument("an account name is required")
-    try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidArgument(f"{time_zone!r} is not a known time zone") from None
-    async with transaction(pool) as conn:
-        account_id = await store.insert_account(conn, name.strip(), time_zone)
-        _, secret = await _issue(conn, account_id, None, "initial")
-    return NewAccount(account_id, secret)
+class Accounts:
+    """Tenants and their API keys: the operator's and the admin API's use cases."""
 
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
 
-async def list_accounts(pool: Pool) -> list[dict[str, object]]:
-    async with transaction(pool) as conn:
-        return await store.list_accounts(conn)
+    async def create_account(self, name: str, time_zone: str = DEFAULT_TIME_ZONE) -> NewAccount:
+        """Create a tenant and its first admin key; the key is returned once and stored hashed."""
+        if not name.strip():
+            raise InvalidArgument("an account name is required")
+        try:
+            ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidArgument(f"{time_zone!r} is not a known time zone") from None
+        async with transaction(self._pool) as conn:
+            account_id = await store.insert_account(conn, name.strip(), time_zone)
+            _, secret = await _issue(conn, account_id, None, "initial")
+        return NewAccount(account_id, secret)
+
+    async def list_accounts(self) -> list[Tenant]:
+        async with transaction(self._pool) as conn:
+            return await store.list_accounts(conn)
+
+    async def create_key(
+        self, account_id: int, name: str = "", source_id: int | None = None
+    ) -> tuple[KeyInfo, str]:
+        """Issue a key (an admin key, or a source's posting key); returns its info and its
+        secret."""
+        if account_id <= 0:  # 0 is reserved for posts that name no known lead source
+            raise NotFound("no such account")
+        async with transaction(self._pool) as conn:
+            return await _issue(conn, account_id, source_id, name)
+
+    async def list_keys(self, account_id: int, source_id: int | None = None) -> list[KeyInfo]:
+        async with transaction(self._pool) as conn:
+            return await store.list_keys(conn, account_id, source_id)
+
+    async def revoke_key(self, account_id: int, key_id: int, source_id: int | None = None) -> None:
+        async with transaction(self._pool) as conn:
+            if not await store.revoke_key(conn, account_id, source_id, key_id):
+                raise NotFound(f"no live key {key_id}")
+
+    async def authenticate(self, presented: str) -> Caller:
+        """The caller a presented key belongs to; Unauthenticated for anything else."""
+        if secrets.key_prefix(presented) is None:
+            raise Unauthenticated("the API key is malformed")
+        async with transaction(self._pool) as conn:
+            return await authenticate_in(conn, presented)
 
 
 async def _issue(
     conn: Connection, account_id: int, source_id: int | None, name: str
-) -> tuple[store.KeyInfo, str]:
+) -> tuple[KeyInfo, str]:
     key = secrets.new_api_key()
     info = await store.insert_key(conn, account_id, source_id, key.prefix, key.digest, name)
     return info, key.secret
 
 
-async def create_key(
-    pool: Pool,
-    account_id: int,
-    name: str = "",
-    source_id: int | None = None,
-) -> tuple[store.KeyInfo, str]:
-    """Issue a key (an admin key, or a source's posting key); returns its info and its secret."""
-    if account_id <= 0:  # 0 is reserved for posts that name no known lead source
-        raise NotFound("no such account")
-    async with transaction(pool) as conn:
-        return await _issue(conn, account_id, source_id, name)
-
-
-async def list_keys(
-    pool: Pool, account_id: int, source_id: int | None = None
-) -> list[store.KeyInfo]:
-    async with transaction(pool) as conn:
-        return await store.list_keys(conn, account_id, source_id)
-
-
-async def revoke_key(
-    pool: Pool,
-    account_id: int,
-    key_id: int,
-    source_id: int | None = None,
-) -> None:
-    async with transaction(pool) as conn:
-        if not await store.revoke_key(conn, account_id, source_id, key_id):
-            raise NotFound(f"no live key {key_id}")
-
-
-async def authenticate(pool: Pool, presented: str) -> Caller:
-    """The caller a presented key belongs to; Unauthenticated for anything else."""
-    if secrets.key_prefix(presented) is None:
-        raise Unauthenticated("the API key is malformed")
-    async with transaction(pool) as conn:
-        return await authenticate_in(conn, presented)
-
-
 async def authenticate_in(conn: Connection, presented: str) -> Caller:
-    """`authenticate`, inside the caller's transaction (a lead post's own)."""
+    """`Accounts.authenticate`, inside the caller's transaction (a lead post's own)."""
     prefix = secrets.key_prefix(presented)
     if prefix is None:
         raise Unauthenticated("the API key is malformed")

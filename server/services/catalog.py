@@ -1,7 +1,7 @@
 """Use cases for lead types and fields, lead sources and campaigns.
 
 The `save_*` coroutines work inside a caller's transaction, so the single-entity use cases
-here and config apply share one way of writing each entity.
+of `Catalog` and config apply share one way of writing each entity.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from server.domain import secrets
 from server.domain.catalog import instructions
 from server.domain.catalog.fields import FieldSpec, validate_field_specs
+from server.domain.catalog.records import StoredCampaign, StoredField, StoredSource
 from server.domain.catalog.specs import (
     CampaignSpec,
     LeadTypeSpec,
@@ -28,6 +29,8 @@ from server.storage.database import Connection, Pool, transaction
 
 
 class Action(StrEnum):
+    """What a save did to one entity."""
+
     Created = "created"
     Updated = "updated"
     Unchanged = "unchanged"
@@ -36,6 +39,8 @@ class Action(StrEnum):
 
 @dataclass(frozen=True)
 class Change:
+    """One entity a save wrote or left as it was: its kind, its key and what was done."""
+
     kind: str
     key: str
     action: Action
@@ -57,7 +62,148 @@ def password_hash(new: str | None, current: str | None) -> str | None:
     return secrets.hash_password(new)
 
 
-# -- lead types ---------------------------------------------------------------------------
+class Catalog:
+    """The account's lead types and fields, lead sources and campaigns, one entity at a time."""
+
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    # -- lead types
+
+    async def create_lead_type(
+        self, account_id: int, spec: LeadTypeSpec
+    ) -> tuple[int, LeadTypeSpec]:
+        _check(validate_lead_type(spec))
+        async with transaction(self._pool) as conn:
+            lead_type_id, _, _ = await save_lead_type(
+                conn, account_id, spec, None, with_fields=True
+            )
+            return lead_type_id, await _lead_type(conn, account_id, lead_type_id)
+
+    async def update_lead_type(
+        self, account_id: int, lead_type_id: int, spec: LeadTypeSpec
+    ) -> LeadTypeSpec:
+        """Change name, key, description and industry; fields are edited one by one."""
+        _check(validate_lead_type(replace(spec, fields=())))
+        async with transaction(self._pool) as conn:
+            await _lead_type(conn, account_id, lead_type_id)
+            await save_lead_type(conn, account_id, spec, lead_type_id, with_fields=False)
+            return await _lead_type(conn, account_id, lead_type_id)
+
+    async def get_lead_type(self, account_id: int, lead_type_id: int) -> LeadTypeSpec:
+        async with transaction(self._pool) as conn:
+            return await _lead_type(conn, account_id, lead_type_id)
+
+    async def list_lead_types(self, account_id: int) -> list[tuple[int, LeadTypeSpec]]:
+        async with transaction(self._pool) as conn:
+            return await store.list_lead_types(conn, account_id)
+
+    # -- fields
+
+    async def create_field(
+        self, account_id: int, lead_type_id: int, spec: FieldSpec
+    ) -> StoredField:
+        async with transaction(self._pool) as conn:
+            fields = list((await _lead_type(conn, account_id, lead_type_id)).fields)
+            _check(_field_problems([*fields, spec], len(fields)))
+            field_id = await store.insert_field(conn, account_id, lead_type_id, spec, len(fields))
+            return await _field(conn, account_id, field_id)
+
+    async def update_field(self, account_id: int, field_id: int, spec: FieldSpec) -> StoredField:
+        async with transaction(self._pool) as conn:
+            current = await _field(conn, account_id, field_id)
+            fields = list((await _lead_type(conn, account_id, current.lead_type_id)).fields)
+            index = next(i for i, f in enumerate(fields) if f.id == field_id)
+            fields[index] = spec
+            _check(_field_problems(fields, index))
+            await store.update_field(conn, account_id, field_id, spec, index)
+            return await _field(conn, account_id, field_id)
+
+    async def delete_field(self, account_id: int, field_id: int) -> None:
+        async with transaction(self._pool) as conn:
+            if not await store.delete_field(conn, account_id, field_id):
+                raise NotFound(f"no lead field {field_id}")
+
+    # -- sources
+
+    async def create_source(self, account_id: int, spec: SourceSpec) -> StoredSource:
+        _check(validate_source(spec))
+        async with transaction(self._pool) as conn:
+            source_id, _ = await save_source(conn, account_id, spec, None)
+            return await _source(conn, account_id, source_id)
+
+    async def update_source(
+        self, account_id: int, source_id: int, spec: SourceSpec
+    ) -> StoredSource:
+        _check(validate_source(spec))
+        async with transaction(self._pool) as conn:
+            current = await _source(conn, account_id, source_id)
+            await save_source(conn, account_id, spec, current)
+            return await _source(conn, account_id, source_id)
+
+    async def get_source(self, account_id: int, source_id: int) -> StoredSource:
+        async with transaction(self._pool) as conn:
+            return await _source(conn, account_id, source_id)
+
+    async def list_sources(self, account_id: int) -> list[StoredSource]:
+        async with transaction(self._pool) as conn:
+            return await store.list_sources(conn, account_id)
+
+    # -- campaigns
+
+    async def create_campaign(self, account_id: int, spec: CampaignSpec) -> StoredCampaign:
+        async with transaction(self._pool) as conn:
+            fields = await _checked_campaign(conn, account_id, spec)
+            campaign_id, _ = await save_campaign(conn, account_id, spec, None, fields)
+            return await _campaign(conn, account_id, campaign_id)
+
+    async def update_campaign(
+        self, account_id: int, campaign_id: int, spec: CampaignSpec
+    ) -> StoredCampaign:
+        async with transaction(self._pool) as conn:
+            current = await _campaign(conn, account_id, campaign_id)
+            fields = await _checked_campaign(conn, account_id, spec)
+            await save_campaign(conn, account_id, spec, current, fields)
+            return await _campaign(conn, account_id, campaign_id)
+
+    async def get_campaign(self, account_id: int, campaign_id: int) -> StoredCampaign:
+        async with transaction(self._pool) as conn:
+            return await _campaign(conn, account_id, campaign_id)
+
+    async def list_campaigns(
+        self, account_id: int, source_id: int | None = None
+    ) -> list[StoredCampaign]:
+        async with transaction(self._pool) as conn:
+            return await store.list_campaigns(conn, account_id, source_id=source_id)
+
+    async def posting_instructions(
+        self, account_id: int, campaign_id: int | None, campaign_key: str, receiver_url: str
+    ) -> dict[str, Any]:
+        """The posting instructions document of one of the account's campaigns."""
+        async with transaction(self._pool) as conn:
+            if campaign_id:
+                stored = await _campaign(conn, account_id, campaign_id)
+            else:
+                found = await store.list_campaigns(conn, account_id, keys=[campaign_key])
+                if not found:
+                    raise NotFound(f"no campaign with key {campaign_key!r}")
+                stored = found[0]
+            source = await _source(conn, account_id, stored.spec.source_id)
+            lead_type = await _lead_type(conn, account_id, stored.spec.lead_type_id)
+        return instructions.posting_instructions(
+            receiver_url=receiver_url,
+            source_id=source.id,
+            source_name=source.spec.name,
+            campaign_id=stored.id,
+            campaign=stored.spec,
+            lead_type_id=stored.spec.lead_type_id,
+            lead_type_name=lead_type.name,
+            fields=lead_type.fields,
+            has_password=stored.password_hash is not None,
+        )
+
+
+# -- saving inside a caller's transaction (these use cases and config apply) ------------------
 
 
 async def save_lead_type(
@@ -124,97 +270,8 @@ async def _save_fields(
     return changes
 
 
-async def _lead_type(conn: Connection, account_id: int, lead_type_id: int) -> LeadTypeSpec:
-    found = await store.list_lead_types(conn, account_id, lead_type_id)
-    if not found:
-        raise NotFound(f"no lead type {lead_type_id}")
-    return found[0][1]
-
-
-async def create_lead_type(
-    pool: Pool, account_id: int, spec: LeadTypeSpec
-) -> tuple[int, LeadTypeSpec]:
-    _check(validate_lead_type(spec))
-    async with transaction(pool) as conn:
-        lead_type_id, _, _ = await save_lead_type(conn, account_id, spec, None, with_fields=True)
-        return lead_type_id, await _lead_type(conn, account_id, lead_type_id)
-
-
-async def update_lead_type(
-    pool: Pool, account_id: int, lead_type_id: int, spec: LeadTypeSpec
-) -> LeadTypeSpec:
-    """Change name, key, description and industry; fields are edited one by one."""
-    _check(validate_lead_type(replace(spec, fields=())))
-    async with transaction(pool) as conn:
-        await _lead_type(conn, account_id, lead_type_id)
-        await save_lead_type(conn, account_id, spec, lead_type_id, with_fields=False)
-        return await _lead_type(conn, account_id, lead_type_id)
-
-
-async def get_lead_type(pool: Pool, account_id: int, lead_type_id: int) -> LeadTypeSpec:
-    async with transaction(pool) as conn:
-        return await _lead_type(conn, account_id, lead_type_id)
-
-
-async def list_lead_types(pool: Pool, account_id: int) -> list[tuple[int, LeadTypeSpec]]:
-    async with transaction(pool) as conn:
-        return await store.list_lead_types(conn, account_id)
-
-
-# -- fields -------------------------------------------------------------------------------
-
-
-async def create_field(
-    pool: Pool, account_id: int, lead_type_id: int, spec: FieldSpec
-) -> store.StoredField:
-    async with transaction(pool) as conn:
-        fields = list((await _lead_type(conn, account_id, lead_type_id)).fields)
-        _check(_field_problems([*fields, spec], len(fields)))
-        field_id = await store.insert_field(conn, account_id, lead_type_id, spec, len(fields))
-        return await _field(conn, account_id, field_id)
-
-
-async def update_field(
-    pool: Pool, account_id: int, field_id: int, spec: FieldSpec
-) -> store.StoredField:
-    async with transaction(pool) as conn:
-        current = await _field(conn, account_id, field_id)
-        fields = list((await _lead_type(conn, account_id, current.lead_type_id)).fields)
-        index = next(i for i, f in enumerate(fields) if f.id == field_id)
-        fields[index] = spec
-        _check(_field_problems(fields, index))
-        await store.update_field(conn, account_id, field_id, spec, index)
-        return await _field(conn, account_id, field_id)
-
-
-async def delete_field(pool: Pool, account_id: int, field_id: int) -> None:
-    async with transaction(pool) as conn:
-        if not await store.delete_field(conn, account_id, field_id):
-            raise NotFound(f"no lead field {field_id}")
-
-
-def _field_problems(fields: list[FieldSpec], index: int) -> list[Violation]:
-    """Problems of the field list that concern the field at `index`, reported as `field`."""
-    mine = f"fields[{index}]"
-    return [
-        Violation("field" + v.path.removeprefix(f"fields[{index}]"), v.reason)
-        for v in validate_field_specs(fields)
-        if v.path.startswith(mine + ".") or v.path == mine
-    ]
-
-
-async def _field(conn: Connection, account_id: int, field_id: int) -> store.StoredField:
-    stored = await store.get_field(conn, account_id, field_id)
-    if stored is None:
-        raise NotFound(f"no lead field {field_id}")
-    return stored
-
-
-# -- sources ------------------------------------------------------------------------------
-
-
 async def save_source(
-    conn: Connection, account_id: int, spec: SourceSpec, current: store.StoredSource | None
+    conn: Connection, account_id: int, spec: SourceSpec, current: StoredSource | None
 ) -> tuple[int, Change]:
     label = spec.key or spec.name
     if current is None:
@@ -227,48 +284,11 @@ async def save_source(
     return current.id, Change("source", label, Action.Updated if changed else Action.Unchanged)
 
 
-async def _source(conn: Connection, account_id: int, source_id: int) -> store.StoredSource:
-    found = await store.list_sources(conn, account_id, source_id)
-    if not found:
-        raise NotFound(f"no lead source {source_id}")
-    return found[0]
-
-
-async def create_source(pool: Pool, account_id: int, spec: SourceSpec) -> store.StoredSource:
-    _check(validate_source(spec))
-    async with transaction(pool) as conn:
-        source_id, _ = await save_source(conn, account_id, spec, None)
-        return await _source(conn, account_id, source_id)
-
-
-async def update_source(
-    pool: Pool, account_id: int, source_id: int, spec: SourceSpec
-) -> store.StoredSource:
-    _check(validate_source(spec))
-    async with transaction(pool) as conn:
-        current = await _source(conn, account_id, source_id)
-        await save_source(conn, account_id, spec, current)
-        return await _source(conn, account_id, source_id)
-
-
-async def get_source(pool: Pool, account_id: int, source_id: int) -> store.StoredSource:
-    async with transaction(pool) as conn:
-        return await _source(conn, account_id, source_id)
-
-
-async def list_sources(pool: Pool, account_id: int) -> list[store.StoredSource]:
-    async with transaction(pool) as conn:
-        return await store.list_sources(conn, account_id)
-
-
-# -- campaigns ----------------------------------------------------------------------------
-
-
 async def save_campaign(
     conn: Connection,
     account_id: int,
     spec: CampaignSpec,
-    current: store.StoredCampaign | None,
+    current: StoredCampaign | None,
     fields: Sequence[FieldSpec],
 ) -> tuple[int, Change]:
     """Insert or update a campaign already validated against `fields` (its lead type's)."""
@@ -283,7 +303,41 @@ async def save_campaign(
     return current.id, Change("campaign", label, Action.Updated if changed else Action.Unchanged)
 
 
-async def _campaign(conn: Connection, account_id: int, campaign_id: int) -> store.StoredCampaign:
+# -- reading inside a transaction ---------------------------------------------------------------
+
+
+async def _lead_type(conn: Connection, account_id: int, lead_type_id: int) -> LeadTypeSpec:
+    found = await store.list_lead_types(conn, account_id, lead_type_id)
+    if not found:
+        raise NotFound(f"no lead type {lead_type_id}")
+    return found[0][1]
+
+
+def _field_problems(fields: list[FieldSpec], index: int) -> list[Violation]:
+    """Problems of the field list that concern the field at `index`, reported as `field`."""
+    mine = f"fields[{index}]"
+    return [
+        Violation("field" + v.path.removeprefix(f"fields[{index}]"), v.reason)
+        for v in validate_field_specs(fields)
+        if v.path.startswith(mine + ".") or v.path == mine
+    ]
+
+
+async def _field(conn: Connection, account_id: int, field_id: int) -> StoredField:
+    stored = await store.get_field(conn, account_id, field_id)
+    if stored is None:
+        raise NotFound(f"no lead field {field_id}")
+    return stored
+
+
+async def _source(conn: Connection, account_id: int, source_id: int) -> StoredSource:
+    found = await store.list_sources(conn, account_id, source_id)
+    if not found:
+        raise NotFound(f"no lead source {source_id}")
+    return found[0]
+
+
+async def _campaign(conn: Connection, account_id: int, campaign_id: int) -> StoredCampaign:
     found = await store.list_campaigns(conn, account_id, campaign_id=campaign_id)
     if not found:
         raise NotFound(f"no campaign {campaign_id}")
@@ -298,59 +352,3 @@ async def _checked_campaign(
     fields = list((await _lead_type(conn, account_id, spec.lead_type_id)).fields)
     _check(validate_campaign(spec, fields))
     return fields
-
-
-async def create_campaign(pool: Pool, account_id: int, spec: CampaignSpec) -> store.StoredCampaign:
-    async with transaction(pool) as conn:
-        fields = await _checked_campaign(conn, account_id, spec)
-        campaign_id, _ = await save_campaign(conn, account_id, spec, None, fields)
-        return await _campaign(conn, account_id, campaign_id)
-
-
-async def update_campaign(
-    pool: Pool, account_id: int, campaign_id: int, spec: CampaignSpec
-) -> store.StoredCampaign:
-    async with transaction(pool) as conn:
-        current = await _campaign(conn, account_id, campaign_id)
-        fields = await _checked_campaign(conn, account_id, spec)
-        await save_campaign(conn, account_id, spec, current, fields)
-        return await _campaign(conn, account_id, campaign_id)
-
-
-async def get_campaign(pool: Pool, account_id: int, campaign_id: int) -> store.StoredCampaign:
-    async with transaction(pool) as conn:
-        return await _campaign(conn, account_id, campaign_id)
-
-
-async def posting_instructions(
-    pool: Pool, account_id: int, campaign_id: int | None, campaign_key: str, receiver_url: str
-) -> dict[str, Any]:
-    """The posting instructions document of one of the account's campaigns."""
-    async with transaction(pool) as conn:
-        if campaign_id:
-            stored = await _campaign(conn, account_id, campaign_id)
-        else:
-            found = await store.list_campaigns(conn, account_id, keys=[campaign_key])
-            if not found:
-                raise NotFound(f"no campaign with key {campaign_key!r}")
-            stored = found[0]
-        source = await _source(conn, account_id, stored.spec.source_id)
-        lead_type = await _lead_type(conn, account_id, stored.spec.lead_type_id)
-    return instructions.posting_instructions(
-        receiver_url=receiver_url,
-        source_id=source.id,
-        source_name=source.spec.name,
-        campaign_id=stored.id,
-        campaign=stored.spec,
-        lead_type_id=stored.spec.lead_type_id,
-        lead_type_name=lead_type.name,
-        fields=lead_type.fields,
-        has_password=stored.password_hash is not None,
-    )
-
-
-async def list_campaigns(
-    pool: Pool, account_id: int, source_id: int | None = None
-) -> list[store.StoredCampaign]:
-    async with transaction(pool) as conn:
-        return await store.list_campaigns(conn, account_id, source_id=source_id)

@@ -9,7 +9,7 @@ from server.domain.catalog.fields import FieldSpec
 from server.domain.catalog.specs import validate_rules
 from server.domain.config.document import CampaignEntry, ConfigDocument, read_document
 from server.errors import FailedPrecondition, InvalidArgument, Violation
-from server.services.buyers import check_clients, check_lists, save_clients, save_lists
+from server.services.buyers.config import check_clients, check_lists, save_clients, save_lists
 from server.services.catalog import (
     Change,
     delete_stale_fields,
@@ -17,9 +17,9 @@ from server.services.catalog import (
     save_lead_type,
     save_source,
 )
+from server.storage import buyers as buyer_store
 from server.storage import catalog as store
 from server.storage.database import Connection, Pool, transaction
-from server.storage.queries import q
 
 # Buyer rows (buyers, delivery methods, delivery accounts) one apply writes, from which it
 # also analyses their tables, as PostgreSQL advises after a bulk load. Until autovacuum
@@ -31,12 +31,14 @@ ANALYZE_AFTER = 500
 
 @dataclass
 class ApplyResult:
+    """What an apply did: ids by key of everything the document names, and every change."""
+
     lead_types: dict[str, int] = field(default_factory=dict)
     sources: dict[str, int] = field(default_factory=dict)
     campaigns: dict[str, int] = field(default_factory=dict)
     clients: dict[str, int] = field(default_factory=dict)
     deliveries: dict[str, int] = field(default_factory=dict)
-    accounts: dict[str, int] = field(default_factory=dict)
+    delivery_accounts: dict[str, int] = field(default_factory=dict)
     orders: dict[str, int] = field(default_factory=dict)
     lists: dict[str, int] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
@@ -50,29 +52,33 @@ class _DryRun(Exception):
         self.result = result
 
 
-async def apply_config(
-    pool: Pool, account_id: int, data: object, *, dry_run: bool = False
-) -> ApplyResult:
-    """Create or update everything the document names, matched by key.
+class ConfigApply:
+    """Applies config documents to an account, each whole or not at all."""
 
-    Every problem is collected before anything is written; an invalid document raises
-    InvalidArgument listing them all. A dry run does the work and rolls it back.
-    """
-    doc = read_document(data)
-    try:
-        async with transaction(pool) as conn:
-            await _resolve(conn, account_id, doc)
-            if doc.problems:
-                raise InvalidArgument(doc.problems)
-            result = await _write(conn, account_id, doc)
-            if dry_run:
-                raise _DryRun(result)
-            # after the dry run: its rows, rolled back, would stay counted in the table sizes
-            if _buyer_rows(doc) >= ANALYZE_AFTER:
-                await conn.execute(q("analyze_buyers"), prepare=False)
-            return result
-    except _DryRun as finished:
-        return finished.result
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def apply(self, account_id: int, data: object, *, dry_run: bool = False) -> ApplyResult:
+        """Create or update everything the document names, matched by key.
+
+        Every problem is collected before anything is written; an invalid document raises
+        InvalidArgument listing them all. A dry run does the work and rolls it back.
+        """
+        doc = read_document(data)
+        try:
+            async with transaction(self._pool) as conn:
+                await _resolve(conn, account_id, doc)
+                if doc.problems:
+                    raise InvalidArgument(doc.problems)
+                result = await _write(conn, account_id, doc)
+                if dry_run:
+                    raise _DryRun(result)
+                # after the dry run: its rows, rolled back, would stay counted in the table sizes
+                if _buyer_rows(doc) >= ANALYZE_AFTER:
+                    await buyer_store.analyze_buyers(conn)
+                return result
+        except _DryRun as finished:
+            return finished.result
 
 
 def _buyer_rows(doc: ConfigDocument) -> int:
@@ -166,7 +172,7 @@ async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> Appl
     type_ids.update(result.lead_types)
     buyers = await save_clients(conn, account_id, doc.clients, type_ids)
     result.clients, result.deliveries = buyers.clients, buyers.deliveries
-    result.accounts, result.orders = buyers.accounts, buyers.orders
+    result.delivery_accounts, result.orders = buyers.delivery_accounts, buyers.orders
     result.changes.extend(buyers.changes)
     lists = await save_lists(conn, account_id, doc.lists, type_ids, buyers.clients)
     result.lists = lists.lists

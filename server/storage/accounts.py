@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
+from server.domain.accounts import KeyInfo, Tenant
 from server.storage.database import Connection
 from server.storage.queries import q
 
 
 @dataclass(frozen=True)
-class KeyInfo:
-    """What may be shown about a key: never its secret or digest."""
-
-    id: int
-    name: str
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-
-@dataclass(frozen=True)
 class StoredKey:
+    """A live key as authentication checks it: whose it is, and its digest."""
+
     account_id: int
     id: int
     source_id: int | None
@@ -36,9 +26,9 @@ async def insert_account(conn: Connection, name: str, time_zone: str) -> int:
     return int(row["account_id"])
 
 
-async def list_accounts(conn: Connection) -> list[dict[str, object]]:
+async def list_accounts(conn: Connection) -> list[Tenant]:
     cursor = await conn.execute(q("list_accounts"))
-    return await cursor.fetchall()
+    return [Tenant(**row) for row in await cursor.fetchall()]
 
 
 async def insert_key(

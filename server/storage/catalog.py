@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
+from server.domain.catalog.records import StoredCampaign, StoredField, StoredSource
 from server.domain.catalog.rules import Operator, Rule
 from server.domain.catalog.specs import (
     CampaignSpec,
@@ -30,27 +31,6 @@ from server.storage.database import Connection
 from server.storage.queries import q
 
 Row = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StoredField:
-    lead_type_id: int
-    spec: FieldSpec  # spec.id is the field's id
-    position: int
-
-
-@dataclass(frozen=True)
-class StoredSource:
-    id: int
-    spec: SourceSpec  # password is None; see password_hash
-    password_hash: str | None
-
-
-@dataclass(frozen=True)
-class StoredCampaign:
-    id: int
-    spec: CampaignSpec  # password is None; see password_hash
-    password_hash: str | None
 
 
 @dataclass(frozen=True)
@@ -478,3 +458,16 @@ async def find_post_target(
         campaign=None if row["id"] is None else _campaign_from_row(row, rules),
         fields=tuple(_field_from_row(field).spec for field in row["fields"] or ()),
     )
+
+
+async def field_of_lead_type(
+    conn: Connection, account_id: int, lead_type_id: int, field_id: int
+) -> tuple[bool, str | None]:
+    """Whether the account has the lead type, and the name of its field `field_id` (None when
+    it has no such field)."""
+    rows = await _rows(
+        conn,
+        "get_lead_field_of_type",
+        {"account_id": account_id, "lead_type_id": lead_type_id, "field_id": field_id},
+    )
+    return (True, rows[0]["field_name"]) if rows else (False, None)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, LiteralString
 
 import psycopg
@@ -27,6 +27,7 @@ from server.errors import (
     RolledBack,
     StorageUnavailable,
 )
+from server.storage.queries import q
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def database_url(settings: Settings) -> str:
 
 
 async def _configure(conn: Connection) -> None:
-    await conn.execute("SET TIME ZONE 'UTC'")
+    await conn.execute(q("session_in_utc"))
     await conn.commit()
 
 
@@ -142,3 +143,16 @@ async def _storage_errors() -> AsyncIterator[None]:
         if rolled_back(exc):
             raise RolledBack("the database rolled the transaction back; try again") from exc
         raise StorageUnavailable("the database is unavailable; try again") from exc
+
+
+@contextmanager
+def unique_taken(messages: Mapping[str, str]) -> Iterator[None]:
+    """A unique violation of one of the named constraints, as AlreadyExists with its message
+    (a key or user name already taken); any other leaves as it came."""
+    try:
+        yield
+    except psycopg.errors.UniqueViolation as exc:
+        message = messages.get(exc.diag.constraint_name or "")
+        if message is None:
+            raise
+        raise AlreadyExists(message) from exc

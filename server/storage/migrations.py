@@ -13,6 +13,8 @@ from importlib import resources
 
 import psycopg
 
+from server.storage.queries import q
+
 log = logging.getLogger(__name__)
 
 _FILE = re.compile(r"^(\d{4})_(\w+)\.sql$")
@@ -44,14 +46,10 @@ async def migrate(url: str) -> list[Migration]:
     """Apply every migration not yet recorded; return those applied now."""
     applied_now: list[Migration] = []
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        await conn.execute("SELECT pg_advisory_lock(%s)", [_LOCK_ID])
+        await conn.execute(q("lock_migrations"), {"lock": _LOCK_ID})
         try:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version integer PRIMARY KEY, name text NOT NULL,"
-                " applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            cursor = await conn.execute("SELECT version FROM schema_migrations")
+            await conn.execute(q("create_schema_migrations"))
+            cursor = await conn.execute(q("applied_migrations"))
             done = {row[0] for row in await cursor.fetchall()}
             for migration in available():
                 if migration.version in done:
@@ -59,11 +57,11 @@ async def migrate(url: str) -> list[Migration]:
                 async with conn.transaction():
                     await conn.execute(migration.sql)
                     await conn.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                        [migration.version, migration.name],
+                        q("record_migration"),
+                        {"version": migration.version, "name": migration.name},
                     )
                 log.info("applied migration %04d_%s", migration.version, migration.name)
                 applied_now.append(migration)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock(%s)", [_LOCK_ID])
+            await conn.execute(q("unlock_migrations"), {"lock": _LOCK_ID})
     return applied_now

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from clients.client import admin_async
-from server.bootstrap import distribution
+from server.bootstrap import distribution, servicers
 from server.rpc.app import Served, create_server
-from server.services import accounts
+from server.services.accounts import Accounts, NewAccount
 from server.services.distribution.engine import Distributor, EngineSettings
 from server.storage.database import open_pool
 from tests.support.buyers import BuyerServer, buyer_server
@@ -49,7 +49,7 @@ def idle(engines: list[Distributor]) -> Callable[[], Awaitable[None]]:
 
 @pytest.fixture
 async def served(pool: Any, distributor: Distributor) -> AsyncIterator[Served]:
-    served = await create_server(pool, "127.0.0.1:0", distributor)
+    served = await create_server(servicers(pool, distributor), "127.0.0.1:0")
     yield served
     await served.server.stop(None)
 
@@ -66,7 +66,7 @@ async def second_server(database_url: str, engines: list[Distributor]) -> AsyncI
     try:
         async with distribution(other_pool, FAST) as engine:
             engines.append(engine)
-            served = await create_server(other_pool, "127.0.0.1:0", engine)
+            served = await create_server(servicers(other_pool, engine), "127.0.0.1:0")
             yield f"127.0.0.1:{served.port}"
             await served.server.stop(None)
     finally:
@@ -82,8 +82,8 @@ async def buyers() -> AsyncIterator[BuyerServer]:
 
 @pytest.fixture
 def new_account(pool: Any) -> Callable[[str], Any]:
-    async def create(name: str = "Tenant") -> accounts.NewAccount:
-        return await accounts.create_account(pool, name)
+    async def create(name: str = "Tenant") -> NewAccount:
+        return await Accounts(pool).create_account(name)
 
     return create
 

@@ -84,11 +84,11 @@ async def test_a_made_up_key_is_unauthenticated(stub_for: Any) -> None:
 
 
 async def test_a_revoked_key_is_unauthenticated(pool: Any, new_account: Any, stub_for: Any) -> None:
-    from server.services import accounts
+    from server.services.accounts import Accounts
 
     tenant = await new_account()
-    info, secret = await accounts.create_key(pool, tenant.account_id, "temp")
-    await accounts.revoke_key(pool, tenant.account_id, info.id)
+    info, secret = await Accounts(pool).create_key(tenant.account_id, "temp")
+    await Accounts(pool).revoke_key(tenant.account_id, info.id)
     async with stub_for(secret) as stub:
         await expect(
             grpc.StatusCode.UNAUTHENTICATED, stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())

@@ -16,7 +16,7 @@ from leadrouter.v1 import admin_pb2, admin_pb2_grpc, leads_pb2, leads_pb2_grpc
 from clients.client import struct
 from server.rpc.app import Served
 from server.rpc.in_process import MAX_MESSAGE_BYTES, InProcessServer
-from server.services import accounts
+from server.services.accounts import NewAccount
 
 Call = Callable[[Any], Awaitable[Any]]
 
@@ -135,7 +135,7 @@ async def test_an_invalid_argument_carries_its_violations(channel: Any, new_acco
 
 
 async def test_a_lead_source_key_cannot_call_the_admin_api(channel: Any, new_account: Any) -> None:
-    tenant: accounts.NewAccount = await new_account()
+    tenant: NewAccount = await new_account()
     admin = admin_pb2_grpc.AdminServiceStub(channel)
     document = struct(
         {

@@ -18,8 +18,8 @@ import pytest
 
 from server.adapters import zip_codes
 from server.domain.intake.screening import ResponseType
-from server.services import accounts
-from server.services.config_apply import apply_config
+from server.services.accounts import Accounts
+from server.services.config_apply import ConfigApply
 from server.services.intake.identify import Identifier
 from server.services.intake.requests import PostedLead, Submission
 from server.services.intake.submit import SubmitLeads
@@ -73,8 +73,8 @@ class CountingPool:
 
 @pytest.fixture
 async def acme(pool: Any) -> Acme:
-    tenant = await accounts.create_account(pool, "Acme")
-    return Acme(tenant.account_id, await apply_config(pool, tenant.account_id, EXAMPLE))
+    tenant = await Accounts(pool).create_account("Acme")
+    return Acme(tenant.account_id, await ConfigApply(pool).apply(tenant.account_id, EXAMPLE))
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ async def test_an_hour_cap_set_meanwhile_holds_for_the_next_posts(
     assert await outcomes_of([(both[0], acme.post(number=100)), (both[1], acme.post(number=101))])
     capped = copy.deepcopy(EXAMPLE)
     capped["sources"][0]["campaigns"][0]["hour_max"] = 6  # two taken already
-    await apply_config(other_pool, acme.account_id, capped)
+    await ConfigApply(other_pool).apply(acme.account_id, capped)
     posts = [(both[i % 2], acme.post(number=i)) for i in range(20)]
     assert await outcomes_of(posts) == {R.No_Error: 4, R.Post_Over_Max: 16}
 
@@ -119,7 +119,7 @@ async def test_identical_leads_at_once_to_an_uncapped_campaign_give_one_lead(
 ) -> None:
     uncapped = copy.deepcopy(EXAMPLE)
     uncapped["sources"][0]["campaigns"][0]["day_max"] = -1
-    await apply_config(pool, acme.account_id, uncapped)
+    await ConfigApply(pool).apply(acme.account_id, uncapped)
     both = [intake(pool), intake(other_pool)]
     distinct = [(both[i % 2], acme.post(number=i)) for i in range(10)]
     same = [(both[i % 2], acme.post(number=99)) for i in range(10)]
@@ -134,12 +134,12 @@ async def test_a_catalog_change_by_another_process_is_seen_by_the_next_post(
     changed = copy.deepcopy(EXAMPLE)
     web = changed["sources"][0]["campaigns"][0]
     web["status"] = "disabled"
-    await apply_config(other_pool, acme.account_id, changed)
+    await ConfigApply(other_pool).apply(acme.account_id, changed)
     assert (await here.submit(acme.post(number=2)))[0].response is R.Account_Disabled
 
     web["status"], web["password"] = "active", "new-secret"
     web["rules"].append({"field": "Zip", "operator": "Equal", "value": "89101"})
-    await apply_config(other_pool, acme.account_id, changed)
+    await ConfigApply(other_pool).apply(acme.account_id, changed)
     old = await here.submit(acme.post(number=3))
     assert (old[0].response, old[0].details) == (R.No_Account_Found, "The password does not match")
     outside = await here.submit(acme.post(number=4, password="new-secret", Zip="89102"))
@@ -220,7 +220,7 @@ async def test_what_identifiers_resolve_to_is_read_again_only_after_a_catalog_wr
     assert again is first
     renamed = copy.deepcopy(EXAMPLE)
     renamed["sources"][0]["campaigns"][0]["name"] = "Acme Auto Web 2"
-    await apply_config(pool, acme.account_id, renamed)
+    await ConfigApply(pool).apply(acme.account_id, renamed)
     async with pool.connection() as conn:
         fresh = await catalog_store.find_post_target(conn, source, lead_type, campaign, first)
     assert fresh is not None and fresh.campaign is not None

@@ -14,6 +14,7 @@ from leadrouter.v1 import admin_pb2, catalog_pb2, leads_pb2, leads_pb2_grpc
 
 from clients.client import struct
 from server.adapters.delivery import Transports
+from server.bootstrap import servicers
 from server.rpc.app import create_server
 from server.services.distribution.engine import Distributor
 from server.storage.database import open_pool
@@ -167,7 +168,7 @@ async def test_a_day_cap_of_five_takes_exactly_five_of_fifty_across_two_servers(
 ) -> None:
     other_pool = await open_pool(database_url, max_size=4)
     engine = Distributor(other_pool, Transports())
-    other = await create_server(other_pool, "127.0.0.1:0", engine)
+    other = await create_server(servicers(other_pool, engine), "127.0.0.1:0")
     try:
         requests = [
             acme.request(

@@ -490,13 +490,13 @@ async def test_the_posting_instructions_examples_post_as_they_are(
 ) -> None:
     import re
 
-    from server.services import catalog
+    from server.services.catalog import Catalog
 
     async with pool.connection() as conn:
         cursor = await conn.execute("SELECT account_id FROM sources WHERE id = %s", [ids["vid"]])
         account_id = (await cursor.fetchone())["account_id"]
-    document = await catalog.posting_instructions(
-        pool, account_id, int(ids["aid"]), "", str(http.base_url)
+    document = await Catalog(pool).posting_instructions(
+        account_id, int(ids["aid"]), "", str(http.base_url)
     )
     outcomes = []
     for number, form in enumerate(("urlencoded", "xml", "json")):

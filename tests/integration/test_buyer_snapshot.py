@@ -8,8 +8,9 @@ from typing import Any, LiteralString, cast
 import pytest
 
 from server.domain.config.document import read_document
-from server.services import accounts, config_apply
-from server.services.config_apply import apply_config
+from server.services import config_apply
+from server.services.accounts import Accounts
+from server.services.config_apply import ConfigApply
 from server.storage.queries import q
 from tests.support.documents import EXAMPLE, unreachable_buyers
 
@@ -55,9 +56,9 @@ async def test_the_buyer_snapshot_never_joins_every_delivery_with_every_buyer(
     on account_id alone: every delivery method with every buyer (10.8 s at 10,000 accounts).
     Joined on the buyer too, no node handles more rows than the snapshot returns."""
     monkeypatch.setattr(config_apply, "ANALYZE_AFTER", 10**9)
-    tenant = await accounts.create_account(pool, "snapshot")
+    tenant = await Accounts(pool).create_account("snapshot")
     document = {"lead_types": EXAMPLE["lead_types"], "clients": _clients()}
-    applied = await apply_config(pool, tenant.account_id, document)
+    applied = await ConfigApply(pool).apply(tenant.account_id, document)
     assert set((await _reltuples(pool)).values()) == {-1}  # the case this test is about
     plan = await _snapshot_plan(pool, tenant.account_id, applied.lead_types["auto-insurance"])
     assert plan["Actual Rows"] == BUYERS * ACCOUNTS_PER_BUYER
@@ -68,17 +69,17 @@ async def test_a_large_apply_analyses_the_buyer_tables(pool: Any) -> None:
     """Analysed while the tables held another account's few buyers, the statistics took this
     account's for a handful and the snapshot read every buyer for every account (3.4 s at
     10,000). An apply writing ANALYZE_AFTER buyer rows or more analyses the tables itself."""
-    first = await accounts.create_account(pool, "first")
-    await apply_config(
-        pool, first.account_id, {"lead_types": EXAMPLE["lead_types"], "clients": _clients(3)}
+    first = await Accounts(pool).create_account("first")
+    await ConfigApply(pool).apply(
+        first.account_id, {"lead_types": EXAMPLE["lead_types"], "clients": _clients(3)}
     )
     async with pool.connection() as conn:
         await conn.execute("ANALYZE clients, deliveries, delivery_accounts")
     small = await _reltuples(pool)
-    tenant = await accounts.create_account(pool, "large")
+    tenant = await Accounts(pool).create_account("large")
     document = {"lead_types": EXAMPLE["lead_types"], "clients": _clients()}
     assert config_apply._buyer_rows(read_document(document)) >= config_apply.ANALYZE_AFTER
-    applied = await apply_config(pool, tenant.account_id, document)
+    applied = await ConfigApply(pool).apply(tenant.account_id, document)
     assert await _reltuples(pool) == {
         table: rows + BUYERS * per_buyer
         for (table, rows), per_buyer in zip(
@@ -90,7 +91,7 @@ async def test_a_large_apply_analyses_the_buyer_tables(pool: Any) -> None:
 
 
 async def test_a_small_apply_leaves_the_statistics_to_autovacuum(pool: Any) -> None:
-    tenant = await accounts.create_account(pool, "small")
+    tenant = await Accounts(pool).create_account("small")
     document = {"lead_types": EXAMPLE["lead_types"], "clients": _clients(3)}
-    await apply_config(pool, tenant.account_id, document)
+    await ConfigApply(pool).apply(tenant.account_id, document)
     assert set((await _reltuples(pool)).values()) == {-1}

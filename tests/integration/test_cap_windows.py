@@ -13,8 +13,8 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from server.domain.caps import cap_windows
-from server.services import accounts
-from server.services.config_apply import apply_config
+from server.services.accounts import Accounts
+from server.services.config_apply import ConfigApply
 from server.storage import leads as lead_store
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
@@ -24,8 +24,8 @@ EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read
 async def test_a_lead_just_before_local_midnight_is_not_in_todays_count(
     pool: Any, zone: str
 ) -> None:
-    tenant = await accounts.create_account(pool, "Zoned", zone)
-    ids = await apply_config(pool, tenant.account_id, EXAMPLE)
+    tenant = await Accounts(pool).create_account("Zoned", zone)
+    ids = await ConfigApply(pool).apply(tenant.account_id, EXAMPLE)
     campaign = ids.campaigns["acme-auto-web"]
     async with pool.connection() as conn:
         for offset in ("+ interval '1 minute'", "- interval '1 minute'"):

@@ -7,8 +7,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from server.services import accounts
-from server.services.config_apply import apply_config
+from server.services.accounts import Accounts
+from server.services.config_apply import ConfigApply
 from tests.support.documents import EXAMPLE, unreachable_buyers
 
 
@@ -19,8 +19,8 @@ def _document() -> dict[str, Any]:
 async def in_flight_sends(pool: Any, leads: int) -> tuple[int, list[tuple[int, int]]]:
     """A tenant with `leads` leads, each with a waiting job and 4 sends in flight: the
     account id and (lead id, send id) pairs."""
-    tenant = await accounts.create_account(pool, "Outcomes")
-    ids = await apply_config(pool, tenant.account_id, _document())
+    tenant = await Accounts(pool).create_account("Outcomes")
+    ids = await ConfigApply(pool).apply(tenant.account_id, _document())
     account = tenant.account_id
     sends: list[tuple[int, int]] = []
     async with pool.connection() as conn:
@@ -54,7 +54,7 @@ async def in_flight_sends(pool: Any, leads: int) -> tuple[int, list[tuple[int, i
                         account,
                         lead,
                         ids.clients["b0"],
-                        ids.accounts[f"b0/a{n}"],
+                        ids.delivery_accounts[f"b0/a{n}"],
                         ids.deliveries["b0/post"],
                     ),
                 )

@@ -98,7 +98,7 @@ def test_a_client_message_takes_the_documents_defaults_for_unspecified_enums() -
 
 
 def test_an_account_message_without_caps_has_no_limits() -> None:
-    spec = convert.account_spec(
+    spec = convert.delivery_account_spec(
         buyers_pb2.DeliveryAccount(
             price="12.50", criteria=[buyers_pb2.Criterion(field="Age", value="1")]
         )
@@ -111,7 +111,7 @@ def test_an_account_message_without_caps_has_no_limits() -> None:
 def test_an_unknown_enum_number_is_refused_at_its_path() -> None:
     message = buyers_pb2.DeliveryAccount(criteria=[buyers_pb2.Criterion(operator=99)])  # type: ignore[arg-type]
     with pytest.raises(InvalidArgument) as raised:
-        convert.account_spec(message)
+        convert.delivery_account_spec(message)
     assert [v.path for v in raised.value.violations] == ["account.criteria[0].operator"]
 
 

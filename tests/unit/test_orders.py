@@ -35,7 +35,7 @@ def order(
 
 def test_an_open_order_with_room_is_picked_on_its_first_item_with_room() -> None:
     items = (ItemState(10, 2, None, 2), ItemState(11, 3, None, 1))
-    choice = choose_order([order(items=items)], account_id=3, now=NOW)
+    choice = choose_order([order(items=items)], delivery_account_id=3, now=NOW)
     assert choice.pick is not None and (choice.pick.order_id, choice.pick.item_id) == (1, 11)
     assert choice.pick.renew_to is None and choice.reason == ""
 

@@ -10,6 +10,7 @@ import pytest
 
 from server.domain.catalog.rules import Operator
 from server.domain.catalog.specs import PricingModel
+from server.domain.matching.criteria import Criterion, CriterionType
 from server.domain.sales.operations import (
     HeldSend,
     delivery_refusal,
@@ -159,8 +160,8 @@ def test_a_logged_request_is_kept_as_given() -> None:
 # -- criteria lookups ----------------------------------------------------------------------------
 
 
-def crit(field: str, operator: Operator, value: str, kind: int = 1) -> dict[str, object]:
-    return {"type": kind, "field": field, "operator": int(operator), "value": value}
+def crit(field: str, operator: Operator, value: str, kind: int = 1) -> Criterion:
+    return Criterion(CriterionType(kind), field, operator, value)
 
 
 def test_a_criterion_names_its_field_and_value_ignoring_case_and_blanks() -> None:

@@ -1,3 +1,4 @@
-"""Buyers (LeadExec clients): `specs` (buyers, their delivery methods and delivery accounts)
-and `schedule` (the weekly windows a delivery method sends in).
+"""Buyers (LeadExec clients): `specs` (buyers, their delivery methods and delivery accounts),
+`records` (the same as stored, with their ids) and `schedule` (the weekly windows a delivery
+method sends in).
 """

@@ -72,6 +72,67 @@ def validate_list(
 
 
 @dataclass(frozen=True)
+class StoredListItem:
+    """One value of a distribution list, as configured, and the buyer it is assigned to."""
+
+    value: str  # as configured (shown), not as compared
+    client_id: int | None  # None = unassigned
+
+
+@dataclass(frozen=True)
+class StoredDistributionList:
+    """A distribution list as stored, with its items in value order."""
+
+    id: int
+    key: str | None
+    lead_type_id: int
+    description: str
+    field: str
+    default_client_id: int | None  # None = no catch-all buyer
+    status: Status
+    depend_field: str
+    depend_value: str  # compared-ready (list_value)
+    items: tuple[StoredListItem, ...]
+
+
+@dataclass(frozen=True)
+class ListItemEdit:
+    """One value of a distribution list as an edit by id gives it."""
+
+    value: str
+    client_id: int  # 0 = unassigned
+
+
+@dataclass(frozen=True)
+class ListEdit:
+    """A distribution list as an edit by id gives it, with its complete item list."""
+
+    id: int
+    key: str | None
+    lead_type_id: int
+    description: str
+    field: str
+    default_client_id: int  # 0 = no catch-all buyer
+    status: Status
+    depend_field: str
+    depend_value: str
+    items: tuple[ListItemEdit, ...]
+
+    def spec(self) -> DistributionListSpec:
+        """The list as config as code validates it, its buyers named by id."""
+        return DistributionListSpec(
+            key=self.key,
+            description=self.description,
+            field=self.field,
+            default_client_key=str(self.default_client_id or ""),
+            status=self.status,
+            depend_field=self.depend_field,
+            depend_value=self.depend_value,
+            items=tuple(ListItemSpec(i.value, str(i.client_id or "")) for i in self.items),
+        )
+
+
+@dataclass(frozen=True)
 class DistributionList:
     """A list as the engine caches it: values already compared-ready."""
 

@@ -8,13 +8,12 @@ choices in docs/operations.md.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from server.domain.catalog.fields import NUL
 from server.domain.catalog.rules import Operator
-from server.domain.matching.criteria import CriterionType
+from server.domain.matching.criteria import Criterion, CriterionType
 from server.domain.sales.sends import SendStatus
 from server.errors import InvalidArgument, Violation
 
@@ -93,25 +92,25 @@ def _folded(text: str) -> str:
     return text.strip().casefold()
 
 
-def names_value(criterion: Mapping[str, Any], field: str, value: str) -> bool:
-    """Whether a stored criterion (server/services/buyers.py criterion_json) is on `field`
-    with `value`: its value equal to it ignoring case and surrounding blanks, or for In and
-    NotIn one of its comma-separated items; an empty `value` matches any criterion on the
-    field. Expressions name no single field and never match."""
-    if int(criterion.get("type", 0)) == CriterionType.Expression:
+def names_value(criterion: Criterion, field: str, value: str) -> bool:
+    """Whether a delivery account's criterion is on `field` with `value`: its value equal to
+    it ignoring case and surrounding blanks, or for In and NotIn one of its comma-separated
+    items; an empty `value` matches any criterion on the field. Expressions name no single
+    field and never match."""
+    if criterion.type is CriterionType.Expression:
         return False
-    if _folded(str(criterion.get("field", ""))) != _folded(field):
+    if _folded(criterion.field) != _folded(field):
         return False
     wanted = _folded(value)
     if not wanted:
         return True
-    stored = str(criterion.get("value", ""))
-    if _folded(stored) == wanted:
+    if _folded(criterion.value) == wanted:
         return True
-    operator = int(criterion.get("operator", 0))
-    return operator in LIST_OPERATORS and wanted in {_folded(item) for item in stored.split(",")}
+    return criterion.operator in LIST_OPERATORS and wanted in {
+        _folded(item) for item in criterion.value.split(",")
+    }
 
 
-def has_criterion(criteria: Sequence[Mapping[str, Any]], field: str, value: str) -> bool:
+def has_criterion(criteria: Sequence[Criterion], field: str, value: str) -> bool:
     """Whether any of a delivery account's criteria is on `field` with `value`."""
     return any(names_value(c, field, value) for c in criteria)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from server.errors import Violation
 
@@ -77,6 +77,87 @@ def validate_order(spec: OrderSpec, path: str) -> list[Violation]:
     return problems
 
 
+# -- orders as stored, and as edited by id -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredOrderItem:
+    """An order's item as stored, with the sends counted against it in the order's period."""
+
+    id: int
+    key: str | None
+    description: str
+    quantity: int
+    delivery_account_id: int | None  # None = any of the buyer's delivery accounts
+    held: int  # sends in the current period: scheduled, in flight and sold
+    sold: int  # sold sends in the current period
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    """A buyer's order as stored: as configured, its current period, and its items."""
+
+    id: int
+    client_id: int
+    key: str | None
+    start: datetime  # as configured
+    end: datetime
+    status: OrderStatus
+    renewal: Renewal
+    auto_charge: bool
+    period_start: datetime
+    period_end: datetime
+    renewals: int
+    items: tuple[StoredOrderItem, ...]
+
+
+@dataclass(frozen=True)
+class OrderItemEdit:
+    """An order's item as an edit by id gives it."""
+
+    id: int  # 0 = a new item
+    key: str | None
+    description: str
+    quantity: int
+    delivery_account_id: int  # the buyer's delivery account it is for; 0 = any
+
+
+@dataclass(frozen=True)
+class OrderEdit:
+    """An order as an edit by id gives it, with its complete item list."""
+
+    id: int
+    client_id: int
+    key: str | None
+    start: datetime | None  # None when not given (refused)
+    end: datetime | None
+    status: OrderStatus
+    renewal: Renewal
+    auto_charge: bool
+    items: tuple[OrderItemEdit, ...]
+
+    def spec(self) -> OrderSpec:
+        """The order as config as code validates it; a missing date is replaced by one that
+        raises no second complaint."""
+        start = self.start or (self.end - timedelta(seconds=1) if self.end else _EPOCH)
+        end = self.end or start + timedelta(seconds=1)
+        return OrderSpec(
+            key=self.key,
+            start=start,
+            end=end,
+            status=self.status,
+            renewal=self.renewal,
+            auto_charge=self.auto_charge,
+            items=tuple(
+                OrderItemSpec(i.key, i.description, i.quantity, str(i.delivery_account_id or ""))
+                for i in self.items
+            ),
+        )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 # -- the state the engine reads under the order's lock ----------------------------------------
 
 
@@ -84,7 +165,7 @@ def validate_order(spec: OrderSpec, path: str) -> list[Violation]:
 class ItemState:
     id: int
     quantity: int
-    account_id: int | None  # None = any of the buyer's delivery accounts that use orders
+    delivery_account_id: int | None  # None = any of the buyer's delivery accounts using orders
     held: int  # sends in the current period: scheduled, in flight and sold
 
 
@@ -108,6 +189,24 @@ class OrderState:
     @property
     def held(self) -> int:
         return sum(i.held for i in self.items)
+
+
+def order_state(stored: StoredOrder) -> OrderState:
+    """A stored order as the rules choosing one read it."""
+    return OrderState(
+        id=stored.id,
+        client_id=stored.client_id,
+        status=stored.status,
+        renewal=stored.renewal,
+        start=stored.start,
+        end=stored.end,
+        period_start=stored.period_start,
+        period_end=stored.period_end,
+        sold=sum(i.sold for i in stored.items),
+        items=tuple(
+            ItemState(i.id, i.quantity, i.delivery_account_id, i.held) for i in stored.items
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -143,7 +242,9 @@ class OrderChoice:
     reason: str  # why there is no pick ('' when there is one)
 
 
-def choose_order(orders: Sequence[OrderState], account_id: int, now: datetime) -> OrderChoice:
+def choose_order(
+    orders: Sequence[OrderState], delivery_account_id: int, now: datetime
+) -> OrderChoice:
     """The order and item a send to this delivery account counts against: the open order
     whose period ends first, its first item for this account with quantity left."""
     if not orders:
@@ -164,7 +265,7 @@ def choose_order(orders: Sequence[OrderState], account_id: int, now: datetime) -
             reasons.append(f"order {order.id} ended {end:%Y-%m-%d %H:%M} UTC")
             continue
         for item in order.items:
-            if item.account_id not in (None, account_id):
+            if item.delivery_account_id not in (None, delivery_account_id):
                 continue
             held = 0 if renew_to else item.held
             if held < item.quantity:

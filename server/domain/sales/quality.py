@@ -1,15 +1,16 @@
 """Quality control and returns: who may be reviewed or returned, and what a return credits.
 
-Pure functions over plain data; the use cases are in server/services/quality.py and the
-choices are explained in docs/quality.md.
+Pure functions over plain data, and the records the QC bin and returns read; the use cases
+are in server/services/quality/ and the choices are explained in docs/quality.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from uuid import UUID
 
 from server.domain.sales.sends import SendStatus
 from server.errors import FailedPrecondition, InvalidArgument, Violation
@@ -35,7 +36,34 @@ def reason_text(value: str, path: str, *, required: bool) -> str:
 
 
 @dataclass(frozen=True)
+class QcLead:
+    """A lead waiting in the QC bin, as its reviewer sees it."""
+
+    lead_id: int
+    post_id: UUID
+    source_id: int
+    campaign_id: int
+    lead_type_id: int
+    reference: str
+    received_at: datetime
+    fields: Mapping[str, object]  # as stored (JSON values)
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of a QC review."""
+
+    lead_id: int
+    approved: bool
+    reviewed_at: datetime
+    due_at: datetime | None = None  # approved: when distribution is due; None for noSell
+
+
+@dataclass(frozen=True)
 class QcState:
+    """Where a lead stands in QC review."""
+
     lead_id: int
     pending: bool
     reviewed_at: datetime | None
@@ -68,6 +96,21 @@ def return_window_days(campaign_days: int, source_default_days: int) -> int:
     if campaign_days > 0:
         return campaign_days
     return max(source_default_days, 0)
+
+
+@dataclass(frozen=True)
+class ReturnedSend:
+    """A sale as a return shows it: to which buyer, at what price, when sold and returned, and
+    why (returned_at None and reason '' while it stands)."""
+
+    send_id: int
+    lead_id: int
+    client_id: int
+    client_name: str
+    price: Decimal
+    sold_at: datetime
+    returned_at: datetime | None
+    return_reason: str
 
 
 @dataclass(frozen=True)

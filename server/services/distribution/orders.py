@@ -4,56 +4,12 @@ domain's rules choose (server/domain/sales/orders.py), renewed first when its pe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from server.domain.matching.eligibility import AccountView
-from server.domain.sales.orders import (
-    ItemState,
-    OrderState,
-    OrderStatus,
-    Pick,
-    Renewal,
-    choose_order,
-)
+from server.domain.sales.orders import Pick, choose_order
+from server.storage import orders as order_store
 from server.storage.database import Connection
-from server.storage.queries import q
-
-
-async def order_states(
-    conn: Connection, account_id: int, client_ids: Sequence[int]
-) -> dict[int, list[OrderState]]:
-    """The buyers' orders with the sends held against each item in its current period."""
-    cursor = await conn.execute(
-        q("list_orders"), {"account_id": account_id, "client_ids": list(client_ids)}
-    )
-    found: dict[int, list[OrderState]] = {}
-    for row in await cursor.fetchall():
-        items = tuple(
-            ItemState(i["id"], i["quantity"], i["account_id"], i["held"]) for i in row["items"]
-        )
-        found.setdefault(row["client_id"], []).append(
-            OrderState(
-                id=row["id"],
-                client_id=row["client_id"],
-                status=OrderStatus(row["status"]),
-                renewal=Renewal(row["renewal"]),
-                start=row["start_at"],
-                end=row["end_at"],
-                period_start=row["period_start"],
-                period_end=row["period_end"],
-                sold=sum(i["sold"] for i in row["items"]),
-                items=items,
-            )
-        )
-    return found
-
-
-async def lock_orders(conn: Connection, account_id: int, client_id: int) -> None:
-    """Lock a buyer's orders while a send against one of them is decided: order quantities
-    hold across processes."""
-    await conn.execute(q("lock_client_orders"), {"account_id": account_id, "client_id": client_id})
 
 
 async def take_order(
@@ -61,8 +17,8 @@ async def take_order(
 ) -> tuple[Pick | None, str]:
     """The order a send to this account counts against, under the buyer's order locks,
     renewed first when its period is over; or None and why there is none."""
-    await lock_orders(conn, account_id, view.client_id)
-    states = await order_states(conn, account_id, [view.client_id])
+    await order_store.lock_client_orders(conn, account_id, view.client_id)
+    states = await order_store.order_states(conn, account_id, [view.client_id])
     choice = choose_order(states.get(view.client_id, []), view.id, now)
     pick = choice.pick
     if pick is None:
@@ -92,8 +48,8 @@ async def take_named_order(
         if pick is None:
             return None, f"{view.label} takes leads only against orders: {why}"
         return pick, why
-    await lock_orders(conn, account_id, view.client_id)
-    states = await order_states(conn, account_id, [view.client_id])
+    await order_store.lock_client_orders(conn, account_id, view.client_id)
+    states = await order_store.order_states(conn, account_id, [view.client_id])
     named = [o for o in states.get(view.client_id, []) if o.id == order_id]
     if not named:
         return None, f"{view.client_name} has no order {order_id}"
@@ -109,13 +65,7 @@ async def renewed(conn: Connection, account_id: int, view: AccountView, pick: Pi
     of it, or '' when it needs none."""
     if pick.renew_to is None:
         return ""
-    params: dict[str, Any] = {
-        "account_id": account_id,
-        "id": pick.order_id,
-        "period_start": pick.renew_to.start,
-        "period_end": pick.renew_to.end,
-    }
-    await conn.execute(q("renew_order"), params)
+    await order_store.renew(conn, account_id, pick.order_id, pick.renew_to)
     return (
         f"- order {pick.order_id} of {view.client_name} renewed: "
         f"{pick.renew_to.start:%Y-%m-%d %H:%M} to {pick.renew_to.end:%Y-%m-%d %H:%M} UTC"

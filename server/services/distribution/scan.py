@@ -29,10 +29,10 @@ from server.domain.matching.selection import (
 from server.domain.sales.operations import HeldSend
 from server.domain.sales.orders import Pick, choose_order
 from server.services.distribution.buyer_cache import Snapshot
-from server.services.distribution.orders import order_states
+from server.storage import buyers as buyer_store
+from server.storage import orders as order_store
 from server.storage import sends as send_store
 from server.storage.database import Connection
-from server.storage.queries import q
 
 ROTATING = frozenset({Automation.RoundRobin, Automation.Weighted, Automation.Percentage})
 UTC_ZONE = ZoneInfo("UTC")
@@ -96,7 +96,8 @@ async def scan(
     picks: dict[int, Pick] = {}
     by_order = [v for v in passing if v.id in snapshot.use_order]
     if by_order:
-        orders = await order_states(conn, account_id, sorted({v.client_id for v in by_order}))
+        clients = sorted({v.client_id for v in by_order})
+        orders = await order_store.order_states(conn, account_id, clients)
         for view in by_order:
             choice = choose_order(orders.get(view.client_id, []), view.id, now)
             if choice.pick is None:
@@ -116,7 +117,8 @@ async def scan(
         elif view.client_id in sold_clients:
             passed_over[view.id] = "already sold to this buyer"
     eligible = [v for v in passing if v.id not in passed_over]
-    states = await _client_states(conn, account_id, {v.client_id for v in eligible if rotating(v)})
+    rotating_clients = sorted({v.client_id for v in eligible if rotating(v)})
+    states = await buyer_store.rotation_states(conn, account_id, rotating_clients)
     candidates = [v.candidate(*states.get(v.client_id, (None, 0))) for v in eligible]
     total = sum(states.get(c, (None, 0))[1] for c in {v.client_id for v in eligible})
     ordered = order_candidates(candidates, total)
@@ -137,15 +139,3 @@ async def scan(
     ]
     report = scan_report(lead_id, now, max_sells, entries)
     return Scan(lead_id, entries, max_sells, report, picks)
-
-
-async def _client_states(
-    conn: Connection, account_id: int, client_ids: set[int]
-) -> dict[int, tuple[int | None, int]]:
-    """Rotating buyers' rotation positions and leads served in the last 24 hours."""
-    if not client_ids:
-        return {}
-    cursor = await conn.execute(
-        q("client_states"), {"account_id": account_id, "ids": sorted(client_ids)}
-    )
-    return {r["id"]: (r["rr_position"], r["served"]) for r in await cursor.fetchall()}

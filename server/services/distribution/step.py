@@ -31,10 +31,10 @@ from server.errors import RolledBack
 from server.services.distribution.buyer_cache import BuyerCache, Snapshot
 from server.services.distribution.orders import take_order
 from server.services.distribution.scan import context, rotating, scan
+from server.storage import buyers as buyer_store
 from server.storage import jobs as job_store
 from server.storage import sends as send_store
 from server.storage.database import Connection, Pool, transaction
-from server.storage.queries import q
 
 log = logging.getLogger(__name__)
 
@@ -231,9 +231,7 @@ class Steps:
                 notes.append(f"- {view.label}: passed over at send time: {again.reason}")
                 continue
             if view.caps.any:  # nothing to hold exact for an account without caps
-                await conn.execute(
-                    q("lock_delivery_account"), {"account_id": account_id, "id": view.id}
-                )
+                await buyer_store.lock_for_send(conn, account_id, view.id)
                 counts = await send_store.cap_counts(
                     conn, account_id, [(view.id, cap_windows(view.tz, now))]
                 )
@@ -255,9 +253,7 @@ class Steps:
                 if why:
                     notes.append(why)
             if Automation.RoundRobin in (view.automation, view.secondary):
-                await conn.execute(
-                    q("advance_rotation"), {"account_id": account_id, "id": view.client_id}
-                )
+                await buyer_store.advance_rotation(conn, account_id, view.client_id)
             pending.append(_Pending(view, pick, len(notes)))
             if view.delivery_delay_seconds > 0:
                 notes.append("")  # "scheduled" note, once the send has its id

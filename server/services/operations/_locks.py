@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from server.errors import NotFound
+from server.storage import buyers as buyer_store
 from server.storage import leads as lead_store
 from server.storage.database import Connection
-from server.storage.queries import q
 
 
 async def lock_lead(conn: Connection, account_id: int, lead_id: int) -> lead_store.LockedLead:
@@ -17,11 +15,8 @@ async def lock_lead(conn: Connection, account_id: int, lead_id: int) -> lead_sto
     return lead
 
 
-async def client(conn: Connection, account_id: int, client_id: int) -> dict[str, Any]:
-    cursor = await conn.execute(
-        q("get_operation_client"), {"account_id": account_id, "id": client_id}
-    )
-    found = await cursor.fetchone()
+async def client(conn: Connection, account_id: int, client_id: int) -> buyer_store.BuyerForSend:
+    found = await buyer_store.buyer_for_send(conn, account_id, client_id)
     if found is None:
         raise NotFound(f"no client {client_id}")
     return found

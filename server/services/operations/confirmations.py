@@ -44,7 +44,7 @@ class ConfirmSales:
             lead = await lock_lead(conn, account_id, lead_id)
             buyer = await client(conn, account_id, client_id)
             sends = await send_store.lock_buyer_sends(conn, account_id, lead_id, client_id)
-            taken = confirmable(sends, lead_id, buyer["name"])
+            taken = confirmable(sends, lead_id, buyer.name)
             model = lead.pricing_model
             # the lead keeps the model it arrived under; the amount is the campaign's now, and
             # only when the campaign still prices that way
@@ -60,7 +60,7 @@ class ConfirmSales:
             if total:
                 price = await lead_store.settle(conn, account_id, lead_id, total)
             lines = [
-                f"Send {s.send_id} to {buyer['name']}: sale confirmed"
+                f"Send {s.send_id} to {buyer.name}: sale confirmed"
                 + (" (was rejected)" if s.status is SendStatus.REJECTED else "")
                 + f"; source settled {share} ({model.value})"
                 for s, share in zip(taken, shares, strict=True)

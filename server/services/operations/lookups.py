@@ -4,17 +4,18 @@ delivery accounts name a value in their criteria."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from server.domain.buyers.records import BuyerContact, StoredDeliveryAccount
 from server.domain.buyers.specs import AccountType
 from server.domain.sales.operations import has_criterion, limited_text, required_ids
 from server.domain.sales.sends import Send
 from server.errors import NotFound
 from server.services.distribution.scan import Scan
 from server.services.distribution.views import DistributionViews
+from server.storage import buyers as buyer_store
+from server.storage import catalog as catalog_store
 from server.storage import sends as send_store
 from server.storage.database import Pool, transaction
-from server.storage.queries import q
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class ClientsForSend:
 
     sends: list[Send]
     scan: Scan
-    contacts: dict[int, dict[str, Any]]
+    contacts: dict[int, BuyerContact]  # by buyer id
 
 
 class OperationLookups:
@@ -41,11 +42,8 @@ class OperationLookups:
         async with transaction(self._pool) as conn:
             sends = await send_store.list_sends(conn, account_id, lead_id)
             ids = {s.client_id for s in sends} | {e.view.client_id for e in scan.ranked}
-            cursor = await conn.execute(
-                q("client_contacts"), {"account_id": account_id, "ids": sorted(ids)}
-            )
-            contacts = {r["id"]: r for r in await cursor.fetchall()}
-        return ClientsForSend(sends, scan, contacts)
+            contacts = await buyer_store.contacts(conn, account_id, sorted(ids))
+        return ClientsForSend(sends, scan, {c.id: c for c in contacts})
 
     async def clients_of_type(
         self, account_id: int, lead_id: int, account_type: AccountType
@@ -59,27 +57,20 @@ class OperationLookups:
 
     async def criteria_accounts(
         self, account_id: int, lead_type_id: int, lead_field_id: int, value: str
-    ) -> list[dict[str, Any]]:
+    ) -> list[StoredDeliveryAccount]:
         """The delivery accounts serving a lead type that have a criterion on the field with
         the value (server/domain/sales/operations.py names_value), by id."""
         required_ids(lead_type_id=lead_type_id, lead_field_id=lead_field_id)
         value = limited_text(value, "value")
         async with transaction(self._pool) as conn:
-            cursor = await conn.execute(
-                q("get_lead_field_of_type"),
-                {
-                    "account_id": account_id,
-                    "lead_type_id": lead_type_id,
-                    "field_id": lead_field_id,
-                },
+            found, field = await catalog_store.field_of_lead_type(
+                conn, account_id, lead_type_id, lead_field_id
             )
-            found = await cursor.fetchone()
-            if found is None:
+            if not found:
                 raise NotFound(f"no lead type {lead_type_id}")
-            if found["field_name"] is None:
+            if field is None:
                 raise NotFound(f"lead type {lead_type_id} has no field {lead_field_id}")
-            cursor = await conn.execute(
-                q("lead_type_accounts"), {"account_id": account_id, "lead_type_id": lead_type_id}
+            accounts = await buyer_store.delivery_accounts_of_lead_type(
+                conn, account_id, lead_type_id
             )
-            accounts = await cursor.fetchall()
-        return [a for a in accounts if has_criterion(a["criteria"], found["field_name"], value)]
+        return [a for a in accounts if has_criterion(a.spec.criteria, field, value)]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from server.domain.matching.eligibility import AccountView, standing
 from server.domain.sales.operations import (
@@ -22,11 +21,12 @@ from server.errors import FailedPrecondition, InvalidArgument, NotFound, Violati
 from server.services.distribution.engine import Distributor
 from server.services.distribution.orders import take_named_order
 from server.services.operations._locks import client, lock_lead
+from server.storage import buyers as buyer_store
 from server.storage import jobs as job_store
 from server.storage import leads as lead_store
+from server.storage import orders as order_store
 from server.storage import sends as send_store
 from server.storage.database import Connection, Pool, transaction
-from server.storage.queries import q
 
 log = logging.getLogger(__name__)
 
@@ -141,9 +141,7 @@ class ManualSends:
                 )
             if sent.valid:
                 await _refuse_holder(conn, account_id, sent.lead_id, buyer, view)
-            await conn.execute(
-                q("lock_delivery_account"), {"account_id": account_id, "id": view.id}
-            )
+            await buyer_store.lock_for_send(conn, account_id, view.id)
             order_id, item_id = await _logged_order(conn, account_id, sent, view)
             status = SendStatus.SOLD if sent.valid else SendStatus.REJECTED
             send_id = await send_store.insert_logged(
@@ -210,9 +208,9 @@ class ManualSends:
         if why:
             raise FailedPrecondition(f"{view.label} cannot be sent leads: {why}")
         await _refuse_holder(conn, account_id, lead_id, buyer, view)
-        await conn.execute(q("lock_delivery_account"), {"account_id": account_id, "id": view.id})
+        await buyer_store.lock_for_send(conn, account_id, view.id)
         if order_id:
-            await _order_of(conn, account_id, order_id, buyer)
+            await _order_of(conn, account_id, order_id, buyer.id, buyer.name)
         pick, note = await take_named_order(
             conn, account_id, view, lead.now, order_id=order_id, uses_order=uses_order
         )
@@ -261,26 +259,23 @@ class ManualSends:
     ) -> tuple[AccountView, bool]:
         """The delivery account as the engine sees it, which must be the buyer's and deliver
         the lead's type, and whether it takes leads only against orders."""
-        cursor = await conn.execute(
-            q("get_operation_account"), {"account_id": account_id, "id": delivery_account_id}
-        )
-        account = await cursor.fetchone()
-        if account is None:
+        owner = await buyer_store.delivery_account_owner(conn, account_id, delivery_account_id)
+        if owner is None:
             raise NotFound(f"no delivery account {delivery_account_id}")
-        if account["client_id"] != client_id:
+        if owner.client_id != client_id:
             raise InvalidArgument(
                 [
                     Violation(
                         path,
                         f"delivery account {delivery_account_id} belongs to client "
-                        f"{account['client_id']}, not {client_id}",
+                        f"{owner.client_id}, not {client_id}",
                     )
                 ]
             )
-        if account["lead_type_id"] != lead.lead_type_id:
+        if owner.lead_type_id != lead.lead_type_id:
             raise FailedPrecondition(
                 f"delivery account {delivery_account_id} delivers lead type "
-                f"{account['lead_type_id']}; lead {lead.id} is of lead type "
+                f"{owner.lead_type_id}; lead {lead.id} is of lead type "
                 f"{lead.lead_type_id}"
             )
         found = await self._engine.views.account_view(
@@ -292,15 +287,19 @@ class ManualSends:
 
 
 async def _refuse_holder(
-    conn: Connection, account_id: int, lead_id: int, buyer: dict[str, Any], view: AccountView
+    conn: Connection,
+    account_id: int,
+    lead_id: int,
+    buyer: buyer_store.BuyerForSend,
+    view: AccountView,
 ) -> None:
     held = await send_store.held(conn, account_id, lead_id)
     why = holder_refusal(
         held,
         view.client_id,
         view.id,
-        use_tiers=buyer["use_delivery_tiers"],
-        buyer=buyer["name"],
+        use_tiers=buyer.use_delivery_tiers,
+        buyer=buyer.name,
         lead_id=lead_id,
     )
     if why:
@@ -308,15 +307,12 @@ async def _refuse_holder(
 
 
 async def _order_of(
-    conn: Connection, account_id: int, order_id: int, buyer: dict[str, Any]
-) -> list[dict[str, Any]]:
+    conn: Connection, account_id: int, order_id: int, client_id: int, client_name: str
+) -> list[order_store.ItemOfOrder]:
     """An order's items; NotFound unless it is an order of this buyer."""
-    cursor = await conn.execute(
-        q("get_order_items"), {"account_id": account_id, "order_id": order_id}
-    )
-    items = await cursor.fetchall()
-    if not items or items[0]["client_id"] != buyer["id"]:
-        raise NotFound(f"{buyer['name']} has no order {order_id}")
+    items = await order_store.items_of_order(conn, account_id, order_id)
+    if not items or items[0].client_id != client_id:
+        raise NotFound(f"{client_name} has no order {order_id}")
     return items
 
 
@@ -327,41 +323,36 @@ async def _logged_order(
     the order and the buyer and serve the account; an order alone takes its first item for
     the account. No status or quantity check: the send was made."""
     if sent.order_item_id:
-        cursor = await conn.execute(
-            q("get_order_item"), {"account_id": account_id, "id": sent.order_item_id}
-        )
-        item = await cursor.fetchone()
-        if item is None or item["client_id"] != view.client_id:
+        item = await order_store.item(conn, account_id, sent.order_item_id)
+        if item is None or item.client_id != view.client_id:
             raise NotFound(f"{view.client_name} has no order item {sent.order_item_id}")
-        if sent.order_id and item["order_id"] != sent.order_id:
+        if sent.order_id and item.order_id != sent.order_id:
             raise InvalidArgument(
                 [
                     Violation(
                         "order_item_id",
-                        f"item {sent.order_item_id} is of order {item['order_id']}, "
+                        f"item {sent.order_item_id} is of order {item.order_id}, "
                         f"not {sent.order_id}",
                     )
                 ]
             )
-        if item["delivery_account_id"] not in (None, view.id):
+        if item.delivery_account_id not in (None, view.id):
             raise InvalidArgument(
                 [
                     Violation(
                         "order_item_id",
                         f"item {sent.order_item_id} is for delivery account "
-                        f"{item['delivery_account_id']}, not {view.id}",
+                        f"{item.delivery_account_id}, not {view.id}",
                     )
                 ]
             )
-        return int(item["order_id"]), int(item["item_id"])
+        return item.order_id, item.item_id
     if not sent.order_id:
         return None, None
-    items = await _order_of(
-        conn, account_id, sent.order_id, {"id": view.client_id, "name": view.client_name}
-    )
-    for item in items:
-        if item["item_id"] is not None and item["delivery_account_id"] in (None, view.id):
-            return sent.order_id, int(item["item_id"])
+    items = await _order_of(conn, account_id, sent.order_id, view.client_id, view.client_name)
+    for found in items:
+        if found.item_id is not None and found.delivery_account_id in (None, view.id):
+            return sent.order_id, found.item_id
     raise FailedPrecondition(
         f"order {sent.order_id} has no item for delivery account {view.id}; name its item"
     )

@@ -1,3 +1,7 @@
+-- Buyers (clients), their delivery methods and delivery accounts, and the account's buyer
+-- version (server/storage/buyers.py). Saved by key (config as code), a row comes back only
+-- when something was written.
+
 -- name: upsert_client
 -- Create or change a buyer by key; returns a row only when something was written.
 INSERT INTO clients AS c (account_id, key, name, status, client_group, time_zone, contact,
@@ -96,98 +100,6 @@ UNION ALL
 SELECT id FROM distribution_lists WHERE account_id = %(account_id)s AND key = %(key)s
   AND %(kind)s = 'distribution list';
 
--- name: upsert_order
--- Create or change a buyer's order by key; a row only when something was written. Changing
--- its dates starts its period again from them.
-INSERT INTO client_orders AS o (account_id, client_id, key, start_at, end_at, status, renewal,
-                                auto_charge, period_start, period_end)
-VALUES (%(account_id)s, %(client_id)s, %(key)s, %(start_at)s, %(end_at)s, %(status)s,
-        %(renewal)s, %(auto_charge)s, %(start_at)s, %(end_at)s)
-ON CONFLICT (account_id, client_id, key) DO UPDATE
-SET start_at = EXCLUDED.start_at, end_at = EXCLUDED.end_at, status = EXCLUDED.status,
-    renewal = EXCLUDED.renewal, auto_charge = EXCLUDED.auto_charge,
-    period_start = CASE WHEN (o.start_at, o.end_at) = (EXCLUDED.start_at, EXCLUDED.end_at)
-                        THEN o.period_start ELSE EXCLUDED.start_at END,
-    period_end = CASE WHEN (o.start_at, o.end_at) = (EXCLUDED.start_at, EXCLUDED.end_at)
-                      THEN o.period_end ELSE EXCLUDED.end_at END,
-    renewals = CASE WHEN (o.start_at, o.end_at) = (EXCLUDED.start_at, EXCLUDED.end_at)
-                    THEN o.renewals ELSE 0 END,
-    updated_at = now()
-WHERE (o.start_at, o.end_at, o.status, o.renewal, o.auto_charge)
-      IS DISTINCT FROM
-      (EXCLUDED.start_at, EXCLUDED.end_at, EXCLUDED.status, EXCLUDED.renewal,
-       EXCLUDED.auto_charge)
-RETURNING id, (xmax = 0) AS created;
-
--- name: upsert_order_item
--- Create or change an order's item by key; a row only when something was written.
-INSERT INTO client_order_items AS i (account_id, order_id, key, description, quantity,
-                                     delivery_account_id)
-VALUES (%(account_id)s, %(order_id)s, %(key)s, %(description)s, %(quantity)s,
-        %(delivery_account_id)s)
-ON CONFLICT (account_id, order_id, key) DO UPDATE
-SET description = EXCLUDED.description, quantity = EXCLUDED.quantity,
-    delivery_account_id = EXCLUDED.delivery_account_id
-WHERE (i.description, i.quantity, i.delivery_account_id)
-      IS DISTINCT FROM
-      (EXCLUDED.description, EXCLUDED.quantity, EXCLUDED.delivery_account_id)
-RETURNING id, (xmax = 0) AS created;
-
--- name: delete_stale_order_items
--- Drop an order's items the document no longer names, unless sends count against them;
--- returns the keys of the stale items that are kept.
-WITH gone AS (
-  DELETE FROM client_order_items i
-  WHERE i.account_id = %(account_id)s AND i.order_id = %(order_id)s
-    AND NOT (i.key = ANY(%(keys)s))
-    AND NOT EXISTS (SELECT 1 FROM sends s
-                    WHERE s.account_id = i.account_id AND s.order_item_id = i.id)
-  RETURNING i.id
-)
-SELECT i.key, (SELECT count(*) FROM gone) AS dropped
-FROM client_order_items i
-WHERE i.account_id = %(account_id)s AND i.order_id = %(order_id)s
-  AND NOT (i.key = ANY(%(keys)s)) AND i.id NOT IN (SELECT id FROM gone);
-
--- name: upsert_list
--- Create or change a distribution list by key; a row only when something was written.
-INSERT INTO distribution_lists AS l (account_id, key, lead_type_id, description, field_name,
-                                     default_client_id, status, depend_field, depend_value)
-VALUES (%(account_id)s, %(key)s, %(lead_type_id)s, %(description)s, %(field_name)s,
-        %(default_client_id)s, %(status)s, %(depend_field)s, %(depend_value)s)
-ON CONFLICT (account_id, key) DO UPDATE
-SET lead_type_id = EXCLUDED.lead_type_id, description = EXCLUDED.description,
-    field_name = EXCLUDED.field_name, default_client_id = EXCLUDED.default_client_id,
-    status = EXCLUDED.status, depend_field = EXCLUDED.depend_field,
-    depend_value = EXCLUDED.depend_value, updated_at = now()
-WHERE (l.lead_type_id, l.description, l.field_name, l.default_client_id, l.status,
-       l.depend_field, l.depend_value)
-      IS DISTINCT FROM
-      (EXCLUDED.lead_type_id, EXCLUDED.description, EXCLUDED.field_name,
-       EXCLUDED.default_client_id, EXCLUDED.status, EXCLUDED.depend_field,
-       EXCLUDED.depend_value)
-RETURNING id, (xmax = 0) AS created;
-
--- name: list_items
--- A distribution list's items.
-SELECT value, shown, client_id FROM distribution_list_items
-WHERE account_id = %(account_id)s AND list_id = %(list_id)s
-ORDER BY value;
-
--- name: replace_list_items
--- Replace a distribution list's items with the given ones.
-WITH gone AS (
-  DELETE FROM distribution_list_items
-  WHERE account_id = %(account_id)s AND list_id = %(list_id)s
-    AND NOT (value = ANY(%(values)s::text[]))
-)
-INSERT INTO distribution_list_items (account_id, list_id, value, shown, client_id)
-SELECT %(account_id)s, %(list_id)s, x.value, x.shown, x.client_id
-FROM unnest(%(values)s::text[], %(shown)s::text[], %(client_ids)s::bigint[])
-     AS x(value, shown, client_id)
-ON CONFLICT (account_id, list_id, value) DO UPDATE
-SET shown = EXCLUDED.shown, client_id = EXCLUDED.client_id;
-
 -- name: client_ids_by_key
 -- Stored buyers' ids by key.
 SELECT key, id FROM clients WHERE account_id = %(account_id)s AND key = ANY(%(keys)s);
@@ -228,55 +140,10 @@ FROM delivery_accounts
 WHERE account_id = %(account_id)s AND (%(client_id)s::bigint IS NULL OR client_id = %(client_id)s)
 ORDER BY id;
 
--- name: list_orders
--- Orders of the account's buyers (all, or one buyer's), with their items as JSON and the
--- sends counted against them in their current period.
-SELECT o.id, o.client_id, o.key, o.start_at, o.end_at, o.status, o.renewal, o.auto_charge,
-       o.period_start, o.period_end, o.renewals,
-       coalesce((SELECT jsonb_agg(jsonb_build_object(
-                   'id', i.id, 'key', i.key, 'description', i.description,
-                   'quantity', i.quantity, 'account_id', i.delivery_account_id,
-                   'held', (SELECT count(*) FROM sends s
-                            WHERE s.account_id = i.account_id AND s.order_item_id = i.id
-                              AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}}) AND s.created_at >= o.period_start),
-                   'sold', (SELECT count(*) FROM sends s
-                            WHERE s.account_id = i.account_id AND s.order_item_id = i.id
-                              AND s.status = {{SendStatus.SOLD}} AND s.created_at >= o.period_start))
-                   ORDER BY i.id)
-                 FROM client_order_items i
-                 WHERE i.account_id = o.account_id AND i.order_id = o.id), '[]') AS items
-FROM client_orders o
-WHERE o.account_id = %(account_id)s
-  AND (%(client_ids)s::bigint[] IS NULL OR o.client_id = ANY(%(client_ids)s))
-ORDER BY o.id;
-
--- name: lists_for_lead_type
--- A lead type's active distribution lists with their items, for the engine's cache.
-SELECT l.id, coalesce(nullif(l.description, ''), l.key, 'list ' || l.id) AS name,
-       l.field_name, l.default_client_id, l.depend_field, l.depend_value,
-       coalesce((SELECT jsonb_object_agg(i.value, i.client_id)
-                 FROM distribution_list_items i
-                 WHERE i.account_id = l.account_id AND i.list_id = l.id), '{}') AS assigned
-FROM distribution_lists l
-WHERE l.account_id = %(account_id)s AND l.lead_type_id = %(lead_type_id)s AND l.status = {{Status.Active}}
-ORDER BY l.id;
-
--- name: list_distribution_lists
--- The account's distribution lists with their items.
-SELECT l.id, l.key, l.lead_type_id, l.description, l.field_name, l.default_client_id,
-       l.status, l.depend_field, l.depend_value,
-       coalesce((SELECT jsonb_agg(jsonb_build_object('value', i.shown, 'client_id', i.client_id)
-                                  ORDER BY i.value)
-                 FROM distribution_list_items i
-                 WHERE i.account_id = l.account_id AND i.list_id = l.id), '[]') AS items
-FROM distribution_lists l
-WHERE l.account_id = %(account_id)s
-ORDER BY l.id;
-
 -- name: buyer_snapshot
 -- Every delivery account that could take a lead of this lead type, with its buyer and
 -- delivery method: the distribution engine's cached view of the buyers. An account's delivery
--- method is its own buyer's (server/services/buyer_admin.py refuses another's); saying so in
+-- method is its own buyer's (server/services/buyers/edits.py refuses another's); saying so in
 -- the join keeps a plan made before any ANALYZE from joining every delivery method with
 -- every buyer of the account (10.8 s at 10,000 accounts, 55 ms with it).
 SELECT a.id, a.client_id, a.delivery_id, a.key, a.description, a.price, a.hour_max,
@@ -298,8 +165,8 @@ ORDER BY a.id;
 -- the apply's transaction, whose own new rows ANALYZE counts.
 ANALYZE clients, deliveries, delivery_accounts;
 
--- Buyers edited by id (server/services/buyer_admin.py). A key given as NULL keeps the stored
--- key; each update writes only when something changed and then returns the id.
+-- Saved by id (server/services/buyers/edits.py): a key given as NULL keeps the stored key; each
+-- update writes only when something changed and then returns the id.
 
 -- name: client_for_update
 -- One buyer's id and password hash, locked for an edit.
@@ -442,129 +309,50 @@ SELECT id FROM delivery_accounts
 WHERE account_id = %(account_id)s AND client_id = %(client_id)s
   AND id = ANY(%(ids)s::bigint[]);
 
--- name: order_for_update
--- One order's buyer and the ids of its items, locked for an edit.
-SELECT o.id, o.client_id,
-       coalesce((SELECT array_agg(i.id ORDER BY i.id) FROM client_order_items i
-                 WHERE i.account_id = o.account_id AND i.order_id = o.id),
-                '{}'::bigint[]) AS item_ids
-FROM client_orders o
-WHERE o.account_id = %(account_id)s AND o.id = %(id)s
-FOR UPDATE;
-
--- name: order_client
--- The buyer of one order (to read the order back).
-SELECT client_id FROM client_orders WHERE account_id = %(account_id)s AND id = %(id)s;
-
--- name: insert_order
--- Create a buyer's order; its first period runs from start to end.
-INSERT INTO client_orders (account_id, client_id, key, start_at, end_at, status, renewal,
-                           auto_charge, period_start, period_end)
-VALUES (%(account_id)s, %(client_id)s, %(key)s, %(start_at)s, %(end_at)s, %(status)s,
-        %(renewal)s, %(auto_charge)s, %(start_at)s, %(end_at)s)
-RETURNING id;
-
--- name: update_order
--- Change an order by id, as upsert_order does by key: changing its dates starts its period
--- again from them. A row only when something was written.
-UPDATE client_orders AS o
-SET key = coalesce(%(key)s, o.key), start_at = %(start_at)s, end_at = %(end_at)s,
-    status = %(status)s, renewal = %(renewal)s, auto_charge = %(auto_charge)s,
-    period_start = CASE WHEN (o.start_at, o.end_at) = (%(start_at)s, %(end_at)s)
-                        THEN o.period_start ELSE %(start_at)s END,
-    period_end = CASE WHEN (o.start_at, o.end_at) = (%(start_at)s, %(end_at)s)
-                      THEN o.period_end ELSE %(end_at)s END,
-    renewals = CASE WHEN (o.start_at, o.end_at) = (%(start_at)s, %(end_at)s)
-                    THEN o.renewals ELSE 0 END,
-    updated_at = now()
-WHERE o.account_id = %(account_id)s AND o.id = %(id)s
-  AND (o.key, o.start_at, o.end_at, o.status, o.renewal, o.auto_charge)
-      IS DISTINCT FROM
-      (coalesce(%(key)s, o.key), %(start_at)s::timestamptz, %(end_at)s::timestamptz,
-       %(status)s::smallint, %(renewal)s::smallint, %(auto_charge)s::boolean)
-RETURNING id;
-
--- name: insert_order_item
--- Add an item to an order.
-INSERT INTO client_order_items (account_id, order_id, key, description, quantity,
-                                delivery_account_id)
-VALUES (%(account_id)s, %(order_id)s, %(key)s, %(description)s, %(quantity)s,
-        %(delivery_account_id)s)
-RETURNING id;
-
--- name: update_order_item
--- Change an order's item by id; a row only when something was written.
-UPDATE client_order_items AS i
-SET key = coalesce(%(key)s, i.key), description = %(description)s, quantity = %(quantity)s,
-    delivery_account_id = %(delivery_account_id)s
-WHERE i.account_id = %(account_id)s AND i.order_id = %(order_id)s AND i.id = %(id)s
-  AND (i.key, i.description, i.quantity, i.delivery_account_id)
-      IS DISTINCT FROM
-      (coalesce(%(key)s, i.key), %(description)s, %(quantity)s::integer,
-       %(delivery_account_id)s::bigint)
-RETURNING id;
-
--- name: delete_order_items_by_id
--- Drop an order's items other than the given ids, unless sends count against them; returns
--- every item left out, with whether it was dropped (the statement sees the items as before).
-WITH gone AS (
-  DELETE FROM client_order_items i
-  WHERE i.account_id = %(account_id)s AND i.order_id = %(order_id)s
-    AND NOT (i.id = ANY(%(ids)s::bigint[]))
-    AND NOT EXISTS (SELECT 1 FROM sends s
-                    WHERE s.account_id = i.account_id AND s.order_item_id = i.id)
-  RETURNING i.id
-)
-SELECT i.id, i.id IN (SELECT id FROM gone) AS dropped
-FROM client_order_items i
-WHERE i.account_id = %(account_id)s AND i.order_id = %(order_id)s
-  AND NOT (i.id = ANY(%(ids)s::bigint[]))
-ORDER BY i.id;
-
--- name: list_for_update
--- One distribution list, locked for an edit.
-SELECT id, lead_type_id, field_name FROM distribution_lists
+-- name: lock_delivery_account_for_send
+-- One delivery account, locked while a send to it is decided: caps hold across processes.
+SELECT id FROM delivery_accounts
 WHERE account_id = %(account_id)s AND id = %(id)s
 FOR UPDATE;
 
--- name: insert_list
--- Create a distribution list.
-INSERT INTO distribution_lists (account_id, key, lead_type_id, description, field_name,
-                                default_client_id, status, depend_field, depend_value)
-VALUES (%(account_id)s, %(key)s, %(lead_type_id)s, %(description)s, %(field_name)s,
-        %(default_client_id)s, %(status)s, %(depend_field)s, %(depend_value)s)
-RETURNING id;
+-- name: client_states
+-- Rotation position and leads served in the last 24 hours, per buyer.
+SELECT c.id, c.rr_position,
+       (SELECT count(*) FROM sends s
+        WHERE s.account_id = c.account_id AND s.client_id = c.id AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}})
+          AND s.created_at >= now() - interval '24 hours') AS served
+FROM clients c
+WHERE c.account_id = %(account_id)s AND c.id = ANY(%(ids)s);
 
--- name: update_list
--- Change a distribution list by id; a row only when something was written.
-UPDATE distribution_lists AS l
-SET key = coalesce(%(key)s, l.key), lead_type_id = %(lead_type_id)s,
-    description = %(description)s, field_name = %(field_name)s,
-    default_client_id = %(default_client_id)s, status = %(status)s,
-    depend_field = %(depend_field)s, depend_value = %(depend_value)s, updated_at = now()
-WHERE l.account_id = %(account_id)s AND l.id = %(id)s
-  AND (l.key, l.lead_type_id, l.description, l.field_name, l.default_client_id, l.status,
-       l.depend_field, l.depend_value)
-      IS DISTINCT FROM
-      (coalesce(%(key)s, l.key), %(lead_type_id)s::bigint, %(description)s, %(field_name)s,
-       %(default_client_id)s::bigint, %(status)s::smallint, %(depend_field)s,
-       %(depend_value)s)
-RETURNING id;
+-- name: advance_rotation
+-- The buyer was offered a lead through the rotation: it goes to the back of the line.
+UPDATE clients SET rr_position = nextval('rotation_numbers')
+WHERE account_id = %(account_id)s AND id = %(id)s;
 
--- name: assign_list_item
--- Add one value to a distribution list or change its buyer (NULL = unassigned); a row only
--- when something was written.
-INSERT INTO distribution_list_items AS i (account_id, list_id, value, shown, client_id)
-VALUES (%(account_id)s, %(list_id)s, %(value)s, %(shown)s, %(client_id)s)
-ON CONFLICT (account_id, list_id, value) DO UPDATE
-SET client_id = EXCLUDED.client_id
-WHERE i.client_id IS DISTINCT FROM EXCLUDED.client_id
-RETURNING list_id;
+-- name: get_operation_client
+-- A buyer of the account.
+SELECT id, name, use_delivery_tiers FROM clients
+WHERE account_id = %(account_id)s AND id = %(id)s;
 
--- name: clear_list_item
--- Unassign one value of a distribution list; a row only when it was assigned.
-UPDATE distribution_list_items
-SET client_id = NULL
-WHERE account_id = %(account_id)s AND list_id = %(list_id)s AND value = %(value)s
-  AND client_id IS NOT NULL
-RETURNING list_id;
+-- name: get_operation_account
+-- A delivery account of the account, with its delivery method's lead type.
+SELECT a.id, a.client_id, a.delivery_id, a.price, d.lead_type_id
+FROM delivery_accounts a
+JOIN deliveries d ON d.account_id = a.account_id AND d.id = a.delivery_id
+WHERE a.account_id = %(account_id)s AND a.id = %(id)s;
+
+-- name: client_contacts
+-- Buyers' names, contact details and notes.
+SELECT id, name, contact, notes FROM clients
+WHERE account_id = %(account_id)s AND id = ANY(%(ids)s::bigint[]);
+
+-- name: lead_type_accounts
+-- The delivery accounts whose delivery method serves a lead type, with their criteria.
+SELECT a.id, a.client_id, a.delivery_id, a.key, a.description, a.price, a.hour_max,
+       a.day_max, a.month_max, a.use_order, a.status, a.delivery_delay_seconds,
+       a.redirect_url, a.automation_enabled, a.account_type, a.agent_name, a.agent_phone,
+       a.criteria
+FROM delivery_accounts a
+JOIN deliveries d ON d.account_id = a.account_id AND d.id = a.delivery_id
+WHERE a.account_id = %(account_id)s AND d.lead_type_id = %(lead_type_id)s
+ORDER BY a.id;

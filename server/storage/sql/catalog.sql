@@ -239,3 +239,11 @@ LEFT JOIN LATERAL (
     WHERE lf.account_id = t.account_id AND lf.lead_type_id = t.id
   ) f ON true
 ) d ON true;
+
+-- name: get_lead_field_of_type
+-- A lead type of the account and, when it has it, one of its fields (field_name NULL).
+SELECT t.id, f.name AS field_name
+FROM lead_types t
+LEFT JOIN lead_fields f ON f.account_id = t.account_id AND f.lead_type_id = t.id
+  AND f.id = %(field_id)s
+WHERE t.account_id = %(account_id)s AND t.id = %(lead_type_id)s;

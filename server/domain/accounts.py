@@ -1,0 +1,28 @@
+"""Accounts (tenants) and their API keys, as stored and as they may be shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An account as stored: the tenant every other record belongs to."""
+
+    account_id: int
+    name: str
+    time_zone: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What may be shown about a key: never its secret or digest."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None

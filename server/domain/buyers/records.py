@@ -1,0 +1,58 @@
+"""Buyers, their delivery methods and delivery accounts as stored: their specs with their ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from server.domain.buyers.specs import AccountSpec, ClientSpec, DeliveryMethod
+from server.domain.sales.orders import StoredOrder
+
+
+@dataclass(frozen=True)
+class StoredDelivery:
+    """A buyer's delivery method as stored, with its id and its buyer's."""
+
+    id: int
+    client_id: int
+    method: DeliveryMethod  # its settings hold the secrets: show them through public_settings
+
+
+@dataclass(frozen=True)
+class StoredDeliveryAccount:
+    """A buyer's delivery account as stored, with its id and its buyer's."""
+
+    id: int
+    client_id: int
+    spec: AccountSpec  # spec.delivery_id is its delivery method
+
+
+@dataclass(frozen=True)
+class StoredClient:
+    """A buyer as stored, with its delivery methods, delivery accounts and orders."""
+
+    id: int
+    spec: ClientSpec  # password is None; see has_password
+    has_password: bool
+    created_at: datetime
+    deliveries: tuple[StoredDelivery, ...]
+    delivery_accounts: tuple[StoredDeliveryAccount, ...]
+    orders: tuple[StoredOrder, ...]
+
+
+@dataclass(frozen=True)
+class ClientGroup:
+    """A client group in use, with how many of the account's buyers are in it."""
+
+    name: str
+    client_count: int
+
+
+@dataclass(frozen=True)
+class BuyerContact:
+    """A buyer's name, contact details and notes, as the manual operations show them."""
+
+    id: int
+    name: str
+    contact: dict[str, str]
+    notes: str
