@@ -1,5 +1,6 @@
 # leadrouter: `make run` serves, `make test` tests. Both install into .venv first if needed.
 PYTHON ?= python3.11
+PYTEST_ARGS ?=
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -18,7 +19,7 @@ run: install
 	$(BIN)/leadrouter serve --demo
 
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 check: install
 	$(BIN)/ruff check .

@@ -12,7 +12,7 @@ Three parts, each printing figures (nothing here asserts a time):
    with realistic criteria (states, ZIP radius, age, credit, consent, a few expressions and
    functions, schedules, mixed automations) is written as config as code, validated like an
    apply, and compiled the way the engine compiles its cache (`_view`). Then, for M random
-   leads, the pure choosing work is timed: screening every account (with the `AccountIndex`
+   leads, the pure choosing work is timed: screening every account (with the `DeliveryAccountIndex`
    built over them, as the engine screens) and ordering the eligible ones (`order_candidates`,
    `plan_waterfall`), and separately the scan log: why each account was passed over
    (`Screening.reasons`) and the text the engine writes for each lead (`explain_order`,
@@ -74,9 +74,9 @@ from server.adapters import zip_codes  # noqa: E402
 from server.domain.catalog.fields import FieldSpec, Value  # noqa: E402
 from server.domain.config.buyers_section import read_clients  # noqa: E402
 from server.domain.config.document import read_document  # noqa: E402
-from server.domain.matching.account_index import AccountIndex, Screening  # noqa: E402
 from server.domain.matching.criteria import EvalContext  # noqa: E402
-from server.domain.matching.eligibility import AccountView, ScanEntry, scan_report  # noqa: E402
+from server.domain.matching.delivery_index import DeliveryAccountIndex, Screening  # noqa: E402
+from server.domain.matching.eligibility import DeliveryAccountView, ScanEntry, scan_report  # noqa: E402
 from server.domain.matching.selection import (  # noqa: E402
     explain_order,
     order_candidates,
@@ -292,7 +292,7 @@ def snapshot_rows(
         c = entry.spec
         method = entry.deliveries[0].method
         delivery_id = client_id  # one delivery method per buyer
-        for account in entry.accounts:
+        for account in entry.delivery_accounts:
             a = account.spec
             account_id += 1
             rows.append(
@@ -334,7 +334,7 @@ def snapshot_rows(
 
 def compile_views(
     rows: Sequence[Mapping[str, Any]], fields: Sequence[FieldSpec]
-) -> list[AccountView]:
+) -> list[DeliveryAccountView]:
     """The engine's cached views, built with its own `_view` (what BuyerCache does after
     reading the snapshot)."""
     by_name = {f.name.casefold(): f for f in fields}
@@ -375,7 +375,7 @@ class ChooseResult:
 
 
 def choose_once(
-    index: AccountIndex,
+    index: DeliveryAccountIndex,
     values: Mapping[str, Value],
     states: Mapping[int, tuple[int | None, int]],
     now: datetime,
@@ -427,7 +427,7 @@ def bench_choosing(
         started = time.perf_counter()
         views = compile_views(rows, fields)
         compiled = time.perf_counter()
-        index = AccountIndex(views)
+        index = DeliveryAccountIndex(views)
         indexed = time.perf_counter()
         client_ids = {v.client_id for v in views}
         states = {

@@ -47,34 +47,29 @@ def _print_json(value: object) -> None:
 # -- database commands --------------------------------------------------------------------
 
 
-async def _with_pool(args: argparse.Namespace, work: Callable[[Any], Awaitable[R]]) -> R:
-    from server.bootstrap import storage
+async def _with_accounts(args: argparse.Namespace, work: Callable[[Any], Awaitable[R]]) -> R:
+    from server.bootstrap import accounts
 
-    async with storage(_settings(args)) as pool:
-        return await work(pool)
+    async with accounts(_settings(args)) as found:
+        return await work(found)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
-    from server.storage.database import database_url
-    from server.storage.migrations import migrate
+    from server.bootstrap import migrate_database
 
-    applied = asyncio.run(migrate(database_url(_settings(args))))
+    applied = asyncio.run(migrate_database(_settings(args)))
     _print_json({"applied": [f"{m.version:04d}_{m.name}" for m in applied]})
 
 
 def cmd_accounts_create(args: argparse.Namespace) -> None:
-    from server.services.accounts import Accounts
-
     created = asyncio.run(
-        _with_pool(args, lambda pool: Accounts(pool).create_account(args.name, args.time_zone))
+        _with_accounts(args, lambda found: found.create_account(args.name, args.time_zone))
     )
     _print_json({"account_id": created.account_id, "api_key": created.api_key})
 
 
 def cmd_accounts_list(args: argparse.Namespace) -> None:
-    from server.services.accounts import Accounts
-
-    found = asyncio.run(_with_pool(args, lambda pool: Accounts(pool).list_accounts()))
+    tenants = asyncio.run(_with_accounts(args, lambda found: found.list_accounts()))
     _print_json(
         [
             {
@@ -83,7 +78,7 @@ def cmd_accounts_list(args: argparse.Namespace) -> None:
                 "time_zone": tenant.time_zone,
                 "created_at": tenant.created_at,
             }
-            for tenant in found
+            for tenant in tenants
         ]
     )
 
@@ -100,25 +95,19 @@ def _key_json(info: Any) -> dict[str, object]:
 
 
 def cmd_keys_create(args: argparse.Namespace) -> None:
-    from server.services.accounts import Accounts
-
     info, secret = asyncio.run(
-        _with_pool(args, lambda pool: Accounts(pool).create_key(args.account, args.name))
+        _with_accounts(args, lambda found: found.create_key(args.account, args.name))
     )
     _print_json({**_key_json(info), "api_key": secret})
 
 
 def cmd_keys_list(args: argparse.Namespace) -> None:
-    from server.services.accounts import Accounts
-
-    found = asyncio.run(_with_pool(args, lambda pool: Accounts(pool).list_keys(args.account)))
-    _print_json([_key_json(k) for k in found])
+    keys = asyncio.run(_with_accounts(args, lambda found: found.list_keys(args.account)))
+    _print_json([_key_json(k) for k in keys])
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> None:
-    from server.services.accounts import Accounts
-
-    asyncio.run(_with_pool(args, lambda pool: Accounts(pool).revoke_key(args.account, args.key_id)))
+    asyncio.run(_with_accounts(args, lambda found: found.revoke_key(args.account, args.key_id)))
     _print_json({"revoked": args.key_id})
 
 
@@ -251,16 +240,14 @@ def cmd_lead(args: argparse.Namespace) -> None:
 # -- serve --------------------------------------------------------------------------------
 
 
-async def _demo(settings: Settings, pool: Any, grpc_address: str) -> dict[str, Any]:
+async def _demo(settings: Settings, accounts: Any, grpc_address: str) -> dict[str, Any]:
     """The demo account (created on first start, its key kept in the data folder) and the
     example config applied to it through the gRPC admin API."""
-    from server.services.accounts import Accounts
-
     state_file = settings.data_dir / "demo.json"
     if state_file.exists():
         state: dict[str, Any] = json.loads(state_file.read_text())
     else:
-        created = await Accounts(pool).create_account(DEMO_ACCOUNT)
+        created = await accounts.create_account(DEMO_ACCOUNT)
         state = {"account_id": created.account_id, "api_key": created.api_key}
         state_file.write_text(json.dumps(state))
         state_file.chmod(0o600)
@@ -275,7 +262,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = _settings(args)
 
-    async def ready(addresses: dict[str, str], pool: Any) -> None:
+    async def ready(addresses: dict[str, str], accounts: Any) -> None:
         if args.worker:
             print(f"worker ready {os.getpid()}", flush=True)
             return
@@ -285,7 +272,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             print(f"leadrouter gRPC API listening on {addresses['grpc']}", flush=True)
         if "receiver" in addresses:
             print(f"lead receiver listening on http://{addresses['receiver']}", flush=True)
-        if pool is None:
+        if accounts is None:
             print(f"  calling the gRPC services at {args.grpc_target}", flush=True)
             print("Stop with Ctrl-C.", flush=True)
             return
@@ -296,7 +283,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
             flush=True,
         )
         if args.demo and "receiver" in addresses:
-            demo = await _demo(settings, pool, addresses["grpc"])
+            demo = await _demo(settings, accounts, addresses["grpc"])
             _print_demo(demo, addresses)
         print("Stop with Ctrl-C.", flush=True)
 
@@ -314,9 +301,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop for serve: the same asyncio API at a fraction of the CPU per I/O
-    event (measured in bench/distribution.py). LEADROUTER_EVENT_LOOP=asyncio keeps the
-    standard library's loop."""
+    """uvloop's event loop for serve: the same asyncio API at less CPU per I/O event
+    (docs/decisions.md). LEADROUTER_EVENT_LOOP=asyncio keeps the standard library's loop."""
     if os.environ.get("LEADROUTER_EVENT_LOOP", "uvloop") == "asyncio":
         return None
     import uvloop

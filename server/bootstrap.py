@@ -51,12 +51,13 @@ from server.services.operations.redirects import RedirectNotices
 from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
 from server.storage.database import Pool, database_url, open_pool
-from server.storage.migrations import migrate
+from server.storage.migrations import Migration, migrate
 
 log = logging.getLogger(__name__)
 
-# Called once serving: the addresses by front door, and the pool when this process has one.
-OnReady = Callable[[dict[str, str], Pool | None], Awaitable[None]]
+# Called once serving: the addresses by front door, and the accounts' use cases when this
+# process has a database.
+OnReady = Callable[[dict[str, str], Accounts | None], Awaitable[None]]
 
 
 @asynccontextmanager
@@ -66,9 +67,8 @@ async def distribution(
     """The distribution engine with its delivery transports and its worker running; on exit
     the worker finishes the deliveries under way and the transports close.
 
-    Delivery outcomes are written on a connection of their own: in the shared pool, each
-    group of buyers' answers waited its turn behind the posts, and every walk waited with it
-    (bench/distribution.py: lead to delivery p50 4 to 7 s, 0.2 s with its own connection)."""
+    Delivery outcomes are written on a connection of their own, so buyers' answers never
+    wait their turn behind posts (docs/decisions.md, "Measured choices")."""
     url = pool.conninfo
     if not isinstance(url, str):  # open_pool's pools are opened on a URL
         raise TypeError("the pool must be opened on a connection URL")
@@ -136,6 +136,19 @@ async def storage(settings: Settings) -> AsyncIterator[Pool]:
         yield pool
     finally:
         await pool.close()
+
+
+async def migrate_database(settings: Settings) -> list[Migration]:
+    """Apply the pending migrations to the configured database (the embedded one, started
+    if need be); those applied now."""
+    return await migrate(await asyncio.to_thread(database_url, settings))
+
+
+@asynccontextmanager
+async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
+    """The accounts' and keys' use cases on the migrated database, for operator commands."""
+    async with storage(settings) as pool:
+        yield Accounts(pool)
 
 
 def _split(address: str) -> tuple[str, int]:
@@ -240,7 +253,7 @@ async def serve(
             command = _worker_command(addresses, only, grpc_target)
             await stack.enter_async_context(_workers(processes - 1, command, settings))
         if on_ready is not None:
-            await on_ready(addresses, pool)
+            await on_ready(addresses, None if pool is None else Accounts(pool))
         await stop.wait()
         log.info("stopping: finishing calls under way")
 

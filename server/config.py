@@ -35,8 +35,7 @@ def _positive_int(name: str, value: str) -> int:
 def default_pool_size(cores: int | None) -> int:
     """Database connections per process: twice the cores, at least 4, at most 20. More
     connections than PostgreSQL has cores to run them only add switching between backends
-    and wait on each other's locks: with 2 cores, 3 to 5 connections distributed 20-30% more
-    leads per second than 10 (bench/distribution.py)."""
+    and wait on each other's locks (docs/decisions.md, "Measured choices")."""
     return min(20, max(4, 2 * (cores or 2)))
 
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import signal
 import socket
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 import pytest
 
@@ -50,6 +53,32 @@ def loopback_only() -> Iterator[None]:
     socket.socket.connect = guarded  # type: ignore[method-assign]
     yield
     socket.socket.connect = original  # type: ignore[method-assign]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_server_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Stop, once the tests are over, every embedded PostgreSQL a test started in its own data
+    folder and left running: a killed `serve` leaves its server behind, since pgserver stops
+    it only with its last live user (docs/decisions.md)."""
+    yield
+    for pid_file in tmp_path_factory.getbasetemp().rglob("postmaster.pid"):
+        stop_postmaster(pid_file)
+
+
+def stop_postmaster(pid_file: Path, seconds: float = 10.0) -> None:
+    """Stop the PostgreSQL server that wrote `pid_file`, if it runs (a fast shutdown)."""
+    try:
+        pid = int(pid_file.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return
+    try:
+        process = psutil.Process(pid)
+        if "postgres" not in process.name():
+            return
+        process.send_signal(signal.SIGINT)
+        process.wait(seconds)
+    except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+        pass
 
 
 @pytest.fixture(scope="session")

@@ -23,10 +23,10 @@ from server.domain.buyers.specs import (
     CONTACT_FIELDS,
     DEFAULT_TIME_ZONE,
     DEFAULT_TIMEOUT_SECONDS,
-    AccountSpec,
     AccountType,
     ClientSpec,
     ClientStatus,
+    DeliveryAccountSpec,
     DeliveryMethod,
     public_settings,
 )
@@ -508,7 +508,7 @@ def delivery_method(message: buyers_pb2.Delivery, where: str = "delivery") -> De
 
 def delivery_account_spec(
     message: buyers_pb2.DeliveryAccount, where: str = "account"
-) -> AccountSpec:
+) -> DeliveryAccountSpec:
     def cap(name: Literal["hour_max", "day_max", "month_max"]) -> int:
         return int(getattr(message, name)) if message.HasField(name) else NO_LIMIT
 
@@ -525,7 +525,7 @@ def delivery_account_spec(
                 c.expression,
             )
         )
-    return AccountSpec(
+    return DeliveryAccountSpec(
         delivery_id=message.delivery_id,
         key=message.key or None,
         description=message.description,

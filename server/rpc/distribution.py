@@ -282,7 +282,7 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
     async def GetAllCriteriaAccounts(
         self, request: distribution_pb2.GetAllCriteriaAccountsRequest, context: Context
     ) -> distribution_pb2.CriteriaAccounts:
-        rows = await self._lookups.criteria_accounts(
+        rows = await self._lookups.delivery_accounts_with_criterion(
             _account(), request.lead_type_id, request.lead_field_id, request.value
         )
         return distribution_pb2.CriteriaAccounts(

@@ -8,7 +8,7 @@ interceptors (authentication, and errors become status codes), and messages that
 cross as bytes (serialised by the caller, parsed by the service, and back), so neither side
 can see the other's objects. A failed call raises `grpc.aio.AioRpcError` with the code,
 details and trailing metadata the network transport gives. What it saves is the HTTP/2
-framing and the gRPC core's completion queue thread: about 0.45 ms of CPU per call.
+framing and the gRPC core's completion queue thread (docs/decisions.md).
 
 Only unary-unary methods are served (every method of leadrouter's services is one).
 """

@@ -22,10 +22,8 @@ from server.storage import catalog as store
 from server.storage.database import Connection, Pool, transaction
 
 # Buyer rows (buyers, delivery methods, delivery accounts) one apply writes, from which it
-# also analyses their tables, as PostgreSQL advises after a bulk load. Until autovacuum
-# does so, up to a minute later, plans take a new account's thousands of rows for a few: the
-# engine's first buyer snapshot query after applying 10,000 accounts took 2.8 s instead of
-# 0.4 s (bench/distribution.py).
+# also analyses their tables, as PostgreSQL advises after a bulk load: until autovacuum does,
+# plans take a new account's thousands of rows for a few (docs/decisions.md).
 ANALYZE_AFTER = 500
 
 
@@ -83,7 +81,7 @@ class ConfigApply:
 
 def _buyer_rows(doc: ConfigDocument) -> int:
     """Rows the document's `clients` section writes to the tables the engine joins."""
-    return sum(1 + len(c.deliveries) + len(c.accounts) for c in doc.clients)
+    return sum(1 + len(c.deliveries) + len(c.delivery_accounts) for c in doc.clients)
 
 
 async def _resolve(conn: Connection, account_id: int, doc: ConfigDocument) -> None:

@@ -23,10 +23,10 @@ from server.domain.buyers.records import (
     StoredDeliveryAccount,
 )
 from server.domain.buyers.specs import (
-    AccountSpec,
     AccountType,
     ClientSpec,
     ClientStatus,
+    DeliveryAccountSpec,
     DeliveryMethod,
 )
 from server.domain.catalog.rules import Operator
@@ -134,7 +134,7 @@ def _delivery_params(account_id: int, client_id: int, method: DeliveryMethod) ->
     }
 
 
-def _delivery_account_params(account_id: int, client_id: int, spec: AccountSpec) -> Row:
+def _delivery_account_params(account_id: int, client_id: int, spec: DeliveryAccountSpec) -> Row:
     """A delivery account's columns as the upsert and the saves by id write them (key and id
     apart)."""
     return {
@@ -194,7 +194,7 @@ async def upsert_delivery(
 
 
 async def upsert_delivery_account(
-    conn: Connection, account_id: int, client_id: int, key: str, spec: AccountSpec
+    conn: Connection, account_id: int, client_id: int, key: str, spec: DeliveryAccountSpec
 ) -> Upserted:
     params = {**_delivery_account_params(account_id, client_id, spec), "key": key}
     return await upsert(conn, "upsert_delivery_account", params, "account", client_id)
@@ -321,7 +321,7 @@ async def lock_delivery_account(
 
 
 async def insert_delivery_account(
-    conn: Connection, account_id: int, client_id: int, spec: AccountSpec
+    conn: Connection, account_id: int, client_id: int, spec: DeliveryAccountSpec
 ) -> int:
     params = {**_delivery_account_params(account_id, client_id, spec), "key": spec.key}
     row = await _written(conn, "insert_delivery_account", params)
@@ -334,7 +334,7 @@ async def update_delivery_account(
     account_id: int,
     delivery_account_id: int,
     client_id: int,
-    spec: AccountSpec,
+    spec: DeliveryAccountSpec,
 ) -> bool:
     """Change a delivery account (a key of None keeps the stored one); whether anything was
     written."""
@@ -381,7 +381,7 @@ def delivery_account_from_row(row: Mapping[str, Any]) -> StoredDeliveryAccount:
     return StoredDeliveryAccount(
         id=row["id"],
         client_id=row["client_id"],
-        spec=AccountSpec(
+        spec=DeliveryAccountSpec(
             delivery_id=row["delivery_id"],
             key=row["key"],
             description=row["description"],
@@ -472,7 +472,7 @@ async def client_groups(conn: Connection, account_id: int) -> list[ClientGroup]:
 
 
 @dataclass(frozen=True)
-class SnapshotAccount:
+class SnapshotEntry:
     """A delivery account that could take a lead of a lead type, with its buyer and delivery
     method, as the engine's buyer cache compiles it."""
 
@@ -513,9 +513,9 @@ async def buyer_version(conn: Connection, account_id: int) -> int:
     return int(row["version"]) if row else 0
 
 
-def snapshot_account(row: Mapping[str, Any]) -> SnapshotAccount:
+def snapshot_entry(row: Mapping[str, Any]) -> SnapshotEntry:
     """A row of `buyer_snapshot` as its record."""
-    return SnapshotAccount(
+    return SnapshotEntry(
         account=delivery_account_from_row(row),
         client_name=row["client_name"],
         client_status=ClientStatus(row["client_status"]),
@@ -535,13 +535,13 @@ def snapshot_account(row: Mapping[str, Any]) -> SnapshotAccount:
     )
 
 
-async def snapshot(conn: Connection, account_id: int, lead_type_id: int) -> list[SnapshotAccount]:
+async def snapshot(conn: Connection, account_id: int, lead_type_id: int) -> list[SnapshotEntry]:
     """Every delivery account whose delivery method serves the lead type, by id. Thousands of
     rows become records in a thread, so requests and deliveries go on meanwhile."""
     rows = await _rows(
         conn, "buyer_snapshot", {"account_id": account_id, "lead_type_id": lead_type_id}
     )
-    return await asyncio.to_thread(lambda: [snapshot_account(row) for row in rows])
+    return await asyncio.to_thread(lambda: [snapshot_entry(row) for row in rows])
 
 
 async def lock_for_send(conn: Connection, account_id: int, delivery_account_id: int) -> None:

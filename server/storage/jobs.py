@@ -136,8 +136,7 @@ async def write_step(
 ) -> dict[int, int]:
     """Reserve `sends` and, when `after` is given, save the job as it says with its scan log
     entries (releasing its lease), in one statement; the new sends' ids by delivery account.
-    The sends go as one JSON parameter: psycopg dumps it in a quarter of the time that nine
-    arrays took."""
+    The sends go as one JSON parameter, which psycopg dumps faster than an array per column."""
     saved = after or JobAfter("", (), 0, ())
     cursor = await conn.execute(
         q("write_step"),

@@ -98,8 +98,8 @@ class OutcomeWriter:
 
 
 def _rows(group: list[Outcome]) -> list[dict[str, Any]]:
-    """The outcomes as one JSON array: psycopg dumps it in 41 µs for five outcomes, where
-    eleven arrays took 211, and PostgreSQL reads it no slower."""
+    """The outcomes as one JSON array, which psycopg dumps several times faster than an
+    array per column."""
     return [
         {
             "account_id": o.account_id,

@@ -23,6 +23,8 @@ import psutil  # type: ignore[import-untyped]
 import pytest
 from leadrouter.v1 import leads_pb2, leads_pb2_grpc
 
+pytestmark = pytest.mark.slow  # starts server processes
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "acme.json"
 MIGRATIONS = ROOT / "server" / "storage" / "migrations"

@@ -204,6 +204,7 @@ async def test_an_ftp_delivery_stores_an_xml_file(
     }
 
 
+@pytest.mark.slow  # waits for retries or delays in real time
 async def test_unreachable_smtp_and_ftp_servers_are_retried_then_failed(
     grpc_address: str, new_account: Any, stub_for: Any, ftp: FtpSite
 ) -> None:

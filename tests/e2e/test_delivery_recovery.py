@@ -28,6 +28,8 @@ from tests.e2e.test_cli import (
     write_json,
 )
 
+pytestmark = pytest.mark.slow  # starts server processes
+
 LEADS = 12
 ANSWER_AFTER = 1.5  # the buyer holds each request this long: the kill lands mid-delivery
 LEASE = "2"

@@ -217,6 +217,7 @@ async def test_a_rejected_lead_falls_to_the_next_buyer(
     assert sends[0].response == "rejected: no coverage"
 
 
+@pytest.mark.slow  # waits for retries or delays in real time
 async def test_a_transport_failure_is_retried_then_the_next_buyer_gets_the_lead(
     market: MarketFactory, buyers: BuyerServer
 ) -> None:
@@ -487,6 +488,7 @@ async def test_a_send_delay_holds_the_lead_back(
     assert buyers.received == []
 
 
+@pytest.mark.slow  # waits for retries or delays in real time
 @pytest.mark.parametrize("taken_by", ["walk", "first step"])
 async def test_an_accounts_delivery_delay_schedules_its_send(
     market: MarketFactory, buyers: BuyerServer, taken_by: str

@@ -136,6 +136,7 @@ async def test_a_manual_send_the_buyer_refuses_is_rejected(
     )
 
 
+@pytest.mark.slow  # waits for retries or delays in real time
 async def test_a_manual_send_that_cannot_reach_the_buyer_is_retried_by_the_worker(
     build: Build, buyers: BuyerServer
 ) -> None:

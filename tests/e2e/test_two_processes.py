@@ -22,6 +22,8 @@ from tests.e2e.test_distribution import EXAMPLE, Market, S, client, post_across
 from tests.e2e.test_orders_lists import order, ordered, stored_order
 from tests.support.buyers import BuyerServer
 
+pytestmark = pytest.mark.slow  # starts server processes
+
 
 @dataclass(frozen=True)
 class Pair:

@@ -59,7 +59,7 @@ def test_the_issue_example_reads_cleanly() -> None:
     [delivery] = entry.deliveries
     assert delivery.method.type is DeliveryType.HttpPost and delivery.lead_type_key == "auto"
     assert delivery.method.settings["days"] == [{"weekday": 0, "start": "09:00", "end": "17:00"}]
-    [account] = entry.accounts
+    [account] = entry.delivery_accounts
     assert str(account.spec.price) == "25.00" and account.spec.day_max == 100
     assert account.spec.account_type is AccountType.Standard
     [criterion] = account.spec.criteria

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from server.domain.buyers.specs import AccountSpec, ClientSpec, DeliveryMethod
+from server.domain.buyers.specs import ClientSpec, DeliveryAccountSpec, DeliveryMethod
 from server.domain.sales.orders import StoredOrder
 
 
@@ -24,7 +24,7 @@ class StoredDeliveryAccount:
 
     id: int
     client_id: int
-    spec: AccountSpec  # spec.delivery_id is its delivery method
+    spec: DeliveryAccountSpec  # spec.delivery_id is its delivery method
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,7 @@ class DeliveryMethod:
 
 
 @dataclass(frozen=True)
-class AccountSpec:
+class DeliveryAccountSpec:
     """A delivery account: where, at what price, how often and for which leads."""
 
     delivery_id: int = 0
@@ -273,8 +273,8 @@ def validate_method(
     return problems
 
 
-def validate_account(
-    spec: AccountSpec,
+def validate_delivery_account(
+    spec: DeliveryAccountSpec,
     fields: Mapping[str, FieldSpec],
     where: str,
     zip_known: Callable[[str], bool],

@@ -19,10 +19,10 @@ from server.domain.buyers.specs import (
     DEFAULT_TIME_ZONE,
     DEFAULT_TIMEOUT_SECONDS,
     DELIVERY_TYPES,
-    AccountSpec,
     AccountType,
     ClientSpec,
     ClientStatus,
+    DeliveryAccountSpec,
     DeliveryMethod,
     parse_clock,
     validate_client,
@@ -109,8 +109,8 @@ class DeliveryEntry:
 
 
 @dataclass(frozen=True)
-class AccountEntry:
-    spec: AccountSpec  # delivery_id is 0 until resolved
+class DeliveryAccountEntry:
+    spec: DeliveryAccountSpec  # delivery_id is 0 until resolved
     delivery_key: str
     path: str
 
@@ -125,7 +125,7 @@ class OrderEntry:
 class ClientEntry:
     spec: ClientSpec
     deliveries: tuple[DeliveryEntry, ...]
-    accounts: tuple[AccountEntry, ...]
+    delivery_accounts: tuple[DeliveryAccountEntry, ...]  # the document's `accounts`
     path: str
     orders: tuple[OrderEntry, ...] = ()
 
@@ -146,18 +146,19 @@ def read_clients(items: list[object], problems: list[Violation]) -> list[ClientE
     )
     for entry in entries:
         check_unique([(d.method.key, d.path) for d in entry.deliveries], "key", problems)
-        check_unique([(a.spec.key, a.path) for a in entry.accounts], "key", problems)
+        check_unique([(a.spec.key, a.path) for a in entry.delivery_accounts], "key", problems)
         known = {d.method.key for d in entry.deliveries}
-        for account in entry.accounts:
-            if account.delivery_key and account.delivery_key not in known:
+        for delivery_account in entry.delivery_accounts:
+            key = delivery_account.delivery_key
+            if key and key not in known:
                 problems.append(
                     Violation(
-                        f"{account.path}.delivery",
-                        f"no delivery with key {account.delivery_key!r} in this client",
+                        f"{delivery_account.path}.delivery",
+                        f"no delivery with key {key!r} in this client",
                     )
                 )
         check_unique([(o.spec.key, o.path) for o in entry.orders], "key", problems)
-        accounts = {a.spec.key for a in entry.accounts}
+        delivery_accounts = {a.spec.key for a in entry.delivery_accounts}
         for order in entry.orders:
             check_unique(
                 [(i.key, f"{order.path}.items[{n}]") for n, i in enumerate(order.spec.items)],
@@ -165,7 +166,7 @@ def read_clients(items: list[object], problems: list[Violation]) -> list[ClientE
                 problems,
             )
             for n, item in enumerate(order.spec.items):
-                if item.account_key and item.account_key not in accounts:
+                if item.account_key and item.account_key not in delivery_accounts:
                     problems.append(
                         Violation(
                             f"{order.path}.items[{n}].account",
@@ -273,8 +274,8 @@ def _client(data: object, path: str, problems: list[Violation]) -> ClientEntry:
         _delivery(item, f"{path}.deliveries[{i}]", problems)
         for i, item in enumerate(r.objects("deliveries"))
     )
-    accounts = tuple(
-        _account(item, f"{path}.accounts[{i}]", problems)
+    delivery_accounts = tuple(
+        _delivery_account(item, f"{path}.accounts[{i}]", problems)
         for i, item in enumerate(r.objects("accounts"))
     )
     zone = _zone(spec.time_zone)
@@ -282,7 +283,7 @@ def _client(data: object, path: str, problems: list[Violation]) -> ClientEntry:
         _order(item, f"{path}.orders[{i}]", zone, problems)
         for i, item in enumerate(r.objects("orders"))
     )
-    return ClientEntry(spec, deliveries, accounts, path, orders)
+    return ClientEntry(spec, deliveries, delivery_accounts, path, orders)
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -441,7 +442,7 @@ def _day(data: object, path: str, problems: list[Violation]) -> dict[str, Any]:
     return day
 
 
-def _account(data: object, path: str, problems: list[Violation]) -> AccountEntry:
+def _delivery_account(data: object, path: str, problems: list[Violation]) -> DeliveryAccountEntry:
     r = Reader(
         data,
         path,
@@ -465,7 +466,7 @@ def _account(data: object, path: str, problems: list[Violation]) -> AccountEntry
             "criteria",
         },
     )
-    spec = AccountSpec(
+    spec = DeliveryAccountSpec(
         key=r.text("key", required=True) or None,
         description=r.text("description"),
         price=r.decimal("price") or Decimal("0"),
@@ -485,7 +486,7 @@ def _account(data: object, path: str, problems: list[Violation]) -> AccountEntry
             for i, item in enumerate(r.objects("criteria"))
         ),
     )
-    return AccountEntry(spec, r.text("delivery", required=True), path)
+    return DeliveryAccountEntry(spec, r.text("delivery", required=True), path)
 
 
 def _criterion(data: object, path: str, problems: list[Violation]) -> Criterion:

@@ -511,7 +511,9 @@ def _field_check(c: Criterion, spec: FieldSpec) -> Check:
     def explain(values: Values, ctx: EvalContext) -> str:
         value = values.get(key)
         described = describe_value(spec, value)
-        return described if value is None else f"{described} {failure}"  # as AccountIndex does
+        return (
+            described if value is None else f"{described} {failure}"
+        )  # as DeliveryAccountIndex does
 
     membership = None
     excludes = _MEMBERSHIPS.get(c.operator)

@@ -1,6 +1,6 @@
 """Screening delivery accounts for a lead: the eligibility checks that need no database.
 
-An `AccountView` is one delivery account as the engine caches it: its buyer's settings, its
+An `DeliveryAccountView` is one delivery account as the engine caches it: its buyer's settings, its
 delivery method and its compiled criteria. `screen` says why an account cannot take a lead
 now ('' when it can); caps, orders and earlier sales are checked by the engine against the
 database, under a lock.
@@ -27,7 +27,7 @@ from server.domain.matching.selection import Automation, Candidate
 
 
 @dataclass(frozen=True)
-class AccountView:
+class DeliveryAccountView:
     id: int
     key: str
     description: str
@@ -90,14 +90,14 @@ class AccountView:
 class Screened(NamedTuple):
     """One account screened for a lead."""
 
-    view: AccountView
+    view: DeliveryAccountView
     reason: str  # '' = eligible so far
 
 
 class ScanEntry(NamedTuple):
     """One account as a scan left it: its place in the waterfall, or why it was passed over."""
 
-    view: AccountView
+    view: DeliveryAccountView
     rank: int  # 1-based position in the waterfall; 0 = passed over
     reason: str  # the ranking explanation, or why it was passed over
 
@@ -106,7 +106,7 @@ SCHEDULE_CLOSED = "delivery schedule closed"
 CRITERIA_FAILED = "criteria failed: "
 
 
-def standing(view: AccountView, *, automated_only: bool = True) -> str:
+def standing(view: DeliveryAccountView, *, automated_only: bool = True) -> str:
     """Why an account can take no lead at all ('' when it can): what does not depend on the
     lead or the time."""
     if view.client_status is not ClientStatus.Active:
@@ -121,14 +121,14 @@ def standing(view: AccountView, *, automated_only: bool = True) -> str:
 
 
 def screen(
-    view: AccountView,
+    view: DeliveryAccountView,
     values: Mapping[str, Value],
     context: EvalContext,
     *,
     automated_only: bool = True,
 ) -> Screened:
     """Whether an account may take this lead now, before caps and earlier sales; `values` are
-    the lead's typed values keyed by casefolded field name. (`AccountIndex` screens many
+    the lead's typed values keyed by casefolded field name. (`DeliveryAccountIndex` screens many
     accounts at once, with the same outcome.)"""
     reason = standing(view, automated_only=automated_only)
     if reason:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from server.domain.buyers.specs import merge_secrets, validate_account, validate_method
+from server.domain.buyers.specs import merge_secrets, validate_delivery_account, validate_method
 from server.domain.catalog.fields import FieldSpec
 from server.domain.config.buyers_section import ClientEntry, ListEntry
 from server.domain.intake.call_data import criteria_fields
@@ -69,13 +69,15 @@ def check_clients(
             type_of_delivery[delivery.method.key] = delivery.lead_type_key
             names = [f.name for f in fields]
             problems.extend(validate_method(delivery.method, names, delivery.path))
-        for delivery_account in entry.accounts:
+        for delivery_account in entry.delivery_accounts:
             type_key = type_of_delivery.get(delivery_account.delivery_key)
             if type_key is None:
                 continue
             by_name = criteria_fields(fields_by_type[type_key])
             problems.extend(
-                validate_account(delivery_account.spec, by_name, delivery_account.path, zip_known)
+                validate_delivery_account(
+                    delivery_account.spec, by_name, delivery_account.path, zip_known
+                )
             )
     return problems
 
@@ -113,7 +115,7 @@ async def save_clients(
             delivery_id = saved.note("delivery", f"{key}/{dkey}", upserted)
             delivery_ids[dkey] = delivery_id
             saved.deliveries[f"{key}/{dkey}"] = delivery_id
-        for delivery_account in entry.accounts:
+        for delivery_account in entry.delivery_accounts:
             akey = delivery_account.spec.key or ""
             stored = replace(
                 delivery_account.spec, delivery_id=delivery_ids[delivery_account.delivery_key]

@@ -16,13 +16,13 @@ from typing import Any, TypeVar
 
 from server.adapters import zip_codes
 from server.domain.buyers.specs import (
-    AccountSpec,
     ClientSpec,
+    DeliveryAccountSpec,
     DeliveryMethod,
     merge_secrets,
     parse_clock,
-    validate_account,
     validate_client,
+    validate_delivery_account,
     validate_method,
 )
 from server.domain.catalog.fields import FieldSpec
@@ -121,7 +121,7 @@ class BuyerEdits:
             return delivery_id
 
     async def save_delivery_account(
-        self, account_id: int, delivery_account_id: int, client_id: int, spec: AccountSpec
+        self, account_id: int, delivery_account_id: int, client_id: int, spec: DeliveryAccountSpec
     ) -> int:
         """Create or edit a buyer's delivery account, its criteria checked against the lead
         type of its delivery method. Returns its id."""
@@ -151,7 +151,7 @@ class BuyerEdits:
                 )
             fields = await _lead_type_fields(conn, account_id, delivery.method.lead_type_id)
             by_name = criteria_fields(fields)
-            _check(validate_account(spec, by_name, where, zip_codes.is_known))
+            _check(validate_delivery_account(spec, by_name, where, zip_codes.is_known))
             if stored_client is None:
                 delivery_account_id = await buyer_store.insert_delivery_account(
                     conn, account_id, owner, spec
@@ -359,8 +359,8 @@ async def _criteria_for(
     for delivery_account_id, criteria in await buyer_store.criteria_through(
         conn, account_id, delivery_id
     ):
-        spec = AccountSpec(criteria=criteria)
-        for problem in validate_account(spec, by_name, "account", zip_codes.is_known):
+        spec = DeliveryAccountSpec(criteria=criteria)
+        for problem in validate_delivery_account(spec, by_name, "account", zip_codes.is_known):
             problems.append(
                 Violation(
                     f"{where}.lead_type_id",

@@ -18,14 +18,14 @@ from server.domain.buyers.specs import delivery_spec, delivery_windows
 from server.domain.caps import Caps
 from server.domain.catalog.fields import FieldSpec
 from server.domain.intake.call_data import criteria_fields
-from server.domain.matching.account_index import AccountIndex
 from server.domain.matching.criteria import CompiledCriteria, broken_criteria, compile_criteria
-from server.domain.matching.eligibility import AccountView
+from server.domain.matching.delivery_index import DeliveryAccountIndex
+from server.domain.matching.eligibility import DeliveryAccountView
 from server.domain.matching.lists import DistributionList
 from server.storage import buyers as buyer_store
 from server.storage import catalog as catalog_store
 from server.storage import lists as list_store
-from server.storage.buyers import SnapshotAccount
+from server.storage.buyers import SnapshotEntry
 from server.storage.database import Connection
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,11 @@ log = logging.getLogger(__name__)
 class Snapshot:
     """A lead type's buyers as the engine sees them, compiled once per configuration."""
 
-    views: list[AccountView]
-    by_id: dict[int, AccountView]
+    views: list[DeliveryAccountView]
+    by_id: dict[int, DeliveryAccountView]
     lists: list[DistributionList]
     use_order: frozenset[int]  # delivery accounts that take leads only against orders
-    index: AccountIndex  # screens every account for a lead at once
+    index: DeliveryAccountIndex  # screens every account for a lead at once
     client_names: dict[int, str]
 
 
@@ -73,15 +73,14 @@ class BuyerCache:
         snapshot = await asyncio.to_thread(_build, accounts, by_name, lists)
         self._entries[(account_id, lead_type_id)] = (version, snapshot)
         # A big snapshot is hundreds of thousands of long-lived objects: keep the cyclic
-        # garbage collector from walking them on every full collection (a 10,000-account
-        # snapshot made each one take 0.6 s). Replaced snapshots are still freed by reference
-        # counting.
+        # garbage collector from walking them on every full collection. Replaced snapshots
+        # are still freed by reference counting.
         gc.freeze()
         return snapshot
 
 
 def _build(
-    accounts: Sequence[SnapshotAccount],
+    accounts: Sequence[SnapshotEntry],
     fields: Mapping[str, FieldSpec],
     lists: list[DistributionList],
 ) -> Snapshot:
@@ -91,7 +90,7 @@ def _build(
         {v.id: v for v in views},
         lists,
         frozenset(a.account.id for a in accounts if a.account.spec.use_order),
-        AccountIndex(views),
+        DeliveryAccountIndex(views),
         {v.client_id: v.client_name for v in views},
     )
 
@@ -104,10 +103,10 @@ def _compiled(account: StoredDeliveryAccount, fields: Mapping[str, FieldSpec]) -
         return broken_criteria(str(problem))
 
 
-def _view(found: SnapshotAccount, fields: Mapping[str, FieldSpec]) -> AccountView:
+def _view(found: SnapshotEntry, fields: Mapping[str, FieldSpec]) -> DeliveryAccountView:
     """A delivery account as the engine sees it: criteria compiled, schedule parsed."""
     account, spec, method = found.account, found.account.spec, found.method
-    return AccountView(
+    return DeliveryAccountView(
         id=account.id,
         key=spec.key or "",
         description=spec.description,

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from server.domain.matching.eligibility import AccountView
+from server.domain.matching.eligibility import DeliveryAccountView
 from server.domain.sales.orders import Pick, choose_order
 from server.storage import orders as order_store
 from server.storage.database import Connection
 
 
 async def take_order(
-    conn: Connection, account_id: int, view: AccountView, now: datetime
+    conn: Connection, account_id: int, view: DeliveryAccountView, now: datetime
 ) -> tuple[Pick | None, str]:
     """The order a send to this account counts against, under the buyer's order locks,
     renewed first when its period is over; or None and why there is none."""
@@ -29,7 +29,7 @@ async def take_order(
 async def take_named_order(
     conn: Connection,
     account_id: int,
-    view: AccountView,
+    view: DeliveryAccountView,
     now: datetime,
     *,
     order_id: int,
@@ -60,7 +60,7 @@ async def take_named_order(
     return pick, await renewed(conn, account_id, view, pick)
 
 
-async def renewed(conn: Connection, account_id: int, view: AccountView, pick: Pick) -> str:
+async def renewed(conn: Connection, account_id: int, view: DeliveryAccountView, pick: Pick) -> str:
     """Move the picked order to its next period when its pick says so; the scan log's note
     of it, or '' when it needs none."""
     if pick.renew_to is None:

@@ -18,7 +18,7 @@ from server.domain.buyers.specs import AccountType
 from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
 from server.domain.catalog.fields import Value
 from server.domain.matching.criteria import EvalContext
-from server.domain.matching.eligibility import AccountView, ScanEntry, scan_report
+from server.domain.matching.eligibility import DeliveryAccountView, ScanEntry, scan_report
 from server.domain.matching.lists import excluded_by, restrictions
 from server.domain.matching.selection import (
     Automation,
@@ -56,7 +56,7 @@ def context(now: datetime) -> EvalContext:
     return EvalContext(now, UTC_ZONE, zip_codes.distance_miles, zip_codes.location)
 
 
-def rotating(view: AccountView) -> bool:
+def rotating(view: DeliveryAccountView) -> bool:
     return view.automation in ROTATING or view.secondary in ROTATING
 
 

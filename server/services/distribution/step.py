@@ -22,7 +22,7 @@ from decimal import Decimal
 from server.domain.caps import cap_reached, cap_windows
 from server.domain.catalog.fields import Value
 from server.domain.intake.call_data import screening_values
-from server.domain.matching.eligibility import AccountView
+from server.domain.matching.eligibility import DeliveryAccountView
 from server.domain.matching.selection import Automation
 from server.domain.sales.operations import HeldSend
 from server.domain.sales.orders import Pick
@@ -47,7 +47,7 @@ class Reserved:
 
     id: int
     lead_id: int
-    view: AccountView
+    view: DeliveryAccountView
     price: Decimal
     attempts: int
     fields: Mapping[str, Value]
@@ -74,7 +74,7 @@ class _Pending:
     """A send a step decided on, not yet inserted; `note_at` is where its "scheduled" note
     goes in the step's notes when it is delayed."""
 
-    view: AccountView
+    view: DeliveryAccountView
     pick: Pick | None
     note_at: int
 
@@ -92,7 +92,7 @@ class Steps:
         self._cache = cache
         self._lease_seconds = lease_seconds
 
-    def send_lease_seconds(self, view: AccountView) -> float:
+    def send_lease_seconds(self, view: DeliveryAccountView) -> float:
         """How long a send to this account, reserved in flight, is held before another
         process takes it over: its delivery timeout plus the lease margin."""
         return view.delivery.timeout_seconds + self._lease_seconds

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from server.domain.buyers.specs import AccountType
 from server.domain.catalog.fields import clean_lead_values
 from server.domain.intake.call_data import screening_values
-from server.domain.matching.eligibility import AccountView
+from server.domain.matching.eligibility import DeliveryAccountView
 from server.domain.sales.sends import ScanLogEntry, Send
 from server.errors import InvalidArgument, NotFound
 from server.services.distribution.buyer_cache import BuyerCache
@@ -96,9 +96,9 @@ class DistributionViews:
                 raise NotFound(f"no lead {lead_id}")
             return await send_store.scan_log(conn, account_id, lead_id)
 
-    async def account_view(
+    async def delivery_account_view(
         self, conn: Connection, account_id: int, lead_type_id: int, delivery_account_id: int
-    ) -> tuple[AccountView, bool] | None:
+    ) -> tuple[DeliveryAccountView, bool] | None:
         """A delivery account of this lead type as the engine sees it, and whether it takes
         leads only against orders; None when the lead type has no such account."""
         snapshot = await self._cache.snapshot(conn, account_id, lead_type_id)

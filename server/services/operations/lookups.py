@@ -55,7 +55,7 @@ class OperationLookups:
             account_id, lead_id, automated_only=False, account_types=frozenset({account_type})
         )
 
-    async def criteria_accounts(
+    async def delivery_accounts_with_criterion(
         self, account_id: int, lead_type_id: int, lead_field_id: int, value: str
     ) -> list[StoredDeliveryAccount]:
         """The delivery accounts serving a lead type that have a criterion on the field with

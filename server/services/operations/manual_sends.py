@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from server.domain.matching.eligibility import AccountView, standing
+from server.domain.matching.eligibility import DeliveryAccountView, standing
 from server.domain.sales.operations import (
     MAX_TEXT,
     delivery_refusal,
@@ -256,7 +256,7 @@ class ManualSends:
         client_id: int,
         delivery_account_id: int,
         path: str,
-    ) -> tuple[AccountView, bool]:
+    ) -> tuple[DeliveryAccountView, bool]:
         """The delivery account as the engine sees it, which must be the buyer's and deliver
         the lead's type, and whether it takes leads only against orders."""
         owner = await buyer_store.delivery_account_owner(conn, account_id, delivery_account_id)
@@ -278,7 +278,7 @@ class ManualSends:
                 f"{owner.lead_type_id}; lead {lead.id} is of lead type "
                 f"{lead.lead_type_id}"
             )
-        found = await self._engine.views.account_view(
+        found = await self._engine.views.delivery_account_view(
             conn, account_id, lead.lead_type_id, delivery_account_id
         )
         if found is None:
@@ -291,7 +291,7 @@ async def _refuse_holder(
     account_id: int,
     lead_id: int,
     buyer: buyer_store.BuyerForSend,
-    view: AccountView,
+    view: DeliveryAccountView,
 ) -> None:
     held = await send_store.held(conn, account_id, lead_id)
     why = holder_refusal(
@@ -317,7 +317,7 @@ async def _order_of(
 
 
 async def _logged_order(
-    conn: Connection, account_id: int, sent: LoggedSend, view: AccountView
+    conn: Connection, account_id: int, sent: LoggedSend, view: DeliveryAccountView
 ) -> tuple[int | None, int | None]:
     """The order and item a logged send counts against, as given: the item must belong to
     the order and the buyer and serve the account; an order alone takes its first item for

@@ -1,9 +1,9 @@
 """Screening a lead against thousands of delivery accounts at once.
 
-`AccountIndex` is built once from a lead type's cached accounts (`AccountView`s). Its
-`screen(values, context, automated_only=...)` gives exactly what `screen` gives account by
-account: the same accounts eligible, the same reason for every other one, in the same order.
-It does not test the accounts one by one:
+`DeliveryAccountIndex` is built once from a lead type's cached delivery accounts
+(`DeliveryAccountView`s). Its `screen(values, context, automated_only=...)` gives exactly what
+`screen` gives account by account: the same accounts eligible, the same reason for every
+other one, in the same order. It does not test the accounts one by one:
 
 - what does not depend on the lead (buyer not Active, account or delivery method disabled,
   automation off) is worked out when the index is built;
@@ -51,7 +51,7 @@ from server.domain.matching.criteria import (
 from server.domain.matching.eligibility import (
     CRITERIA_FAILED,
     SCHEDULE_CLOSED,
-    AccountView,
+    DeliveryAccountView,
     Screened,
     screen,
     standing,
@@ -206,14 +206,14 @@ class _Outcomes:
         return found
 
 
-class AccountIndex:
+class DeliveryAccountIndex:
     """A lead type's delivery accounts, indexed for screening leads (see the module doc).
 
     Its accounts are fixed: build a new index when they change.
     """
 
-    def __init__(self, views: Sequence[AccountView]) -> None:
-        self.views: tuple[AccountView, ...] = tuple(views)
+    def __init__(self, views: Sequence[DeliveryAccountView]) -> None:
+        self.views: tuple[DeliveryAccountView, ...] = tuple(views)
         self._count = len(self.views)
         self._all = (1 << self._count) - 1
         self._backwards = tuple(range(self._count - 1, -1, -1))
@@ -253,7 +253,7 @@ class AccountIndex:
             self._centres_by_field.setdefault(centre.key, []).append(number)
 
     def _index(
-        self, view: AccountView, position: int, numbers: dict[Hashable, int]
+        self, view: DeliveryAccountView, position: int, numbers: dict[Hashable, int]
     ) -> tuple[_Step, ...]:
         """Add one account's criteria to the index: the steps to find their outcomes."""
         bit = 1 << position
@@ -326,7 +326,7 @@ class AccountIndex:
 
     def check(
         self,
-        view: AccountView,
+        view: DeliveryAccountView,
         values: Mapping[str, Value],
         context: EvalContext,
         *,
@@ -453,7 +453,7 @@ class AccountIndex:
         found.reverse()
         return found
 
-    def _eligible(self, mask: int) -> list[AccountView]:
+    def _eligible(self, mask: int) -> list[DeliveryAccountView]:
         found = list(compress(self._reversed_views, self._selectors(mask)))
         found.reverse()
         return found
@@ -558,7 +558,7 @@ class AccountIndex:
 class _Reasons:
     """What is needed to say why accounts were passed over, once asked."""
 
-    index: AccountIndex
+    index: DeliveryAccountIndex
     standing: list[str]  # per account, lead-independent
     closed: int
     failed: int  # accounts failing their criteria, neither refused nor closed
@@ -574,7 +574,7 @@ class Screening(Sequence[Screened]):
 
     def __init__(
         self,
-        index: AccountIndex,
+        index: DeliveryAccountIndex,
         eligible: int,
         reasons: _Reasons | list[str],
         outcomes: _Outcomes | None = None,

@@ -25,9 +25,9 @@ from server.domain.catalog.fields import DataType, FieldSpec, Value
 from server.domain.catalog.rules import Operator
 from server.domain.catalog.specs import Status
 from server.domain.delivery.spec import DeliverySpec, DeliveryType
-from server.domain.matching.account_index import AccountIndex
 from server.domain.matching.criteria import Criterion, CriterionType, EvalContext, compile_criteria
-from server.domain.matching.eligibility import AccountView, Screened, screen
+from server.domain.matching.delivery_index import DeliveryAccountIndex
+from server.domain.matching.eligibility import DeliveryAccountView, Screened, screen
 from server.domain.matching.selection import Automation
 
 SPECS = (
@@ -143,12 +143,14 @@ def windows(rng: random.Random) -> tuple[DayWindow, ...]:
     return (*nights, *mornings, DayWindow(6, time(2, 30), time(3)))
 
 
-def view(rng: random.Random, number: int, client: int, client_status: ClientStatus) -> AccountView:
+def view(
+    rng: random.Random, number: int, client: int, client_status: ClientStatus
+) -> DeliveryAccountView:
     # Mostly the big states first, as buyers write them; otherwise any order.
     criteria = [rng.choice(CRITERIA)(rng) for _ in range(rng.randint(0, 5))]
     if rng.random() < 0.6:
         criteria.insert(0, CRITERIA[0](rng))
-    return AccountView(
+    return DeliveryAccountView(
         id=number,
         key=f"a{number}",
         description="" if rng.random() < 0.5 else f"account {number}",
@@ -179,9 +181,9 @@ def view(rng: random.Random, number: int, client: int, client_status: ClientStat
     )
 
 
-def market(rng: random.Random, accounts: int) -> list[AccountView]:
+def market(rng: random.Random, accounts: int) -> list[DeliveryAccountView]:
     """Buyers of one to four accounts, a few of them not Active."""
-    views: list[AccountView] = []
+    views: list[DeliveryAccountView] = []
     client = 0
     while len(views) < accounts:
         client += 1
@@ -215,7 +217,10 @@ def moment(rng: random.Random) -> datetime:
 
 
 def plain(
-    views: list[AccountView], values: dict[str, Value], context: EvalContext, automated: bool
+    views: list[DeliveryAccountView],
+    values: dict[str, Value],
+    context: EvalContext,
+    automated: bool,
 ) -> list[Screened]:
     return [screen(v, values, context, automated_only=automated) for v in views]
 
@@ -224,7 +229,7 @@ def plain(
 def test_the_index_screens_every_account_as_screen_does(seed: int) -> None:
     rng = random.Random(seed)
     views = market(rng, 160)
-    index = AccountIndex(views)
+    index = DeliveryAccountIndex(views)
     for number in range(50):
         values = lead(rng)
         # The engine's context is in UTC; ZIPs located for half the leads (as the engine will)
@@ -251,7 +256,7 @@ def test_the_markets_meet_every_way_to_be_passed_over() -> None:
     """The differential test is only as good as the variety it meets."""
     rng = random.Random(0)
     views = market(rng, 160)
-    index = AccountIndex(views)
+    index = DeliveryAccountIndex(views)
     seen = set()
     for _ in range(50):
         context = EvalContext(moment(rng), ZoneInfo("UTC"), distance_miles, locate)
@@ -283,7 +288,7 @@ def test_a_screening_reads_as_the_sequence_of_screened_accounts() -> None:
     views = market(rng, 40)
     context = EvalContext(moment(rng), ZoneInfo("UTC"), distance_miles, locate)
     values = lead(rng)
-    screening = AccountIndex(views).screen(values, context)
+    screening = DeliveryAccountIndex(views).screen(values, context)
     expected = plain(views, values, context, True)
     assert len(screening) == len(views)
     assert screening[0] == expected[0] and screening[-1] == expected[-1]
@@ -293,21 +298,23 @@ def test_a_screening_reads_as_the_sequence_of_screened_accounts() -> None:
 
 def test_an_index_of_no_accounts_passes_nobody() -> None:
     context = EvalContext(datetime(2026, 3, 2, 12, tzinfo=UTC), ZoneInfo("UTC"), distance_miles)
-    screening = AccountIndex([]).screen({"state": "CA"}, context)
+    screening = DeliveryAccountIndex([]).screen({"state": "CA"}, context)
     assert screening.passing == [] and screening.reasons() == [] and list(screening) == []
 
 
 def test_checking_one_account_is_screening_it() -> None:
     rng = random.Random(2)
     views = market(rng, 30)
-    index = AccountIndex(views)
+    index = DeliveryAccountIndex(views)
     for _ in range(20):
         values, context = lead(rng), EvalContext(moment(rng), ZoneInfo("UTC"), distance_miles)
         for v in views:
             assert index.check(v, values, context) == screen(v, values, context)
 
 
-def account(*criteria: Criterion, client_status: ClientStatus = ClientStatus.Active) -> AccountView:
+def account(
+    *criteria: Criterion, client_status: ClientStatus = ClientStatus.Active
+) -> DeliveryAccountView:
     """An account open at all hours, taking leads but for `criteria`."""
     return replace(
         view(random.Random(3), 1, 1, client_status),
@@ -326,7 +333,7 @@ def test_a_value_a_criterion_cannot_read_fails_as_screen_fails() -> None:
     with pytest.raises(ArithmeticError):
         screen(views[0], values, context)
     with pytest.raises(ArithmeticError):
-        AccountIndex(views).screen(values, context)
+        DeliveryAccountIndex(views).screen(values, context)
 
 
 def test_a_value_no_account_reaches_fails_nothing() -> None:
@@ -337,7 +344,7 @@ def test_a_value_no_account_reaches_fails_nothing() -> None:
     ]
     context = EvalContext(datetime(2026, 3, 2, 12, tzinfo=UTC), ZoneInfo("UTC"), distance_miles)
     values: dict[str, Value] = {"income": "a lot", "state": "ca"}
-    screening = AccountIndex(views).screen(values, context)
+    screening = DeliveryAccountIndex(views).screen(values, context)
     assert screening.reasons() == ["buyer is Dead", ""]
     assert list(screening) == plain(views, values, context, True)
 
@@ -353,7 +360,7 @@ def test_centres_out_of_reach_are_not_measured_when_zips_can_be_located() -> Non
 
     when = datetime(2026, 3, 2, 12, tzinfo=UTC)
     values: dict[str, Value] = {"zip": "89003"}  # about 100 miles from Las Vegas
-    index = AccountIndex(views)
+    index = DeliveryAccountIndex(views)
     screening = index.screen(values, EvalContext(when, ZoneInfo("UTC"), counting, locate))
     assert screening.passing == views[:1]
     assert sorted(measured) == ["89052", "89101"]
