@@ -5,7 +5,9 @@ Usage: .venv/bin/python bench/receiver.py [--leads N] [--concurrency C]
 Starts `leadrouter serve --demo` in its own process on a throwaway embedded PostgreSQL
 (loopback ports only), lifts the example campaign's day cap, then posts N distinct valid
 leads from this process, C at a time on keep-alive connections, to the general insert URL,
-and prints posts/s and latency percentiles. Outcomes other than No_Error are counted.
+and prints posts/s, latency percentiles, and the CPU each post cost serve and the embedded
+PostgreSQL (which move less than the rates on a shared machine: compare runs side by side).
+Outcomes other than No_Error are counted.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+
+import psutil
 
 EXAMPLE_FILE = Path(__file__).parents[1] / "examples" / "acme.json"
 
@@ -93,11 +97,33 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[str], str, dict[str, st
     return server, address, form, key
 
 
+def cpu_seconds(processes: Iterable[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def postgres_processes(folder: Path) -> list[psutil.Process]:
+    """The embedded PostgreSQL's postmaster and its children, from its pid file."""
+    postmaster = psutil.Process(int((folder / "pg" / "postmaster.pid").read_text().split()[0]))
+    return [postmaster, *postmaster.children(recursive=True)]
+
+
 async def run(leads: int, concurrency: int) -> None:
     with tempfile.TemporaryDirectory(prefix="lrbench") as folder:
         server, address, form, _ = start_server(Path(folder))
         try:
+            serve = psutil.Process(server.pid)
+            serve_before = cpu_seconds([serve])
+            postgres_before = cpu_seconds(postgres_processes(Path(folder)))
             latencies, outcomes, elapsed = await load(address, form, leads, concurrency)
+            serve_cpu = cpu_seconds([serve]) - serve_before
+            postgres_cpu = cpu_seconds(postgres_processes(Path(folder))) - postgres_before
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
@@ -108,6 +134,8 @@ async def run(leads: int, concurrency: int) -> None:
     print(f"latency p50:        {statistics.median(latencies) * 1000:.1f} ms")
     print(f"latency p95:        {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms")
     print(f"latency p99:        {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms")
+    print(f"serve CPU per post: {serve_cpu / leads * 1000:.2f} ms")
+    print(f"PostgreSQL CPU per post: {postgres_cpu / leads * 1000:.2f} ms")
 
 
 async def load(

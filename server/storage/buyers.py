@@ -555,6 +555,8 @@ async def rotation_states(
     conn: Connection, account_id: int, client_ids: Sequence[int]
 ) -> dict[int, tuple[int | None, int]]:
     """Buyers' rotation positions and the leads they were sent in the last 24 hours, by id."""
+    if not client_ids:
+        return {}
     rows = await _rows(conn, "client_states", {"account_id": account_id, "ids": list(client_ids)})
     return {r["id"]: (r["rr_position"], r["served"]) for r in rows}
 
