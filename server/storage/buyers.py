@@ -36,10 +36,8 @@ from server.domain.matching.criteria import Criterion, CriterionType
 from server.domain.matching.selection import Automation
 from server.storage import orders
 from server.storage.database import Connection, unique_taken
-from server.storage.queries import q
+from server.storage.queries import Row, fetch_all, fetch_one, q
 from server.storage.upserts import Upserted, upsert
-
-Row = dict[str, Any]
 
 # Unique constraints a save by id can break, as the caller should read them.
 _TAKEN = {
@@ -54,21 +52,11 @@ _TAKEN = {
 }
 
 
-async def _rows(conn: Connection, query: str, params: Mapping[str, Any]) -> list[Row]:
-    cursor = await conn.execute(q(query), params)
-    return await cursor.fetchall()
-
-
-async def _row(conn: Connection, query: str, params: Mapping[str, Any]) -> Row | None:
-    cursor = await conn.execute(q(query), params)
-    return await cursor.fetchone()
-
-
 async def _written(conn: Connection, query: str, params: Mapping[str, Any]) -> Row | None:
     """A save by id's row (None when it wrote nothing); a key or user name already taken is
     AlreadyExists."""
     with unique_taken(_TAKEN):
-        return await _row(conn, query, params)
+        return await fetch_one(conn, query, params)
 
 
 # -- criteria as stored ------------------------------------------------------------------------
@@ -165,7 +153,7 @@ async def client_password_hashes(
     conn: Connection, account_id: int, keys: Sequence[str]
 ) -> dict[str, str | None]:
     """Stored buyers' password hashes, by key."""
-    rows = await _rows(conn, "client_secrets_by_key", {"account_id": account_id, "keys": keys})
+    rows = await fetch_all(conn, "client_secrets_by_key", {"account_id": account_id, "keys": keys})
     return {row["key"]: row["password_hash"] for row in rows}
 
 
@@ -180,7 +168,7 @@ async def delivery_settings(
     conn: Connection, account_id: int, client_id: int
 ) -> dict[str, Mapping[str, Any]]:
     """A buyer's delivery methods' stored settings, by key (to keep secrets left unset)."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn, "delivery_settings_by_key", {"account_id": account_id, "client_id": client_id}
     )
     return {row["key"]: row["settings"] for row in rows}
@@ -203,7 +191,7 @@ async def upsert_delivery_account(
 async def client_ids_by_key(
     conn: Connection, account_id: int, keys: Sequence[str]
 ) -> dict[str, int]:
-    rows = await _rows(conn, "client_ids_by_key", {"account_id": account_id, "keys": keys})
+    rows = await fetch_all(conn, "client_ids_by_key", {"account_id": account_id, "keys": keys})
     return {row["key"]: row["id"] for row in rows}
 
 
@@ -237,7 +225,7 @@ class LockedDelivery:
 
 
 async def lock_client(conn: Connection, account_id: int, client_id: int) -> LockedClient | None:
-    row = await _row(conn, "client_for_update", {"account_id": account_id, "id": client_id})
+    row = await fetch_one(conn, "client_for_update", {"account_id": account_id, "id": client_id})
     return None if row is None else LockedClient(row["password_hash"])
 
 
@@ -264,14 +252,16 @@ async def update_client(
 
 async def known_clients(conn: Connection, account_id: int, ids: Sequence[int]) -> set[int]:
     """Which of these ids are buyers of the account."""
-    rows = await _rows(conn, "clients_by_id", {"account_id": account_id, "ids": list(ids)})
+    rows = await fetch_all(conn, "clients_by_id", {"account_id": account_id, "ids": list(ids)})
     return {row["id"] for row in rows}
 
 
 async def lock_delivery(
     conn: Connection, account_id: int, delivery_id: int
 ) -> LockedDelivery | None:
-    row = await _row(conn, "delivery_for_update", {"account_id": account_id, "id": delivery_id})
+    row = await fetch_one(
+        conn, "delivery_for_update", {"account_id": account_id, "id": delivery_id}
+    )
     if row is None:
         return None
     return LockedDelivery(row["client_id"], row["lead_type_id"], row["settings"])
@@ -304,7 +294,7 @@ async def criteria_through(
 ) -> list[tuple[int, tuple[Criterion, ...]]]:
     """The delivery accounts that deliver through one delivery method, by id, with their
     criteria."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn, "accounts_of_delivery", {"account_id": account_id, "delivery_id": delivery_id}
     )
     return [(row["id"], tuple(criterion_from_json(c) for c in row["criteria"])) for row in rows]
@@ -314,7 +304,7 @@ async def lock_delivery_account(
     conn: Connection, account_id: int, delivery_account_id: int
 ) -> int | None:
     """Lock a delivery account for an edit; its buyer's id, None when there is none."""
-    row = await _row(
+    row = await fetch_one(
         conn, "delivery_account_for_update", {"account_id": account_id, "id": delivery_account_id}
     )
     return None if row is None else int(row["client_id"])
@@ -350,7 +340,7 @@ async def delivery_accounts_of_client(
     conn: Connection, account_id: int, client_id: int, ids: Sequence[int]
 ) -> set[int]:
     """Which of these ids are delivery accounts of one buyer."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn,
         "delivery_accounts_of_client",
         {"account_id": account_id, "client_id": client_id, "ids": list(ids)},
@@ -407,14 +397,15 @@ async def list_clients(
 ) -> list[StoredClient]:
     """The account's buyers (or the one with this id or key), each with its delivery methods,
     delivery accounts and orders."""
-    clients = await _rows(
+    clients = await fetch_all(
         conn, "list_clients", {"account_id": account_id, "id": client_id, "key": key}
     )
     only = clients[0]["id"] if len(clients) == 1 else None
     scope = {"account_id": account_id, "client_id": only}
-    deliveries = [_delivery(row) for row in await _rows(conn, "list_deliveries", scope)]
+    deliveries = [_delivery(row) for row in await fetch_all(conn, "list_deliveries", scope)]
     delivery_accounts = [
-        delivery_account_from_row(row) for row in await _rows(conn, "list_delivery_accounts", scope)
+        delivery_account_from_row(row)
+        for row in await fetch_all(conn, "list_delivery_accounts", scope)
     ]
     found_orders = await orders.list_orders(conn, account_id, [only] if only else None)
     return [
@@ -449,14 +440,14 @@ async def list_clients(
 async def get_delivery(
     conn: Connection, account_id: int, delivery_id: int
 ) -> StoredDelivery | None:
-    row = await _row(conn, "delivery_by_id", {"account_id": account_id, "id": delivery_id})
+    row = await fetch_one(conn, "delivery_by_id", {"account_id": account_id, "id": delivery_id})
     return None if row is None else _delivery(row)
 
 
 async def get_delivery_account(
     conn: Connection, account_id: int, delivery_account_id: int
 ) -> StoredDeliveryAccount | None:
-    row = await _row(
+    row = await fetch_one(
         conn, "delivery_account_by_id", {"account_id": account_id, "id": delivery_account_id}
     )
     return None if row is None else delivery_account_from_row(row)
@@ -464,7 +455,7 @@ async def get_delivery_account(
 
 async def client_groups(conn: Connection, account_id: int) -> list[ClientGroup]:
     """The account's client groups in use, with how many buyers each has."""
-    rows = await _rows(conn, "client_groups", {"account_id": account_id})
+    rows = await fetch_all(conn, "client_groups", {"account_id": account_id})
     return [ClientGroup(row["name"], row["client_count"]) for row in rows]
 
 
@@ -509,7 +500,7 @@ class DeliveryAccountOwner:
 
 async def buyer_version(conn: Connection, account_id: int) -> int:
     """The account's buyer version: every save of a buyer changes it."""
-    row = await _row(conn, "buyer_version", {"account_id": account_id})
+    row = await fetch_one(conn, "buyer_version", {"account_id": account_id})
     return int(row["version"]) if row else 0
 
 
@@ -538,7 +529,7 @@ def snapshot_entry(row: Mapping[str, Any]) -> SnapshotEntry:
 async def snapshot(conn: Connection, account_id: int, lead_type_id: int) -> list[SnapshotEntry]:
     """Every delivery account whose delivery method serves the lead type, by id. Thousands of
     rows become records in a thread, so requests and deliveries go on meanwhile."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn, "buyer_snapshot", {"account_id": account_id, "lead_type_id": lead_type_id}
     )
     return await asyncio.to_thread(lambda: [snapshot_entry(row) for row in rows])
@@ -557,7 +548,9 @@ async def rotation_states(
     """Buyers' rotation positions and the leads they were sent in the last 24 hours, by id."""
     if not client_ids:
         return {}
-    rows = await _rows(conn, "client_states", {"account_id": account_id, "ids": list(client_ids)})
+    rows = await fetch_all(
+        conn, "client_states", {"account_id": account_id, "ids": list(client_ids)}
+    )
     return {r["id"]: (r["rr_position"], r["served"]) for r in rows}
 
 
@@ -567,14 +560,14 @@ async def advance_rotation(conn: Connection, account_id: int, client_id: int) ->
 
 
 async def buyer_for_send(conn: Connection, account_id: int, client_id: int) -> BuyerForSend | None:
-    row = await _row(conn, "get_operation_client", {"account_id": account_id, "id": client_id})
+    row = await fetch_one(conn, "get_operation_client", {"account_id": account_id, "id": client_id})
     return None if row is None else BuyerForSend(row["id"], row["name"], row["use_delivery_tiers"])
 
 
 async def delivery_account_owner(
     conn: Connection, account_id: int, delivery_account_id: int
 ) -> DeliveryAccountOwner | None:
-    row = await _row(
+    row = await fetch_one(
         conn, "get_operation_account", {"account_id": account_id, "id": delivery_account_id}
     )
     if row is None:
@@ -588,7 +581,9 @@ async def contacts(
     conn: Connection, account_id: int, client_ids: Sequence[int]
 ) -> list[BuyerContact]:
     """Buyers' names, contact details and notes."""
-    rows = await _rows(conn, "client_contacts", {"account_id": account_id, "ids": list(client_ids)})
+    rows = await fetch_all(
+        conn, "client_contacts", {"account_id": account_id, "ids": list(client_ids)}
+    )
     return [BuyerContact(r["id"], r["name"], dict(r["contact"]), r["notes"]) for r in rows]
 
 
@@ -596,7 +591,7 @@ async def delivery_accounts_of_lead_type(
     conn: Connection, account_id: int, lead_type_id: int
 ) -> list[StoredDeliveryAccount]:
     """The delivery accounts whose delivery method serves a lead type, by id."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn, "lead_type_accounts", {"account_id": account_id, "lead_type_id": lead_type_id}
     )
     return [delivery_account_from_row(row) for row in rows]

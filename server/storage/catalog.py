@@ -28,9 +28,7 @@ from server.domain.catalog.specs import (
 )
 from server.errors import FailedPrecondition
 from server.storage.database import Connection
-from server.storage.queries import q
-
-Row = dict[str, Any]
+from server.storage.queries import Row, fetch_all, q
 
 
 @dataclass(frozen=True)
@@ -47,13 +45,8 @@ class PostTarget:
     fields: tuple[FieldSpec, ...]  # the lead type's
 
 
-async def _rows(conn: Connection, name: str, params: dict[str, Any]) -> list[Row]:
-    cursor = await conn.execute(q(name), params)
-    return await cursor.fetchall()
-
-
 async def _returned_id(conn: Connection, name: str, params: dict[str, Any]) -> int | None:
-    rows = await _rows(conn, name, params)
+    rows = await fetch_all(conn, name, params)
     return int(rows[0]["id"]) if rows else None
 
 
@@ -87,7 +80,7 @@ async def list_lead_types(
     conn: Connection, account_id: int, lead_type_id: int | None = None
 ) -> list[tuple[int, LeadTypeSpec]]:
     """Lead types with their fields."""
-    types = await _rows(conn, "list_lead_types", {"account_id": account_id, "id": lead_type_id})
+    types = await fetch_all(conn, "list_lead_types", {"account_id": account_id, "id": lead_type_id})
     fields = await list_fields(conn, account_id, lead_type_id)
     by_type: dict[int, list[FieldSpec]] = {}
     for stored in fields:
@@ -110,7 +103,9 @@ async def list_lead_types(
 async def lead_type_ids_by_key(
     conn: Connection, account_id: int, keys: Sequence[str]
 ) -> dict[str, int]:
-    rows = await _rows(conn, "lead_type_ids_by_key", {"account_id": account_id, "keys": list(keys)})
+    rows = await fetch_all(
+        conn, "lead_type_ids_by_key", {"account_id": account_id, "keys": list(keys)}
+    )
     return {row["key"]: row["id"] for row in rows}
 
 
@@ -137,14 +132,14 @@ def _field_from_row(row: Row) -> StoredField:
 async def list_fields(
     conn: Connection, account_id: int, lead_type_id: int | None
 ) -> list[StoredField]:
-    rows = await _rows(
+    rows = await fetch_all(
         conn, "list_fields", {"account_id": account_id, "lead_type_id": lead_type_id}
     )
     return [_field_from_row(row) for row in rows]
 
 
 async def get_field(conn: Connection, account_id: int, field_id: int) -> StoredField | None:
-    rows = await _rows(conn, "get_field", {"account_id": account_id, "id": field_id})
+    rows = await fetch_all(conn, "get_field", {"account_id": account_id, "id": field_id})
     return _field_from_row(rows[0]) if rows else None
 
 
@@ -263,7 +258,7 @@ async def list_sources(
                 default_return_days=row["default_return_days"],
             ),
         )
-        for row in await _rows(conn, "list_sources", params)
+        for row in await fetch_all(conn, "list_sources", params)
     ]
 
 
@@ -370,10 +365,10 @@ async def list_campaigns(
         "source_id": source_id,
         "keys": None if keys is None else list(keys),
     }
-    rows = await _rows(conn, "list_campaigns", params)
+    rows = await fetch_all(conn, "list_campaigns", params)
     rules: dict[int, list[Rule]] = {}
     if rows:
-        rule_rows = await _rows(
+        rule_rows = await fetch_all(
             conn, "list_rules", {"account_id": account_id, "campaign_ids": [r["id"] for r in rows]}
         )
         for rule in rule_rows:
@@ -431,13 +426,13 @@ async def find_post_target(
     catalog version is unchanged: then only the version is read.
     """
     if known is not None:
-        rows = await _rows(conn, "post_target_version", {"source_id": source_id})
+        rows = await fetch_all(conn, "post_target_version", {"source_id": source_id})
         if rows and (rows[0]["account_id"], rows[0]["version"]) == (
             known.account_id,
             known.version,
         ):
             return known
-    rows = await _rows(
+    rows = await fetch_all(
         conn,
         "find_post_target",
         {"source_id": source_id, "lead_type_id": lead_type_id, "campaign_id": campaign_id},
@@ -465,7 +460,7 @@ async def field_of_lead_type(
 ) -> tuple[bool, str | None]:
     """Whether the account has the lead type, and the name of its field `field_id` (None when
     it has no such field)."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn,
         "get_lead_field_of_type",
         {"account_id": account_id, "lead_type_id": lead_type_id, "field_id": field_id},

@@ -234,13 +234,7 @@ async def lock_duplicate_key(
             q("lock_duplicate_key"), {"lock": f"{account_id}:{lead_type_id}:{key.hex()}"}
         )
         cursor = await conn.execute(
-            q("find_duplicate"),
-            {
-                "account_id": account_id,
-                "lead_type_id": lead_type_id,
-                "duplicate_key": key,
-                "days": days,
-            },
+            q("find_duplicate"), _duplicate_params(account_id, lead_type_id, key, days)
         )
     return _earlier(await cursor.fetchone())
 
@@ -250,15 +244,18 @@ async def find_duplicate(
 ) -> EarlierLead | None:
     """The most recent lead with the duplicate key inside `days`, without the key's lock."""
     cursor = await conn.execute(
-        q("find_duplicate"),
-        {
-            "account_id": account_id,
-            "lead_type_id": lead_type_id,
-            "duplicate_key": key,
-            "days": days,
-        },
+        q("find_duplicate"), _duplicate_params(account_id, lead_type_id, key, days)
     )
     return _earlier(await cursor.fetchone())
+
+
+def _duplicate_params(account_id: int, lead_type_id: int, key: bytes, days: int) -> dict[str, Any]:
+    return {
+        "account_id": account_id,
+        "lead_type_id": lead_type_id,
+        "duplicate_key": key,
+        "days": days,
+    }
 
 
 def _earlier(row: Mapping[str, Any] | None) -> EarlierLead | None:

@@ -20,10 +20,8 @@ from server.domain.matching.lists import (
     list_value,
 )
 from server.storage.database import Connection, unique_taken
-from server.storage.queries import q
+from server.storage.queries import Row, fetch_all, fetch_one, q
 from server.storage.upserts import Upserted, upsert
-
-Row = dict[str, Any]
 
 # Unique constraints a save by id can break, as the caller should read them.
 _TAKEN = {
@@ -31,16 +29,10 @@ _TAKEN = {
 }
 
 
-async def _rows(conn: Connection, query: str, params: Mapping[str, Any]) -> list[Row]:
-    cursor = await conn.execute(q(query), params)
-    return await cursor.fetchall()
-
-
 async def _written(conn: Connection, query: str, params: Mapping[str, Any]) -> Row | None:
     """A save's row (None when it wrote nothing); a key already taken is AlreadyExists."""
     with unique_taken(_TAKEN):
-        cursor = await conn.execute(q(query), params)
-        return await cursor.fetchone()
+        return await fetch_one(conn, query, params)
 
 
 async def upsert_list(
@@ -74,7 +66,7 @@ async def save_list_items(
     wanted = sorted((list_value(value), value.strip(), client_id) for value, client_id in items)
     scope = {"account_id": account_id, "list_id": list_id}
     stored = [
-        (r["value"], r["shown"], r["client_id"]) for r in await _rows(conn, "list_items", scope)
+        (r["value"], r["shown"], r["client_id"]) for r in await fetch_all(conn, "list_items", scope)
     ]
     if stored == wanted:
         return False
@@ -92,7 +84,7 @@ async def save_list_items(
 
 async def lock_list(conn: Connection, account_id: int, list_id: int) -> bool:
     """Lock a distribution list for an edit; whether the account has it."""
-    return bool(await _rows(conn, "list_for_update", {"account_id": account_id, "id": list_id}))
+    return bool(await fetch_all(conn, "list_for_update", {"account_id": account_id, "id": list_id}))
 
 
 def _list_params(account_id: int, edit: ListEdit) -> Row:
@@ -135,7 +127,7 @@ async def assign_list_item(
         "shown": value.strip(),
         "client_id": client_id,
     }
-    return bool(await _rows(conn, "assign_list_item", params))
+    return bool(await fetch_all(conn, "assign_list_item", params))
 
 
 async def clear_list_item(conn: Connection, account_id: int, list_id: int, value: str) -> bool:
@@ -147,7 +139,7 @@ async def clear_list_item(conn: Connection, account_id: int, list_id: int, value
         "shown": value.strip(),
         "client_id": None,
     }
-    return bool(await _rows(conn, "clear_list_item", params))
+    return bool(await fetch_all(conn, "clear_list_item", params))
 
 
 async def list_distribution_lists(
@@ -167,7 +159,7 @@ async def list_distribution_lists(
             depend_value=row["depend_value"],
             items=tuple(StoredListItem(i["value"], i["client_id"]) for i in row["items"]),
         )
-        for row in await _rows(conn, "list_distribution_lists", {"account_id": account_id})
+        for row in await fetch_all(conn, "list_distribution_lists", {"account_id": account_id})
     ]
 
 
@@ -175,7 +167,7 @@ async def for_lead_type(
     conn: Connection, account_id: int, lead_type_id: int
 ) -> list[DistributionList]:
     """A lead type's active distribution lists with their assignments, for the engine."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn, "lists_for_lead_type", {"account_id": account_id, "lead_type_id": lead_type_id}
     )
     return [

@@ -24,10 +24,8 @@ from server.domain.sales.orders import (
     order_state,
 )
 from server.storage.database import Connection, unique_taken
-from server.storage.queries import q
+from server.storage.queries import Row, fetch_all, fetch_one, q
 from server.storage.upserts import Upserted, upsert
-
-Row = dict[str, Any]
 
 # Unique constraints a save by id can break, as the caller should read them.
 _TAKEN = {
@@ -36,16 +34,10 @@ _TAKEN = {
 }
 
 
-async def _rows(conn: Connection, query: str, params: Mapping[str, Any]) -> list[Row]:
-    cursor = await conn.execute(q(query), params)
-    return await cursor.fetchall()
-
-
 async def _written(conn: Connection, query: str, params: Mapping[str, Any]) -> Row | None:
     """A save by id's row (None when it wrote nothing); a key already taken is AlreadyExists."""
     with unique_taken(_TAKEN):
-        cursor = await conn.execute(q(query), params)
-        return await cursor.fetchone()
+        return await fetch_one(conn, query, params)
 
 
 # -- saving by key (config as code) ------------------------------------------------------------
@@ -92,7 +84,7 @@ async def delete_stale_order_items(
 ) -> list[str]:
     """Drop the order's items whose key is not in `keys`, unless sends count against them;
     the keys of those kept."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn,
         "delete_stale_order_items",
         {"account_id": account_id, "order_id": order_id, "keys": keys},
@@ -186,7 +178,7 @@ async def delete_order_items_except(
 ) -> list[LeftOutItem]:
     """Drop the order's items other than `ids`, unless sends count against them; every item
     left out, with whether it was dropped."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn,
         "delete_order_items_by_id",
         {"account_id": account_id, "order_id": order_id, "ids": list(ids)},
@@ -199,7 +191,7 @@ async def delete_order_items_except(
 
 async def order_client(conn: Connection, account_id: int, order_id: int) -> int | None:
     """The buyer of one order, None when the account has no such order."""
-    rows = await _rows(conn, "order_client", {"account_id": account_id, "id": order_id})
+    rows = await fetch_all(conn, "order_client", {"account_id": account_id, "id": order_id})
     return int(rows[0]["client_id"]) if rows else None
 
 
@@ -208,7 +200,7 @@ async def list_orders(
 ) -> list[StoredOrder]:
     """The orders of these buyers (None: of every buyer of the account), by id, with their
     items and the sends counted against each in the order's current period."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn,
         "list_orders",
         {"account_id": account_id, "client_ids": None if client_ids is None else list(client_ids)},
@@ -288,7 +280,9 @@ async def renew(conn: Connection, account_id: int, order_id: int, period: Period
 
 async def items_of_order(conn: Connection, account_id: int, order_id: int) -> list[ItemOfOrder]:
     """An order's items, oldest first; none when the account has no such order."""
-    rows = await _rows(conn, "get_order_items", {"account_id": account_id, "order_id": order_id})
+    rows = await fetch_all(
+        conn, "get_order_items", {"account_id": account_id, "order_id": order_id}
+    )
     return [
         ItemOfOrder(r["order_id"], r["client_id"], r["item_id"], r["delivery_account_id"])
         for r in rows
@@ -297,7 +291,7 @@ async def items_of_order(conn: Connection, account_id: int, order_id: int) -> li
 
 async def item(conn: Connection, account_id: int, item_id: int) -> ItemOfOrder | None:
     """One order item of the account, with its order and buyer."""
-    rows = await _rows(conn, "get_order_item", {"account_id": account_id, "id": item_id})
+    rows = await fetch_all(conn, "get_order_item", {"account_id": account_id, "id": item_id})
     if not rows:
         return None
     r = rows[0]

@@ -3,29 +3,15 @@ and returned sales. Every call is account-scoped."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from server.domain.sales.quality import Decision, QcLead, QcState, ReturnedSend, Sale
 from server.domain.sales.sends import SendStatus
 from server.storage.database import Connection
-from server.storage.queries import q
-
-Row = dict[str, Any]
-
-
-async def _rows(conn: Connection, query: str, params: Mapping[str, Any]) -> list[Row]:
-    cursor = await conn.execute(q(query), params)
-    return await cursor.fetchall()
-
-
-async def _row(conn: Connection, query: str, params: Mapping[str, Any]) -> Row | None:
-    cursor = await conn.execute(q(query), params)
-    return await cursor.fetchone()
-
+from server.storage.queries import Row, fetch_all, fetch_one
 
 # -- the QC bin ---------------------------------------------------------------------------------
 
@@ -34,7 +20,7 @@ async def list_qc_bin(
     conn: Connection, account_id: int, campaign_id: int, after_lead_id: int, limit: int
 ) -> list[QcLead]:
     """Leads waiting in the QC bin (of one campaign; 0: of all), oldest first, after a lead."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn,
         "list_qc_bin",
         {
@@ -65,7 +51,9 @@ async def approve_lead(
 ) -> Decision | None:
     """Take a lead out of the bin and write its distribution job (none for a noSell lead);
     None when the lead is not in the bin."""
-    row = await _row(conn, "approve_lead", {"account_id": account_id, "id": lead_id, "note": note})
+    row = await fetch_one(
+        conn, "approve_lead", {"account_id": account_id, "id": lead_id, "note": note}
+    )
     return None if row is None else Decision(lead_id, True, row["qc_reviewed_at"], row["due_at"])
 
 
@@ -73,7 +61,7 @@ async def reject_lead(
     conn: Connection, account_id: int, lead_id: int, reason: str
 ) -> Decision | None:
     """Take a lead out of the bin for good; None when the lead is not in the bin."""
-    row = await _row(
+    row = await fetch_one(
         conn, "reject_lead", {"account_id": account_id, "id": lead_id, "reason": reason}
     )
     return None if row is None else Decision(lead_id, False, row["qc_reviewed_at"])
@@ -81,7 +69,7 @@ async def reject_lead(
 
 async def qc_state(conn: Connection, account_id: int, lead_id: int) -> QcState | None:
     """Where a lead stands in QC review; None when the account has no such lead."""
-    row = await _row(conn, "get_lead_qc_state", {"account_id": account_id, "id": lead_id})
+    row = await fetch_one(conn, "get_lead_qc_state", {"account_id": account_id, "id": lead_id})
     if row is None:
         return None
     return QcState(lead_id, row["pending_qc"], row["qc_reviewed_at"], row["qc_rejected"])
@@ -133,14 +121,16 @@ def _returned_send(row: Row) -> ReturnedSend:
 
 async def lead_of_send(conn: Connection, account_id: int, send_id: int) -> int | None:
     """The lead a send belongs to; None when the account has no such send."""
-    row = await _row(conn, "find_send_lead", {"account_id": account_id, "id": send_id})
+    row = await fetch_one(conn, "find_send_lead", {"account_id": account_id, "id": send_id})
     return None if row is None else int(row["lead_id"])
 
 
 async def lock_lead_for_return(
     conn: Connection, account_id: int, lead_id: int
 ) -> LeadToReturn | None:
-    row = await _row(conn, "lock_lead_for_return", {"account_id": account_id, "lead_id": lead_id})
+    row = await fetch_one(
+        conn, "lock_lead_for_return", {"account_id": account_id, "lead_id": lead_id}
+    )
     if row is None:
         return None
     return LeadToReturn(
@@ -157,7 +147,7 @@ async def lock_sends_for_return(
 ) -> list[SendToReturn]:
     """The sends a return names, locked, by id: one send by id, or (send_id 0) the buyer's
     sends of the lead."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn,
         "lock_sends_for_return",
         {"account_id": account_id, "lead_id": lead_id, "send_id": send_id, "client_id": client_id},
@@ -181,7 +171,7 @@ async def mark_sends_returned(
     conn: Connection, account_id: int, send_ids: Sequence[int], reason: str
 ) -> dict[int, datetime]:
     """Return these sales (each once); when each was returned, by send id."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn,
         "mark_sends_returned",
         {"account_id": account_id, "ids": list(send_ids), "reason": reason},
@@ -200,7 +190,7 @@ async def mark_lead_returned(
 ) -> LeadReturned | None:
     """Mark a lead returned once no sale of it stands or may still be made; None while one
     does (or when it was returned before)."""
-    row = await _row(
+    row = await fetch_one(
         conn,
         "mark_lead_returned",
         {
@@ -223,7 +213,7 @@ async def list_returns(
     limit: int,
 ) -> list[ReturnedSend]:
     """Returned sales (of one buyer, one lead; 0: of all), oldest send first, after a send."""
-    rows = await _rows(
+    rows = await fetch_all(
         conn,
         "list_returns",
         {

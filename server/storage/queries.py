@@ -15,12 +15,18 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
-from typing import LiteralString
+from typing import TYPE_CHECKING, Any, LiteralString
 
 from server.domain.catalog.specs import Status
 from server.domain.sales.sends import SendStatus
+
+if TYPE_CHECKING:
+    from server.storage.database import Connection
+
+Row = dict[str, Any]
 
 _BLOCK = re.compile(r"^-- name: (\w+)\n", re.MULTILINE)
 _CONSTANT = re.compile(r"\{\{(\w+)\.(\w+)\}\}")
@@ -68,3 +74,15 @@ def queries() -> dict[str, str]:
 def q(name: str) -> LiteralString:
     """The statement called `name`. Statements come only from the package's own files."""
     return queries()[name]
+
+
+async def fetch_all(conn: Connection, name: str, params: Mapping[str, Any]) -> list[Row]:
+    """The rows of the statement called `name`."""
+    cursor = await conn.execute(q(name), params)
+    return await cursor.fetchall()
+
+
+async def fetch_one(conn: Connection, name: str, params: Mapping[str, Any]) -> Row | None:
+    """The first row of the statement called `name`, or None."""
+    cursor = await conn.execute(q(name), params)
+    return await cursor.fetchone()
