@@ -225,3 +225,22 @@ async def test_what_identifiers_resolve_to_is_read_again_only_after_a_catalog_wr
         fresh = await catalog_store.find_post_target(conn, source, lead_type, campaign, first)
     assert fresh is not None and fresh.campaign is not None
     assert fresh.version > first.version and fresh.campaign.spec.name == "Acme Auto Web 2"
+
+
+async def test_a_campaign_cap_names_the_cap_reached_as_buyer_caps_do(acme: Acme, pool: Any) -> None:
+    """Campaign caps follow domain/caps.py: the answer and the post log's caps step name the
+    cap in the words a buyer's cap uses in the scan log."""
+    here = intake(pool)
+    for number in range(5):  # acme-auto-rev takes 5 leads a day
+        [accepted] = await here.submit(acme.post("acme-auto-rev", number))
+        assert accepted.accepted
+    [refused] = await here.submit(acme.post("acme-auto-rev", 5))
+    assert (refused.response, refused.details) == (
+        R.Post_Over_Max,
+        "The campaign's day cap 5 reached",
+    )
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SELECT steps FROM posts WHERE id = %s", (refused.post_id,))
+        row = await cursor.fetchone()
+    caps = next(step for step in row["steps"] if step["name"] == "caps")
+    assert (caps["outcome"], caps["detail"]) == ("failed", "day cap 5 reached")

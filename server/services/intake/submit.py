@@ -20,7 +20,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
-from server.domain.caps import CapCounts, cap_reached, cap_windows
+from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
 from server.domain.catalog.specs import PricingModel, Status
 from server.domain.intake.duplicates import duplicate_key
 from server.domain.intake.screening import ResponseType, Screening, Step, ZipLookup, screen
@@ -157,7 +157,7 @@ class SubmitLeads:
         lead = submission.leads[index]
         values = screening.values
         clock = time.perf_counter()
-        status, counts = campaign.status, CapCounts(0, 0, 0)
+        status, counts = campaign.status, NOTHING_COUNTED
         if campaign.caps.any:
             assert target.time_zone is not None
             windows = cap_windows(target.time_zone, datetime.now(UTC))
