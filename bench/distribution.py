@@ -85,7 +85,7 @@ from server.domain.matching.selection import (  # noqa: E402
 from server.services import config_apply  # noqa: E402
 from server.services.buyers.config import check_clients  # noqa: E402
 from server.services.distribution.buyer_cache import _view  # noqa: E402
-from server.storage.buyers import criterion_json  # noqa: E402
+from server.storage.buyers import criterion_json, snapshot_entry  # noqa: E402
 
 EXAMPLE_FILE = ROOT / "examples" / "acme.json"
 EXAMPLE = json.loads(EXAMPLE_FILE.read_text())
@@ -335,10 +335,10 @@ def snapshot_rows(
 def compile_views(
     rows: Sequence[Mapping[str, Any]], fields: Sequence[FieldSpec]
 ) -> list[DeliveryAccountView]:
-    """The engine's cached views, built with its own `_view` (what BuyerCache does after
-    reading the snapshot)."""
+    """The engine's cached views, built as BuyerCache builds them from the snapshot's rows:
+    storage's record of each row (`snapshot_entry`), then the cache's `_view`."""
     by_name = {f.name.casefold(): f for f in fields}
-    return [_view(row, by_name) for row in rows]
+    return [_view(snapshot_entry(row), by_name) for row in rows]
 
 
 def random_lead(rng: random.Random, geo: Geography, number: int) -> dict[str, Value]:

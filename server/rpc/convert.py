@@ -263,18 +263,17 @@ def struct(document: dict[str, Any]) -> Struct:
     return message
 
 
-def _timestamp(target: Timestamp, value: object) -> None:
-    from datetime import datetime
-
-    if isinstance(value, datetime):
+def stamp(target: Timestamp, value: datetime | None) -> None:
+    """Set a Timestamp field, or leave it unset for None."""
+    if value is not None:
         target.FromDatetime(value)
 
 
 def key_message(info: KeyInfo) -> admin_pb2.ApiKey:
     message = admin_pb2.ApiKey(id=info.id, name=info.name, prefix=info.prefix)
-    _timestamp(message.created_at, info.created_at)
-    _timestamp(message.revoked_at, info.revoked_at)
-    _timestamp(message.last_used_at, info.last_used_at)
+    stamp(message.created_at, info.created_at)
+    stamp(message.revoked_at, info.revoked_at)
+    stamp(message.last_used_at, info.last_used_at)
     return message
 
 
@@ -333,10 +332,10 @@ def order_message(order: StoredOrder) -> buyers_pb2.Order:
         items=items,
         renewals=order.renewals,
     )
-    _timestamp(message.start, order.start)
-    _timestamp(message.end, order.end)
-    _timestamp(message.period_start, order.period_start)
-    _timestamp(message.period_end, order.period_end)
+    stamp(message.start, order.start)
+    stamp(message.end, order.end)
+    stamp(message.period_start, order.period_start)
+    stamp(message.period_end, order.period_end)
     return message
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, TypeAlias
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import distribution_pb2, distribution_pb2_grpc
 
 from server.domain.buyers.records import BuyerContact
 from server.domain.buyers.specs import AccountType
 from server.domain.sales.sends import Send
 from server.errors import InvalidArgument
-from server.rpc.convert import decimal_text, delivery_account_message
+from server.rpc.convert import decimal_text, delivery_account_message, stamp
 from server.rpc.interceptor import caller
 from server.services.distribution.scan import Scan
 from server.services.distribution.views import DistributionViews
@@ -56,10 +54,10 @@ def send_message(send: Send) -> distribution_pb2.Send:
         return_reason=send.return_reason,
     )
     message.created_at.FromDatetime(send.created_at)
-    _stamp(message.sent_at, send.sent_at)
-    _stamp(message.confirmed_at, send.confirmed_at)
-    _stamp(message.redirect_notified_at, send.redirect_notified_at)
-    _stamp(message.returned_at, send.returned_at)
+    stamp(message.sent_at, send.sent_at)
+    stamp(message.confirmed_at, send.confirmed_at)
+    stamp(message.redirect_notified_at, send.redirect_notified_at)
+    stamp(message.returned_at, send.returned_at)
     return message
 
 
@@ -82,11 +80,6 @@ def scan_message(scan: Scan) -> distribution_pb2.ScanResult:
             for e in ordered
         ],
     )
-
-
-def _stamp(target: Timestamp, value: datetime | None) -> None:
-    if value is not None:
-        target.FromDatetime(value)
 
 
 def _contact(buyer: BuyerContact | None) -> dict[str, str]:
@@ -132,9 +125,9 @@ def clients_for_send_message(found: ClientsForSend) -> distribution_pb2.ClientsF
             resend_of=s.resend_of or 0,
             **_contact(buyer),
         )
-        _stamp(entry.date_sent, s.sent_at)
-        _stamp(entry.confirmed_at, s.confirmed_at)
-        _stamp(entry.redirect_notified_at, s.redirect_notified_at)
+        stamp(entry.date_sent, s.sent_at)
+        stamp(entry.confirmed_at, s.confirmed_at)
+        stamp(entry.redirect_notified_at, s.redirect_notified_at)
     orders = found.scan.orders
     for e in found.scan.ranked:
         pick = orders.get(e.view.id)

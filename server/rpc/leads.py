@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, TypeAlias
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc
 
 from server.domain.catalog import instructions
@@ -13,7 +11,7 @@ from server.domain.intake.call_data import CALL_DATE, CALL_DURATION, CALL_RESULT
 from server.domain.intake.records import LeadSummary, PostStatus
 from server.domain.intake.screening import SaleKind
 from server.errors import InvalidArgument, NotFound, Violation
-from server.rpc.convert import decimal_text, struct
+from server.rpc.convert import decimal_text, stamp, struct
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.instructions import SourceInstructions
 from server.services.intake.posting import LeadAnswer, PostLeads
@@ -111,11 +109,6 @@ def answer_message(answer: LeadAnswer) -> leads_pb2.PostResult:
     return result
 
 
-def _stamp(target: Timestamp, value: datetime | None) -> None:
-    if value is not None:
-        target.FromDatetime(value)
-
-
 def status_message(status: PostStatus) -> leads_pb2.PostStatus:
     message = leads_pb2.PostStatus(
         post_id=status.post_id,
@@ -130,9 +123,9 @@ def status_message(status: PostStatus) -> leads_pb2.PostStatus:
         return_reason=status.return_reason,
         price=decimal_text(status.price),
     )
-    _stamp(message.date_received, status.received_at)
-    _stamp(message.qc_date_of_review, status.qc_reviewed_at)
-    _stamp(message.date_of_return, status.returned_at)
+    stamp(message.date_received, status.received_at)
+    stamp(message.qc_date_of_review, status.qc_reviewed_at)
+    stamp(message.date_of_return, status.returned_at)
     return message
 
 
@@ -147,7 +140,7 @@ def lead_summary(lead: LeadSummary) -> admin_pb2.LeadSummary:
         no_sell=lead.no_sell,
         price=decimal_text(lead.price),
     )
-    _stamp(message.received_at, lead.received_at)
+    stamp(message.received_at, lead.received_at)
     return message
 
 
@@ -212,7 +205,7 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
             duplicate_lead_id=found.lead_id,
             response=found.response,
         )
-        _stamp(message.received_on, found.received_on)
+        stamp(message.received_on, found.received_on)
         return message
 
     async def GetPostStatus(

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, TypeAlias
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import leads_pb2, quality_pb2, quality_pb2_grpc
 
 from server.domain.sales.quality import Decision, QcLead, ReturnedSend
-from server.rpc.convert import decimal_text
+from server.rpc.convert import decimal_text, stamp
 from server.rpc.interceptor import caller
 from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
@@ -19,11 +17,6 @@ Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
 
 def _account() -> int:
     return caller().account_id
-
-
-def _stamp(target: Timestamp, value: datetime | None) -> None:
-    if value is not None:
-        target.FromDatetime(value)
 
 
 def _text(value: object) -> str:
@@ -46,14 +39,14 @@ def qc_lead_message(lead: QcLead) -> quality_pb2.QcLead:
         fields=[leads_pb2.FieldValue(name=k, value=_text(v)) for k, v in lead.fields.items()],
         price=decimal_text(lead.price),
     )
-    _stamp(message.received_at, lead.received_at)
+    stamp(message.received_at, lead.received_at)
     return message
 
 
 def decision_message(decision: Decision) -> quality_pb2.QcDecision:
     message = quality_pb2.QcDecision(lead_id=decision.lead_id, approved=decision.approved)
-    _stamp(message.reviewed_at, decision.reviewed_at)
-    _stamp(message.distribution_due_at, decision.due_at)
+    stamp(message.reviewed_at, decision.reviewed_at)
+    stamp(message.distribution_due_at, decision.due_at)
     return message
 
 
@@ -66,8 +59,8 @@ def returned_message(send: ReturnedSend) -> quality_pb2.ReturnedSend:
         price=decimal_text(send.price),
         reason=send.return_reason,
     )
-    _stamp(message.sold_at, send.sold_at)
-    _stamp(message.returned_at, send.returned_at)
+    stamp(message.sold_at, send.sold_at)
+    stamp(message.returned_at, send.returned_at)
     return message
 
 

@@ -2,7 +2,7 @@
 
 Who may be sent a lead by hand (ProcessClientDelivery, ResendLead, LogClientSend), how the
 texts a caller stores are limited, and which delivery accounts a criteria lookup
-(GetAllCriteriaAccounts) names. The use cases are in server/services/operations.py and the
+(GetAllCriteriaAccounts) names. The use cases are in server/services/operations/ and the
 choices in docs/operations.md.
 """
 

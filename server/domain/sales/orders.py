@@ -16,7 +16,7 @@ Renewal moves the period instead of copying the order, so the order keeps its id
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -276,10 +276,3 @@ def choose_order(
             f"{(0 if renew_to else order.held) - sold} pending, of {order.quantity})"
         )
     return OrderChoice(None, "no order with quantity left: " + "; ".join(reasons))
-
-
-def orders_by_client(orders: Sequence[OrderState]) -> Mapping[int, list[OrderState]]:
-    grouped: dict[int, list[OrderState]] = {}
-    for order in orders:
-        grouped.setdefault(order.client_id, []).append(order)
-    return grouped

@@ -32,14 +32,8 @@ class SendStatus(enum.IntEnum):
         """Not yet answered: it may still become a sale."""
         return self in OUTSTANDING
 
-    @property
-    def holding(self) -> bool:
-        """Counting against caps and orders: outstanding, or sold."""
-        return self in HOLDING
-
 
 OUTSTANDING = frozenset({SendStatus.SCHEDULED, SendStatus.IN_FLIGHT})
-HOLDING = frozenset({SendStatus.SCHEDULED, SendStatus.IN_FLIGHT, SendStatus.SOLD})
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 A campaign pays its source per lead (at intake), per sale or by revenue share. Per-sale and
 revenue-share leads are stored at price 0; they are settled here when a buyer confirms a sale
 (ConfirmSale). Pure functions over plain data; the use case is in
-server/services/operations.py and the choices are in docs/operations.md.
+server/services/operations/confirmations.py and the choices are in docs/operations.md.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from server.domain.matching.eligibility import DeliveryAccountView
-from server.domain.sales.orders import Pick, choose_order
+from server.domain.sales.orders import OrderState, Pick, choose_order
 from server.storage import orders as order_store
 from server.storage.database import Connection
 
@@ -17,13 +17,11 @@ async def take_order(
 ) -> tuple[Pick | None, str]:
     """The order a send to this account counts against, under the buyer's order locks,
     renewed first when its period is over; or None and why there is none."""
-    await order_store.lock_client_orders(conn, account_id, view.client_id)
-    states = await order_store.order_states(conn, account_id, [view.client_id])
-    choice = choose_order(states.get(view.client_id, []), view.id, now)
+    choice = choose_order(await _locked_orders(conn, account_id, view.client_id), view.id, now)
     pick = choice.pick
     if pick is None:
         return None, choice.reason
-    return pick, await renewed(conn, account_id, view, pick)
+    return pick, await _renewed(conn, account_id, view, pick)
 
 
 async def take_named_order(
@@ -48,19 +46,25 @@ async def take_named_order(
         if pick is None:
             return None, f"{view.label} takes leads only against orders: {why}"
         return pick, why
-    await order_store.lock_client_orders(conn, account_id, view.client_id)
-    states = await order_store.order_states(conn, account_id, [view.client_id])
-    named = [o for o in states.get(view.client_id, []) if o.id == order_id]
+    orders = await _locked_orders(conn, account_id, view.client_id)
+    named = [o for o in orders if o.id == order_id]
     if not named:
         return None, f"{view.client_name} has no order {order_id}"
     choice = choose_order(named, view.id, now)
     pick = choice.pick
     if pick is None:
         return None, f"order {order_id} cannot take this send: {choice.reason}"
-    return pick, await renewed(conn, account_id, view, pick)
+    return pick, await _renewed(conn, account_id, view, pick)
 
 
-async def renewed(conn: Connection, account_id: int, view: DeliveryAccountView, pick: Pick) -> str:
+async def _locked_orders(conn: Connection, account_id: int, client_id: int) -> list[OrderState]:
+    """A buyer's orders, locked so their quantities hold across processes."""
+    await order_store.lock_client_orders(conn, account_id, client_id)
+    states = await order_store.order_states(conn, account_id, [client_id])
+    return states.get(client_id, [])
+
+
+async def _renewed(conn: Connection, account_id: int, view: DeliveryAccountView, pick: Pick) -> str:
     """Move the picked order to its next period when its pick says so; the scan log's note
     of it, or '' when it needs none."""
     if pick.renew_to is None:

@@ -43,6 +43,7 @@ class Target:
     password_hash: str | None = None
     time_zone: ZoneInfo | None = None  # the account's
     lead_id: int = 0  # an update's lead
+    lead: lead_store.SourceLead | None = None  # and that lead, locked for the update
     fields: list[FieldSpec] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
 
@@ -261,7 +262,7 @@ async def campaign_of_lead(
             ResponseType.No_Account_Found,
             f"No lead {lead_id} of this lead source and lead type",
         )
-    target.lead_id = lead_id
+    target.lead_id, target.lead = lead_id, lead
     return lead.campaign_id
 
 

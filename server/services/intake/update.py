@@ -68,12 +68,8 @@ async def _apply(
 ) -> tuple[PostOutcome, bool]:
     """Change the lead, and with processDelivery restart its distribution; the outcome, and
     whether the lead's distribution job was restarted."""
-    assert target.source_id is not None
-    lead = await lead_store.lock_source_lead(
-        conn, target.account_id, target.lead_id, target.source_id
-    )
-    if lead is None:  # deleted meanwhile
-        raise Refused(ResponseType.No_Account_Found, f"No lead {target.lead_id}")
+    lead = target.lead  # locked when the update was identified
+    assert lead is not None
     posted = dict(submission.leads[0].fields)
     if not posted and not submission.process_delivery:
         raise Refused(ResponseType.Data_Errors, "The update holds no field")

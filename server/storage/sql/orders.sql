@@ -167,7 +167,7 @@ ORDER BY id
 FOR UPDATE;
 
 -- name: renew_order
--- Move an order to its next period (server/domain/orders.py renewed_period).
+-- Move an order to its next period (server/domain/sales/orders.py renewed_period).
 UPDATE client_orders
 SET period_start = %(period_start)s, period_end = %(period_end)s, renewals = renewals + 1,
     updated_at = now()
