@@ -58,8 +58,8 @@ def loopback_only() -> Iterator[None]:
 @pytest.fixture(scope="session", autouse=True)
 def no_server_left(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Stop, once the tests are over, every embedded PostgreSQL a test started in its own data
-    folder and left running: a killed `serve` leaves its server behind, since pgserver stops
-    it only with its last live user (docs/decisions.md)."""
+    folder and left running: a `serve` killed and never started again on its folder leaves
+    its server behind, since no live user is left to stop it."""
     yield
     for pid_file in tmp_path_factory.getbasetemp().rglob("postmaster.pid"):
         stop_postmaster(pid_file)

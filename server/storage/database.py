@@ -2,17 +2,22 @@
 
 The embedded server (package `pgserver`) lives in `<data_dir>/pg`. Several leadrouter
 processes on one data folder share it: pgserver keeps a list of the processes using it and
-stops the server when the last one exits.
+stops the server when the last one exits. A process killed outright (`kill -9`) never takes
+itself off that list, and pgserver stops the server only when the process leaving is the last
+one listed, so the ids of dead processes are dropped from the list before each start.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any, LiteralString
 
+import psutil
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
@@ -45,10 +50,42 @@ def database_url(settings: Settings) -> str:
         warnings.simplefilter("ignore", UserWarning)
         import pgserver  # imported here: it is needed only when no URL is configured
 
-        server = pgserver.get_server(settings.data_dir.resolve() / "pg", cleanup_mode="stop")
+        folder = settings.data_dir.resolve() / "pg"
+        forget_dead_users(folder)
+        server = pgserver.get_server(folder, cleanup_mode="stop")
     url: str = server.get_uri()
     log.info("embedded PostgreSQL at %s", settings.data_dir / "pg")
     return url
+
+
+def forget_dead_users(folder: Path) -> None:
+    """Drop the processes that died without leaving from the embedded server's list of users
+    (`.handle_pids.json`), under pgserver's own lock, so that the server stops with the last
+    live user. pgserver 0.1.4 keeps the list there; its version is pinned for that."""
+    from pgserver.postgres_server import PostgresServer
+
+    listed = folder / ".handle_pids.json"
+    with PostgresServer._lock:
+        try:
+            users = json.loads(listed.read_text())
+        except (OSError, ValueError):
+            return  # no list yet (a new folder), or one pgserver will write again
+        if not isinstance(users, list):
+            return
+        alive = [pid for pid in users if isinstance(pid, int) and _alive(pid)]
+        if alive != users:
+            listed.write_text(json.dumps(alive))
+            gone = sorted(set(users) - set(alive), key=str)
+            log.info("embedded PostgreSQL: dropped dead users %s from its list", gone)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
 
 
 async def _configure(conn: Connection) -> None:

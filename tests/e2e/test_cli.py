@@ -210,6 +210,38 @@ def test_serve_exits_0_on_sigterm(tmp_path_factory: pytest.TempPathFactory) -> N
     assert status == 0, f"serve exited {status} on SIGTERM:\n{serve.text()}"
 
 
+def _postmaster(data_dir: Path) -> Any:
+    """The embedded PostgreSQL serving a data folder, from its pid file."""
+    pid = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+    return psutil.Process(pid)
+
+
+def test_a_killed_serve_restarted_stops_the_embedded_postgresql_on_its_clean_exit(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """kill -9 leaves the killed process on pgserver's list of the server's users; the next
+    start drops it, so the next clean exit is the last user's and stops the server."""
+    data_dir = tmp_path_factory.mktemp("killed")
+    killed = Serve(data_dir)
+    try:
+        killed.wait_ready()
+        postmaster = _postmaster(data_dir)
+    finally:
+        killed.kill()
+    assert postmaster.is_running()  # a killed user cannot stop it
+    listed = json.loads((data_dir / "pg" / ".handle_pids.json").read_text())
+    assert killed.process.pid in listed
+    restarted = Serve(data_dir)
+    try:
+        restarted.wait_ready()
+        assert _postmaster(data_dir).pid == postmaster.pid  # the same server, reused
+    finally:
+        status = restarted.terminate()
+    assert status == 0, restarted.text()
+    postmaster.wait(timeout=STOP_TIMEOUT)
+    assert not postmaster.is_running()
+
+
 # -- accounts and keys -----------------------------------------------------------------------
 
 
