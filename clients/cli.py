@@ -177,9 +177,10 @@ def cmd_instructions(args: argparse.Namespace) -> None:
     if not args.key:
         raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
     campaign = args.campaign
+    by_id = campaign.isascii() and campaign.isdigit() and len(campaign) <= 18
     request = admin_pb2.GetPostingInstructionsRequest(
-        campaign_id=int(campaign) if campaign.isdigit() else 0,
-        campaign_key="" if campaign.isdigit() else campaign,
+        campaign_id=int(campaign) if by_id else 0,
+        campaign_key="" if by_id else campaign,
         receiver_url=args.receiver_url or "",
     )
     try:

@@ -82,7 +82,7 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
     """The receiver calling `stub` (a LeadService asyncio stub) for every decision."""
     settings = settings or ReceiverSettings()
 
-    def posting(call: Any, endpoint: _Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    def posting(call: Any, endpoint: _Endpoint) -> Handler:
         """A route answering with PostResponses from `call` (SubmitLeads or UpdateLead)."""
 
         async def handle(request: Request) -> Response:
@@ -178,28 +178,51 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
     for name in (*insert, *NOT_ENABLED):
         handler = insert.get(name, not_enabled)
         routes += [
-            Route(f"/processor/insert/{name}", handler, methods=["POST"]),
-            Route(f"/processor/insert/{name}/{{response_type}}", handler, methods=["POST"]),
-            Route(
-                f"/processor/insert/{name}/{{response_type}}/async", not_enabled, methods=["POST"]
-            ),
+            _route(f"/processor/insert/{name}", handler, "POST"),
+            _route(f"/processor/insert/{name}/{{response_type}}", handler, "POST"),
+            _route(f"/processor/insert/{name}/{{response_type}}/async", not_enabled, "POST"),
         ]
     routes += [
-        Route("/processor/update", update, methods=["POST"]),
-        Route("/processor/update/{response_type}", update, methods=["POST"]),
-        Route("/processor/duplicate/check", duplicate_check, methods=["POST"]),
-        Route("/processor/duplicate/check/{response_type}", duplicate_check, methods=["POST"]),
-        Route("/processor/instructions", posting_instructions, methods=["GET"]),
-        Route("/information/status/{post_id}", status, methods=["GET"]),
-        Route("/information/queuestatus/{post_id}", status, methods=["GET"]),
+        _route("/processor/update", update, "POST"),
+        _route("/processor/update/{response_type}", update, "POST"),
+        _route("/processor/duplicate/check", duplicate_check, "POST"),
+        _route("/processor/duplicate/check/{response_type}", duplicate_check, "POST"),
+        _route("/processor/instructions", posting_instructions, "GET"),
+        _route("/information/status/{post_id}", status, "GET"),
+        _route("/information/queuestatus/{post_id}", status, "GET"),
     ]
     return Starlette(routes=routes)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _route(path: str, handler: Handler, method: str) -> Route:
+    return Route(path, _guarded(handler), methods=[method])
+
+
+def _guarded(handler: Handler) -> Handler:
+    """The handler, answering in the legacy format, with a reference that is in the log, when
+    it fails unexpectedly: no exception reaches the HTTP server, which would answer a bare 500
+    and drop the keep-alive connection."""
+
+    async def guarded(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Exception:
+            reference = uuid.uuid4().hex[:12]
+            where = f"{request.method} {request.url.path}"
+            log.exception("the receiver failed on %s (ref %s)", where, reference)
+            kind = request.path_params.get("response_type", "json")
+            return _error(kind, 500, "Data_Errors", f"The receiver failed (ref {reference})")
+
+    return guarded
 
 
 async def _read_body(request: Request, settings: ReceiverSettings) -> bytes:
     """The body, refused past the cap (declared or streamed) or when it arrives too slowly."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_body:
+    if declared.isascii() and declared.isdigit() and int(declared) > settings.max_body:
         raise _TooLarge
     chunks: list[bytes] = []
     size = 0

@@ -73,7 +73,8 @@ XML
     Namespace prefixes are dropped from names. DTDs and entity declarations are refused before
     anything in them is read, so entity expansion and external entities cannot happen. A body
     that is not valid UTF-8 and fails to parse is parsed again as Latin-1, whatever encoding it
-    declares.
+    declares. An encoding expat cannot read (unknown, or multi-byte other than UTF-8 and
+    UTF-16) is an error naming it. Elements nest at most `MAX_NESTING` (32) levels deep.
 
 JSON
     The shape is `{"source": {...}, "leads": [{"properties": {...}, "fields": {...}}]}`, with
@@ -88,7 +89,8 @@ JSON
     - an object or array gives its compact JSON text.
 
     Repeated keys are all kept, in order. The body is decoded as the JSON encoding it uses
-    (UTF-8, 16 or 32), or as Latin-1 when that fails.
+    (UTF-8, 16 or 32), or as Latin-1 when that fails. Objects and arrays nest at most
+    `MAX_NESTING` (32) levels deep.
 
 Flags
     `nosell` is true for `true`, `1`, `yes` and `on` (ignoring case and spaces), and for the
@@ -133,6 +135,9 @@ CALL_NAMES = frozenset({"ivrnumber", "callduration", "callresult", "calldate"})
 
 _TRUE_FLAGS = frozenset({"true", "1", "yes", "on"})
 _REFUSED_MARKUP = "DTDs and entities are not allowed"
+# How deeply a JSON or XML body may nest. A post needs four levels (<Leads><Lead><Field>, or
+# {"leads": [{"fields": {...}}]}); a field value holding JSON may take a few more.
+MAX_NESTING = 32
 
 
 @dataclass(frozen=True)
@@ -461,6 +466,8 @@ def _read_xml(body: bytes, query: list[tuple[str, str]], lead_names: frozenset[s
         reason = xml.parsers.expat.ErrorString(error.code)
         where = f"line {error.lineno}, column {error.offset + 1}"
         return _Reading(error=f"XML error at {where}: {reason}")
+    except (LookupError, ValueError) as error:  # an encoding expat cannot read, or none at all
+        return _Reading(error=f"XML error: the declared encoding cannot be read ({error})")
     kind = root.name.lower()
     if kind == "lead":
         return _leads_from_xml([], [root], lead_names)
@@ -516,6 +523,8 @@ def _expat_tree(data: bytes | str) -> _Element:
     open_elements: list[_Element] = []
 
     def start(name: str, attributes: list[str]) -> None:
+        if len(open_elements) >= MAX_NESTING:
+            refuse(f"elements are nested deeper than {MAX_NESTING} levels")
         pairs = [(_local(attributes[i]), attributes[i + 1]) for i in range(0, len(attributes), 2)]
         element = _Element(_local(name), pairs)
         if open_elements:
@@ -531,17 +540,20 @@ def _expat_tree(data: bytes | str) -> _Element:
         if open_elements:
             open_elements[-1].content.append(data)
 
-    def refuse(*args: object) -> NoReturn:
+    def refuse(reason: str = _REFUSED_MARKUP) -> NoReturn:
         line, column = parser.CurrentLineNumber, parser.CurrentColumnNumber + 1
-        raise _XmlRefused(f"XML error at line {line}, column {column}: {_REFUSED_MARKUP}")
+        raise _XmlRefused(f"XML error at line {line}, column {column}: {reason}")
+
+    def refuse_markup(*args: object) -> NoReturn:
+        refuse()
 
     parser.StartElementHandler = start  # with ordered_attributes, attributes come as a list
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.UnparsedEntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse
+    parser.StartDoctypeDeclHandler = refuse_markup
+    parser.EntityDeclHandler = refuse_markup
+    parser.UnparsedEntityDeclHandler = refuse_markup
+    parser.ExternalEntityRefHandler = refuse_markup
     parser.Parse(data, True)
     return roots[0]  # expat refuses a document without exactly one root element
 
@@ -579,13 +591,30 @@ def _read_json(body: bytes, query: list[tuple[str, str]], lead_names: frozenset[
             error=f"JSON error at line {error.lineno}, column {error.colno}: {error.msg}"
         )
     except RecursionError:
-        return _Reading(error="JSON error: the document is nested too deeply")
+        return _Reading(error=_TOO_DEEP)
+    if _nesting(document) > MAX_NESTING:
+        return _Reading(error=_TOO_DEEP)
     try:
         return _leads_from_json(document, lead_names)
     except _JsonShapeError as error:
         return _Reading(error=f"JSON error: {error}")
     except RecursionError:
-        return _Reading(error="JSON error: the document is nested too deeply")
+        return _Reading(error=_TOO_DEEP)
+
+
+_TOO_DEEP = f"JSON error: objects and arrays are nested deeper than {MAX_NESTING} levels"
+
+
+def _nesting(document: Any) -> int:
+    """How many levels of objects and arrays the document has (iterative: the poster chose)."""
+    deepest = 0
+    pending = [(document, 1)] if isinstance(document, list) else []
+    while pending:
+        value, depth = pending.pop()
+        deepest = max(deepest, depth)
+        items = (v for _, v in value) if isinstance(value, _Object) else value
+        pending.extend((item, depth + 1) for item in items if isinstance(item, list))
+    return deepest
 
 
 class _JsonShapeError(Exception):

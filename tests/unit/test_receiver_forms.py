@@ -7,6 +7,7 @@ import codecs
 import pytest
 
 from gateways.receiver.forms import (
+    MAX_NESTING,
     CallData,
     Credentials,
     Lead,
@@ -583,10 +584,37 @@ def test_a_latin_1_body_with_a_real_error_reports_the_original_error() -> None:
     assert sub.leads == ()
 
 
-def test_deeply_nested_xml_is_read_without_recursion() -> None:
-    depth = 50_000
+def test_a_field_nested_up_to_the_limit_is_read_as_its_text() -> None:
+    depth = MAX_NESTING - 3  # inside <Leads><Lead><A>
     body = b"<Leads><Lead><A>" + b"<b>" * depth + b"x" + b"</b>" * depth + b"</A></Lead></Leads>"
     assert only_lead(parse(body, XML)).fields == (("A", "x"),)
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING - 2, 50_000])
+def test_xml_nested_past_the_limit_is_an_error_where_it_goes_too_deep(depth: int) -> None:
+    body = b"<Leads><Lead><A>" + b"<b>" * depth + b"x" + b"</b>" * depth + b"</A></Lead></Leads>"
+    column = len(b"<Leads><Lead><A>") + 3 * (MAX_NESTING - 3) + 1
+    assert parse(body, XML).parse_error == (
+        f"XML error at line 1, column {column}: elements are nested deeper than "
+        f"{MAX_NESTING} levels"
+    )
+
+
+@pytest.mark.parametrize(
+    ("declared", "reason"),
+    [
+        ("n", "unknown encoding: n"),
+        ("rot13", "'rot13' is not a text encoding; use codecs.decode() to handle arbitrary codecs"),
+        ("utf-7", "multi-byte encodings are not supported"),
+    ],
+)
+def test_an_xml_encoding_expat_cannot_read_is_named_in_the_error(
+    declared: str, reason: str
+) -> None:
+    body = f'<?xml version="1.0" encoding="{declared}"?><Leads><Lead/></Leads>'.encode()
+    assert parse(body, XML).parse_error == (
+        f"XML error: the declared encoding cannot be read ({reason})"
+    )
 
 
 # -- JSON ---------------------------------------------------------------------------------------
@@ -779,9 +807,18 @@ def test_json_of_the_wrong_shape_is_an_error(body: bytes, expected: str) -> None
     assert (sub.parse_error, sub.leads) == (f"JSON error: {expected}", ())
 
 
-def test_deeply_nested_json_is_an_error_not_a_crash() -> None:
-    sub = parse(b"[" * 100_000 + b"]" * 100_000, JSON)
-    assert sub.parse_error == "JSON error: the document is nested too deeply"
+@pytest.mark.parametrize("depth", [MAX_NESTING + 1, 100_000])
+def test_json_nested_past_the_limit_is_an_error_not_a_crash(depth: int) -> None:
+    sub = parse(b"[" * depth + b"]" * depth, JSON)
+    assert sub.parse_error == (
+        f"JSON error: objects and arrays are nested deeper than {MAX_NESTING} levels"
+    )
+
+
+def test_a_json_field_value_nested_up_to_the_limit_is_kept_as_its_text() -> None:
+    inner = "[" * (MAX_NESTING - 4) + "]" * (MAX_NESTING - 4)  # inside {"leads": [{"fields"
+    body = f'{{"leads": [{{"fields": {{"A": {inner}}}}}]}}'.encode()
+    assert only_lead(parse(body, JSON)).fields == (("A", inner),)
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,16 @@ def test_parse_window_reads_24_00_as_end_of_day() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["Xyz 09:00-10:00", "Mon 9-17", "Mon 09:00", "Mon 25:00-26:00", "Mon 24:00-24:00", ""],
+    [
+        "Xyz 09:00-10:00",
+        "Mon 9-17",
+        "Mon 09:00",
+        "Mon 25:00-26:00",
+        "Mon 24:00-24:00",
+        "",
+        "Mon ²9:00-10:00",  # digits str.isdigit() takes and int() does not
+        "Mon ٠٩:٠٠-10:00",  # Arabic-Indic digits, which int() would read
+    ],
 )
 def test_parse_window_refuses_malformed_text(text: str) -> None:
     with pytest.raises(ValueError):

@@ -49,7 +49,7 @@ def _store(request: FtpUpload) -> str:
 
 def _code(reply: str) -> int | None:
     head = reply[:3]
-    return int(head) if head.isdigit() else None
+    return int(head) if head.isascii() and head.isdigit() else None
 
 
 def _failed(started: float, status: int | None, error: str) -> TransportResult:

@@ -31,7 +31,7 @@ _HORIZON = timedelta(days=15)
 _STEP = timedelta(hours=1)
 _CHUNK = timedelta(days=1)
 _CLOCK = r"(\d{1,2}):(\d{2})(?::(\d{2}))?"
-_WINDOW = re.compile(rf"\s*([A-Za-z]+)\.?\s+{_CLOCK}\s*-\s*{_CLOCK}\s*")
+_WINDOW = re.compile(rf"\s*([A-Za-z]+)\.?\s+{_CLOCK}\s*-\s*{_CLOCK}\s*", re.ASCII)
 
 
 @dataclass(frozen=True)

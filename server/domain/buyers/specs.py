@@ -245,7 +245,10 @@ def _clock(text: str) -> time:
 def parse_clock(text: str) -> time | None:
     """HH:MM (24:00 = end of day) or None when malformed."""
     hours, sep, minutes = text.strip().partition(":")
-    if not sep or not hours.isdigit() or not minutes.isdigit() or len(minutes) != 2:
+    digits = hours + minutes
+    if not sep or not (digits.isascii() and hours.isdigit() and minutes.isdigit()):
+        return None
+    if len(minutes) != 2:
         return None
     h, m = int(hours), int(minutes)
     if (h, m) == (24, 0):

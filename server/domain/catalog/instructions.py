@@ -79,7 +79,9 @@ def _candidates(spec: FieldSpec, rules: Sequence[Rule]) -> list[str]:
     for rule in rules:
         for bound in split_list(rule.value) or [rule.value]:
             found.append(bound)
-            if spec.data_type in (DataType.Int, DataType.Bigint) and bound.lstrip("-").isdigit():
+            digits = bound.lstrip("-")
+            whole = digits.isascii() and digits.isdigit()
+            if spec.data_type in (DataType.Int, DataType.Bigint) and whole:
                 found += [str(int(bound) + 1), str(int(bound) - 1)]
     return found
 
@@ -191,7 +193,9 @@ def _xml_example(base: str, credentials: dict[str, str], samples: dict[str, str]
 
 
 def _json_example(url: str, credentials: dict[str, str], samples: dict[str, str]) -> str:
-    source: dict[str, Any] = {k: int(v) if v.isdigit() else v for k, v in credentials.items()}
+    source: dict[str, Any] = {
+        k: int(v) if v.isascii() and v.isdigit() else v for k, v in credentials.items()
+    }
     body = json.dumps({"source": source, "leads": [{"fields": samples}]})
     return f"curl -s {url} -H 'content-type: application/json' -d '{body}'"
 

@@ -50,7 +50,7 @@ def format_value(fmt: str, value: str) -> str:
     if kind == "lower":
         return value.lower()
     if kind == "digits":
-        return "".join(ch for ch in value if ch.isdigit())
+        return "".join(ch for ch in value if "0" <= ch <= "9")
     if kind == "money":
         return _format_money(fmt, value)
     if kind == "phone":
@@ -76,7 +76,7 @@ def _format_money(fmt: str, value: str) -> str:
 
 def _format_phone(fmt: str, value: str) -> str:
     wanted = fmt.count("#")
-    digits = [ch for ch in value if ch.isdigit()]
+    digits = [ch for ch in value if "0" <= ch <= "9"]
     if len(digits) < wanted:
         return value
     taken = iter(digits[len(digits) - wanted :])

@@ -77,7 +77,9 @@ DISTANCE_TYPES = frozenset({DataType.Varchar, DataType.Int, DataType.Bigint})
 SHOWN_CHARACTERS = 60
 MIN_EARTH_RADIUS_MILES = 3949.9  # the polar radius, under any mean radius a distance uses
 
-_DATE_COMPARE = re.compile(r"\s*(>=|<=|!=|=|>|<)\s*(\d{1,6})\s*([dmy])\s*", re.IGNORECASE)
+_DATE_COMPARE = re.compile(
+    r"\s*(>=|<=|!=|=|>|<)\s*(\d{1,6})\s*([dmy])\s*", re.IGNORECASE | re.ASCII
+)
 _DATE_OPERATORS: Mapping[str, Callable[[int, int], bool]] = {
     "=": operator.eq,
     "!=": operator.ne,
@@ -86,8 +88,8 @@ _DATE_OPERATORS: Mapping[str, Callable[[int, int], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,
 }
-_ZIP = re.compile(r"\d{5}")
-_ZIP_PLUS_4 = re.compile(r"(\d{5})(?:-?\d{4})?")
+_ZIP = re.compile(r"\d{5}", re.ASCII)
+_ZIP_PLUS_4 = re.compile(r"(\d{5})(?:-?\d{4})?", re.ASCII)
 _RESULT_TYPES = {
     Kind.NUMBER: DataType.Decimal,
     Kind.TEXT: DataType.Varchar,
