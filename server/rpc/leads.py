@@ -14,7 +14,7 @@ from server.errors import InvalidArgument, NotFound, Violation
 from server.rpc.convert import decimal_text, stamp, struct
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.instructions import SourceInstructions
-from server.services.intake.posting import LeadAnswer, PostLeads
+from server.services.intake.posting import LeadAnswer, PostLeads, answer_deadline
 from server.services.intake.requests import PostedLead, PostOutcome, Submission
 from server.services.intake.update import UpdateLead
 from server.services.leads import Leads
@@ -166,6 +166,7 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
             submission(request),
             wait_for_sends=request.wait_for_sends,
             return_url=request.return_url,
+            deadline=answer_deadline(context.time_remaining()),
         )
         return leads_pb2.SubmitLeadsResponse(
             results=[answer_message(a) for a in answer.leads], redirect_to=answer.redirect_to

@@ -72,8 +72,9 @@ class LeasedRunner:
         """New work was committed in this process: look for it now rather than at the next poll."""
         self._wake.set()
 
-    def start(self, work: Work) -> None:
-        """Run a piece of work now, whatever the room: it already holds its lease."""
+    def start(self, work: Work) -> asyncio.Task[None]:
+        """Run a piece of work now, whatever the room: it already holds its lease. Its task,
+        for a caller that waits on it; a failure is logged, not raised."""
 
         async def guarded() -> None:
             try:
@@ -84,6 +85,7 @@ class LeasedRunner:
         task = asyncio.create_task(guarded())
         self._running.add(task)
         task.add_done_callback(self._finished)
+        return task
 
     def hand(self, work: Callable[[], Work]) -> bool:
         """Work this process just committed: run it now while there is room and nothing waits

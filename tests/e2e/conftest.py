@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import pytest
+from leadrouter.v1 import admin_pb2
 
-from clients.client import admin_async
+from clients.client import admin_async, struct
 from server.bootstrap import distribution, servicers
 from server.rpc.app import Served, create_server
 from server.services.accounts import Accounts, NewAccount
 from server.services.distribution.engine import Distributor, EngineSettings
 from server.storage.database import open_pool
 from tests.support.buyers import BuyerServer, buyer_server
+
+EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 
 # Retries come quickly in tests; a test that waits for a backoff waits seconds, not minutes.
 FAST = EngineSettings(retry_base_seconds=0.2, poll_seconds=0.05)
@@ -96,3 +101,22 @@ def stub_for(grpc_address: str) -> Callable[[str], AbstractAsyncContextManager[A
         return admin_async(grpc_address, key)
 
     return open_stub
+
+
+@pytest.fixture
+async def ids(new_account: Any, stub_for: Any) -> dict[str, str]:
+    """The example config applied to a fresh account: what its lead source posts with, and a
+    source API key."""
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(EXAMPLE)))
+        made = await stub.CreateSourceKey(
+            admin_pb2.CreateSourceKeyRequest(source_id=applied.sources["acme-media"])
+        )
+    return {
+        "vid": str(applied.sources["acme-media"]),
+        "lid": str(applied.lead_types["auto-insurance"]),
+        "aid": str(applied.campaigns["acme-auto-web"]),
+        "password": "acme-secret",
+        "source_key": made.secret,
+    }

@@ -44,23 +44,6 @@ async def http(request: Any, served: Served) -> AsyncIterator[httpx.AsyncClient]
         yield client
 
 
-@pytest.fixture
-async def ids(new_account: Any, stub_for: Any) -> dict[str, str]:
-    tenant = await new_account()
-    async with stub_for(tenant.api_key) as stub:
-        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(EXAMPLE)))
-        made = await stub.CreateSourceKey(
-            admin_pb2.CreateSourceKeyRequest(source_id=applied.sources["acme-media"])
-        )
-    return {
-        "vid": str(applied.sources["acme-media"]),
-        "lid": str(applied.lead_types["auto-insurance"]),
-        "aid": str(applied.campaigns["acme-auto-web"]),
-        "password": "acme-secret",
-        "source_key": made.secret,
-    }
-
-
 def credentials(ids: dict[str, str]) -> dict[str, str]:
     return {k: ids[k] for k in ("vid", "lid", "aid", "password")}
 

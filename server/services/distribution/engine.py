@@ -118,12 +118,17 @@ class Distributor:
         """Walk a just-accepted lead's waterfall to the end and list its sends (returnsends).
 
         The walk happens here, or in whichever worker leased the job first; either way this
-        waits until no delivery is in flight. Sends a delivery delay or a retry backoff holds
-        back, and a lead whose source delayed it, are listed as they stand.
+        waits until no delivery is in flight, for at most `wait_seconds`. Sends a delivery
+        delay or a retry backoff holds back, a lead whose source delayed it, and a walk still
+        going when the time is up (it goes on, on the runner), are listed as they stand.
         """
-        deadline = asyncio.get_running_loop().time() + wait_seconds
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_seconds
         while True:
-            await self._walk(account_id, lead_id, leased=False)
+            walk = self.runner.start(self._walk(account_id, lead_id, leased=False))
+            await asyncio.wait([walk], timeout=max(0.0, deadline - loop.time()))
+            if not walk.done():
+                return await self.views.list_sends(account_id, lead_id)
             async with transaction(self._pool) as conn:
                 job = await job_store.progress(conn, account_id, lead_id)
             if (

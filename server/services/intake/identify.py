@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from server.domain import secrets
 from server.domain.catalog.fields import FieldSpec
 from server.domain.catalog.specs import CampaignSpec, Status
+from server.domain.intake.limits import over_limits
 from server.domain.intake.screening import ResponseType, Step
 from server.errors import Unauthenticated
 from server.services.accounts import authenticate_in
@@ -126,7 +127,8 @@ class Identifier:
         """Identify the request and check it holds a readable lead; why not, or None.
 
         An unreadable body outranks an identity failure: the identifiers may have been inside
-        it, and the source needs the parse error's position, not "vid is required".
+        it, and the source needs the parse error's position, not "vid is required". So does a
+        request past the limits of domain/intake/limits.py.
         """
         refused: Refused | None = None
         try:
@@ -135,6 +137,9 @@ class Identifier:
             refused = exc
         if submission.parse_error:
             return Refused(ResponseType.Data_Errors, submission.parse_error)
+        too_large = over_limits([len(lead.fields) for lead in submission.leads])
+        if too_large:
+            return Refused(ResponseType.Data_Errors, too_large)
         if refused is None and not submission.leads:
             return Refused(ResponseType.Data_Errors, "The request holds no lead")
         return refused
@@ -272,7 +277,7 @@ def micros(started: float) -> int:
 
 
 def number(text: str, response: ResponseType, name: str) -> int:
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise Refused(response, f"{name} must be a whole number, got {text!r}")
     return int(text)
 

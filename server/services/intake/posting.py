@@ -1,8 +1,14 @@
 """Posting leads, as the insert URLs do: submit them, deliver them first when the answer
-needs the buyers' outcome, and choose where a redirect sends its visitor."""
+needs the buyers' outcome, and choose where a redirect sends its visitor.
+
+A caller that waits a limited time is answered within it: past `answer_deadline` no further
+lead is started and no delivery waited for, so that no lead stored is left without its answer
+(docs/decisions.md, "An answer for every lead stored").
+"""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from server.domain.intake.screening import (
@@ -34,6 +40,19 @@ class PostAnswer:
     redirect_to: str  # where a redirect post sends its visitor; "" for other posts
 
 
+# How long the synchronous insert URLs wait for a lead's deliveries at most.
+DELIVERY_WAIT_SECONDS = 25.0
+
+
+def answer_deadline(time_remaining: float | None) -> float | None:
+    """When to start no more work (time.monotonic()) for a caller that waits `time_remaining`
+    seconds (None: as long as it takes): a fifth of the time, and at least a second, is kept
+    for the lead in hand and the answer."""
+    if time_remaining is None:
+        return None
+    return time.monotonic() + time_remaining - max(1.0, time_remaining / 5)
+
+
 class PostLeads:
     """The insert URLs' use case: submit, deliver before answering, choose the redirect."""
 
@@ -42,26 +61,39 @@ class PostLeads:
         self._engine = engine
 
     async def post(
-        self, submission: Submission, *, wait_for_sends: bool = False, return_url: str = ""
+        self,
+        submission: Submission,
+        *,
+        wait_for_sends: bool = False,
+        return_url: str = "",
+        deadline: float | None = None,
     ) -> PostAnswer:
         """Store the posted leads; when the caller waits for the sends (returnsends), or the
         kind of sale needs the buyers' outcome (live transfer: the agents; redirect: the URL),
-        walk each accepted lead's waterfall before answering."""
+        walk each accepted lead's waterfall before answering. Past `deadline` (see
+        `answer_deadline`) the leads not started are answered as not processed, and the sends
+        of those stored are listed as they stand."""
         kind = submission.sale_kind
-        answers = [LeadAnswer(o) for o in await self._submit.submit(submission)]
+        outcomes = await self._submit.submit(submission, deadline)
+        answers = [LeadAnswer(o) for o in outcomes]
         if wait_for_sends or kind.delivers_before_answer:
-            answers = [await self._delivered(answer, kind) for answer in answers]
+            answers = [await self._delivered(answer, kind, deadline) for answer in answers]
         redirect_to = ""
         if kind is SaleKind.Redirect:
             urls = [a.delivered.redirect_url if a.delivered else "" for a in answers]
             redirect_to = visitor_redirect(urls, return_url)
         return PostAnswer(answers, redirect_to)
 
-    async def _delivered(self, answer: LeadAnswer, kind: SaleKind) -> LeadAnswer:
+    async def _delivered(
+        self, answer: LeadAnswer, kind: SaleKind, deadline: float | None
+    ) -> LeadAnswer:
         outcome = answer.outcome
         if not outcome.lead_id:
             return answer
-        sends = await self._engine.deliver_now(outcome.account_id, outcome.lead_id)
+        wait = DELIVERY_WAIT_SECONDS
+        if deadline is not None:
+            wait = max(0.0, min(wait, deadline - time.monotonic()))
+        sends = await self._engine.deliver_now(outcome.account_id, outcome.lead_id, wait)
         meaning = delivered(kind, [_delivered_send(s) for s in sends])
         return LeadAnswer(outcome, tuple(sends), meaning)
 

@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
 from server.domain.catalog.specs import PricingModel, Status
 from server.domain.intake.duplicates import duplicate_key
+from server.domain.intake.limits import MAX_LEADS_PER_REQUEST
 from server.domain.intake.screening import ResponseType, Screening, Step, ZipLookup, screen
 from server.services.distribution.engine import Distributor
 from server.services.distribution.step import NewJob, Reserved
@@ -56,11 +57,15 @@ class SubmitLeads:
         self._zip_lookup = zip_lookup
         self._engine = engine
 
-    async def submit(self, submission: Submission) -> list[PostOutcome]:
+    async def submit(
+        self, submission: Submission, deadline: float | None = None
+    ) -> list[PostOutcome]:
         """One outcome per posted lead, in order (one outcome when the request had none).
 
         The request is identified, and its first lead screened, stored and logged, in one
         transaction (a refusal is logged in it too); each further lead has one of its own.
+        Once `deadline` (time.monotonic()) is past, the leads not started are answered as not
+        processed: nothing of them is stored, and the source may post them again.
         """
         target = Target()
         started = time.perf_counter()
@@ -75,7 +80,9 @@ class SubmitLeads:
                 )
             )
             if refused is not None:
-                count = max(1, len(submission.leads))
+                # each lead is answered, one answer standing for a request of too many
+                count = len(submission.leads)
+                count = 1 if not 0 < count <= MAX_LEADS_PER_REQUEST else count
                 return [
                     await post_log.log_refusal(conn, submission, target, index, refused)
                     for index in range(count)
@@ -84,6 +91,9 @@ class SubmitLeads:
         outcomes = [outcome]
         self._hand_over(outcome, first)
         for index in range(1, len(submission.leads)):
+            if deadline is not None and time.monotonic() >= deadline:
+                outcomes += _not_processed(submission, target, index)
+                break
             async with transaction(self._pool) as conn:
                 outcome, first = await self._receive(conn, submission, target, index)
             outcomes.append(outcome)
@@ -291,3 +301,17 @@ def _send_delay(text: str) -> Decimal:
     except InvalidOperation:
         return Decimal("0")
     return hours if hours.is_finite() and 0 <= hours < 100_000 else Decimal("0")
+
+
+def _not_processed(submission: Submission, target: Target, start: int) -> list[PostOutcome]:
+    """The answers of the leads from `start` on, which the request's time left no room for."""
+    total = len(submission.leads)
+    details = (
+        f"Not processed: the request ran out of time after {start} of {total} leads; "
+        "nothing was stored for this lead, post it again"
+    )
+    campaign_id = target.campaign_id or 0
+    return [
+        PostOutcome("", ResponseType.Data_Errors, details, campaign_id=campaign_id)
+        for _ in range(start, total)
+    ]
