@@ -32,7 +32,8 @@ running on the bench's data folder are counted and printed; the bench then stops
 serve's memory (RSS of its processes) is printed at start, after warm-up and at the end.
 
 Exits 1 when any lead was lost, left undelivered, sold twice, re-sent with a new key, or
-stored while answered as an error; otherwise 0. The lease (LEADROUTER_LEASE_SECONDS) is
+stored while answered as an error, when PostgreSQL was left running or serve's final stop
+was not clean (exit status 0); otherwise 0. The lease (LEADROUTER_LEASE_SECONDS) is
 shortened to S seconds so a trial settles in seconds rather than the default 30.
 """
 
@@ -183,6 +184,15 @@ class Serve:
             env=env,
             start_new_session=True,  # a Ctrl-C of the bench reaches serve only through us
         )
+        try:
+            self._wait_ready(demo)
+        except BaseException:
+            self.process.kill()  # never left behind, even when it did not come up
+            self.process.wait()
+            raise
+        self.ready_seconds = time.perf_counter() - started
+
+    def _wait_ready(self, demo: bool) -> None:
         assert self.process.stdout is not None
         self.log: list[str] = []
         lines = self._lines(self.process.stdout)
@@ -200,7 +210,6 @@ class Serve:
                     break
             else:
                 raise SystemExit(f"serve stopped before it was ready:\n{''.join(self.log)}")
-        self.ready_seconds = time.perf_counter() - started
         threading.Thread(target=lambda: [None for _ in lines], daemon=True).start()
 
     def _lines(self, stream: Any) -> Any:
@@ -570,8 +579,19 @@ async def run(args: argparse.Namespace) -> int:
         f"PostgreSQL processes left running on the data folder after it: {len(left)}"
         + (f" ({postmasters} postmaster(s) and children; stopped by the bench)" if left else "")
     )
-    failed = total.failures or left or final_status != 0
-    print("RESULT: " + ("FAILED" if failed else "ok"))
+    failed = [
+        name
+        for name, bad in (
+            (
+                "leads lost, undelivered, sold twice, re-sent with a new key or misanswered",
+                total.failures,
+            ),
+            ("PostgreSQL left running", left),
+            ("serve's final stop not clean", final_status != 0),
+        )
+        if bad
+    ]
+    print("RESULT: " + (f"FAILED ({'; '.join(failed)})" if failed else "ok"))
     return 1 if failed else 0
 
 
@@ -631,7 +651,7 @@ def print_summary(
         )
         print(
             f"serve RSS: {rss[0]:.0f} MiB at start, {rss[1]:.0f} MiB after warm-up, "
-            f"{rss[2]:.0f} MiB at the end (at the kills: max "
+            f"{rss[2]:.0f} MiB at the end (the last restart, settled; at the kills: max "
             f"{max(t.rss_at_kill for t in trials):.0f} MiB)"
         )
     print(f"final clean stop (SIGTERM):           exit status {final_status}")
