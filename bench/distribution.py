@@ -25,7 +25,8 @@ Three parts, each printing figures (nothing here asserts a time):
    every send is finished and reads the outcome from the database: accepted leads/s, delivered
    sends/s, lead-to-delivery latency; and, to show what saturates, the CPU each process used,
    the database transactions per lead and what the server's database sessions were doing
-   (sampled from pg_stat_activity). --profile-serve FILE runs serve under cProfile (CPU time)
+   (sampled from pg_stat_activity), and serve's resident memory at start, after warm-up and
+   at the end. --profile-serve FILE runs serve under cProfile (CPU time)
    and prints where its CPU went, by package and by function.
 3. Engine scan (against the same embedded database, in this process): the same markets are
    applied to fresh tenants and the engine's real scan (server/services/distribution/scan.py:
@@ -69,7 +70,7 @@ import psutil  # type: ignore[import-untyped]
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
 
-from bench.receiver import Connection, read_ready  # noqa: E402
+from bench.receiver import Connection, mib, read_ready, serve_rss  # noqa: E402
 from server.adapters import zip_codes  # noqa: E402
 from server.domain.catalog.fields import FieldSpec, Value  # noqa: E402
 from server.domain.config.buyers_section import read_clients  # noqa: E402
@@ -761,6 +762,7 @@ class EndToEnd:
     cpu_total: dict[str, float]
     transactions: int
     sessions: str
+    rss: tuple[int, int, int]  # serve's, in bytes: at start, after warm-up, at the end
 
 
 async def post_leads(
@@ -894,10 +896,12 @@ async def run_e2e(
     import psycopg
 
     conn = await psycopg.AsyncConnection.connect(pg_url, application_name="bench")
+    serve_process = psutil.Process(serving.process.pid)
+    rss_start = serve_rss(serve_processes(serve_process))
     # warm up: connections to the buyers, the buyer cache, the code paths
     _, _, warm_ids = await post_leads(serving.receiver, serving.form, range(10**7, 10**7 + 30), 8)
     await wait_settled(conn, warm_ids, time.perf_counter() + 60)
-    serve_process = psutil.Process(serving.process.pid)
+    rss_warm = serve_rss(serve_processes(serve_process))
     meter = CpuMeter(
         {
             "serve": lambda: serve_processes(serve_process),
@@ -926,6 +930,7 @@ async def run_e2e(
     await wait_settled(conn, ids, posted + 120 + leads / 20)
     drained = time.perf_counter()
     cpu_total = total_meter.stop()
+    rss_end = serve_rss(serve_processes(serve_process))
     await sampler.stop()
     transactions_made = await transactions(conn) - transactions_before
     cursor = await conn.execute(
@@ -967,6 +972,7 @@ async def run_e2e(
         cpu_total=cpu_total,
         transactions=transactions_made,
         sessions=sampler.summary(),
+        rss=(rss_start, rss_warm, rss_end),
     )
 
 
@@ -1025,6 +1031,10 @@ def print_e2e(r: EndToEnd, concurrency: int, delay_ms: float) -> None:
         f"({r.transactions / (r.post_seconds + r.drain_seconds):.0f}/s over the run)"
     )
     print(f"server's database sessions, on average over the run: {r.sessions}")
+    print(
+        f"serve RSS:                {mib(r.rss[0])} at start, {mib(r.rss[1])} after warm-up, "
+        f"{mib(r.rss[2])} at the end"
+    )
     for title, cpu in (("while posting", r.cpu_posting), ("posting + drain", r.cpu_total)):
         shares = ", ".join(f"{name} {value:.2f}" for name, value in cpu.items())
         print(f"CPU cores used {title}: {shares} (this machine has {_cores()})")

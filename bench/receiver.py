@@ -6,8 +6,9 @@ Starts `leadrouter serve --demo` in its own process on a throwaway embedded Post
 (loopback ports only), lifts the example campaign's day cap, then posts N distinct valid
 leads from this process, C at a time on keep-alive connections, to the general insert URL,
 and prints posts/s, latency percentiles, and the CPU each post cost serve and the embedded
-PostgreSQL (which move less than the rates on a shared machine: compare runs side by side).
-Outcomes other than No_Error are counted.
+PostgreSQL (which move less than the rates on a shared machine: compare runs side by side),
+and serve's resident memory at start, after 100 warm-up posts and at the end. Outcomes other
+than No_Error are counted.
 """
 
 from __future__ import annotations
@@ -108,6 +109,21 @@ def cpu_seconds(processes: Iterable[psutil.Process]) -> float:
     return total
 
 
+def serve_rss(processes: Iterable[psutil.Process]) -> int:
+    """The resident memory of these processes (serve and its workers), in bytes."""
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def mib(size: int) -> str:
+    return f"{size / 2**20:.0f} MiB"
+
+
 def postgres_processes(folder: Path) -> list[psutil.Process]:
     """The embedded PostgreSQL's postmaster and its children, from its pid file."""
     postmaster = psutil.Process(int((folder / "pg" / "postmaster.pid").read_text().split()[0]))
@@ -119,11 +135,15 @@ async def run(leads: int, concurrency: int) -> None:
         server, address, form, _ = start_server(Path(folder))
         try:
             serve = psutil.Process(server.pid)
+            rss = [serve_rss([serve])]
+            await warm_up(address, form)
+            rss.append(serve_rss([serve]))
             serve_before = cpu_seconds([serve])
             postgres_before = cpu_seconds(postgres_processes(Path(folder)))
             latencies, outcomes, elapsed = await load(address, form, leads, concurrency)
             serve_cpu = cpu_seconds([serve]) - serve_before
             postgres_cpu = cpu_seconds(postgres_processes(Path(folder))) - postgres_before
+            rss.append(serve_rss([serve]))
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
@@ -136,6 +156,10 @@ async def run(leads: int, concurrency: int) -> None:
     print(f"latency p99:        {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms")
     print(f"serve CPU per post: {serve_cpu / leads * 1000:.2f} ms")
     print(f"PostgreSQL CPU per post: {postgres_cpu / leads * 1000:.2f} ms")
+    print(
+        f"serve RSS:          {mib(rss[0])} at start, {mib(rss[1])} after warm-up, "
+        f"{mib(rss[2])} at the end"
+    )
 
 
 async def load(
@@ -159,12 +183,22 @@ async def load(
         finally:
             connection.close()
 
-    warm = await Connection.open(host, int(port))
-    await warm.post(path, urlencode({**form, "Email": "w@example.com", "Phone": "7020000000"}))
-    warm.close()
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, outcomes, time.perf_counter() - started
+
+
+async def warm_up(address: str, form: dict[str, str], leads: int = 100) -> None:
+    """Posts first, one at a time, so the run does not time one-off work (the first lead's
+    caches, the code paths)."""
+    host, port = address.rsplit(":", 1)
+    warm = await Connection.open(host, int(port))
+    try:
+        for number in range(leads):
+            data = {**form, "Email": f"w{number}@example.com", "Phone": f"69{number:08d}"}
+            await warm.post("/processor/insert/general/json", urlencode(data))
+    finally:
+        warm.close()
 
 
 class Connection:

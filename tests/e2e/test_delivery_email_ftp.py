@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import email
+import email.policy
 import threading
 import warnings
 from collections.abc import Iterator
@@ -67,6 +69,64 @@ def ftp(tmp_path: Path) -> Iterator[FtpSite]:
     thread = threading.Thread(target=run)
     thread.start()
     yield FtpSite(port=server.socket.getsockname()[1], home=tmp_path)
+    stop.set()
+    thread.join()
+
+
+class FlakyMailbox(Mailbox):
+    """Answers the first message 451 (try again later), keeping it in `refused`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if not self.refused:
+            self.refused.append(envelope)
+            return "451 try again later"
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def flaky_smtp() -> Iterator[tuple[int, FlakyMailbox]]:
+    mailbox = FlakyMailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller.port, mailbox
+    controller.stop()
+
+
+class FlakyUploads(FTPHandler):  # type: ignore[misc]
+    """Answers the first STOR 451 (try again later); every STOR's file name is kept."""
+
+    stored: list[str]
+
+    def ftp_STOR(self, file: str, mode: str = "w") -> Any:
+        self.stored.append(Path(file).name)
+        if len(self.stored) == 1:
+            self.respond("451 try again later")
+            return None
+        return super().ftp_STOR(file, mode)
+
+
+@pytest.fixture
+def flaky_ftp(tmp_path: Path) -> Iterator[tuple[FtpSite, list[str]]]:
+    (tmp_path / "incoming").mkdir()
+    authorizer = DummyAuthorizer()
+    authorizer.add_user("acme", "ftp-pass", str(tmp_path), perm="elradfmw")
+    stored: list[str] = []
+    handler = type("Handler", (FlakyUploads,), {"authorizer": authorizer, "stored": stored})
+    server = FTPServer(("127.0.0.1", 0), handler)
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.is_set():
+            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
+        server.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    yield FtpSite(port=server.socket.getsockname()[1], home=tmp_path), stored
     stop.set()
     thread.join()
 
@@ -230,3 +290,37 @@ async def test_unreachable_smtp_and_ftp_servers_are_retried_then_failed(
         assert "transport failure after 5 attempts" in failed.reason
         assert "ConnectionRefusedError" in failed.reason
     assert (ftp.home / "incoming" / f"lead-{lead.lead_id}-send-{sends[2].id}.csv").exists()
+
+
+@pytest.mark.slow  # waits for a retry's backoff in real time
+async def test_a_retried_email_carries_the_same_idempotency_key(
+    grpc_address: str, new_account: Any, stub_for: Any, flaky_smtp: tuple[int, FlakyMailbox]
+) -> None:
+    port, mailbox = flaky_smtp
+    m = await market(grpc_address, new_account, stub_for, [email_buyer("mail", port)])
+    lead = await m.post({**LEAD, "Email": "again@example.com"})
+    [send] = await finished(m, lead.lead_id, 1)
+    assert (send.status, send.attempts) == (S.SEND_STATUS_SOLD, 2)
+    [refused], [accepted] = mailbox.refused, mailbox.envelopes
+    sent = [
+        email.message_from_bytes(e.content, policy=email.policy.default)
+        for e in (refused, accepted)
+    ]
+    key = f"leadrouter-send-{send.id}"
+    assert [(msg["Idempotency-Key"], msg["Message-ID"]) for msg in sent] == [
+        (key, f"<{key}@leadrouter>")
+    ] * 2
+
+
+@pytest.mark.slow  # waits for a retry's backoff in real time
+async def test_a_retried_upload_stores_the_same_file_name(
+    grpc_address: str, new_account: Any, stub_for: Any, flaky_ftp: tuple[FtpSite, list[str]]
+) -> None:
+    site, stored = flaky_ftp
+    m = await market(grpc_address, new_account, stub_for, [ftp_buyer("files", site.port)])
+    lead = await m.post({**LEAD, "Email": "again@example.com"})
+    [send] = await finished(m, lead.lead_id, 1)
+    assert (send.status, send.attempts) == (S.SEND_STATUS_SOLD, 2)
+    name = f"lead-{lead.lead_id}-send-{send.id}.csv"
+    assert stored == [name, name]
+    assert [p.name for p in (site.home / "incoming").iterdir()] == [name]

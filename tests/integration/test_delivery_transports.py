@@ -958,6 +958,15 @@ async def test_an_email_carries_its_headers(
     assert message["Date"] is not None
 
 
+async def test_every_attempt_of_a_send_mails_the_same_idempotency_key(
+    smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
+) -> None:
+    await send(email_spec(smtp_server))
+    await send(email_spec(smtp_server))  # the same send again, as a retry renders it
+    keys = [(m["Idempotency-Key"], m["Message-ID"]) for m in map(mailbox.message, (0, 1))]
+    assert keys == [("leadrouter-send-42", "<leadrouter-send-42@leadrouter>")] * 2
+
+
 async def test_an_email_hides_its_bcc(
     smtp_server: tuple[Controller, Mailbox], mailbox: Mailbox
 ) -> None:
@@ -1096,6 +1105,14 @@ async def test_an_xml_file_is_stored(ftp_site: FtpSite) -> None:
         b'<?xml version="1.0" encoding="utf-8"?><Lead>'
         b'<first_name>Ann "A" &lt;&amp;&gt;</first_name><phone>5551234567</phone></Lead>'
     )
+
+
+async def test_every_attempt_of_a_send_uploads_the_same_file_name(ftp_site: FtpSite) -> None:
+    lead = LeadPayload(lead_id=104, send_id=4, price=Decimal(1), values=LEAD.values)
+    await send_lead(ftp_spec(ftp_site), lead)
+    await send_lead(ftp_spec(ftp_site), lead)  # the same send again, as a retry renders it
+    stored = sorted(p.name for p in (ftp_site.home / "incoming").glob("lead-104-*"))
+    assert stored == ["lead-104-send-4.csv"]
 
 
 async def test_an_upload_result_is_the_servers_reply(ftp_site: FtpSite) -> None:

@@ -390,6 +390,10 @@ def test_email_message_id_comes_from_the_send() -> None:
     )
 
 
+def test_email_carries_the_idempotency_key_of_the_send() -> None:
+    assert email(spec(DeliveryType.Email)).message["Idempotency-Key"] == "leadrouter-send-42"
+
+
 def test_email_sender_may_carry_a_display_name() -> None:
     rendered = email(spec(DeliveryType.Email, email_from="Acme Leads <leads@acme.example>"))
     assert (rendered.sender, rendered.message["From"]) == (

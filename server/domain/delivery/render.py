@@ -286,7 +286,7 @@ def _headers(
         headers["authorization"] = ("Authorization", f"Basic {token}")
     elif spec.auth is AuthType.Bearer:
         headers["authorization"] = ("Authorization", f"Bearer {spec.password}")
-    headers["idempotency-key"] = ("Idempotency-Key", f"leadrouter-send-{lead.send_id}")
+    headers["idempotency-key"] = ("Idempotency-Key", idempotency_key(lead.send_id))
     return tuple(headers.values())
 
 
@@ -329,6 +329,7 @@ def _render_email(
         message["Cc"] = ", ".join(cc)
     message["Subject"] = _one_line(subject)
     message["Message-ID"] = message_id(lead.send_id)
+    message["Idempotency-Key"] = idempotency_key(lead.send_id)
     message.set_content(body, cte=None if body.isascii() else "quoted-printable")
     return EmailRequest(
         message=message,
@@ -345,9 +346,20 @@ def _render_email(
     )
 
 
+def idempotency_key(send_id: int) -> str:
+    """The key a buyer uses to tell a send delivered again (a retry, or a redelivery after a
+    crash) from a new one: the same on every attempt of that send, whatever its transport."""
+    return f"leadrouter-send-{send_id}"
+
+
 def message_id(send_id: int) -> str:
-    """The Message-ID of a send's email: the same on every retry of that send."""
-    return f"<leadrouter-send-{send_id}@leadrouter>"
+    """The Message-ID of a send's email: the idempotency key as an address."""
+    return f"<{idempotency_key(send_id)}@leadrouter>"
+
+
+def ftp_filename(lead_id: int, send_id: int, kind: str) -> str:
+    """The name of a send's file: the same on every attempt, so a retry replaces the file."""
+    return f"lead-{lead_id}-send-{send_id}.{kind}"
 
 
 def _render_ftp(spec: DeliverySpec, lead: LeadPayload, pairs: list[_Pair]) -> FtpUpload:
@@ -361,7 +373,7 @@ def _render_ftp(spec: DeliverySpec, lead: LeadPayload, pairs: list[_Pair]) -> Ft
         host=parts.hostname or "",
         port=parts.port or 21,
         directory=unquote(parts.path.removeprefix("/")),
-        filename=f"lead-{lead.lead_id}-send-{lead.send_id}.{kind}",
+        filename=ftp_filename(lead.lead_id, lead.send_id, kind),
         content=content,
         username=spec.ftp_username or "anonymous",
         password=spec.ftp_password,
