@@ -70,7 +70,7 @@ def test_parse_window_reads_24_00_as_end_of_day() -> None:
         "Mon 24:00-24:00",
         "",
         "Mon ²9:00-10:00",  # digits str.isdigit() takes and int() does not
-        "Mon ٠٩:٠٠-10:00",  # Arabic-Indic digits, which int() would read
+        "Mon \u0660\u0669:\u0660\u0660-10:00",  # Arabic-Indic digits, which int() reads
     ],
 )
 def test_parse_window_refuses_malformed_text(text: str) -> None:
