@@ -71,6 +71,8 @@ ODD_NUMBERS = (
     "²",
     "¹²³",
     "١٢٣",
+    "٨٩١٠١",  # five digits: a ZIP code
+    "8910²",
     "۱۲",
     "१२३",
     "߁",
@@ -248,7 +250,7 @@ class Request:
 
     @property
     def path(self) -> str:
-        return self.target.partition("?")[0]
+        return self.target.partition("#")[0].partition("?")[0]
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name), None)
