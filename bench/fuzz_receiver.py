@@ -3,7 +3,8 @@
 Usage: .venv/bin/python bench/fuzz_receiver.py [--requests N] [--connections C] [--seeds S]
 
 Starts `leadrouter serve --demo` in its own process on a throwaway data folder (loopback
-ports only, its log in a file), lifts the example campaign's day cap and makes a source key.
+ports only, its log in a file), adds a field of every data type to the example's lead type,
+lifts its campaign's day cap and makes a source key.
 Hypothesis draws S distinct requests from the strategies the tests use (tests/support/fuzz.py);
 N requests (default 20,000) are then made from them, recombined and byte-mutated at random,
 and sent C at a time over raw keep-alive connections, so that anything a client can put on
@@ -102,8 +103,7 @@ def start(folder: Path) -> Serve:
             cwd=ROOT,
         )
     grpc_address, key, address, form = read_ready(log_lines(log, process))
-    document = json.loads(EXAMPLE_FILE.read_text())
-    document["sources"][0]["campaigns"][0]["day_max"] = -1  # every probe lead is a new lead
+    document = fuzz.fuzzing_config(json.loads(EXAMPLE_FILE.read_text()))
     uncapped = folder / "uncapped.json"
     uncapped.write_text(json.dumps(document))
     command = ["apply", str(uncapped), "--grpc", grpc_address, "--key", key]

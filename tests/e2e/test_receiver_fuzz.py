@@ -63,10 +63,9 @@ class Receiver:
 
 @pytest.fixture
 async def known(new_account: Any, stub_for: Any) -> fuzz.Known:
-    """The example's source, lead type and campaign, its day cap lifted (every example posts a
-    lead), and a source key."""
-    document = json.loads(json.dumps(EXAMPLE))
-    document["sources"][0]["campaigns"][0]["day_max"] = -1
+    """The example's source, lead type (with a field of every data type) and campaign (its day
+    cap lifted), and a source key."""
+    document = fuzz.fuzzing_config(EXAMPLE)
     tenant = await new_account()
     async with stub_for(tenant.api_key) as stub:
         applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, quote_from_bytes
 from xml.sax.saxutils import escape, quoteattr
 
@@ -43,6 +44,15 @@ def fuzzing(examples: int) -> settings:
     )
 
 
+# Fields the fuzzing config adds to the example's lead type: one of every other data type.
+EXTRA_FIELDS = (
+    ("Budget", "Money"),
+    ("Score", "Decimal"),
+    ("Ratio", "Float"),
+    ("BirthDate", "DateTime"),
+    ("Household", "Bigint"),
+    ("Notes", "Varchar"),
+)
 FIELD_NAMES = (
     "FirstName",
     "LastName",
@@ -54,6 +64,7 @@ FIELD_NAMES = (
     "Age",
     "CreditRating",
     "ContactConsent",
+    *(name for name, _ in EXTRA_FIELDS),
 )
 # A lead the example campaign (examples/acme.json) accepts; fuzzing starts from it and spoils it.
 VALID_FIELDS = {
@@ -126,6 +137,11 @@ ODD_TEXTS = (
     "0001-01-01T00:00:00+14:00",
     "0001-01-01T00:00:00Z",
     "2020-02-30",
+    "1e400",
+    "1e99999",
+    "-1e-99999",
+    "$1,234.50",
+    "9" * 30,
 )
 CONTENT_TYPES = (
     None,
@@ -221,6 +237,17 @@ INSERT_PATHS = tuple(
     for kind in INSERT_KINDS
     for segment in ("", "/json", "/xml")
 )
+
+
+def fuzzing_config(document: dict[str, Any]) -> dict[str, Any]:
+    """The example config (examples/acme.json) for fuzzing: its lead type has a field of every
+    data type, and its campaign's day cap is lifted (every request is followed by a lead)."""
+    changed: dict[str, Any] = json.loads(json.dumps(document))
+    changed["lead_types"][0]["fields"] += [
+        {"name": name, "type": data_type} for name, data_type in EXTRA_FIELDS
+    ]
+    changed["sources"][0]["campaigns"][0]["day_max"] = -1
+    return changed
 
 
 @dataclass(frozen=True)
