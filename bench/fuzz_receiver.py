@@ -480,6 +480,8 @@ def run(total: int, connections: int, seed_count: int, seed: int) -> int:
         f"{rss_warm:.0f} MiB, end {rss_end:.0f} MiB, "
         f"peak sampled {max(samples, default=rss_end):.0f} MiB"
     )
+    tenths = [samples[len(samples) * i // 10] for i in range(1, 10)] if len(samples) >= 10 else []
+    print(f"serve RSS by tenth: {' '.join(f'{rss:.0f}' for rss in tenths)} MiB")
     print(f"normal lead after:  {accepted}")
     print(f"left running:       {len(left)}{''.join(chr(10) + '  ' + line for line in left)}")
     for kind, count in kinds.most_common():
