@@ -222,7 +222,9 @@ def mutated(pool: list[fuzz.Request], chance: random.Random) -> fuzz.Request:
             body[at : at + 1] = chance.choice(
                 [b"\x00", b"\xff", b"\xc2\xb2", b"\xd9\xa1", b"<", b"{", b'"', b"&", b"%"]
             )
-    request = replace(request, body=bytes(body))
+    request = replace(request, body=bytes(body), chunked=chance.random() < 0.05)
+    if chance.random() < 0.003:  # over the 1 MiB cap, declared or streamed
+        request = replace(request, body=request.body + b"&x=" + b"y" * (2**20 + 1))
     if chance.random() < 0.05:  # raw bytes on the request line or in a header
         junk = chance.choice(["%", "%C2%B2", "\xb2", " ", "\x00", "#", "?", "//", "/.."])
         request = replace(request, target=request.target + junk)
@@ -247,10 +249,15 @@ def wire(request: fuzz.Request, host: str) -> bytes:
     lines += [f"{name}: {value}" for name, value in request.headers if name.lower() != "host"]
     if "host" in names:
         lines[1] = f"host: {request.header('host')}"
-    if "transfer-encoding" not in names:
-        lines.append(f"content-length: {len(request.body)}")
+    body = request.body
+    if request.chunked:
+        lines.append("transfer-encoding: chunked")
+        pieces = [body[at : at + 4096] for at in range(0, len(body), 4096)]
+        body = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\n\r\n"
+    elif "transfer-encoding" not in names:
+        lines.append(f"content-length: {len(body)}")
     head = "\r\n".join(lines) + "\r\n\r\n"
-    return head.encode("utf-8" if any(ord(c) > 255 for c in head) else "latin-1") + request.body
+    return head.encode("utf-8" if any(ord(c) > 255 for c in head) else "latin-1") + body
 
 
 # -- the connections -----------------------------------------------------------------------------
@@ -481,7 +488,8 @@ def run(total: int, connections: int, seed_count: int, seed: int) -> int:
         f"peak sampled {max(samples, default=rss_end):.0f} MiB"
     )
     tenths = [samples[len(samples) * i // 10] for i in range(1, 10)] if len(samples) >= 10 else []
-    print(f"serve RSS by tenth: {' '.join(f'{rss:.0f}' for rss in tenths)} MiB")
+    if tenths:
+        print(f"serve RSS by tenth: {' '.join(f'{rss:.0f}' for rss in tenths)} MiB")
     print(f"normal lead after:  {accepted}")
     print(f"left running:       {len(left)}{''.join(chr(10) + '  ' + line for line in left)}")
     for kind, count in kinds.most_common():

@@ -14,7 +14,7 @@ import json
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, quote_from_bytes
 from xml.sax.saxutils import escape, quoteattr
@@ -275,7 +275,7 @@ class Request:
     target: str
     headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
-    notes: tuple[str, ...] = field(default=(), compare=False)  # how it was made, for reports
+    chunked: bool = False  # the body sent with Transfer-Encoding: chunked (raw clients only)
 
     @property
     def path(self) -> str:
