@@ -13,7 +13,7 @@ EARTH_RADIUS_MILES = 3958.8
 @lru_cache(maxsize=65536)
 def city_state(zip_code: str) -> tuple[str, str] | None:
     """The (city, state abbreviation) of a five-digit US ZIP code, or None when unknown."""
-    if len(zip_code) != 5 or not zip_code.isdigit():
+    if not _five_digits(zip_code):
         return None
     found = zipcodes.matching(zip_code)
     if not found:
@@ -24,7 +24,7 @@ def city_state(zip_code: str) -> tuple[str, str] | None:
 @lru_cache(maxsize=65536)
 def location(zip_code: str) -> tuple[float, float] | None:
     """The (latitude, longitude) of a five-digit US ZIP code's centre, or None when unknown."""
-    if len(zip_code) != 5 or not zip_code.isdigit():
+    if not _five_digits(zip_code):
         return None
     found = zipcodes.matching(zip_code)
     if not found:
@@ -33,6 +33,12 @@ def location(zip_code: str) -> tuple[float, float] | None:
         return float(found[0]["lat"]), float(found[0]["long"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _five_digits(zip_code: str) -> bool:
+    # ASCII only: "8910²" passes str.isdigit(), and the package's Rust code panics on it
+    # (a PanicException, which no `except Exception` catches)
+    return len(zip_code) == 5 and zip_code.isascii() and zip_code.isdigit()
 
 
 def is_known(zip_code: str) -> bool:

@@ -69,6 +69,8 @@ def test_the_number_called_and_the_duration_are_required() -> None:
         ("IvrNumber", "555-01", "'55501' fails validation"),
         ("CallDate", "yesterday", "'yesterday' must be a date"),
         ("CallResult", "x" * 256, "is longer than 255 characters"),
+        ("CallDate", "12/31/9999 11:59 PM", "'12/31/9999 11:59 PM' is out of range in UTC"),
+        ("CallDate", "0001-01-01T00:00:00+14:00", "'0001-01-01T00:00:00+14:00' is out of range"),
     ],
 )
 def test_an_invalid_value_is_named_with_its_reason(name: str, value: str, reason: str) -> None:

@@ -311,6 +311,8 @@ def test_format_value(fmt: str, value: str, expected: str) -> None:
         ("MM/dd/yyyy", "not a date"),
         ("##########", "555-1234"),
         ("0.00", "ten"),
+        ("0.00", "1e100"),  # more digits than decimal's context holds
+        ("#,##0.00", "1" + "0" * 40),
     ],
 )
 def test_format_value_leaves_what_it_cannot_format(fmt: str, value: str) -> None:

@@ -19,6 +19,7 @@ from server.errors import Violation
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
+MAX_DIGITS = 40  # of a Money or Decimal value, before and after the point
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on", "t"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "off", "f"})
 DATETIME_FORMATS = (
@@ -134,6 +135,8 @@ def coerce(data_type: DataType, text: str) -> Value:
         low, high = INT32 if data_type is DataType.Int else INT64
         if not re.fullmatch(r"[+-]?\d+", text):
             raise ValueError("must be a whole number")
+        if len(text.lstrip("+-0")) > 19:  # past int()'s 4,300-digit limit, its own words
+            raise ValueError(f"must be between {low} and {high}")
         number = int(text)
         if not low <= number <= high:
             raise ValueError(f"must be between {low} and {high}")
@@ -152,6 +155,11 @@ def coerce(data_type: DataType, text: str) -> Value:
             raise ValueError("must be a number") from None
         if not amount.is_finite():
             raise ValueError("must be a finite number")
+        exponent = amount.as_tuple().exponent
+        too_small = isinstance(exponent, int) and exponent < -MAX_DIGITS
+        if too_small or (amount and amount.adjusted() >= MAX_DIGITS):
+            # written out, 1e999999999 takes a gigabyte
+            raise ValueError(f"must have at most {MAX_DIGITS} digits before and after the point")
         return f"{amount:f}"
     if data_type is DataType.Float:
         try:

@@ -70,7 +70,10 @@ def _format_money(fmt: str, value: str) -> str:
     if not amount.is_finite():
         return value
     places = len(match.group(3) or "")
-    rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    try:
+        rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than the context's 28: leave it as posted
+        return value
     return f"{rounded:,.{places}f}" if match.group(1) else f"{rounded:.{places}f}"
 
 

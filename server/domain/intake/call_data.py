@@ -103,7 +103,10 @@ def pacific_to_utc(text: str) -> datetime:
     moment = parse_datetime(text)  # a time without an offset comes back marked UTC
     if not _has_offset(text):
         moment = moment.replace(tzinfo=PACIFIC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 12/31/9999 11:59 PM Pacific is in the year 10000 in UTC
+        raise ValueError("is out of range in UTC") from None
 
 
 def _has_offset(text: str) -> bool:
