@@ -1,6 +1,6 @@
 """Receiver throughput and latency: URL-encoded posts through HTTP, gRPC and PostgreSQL.
 
-Usage: .venv/bin/python bench/receiver.py [--leads N] [--concurrency C]
+Usage: .venv/bin/python bench/receiver.py [--leads N | --seconds S] [--concurrency C]
 
 Starts `leadrouter serve --demo` in its own process on a throwaway embedded PostgreSQL
 (loopback ports only), lifts the example campaign's day cap, then posts N distinct valid
@@ -8,13 +8,15 @@ leads from this process, C at a time on keep-alive connections, to the general i
 and prints posts/s, latency percentiles, and the CPU each post cost serve and the embedded
 PostgreSQL (which move less than the rates on a shared machine: compare runs side by side),
 and serve's resident memory at start, after 100 warm-up posts and at the end. Outcomes other
-than No_Error are counted.
+than No_Error are counted. With --seconds, it posts for that long instead of N leads (a steady
+load) and also prints serve's memory at each tenth of the run, to show whether it levels off.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import re
 import signal
@@ -25,7 +27,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -130,7 +132,7 @@ def postgres_processes(folder: Path) -> list[psutil.Process]:
     return [postmaster, *postmaster.children(recursive=True)]
 
 
-async def run(leads: int, concurrency: int) -> None:
+async def run(leads: int, concurrency: int, seconds: float | None) -> None:
     with tempfile.TemporaryDirectory(prefix="lrbench") as folder:
         server, address, form, _ = start_server(Path(folder))
         try:
@@ -140,7 +142,10 @@ async def run(leads: int, concurrency: int) -> None:
             rss.append(serve_rss([serve]))
             serve_before = cpu_seconds([serve])
             postgres_before = cpu_seconds(postgres_processes(Path(folder)))
-            latencies, outcomes, elapsed = await load(address, form, leads, concurrency)
+            samples: list[int] = []
+            sampling = asyncio.create_task(sample_rss(serve, seconds, samples))
+            latencies, outcomes, elapsed = await load(address, form, leads, concurrency, seconds)
+            sampling.cancel()
             serve_cpu = cpu_seconds([serve]) - serve_before
             postgres_cpu = cpu_seconds(postgres_processes(Path(folder))) - postgres_before
             rss.append(serve_rss([serve]))
@@ -148,33 +153,52 @@ async def run(leads: int, concurrency: int) -> None:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
     latencies.sort()
-    print(f"leads posted:       {leads} ({concurrency} at a time, from a second process)")
+    posted = len(latencies)
+    print(
+        f"leads posted:       {posted} in {elapsed:.0f} s "
+        f"({concurrency} at a time, from a second process)"
+    )
     print(f"outcomes:           {dict(outcomes)}")
-    print(f"throughput:         {leads / elapsed:.0f} posts/s")
+    print(f"throughput:         {posted / elapsed:.0f} posts/s")
     print(f"latency p50:        {statistics.median(latencies) * 1000:.1f} ms")
     print(f"latency p95:        {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms")
     print(f"latency p99:        {latencies[int(len(latencies) * 0.99)] * 1000:.1f} ms")
-    print(f"serve CPU per post: {serve_cpu / leads * 1000:.2f} ms")
-    print(f"PostgreSQL CPU per post: {postgres_cpu / leads * 1000:.2f} ms")
+    print(f"serve CPU per post: {serve_cpu / posted * 1000:.2f} ms")
+    print(f"PostgreSQL CPU per post: {postgres_cpu / posted * 1000:.2f} ms")
     print(
         f"serve RSS:          {mib(rss[0])} at start, {mib(rss[1])} after warm-up, "
         f"{mib(rss[2])} at the end"
     )
+    if samples:
+        print(f"serve RSS by tenth: {', '.join(mib(size) for size in samples)}")
+
+
+async def sample_rss(serve: psutil.Process, seconds: float | None, samples: list[int]) -> None:
+    """Serve's memory at each tenth of a timed run (none for a run of N leads)."""
+    if seconds is None:
+        return
+    for _ in range(10):
+        await asyncio.sleep(seconds / 10)
+        samples.append(serve_rss([serve]))
 
 
 async def load(
-    address: str, form: dict[str, str], leads: int, concurrency: int
+    address: str, form: dict[str, str], leads: int, concurrency: int, seconds: float | None
 ) -> tuple[list[float], Counter[str], float]:
+    """Posts N leads, or as many as fit in the given seconds."""
     host, port = address.rsplit(":", 1)
     path = "/processor/insert/general/json"
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
-    numbers = iter(range(leads))
+    numbers: Iterator[int] = itertools.count() if seconds is not None else iter(range(leads))
+    deadline = time.perf_counter() + seconds if seconds is not None else float("inf")
 
     async def worker() -> None:
         connection = await Connection.open(host, int(port))
         try:
             for number in numbers:
+                if time.perf_counter() >= deadline:
+                    break
                 data = {**form, "Email": f"p{number}@example.com", "Phone": f"70{number:08d}"}
                 started = time.perf_counter()
                 answer = await connection.post(path, urlencode(data))
@@ -239,9 +263,10 @@ class Connection:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, help="post for this long instead of --leads")
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
-    asyncio.run(run(args.leads, args.concurrency))
+    asyncio.run(run(args.leads, args.concurrency, args.seconds))
 
 
 if __name__ == "__main__":
