@@ -37,6 +37,7 @@ class PostEntry:
     request_body: bytes
     request_truncated: bool
     lead_index: int
+    request_post_id: str | None  # for a further lead: the entry that holds the request's body
     is_valid: bool
     response_type: int
     response_details: str
@@ -122,6 +123,7 @@ def _post_params(entry: PostEntry) -> dict[str, Any]:
         "request_body": entry.request_body,
         "request_truncated": entry.request_truncated,
         "lead_index": entry.lead_index,
+        "request_post_id": entry.request_post_id,
         "is_valid": entry.is_valid,
         "response_type": entry.response_type,
         "response_details": entry.response_details,

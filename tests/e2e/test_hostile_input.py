@@ -138,6 +138,34 @@ async def test_a_lead_of_too_many_fields_is_refused_before_any_is_stored(
     assert await stored_leads(pool, ids["vid"]) == 0
 
 
+@pytest.mark.parametrize("password", ["right", "wrong"])
+async def test_a_request_of_many_leads_logs_its_body_once(
+    http: httpx.AsyncClient, ids: dict[str, str], pool: Any, password: str
+) -> None:
+    """Each lead has its post log entry, but only the first keeps the request's body (up to
+    64 KiB): a 1 MiB request of 500 leads, bad credentials or not, wrote 32 MiB."""
+    posting = source(ids) if password == "right" else {**source(ids), "password": "wrong"}
+    leads = [
+        {"fields": {**FIELDS, "Email": f"z{n}@example.com", "Phone": f"702556{n:04d}"}}
+        for n in range(3)
+    ]
+    answer = await http.post(
+        "/processor/insert/general/json", json={"source": posting, "leads": leads}
+    )
+    post_ids = [a["PostID"] for a in answer.json()]
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT id::text, lead_index, length(request_body) AS size,"
+            " request_post_id::text FROM posts WHERE id = ANY(%s::uuid[]) ORDER BY lead_index",
+            [post_ids],
+        )
+        rows = await cursor.fetchall()
+    assert [r["id"] for r in rows] == post_ids
+    assert rows[0]["size"] == len(answer.request.content) and rows[0]["request_post_id"] is None
+    for further in rows[1:]:
+        assert further["size"] == 0 and further["request_post_id"] == post_ids[0]
+
+
 @pytest.mark.parametrize("kind", ["json", "xml"])
 async def test_nesting_past_the_limit_is_a_data_error(
     http: httpx.AsyncClient, ids: dict[str, str], kind: str

@@ -47,6 +47,7 @@ class Target:
     lead: lead_store.SourceLead | None = None  # and that lead, locked for the update
     fields: list[FieldSpec] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
+    request_post_id: str = ""  # the post log entry holding the request's body, once logged
 
 
 class Refused(Exception):

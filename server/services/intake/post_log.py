@@ -1,5 +1,6 @@
-"""The post log: one entry per posted lead, accepted or not, with the request as it came (up
-to MAX_LOGGED_BODY bytes), the answer, and each step's outcome and time."""
+"""The post log: one entry per posted lead, accepted or not, with the answer and each step's
+outcome and time. The request as it came (up to MAX_LOGGED_BODY bytes) is kept once, by the
+entry of its first lead; the entries of its further leads name that entry instead."""
 
 from __future__ import annotations
 
@@ -22,8 +23,11 @@ def entry(
     outcome: PostOutcome,
     steps: Sequence[Step],
 ) -> lead_store.PostEntry:
-    """The post log entry of one posted lead."""
+    """The post log entry of one posted lead; the first of a request keeps its body."""
     body = submission.raw_request
+    first = index == 0 or not target.request_post_id
+    if first:
+        target.request_post_id = outcome.post_id
     return lead_store.PostEntry(
         account_id=target.account_id,
         post_id=outcome.post_id,
@@ -32,9 +36,10 @@ def entry(
         lead_type_id=target.lead_type_id,
         remote_ip=submission.remote_ip,
         request_format=submission.request_format,
-        request_body=body[:MAX_LOGGED_BODY],
-        request_truncated=len(body) > MAX_LOGGED_BODY,
+        request_body=body[:MAX_LOGGED_BODY] if first else b"",
+        request_truncated=first and len(body) > MAX_LOGGED_BODY,
         lead_index=index,
+        request_post_id=None if first else target.request_post_id,
         is_valid=outcome.accepted,
         response_type=int(outcome.response),
         response_details=outcome.details,

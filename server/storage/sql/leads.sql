@@ -56,11 +56,13 @@ WITH lead AS (
   RETURNING lead_id
 ), post AS (
   INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
-                     request_format, request_body, request_truncated, lead_index, is_valid,
-                     response_type, response_details, lead_id, price, steps)
+                     request_format, request_body, request_truncated, lead_index,
+                     request_post_id, is_valid, response_type, response_details, lead_id, price,
+                     steps)
   SELECT account_id, %(post_id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
          %(remote_ip)s, %(request_format)s, %(request_body)s, %(request_truncated)s,
-         %(lead_index)s, %(is_valid)s, %(response_type)s, %(response_details)s, id, %(price)s,
+         %(lead_index)s, %(request_post_id)s, %(is_valid)s, %(response_type)s,
+         %(response_details)s, id, %(price)s,
          %(steps)s || jsonb_build_array(jsonb_build_object(
            'name', 'store', 'outcome', 'passed', 'detail', 'lead ' || id, 'micros', 0))
   FROM lead
@@ -81,12 +83,12 @@ ROLLBACK TO SAVEPOINT first_step;
 -- name: insert_post
 -- Log one posted lead, accepted or not.
 INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
-                   request_format, request_body, request_truncated, lead_index, is_valid,
-                   response_type, response_details, lead_id, price, steps)
+                   request_format, request_body, request_truncated, lead_index, request_post_id,
+                   is_valid, response_type, response_details, lead_id, price, steps)
 VALUES (%(account_id)s, %(id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
         %(remote_ip)s, %(request_format)s, %(request_body)s, %(request_truncated)s,
-        %(lead_index)s, %(is_valid)s, %(response_type)s, %(response_details)s, %(lead_id)s,
-        %(price)s, %(steps)s);
+        %(lead_index)s, %(request_post_id)s, %(is_valid)s, %(response_type)s,
+        %(response_details)s, %(lead_id)s, %(price)s, %(steps)s);
 
 -- name: get_post_status
 -- A post and the state of its lead, by PostID.
