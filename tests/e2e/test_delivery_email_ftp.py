@@ -11,8 +11,6 @@ import asyncio
 import copy
 import email
 import email.policy
-import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,7 @@ from leadrouter.v1 import admin_pb2, distribution_pb2
 from clients.client import struct
 from tests.e2e.test_distribution import EXAMPLE, LEAD, Market
 from tests.integration.test_delivery_transports import FtpSite, Mailbox, free_port
-
-with warnings.catch_warnings():  # pyftpdlib still imports asyncore and asynchat
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from pyftpdlib.authorizers import DummyAuthorizer
-    from pyftpdlib.handlers import FTPHandler
-    from pyftpdlib.servers import FTPServer
+from tests.support.ftp import FTPHandler, ftp_server
 
 S = distribution_pb2.SendStatus
 MAPPINGS = [
@@ -55,22 +48,8 @@ def smtp() -> Iterator[tuple[int, Mailbox]]:
 def ftp(tmp_path: Path) -> Iterator[FtpSite]:
     """An FTP server on loopback with user acme (password ftp-pass) and an `incoming` folder."""
     (tmp_path / "incoming").mkdir()
-    authorizer = DummyAuthorizer()
-    authorizer.add_user("acme", "ftp-pass", str(tmp_path), perm="elradfmw")
-    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "auth_failed_timeout": 0})
-    server = FTPServer(("127.0.0.1", 0), handler)
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.is_set():
-            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
-        server.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    yield FtpSite(port=server.socket.getsockname()[1], home=tmp_path)
-    stop.set()
-    thread.join()
+    with ftp_server(tmp_path, "acme", "ftp-pass") as port:
+        yield FtpSite(port=port, home=tmp_path)
 
 
 class FlakyMailbox(Mailbox):
@@ -112,23 +91,9 @@ class FlakyUploads(FTPHandler):  # type: ignore[misc]
 @pytest.fixture
 def flaky_ftp(tmp_path: Path) -> Iterator[tuple[FtpSite, list[str]]]:
     (tmp_path / "incoming").mkdir()
-    authorizer = DummyAuthorizer()
-    authorizer.add_user("acme", "ftp-pass", str(tmp_path), perm="elradfmw")
     stored: list[str] = []
-    handler = type("Handler", (FlakyUploads,), {"authorizer": authorizer, "stored": stored})
-    server = FTPServer(("127.0.0.1", 0), handler)
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.is_set():
-            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
-        server.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    yield FtpSite(port=server.socket.getsockname()[1], home=tmp_path), stored
-    stop.set()
-    thread.join()
+    with ftp_server(tmp_path, "acme", "ftp-pass", FlakyUploads, stored=stored) as port:
+        yield FtpSite(port=port, home=tmp_path), stored
 
 
 def buyer(key: str, price: str, delivery: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,6 @@ import subprocess
 import threading
 import time
 import tracemalloc
-import warnings
 import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -43,12 +42,7 @@ from server.domain.delivery.spec import (
     LeadPayload,
     ResponseRules,
 )
-
-with warnings.catch_warnings():  # pyftpdlib still imports asyncore and asynchat
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from pyftpdlib.authorizers import DummyAuthorizer
-    from pyftpdlib.handlers import FTPHandler
-    from pyftpdlib.servers import FTPServer
+from tests.support.ftp import ftp_server
 
 MAPPINGS = (FieldMapping("first_name", "FirstName"), FieldMapping("phone", "Phone"))
 LEAD = LeadPayload(
@@ -1059,22 +1053,8 @@ class FtpSite:
 def ftp_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FtpSite]:
     home = tmp_path_factory.mktemp("ftp")
     (home / "incoming").mkdir()
-    authorizer = DummyAuthorizer()
-    authorizer.add_user("acme", "pw", str(home), perm="elradfmw")
-    handler = type("Handler", (FTPHandler,), {"authorizer": authorizer, "auth_failed_timeout": 0})
-    server = FTPServer(("127.0.0.1", 0), handler)
-    stop = threading.Event()
-
-    def run() -> None:
-        while not stop.is_set():
-            server.serve_forever(timeout=0.05, blocking=False, handle_exit=False)
-        server.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    yield FtpSite(port=server.socket.getsockname()[1], home=home)
-    stop.set()
-    thread.join()
+    with ftp_server(home, "acme", "pw") as port:
+        yield FtpSite(port=port, home=home)
 
 
 def ftp_spec(site: FtpSite, **overrides: Any) -> DeliverySpec:
