@@ -25,7 +25,7 @@ def entry(
 ) -> lead_store.PostEntry:
     """The post log entry of one posted lead; the first of a request keeps its body."""
     body = submission.raw_request
-    first = index == 0 or not target.request_post_id
+    first = index == 0
     if first:
         target.request_post_id = outcome.post_id
     return lead_store.PostEntry(
