@@ -601,7 +601,7 @@ def start_serve(folder: Path, profile: str | None, processes: int = 1) -> Servin
     ports); with `profile`, under cProfile timed by CPU time (so time spent descheduled or
     waiting is not counted), saved there on exit."""
     arguments = ["serve", "--demo", "--data-dir", str(folder), "--processes", str(processes)]
-    arguments += ["--grpc", "127.0.0.1:0", "--receiver", "127.0.0.1:0"]
+    arguments += ["--grpc", "127.0.0.1:0", "--receiver", "127.0.0.1:0", "--soap", "127.0.0.1:0"]
     if profile:
         command = [sys.executable, "-c", SERVE_PROFILED, profile, *arguments]
     else:

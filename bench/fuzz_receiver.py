@@ -97,6 +97,8 @@ def start(folder: Path) -> Serve:
                 "127.0.0.1:0",
                 "--receiver",
                 "127.0.0.1:0",
+                "--soap",
+                "127.0.0.1:0",
             ],
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -70,6 +70,8 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[str], str, dict[str, st
             "127.0.0.1:0",
             "--receiver",
             "127.0.0.1:0",
+            "--soap",
+            "127.0.0.1:0",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

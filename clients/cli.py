@@ -18,7 +18,7 @@ from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, distribution_pb2
 
 from clients.client import admin, admin_async, distribution, struct, violations
-from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, ConfigError, Settings
+from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, DEFAULT_SOAP, ConfigError, Settings
 from server.errors import LeadRouterError
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "acme.json"
@@ -37,6 +37,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         database_url=args.database_url,
         grpc_address=getattr(args, "grpc", None),
         receiver_address=getattr(args, "receiver", None),
+        soap_address=getattr(args, "soap", None),
     )
 
 
@@ -273,6 +274,11 @@ def cmd_serve(args: argparse.Namespace) -> None:
             print(f"leadrouter gRPC API listening on {addresses['grpc']}", flush=True)
         if "receiver" in addresses:
             print(f"lead receiver listening on http://{addresses['receiver']}", flush=True)
+        if "soap" in addresses:
+            print(
+                f"service.asmx (SOAP) listening on http://{addresses['soap']}/service.asmx",
+                flush=True,
+            )
         if accounts is None:
             print(f"  calling the gRPC services at {args.grpc_target}", flush=True)
             print("Stop with Ctrl-C.", flush=True)
@@ -333,13 +339,23 @@ Example config applied (examples/acme.json): {json.dumps(applied)}
 Post a first lead (post it twice to see the duplicate check):
   curl -s http://{addresses["receiver"]}/processor/insert/general/json -d '{lead}'
 
-Next steps:
+{_soap_lines(addresses, demo["api_key"])}Next steps:
   export LEADROUTER_KEY={demo["api_key"]} LEADROUTER_GRPC={grpc_address}
   .venv/bin/leadrouter apply examples/acme.json   # apply again: nothing changes
   .venv/bin/leadrouter --help
 """,
         flush=True,
     )
+
+
+def _soap_lines(addresses: dict[str, str], key: str) -> str:
+    if "soap" not in addresses:
+        return ""
+    url = f"http://{addresses['soap']}/service.asmx"
+    return f"""service.asmx (SOAP; WSDL at {url}?WSDL): list the lead types, HTTP GET form:
+  curl -s '{url}/GetLeadTypes?Key={key}&LeadTypeUID=0'
+
+"""
 
 
 # -- argument parsing ---------------------------------------------------------------------
@@ -382,16 +398,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--only",
-        choices=["grpc", "receiver"],
-        help="serve one front door alone (to scale it out); default: both",
+        choices=["grpc", "receiver", "soap"],
+        help="serve one front door alone (to scale it out); default: all three",
     )
     serve.add_argument(
         "--grpc-target",
-        help="with --only receiver: the gRPC server HOST:PORT to call",
+        help="with --only receiver or --only soap: the gRPC server HOST:PORT to call",
     )
     serve.add_argument(
         "--receiver",
         help=f"lead receiver HOST:PORT (default {DEFAULT_RECEIVER}, or LEADROUTER_RECEIVER)",
+    )
+    serve.add_argument(
+        "--soap",
+        help=f"service.asmx HOST:PORT (default {DEFAULT_SOAP}, or LEADROUTER_SOAP)",
     )
     serve.add_argument(
         "--demo",

@@ -22,6 +22,9 @@ from leadrouter.v1 import leads_pb2_grpc
 
 from gateways.receiver.app import ReceiverSettings, create_app
 from gateways.receiver.http_server import ReceiverProtocol
+from gateways.soap.app import SoapSettings
+from gateways.soap.app import create_app as create_soap_app
+from gateways.soap.backend import Backend as SoapBackend
 from server.adapters import zip_codes
 from server.adapters.delivery import Transports
 from server.config import ConfigError, Settings
@@ -157,6 +160,27 @@ def _split(address: str) -> tuple[str, int]:
 
 
 @asynccontextmanager
+async def _http_server(app: Any, listener: socket.socket, **options: Any) -> AsyncIterator[None]:
+    """uvicorn serving `app` on `listener` until the block ends. What Server.serve() does,
+    minus taking over the process's signal handlers: serve() owns SIGTERM/SIGINT and stops
+    the front doors and the gRPC server in order."""
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", timeout_keep_alive=5, **options
+    )
+    http = uvicorn.Server(config)
+    config.load()
+    http.lifespan = config.lifespan_class(config)
+    await http.startup(sockets=[listener])
+    loop = asyncio.create_task(http.main_loop())
+    try:
+        yield
+    finally:
+        http.should_exit = True
+        await loop
+        await http.shutdown(sockets=[listener])
+
+
+@asynccontextmanager
 async def receiver(
     settings: Settings, grpc_target: str | InProcessServer, *, shared: bool = False
 ) -> AsyncIterator[str]:
@@ -175,25 +199,28 @@ async def receiver(
             leads_pb2_grpc.LeadServiceStub(channel),
             ReceiverSettings(max_body=settings.max_body_bytes),
         )
-        config = uvicorn.Config(
-            app, http=ReceiverProtocol, log_level="warning", lifespan="off", timeout_keep_alive=5
-        )
-        http = uvicorn.Server(config)
-        # What Server.serve() does, minus taking over the process's signal handlers: serve()
-        # owns SIGTERM/SIGINT here and stops the receiver and the gRPC server in order.
-        config.load()
-        http.lifespan = config.lifespan_class(config)
-        await http.startup(sockets=[listener])
-        loop = asyncio.create_task(http.main_loop())
-        try:
+        async with _http_server(app, listener, http=ReceiverProtocol):
             yield f"{host}:{bound}"
-        finally:
-            http.should_exit = True
-            await loop
-            await http.shutdown(sockets=[listener])
 
 
-FRONT_DOORS = ("grpc", "receiver")
+@asynccontextmanager
+async def soap(settings: Settings, grpc_target: str, *, shared: bool = False) -> AsyncIterator[str]:
+    """service.asmx on settings.soap_address, calling the gRPC services at grpc_target
+    (HOST:PORT) from its own thread pool; `shared` as for the receiver."""
+    host, port = _split(settings.soap_address)
+    listener = socket.create_server((host, port), reuse_port=shared)
+    bound = listener.getsockname()[1]
+    channel = grpc.insecure_channel(grpc_target)
+    app = create_soap_app(SoapBackend.on(channel), SoapSettings(max_body=settings.max_body_bytes))
+    try:
+        async with _http_server(app, listener):
+            yield f"{host}:{bound}"
+    finally:
+        app.state.gateway.close()
+        channel.close()
+
+
+FRONT_DOORS = ("grpc", "receiver", "soap")
 
 
 async def serve(
@@ -207,9 +234,9 @@ async def serve(
 ) -> None:
     """Serve until SIGTERM or SIGINT, then stop taking calls and finish those under way.
 
-    Both front doors by default. `only="grpc"` serves the gRPC services alone;
-    `only="receiver"` serves the receiver alone, calling the gRPC server at grpc_target, and
-    needs no database of its own: so each can be scaled out on its own.
+    Every front door by default. `only="grpc"` serves the gRPC services alone;
+    `only="receiver"` or `only="soap"` serves that gateway alone, calling the gRPC server at
+    grpc_target, and needs no database of its own: so each can be scaled out on its own.
 
     `processes` > 1 starts that many processes in all, each serving the same front doors on
     the same ports (the kernel spreads connections between them) with its own distribution
@@ -220,13 +247,13 @@ async def serve(
         raise ConfigError(f"--processes must be at least 1, got {processes}")
     if only not in (None, *FRONT_DOORS):
         raise ConfigError(f"--only must be one of {', '.join(FRONT_DOORS)}")
-    if only == "receiver" and not grpc_target:
-        raise ConfigError("a receiver served alone needs --grpc-target HOST:PORT")
+    if only in ("receiver", "soap") and not grpc_target:
+        raise ConfigError(f"--only {only} needs --grpc-target HOST:PORT")
     async with AsyncExitStack() as stack:
         addresses: dict[str, str] = {}
         pool: Pool | None = None
         target: str | InProcessServer = grpc_target or ""
-        if only != "receiver":
+        if only not in ("receiver", "soap"):
             pool = await stack.enter_async_context(storage(settings))
             receiver_url = settings.public_url or f"http://{settings.receiver_address}"
             engine = EngineSettings(lease_seconds=float(settings.lease_seconds))
@@ -238,9 +265,15 @@ async def serve(
             host = settings.grpc_address.rpartition(":")[0]
             addresses["grpc"] = f"{host}:{served.port}"
             target = served.local  # the receiver beside it calls it without the network
-        if only != "grpc":
+        shared = processes > 1 or worker
+        if only in (None, "receiver"):
             addresses["receiver"] = await stack.enter_async_context(
-                receiver(settings, target, shared=processes > 1 or worker)
+                receiver(settings, target, shared=shared)
+            )
+        if only in (None, "soap"):
+            soap_target = grpc_target or addresses["grpc"]
+            addresses["soap"] = await stack.enter_async_context(
+                soap(settings, soap_target, shared=shared)
             )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -270,6 +303,8 @@ def _worker_command(
         command += ["--grpc", addresses["grpc"]]
     if "receiver" in addresses:
         command += ["--receiver", addresses["receiver"]]
+    if "soap" in addresses:
+        command += ["--soap", addresses["soap"]]
     if only is not None:
         command += ["--only", only]
     if grpc_target is not None:

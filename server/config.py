@@ -9,6 +9,7 @@ from pathlib import Path
 
 DEFAULT_GRPC = "127.0.0.1:50051"
 DEFAULT_RECEIVER = "127.0.0.1:8080"
+DEFAULT_SOAP = "127.0.0.1:8081"
 
 
 class ConfigError(ValueError):
@@ -47,6 +48,7 @@ class Settings:
     database_url: str | None = None
     grpc_address: str = DEFAULT_GRPC
     receiver_address: str = DEFAULT_RECEIVER
+    soap_address: str = DEFAULT_SOAP
     max_body_bytes: int = 1024 * 1024
     public_url: str = ""  # the receiver's address as lead sources see it; empty = its own
     pool_max_size: int = field(default_factory=lambda: default_pool_size(os.cpu_count()))
@@ -70,6 +72,10 @@ class Settings:
         if "LEADROUTER_RECEIVER" in env:
             address = _address("LEADROUTER_RECEIVER", env["LEADROUTER_RECEIVER"])
             settings = replace(settings, receiver_address=address)
+        if "LEADROUTER_SOAP" in env:
+            settings = replace(
+                settings, soap_address=_address("LEADROUTER_SOAP", env["LEADROUTER_SOAP"])
+            )
         if "LEADROUTER_MAX_BODY_BYTES" in env:
             size = _positive_int("LEADROUTER_MAX_BODY_BYTES", env["LEADROUTER_MAX_BODY_BYTES"])
             settings = replace(settings, max_body_bytes=size)
@@ -90,6 +96,7 @@ class Settings:
         database_url: str | None = None,
         grpc_address: str | None = None,
         receiver_address: str | None = None,
+        soap_address: str | None = None,
     ) -> Settings:
         settings = self
         if data_dir is not None:
@@ -101,4 +108,6 @@ class Settings:
         if receiver_address is not None:
             address = _address("--receiver", receiver_address)
             settings = replace(settings, receiver_address=address)
+        if soap_address is not None:
+            settings = replace(settings, soap_address=_address("--soap", soap_address))
         return settings

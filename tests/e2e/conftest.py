@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import zeep
 from leadrouter.v1 import admin_pb2
 
 from clients.client import admin_async, struct
-from server.bootstrap import distribution, servicers
+from server.bootstrap import distribution, servicers, soap
+from server.config import Settings
 from server.rpc.app import Served, create_server
 from server.services.accounts import Accounts, NewAccount
 from server.services.distribution.engine import Distributor, EngineSettings
@@ -120,3 +122,18 @@ async def ids(new_account: Any, stub_for: Any) -> dict[str, str]:
         "password": "acme-secret",
         "source_key": made.secret,
     }
+
+
+@pytest.fixture
+async def soap_url(grpc_address: str) -> AsyncIterator[str]:
+    """service.asmx on a loopback port, calling the test's gRPC server."""
+    settings = Settings(soap_address="127.0.0.1:0", max_body_bytes=64 * 1024)
+    async with soap(settings, grpc_address) as address:
+        yield f"http://{address}/service.asmx"
+
+
+@pytest.fixture
+async def soap_client(soap_url: str) -> Any:
+    """A zeep client generated from the served WSDL (SOAP 1.1 port). zeep blocks: call it
+    through `asyncio.to_thread`, so the servers on this event loop can answer."""
+    return await asyncio.to_thread(zeep.Client, f"{soap_url}?WSDL")

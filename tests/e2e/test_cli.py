@@ -95,6 +95,8 @@ class Serve:
                 "127.0.0.1:0",
                 "--receiver",
                 "127.0.0.1:0",
+                "--soap",
+                "127.0.0.1:0",
                 "--data-dir",
                 str(data_dir),
                 *extra,
@@ -506,11 +508,41 @@ def test_the_demo_prints_a_curl_line_that_posts_a_first_lead(
         line = serve.wait_line(CURL_LINE)
         first = post_form(line[1], line[2])
         again = post_form(line[1], line[2])
+        soap_line = serve.wait_line(SOAP_LINE)
+        with urllib.request.urlopen(soap_line[1], timeout=60) as answer:
+            lead_types = answer.read().decode()
     finally:
         status = serve.terminate()
     assert (first["ResponseType"], first["isValidPost"]) == ("No_Error", True)
     assert again["ResponseType"] == "Duplicate_Lead"
+    assert "<ArrayOfLeadTypeType" in lead_types and "Auto Insurance" in lead_types
     assert status == 0, serve.text()
+
+
+SOAP_LINE = re.compile(r"curl -s '(\S+/service\.asmx/GetLeadTypes\S+)'")
+SOAP_READY = re.compile(r"service.asmx \(SOAP\) listening on (http://\S+)")
+
+
+def test_service_asmx_served_alone_calls_a_separate_grpc_server(
+    cli_server: Server, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    created = succeeded(leadrouter("accounts", "create", "Soap", "--data-dir", cli_server.data_dir))
+    succeeded(apply(cli_server, EXAMPLE, created["api_key"]))
+    alone = Serve(
+        tmp_path_factory.mktemp("soap"), "--only", "soap", "--grpc-target", cli_server.address
+    )
+    try:
+        url = alone.wait_line(SOAP_READY)[1]
+        query = f"Key={created['api_key']}&LeadTypeUID=0"
+        with urllib.request.urlopen(f"{url}/GetLeadTypes?{query}", timeout=60) as answer:
+            lead_types = answer.read().decode()
+    finally:
+        status = alone.terminate()
+    assert "Auto Insurance" in lead_types
+    assert "gRPC API listening" not in alone.text()
+    assert "lead receiver listening" not in alone.text()
+    assert not (alone.data_dir / "pg").exists()
+    assert status == 0, alone.text()
 
 
 RECEIVER_READY = re.compile(r"lead receiver listening on (http://\S+:\d+)")

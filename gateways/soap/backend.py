@@ -1,0 +1,44 @@
+"""How the service.asmx methods reach leadrouter: one blocking gRPC call per method, made from
+the gateway's worker threads, with the method's Key as the call's admin API key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc
+
+from gateways.soap.faults import client_fault, from_rpc_error
+
+
+@dataclass(frozen=True)
+class Backend:
+    """The gRPC services a method may call, and the deadline of each call."""
+
+    admin: Any
+    distribution: Any
+    timeout: float = 30.0
+
+    @classmethod
+    def on(cls, channel: grpc.Channel, timeout: float = 30.0) -> Backend:
+        return cls(
+            admin=admin_pb2_grpc.AdminServiceStub(channel),
+            distribution=distribution_pb2_grpc.DistributionServiceStub(channel),
+            timeout=timeout,
+        )
+
+    def call(self, service: str, method: str, request: Message, key: str | None) -> Any:
+        """`service.method(request)` as the account whose admin key `key` is; a failure is
+        raised as the SOAP Fault it maps to."""
+        key = (key or "").strip()
+        if not key:
+            raise client_fault("Key is required: an admin API key of the account")
+        stub = getattr(getattr(self, service), method)
+        try:
+            return stub(
+                request, metadata=(("authorization", f"Bearer {key}"),), timeout=self.timeout
+            )
+        except grpc.RpcError as error:
+            raise from_rpc_error(error, method) from None

@@ -1,0 +1,169 @@
+"""The methods of service.asmx. Each one reads its parameters, makes one gRPC call through
+the application's Backend and translates the answer (translate.py); docs/soap.md maps each
+method to its RPC. Parameter names and casing are the document's, hence the Python names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadrouter.v1 import admin_pb2, distribution_pb2
+from spyne import Fault, ServiceBase, rpc
+
+from gateways.soap import translate
+from gateways.soap.backend import Backend
+from gateways.soap.faults import unexpected
+from gateways.soap.models import (
+    Bool,
+    ClientScanType,
+    DeliveryResultType,
+    LeadFieldType,
+    LeadScanLogType,
+    LeadTypeType,
+    Long,
+    Str,
+    array_of,
+)
+
+
+def _backend(ctx: Any) -> Backend:
+    backend: Backend = ctx.app.backend
+    return backend
+
+
+class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
+    """LeadExec's service.asmx."""
+
+    @classmethod
+    def call_wrapper(cls, ctx: Any, args: Any = None) -> Any:
+        """A fault is the method's answer; anything else is a bug, logged with a reference
+        that the caller gets instead of the exception's text."""
+        try:
+            return super().call_wrapper(ctx, args)
+        except Fault:
+            raise
+        except Exception as error:
+            raise unexpected(ctx.method_request_string, repr(error)) from error
+
+    # -- lead types
+
+    @rpc(Str, Long, _returns=array_of(LeadTypeType))
+    def GetLeadTypes(ctx: Any, Key: str, LeadTypeUID: int) -> list[Any]:
+        backend = _backend(ctx)
+        if LeadTypeUID:
+            one = backend.call(
+                "admin", "GetLeadType", admin_pb2.GetLeadTypeRequest(id=LeadTypeUID), Key
+            )
+            types = [one]
+        else:
+            types = list(
+                backend.call(
+                    "admin", "ListLeadTypes", admin_pb2.ListLeadTypesRequest(), Key
+                ).lead_types
+            )
+        return [translate.lead_type(t, 0) for t in types]
+
+    @rpc(Str, Long, _returns=array_of(LeadFieldType))
+    def GetLeadFields(ctx: Any, Key: str, LeadTypeUID: int) -> list[Any]:
+        request = admin_pb2.GetLeadTypeRequest(id=LeadTypeUID)
+        found = _backend(ctx).call("admin", "GetLeadType", request, Key)
+        return [translate.lead_field(f) for f in found.fields]
+
+    # -- where a lead goes
+
+    @rpc(Str, Long, _returns=array_of(LeadScanLogType))
+    def GetLeadScanLog(ctx: Any, Key: str, LeadUID: int) -> list[Any]:
+        request = distribution_pb2.GetLeadScanLogRequest(lead_id=LeadUID)
+        found = _backend(ctx).call("distribution", "GetLeadScanLog", request, Key)
+        return [translate.scan_log(e) for e in found.entries]
+
+    @rpc(Str, Long, Bool, Bool, _returns=array_of(ClientScanType))
+    def GetClientsForLead(
+        ctx: Any, Key: str, LeadUID: int, Automated: bool, AllowOverMax: bool
+    ) -> list[Any]:
+        request = distribution_pb2.GetClientsForLeadRequest(
+            lead_id=LeadUID, automated_only=bool(Automated), allow_over_max=bool(AllowOverMax)
+        )
+        found = _backend(ctx).call("distribution", "GetClientsForLead", request, Key)
+        return [translate.client_scan(c) for c in found.clients]
+
+    @rpc(Str, Long, _returns=array_of(ClientScanType))
+    def GetClientsForRedirect(ctx: Any, Key: str, LeadUID: int) -> list[Any]:
+        request = distribution_pb2.GetClientsForRedirectRequest(lead_id=LeadUID)
+        found = _backend(ctx).call("distribution", "GetClientsForRedirect", request, Key)
+        return [translate.client_scan(c) for c in found.clients]
+
+    @rpc(Str, Long, _returns=array_of(ClientScanType))
+    def GetClientsForTransfer(ctx: Any, Key: str, LeadUID: int) -> list[Any]:
+        request = distribution_pb2.GetClientsForTransferRequest(lead_id=LeadUID)
+        found = _backend(ctx).call("distribution", "GetClientsForTransfer", request, Key)
+        return [translate.client_scan(c) for c in found.clients]
+
+    # -- manual operations
+
+    @rpc(Str, Long, Long, Long, Long, Str, _returns=DeliveryResultType)
+    def ProcessClientDelivery(
+        ctx: Any,
+        Key: str,
+        LeadUID: int,
+        ClientUID: int,
+        ClientAccountUID: int,
+        ClientOrderUID: int,
+        Notes: str | None,
+    ) -> Any:
+        request = distribution_pb2.ProcessClientDeliveryRequest(
+            lead_id=LeadUID,
+            client_id=ClientUID,
+            account_id=ClientAccountUID,
+            order_id=max(ClientOrderUID, 0),
+            notes=Notes or "",
+        )
+        result = _backend(ctx).call("distribution", "ProcessClientDelivery", request, Key)
+        return translate.delivery_result(result)
+
+    @rpc(Str, Long, _in_variable_names={"Key": "key"})
+    def ResendLead(ctx: Any, Key: str, leadSendUid: int) -> None:
+        request = distribution_pb2.ResendLeadRequest(send_id=leadSendUid)
+        _backend(ctx).call("distribution", "ResendLead", request, Key)
+
+    @rpc(Str, Long, Long)
+    def ConfirmSale(ctx: Any, Key: str, LeadUID: int, ClientUID: int) -> None:
+        request = distribution_pb2.ConfirmSaleRequest(lead_id=LeadUID, client_id=ClientUID)
+        _backend(ctx).call("distribution", "ConfirmSale", request, Key)
+
+    @rpc(Str, Long, Str, Bool, Str)
+    def RedirectStatusNotify(
+        ctx: Any, Key: str, LeadUID: int, Redirect: str | None, isValid: bool, Response: str | None
+    ) -> None:
+        request = distribution_pb2.RedirectStatusNotifyRequest(
+            lead_id=LeadUID,
+            redirect=Redirect or "",
+            is_valid=bool(isValid),
+            response=Response or "",
+        )
+        _backend(ctx).call("distribution", "RedirectStatusNotify", request, Key)
+
+    @rpc(Str, Long, Long, Long, Str, Str, Long, Long, Long)
+    def LogClientSend(
+        ctx: Any,
+        Key: str,
+        ClientUID: int,
+        LeadUID: int,
+        DeliveryUID: int,
+        PostString: str | None,
+        Response: str | None,
+        ClientOrderUID: int,
+        ClientOrderItemUID: int,
+        ClientAccountUID: int,
+    ) -> None:
+        request = distribution_pb2.LogClientSendRequest(
+            client_id=ClientUID,
+            lead_id=LeadUID,
+            delivery_id=max(DeliveryUID, 0),
+            post_string=PostString or "",
+            response=Response or "",
+            order_id=max(ClientOrderUID, 0),
+            order_item_id=max(ClientOrderItemUID, 0),
+            account_id=ClientAccountUID,
+        )
+        _backend(ctx).call("distribution", "LogClientSend", request, Key)

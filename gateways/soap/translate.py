@@ -1,0 +1,129 @@
+"""gRPC messages into service.asmx types and back: names, enumerations, Pacific time and
+decimal strings. Pure functions; nothing here decides anything about a lead or a buyer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from leadrouter.v1 import catalog_pb2, distribution_pb2
+
+from gateways.soap import models
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+# .NET's DateTime.MinValue: what ASMX writes for a date that was never set.
+NEVER = datetime(1, 1, 1)
+
+
+def _names(enum: Any) -> tuple[str, ...]:
+    """A LeadExec enumeration's names in order: the proto enums number them the same way."""
+    return tuple(enum.__values__)
+
+
+DATA_TYPES = _names(models.DataType)
+SPECIAL_BITS = _names(models.LeadFieldSpecialBit)
+RESPONSE_ERRORS = _names(models.ResponseErrors)
+
+
+def pacific(moment: Timestamp) -> datetime:
+    """A stored UTC time as LeadExec answers it: Pacific wall time, no offset."""
+    if not moment.seconds and not moment.nanos:
+        return NEVER
+    utc = moment.ToDatetime(tzinfo=UTC)
+    return utc.astimezone(PACIFIC).replace(tzinfo=None)
+
+
+def from_pacific(moment: datetime | None) -> Timestamp | None:
+    """A DateTime sent to the API: Pacific wall time unless it carries an offset."""
+    if moment is None or moment.replace(tzinfo=None) == NEVER:
+        return None
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=PACIFIC)
+    stamp = Timestamp()
+    stamp.FromDatetime(aware.astimezone(UTC))
+    return stamp
+
+
+def money(value: str) -> float:
+    """A decimal string as the document's Double; an empty price is 0."""
+    try:
+        return float(Decimal(value)) if value else 0.0
+    except InvalidOperation:
+        return 0.0
+
+
+def decimal_text(value: float | None) -> str:
+    """A Double sent to the API as the decimal string the services take (shortest repr)."""
+    return "" if value is None else format(Decimal(repr(float(value))), "f")
+
+
+def enum_name(names: tuple[str, ...], number: int) -> str:
+    return names[number] if 0 <= number < len(names) else names[0]
+
+
+def lead_type(message: catalog_pb2.LeadType, account_id: int) -> Any:
+    return models.LeadTypeType(
+        LeadTypeUID=message.id,
+        AccountUID=account_id,
+        InQC=0,  # obsolete
+        Descriptor=message.name,
+        Status=True,  # obsolete
+        DefaultDupSets="",  # obsolete
+        TypeUID=message.industry_type,
+    )
+
+
+def lead_field(field: catalog_pb2.LeadField) -> Any:
+    special = catalog_pb2.SpecialField.Name(field.special)
+    return models.LeadFieldType(
+        LeadFieldUID=field.id,
+        LeadTypeUID=field.lead_type_id,
+        Descriptor=field.name,
+        FieldDataType=enum_name(DATA_TYPES, field.data_type),
+        Required=field.required,
+        Status=True,  # obsolete
+        Computed=False,
+        ComputedExpr="",
+        Enumerated=bool(field.enumerations),
+        Validation=field.validation,
+        InvalidChars=field.invalid_chars,
+        FmtError="",  # obsolete
+        FormatString=field.format_string,
+        isState=special == "SPECIAL_FIELD_STATE",
+        FieldDescription=field.description,
+        ColSpan=0,
+        Width=0,
+        Height=0,
+        SpecialBit=special_bit(field.special),
+        FieldEnums=list(field.enumerations),
+        Delete=False,
+    )
+
+
+def special_bit(number: int) -> str:
+    return enum_name(SPECIAL_BITS, number)
+
+
+def scan_log(entry: distribution_pb2.ScanLogEntry) -> Any:
+    return models.LeadScanLogType(
+        LeadUID=entry.lead_id, ScanDate=pacific(entry.scan_date), Log=entry.log
+    )
+
+
+def client_scan(offer: distribution_pb2.ClientOffer | distribution_pb2.ClientForLead) -> Any:
+    return models.ClientScanType(
+        ClientUID=offer.client_id,
+        ClientAccountUID=offer.account_id,
+        ClientOrderUID=offer.order_id,
+        ClientOrderItemUID=offer.order_item_id,
+        Automation=offer.automation,
+    )
+
+
+def delivery_result(result: distribution_pb2.ManualSendResult) -> Any:
+    status = distribution_pb2.SendStatus.Name(result.status).removeprefix("SEND_STATUS_")
+    return models.DeliveryResultType(
+        isValid=result.is_valid, Status=status.title().replace("_", ""), Response=result.response
+    )

@@ -1,0 +1,217 @@
+"""service.asmx as ASMX serves it: the WSDL with both SOAP bindings, SOAP 1.1 through zeep, a
+hand-written SOAP 1.2 envelope, the HTTP GET and POST forms, the help pages, and hostile or
+malformed requests refused as faults without harm."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+import zeep
+from leadrouter.v1 import admin_pb2
+from lxml import etree
+
+from clients.client import struct
+from tests.e2e.conftest import EXAMPLE
+
+TNS = "http://tempuri.org/"
+SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
+SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+def _envelope12(method: str, params: str) -> str:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><soap12:Envelope xmlns:soap12="{SOAP12}">'
+        f'<soap12:Body><{method} xmlns="{TNS}">{params}</{method}></soap12:Body>'
+        "</soap12:Envelope>"
+    )
+
+
+def _envelope11(method: str, params: str) -> str:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP11}">'
+        f'<soap:Body><{method} xmlns="{TNS}">{params}</{method}></soap:Body></soap:Envelope>'
+    )
+
+
+@pytest.fixture
+async def tenant(new_account: Any, stub_for: Any) -> dict[str, Any]:
+    """An account with the example config: its admin key and the ids config made."""
+    made = await new_account()
+    async with stub_for(made.api_key) as stub:
+        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(EXAMPLE)))
+    return {"key": made.api_key, "lid": applied.lead_types["auto-insurance"]}
+
+
+async def _call(client: Any, method: str, **params: Any) -> Any:
+    return await asyncio.to_thread(getattr(client.service, method), **params)
+
+
+@pytest.mark.parametrize("query", ["WSDL", "wsdl", "Wsdl"])
+async def test_the_wsdl_binds_every_method_over_soap_11_and_12(soap_url: str, query: str) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.get(f"{soap_url}?{query}")
+    assert answer.status_code == 200
+    root = etree.fromstring(answer.content)
+    assert root.get("targetNamespace") == TNS
+    wsdl = "{http://schemas.xmlsoap.org/wsdl/}"
+    assert {b.get("name") for b in root.iter(f"{wsdl}binding")} == {"ServiceSoap", "ServiceSoap12"}
+    ports = [p for p in root.iter(f"{wsdl}port")]
+    assert {p.get("name") for p in ports} == {"ServiceSoap", "ServiceSoap12"}
+    for port in ports:  # the address is the one the caller used
+        assert port[0].get("location") == soap_url
+
+
+async def test_zeep_reads_lead_types_over_soap_11(soap_client: Any, tenant: dict[str, Any]) -> None:
+    found = await _call(soap_client, "GetLeadTypes", Key=tenant["key"], LeadTypeUID=0)
+    assert [t.LeadTypeUID for t in found] == [tenant["lid"]]
+    assert found[0].Descriptor == "Auto Insurance"
+    fields = await _call(soap_client, "GetLeadFields", Key=tenant["key"], LeadTypeUID=tenant["lid"])
+    by_name = {f.Descriptor: f for f in fields}
+    assert by_name["Email"].SpecialBit == "Email"
+    assert by_name["FirstName"].FieldDataType == "Varchar"
+
+
+async def test_zeep_over_soap_12(soap_url: str, tenant: dict[str, Any]) -> None:
+    client = await asyncio.to_thread(zeep.Client, f"{soap_url}?WSDL", port_name="ServiceSoap12")
+    found = await _call(client, "GetLeadTypes", Key=tenant["key"], LeadTypeUID=tenant["lid"])
+    assert [t.LeadTypeUID for t in found] == [tenant["lid"]]
+    with pytest.raises(zeep.exceptions.Fault) as refused:
+        await _call(client, "GetLeadTypes", Key="lr_nope", LeadTypeUID=0)
+    assert refused.value.code.endswith("Sender")
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("", "Key is required"), ("lr_wrong_key", "API key"), ("not a key", "API key")],
+)
+async def test_a_bad_or_missing_key_is_a_client_fault(
+    soap_client: Any, key: str, message: str
+) -> None:
+    with pytest.raises(zeep.exceptions.Fault) as refused:
+        await _call(soap_client, "GetLeadTypes", Key=key, LeadTypeUID=0)
+    assert refused.value.code.endswith("Client")
+    assert message in refused.value.message
+
+
+async def test_a_missing_entity_is_a_client_fault(soap_client: Any, tenant: dict[str, Any]) -> None:
+    with pytest.raises(zeep.exceptions.Fault) as refused:
+        await _call(soap_client, "GetLeadFields", Key=tenant["key"], LeadTypeUID=987654)
+    assert refused.value.code.endswith("Client")
+    assert "987654" in refused.value.message
+
+
+async def test_a_hand_written_soap_12_envelope(soap_url: str, tenant: dict[str, Any]) -> None:
+    body = _envelope12("GetLeadTypes", f"<Key>{tenant['key']}</Key><LeadTypeUID>0</LeadTypeUID>")
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            soap_url, content=body, headers={"Content-Type": "application/soap+xml; charset=utf-8"}
+        )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/soap+xml")
+    root = etree.fromstring(answer.content)
+    assert root.tag == f"{{{SOAP12}}}Envelope"
+    ids = root.findall(f".//{{{TNS}}}LeadTypeUID")
+    assert [int(i.text) for i in ids] == [tenant["lid"]]
+
+
+async def test_the_http_get_and_post_forms(soap_url: str, tenant: dict[str, Any]) -> None:
+    params = {"Key": tenant["key"], "LeadTypeUID": "0"}
+    async with httpx.AsyncClient() as http:
+        got = await http.get(f"{soap_url}/GetLeadTypes", params=params)
+        posted = await http.post(f"{soap_url}/GetLeadTypes", data=params)
+        lower = await http.get(f"{soap_url.lower()}/getleadtypes", params=params)
+    for answer in (got, posted, lower):
+        assert answer.status_code == 200, answer.text
+        root = etree.fromstring(answer.content)
+        assert root.tag == f"{{{TNS}}}ArrayOfLeadTypeType"
+        assert [int(i.text) for i in root.iter(f"{{{TNS}}}LeadTypeUID")] == [tenant["lid"]]
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "message"),
+    [
+        ({"Key": "lr_wrong_key", "LeadTypeUID": "0"}, 401, "API key"),
+        ({"LeadTypeUID": "0"}, 400, "Key is required"),
+        ({"Key": "KEY", "LeadTypeUID": "abc"}, 400, "LeadTypeUID"),
+        ({"Key": "KEY", "LeadTypeUID": "424242"}, 404, "424242"),
+    ],
+)
+async def test_the_forms_answer_refusals_with_the_matching_http_status(
+    soap_url: str, tenant: dict[str, Any], params: dict[str, str], status: int, message: str
+) -> None:
+    params = {k: tenant["key"] if v == "KEY" else v for k, v in params.items()}
+    async with httpx.AsyncClient() as http:
+        for answer in (
+            await http.get(f"{soap_url}/GetLeadFields", params=params),
+            await http.post(f"{soap_url}/GetLeadFields", data=params),
+        ):
+            assert answer.status_code == status
+            assert message in answer.text
+            assert "Traceback" not in answer.text
+
+
+async def test_the_method_list_and_help_pages(soap_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        index = await http.get(soap_url)
+        page = await http.get(f"{soap_url}?op=GetClientsForLead")
+        unknown = await http.get(f"{soap_url}?op=NoSuchMethod")
+    assert index.status_code == 200
+    assert "?op=GetLeadTypes" in index.text
+    assert page.status_code == 200
+    for part in ("LeadUID", "AllowOverMax", "SOAPAction", "soap12:Envelope", "/GetClientsForLead?"):
+        assert part in page.text
+    assert unknown.status_code == 404
+
+
+async def test_malformed_xml_is_a_client_fault(soap_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            soap_url, content=b"<soap:Envelope><unclosed>", headers={"Content-Type": "text/xml"}
+        )
+    assert answer.status_code in (400, 500)
+    assert b"Client" in answer.content
+    assert b"Traceback" not in answer.content
+
+
+BOMB = (
+    '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+    '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    '<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+)
+EXTERNAL = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+
+
+@pytest.mark.parametrize("prolog", [BOMB, EXTERNAL], ids=["entity-bomb", "external-entity"])
+async def test_dtds_and_entities_are_refused(
+    soap_url: str, tenant: dict[str, Any], prolog: str
+) -> None:
+    body = _envelope11("GetLeadTypes", f"<Key>{tenant['key']}</Key><LeadTypeUID>0</LeadTypeUID>")
+    body = prolog + body.split("?>", 1)[1]
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(soap_url, content=body, headers={"Content-Type": "text/xml"})
+        after = await http.get(
+            f"{soap_url}/GetLeadTypes", params={"Key": tenant["key"], "LeadTypeUID": 0}
+        )
+    assert answer.status_code == 400
+    assert b"DTD" in answer.content
+    assert b"root:" not in answer.content
+    assert after.status_code == 200  # and the service goes on
+
+
+async def test_an_oversized_body_is_refused(soap_url: str) -> None:
+    body = _envelope11("GetLeadTypes", "<Key>" + "x" * (70 * 1024) + "</Key>")
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(soap_url, content=body, headers={"Content-Type": "text/xml"})
+    assert answer.status_code == 413
+    assert b"Client" in answer.content
+
+
+async def test_an_unknown_content_type_is_refused(soap_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            soap_url, content=b"{}", headers={"Content-Type": "application/json"}
+        )
+    assert answer.status_code == 415
