@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadrouter.v1 import admin_pb2, distribution_pb2
+from leadrouter.v1 import admin_pb2, distribution_pb2, leads_pb2
 from spyne import Fault, ServiceBase, rpc
 
 from gateways.soap import translate
@@ -15,7 +15,10 @@ from gateways.soap.backend import Backend
 from gateways.soap.faults import unexpected
 from gateways.soap.models import (
     Bool,
+    ClientCriteriaMatchType,
     ClientScanType,
+    ClientSendType,
+    CriteriaItemType,
     DeliveryResultType,
     LeadFieldType,
     LeadScanLogType,
@@ -98,6 +101,38 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
         request = distribution_pb2.GetClientsForTransferRequest(lead_id=LeadUID)
         found = _backend(ctx).call("distribution", "GetClientsForTransfer", request, Key)
         return [translate.client_scan(c) for c in found.clients]
+
+    @rpc(Str, Long, _returns=array_of(ClientSendType))
+    def GetClientsForSend(ctx: Any, Key: str, LeadUID: int) -> list[Any]:
+        request = distribution_pb2.GetClientsForSendRequest(lead_id=LeadUID)
+        found = _backend(ctx).call("distribution", "GetClientsForSend", request, Key)
+        return [translate.client_send(c) for c in found.clients]
+
+    @rpc(Str, Long, _returns=array_of(ClientCriteriaMatchType))
+    def GetClientsforCriteria(ctx: Any, key: str, lid: int) -> list[Any]:
+        """The HTTP GET and POST forms carry the field values as further name-value pairs."""
+        posted = ctx.in_body_doc if isinstance(ctx.in_body_doc, dict) else {}
+        fields = [
+            leads_pb2.FieldValue(name=name, value=values[0] if values else "")
+            for name, values in posted.items()
+            if name.lower() not in ("key", "lid")
+        ]
+        request = distribution_pb2.GetClientsForCriteriaRequest(lead_type_id=lid, fields=fields)
+        found = _backend(ctx).call("distribution", "GetClientsForCriteria", request, key)
+        return [translate.client_match(c) for c in found.clients]
+
+    @rpc(Str, Long, array_of(CriteriaItemType), _returns=array_of(ClientCriteriaMatchType))
+    def GetClientsforCriteriaAdvanced(
+        ctx: Any, Key: str, LeadTypeUID: int, Criteria: list[Any] | None
+    ) -> list[Any]:
+        fields = [
+            leads_pb2.FieldValue(name=c.Name or "", value=c.Value or "") for c in Criteria or ()
+        ]
+        request = distribution_pb2.GetClientsForCriteriaRequest(
+            lead_type_id=LeadTypeUID, fields=fields
+        )
+        found = _backend(ctx).call("distribution", "GetClientsForCriteria", request, Key)
+        return [translate.client_match(c) for c in found.clients]
 
     # -- manual operations
 

@@ -127,3 +127,37 @@ def delivery_result(result: distribution_pb2.ManualSendResult) -> Any:
     return models.DeliveryResultType(
         isValid=result.is_valid, Status=status.title().replace("_", ""), Response=result.response
     )
+
+
+def _contact(entry: distribution_pb2.ClientForSend) -> dict[str, Any]:
+    return {
+        "ClientUID": entry.client_id,
+        "ClientName": entry.client_name,
+        "ContactFirstName": entry.contact_first_name,
+        "ContactLastName": entry.contact_last_name,
+        "Address": entry.address,
+        "Address2": entry.address2,
+        "City": entry.city,
+        "State": entry.state,
+        "Country": entry.country,
+        "PostalCode": entry.postal_code,
+        "PhoneNumber": entry.phone_number,
+        "Email": entry.email,
+    }
+
+
+def client_send(entry: distribution_pb2.ClientForSend) -> Any:
+    return models.ClientSendType(
+        **_contact(entry),
+        Notes=entry.notes,
+        DateSent=pacific(entry.date_sent),
+        IsValid=entry.is_valid,
+        Response=entry.response,
+        Price=money(entry.price),
+    )
+
+
+def client_match(entry: distribution_pb2.ClientForSend) -> Any:
+    return models.ClientCriteriaMatchType(
+        **_contact(entry), Price=money(entry.price), Website=entry.website
+    )

@@ -95,6 +95,7 @@ def _contact(buyer: BuyerContact | None) -> dict[str, str]:
         "postal_code": contact.get("postal_code", ""),
         "phone_number": contact.get("phone", ""),
         "email": contact.get("email", ""),
+        "website": contact.get("website", ""),
         "notes": buyer.notes if buyer else "",
     }
 
@@ -254,6 +255,13 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
         self, request: distribution_pb2.GetClientsForSendRequest, context: Context
     ) -> distribution_pb2.ClientsForSend:
         found = await self._lookups.clients_for_send(_account(), request.lead_id)
+        return clients_for_send_message(found)
+
+    async def GetClientsForCriteria(
+        self, request: distribution_pb2.GetClientsForCriteriaRequest, context: Context
+    ) -> distribution_pb2.ClientsForSend:
+        posted = [(f.name, f.value) for f in request.fields]
+        found = await self._lookups.clients_for_criteria(_account(), request.lead_type_id, posted)
         return clients_for_send_message(found)
 
     async def GetClientsForRedirect(

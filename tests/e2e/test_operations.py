@@ -611,3 +611,52 @@ async def test_criteria_accounts_are_found_by_field_and_value(
     assert error.code() == grpc.StatusCode.NOT_FOUND
     error = await refused(m, "GetAllCriteriaAccounts", D.GetAllCriteriaAccountsRequest())
     assert [path for path, _ in violations(error)] == ["lead_type_id", "lead_field_id"]
+
+
+# -- GetClientsForCriteria ----------------------------------------------------------------------
+
+
+async def test_clients_for_criteria_lists_the_accounts_that_would_take_such_a_lead(
+    build: Build, buyers: BuyerServer
+) -> None:
+    west = client(
+        "west", buyers, price="40", criteria=[{"field": "State", "operator": "In", "value": "CA"}]
+    )
+    west["contact_first_name"], west["email"] = "Wes", "wes@west.example"
+    m = await build([west, client("any", buyers, price="30")])
+    lead_type = m.ids.lead_types["auto-insurance"]
+
+    async def matching(**values: str) -> list[tuple[str, int, str]]:
+        request = D.GetClientsForCriteriaRequest(
+            lead_type_id=lead_type,
+            fields=[leads_pb2.FieldValue(name=k, value=v) for k, v in values.items()],
+        )
+        found = await call(m, "GetClientsForCriteria", request)
+        return [(c.client_name, c.rank, c.price) for c in found.clients]
+
+    assert await matching(State="CA", Zip="90210") == [
+        ("Buyer west", 1, "40"),
+        ("Buyer any", 2, "30"),
+    ]
+    assert await matching(State="NV") == [("Buyer any", 1, "30")]
+    found = await call(
+        m,
+        "GetClientsForCriteria",
+        D.GetClientsForCriteriaRequest(
+            lead_type_id=lead_type, fields=[leads_pb2.FieldValue(name="State", value="CA")]
+        ),
+    )
+    assert (found.clients[0].contact_first_name, found.clients[0].email) == (
+        "Wes",
+        "wes@west.example",
+    )
+    missing = await refused(
+        m, "GetClientsForCriteria", D.GetClientsForCriteriaRequest(lead_type_id=1 << 40)
+    )
+    assert missing.code() == grpc.StatusCode.NOT_FOUND
+    bad = D.GetClientsForCriteriaRequest(
+        lead_type_id=lead_type, fields=[leads_pb2.FieldValue(name="Age", value="old")]
+    )
+    assert (
+        await refused(m, "GetClientsForCriteria", bad)
+    ).code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -532,6 +532,7 @@ class ClientForSend(_message.Message):
     REDIRECT_VALID_FIELD_NUMBER: _builtins.int
     REDIRECT_RESPONSE_FIELD_NUMBER: _builtins.int
     RESEND_OF_FIELD_NUMBER: _builtins.int
+    WEBSITE_FIELD_NUMBER: _builtins.int
     client_id: _builtins.int
     """ClientUID"""
     client_name: _builtins.str
@@ -576,6 +577,8 @@ class ClientForSend(_message.Message):
     redirect_response: _builtins.str
     resend_of: _builtins.int
     """ResendLead: the send this one repeats; 0 = none"""
+    website: _builtins.str
+    """the buyer's website"""
     @_builtins.property
     def date_sent(self) -> _timestamp_pb2.Timestamp:
         """unset until delivered"""
@@ -624,10 +627,11 @@ class ClientForSend(_message.Message):
         redirect_valid: _builtins.bool = ...,
         redirect_response: _builtins.str = ...,
         resend_of: _builtins.int = ...,
+        website: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["confirmed_at", b"confirmed_at", "date_sent", b"date_sent", "redirect_notified_at", b"redirect_notified_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "address", b"address", "address2", b"address2", "automated", b"automated", "city", b"city", "client_id", b"client_id", "client_name", b"client_name", "confirmed_at", b"confirmed_at", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "date_sent", b"date_sent", "email", b"email", "is_valid", b"is_valid", "notes", b"notes", "order_id", b"order_id", "order_item_id", b"order_item_id", "phone_number", b"phone_number", "postal_code", b"postal_code", "price", b"price", "rank", b"rank", "reason", b"reason", "redirect_notified_at", b"redirect_notified_at", "redirect_response", b"redirect_response", "redirect_url", b"redirect_url", "redirect_valid", b"redirect_valid", "resend_of", b"resend_of", "response", b"response", "send_id", b"send_id", "send_notes", b"send_notes", "source_share", b"source_share", "state", b"state", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "address", b"address", "address2", b"address2", "automated", b"automated", "city", b"city", "client_id", b"client_id", "client_name", b"client_name", "confirmed_at", b"confirmed_at", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "date_sent", b"date_sent", "email", b"email", "is_valid", b"is_valid", "notes", b"notes", "order_id", b"order_id", "order_item_id", b"order_item_id", "phone_number", b"phone_number", "postal_code", b"postal_code", "price", b"price", "rank", b"rank", "reason", b"reason", "redirect_notified_at", b"redirect_notified_at", "redirect_response", b"redirect_response", "redirect_url", b"redirect_url", "redirect_valid", b"redirect_valid", "resend_of", b"resend_of", "response", b"response", "send_id", b"send_id", "send_notes", b"send_notes", "source_share", b"source_share", "state", b"state", "status", b"status", "website", b"website"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -652,6 +656,32 @@ class ClientsForSend(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClientsForSend: _TypeAlias = ClientsForSend  # noqa: Y015
+
+@_typing.final
+class GetClientsForCriteriaRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_TYPE_ID_FIELD_NUMBER: _builtins.int
+    FIELDS_FIELD_NUMBER: _builtins.int
+    lead_type_id: _builtins.int
+    """lid / LeadTypeUID"""
+    @_builtins.property
+    def fields(self) -> _containers.RepeatedCompositeFieldContainer[_leads_pb2.FieldValue]:
+        """the field values to scan, by field name"""
+
+    def __init__(
+        self,
+        *,
+        lead_type_id: _builtins.int = ...,
+        fields: _abc.Iterable[_leads_pb2.FieldValue] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fields", b"fields", "lead_type_id", b"lead_type_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetClientsForCriteriaRequest: _TypeAlias = GetClientsForCriteriaRequest  # noqa: Y015
 
 @_typing.final
 class GetClientsForRedirectRequest(_message.Message):

@@ -69,6 +69,11 @@ class DistributionServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForTransferRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ClientOffers.FromString,
                 _registered_method=True)
+        self.GetClientsForCriteria = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/GetClientsForCriteria',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForCriteriaRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ClientsForSend.FromString,
+                _registered_method=True)
         self.GetAllCriteriaAccounts = channel.unary_unary(
                 '/leadrouter.v1.DistributionService/GetAllCriteriaAccounts',
                 request_serializer=leadrouter_dot_v1_dot_distribution__pb2.GetAllCriteriaAccountsRequest.SerializeToString,
@@ -158,6 +163,15 @@ class DistributionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetClientsForCriteria(self, request, context):
+        """The accounts that would take a lead of this lead type with these field values now, best
+        first, with their buyers' contact details; no lead is needed (GetClientsforCriteria and
+        GetClientsforCriteriaAdvanced). Values are typed by the lead type's fields, none required.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetAllCriteriaAccounts(self, request, context):
         """The delivery accounts of a lead type having a criterion on a field with a value.
         """
@@ -238,6 +252,11 @@ def add_DistributionServiceServicer_to_server(servicer, server):
                     servicer.GetClientsForTransfer,
                     request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForTransferRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_distribution__pb2.ClientOffers.SerializeToString,
+            ),
+            'GetClientsForCriteria': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetClientsForCriteria,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForCriteriaRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.ClientsForSend.SerializeToString,
             ),
             'GetAllCriteriaAccounts': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAllCriteriaAccounts,
@@ -459,6 +478,33 @@ class DistributionService:
             '/leadrouter.v1.DistributionService/GetClientsForTransfer',
             leadrouter_dot_v1_dot_distribution__pb2.GetClientsForTransferRequest.SerializeToString,
             leadrouter_dot_v1_dot_distribution__pb2.ClientOffers.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetClientsForCriteria(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/GetClientsForCriteria',
+            leadrouter_dot_v1_dot_distribution__pb2.GetClientsForCriteriaRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.ClientsForSend.FromString,
             options,
             channel_credentials,
             insecure,

@@ -55,6 +55,11 @@ class DistributionServiceStub:
     """The redirect accounts that would take this lead now, best first. Nothing is reserved."""
     GetClientsForTransfer: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForTransferRequest, _distribution_pb2.ClientOffers]
     """The live-transfer accounts that would take this lead now, best first, with their agents."""
+    GetClientsForCriteria: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForCriteriaRequest, _distribution_pb2.ClientsForSend]
+    """The accounts that would take a lead of this lead type with these field values now, best
+    first, with their buyers' contact details; no lead is needed (GetClientsforCriteria and
+    GetClientsforCriteriaAdvanced). Values are typed by the lead type's fields, none required.
+    """
     GetAllCriteriaAccounts: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.GetAllCriteriaAccountsRequest, _distribution_pb2.CriteriaAccounts]
     """The delivery accounts of a lead type having a criterion on a field with a value."""
     ProcessClientDelivery: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.ProcessClientDeliveryRequest, _distribution_pb2.ManualSendResult]
@@ -95,6 +100,11 @@ class DistributionServiceAsyncStub(DistributionServiceStub):
     """The redirect accounts that would take this lead now, best first. Nothing is reserved."""
     GetClientsForTransfer: _aio.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForTransferRequest, _distribution_pb2.ClientOffers]  # type: ignore[assignment]
     """The live-transfer accounts that would take this lead now, best first, with their agents."""
+    GetClientsForCriteria: _aio.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForCriteriaRequest, _distribution_pb2.ClientsForSend]  # type: ignore[assignment]
+    """The accounts that would take a lead of this lead type with these field values now, best
+    first, with their buyers' contact details; no lead is needed (GetClientsforCriteria and
+    GetClientsforCriteriaAdvanced). Values are typed by the lead type's fields, none required.
+    """
     GetAllCriteriaAccounts: _aio.UnaryUnaryMultiCallable[_distribution_pb2.GetAllCriteriaAccountsRequest, _distribution_pb2.CriteriaAccounts]  # type: ignore[assignment]
     """The delivery accounts of a lead type having a criterion on a field with a value."""
     ProcessClientDelivery: _aio.UnaryUnaryMultiCallable[_distribution_pb2.ProcessClientDeliveryRequest, _distribution_pb2.ManualSendResult]  # type: ignore[assignment]
@@ -174,6 +184,17 @@ class DistributionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_distribution_pb2.ClientOffers, _abc.Awaitable[_distribution_pb2.ClientOffers]]:
         """The live-transfer accounts that would take this lead now, best first, with their agents."""
+
+    @_abc_1.abstractmethod
+    def GetClientsForCriteria(
+        self,
+        request: _distribution_pb2.GetClientsForCriteriaRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.ClientsForSend, _abc.Awaitable[_distribution_pb2.ClientsForSend]]:
+        """The accounts that would take a lead of this lead type with these field values now, best
+        first, with their buyers' contact details; no lead is needed (GetClientsforCriteria and
+        GetClientsforCriteriaAdvanced). Values are typed by the lead type's fields, none required.
+        """
 
     @_abc_1.abstractmethod
     def GetAllCriteriaAccounts(

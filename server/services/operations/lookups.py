@@ -3,6 +3,7 @@ delivery accounts name a value in their criteria."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from server.domain.buyers.records import BuyerContact, StoredDeliveryAccount
@@ -44,6 +45,18 @@ class OperationLookups:
             ids = {s.client_id for s in sends} | {e.view.client_id for e in scan.ranked}
             contacts = await buyer_store.contacts(conn, account_id, sorted(ids))
         return ClientsForSend(sends, scan, {c.id: c for c in contacts})
+
+    async def clients_for_criteria(
+        self, account_id: int, lead_type_id: int, posted: Sequence[tuple[str, str]]
+    ) -> ClientsForSend:
+        """The accounts that would take a lead with these values now, best first, with their
+        buyers' contact details (GetClientsforCriteria): no lead, so no sends."""
+        required_ids(lead_type_id=lead_type_id)
+        scan = await self._views.scan_fields(account_id, lead_type_id, posted)
+        async with transaction(self._pool) as conn:
+            ids = sorted({e.view.client_id for e in scan.ranked})
+            contacts = await buyer_store.contacts(conn, account_id, ids)
+        return ClientsForSend([], scan, {c.id: c for c in contacts})
 
     async def clients_of_type(
         self, account_id: int, lead_id: int, account_type: AccountType
