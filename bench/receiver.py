@@ -37,12 +37,19 @@ import psutil
 EXAMPLE_FILE = Path(__file__).parents[1] / "examples" / "acme.json"
 
 
-def read_ready(lines: Iterable[str]) -> tuple[str, str, str, dict[str, str]]:
+def read_ready(
+    lines: Iterable[str], doors: dict[str, str] | None = None
+) -> tuple[str, str, str, dict[str, str]]:
     """From `serve --demo`'s output, until it is ready: the gRPC address, the demo key, the
-    receiver's address and the first lead's form from the printed curl line."""
+    receiver's address and the first lead's form from the printed curl line; `doors` gets
+    service.asmx's address as "soap"."""
     grpc_address = key = address = ""
     form: dict[str, str] = {}
     for line in lines:
+        if doors is not None and (
+            found := re.search(r"\(SOAP\) listening on http://(\S+?)/", line)
+        ):
+            doors["soap"] = found[1]
         if found := re.search(r"gRPC API listening on (\S+)", line):
             grpc_address = found[1]
         if found := re.search(r"LEADROUTER_KEY=(\S+)", line):
@@ -54,9 +61,12 @@ def read_ready(lines: Iterable[str]) -> tuple[str, str, str, dict[str, str]]:
     raise SystemExit("leadrouter serve stopped before it was ready")
 
 
-def start_server(folder: Path) -> tuple[subprocess.Popen[str], str, dict[str, str], str]:
+def start_server(
+    folder: Path, doors: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str, dict[str, str], str]:
     """`leadrouter serve --demo` in its own process: it, the receiver address, the demo lead's
-    form (from the curl line it prints) and the demo admin key."""
+    form (from the curl line it prints) and the demo admin key; `doors` gets the gRPC and
+    service.asmx addresses as "grpc" and "soap"."""
     server = subprocess.Popen(
         [
             sys.executable,
@@ -78,7 +88,9 @@ def start_server(folder: Path) -> tuple[subprocess.Popen[str], str, dict[str, st
         text=True,
     )
     assert server.stdout is not None
-    grpc_address, key, address, form = read_ready(server.stdout)
+    grpc_address, key, address, form = read_ready(server.stdout, doors)
+    if doors is not None:
+        doors["grpc"] = grpc_address
     # the example campaign caps 1000 leads a day: lift it so the run measures, not caps
     document = json.loads(EXAMPLE_FILE.read_text())
     document["sources"][0]["campaigns"][0]["day_max"] = -1

@@ -266,7 +266,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     async def ready(addresses: dict[str, str], accounts: Any) -> None:
         if args.worker:
-            print(f"worker ready {os.getpid()}", flush=True)
+            print(f"worker ready {os.getpid()} {addresses.get('soap', '')}".rstrip(), flush=True)
             return
         if args.processes > 1:
             print(f"{args.processes} processes share these ports:", flush=True)

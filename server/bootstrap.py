@@ -237,6 +237,7 @@ async def serve(
     Every front door by default. `only="grpc"` serves the gRPC services alone;
     `only="receiver"` or `only="soap"` serves that gateway alone, calling the gRPC server at
     grpc_target, and needs no database of its own: so each can be scaled out on its own.
+    Served together, service.asmx runs in a child process of its own (a `worker`).
 
     `processes` > 1 starts that many processes in all, each serving the same front doors on
     the same ports (the kernel spreads connections between them) with its own distribution
@@ -270,11 +271,16 @@ async def serve(
             addresses["receiver"] = await stack.enter_async_context(
                 receiver(settings, target, shared=shared)
             )
-        if only in (None, "soap"):
-            soap_target = grpc_target or addresses["grpc"]
+        if only == "soap":
             addresses["soap"] = await stack.enter_async_context(
-                soap(settings, soap_target, shared=shared)
+                soap(settings, grpc_target or "", shared=shared)
             )
+        elif only is None and not worker:
+            # service.asmx in a process of its own: its XML work never takes the receiver's
+            # core or interpreter lock (docs/decisions.md, "service.asmx in its own process")
+            command = _soap_command(addresses["grpc"], settings.soap_address)
+            ready = await stack.enter_async_context(_workers(1, command, settings))
+            addresses["soap"] = ready[0].split()[-1]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -292,6 +298,14 @@ async def serve(
 
 
 # -- several processes ---------------------------------------------------------------------
+
+
+def _soap_command(grpc_target: str, soap_address: str) -> list[str]:
+    """How to start the process that serves service.asmx beside this one."""
+    return [
+        *(sys.executable, "-m", "clients.cli", "serve", "--worker", "--only", "soap"),
+        *("--grpc-target", grpc_target, "--soap", soap_address),
+    ]
 
 
 def _worker_command(
@@ -313,25 +327,27 @@ def _worker_command(
 
 
 @asynccontextmanager
-async def _workers(count: int, command: list[str], settings: Settings) -> AsyncIterator[None]:
-    """`count` worker processes, each ready (it printed `worker ready`) before this returns;
-    stopped (SIGTERM, then SIGKILL after the grace period) when the block ends. A worker's
-    stdin is a pipe from this process: it stops by itself when that closes."""
+async def _workers(count: int, command: list[str], settings: Settings) -> AsyncIterator[list[str]]:
+    """`count` worker processes, each ready (it printed `worker ready`, the line is yielded)
+    before this returns; stopped (SIGTERM, then SIGKILL after the grace period) when the
+    block ends. A worker's stdin is a pipe from this process: it stops by itself when that
+    closes."""
     env = {**os.environ, "LEADROUTER_DATA_DIR": str(settings.data_dir.resolve())}
     if settings.database_url:
         env["LEADROUTER_DATABASE_URL"] = settings.database_url
     started: list[asyncio.subprocess.Process] = []
     drains: list[asyncio.Task[None]] = []
+    ready: list[str] = []
     try:
         for _ in range(count):
             process = await asyncio.create_subprocess_exec(
                 *command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
             )
             started.append(process)
-            await _until_ready(process)
+            ready.append(await _until_ready(process))
             drains.append(asyncio.create_task(_drain(process)))
         log.info("%d worker processes serving: %s", count, [p.pid for p in started])
-        yield
+        yield ready
     finally:
         for process in started:
             if process.returncode is None:
@@ -347,12 +363,12 @@ async def _workers(count: int, command: list[str], settings: Settings) -> AsyncI
             drain.cancel()
 
 
-async def _until_ready(process: asyncio.subprocess.Process, seconds: float = 120.0) -> None:
+async def _until_ready(process: asyncio.subprocess.Process, seconds: float = 120.0) -> str:
     assert process.stdout is not None
     async with asyncio.timeout(seconds):
         while line := await process.stdout.readline():
             if line.startswith(b"worker ready"):
-                return
+                return line.decode().strip()
     raise ConfigError(f"worker process {process.pid} stopped before serving")
 
 

@@ -582,8 +582,21 @@ def _listening_ports(pid: int) -> set[int]:
     }
 
 
+def _serves_soap_alone(command: list[str]) -> bool:
+    return "--only" in command and command[command.index("--only") + 1] == "soap"
+
+
 def _workers_of(pid: int) -> list[Any]:
-    return [c for c in psutil.Process(pid).children() if "--worker" in c.cmdline()]
+    """The processes serving the same doors as `pid` (not its service.asmx process)."""
+    return [
+        c
+        for c in psutil.Process(pid).children()
+        if "--worker" in c.cmdline() and not _serves_soap_alone(c.cmdline())
+    ]
+
+
+def _soap_of(pid: int) -> list[Any]:
+    return [c for c in psutil.Process(pid).children() if _serves_soap_alone(c.cmdline())]
 
 
 def test_several_processes_serve_the_same_ports_and_stop_together(
@@ -596,6 +609,8 @@ def test_several_processes_serve_the_same_ports_and_stop_together(
         receiver_port = int(re.search(r":(\d+)/", line[1])[1])  # type: ignore[index]
         workers = _workers_of(serve.process.pid)
         assert len(workers) == 2, serve.text()
+        soap_process = _soap_of(serve.process.pid)
+        assert len(soap_process) == 1, serve.text()  # one, beside them all
         for pid in (serve.process.pid, *(w.pid for w in workers)):
             assert {grpc_port, receiver_port} <= _listening_ports(pid)
         answers = [post_form(line[1], line[2].replace("ann%40", f"ann{n}%40")) for n in range(12)]
@@ -604,7 +619,7 @@ def test_several_processes_serve_the_same_ports_and_stop_together(
         status = serve.terminate()
     assert status == 0, serve.text()
     assert "3 processes share these ports" in serve.text()
-    for worker in workers:
+    for worker in [*workers, *soap_process]:
         assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
 
 
@@ -615,10 +630,12 @@ def test_a_worker_stops_when_the_process_that_started_it_dies(
     try:
         serve.wait_ready()
         [worker] = _workers_of(serve.process.pid)
+        [soap_process] = _soap_of(serve.process.pid)
     finally:
-        serve.kill()  # SIGKILL: no chance to stop its worker
-    worker.wait(timeout=STOP_TIMEOUT)
-    assert not worker.is_running()
+        serve.kill()  # SIGKILL: no chance to stop its workers
+    for process in (worker, soap_process):
+        process.wait(timeout=STOP_TIMEOUT)
+        assert not process.is_running()
 
 
 def test_processes_must_be_at_least_one(tmp_path: Path) -> None:
