@@ -37,6 +37,7 @@ def build(application: Any) -> str:
     binding = root.find(_q(WSDL_NS, "binding"))
     service = root.find(_q(WSDL_NS, "service"))
     assert port_type is not None and binding is not None and service is not None
+    _sort_definitions(root)
     port_type.set("name", "ServiceSoap")
     binding.set("name", "ServiceSoap")
     binding.set("type", "tns:ServiceSoap")
@@ -61,6 +62,32 @@ def build(application: Any) -> str:
     root.append(service)
     written: bytes = etree.tostring(root, xml_declaration=True, encoding="utf-8")
     return written.decode()
+
+
+def _sort_definitions(root: Any) -> None:
+    """Spyne's order of schema types and messages varies from run to run; a contract is
+    compared byte for byte (tests/golden/service.wsdl), so order them by kind and name."""
+    xs = "{http://www.w3.org/2001/XMLSchema}"
+    kinds = {f"{xs}simpleType": 0, f"{xs}complexType": 1, f"{xs}element": 2}
+    for schema in root.iter(f"{xs}schema"):
+        _reorder(schema, lambda e: (kinds.get(e.tag, 3), str(e.get("name"))))
+    messages = [m for m in root if m.tag == _q(WSDL_NS, "message")]
+    if messages:
+        anchor = messages[0].getprevious()
+        for message in messages:
+            root.remove(message)
+        for message in sorted(messages, key=lambda m: str(m.get("name")), reverse=True):
+            anchor.addnext(message)
+    for parent in (root.find(_q(WSDL_NS, "portType")), root.find(_q(WSDL_NS, "binding"))):
+        if parent is not None:
+            _reorder(parent, lambda e: (e.tag == _q(WSDL_NS, "operation"), str(e.get("name"))))
+
+
+def _reorder(parent: Any, key: Any) -> None:
+    children = sorted(parent, key=key)
+    for child in children:
+        parent.remove(child)
+    parent.extend(children)
 
 
 def _as_soap12(binding: Any) -> Any:
