@@ -326,3 +326,187 @@ class ClientCriteriaType(_Model):
         ("Operator", CriteriaOperator),
         ("Value", Str),
     ]
+
+
+# -- delivery methods and accounts
+
+
+class FieldSettingType(_Model):
+    """A delivery method's field mapping (DeliveryType.FieldSettings)."""
+
+    _type_info = [
+        ("FieldName", Str),  # the buyer's parameter
+        ("LeadFieldUID", Long),  # the lead field sent; 0 when a constant is sent
+        ("LeadField", Str),  # the lead field's name
+        ("DefaultValue", Str),  # a constant sent instead of a lead field
+        ("FormatString", Str),
+    ]
+
+
+class DeliveryDayType(_Model):
+    """A window of DeliveryType.DeliveryDays, in the buyer's time zone."""
+
+    _type_info = [
+        ("DayOfWeek", Int),  # 0 = Sunday ... 6 = Saturday, as .NET's DayOfWeek
+        ("StartTime", Str),  # HH:MM
+        ("EndTime", Str),  # HH:MM; 24:00 = the end of the day
+    ]
+
+
+class DeliveryType(_Model):
+    _type_info = [
+        ("ClientDeliveryUID", Long),
+        ("ClientUID", Long),
+        ("Type", Int),
+        ("Name", Str),
+        ("Status", Bool),
+        ("DateAdded", When),
+        ("inTesting", Bool),
+        ("LeadTypeUID", Long),
+        ("XML", Str),
+        ("EmailTemplate", Str),
+        ("EmailSubject", Str),
+        ("FTPUser", Str),
+        ("FTPPassword", Str),
+        ("FTPPath", Str),
+        ("EmailAddress", Str),
+        ("useRegEx", Bool),
+        ("ResponseSearch", Str),
+        ("DeliveryAddress", Str),
+        ("SMTPServer", Str),
+        ("SMTPAuth", Bool),
+        ("SMTPUsername", Str),
+        ("SMTPPassword", Str),
+        ("fAddress", Str),
+        ("tAddress", Str),
+        ("EmailNotify", Bool),
+        ("NotifyCC", Str),
+        ("NotifyBCC", Str),
+        ("NotifyEmail", Str),
+        ("LeadCatUID", Long),
+        ("ClientEmail", Str),
+        ("FieldSettings", array_of(FieldSettingType)),
+        ("DeliveryDays", array_of(DeliveryDayType)),
+    ]
+
+
+class ClientAccountType(_Model):
+    _type_info = [
+        ("ClientAccountUID", Long),
+        ("ClientUID", Long),
+        ("DeliveryUID", Long),
+        ("Price", Dbl),
+        ("HourMax", Int),
+        ("DayMax", Int),
+        ("MonthMax", Int),
+        ("useOrder", Bool),
+        ("Status", Int),
+        ("DeliveryDelay", Int),
+        ("Description", Str),
+        ("RedirectURL", Str),
+        ("AutomationEnabled", Bool),
+        ("AccountType", Int),
+        ("AgentName", Str),
+        ("AgentPhone", Str),
+        ("Criteria", array_of(ClientCriteriaType)),
+        ("DeliveryDetails", DeliveryType),
+    ]
+
+
+# -- orders
+
+
+class ClientOrderItemType(_Model):
+    _type_info = [
+        ("ClientOrderItemUID", Long),
+        ("ClientOrderUID", Long),
+        ("ClientAccountUID", Long),  # the delivery account it is for; 0 = any of the buyer's
+        ("Description", Str),
+        ("Qty", Int),
+        ("Sent", Int),  # return only
+    ]
+
+
+class ClientOrderType(_Model):
+    _type_info = [
+        ("ClientOrderUID", Long),
+        ("ClientUID", Long),
+        ("StartDate", When),
+        ("EndDate", When),
+        ("Qty", Int),
+        ("Sent", Int),
+        ("Status", OrderStatus),
+        ("Renewal", OrderRenewal),
+        ("AutoCharge", Bool),
+        ("Items", array_of(ClientOrderItemType)),
+    ]
+
+
+# -- lead sources and campaigns
+
+
+class VendorInfoType(_Model):
+    _type_info = [
+        ("LPVendorUID", Long),
+        ("Name", Str),
+        ("Address", Str),
+        ("Address2", Str),
+        ("City", Str),
+        ("State", Long),
+        ("Zip", Str),
+        ("Phone", Str),
+        ("Fax", Str),
+        ("Email", Str),
+        ("ReturnString", Str),
+        ("ReturnPostURL", Str),
+        ("SystemVendor", Bool),
+        ("Status", Int),
+        ("UserName", Str),
+        ("Password", Str),
+        ("AdminUID", Long),
+        ("CherryAccountUID", Long),
+        ("AccountUID", Long),
+        ("ImageURL", Str),
+        ("DefaultReturnDay", Int),
+    ]
+
+
+class RuleType(_Model):
+    """A campaign rule (VendorAccountType.Rules): the lead is accepted when every rule holds."""
+
+    _type_info = [
+        ("LeadFieldUID", Long),
+        ("Operator", CriteriaOperator),
+        ("Value", Str),
+    ]
+
+
+class VendorAccountType(_Model):
+    _type_info = [
+        ("VendorAccountUID", Long),
+        ("AccountName", Str),
+        ("AccountVendorUID", Long),
+        ("VendorUID", Long),
+        ("AccountUID", Long),
+        ("LeadTypeUID", Long),
+        ("Status", Int),
+        ("MonthMax", Int),
+        ("DayMax", Int),
+        ("HourMax", Int),
+        ("Flagged", Bool),
+        ("OrderSystem", Bool),
+        ("ReturnDayCount", Int),
+        ("ShowOnCherryPick", Bool),
+        ("ClientDataVendor", Bool),
+        ("countReturns", Bool),
+        ("LeadPrice", Dbl),
+        ("useQCBin", Bool),
+        ("MaxSell", Int),
+        ("DupDayMax", Int),
+        ("ExclusiveClientUID", Long),
+        ("LeadCatUID", Long),
+        ("EmailVerify", Bool),
+        ("AppendCityStateFromPostalCode", Bool),
+        ("Rules", array_of(RuleType)),
+        ("Validation", Str),
+    ]

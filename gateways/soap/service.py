@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.protobuf import field_mask_pb2
 from leadrouter.v1 import admin_pb2, distribution_pb2, leads_pb2
 from spyne import Fault, ServiceBase, rpc
 
 from gateways.soap import translate
 from gateways.soap.backend import Backend
-from gateways.soap.faults import unexpected
+from gateways.soap.faults import client_fault, unexpected
 from gateways.soap.models import (
     Bool,
     ClientCriteriaMatchType,
@@ -25,6 +26,7 @@ from gateways.soap.models import (
     LeadTypeType,
     Long,
     Str,
+    VendorInfoType,
     array_of,
 )
 
@@ -47,6 +49,25 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
             raise
         except Exception as error:
             raise unexpected(ctx.method_request_string, repr(error)) from error
+
+    # -- lead sources and campaigns
+
+    @rpc(Str, VendorInfoType, _returns=Long)
+    def AddEditVendor(ctx: Any, Key: str, vInfo: Any) -> int:
+        """Adds (LPVendorUID -1 or 0) or edits a lead source; answers its id."""
+        if vInfo is None:
+            raise client_fault("vInfo is required")
+        source, fields = translate.source(vInfo)
+        backend = _backend(ctx)
+        if not source.id:
+            created = backend.call(
+                "admin", "CreateSource", admin_pb2.CreateSourceRequest(source=source), Key
+            )
+            return int(created.id)
+        request = admin_pb2.UpdateSourceRequest(
+            source=source, update_mask=field_mask_pb2.FieldMask(paths=fields)
+        )
+        return int(backend.call("admin", "UpdateSource", request, Key).id)
 
     # -- lead types
 

@@ -161,3 +161,38 @@ def client_match(entry: distribution_pb2.ClientForSend) -> Any:
     return models.ClientCriteriaMatchType(
         **_contact(entry), Price=money(entry.price), Website=entry.website
     )
+
+
+def text(value: str | None) -> str:
+    return value or ""
+
+
+# AddEditVendor: the Source fields VendorInfoType carries (State waits for state ids)
+SOURCE_FIELDS = (
+    "name", "address", "address2", "city", "zip", "phone", "fax", "email", "status",
+    "username", "default_return_days",
+)  # fmt: skip
+
+
+def source(info: Any) -> tuple[catalog_pb2.Source, list[str]]:
+    """A VendorInfoType as a Source and the fields it changes. An empty Password keeps the
+    stored one: LeadExec clients send the whole type back, password included or not."""
+    message = catalog_pb2.Source(
+        id=max(info.LPVendorUID or 0, 0),
+        name=text(info.Name),
+        address=text(info.Address),
+        address2=text(info.Address2),
+        city=text(info.City),
+        zip=text(info.Zip),
+        phone=text(info.Phone),
+        fax=text(info.Fax),
+        email=text(info.Email),
+        status=info.Status or 0,  # type: ignore[arg-type]  # the service checks the number
+        username=text(info.UserName),
+        default_return_days=info.DefaultReturnDay or 0,
+    )
+    fields = list(SOURCE_FIELDS)
+    if info.Password:
+        message.password = info.Password
+        fields.append("password")
+    return message, fields

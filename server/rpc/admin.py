@@ -111,7 +111,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.UpdateSourceRequest, context: Context
     ) -> catalog_pb2.Source:
         spec = convert.source_spec(request.source)
-        stored = await self._catalog.update_source(_account(), request.source.id, spec)
+        changed = convert.changed_fields(request.update_mask, request.source, "update_mask")
+        stored = await self._catalog.update_source(_account(), request.source.id, spec, changed)
         return convert.source_message(stored)
 
     async def GetSource(
@@ -135,7 +136,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.UpdateCampaignRequest, context: Context
     ) -> catalog_pb2.Campaign:
         spec = convert.campaign_spec(request.campaign)
-        stored = await self._catalog.update_campaign(_account(), request.campaign.id, spec)
+        changed = convert.changed_fields(request.update_mask, request.campaign, "update_mask")
+        stored = await self._catalog.update_campaign(_account(), request.campaign.id, spec, changed)
         return convert.campaign_message(stored)
 
     async def GetCampaign(

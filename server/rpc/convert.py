@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2
@@ -187,6 +188,29 @@ def _pricing(message: catalog_pb2.Campaign) -> Pricing:
         return Pricing()
     model = next(m for m in PricingModel if pricing_field(m) == which)
     return Pricing(model, _decimal(getattr(message, which), f"campaign.{which}"))
+
+
+# Message fields that are written under another attribute name in the spec.
+_SPEC_NAMES = {
+    "price_per_lead": "pricing",
+    "price_per_sale": "pricing",
+    "revenue_share_percent": "pricing",
+}
+_READ_ONLY = {"id", "has_password", "account_id", "created_at"}
+
+
+def changed_fields(mask: FieldMask, message: Any, where: str) -> frozenset[str] | None:
+    """The spec attributes an update mask names; None when the mask is empty (every field).
+    A path that is not a writable field of the message is refused."""
+    if not mask.paths:
+        return None
+    known = set(message.DESCRIPTOR.fields_by_name) - _READ_ONLY
+    unknown = [p for p in mask.paths if p not in known]
+    if unknown:
+        raise InvalidArgument(
+            [Violation(where, f"not a field that can be changed: {', '.join(unknown)}")]
+        )
+    return frozenset(_SPEC_NAMES.get(p, p) for p in mask.paths)
 
 
 def campaign_spec(message: catalog_pb2.Campaign) -> CampaignSpec:

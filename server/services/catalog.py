@@ -23,9 +23,13 @@ from server.domain.catalog.specs import (
     validate_lead_type,
     validate_source,
 )
+from server.domain.masks import masked
 from server.errors import InvalidArgument, NotFound, Violation
 from server.storage import catalog as store
 from server.storage.database import Connection, Pool, transaction
+
+# the attributes an update changes; None: every one
+Changed = frozenset[str] | None
 
 
 class Action(StrEnum):
@@ -133,11 +137,13 @@ class Catalog:
             return await _source(conn, account_id, source_id)
 
     async def update_source(
-        self, account_id: int, source_id: int, spec: SourceSpec
+        self, account_id: int, source_id: int, spec: SourceSpec, changed: Changed = None
     ) -> StoredSource:
-        _check(validate_source(spec))
+        """`changed`: the attributes to change; None: all of them (spec is the whole source)."""
         async with transaction(self._pool) as conn:
             current = await _source(conn, account_id, source_id)
+            spec = masked(current.spec, spec, changed)
+            _check(validate_source(spec))
             await save_source(conn, account_id, spec, current)
             return await _source(conn, account_id, source_id)
 
@@ -158,10 +164,12 @@ class Catalog:
             return await _campaign(conn, account_id, campaign_id)
 
     async def update_campaign(
-        self, account_id: int, campaign_id: int, spec: CampaignSpec
+        self, account_id: int, campaign_id: int, spec: CampaignSpec, changed: Changed = None
     ) -> StoredCampaign:
+        """`changed` as for update_source."""
         async with transaction(self._pool) as conn:
             current = await _campaign(conn, account_id, campaign_id)
+            spec = masked(current.spec, spec, changed)
             fields = await _checked_campaign(conn, account_id, spec)
             await save_campaign(conn, account_id, spec, current, fields)
             return await _campaign(conn, account_id, campaign_id)

@@ -6,6 +6,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 from leadrouter.v1 import admin_pb2, catalog_pb2
 
 from clients.client import violations
@@ -356,3 +357,41 @@ async def test_posting_instructions_by_key_and_only_for_the_owner(
                 admin_pb2.GetPostingInstructionsRequest(campaign_id=ids["campaign"])
             ),
         )
+
+
+async def test_an_update_mask_changes_only_the_fields_it_names(
+    new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        ids = await seed(stub)
+        changed = await stub.UpdateCampaign(
+            admin_pb2.UpdateCampaignRequest(
+                campaign=catalog_pb2.Campaign(id=ids["campaign"], name="Renamed", day_max=9),
+                update_mask=field_mask_pb2.FieldMask(paths=["name", "day_max"]),
+            )
+        )
+        source = await stub.UpdateSource(
+            admin_pb2.UpdateSourceRequest(
+                source=catalog_pb2.Source(id=ids["source"], city="Reno"),
+                update_mask=field_mask_pb2.FieldMask(paths=["city"]),
+            )
+        )
+        refused = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.UpdateCampaign(
+                admin_pb2.UpdateCampaignRequest(
+                    campaign=catalog_pb2.Campaign(id=ids["campaign"]),
+                    update_mask=field_mask_pb2.FieldMask(paths=["name", "has_password", "nope"]),
+                )
+            ),
+        )
+    assert (changed.name, changed.day_max) == ("Renamed", 9)
+    # the rest as stored: key, channel, pricing, password, rules, other caps
+    assert (changed.key, changed.price_per_lead, changed.has_password) == ("web", "12.50", True)
+    assert (changed.hour_max, changed.max_sell) == (-1, 1)
+    assert [(r.field, r.value) for r in changed.rules] == [("Age", "18")]
+    assert (source.key, source.name, source.city) == ("acme", "Acme", "Reno")
+    assert violations(refused) == [
+        ("update_mask", "not a field that can be changed: has_password, nope")
+    ]
