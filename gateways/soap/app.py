@@ -19,7 +19,7 @@ import asyncio
 import io
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -72,19 +72,32 @@ def _application(
     return application
 
 
+Answer = tuple[int, dict[str, str], bytes]
+UNREADABLE = "the request is not a message this service can read"
+
+
 @dataclass(frozen=True)
 class _Wsgi:
-    """A Spyne application behind its WSGI adapter, called once per request in a thread."""
+    """A Spyne application behind its WSGI adapter, called once per request in a thread.
+
+    Methods turn their own errors into faults (Service.call_wrapper), so what escapes Spyne
+    comes from reading the request: an empty body, an envelope without a body element. Spyne
+    lets some of those escape as exceptions; they are the caller's, answered as `refusal`."""
 
     app: Any
+    refusal: Callable[[str], Answer]
 
-    def __call__(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    def __call__(self, environ: dict[str, Any]) -> Answer:
         started: list[Any] = []
 
         def start_response(status: str, headers: list[tuple[str, str]], *_: Any) -> None:
             started.append((int(status.split(" ", 1)[0]), dict(headers)))
 
-        body = b"".join(self.app(environ, start_response))
+        try:
+            body = b"".join(self.app(environ, start_response))
+        except Exception as error:  # a StopIteration must not reach the event loop's future
+            log.info("service.asmx could not read a request: %r", error)
+            return self.refusal(UNREADABLE)
         status, headers = started[0]
         return status, headers, body
 
@@ -109,16 +122,24 @@ class SoapGateway:
     def __init__(self, backend: Backend, settings: SoapSettings, services: Sequence[type]) -> None:
         self.settings = settings
         soap11 = _application(services, Soap11(validator="lxml"), Soap11(), backend)
-        self._soap11 = _Wsgi(WsgiApplication(soap11))
-        self._soap12 = _Wsgi(
-            WsgiApplication(_application(services, Soap12(validator="lxml"), Soap12(), backend))
-        )
+        soap12 = _application(services, Soap12(validator="lxml"), Soap12(), backend)
         forms = _application(services, HttpRpc(validator="soft"), _PlainXml(), backend)
-        self._forms = _Wsgi(WsgiApplication(forms))
+        self._soap11 = _Wsgi(
+            WsgiApplication(soap11), lambda m: (500, {}, pages.fault11("Client", m))
+        )
+        self._soap12 = _Wsgi(
+            WsgiApplication(soap12), lambda m: (500, {}, pages.fault12("Sender", m))
+        )
+        self._forms = _Wsgi(WsgiApplication(forms), lambda m: (400, {}, pages.fault11("Client", m)))
         self._wsdl = wsdl.build(soap11)
         self._methods = pages.methods(soap11)
         self._by_lower = {name.lower(): name for name in self._methods}
         self._executor = ThreadPoolExecutor(settings.threads, thread_name_prefix="soap")
+
+    @property
+    def methods(self) -> dict[str, pages.Method]:
+        """The methods served, by name."""
+        return dict(self._methods)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

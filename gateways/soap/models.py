@@ -510,3 +510,41 @@ class VendorAccountType(_Model):
         ("Rules", array_of(RuleType)),
         ("Validation", Str),
     ]
+
+
+# -- buyers (clients)
+
+
+class ClientItemType(_Model):
+    """AddEditClient's Client, and ClientLogin's answer."""
+
+    _type_info = [
+        ("ClientUID", Long),
+        ("DateAdded", When),
+        ("Status", ClientStatus),
+        ("InternalUID", Long),
+        ("UserUID", Long),
+        ("TimeOffset", Int),
+        ("Image", Strings),
+        ("Notes", Str),
+        ("IsLocked", Bool),
+        ("LockedBy", Long),
+        ("DateLocked", When),
+        ("LockedReason", Str),
+        ("OutLookUID", Str),
+        ("TimeZoneName", Str),
+        ("ResellerUID", Long),
+        ("GroupUID", Long),
+        ("Username", Str),
+        ("Password", Str),
+        ("OverrideReassign", Bool),
+    ]
+
+
+class ClientGroupType(_Model):
+    _type_info = [
+        ("ClientGroupUID", Long),
+        ("Description", Str),
+        ("DisplayOrder", Int),
+        ("ClientCount", Int),
+    ]

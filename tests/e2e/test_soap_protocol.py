@@ -215,3 +215,31 @@ async def test_an_unknown_content_type_is_refused(soap_url: str) -> None:
             soap_url, content=b"{}", headers={"Content-Type": "application/json"}
         )
     assert answer.status_code == 415
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        f'<soap:Envelope xmlns:soap="{SOAP11}"/>'.encode(),
+        f'<soap:Envelope xmlns:soap="{SOAP11}"><soap:Body/></soap:Envelope>'.encode(),
+    ],
+    ids=["empty", "no-body", "empty-body"],
+)
+@pytest.mark.parametrize("content_type", ["text/xml", "application/soap+xml"])
+async def test_an_empty_request_or_envelope_is_a_client_fault(
+    soap_url: str, tenant: dict[str, Any], body: bytes, content_type: str
+) -> None:
+    """Found by tests/e2e/test_soap_fuzz.py: an empty body hung the call (Spyne's
+    StopIteration cannot cross into the event loop) and an empty soap:Body was a 500 without
+    an envelope."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        answer = await http.post(soap_url, content=body, headers={"Content-Type": content_type})
+        after = await http.get(
+            f"{soap_url}/GetLeadTypes", params={"Key": tenant["key"], "LeadTypeUID": 0}
+        )
+    assert answer.status_code == 500
+    root = etree.fromstring(answer.content)
+    code = root.findtext(".//faultcode") or root.findtext(f".//{{{SOAP12}}}Value") or ""
+    assert code.rsplit(":", 1)[-1].split(".")[0] in ("Client", "Sender")
+    assert after.status_code == 200
