@@ -25,12 +25,13 @@ from gateways.receiver.http_server import ReceiverProtocol
 from gateways.soap.app import SoapSettings
 from gateways.soap.app import create_app as create_soap_app
 from gateways.soap.backend import Backend as SoapBackend
-from server.adapters import zip_codes
+from server.adapters import us_places, zip_codes
 from server.adapters.delivery import Transports
 from server.config import ConfigError, Settings
 from server.rpc.admin import AdminServicer
 from server.rpc.app import Servicers, create_server
 from server.rpc.distribution import DistributionServicer
+from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
 from server.rpc.leads import LeadServicer
 from server.rpc.quality import QualityServicer
@@ -40,6 +41,7 @@ from server.services.buyers.reads import BuyerReads
 from server.services.catalog import Catalog
 from server.services.config_apply import ConfigApply
 from server.services.distribution.engine import Distributor, EngineSettings
+from server.services.geo import Geo
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.identify import Identifier
 from server.services.intake.instructions import SourceInstructions
@@ -126,6 +128,7 @@ def servicers(
             RedirectNotices(pool),
         ),
         quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
+        geo=GeoServicer(Geo(us_places.load)),
     )
 
 

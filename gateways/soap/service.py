@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import field_mask_pb2
-from leadrouter.v1 import admin_pb2, distribution_pb2, leads_pb2
+from leadrouter.v1 import admin_pb2, distribution_pb2, geo_pb2, leads_pb2
 from spyne import Fault, ServiceBase, rpc
 
 from gateways.soap import translate
@@ -20,12 +20,15 @@ from gateways.soap.models import (
     ClientScanType,
     ClientSendType,
     CriteriaItemType,
+    Dbl,
     DeliveryResultType,
     LeadFieldType,
     LeadScanLogType,
     LeadTypeType,
     Long,
+    StateType,
     Str,
+    Strings,
     VendorInfoType,
     array_of,
 )
@@ -49,6 +52,40 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
             raise
         except Exception as error:
             raise unexpected(ctx.method_request_string, repr(error)) from error
+
+    # -- US states and ZIP codes
+
+    @rpc(Str, _returns=array_of(StateType))
+    def GetStateList(ctx: Any, Key: str) -> list[Any]:
+        found = _backend(ctx).call("geo", "ListStates", geo_pb2.ListStatesRequest(), Key)
+        return [StateType(StateUID=s.id, Name=s.name, Abbr=s.abbreviation) for s in found.states]
+
+    @rpc(Str, Str, _returns=Strings)
+    def GetUSZipCodesforState(ctx: Any, Key: str, State: str | None) -> list[str]:
+        request = geo_pb2.ListZipCodesRequest(state=State or "")
+        return list(_backend(ctx).call("geo", "ListZipCodes", request, Key).zip_codes)
+
+    @rpc(Str, Str, Str, _returns=Strings)
+    def GetUSZipCodesforCounty(
+        ctx: Any, Key: str, County: str | None, State: str | None
+    ) -> list[str]:
+        county = geo_pb2.CountyOfState(county=County or "", state=State or "")
+        request = geo_pb2.ListZipCodesRequest(county=county)
+        return list(_backend(ctx).call("geo", "ListZipCodes", request, Key).zip_codes)
+
+    @rpc(Str, Str, _returns=Strings)
+    def GetUSZipCodesforFIPS(ctx: Any, Key: str, FIPS: str | None) -> list[str]:
+        request = geo_pb2.ListZipCodesRequest(fips=FIPS or "")
+        return list(_backend(ctx).call("geo", "ListZipCodes", request, Key).zip_codes)
+
+    @rpc(Str, Str, Dbl, Bool, _returns=Strings)
+    def GetUSZipCodesfromRadius(
+        ctx: Any, Key: str, ZipCode: str | None, Miles: float, InState: bool
+    ) -> list[str]:
+        request = geo_pb2.ZipCodesInRadiusRequest(
+            zip_code=ZipCode or "", miles=Miles, in_state=bool(InState)
+        )
+        return list(_backend(ctx).call("geo", "ZipCodesInRadius", request, Key).zip_codes)
 
     # -- lead sources and campaigns
 

@@ -14,6 +14,8 @@ from leadrouter.v1 import (
     admin_pb2_grpc,
     distribution_pb2,
     distribution_pb2_grpc,
+    geo_pb2,
+    geo_pb2_grpc,
     leads_pb2,
     leads_pb2_grpc,
     quality_pb2,
@@ -22,6 +24,7 @@ from leadrouter.v1 import (
 
 from server.rpc.admin import AdminServicer
 from server.rpc.distribution import DistributionServicer
+from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
 from server.rpc.interceptor import Authenticate, ServiceInterceptor
 from server.rpc.leads import LeadServicer
@@ -32,6 +35,7 @@ SERVICE_NAMES = (
     leads_pb2.DESCRIPTOR.services_by_name["LeadService"].full_name,
     distribution_pb2.DESCRIPTOR.services_by_name["DistributionService"].full_name,
     quality_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
+    geo_pb2.DESCRIPTOR.services_by_name["GeoService"].full_name,
 )
 
 
@@ -45,6 +49,7 @@ class Servicers:
     leads: LeadServicer
     distribution: DistributionServicer
     quality: QualityServicer
+    geo: GeoServicer
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ async def create_server(servicers: Servicers, address: str) -> Served:
             servicers.distribution, registrar
         )
         quality_pb2_grpc.add_QualityServiceServicer_to_server(servicers.quality, registrar)
+        geo_pb2_grpc.add_GeoServiceServicer_to_server(servicers.geo, registrar)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
