@@ -122,7 +122,7 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
                     "admin", "ListLeadTypes", admin_pb2.ListLeadTypesRequest(), Key
                 ).lead_types
             )
-        return [translate.lead_type(t, 0) for t in types]
+        return [translate.lead_type(t) for t in types]
 
     @rpc(Str, Long, _returns=array_of(LeadFieldType))
     def GetLeadFields(ctx: Any, Key: str, LeadTypeUID: int) -> list[Any]:

@@ -63,10 +63,10 @@ def enum_name(names: tuple[str, ...], number: int) -> str:
     return names[number] if 0 <= number < len(names) else names[0]
 
 
-def lead_type(message: catalog_pb2.LeadType, account_id: int) -> Any:
+def lead_type(message: catalog_pb2.LeadType) -> Any:
     return models.LeadTypeType(
         LeadTypeUID=message.id,
-        AccountUID=account_id,
+        AccountUID=message.account_id,
         InQC=0,  # obsolete
         Descriptor=message.name,
         Status=True,  # obsolete

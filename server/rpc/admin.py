@@ -55,7 +55,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> catalog_pb2.LeadType:
         spec = convert.lead_type_spec(request.lead_type)
         lead_type_id, stored = await self._catalog.create_lead_type(_account(), spec)
-        return convert.lead_type_message(lead_type_id, stored)
+        return convert.lead_type_message(lead_type_id, stored, _account())
 
     async def UpdateLeadType(
         self, request: admin_pb2.UpdateLeadTypeRequest, context: Context
@@ -63,20 +63,20 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         spec = convert.lead_type_spec(request.lead_type)
         lead_type_id = request.lead_type.id
         stored = await self._catalog.update_lead_type(_account(), lead_type_id, spec)
-        return convert.lead_type_message(lead_type_id, stored)
+        return convert.lead_type_message(lead_type_id, stored, _account())
 
     async def GetLeadType(
         self, request: admin_pb2.GetLeadTypeRequest, context: Context
     ) -> catalog_pb2.LeadType:
         stored = await self._catalog.get_lead_type(_account(), request.id)
-        return convert.lead_type_message(request.id, stored)
+        return convert.lead_type_message(request.id, stored, _account())
 
     async def ListLeadTypes(
         self, request: admin_pb2.ListLeadTypesRequest, context: Context
     ) -> admin_pb2.ListLeadTypesResponse:
         found = await self._catalog.list_lead_types(_account())
         return admin_pb2.ListLeadTypesResponse(
-            lead_types=[convert.lead_type_message(i, spec) for i, spec in found]
+            lead_types=[convert.lead_type_message(i, spec, _account()) for i, spec in found]
         )
 
     async def CreateLeadField(

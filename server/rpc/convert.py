@@ -124,9 +124,12 @@ def lead_type_spec(message: catalog_pb2.LeadType) -> LeadTypeSpec:
     )
 
 
-def lead_type_message(lead_type_id: int, spec: LeadTypeSpec) -> catalog_pb2.LeadType:
+def lead_type_message(
+    lead_type_id: int, spec: LeadTypeSpec, account_id: int
+) -> catalog_pb2.LeadType:
     return catalog_pb2.LeadType(
         id=lead_type_id,
+        account_id=account_id,
         key=spec.key or "",
         name=spec.name,
         description=spec.description,

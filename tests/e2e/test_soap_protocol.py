@@ -42,7 +42,11 @@ async def tenant(new_account: Any, stub_for: Any) -> dict[str, Any]:
     made = await new_account()
     async with stub_for(made.api_key) as stub:
         applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(EXAMPLE)))
-    return {"key": made.api_key, "lid": applied.lead_types["auto-insurance"]}
+    return {
+        "key": made.api_key,
+        "account": made.account_id,
+        "lid": applied.lead_types["auto-insurance"],
+    }
 
 
 async def _call(client: Any, method: str, **params: Any) -> Any:
@@ -68,6 +72,7 @@ async def test_zeep_reads_lead_types_over_soap_11(soap_client: Any, tenant: dict
     found = await _call(soap_client, "GetLeadTypes", Key=tenant["key"], LeadTypeUID=0)
     assert [t.LeadTypeUID for t in found] == [tenant["lid"]]
     assert found[0].Descriptor == "Auto Insurance"
+    assert found[0].AccountUID == tenant["account"]
     fields = await _call(soap_client, "GetLeadFields", Key=tenant["key"], LeadTypeUID=tenant["lid"])
     by_name = {f.Descriptor: f for f in fields}
     assert by_name["Email"].SpecialBit == "Email"

@@ -313,6 +313,7 @@ class LeadType(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     INDUSTRY_TYPE_FIELD_NUMBER: _builtins.int
     FIELDS_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """LeadTypeUID"""
     key: _builtins.str
@@ -322,6 +323,8 @@ class LeadType(_message.Message):
     description: _builtins.str
     industry_type: _builtins.int
     """TypeUID"""
+    account_id: _builtins.int
+    """read only: the account's id (AccountUID)"""
     @_builtins.property
     def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___LeadField]:
         """in position order"""
@@ -335,10 +338,11 @@ class LeadType(_message.Message):
         description: _builtins.str = ...,
         industry_type: _builtins.int = ...,
         fields: _abc.Iterable[Global___LeadField] | None = ...,
+        account_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["description", b"description", "fields", b"fields", "id", b"id", "industry_type", b"industry_type", "key", b"key", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "description", b"description", "fields", b"fields", "id", b"id", "industry_type", b"industry_type", "key", b"key", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
