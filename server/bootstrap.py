@@ -34,6 +34,7 @@ from server.rpc.distribution import DistributionServicer
 from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
 from server.rpc.leads import LeadServicer
+from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 from server.services.accounts import Accounts
 from server.services.buyers.edits import BuyerEdits
@@ -53,6 +54,7 @@ from server.services.operations.confirmations import ConfirmSales
 from server.services.operations.lookups import OperationLookups
 from server.services.operations.manual_sends import ManualSends
 from server.services.operations.redirects import RedirectNotices
+from server.services.portal import Portal
 from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
 from server.storage.database import Pool, database_url, open_pool
@@ -129,6 +131,7 @@ def servicers(
         ),
         quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
         geo=GeoServicer(Geo(us_places.load)),
+        portal=PortalServicer(Portal(pool)),
     )
 
 

@@ -55,6 +55,10 @@ class PermissionDenied(LeadRouterError):
     """The credentials are valid but do not allow this operation."""
 
 
+class TooManyAttempts(LeadRouterError):
+    """Too many failed attempts in a short time: the caller must wait before trying again."""
+
+
 class StorageUnavailable(LeadRouterError):
     """The database cannot be reached; the request may be retried."""
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.message import Message
-from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc, geo_pb2_grpc
+from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc, geo_pb2_grpc, portal_pb2_grpc
 
 from gateways.soap.faults import client_fault, from_rpc_error
 
@@ -20,6 +20,7 @@ class Backend:
     admin: Any
     distribution: Any
     geo: Any = None
+    portal: Any = None
     timeout: float = 30.0
 
     @classmethod
@@ -28,6 +29,7 @@ class Backend:
             admin=admin_pb2_grpc.AdminServiceStub(channel),
             distribution=distribution_pb2_grpc.DistributionServiceStub(channel),
             geo=geo_pb2_grpc.GeoServiceStub(channel),
+            portal=portal_pb2_grpc.PortalServiceStub(channel),
             timeout=timeout,
         )
 

@@ -25,6 +25,7 @@ TNS = "http://tempuri.org/"
 
 _VALUE = {"min_occurs": 1, "nillable": False}
 Long: Any = Integer64(**_VALUE)
+OptLong: Any = Integer64  # the document's "(optional)" ids: may be left out
 Int: Any = Integer32(**_VALUE)
 Bool: Any = Boolean(**_VALUE)
 Dbl: Any = Double(**_VALUE)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import field_mask_pb2
-from leadrouter.v1 import admin_pb2, distribution_pb2, geo_pb2, leads_pb2
+from leadrouter.v1 import admin_pb2, distribution_pb2, geo_pb2, leads_pb2, portal_pb2
 from spyne import Fault, ServiceBase, rpc
 
 from gateways.soap import translate
@@ -17,6 +17,7 @@ from gateways.soap.faults import client_fault, unexpected
 from gateways.soap.models import (
     Bool,
     ClientCriteriaMatchType,
+    ClientItemType,
     ClientScanType,
     ClientSendType,
     CriteriaItemType,
@@ -26,6 +27,7 @@ from gateways.soap.models import (
     LeadScanLogType,
     LeadTypeType,
     Long,
+    OptLong,
     StateType,
     Str,
     Strings,
@@ -86,6 +88,27 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
             zip_code=ZipCode or "", miles=Miles, in_state=bool(InState)
         )
         return list(_backend(ctx).call("geo", "ZipCodesInRadius", request, Key).zip_codes)
+
+    # -- portal sign-in and user names
+
+    @rpc(Str, Str, Str, _returns=ClientItemType)
+    def ClientLogin(ctx: Any, Key: str, Username: str | None, Password: str | None) -> Any:
+        request = portal_pb2.SignInClientRequest(username=Username or "", password=Password or "")
+        return translate.client_item(_backend(ctx).call("portal", "SignInClient", request, Key))
+
+    @rpc(Str, Str, _returns=Bool)
+    def isUsernameUnique(ctx: Any, Key: str, Username: str | None) -> bool:
+        request = portal_pb2.IsClientUsernameFreeRequest(username=Username or "")
+        return bool(_backend(ctx).call("portal", "IsClientUsernameFree", request, Key).free)
+
+    @rpc(Str, Str, OptLong, _returns=Bool)
+    def VendorUserNameUnique(
+        ctx: Any, Key: str, UserName: str | None, VendorUID: int | None
+    ) -> bool:
+        request = portal_pb2.IsSourceUsernameFreeRequest(
+            username=UserName or "", source_id=max(VendorUID or 0, 0)
+        )
+        return bool(_backend(ctx).call("portal", "IsSourceUsernameFree", request, Key).free)
 
     # -- lead sources and campaigns
 

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import catalog_pb2, distribution_pb2
+from leadrouter.v1 import buyers_pb2, catalog_pb2, distribution_pb2
 
 from gateways.soap import models
 
@@ -26,6 +26,9 @@ def _names(enum: Any) -> tuple[str, ...]:
 DATA_TYPES = _names(models.DataType)
 SPECIAL_BITS = _names(models.LeadFieldSpecialBit)
 RESPONSE_ERRORS = _names(models.ResponseErrors)
+CLIENT_STATUSES = _names(models.ClientStatus)  # the proto's numbers are one higher
+ACTIVE = "Active"
+DEFAULT_ZONE = "America/Los_Angeles"
 
 
 def pacific(moment: Timestamp) -> datetime:
@@ -196,3 +199,48 @@ def source(info: Any) -> tuple[catalog_pb2.Source, list[str]]:
         message.password = info.Password
         fields.append("password")
     return message, fields
+
+
+# -- buyers
+
+
+def client_status(number: int) -> str:
+    """A buyer's status by LeadExec's name; unset is Active, as the services read it."""
+    return CLIENT_STATUSES[number - 1] if 1 <= number <= len(CLIENT_STATUSES) else ACTIVE
+
+
+def hours_offset(zone: str) -> int:
+    """The time zone's offset from UTC in whole hours now (LeadExec's TimeOffset)."""
+    offset = datetime.now(ZoneInfo(zone or DEFAULT_ZONE)).utcoffset()
+    return int(offset.total_seconds() // 3600) if offset is not None else 0
+
+
+def _obsolete_lock() -> dict[str, Any]:
+    return {
+        "InternalUID": 0,
+        "Image": [],
+        "IsLocked": False,
+        "LockedBy": 0,
+        "DateLocked": NEVER,
+        "LockedReason": "",
+        "OutLookUID": "",
+    }
+
+
+def client_item(client: buyers_pb2.Client) -> Any:
+    """ClientLogin's answer. Passwords are stored as hashes only: Password is empty."""
+    return models.ClientItemType(
+        ClientUID=client.id,
+        DateAdded=pacific(client.created_at),
+        Status=client_status(client.status),
+        UserUID=0,  # leadrouter has no users of its own: admin keys act for the account
+        TimeOffset=hours_offset(client.time_zone),
+        Notes=client.notes,
+        TimeZoneName=client.time_zone or DEFAULT_ZONE,
+        ResellerUID=-1,  # resellers come with the marketplace
+        GroupUID=0,  # client groups are named, not numbered, yet (docs/soap.md)
+        Username=client.username,
+        Password="",
+        OverrideReassign=False,
+        **_obsolete_lock(),
+    )

@@ -205,13 +205,15 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         if not request.id and not request.key:
             raise InvalidArgument("give the buyer's id or key")
         found = await self._buyers.get_client(_account(), request.id or None, request.key or None)
-        return convert.client_message(found)
+        return convert.client_message(found, _account())
 
     async def ListClients(
         self, request: admin_pb2.ListClientsRequest, context: Context
     ) -> admin_pb2.ListClientsResponse:
         found = await self._buyers.list_clients(_account())
-        return admin_pb2.ListClientsResponse(clients=[convert.client_message(c) for c in found])
+        return admin_pb2.ListClientsResponse(
+            clients=[convert.client_message(c, _account()) for c in found]
+        )
 
     async def ListDistributionLists(
         self, request: admin_pb2.ListDistributionListsRequest, context: Context
@@ -259,7 +261,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> buyers_pb2.Client:
         spec = convert.client_spec(request.client)
         client_id = await self._edits.save_client(_account(), request.client.id, spec)
-        return convert.client_message(await self._buyers.get_client(_account(), client_id, None))
+        return convert.client_message(
+            await self._buyers.get_client(_account(), client_id, None), _account()
+        )
 
     async def SaveDelivery(
         self, request: admin_pb2.SaveDeliveryRequest, context: Context

@@ -18,6 +18,8 @@ from leadrouter.v1 import (
     geo_pb2_grpc,
     leads_pb2,
     leads_pb2_grpc,
+    portal_pb2,
+    portal_pb2_grpc,
     quality_pb2,
     quality_pb2_grpc,
 )
@@ -28,6 +30,7 @@ from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
 from server.rpc.interceptor import Authenticate, ServiceInterceptor
 from server.rpc.leads import LeadServicer
+from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 
 SERVICE_NAMES = (
@@ -36,6 +39,7 @@ SERVICE_NAMES = (
     distribution_pb2.DESCRIPTOR.services_by_name["DistributionService"].full_name,
     quality_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
     geo_pb2.DESCRIPTOR.services_by_name["GeoService"].full_name,
+    portal_pb2.DESCRIPTOR.services_by_name["PortalService"].full_name,
 )
 
 
@@ -50,6 +54,7 @@ class Servicers:
     distribution: DistributionServicer
     quality: QualityServicer
     geo: GeoServicer
+    portal: PortalServicer
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ async def create_server(servicers: Servicers, address: str) -> Served:
         )
         quality_pb2_grpc.add_QualityServiceServicer_to_server(servicers.quality, registrar)
         geo_pb2_grpc.add_GeoServiceServicer_to_server(servicers.geo, registrar)
+        portal_pb2_grpc.add_PortalServiceServicer_to_server(servicers.portal, registrar)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

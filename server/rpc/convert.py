@@ -307,11 +307,12 @@ def key_message(info: KeyInfo) -> admin_pb2.ApiKey:
 # -- buyers ------------------------------------------------------------------------------------
 
 
-def client_message(stored: StoredClient) -> buyers_pb2.Client:
+def client_message(stored: StoredClient, account_id: int) -> buyers_pb2.Client:
     spec = stored.spec
     contact: dict[str, Any] = {name: spec.contact.get(name, "") for name in CONTACT_FIELDS}
     message = buyers_pb2.Client(
         id=stored.id,
+        account_id=account_id,
         key=spec.key or "",
         name=spec.name,
         status=int(spec.status),  # type: ignore[arg-type]
@@ -328,6 +329,7 @@ def client_message(stored: StoredClient) -> buyers_pb2.Client:
         notes=spec.notes,
         **contact,
     )
+    message.created_at.FromDatetime(stored.created_at)
     message.deliveries.extend(delivery_message(d) for d in stored.deliveries)
     message.accounts.extend(delivery_account_message(a) for a in stored.delivery_accounts)
     message.orders.extend(order_message(o) for o in stored.orders)

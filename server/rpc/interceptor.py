@@ -27,6 +27,7 @@ from server.errors import (
     NotFound,
     PermissionDenied,
     StorageUnavailable,
+    TooManyAttempts,
     Unauthenticated,
 )
 from server.services.accounts import Caller
@@ -41,6 +42,7 @@ STATUS_CODES: dict[type[LeadRouterError], grpc.StatusCode] = {
     Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     StorageUnavailable: grpc.StatusCode.UNAVAILABLE,
+    TooManyAttempts: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 # Health and reflection are public; the lead service authenticates each lead source inside the
 # request (vid, password, source API key), as the legacy receiver does.

@@ -1,0 +1,159 @@
+"""PortalService through a real gRPC channel: a buyer's sign-in, its limit on failures, and
+the portals' user names."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+import pytest
+from leadrouter.v1 import admin_pb2, portal_pb2, portal_pb2_grpc
+
+from clients.client import struct
+from server.domain.portal import LOCK, MAX_FAILURES
+from server.errors import TooManyAttempts, Unauthenticated
+from server.services.portal import Portal
+from tests.e2e.conftest import EXAMPLE
+
+P = portal_pb2
+
+
+def document() -> dict[str, Any]:
+    config = copy.deepcopy(EXAMPLE)
+    config["clients"] = [
+        {
+            "key": "acme",
+            "name": "Acme Buyer",
+            "username": "Ann.Buyer",
+            "password": "right-password",
+        },
+        {"key": "nopass", "name": "No Password", "username": "nobody"},
+    ]
+    config["sources"][0]["username"] = "source.one"
+    return config
+
+
+@pytest.fixture
+async def tenant(grpc_address: str, new_account: Any, stub_for: Any) -> Any:
+    made = await new_account()
+    async with stub_for(made.api_key) as stub:
+        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document())))
+    channel = grpc.aio.insecure_channel(grpc_address)
+    stub = portal_pb2_grpc.PortalServiceStub(channel)
+
+    class Tenant:
+        account_id = made.account_id
+        ids = applied
+
+        async def call(self, method: str, request: Any, key: str = made.api_key) -> Any:
+            return await getattr(stub, method)(
+                request, metadata=(("authorization", f"Bearer {key}"),)
+            )
+
+        async def refused(self, method: str, request: Any, key: str = made.api_key) -> Any:
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await self.call(method, request, key)
+            return caught.value
+
+    yield Tenant()
+    await channel.close()
+
+
+async def test_a_buyer_signs_in_with_its_user_name_in_any_case(tenant: Any) -> None:
+    found = await tenant.call(
+        "SignInClient", P.SignInClientRequest(username=" ann.BUYER ", password="right-password")
+    )
+    assert (found.id, found.name, found.username) == (
+        tenant.ids.clients["acme"],
+        "Acme Buyer",
+        "Ann.Buyer",
+    )
+    assert not found.deliveries and not found.HasField("password")
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("Ann.Buyer", "wrong-password"), ("no.such.user", "right-password"), ("nobody", "")],
+)
+async def test_every_failure_is_the_same_refusal(tenant: Any, username: str, password: str) -> None:
+    error = await tenant.refused(
+        "SignInClient", P.SignInClientRequest(username=username, password=password)
+    )
+    assert (error.code(), error.details()) == (
+        grpc.StatusCode.UNAUTHENTICATED,
+        "user name or password is wrong",
+    )
+
+
+async def test_failures_lock_the_user_name_even_for_the_right_password(tenant: Any) -> None:
+    wrong = P.SignInClientRequest(username="Ann.Buyer", password="guess")
+    codes = [(await tenant.refused("SignInClient", wrong)).code() for _ in range(MAX_FAILURES)]
+    assert codes == [grpc.StatusCode.UNAUTHENTICATED] * MAX_FAILURES
+    right = P.SignInClientRequest(username="ann.buyer", password="right-password")
+    locked = await tenant.refused("SignInClient", right)
+    assert locked.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "too many failed sign-ins" in locked.details()
+
+
+async def test_concurrent_failures_cannot_slip_past_the_limit(tenant: Any) -> None:
+    wrong = P.SignInClientRequest(username="no.such.user", password="guess")
+    tries = await asyncio.gather(
+        *(tenant.refused("SignInClient", wrong) for _ in range(3 * MAX_FAILURES))
+    )
+    unauthenticated = [e for e in tries if e.code() == grpc.StatusCode.UNAUTHENTICATED]
+    assert len(unauthenticated) == MAX_FAILURES  # unknown names are counted as well
+
+
+async def test_the_lock_runs_out_and_a_success_clears_the_count(tenant: Any, pool: Any) -> None:
+    now = [datetime.now(UTC)]
+    portal = Portal(pool, clock=lambda: now[0])
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(Unauthenticated):
+            await portal.sign_in(tenant.account_id, "Ann.Buyer", "guess")
+    with pytest.raises(TooManyAttempts):
+        await portal.sign_in(tenant.account_id, "Ann.Buyer", "right-password")
+    now[0] += LOCK + timedelta(seconds=1)
+    assert (
+        await portal.sign_in(tenant.account_id, "Ann.Buyer", "right-password")
+    ).spec.name == "Acme Buyer"
+    for _ in range(MAX_FAILURES - 1):  # the success cleared the count: four more are allowed
+        with pytest.raises(Unauthenticated):
+            await portal.sign_in(tenant.account_id, "Ann.Buyer", "guess")
+    assert await portal.sign_in(tenant.account_id, "Ann.Buyer", "right-password")
+
+
+async def test_user_names_free_or_taken(tenant: Any) -> None:
+    async def client_free(name: str) -> bool:
+        return (
+            await tenant.call("IsClientUsernameFree", P.IsClientUsernameFreeRequest(username=name))
+        ).free
+
+    async def source_free(name: str, source_id: int = 0) -> bool:
+        request = P.IsSourceUsernameFreeRequest(username=name, source_id=source_id)
+        return (await tenant.call("IsSourceUsernameFree", request)).free
+
+    assert not await client_free("ANN.buyer")
+    assert await client_free("someone.else")
+    assert not await source_free("Source.One")
+    assert await source_free("source.one", tenant.ids.sources["acme-media"])  # its own name
+    assert await source_free("ann.buyer")  # a buyer's name is another portal's
+    error = await tenant.refused(
+        "IsClientUsernameFree", P.IsClientUsernameFreeRequest(username=" ")
+    )
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_another_account_learns_nothing(tenant: Any, new_account: Any) -> None:
+    other = await new_account("Other")
+    request = P.SignInClientRequest(username="Ann.Buyer", password="right-password")
+    error = await tenant.refused("SignInClient", request, key=other.api_key)
+    assert error.code() == grpc.StatusCode.UNAUTHENTICATED
+    free = await tenant.call(
+        "IsClientUsernameFree",
+        P.IsClientUsernameFreeRequest(username="Ann.Buyer"),
+        key=other.api_key,
+    )
+    assert free.free
