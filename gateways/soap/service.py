@@ -17,7 +17,9 @@ from gateways.soap.faults import client_fault, unexpected
 from gateways.soap.models import (
     Bool,
     ClientCriteriaMatchType,
+    ClientFieldType,
     ClientItemType,
+    ClientListType,
     ClientScanType,
     ClientSendType,
     CriteriaItemType,
@@ -88,6 +90,18 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
             zip_code=ZipCode or "", miles=Miles, in_state=bool(InState)
         )
         return list(_backend(ctx).call("geo", "ZipCodesInRadius", request, Key).zip_codes)
+
+    # -- buyers
+
+    @rpc(Str, _returns=array_of(ClientListType))
+    def GetClientList(ctx: Any, Key: str) -> list[Any]:
+        found = _backend(ctx).call("admin", "ListClients", admin_pb2.ListClientsRequest(), Key)
+        return [translate.client_list_entry(c) for c in found.clients]
+
+    @rpc(Str, Long, _returns=array_of(ClientFieldType))
+    def GetClientData(ctx: Any, Key: str, ClientUID: int) -> list[Any]:
+        request = admin_pb2.GetClientRequest(id=ClientUID)
+        return translate.client_fields(_backend(ctx).call("admin", "GetClient", request, Key))
 
     # -- portal sign-in and user names
 

@@ -244,3 +244,85 @@ def client_item(client: buyers_pb2.Client) -> Any:
         OverrideReassign=False,
         **_obsolete_lock(),
     )
+
+
+_AUTOMATION = {
+    buyers_pb2.AUTOMATION_PRIORITY: "Priority",
+    buyers_pb2.AUTOMATION_ROUND_ROBIN: "RoundRobin",
+    # LeadExec has no share-based types: they take turns, as round robin does
+    buyers_pb2.AUTOMATION_WEIGHTED: "RoundRobin",
+    buyers_pb2.AUTOMATION_PERCENTAGE: "RoundRobin",
+}
+
+
+def client_list_entry(client: buyers_pb2.Client) -> Any:
+    """GetClientList's entry. Portal settings leadrouter does not keep yet are false."""
+    return models.ClientListType(
+        ClientUID=client.id,
+        AccountUID=client.account_id,
+        DateAdded=pacific(client.created_at),
+        Status=CLIENT_STATUSES.index(client_status(client.status)),
+        UserUID=0,
+        TimeOffset=hours_offset(client.time_zone),
+        Notes=client.notes,
+        TimeZoneName=client.time_zone or DEFAULT_ZONE,
+        ResellerUID=-1,
+        GroupUID=0,
+        AutomationType=_AUTOMATION.get(client.automation, "Price"),
+        Priority=client.priority if client.HasField("priority") else 1,
+        DeliveryGroupUID=0,  # delivery groups are named, not numbered (docs/soap.md)
+        Username=client.username,
+        Password="",
+        ShowLeadGrade=False,
+        ShowLeadSource=False,
+        ShowCampaign=False,
+        AllowCalls=False,
+        AllowReassign=False,
+        UserAssigned=0,
+        UseDeliveryTiers=client.use_delivery_tiers,
+        OverrideReassign=False,
+        **_obsolete_lock(),
+    )
+
+
+# GetClientData's fields: LeadExec's client field ids are its ClientFieldSpecialBit numbers;
+# the two fields with no special bit take ids from 101. (id, Descriptor, bit, Client field)
+CLIENT_FIELDS: tuple[tuple[int, str, str, str], ...] = (
+    (1, "Company", "Company", "name"),
+    (2, "FirstName", "FirstName", "contact_first_name"),
+    (3, "LastName", "LastName", "contact_last_name"),
+    (4, "Email", "Email", "email"),
+    (5, "PrimaryPhone", "PrimaryPhone", "phone"),
+    (8, "Address", "Address", "address"),
+    (9, "City", "City", "city"),
+    (10, "State", "State", "state"),
+    (11, "Zip", "Zip", "postal_code"),
+    (14, "Comments", "Comments", "notes"),
+    (101, "Address2", "NoSpecialBit", "address2"),
+    (102, "Country", "NoSpecialBit", "country"),
+)
+
+
+def client_fields(client: buyers_pb2.Client) -> list[Any]:
+    return [
+        models.ClientFieldType(
+            ClientFieldUID=uid,
+            Descriptor=descriptor,
+            DataType="Varchar",
+            Required=attribute == "name",
+            Status=True,  # obsolete
+            Computed=False,
+            ComputedExpr="",
+            Enumerated=False,
+            Enums=[],
+            Validation="",
+            InvalidChars="",
+            FormatError="",
+            FormatString="",
+            SpecialBit=bit,
+            isState=attribute == "state",
+            FieldValue=getattr(client, attribute),
+            PastValues=[],
+        )
+        for uid, descriptor, bit, attribute in CLIENT_FIELDS
+    ]

@@ -1,0 +1,57 @@
+"""The service.asmx methods of buyers through zeep: GetClientList and GetClientData."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import zeep
+from leadrouter.v1 import admin_pb2
+
+from clients.client import struct
+from tests.e2e.test_portal_grpc import document
+
+
+@pytest.fixture
+async def tenant(new_account: Any, stub_for: Any) -> Any:
+    config = document()
+    config["clients"][0].update(
+        {"contact_first_name": "Ann", "email": "ann@acme.example", "city": "Reno",
+         "notes": "pays on time", "automation": "RoundRobin", "time_zone": "America/New_York"}
+    )  # fmt: skip
+    made = await new_account()
+    async with stub_for(made.api_key) as stub:
+        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(config)))
+    return made, applied
+
+
+async def soap(client: Any, method: str, **params: Any) -> Any:
+    return await asyncio.to_thread(getattr(client.service, method), **params)
+
+
+async def test_client_list(soap_client: Any, tenant: Any) -> None:
+    made, applied = tenant
+    found = {c.ClientUID: c for c in await soap(soap_client, "GetClientList", Key=made.api_key)}
+    acme = found[applied.clients["acme"]]
+    assert set(found) == set(applied.clients.values())
+    assert (acme.AccountUID, acme.Status, acme.AutomationType) == (made.account_id, 6, "RoundRobin")
+    assert (acme.Username, acme.Password, acme.Notes) == ("Ann.Buyer", None, "pays on time")
+    assert acme.TimeZoneName == "America/New_York" and acme.TimeOffset in (-5, -4)
+    assert acme.DateAdded.year >= 2026
+
+
+async def test_client_data(soap_client: Any, tenant: Any) -> None:
+    made, applied = tenant
+    fields = await soap(
+        soap_client, "GetClientData", Key=made.api_key, ClientUID=applied.clients["acme"]
+    )
+    values = {f.Descriptor: f.FieldValue for f in fields}
+    assert (values["Company"], values["FirstName"], values["Email"], values["City"]) == (
+        "Acme Buyer", "Ann", "ann@acme.example", "Reno"
+    )  # fmt: skip
+    bits = {f.SpecialBit for f in fields}
+    assert {"Company", "FirstName", "Email", "NoSpecialBit"} <= bits
+    with pytest.raises(zeep.exceptions.Fault) as refused:
+        await soap(soap_client, "GetClientData", Key=made.api_key, ClientUID=1 << 40)
+    assert refused.value.code.endswith("Client")
