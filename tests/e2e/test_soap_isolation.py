@@ -1,0 +1,114 @@
+"""Account isolation through service.asmx: every method called with account B's key on account
+A's ids is refused or answers B's own (empty) data, and changes nothing of A's."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import zeep
+from leadrouter.v1 import admin_pb2
+
+from clients.client import admin_async
+from tests.e2e.test_distribution import client
+from tests.e2e.test_operations import build, lead  # noqa: F401  (build is a fixture)
+from tests.support.buyers import BuyerServer
+
+
+async def soap(client_: Any, method: str, **params: Any) -> Any:
+    return await asyncio.to_thread(getattr(client_.service, method), **params)
+
+
+def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
+    """Every method with A's ids."""
+    ids = a.ids
+    buyer, account = ids.clients["any"], ids.accounts["any/main"]
+    lid, source = ids.lead_types["auto-insurance"], ids.sources["acme-media"]
+    return {
+        "GetLeadTypes": {"LeadTypeUID": lid},
+        "GetLeadFields": {"LeadTypeUID": lid},
+        "GetLeadScanLog": {"LeadUID": lead_id},
+        "GetClientsForLead": {"LeadUID": lead_id, "Automated": False, "AllowOverMax": True},
+        "GetClientsForRedirect": {"LeadUID": lead_id},
+        "GetClientsForTransfer": {"LeadUID": lead_id},
+        "GetClientsForSend": {"LeadUID": lead_id},
+        "GetClientsforCriteria": {"lid": lid},
+        "GetClientsforCriteriaAdvanced": {"LeadTypeUID": lid, "Criteria": None},
+        "ProcessClientDelivery": {
+            "LeadUID": lead_id, "ClientUID": buyer, "ClientAccountUID": account,
+            "ClientOrderUID": 0, "Notes": "",
+        },
+        "ResendLead": {"leadSendUid": send_id},
+        "ConfirmSale": {"LeadUID": lead_id, "ClientUID": buyer},
+        "RedirectStatusNotify": {
+            "LeadUID": lead_id, "Redirect": "x", "isValid": True, "Response": "",
+        },
+        "LogClientSend": {
+            "ClientUID": buyer, "LeadUID": lead_id, "DeliveryUID": 0, "PostString": "",
+            "Response": "", "ClientOrderUID": 0, "ClientOrderItemUID": 0,
+            "ClientAccountUID": account,
+        },
+        "GetClientList": {},
+        "GetClientData": {"ClientUID": buyer},
+        "ClientLogin": {"Username": "any", "Password": "whatever-it-is"},
+        "isUsernameUnique": {"Username": "any"},
+        "VendorUserNameUnique": {"UserName": "any", "VendorUID": source},
+        "AddEditVendor": {"vInfo": "VENDOR"},
+    }  # fmt: skip
+
+
+NEUTRAL = {"GetStateList", "GetUSZipCodesforState", "GetUSZipCodesforCounty",
+           "GetUSZipCodesforFIPS", "GetUSZipCodesfromRadius"}  # fmt: skip
+"""Reference data, the same for every account: nothing of A's to reach."""
+
+
+@pytest.fixture
+async def market(build: Any, buyers: BuyerServer) -> Any:  # noqa: F811
+    return await build([client("any", buyers, price="30")], max_sell=1)
+
+
+async def test_account_b_reaches_nothing_of_account_a(
+    soap_client: Any, market: Any, new_account: Any
+) -> None:
+    posted = await market.post(lead(1, Zip="90210"))
+    sends = await market.settled(posted.lead_id)
+    before = [
+        (s.id, s.status, s.confirmed_at.seconds, s.redirect_notified_at.seconds) for s in sends
+    ]
+    other = await new_account("B")
+    offered = set(soap_client.service._binding._operations) - NEUTRAL
+    table = calls(market, posted.lead_id, sends[0].id)
+    assert offered == set(table), "every method needs its row here"
+    a_ids = {*market.ids.clients.values(), *market.ids.lead_types.values(), posted.lead_id}
+    for method, params in table.items():
+        if params.get("vInfo") == "VENDOR":
+            kind = soap_client.get_type("ns0:VendorInfoType")
+            params = {"vInfo": kind(
+                LPVendorUID=market.ids.sources["acme-media"], Name="Taken", State=0,
+                SystemVendor=False, Status=1, AdminUID=0, CherryAccountUID=0, AccountUID=0,
+                DefaultReturnDay=0,
+            )}  # fmt: skip
+        key = "key" if method in ("ResendLead", "GetClientsforCriteria") else "Key"
+        try:
+            answer = await soap(soap_client, method, **{key: other.api_key}, **params)
+        except zeep.exceptions.Fault as fault:
+            assert fault.code.endswith("Client"), (method, fault.message)
+            continue
+        # answered: B's own data, which holds none of A's entities
+        rows = answer if isinstance(answer, list) else [answer] if answer is not None else []
+        for row in rows:
+            seen = {getattr(row, n, None) for n in ("ClientUID", "LeadTypeUID", "LeadUID")}
+            assert not seen & a_ids, (method, row)
+        if method in ("isUsernameUnique", "VendorUserNameUnique"):
+            assert answer is True, method  # A's names do not count for B
+    after = [
+        (s.id, s.status, s.confirmed_at.seconds, s.redirect_notified_at.seconds)
+        for s in await market.sends(posted.lead_id)
+    ]
+    assert after == before
+    async with admin_async(market.address, market.key) as stub:
+        source = await stub.GetSource(
+            admin_pb2.GetSourceRequest(id=market.ids.sources["acme-media"])
+        )
+    assert source.name != "Taken"
