@@ -103,6 +103,11 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
         request = admin_pb2.GetClientRequest(id=ClientUID)
         return translate.client_fields(_backend(ctx).call("admin", "GetClient", request, Key))
 
+    @rpc(Str, Long)
+    def SetDefaultFieldMappings(ctx: Any, Key: str, DeliveryUID: int) -> None:
+        request = admin_pb2.SetDefaultFieldMappingsRequest(delivery_id=DeliveryUID)
+        _backend(ctx).call("admin", "SetDefaultFieldMappings", request, Key)
+
     # -- portal sign-in and user names
 
     @rpc(Str, Str, Str, _returns=ClientItemType)

@@ -309,6 +309,12 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         found = await self._buyers.get_distribution_list(_account(), request.list_id)
         return convert.list_message(found)
 
+    async def SetDefaultFieldMappings(
+        self, request: admin_pb2.SetDefaultFieldMappingsRequest, context: Context
+    ) -> buyers_pb2.Delivery:
+        delivery_id = await self._edits.set_default_mappings(_account(), request.delivery_id)
+        return convert.delivery_message(await self._buyers.get_delivery(_account(), delivery_id))
+
     # -- config as code
 
     async def ApplyConfig(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import cache
 
 from server.domain import secrets
 from server.domain.buyers.records import StoredClient
@@ -22,8 +23,12 @@ from server.storage import portal as store
 from server.storage.database import Pool, transaction
 
 WRONG = "user name or password is wrong"
-# checked when the user name has no password, so that a refusal takes as long either way
-_DUMMY_HASH = secrets.hash_password("no user has this password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked when the user name has no password, so that a refusal takes as long either way."""
+    return secrets.hash_password("no user has this password")
 
 
 def _utcnow() -> datetime:
@@ -66,7 +71,7 @@ class Portal:
                 found = await store.client_password(conn, account_id, name)
                 stored = found[1] if found else None
                 matches = await asyncio.to_thread(
-                    secrets.password_matches, password, stored or _DUMMY_HASH
+                    secrets.password_matches, password, stored or _dummy_hash()
                 )
                 if found is not None and stored and matches:
                     await store.forget_attempts(conn, account_id, name)

@@ -10,6 +10,7 @@ import zeep
 from leadrouter.v1 import admin_pb2
 
 from clients.client import struct
+from tests.e2e.test_distribution import client
 from tests.e2e.test_portal_grpc import document
 
 
@@ -55,3 +56,29 @@ async def test_client_data(soap_client: Any, tenant: Any) -> None:
     with pytest.raises(zeep.exceptions.Fault) as refused:
         await soap(soap_client, "GetClientData", Key=made.api_key, ClientUID=1 << 40)
     assert refused.value.code.endswith("Client")
+
+
+async def test_set_default_field_mappings(
+    soap_client: Any, new_account: Any, stub_for: Any, buyers: Any
+) -> None:
+    config = document()
+    config["clients"] = [client("acme", buyers)]
+    made = await new_account()
+    async with stub_for(made.api_key) as stub:
+        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(config)))
+        delivery_id = applied.deliveries["acme/post"]
+        before = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery_id))
+        lead_type = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=before.lead_type_id))
+        await soap(
+            soap_client, "SetDefaultFieldMappings", Key=made.api_key, DeliveryUID=delivery_id
+        )
+        after = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery_id))
+    names = [f.name for f in lead_type.fields]
+    assert [(m.param, m.field) for m in after.mappings] == [(n, n) for n in names]
+    assert [(m.param, m.field) for m in before.mappings] != [(n, n) for n in names]
+    assert (after.address, after.type, after.name) == (before.address, before.type, before.name)
+    other = await new_account("Other")
+    for key, uid in ((made.api_key, 1 << 40), (other.api_key, delivery_id)):
+        with pytest.raises(zeep.exceptions.Fault) as refused:
+            await soap(soap_client, "SetDefaultFieldMappings", Key=key, DeliveryUID=uid)
+        assert refused.value.code.endswith("Client")

@@ -50,6 +50,7 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
             "ClientAccountUID": account,
         },
         "GetClientList": {},
+        "SetDefaultFieldMappings": {"DeliveryUID": ids.deliveries["any/post"]},
         "GetClientData": {"ClientUID": buyer},
         "ClientLogin": {"Username": "any", "Password": "whatever-it-is"},
         "isUsernameUnique": {"Username": "any"},

@@ -904,6 +904,25 @@ class AssignListItemRequest(_message.Message):
 Global___AssignListItemRequest: _TypeAlias = AssignListItemRequest  # noqa: Y015
 
 @_typing.final
+class SetDefaultFieldMappingsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DELIVERY_ID_FIELD_NUMBER: _builtins.int
+    delivery_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        delivery_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delivery_id", b"delivery_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetDefaultFieldMappingsRequest: _TypeAlias = SetDefaultFieldMappingsRequest  # noqa: Y015
+
+@_typing.final
 class ApiKey(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -206,6 +206,11 @@ class AdminServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.AssignListItemRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionList.FromString,
                 _registered_method=True)
+        self.SetDefaultFieldMappings = channel.unary_unary(
+                '/leadrouter.v1.AdminService/SetDefaultFieldMappings',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.SetDefaultFieldMappingsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.Delivery.FromString,
+                _registered_method=True)
         self.ApplyConfig = channel.unary_unary(
                 '/leadrouter.v1.AdminService/ApplyConfig',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.ApplyConfigRequest.SerializeToString,
@@ -448,6 +453,14 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetDefaultFieldMappings(self, request, context):
+        """Replace a delivery method's field mappings with one per field of its lead type, each sent
+        under the field's own name, in field order (SetDefaultFieldMappings).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ApplyConfig(self, request, context):
         """Config as code: create or update everything a document names, by key, in one
         transaction. An invalid document is rejected whole: INVALID_ARGUMENT with a
@@ -629,6 +642,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.AssignListItem,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.AssignListItemRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionList.SerializeToString,
+            ),
+            'SetDefaultFieldMappings': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetDefaultFieldMappings,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.SetDefaultFieldMappingsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.Delivery.SerializeToString,
             ),
             'ApplyConfig': grpc.unary_unary_rpc_method_handler(
                     servicer.ApplyConfig,
@@ -1554,6 +1572,33 @@ class AdminService:
             '/leadrouter.v1.AdminService/AssignListItem',
             leadrouter_dot_v1_dot_admin__pb2.AssignListItemRequest.SerializeToString,
             leadrouter_dot_v1_dot_buyers__pb2.DistributionList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetDefaultFieldMappings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/SetDefaultFieldMappings',
+            leadrouter_dot_v1_dot_admin__pb2.SetDefaultFieldMappingsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.Delivery.FromString,
             options,
             channel_credentials,
             insecure,

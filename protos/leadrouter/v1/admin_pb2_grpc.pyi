@@ -103,6 +103,10 @@ class AdminServiceStub:
     (AddClearCustomItemAssignment, AddEditCustomListItem). Items are named by value; a value
     not in the list is added.
     """
+    SetDefaultFieldMappings: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SetDefaultFieldMappingsRequest, _buyers_pb2.Delivery]
+    """Replace a delivery method's field mappings with one per field of its lead type, each sent
+    under the field's own name, in field order (SetDefaultFieldMappings).
+    """
     ApplyConfig: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ApplyConfigRequest, _admin_pb2.ApplyConfigResponse]
     """Config as code: create or update everything a document names, by key, in one
     transaction. An invalid document is rejected whole: INVALID_ARGUMENT with a
@@ -178,6 +182,10 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Assign one value of a distribution list to a buyer, or clear its assignment
     (AddClearCustomItemAssignment, AddEditCustomListItem). Items are named by value; a value
     not in the list is added.
+    """
+    SetDefaultFieldMappings: _aio.UnaryUnaryMultiCallable[_admin_pb2.SetDefaultFieldMappingsRequest, _buyers_pb2.Delivery]  # type: ignore[assignment]
+    """Replace a delivery method's field mappings with one per field of its lead type, each sent
+    under the field's own name, in field order (SetDefaultFieldMappings).
     """
     ApplyConfig: _aio.UnaryUnaryMultiCallable[_admin_pb2.ApplyConfigRequest, _admin_pb2.ApplyConfigResponse]  # type: ignore[assignment]
     """Config as code: create or update everything a document names, by key, in one
@@ -455,6 +463,16 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """Assign one value of a distribution list to a buyer, or clear its assignment
         (AddClearCustomItemAssignment, AddEditCustomListItem). Items are named by value; a value
         not in the list is added.
+        """
+
+    @_abc_1.abstractmethod
+    def SetDefaultFieldMappings(
+        self,
+        request: _admin_pb2.SetDefaultFieldMappingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.Delivery, _abc.Awaitable[_buyers_pb2.Delivery]]:
+        """Replace a delivery method's field mappings with one per field of its lead type, each sent
+        under the field's own name, in field order (SetDefaultFieldMappings).
         """
 
     @_abc_1.abstractmethod

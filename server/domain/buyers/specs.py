@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 import zoneinfo
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import time
 from decimal import Decimal
 from typing import Any
@@ -324,3 +324,10 @@ def merge_secrets(new: Mapping[str, Any], old: Mapping[str, Any]) -> dict[str, A
             if old.get(name):
                 merged[name] = old[name]
     return merged
+
+
+def default_mappings(method: DeliveryMethod, field_names: Sequence[str]) -> DeliveryMethod:
+    """The method with one mapping per field of its lead type, each sent under its own name,
+    in the lead type's field order (LeadExec's SetDefaultFieldMappings)."""
+    mappings = [{"param": name, "field": name} for name in field_names]
+    return replace(method, settings={**method.settings, "mappings": mappings})

@@ -19,6 +19,7 @@ from server.domain.buyers.specs import (
     ClientSpec,
     DeliveryAccountSpec,
     DeliveryMethod,
+    default_mappings,
     merge_secrets,
     parse_clock,
     validate_client,
@@ -117,6 +118,26 @@ class BuyerEdits:
                     conn, account_id, delivery_id, owner, method
                 )
             if written:
+                await buyer_store.bump_buyer_version(conn, account_id)
+            return delivery_id
+
+    async def set_default_mappings(self, account_id: int, delivery_id: int) -> int:
+        """Map every field of the delivery method's lead type under its own name, replacing
+        its mappings (SetDefaultFieldMappings). Returns its id."""
+        async with transaction(self._pool) as conn:
+            _existing(
+                await buyer_store.lock_delivery(conn, account_id, delivery_id),
+                "delivery method",
+                delivery_id,
+            )
+            stored = await buyer_store.get_delivery(conn, account_id, delivery_id)
+            if stored is None:  # locked above, in this transaction
+                raise NotFound(f"no delivery method {delivery_id}")
+            fields = await _lead_type_fields(conn, account_id, stored.method.lead_type_id)
+            method = default_mappings(stored.method, [f.name for f in fields])
+            if await buyer_store.update_delivery(
+                conn, account_id, delivery_id, stored.client_id, method
+            ):
                 await buyer_store.bump_buyer_version(conn, account_id)
             return delivery_id
 
