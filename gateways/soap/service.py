@@ -23,8 +23,10 @@ from gateways.soap.models import (
     ClientScanType,
     ClientSendType,
     CriteriaItemType,
+    CustomListType,
     Dbl,
     DeliveryResultType,
+    Int,
     LeadFieldType,
     LeadScanLogType,
     LeadTypeType,
@@ -102,6 +104,23 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
     def GetClientData(ctx: Any, Key: str, ClientUID: int) -> list[Any]:
         request = admin_pb2.GetClientRequest(id=ClientUID)
         return translate.client_fields(_backend(ctx).call("admin", "GetClient", request, Key))
+
+    # -- distribution lists
+
+    @rpc(Str, _returns=array_of(CustomListType))
+    def GetCustomLists(ctx: Any, Key: str) -> list[Any]:
+        request = admin_pb2.ListDistributionListsRequest()
+        found = _backend(ctx).call("admin", "ListDistributionLists", request, Key)
+        return [translate.custom_list(found_list) for found_list in found.lists]
+
+    @rpc(Str, OptLong, Int, _returns=CustomListType)
+    def GetCustomList(ctx: Any, Key: str, ClientUID: int | None, CustomListUID: int) -> Any:
+        request = admin_pb2.GetDistributionListRequest(
+            id=CustomListUID, client_id=max(ClientUID or 0, 0)
+        )
+        return translate.custom_list(
+            _backend(ctx).call("admin", "GetDistributionList", request, Key)
+        )
 
     @rpc(Str, Long)
     def SetDefaultFieldMappings(ctx: Any, Key: str, DeliveryUID: int) -> None:

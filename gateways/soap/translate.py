@@ -326,3 +326,35 @@ def client_fields(client: buyers_pb2.Client) -> list[Any]:
         )
         for uid, descriptor, bit, attribute in CLIENT_FIELDS
     ]
+
+
+# -- distribution lists
+
+
+def custom_list(found: buyers_pb2.DistributionList) -> Any:
+    return models.CustomListType(
+        CustomListUID=found.id,
+        AccountUID=found.account_id,
+        LeadTypeUID=found.lead_type_id,
+        LeadFieldUID=found.field_id,
+        Description=found.description,
+        FieldName=found.field,
+        DefaultClient=found.default_client_id,
+        ClientName=found.default_client_name,
+        Assigned=found.assigned,
+        Unassigned=found.unassigned,
+        Status=found.status,
+        DependField=found.depend_field_id,
+        Value=found.depend_value,
+        LinkFieldText=found.depend_field,
+        Items=[
+            models.CustomListItem(
+                CustomItemUID=item.id,
+                CustomListUID=found.id,
+                Value=item.value,
+                ClientUID=item.client_id,
+                ClientName=item.client_name,
+            )
+            for item in found.items
+        ],
+    )

@@ -220,14 +220,14 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> admin_pb2.ListDistributionListsResponse:
         found = await self._buyers.list_distribution_lists(_account())
         return admin_pb2.ListDistributionListsResponse(
-            lists=[convert.list_message(stored) for stored in found]
+            lists=[convert.list_message(stored, _account()) for stored in found]
         )
 
     async def GetDistributionList(
         self, request: admin_pb2.GetDistributionListRequest, context: Context
     ) -> buyers_pb2.DistributionList:
-        found = await self._buyers.get_distribution_list(_account(), request.id)
-        return convert.list_message(found)
+        found = await self._buyers.get_distribution_list(_account(), request.id, request.client_id)
+        return convert.list_message(found, _account())
 
     async def GetDelivery(
         self, request: admin_pb2.GetDeliveryRequest, context: Context
@@ -298,7 +298,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             _account(), convert.list_edit(request.distribution_list)
         )
         found = await self._buyers.get_distribution_list(_account(), list_id)
-        return convert.list_message(found)
+        return convert.list_message(found, _account())
 
     async def AssignListItem(
         self, request: admin_pb2.AssignListItemRequest, context: Context
@@ -307,7 +307,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             _account(), request.list_id, request.value, request.client_id, clear=request.clear
         )
         found = await self._buyers.get_distribution_list(_account(), request.list_id)
-        return convert.list_message(found)
+        return convert.list_message(found, _account())
 
     async def SetDefaultFieldMappings(
         self, request: admin_pb2.SetDefaultFieldMappingsRequest, context: Context

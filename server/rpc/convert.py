@@ -368,9 +368,11 @@ def order_message(order: StoredOrder) -> buyers_pb2.Order:
     return message
 
 
-def list_message(stored: StoredDistributionList) -> buyers_pb2.DistributionList:
+def list_message(stored: StoredDistributionList, account_id: int) -> buyers_pb2.DistributionList:
     items = [
-        buyers_pb2.DistributionListItem(value=i.value, client_id=i.client_id or 0)
+        buyers_pb2.DistributionListItem(
+            value=i.value, client_id=i.client_id or 0, id=i.id, client_name=i.client_name
+        )
         for i in stored.items
     ]
     assigned = sum(1 for i in items if i.client_id)
@@ -387,6 +389,10 @@ def list_message(stored: StoredDistributionList) -> buyers_pb2.DistributionList:
         items=items,
         assigned=assigned,
         unassigned=len(items) - assigned,
+        field_id=stored.field_id,
+        depend_field_id=stored.depend_field_id,
+        account_id=account_id,
+        default_client_name=stored.default_client_name,
     )
 
 

@@ -157,7 +157,13 @@ async def list_distribution_lists(
             status=Status(row["status"]),
             depend_field=row["depend_field"],
             depend_value=row["depend_value"],
-            items=tuple(StoredListItem(i["value"], i["client_id"]) for i in row["items"]),
+            items=tuple(
+                StoredListItem(i["value"], i["client_id"], i["id"], i["client_name"] or "")
+                for i in row["items"]
+            ),
+            field_id=row["field_id"] or 0,
+            depend_field_id=row["depend_field_id"] or 0,
+            default_client_name=row["default_client_name"] or "",
         )
         for row in await fetch_all(conn, "list_distribution_lists", {"account_id": account_id})
     ]

@@ -10,7 +10,7 @@ import pytest
 import zeep
 from leadrouter.v1 import admin_pb2
 
-from clients.client import admin_async
+from clients.client import admin_async, struct
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build, lead  # noqa: F401  (build is a fixture)
 from tests.support.buyers import BuyerServer
@@ -50,6 +50,8 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
             "ClientAccountUID": account,
         },
         "GetClientList": {},
+        "GetCustomLists": {},
+        "GetCustomList": {"ClientUID": None, "CustomListUID": ids.distribution_lists["zips"]},
         "SetDefaultFieldMappings": {"DeliveryUID": ids.deliveries["any/post"]},
         "GetClientData": {"ClientUID": buyer},
         "ClientLogin": {"Username": "any", "Password": "whatever-it-is"},
@@ -66,7 +68,17 @@ NEUTRAL = {"GetStateList", "GetUSZipCodesforState", "GetUSZipCodesforCounty",
 
 @pytest.fixture
 async def market(build: Any, buyers: BuyerServer) -> Any:  # noqa: F811
-    return await build([client("any", buyers, price="30")], max_sell=1)
+    m = await build([client("any", buyers, price="30")], max_sell=1)
+    document = {
+        "distribution_lists": [
+            {"key": "zips", "lead_type": "auto-insurance", "field": "Zip",
+             "items": [{"value": "89101", "client": "any"}]}
+        ]
+    }  # fmt: skip
+    async with admin_async(m.address, m.key) as stub:
+        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+    m.ids.distribution_lists.update(applied.distribution_lists)
+    return m
 
 
 async def test_account_b_reaches_nothing_of_account_a(

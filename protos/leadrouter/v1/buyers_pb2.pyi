@@ -489,18 +489,26 @@ class DistributionListItem(_message.Message):
 
     VALUE_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
     value: _builtins.str
     client_id: _builtins.int
     """0 = unassigned"""
+    id: _builtins.int
+    """read only: CustomItemUID"""
+    client_name: _builtins.str
+    """read only"""
     def __init__(
         self,
         *,
         value: _builtins.str = ...,
         client_id: _builtins.int = ...,
+        id: _builtins.int = ...,
+        client_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "client_name", b"client_name", "id", b"id", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -522,6 +530,10 @@ class DistributionList(_message.Message):
     ITEMS_FIELD_NUMBER: _builtins.int
     ASSIGNED_FIELD_NUMBER: _builtins.int
     UNASSIGNED_FIELD_NUMBER: _builtins.int
+    FIELD_ID_FIELD_NUMBER: _builtins.int
+    DEPEND_FIELD_ID_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    DEFAULT_CLIENT_NAME_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """CustomListUID"""
     key: _builtins.str
@@ -538,6 +550,13 @@ class DistributionList(_message.Message):
     assigned: _builtins.int
     """read only: items assigned to a buyer"""
     unassigned: _builtins.int
+    field_id: _builtins.int
+    """read only: the ids of `field` and `depend_field` in the lead type (0 = none), the
+    account's id, and the catch-all buyer's name
+    """
+    depend_field_id: _builtins.int
+    account_id: _builtins.int
+    default_client_name: _builtins.str
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___DistributionListItem]: ...
     def __init__(
@@ -555,10 +574,14 @@ class DistributionList(_message.Message):
         items: _abc.Iterable[Global___DistributionListItem] | None = ...,
         assigned: _builtins.int = ...,
         unassigned: _builtins.int = ...,
+        field_id: _builtins.int = ...,
+        depend_field_id: _builtins.int = ...,
+        account_id: _builtins.int = ...,
+        default_client_name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned", b"assigned", "default_client_id", b"default_client_id", "depend_field", b"depend_field", "depend_value", b"depend_value", "description", b"description", "field", b"field", "id", b"id", "items", b"items", "key", b"key", "lead_type_id", b"lead_type_id", "status", b"status", "unassigned", b"unassigned"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "assigned", b"assigned", "default_client_id", b"default_client_id", "default_client_name", b"default_client_name", "depend_field", b"depend_field", "depend_field_id", b"depend_field_id", "depend_value", b"depend_value", "description", b"description", "field", b"field", "field_id", b"field_id", "id", b"id", "items", b"items", "key", b"key", "lead_type_id", b"lead_type_id", "status", b"status", "unassigned", b"unassigned"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -77,6 +77,8 @@ class StoredListItem:
 
     value: str  # as configured (shown), not as compared
     client_id: int | None  # None = unassigned
+    id: int = 0  # CustomItemUID
+    client_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ class StoredDistributionList:
     depend_field: str
     depend_value: str  # compared-ready (list_value)
     items: tuple[StoredListItem, ...]
+    field_id: int = 0  # the ids of `field` and `depend_field` in the lead type; 0 = none
+    depend_field_id: int = 0
+    default_client_name: str = ""
 
 
 @dataclass(frozen=True)

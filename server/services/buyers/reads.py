@@ -3,6 +3,8 @@ and the account's distribution lists and client groups."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from server.domain.buyers.records import (
     ClientGroup,
     StoredClient,
@@ -71,10 +73,16 @@ class BuyerReads:
         async with transaction(self._pool) as conn:
             return await list_store.list_distribution_lists(conn, account_id)
 
-    async def get_distribution_list(self, account_id: int, list_id: int) -> StoredDistributionList:
+    async def get_distribution_list(
+        self, account_id: int, list_id: int, client_id: int = 0
+    ) -> StoredDistributionList:
+        """One list; with `client_id`, only the items assigned to that buyer (GetCustomList)."""
         async with transaction(self._pool) as conn:
             found = await list_store.list_distribution_lists(conn, account_id)
         for stored in found:
             if stored.id == list_id:
-                return stored
+                if not client_id:
+                    return stored
+                items = tuple(i for i in stored.items if i.client_id == client_id)
+                return replace(stored, items=items)
         raise NotFound(f"no distribution list {list_id}")

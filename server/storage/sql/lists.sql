@@ -52,12 +52,24 @@ WHERE l.account_id = %(account_id)s AND l.lead_type_id = %(lead_type_id)s AND l.
 ORDER BY l.id;
 
 -- name: list_distribution_lists
--- The account's distribution lists with their items.
+-- The account's distribution lists with their items, the ids of the fields they name and the
+-- names of their buyers.
 SELECT l.id, l.key, l.lead_type_id, l.description, l.field_name, l.default_client_id,
        l.status, l.depend_field, l.depend_value,
-       coalesce((SELECT jsonb_agg(jsonb_build_object('value', i.shown, 'client_id', i.client_id)
+       (SELECT f.id FROM lead_fields f
+        WHERE f.account_id = l.account_id AND f.lead_type_id = l.lead_type_id
+          AND lower(f.name) = lower(l.field_name)) AS field_id,
+       (SELECT f.id FROM lead_fields f
+        WHERE f.account_id = l.account_id AND f.lead_type_id = l.lead_type_id
+          AND l.depend_field <> '' AND lower(f.name) = lower(l.depend_field)) AS depend_field_id,
+       (SELECT c.name FROM clients c
+        WHERE c.account_id = l.account_id AND c.id = l.default_client_id) AS default_client_name,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('id', i.id, 'value', i.shown,
+                                                     'client_id', i.client_id,
+                                                     'client_name', c.name)
                                   ORDER BY i.value)
                  FROM distribution_list_items i
+                 LEFT JOIN clients c ON c.account_id = i.account_id AND c.id = i.client_id
                  WHERE i.account_id = l.account_id AND i.list_id = l.id), '[]') AS items
 FROM distribution_lists l
 WHERE l.account_id = %(account_id)s
