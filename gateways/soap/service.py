@@ -8,7 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from google.protobuf import field_mask_pb2
-from leadrouter.v1 import admin_pb2, distribution_pb2, geo_pb2, leads_pb2, portal_pb2
+from leadrouter.v1 import (
+    admin_pb2,
+    buyers_pb2,
+    distribution_pb2,
+    geo_pb2,
+    leads_pb2,
+    portal_pb2,
+)
 from spyne import Fault, ServiceBase, rpc
 
 from gateways.soap import translate
@@ -23,6 +30,7 @@ from gateways.soap.models import (
     ClientScanType,
     ClientSendType,
     CriteriaItemType,
+    CustomListItem,
     CustomListType,
     Dbl,
     DeliveryResultType,
@@ -121,6 +129,32 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
         return translate.custom_list(
             _backend(ctx).call("admin", "GetDistributionList", request, Key)
         )
+
+    @rpc(Str, Long, Int, Long, Bool)
+    def AddClearCustomItemAssignment(
+        ctx: Any, Key: str, ClientUID: int, CustomListUID: int, CustomItemUID: int, Clear: bool
+    ) -> None:
+        """Assigns the item (by id) to the buyer, or clears its assignment."""
+        request = admin_pb2.AssignListItemRequest(
+            list_id=CustomListUID,
+            item_id=max(CustomItemUID, 0),
+            client_id=max(ClientUID, 0),
+            clear=bool(Clear),
+        )
+        _backend(ctx).call("admin", "AssignListItem", request, Key)
+
+    @rpc(Str, CustomListItem, _returns=Long)
+    def AddEditCustomListItem(ctx: Any, Key: str, Item: Any) -> int:
+        """Adds (CustomItemUID -1 or 0) or edits a list item; answers its id."""
+        if Item is None:
+            raise client_fault("Item is required")
+        item = buyers_pb2.DistributionListItem(
+            id=max(Item.CustomItemUID or 0, 0),
+            value=Item.Value or "",
+            client_id=max(Item.ClientUID or 0, 0),
+        )
+        request = admin_pb2.SaveListItemRequest(list_id=Item.CustomListUID or 0, item=item)
+        return int(_backend(ctx).call("admin", "SaveListItem", request, Key).id)
 
     @rpc(Str, Long)
     def SetDefaultFieldMappings(ctx: Any, Key: str, DeliveryUID: int) -> None:

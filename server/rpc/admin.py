@@ -304,10 +304,26 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.AssignListItemRequest, context: Context
     ) -> buyers_pb2.DistributionList:
         await self._edits.assign_list_item(
-            _account(), request.list_id, request.value, request.client_id, clear=request.clear
+            _account(),
+            request.list_id,
+            request.value,
+            request.client_id,
+            clear=request.clear,
+            item_id=request.item_id,
         )
         found = await self._buyers.get_distribution_list(_account(), request.list_id)
         return convert.list_message(found, _account())
+
+    async def SaveListItem(
+        self, request: admin_pb2.SaveListItemRequest, context: Context
+    ) -> buyers_pb2.DistributionListItem:
+        item = request.item
+        saved = await self._edits.save_list_item(
+            _account(), request.list_id, item.id, item.value, item.client_id
+        )
+        return buyers_pb2.DistributionListItem(
+            id=saved.id, value=saved.value, client_id=saved.client_id or 0
+        )
 
     async def SetDefaultFieldMappings(
         self, request: admin_pb2.SetDefaultFieldMappingsRequest, context: Context

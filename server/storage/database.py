@@ -116,6 +116,10 @@ _CONSTRAINTS: dict[str, tuple[type[LeadRouterError], str]] = {
     "sources_account_id_key_key": (AlreadyExists, "a lead source with this key already exists"),
     "sources_username": (AlreadyExists, "this portal user name is already taken"),
     "campaigns_account_id_key_key": (AlreadyExists, "a campaign with this key already exists"),
+    "distribution_list_items_pkey": (
+        AlreadyExists,
+        "the distribution list already has an item with this value",
+    ),
     "api_keys_account_id_source_id_fkey": (NotFound, "no such lead source"),
     "api_keys_account_id_fkey": (NotFound, "no such account"),
     "campaign_rules_account_id_lead_field_id_fkey": (

@@ -116,10 +116,10 @@ async def update_list(conn: Connection, account_id: int, edit: ListEdit) -> bool
 
 
 async def assign_list_item(
-    conn: Connection, account_id: int, list_id: int, value: str, client_id: int
+    conn: Connection, account_id: int, list_id: int, value: str, client_id: int | None
 ) -> bool:
-    """Assign one value of a list to a buyer, adding the value when the list lacks it; whether
-    anything was written."""
+    """Assign one value of a list to a buyer (None: unassigned), adding the value when the
+    list lacks it; whether anything was written."""
     params = {
         "account_id": account_id,
         "list_id": list_id,
@@ -140,6 +140,35 @@ async def clear_list_item(conn: Connection, account_id: int, list_id: int, value
         "client_id": None,
     }
     return bool(await fetch_all(conn, "clear_list_item", params))
+
+
+async def list_item(
+    conn: Connection, account_id: int, list_id: int, item_id: int = 0, value: str = ""
+) -> StoredListItem | None:
+    """One item of a list, by id, or else by value."""
+    if item_id:
+        params: Row = {"account_id": account_id, "list_id": list_id, "id": item_id}
+        row = await fetch_one(conn, "list_item_by_id", params)
+    else:
+        params = {"account_id": account_id, "list_id": list_id, "value": list_value(value)}
+        row = await fetch_one(conn, "list_item_by_value", params)
+    return None if row is None else StoredListItem(row["value"], row["client_id"], row["id"])
+
+
+async def update_list_item(
+    conn: Connection, account_id: int, list_id: int, item_id: int, value: str, client_id: int | None
+) -> bool:
+    """Change an item's value and buyer; whether anything changed. Another item's value is
+    AlreadyExists."""
+    params = {
+        "account_id": account_id,
+        "list_id": list_id,
+        "id": item_id,
+        "value": list_value(value),
+        "shown": value.strip(),
+        "client_id": client_id,
+    }
+    return bool(await fetch_all(conn, "update_list_item", params))
 
 
 async def list_distribution_lists(

@@ -51,6 +51,11 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
         },
         "GetClientList": {},
         "GetCustomLists": {},
+        "AddClearCustomItemAssignment": {
+            "ClientUID": buyer, "CustomListUID": ids.distribution_lists["zips"],
+            "CustomItemUID": 0, "Clear": True,
+        },
+        "AddEditCustomListItem": {"Item": "LIST_ITEM"},
         "GetCustomList": {"ClientUID": None, "CustomListUID": ids.distribution_lists["zips"]},
         "SetDefaultFieldMappings": {"DeliveryUID": ids.deliveries["any/post"]},
         "GetClientData": {"ClientUID": buyer},
@@ -95,6 +100,12 @@ async def test_account_b_reaches_nothing_of_account_a(
     assert offered == set(table), "every method needs its row here"
     a_ids = {*market.ids.clients.values(), *market.ids.lead_types.values(), posted.lead_id}
     for method, params in table.items():
+        if params.get("Item") == "LIST_ITEM":
+            kind = soap_client.get_type("ns0:CustomListItem")
+            params = {"Item": kind(
+                CustomItemUID=-1, CustomListUID=market.ids.distribution_lists["zips"],
+                Value="90210", ClientUID=0,
+            )}  # fmt: skip
         if params.get("vInfo") == "VENDOR":
             kind = soap_client.get_type("ns0:VendorInfoType")
             params = {"vInfo": kind(

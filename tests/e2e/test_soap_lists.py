@@ -69,3 +69,52 @@ async def test_custom_lists(soap_client: Any, tenant: Any) -> None:
     with pytest.raises(zeep.exceptions.Fault) as refused:
         await soap(soap_client, "GetCustomList", Key=made.api_key, CustomListUID=987654)
     assert refused.value.code.endswith("Client")
+
+
+async def test_list_items_added_edited_and_assigned_by_id(soap_client: Any, tenant: Any) -> None:
+    made, applied, _ = tenant
+    key, list_id = made.api_key, applied.distribution_lists["zips"]
+    kind = soap_client.get_type("ns0:CustomListItem")
+
+    def item(**values: Any) -> Any:
+        return kind(**{"CustomItemUID": -1, "CustomListUID": list_id, "ClientUID": 0, **values})
+
+    async def items() -> dict[str, Any]:
+        found = await soap(soap_client, "GetCustomList", Key=key, CustomListUID=list_id)
+        return {i.Value: i for i in found.Items.CustomListItem}
+
+    added = await soap(soap_client, "AddEditCustomListItem", Key=key, Item=item(Value="89103"))
+    assert (await items())["89103"].CustomItemUID == added
+    same = await soap(
+        soap_client, "AddEditCustomListItem", Key=key,
+        Item=item(CustomItemUID=added, Value="89104", ClientUID=applied.clients["c"]),
+    )  # fmt: skip
+    assert same == added
+    now = await items()
+    assert "89103" not in now and (now["89104"].CustomItemUID, now["89104"].ClientUID) == (
+        added, applied.clients["c"]
+    )  # fmt: skip
+    await soap(
+        soap_client, "AddClearCustomItemAssignment", Key=key, ClientUID=applied.clients["b"],
+        CustomListUID=list_id, CustomItemUID=added, Clear=False,
+    )  # fmt: skip
+    assert (await items())["89104"].ClientUID == applied.clients["b"]
+    await soap(
+        soap_client, "AddClearCustomItemAssignment", Key=key, ClientUID=0,
+        CustomListUID=list_id, CustomItemUID=added, Clear=True,
+    )  # fmt: skip
+    assert (await items())["89104"].ClientUID == 0
+    taken = now["89101"].CustomItemUID
+    for method, params in (
+        ("AddEditCustomListItem", {"Item": item(CustomItemUID=added, Value="89101")}),
+        ("AddEditCustomListItem", {"Item": item(Value=" ")}),
+        ("AddEditCustomListItem", {"Item": item(CustomItemUID=987654, Value="1")}),
+        ("AddClearCustomItemAssignment", {"ClientUID": applied.clients["b"],
+         "CustomListUID": list_id, "CustomItemUID": -1, "Clear": False}),
+        ("AddClearCustomItemAssignment", {"ClientUID": 987654, "CustomListUID": list_id,
+         "CustomItemUID": taken, "Clear": False}),
+    ):  # fmt: skip
+        with pytest.raises(zeep.exceptions.Fault) as refused:
+            await soap(soap_client, method, Key=key, **params)
+        assert refused.value.code.endswith("Client"), (method, params)
+    assert (await items())["89101"].ClientUID == applied.clients["b"]  # untouched

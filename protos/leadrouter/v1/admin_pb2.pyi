@@ -883,6 +883,7 @@ class AssignListItemRequest(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     CLEAR_FIELD_NUMBER: _builtins.int
+    ITEM_ID_FIELD_NUMBER: _builtins.int
     list_id: _builtins.int
     """CustomListUID"""
     value: _builtins.str
@@ -891,6 +892,8 @@ class AssignListItemRequest(_message.Message):
     """the buyer to assign it to"""
     clear: _builtins.bool
     """unassign the item instead (client_id is not needed)"""
+    item_id: _builtins.int
+    """names the item by its id instead of `value`"""
     def __init__(
         self,
         *,
@@ -898,14 +901,41 @@ class AssignListItemRequest(_message.Message):
         value: _builtins.str = ...,
         client_id: _builtins.int = ...,
         clear: _builtins.bool = ...,
+        item_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear", b"clear", "client_id", b"client_id", "list_id", b"list_id", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clear", b"clear", "client_id", b"client_id", "item_id", b"item_id", "list_id", b"list_id", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AssignListItemRequest: _TypeAlias = AssignListItemRequest  # noqa: Y015
+
+@_typing.final
+class SaveListItemRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIST_ID_FIELD_NUMBER: _builtins.int
+    ITEM_FIELD_NUMBER: _builtins.int
+    list_id: _builtins.int
+    """CustomListUID"""
+    @_builtins.property
+    def item(self) -> _buyers_pb2.DistributionListItem:
+        """id, value, client_id"""
+
+    def __init__(
+        self,
+        *,
+        list_id: _builtins.int = ...,
+        item: _buyers_pb2.DistributionListItem | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["item", b"item"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item", b"item", "list_id", b"list_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SaveListItemRequest: _TypeAlias = SaveListItemRequest  # noqa: Y015
 
 @_typing.final
 class SetDefaultFieldMappingsRequest(_message.Message):

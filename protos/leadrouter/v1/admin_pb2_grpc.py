@@ -206,6 +206,11 @@ class AdminServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.AssignListItemRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionList.FromString,
                 _registered_method=True)
+        self.SaveListItem = channel.unary_unary(
+                '/leadrouter.v1.AdminService/SaveListItem',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.SaveListItemRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionListItem.FromString,
+                _registered_method=True)
         self.SetDefaultFieldMappings = channel.unary_unary(
                 '/leadrouter.v1.AdminService/SetDefaultFieldMappings',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.SetDefaultFieldMappingsRequest.SerializeToString,
@@ -453,6 +458,15 @@ class AdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SaveListItem(self, request, context):
+        """Add an item to a distribution list (id 0 or -1; a value the list has already is that item)
+        or change an item's value and buyer (client_id 0 = unassigned), by id
+        (AddEditCustomListItem). Another item's value is ALREADY_EXISTS. Returns the item.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SetDefaultFieldMappings(self, request, context):
         """Replace a delivery method's field mappings with one per field of its lead type, each sent
         under the field's own name, in field order (SetDefaultFieldMappings).
@@ -642,6 +656,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.AssignListItem,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.AssignListItemRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionList.SerializeToString,
+            ),
+            'SaveListItem': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveListItem,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.SaveListItemRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_buyers__pb2.DistributionListItem.SerializeToString,
             ),
             'SetDefaultFieldMappings': grpc.unary_unary_rpc_method_handler(
                     servicer.SetDefaultFieldMappings,
@@ -1572,6 +1591,33 @@ class AdminService:
             '/leadrouter.v1.AdminService/AssignListItem',
             leadrouter_dot_v1_dot_admin__pb2.AssignListItemRequest.SerializeToString,
             leadrouter_dot_v1_dot_buyers__pb2.DistributionList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveListItem(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/SaveListItem',
+            leadrouter_dot_v1_dot_admin__pb2.SaveListItemRequest.SerializeToString,
+            leadrouter_dot_v1_dot_buyers__pb2.DistributionListItem.FromString,
             options,
             channel_credentials,
             insecure,

@@ -103,6 +103,11 @@ class AdminServiceStub:
     (AddClearCustomItemAssignment, AddEditCustomListItem). Items are named by value; a value
     not in the list is added.
     """
+    SaveListItem: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SaveListItemRequest, _buyers_pb2.DistributionListItem]
+    """Add an item to a distribution list (id 0 or -1; a value the list has already is that item)
+    or change an item's value and buyer (client_id 0 = unassigned), by id
+    (AddEditCustomListItem). Another item's value is ALREADY_EXISTS. Returns the item.
+    """
     SetDefaultFieldMappings: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SetDefaultFieldMappingsRequest, _buyers_pb2.Delivery]
     """Replace a delivery method's field mappings with one per field of its lead type, each sent
     under the field's own name, in field order (SetDefaultFieldMappings).
@@ -182,6 +187,11 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """Assign one value of a distribution list to a buyer, or clear its assignment
     (AddClearCustomItemAssignment, AddEditCustomListItem). Items are named by value; a value
     not in the list is added.
+    """
+    SaveListItem: _aio.UnaryUnaryMultiCallable[_admin_pb2.SaveListItemRequest, _buyers_pb2.DistributionListItem]  # type: ignore[assignment]
+    """Add an item to a distribution list (id 0 or -1; a value the list has already is that item)
+    or change an item's value and buyer (client_id 0 = unassigned), by id
+    (AddEditCustomListItem). Another item's value is ALREADY_EXISTS. Returns the item.
     """
     SetDefaultFieldMappings: _aio.UnaryUnaryMultiCallable[_admin_pb2.SetDefaultFieldMappingsRequest, _buyers_pb2.Delivery]  # type: ignore[assignment]
     """Replace a delivery method's field mappings with one per field of its lead type, each sent
@@ -463,6 +473,17 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """Assign one value of a distribution list to a buyer, or clear its assignment
         (AddClearCustomItemAssignment, AddEditCustomListItem). Items are named by value; a value
         not in the list is added.
+        """
+
+    @_abc_1.abstractmethod
+    def SaveListItem(
+        self,
+        request: _admin_pb2.SaveListItemRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_buyers_pb2.DistributionListItem, _abc.Awaitable[_buyers_pb2.DistributionListItem]]:
+        """Add an item to a distribution list (id 0 or -1; a value the list has already is that item)
+        or change an item's value and buyer (client_id 0 = unassigned), by id
+        (AddEditCustomListItem). Another item's value is ALREADY_EXISTS. Returns the item.
         """
 
     @_abc_1.abstractmethod

@@ -28,7 +28,7 @@ from server.domain.buyers.specs import (
 )
 from server.domain.catalog.fields import FieldSpec
 from server.domain.intake.call_data import criteria_fields
-from server.domain.matching.lists import ListEdit, validate_list
+from server.domain.matching.lists import ListEdit, StoredListItem, validate_list
 from server.domain.sales.orders import OrderEdit, validate_order
 from server.errors import InvalidArgument, NotFound, Violation
 from server.services.catalog import password_hash
@@ -298,17 +298,30 @@ class BuyerEdits:
             return list_id
 
     async def assign_list_item(
-        self, account_id: int, list_id: int, value: str, client_id: int, *, clear: bool
+        self,
+        account_id: int,
+        list_id: int,
+        value: str,
+        client_id: int,
+        *,
+        clear: bool,
+        item_id: int = 0,
     ) -> None:
-        """Assign one value of a list to a buyer (adding the value when the list lacks it), or
-        clear its assignment (the value stays in the list, unassigned)."""
-        if not value.strip():
-            _check([Violation("value", "is required")])
+        """Assign one item of a list to a buyer, or clear its assignment (the item stays in
+        the list, unassigned). The item is named by its id, or by its value, which is added
+        when the list lacks it."""
+        if item_id <= 0 and not value.strip():
+            _check([Violation("item_id", "give an item's id, or its value")])
         if not clear and not client_id:
             _check([Violation("client_id", "is required unless clearing")])
         async with transaction(self._pool) as conn:
             if not await list_store.lock_list(conn, account_id, list_id):
                 raise NotFound(f"no distribution list {list_id}")
+            if item_id > 0:
+                item = await list_store.list_item(conn, account_id, list_id, item_id)
+                if item is None:
+                    raise NotFound(f"no item {item_id} in distribution list {list_id}")
+                value = item.value
             if not clear and not await buyer_store.known_clients(conn, account_id, [client_id]):
                 raise NotFound(f"no buyer {client_id}")
             if clear:
@@ -319,6 +332,34 @@ class BuyerEdits:
                 )
             if written:
                 await buyer_store.bump_buyer_version(conn, account_id)
+
+    async def save_list_item(
+        self, account_id: int, list_id: int, item_id: int, value: str, client_id: int
+    ) -> StoredListItem:
+        """Add an item to a list (item_id 0 or -1; a value the list has already is that item)
+        or change an item's value and buyer (0 = unassigned). Returns the item as stored."""
+        if not value.strip():
+            _check([Violation("item.value", "is required")])
+        async with transaction(self._pool) as conn:
+            if not await list_store.lock_list(conn, account_id, list_id):
+                raise NotFound(f"no distribution list {list_id}")
+            if client_id and not await buyer_store.known_clients(conn, account_id, [client_id]):
+                raise NotFound(f"no buyer {client_id}")
+            buyer = client_id or None
+            if is_new(item_id):
+                written = await list_store.assign_list_item(conn, account_id, list_id, value, buyer)
+            else:
+                if await list_store.list_item(conn, account_id, list_id, item_id) is None:
+                    raise NotFound(f"no item {item_id} in distribution list {list_id}")
+                written = await list_store.update_list_item(
+                    conn, account_id, list_id, item_id, value, buyer
+                )
+            if written:
+                await buyer_store.bump_buyer_version(conn, account_id)
+            saved = await list_store.list_item(conn, account_id, list_id, value=value)
+            if saved is None:  # written in this transaction
+                raise NotFound(f"no item {value!r} in distribution list {list_id}")
+            return saved
 
 
 async def _lead_type_fields(

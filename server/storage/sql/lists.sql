@@ -125,3 +125,21 @@ SET client_id = NULL
 WHERE account_id = %(account_id)s AND list_id = %(list_id)s AND value = %(value)s
   AND client_id IS NOT NULL
 RETURNING list_id;
+
+-- name: list_item_by_id
+-- One item of a distribution list, by its id.
+SELECT id, shown AS value, client_id FROM distribution_list_items
+WHERE account_id = %(account_id)s AND list_id = %(list_id)s AND id = %(id)s;
+
+-- name: list_item_by_value
+-- One item of a distribution list, by its value as compared.
+SELECT id, shown AS value, client_id FROM distribution_list_items
+WHERE account_id = %(account_id)s AND list_id = %(list_id)s AND value = %(value)s;
+
+-- name: update_list_item
+-- Change an item's value and buyer (NULL = unassigned); a row only when something changed.
+UPDATE distribution_list_items AS i
+SET value = %(value)s, shown = %(shown)s, client_id = %(client_id)s
+WHERE i.account_id = %(account_id)s AND i.list_id = %(list_id)s AND i.id = %(id)s
+  AND (i.shown, i.client_id) IS DISTINCT FROM (%(shown)s, %(client_id)s::bigint)
+RETURNING i.id;
