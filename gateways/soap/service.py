@@ -23,6 +23,7 @@ from gateways.soap.backend import Backend
 from gateways.soap.faults import client_fault, unexpected
 from gateways.soap.models import (
     Bool,
+    ClientAccountType,
     ClientCriteriaMatchType,
     ClientFieldType,
     ClientItemType,
@@ -112,6 +113,31 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
     def GetClientData(ctx: Any, Key: str, ClientUID: int) -> list[Any]:
         request = admin_pb2.GetClientRequest(id=ClientUID)
         return translate.client_fields(_backend(ctx).call("admin", "GetClient", request, Key))
+
+    @rpc(Str, Long, _returns=array_of(ClientAccountType))
+    def GetClientAccounts(ctx: Any, Key: str, ClientUID: int) -> list[Any]:
+        found = _backend(ctx).call(
+            "admin", "GetClient", admin_pb2.GetClientRequest(id=ClientUID), Key
+        )
+        methods = {d.id: d for d in found.deliveries}
+        return [translate.client_account(a, methods.get(a.delivery_id)) for a in found.accounts]
+
+    @rpc(Str, Long, Long, _returns=ClientAccountType)
+    def GetClientAccount(ctx: Any, Key: str, ClientUID: int, AccountUID: int) -> Any:
+        request = admin_pb2.GetDeliveryAccountRequest(id=AccountUID, client_id=max(ClientUID, 0))
+        return translate.client_account(
+            _backend(ctx).call("admin", "GetDeliveryAccount", request, Key)
+        )
+
+    @rpc(Str, Long, Long, Str, _returns=array_of(ClientAccountType))
+    def GetAllCriteriaAccounts(
+        ctx: Any, Key: str, LeadTypeUID: int, LeadFieldUID: int, Value: str | None
+    ) -> list[Any]:
+        request = distribution_pb2.GetAllCriteriaAccountsRequest(
+            lead_type_id=LeadTypeUID, lead_field_id=LeadFieldUID, value=Value or ""
+        )
+        found = _backend(ctx).call("distribution", "GetAllCriteriaAccounts", request, Key)
+        return [translate.client_account(a) for a in found.accounts]
 
     # -- distribution lists
 

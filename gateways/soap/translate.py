@@ -29,6 +29,8 @@ RESPONSE_ERRORS = _names(models.ResponseErrors)
 CLIENT_STATUSES = _names(models.ClientStatus)  # the proto's numbers are one higher
 ACTIVE = "Active"
 DEFAULT_ZONE = "America/Los_Angeles"
+CRITERIA_TYPES = _names(models.CriteriaType)  # the proto's numbers are one higher
+OPERATORS = _names(models.CriteriaOperator)  # the proto's numbers are one higher
 
 
 def pacific(moment: Timestamp) -> datetime:
@@ -357,4 +359,107 @@ def custom_list(found: buyers_pb2.DistributionList) -> Any:
             )
             for item in found.items
         ],
+    )
+
+
+# -- delivery methods and accounts
+
+
+def _template_of(delivery: buyers_pb2.Delivery, kind: int) -> str:
+    return delivery.template if delivery.type == kind else ""
+
+
+def delivery(found: buyers_pb2.Delivery) -> Any:
+    """A delivery method as DeliveryType. Passwords are write-only: answered empty."""
+    return models.DeliveryType(
+        ClientDeliveryUID=found.id,
+        ClientUID=found.client_id,
+        Type=found.type,
+        Name=found.name,
+        Status=found.enabled,
+        DateAdded=NEVER,
+        inTesting=found.in_testing,
+        LeadTypeUID=found.lead_type_id,
+        XML=_template_of(found, buyers_pb2.DELIVERY_TYPE_XML_POST),
+        EmailTemplate=_template_of(found, buyers_pb2.DELIVERY_TYPE_EMAIL),
+        EmailSubject=found.email_subject,
+        FTPUser=found.ftp_username,
+        FTPPassword="",
+        FTPPath=found.address if found.type == buyers_pb2.DELIVERY_TYPE_FTP else "",
+        EmailAddress=found.email_to,
+        useRegEx=found.use_regex,
+        ResponseSearch=found.response_search,
+        DeliveryAddress=found.address,
+        SMTPServer=found.smtp_host,
+        SMTPAuth=bool(found.smtp_username),
+        SMTPUsername=found.smtp_username,
+        SMTPPassword="",
+        fAddress=found.email_from,
+        tAddress=found.email_to,
+        EmailNotify=False,
+        NotifyCC=found.email_cc,
+        NotifyBCC=found.email_bcc,
+        NotifyEmail="",
+        LeadCatUID=0,
+        ClientEmail="",
+        FieldSettings=[
+            models.FieldSettingType(
+                FieldName=m.param,
+                LeadFieldUID=0,
+                LeadField=m.field,
+                DefaultValue=m.constant,
+                FormatString=m.format,
+            )
+            for m in found.mappings
+        ],
+        DeliveryDays=[
+            # leadrouter numbers Monday 0 .. Sunday 6; .NET's DayOfWeek is Sunday 0 .. Saturday 6
+            models.DeliveryDayType(DayOfWeek=(d.weekday + 1) % 7, StartTime=d.start, EndTime=d.end)
+            for d in found.days
+        ],
+    )
+
+
+def _cap(message: buyers_pb2.DeliveryAccount, name: Any) -> int:
+    """A cap as LeadExec answers it: -1 when there is none."""
+    return int(getattr(message, name)) if message.HasField(name) else -1
+
+
+def client_account(
+    account: buyers_pb2.DeliveryAccount, method: buyers_pb2.Delivery | None = None
+) -> Any:
+    """A delivery account as ClientAccountType, with its delivery method when given."""
+    if method is None and account.HasField("delivery"):
+        method = account.delivery
+    return models.ClientAccountType(
+        ClientAccountUID=account.id,
+        ClientUID=account.client_id,
+        DeliveryUID=account.delivery_id,
+        Price=money(account.price),
+        HourMax=_cap(account, "hour_max"),
+        DayMax=_cap(account, "day_max"),
+        MonthMax=_cap(account, "month_max"),
+        useOrder=account.use_order,
+        Status=account.status or 1,
+        DeliveryDelay=account.delivery_delay_seconds,
+        Description=account.description,
+        RedirectURL=account.redirect_url,
+        AutomationEnabled=(
+            account.automation_enabled if account.HasField("automation_enabled") else True
+        ),
+        AccountType=account.account_type,
+        AgentName=account.agent_name,
+        AgentPhone=account.agent_phone,
+        Criteria=[
+            models.ClientCriteriaType(
+                ClientCriteriaUID=0,  # criteria are kept in order, without ids of their own
+                LeadFieldUID=c.field_id,
+                Type=enum_name(CRITERIA_TYPES, max(c.type - 1, 0)),
+                Expression=c.expression,
+                Operator=enum_name(OPERATORS, max(c.operator - 1, 0)),
+                Value=c.value,
+            )
+            for c in account.criteria
+        ],
+        DeliveryDetails=delivery(method) if method is not None else None,
     )

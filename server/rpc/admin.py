@@ -238,8 +238,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def GetDeliveryAccount(
         self, request: admin_pb2.GetDeliveryAccountRequest, context: Context
     ) -> buyers_pb2.DeliveryAccount:
-        found = await self._buyers.get_delivery_account(_account(), request.id, request.client_id)
-        return convert.delivery_account_message(found)
+        found, method = await self._buyers.delivery_account_with_method(
+            _account(), request.id, request.client_id
+        )
+        return convert.delivery_account_message(found, method)
 
     async def GetOrder(
         self, request: admin_pb2.GetOrderRequest, context: Context

@@ -428,9 +428,11 @@ def delivery_message(stored: StoredDelivery) -> buyers_pb2.Delivery:
     return message
 
 
-def delivery_account_message(stored: StoredDeliveryAccount) -> buyers_pb2.DeliveryAccount:
+def delivery_account_message(
+    stored: StoredDeliveryAccount, delivery: StoredDelivery | None = None
+) -> buyers_pb2.DeliveryAccount:
     spec = stored.spec
-    return buyers_pb2.DeliveryAccount(
+    message = buyers_pb2.DeliveryAccount(
         id=stored.id,
         key=spec.key or "",
         client_id=stored.client_id,
@@ -455,10 +457,14 @@ def delivery_account_message(stored: StoredDeliveryAccount) -> buyers_pb2.Delive
                 operator=int(c.operator),  # type: ignore[arg-type]
                 value=c.value,
                 expression=c.expression,
+                field_id=stored.field_ids.get(c.field.lower(), 0),
             )
             for c in spec.criteria
         ],
     )
+    if delivery is not None:
+        message.delivery.CopyFrom(delivery_message(delivery))
+    return message
 
 
 # -- buyers, as saved by id --------------------------------------------------------------------

@@ -287,7 +287,7 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
             _account(), request.lead_type_id, request.lead_field_id, request.value
         )
         return distribution_pb2.CriteriaAccounts(
-            accounts=[delivery_account_message(a) for a in rows]
+            accounts=[delivery_account_message(a, method) for a, method in rows]
         )
 
     async def ProcessClientDelivery(

@@ -389,6 +389,7 @@ def delivery_account_from_row(row: Mapping[str, Any]) -> StoredDeliveryAccount:
             agent_phone=row["agent_phone"],
             criteria=tuple(criterion_from_json(c) for c in row["criteria"]),
         ),
+        field_ids=row.get("field_ids") or {},
     )
 
 

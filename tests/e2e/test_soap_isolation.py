@@ -50,6 +50,9 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
             "ClientAccountUID": account,
         },
         "GetClientList": {},
+        "GetClientAccounts": {"ClientUID": buyer},
+        "GetClientAccount": {"ClientUID": buyer, "AccountUID": account},
+        "GetAllCriteriaAccounts": {"LeadTypeUID": lid, "LeadFieldUID": 1, "Value": ""},
         "GetCustomLists": {},
         "AddClearCustomItemAssignment": {
             "ClientUID": buyer, "CustomListUID": ids.distribution_lists["zips"],
@@ -98,7 +101,12 @@ async def test_account_b_reaches_nothing_of_account_a(
     offered = set(soap_client.service._binding._operations) - NEUTRAL
     table = calls(market, posted.lead_id, sends[0].id)
     assert offered == set(table), "every method needs its row here"
-    a_ids = {*market.ids.clients.values(), *market.ids.lead_types.values(), posted.lead_id}
+    a_ids = {
+        *market.ids.clients.values(),
+        *market.ids.lead_types.values(),
+        *market.ids.accounts.values(),
+        posted.lead_id,
+    }
     for method, params in table.items():
         if params.get("Item") == "LIST_ITEM":
             kind = soap_client.get_type("ns0:CustomListItem")
@@ -122,7 +130,8 @@ async def test_account_b_reaches_nothing_of_account_a(
         # answered: B's own data, which holds none of A's entities
         rows = answer if isinstance(answer, list) else [answer] if answer is not None else []
         for row in rows:
-            seen = {getattr(row, n, None) for n in ("ClientUID", "LeadTypeUID", "LeadUID")}
+            names = ("ClientUID", "LeadTypeUID", "LeadUID", "ClientAccountUID")
+            seen = {getattr(row, n, None) for n in names}
             assert not seen & a_ids, (method, row)
         if method in ("isUsernameUnique", "VendorUserNameUnique"):
             assert answer is True, method  # A's names do not count for B

@@ -837,6 +837,7 @@ class Criterion(_message.Message):
     OPERATOR_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
     EXPRESSION_FIELD_NUMBER: _builtins.int
+    FIELD_ID_FIELD_NUMBER: _builtins.int
     type: Global___CriterionType.ValueType
     field: _builtins.str
     """lead field name"""
@@ -845,6 +846,8 @@ class Criterion(_message.Message):
     """In/NotIn: a,b; Between: low,high; DateCompare: >=18y; Distance_Compare: ZIP,miles"""
     expression: _builtins.str
     """EXPRESSION: the expression; FUNCTION: the function name"""
+    field_id: _builtins.int
+    """read only: the field's id (LeadFieldUID); 0 = none"""
     def __init__(
         self,
         *,
@@ -853,10 +856,11 @@ class Criterion(_message.Message):
         operator: _catalog_pb2.Operator.ValueType = ...,
         value: _builtins.str = ...,
         expression: _builtins.str = ...,
+        field_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expression", b"expression", "field", b"field", "operator", b"operator", "type", b"type", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expression", b"expression", "field", b"field", "field_id", b"field_id", "operator", b"operator", "type", b"type", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -884,6 +888,7 @@ class DeliveryAccount(_message.Message):
     AGENT_NAME_FIELD_NUMBER: _builtins.int
     AGENT_PHONE_FIELD_NUMBER: _builtins.int
     CRITERIA_FIELD_NUMBER: _builtins.int
+    DELIVERY_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """ClientAccountUID"""
     key: _builtins.str
@@ -910,6 +915,10 @@ class DeliveryAccount(_message.Message):
     def criteria(self) -> _containers.RepeatedCompositeFieldContainer[Global___Criterion]:
         """all must pass"""
 
+    @_builtins.property
+    def delivery(self) -> Global___Delivery:
+        """read only: its delivery method, where answered with it"""
+
     def __init__(
         self,
         *,
@@ -931,10 +940,11 @@ class DeliveryAccount(_message.Message):
         agent_name: _builtins.str = ...,
         agent_phone: _builtins.str = ...,
         criteria: _abc.Iterable[Global___Criterion] | None = ...,
+        delivery: Global___Delivery | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_automation_enabled", b"_automation_enabled", "_day_max", b"_day_max", "_hour_max", b"_hour_max", "_month_max", b"_month_max", "automation_enabled", b"automation_enabled", "day_max", b"day_max", "hour_max", b"hour_max", "month_max", b"month_max"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_automation_enabled", b"_automation_enabled", "_day_max", b"_day_max", "_hour_max", b"_hour_max", "_month_max", b"_month_max", "automation_enabled", b"automation_enabled", "day_max", b"day_max", "delivery", b"delivery", "hour_max", b"hour_max", "month_max", b"month_max"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_automation_enabled", b"_automation_enabled", "_day_max", b"_day_max", "_hour_max", b"_hour_max", "_month_max", b"_month_max", "account_type", b"account_type", "agent_name", b"agent_name", "agent_phone", b"agent_phone", "automation_enabled", b"automation_enabled", "client_id", b"client_id", "criteria", b"criteria", "day_max", b"day_max", "delivery_delay_seconds", b"delivery_delay_seconds", "delivery_id", b"delivery_id", "description", b"description", "hour_max", b"hour_max", "id", b"id", "key", b"key", "month_max", b"month_max", "price", b"price", "redirect_url", b"redirect_url", "status", b"status", "use_order", b"use_order"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_automation_enabled", b"_automation_enabled", "_day_max", b"_day_max", "_hour_max", b"_hour_max", "_month_max", b"_month_max", "account_type", b"account_type", "agent_name", b"agent_name", "agent_phone", b"agent_phone", "automation_enabled", b"automation_enabled", "client_id", b"client_id", "criteria", b"criteria", "day_max", b"day_max", "delivery", b"delivery", "delivery_delay_seconds", b"delivery_delay_seconds", "delivery_id", b"delivery_id", "description", b"description", "hour_max", b"hour_max", "id", b"id", "key", b"key", "month_max", b"month_max", "price", b"price", "redirect_url", b"redirect_url", "status", b"status", "use_order", b"use_order"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__automation_enabled: _TypeAlias = _typing.Literal["automation_enabled"]  # noqa: Y015
     _WhichOneofArgType__automation_enabled: _TypeAlias = _typing.Literal["_automation_enabled", b"_automation_enabled"]  # noqa: Y015

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from server.domain.buyers.specs import ClientSpec, DeliveryAccountSpec, DeliveryMethod
@@ -25,6 +26,8 @@ class StoredDeliveryAccount:
     id: int
     client_id: int
     spec: DeliveryAccountSpec  # spec.delivery_id is its delivery method
+    # its lead type's field ids by lower-cased name, where read for an answer (criteria ids)
+    field_ids: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

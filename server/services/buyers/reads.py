@@ -61,6 +61,18 @@ class BuyerReads:
             raise NotFound(f"no delivery account {delivery_account_id}")
         return found
 
+    async def delivery_account_with_method(
+        self, account_id: int, delivery_account_id: int, client_id: int
+    ) -> tuple[StoredDeliveryAccount, StoredDelivery | None]:
+        """One delivery account and its delivery method; with a client_id, the account must be
+        that buyer's."""
+        async with transaction(self._pool) as conn:
+            found = await buyer_store.get_delivery_account(conn, account_id, delivery_account_id)
+            if found is None or (client_id and found.client_id != client_id):
+                raise NotFound(f"no delivery account {delivery_account_id}")
+            method = await buyer_store.get_delivery(conn, account_id, found.spec.delivery_id)
+        return found, method
+
     async def get_order(self, account_id: int, order_id: int) -> StoredOrder:
         async with transaction(self._pool) as conn:
             client_id = await order_store.order_client(conn, account_id, order_id)

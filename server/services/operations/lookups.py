@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from server.domain.buyers.records import BuyerContact, StoredDeliveryAccount
+from server.domain.buyers.records import BuyerContact, StoredDelivery, StoredDeliveryAccount
 from server.domain.buyers.specs import AccountType
 from server.domain.sales.operations import has_criterion, limited_text, required_ids
 from server.domain.sales.sends import Send
@@ -70,9 +70,10 @@ class OperationLookups:
 
     async def delivery_accounts_with_criterion(
         self, account_id: int, lead_type_id: int, lead_field_id: int, value: str
-    ) -> list[StoredDeliveryAccount]:
+    ) -> list[tuple[StoredDeliveryAccount, StoredDelivery | None]]:
         """The delivery accounts serving a lead type that have a criterion on the field with
-        the value (server/domain/sales/operations.py names_value), by id."""
+        the value (server/domain/sales/operations.py names_value), by id, each with its
+        delivery method."""
         required_ids(lead_type_id=lead_type_id, lead_field_id=lead_field_id)
         value = limited_text(value, "value")
         async with transaction(self._pool) as conn:
@@ -86,4 +87,9 @@ class OperationLookups:
             accounts = await buyer_store.delivery_accounts_of_lead_type(
                 conn, account_id, lead_type_id
             )
-        return [a for a in accounts if has_criterion(a.spec.criteria, field, value)]
+            named = [a for a in accounts if has_criterion(a.spec.criteria, field, value)]
+            methods = {
+                d: await buyer_store.get_delivery(conn, account_id, d)
+                for d in sorted({a.spec.delivery_id for a in named})
+            }
+        return [(a, methods[a.spec.delivery_id]) for a in named]

@@ -132,11 +132,16 @@ WHERE account_id = %(account_id)s AND (%(client_id)s::bigint IS NULL OR client_i
 ORDER BY id;
 
 -- name: list_delivery_accounts
--- Delivery accounts of the account's buyers (all, or one buyer's).
+-- Delivery accounts of the account's buyers (all, or one buyer's), with the ids of their
+-- lead type's fields by lower-cased name (for their criteria's LeadFieldUID).
 SELECT id, client_id, delivery_id, key, description, price, hour_max, day_max, month_max,
        use_order, status, delivery_delay_seconds, redirect_url, automation_enabled,
-       account_type, agent_name, agent_phone, criteria
-FROM delivery_accounts
+       account_type, agent_name, agent_phone, criteria,
+       coalesce((SELECT jsonb_object_agg(lower(f.name), f.id)
+                 FROM deliveries d
+                 JOIN lead_fields f ON f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id
+                 WHERE d.account_id = a.account_id AND d.id = a.delivery_id), '{}') AS field_ids
+FROM delivery_accounts a
 WHERE account_id = %(account_id)s AND (%(client_id)s::bigint IS NULL OR client_id = %(client_id)s)
 ORDER BY id;
 
@@ -258,8 +263,12 @@ ORDER BY id;
 -- One delivery account of the account's buyers, as list_delivery_accounts reads it.
 SELECT id, client_id, delivery_id, key, description, price, hour_max, day_max, month_max,
        use_order, status, delivery_delay_seconds, redirect_url, automation_enabled,
-       account_type, agent_name, agent_phone, criteria
-FROM delivery_accounts
+       account_type, agent_name, agent_phone, criteria,
+       coalesce((SELECT jsonb_object_agg(lower(f.name), f.id)
+                 FROM deliveries d
+                 JOIN lead_fields f ON f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id
+                 WHERE d.account_id = a.account_id AND d.id = a.delivery_id), '{}') AS field_ids
+FROM delivery_accounts a
 WHERE account_id = %(account_id)s AND id = %(id)s;
 
 -- name: delivery_account_for_update
@@ -351,7 +360,11 @@ WHERE account_id = %(account_id)s AND id = ANY(%(ids)s::bigint[]);
 SELECT a.id, a.client_id, a.delivery_id, a.key, a.description, a.price, a.hour_max,
        a.day_max, a.month_max, a.use_order, a.status, a.delivery_delay_seconds,
        a.redirect_url, a.automation_enabled, a.account_type, a.agent_name, a.agent_phone,
-       a.criteria
+       a.criteria,
+       coalesce((SELECT jsonb_object_agg(lower(f.name), f.id)
+                 FROM deliveries d
+                 JOIN lead_fields f ON f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id
+                 WHERE d.account_id = a.account_id AND d.id = a.delivery_id), '{}') AS field_ids
 FROM delivery_accounts a
 JOIN deliveries d ON d.account_id = a.account_id AND d.id = a.delivery_id
 WHERE a.account_id = %(account_id)s AND d.lead_type_id = %(lead_type_id)s
