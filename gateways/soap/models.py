@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from spyne import (
+    AnyXml,
     Array,
     Boolean,
     ComplexModel,
@@ -509,7 +510,7 @@ class VendorAccountType(_Model):
         ("EmailVerify", Bool),
         ("AppendCityStateFromPostalCode", Bool),
         ("Rules", array_of(RuleType)),
-        ("Validation", Str),
+        ("Validation", AnyXml),  # obsolete ValidationSettings: accepted, whatever it holds
     ]
 
 

@@ -44,6 +44,7 @@ from gateways.soap.models import (
     StateType,
     Str,
     Strings,
+    VendorAccountType,
     VendorInfoType,
     array_of,
 )
@@ -226,6 +227,22 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
             source=source, update_mask=field_mask_pb2.FieldMask(paths=fields)
         )
         return int(backend.call("admin", "UpdateSource", request, Key).id)
+
+    @rpc(Str, VendorAccountType, _returns=Long)
+    def AddEditVendorAccount(ctx: Any, Key: str, aInfo: Any) -> int:
+        """Adds (VendorAccountUID -1 or 0) or edits a lead source's campaign; answers its id."""
+        if aInfo is None:
+            raise client_fault("aInfo is required")
+        campaign = translate.campaign(aInfo)
+        backend = _backend(ctx)
+        if not campaign.id:
+            create = admin_pb2.CreateCampaignRequest(campaign=campaign)
+            return int(backend.call("admin", "CreateCampaign", create, Key).id)
+        request = admin_pb2.UpdateCampaignRequest(
+            campaign=campaign,
+            update_mask=field_mask_pb2.FieldMask(paths=list(translate.CAMPAIGN_FIELDS)),
+        )
+        return int(backend.call("admin", "UpdateCampaign", request, Key).id)
 
     # -- lead types
 

@@ -64,6 +64,11 @@ def decimal_text(value: float | None) -> str:
     return "" if value is None else format(Decimal(repr(float(value))), "f")
 
 
+def enum_number(names: tuple[str, ...], value: Any) -> int:
+    """The position of an enumeration value Spyne read (its values are not plain strings)."""
+    return names.index(str(value))
+
+
 def enum_name(names: tuple[str, ...], number: int) -> str:
     return names[number] if 0 <= number < len(names) else names[0]
 
@@ -462,4 +467,46 @@ def client_account(
             for c in account.criteria
         ],
         DeliveryDetails=delivery(method) if method is not None else None,
+    )
+
+
+# AddEditVendorAccount: the Campaign fields VendorAccountType carries. LeadExec's campaign has
+# one price, per lead: editing one sets its price per lead (docs/soap.md).
+CAMPAIGN_FIELDS = (
+    "name", "source_id", "lead_type_id", "status", "month_max", "day_max", "hour_max",
+    "return_days", "count_returns", "price_per_lead", "use_qc_bin", "max_sell", "dup_day_max",
+    "email_verify", "append_city_state_from_zip", "rules",
+)  # fmt: skip
+
+
+def campaign(info: Any) -> catalog_pb2.Campaign:
+    """A VendorAccountType as a Campaign (the obsolete properties are left out). LeadExec's
+    campaigns have no channel: a new one takes posts (an edit keeps its channel)."""
+    rules = [
+        catalog_pb2.Rule(
+            field_id=max(r.LeadFieldUID or 0, 0),
+            operator=enum_number(OPERATORS, r.Operator) + 1 if r.Operator else 0,  # type: ignore[arg-type]
+            value=text(r.Value),
+        )
+        for r in (info.Rules or ())
+    ]
+    return catalog_pb2.Campaign(
+        id=max(info.VendorAccountUID or 0, 0),
+        channel=catalog_pb2.CHANNEL_POST,
+        name=text(info.AccountName),
+        source_id=max(info.VendorUID or 0, 0) or max(info.AccountVendorUID or 0, 0),
+        lead_type_id=max(info.LeadTypeUID or 0, 0),
+        status=info.Status or 0,  # type: ignore[arg-type]  # the service checks the number
+        month_max=info.MonthMax,
+        day_max=info.DayMax,
+        hour_max=info.HourMax,
+        return_days=info.ReturnDayCount or 0,
+        count_returns=bool(info.countReturns),
+        price_per_lead=decimal_text(info.LeadPrice or 0.0),
+        use_qc_bin=bool(info.useQCBin),
+        max_sell=info.MaxSell,
+        dup_day_max=info.DupDayMax,
+        email_verify=bool(info.EmailVerify),
+        append_city_state_from_zip=bool(info.AppendCityStateFromPostalCode),
+        rules=rules,
     )

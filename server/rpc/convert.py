@@ -241,7 +241,12 @@ def campaign_spec(message: catalog_pb2.Campaign) -> CampaignSpec:
         email_verify=message.email_verify,
         append_city_state_from_zip=message.append_city_state_from_zip,
         rules=tuple(
-            Rule(r.field, _enum(Operator, r.operator, f"campaign.rules[{i}].operator"), r.value)
+            Rule(
+                r.field,
+                _enum(Operator, r.operator, f"campaign.rules[{i}].operator"),
+                r.value,
+                r.field_id,
+            )
             for i, r in enumerate(message.rules)
         ),
     )

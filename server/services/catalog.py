@@ -15,6 +15,7 @@ from server.domain import secrets
 from server.domain.catalog import instructions
 from server.domain.catalog.fields import FieldSpec, validate_field_specs
 from server.domain.catalog.records import StoredCampaign, StoredField, StoredSource
+from server.domain.catalog.rules import rules_by_name
 from server.domain.catalog.specs import (
     CampaignSpec,
     LeadTypeSpec,
@@ -159,7 +160,7 @@ class Catalog:
 
     async def create_campaign(self, account_id: int, spec: CampaignSpec) -> StoredCampaign:
         async with transaction(self._pool) as conn:
-            fields = await _checked_campaign(conn, account_id, spec)
+            spec, fields = await _checked_campaign(conn, account_id, spec)
             campaign_id, _ = await save_campaign(conn, account_id, spec, None, fields)
             return await _campaign(conn, account_id, campaign_id)
 
@@ -170,7 +171,7 @@ class Catalog:
         async with transaction(self._pool) as conn:
             current = await _campaign(conn, account_id, campaign_id)
             spec = masked(current.spec, spec, changed)
-            fields = await _checked_campaign(conn, account_id, spec)
+            spec, fields = await _checked_campaign(conn, account_id, spec)
             await save_campaign(conn, account_id, spec, current, fields)
             return await _campaign(conn, account_id, campaign_id)
 
@@ -354,9 +355,13 @@ async def _campaign(conn: Connection, account_id: int, campaign_id: int) -> Stor
 
 async def _checked_campaign(
     conn: Connection, account_id: int, spec: CampaignSpec
-) -> list[FieldSpec]:
-    """The fields of the campaign's lead type, after checking its source and its settings."""
+) -> tuple[CampaignSpec, list[FieldSpec]]:
+    """The campaign with its rules' fields named by name, and the fields of its lead type,
+    after checking its source and its settings."""
     await _source(conn, account_id, spec.source_id)
     fields = list((await _lead_type(conn, account_id, spec.lead_type_id)).fields)
+    rules, problems = rules_by_name(spec.rules, fields, "campaign.rules")
+    _check(problems)
+    spec = replace(spec, rules=rules)
     _check(validate_campaign(spec, fields))
-    return fields
+    return spec, fields

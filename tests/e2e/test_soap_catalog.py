@@ -79,3 +79,57 @@ async def test_add_edit_vendor_refusals(
     async with stub_for(key) as stub:
         kept = await stub.GetSource(admin_pb2.GetSourceRequest(id=theirs))
     assert kept.name != "Taken over"
+
+
+def campaign_type(client: Any, **values: Any) -> Any:
+    kind = client.get_type("ns0:VendorAccountType")
+    base = {
+        "VendorAccountUID": -1, "AccountVendorUID": 0, "VendorUID": 0, "AccountUID": 0,
+        "LeadTypeUID": 0, "Status": 1, "MonthMax": -1, "DayMax": -1, "HourMax": -1,
+        "Flagged": False, "OrderSystem": False, "ReturnDayCount": 7, "ShowOnCherryPick": False,
+        "ClientDataVendor": False, "countReturns": False, "LeadPrice": 12.5, "useQCBin": False,
+        "MaxSell": 2, "DupDayMax": 30, "ExclusiveClientUID": 0, "LeadCatUID": 0,
+        "EmailVerify": False, "AppendCityStateFromPostalCode": True,
+    }  # fmt: skip
+    return kind(**{**base, **values})
+
+
+async def test_add_edit_vendor_account_creates_then_edits_a_campaign(
+    soap_client: Any, tenant: dict[str, Any], stub_for: Any
+) -> None:
+    key, ids = tenant["key"], tenant["ids"]
+    lid, vid = ids.lead_types["auto-insurance"], ids.sources["acme-media"]
+    async with stub_for(key) as stub:
+        lead_type = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=lid))
+    age = {f.name: f.id for f in lead_type.fields}["Age"]
+    rule = {"LeadFieldUID": age, "Operator": "GreaterOrEqual", "Value": "21"}
+    made = await soap(
+        soap_client, "AddEditVendorAccount", Key=key,
+        aInfo=campaign_type(soap_client, AccountName="Soap web", VendorUID=vid, LeadTypeUID=lid,
+                            Rules={"RuleType": [rule]}),
+    )  # fmt: skip
+    edited = await soap(
+        soap_client, "AddEditVendorAccount", Key=key,
+        aInfo=campaign_type(soap_client, VendorAccountUID=ids.campaigns["acme-auto-web"],
+                            AccountName="Acme Auto Web 2", VendorUID=vid, LeadTypeUID=lid,
+                            DayMax=50, LeadPrice=9.99),
+    )  # fmt: skip
+    assert edited == ids.campaigns["acme-auto-web"]
+    async with stub_for(key) as stub:
+        new = await stub.GetCampaign(admin_pb2.GetCampaignRequest(id=made))
+        kept = await stub.GetCampaign(admin_pb2.GetCampaignRequest(id=edited))
+    assert (new.name, new.price_per_lead, new.max_sell, new.return_days) == (
+        "Soap web",
+        "12.50",
+        2,
+        7,
+    )
+    assert [(r.field, r.value) for r in new.rules] == [("Age", "21")]
+    assert (kept.name, kept.day_max, kept.price_per_lead) == ("Acme Auto Web 2", 50, "9.99")
+    assert (kept.key, kept.has_password) == ("acme-auto-web", True)  # not in the SOAP type: kept
+    bad = await fault(
+        soap_client, "AddEditVendorAccount", Key=key,
+        aInfo=campaign_type(soap_client, AccountName="Bad", VendorUID=vid, LeadTypeUID=lid,
+                            Rules={"RuleType": [{**rule, "LeadFieldUID": 987654}]}),
+    )  # fmt: skip
+    assert bad.code.endswith("Client") and "987654" in bad.message

@@ -13,6 +13,7 @@ from leadrouter.v1 import admin_pb2
 from clients.client import admin_async, struct
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build, lead  # noqa: F401  (build is a fixture)
+from tests.e2e.test_soap_catalog import campaign_type
 from tests.support.buyers import BuyerServer
 
 
@@ -66,6 +67,7 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
         "isUsernameUnique": {"Username": "any"},
         "VendorUserNameUnique": {"UserName": "any", "VendorUID": source},
         "AddEditVendor": {"vInfo": "VENDOR"},
+        "AddEditVendorAccount": {"aInfo": "CAMPAIGN"},
     }  # fmt: skip
 
 
@@ -114,6 +116,12 @@ async def test_account_b_reaches_nothing_of_account_a(
                 CustomItemUID=-1, CustomListUID=market.ids.distribution_lists["zips"],
                 Value="90210", ClientUID=0,
             )}  # fmt: skip
+        if params.get("aInfo") == "CAMPAIGN":
+            params = {"aInfo": campaign_type(
+                soap_client, VendorAccountUID=market.ids.campaigns["acme-auto-web"],
+                AccountName="Taken", VendorUID=market.ids.sources["acme-media"],
+                LeadTypeUID=market.ids.lead_types["auto-insurance"],
+            )}  # fmt: skip
         if params.get("vInfo") == "VENDOR":
             kind = soap_client.get_type("ns0:VendorInfoType")
             params = {"vInfo": kind(
@@ -144,4 +152,8 @@ async def test_account_b_reaches_nothing_of_account_a(
         source = await stub.GetSource(
             admin_pb2.GetSourceRequest(id=market.ids.sources["acme-media"])
         )
+        campaign = await stub.GetCampaign(
+            admin_pb2.GetCampaignRequest(id=market.ids.campaigns["acme-auto-web"])
+        )
     assert source.name != "Taken"
+    assert campaign.name != "Taken"

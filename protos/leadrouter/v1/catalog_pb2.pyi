@@ -425,21 +425,25 @@ class Rule(_message.Message):
     FIELD_FIELD_NUMBER: _builtins.int
     OPERATOR_FIELD_NUMBER: _builtins.int
     VALUE_FIELD_NUMBER: _builtins.int
+    FIELD_ID_FIELD_NUMBER: _builtins.int
     field: _builtins.str
-    """lead field name"""
+    """lead field name, or:"""
     operator: Global___Operator.ValueType
     value: _builtins.str
     """In/NotIn: comma-separated; Between: "low,high" """
+    field_id: _builtins.int
+    """the field by id (LeadFieldUID); written only, rules are"""
     def __init__(
         self,
         *,
         field: _builtins.str = ...,
         operator: Global___Operator.ValueType = ...,
         value: _builtins.str = ...,
+        field_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["field", b"field", "operator", b"operator", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["field", b"field", "field_id", b"field_id", "operator", b"operator", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

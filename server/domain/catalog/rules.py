@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -57,6 +57,38 @@ class Rule:
     field: str
     operator: Operator
     value: str
+    field_id: int = 0  # names the field by id when `field` is empty (LeadExec's LeadFieldUID)
+
+
+def rules_by_name(
+    rules: Sequence[Rule], fields: Sequence[FieldSpec], where: str
+) -> tuple[tuple[Rule, ...], list[Violation]]:
+    """The rules with every field named by name (as stored): a rule naming its field by id
+    gets the field's name; an id that is no field of the lead type, or that names another
+    field than the name given, is a violation at `where[i].field_id`."""
+    names = {f.id: f.name for f in fields if f.id}
+    named: list[Rule] = []
+    problems: list[Violation] = []
+    for i, rule in enumerate(rules):
+        if rule.field_id:
+            name = names.get(rule.field_id)
+            if name is None:
+                problems.append(
+                    Violation(
+                        f"{where}[{i}].field_id", f"no field {rule.field_id} in the lead type"
+                    )
+                )
+            elif rule.field and rule.field.casefold() != name.casefold():
+                problems.append(
+                    Violation(
+                        f"{where}[{i}].field_id",
+                        f"names field {name!r}, not {rule.field!r}",
+                    )
+                )
+            else:
+                rule = Rule(name, rule.operator, rule.value)
+        named.append(rule)
+    return tuple(named), problems
 
 
 def split_list(value: str) -> list[str]:
