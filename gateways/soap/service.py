@@ -38,6 +38,7 @@ from gateways.soap.models import (
     Int,
     LeadFieldType,
     LeadScanLogType,
+    LeadSearchType,
     LeadTypeType,
     Long,
     OptLong,
@@ -261,6 +262,24 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
                 ).lead_types
             )
         return [translate.lead_type(t) for t in types]
+
+    @rpc(Str, Long, Str, Str, Str, _returns=array_of(LeadSearchType))
+    def SearchForLead(
+        ctx: Any,
+        Key: str,
+        LID: int,
+        Email: str | None,
+        Address: str | None,
+        PrimaryPhone: str | None,
+    ) -> list[Any]:
+        request = admin_pb2.SearchLeadsRequest(
+            lead_type_id=LID,
+            email=Email or "",
+            address=Address or "",
+            primary_phone=PrimaryPhone or "",
+        )
+        found = _backend(ctx).call("admin", "SearchLeads", request, Key)
+        return [translate.found_lead(f) for f in found.leads]
 
     @rpc(Str, Long, _returns=array_of(LeadFieldType))
     def GetLeadFields(ctx: Any, Key: str, LeadTypeUID: int) -> list[Any]:

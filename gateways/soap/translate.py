@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import buyers_pb2, catalog_pb2, distribution_pb2
+from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2, distribution_pb2
 
 from gateways.soap import models
 
@@ -509,4 +509,20 @@ def campaign(info: Any) -> catalog_pb2.Campaign:
         email_verify=bool(info.EmailVerify),
         append_city_state_from_zip=bool(info.AppendCityStateFromPostalCode),
         rules=rules,
+    )
+
+
+def found_lead(found: admin_pb2.FoundLead) -> Any:
+    """SearchForLead's entry: the lead and what its post was answered."""
+    lead = found.lead
+    return models.LeadSearchType(
+        isValidPost=found.is_valid_post,
+        ResponseType=found.response_type or RESPONSE_ERRORS[0],
+        ResponseDetails=found.response_details,
+        LeadIdentifier=lead.id,
+        VID=lead.source_id,
+        AID=lead.campaign_id,
+        LID=lead.lead_type_id,
+        PendingQCReview=found.pending_qc,
+        Price=money(lead.price),
     )

@@ -8,6 +8,7 @@ from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, catalog_pb2
 
 from server.domain.catalog import instructions
+from server.domain.intake.screening import ResponseType
 from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
@@ -172,6 +173,25 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> admin_pb2.FindLeadsResponse:
         found = await self._leads.find_by_reference(_account(), request.reference, request.limit)
         return admin_pb2.FindLeadsResponse(leads=[lead_summary(lead) for lead in found])
+
+    async def SearchLeads(
+        self, request: admin_pb2.SearchLeadsRequest, context: Context
+    ) -> admin_pb2.SearchLeadsResponse:
+        found = await self._leads.search(
+            _account(), request.lead_type_id, request.email, request.address, request.primary_phone
+        )
+        return admin_pb2.SearchLeadsResponse(
+            leads=[
+                admin_pb2.FoundLead(
+                    lead=lead_summary(f.lead),
+                    pending_qc=f.pending_qc,
+                    is_valid_post=f.is_valid_post,
+                    response_type=ResponseType(f.response_type).name,
+                    response_details=f.response_details,
+                )
+                for f in found
+            ]
+        )
 
     # -- source API keys
 

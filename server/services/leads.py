@@ -1,12 +1,14 @@
-"""Reading stored leads and posts: leads by the source's reference (FindLeads), and a post's
-status (the receiver's status URL)."""
+"""Reading stored leads and posts: leads by the source's reference (FindLeads) or their
+contact details (SearchLeads), and a post's status (the receiver's status URL)."""
 
 from __future__ import annotations
 
 import uuid
 
-from server.domain.intake.records import LeadSummary, PostStatus
-from server.errors import InvalidArgument
+from server.domain.intake.contacts import search_keys
+from server.domain.intake.records import FoundLead, LeadSummary, PostStatus
+from server.errors import InvalidArgument, NotFound
+from server.storage import catalog as catalog_store
 from server.storage import leads as lead_store
 from server.storage.database import Pool, transaction
 
@@ -18,6 +20,20 @@ class Leads:
 
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
+
+    async def search(
+        self, account_id: int, lead_type_id: int, email: str, address: str, phone: str
+    ) -> list[FoundLead]:
+        """The lead type's leads with this email, address and primary phone (those given),
+        newest first, at most DEFAULT_LIMIT (SearchForLead); through an index."""
+        keys = search_keys(email, address, phone)
+        if not keys:
+            raise InvalidArgument("give an email, an address or a primary phone to search for")
+        async with transaction(self._pool) as conn:
+            exists, _ = await catalog_store.field_of_lead_type(conn, account_id, lead_type_id, 0)
+            if not exists:
+                raise NotFound(f"no lead type {lead_type_id}")
+            return await lead_store.search(conn, account_id, lead_type_id, keys, DEFAULT_LIMIT)
 
     async def find_by_reference(
         self, account_id: int, reference: str, limit: int = 0

@@ -17,10 +17,10 @@ from psycopg.types.json import Jsonb
 from server.domain.caps import CapCounts, CapWindows
 from server.domain.catalog.fields import Value
 from server.domain.catalog.specs import PricingModel, Status
-from server.domain.intake.records import LeadSummary, PostStatus
+from server.domain.intake.records import FoundLead, LeadSummary, PostStatus
 from server.domain.intake.screening import Step
 from server.storage.database import Connection
-from server.storage.queries import q
+from server.storage.queries import Row, fetch_all, q
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ class NewLead:
     max_sells: int
     call_data: Mapping[str, Value]
     account_types: Sequence[int] | None  # None: every type
+    contact_keys: Sequence[str] = ()  # server/domain/intake/contacts.py
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ async def insert_lead(conn: Connection, lead: NewLead, *, savepoint: bool) -> St
         "max_sells": lead.max_sells,
         "call_data": Jsonb(lead.call_data),
         "account_types": None if lead.account_types is None else list(lead.account_types),
+        "contact_keys": list(lead.contact_keys),
     }
     if savepoint:
         async with conn.pipeline():
@@ -300,6 +302,7 @@ async def update_lead_fields(
     fields: Mapping[str, Value],
     extras: Mapping[str, str],
     duplicate_key: bytes | None,
+    contact_keys: Sequence[str],
 ) -> None:
     """Replace a lead's values after an update from its source."""
     await conn.execute(
@@ -310,6 +313,7 @@ async def update_lead_fields(
             "fields": Jsonb(fields),
             "extras": Jsonb(extras),
             "duplicate_key": duplicate_key,
+            "contact_keys": list(contact_keys),
         },
     )
 
@@ -340,6 +344,42 @@ async def post_status(conn: Connection, post_id: uuid.UUID) -> PostStatus | None
     )
 
 
+async def search(
+    conn: Connection, account_id: int, lead_type_id: int, keys: Sequence[str], limit: int
+) -> list[FoundLead]:
+    """A lead type's leads having every one of these contact keys, newest first."""
+    params = {
+        "account_id": account_id,
+        "lead_type_id": lead_type_id,
+        "keys": list(keys),
+        "limit": limit,
+    }
+    return [
+        FoundLead(
+            lead=_summary(row),
+            pending_qc=row["pending_qc"],
+            is_valid_post=bool(row["is_valid"]),
+            response_type=row["response_type"] or 0,
+            response_details=row["response_details"] or "",
+        )
+        for row in await fetch_all(conn, "search_leads", params)
+    ]
+
+
+def _summary(row: Row) -> LeadSummary:
+    return LeadSummary(
+        id=row["id"],
+        post_id=str(row["post_id"]),
+        source_id=row["source_id"],
+        campaign_id=row["campaign_id"],
+        lead_type_id=row["lead_type_id"],
+        reference=row["reference"],
+        received_at=row["received_at"],
+        no_sell=row["no_sell"],
+        price=row["price"],
+    )
+
+
 async def find_by_reference(
     conn: Connection, account_id: int, reference: str, limit: int
 ) -> list[LeadSummary]:
@@ -348,20 +388,7 @@ async def find_by_reference(
         q("find_leads_by_reference"),
         {"account_id": account_id, "reference": reference, "limit": limit},
     )
-    return [
-        LeadSummary(
-            id=row["id"],
-            post_id=str(row["post_id"]),
-            source_id=row["source_id"],
-            campaign_id=row["campaign_id"],
-            lead_type_id=row["lead_type_id"],
-            reference=row["reference"],
-            received_at=row["received_at"],
-            no_sell=row["no_sell"],
-            price=row["price"],
-        )
-        for row in await cursor.fetchall()
-    ]
+    return [_summary(row) for row in await cursor.fetchall()]
 
 
 # -- for distribution and manual operations --------------------------------------------------

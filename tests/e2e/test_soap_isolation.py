@@ -29,6 +29,7 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
     return {
         "GetLeadTypes": {"LeadTypeUID": lid},
         "GetLeadFields": {"LeadTypeUID": lid},
+        "SearchForLead": {"LID": lid, "Email": "ann@example.com"},
         "GetLeadScanLog": {"LeadUID": lead_id},
         "GetClientsForLead": {"LeadUID": lead_id, "Automated": False, "AllowOverMax": True},
         "GetClientsForRedirect": {"LeadUID": lead_id},

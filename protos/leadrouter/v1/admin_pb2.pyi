@@ -542,6 +542,89 @@ class FindLeadsResponse(_message.Message):
 Global___FindLeadsResponse: _TypeAlias = FindLeadsResponse  # noqa: Y015
 
 @_typing.final
+class SearchLeadsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_TYPE_ID_FIELD_NUMBER: _builtins.int
+    EMAIL_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    PRIMARY_PHONE_FIELD_NUMBER: _builtins.int
+    lead_type_id: _builtins.int
+    """LID"""
+    email: _builtins.str
+    address: _builtins.str
+    primary_phone: _builtins.str
+    def __init__(
+        self,
+        *,
+        lead_type_id: _builtins.int = ...,
+        email: _builtins.str = ...,
+        address: _builtins.str = ...,
+        primary_phone: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "email", b"email", "lead_type_id", b"lead_type_id", "primary_phone", b"primary_phone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchLeadsRequest: _TypeAlias = SearchLeadsRequest  # noqa: Y015
+
+@_typing.final
+class FoundLead(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_FIELD_NUMBER: _builtins.int
+    PENDING_QC_FIELD_NUMBER: _builtins.int
+    IS_VALID_POST_FIELD_NUMBER: _builtins.int
+    RESPONSE_TYPE_FIELD_NUMBER: _builtins.int
+    RESPONSE_DETAILS_FIELD_NUMBER: _builtins.int
+    pending_qc: _builtins.bool
+    is_valid_post: _builtins.bool
+    """what the lead's post was answered"""
+    response_type: _builtins.str
+    """LeadExec's ResponseType name, e.g. No_Error"""
+    response_details: _builtins.str
+    @_builtins.property
+    def lead(self) -> Global___LeadSummary: ...
+    def __init__(
+        self,
+        *,
+        lead: Global___LeadSummary | None = ...,
+        pending_qc: _builtins.bool = ...,
+        is_valid_post: _builtins.bool = ...,
+        response_type: _builtins.str = ...,
+        response_details: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["lead", b"lead"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["is_valid_post", b"is_valid_post", "lead", b"lead", "pending_qc", b"pending_qc", "response_details", b"response_details", "response_type", b"response_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FoundLead: _TypeAlias = FoundLead  # noqa: Y015
+
+@_typing.final
+class SearchLeadsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEADS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def leads(self) -> _containers.RepeatedCompositeFieldContainer[Global___FoundLead]: ...
+    def __init__(
+        self,
+        *,
+        leads: _abc.Iterable[Global___FoundLead] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["leads", b"leads"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SearchLeadsResponse: _TypeAlias = SearchLeadsResponse  # noqa: Y015
+
+@_typing.final
 class GetClientRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -121,6 +121,11 @@ class AdminServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.FindLeadsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_admin__pb2.FindLeadsResponse.FromString,
                 _registered_method=True)
+        self.SearchLeads = channel.unary_unary(
+                '/leadrouter.v1.AdminService/SearchLeads',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.SearchLeadsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_admin__pb2.SearchLeadsResponse.FromString,
+                _registered_method=True)
         self.CreateSourceKey = channel.unary_unary(
                 '/leadrouter.v1.AdminService/CreateSourceKey',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.CreateSourceKeyRequest.SerializeToString,
@@ -328,6 +333,15 @@ class AdminServiceServicer:
 
     def FindLeads(self, request, context):
         """Stored leads by the reference their source posted with them, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SearchLeads(self, request, context):
+        """A lead type's leads by email, address and primary phone (every one given must match:
+        email and address ignoring case and blanks, the phone by its digits), newest first, at
+        most 100 (SearchForLead). Through an index of the leads' contact fields.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -571,6 +585,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.FindLeads,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.FindLeadsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_admin__pb2.FindLeadsResponse.SerializeToString,
+            ),
+            'SearchLeads': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchLeads,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.SearchLeadsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_admin__pb2.SearchLeadsResponse.SerializeToString,
             ),
             'CreateSourceKey': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSourceKey,
@@ -1132,6 +1151,33 @@ class AdminService:
             '/leadrouter.v1.AdminService/FindLeads',
             leadrouter_dot_v1_dot_admin__pb2.FindLeadsRequest.SerializeToString,
             leadrouter_dot_v1_dot_admin__pb2.FindLeadsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchLeads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/SearchLeads',
+            leadrouter_dot_v1_dot_admin__pb2.SearchLeadsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_admin__pb2.SearchLeadsResponse.FromString,
             options,
             channel_credentials,
             insecure,

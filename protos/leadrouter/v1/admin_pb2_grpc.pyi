@@ -59,6 +59,11 @@ class AdminServiceStub:
     """
     FindLeads: _grpc.UnaryUnaryMultiCallable[_admin_pb2.FindLeadsRequest, _admin_pb2.FindLeadsResponse]
     """Stored leads by the reference their source posted with them, newest first."""
+    SearchLeads: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SearchLeadsRequest, _admin_pb2.SearchLeadsResponse]
+    """A lead type's leads by email, address and primary phone (every one given must match:
+    email and address ignoring case and blanks, the phone by its digits), newest first, at
+    most 100 (SearchForLead). Through an index of the leads' contact fields.
+    """
     CreateSourceKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateSourceKeyRequest, _admin_pb2.CreateSourceKeyResponse]
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]
@@ -144,6 +149,11 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """
     FindLeads: _aio.UnaryUnaryMultiCallable[_admin_pb2.FindLeadsRequest, _admin_pb2.FindLeadsResponse]  # type: ignore[assignment]
     """Stored leads by the reference their source posted with them, newest first."""
+    SearchLeads: _aio.UnaryUnaryMultiCallable[_admin_pb2.SearchLeadsRequest, _admin_pb2.SearchLeadsResponse]  # type: ignore[assignment]
+    """A lead type's leads by email, address and primary phone (every one given must match:
+    email and address ignoring case and blanks, the phone by its digits), newest first, at
+    most 100 (SearchForLead). Through an index of the leads' contact fields.
+    """
     CreateSourceKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateSourceKeyRequest, _admin_pb2.CreateSourceKeyResponse]  # type: ignore[assignment]
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]  # type: ignore[assignment]
@@ -328,6 +338,17 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.FindLeadsResponse, _abc.Awaitable[_admin_pb2.FindLeadsResponse]]:
         """Stored leads by the reference their source posted with them, newest first."""
+
+    @_abc_1.abstractmethod
+    def SearchLeads(
+        self,
+        request: _admin_pb2.SearchLeadsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.SearchLeadsResponse, _abc.Awaitable[_admin_pb2.SearchLeadsResponse]]:
+        """A lead type's leads by email, address and primary phone (every one given must match:
+        email and address ignoring case and blanks, the phone by its digits), newest first, at
+        most 100 (SearchForLead). Through an index of the leads' contact fields.
+        """
 
     @_abc_1.abstractmethod
     def CreateSourceKey(

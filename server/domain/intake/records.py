@@ -24,6 +24,17 @@ class LeadSummary:
 
 
 @dataclass(frozen=True)
+class FoundLead:
+    """A lead a search found (SearchForLead), with what its post was answered."""
+
+    lead: LeadSummary
+    pending_qc: bool
+    is_valid_post: bool
+    response_type: int  # ResponseType
+    response_details: str
+
+
+@dataclass(frozen=True)
 class PostStatus:
     """A post and where its lead stands (the /processor/status URL)."""
 

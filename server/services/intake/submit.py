@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 
 from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
 from server.domain.catalog.specs import PricingModel, Status
+from server.domain.intake.contacts import contact_keys
 from server.domain.intake.duplicates import duplicate_key
 from server.domain.intake.limits import MAX_LEADS_PER_REQUEST
 from server.domain.intake.screening import ResponseType, Screening, Step, ZipLookup, screen
@@ -251,6 +252,7 @@ class SubmitLeads:
             max_sells=campaign.max_sell,
             call_data=screening.call_data,
             account_types=types,
+            contact_keys=contact_keys(target.fields, values),
         )
         # a lead distributed now gets its first step here, after a savepoint sent with it
         stepping = (

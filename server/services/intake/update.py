@@ -8,6 +8,7 @@ import uuid
 from dataclasses import replace
 
 from server.domain.catalog.fields import clean_lead_values
+from server.domain.intake.contacts import contact_keys
 from server.domain.intake.duplicates import duplicate_key
 from server.domain.intake.screening import ResponseType, Step, redistribution_refusal
 from server.services.distribution.engine import Distributor
@@ -82,7 +83,13 @@ async def _apply(
     extras = {**lead.extras, **cleaned.extras}
     key = duplicate_key(target.lead_type_id or 0, target.fields, values)
     await lead_store.update_lead_fields(
-        conn, target.account_id, target.lead_id, values, extras, key
+        conn,
+        target.account_id,
+        target.lead_id,
+        values,
+        extras,
+        key,
+        contact_keys(target.fields, values),
     )
     changed = ", ".join(sorted({*cleaned.values, *cleaned.extras}))
     target.steps.append(Step("update", "passed", changed or "no field"))

@@ -42,11 +42,11 @@ ORDER BY received_at DESC LIMIT 1;
 WITH lead AS (
   INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, reference,
                      no_sell, send_delay_hours, fields, extras, duplicate_key, pricing_model,
-                     price, pending_qc, call_data, account_types)
+                     price, pending_qc, call_data, account_types, contact_keys)
   VALUES (%(account_id)s, %(post_id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
           %(reference)s, %(no_sell)s, %(send_delay_hours)s, %(fields)s, %(extras)s,
           %(duplicate_key)s, %(pricing_model)s, %(price)s, %(pending_qc)s, %(call_data)s,
-          %(account_types)s::smallint[])
+          %(account_types)s::smallint[], %(contact_keys)s::text[])
   RETURNING account_id, id, received_at, send_delay_hours, no_sell, pending_qc, account_types
 ), job AS (
   INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells, account_types)
@@ -112,8 +112,22 @@ FOR NO KEY UPDATE;
 
 -- name: update_lead_fields
 -- Replace a lead's values after an update from its source.
-UPDATE leads SET fields = %(fields)s, extras = %(extras)s, duplicate_key = %(duplicate_key)s
+UPDATE leads SET fields = %(fields)s, extras = %(extras)s, duplicate_key = %(duplicate_key)s,
+                 contact_keys = %(contact_keys)s::text[]
 WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: search_leads
+-- A lead type's leads having every one of these contact keys (leads_contact_keys), newest
+-- first, with what their post was answered.
+SELECT l.id, l.post_id, l.source_id, l.campaign_id, l.lead_type_id, l.reference,
+       l.received_at, l.no_sell, l.price, l.pending_qc,
+       p.is_valid, p.response_type, p.response_details
+FROM leads l
+LEFT JOIN posts p ON p.account_id = l.account_id AND p.id = l.post_id
+WHERE l.account_id = %(account_id)s AND l.lead_type_id = %(lead_type_id)s
+  AND l.contact_keys @> %(keys)s::text[]
+ORDER BY l.received_at DESC, l.id DESC
+LIMIT %(limit)s;
 
 -- name: find_leads_by_reference
 -- The account's leads posted with a reference, newest first.
