@@ -38,6 +38,7 @@ from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 from server.services.accounts import Accounts
 from server.services.buyers.edits import BuyerEdits
+from server.services.buyers.groups import ClientGroups
 from server.services.buyers.reads import BuyerReads
 from server.services.catalog import Catalog
 from server.services.config_apply import ConfigApply
@@ -111,6 +112,7 @@ def servicers(
             catalog=catalog,
             buyer_reads=BuyerReads(pool),
             buyer_edits=BuyerEdits(pool),
+            client_groups=ClientGroups(pool),
             config=ConfigApply(pool),
             leads=leads,
             receiver_url=receiver_url,

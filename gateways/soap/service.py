@@ -26,6 +26,7 @@ from gateways.soap.models import (
     ClientAccountType,
     ClientCriteriaMatchType,
     ClientFieldType,
+    ClientGroupType,
     ClientItemType,
     ClientListType,
     ClientScanType,
@@ -188,6 +189,26 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
     def SetDefaultFieldMappings(ctx: Any, Key: str, DeliveryUID: int) -> None:
         request = admin_pb2.SetDefaultFieldMappingsRequest(delivery_id=DeliveryUID)
         _backend(ctx).call("admin", "SetDefaultFieldMappings", request, Key)
+
+    @rpc(Str, _returns=array_of(ClientGroupType))
+    def GetClientGroups(ctx: Any, Key: str) -> list[Any]:
+        request = admin_pb2.ListClientGroupsRequest()
+        found = _backend(ctx).call("admin", "ListClientGroups", request, Key)
+        return [translate.client_group(g) for g in found.groups]
+
+    @rpc(Str, ClientGroupType, _returns=Long)
+    def AddEditClientGroup(ctx: Any, Key: str, Group: Any) -> int:
+        """Adds (ClientGroupUID -1 or 0) or edits a client group; answers its id.
+        ClientCount is answered only."""
+        if Group is None:
+            raise client_fault("Group is required")
+        group = admin_pb2.ClientGroup(
+            id=max(Group.ClientGroupUID or 0, 0),
+            name=Group.Description or "",
+            display_order=Group.DisplayOrder or 0,
+        )
+        request = admin_pb2.SaveClientGroupRequest(group=group)
+        return int(_backend(ctx).call("admin", "SaveClientGroup", request, Key).id)
 
     # -- portal sign-in and user names
 

@@ -245,7 +245,7 @@ def client_item(client: buyers_pb2.Client) -> Any:
         Notes=client.notes,
         TimeZoneName=client.time_zone or DEFAULT_ZONE,
         ResellerUID=-1,  # resellers come with the marketplace
-        GroupUID=0,  # client groups are named, not numbered, yet (docs/soap.md)
+        GroupUID=client.group_id,
         Username=client.username,
         Password="",
         OverrideReassign=False,
@@ -274,7 +274,7 @@ def client_list_entry(client: buyers_pb2.Client) -> Any:
         Notes=client.notes,
         TimeZoneName=client.time_zone or DEFAULT_ZONE,
         ResellerUID=-1,
-        GroupUID=0,
+        GroupUID=client.group_id,
         AutomationType=_AUTOMATION.get(client.automation, "Price"),
         Priority=client.priority if client.HasField("priority") else 1,
         DeliveryGroupUID=0,  # delivery groups are named, not numbered (docs/soap.md)
@@ -525,4 +525,13 @@ def found_lead(found: admin_pb2.FoundLead) -> Any:
         LID=lead.lead_type_id,
         PendingQCReview=found.pending_qc,
         Price=money(lead.price),
+    )
+
+
+def client_group(group: admin_pb2.ClientGroup) -> Any:
+    return models.ClientGroupType(
+        ClientGroupUID=group.id,
+        Description=group.name,
+        DisplayOrder=group.display_order,
+        ClientCount=group.client_count,
     )

@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, catalog_pb2
 
+from server.domain.buyers.records import ClientGroup
 from server.domain.catalog import instructions
 from server.domain.intake.screening import ResponseType
 from server.errors import InvalidArgument
@@ -15,6 +16,7 @@ from server.rpc.interceptor import caller
 from server.rpc.leads import lead_summary
 from server.services.accounts import Accounts
 from server.services.buyers.edits import BuyerEdits
+from server.services.buyers.groups import ClientGroups
 from server.services.buyers.reads import BuyerReads
 from server.services.catalog import Catalog
 from server.services.config_apply import ConfigApply
@@ -37,6 +39,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         catalog: Catalog,
         buyer_reads: BuyerReads,
         buyer_edits: BuyerEdits,
+        client_groups: ClientGroups,
         config: ConfigApply,
         leads: Leads,
         receiver_url: str,
@@ -45,6 +48,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._catalog = catalog
         self._buyers = buyer_reads
         self._edits = buyer_edits
+        self._groups = client_groups
         self._config = config
         self._leads = leads
         self._receiver_url = receiver_url
@@ -275,6 +279,13 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         return admin_pb2.ListClientGroupsResponse(
             groups=[convert.client_group_message(g) for g in found]
         )
+
+    async def SaveClientGroup(
+        self, request: admin_pb2.SaveClientGroupRequest, context: Context
+    ) -> admin_pb2.ClientGroup:
+        group = request.group
+        wanted = ClientGroup(group.name, 0, group.id, group.display_order)
+        return convert.client_group_message(await self._groups.save(_account(), wanted))
 
     # -- buyers edited by id: each save returns the entity as stored
 

@@ -335,6 +335,7 @@ def client_message(stored: StoredClient, account_id: int) -> buyers_pb2.Client:
         **contact,
     )
     message.created_at.FromDatetime(stored.created_at)
+    message.group_id = stored.group_id
     message.deliveries.extend(delivery_message(d) for d in stored.deliveries)
     message.accounts.extend(delivery_account_message(a) for a in stored.delivery_accounts)
     message.orders.extend(order_message(o) for o in stored.orders)
@@ -639,4 +640,9 @@ def list_edit(message: buyers_pb2.DistributionList, where: str = "distribution_l
 
 
 def client_group_message(group: ClientGroup) -> admin_pb2.ClientGroup:
-    return admin_pb2.ClientGroup(name=group.name, client_count=group.client_count)
+    return admin_pb2.ClientGroup(
+        name=group.name,
+        client_count=group.client_count,
+        id=group.id,
+        display_order=group.display_order,
+    )

@@ -433,6 +433,7 @@ async def list_clients(
             deliveries=tuple(d for d in deliveries if d.client_id == row["id"]),
             delivery_accounts=tuple(a for a in delivery_accounts if a.client_id == row["id"]),
             orders=tuple(o for o in found_orders if o.client_id == row["id"]),
+            group_id=row["group_id"] or 0,
         )
         for row in clients
     ]
@@ -457,7 +458,39 @@ async def get_delivery_account(
 async def client_groups(conn: Connection, account_id: int) -> list[ClientGroup]:
     """The account's client groups in use, with how many buyers each has."""
     rows = await fetch_all(conn, "client_groups", {"account_id": account_id})
-    return [ClientGroup(row["name"], row["client_count"]) for row in rows]
+    return [
+        ClientGroup(row["name"], row["client_count"], row["id"], row["display_order"])
+        for row in rows
+    ]
+
+
+async def lock_client_group(conn: Connection, account_id: int, group_id: int) -> ClientGroup | None:
+    row = await fetch_one(
+        conn, "client_group_for_update", {"account_id": account_id, "id": group_id}
+    )
+    return (
+        None if row is None else ClientGroup(row["description"], 0, row["id"], row["display_order"])
+    )
+
+
+async def save_client_group(
+    conn: Connection, account_id: int, group: ClientGroup, old_name: str | None
+) -> int:
+    """Create the group (old_name None) or change it, renaming it on its buyers. A name
+    another group has is AlreadyExists."""
+    params = {
+        "account_id": account_id,
+        "id": group.id,
+        "description": group.name,
+        "display_order": group.display_order,
+    }
+    if old_name is None:
+        row = await fetch_one(conn, "insert_client_group", params)
+        assert row is not None
+        return int(row["id"])
+    await conn.execute(q("update_client_group"), params)
+    await conn.execute(q("rename_client_group"), {**params, "old": old_name})
+    return group.id
 
 
 # -- the engine's and the manual operations' reads ------------------------------------------

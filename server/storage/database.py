@@ -116,6 +116,7 @@ _CONSTRAINTS: dict[str, tuple[type[LeadRouterError], str]] = {
     "sources_account_id_key_key": (AlreadyExists, "a lead source with this key already exists"),
     "sources_username": (AlreadyExists, "this portal user name is already taken"),
     "campaigns_account_id_key_key": (AlreadyExists, "a campaign with this key already exists"),
+    "client_groups_description": (AlreadyExists, "a client group with this name already exists"),
     "distribution_list_items_pkey": (
         AlreadyExists,
         "the distribution list already has an item with this value",

@@ -82,3 +82,21 @@ async def test_set_default_field_mappings(
         with pytest.raises(zeep.exceptions.Fault) as refused:
             await soap(soap_client, "SetDefaultFieldMappings", Key=key, DeliveryUID=uid)
         assert refused.value.code.endswith("Client")
+
+
+async def test_client_groups_over_soap(soap_client: Any, tenant: Any) -> None:
+    made, _ = tenant
+    kind = soap_client.get_type("ns0:ClientGroupType")
+    made_id = await soap(
+        soap_client, "AddEditClientGroup", Key=made.api_key,
+        Group=kind(ClientGroupUID=-1, Description="Gold", DisplayOrder=2, ClientCount=99),
+    )  # fmt: skip
+    groups = await soap(soap_client, "GetClientGroups", Key=made.api_key)
+    gold = next(g for g in groups if g.ClientGroupUID == made_id)
+    assert (gold.Description, gold.DisplayOrder, gold.ClientCount) == ("Gold", 2, 0)
+    with pytest.raises(zeep.exceptions.Fault) as refused:
+        await soap(
+            soap_client, "AddEditClientGroup", Key=made.api_key,
+            Group=kind(ClientGroupUID=987654, Description="X", DisplayOrder=0, ClientCount=0),
+        )  # fmt: skip
+    assert refused.value.code.endswith("Client")

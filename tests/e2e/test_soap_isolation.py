@@ -52,6 +52,8 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
             "ClientAccountUID": account,
         },
         "GetClientList": {},
+        "GetClientGroups": {},
+        "AddEditClientGroup": {"Group": "GROUP"},
         "GetClientAccounts": {"ClientUID": buyer},
         "GetClientAccount": {"ClientUID": buyer, "AccountUID": account},
         "GetAllCriteriaAccounts": {"LeadTypeUID": lid, "LeadFieldUID": 1, "Value": ""},
@@ -102,6 +104,11 @@ async def test_account_b_reaches_nothing_of_account_a(
     ]
     other = await new_account("B")
     offered = set(soap_client.service._binding._operations) - NEUTRAL
+    async with admin_async(market.address, market.key) as stub:
+        group = await stub.SaveClientGroup(
+            admin_pb2.SaveClientGroupRequest(group=admin_pb2.ClientGroup(name="Mine"))
+        )
+    a_group = group.id
     table = calls(market, posted.lead_id, sends[0].id)
     assert offered == set(table), "every method needs its row here"
     a_ids = {
@@ -109,8 +116,14 @@ async def test_account_b_reaches_nothing_of_account_a(
         *market.ids.lead_types.values(),
         *market.ids.accounts.values(),
         posted.lead_id,
+        a_group,
     }
     for method, params in table.items():
+        if params.get("Group") == "GROUP":
+            kind = soap_client.get_type("ns0:ClientGroupType")
+            params = {"Group": kind(
+                ClientGroupUID=a_group, Description="Taken", DisplayOrder=0, ClientCount=0
+            )}  # fmt: skip
         if params.get("Item") == "LIST_ITEM":
             kind = soap_client.get_type("ns0:CustomListItem")
             params = {"Item": kind(
@@ -139,7 +152,7 @@ async def test_account_b_reaches_nothing_of_account_a(
         # answered: B's own data, which holds none of A's entities
         rows = answer if isinstance(answer, list) else [answer] if answer is not None else []
         for row in rows:
-            names = ("ClientUID", "LeadTypeUID", "LeadUID", "ClientAccountUID")
+            names = ("ClientUID", "LeadTypeUID", "LeadUID", "ClientAccountUID", "ClientGroupUID")
             seen = {getattr(row, n, None) for n in names}
             assert not seen & a_ids, (method, row)
         if method in ("isUsernameUnique", "VendorUserNameUnique"):

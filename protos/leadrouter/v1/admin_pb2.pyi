@@ -821,22 +821,50 @@ class ClientGroup(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     CLIENT_COUNT_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
+    DISPLAY_ORDER_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """Client.group"""
+    """Client.group; LeadExec's Description"""
     client_count: _builtins.int
+    """read only"""
+    id: _builtins.int
+    """ClientGroupUID"""
+    display_order: _builtins.int
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         client_count: _builtins.int = ...,
+        id: _builtins.int = ...,
+        display_order: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_count", b"client_count", "name", b"name"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_count", b"client_count", "display_order", b"display_order", "id", b"id", "name", b"name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClientGroup: _TypeAlias = ClientGroup  # noqa: Y015
+
+@_typing.final
+class SaveClientGroupRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GROUP_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def group(self) -> Global___ClientGroup: ...
+    def __init__(
+        self,
+        *,
+        group: Global___ClientGroup | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["group", b"group"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["group", b"group"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SaveClientGroupRequest: _TypeAlias = SaveClientGroupRequest  # noqa: Y015
 
 @_typing.final
 class ListClientGroupsResponse(_message.Message):

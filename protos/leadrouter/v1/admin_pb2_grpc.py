@@ -181,6 +181,11 @@ class AdminServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsResponse.FromString,
                 _registered_method=True)
+        self.SaveClientGroup = channel.unary_unary(
+                '/leadrouter.v1.AdminService/SaveClientGroup',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.SaveClientGroupRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_admin__pb2.ClientGroup.FromString,
+                _registered_method=True)
         self.SaveClient = channel.unary_unary(
                 '/leadrouter.v1.AdminService/SaveClient',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.SaveClientRequest.SerializeToString,
@@ -414,7 +419,16 @@ class AdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListClientGroups(self, request, context):
-        """The client groups in use: the distinct non-empty Client.group names (GetClientGroups).
+        """The client groups, in display order, with how many buyers each has (GetClientGroups).
+        A buyer names its group (Client.group); a name in use always has its group.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveClientGroup(self, request, context):
+        """Create a client group (id 0 or -1) or change its name and display order; renaming a group
+        renames it on its buyers (AddEditClientGroup). A name another group has is ALREADY_EXISTS.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -645,6 +659,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ListClientGroups,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsResponse.SerializeToString,
+            ),
+            'SaveClientGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveClientGroup,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.SaveClientGroupRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_admin__pb2.ClientGroup.SerializeToString,
             ),
             'SaveClient': grpc.unary_unary_rpc_method_handler(
                     servicer.SaveClient,
@@ -1475,6 +1494,33 @@ class AdminService:
             '/leadrouter.v1.AdminService/ListClientGroups',
             leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsRequest.SerializeToString,
             leadrouter_dot_v1_dot_admin__pb2.ListClientGroupsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveClientGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/SaveClientGroup',
+            leadrouter_dot_v1_dot_admin__pb2.SaveClientGroupRequest.SerializeToString,
+            leadrouter_dot_v1_dot_admin__pb2.ClientGroup.FromString,
             options,
             channel_credentials,
             insecure,

@@ -82,7 +82,13 @@ class AdminServiceStub:
     """GetClientAccount"""
     GetOrder: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetOrderRequest, _buyers_pb2.Order]
     ListClientGroups: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListClientGroupsRequest, _admin_pb2.ListClientGroupsResponse]
-    """The client groups in use: the distinct non-empty Client.group names (GetClientGroups)."""
+    """The client groups, in display order, with how many buyers each has (GetClientGroups).
+    A buyer names its group (Client.group); a name in use always has its group.
+    """
+    SaveClientGroup: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SaveClientGroupRequest, _admin_pb2.ClientGroup]
+    """Create a client group (id 0 or -1) or change its name and display order; renaming a group
+    renames it on its buyers (AddEditClientGroup). A name another group has is ALREADY_EXISTS.
+    """
     SaveClient: _grpc.UnaryUnaryMultiCallable[_admin_pb2.SaveClientRequest, _buyers_pb2.Client]
     """Buyers edited by id (LeadExec AddEditClient, AddEditClientDelivery, AddEditClientAccount,
     AddEditClientOrder, the custom list calls). An id of 0 or -1 creates; any other id edits
@@ -172,7 +178,13 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """GetClientAccount"""
     GetOrder: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetOrderRequest, _buyers_pb2.Order]  # type: ignore[assignment]
     ListClientGroups: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListClientGroupsRequest, _admin_pb2.ListClientGroupsResponse]  # type: ignore[assignment]
-    """The client groups in use: the distinct non-empty Client.group names (GetClientGroups)."""
+    """The client groups, in display order, with how many buyers each has (GetClientGroups).
+    A buyer names its group (Client.group); a name in use always has its group.
+    """
+    SaveClientGroup: _aio.UnaryUnaryMultiCallable[_admin_pb2.SaveClientGroupRequest, _admin_pb2.ClientGroup]  # type: ignore[assignment]
+    """Create a client group (id 0 or -1) or change its name and display order; renaming a group
+    renames it on its buyers (AddEditClientGroup). A name another group has is ALREADY_EXISTS.
+    """
     SaveClient: _aio.UnaryUnaryMultiCallable[_admin_pb2.SaveClientRequest, _buyers_pb2.Client]  # type: ignore[assignment]
     """Buyers edited by id (LeadExec AddEditClient, AddEditClientDelivery, AddEditClientAccount,
     AddEditClientOrder, the custom list calls). An id of 0 or -1 creates; any other id edits
@@ -433,7 +445,19 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.ListClientGroupsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.ListClientGroupsResponse, _abc.Awaitable[_admin_pb2.ListClientGroupsResponse]]:
-        """The client groups in use: the distinct non-empty Client.group names (GetClientGroups)."""
+        """The client groups, in display order, with how many buyers each has (GetClientGroups).
+        A buyer names its group (Client.group); a name in use always has its group.
+        """
+
+    @_abc_1.abstractmethod
+    def SaveClientGroup(
+        self,
+        request: _admin_pb2.SaveClientGroupRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ClientGroup, _abc.Awaitable[_admin_pb2.ClientGroup]]:
+        """Create a client group (id 0 or -1) or change its name and display order; renaming a group
+        renames it on its buyers (AddEditClientGroup). A name another group has is ALREADY_EXISTS.
+        """
 
     @_abc_1.abstractmethod
     def SaveClient(

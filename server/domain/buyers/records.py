@@ -41,14 +41,17 @@ class StoredClient:
     deliveries: tuple[StoredDelivery, ...]
     delivery_accounts: tuple[StoredDeliveryAccount, ...]
     orders: tuple[StoredOrder, ...]
+    group_id: int = 0  # the id of the client group it names; 0 = none
 
 
 @dataclass(frozen=True)
 class ClientGroup:
-    """A client group in use, with how many of the account's buyers are in it."""
+    """A client group, with how many of the account's buyers are in it."""
 
     name: str
     client_count: int
+    id: int = 0  # ClientGroupUID
+    display_order: int = 0
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,10 @@ SELECT coalesce((SELECT version FROM buyer_versions WHERE account_id = %(account
 -- The account's buyers, or one by id or key.
 SELECT id, key, name, status, client_group, time_zone, contact, username,
        password_hash IS NOT NULL AS has_password, automation, secondary_automation, priority,
-       weight, delivery_group, use_delivery_tiers, notes, created_at
+       weight, delivery_group, use_delivery_tiers, notes, created_at,
+       (SELECT g.id FROM client_groups g
+        WHERE g.account_id = clients.account_id AND client_group <> ''
+          AND lower(g.description) = lower(clients.client_group)) AS group_id
 FROM clients
 WHERE account_id = %(account_id)s AND (%(id)s::bigint IS NULL OR id = %(id)s)
   AND (%(key)s::text IS NULL OR key = %(key)s)
@@ -214,12 +217,37 @@ RETURNING id;
 SELECT id FROM clients WHERE account_id = %(account_id)s AND id = ANY(%(ids)s::bigint[]);
 
 -- name: client_groups
--- The account's client groups in use, with how many buyers each has.
-SELECT client_group AS name, count(*) AS client_count
-FROM clients
-WHERE account_id = %(account_id)s AND client_group <> ''
-GROUP BY client_group
-ORDER BY client_group;
+-- The account's client groups, with how many buyers each has, in display order.
+SELECT g.id, g.description AS name, g.display_order,
+       (SELECT count(*) FROM clients c
+        WHERE c.account_id = g.account_id AND lower(c.client_group) = lower(g.description))
+         AS client_count
+FROM client_groups g
+WHERE g.account_id = %(account_id)s
+ORDER BY g.display_order, lower(g.description), g.id;
+
+-- name: client_group_for_update
+-- One client group, locked for an edit.
+SELECT id, description, display_order FROM client_groups
+WHERE account_id = %(account_id)s AND id = %(id)s
+FOR UPDATE;
+
+-- name: insert_client_group
+-- Create a client group.
+INSERT INTO client_groups (account_id, description, display_order)
+VALUES (%(account_id)s, %(description)s, %(display_order)s)
+RETURNING id;
+
+-- name: update_client_group
+-- Change a client group's name and order.
+UPDATE client_groups SET description = %(description)s, display_order = %(display_order)s
+WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: rename_client_group
+-- A renamed group's buyers follow it.
+UPDATE clients SET client_group = %(description)s, updated_at = now()
+WHERE account_id = %(account_id)s AND lower(client_group) = lower(%(old)s)
+  AND client_group <> %(description)s;
 
 -- name: delivery_by_id
 -- One delivery method of the account's buyers, as list_deliveries reads it.
