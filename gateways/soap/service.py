@@ -190,6 +190,20 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
         request = admin_pb2.SetDefaultFieldMappingsRequest(delivery_id=DeliveryUID)
         _backend(ctx).call("admin", "SetDefaultFieldMappings", request, Key)
 
+    @rpc(Str, ClientItemType, array_of(ClientFieldType), _returns=Long)
+    def AddEditClient(ctx: Any, Key: str, Client: Any, FieldData: Any) -> int:
+        """Adds (ClientUID -1 or 0) or edits a buyer; answers its id. FieldData sets the
+        client fields GetClientData lists (Company is the buyer's name)."""
+        if Client is None:
+            raise client_fault("Client is required")
+        try:
+            client, paths = translate.client_edit(Client, FieldData)
+        except ValueError as error:
+            raise client_fault(str(error)) from None
+        mask = field_mask_pb2.FieldMask(paths=paths if client.id else [])
+        request = admin_pb2.SaveClientRequest(client=client, update_mask=mask)
+        return int(_backend(ctx).call("admin", "SaveClient", request, Key).id)
+
     @rpc(Str, _returns=array_of(ClientGroupType))
     def GetClientGroups(ctx: Any, Key: str) -> list[Any]:
         request = admin_pb2.ListClientGroupsRequest()

@@ -535,3 +535,37 @@ def client_group(group: admin_pb2.ClientGroup) -> Any:
         DisplayOrder=group.display_order,
         ClientCount=group.client_count,
     )
+
+
+_CLIENT_FIELD_ATTRIBUTE = {uid: attribute for uid, _, _, attribute in CLIENT_FIELDS}
+
+
+def client_edit(item: Any, field_data: Any) -> tuple[buyers_pb2.Client, list[str]]:
+    """AddEditClient's Client and FieldData as a Client and the fields they set. FieldData
+    items are named by ClientFieldUID (GetClientData's ids); an unknown one is refused. An
+    empty Password keeps the stored one; GroupUID 0 means no group."""
+    client = buyers_pb2.Client(
+        id=max(item.ClientUID or 0, 0),
+        status=client_status_number(item.Status),  # type: ignore[arg-type]
+        time_zone=text(item.TimeZoneName),
+        notes=text(item.Notes),
+        username=text(item.Username),
+        group_id=max(item.GroupUID or 0, 0),
+    )
+    paths = ["status", "time_zone", "notes", "username", "group"]
+    if item.Password:
+        client.password = item.Password
+        paths.append("password")
+    for entry in field_data or ():
+        attribute = _CLIENT_FIELD_ATTRIBUTE.get(entry.ClientFieldUID or 0)
+        if attribute is None:
+            raise ValueError(f"FieldData: no client field {entry.ClientFieldUID}")
+        setattr(client, attribute, text(entry.FieldValue))
+        if attribute not in paths:
+            paths.append(attribute)
+    return client, paths
+
+
+def client_status_number(name: Any) -> int:
+    """A ClientStatus name as the proto's number (one higher); none: Active."""
+    return enum_number(CLIENT_STATUSES, name) + 1 if name else 0

@@ -7,7 +7,8 @@ from typing import Any, TypeAlias
 from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, catalog_pb2
 
-from server.domain.buyers.records import ClientGroup
+from server.domain.buyers.records import ClientGroup, StoredClient
+from server.domain.buyers.specs import ClientSpec
 from server.domain.catalog import instructions
 from server.domain.intake.screening import ResponseType
 from server.errors import InvalidArgument
@@ -292,8 +293,20 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def SaveClient(
         self, request: admin_pb2.SaveClientRequest, context: Context
     ) -> buyers_pb2.Client:
-        spec = convert.client_spec(request.client)
-        client_id = await self._edits.save_client(_account(), request.client.id, spec)
+        posted = request.client
+        spec = convert.client_spec(posted)
+        merge = None
+        if request.update_mask.paths:
+            paths = convert.mask_paths(request.update_mask, posted, "update_mask")
+            account = _account()
+
+            def merge(current: StoredClient) -> ClientSpec:
+                stored = convert.client_message(current, account)
+                return convert.client_spec(convert.merged(stored, posted, paths))
+
+        client_id = await self._edits.save_client(
+            _account(), posted.id, spec, merge=merge, group_id=posted.group_id
+        )
         return convert.client_message(
             await self._buyers.get_client(_account(), client_id, None), _account()
         )

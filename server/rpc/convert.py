@@ -199,21 +199,38 @@ _SPEC_NAMES = {
     "price_per_sale": "pricing",
     "revenue_share_percent": "pricing",
 }
-_READ_ONLY = {"id", "has_password", "account_id", "created_at"}
+_READ_ONLY = {
+    "id", "has_password", "account_id", "created_at", "group_id", "deliveries", "accounts",
+    "orders", "delivery",
+}  # fmt: skip
 
 
-def changed_fields(mask: FieldMask, message: Any, where: str) -> frozenset[str] | None:
-    """The spec attributes an update mask names; None when the mask is empty (every field).
-    A path that is not a writable field of the message is refused."""
-    if not mask.paths:
-        return None
+def mask_paths(mask: FieldMask, message: Any, where: str) -> list[str]:
+    """An update mask's paths, each a writable field of the message (else refused)."""
     known = set(message.DESCRIPTOR.fields_by_name) - _READ_ONLY
     unknown = [p for p in mask.paths if p not in known]
     if unknown:
         raise InvalidArgument(
             [Violation(where, f"not a field that can be changed: {', '.join(unknown)}")]
         )
-    return frozenset(_SPEC_NAMES.get(p, p) for p in mask.paths)
+    return list(mask.paths)
+
+
+def changed_fields(mask: FieldMask, message: Any, where: str) -> frozenset[str] | None:
+    """The spec attributes an update mask names; None when the mask is empty (every field)."""
+    if not mask.paths:
+        return None
+    return frozenset(_SPEC_NAMES.get(p, p) for p in mask_paths(mask, message, where))
+
+
+def merged(stored: Any, posted: Any, paths: list[str]) -> Any:
+    """`stored` (a message) with the fields `paths` names taken from `posted`."""
+    merged_message = type(stored)()
+    merged_message.CopyFrom(stored)
+    FieldMask(paths=paths).MergeMessage(
+        posted, merged_message, replace_message_field=True, replace_repeated_field=True
+    )
+    return merged_message
 
 
 def campaign_spec(message: catalog_pb2.Campaign) -> CampaignSpec:

@@ -7,7 +7,8 @@ from typing import Any
 
 import grpc
 import pytest
-from leadrouter.v1 import admin_pb2
+from google.protobuf import field_mask_pb2
+from leadrouter.v1 import admin_pb2, buyers_pb2
 
 from clients.client import struct
 from tests.e2e.conftest import EXAMPLE
@@ -72,3 +73,33 @@ async def test_save_orders_renames_and_refuses(
             await stub.SaveClientGroup(save("Mine", groups["East"].id))
         assert not (await stub.ListClientGroups(admin_pb2.ListClientGroupsRequest())).groups
     assert theirs.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_save_client_with_a_mask_and_a_group_by_id(tenant: Any, stub_for: Any) -> None:
+    made, applied = tenant
+    async with stub_for(made.api_key) as stub:
+        east = next(
+            g
+            for g in (await stub.ListClientGroups(admin_pb2.ListClientGroupsRequest())).groups
+            if g.name == "East"
+        )
+        saved = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(
+                client=buyers_pb2.Client(id=applied.clients["a"], notes="masked", group_id=east.id),
+                update_mask=field_mask_pb2.FieldMask(paths=["notes", "group"]),
+            )
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.SaveClient(
+                admin_pb2.SaveClientRequest(
+                    client=buyers_pb2.Client(id=applied.clients["a"]),
+                    update_mask=field_mask_pb2.FieldMask(paths=["created_at"]),
+                )
+            )
+    assert (saved.name, saved.notes, saved.group, saved.group_id) == (
+        "A",
+        "masked",
+        "East",
+        east.id,
+    )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT

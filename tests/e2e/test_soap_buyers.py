@@ -100,3 +100,73 @@ async def test_client_groups_over_soap(soap_client: Any, tenant: Any) -> None:
             Group=kind(ClientGroupUID=987654, Description="X", DisplayOrder=0, ClientCount=0),
         )  # fmt: skip
     assert refused.value.code.endswith("Client")
+
+
+def client_item(client: Any, **values: Any) -> Any:
+    kind = client.get_type("ns0:ClientItemType")
+    base = {
+        "ClientUID": -1, "DateAdded": "0001-01-01T00:00:00", "Status": "Active",
+        "InternalUID": 0, "UserUID": 0, "TimeOffset": 0, "IsLocked": False, "LockedBy": 0,
+        "DateLocked": "0001-01-01T00:00:00", "ResellerUID": -1, "GroupUID": 0,
+        "OverrideReassign": False,
+    }  # fmt: skip
+    return kind(**{**base, **values})
+
+
+def field_data(client: Any, **values: str) -> Any:
+    ids = {"Company": 1, "FirstName": 2, "Email": 4, "City": 9}
+    kind = client.get_type("ns0:ClientFieldType")
+    return {
+        "ClientFieldType": [
+            kind(ClientFieldUID=ids[name], DataType="Varchar", Required=False, Status=True,
+                 Computed=False, Enumerated=False, SpecialBit="NoSpecialBit", isState=False,
+                 FieldValue=value)
+            for name, value in values.items()
+        ]
+    }  # fmt: skip
+
+
+async def test_add_edit_client(soap_client: Any, tenant: Any, stub_for: Any) -> None:
+    made, applied = tenant
+    key = made.api_key
+    new_id = await soap(
+        soap_client, "AddEditClient", Key=key,
+        Client=client_item(
+            soap_client, Notes="new", Username="new.buyer", Password="secret-pass-1"
+        ),
+        FieldData=field_data(soap_client, Company="New Co", Email="new@co.example"),
+    )  # fmt: skip
+    groups = await soap(soap_client, "GetClientGroups", Key=key)
+    acme = applied.clients["acme"]
+    edited = await soap(
+        soap_client, "AddEditClient", Key=key,
+        Client=client_item(soap_client, ClientUID=acme, Notes="edited", Username="Ann.Buyer",
+                           Status="Suspended", TimeZoneName="America/Chicago"),
+        FieldData=field_data(soap_client, Email="edited@acme.example"),
+    )  # fmt: skip
+    assert edited == acme
+    async with stub_for(key) as stub:
+        fresh = await stub.GetClient(admin_pb2.GetClientRequest(id=new_id))
+        kept = await stub.GetClient(admin_pb2.GetClientRequest(id=acme))
+    assert (fresh.name, fresh.email, fresh.username, fresh.has_password) == (
+        "New Co", "new@co.example", "new.buyer", True
+    )  # fmt: skip
+    assert (kept.notes, kept.email, kept.status, kept.time_zone) == (
+        "edited", "edited@acme.example", 9, "America/Chicago"
+    )  # fmt: skip
+    # not in the SOAP types, kept as stored: name, city, automation, password
+    assert (kept.name, kept.city, kept.automation, kept.has_password) == (
+        "Acme Buyer",
+        "Reno",
+        3,
+        True,
+    )
+    assert not groups  # no group named yet
+    for item, fields in (
+        (client_item(soap_client, ClientUID=987654), None),
+        (client_item(soap_client, ClientUID=acme, GroupUID=987654), None),
+        (client_item(soap_client), field_data(soap_client, Email="no-name@co.example")),
+    ):
+        with pytest.raises(zeep.exceptions.Fault) as refused:
+            await soap(soap_client, "AddEditClient", Key=key, Client=item, FieldData=fields)
+        assert refused.value.code.endswith("Client")

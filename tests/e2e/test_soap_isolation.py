@@ -13,6 +13,7 @@ from leadrouter.v1 import admin_pb2
 from clients.client import admin_async, struct
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build, lead  # noqa: F401  (build is a fixture)
+from tests.e2e.test_soap_buyers import client_item
 from tests.e2e.test_soap_catalog import campaign_type
 from tests.support.buyers import BuyerServer
 
@@ -53,6 +54,7 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
         },
         "GetClientList": {},
         "GetClientGroups": {},
+        "AddEditClient": {"Client": "CLIENT", "FieldData": None},
         "AddEditClientGroup": {"Group": "GROUP"},
         "GetClientAccounts": {"ClientUID": buyer},
         "GetClientAccount": {"ClientUID": buyer, "AccountUID": account},
@@ -109,6 +111,7 @@ async def test_account_b_reaches_nothing_of_account_a(
             admin_pb2.SaveClientGroupRequest(group=admin_pb2.ClientGroup(name="Mine"))
         )
     a_group = group.id
+    buyer_id = market.ids.clients["any"]
     table = calls(market, posted.lead_id, sends[0].id)
     assert offered == set(table), "every method needs its row here"
     a_ids = {
@@ -119,6 +122,11 @@ async def test_account_b_reaches_nothing_of_account_a(
         a_group,
     }
     for method, params in table.items():
+        if params.get("Client") == "CLIENT":
+            params = {
+                "Client": client_item(soap_client, ClientUID=buyer_id, Notes="Taken"),
+                "FieldData": None,
+            }
         if params.get("Group") == "GROUP":
             kind = soap_client.get_type("ns0:ClientGroupType")
             params = {"Group": kind(
@@ -169,5 +177,7 @@ async def test_account_b_reaches_nothing_of_account_a(
         campaign = await stub.GetCampaign(
             admin_pb2.GetCampaignRequest(id=market.ids.campaigns["acme-auto-web"])
         )
+        buyer = await stub.GetClient(admin_pb2.GetClientRequest(id=buyer_id))
+    assert buyer.notes != "Taken"
     assert source.name != "Taken"
     assert campaign.name != "Taken"

@@ -303,7 +303,7 @@ class Client(_message.Message):
     account_id: _builtins.int
     """read only: the account's id (AccountUID)"""
     group_id: _builtins.int
-    """read only: the id of its client group (GroupUID); 0 = none"""
+    """its client group's id (GroupUID); 0 = none. SaveClient:"""
     @_builtins.property
     def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___Delivery]:
         """read only in Get/List; saved by key via ApplyConfig"""

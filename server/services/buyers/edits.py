@@ -10,11 +10,12 @@ buyers reloads. A key left empty (None) keeps the stored one; a new entity may h
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from server.adapters import zip_codes
+from server.domain.buyers.records import StoredClient
 from server.domain.buyers.specs import (
     ClientSpec,
     DeliveryAccountSpec,
@@ -65,11 +66,31 @@ class BuyerEdits:
     def __init__(self, pool: Pool) -> None:
         self._pool = pool
 
-    async def save_client(self, account_id: int, client_id: int, spec: ClientSpec) -> int:
+    async def save_client(
+        self,
+        account_id: int,
+        client_id: int,
+        spec: ClientSpec,
+        *,
+        merge: Callable[[StoredClient], ClientSpec] | None = None,
+        group_id: int = 0,
+    ) -> int:
         """Create (id 0 or -1) or edit a buyer; its delivery methods, delivery accounts and
-        orders are saved on their own. Returns its id."""
-        _check(validate_client(spec, "client"))
+        orders are saved on their own. Returns its id. `merge`: an edit of some fields, given
+        the buyer as stored (read in this transaction) it returns the spec to save.
+        `group_id`: the buyer's client group by id instead of spec.group."""
         async with transaction(self._pool) as conn:
+            if merge is not None and not is_new(client_id):
+                stored = await buyer_store.list_clients(conn, account_id, client_id)
+                if not stored:
+                    raise NotFound(f"no buyer {client_id}")
+                spec = merge(stored[0])
+            if group_id > 0:
+                group = await buyer_store.lock_client_group(conn, account_id, group_id)
+                if group is None:
+                    raise NotFound(f"no client group {group_id}")
+                spec = replace(spec, group=group.name)
+            _check(validate_client(spec, "client"))
             if is_new(client_id):
                 hashed = password_hash(spec.password, None)
                 client_id = await buyer_store.insert_client(conn, account_id, spec, hashed)
