@@ -125,6 +125,19 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
         methods = {d.id: d for d in found.deliveries}
         return [translate.client_account(a, methods.get(a.delivery_id)) for a in found.accounts]
 
+    @rpc(Str, ClientAccountType, _returns=Long)
+    def AddEditClientAccount(ctx: Any, Key: str, account: Any) -> int:
+        """Adds (ClientAccountUID -1 or 0) or edits a delivery account; answers its id.
+        Criteria name their field by LeadFieldUID."""
+        if account is None:
+            raise client_fault("account is required")
+        message = translate.account_edit(account)
+        paths = list(translate.ACCOUNT_FIELDS) if message.id else []
+        request = admin_pb2.SaveDeliveryAccountRequest(
+            account=message, update_mask=field_mask_pb2.FieldMask(paths=paths)
+        )
+        return int(_backend(ctx).call("admin", "SaveDeliveryAccount", request, Key).id)
+
     @rpc(Str, Long, Long, _returns=ClientAccountType)
     def GetClientAccount(ctx: Any, Key: str, ClientUID: int, AccountUID: int) -> Any:
         request = admin_pb2.GetDeliveryAccountRequest(id=AccountUID, client_id=max(ClientUID, 0))

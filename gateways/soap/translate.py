@@ -65,7 +65,8 @@ def decimal_text(value: float | None) -> str:
 
 
 def enum_number(names: tuple[str, ...], value: Any) -> int:
-    """The position of an enumeration value Spyne read (its values are not plain strings)."""
+    """The position of an enumeration value Spyne read. Its values are not plain strings, and
+    the first of each enumeration is false: test them with `is not None`."""
     return names.index(str(value))
 
 
@@ -485,7 +486,7 @@ def campaign(info: Any) -> catalog_pb2.Campaign:
     rules = [
         catalog_pb2.Rule(
             field_id=max(r.LeadFieldUID or 0, 0),
-            operator=enum_number(OPERATORS, r.Operator) + 1 if r.Operator else 0,  # type: ignore[arg-type]
+            operator=enum_number(OPERATORS, r.Operator) + 1 if r.Operator is not None else 0,  # type: ignore[arg-type]
             value=text(r.Value),
         )
         for r in (info.Rules or ())
@@ -568,4 +569,45 @@ def client_edit(item: Any, field_data: Any) -> tuple[buyers_pb2.Client, list[str
 
 def client_status_number(name: Any) -> int:
     """A ClientStatus name as the proto's number (one higher); none: Active."""
-    return enum_number(CLIENT_STATUSES, name) + 1 if name else 0
+    return enum_number(CLIENT_STATUSES, name) + 1 if name is not None else 0
+
+
+# AddEditClientAccount: the DeliveryAccount fields ClientAccountType carries (its
+# DeliveryDetails are the delivery method's, saved with AddEditClientDelivery)
+ACCOUNT_FIELDS = (
+    "client_id", "delivery_id", "price", "hour_max", "day_max", "month_max", "use_order",
+    "status", "delivery_delay_seconds", "description", "redirect_url", "automation_enabled",
+    "account_type", "agent_name", "agent_phone", "criteria",
+)  # fmt: skip
+
+
+def account_edit(account: Any) -> buyers_pb2.DeliveryAccount:
+    criteria = [
+        buyers_pb2.Criterion(
+            type=enum_number(CRITERIA_TYPES, c.Type) + 1 if c.Type is not None else 0,  # type: ignore[arg-type]
+            field_id=max(c.LeadFieldUID or 0, 0),
+            operator=enum_number(OPERATORS, c.Operator) + 1 if c.Operator is not None else 0,  # type: ignore[arg-type]
+            value=text(c.Value),
+            expression=text(c.Expression),
+        )
+        for c in (account.Criteria or ())
+    ]
+    return buyers_pb2.DeliveryAccount(
+        id=max(account.ClientAccountUID or 0, 0),
+        client_id=max(account.ClientUID or 0, 0),
+        delivery_id=max(account.DeliveryUID or 0, 0),
+        price=decimal_text(account.Price or 0.0),
+        hour_max=account.HourMax,
+        day_max=account.DayMax,
+        month_max=account.MonthMax,
+        use_order=bool(account.useOrder),
+        status=account.Status or 0,  # type: ignore[arg-type]  # the service checks the number
+        delivery_delay_seconds=account.DeliveryDelay or 0,
+        description=text(account.Description),
+        redirect_url=text(account.RedirectURL),
+        automation_enabled=bool(account.AutomationEnabled),
+        account_type=account.AccountType or 0,  # type: ignore[arg-type]
+        agent_name=text(account.AgentName),
+        agent_phone=text(account.AgentPhone),
+        criteria=criteria,
+    )

@@ -7,8 +7,8 @@ from typing import Any, TypeAlias
 from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, catalog_pb2
 
-from server.domain.buyers.records import ClientGroup, StoredClient
-from server.domain.buyers.specs import ClientSpec
+from server.domain.buyers.records import ClientGroup, StoredClient, StoredDeliveryAccount
+from server.domain.buyers.specs import ClientSpec, DeliveryAccountSpec
 from server.domain.catalog import instructions
 from server.domain.intake.screening import ResponseType
 from server.errors import InvalidArgument
@@ -325,8 +325,20 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.SaveDeliveryAccountRequest, context: Context
     ) -> buyers_pb2.DeliveryAccount:
         message = request.account
+        merge = None
+        if request.update_mask.paths:
+            paths = convert.mask_paths(request.update_mask, message, "update_mask")
+
+            def merge(current: StoredDeliveryAccount) -> DeliveryAccountSpec:
+                stored = convert.delivery_account_message(current)
+                return convert.delivery_account_spec(convert.merged(stored, message, paths))
+
         saved_id = await self._edits.save_delivery_account(
-            _account(), message.id, message.client_id, convert.delivery_account_spec(message)
+            _account(),
+            message.id,
+            message.client_id,
+            convert.delivery_account_spec(message),
+            merge=merge,
         )
         found = await self._buyers.get_delivery_account(_account(), saved_id, 0)
         return convert.delivery_account_message(found)

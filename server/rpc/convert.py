@@ -586,6 +586,7 @@ def delivery_account_spec(
                 _enum(Operator, c.operator, f"{path}.operator"),
                 c.value,
                 c.expression,
+                c.field_id,
             )
         )
     return DeliveryAccountSpec(

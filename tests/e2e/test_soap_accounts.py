@@ -80,3 +80,58 @@ async def test_client_accounts(soap_client: Any, market: Any, buyers: BuyerServe
         with pytest.raises(zeep.exceptions.Fault) as refused:
             await soap(soap_client, method, Key=market.key, **params)
         assert refused.value.code.endswith("Client"), method
+
+
+def account_type(client_: Any, **values: Any) -> Any:
+    kind = client_.get_type("ns0:ClientAccountType")
+    base = {
+        "ClientAccountUID": -1, "ClientUID": 0, "DeliveryUID": 0, "Price": 0.0, "HourMax": -1,
+        "DayMax": -1, "MonthMax": -1, "useOrder": False, "Status": 1, "DeliveryDelay": 0,
+        "AutomationEnabled": True, "AccountType": 0,
+    }  # fmt: skip
+    return kind(**{**base, **values})
+
+
+async def test_add_edit_client_account(soap_client: Any, market: Any) -> None:
+    ids = market.ids
+    [current] = await soap(
+        soap_client, "GetClientAccounts", Key=market.key, ClientUID=ids.clients["west"]
+    )
+    state = current.Criteria.ClientCriteriaType[0].LeadFieldUID
+    criterion = {"ClientCriteriaUID": 0, "LeadFieldUID": state, "Type": "FieldValue",
+                 "Operator": "Equal", "Value": "CA"}  # fmt: skip
+    edited = await soap(
+        soap_client, "AddEditClientAccount", Key=market.key,
+        account=account_type(
+            soap_client, ClientAccountUID=current.ClientAccountUID, ClientUID=ids.clients["west"],
+            DeliveryUID=current.DeliveryUID, Price=55.25, DayMax=3, Description="West, CA only",
+            Criteria={"ClientCriteriaType": [criterion]},
+        ),
+    )  # fmt: skip
+    added = await soap(
+        soap_client, "AddEditClientAccount", Key=market.key,
+        account=account_type(
+            soap_client, ClientUID=ids.clients["west"], DeliveryUID=current.DeliveryUID,
+            Price=10.0, Description="second",
+        ),
+    )  # fmt: skip
+    async with admin_async(market.address, market.key) as stub:
+        stored = await stub.GetDeliveryAccount(admin_pb2.GetDeliveryAccountRequest(id=edited))
+        second = await stub.GetDeliveryAccount(admin_pb2.GetDeliveryAccountRequest(id=added))
+    assert edited == current.ClientAccountUID and added != edited
+    assert (stored.price, stored.day_max, stored.description, stored.key) == (
+        "55.25", 3, "West, CA only", "main"
+    )  # fmt: skip
+    assert [(c.field, c.value, c.field_id) for c in stored.criteria] == [("State", "CA", state)]
+    assert (second.price, second.client_id) == ("10", ids.clients["west"])
+    for values in (
+        {"ClientAccountUID": edited, "ClientUID": ids.clients["west"],
+         "DeliveryUID": current.DeliveryUID,
+         "Criteria": {"ClientCriteriaType": [{**criterion, "LeadFieldUID": 987654}]}},
+        {"ClientAccountUID": 987654, "ClientUID": ids.clients["west"],
+         "DeliveryUID": current.DeliveryUID},
+    ):  # fmt: skip
+        with pytest.raises(zeep.exceptions.Fault) as refused:
+            await soap(soap_client, "AddEditClientAccount", Key=market.key,
+                       account=account_type(soap_client, **values))  # fmt: skip
+        assert refused.value.code.endswith("Client")

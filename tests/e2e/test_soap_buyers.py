@@ -132,7 +132,7 @@ async def test_add_edit_client(soap_client: Any, tenant: Any, stub_for: Any) -> 
     new_id = await soap(
         soap_client, "AddEditClient", Key=key,
         Client=client_item(
-            soap_client, Notes="new", Username="new.buyer", Password="secret-pass-1"
+            soap_client, Notes="new", Username="new.buyer", Password="secret-pass-1", Status="New"
         ),
         FieldData=field_data(soap_client, Company="New Co", Email="new@co.example"),
     )  # fmt: skip
@@ -148,8 +148,8 @@ async def test_add_edit_client(soap_client: Any, tenant: Any, stub_for: Any) -> 
     async with stub_for(key) as stub:
         fresh = await stub.GetClient(admin_pb2.GetClientRequest(id=new_id))
         kept = await stub.GetClient(admin_pb2.GetClientRequest(id=acme))
-    assert (fresh.name, fresh.email, fresh.username, fresh.has_password) == (
-        "New Co", "new@co.example", "new.buyer", True
+    assert (fresh.name, fresh.email, fresh.username, fresh.has_password, fresh.status) == (
+        "New Co", "new@co.example", "new.buyer", True, 1  # New: the first member of ClientStatus
     )  # fmt: skip
     assert (kept.notes, kept.email, kept.status, kept.time_zone) == (
         "edited", "edited@acme.example", 9, "America/Chicago"

@@ -13,6 +13,7 @@ from leadrouter.v1 import admin_pb2
 from clients.client import admin_async, struct
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build, lead  # noqa: F401  (build is a fixture)
+from tests.e2e.test_soap_accounts import account_type
 from tests.e2e.test_soap_buyers import client_item
 from tests.e2e.test_soap_catalog import campaign_type
 from tests.support.buyers import BuyerServer
@@ -58,6 +59,7 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
         "AddEditClientGroup": {"Group": "GROUP"},
         "GetClientAccounts": {"ClientUID": buyer},
         "GetClientAccount": {"ClientUID": buyer, "AccountUID": account},
+        "AddEditClientAccount": {"account": "ACCOUNT"},
         "GetAllCriteriaAccounts": {"LeadTypeUID": lid, "LeadFieldUID": 1, "Value": ""},
         "GetCustomLists": {},
         "AddClearCustomItemAssignment": {
@@ -122,6 +124,11 @@ async def test_account_b_reaches_nothing_of_account_a(
         a_group,
     }
     for method, params in table.items():
+        if params.get("account") == "ACCOUNT":
+            params = {"account": account_type(
+                soap_client, ClientAccountUID=market.ids.accounts["any/main"], ClientUID=buyer_id,
+                DeliveryUID=market.ids.deliveries["any/post"], Description="Taken",
+            )}  # fmt: skip
         if params.get("Client") == "CLIENT":
             params = {
                 "Client": client_item(soap_client, ClientUID=buyer_id, Notes="Taken"),
@@ -179,5 +186,6 @@ async def test_account_b_reaches_nothing_of_account_a(
         )
         buyer = await stub.GetClient(admin_pb2.GetClientRequest(id=buyer_id))
     assert buyer.notes != "Taken"
+    assert all(a.description != "Taken" for a in buyer.accounts)
     assert source.name != "Taken"
     assert campaign.name != "Taken"

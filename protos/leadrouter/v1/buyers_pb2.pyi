@@ -851,7 +851,7 @@ class Criterion(_message.Message):
     expression: _builtins.str
     """EXPRESSION: the expression; FUNCTION: the function name"""
     field_id: _builtins.int
-    """read only: the field's id (LeadFieldUID); 0 = none"""
+    """the field's id (LeadFieldUID); 0 = none. Saving: names"""
     def __init__(
         self,
         *,

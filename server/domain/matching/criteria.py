@@ -24,7 +24,7 @@ import enum
 import operator
 import re
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
@@ -128,6 +128,37 @@ class Criterion:
     operator: Operator
     value: str
     expression: str = ""
+    field_id: int = 0  # names the field by id when `field` is empty (LeadExec's LeadFieldUID)
+
+
+def criteria_by_name(
+    criteria: Sequence[Criterion], fields: Sequence[FieldSpec], where: str
+) -> tuple[tuple[Criterion, ...], list[Violation]]:
+    """The criteria with every field named by name (as stored), as rules_by_name does for a
+    campaign's rules: an id that is no field of the lead type, or names another field than
+    the name given, is a violation at `where[i].field_id`."""
+    names = {f.id: f.name for f in fields if f.id}
+    named: list[Criterion] = []
+    problems: list[Violation] = []
+    for i, criterion in enumerate(criteria):
+        if criterion.field_id:
+            name = names.get(criterion.field_id)
+            if name is None:
+                problems.append(
+                    Violation(
+                        f"{where}[{i}].field_id", f"no field {criterion.field_id} in the lead type"
+                    )
+                )
+            elif criterion.field and criterion.field.casefold() != name.casefold():
+                problems.append(
+                    Violation(
+                        f"{where}[{i}].field_id", f"names field {name!r}, not {criterion.field!r}"
+                    )
+                )
+            else:
+                criterion = replace(criterion, field=name, field_id=0)
+        named.append(criterion)
+    return tuple(named), problems
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from server.adapters import zip_codes
-from server.domain.buyers.records import StoredClient
+from server.domain.buyers.records import StoredClient, StoredDeliveryAccount
 from server.domain.buyers.specs import (
     ClientSpec,
     DeliveryAccountSpec,
@@ -29,6 +29,7 @@ from server.domain.buyers.specs import (
 )
 from server.domain.catalog.fields import FieldSpec
 from server.domain.intake.call_data import criteria_fields
+from server.domain.matching.criteria import criteria_by_name
 from server.domain.matching.lists import ListEdit, StoredListItem, validate_list
 from server.domain.sales.orders import OrderEdit, validate_order
 from server.errors import InvalidArgument, NotFound, Violation
@@ -163,10 +164,17 @@ class BuyerEdits:
             return delivery_id
 
     async def save_delivery_account(
-        self, account_id: int, delivery_account_id: int, client_id: int, spec: DeliveryAccountSpec
+        self,
+        account_id: int,
+        delivery_account_id: int,
+        client_id: int,
+        spec: DeliveryAccountSpec,
+        *,
+        merge: Callable[[StoredDeliveryAccount], DeliveryAccountSpec] | None = None,
     ) -> int:
         """Create or edit a buyer's delivery account, its criteria checked against the lead
-        type of its delivery method. Returns its id."""
+        type of its delivery method (criteria may name their field by id). Returns its id.
+        `merge` as for save_client."""
         where = "account"
         async with transaction(self._pool) as conn:
             stored_client = None
@@ -176,6 +184,13 @@ class BuyerEdits:
                     "delivery account",
                     delivery_account_id,
                 )
+                if merge is not None:
+                    current = await buyer_store.get_delivery_account(
+                        conn, account_id, delivery_account_id
+                    )
+                    if current is None:  # locked above, in this transaction
+                        raise NotFound(f"no delivery account {delivery_account_id}")
+                    spec = merge(current)
             owner = await _owner(conn, account_id, client_id, stored_client, where)
             if not spec.delivery_id:
                 _check([Violation(f"{where}.delivery_id", "is required")])
@@ -192,6 +207,9 @@ class BuyerEdits:
                     ]
                 )
             fields = await _lead_type_fields(conn, account_id, delivery.method.lead_type_id)
+            criteria, problems = criteria_by_name(spec.criteria, fields, f"{where}.criteria")
+            _check(problems)
+            spec = replace(spec, criteria=criteria)
             by_name = criteria_fields(fields)
             _check(validate_delivery_account(spec, by_name, where, zip_codes.is_known))
             if stored_client is None:
