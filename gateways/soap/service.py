@@ -29,6 +29,7 @@ from gateways.soap.models import (
     ClientGroupType,
     ClientItemType,
     ClientListType,
+    ClientOrderType,
     ClientScanType,
     ClientSendType,
     CriteriaItemType,
@@ -36,6 +37,7 @@ from gateways.soap.models import (
     CustomListType,
     Dbl,
     DeliveryResultType,
+    DeliveryType,
     Int,
     LeadFieldType,
     LeadScanLogType,
@@ -124,6 +126,28 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
         )
         methods = {d.id: d for d in found.deliveries}
         return [translate.client_account(a, methods.get(a.delivery_id)) for a in found.accounts]
+
+    @rpc(Str, DeliveryType, _returns=Long)
+    def AddEditClientDelivery(ctx: Any, Key: str, delivery: Any) -> int:
+        """Adds (ClientDeliveryUID -1 or 0) or edits a buyer's delivery method; answers its
+        id. Empty passwords keep the stored ones."""
+        if delivery is None:
+            raise client_fault("delivery is required")
+        message, paths = translate.delivery_edit(delivery)
+        request = admin_pb2.SaveDeliveryRequest(
+            delivery=message,
+            update_mask=field_mask_pb2.FieldMask(paths=paths if message.id else []),
+        )
+        return int(_backend(ctx).call("admin", "SaveDelivery", request, Key).id)
+
+    @rpc(Str, ClientOrderType, _returns=Long)
+    def AddEditClientOrder(ctx: Any, Key: str, order: Any) -> int:
+        """Adds (ClientOrderUID -1 or 0) or edits a buyer's order with its complete item list;
+        answers its id."""
+        if order is None:
+            raise client_fault("order is required")
+        request = admin_pb2.SaveOrderRequest(order=translate.order_edit(order))
+        return int(_backend(ctx).call("admin", "SaveOrder", request, Key).id)
 
     @rpc(Str, ClientAccountType, _returns=Long)
     def AddEditClientAccount(ctx: Any, Key: str, account: Any) -> int:

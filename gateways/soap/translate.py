@@ -611,3 +611,104 @@ def account_edit(account: Any) -> buyers_pb2.DeliveryAccount:
         agent_phone=text(account.AgentPhone),
         criteria=criteria,
     )
+
+
+# AddEditClientDelivery: the Delivery fields DeliveryType carries (passwords when given)
+DELIVERY_FIELDS = (
+    "client_id", "type", "name", "enabled", "in_testing", "lead_type_id", "template",
+    "email_subject", "ftp_username", "address", "email_to", "use_regex", "response_search",
+    "smtp_host", "smtp_username", "email_from", "email_cc", "email_bcc", "mappings", "days",
+)  # fmt: skip
+
+
+def delivery_edit(found: Any) -> tuple[buyers_pb2.Delivery, list[str]]:
+    """A DeliveryType as a Delivery and the fields it sets. The template is `XML` for an XML
+    POST method and `EmailTemplate` for an email one (else whichever is given); FTPPath is an
+    FTP method's address when DeliveryAddress is empty; EmailAddress, else tAddress, is whom
+    an email goes to."""
+    kind = found.Type or 0
+    xml, email_template = text(found.XML), text(found.EmailTemplate)
+    if kind == buyers_pb2.DELIVERY_TYPE_EMAIL:
+        template = email_template or xml
+    else:
+        template = xml or email_template
+    address = text(found.DeliveryAddress)
+    if kind == buyers_pb2.DELIVERY_TYPE_FTP and not address:
+        address = text(found.FTPPath)
+    message = buyers_pb2.Delivery(
+        id=max(found.ClientDeliveryUID or 0, 0),
+        client_id=max(found.ClientUID or 0, 0),
+        type=kind,  # type: ignore[arg-type]  # the service checks the number
+        name=text(found.Name),
+        enabled=bool(found.Status),
+        in_testing=bool(found.inTesting),
+        lead_type_id=max(found.LeadTypeUID or 0, 0),
+        template=template,
+        email_subject=text(found.EmailSubject),
+        ftp_username=text(found.FTPUser),
+        address=address,
+        email_to=text(found.EmailAddress) or text(found.tAddress),
+        use_regex=bool(found.useRegEx),
+        response_search=text(found.ResponseSearch),
+        smtp_host=text(found.SMTPServer),
+        smtp_username=text(found.SMTPUsername),
+        email_from=text(found.fAddress),
+        email_cc=text(found.NotifyCC),
+        email_bcc=text(found.NotifyBCC),
+        mappings=[
+            buyers_pb2.FieldMapping(
+                param=text(m.FieldName),
+                field=text(m.LeadField),
+                constant=text(m.DefaultValue),
+                format=text(m.FormatString),
+            )
+            for m in (found.FieldSettings or ())
+        ],
+        days=[
+            # .NET's DayOfWeek is Sunday 0 .. Saturday 6; leadrouter numbers Monday 0 .. Sunday 6
+            buyers_pb2.DayWindow(
+                weekday=((d.DayOfWeek or 0) + 6) % 7, start=text(d.StartTime), end=text(d.EndTime)
+            )
+            for d in (found.DeliveryDays or ())
+        ],
+    )
+    paths = list(DELIVERY_FIELDS)
+    for name, value in (
+        ("ftp_password", found.FTPPassword),
+        ("smtp_password", found.SMTPPassword),
+    ):
+        if value:
+            setattr(message, name, value)
+            paths.append(name)
+    return message, paths
+
+
+ORDER_STATUSES = {"Open": buyers_pb2.ORDER_STATUS_OPEN, "Closed": buyers_pb2.ORDER_STATUS_CLOSED,
+                  "OnHold": buyers_pb2.ORDER_STATUS_ON_HOLD}  # fmt: skip
+RENEWALS = _names(models.OrderRenewal)  # the proto's numbers are the same
+
+
+def order_edit(order: Any) -> buyers_pb2.Order:
+    """A ClientOrderType as an Order: its items are the order's complete list. Qty and Sent
+    are answered only."""
+    message = buyers_pb2.Order(
+        id=max(order.ClientOrderUID or 0, 0),
+        client_id=max(order.ClientUID or 0, 0),
+        status=ORDER_STATUSES.get(str(order.Status), buyers_pb2.ORDER_STATUS_UNSPECIFIED),
+        renewal=enum_number(RENEWALS, order.Renewal) if order.Renewal is not None else 0,  # type: ignore[arg-type]
+        auto_charge=bool(order.AutoCharge),
+        items=[
+            buyers_pb2.OrderItem(
+                id=max(i.ClientOrderItemUID or 0, 0),
+                account_id=max(i.ClientAccountUID or 0, 0),
+                description=text(i.Description),
+                quantity=i.Qty or 0,
+            )
+            for i in (order.Items or ())
+        ],
+    )
+    for name, moment in (("start", order.StartDate), ("end", order.EndDate)):
+        stamp = from_pacific(moment)
+        if stamp is not None:
+            getattr(message, name).CopyFrom(stamp)
+    return message

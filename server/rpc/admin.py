@@ -7,8 +7,13 @@ from typing import Any, TypeAlias
 from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, catalog_pb2
 
-from server.domain.buyers.records import ClientGroup, StoredClient, StoredDeliveryAccount
-from server.domain.buyers.specs import ClientSpec, DeliveryAccountSpec
+from server.domain.buyers.records import (
+    ClientGroup,
+    StoredClient,
+    StoredDelivery,
+    StoredDeliveryAccount,
+)
+from server.domain.buyers.specs import ClientSpec, DeliveryAccountSpec, DeliveryMethod
 from server.domain.catalog import instructions
 from server.domain.intake.screening import ResponseType
 from server.errors import InvalidArgument
@@ -315,8 +320,16 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.SaveDeliveryRequest, context: Context
     ) -> buyers_pb2.Delivery:
         message = request.delivery
+        merge = None
+        if request.update_mask.paths:
+            paths = convert.mask_paths(request.update_mask, message, "update_mask")
+
+            def merge(current: StoredDelivery) -> DeliveryMethod:
+                stored = convert.delivery_message(current)
+                return convert.delivery_method(convert.merged(stored, message, paths))
+
         delivery_id = await self._edits.save_delivery(
-            _account(), message.id, message.client_id, convert.delivery_method(message)
+            _account(), message.id, message.client_id, convert.delivery_method(message), merge=merge
         )
         found = await self._buyers.get_delivery(_account(), delivery_id)
         return convert.delivery_message(found)

@@ -135,3 +135,88 @@ async def test_add_edit_client_account(soap_client: Any, market: Any) -> None:
             await soap(soap_client, "AddEditClientAccount", Key=market.key,
                        account=account_type(soap_client, **values))  # fmt: skip
         assert refused.value.code.endswith("Client")
+
+
+def delivery_type(client_: Any, **values: Any) -> Any:
+    kind = client_.get_type("ns0:DeliveryType")
+    base = {
+        "ClientDeliveryUID": -1, "ClientUID": 0, "Type": 1, "Status": True,
+        "DateAdded": "0001-01-01T00:00:00", "inTesting": False, "LeadTypeUID": 0,
+        "useRegEx": False, "SMTPAuth": False, "EmailNotify": False, "LeadCatUID": 0,
+    }  # fmt: skip
+    return kind(**{**base, **values})
+
+
+async def test_add_edit_client_delivery(soap_client: Any, market: Any, buyers: BuyerServer) -> None:
+    ids = market.ids
+    lid = ids.lead_types["auto-insurance"]
+    setting = soap_client.get_type("ns0:FieldSettingType")
+    day = soap_client.get_type("ns0:DeliveryDayType")
+    mappings = {"FieldSettingType": [setting(FieldName="email_address", LeadFieldUID=0,
+                                             LeadField="Email")]}  # fmt: skip
+    days = {"DeliveryDayType": [day(DayOfWeek=1, StartTime="09:00", EndTime="17:00")]}
+    edited = await soap(
+        soap_client, "AddEditClientDelivery", Key=market.key,
+        delivery=delivery_type(
+            soap_client, ClientDeliveryUID=ids.deliveries["west/post"],
+            ClientUID=ids.clients["west"], Name="West post", LeadTypeUID=lid,
+            DeliveryAddress=buyers.address("west"),
+            ResponseSearch="accepted", FieldSettings=mappings, DeliveryDays=days,
+        ),
+    )  # fmt: skip
+    added = await soap(
+        soap_client, "AddEditClientDelivery", Key=market.key,
+        delivery=delivery_type(
+            soap_client, ClientUID=ids.clients["west"], Type=5, Name="Mail", LeadTypeUID=lid,
+            EmailAddress="leads@west.example", EmailSubject="New lead", EmailTemplate="{{Email}}",
+            SMTPServer="127.0.0.1",
+        ),
+    )  # fmt: skip
+    async with admin_async(market.address, market.key) as stub:
+        post = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=edited))
+        mail = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=added))
+    assert (post.name, post.timeout_seconds, post.key) == ("West post", 2.0, "post")  # kept
+    assert [(m.param, m.field) for m in post.mappings] == [("email_address", "Email")]
+    assert [(d.weekday, d.start, d.end) for d in post.days] == [(0, "09:00", "17:00")]  # Monday
+    assert (mail.type, mail.email_to, mail.template) == (5, "leads@west.example", "{{Email}}")
+    with pytest.raises(zeep.exceptions.Fault) as refused:
+        await soap(
+            soap_client, "AddEditClientDelivery", Key=market.key,
+            delivery=delivery_type(soap_client, ClientUID=ids.clients["west"], Name="No type",
+                                   Type=99, LeadTypeUID=lid),
+        )  # fmt: skip
+    assert refused.value.code.endswith("Client")
+
+
+async def test_add_edit_client_order(soap_client: Any, market: Any) -> None:
+    ids = market.ids
+    order_kind = soap_client.get_type("ns0:ClientOrderType")
+    item_kind = soap_client.get_type("ns0:ClientOrderItemType")
+
+    def order(**values: Any) -> Any:
+        base = {
+            "ClientOrderUID": -1, "ClientUID": ids.clients["west"],
+            "StartDate": "2026-12-01T00:00:00", "EndDate": "2027-01-01T00:00:00", "Qty": 0,
+            "Sent": 0, "Status": "Open", "Renewal": "No_Renewal", "AutoCharge": False,
+            "Items": {"ClientOrderItemType": [item_kind(
+                ClientOrderItemUID=0, ClientOrderUID=0, ClientAccountUID=ids.accounts["west/main"],
+                Description="December", Qty=50, Sent=0,
+            )]},
+        }  # fmt: skip
+        return order_kind(**{**base, **values})
+
+    made = await soap(soap_client, "AddEditClientOrder", Key=market.key, order=order())
+    again = await soap(
+        soap_client, "AddEditClientOrder", Key=market.key,
+        order=order(ClientOrderUID=made, Status="OnHold", Renewal="On_End_Date"),
+    )  # fmt: skip
+    async with admin_async(market.address, market.key) as stub:
+        stored = await stub.GetOrder(admin_pb2.GetOrderRequest(id=made))
+    assert again == made
+    assert (stored.status, stored.renewal, stored.quantity) == (3, 1, 50)
+    # Pacific midnight is 08:00 UTC
+    assert stored.start.ToDatetime().isoformat() == "2026-12-01T08:00:00"
+    with pytest.raises(zeep.exceptions.Fault) as refused:
+        await soap(soap_client, "AddEditClientOrder", Key=market.key,
+                   order=order(ClientUID=987654))  # fmt: skip
+    assert refused.value.code.endswith("Client")

@@ -13,7 +13,7 @@ from leadrouter.v1 import admin_pb2
 from clients.client import admin_async, struct
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build, lead  # noqa: F401  (build is a fixture)
-from tests.e2e.test_soap_accounts import account_type
+from tests.e2e.test_soap_accounts import account_type, delivery_type
 from tests.e2e.test_soap_buyers import client_item
 from tests.e2e.test_soap_catalog import campaign_type
 from tests.support.buyers import BuyerServer
@@ -60,6 +60,8 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
         "GetClientAccounts": {"ClientUID": buyer},
         "GetClientAccount": {"ClientUID": buyer, "AccountUID": account},
         "AddEditClientAccount": {"account": "ACCOUNT"},
+        "AddEditClientDelivery": {"delivery": "DELIVERY"},
+        "AddEditClientOrder": {"order": "ORDER"},
         "GetAllCriteriaAccounts": {"LeadTypeUID": lid, "LeadFieldUID": 1, "Value": ""},
         "GetCustomLists": {},
         "AddClearCustomItemAssignment": {
@@ -114,6 +116,7 @@ async def test_account_b_reaches_nothing_of_account_a(
         )
     a_group = group.id
     buyer_id = market.ids.clients["any"]
+    lid = market.ids.lead_types["auto-insurance"]
     table = calls(market, posted.lead_id, sends[0].id)
     assert offered == set(table), "every method needs its row here"
     a_ids = {
@@ -124,6 +127,18 @@ async def test_account_b_reaches_nothing_of_account_a(
         a_group,
     }
     for method, params in table.items():
+        if params.get("delivery") == "DELIVERY":
+            params = {"delivery": delivery_type(
+                soap_client, ClientDeliveryUID=market.ids.deliveries["any/post"],
+                ClientUID=buyer_id, Name="Taken", LeadTypeUID=lid,
+            )}  # fmt: skip
+        if params.get("order") == "ORDER":
+            kind = soap_client.get_type("ns0:ClientOrderType")
+            params = {"order": kind(
+                ClientOrderUID=-1, ClientUID=buyer_id, StartDate="2026-12-01T00:00:00",
+                EndDate="2027-01-01T00:00:00", Qty=0, Sent=0, Status="Open",
+                Renewal="No_Renewal", AutoCharge=False,
+            )}  # fmt: skip
         if params.get("account") == "ACCOUNT":
             params = {"account": account_type(
                 soap_client, ClientAccountUID=market.ids.accounts["any/main"], ClientUID=buyer_id,
@@ -187,5 +202,7 @@ async def test_account_b_reaches_nothing_of_account_a(
         buyer = await stub.GetClient(admin_pb2.GetClientRequest(id=buyer_id))
     assert buyer.notes != "Taken"
     assert all(a.description != "Taken" for a in buyer.accounts)
+    assert all(d.name != "Taken" for d in buyer.deliveries)
+    assert not buyer.orders
     assert source.name != "Taken"
     assert campaign.name != "Taken"

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from server.adapters import zip_codes
-from server.domain.buyers.records import StoredClient, StoredDeliveryAccount
+from server.domain.buyers.records import StoredClient, StoredDelivery, StoredDeliveryAccount
 from server.domain.buyers.specs import (
     ClientSpec,
     DeliveryAccountSpec,
@@ -107,9 +107,16 @@ class BuyerEdits:
             return client_id
 
     async def save_delivery(
-        self, account_id: int, delivery_id: int, client_id: int, method: DeliveryMethod
+        self,
+        account_id: int,
+        delivery_id: int,
+        client_id: int,
+        method: DeliveryMethod,
+        *,
+        merge: Callable[[StoredDelivery], DeliveryMethod] | None = None,
     ) -> int:
-        """Create or edit a buyer's delivery method. Returns its id."""
+        """Create or edit a buyer's delivery method. Returns its id. `merge` as for
+        save_client."""
         where = "delivery"
         async with transaction(self._pool) as conn:
             current = None
@@ -119,6 +126,11 @@ class BuyerEdits:
                     "delivery method",
                     delivery_id,
                 )
+                if merge is not None:
+                    stored = await buyer_store.get_delivery(conn, account_id, delivery_id)
+                    if stored is None:  # locked above, in this transaction
+                        raise NotFound(f"no delivery method {delivery_id}")
+                    method = merge(stored)
             owner = await _owner(
                 conn, account_id, client_id, current.client_id if current else None, where
             )
