@@ -180,6 +180,25 @@ async def test_a_rejected_send_is_resent(
     assert refused.code.endswith("Client")
 
 
+async def test_redirect_status_notify_is_stored_on_its_send(
+    soap_client: Any,
+    build: Build,  # noqa: F811
+    buyers: BuyerServer,
+) -> None:
+    url = "https://a.example/welcome"
+    m = await build([client("a", buyers, account_type="redirect", redirect_url=url)])
+    posted = await m.post(lead(9))
+    [sold] = await m.settled(posted.lead_id)
+    offers = await soap(soap_client, "GetClientsForRedirect", Key=m.key, LeadUID=posted.lead_id)
+    assert not offers  # sold already: max sell 1
+    await soap(soap_client, "RedirectStatusNotify", Key=m.key, LeadUID=posted.lead_id,
+               Redirect=url, isValid=True, Response="landed")  # fmt: skip
+    [notified] = await m.sends(posted.lead_id)
+    assert (notified.id, notified.redirect_valid, notified.redirect_response) == (
+        sold.id, True, "landed"
+    )  # fmt: skip
+
+
 async def test_redirect_status_notify_needs_a_redirect_send(soap_client: Any, market: Any) -> None:
     posted = await market.post(lead(3, Zip="90210"), no_sell=True)
     refused = await fault(

@@ -248,3 +248,37 @@ async def test_an_empty_request_or_envelope_is_a_client_fault(
     code = root.findtext(".//faultcode") or root.findtext(f".//{{{SOAP12}}}Value") or ""
     assert code.rsplit(":", 1)[-1].split(".")[0] in ("Client", "Sender")
     assert after.status_code == 200
+
+
+SAMPLE = {"long": "0", "int": "0", "double": "0", "boolean": "false", "string": "x"}
+
+
+def _every_method() -> dict[str, tuple[tuple[str, str], ...]]:
+    from gateways.soap.app import create_app
+    from gateways.soap.backend import Backend
+
+    gateway = create_app(Backend(admin=None, distribution=None)).state.gateway
+    return {name: method.params for name, method in gateway.methods.items()}
+
+
+async def test_every_method_refuses_a_bad_key(soap_url: str) -> None:
+    methods = _every_method()
+    assert len(methods) == 41
+    async with httpx.AsyncClient() as http:
+        for method, params in sorted(methods.items()):
+            body = "".join(
+                f"<{name}>{'lr_not_a_live_key' if name.lower() == 'key' else SAMPLE[kind]}</{name}>"
+                for name, kind in params
+                if name.lower() == "key" or kind in SAMPLE
+            )
+            answer = await http.post(
+                soap_url,
+                content=_envelope11(method, body),
+                headers={"Content-Type": "text/xml", "SOAPAction": f'"{TNS}{method}"'},
+            )
+            assert answer.status_code == 500, method
+            root = etree.fromstring(answer.content)
+            assert (root.findtext(".//faultcode") or "").endswith("Client"), answer.text
+            message = root.findtext(".//faultstring") or ""
+            # a method whose entity parameter is left out says so before the key is checked
+            assert "API key" in message or message.endswith("is required"), answer.text
