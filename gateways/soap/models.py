@@ -256,6 +256,24 @@ class CustomListType(_Model):
 # -- buyers
 
 
+# The properties GetClientList's and ClientItemType's entries share, in the document's order.
+_CLIENT_MIDDLE = [
+    ("InternalUID", Long),
+    ("UserUID", Long),
+    ("TimeOffset", Int),
+    ("Image", Strings),
+    ("Notes", Str),
+    ("IsLocked", Bool),
+    ("LockedBy", Long),
+    ("DateLocked", When),
+    ("LockedReason", Str),
+    ("OutLookUID", Str),
+    ("TimeZoneName", Str),
+    ("ResellerUID", Long),
+    ("GroupUID", Long),
+]
+
+
 class ClientListType(_Model):
     """GetClientList."""
 
@@ -264,19 +282,7 @@ class ClientListType(_Model):
         ("AccountUID", Long),
         ("DateAdded", When),
         ("Status", Int),
-        ("InternalUID", Long),
-        ("UserUID", Long),
-        ("TimeOffset", Int),
-        ("Image", Strings),
-        ("Notes", Str),
-        ("IsLocked", Bool),
-        ("LockedBy", Long),
-        ("DateLocked", When),
-        ("LockedReason", Str),
-        ("OutLookUID", Str),
-        ("TimeZoneName", Str),
-        ("ResellerUID", Long),
-        ("GroupUID", Long),
+        *_CLIENT_MIDDLE,
         ("AutomationType", ClientAutomationType),
         ("Priority", Int),
         ("DeliveryGroupUID", Long),
@@ -524,19 +530,7 @@ class ClientItemType(_Model):
         ("ClientUID", Long),
         ("DateAdded", When),
         ("Status", ClientStatus),
-        ("InternalUID", Long),
-        ("UserUID", Long),
-        ("TimeOffset", Int),
-        ("Image", Strings),
-        ("Notes", Str),
-        ("IsLocked", Bool),
-        ("LockedBy", Long),
-        ("DateLocked", When),
-        ("LockedReason", Str),
-        ("OutLookUID", Str),
-        ("TimeZoneName", Str),
-        ("ResellerUID", Long),
-        ("GroupUID", Long),
+        *_CLIENT_MIDDLE,
         ("Username", Str),
         ("Password", Str),
         ("OverrideReassign", Bool),

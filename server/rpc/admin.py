@@ -7,13 +7,7 @@ from typing import Any, TypeAlias
 from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, catalog_pb2
 
-from server.domain.buyers.records import (
-    ClientGroup,
-    StoredClient,
-    StoredDelivery,
-    StoredDeliveryAccount,
-)
-from server.domain.buyers.specs import ClientSpec, DeliveryAccountSpec, DeliveryMethod
+from server.domain.buyers.records import ClientGroup, StoredClient
 from server.domain.catalog import instructions
 from server.domain.intake.screening import ResponseType
 from server.errors import InvalidArgument
@@ -300,15 +294,12 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> buyers_pb2.Client:
         posted = request.client
         spec = convert.client_spec(posted)
-        merge = None
-        if request.update_mask.paths:
-            paths = convert.mask_paths(request.update_mask, posted, "update_mask")
-            account = _account()
+        account = _account()
 
-            def merge(current: StoredClient) -> ClientSpec:
-                stored = convert.client_message(current, account)
-                return convert.client_spec(convert.merged(stored, posted, paths))
+        def as_message(current: StoredClient) -> buyers_pb2.Client:
+            return convert.client_message(current, account)
 
+        merge = convert.merge_for(request.update_mask, posted, as_message, convert.client_spec)
         client_id = await self._edits.save_client(
             _account(), posted.id, spec, merge=merge, group_id=posted.group_id
         )
@@ -320,13 +311,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.SaveDeliveryRequest, context: Context
     ) -> buyers_pb2.Delivery:
         message = request.delivery
-        merge = None
-        if request.update_mask.paths:
-            paths = convert.mask_paths(request.update_mask, message, "update_mask")
-
-            def merge(current: StoredDelivery) -> DeliveryMethod:
-                stored = convert.delivery_message(current)
-                return convert.delivery_method(convert.merged(stored, message, paths))
+        merge = convert.merge_for(
+            request.update_mask, message, convert.delivery_message, convert.delivery_method
+        )
 
         delivery_id = await self._edits.save_delivery(
             _account(), message.id, message.client_id, convert.delivery_method(message), merge=merge
@@ -338,13 +325,12 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: admin_pb2.SaveDeliveryAccountRequest, context: Context
     ) -> buyers_pb2.DeliveryAccount:
         message = request.account
-        merge = None
-        if request.update_mask.paths:
-            paths = convert.mask_paths(request.update_mask, message, "update_mask")
-
-            def merge(current: StoredDeliveryAccount) -> DeliveryAccountSpec:
-                stored = convert.delivery_account_message(current)
-                return convert.delivery_account_spec(convert.merged(stored, message, paths))
+        merge = convert.merge_for(
+            request.update_mask,
+            message,
+            convert.delivery_account_message,
+            convert.delivery_account_spec,
+        )
 
         saved_id = await self._edits.save_delivery_account(
             _account(),

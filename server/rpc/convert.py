@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
@@ -221,6 +222,25 @@ def changed_fields(mask: FieldMask, message: Any, where: str) -> frozenset[str] 
     if not mask.paths:
         return None
     return frozenset(_SPEC_NAMES.get(p, p) for p in mask_paths(mask, message, where))
+
+
+Stored = TypeVar("Stored")
+Spec = TypeVar("Spec")
+
+
+def merge_for(
+    mask: FieldMask,
+    posted: Any,
+    to_message: Callable[[Stored], Any],
+    to_spec: Callable[[Any], Spec],
+) -> Callable[[Stored], Spec] | None:
+    """For an edit with an update mask: what turns the entity as stored into the spec to
+    save (the stored entity as a message, the masked fields taken from `posted`); None
+    without a mask."""
+    if not mask.paths:
+        return None
+    paths = mask_paths(mask, posted, "update_mask")
+    return lambda current: to_spec(merged(to_message(current), posted, paths))
 
 
 def merged(stored: Any, posted: Any, paths: list[str]) -> Any:

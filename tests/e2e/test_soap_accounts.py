@@ -3,7 +3,6 @@ accounts with their criteria's field ids and their delivery methods."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -14,10 +13,7 @@ from clients.client import admin_async
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build  # noqa: F401  (build is a fixture)
 from tests.support.buyers import BuyerServer
-
-
-async def soap(client_: Any, method: str, **params: Any) -> Any:
-    return await asyncio.to_thread(getattr(client_.service, method), **params)
+from tests.support.soap import soap
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from leadrouter.v1 import admin_pb2
 from clients.client import struct
 from tests.e2e.test_distribution import client
 from tests.e2e.test_portal_grpc import document
+from tests.support.soap import soap
 
 
 @pytest.fixture
@@ -25,10 +25,6 @@ async def tenant(new_account: Any, stub_for: Any) -> Any:
     async with stub_for(made.api_key) as stub:
         applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(config)))
     return made, applied
-
-
-async def soap(client: Any, method: str, **params: Any) -> Any:
-    return await asyncio.to_thread(getattr(client.service, method), **params)
 
 
 async def test_client_list(soap_client: Any, tenant: Any) -> None:

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
-import zeep
 from leadrouter.v1 import admin_pb2
 
 from clients.client import struct
 from tests.e2e.conftest import EXAMPLE
-
-
-async def soap(client: Any, method: str, **params: Any) -> Any:
-    return await asyncio.to_thread(getattr(client.service, method), **params)
-
-
-async def fault(client: Any, method: str, **params: Any) -> Any:
-    with pytest.raises(zeep.exceptions.Fault) as refused:
-        await soap(client, method, **params)
-    return refused.value
+from tests.support.soap import fault, soap
 
 
 @pytest.fixture

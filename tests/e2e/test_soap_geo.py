@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 import pytest
-import zeep
 from lxml import etree
+
+from tests.support.soap import fault, soap
 
 TNS = "{http://tempuri.org/}"
 
@@ -16,16 +16,6 @@ TNS = "{http://tempuri.org/}"
 @pytest.fixture
 async def key(new_account: Any) -> str:
     return str((await new_account()).api_key)
-
-
-async def soap(client: Any, method: str, **params: Any) -> Any:
-    return await asyncio.to_thread(getattr(client.service, method), **params)
-
-
-async def fault(client: Any, method: str, **params: Any) -> Any:
-    with pytest.raises(zeep.exceptions.Fault) as refused:
-        await soap(client, method, **params)
-    return refused.value
 
 
 async def test_states_and_zip_codes_over_soap(soap_client: Any, key: str) -> None:

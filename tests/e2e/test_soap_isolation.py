@@ -3,7 +3,6 @@ A's ids is refused or answers B's own (empty) data, and changes nothing of A's."
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -17,10 +16,7 @@ from tests.e2e.test_soap_accounts import account_type, delivery_type
 from tests.e2e.test_soap_buyers import client_item
 from tests.e2e.test_soap_catalog import campaign_type
 from tests.support.buyers import BuyerServer
-
-
-async def soap(client_: Any, method: str, **params: Any) -> Any:
-    return await asyncio.to_thread(getattr(client_.service, method), **params)
+from tests.support.soap import soap
 
 
 def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:

@@ -3,7 +3,6 @@ items with their own ids, and the buyers' names."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 from typing import Any
 
@@ -15,10 +14,7 @@ from clients.client import struct
 from tests.e2e.conftest import EXAMPLE
 from tests.e2e.test_distribution import client
 from tests.support.buyers import BuyerServer
-
-
-async def soap(client_: Any, method: str, **params: Any) -> Any:
-    return await asyncio.to_thread(getattr(client_.service, method), **params)
+from tests.support.soap import soap
 
 
 @pytest.fixture

@@ -3,30 +3,19 @@ WSDL: each answers as the gRPC service does, and refuses what the service refuse
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 import pytest
-import zeep
 from lxml import etree
 
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build, lead  # noqa: F401  (build is a fixture)
 from tests.support.buyers import BuyerServer
+from tests.support.soap import fault, soap
 
 Build = Any
 TNS = "{http://tempuri.org/}"
-
-
-async def soap(client_: Any, method: str, **params: Any) -> Any:
-    return await asyncio.to_thread(getattr(client_.service, method), **params)
-
-
-async def fault(client_: Any, method: str, **params: Any) -> Any:
-    with pytest.raises(zeep.exceptions.Fault) as refused:
-        await soap(client_, method, **params)
-    return refused.value
 
 
 @pytest.fixture

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
-import zeep
 from leadrouter.v1 import admin_pb2
 
 from clients.client import struct
 from tests.e2e.test_portal_grpc import document
+from tests.support.soap import fault, soap
 
 
 @pytest.fixture
@@ -19,16 +18,6 @@ async def tenant(new_account: Any, stub_for: Any) -> Any:
     async with stub_for(made.api_key) as stub:
         applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document())))
     return made, applied
-
-
-async def soap(client: Any, method: str, **params: Any) -> Any:
-    return await asyncio.to_thread(getattr(client.service, method), **params)
-
-
-async def fault(client: Any, method: str, **params: Any) -> Any:
-    with pytest.raises(zeep.exceptions.Fault) as refused:
-        await soap(client, method, **params)
-    return refused.value
 
 
 async def test_client_login(soap_client: Any, tenant: Any) -> None:

@@ -15,6 +15,7 @@ from lxml import etree
 
 from clients.client import struct
 from tests.e2e.conftest import EXAMPLE
+from tests.support.soap import soap
 
 TNS = "http://tempuri.org/"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
@@ -49,10 +50,6 @@ async def tenant(new_account: Any, stub_for: Any) -> dict[str, Any]:
     }
 
 
-async def _call(client: Any, method: str, **params: Any) -> Any:
-    return await asyncio.to_thread(getattr(client.service, method), **params)
-
-
 @pytest.mark.parametrize("query", ["WSDL", "wsdl", "Wsdl"])
 async def test_the_wsdl_binds_every_method_over_soap_11_and_12(soap_url: str, query: str) -> None:
     async with httpx.AsyncClient() as http:
@@ -69,11 +66,11 @@ async def test_the_wsdl_binds_every_method_over_soap_11_and_12(soap_url: str, qu
 
 
 async def test_zeep_reads_lead_types_over_soap_11(soap_client: Any, tenant: dict[str, Any]) -> None:
-    found = await _call(soap_client, "GetLeadTypes", Key=tenant["key"], LeadTypeUID=0)
+    found = await soap(soap_client, "GetLeadTypes", Key=tenant["key"], LeadTypeUID=0)
     assert [t.LeadTypeUID for t in found] == [tenant["lid"]]
     assert found[0].Descriptor == "Auto Insurance"
     assert found[0].AccountUID == tenant["account"]
-    fields = await _call(soap_client, "GetLeadFields", Key=tenant["key"], LeadTypeUID=tenant["lid"])
+    fields = await soap(soap_client, "GetLeadFields", Key=tenant["key"], LeadTypeUID=tenant["lid"])
     by_name = {f.Descriptor: f for f in fields}
     assert by_name["Email"].SpecialBit == "Email"
     assert by_name["FirstName"].FieldDataType == "Varchar"
@@ -81,10 +78,10 @@ async def test_zeep_reads_lead_types_over_soap_11(soap_client: Any, tenant: dict
 
 async def test_zeep_over_soap_12(soap_url: str, tenant: dict[str, Any]) -> None:
     client = await asyncio.to_thread(zeep.Client, f"{soap_url}?WSDL", port_name="ServiceSoap12")
-    found = await _call(client, "GetLeadTypes", Key=tenant["key"], LeadTypeUID=tenant["lid"])
+    found = await soap(client, "GetLeadTypes", Key=tenant["key"], LeadTypeUID=tenant["lid"])
     assert [t.LeadTypeUID for t in found] == [tenant["lid"]]
     with pytest.raises(zeep.exceptions.Fault) as refused:
-        await _call(client, "GetLeadTypes", Key="lr_nope", LeadTypeUID=0)
+        await soap(client, "GetLeadTypes", Key="lr_nope", LeadTypeUID=0)
     assert refused.value.code.endswith("Sender")
 
 
@@ -96,14 +93,14 @@ async def test_a_bad_or_missing_key_is_a_client_fault(
     soap_client: Any, key: str, message: str
 ) -> None:
     with pytest.raises(zeep.exceptions.Fault) as refused:
-        await _call(soap_client, "GetLeadTypes", Key=key, LeadTypeUID=0)
+        await soap(soap_client, "GetLeadTypes", Key=key, LeadTypeUID=0)
     assert refused.value.code.endswith("Client")
     assert message in refused.value.message
 
 
 async def test_a_missing_entity_is_a_client_fault(soap_client: Any, tenant: dict[str, Any]) -> None:
     with pytest.raises(zeep.exceptions.Fault) as refused:
-        await _call(soap_client, "GetLeadFields", Key=tenant["key"], LeadTypeUID=987654)
+        await soap(soap_client, "GetLeadFields", Key=tenant["key"], LeadTypeUID=987654)
     assert refused.value.code.endswith("Client")
     assert "987654" in refused.value.message
 

@@ -321,3 +321,19 @@ def _enumerated(spec: FieldSpec, text: str) -> str | None:
     """The allowed value `text` names (ignoring case), or None."""
     folded = text.casefold()
     return next((allowed for allowed in spec.enumerations if allowed.casefold() == folded), None)
+
+
+def field_named(
+    field_id: int, name: str, fields: Sequence[FieldSpec], path: str
+) -> tuple[str, Violation | None]:
+    """The name of the field a rule or criterion names by id (LeadExec's LeadFieldUID), or
+    `name` when it gives none. An id that is no field of the lead type, or that names
+    another field than `name`, is a violation at `path`."""
+    if not field_id:
+        return name, None
+    found = next((f.name for f in fields if f.id == field_id), None)
+    if found is None:
+        return name, Violation(path, f"no field {field_id} in the lead type")
+    if name and name.casefold() != found.casefold():
+        return name, Violation(path, f"names field {found!r}, not {name!r}")
+    return found, None

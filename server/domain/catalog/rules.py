@@ -11,7 +11,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any
 
-from server.domain.catalog.fields import DataType, FieldSpec, Value, coerce
+from server.domain.catalog.fields import DataType, FieldSpec, Value, coerce, field_named
 from server.errors import Violation
 
 
@@ -63,31 +63,14 @@ class Rule:
 def rules_by_name(
     rules: Sequence[Rule], fields: Sequence[FieldSpec], where: str
 ) -> tuple[tuple[Rule, ...], list[Violation]]:
-    """The rules with every field named by name (as stored): a rule naming its field by id
-    gets the field's name; an id that is no field of the lead type, or that names another
-    field than the name given, is a violation at `where[i].field_id`."""
-    names = {f.id: f.name for f in fields if f.id}
+    """The rules with every field named by name, as stored (see field_named)."""
     named: list[Rule] = []
     problems: list[Violation] = []
     for i, rule in enumerate(rules):
-        if rule.field_id:
-            name = names.get(rule.field_id)
-            if name is None:
-                problems.append(
-                    Violation(
-                        f"{where}[{i}].field_id", f"no field {rule.field_id} in the lead type"
-                    )
-                )
-            elif rule.field and rule.field.casefold() != name.casefold():
-                problems.append(
-                    Violation(
-                        f"{where}[{i}].field_id",
-                        f"names field {name!r}, not {rule.field!r}",
-                    )
-                )
-            else:
-                rule = Rule(name, rule.operator, rule.value)
-        named.append(rule)
+        name, problem = field_named(rule.field_id, rule.field, fields, f"{where}[{i}].field_id")
+        if problem:
+            problems.append(problem)
+        named.append(Rule(name, rule.operator, rule.value))
     return tuple(named), problems
 
 

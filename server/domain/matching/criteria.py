@@ -30,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from server.domain.catalog.fields import DataType, FieldSpec, Value, coerce
+from server.domain.catalog.fields import DataType, FieldSpec, Value, coerce, field_named
 from server.domain.catalog.rules import (
     ORDERED,
     Operator,
@@ -134,30 +134,15 @@ class Criterion:
 def criteria_by_name(
     criteria: Sequence[Criterion], fields: Sequence[FieldSpec], where: str
 ) -> tuple[tuple[Criterion, ...], list[Violation]]:
-    """The criteria with every field named by name (as stored), as rules_by_name does for a
-    campaign's rules: an id that is no field of the lead type, or names another field than
-    the name given, is a violation at `where[i].field_id`."""
-    names = {f.id: f.name for f in fields if f.id}
+    """The criteria with every field named by name, as stored (see field_named)."""
     named: list[Criterion] = []
     problems: list[Violation] = []
     for i, criterion in enumerate(criteria):
-        if criterion.field_id:
-            name = names.get(criterion.field_id)
-            if name is None:
-                problems.append(
-                    Violation(
-                        f"{where}[{i}].field_id", f"no field {criterion.field_id} in the lead type"
-                    )
-                )
-            elif criterion.field and criterion.field.casefold() != name.casefold():
-                problems.append(
-                    Violation(
-                        f"{where}[{i}].field_id", f"names field {name!r}, not {criterion.field!r}"
-                    )
-                )
-            else:
-                criterion = replace(criterion, field=name, field_id=0)
-        named.append(criterion)
+        path = f"{where}[{i}].field_id"
+        name, problem = field_named(criterion.field_id, criterion.field, fields, path)
+        if problem:
+            problems.append(problem)
+        named.append(replace(criterion, field=name, field_id=0))
     return tuple(named), problems
 
 
