@@ -9,12 +9,10 @@ and a normal lead is accepted right after it.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
-import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -30,27 +28,11 @@ from server.bootstrap import receiver
 from server.config import Settings
 from server.rpc.app import Served
 from tests.support import fuzz
+from tests.support.logs import Records, logged_errors
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 ACCEPTED = re.compile(r'"isValidPost":\s*true|<isValidPost>true</isValidPost>')
 _probes = itertools.count()
-
-
-class _Records(logging.Handler):
-    """Keeps every record at ERROR or above, and every record carrying a traceback."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.found: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.ERROR or record.exc_info:
-            self.found.append(record)
-
-    def text(self) -> str:
-        return "\n".join(
-            f"{record.name} {record.levelname} {self.format(record)}" for record in self.found
-        )
 
 
 @dataclass
@@ -58,7 +40,7 @@ class Receiver:
     client: httpx.AsyncClient
     pool: Any
     known: fuzz.Known
-    errors: _Records
+    errors: Records
 
 
 @pytest.fixture
@@ -97,21 +79,6 @@ async def target(served: Served, pool: Any, known: fuzz.Known) -> AsyncIterator[
         )
         with logged_errors() as errors:
             yield Receiver(client, pool, known, errors)
-
-
-@contextlib.contextmanager
-def logged_errors() -> Iterator[_Records]:
-    """Errors logged anywhere in this process: the receiver, the lead service, and uvicorn,
-    which does not propagate to the root logger (and whose handlers are set when it starts)."""
-    handler = _Records()
-    loggers = [logging.getLogger(), logging.getLogger("uvicorn")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
 
 
 async def post_normal_lead(client: httpx.AsyncClient, known: fuzz.Known) -> dict[str, Any]:

@@ -9,9 +9,7 @@ logged as an error; and a normal call works right after it on the same connectio
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +25,7 @@ from gateways.soap.app import create_app
 from gateways.soap.backend import Backend
 from tests.e2e.conftest import EXAMPLE
 from tests.support import fuzz, soap_fuzz
+from tests.support.logs import Records, logged_errors
 
 METHODS = {
     name: tuple(p for p, _ in method.params)
@@ -36,35 +35,12 @@ METHODS = {
 }
 
 
-class _Errors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.found: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.ERROR or record.exc_info:
-            self.found.append(record)
-
-
-@contextmanager
-def logged_errors() -> Iterator[_Errors]:
-    handler = _Errors()
-    loggers = [logging.getLogger(), logging.getLogger("uvicorn")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    try:
-        yield handler
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
-
-
 @dataclass
 class Target:
     client: httpx.AsyncClient
     key: str
     ids: tuple[str, ...]
-    errors: _Errors
+    errors: Records
 
 
 @pytest.fixture
