@@ -10,8 +10,8 @@ from functools import cache
 
 from server.domain import secrets
 from server.domain.buyers.records import StoredClient
+from server.domain.catalog.specs import MAX_PORTAL_PASSWORD
 from server.domain.portal import (
-    MAX_PASSWORD,
     MAX_USERNAME,
     after_failure,
     locked,
@@ -55,7 +55,7 @@ class Portal:
         """The buyer with this user name and password. One transaction: the user name's
         attempts are locked first, so concurrent failures are counted one after another."""
         name = _username(username)
-        if len(password) > MAX_PASSWORD:
+        if len(password) > MAX_PORTAL_PASSWORD:  # no stored password is longer
             raise Unauthenticated(WRONG)
         refusal: Exception | None = None
         async with transaction(self._pool) as conn:
