@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,9 +14,11 @@ import pytest
 from leadrouter.v1 import admin_pb2, portal_pb2, portal_pb2_grpc
 
 from clients.client import struct
+from server.domain import secrets
 from server.domain.portal import LOCK, MAX_FAILURES
 from server.errors import TooManyAttempts, Unauthenticated
 from server.services.portal import Portal
+from server.storage.database import open_pool
 from tests.e2e.conftest import EXAMPLE
 
 P = portal_pb2
@@ -123,6 +126,35 @@ async def test_the_lock_runs_out_and_a_success_clears_the_count(tenant: Any, poo
         with pytest.raises(Unauthenticated):
             await portal.sign_in(tenant.account_id, "Ann.Buyer", "guess")
     assert await portal.sign_in(tenant.account_id, "Ann.Buyer", "right-password")
+
+
+async def test_the_password_is_checked_holding_no_connection(
+    tenant: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # on a pool of one connection, another use case runs while a sign-in checks its password
+    small = await open_pool(database_url, max_size=1)
+    checking, may_finish = threading.Event(), threading.Event()
+    real = secrets.password_matches
+
+    def held_check(password: str, stored: str) -> bool:
+        checking.set()
+        may_finish.wait(10)
+        return real(password, stored)
+
+    monkeypatch.setattr(secrets, "password_matches", held_check)
+    try:
+        portal = Portal(small)
+        signing_in = asyncio.create_task(
+            portal.sign_in(tenant.account_id, "Ann.Buyer", "right-password")
+        )
+        assert await asyncio.to_thread(checking.wait, 10)
+        free = portal.client_username_free(tenant.account_id, "someone.else")
+        assert await asyncio.wait_for(free, 5)
+        may_finish.set()
+        assert (await signing_in).spec.name == "Acme Buyer"
+    finally:
+        may_finish.set()
+        await small.close()
 
 
 async def test_user_names_free_or_taken(tenant: Any) -> None:
