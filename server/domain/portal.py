@@ -9,7 +9,6 @@ MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=15)
 MAX_USERNAME = 200
-MAX_PASSWORD = 1024  # scrypt reads all of it: a longer one is only a way to burn CPU
 
 
 @dataclass(frozen=True)

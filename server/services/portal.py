@@ -10,8 +10,8 @@ from functools import cache
 
 from server.domain import secrets
 from server.domain.buyers.records import StoredClient
+from server.domain.catalog.specs import MAX_PORTAL_PASSWORD
 from server.domain.portal import (
-    MAX_PASSWORD,
     MAX_USERNAME,
     after_failure,
     locked,
@@ -50,35 +50,44 @@ class Portal:
     def __init__(self, pool: Pool, clock: Callable[[], datetime] = _utcnow) -> None:
         self._pool = pool
         self._clock = clock
+        _dummy_hash()  # made now, so that the first unknown user name is refused as fast
 
     async def sign_in(self, account_id: int, username: str, password: str) -> StoredClient:
-        """The buyer with this user name and password. One transaction: the user name's
-        attempts are locked first, so concurrent failures are counted one after another."""
+        """The buyer with this user name and password.
+
+        Two transactions, where a use case has one: the attempt is counted as a failure first,
+        under the user name's row lock, so concurrent attempts count one after another; the
+        password is checked once that has committed, holding no connection (scrypt takes
+        tens of milliseconds); a success then clears the count. A call cut short in between
+        stays counted as a failure."""
         name = _username(username)
-        if len(password) > MAX_PASSWORD:
+        if len(password) > MAX_PORTAL_PASSWORD:  # no stored password is longer
             raise Unauthenticated(WRONG)
-        refusal: Exception | None = None
+        found: tuple[int, str | None] | None = None
         async with transaction(self._pool) as conn:
             attempts = await store.lock_attempts(conn, account_id, name)
             now = self._clock()
             until = locked(attempts, now)
-            if until is not None:
-                refusal = TooManyAttempts(
-                    f"too many failed sign-ins for this user name; try again after "
-                    f"{until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
-                )
-            else:
-                found = await store.client_password(conn, account_id, name)
-                stored = found[1] if found else None
-                matches = await asyncio.to_thread(
-                    secrets.password_matches, password, stored or _dummy_hash()
-                )
-                if found is not None and stored and matches:
-                    await store.forget_attempts(conn, account_id, name)
-                    return (await buyer_store.list_clients(conn, account_id, found[0]))[0]
+            if until is None:
                 await store.save_attempts(conn, account_id, name, after_failure(attempts, now), now)
-                refusal = Unauthenticated(WRONG)
-        raise refusal  # after the commit: the failure is counted
+                found = await store.client_password(conn, account_id, name)
+        if until is not None:
+            raise TooManyAttempts(
+                f"too many failed sign-ins for this user name; try again after "
+                f"{until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+            )
+        stored = found[1] if found else None
+        matches = await asyncio.to_thread(
+            secrets.password_matches, password, stored or _dummy_hash()
+        )
+        if found is None or not stored or not matches:
+            raise Unauthenticated(WRONG)
+        async with transaction(self._pool) as conn:
+            await store.forget_attempts(conn, account_id, name)
+            signed_in = await buyer_store.list_clients(conn, account_id, found[0])
+        if not signed_in:  # deleted since its password was read
+            raise Unauthenticated(WRONG)
+        return signed_in[0]
 
     async def client_username_free(self, account_id: int, username: str) -> bool:
         name = _username(username)

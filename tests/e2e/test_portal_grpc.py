@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
+import threading
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,12 +16,18 @@ import pytest
 from leadrouter.v1 import admin_pb2, portal_pb2, portal_pb2_grpc
 
 from clients.client import struct
-from server.domain.portal import LOCK, MAX_FAILURES
-from server.errors import TooManyAttempts, Unauthenticated
+from server.bootstrap import servicers
+from server.domain import secrets
+from server.domain.portal import LOCK, MAX_FAILURES, WINDOW
+from server.rpc.app import create_server
+from server.rpc.portal import PortalServicer
 from server.services.portal import Portal
+from server.storage.database import open_pool
 from tests.e2e.conftest import EXAMPLE
 
 P = portal_pb2
+UNAUTHENTICATED = grpc.StatusCode.UNAUTHENTICATED
+RESOURCE_EXHAUSTED = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
 def document() -> dict[str, Any]:
@@ -46,6 +55,7 @@ async def tenant(grpc_address: str, new_account: Any, stub_for: Any) -> Any:
 
     class Tenant:
         account_id = made.account_id
+        key = made.api_key
         ids = applied
 
         async def call(self, method: str, request: Any, key: str = made.api_key) -> Any:
@@ -107,22 +117,84 @@ async def test_concurrent_failures_cannot_slip_past_the_limit(tenant: Any) -> No
     assert len(unauthenticated) == MAX_FAILURES  # unknown names are counted as well
 
 
-async def test_the_lock_runs_out_and_a_success_clears_the_count(tenant: Any, pool: Any) -> None:
-    now = [datetime.now(UTC)]
-    portal = Portal(pool, clock=lambda: now[0])
-    for _ in range(MAX_FAILURES):
-        with pytest.raises(Unauthenticated):
-            await portal.sign_in(tenant.account_id, "Ann.Buyer", "guess")
-    with pytest.raises(TooManyAttempts):
-        await portal.sign_in(tenant.account_id, "Ann.Buyer", "right-password")
-    now[0] += LOCK + timedelta(seconds=1)
-    assert (
-        await portal.sign_in(tenant.account_id, "Ann.Buyer", "right-password")
-    ).spec.name == "Acme Buyer"
-    for _ in range(MAX_FAILURES - 1):  # the success cleared the count: four more are allowed
-        with pytest.raises(Unauthenticated):
-            await portal.sign_in(tenant.account_id, "Ann.Buyer", "guess")
-    assert await portal.sign_in(tenant.account_id, "Ann.Buyer", "right-password")
+@pytest.fixture
+async def clocked(pool: Any, distributor: Any) -> AsyncIterator[Any]:
+    """Another server on the test's database whose portal's clock the test sets: a stub
+    calling it as the tenant, with its clock's `now`."""
+
+    class Clocked:
+        now = datetime.now(UTC)
+        stub: Any = None
+
+        async def sign_in(self, key: str, password: str) -> Any:
+            """The buyer signed in, or the status code of the refusal."""
+            request = P.SignInClientRequest(username="Ann.Buyer", password=password)
+            try:
+                return await self.stub.SignInClient(
+                    request, metadata=(("authorization", f"Bearer {key}"),)
+                )
+            except grpc.aio.AioRpcError as error:
+                return error.code()
+
+    clocked = Clocked()
+    portal = PortalServicer(Portal(pool, clock=lambda: clocked.now))
+    served = await create_server(
+        dataclasses.replace(servicers(pool, distributor), portal=portal), "127.0.0.1:0"
+    )
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{served.port}") as channel:
+        clocked.stub = portal_pb2_grpc.PortalServiceStub(channel)
+        yield clocked
+    await served.server.stop(None)
+
+
+async def test_the_lock_runs_out_and_a_success_clears_the_count(tenant: Any, clocked: Any) -> None:
+    wrong = [await clocked.sign_in(tenant.key, "guess") for _ in range(MAX_FAILURES)]
+    assert wrong == [UNAUTHENTICATED] * MAX_FAILURES
+    clocked.now += LOCK - timedelta(seconds=1)
+    assert await clocked.sign_in(tenant.key, "right-password") == RESOURCE_EXHAUSTED
+    clocked.now += timedelta(seconds=2)
+    assert (await clocked.sign_in(tenant.key, "right-password")).name == "Acme Buyer"
+    # the success cleared the count: four more failures do not lock the user name
+    wrong = [await clocked.sign_in(tenant.key, "guess") for _ in range(MAX_FAILURES - 1)]
+    assert wrong == [UNAUTHENTICATED] * (MAX_FAILURES - 1)
+    assert (await clocked.sign_in(tenant.key, "right-password")).name == "Acme Buyer"
+
+
+async def test_failures_count_within_the_window_only(tenant: Any, clocked: Any) -> None:
+    first = [await clocked.sign_in(tenant.key, "guess") for _ in range(MAX_FAILURES - 1)]
+    clocked.now += WINDOW + timedelta(seconds=1)
+    later = [await clocked.sign_in(tenant.key, "guess") for _ in range(MAX_FAILURES - 1)]
+    assert first + later == [UNAUTHENTICATED] * (2 * (MAX_FAILURES - 1))
+    assert (await clocked.sign_in(tenant.key, "right-password")).name == "Acme Buyer"
+
+
+async def test_the_password_is_checked_holding_no_connection(
+    tenant: Any, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # on a pool of one connection, another use case runs while a sign-in checks its password
+    small = await open_pool(database_url, max_size=1)
+    checking, may_finish = threading.Event(), threading.Event()
+    real = secrets.password_matches
+
+    def held_check(password: str, stored: str) -> bool:
+        checking.set()
+        may_finish.wait(10)
+        return real(password, stored)
+
+    monkeypatch.setattr(secrets, "password_matches", held_check)
+    try:
+        portal = Portal(small)
+        signing_in = asyncio.create_task(
+            portal.sign_in(tenant.account_id, "Ann.Buyer", "right-password")
+        )
+        assert await asyncio.to_thread(checking.wait, 10)
+        free = portal.client_username_free(tenant.account_id, "someone.else")
+        assert await asyncio.wait_for(free, 5)
+        may_finish.set()
+        assert (await signing_in).spec.name == "Acme Buyer"
+    finally:
+        may_finish.set()
+        await small.close()
 
 
 async def test_user_names_free_or_taken(tenant: Any) -> None:
@@ -157,3 +229,18 @@ async def test_another_account_learns_nothing(tenant: Any, new_account: Any) -> 
         key=other.api_key,
     )
     assert free.free
+    source_free = await tenant.call(
+        "IsSourceUsernameFree",
+        P.IsSourceUsernameFreeRequest(username="source.one"),
+        key=other.api_key,
+    )
+    assert source_free.free
+
+
+async def test_another_account_cannot_lock_a_user_name_out(tenant: Any, new_account: Any) -> None:
+    other = await new_account("Other")
+    wrong = P.SignInClientRequest(username="Ann.Buyer", password="guess")
+    for _ in range(MAX_FAILURES + 1):
+        await tenant.refused("SignInClient", wrong, key=other.api_key)
+    right = P.SignInClientRequest(username="Ann.Buyer", password="right-password")
+    assert (await tenant.call("SignInClient", right)).name == "Acme Buyer"

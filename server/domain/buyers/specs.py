@@ -20,6 +20,7 @@ from server.domain.caps import NO_LIMIT
 from server.domain.catalog.fields import FieldSpec
 from server.domain.catalog.specs import (
     EMAIL,
+    MAX_PORTAL_PASSWORD,
     MIN_PORTAL_PASSWORD,
     MONEY_PLACES,
     USERNAME,
@@ -166,6 +167,10 @@ def validate_client(spec: ClientSpec, where: str = "client") -> list[Violation]:
     if spec.password and len(spec.password) < MIN_PORTAL_PASSWORD:
         problems.append(
             Violation(f"{where}.password", f"must be at least {MIN_PORTAL_PASSWORD} characters")
+        )
+    if spec.password and len(spec.password) > MAX_PORTAL_PASSWORD:
+        problems.append(
+            Violation(f"{where}.password", f"must be at most {MAX_PORTAL_PASSWORD} characters")
         )
     email = spec.contact.get("email", "")
     if email and not EMAIL.fullmatch(email):

@@ -18,6 +18,7 @@ USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,99}")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}")
 MONEY_PLACES = 4
 MIN_PORTAL_PASSWORD = 8
+MAX_PORTAL_PASSWORD = 1024  # sign-in refuses longer ones unhashed: scrypt reads all of it
 DEFAULT_DUP_DAYS = 30
 DEFAULT_MAX_SELL = 1
 
@@ -141,6 +142,10 @@ def validate_source(spec: SourceSpec, where: str = "source") -> list[Violation]:
     if spec.password and len(spec.password) < MIN_PORTAL_PASSWORD:
         problems.append(
             Violation(f"{where}.password", f"must be at least {MIN_PORTAL_PASSWORD} characters")
+        )
+    if spec.password and len(spec.password) > MAX_PORTAL_PASSWORD:
+        problems.append(
+            Violation(f"{where}.password", f"must be at most {MAX_PORTAL_PASSWORD} characters")
         )
     if spec.status is Status.Unspecified:
         problems.append(Violation(f"{where}.status", "must be active or disabled"))
