@@ -51,8 +51,7 @@ _PATH = re.compile(r"^/service\.asmx(?:/(?P<method>[^/]+))?/?$", re.IGNORECASE)
 
 # Spyne logs every fault it answers with a traceback; faults are answers here, and the
 # gateway logs what is worth logging (faults.py).
-for _name in ("spyne.server", "spyne.protocol", "spyne.application", "spyne.util"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
+SPYNE_LOGGERS = ("spyne.server", "spyne.protocol", "spyne.application", "spyne.util")
 
 
 @dataclass(frozen=True)
@@ -120,6 +119,8 @@ class SoapGateway:
     """The routes of service.asmx over the given Spyne services."""
 
     def __init__(self, backend: Backend, settings: SoapSettings, services: Sequence[type]) -> None:
+        for name in SPYNE_LOGGERS:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         self.settings = settings
         soap11 = _application(services, Soap11(validator="lxml"), Soap11(), backend)
         soap12 = _application(services, Soap12(validator="lxml"), Soap12(), backend)

@@ -108,8 +108,10 @@ async def test_a_lead_sold_by_hand_logged_confirmed_and_resent(
         soap_client, "ConfirmSale", Key=key, LeadUID=posted.lead_id, ClientUID=ids.clients["west"]
     )
     assert refused.code.endswith("Client")
+    # a noSell lead is not distributed; its log has the manual send and the confirmation
     log = await soap(soap_client, "GetLeadScanLog", Key=key, LeadUID=posted.lead_id)
-    assert log is None or isinstance(log, list)
+    assert {entry.LeadUID for entry in log} == {posted.lead_id}
+    assert "sale confirmed" in log[-1].Log and "Buyer any" in log[-1].Log
     await soap(
         soap_client,
         "LogClientSend",
@@ -178,6 +180,9 @@ async def test_redirect_status_notify_is_stored_on_its_send(
     m = await build([client("a", buyers, account_type="redirect", redirect_url=url)])
     posted = await m.post(lead(9))
     [sold] = await m.settled(posted.lead_id)
+    scans = await soap(soap_client, "GetLeadScanLog", Key=m.key, LeadUID=posted.lead_id)
+    assert {s.LeadUID for s in scans} == {posted.lead_id}
+    assert any("Buyer a" in s.Log for s in scans)
     offers = await soap(soap_client, "GetClientsForRedirect", Key=m.key, LeadUID=posted.lead_id)
     assert not offers  # sold already: max sell 1
     await soap(soap_client, "RedirectStatusNotify", Key=m.key, LeadUID=posted.lead_id,
