@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 import pytest
 import zeep
-from leadrouter.v1 import admin_pb2
+from leadrouter.v1 import admin_pb2, catalog_pb2, leads_pb2, leads_pb2_grpc
 
 from clients.client import admin_async
 from tests.e2e.test_distribution import Market
@@ -46,6 +46,50 @@ async def test_leads_are_found_by_email_and_phone_as_people_write_them(market: M
     assert bob.lead.id != ann.lead.id
     assert await search(market, email="ann.lee@example.com", primary_phone="7025550102") == []
     assert await search(market, email="nobody@example.com") == []
+
+
+async def test_leads_are_found_by_address_with_case_and_blanks_ignored(market: Market) -> None:
+    lid = market.ids.lead_types["auto-insurance"]
+    street = catalog_pb2.LeadField(
+        lead_type_id=lid,
+        name="Street",
+        data_type=catalog_pb2.DATA_TYPE_VARCHAR,
+        special=catalog_pb2.SPECIAL_FIELD_ADDRESS,
+    )
+    async with admin_async(market.address, market.key) as stub:
+        await stub.CreateLeadField(admin_pb2.CreateLeadFieldRequest(field=street))
+    posted = await market.post(lead(3, Street="12  Main\tSt. Apt 4"))
+    [found] = await search(market, address=" 12 MAIN st.  apt 4 ")
+    assert found.lead.id == posted.lead_id
+    assert await search(market, address="12 Main St.") == []
+
+
+async def test_an_update_moves_the_lead_to_its_new_email(market: Market) -> None:
+    [ann] = await search(market, email="ann.lee@example.com")
+    new = "ann@new.example"
+    request = leads_pb2.SubmitLeadsRequest(
+        credentials=leads_pb2.Credentials(
+            vid=str(market.ids.sources["acme-media"]),
+            lid=str(market.ids.lead_types["auto-insurance"]),
+            password="acme-secret",
+        ),
+        lead_uid=str(ann.lead.id),
+        leads=[leads_pb2.LeadInput(fields=[leads_pb2.FieldValue(name="Email", value=new)])],
+    )
+    async with grpc.aio.insecure_channel(market.address) as channel:
+        answer = await leads_pb2_grpc.LeadServiceStub(channel).UpdateLead(request)
+    assert answer.results[0].response_type == leads_pb2.NO_ERROR, answer
+    assert await search(market, email="ann.lee@example.com") == []
+    assert [f.lead.id for f in await search(market, email="ANN@new.example")] == [ann.lead.id]
+    assert [f.lead.id for f in await search(market, primary_phone="702 555 0101")] == [ann.lead.id]
+
+
+async def test_another_account_finds_only_its_own_leads(market: Market, build: Any) -> None:  # noqa: F811
+    other = await build([])
+    theirs = await other.post(lead(1, Email="bob@example.com"))
+    assert [f.lead.id for f in await search(other, email="bob@example.com")] == [theirs.lead_id]
+    [ours] = await search(market, email="bob@example.com")
+    assert ours.lead.id != theirs.lead_id
 
 
 async def test_a_search_needs_a_value_and_a_lead_type_of_the_account(
