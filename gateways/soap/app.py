@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+import spyne.const
 from spyne import Application
 from spyne.protocol.http import HttpRpc
 from spyne.protocol.soap import Soap11, Soap12
@@ -52,6 +54,15 @@ _PATH = re.compile(r"^/service\.asmx(?:/(?P<method>[^/]+))?/?$", re.IGNORECASE)
 # Spyne logs every fault it answers with a traceback; faults are answers here, and the
 # gateway logs what is worth logging (faults.py).
 SPYNE_LOGGERS = ("spyne.server", "spyne.protocol", "spyne.application", "spyne.util")
+
+
+def _quiet_spyne() -> None:
+    """Spyne's process-wide habits that do not suit a gateway serving many calls at once: its
+    loggers (above), and a full `gc.collect()` after a call whenever a second has passed
+    since the last, which stops every thread for 10-15 ms (docs/decisions.md)."""
+    for name in SPYNE_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    spyne.const.MIN_GC_INTERVAL = math.inf
 
 
 @dataclass(frozen=True)
@@ -119,8 +130,7 @@ class SoapGateway:
     """The routes of service.asmx over the given Spyne services."""
 
     def __init__(self, backend: Backend, settings: SoapSettings, services: Sequence[type]) -> None:
-        for name in SPYNE_LOGGERS:
-            logging.getLogger(name).setLevel(logging.CRITICAL)
+        _quiet_spyne()
         self.settings = settings
         soap11 = _application(services, Soap11(validator="lxml"), Soap11(), backend)
         soap12 = _application(services, Soap12(validator="lxml"), Soap12(), backend)

@@ -27,7 +27,7 @@ from server.domain.catalog.specs import (
 from server.domain.masks import masked
 from server.errors import InvalidArgument, NotFound, Violation
 from server.storage import catalog as store
-from server.storage.database import Connection, Pool, transaction
+from server.storage.database import Connection, Pool, statements, transaction
 
 # the attributes an update changes; None: every one
 Changed = frozenset[str] | None
@@ -96,11 +96,11 @@ class Catalog:
             return await _lead_type(conn, account_id, lead_type_id)
 
     async def get_lead_type(self, account_id: int, lead_type_id: int) -> LeadTypeSpec:
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             return await _lead_type(conn, account_id, lead_type_id)
 
     async def list_lead_types(self, account_id: int) -> list[tuple[int, LeadTypeSpec]]:
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             return await store.list_lead_types(conn, account_id)
 
     # -- fields
@@ -149,11 +149,11 @@ class Catalog:
             return await _source(conn, account_id, source_id)
 
     async def get_source(self, account_id: int, source_id: int) -> StoredSource:
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             return await _source(conn, account_id, source_id)
 
     async def list_sources(self, account_id: int) -> list[StoredSource]:
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             return await store.list_sources(conn, account_id)
 
     # -- campaigns
@@ -176,20 +176,20 @@ class Catalog:
             return await _campaign(conn, account_id, campaign_id)
 
     async def get_campaign(self, account_id: int, campaign_id: int) -> StoredCampaign:
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             return await _campaign(conn, account_id, campaign_id)
 
     async def list_campaigns(
         self, account_id: int, source_id: int | None = None
     ) -> list[StoredCampaign]:
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             return await store.list_campaigns(conn, account_id, source_id=source_id)
 
     async def posting_instructions(
         self, account_id: int, campaign_id: int | None, campaign_key: str, receiver_url: str
     ) -> dict[str, Any]:
         """The posting instructions document of one of the account's campaigns."""
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             if campaign_id:
                 stored = await _campaign(conn, account_id, campaign_id)
             else:

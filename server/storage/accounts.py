@@ -11,12 +11,14 @@ from server.storage.queries import q
 
 @dataclass(frozen=True)
 class StoredKey:
-    """A live key as authentication checks it: whose it is, and its digest."""
+    """A live key as authentication checks it: whose it is, its digest, and whether its use
+    is due to be recorded (at most once a minute)."""
 
     account_id: int
     id: int
     source_id: int | None
     digest: bytes
+    touch_due: bool
 
 
 async def insert_account(conn: Connection, name: str, time_zone: str) -> int:

@@ -147,23 +147,34 @@ async def transaction(pool: Pool) -> AsyncIterator[Connection]:
         yield conn
 
 
-async def run_alone(
-    pool: Pool, query: LiteralString, params: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """One statement as a transaction of its own, and its rows (none when it returns none),
-    its errors as `transaction()` raises them.
+@asynccontextmanager
+async def statements(pool: Pool) -> AsyncIterator[Connection]:
+    """A unit of work whose statements each commit on their own (autocommit), its errors as
+    `transaction()` raises them: for reads, and for a single write.
 
-    The statement runs in autocommit, which PostgreSQL makes a transaction of its own: one
-    round trip, where a `transaction()` block takes three (BEGIN, the statement, COMMIT).
-    psycopg's pipeline mode would not save them: it waits for BEGIN and for COMMIT apart.
+    Each statement is a transaction of its own: one round trip, where in a `transaction()`
+    block BEGIN and COMMIT take one more each (psycopg's pipeline mode would not save them:
+    it waits for BEGIN and for COMMIT apart). Reads see what they would see in a block, as
+    READ COMMITTED takes a new snapshot for every statement there too. Nothing that must be
+    all or nothing, and no row lock, belongs here.
     """
     async with _storage_errors(), pool.connection() as conn:
         await conn.set_autocommit(True)
         try:
-            cursor = await conn.execute(query, params)
-            return await cursor.fetchall() if cursor.description else []
+            yield conn
         finally:
-            await conn.set_autocommit(False)
+            if not conn.closed:  # a lost one is dropped by the pool; resetting it would raise
+                await conn.set_autocommit(False)
+
+
+async def run_alone(
+    pool: Pool, query: LiteralString, params: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """One statement as a transaction of its own (`statements`), and its rows (none when it
+    returns none)."""
+    async with statements(pool) as conn:
+        cursor = await conn.execute(query, params)
+        return await cursor.fetchall() if cursor.description else []
 
 
 @asynccontextmanager

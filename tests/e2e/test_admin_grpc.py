@@ -96,6 +96,37 @@ async def test_a_revoked_key_is_unauthenticated(pool: Any, new_account: Any, stu
         )
 
 
+async def test_a_keys_use_is_recorded_at_most_once_a_minute(
+    pool: Any, new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+
+    async def last_used(set_to: str | None = None) -> Any:
+        async with pool.connection() as conn:
+            if set_to is not None:
+                await conn.execute(
+                    f"UPDATE api_keys SET last_used_at = now() - interval '{set_to}'"
+                    " WHERE account_id = %s",
+                    (tenant.account_id,),
+                )
+            cursor = await conn.execute(
+                "SELECT last_used_at FROM api_keys WHERE account_id = %s", (tenant.account_id,)
+            )
+            return (await cursor.fetchone())["last_used_at"]
+
+    assert await last_used() is None
+    async with stub_for(tenant.api_key) as stub:
+        await stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
+        first = await last_used()
+        assert first is not None
+        recent = await last_used(set_to="10 seconds")
+        await stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
+        assert await last_used() == recent  # used again within the minute: not written
+        stale = await last_used(set_to="2 minutes")
+        await stub.ListLeadTypes(admin_pb2.ListLeadTypesRequest())
+        assert await last_used() > stale
+
+
 async def test_a_source_key_cannot_call_the_admin_api(new_account: Any, stub_for: Any) -> None:
     tenant = await new_account()
     async with stub_for(tenant.api_key) as stub:

@@ -20,7 +20,7 @@ from server.storage import catalog as catalog_store
 from server.storage import jobs as job_store
 from server.storage import leads as lead_store
 from server.storage import sends as send_store
-from server.storage.database import Connection, Pool, transaction
+from server.storage.database import Connection, Pool, statements
 
 
 def utcnow() -> datetime:
@@ -46,7 +46,7 @@ class DistributionViews:
         """Where this stored lead would go now and why; nothing is reserved or logged.
         `account_types` limits the scan to those types (GetClientsForRedirect/Transfer)
         instead of the types the lead's endpoint sells to."""
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             lead = await lead_store.to_scan(conn, account_id, lead_id)
             if lead is None:
                 raise NotFound(f"no lead {lead_id}")
@@ -71,7 +71,7 @@ class DistributionViews:
     ) -> Scan:
         """Where a lead with these field values would go now, without a lead
         (GetClientsForCriteria): values are typed by the lead type's fields, none required."""
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             fields = await catalog_store.list_fields(conn, account_id, lead_type_id)
             if not fields:
                 raise NotFound(f"no lead type {lead_type_id} with fields")
@@ -86,12 +86,12 @@ class DistributionViews:
 
     async def list_sends(self, account_id: int, lead_id: int) -> list[Send]:
         """A lead's sends, oldest first (an unknown lead has none)."""
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             return await send_store.list_sends(conn, account_id, lead_id)
 
     async def scan_log(self, account_id: int, lead_id: int) -> list[ScanLogEntry]:
         """A lead's scan log entries, oldest first; NotFound for a lead not in the account."""
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             if not await lead_store.exists(conn, account_id, lead_id):
                 raise NotFound(f"no lead {lead_id}")
             return await send_store.scan_log(conn, account_id, lead_id)

@@ -28,8 +28,11 @@ WHERE account_id = %(account_id)s AND id = %(id)s
 RETURNING id;
 
 -- name: find_live_key
--- The live key with this public prefix, to be checked against the presented digest.
-SELECT account_id, id, source_id, digest FROM api_keys
+-- The live key with this public prefix, to be checked against the presented digest, and
+-- whether its use is due to be recorded (touch_key).
+SELECT account_id, id, source_id, digest,
+       last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS touch_due
+FROM api_keys
 WHERE prefix = %(prefix)s AND revoked_at IS NULL;
 
 -- name: touch_key
