@@ -44,6 +44,15 @@ class NoticeKind(enum.StrEnum):
         return "Notification email" if self is NoticeKind.NOTIFICATION else "Consumer email"
 
 
+class NoticeState(enum.StrEnum):
+    """Where a notice stands; stored by these names."""
+
+    PENDING = "pending"  # due from its next attempt's time
+    SENDING = "sending"  # leased to a process sending it
+    SENT = "sent"
+    FAILED = "failed"  # every attempt failed
+
+
 @dataclass(frozen=True)
 class Notice:
     """An email a sale sends, as rendered when the sale is recorded."""
