@@ -131,7 +131,7 @@ class Deliveries:
             )
         answer = interpret(view.delivery.response, result.status, result.body)
         price = answer.price if answer.price is not None else send.price
-        notices = self._notices(send, replace(payload, price=price)) if answer.accepted else ()
+        notices = self._notices(send, payload, price) if answer.accepted else ()
         state = await self._finish(
             account_id,
             send.lead_id,
@@ -150,15 +150,16 @@ class Deliveries:
             self._on_notices()
         return state
 
-    def _notices(self, send: Reserved, sold: LeadPayload) -> tuple[Notice, ...]:
-        """The notices a sale sends. Rendering them must never keep the sale from being
-        recorded: a send left in flight would be delivered again once its lease ran out."""
+    def _notices(self, send: Reserved, sent: LeadPayload, price: Decimal) -> tuple[Notice, ...]:
+        """The notices a sale at `price` sends. Rendering them must never keep the sale from
+        being recorded: a send left in flight would be delivered again once its lease ran out."""
         view = send.view
-        consumer = _text(send.fields.get(view.email_field)) if view.email_field else ""
+        if not (view.delivery.email_notify or view.delivery.client_email):
+            return ()
         try:
-            return sale_notices(
-                view.delivery, Sale(sold, view.client_name, view.label, consumer.strip())
-            )
+            consumer = _text(send.fields.get(view.email_field)) if view.email_field else ""
+            sale = Sale(replace(sent, price=price), view.client_name, view.label, consumer.strip())
+            return sale_notices(view.delivery, sale)
         except Exception:
             log.exception(
                 "lead %s send %s: its notices could not be rendered", send.lead_id, send.id
