@@ -402,12 +402,12 @@ def delivery(found: buyers_pb2.Delivery) -> Any:
         SMTPPassword="",
         fAddress=found.email_from,
         tAddress=found.email_to,
-        EmailNotify=False,
+        EmailNotify=found.email_notify,
         NotifyCC=found.email_cc,
         NotifyBCC=found.email_bcc,
-        NotifyEmail="",
+        NotifyEmail=found.notify_email,
         LeadCatUID=0,
-        ClientEmail="",
+        ClientEmail=found.client_email,
         FieldSettings=[
             models.FieldSettingType(
                 FieldName=m.param,
@@ -618,6 +618,7 @@ DELIVERY_FIELDS = (
     "client_id", "type", "name", "enabled", "in_testing", "lead_type_id", "template",
     "email_subject", "ftp_username", "address", "email_to", "use_regex", "response_search",
     "smtp_host", "smtp_username", "email_from", "email_cc", "email_bcc", "mappings", "days",
+    "email_notify", "notify_email", "client_email",
 )  # fmt: skip
 
 
@@ -625,7 +626,7 @@ def delivery_edit(found: Any) -> tuple[buyers_pb2.Delivery, list[str]]:
     """A DeliveryType as a Delivery and the fields it sets. The template is `XML` for an XML
     POST method and `EmailTemplate` for an email one (else whichever is given); FTPPath is an
     FTP method's address when DeliveryAddress is empty; EmailAddress, else tAddress, is whom
-    an email goes to."""
+    an email goes to, and NotifyEmail, else tAddress, whom a notification goes to."""
     kind = found.Type or 0
     xml, email_template = text(found.XML), text(found.EmailTemplate)
     if kind == buyers_pb2.DELIVERY_TYPE_EMAIL:
@@ -655,6 +656,9 @@ def delivery_edit(found: Any) -> tuple[buyers_pb2.Delivery, list[str]]:
         email_from=text(found.fAddress),
         email_cc=text(found.NotifyCC),
         email_bcc=text(found.NotifyBCC),
+        email_notify=bool(found.EmailNotify),
+        notify_email=text(found.NotifyEmail) or (text(found.tAddress) if found.EmailNotify else ""),
+        client_email=text(found.ClientEmail),
         mappings=[
             buyers_pb2.FieldMapping(
                 param=text(m.FieldName),

@@ -48,7 +48,7 @@ from server.domain.catalog.specs import (
     Status,
     pricing_field,
 )
-from server.domain.config.buyers_section import DELIVERY_TEXT
+from server.domain.config.buyers_section import DELIVERY_FLAGS, DELIVERY_TEXT
 from server.domain.delivery.spec import AuthType, DeliveryType
 from server.domain.matching.criteria import Criterion, CriterionType
 from server.domain.matching.lists import ListEdit, ListItemEdit, StoredDistributionList
@@ -555,7 +555,7 @@ def delivery_method(message: buyers_pb2.Delivery, where: str = "delivery") -> De
         for name in DELIVERY_TEXT
         if name != "name" and getattr(message, name)
     }
-    for name in ("in_testing", "use_regex", "smtp_starttls"):
+    for name in DELIVERY_FLAGS:
         if getattr(message, name):
             settings[name] = True
     settings["timeout_seconds"] = float(message.timeout_seconds or DEFAULT_TIMEOUT_SECONDS)

@@ -19,6 +19,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from server.domain.delivery.notices import Notice
 from server.errors import RolledBack
 from server.storage.database import Pool, run_alone
 from server.storage.queries import q
@@ -46,6 +47,7 @@ class Outcome:
     elapsed_ms: float
     retry_in: float
     log: str
+    notices: tuple[Notice, ...] = ()  # queued with a sale (nothing for any other outcome)
 
 
 class OutcomeWriter:
@@ -100,19 +102,32 @@ class OutcomeWriter:
 def _rows(group: list[Outcome]) -> list[dict[str, Any]]:
     """The outcomes as one JSON array, which psycopg dumps several times faster than an
     array per column."""
-    return [
-        {
-            "account_id": o.account_id,
-            "id": o.send_id,
-            "status": o.status,
-            "request": o.request,
-            "response": o.response,
-            "reason": o.reason,
-            "redirect_url": o.redirect_url,
-            "price": str(o.price),
-            "elapsed_ms": o.elapsed_ms,
-            "retry_in": o.retry_in,
-            "log": o.log,
-        }
-        for o in group
-    ]
+    return [_row(o) for o in group]
+
+
+def _row(o: Outcome) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "account_id": o.account_id,
+        "id": o.send_id,
+        "status": o.status,
+        "request": o.request,
+        "response": o.response,
+        "reason": o.reason,
+        "redirect_url": o.redirect_url,
+        "price": str(o.price),
+        "elapsed_ms": o.elapsed_ms,
+        "retry_in": o.retry_in,
+        "log": o.log,
+    }
+    if o.notices:
+        row["notices"] = [
+            {
+                "kind": str(n.kind),
+                "sender": n.sender,
+                "recipients": ", ".join(n.recipients),
+                "subject": n.subject,
+                "body": n.body,
+            }
+            for n in o.notices
+        ]
+    return row

@@ -25,7 +25,12 @@ from tests.support.buyers import BuyerServer, buyer_server
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 
 # Retries come quickly in tests; a test that waits for a backoff waits seconds, not minutes.
-FAST = EngineSettings(retry_base_seconds=0.2, poll_seconds=0.05)
+FAST = EngineSettings(
+    retry_base_seconds=0.2,
+    poll_seconds=0.05,
+    notice_retry_base_seconds=0.2,
+    notice_poll_seconds=0.05,
+)
 
 
 @pytest.fixture

@@ -184,6 +184,63 @@ async def test_add_edit_client_delivery(soap_client: Any, market: Any, buyers: B
     assert refused.value.code.endswith("Client")
 
 
+async def test_add_edit_client_delivery_keeps_its_notices(
+    soap_client: Any, market: Any, buyers: BuyerServer
+) -> None:
+    ids = market.ids
+    west = {
+        "ClientDeliveryUID": ids.deliveries["west/post"], "ClientUID": ids.clients["west"],
+        "Name": "West post", "LeadTypeUID": ids.lead_types["auto-insurance"],
+        "DeliveryAddress": buyers.address("west"), "ResponseSearch": "accepted",
+        "SMTPServer": "127.0.0.1", "fAddress": "leads@router.example",
+    }  # fmt: skip
+    client_email = "Subject: Thanks, {{FirstName}}\nWe got your request."
+
+    async def details() -> Any:
+        account = await soap(
+            soap_client, "GetClientAccount", Key=market.key, ClientUID=ids.clients["west"],
+            AccountUID=ids.accounts["west/main"],
+        )  # fmt: skip
+        return account.DeliveryDetails
+
+    await soap(
+        soap_client, "AddEditClientDelivery", Key=market.key,
+        delivery=delivery_type(
+            soap_client, **west, EmailNotify=True, NotifyEmail="ops@router.example, desk@x.example",
+            ClientEmail=client_email,
+        ),
+    )  # fmt: skip
+    found = await details()
+    assert (found.EmailNotify, found.NotifyEmail, found.ClientEmail) == (
+        True, "ops@router.example, desk@x.example", client_email
+    )  # fmt: skip
+    assert (found.SMTPServer, found.fAddress) == ("127.0.0.1", "leads@router.example")
+    await soap(
+        soap_client, "AddEditClientDelivery", Key=market.key,
+        delivery=delivery_type(soap_client, **west, EmailNotify=True, tAddress="t@x.example"),
+    )  # fmt: skip
+    found = await details()  # no NotifyEmail: tAddress is whom notifications go to
+    assert (found.EmailNotify, found.NotifyEmail, found.ClientEmail) == (True, "t@x.example", None)
+    await soap(
+        soap_client, "AddEditClientDelivery", Key=market.key,
+        delivery=delivery_type(soap_client, **west),
+    )  # fmt: skip
+    found = await details()
+    assert (found.EmailNotify, found.NotifyEmail, found.ClientEmail) == (False, None, None)
+    for wrong in (
+        {"EmailNotify": True},  # to nobody
+        {"EmailNotify": True, "NotifyEmail": "not an address"},
+        {"ClientEmail": "Hi {{Nickname}}"},
+        {"ClientEmail": "Thanks", "SMTPServer": ""},
+    ):
+        with pytest.raises(zeep.exceptions.Fault) as refused:
+            await soap(
+                soap_client, "AddEditClientDelivery", Key=market.key,
+                delivery=delivery_type(soap_client, **{**west, **wrong}),
+            )  # fmt: skip
+        assert refused.value.code.endswith("Client"), wrong
+
+
 async def test_add_edit_client_order(soap_client: Any, market: Any) -> None:
     ids = market.ids
     order_kind = soap_client.get_type("ns0:ClientOrderType")

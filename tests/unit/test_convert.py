@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from leadrouter.v1 import buyers_pb2
 
+from server.domain.buyers.records import StoredDelivery
 from server.domain.buyers.specs import ClientStatus, DeliveryMethod
 from server.domain.caps import NO_LIMIT
 from server.domain.config.buyers_section import read_clients
@@ -45,6 +46,9 @@ DOCUMENT_DELIVERY = {
     "smtp_port": 2525,
     "smtp_starttls": True,
     "smtp_password": "pw",
+    "email_notify": True,
+    "notify_email": "ops@example.com",
+    "client_email": "Subject: Thanks\nHi {{FirstName}}",
     "timeout_seconds": 5,
     "mappings": [{"param": "name", "field": "FirstName", "format": "upper"}],
     "days": [{"weekday": 0, "start": "09:00", "end": "17:00"}],
@@ -70,12 +74,30 @@ def test_a_delivery_message_has_the_settings_config_as_code_stores() -> None:
         smtp_port=2525,
         smtp_starttls=True,
         smtp_password="pw",
+        email_notify=True,
+        notify_email="ops@example.com",
+        client_email="Subject: Thanks\nHi {{FirstName}}",
         timeout_seconds=5,
         mappings=[buyers_pb2.FieldMapping(param="name", field="FirstName", format="upper")],
         days=[buyers_pb2.DayWindow(weekday=0, start="09:00", end="17:00")],
     )
     method = convert.delivery_method(message)
     assert method.settings == _document_method().settings
+    assert {k: method.settings[k] for k in ("email_notify", "notify_email")} == {
+        "email_notify": True,
+        "notify_email": "ops@example.com",
+    }
+
+
+def test_a_stored_delivery_answers_its_notice_settings() -> None:
+    stored = StoredDelivery(id=4, client_id=2, method=_document_method())
+    message = convert.delivery_message(stored)
+    assert (message.email_notify, message.notify_email, message.client_email) == (
+        True,
+        "ops@example.com",
+        "Subject: Thanks\nHi {{FirstName}}",
+    )
+    assert convert.delivery_method(message).settings["client_email"] == message.client_email
 
 
 def test_an_unset_delivery_secret_is_none_so_the_stored_one_is_kept() -> None:

@@ -716,6 +716,9 @@ class Delivery(_message.Message):
     FTP_PASSWORD_FIELD_NUMBER: _builtins.int
     FTP_FILE_FORMAT_FIELD_NUMBER: _builtins.int
     DAYS_FIELD_NUMBER: _builtins.int
+    EMAIL_NOTIFY_FIELD_NUMBER: _builtins.int
+    NOTIFY_EMAIL_FIELD_NUMBER: _builtins.int
+    CLIENT_EMAIL_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """ClientDeliveryUID"""
     key: _builtins.str
@@ -764,6 +767,15 @@ class Delivery(_message.Message):
     """write only"""
     ftp_file_format: _builtins.str
     """csv or xml"""
+    email_notify: _builtins.bool
+    """notices: emails a sale through this method sends beside its delivery, whatever its type,
+    over the SMTP settings above, from email_from
+    EmailNotify: a notification to notify_email
+    """
+    notify_email: _builtins.str
+    """NotifyEmail: comma-separated addresses"""
+    client_email: _builtins.str
+    """ClientEmail: the body of an email to the lead's Email"""
     @_builtins.property
     def mappings(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldMapping]: ...
     @_builtins.property
@@ -812,10 +824,13 @@ class Delivery(_message.Message):
         ftp_password: _builtins.str | None = ...,
         ftp_file_format: _builtins.str = ...,
         days: _abc.Iterable[Global___DayWindow] | None = ...,
+        email_notify: _builtins.bool = ...,
+        notify_email: _builtins.str = ...,
+        client_email: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "ftp_password", b"ftp_password", "password", b"password", "smtp_password", b"smtp_password"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "address", b"address", "auth", b"auth", "client_id", b"client_id", "days", b"days", "email_bcc", b"email_bcc", "email_cc", b"email_cc", "email_from", b"email_from", "email_subject", b"email_subject", "email_to", b"email_to", "enabled", b"enabled", "ftp_file_format", b"ftp_file_format", "ftp_password", b"ftp_password", "ftp_username", b"ftp_username", "has_password", b"has_password", "headers", b"headers", "id", b"id", "in_testing", b"in_testing", "key", b"key", "lead_type_id", b"lead_type_id", "mappings", b"mappings", "name", b"name", "password", b"password", "price_search", b"price_search", "reason_search", b"reason_search", "redirect_search", b"redirect_search", "response_search", b"response_search", "smtp_host", b"smtp_host", "smtp_password", b"smtp_password", "smtp_port", b"smtp_port", "smtp_starttls", b"smtp_starttls", "smtp_username", b"smtp_username", "template", b"template", "test_address", b"test_address", "timeout_seconds", b"timeout_seconds", "type", b"type", "use_regex", b"use_regex", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "address", b"address", "auth", b"auth", "client_email", b"client_email", "client_id", b"client_id", "days", b"days", "email_bcc", b"email_bcc", "email_cc", b"email_cc", "email_from", b"email_from", "email_notify", b"email_notify", "email_subject", b"email_subject", "email_to", b"email_to", "enabled", b"enabled", "ftp_file_format", b"ftp_file_format", "ftp_password", b"ftp_password", "ftp_username", b"ftp_username", "has_password", b"has_password", "headers", b"headers", "id", b"id", "in_testing", b"in_testing", "key", b"key", "lead_type_id", b"lead_type_id", "mappings", b"mappings", "name", b"name", "notify_email", b"notify_email", "password", b"password", "price_search", b"price_search", "reason_search", b"reason_search", "redirect_search", b"redirect_search", "response_search", b"response_search", "smtp_host", b"smtp_host", "smtp_password", b"smtp_password", "smtp_port", b"smtp_port", "smtp_starttls", b"smtp_starttls", "smtp_username", b"smtp_username", "template", b"template", "test_address", b"test_address", "timeout_seconds", b"timeout_seconds", "type", b"type", "use_regex", b"use_regex", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__ftp_password: _TypeAlias = _typing.Literal["ftp_password"]  # noqa: Y015
     _WhichOneofArgType__ftp_password: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password"]  # noqa: Y015

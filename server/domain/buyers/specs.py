@@ -229,6 +229,9 @@ def delivery_spec(method: DeliveryMethod) -> DeliverySpec:
             redirect_search=str(s.get("redirect_search", "")),
             reason_search=str(s.get("reason_search", "")),
         ),
+        email_notify=bool(s.get("email_notify", False)),
+        notify_email=str(s.get("notify_email", "")),
+        client_email=str(s.get("client_email", "")),
     )
 
 

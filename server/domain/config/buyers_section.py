@@ -98,7 +98,10 @@ DELIVERY_TEXT = (
     "smtp_host",
     "smtp_username",
     "ftp_username",
+    "notify_email",
+    "client_email",
 )
+DELIVERY_FLAGS = ("in_testing", "use_regex", "smtp_starttls", "email_notify")
 
 
 @dataclass(frozen=True)
@@ -347,25 +350,23 @@ def _delivery(data: object, path: str, problems: list[Violation]) -> DeliveryEnt
             "type",
             "lead_type",
             "enabled",
-            "in_testing",
             "timeout_seconds",
             "mappings",
             "headers",
             "auth",
             "password",
-            "use_regex",
             "smtp_port",
             "smtp_password",
-            "smtp_starttls",
             "ftp_password",
             "ftp_file_format",
             "days",
             *DELIVERY_TEXT,
+            *DELIVERY_FLAGS,
         },
     )
     settings: dict[str, Any] = {name: r.text(name) for name in DELIVERY_TEXT if r.text(name)}
     settings.pop("name", None)
-    for name in ("in_testing", "use_regex", "smtp_starttls"):
+    for name in DELIVERY_FLAGS:
         if r.boolean(name):
             settings[name] = True
     timeout = r.decimal("timeout_seconds")

@@ -322,15 +322,7 @@ def _render_email(
         cc = split_addresses(spec.email_cc)
         bcc = split_addresses(spec.email_bcc)
     sender = spec.email_from.strip() or DEFAULT_SENDER
-    message = EmailMessage(policy=default_policy)
-    message["From"] = sender
-    message["To"] = ", ".join(to)
-    if cc:
-        message["Cc"] = ", ".join(cc)
-    message["Subject"] = _one_line(subject)
-    message["Message-ID"] = message_id(lead.send_id)
-    message["Idempotency-Key"] = idempotency_key(lead.send_id)
-    message.set_content(body, cte=None if body.isascii() else "quoted-printable")
+    message = email_message(sender, to, cc, subject, body, idempotency_key(lead.send_id))
     return EmailRequest(
         message=message,
         sender=mailbox(sender),
@@ -344,6 +336,36 @@ def _render_email(
         log_body=log_body,
         log_subject=_one_line(log_subject),
     )
+
+
+def email_message(
+    sender: str, to: Sequence[str], cc: Sequence[str], subject: str, body: str, key: str
+) -> EmailMessage:
+    """An email as leadrouter sends one: its Message-ID and Idempotency-Key from `key`, the
+    same on every attempt, and the subject on one line."""
+    message = EmailMessage(policy=default_policy)
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Subject"] = _one_line(subject)
+    message["Message-ID"] = f"<{key}@leadrouter>"
+    message["Idempotency-Key"] = key
+    message.set_content(body, cte=None if body.isascii() else "quoted-printable")
+    return message
+
+
+def sent_fields(spec: DeliverySpec, lead: LeadPayload) -> list[tuple[str, str]]:
+    """The parameters a delivery sends for `lead` and their values, as its send log keeps
+    them (secrets masked)."""
+    return [(pair.param, pair.logged) for pair in _pairs(spec, _Values(lead))]
+
+
+def fill_text(template: str, spec: DeliverySpec, lead: LeadPayload) -> str:
+    """`template` filled in as an email template is: each placeholder by the delivery's
+    mapping of that name, else the lead's field, else lead_id, send_id or price."""
+    values = _Values(lead)
+    return _fill(template, _pairs(spec, values), values, _plain)[0]
 
 
 def idempotency_key(send_id: int) -> str:

@@ -137,6 +137,11 @@ class DeliverySpec:
     in_testing: bool = False
     test_address: str = ""  # a URL, or email addresses for Email
     response: ResponseRules = ResponseRules()
+    # notices, emails a sale through this method sends beside its delivery (any type), with
+    # the SMTP settings and email_from above
+    email_notify: bool = False  # a notification to notify_email
+    notify_email: str = ""  # comma-separated, as email_to
+    client_email: str = ""  # the body of an email to the lead's Email value; "" sends none
 
 
 @dataclass(frozen=True)

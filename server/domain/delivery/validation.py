@@ -64,6 +64,7 @@ def validate_delivery(
         )
     if spec.type is DeliveryType.Email:
         problems.extend(_email_problems(spec, where))
+    problems.extend(_notice_problems(spec, where))
     if spec.type is DeliveryType.Ftp and spec.ftp_file_format not in FTP_FILE_FORMATS:
         problems.append(
             Violation(f"{where}.ftp_file_format", f"{spec.ftp_file_format!r} is not csv or xml")
@@ -135,7 +136,7 @@ def _mapping_problems(spec: DeliverySpec, known_fields: set[str], where: str) ->
 def _template_problems(spec: DeliverySpec, known_fields: set[str], where: str) -> list[Violation]:
     known = known_fields | {mapping.param.casefold() for mapping in spec.mappings}
     problems: list[Violation] = []
-    templates = [("template", spec.template)]
+    templates = [("template", spec.template), ("client_email", spec.client_email)]
     if spec.type is DeliveryType.Email:
         templates.append(("email_subject", spec.email_subject))
     for attribute, text in templates:
@@ -231,6 +232,25 @@ def _email_problems(spec: DeliverySpec, where: str) -> list[Violation]:
         problems.extend(_address_list_problems(getattr(spec, attribute), f"{where}.{attribute}"))
     if not spec.smtp_host.strip():
         problems.append(Violation(f"{where}.smtp_host", "is required"))
+    if not 0 < spec.smtp_port < 65536:
+        problems.append(Violation(f"{where}.smtp_port", "must be between 1 and 65535"))
+    return problems
+
+
+def _notice_problems(spec: DeliverySpec, where: str) -> list[Violation]:
+    """Problems with the notices a sale sends (EmailNotify, ClientEmail): their addresses, and
+    the SMTP settings they go out by, which only an email delivery needs otherwise."""
+    problems = _address_list_problems(spec.notify_email, f"{where}.notify_email")
+    if spec.email_notify and not split_addresses(spec.notify_email):
+        problems.append(
+            Violation(f"{where}.notify_email", "at least one address is required to notify")
+        )
+    sends_notices = spec.email_notify or bool(spec.client_email.strip())
+    if not sends_notices or spec.type is DeliveryType.Email:  # checked with the email settings
+        return problems
+    problems.extend(_address_list_problems(spec.email_from, f"{where}.email_from"))
+    if not spec.smtp_host.strip():
+        problems.append(Violation(f"{where}.smtp_host", "is required to send notices"))
     if not 0 < spec.smtp_port < 65536:
         problems.append(Violation(f"{where}.smtp_port", "must be between 1 and 65535"))
     return problems

@@ -55,6 +55,7 @@ class DeliveryAccountView:
     delivery: DeliverySpec
     windows: tuple[DayWindow, ...]
     criteria: CompiledCriteria
+    email_field: str = ""  # the lead type's Email field (a consumer email goes to its value)
 
     @cached_property
     def label(self) -> str:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from server.domain.buyers.records import StoredDeliveryAccount
 from server.domain.buyers.specs import delivery_spec, delivery_windows
 from server.domain.caps import Caps
-from server.domain.catalog.fields import FieldSpec
+from server.domain.catalog.fields import FieldSpec, SpecialField
 from server.domain.intake.call_data import criteria_fields
 from server.domain.matching.criteria import CompiledCriteria, broken_criteria, compile_criteria
 from server.domain.matching.delivery_index import DeliveryAccountIndex
@@ -84,7 +84,8 @@ def _build(
     fields: Mapping[str, FieldSpec],
     lists: list[DistributionList],
 ) -> Snapshot:
-    views = [_view(a, fields) for a in accounts]
+    email_field = next((f.name for f in fields.values() if f.special is SpecialField.Email), "")
+    views = [_view(a, fields, email_field) for a in accounts]
     return Snapshot(
         views,
         {v.id: v for v in views},
@@ -103,7 +104,9 @@ def _compiled(account: StoredDeliveryAccount, fields: Mapping[str, FieldSpec]) -
         return broken_criteria(str(problem))
 
 
-def _view(found: SnapshotEntry, fields: Mapping[str, FieldSpec]) -> DeliveryAccountView:
+def _view(
+    found: SnapshotEntry, fields: Mapping[str, FieldSpec], email_field: str
+) -> DeliveryAccountView:
     """A delivery account as the engine sees it: criteria compiled, schedule parsed."""
     account, spec, method = found.account, found.account.spec, found.method
     return DeliveryAccountView(
@@ -134,4 +137,5 @@ def _view(found: SnapshotEntry, fields: Mapping[str, FieldSpec]) -> DeliveryAcco
         delivery=delivery_spec(method),
         windows=delivery_windows(method.settings),
         criteria=_compiled(account, fields),
+        email_field=email_field,
     )

@@ -4,17 +4,22 @@ A send is rendered by its delivery method (server/domain/delivery/), sent by the
 transport (server/adapters/delivery/), and its outcome recorded: a buyer's answer finishes it
 (sold or rejected) and wakes the lead's job for its next step; a transport failure schedules
 it again by the backoff, up to its attempts, and then fails it. Outcomes are written in
-groups (server/storage/send_outcomes.py). A send delivered again after its process died
-carries the same `Idempotency-Key`, so the buyer can tell.
+groups (server/storage/send_outcomes.py), a sale with the notices its delivery method sends
+(sent by notices.py). A send delivered again after its process died carries the same
+`Idempotency-Key`, so the buyer can tell.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 from server.adapters.delivery import Transports
 from server.domain.catalog.fields import Value
 from server.domain.delivery.answers import interpret
+from server.domain.delivery.notices import Notice, Sale, sale_notices
 from server.domain.delivery.render import render, storable
 from server.domain.delivery.send_log import describe
 from server.domain.delivery.spec import LeadPayload
@@ -25,6 +30,8 @@ from server.services.runner import Backoff
 from server.storage import sends as send_store
 from server.storage.database import Pool, transaction
 from server.storage.send_outcomes import Outcome, OutcomeWriter
+
+log = logging.getLogger(__name__)
 
 MAX_LOGGED_RESPONSE = 65536  # characters of a buyer's answer kept in the send log
 
@@ -39,12 +46,15 @@ class Deliveries:
         transports: Transports,
         outcomes: OutcomeWriter,
         backoff: Backoff,
+        on_notices: Callable[[], None] = lambda: None,
     ) -> None:
+        """`on_notices`: called once a sale that queued notices is committed."""
         self._pool = pool
         self._cache = cache
         self._transports = transports
         self._outcomes = outcomes
         self._backoff = backoff
+        self._on_notices = on_notices
 
     async def deliver_leased(self, account_id: int, send_id: int) -> None:
         """Deliver a send this process leased (by a poll, or reserved by hand): read it back
@@ -120,7 +130,9 @@ class Deliveries:
                 price=send.price,
             )
         answer = interpret(view.delivery.response, result.status, result.body)
-        return await self._finish(
+        price = answer.price if answer.price is not None else send.price
+        notices = self._notices(send, payload, price) if answer.accepted else ()
+        state = await self._finish(
             account_id,
             send.lead_id,
             send.id,
@@ -130,9 +142,29 @@ class Deliveries:
             result.body,
             answer.reason,
             result.elapsed_ms,
-            price=answer.price if answer.price is not None else send.price,
+            price=price,
             redirect_url=answer.redirect_url or view.redirect_url,
+            notices=notices,
         )
+        if notices:
+            self._on_notices()
+        return state
+
+    def _notices(self, send: Reserved, sent: LeadPayload, price: Decimal) -> tuple[Notice, ...]:
+        """The notices a sale at `price` sends. Rendering them must never keep the sale from
+        being recorded: a send left in flight would be delivered again once its lease ran out."""
+        view = send.view
+        if not (view.delivery.email_notify or view.delivery.client_email):
+            return ()
+        try:
+            consumer = _text(send.fields.get(view.email_field)) if view.email_field else ""
+            sale = Sale(replace(sent, price=price), view.client_name, view.label, consumer.strip())
+            return sale_notices(view.delivery, sale)
+        except Exception:
+            log.exception(
+                "lead %s send %s: its notices could not be rendered", send.lead_id, send.id
+            )
+            return ()
 
     async def _finish(
         self,
@@ -149,6 +181,7 @@ class Deliveries:
         price: Decimal,
         retry_in: float = 0.0,
         redirect_url: str = "",
+        notices: tuple[Notice, ...] = (),
     ) -> str | None:
         """Record the attempt; the state it left the lead's job in (None: not touched)."""
         # a buyer's answer may hold NUL, which the database refuses: kept as U+FFFD
@@ -176,6 +209,7 @@ class Deliveries:
                 elapsed_ms=elapsed_ms,
                 retry_in=retry_in,
                 log=entry,
+                notices=notices,
             )
         )
 

@@ -6,7 +6,8 @@ on nothing this process delivers. Walks start from three places: a lead accepted
 handed over at once (its first step was usually taken in the transaction that accepted it);
 the synchronous insert URLs walk their lead before answering (`deliver_now`); and the
 runner's poll leases due jobs and sends from the database: scheduled sends, retries, and
-work a process that died left behind.
+work a process that died left behind. The notices sales queue are sent on a runner of their
+own (notices.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from server.adapters.delivery import Transports
 from server.domain.sales.sends import Send
 from server.services.distribution.buyer_cache import BuyerCache
 from server.services.distribution.deliver import Deliveries
+from server.services.distribution.notices import Notices
 from server.services.distribution.step import NewJob, Reserved, Steps
 from server.services.distribution.views import DistributionViews
 from server.services.runner import Backoff, LeasedRunner, RunnerSettings
@@ -40,6 +42,13 @@ class EngineSettings:
     concurrency: int = 64  # jobs walked at once by one worker
     handed_max: int = 10_000  # accepted leads waiting in memory for room, past which the poll
     poll_seconds: float = 0.2  # how often an idle worker looks for work from other processes
+    # notices (the emails a sale sends beside its delivery): backoff 15 s, 30 s, ... for about
+    # half an hour, since a mail server may be down longer than a buyer; a sale in this
+    # process wakes the notices' runner, so its poll only finds other processes' and retries
+    notice_max_attempts: int = 8
+    notice_retry_base_seconds: float = 15.0
+    notice_concurrency: int = 16
+    notice_poll_seconds: float = 1.0
 
 
 class Distributor:
@@ -60,12 +69,24 @@ class Distributor:
         cache = BuyerCache()
         self.views = DistributionViews(pool, cache)
         self.steps = Steps(pool, cache, settings.lease_seconds)
+        self.notices = Notices(
+            pool,
+            transports,
+            Backoff(settings.notice_retry_base_seconds, settings.notice_max_attempts),
+            settings.lease_seconds,
+            RunnerSettings(
+                settings.notice_concurrency,
+                settings.notice_concurrency,
+                poll_seconds=settings.notice_poll_seconds,
+            ),
+        )
         self.deliveries = Deliveries(
             pool,
             cache,
             transports,
             OutcomeWriter(outcomes_pool or pool),
             Backoff(settings.retry_base_seconds, settings.max_attempts),
+            on_notices=self.notices.wake,
         )
         self.runner = LeasedRunner(
             lambda room: self._poll(room),  # looked up at each poll (tests count them)
@@ -75,12 +96,14 @@ class Distributor:
         )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Lease and walk due work until `stop` is set; then finish what runs."""
-        await self.runner.run(stop)
+        """Lease and walk due work, and send due notices, until `stop` is set; then finish
+        what runs."""
+        await asyncio.gather(self.runner.run(stop), self.notices.run(stop))
 
     async def idle(self) -> None:
-        """Return once all the work due now is done (tests wait on it)."""
+        """Return once all the work due now is done, notices included (tests wait on it)."""
         await self.runner.idle()
+        await self.notices.idle()
 
     def wake(self) -> None:
         """New work was committed in this process: look for it now rather than at the next poll."""

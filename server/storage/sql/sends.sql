@@ -48,14 +48,15 @@ WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = {{SendStatu
 -- Record delivery attempts' outcomes, any number in one statement (nothing for a send already
 -- finished). A final outcome (log not empty) also writes its scan log entry and wakes its
 -- lead's job for the next step, or, when the lead has now sold its max sell count and nothing
--- else of it is outstanding, marks the job done (that step would find nothing to do). The
--- jobs are locked in key order, so two writers never wait on each other in a cycle. Returns
--- each job touched with its new state.
+-- else of it is outstanding, marks the job done (that step would find nothing to do). A sale
+-- queues its notices (the emails its delivery method sends on a sale), once per send and kind.
+-- The jobs are locked in key order, so two writers never wait on each other in a cycle.
+-- Returns each job touched with its new state.
 WITH outcome AS (
   SELECT * FROM jsonb_to_recordset(%(outcomes)s)
     AS o(account_id bigint, id bigint, status smallint, request text, response text,
          reason text, redirect_url text, price numeric, elapsed_ms float8, retry_in float8,
-         log text)
+         log text, notices jsonb)
 ), finished AS (
   UPDATE sends s
   SET status = o.status, request = o.request, response = o.response, reason = o.reason,
@@ -68,6 +69,15 @@ WITH outcome AS (
 ), logged AS (
   INSERT INTO scan_logs (account_id, lead_id, log)
   SELECT account_id, lead_id, log FROM finished WHERE log <> '' ORDER BY id
+), noticed AS (
+  INSERT INTO notices (account_id, lead_id, send_id, kind, sender, recipients, subject, body)
+  SELECT f.account_id, f.lead_id, f.id, n.kind, n.sender, n.recipients, n.subject, n.body
+  FROM finished f
+  JOIN outcome o ON o.account_id = f.account_id AND o.id = f.id
+  CROSS JOIN LATERAL jsonb_to_recordset(o.notices)
+    AS n(kind text, sender text, recipients text, subject text, body text)
+  WHERE f.status = {{SendStatus.SOLD}}
+  ON CONFLICT (send_id, kind, account_id) DO NOTHING
 ), woken AS (
   -- sends are read as they stood before this statement: the ones it finishes count apart
   SELECT j.account_id, j.lead_id, greatest(j.max_sells, 1) AS max_sells,
