@@ -90,6 +90,9 @@ def field_spec(message: catalog_pb2.LeadField, where: str = "field") -> FieldSpe
         special=_enum(SpecialField, message.special, f"{where}.special"),
         description=message.description,
         duplicate_check=message.duplicate_check,
+        col_span=message.col_span,
+        width=message.width,
+        height=message.height,
     )
 
 
@@ -108,6 +111,9 @@ def field_message(lead_type_id: int, spec: FieldSpec, position: int) -> catalog_
         description=spec.description,
         duplicate_check=spec.duplicate_check,
         position=position,
+        col_span=spec.col_span,
+        width=spec.width,
+        height=spec.height,
     )
 
 

@@ -73,6 +73,24 @@ async def test_a_changed_setting_updates_only_that_campaign(
     assert actions[("campaign", "acme-auto-web")] == "unchanged"
 
 
+async def test_a_fields_layout_is_applied_and_read_back(new_account: Any, stub_for: Any) -> None:
+    tenant = await new_account()
+    changed = copy.deepcopy(EXAMPLE)
+    changed["lead_types"][0]["fields"][0].update(col_span=2, width=250, height=30)
+    name = changed["lead_types"][0]["fields"][0]["name"]
+    async with stub_for(tenant.api_key) as stub:
+        await stub.ApplyConfig(request(EXAMPLE))
+        result = await stub.ApplyConfig(request(changed))
+        lead_type = await stub.GetLeadType(
+            admin_pb2.GetLeadTypeRequest(id=result.lead_types["auto-insurance"])
+        )
+    actions = {(c.kind, c.key): c.action for c in result.changes if c.action != "unchanged"}
+    assert actions == {("lead_field", f"auto-insurance/{name}"): "updated"}
+    first, second = lead_type.fields[:2]
+    assert (first.col_span, first.width, first.height) == (2, 250, 30)
+    assert (second.col_span, second.width, second.height) == (0, 0, 0)
+
+
 async def test_an_invalid_document_is_rejected_whole(
     pool: Any, new_account: Any, stub_for: Any
 ) -> None:
