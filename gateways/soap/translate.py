@@ -383,7 +383,7 @@ def delivery(found: buyers_pb2.Delivery) -> Any:
         Type=found.type,
         Name=found.name,
         Status=found.enabled,
-        DateAdded=NEVER,
+        DateAdded=pacific(found.created_at),
         inTesting=found.in_testing,
         LeadTypeUID=found.lead_type_id,
         XML=_template_of(found, buyers_pb2.DELIVERY_TYPE_XML_POST),

@@ -451,6 +451,7 @@ _PLAIN_SETTINGS = frozenset(buyers_pb2.Delivery.DESCRIPTOR.fields_by_name) - {
     "headers",
     "days",
     "auth",
+    "created_at",
 }
 
 
@@ -474,6 +475,7 @@ def delivery_message(stored: StoredDelivery) -> buyers_pb2.Delivery:
         buyers_pb2.Header(name=name, value=value) for name, value in settings.get("headers", ())
     )
     message.days.extend(buyers_pb2.DayWindow(**d) for d in settings.get("days", ()))
+    message.created_at.FromDatetime(stored.created_at)
     return message
 
 

@@ -363,6 +363,7 @@ def _delivery(row: Row) -> StoredDelivery:
             key=row["key"],
             enabled=row["enabled"],
         ),
+        created_at=row["created_at"],
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2, distribution_pb2
 
@@ -189,6 +190,33 @@ async def test_an_edit_by_id_changes_what_the_engine_does(
     lead = await m.post({**LEAD, "Email": "again@example.com", "Phone": "7025550112"})
     sends = await m.settled(lead.lead_id)
     assert [(s.client_name, s.price) for s in sends] == [("Renamed", "35.5")]
+
+
+async def test_a_delivery_method_answers_when_it_was_added_and_keeps_it(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    before = datetime.now(UTC) - timedelta(seconds=5)  # the database's clock, not ours
+    async with stub_for(m.key) as stub:
+        _, delivery, _ = await build_buyer(stub, m, buyers)
+        edited = copy.deepcopy(delivery)
+        edited.name = "Renamed"
+        edited.created_at.FromDatetime(datetime(2001, 1, 1, tzinfo=UTC))  # read only: ignored
+        saved = await stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=edited))
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveDelivery(
+                admin_pb2.SaveDeliveryRequest(
+                    delivery=edited, update_mask=FieldMask(paths=["name", "created_at"])
+                )
+            ),
+        )
+        read = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery.id))
+    added = delivery.created_at.ToDatetime(tzinfo=UTC)
+    assert before <= added <= datetime.now(UTC) + timedelta(seconds=5)
+    assert saved.name == "Renamed"
+    assert saved.created_at == read.created_at == delivery.created_at
+    assert "created_at" in error.details()
 
 
 async def test_saving_what_was_read_changes_nothing_and_matches_config_as_code(

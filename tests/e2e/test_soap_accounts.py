@@ -3,7 +3,9 @@ accounts with their criteria's field ids and their delivery methods."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import zeep
@@ -14,6 +16,8 @@ from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build  # noqa: F401  (build is a fixture)
 from tests.support.buyers import BuyerServer
 from tests.support.soap import soap
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 @pytest.fixture
@@ -41,12 +45,17 @@ async def test_client_accounts(soap_client: Any, market: Any, buyers: BuyerServe
         lead_type = await stub.GetLeadType(
             admin_pb2.GetLeadTypeRequest(id=ids.lead_types["auto-insurance"])
         )
+        method = await stub.GetDelivery(
+            admin_pb2.GetDeliveryRequest(id=ids.deliveries["west/post"])
+        )
     assert criterion.LeadFieldUID == {f.name: f.id for f in lead_type.fields}["State"]
     details = account.DeliveryDetails
     assert (details.ClientDeliveryUID, details.DeliveryAddress) == (
         ids.deliveries["west/post"],
         buyers.address("west"),
     )
+    added = method.created_at.ToDatetime(tzinfo=UTC).astimezone(PACIFIC).replace(tzinfo=None)
+    assert details.DateAdded == added  # Pacific wall time, as every DateAdded
     assert [f.FieldName for f in details.FieldSettings.FieldSettingType][:2] == [
         "first_name",
         "email",
@@ -151,12 +160,16 @@ async def test_add_edit_client_delivery(soap_client: Any, market: Any, buyers: B
     mappings = {"FieldSettingType": [setting(FieldName="email_address", LeadFieldUID=0,
                                              LeadField="Email")]}  # fmt: skip
     days = {"DeliveryDayType": [day(DayOfWeek=1, StartTime="09:00", EndTime="17:00")]}
+    async with admin_async(market.address, market.key) as stub:
+        before = await stub.GetDelivery(
+            admin_pb2.GetDeliveryRequest(id=ids.deliveries["west/post"])
+        )
     edited = await soap(
         soap_client, "AddEditClientDelivery", Key=market.key,
         delivery=delivery_type(
             soap_client, ClientDeliveryUID=ids.deliveries["west/post"],
             ClientUID=ids.clients["west"], Name="West post", LeadTypeUID=lid,
-            DeliveryAddress=buyers.address("west"),
+            DeliveryAddress=buyers.address("west"), DateAdded="2001-02-03T04:05:06",
             ResponseSearch="accepted", FieldSettings=mappings, DeliveryDays=days,
         ),
     )  # fmt: skip
@@ -172,6 +185,8 @@ async def test_add_edit_client_delivery(soap_client: Any, market: Any, buyers: B
         post = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=edited))
         mail = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=added))
     assert (post.name, post.timeout_seconds, post.key) == ("West post", 2.0, "post")  # kept
+    assert post.created_at == before.created_at  # DateAdded is answered only
+    assert mail.created_at.seconds >= before.created_at.seconds
     assert [(m.param, m.field) for m in post.mappings] == [("email_address", "Email")]
     assert [(d.weekday, d.start, d.end) for d in post.days] == [(0, "09:00", "17:00")]  # Monday
     assert (mail.type, mail.email_to, mail.template) == (5, "leads@west.example", "{{Email}}")

@@ -716,6 +716,7 @@ class Delivery(_message.Message):
     FTP_PASSWORD_FIELD_NUMBER: _builtins.int
     FTP_FILE_FORMAT_FIELD_NUMBER: _builtins.int
     DAYS_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """ClientDeliveryUID"""
     key: _builtins.str
@@ -772,6 +773,10 @@ class Delivery(_message.Message):
     def days(self) -> _containers.RepeatedCompositeFieldContainer[Global___DayWindow]:
         """empty = any time"""
 
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """read only: when the method was added (DateAdded)"""
+
     def __init__(
         self,
         *,
@@ -812,10 +817,11 @@ class Delivery(_message.Message):
         ftp_password: _builtins.str | None = ...,
         ftp_file_format: _builtins.str = ...,
         days: _abc.Iterable[Global___DayWindow] | None = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "ftp_password", b"ftp_password", "password", b"password", "smtp_password", b"smtp_password"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "created_at", b"created_at", "ftp_password", b"ftp_password", "password", b"password", "smtp_password", b"smtp_password"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "address", b"address", "auth", b"auth", "client_id", b"client_id", "days", b"days", "email_bcc", b"email_bcc", "email_cc", b"email_cc", "email_from", b"email_from", "email_subject", b"email_subject", "email_to", b"email_to", "enabled", b"enabled", "ftp_file_format", b"ftp_file_format", "ftp_password", b"ftp_password", "ftp_username", b"ftp_username", "has_password", b"has_password", "headers", b"headers", "id", b"id", "in_testing", b"in_testing", "key", b"key", "lead_type_id", b"lead_type_id", "mappings", b"mappings", "name", b"name", "password", b"password", "price_search", b"price_search", "reason_search", b"reason_search", "redirect_search", b"redirect_search", "response_search", b"response_search", "smtp_host", b"smtp_host", "smtp_password", b"smtp_password", "smtp_port", b"smtp_port", "smtp_starttls", b"smtp_starttls", "smtp_username", b"smtp_username", "template", b"template", "test_address", b"test_address", "timeout_seconds", b"timeout_seconds", "type", b"type", "use_regex", b"use_regex", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "address", b"address", "auth", b"auth", "client_id", b"client_id", "created_at", b"created_at", "days", b"days", "email_bcc", b"email_bcc", "email_cc", b"email_cc", "email_from", b"email_from", "email_subject", b"email_subject", "email_to", b"email_to", "enabled", b"enabled", "ftp_file_format", b"ftp_file_format", "ftp_password", b"ftp_password", "ftp_username", b"ftp_username", "has_password", b"has_password", "headers", b"headers", "id", b"id", "in_testing", b"in_testing", "key", b"key", "lead_type_id", b"lead_type_id", "mappings", b"mappings", "name", b"name", "password", b"password", "price_search", b"price_search", "reason_search", b"reason_search", "redirect_search", b"redirect_search", "response_search", b"response_search", "smtp_host", b"smtp_host", "smtp_password", b"smtp_password", "smtp_port", b"smtp_port", "smtp_starttls", b"smtp_starttls", "smtp_username", b"smtp_username", "template", b"template", "test_address", b"test_address", "timeout_seconds", b"timeout_seconds", "type", b"type", "use_regex", b"use_regex", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__ftp_password: _TypeAlias = _typing.Literal["ftp_password"]  # noqa: Y015
     _WhichOneofArgType__ftp_password: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password"]  # noqa: Y015

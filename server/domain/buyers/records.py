@@ -17,6 +17,7 @@ class StoredDelivery:
     id: int
     client_id: int
     method: DeliveryMethod  # its settings hold the secrets: show them through public_settings
+    created_at: datetime
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ ORDER BY id;
 
 -- name: list_deliveries
 -- Delivery methods of the account's buyers (all, or one buyer's).
-SELECT id, client_id, key, name, type, enabled, lead_type_id, settings
+SELECT id, client_id, key, name, type, enabled, lead_type_id, settings, created_at
 FROM deliveries
 WHERE account_id = %(account_id)s AND (%(client_id)s::bigint IS NULL OR client_id = %(client_id)s)
 ORDER BY id;
@@ -251,7 +251,7 @@ WHERE account_id = %(account_id)s AND lower(client_group) = lower(%(old)s)
 
 -- name: delivery_by_id
 -- One delivery method of the account's buyers, as list_deliveries reads it.
-SELECT id, client_id, key, name, type, enabled, lead_type_id, settings
+SELECT id, client_id, key, name, type, enabled, lead_type_id, settings, created_at
 FROM deliveries
 WHERE account_id = %(account_id)s AND id = %(id)s;
 
