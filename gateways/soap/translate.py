@@ -411,7 +411,7 @@ def delivery(found: buyers_pb2.Delivery) -> Any:
         FieldSettings=[
             models.FieldSettingType(
                 FieldName=m.param,
-                LeadFieldUID=0,
+                LeadFieldUID=m.field_id,
                 LeadField=m.field,
                 DefaultValue=m.constant,
                 FormatString=m.format,
@@ -659,6 +659,7 @@ def delivery_edit(found: Any) -> tuple[buyers_pb2.Delivery, list[str]]:
             buyers_pb2.FieldMapping(
                 param=text(m.FieldName),
                 field=text(m.LeadField),
+                field_id=max(m.LeadFieldUID or 0, 0),
                 constant=text(m.DefaultValue),
                 format=text(m.FormatString),
             )

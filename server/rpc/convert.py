@@ -470,7 +470,10 @@ def delivery_message(stored: StoredDelivery) -> buyers_pb2.Delivery:
         auth=int(AUTH_TYPES.get(settings.get("auth", "none"), 0)),  # type: ignore[arg-type]
         **{name: value for name, value in shown.items() if name in _PLAIN_SETTINGS},
     )
-    message.mappings.extend(buyers_pb2.FieldMapping(**m) for m in settings.get("mappings", ()))
+    message.mappings.extend(
+        buyers_pb2.FieldMapping(**m, field_id=stored.field_ids.get(m.get("field", "").lower(), 0))
+        for m in settings.get("mappings", ())
+    )
     message.headers.extend(
         buyers_pb2.Header(name=name, value=value) for name, value in settings.get("headers", ())
     )
@@ -579,7 +582,11 @@ def delivery_method(message: buyers_pb2.Delivery, where: str = "delivery") -> De
     settings["mappings"] = [
         {
             "param": m.param,
-            **{k: getattr(m, k) for k in ("field", "constant", "format") if getattr(m, k)},
+            **{
+                k: getattr(m, k)
+                for k in ("field", "constant", "format", "field_id")
+                if getattr(m, k)
+            },
         }
         for m in message.mappings
     ]

@@ -364,6 +364,7 @@ def _delivery(row: Row) -> StoredDelivery:
             enabled=row["enabled"],
         ),
         created_at=row["created_at"],
+        field_ids=row["field_ids"],
     )
 
 

@@ -21,6 +21,7 @@ from tests.support.buyers import BuyerServer
 S = distribution_pb2.SendStatus
 OP = catalog_pb2.Operator
 CT = buyers_pb2.CriterionType
+DT = catalog_pb2.DataType
 
 
 async def expect(code: grpc.StatusCode, call: Any) -> grpc.aio.AioRpcError:
@@ -217,6 +218,56 @@ async def test_a_delivery_method_answers_when_it_was_added_and_keeps_it(
     assert saved.name == "Renamed"
     assert saved.created_at == read.created_at == delivery.created_at
     assert "created_at" in error.details()
+
+
+async def test_mappings_may_name_their_field_by_id_and_answer_its_id(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    lead_type_id = m.ids.lead_types["auto-insurance"]
+    async with stub_for(m.key) as stub:
+        _, delivery, _ = await build_buyer(stub, m, buyers)
+        lead_type = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=lead_type_id))
+        other = await stub.CreateLeadType(
+            admin_pb2.CreateLeadTypeRequest(
+                lead_type=catalog_pb2.LeadType(
+                    key="other",
+                    name="Other",
+                    fields=[catalog_pb2.LeadField(name="Email", data_type=DT.DATA_TYPE_VARCHAR)],
+                )
+            )
+        )
+        ids = {f.name: f.id for f in lead_type.fields}
+        edited = copy.deepcopy(delivery)
+        del edited.mappings[:]
+        edited.mappings.extend(
+            [
+                buyers_pb2.FieldMapping(param="mail", field_id=ids["Email"]),
+                buyers_pb2.FieldMapping(param="src", constant="lr"),
+            ]
+        )
+        saved = await stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=edited))
+        read = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery.id))
+        refused = []
+        for wrong in (987654, other.fields[0].id):
+            edited.mappings[0].field_id = wrong
+            error = await expect(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=edited)),
+            )
+            refused.extend(violations(error))
+        kept = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery.id))
+    assert [(p.param, p.field, p.field_id) for p in delivery.mappings] == [
+        ("first_name", "FirstName", ids["FirstName"]),
+        ("state", "State", ids["State"]),
+        ("source", "", 0),
+    ]
+    assert [(p.param, p.field, p.field_id) for p in saved.mappings] == [
+        ("mail", "Email", ids["Email"]),
+        ("src", "", 0),
+    ]
+    assert read.mappings == saved.mappings == kept.mappings
+    assert [path for path, _ in refused] == ["delivery.mappings[0].field_id"] * 2
 
 
 async def test_saving_what_was_read_changes_nothing_and_matches_config_as_code(
@@ -666,6 +717,8 @@ async def test_a_delivery_cannot_move_to_a_lead_type_its_accounts_criteria_do_no
         )
         moved = copy.deepcopy(delivery)
         moved.lead_type_id = other.id
+        for mapping in moved.mappings:  # the ids are the old lead type's: name fields by name
+            mapping.field_id = 0
         error = await expect(
             grpc.StatusCode.INVALID_ARGUMENT,
             stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=moved)),

@@ -15,7 +15,7 @@ from clients.client import admin_async
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build  # noqa: F401  (build is a fixture)
 from tests.support.buyers import BuyerServer
-from tests.support.soap import soap
+from tests.support.soap import fault, soap
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
@@ -157,8 +157,14 @@ async def test_add_edit_client_delivery(soap_client: Any, market: Any, buyers: B
     lid = ids.lead_types["auto-insurance"]
     setting = soap_client.get_type("ns0:FieldSettingType")
     day = soap_client.get_type("ns0:DeliveryDayType")
-    mappings = {"FieldSettingType": [setting(FieldName="email_address", LeadFieldUID=0,
-                                             LeadField="Email")]}  # fmt: skip
+    async with admin_async(market.address, market.key) as stub:
+        lead_type = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=lid))
+    field_ids = {f.name: f.id for f in lead_type.fields}
+    mappings = {"FieldSettingType": [
+        setting(FieldName="email_address", LeadFieldUID=0, LeadField="Email"),
+        setting(FieldName="state", LeadFieldUID=field_ids["State"]),  # named by id alone
+        setting(FieldName="source", LeadFieldUID=-1, DefaultValue="soap"),
+    ]}  # fmt: skip
     days = {"DeliveryDayType": [day(DayOfWeek=1, StartTime="09:00", EndTime="17:00")]}
     async with admin_async(market.address, market.key) as stub:
         before = await stub.GetDelivery(
@@ -187,7 +193,17 @@ async def test_add_edit_client_delivery(soap_client: Any, market: Any, buyers: B
     assert (post.name, post.timeout_seconds, post.key) == ("West post", 2.0, "post")  # kept
     assert post.created_at == before.created_at  # DateAdded is answered only
     assert mail.created_at.seconds >= before.created_at.seconds
-    assert [(m.param, m.field) for m in post.mappings] == [("email_address", "Email")]
+    assert [(m.param, m.field, m.constant) for m in post.mappings] == [
+        ("email_address", "Email", ""), ("state", "State", ""), ("source", "", "soap"),
+    ]  # fmt: skip
+    [account] = await soap(
+        soap_client, "GetClientAccounts", Key=market.key, ClientUID=ids.clients["west"]
+    )
+    answered = account.DeliveryDetails.FieldSettings.FieldSettingType
+    assert [(f.FieldName, f.LeadFieldUID, f.LeadField or "") for f in answered] == [
+        ("email_address", field_ids["Email"], "Email"), ("state", field_ids["State"], "State"),
+        ("source", 0, ""),
+    ]  # fmt: skip
     assert [(d.weekday, d.start, d.end) for d in post.days] == [(0, "09:00", "17:00")]  # Monday
     assert (mail.type, mail.email_to, mail.template) == (5, "leads@west.example", "{{Email}}")
     with pytest.raises(zeep.exceptions.Fault) as refused:
@@ -197,6 +213,19 @@ async def test_add_edit_client_delivery(soap_client: Any, market: Any, buyers: B
                                    Type=99, LeadTypeUID=lid),
         )  # fmt: skip
     assert refused.value.code.endswith("Client")
+    for wrong in (
+        setting(FieldName="x", LeadFieldUID=987654),  # no field of the lead type
+        setting(FieldName="x", LeadFieldUID=field_ids["State"], LeadField="Email"),
+    ):
+        bad = await fault(
+            soap_client, "AddEditClientDelivery", Key=market.key,
+            delivery=delivery_type(
+                soap_client, ClientDeliveryUID=edited, ClientUID=ids.clients["west"],
+                Name="West post", LeadTypeUID=lid, DeliveryAddress=buyers.address("west"),
+                FieldSettings={"FieldSettingType": [wrong]},
+            ),
+        )  # fmt: skip
+        assert bad.code.endswith("Client") and "mappings[0].field_id" in bad.message
 
 
 async def test_add_edit_client_order(soap_client: Any, market: Any) -> None:

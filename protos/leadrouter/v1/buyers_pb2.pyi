@@ -599,6 +599,7 @@ class FieldMapping(_message.Message):
     FIELD_FIELD_NUMBER: _builtins.int
     CONSTANT_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    FIELD_ID_FIELD_NUMBER: _builtins.int
     param: _builtins.str
     """the buyer's parameter name"""
     field: _builtins.str
@@ -607,6 +608,8 @@ class FieldMapping(_message.Message):
     """a fixed value"""
     format: _builtins.str
     """e.g. MM/dd/yyyy, (###) ###-####, upper, digits"""
+    field_id: _builtins.int
+    """the field's id (LeadFieldUID); 0 = a constant. Saving:"""
     def __init__(
         self,
         *,
@@ -614,10 +617,11 @@ class FieldMapping(_message.Message):
         field: _builtins.str = ...,
         constant: _builtins.str = ...,
         format: _builtins.str = ...,
+        field_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["constant", b"constant", "field", b"field", "format", b"format", "param", b"param"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["constant", b"constant", "field", b"field", "field_id", b"field_id", "format", b"format", "param", b"param"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -21,6 +21,7 @@ from server.domain.buyers.specs import (
     DeliveryAccountSpec,
     DeliveryMethod,
     default_mappings,
+    mappings_by_name,
     merge_secrets,
     parse_clock,
     validate_client,
@@ -138,6 +139,8 @@ class BuyerEdits:
                 _check([Violation(f"{where}.lead_type_id", "is required")])
             fields = await _lead_type_fields(conn, account_id, method.lead_type_id)
             settings = _secrets(method.settings, current.settings if current else {})
+            settings, problems = mappings_by_name(settings, fields, where)
+            _check(problems)
             settings, problems = _clean_days(settings, where)
             method = replace(method, settings=settings)
             problems.extend(validate_method(method, [f.name for f in fields], where))

@@ -128,9 +128,13 @@ WHERE account_id = %(account_id)s AND (%(id)s::bigint IS NULL OR id = %(id)s)
 ORDER BY id;
 
 -- name: list_deliveries
--- Delivery methods of the account's buyers (all, or one buyer's).
-SELECT id, client_id, key, name, type, enabled, lead_type_id, settings, created_at
-FROM deliveries
+-- Delivery methods of the account's buyers (all, or one buyer's), with the ids of their lead
+-- type's fields by lower-cased name (for their mappings' LeadFieldUID).
+SELECT id, client_id, key, name, type, enabled, lead_type_id, settings, created_at,
+       coalesce((SELECT jsonb_object_agg(lower(f.name), f.id) FROM lead_fields f
+                 WHERE f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id), '{}')
+         AS field_ids
+FROM deliveries d
 WHERE account_id = %(account_id)s AND (%(client_id)s::bigint IS NULL OR client_id = %(client_id)s)
 ORDER BY id;
 
@@ -251,8 +255,11 @@ WHERE account_id = %(account_id)s AND lower(client_group) = lower(%(old)s)
 
 -- name: delivery_by_id
 -- One delivery method of the account's buyers, as list_deliveries reads it.
-SELECT id, client_id, key, name, type, enabled, lead_type_id, settings, created_at
-FROM deliveries
+SELECT id, client_id, key, name, type, enabled, lead_type_id, settings, created_at,
+       coalesce((SELECT jsonb_object_agg(lower(f.name), f.id) FROM lead_fields f
+                 WHERE f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id), '{}')
+         AS field_ids
+FROM deliveries d
 WHERE account_id = %(account_id)s AND id = %(id)s;
 
 -- name: delivery_for_update
