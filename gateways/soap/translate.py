@@ -458,7 +458,7 @@ def client_account(
         AgentPhone=account.agent_phone,
         Criteria=[
             models.ClientCriteriaType(
-                ClientCriteriaUID=0,  # criteria are kept in order, without ids of their own
+                ClientCriteriaUID=c.id,
                 LeadFieldUID=c.field_id,
                 Type=enum_name(CRITERIA_TYPES, max(c.type - 1, 0)),
                 Expression=c.expression,
@@ -584,6 +584,7 @@ ACCOUNT_FIELDS = (
 def account_edit(account: Any) -> buyers_pb2.DeliveryAccount:
     criteria = [
         buyers_pb2.Criterion(
+            id=max(c.ClientCriteriaUID or 0, 0),  # -1: a new criterion
             type=enum_number(CRITERIA_TYPES, c.Type) + 1 if c.Type is not None else 0,  # type: ignore[arg-type]
             field_id=max(c.LeadFieldUID or 0, 0),
             operator=enum_number(OPERATORS, c.Operator) + 1 if c.Operator is not None else 0,  # type: ignore[arg-type]

@@ -512,6 +512,7 @@ def delivery_account_message(
                 value=c.value,
                 expression=c.expression,
                 field_id=stored.field_ids.get(c.field.lower(), 0),
+                id=c.id,
             )
             for c in spec.criteria
         ],
@@ -622,6 +623,7 @@ def delivery_account_spec(
                 c.value,
                 c.expression,
                 c.field_id,
+                c.id,
             )
         )
     return DeliveryAccountSpec(

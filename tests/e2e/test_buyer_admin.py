@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import copy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -18,6 +19,7 @@ from clients.client import struct, violations
 from tests.e2e.test_distribution import EXAMPLE, LEAD, Market
 from tests.support.buyers import BuyerServer
 
+MIGRATIONS = Path(__file__).parents[2] / "server" / "storage" / "migrations"
 S = distribution_pb2.SendStatus
 OP = catalog_pb2.Operator
 CT = buyers_pb2.CriterionType
@@ -268,6 +270,82 @@ async def test_mappings_may_name_their_field_by_id_and_answer_its_id(
     ]
     assert read.mappings == saved.mappings == kept.mappings
     assert [path for path, _ in refused] == ["delivery.mappings[0].field_id"] * 2
+
+
+async def test_criteria_keep_their_ids_and_new_ones_get_ids_of_their_own(
+    pool: Any, grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        client, delivery, account = await build_buyer(stub, m, buyers)
+        other_spec = nevada_account(client.id, delivery.id)
+        other_spec.key = "nv2"
+        other = await stub.SaveDeliveryAccount(
+            admin_pb2.SaveDeliveryAccountRequest(account=other_spec)
+        )
+        state, adult = account.criteria
+        edited = copy.deepcopy(account)
+        edited.criteria[0].value = "CA"  # changed: the same criterion, its id kept
+        edited.criteria.extend(
+            [
+                buyers_pb2.Criterion(id=-1, field="Zip", operator=OP.OPERATOR_EQUAL, value="89101"),
+                # another account's criterion, and a repeat: new criteria
+                buyers_pb2.Criterion(
+                    id=other.criteria[0].id, field="City", operator=OP.OPERATOR_EQUAL, value="Reno"
+                ),
+                buyers_pb2.Criterion(
+                    id=state.id, field="Email", operator=OP.OPERATOR_CONTAINS, value="@"
+                ),
+            ]
+        )
+        saved = await stub.SaveDeliveryAccount(admin_pb2.SaveDeliveryAccountRequest(account=edited))
+        account_id = await _account_id(pool, client.id)
+        version = await buyer_version(pool, account_id)
+        again = await stub.SaveDeliveryAccount(admin_pb2.SaveDeliveryAccountRequest(account=saved))
+        read = await stub.GetDeliveryAccount(admin_pb2.GetDeliveryAccountRequest(id=account.id))
+        assert await buyer_version(pool, account_id) == version  # saved as read: nothing written
+    first = [state.id, adult.id, *(c.id for c in other.criteria)]
+    assert all(i > 0 for i in first) and len(set(first)) == 4
+    assert [(c.id, c.value) for c in saved.criteria[:2]] == [(state.id, "CA"), (adult.id, "")]
+    added = [c.id for c in saved.criteria[2:]]
+    assert all(i > 0 for i in added) and not set(added) & set(first) and len(set(added)) == 3
+    assert read.criteria == again.criteria == saved.criteria
+
+
+async def test_the_migration_numbers_the_criteria_stored_before_it_in_order(
+    pool: Any, grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    migration = (MIGRATIONS / "0019_service_asmx_properties.sql").read_text()
+    backfill = migration[migration.index("UPDATE delivery_accounts") :]
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        _, _, account = await build_buyer(stub, m, buyers)
+        async with pool.connection() as conn:  # the account as stored before 0019
+            await conn.execute(
+                "UPDATE delivery_accounts SET criteria = (SELECT jsonb_agg(c - 'id' ORDER BY n)"
+                " FROM jsonb_array_elements(criteria) WITH ORDINALITY AS e(c, n)) WHERE id = %s",
+                [account.id],
+            )
+        unnumbered = await stub.GetDeliveryAccount(
+            admin_pb2.GetDeliveryAccountRequest(id=account.id)
+        )
+        async with pool.connection() as conn:
+            await conn.execute(backfill)
+        numbered = await stub.GetDeliveryAccount(admin_pb2.GetDeliveryAccountRequest(id=account.id))
+    assert [c.id for c in unnumbered.criteria] == [0, 0]
+    new_ids = [c.id for c in numbered.criteria]
+    assert all(new_ids) and new_ids == sorted(set(new_ids))  # in order, each its own
+    assert not set(new_ids) & {c.id for c in account.criteria}
+    assert [(c.field, c.expression) for c in numbered.criteria] == [
+        (c.field, c.expression) for c in account.criteria
+    ]
+
+
+async def _account_id(pool: Any, client_id: int) -> int:
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SELECT account_id FROM clients WHERE id = %s", [client_id])
+        row = await cursor.fetchone()
+    return int(row["account_id"])
 
 
 async def test_saving_what_was_read_changes_nothing_and_matches_config_as_code(

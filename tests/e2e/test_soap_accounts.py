@@ -49,6 +49,8 @@ async def test_client_accounts(soap_client: Any, market: Any, buyers: BuyerServe
             admin_pb2.GetDeliveryRequest(id=ids.deliveries["west/post"])
         )
     assert criterion.LeadFieldUID == {f.name: f.id for f in lead_type.fields}["State"]
+    stored = await stub_criteria(market, ids.accounts["west/main"])
+    assert criterion.ClientCriteriaUID == stored[0].id > 0
     details = account.DeliveryDetails
     assert (details.ClientDeliveryUID, details.DeliveryAddress) == (
         ids.deliveries["west/post"],
@@ -87,6 +89,12 @@ async def test_client_accounts(soap_client: Any, market: Any, buyers: BuyerServe
         assert refused.value.code.endswith("Client"), method
 
 
+async def stub_criteria(market: Any, account_id: int) -> Any:
+    async with admin_async(market.address, market.key) as stub:
+        found = await stub.GetDeliveryAccount(admin_pb2.GetDeliveryAccountRequest(id=account_id))
+    return list(found.criteria)
+
+
 def account_type(client_: Any, **values: Any) -> Any:
     kind = client_.get_type("ns0:ClientAccountType")
     base = {
@@ -102,9 +110,29 @@ async def test_add_edit_client_account(soap_client: Any, market: Any) -> None:
     [current] = await soap(
         soap_client, "GetClientAccounts", Key=market.key, ClientUID=ids.clients["west"]
     )
-    state = current.Criteria.ClientCriteriaType[0].LeadFieldUID
-    criterion = {"ClientCriteriaUID": 0, "LeadFieldUID": state, "Type": "FieldValue",
-                 "Operator": "Equal", "Value": "CA"}  # fmt: skip
+    [before] = current.Criteria.ClientCriteriaType
+    state = before.LeadFieldUID
+    criterion = {"ClientCriteriaUID": before.ClientCriteriaUID, "LeadFieldUID": state,
+                 "Type": "FieldValue", "Operator": "Equal", "Value": "CA"}  # fmt: skip
+    added_criteria = [  # new: -1, and an id that is none of this account's criteria
+        {**criterion, "ClientCriteriaUID": -1, "Operator": "NotEqual", "Value": "NV"},
+        {**criterion, "ClientCriteriaUID": 987654, "Operator": "NotEqual", "Value": "OR"},
+    ]
+    edited = await soap(
+        soap_client, "AddEditClientAccount", Key=market.key,
+        account=account_type(
+            soap_client, ClientAccountUID=current.ClientAccountUID, ClientUID=ids.clients["west"],
+            DeliveryUID=current.DeliveryUID, Price=55.25, DayMax=3, Description="West, CA only",
+            Criteria={"ClientCriteriaType": [criterion, *added_criteria]},
+        ),
+    )  # fmt: skip
+    answered = await soap(
+        soap_client, "GetClientAccount", Key=market.key, ClientUID=ids.clients["west"],
+        AccountUID=edited,
+    )  # fmt: skip
+    uids = [c.ClientCriteriaUID for c in answered.Criteria.ClientCriteriaType]
+    assert uids[0] == before.ClientCriteriaUID  # kept
+    assert len(set(uids)) == 3 and all(u > 0 for u in uids) and 987654 not in uids
     edited = await soap(
         soap_client, "AddEditClientAccount", Key=market.key,
         account=account_type(
@@ -127,7 +155,9 @@ async def test_add_edit_client_account(soap_client: Any, market: Any) -> None:
     assert (stored.price, stored.day_max, stored.description, stored.key) == (
         "55.25", 3, "West, CA only", "main"
     )  # fmt: skip
-    assert [(c.field, c.value, c.field_id) for c in stored.criteria] == [("State", "CA", state)]
+    assert [(c.field, c.value, c.field_id, c.id) for c in stored.criteria] == [
+        ("State", "CA", state, before.ClientCriteriaUID)
+    ]
     assert (second.price, second.client_id) == ("10", ids.clients["west"])
     for values in (
         {"ClientAccountUID": edited, "ClientUID": ids.clients["west"],

@@ -852,6 +852,7 @@ class Criterion(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     EXPRESSION_FIELD_NUMBER: _builtins.int
     FIELD_ID_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
     type: Global___CriterionType.ValueType
     field: _builtins.str
     """lead field name"""
@@ -862,6 +863,10 @@ class Criterion(_message.Message):
     """EXPRESSION: the expression; FUNCTION: the function name"""
     field_id: _builtins.int
     """the field's id (LeadFieldUID); 0 = none. Saving: names"""
+    id: _builtins.int
+    """the field by id when `field` is empty
+    ClientCriteriaUID. Saving: an id of one of the delivery
+    """
     def __init__(
         self,
         *,
@@ -871,10 +876,11 @@ class Criterion(_message.Message):
         value: _builtins.str = ...,
         expression: _builtins.str = ...,
         field_id: _builtins.int = ...,
+        id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expression", b"expression", "field", b"field", "field_id", b"field_id", "operator", b"operator", "type", b"type", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expression", b"expression", "field", b"field", "field_id", b"field_id", "id", b"id", "operator", b"operator", "type", b"type", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
