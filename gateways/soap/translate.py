@@ -104,9 +104,9 @@ def lead_field(field: catalog_pb2.LeadField) -> Any:
         FormatString=field.format_string,
         isState=special == "SPECIAL_FIELD_STATE",
         FieldDescription=field.description,
-        ColSpan=0,
-        Width=0,
-        Height=0,
+        ColSpan=field.col_span,
+        Width=field.width,
+        Height=field.height,
         SpecialBit=special_bit(field.special),
         FieldEnums=list(field.enumerations),
         Delete=False,
@@ -383,7 +383,7 @@ def delivery(found: buyers_pb2.Delivery) -> Any:
         Type=found.type,
         Name=found.name,
         Status=found.enabled,
-        DateAdded=NEVER,
+        DateAdded=pacific(found.created_at),
         inTesting=found.in_testing,
         LeadTypeUID=found.lead_type_id,
         XML=_template_of(found, buyers_pb2.DELIVERY_TYPE_XML_POST),
@@ -411,7 +411,7 @@ def delivery(found: buyers_pb2.Delivery) -> Any:
         FieldSettings=[
             models.FieldSettingType(
                 FieldName=m.param,
-                LeadFieldUID=0,
+                LeadFieldUID=m.field_id,
                 LeadField=m.field,
                 DefaultValue=m.constant,
                 FormatString=m.format,
@@ -458,7 +458,7 @@ def client_account(
         AgentPhone=account.agent_phone,
         Criteria=[
             models.ClientCriteriaType(
-                ClientCriteriaUID=0,  # criteria are kept in order, without ids of their own
+                ClientCriteriaUID=c.id,
                 LeadFieldUID=c.field_id,
                 Type=enum_name(CRITERIA_TYPES, max(c.type - 1, 0)),
                 Expression=c.expression,
@@ -584,6 +584,7 @@ ACCOUNT_FIELDS = (
 def account_edit(account: Any) -> buyers_pb2.DeliveryAccount:
     criteria = [
         buyers_pb2.Criterion(
+            id=max(c.ClientCriteriaUID or 0, 0),  # -1: a new criterion
             type=enum_number(CRITERIA_TYPES, c.Type) + 1 if c.Type is not None else 0,  # type: ignore[arg-type]
             field_id=max(c.LeadFieldUID or 0, 0),
             operator=enum_number(OPERATORS, c.Operator) + 1 if c.Operator is not None else 0,  # type: ignore[arg-type]
@@ -663,6 +664,7 @@ def delivery_edit(found: Any) -> tuple[buyers_pb2.Delivery, list[str]]:
             buyers_pb2.FieldMapping(
                 param=text(m.FieldName),
                 field=text(m.LeadField),
+                field_id=max(m.LeadFieldUID or 0, 0),
                 constant=text(m.DefaultValue),
                 format=text(m.FormatString),
             )

@@ -90,6 +90,9 @@ def field_spec(message: catalog_pb2.LeadField, where: str = "field") -> FieldSpe
         special=_enum(SpecialField, message.special, f"{where}.special"),
         description=message.description,
         duplicate_check=message.duplicate_check,
+        col_span=message.col_span,
+        width=message.width,
+        height=message.height,
     )
 
 
@@ -108,6 +111,9 @@ def field_message(lead_type_id: int, spec: FieldSpec, position: int) -> catalog_
         description=spec.description,
         duplicate_check=spec.duplicate_check,
         position=position,
+        col_span=spec.col_span,
+        width=spec.width,
+        height=spec.height,
     )
 
 
@@ -445,6 +451,7 @@ _PLAIN_SETTINGS = frozenset(buyers_pb2.Delivery.DESCRIPTOR.fields_by_name) - {
     "headers",
     "days",
     "auth",
+    "created_at",
 }
 
 
@@ -463,11 +470,15 @@ def delivery_message(stored: StoredDelivery) -> buyers_pb2.Delivery:
         auth=int(AUTH_TYPES.get(settings.get("auth", "none"), 0)),  # type: ignore[arg-type]
         **{name: value for name, value in shown.items() if name in _PLAIN_SETTINGS},
     )
-    message.mappings.extend(buyers_pb2.FieldMapping(**m) for m in settings.get("mappings", ()))
+    message.mappings.extend(
+        buyers_pb2.FieldMapping(**m, field_id=stored.field_ids.get(m.get("field", "").lower(), 0))
+        for m in settings.get("mappings", ())
+    )
     message.headers.extend(
         buyers_pb2.Header(name=name, value=value) for name, value in settings.get("headers", ())
     )
     message.days.extend(buyers_pb2.DayWindow(**d) for d in settings.get("days", ()))
+    message.created_at.FromDatetime(stored.created_at)
     return message
 
 
@@ -501,6 +512,7 @@ def delivery_account_message(
                 value=c.value,
                 expression=c.expression,
                 field_id=stored.field_ids.get(c.field.lower(), 0),
+                id=c.id,
             )
             for c in spec.criteria
         ],
@@ -571,7 +583,11 @@ def delivery_method(message: buyers_pb2.Delivery, where: str = "delivery") -> De
     settings["mappings"] = [
         {
             "param": m.param,
-            **{k: getattr(m, k) for k in ("field", "constant", "format") if getattr(m, k)},
+            **{
+                k: getattr(m, k)
+                for k in ("field", "constant", "format", "field_id")
+                if getattr(m, k)
+            },
         }
         for m in message.mappings
     ]
@@ -607,6 +623,7 @@ def delivery_account_spec(
                 c.value,
                 c.expression,
                 c.field_id,
+                c.id,
             )
         )
     return DeliveryAccountSpec(

@@ -63,8 +63,10 @@ async def _written(conn: Connection, query: str, params: Mapping[str, Any]) -> R
 
 
 def criterion_json(c: Criterion) -> dict[str, Any]:
-    """A delivery account's criterion as its `criteria` column stores it."""
+    """A delivery account's criterion as its `criteria` column stores it; id 0 (new) is
+    numbered by the statement that writes it (numbered_criteria, migration 0019)."""
     return {
+        "id": c.id,
         "type": int(c.type),
         "field": c.field,
         "operator": int(c.operator),
@@ -81,6 +83,7 @@ def criterion_from_json(stored: Mapping[str, Any]) -> Criterion:
         Operator(stored["operator"]),
         stored["value"],
         stored.get("expression", ""),
+        id=stored.get("id", 0),
     )
 
 
@@ -289,6 +292,16 @@ async def update_delivery(
     return await _written(conn, "update_delivery", params) is not None
 
 
+async def criteria_by_key(
+    conn: Connection, account_id: int, client_id: int
+) -> dict[str, tuple[Criterion, ...]]:
+    """A buyer's delivery accounts' stored criteria, by key (to keep their ids)."""
+    rows = await fetch_all(
+        conn, "criteria_by_key", {"account_id": account_id, "client_id": client_id}
+    )
+    return {row["key"]: tuple(criterion_from_json(c) for c in row["criteria"]) for row in rows}
+
+
 async def criteria_through(
     conn: Connection, account_id: int, delivery_id: int
 ) -> list[tuple[int, tuple[Criterion, ...]]]:
@@ -363,6 +376,8 @@ def _delivery(row: Row) -> StoredDelivery:
             key=row["key"],
             enabled=row["enabled"],
         ),
+        created_at=row["created_at"],
+        field_ids=row["field_ids"],
     )
 
 

@@ -125,6 +125,9 @@ def _field_from_row(row: Row) -> StoredField:
             special=SpecialField[row["special"]],
             description=row["description"],
             duplicate_check=row["duplicate_check"],
+            col_span=row["col_span"],
+            width=row["width"],
+            height=row["height"],
         ),
     )
 
@@ -157,6 +160,9 @@ def _field_params(account_id: int, spec: FieldSpec, position: int) -> dict[str, 
         "description": spec.description,
         "duplicate_check": spec.duplicate_check,
         "position": position,
+        "col_span": spec.col_span,
+        "width": spec.width,
+        "height": spec.height,
     }
 
 

@@ -349,6 +349,49 @@ async def test_fields_are_added_and_changed_one_by_one(new_account: Any, stub_fo
     assert [f.name for f in lead_type_now.fields] == ["Email", "Age", "Zip"]
 
 
+async def test_a_fields_layout_is_stored_changed_and_checked(
+    new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+    layout = {"col_span": 2, "width": 300, "height": 80}
+    async with stub_for(tenant.api_key) as stub:
+        ids = await seed(stub)
+        added = await stub.CreateLeadField(
+            admin_pb2.CreateLeadFieldRequest(
+                field=catalog_pb2.LeadField(
+                    lead_type_id=ids["lead_type"], name="Notes", data_type=DT.DATA_TYPE_VARCHAR,
+                    **layout,
+                )
+            )
+        )  # fmt: skip
+        changed = await stub.UpdateLeadField(
+            admin_pb2.UpdateLeadFieldRequest(
+                field=catalog_pb2.LeadField(
+                    id=added.id, name="Notes", data_type=DT.DATA_TYPE_VARCHAR, col_span=1,
+                    width=400, height=120,
+                )
+            )
+        )  # fmt: skip
+        lead_type_now = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=ids["lead_type"]))
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.UpdateLeadField(
+                admin_pb2.UpdateLeadFieldRequest(
+                    field=catalog_pb2.LeadField(
+                        id=added.id, name="Notes", data_type=DT.DATA_TYPE_VARCHAR, width=-1
+                    )
+                )
+            ),
+        )
+        kept = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=ids["lead_type"]))
+    assert (added.col_span, added.width, added.height) == (2, 300, 80)
+    assert (changed.col_span, changed.width, changed.height) == (1, 400, 120)
+    notes = {f.name: f for f in lead_type_now.fields}["Notes"]
+    assert (notes.col_span, notes.width, notes.height) == (1, 400, 120)
+    assert [path for path, _ in violations(error)] == ["field.width"]
+    assert {f.name: f.width for f in kept.fields}["Notes"] == 400
+
+
 async def test_a_field_name_taken_case_insensitively_is_invalid(
     new_account: Any, stub_for: Any
 ) -> None:

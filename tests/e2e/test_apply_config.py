@@ -73,6 +73,64 @@ async def test_a_changed_setting_updates_only_that_campaign(
     assert actions[("campaign", "acme-auto-web")] == "unchanged"
 
 
+async def test_a_fields_layout_is_applied_and_read_back(new_account: Any, stub_for: Any) -> None:
+    tenant = await new_account()
+    changed = copy.deepcopy(EXAMPLE)
+    changed["lead_types"][0]["fields"][0].update(col_span=2, width=250, height=30)
+    name = changed["lead_types"][0]["fields"][0]["name"]
+    async with stub_for(tenant.api_key) as stub:
+        await stub.ApplyConfig(request(EXAMPLE))
+        result = await stub.ApplyConfig(request(changed))
+        lead_type = await stub.GetLeadType(
+            admin_pb2.GetLeadTypeRequest(id=result.lead_types["auto-insurance"])
+        )
+    actions = {(c.kind, c.key): c.action for c in result.changes if c.action != "unchanged"}
+    assert actions == {("lead_field", f"auto-insurance/{name}"): "updated"}
+    first, second = lead_type.fields[:2]
+    assert (first.col_span, first.width, first.height) == (2, 250, 30)
+    assert (second.col_span, second.width, second.height) == (0, 0, 0)
+
+
+def with_buyer(criteria: list[dict[str, Any]]) -> dict[str, Any]:
+    document = copy.deepcopy(EXAMPLE)
+    document["clients"] = [
+        {
+            "key": "west",
+            "name": "West",
+            "deliveries": [
+                {"key": "post", "type": "http_post", "lead_type": "auto-insurance",
+                 "address": "https://buyer.example/post"}
+            ],
+            "accounts": [{"key": "main", "delivery": "post", "criteria": criteria}],
+        }
+    ]  # fmt: skip
+    return document
+
+
+async def test_criteria_applied_again_keep_their_ids_and_a_changed_one_is_new(
+    new_account: Any, stub_for: Any
+) -> None:
+    state = {"field": "State", "operator": "In", "value": "CA,NV"}
+    adult = {"field": "Age", "operator": "GreaterOrEqual", "value": "18"}
+    async with stub_for((await new_account()).api_key) as stub:
+        applied = await stub.ApplyConfig(request(with_buyer([state, adult])))
+        account = admin_pb2.GetDeliveryAccountRequest(id=applied.accounts["west/main"])
+        first = await stub.GetDeliveryAccount(account)
+        again = await stub.ApplyConfig(request(with_buyer([adult, state])))
+        reordered = await stub.GetDeliveryAccount(account)
+        await stub.ApplyConfig(request(with_buyer([state, {**adult, "value": "21"}])))
+        changed = await stub.GetDeliveryAccount(account)
+    ids = {c.field: c.id for c in first.criteria}
+    assert all(ids.values()) and len(set(ids.values())) == 2
+    assert {(c.kind, c.action) for c in again.changes} >= {("account", "updated")}  # the order
+    assert [(c.field, c.id) for c in reordered.criteria] == [
+        ("Age", ids["Age"]),
+        ("State", ids["State"]),
+    ]
+    assert changed.criteria[0].id == ids["State"]
+    assert changed.criteria[1].id not in (0, ids["Age"], ids["State"])
+
+
 async def test_an_invalid_document_is_rejected_whole(
     pool: Any, new_account: Any, stub_for: Any
 ) -> None:

@@ -6,10 +6,12 @@ from __future__ import annotations
 import base64
 import copy
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2, distribution_pb2
 
@@ -17,9 +19,11 @@ from clients.client import struct, violations
 from tests.e2e.test_distribution import EXAMPLE, LEAD, Market
 from tests.support.buyers import BuyerServer
 
+MIGRATIONS = Path(__file__).parents[2] / "server" / "storage" / "migrations"
 S = distribution_pb2.SendStatus
 OP = catalog_pb2.Operator
 CT = buyers_pb2.CriterionType
+DT = catalog_pb2.DataType
 
 
 async def expect(code: grpc.StatusCode, call: Any) -> grpc.aio.AioRpcError:
@@ -189,6 +193,159 @@ async def test_an_edit_by_id_changes_what_the_engine_does(
     lead = await m.post({**LEAD, "Email": "again@example.com", "Phone": "7025550112"})
     sends = await m.settled(lead.lead_id)
     assert [(s.client_name, s.price) for s in sends] == [("Renamed", "35.5")]
+
+
+async def test_a_delivery_method_answers_when_it_was_added_and_keeps_it(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    before = datetime.now(UTC) - timedelta(seconds=5)  # the database's clock, not ours
+    async with stub_for(m.key) as stub:
+        _, delivery, _ = await build_buyer(stub, m, buyers)
+        edited = copy.deepcopy(delivery)
+        edited.name = "Renamed"
+        edited.created_at.FromDatetime(datetime(2001, 1, 1, tzinfo=UTC))  # read only: ignored
+        saved = await stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=edited))
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveDelivery(
+                admin_pb2.SaveDeliveryRequest(
+                    delivery=edited, update_mask=FieldMask(paths=["name", "created_at"])
+                )
+            ),
+        )
+        read = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery.id))
+    added = delivery.created_at.ToDatetime(tzinfo=UTC)
+    assert before <= added <= datetime.now(UTC) + timedelta(seconds=5)
+    assert saved.name == "Renamed"
+    assert saved.created_at == read.created_at == delivery.created_at
+    assert "created_at" in error.details()
+
+
+async def test_mappings_may_name_their_field_by_id_and_answer_its_id(
+    grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    lead_type_id = m.ids.lead_types["auto-insurance"]
+    async with stub_for(m.key) as stub:
+        _, delivery, _ = await build_buyer(stub, m, buyers)
+        lead_type = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=lead_type_id))
+        other = await stub.CreateLeadType(
+            admin_pb2.CreateLeadTypeRequest(
+                lead_type=catalog_pb2.LeadType(
+                    key="other",
+                    name="Other",
+                    fields=[catalog_pb2.LeadField(name="Email", data_type=DT.DATA_TYPE_VARCHAR)],
+                )
+            )
+        )
+        ids = {f.name: f.id for f in lead_type.fields}
+        edited = copy.deepcopy(delivery)
+        del edited.mappings[:]
+        edited.mappings.extend(
+            [
+                buyers_pb2.FieldMapping(param="mail", field_id=ids["Email"]),
+                buyers_pb2.FieldMapping(param="src", constant="lr"),
+            ]
+        )
+        saved = await stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=edited))
+        read = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery.id))
+        refused = []
+        for wrong in (987654, other.fields[0].id):
+            edited.mappings[0].field_id = wrong
+            error = await expect(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=edited)),
+            )
+            refused.extend(violations(error))
+        kept = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery.id))
+    assert [(p.param, p.field, p.field_id) for p in delivery.mappings] == [
+        ("first_name", "FirstName", ids["FirstName"]),
+        ("state", "State", ids["State"]),
+        ("source", "", 0),
+    ]
+    assert [(p.param, p.field, p.field_id) for p in saved.mappings] == [
+        ("mail", "Email", ids["Email"]),
+        ("src", "", 0),
+    ]
+    assert read.mappings == saved.mappings == kept.mappings
+    assert [path for path, _ in refused] == ["delivery.mappings[0].field_id"] * 2
+
+
+async def test_criteria_keep_their_ids_and_new_ones_get_ids_of_their_own(
+    pool: Any, grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        client, delivery, account = await build_buyer(stub, m, buyers)
+        other_spec = nevada_account(client.id, delivery.id)
+        other_spec.key = "nv2"
+        other = await stub.SaveDeliveryAccount(
+            admin_pb2.SaveDeliveryAccountRequest(account=other_spec)
+        )
+        state, adult = account.criteria
+        edited = copy.deepcopy(account)
+        edited.criteria[0].value = "CA"  # changed: the same criterion, its id kept
+        edited.criteria.extend(
+            [
+                buyers_pb2.Criterion(id=-1, field="Zip", operator=OP.OPERATOR_EQUAL, value="89101"),
+                # another account's criterion, and a repeat: new criteria
+                buyers_pb2.Criterion(
+                    id=other.criteria[0].id, field="City", operator=OP.OPERATOR_EQUAL, value="Reno"
+                ),
+                buyers_pb2.Criterion(
+                    id=state.id, field="Email", operator=OP.OPERATOR_CONTAINS, value="@"
+                ),
+            ]
+        )
+        saved = await stub.SaveDeliveryAccount(admin_pb2.SaveDeliveryAccountRequest(account=edited))
+        account_id = await _account_id(pool, client.id)
+        version = await buyer_version(pool, account_id)
+        again = await stub.SaveDeliveryAccount(admin_pb2.SaveDeliveryAccountRequest(account=saved))
+        read = await stub.GetDeliveryAccount(admin_pb2.GetDeliveryAccountRequest(id=account.id))
+        assert await buyer_version(pool, account_id) == version  # saved as read: nothing written
+    first = [state.id, adult.id, *(c.id for c in other.criteria)]
+    assert all(i > 0 for i in first) and len(set(first)) == 4
+    assert [(c.id, c.value) for c in saved.criteria[:2]] == [(state.id, "CA"), (adult.id, "")]
+    added = [c.id for c in saved.criteria[2:]]
+    assert all(i > 0 for i in added) and not set(added) & set(first) and len(set(added)) == 3
+    assert read.criteria == again.criteria == saved.criteria
+
+
+async def test_the_migration_numbers_the_criteria_stored_before_it_in_order(
+    pool: Any, grpc_address: str, new_account: Any, stub_for: Any, buyers: BuyerServer
+) -> None:
+    migration = (MIGRATIONS / "0019_service_asmx_properties.sql").read_text()
+    backfill = migration[migration.index("UPDATE delivery_accounts") :]
+    m = await tenant(new_account, stub_for, grpc_address)
+    async with stub_for(m.key) as stub:
+        _, _, account = await build_buyer(stub, m, buyers)
+        async with pool.connection() as conn:  # the account as stored before 0019
+            await conn.execute(
+                "UPDATE delivery_accounts SET criteria = (SELECT jsonb_agg(c - 'id' ORDER BY n)"
+                " FROM jsonb_array_elements(criteria) WITH ORDINALITY AS e(c, n)) WHERE id = %s",
+                [account.id],
+            )
+        unnumbered = await stub.GetDeliveryAccount(
+            admin_pb2.GetDeliveryAccountRequest(id=account.id)
+        )
+        async with pool.connection() as conn:
+            await conn.execute(backfill)
+        numbered = await stub.GetDeliveryAccount(admin_pb2.GetDeliveryAccountRequest(id=account.id))
+    assert [c.id for c in unnumbered.criteria] == [0, 0]
+    new_ids = [c.id for c in numbered.criteria]
+    assert all(new_ids) and new_ids == sorted(set(new_ids))  # in order, each its own
+    assert not set(new_ids) & {c.id for c in account.criteria}
+    assert [(c.field, c.expression) for c in numbered.criteria] == [
+        (c.field, c.expression) for c in account.criteria
+    ]
+
+
+async def _account_id(pool: Any, client_id: int) -> int:
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SELECT account_id FROM clients WHERE id = %s", [client_id])
+        row = await cursor.fetchone()
+    return int(row["account_id"])
 
 
 async def test_saving_what_was_read_changes_nothing_and_matches_config_as_code(
@@ -638,6 +795,8 @@ async def test_a_delivery_cannot_move_to_a_lead_type_its_accounts_criteria_do_no
         )
         moved = copy.deepcopy(delivery)
         moved.lead_type_id = other.id
+        for mapping in moved.mappings:  # the ids are the old lead type's: name fields by name
+            mapping.field_id = 0
         error = await expect(
             grpc.StatusCode.INVALID_ARGUMENT,
             stub.SaveDelivery(admin_pb2.SaveDeliveryRequest(delivery=moved)),

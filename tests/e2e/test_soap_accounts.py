@@ -3,7 +3,9 @@ accounts with their criteria's field ids and their delivery methods."""
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import zeep
@@ -13,7 +15,9 @@ from clients.client import admin_async
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build  # noqa: F401  (build is a fixture)
 from tests.support.buyers import BuyerServer
-from tests.support.soap import soap
+from tests.support.soap import fault, soap
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
 
 
 @pytest.fixture
@@ -41,12 +45,19 @@ async def test_client_accounts(soap_client: Any, market: Any, buyers: BuyerServe
         lead_type = await stub.GetLeadType(
             admin_pb2.GetLeadTypeRequest(id=ids.lead_types["auto-insurance"])
         )
+        method = await stub.GetDelivery(
+            admin_pb2.GetDeliveryRequest(id=ids.deliveries["west/post"])
+        )
     assert criterion.LeadFieldUID == {f.name: f.id for f in lead_type.fields}["State"]
+    stored = await stub_criteria(market, ids.accounts["west/main"])
+    assert criterion.ClientCriteriaUID == stored[0].id > 0
     details = account.DeliveryDetails
     assert (details.ClientDeliveryUID, details.DeliveryAddress) == (
         ids.deliveries["west/post"],
         buyers.address("west"),
     )
+    added = method.created_at.ToDatetime(tzinfo=UTC).astimezone(PACIFIC).replace(tzinfo=None)
+    assert details.DateAdded == added  # Pacific wall time, as every DateAdded
     assert [f.FieldName for f in details.FieldSettings.FieldSettingType][:2] == [
         "first_name",
         "email",
@@ -78,6 +89,12 @@ async def test_client_accounts(soap_client: Any, market: Any, buyers: BuyerServe
         assert refused.value.code.endswith("Client"), method
 
 
+async def stub_criteria(market: Any, account_id: int) -> Any:
+    async with admin_async(market.address, market.key) as stub:
+        found = await stub.GetDeliveryAccount(admin_pb2.GetDeliveryAccountRequest(id=account_id))
+    return list(found.criteria)
+
+
 def account_type(client_: Any, **values: Any) -> Any:
     kind = client_.get_type("ns0:ClientAccountType")
     base = {
@@ -93,9 +110,29 @@ async def test_add_edit_client_account(soap_client: Any, market: Any) -> None:
     [current] = await soap(
         soap_client, "GetClientAccounts", Key=market.key, ClientUID=ids.clients["west"]
     )
-    state = current.Criteria.ClientCriteriaType[0].LeadFieldUID
-    criterion = {"ClientCriteriaUID": 0, "LeadFieldUID": state, "Type": "FieldValue",
-                 "Operator": "Equal", "Value": "CA"}  # fmt: skip
+    [before] = current.Criteria.ClientCriteriaType
+    state = before.LeadFieldUID
+    criterion = {"ClientCriteriaUID": before.ClientCriteriaUID, "LeadFieldUID": state,
+                 "Type": "FieldValue", "Operator": "Equal", "Value": "CA"}  # fmt: skip
+    added_criteria = [  # new: -1, and an id that is none of this account's criteria
+        {**criterion, "ClientCriteriaUID": -1, "Operator": "NotEqual", "Value": "NV"},
+        {**criterion, "ClientCriteriaUID": 987654, "Operator": "NotEqual", "Value": "OR"},
+    ]
+    edited = await soap(
+        soap_client, "AddEditClientAccount", Key=market.key,
+        account=account_type(
+            soap_client, ClientAccountUID=current.ClientAccountUID, ClientUID=ids.clients["west"],
+            DeliveryUID=current.DeliveryUID, Price=55.25, DayMax=3, Description="West, CA only",
+            Criteria={"ClientCriteriaType": [criterion, *added_criteria]},
+        ),
+    )  # fmt: skip
+    answered = await soap(
+        soap_client, "GetClientAccount", Key=market.key, ClientUID=ids.clients["west"],
+        AccountUID=edited,
+    )  # fmt: skip
+    uids = [c.ClientCriteriaUID for c in answered.Criteria.ClientCriteriaType]
+    assert uids[0] == before.ClientCriteriaUID  # kept
+    assert len(set(uids)) == 3 and all(u > 0 for u in uids) and 987654 not in uids
     edited = await soap(
         soap_client, "AddEditClientAccount", Key=market.key,
         account=account_type(
@@ -118,7 +155,9 @@ async def test_add_edit_client_account(soap_client: Any, market: Any) -> None:
     assert (stored.price, stored.day_max, stored.description, stored.key) == (
         "55.25", 3, "West, CA only", "main"
     )  # fmt: skip
-    assert [(c.field, c.value, c.field_id) for c in stored.criteria] == [("State", "CA", state)]
+    assert [(c.field, c.value, c.field_id, c.id) for c in stored.criteria] == [
+        ("State", "CA", state, before.ClientCriteriaUID)
+    ]
     assert (second.price, second.client_id) == ("10", ids.clients["west"])
     for values in (
         {"ClientAccountUID": edited, "ClientUID": ids.clients["west"],
@@ -148,15 +187,25 @@ async def test_add_edit_client_delivery(soap_client: Any, market: Any, buyers: B
     lid = ids.lead_types["auto-insurance"]
     setting = soap_client.get_type("ns0:FieldSettingType")
     day = soap_client.get_type("ns0:DeliveryDayType")
-    mappings = {"FieldSettingType": [setting(FieldName="email_address", LeadFieldUID=0,
-                                             LeadField="Email")]}  # fmt: skip
+    async with admin_async(market.address, market.key) as stub:
+        lead_type = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=lid))
+    field_ids = {f.name: f.id for f in lead_type.fields}
+    mappings = {"FieldSettingType": [
+        setting(FieldName="email_address", LeadFieldUID=0, LeadField="Email"),
+        setting(FieldName="state", LeadFieldUID=field_ids["State"]),  # named by id alone
+        setting(FieldName="source", LeadFieldUID=-1, DefaultValue="soap"),
+    ]}  # fmt: skip
     days = {"DeliveryDayType": [day(DayOfWeek=1, StartTime="09:00", EndTime="17:00")]}
+    async with admin_async(market.address, market.key) as stub:
+        before = await stub.GetDelivery(
+            admin_pb2.GetDeliveryRequest(id=ids.deliveries["west/post"])
+        )
     edited = await soap(
         soap_client, "AddEditClientDelivery", Key=market.key,
         delivery=delivery_type(
             soap_client, ClientDeliveryUID=ids.deliveries["west/post"],
             ClientUID=ids.clients["west"], Name="West post", LeadTypeUID=lid,
-            DeliveryAddress=buyers.address("west"),
+            DeliveryAddress=buyers.address("west"), DateAdded="2001-02-03T04:05:06",
             ResponseSearch="accepted", FieldSettings=mappings, DeliveryDays=days,
         ),
     )  # fmt: skip
@@ -172,7 +221,19 @@ async def test_add_edit_client_delivery(soap_client: Any, market: Any, buyers: B
         post = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=edited))
         mail = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=added))
     assert (post.name, post.timeout_seconds, post.key) == ("West post", 2.0, "post")  # kept
-    assert [(m.param, m.field) for m in post.mappings] == [("email_address", "Email")]
+    assert post.created_at == before.created_at  # DateAdded is answered only
+    assert mail.created_at.seconds >= before.created_at.seconds
+    assert [(m.param, m.field, m.constant) for m in post.mappings] == [
+        ("email_address", "Email", ""), ("state", "State", ""), ("source", "", "soap"),
+    ]  # fmt: skip
+    [account] = await soap(
+        soap_client, "GetClientAccounts", Key=market.key, ClientUID=ids.clients["west"]
+    )
+    answered = account.DeliveryDetails.FieldSettings.FieldSettingType
+    assert [(f.FieldName, f.LeadFieldUID, f.LeadField or "") for f in answered] == [
+        ("email_address", field_ids["Email"], "Email"), ("state", field_ids["State"], "State"),
+        ("source", 0, ""),
+    ]  # fmt: skip
     assert [(d.weekday, d.start, d.end) for d in post.days] == [(0, "09:00", "17:00")]  # Monday
     assert (mail.type, mail.email_to, mail.template) == (5, "leads@west.example", "{{Email}}")
     with pytest.raises(zeep.exceptions.Fault) as refused:
@@ -182,6 +243,19 @@ async def test_add_edit_client_delivery(soap_client: Any, market: Any, buyers: B
                                    Type=99, LeadTypeUID=lid),
         )  # fmt: skip
     assert refused.value.code.endswith("Client")
+    for wrong in (
+        setting(FieldName="x", LeadFieldUID=987654),  # no field of the lead type
+        setting(FieldName="x", LeadFieldUID=field_ids["State"], LeadField="Email"),
+    ):
+        bad = await fault(
+            soap_client, "AddEditClientDelivery", Key=market.key,
+            delivery=delivery_type(
+                soap_client, ClientDeliveryUID=edited, ClientUID=ids.clients["west"],
+                Name="West post", LeadTypeUID=lid, DeliveryAddress=buyers.address("west"),
+                FieldSettings={"FieldSettingType": [wrong]},
+            ),
+        )  # fmt: skip
+        assert bad.code.endswith("Client") and "mappings[0].field_id" in bad.message
 
 
 async def test_add_edit_client_delivery_keeps_its_notices(

@@ -122,3 +122,20 @@ async def test_add_edit_vendor_account_creates_then_edits_a_campaign(
                             Rules={"RuleType": [{**rule, "LeadFieldUID": 987654}]}),
     )  # fmt: skip
     assert bad.code.endswith("Client") and "987654" in bad.message
+
+
+async def test_get_lead_fields_answers_each_fields_layout(
+    soap_client: Any, tenant: dict[str, Any], stub_for: Any
+) -> None:
+    """Lead fields are saved over gRPC or config as code (the document has no AddEditLeadField);
+    GetLeadFields answers what they keep."""
+    key, lid = tenant["key"], tenant["ids"].lead_types["auto-insurance"]
+    async with stub_for(key) as stub:
+        lead_type = await stub.GetLeadType(admin_pb2.GetLeadTypeRequest(id=lid))
+        age = {f.name: f for f in lead_type.fields}["Age"]
+        age.col_span, age.width, age.height = 2, 120, 24
+        await stub.UpdateLeadField(admin_pb2.UpdateLeadFieldRequest(field=age))
+    fields = await soap(soap_client, "GetLeadFields", Key=key, LeadTypeUID=lid)
+    layout = {f.Descriptor: (f.ColSpan, f.Width, f.Height) for f in fields}
+    assert layout["Age"] == (2, 120, 24)
+    assert layout["Email"] == (0, 0, 0)

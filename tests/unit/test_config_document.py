@@ -99,6 +99,22 @@ def test_small_document_reads_clean_with_defaults() -> None:
     assert doc.lead_types[0].spec.fields[0].data_type is DataType.Varchar
 
 
+def test_a_fields_layout_is_read_and_defaults_to_0() -> None:
+    document = a_document()
+    document["lead_types"][0]["fields"][1].update(col_span=2, width=120, height=40)
+    doc = read_document(document)
+    email, age, _ = doc.lead_types[0].spec.fields
+    assert doc.problems == []
+    assert (age.col_span, age.width, age.height) == (2, 120, 40)
+    assert (email.col_span, email.width, email.height) == (0, 0, 0)
+
+
+def test_a_negative_layout_is_reported_at_its_field() -> None:
+    document = a_document()
+    document["lead_types"][0]["fields"][1]["width"] = -5
+    assert paths(read_document(document)) == ["lead_types[0].fields[1].width"]
+
+
 def test_document_that_is_not_an_object_is_reported() -> None:
     doc = read_document(["not", "an", "object"])
     assert [(p.path, p.reason) for p in doc.problems] == [("", "must be an object")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,9 @@ from server.domain.matching.criteria import (
     Verdict,
     compile_criteria,
     distance_failure,
+    keep_criterion_ids,
     lead_zip,
+    match_criterion_ids,
     membership_key,
     validate_criteria,
     validate_criterion,
@@ -744,3 +747,50 @@ def test_other_criteria_share_a_key_only_when_they_say_the_same() -> None:
     assert key(field("Value", Op.Greater, "5")) != key(field("Value", Op.Greater, "05"))
     assert key(expression("Value > 5")) != key(expression("Value >5"))
     assert compile_criteria([expression("Value > 5")], FIELDS).checks[0].zoned
+
+
+# --- criterion ids (LeadExec's ClientCriteriaUID) ---------------------------------------------
+
+
+def numbered(criterion: Criterion, criterion_id: int) -> Criterion:
+    return replace(criterion, id=criterion_id)
+
+
+STORED = (numbered(field("State", Op.In, "CA,NV"), 7), numbered(field("Zip", Op.Equal, "89101"), 8))
+
+
+def ids(criteria: tuple[Criterion, ...]) -> list[int]:
+    return [c.id for c in criteria]
+
+
+def test_a_criterion_saved_with_its_id_keeps_it_whatever_it_now_says() -> None:
+    changed = numbered(field("State", Op.Equal, "OR"), 7)
+    assert keep_criterion_ids([changed, STORED[1]], STORED) == (changed, STORED[1])
+
+
+@pytest.mark.parametrize("given", [0, -1, 9, 12345])
+def test_an_id_that_is_none_of_the_accounts_criteria_is_a_new_criterion(given: int) -> None:
+    kept = keep_criterion_ids([numbered(field("State", Op.Equal, "OR"), given)], STORED)
+    assert ids(kept) == [0]
+
+
+def test_an_id_given_twice_is_kept_once_and_the_repeat_is_new() -> None:
+    assert ids(keep_criterion_ids([STORED[0], STORED[0], STORED[1]], STORED)) == [7, 0, 8]
+
+
+def test_a_new_account_has_no_ids_to_keep() -> None:
+    assert ids(keep_criterion_ids(STORED, ())) == [0, 0]
+
+
+def test_config_criteria_take_the_ids_of_the_stored_criteria_they_equal_in_any_order() -> None:
+    document = [field("Zip", Op.Equal, "89101"), field("State", Op.In, "CA,NV")]
+    assert ids(match_criterion_ids(document, STORED)) == [8, 7]
+
+
+def test_a_changed_or_added_config_criterion_is_new_and_each_stored_id_is_used_once() -> None:
+    document = [
+        field("State", Op.In, "CA,NV"),
+        field("State", Op.In, "CA,NV"),
+        field("Zip", Op.Equal, "89102"),
+    ]
+    assert ids(match_criterion_ids(document, STORED)) == [7, 0, 0]

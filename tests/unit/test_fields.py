@@ -219,6 +219,17 @@ def test_missing_data_type_is_reported() -> None:
     assert paths(validate_field_spec(spec, "f")) == ["f.type"]
 
 
+def test_a_layout_in_whole_numbers_from_0_is_accepted() -> None:
+    assert validate_field_spec(FieldSpec("Notes", col_span=2, width=300, height=80)) == []
+
+
+@pytest.mark.parametrize("value", [-1, 2**31])
+@pytest.mark.parametrize("attribute", ["col_span", "width", "height"])
+def test_a_layout_below_0_or_past_int32_is_reported(attribute: str, value: int) -> None:
+    spec = FieldSpec("Notes", **{attribute: value})  # type: ignore[arg-type]
+    assert paths(validate_field_spec(spec, "f")) == [f"f.{attribute}"]
+
+
 @pytest.mark.parametrize("attribute", ["validation", "invalid_chars"])
 def test_bad_regular_expressions_are_reported(attribute: str) -> None:
     spec = FieldSpec("Zip", **{attribute: "[0-9"})  # type: ignore[arg-type]

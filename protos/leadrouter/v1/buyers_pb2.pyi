@@ -599,6 +599,7 @@ class FieldMapping(_message.Message):
     FIELD_FIELD_NUMBER: _builtins.int
     CONSTANT_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    FIELD_ID_FIELD_NUMBER: _builtins.int
     param: _builtins.str
     """the buyer's parameter name"""
     field: _builtins.str
@@ -607,6 +608,8 @@ class FieldMapping(_message.Message):
     """a fixed value"""
     format: _builtins.str
     """e.g. MM/dd/yyyy, (###) ###-####, upper, digits"""
+    field_id: _builtins.int
+    """the field's id (LeadFieldUID); 0 = a constant. Saving:"""
     def __init__(
         self,
         *,
@@ -614,10 +617,11 @@ class FieldMapping(_message.Message):
         field: _builtins.str = ...,
         constant: _builtins.str = ...,
         format: _builtins.str = ...,
+        field_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["constant", b"constant", "field", b"field", "format", b"format", "param", b"param"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["constant", b"constant", "field", b"field", "field_id", b"field_id", "format", b"format", "param", b"param"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -719,6 +723,7 @@ class Delivery(_message.Message):
     EMAIL_NOTIFY_FIELD_NUMBER: _builtins.int
     NOTIFY_EMAIL_FIELD_NUMBER: _builtins.int
     CLIENT_EMAIL_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """ClientDeliveryUID"""
     key: _builtins.str
@@ -784,6 +789,13 @@ class Delivery(_message.Message):
     def days(self) -> _containers.RepeatedCompositeFieldContainer[Global___DayWindow]:
         """empty = any time"""
 
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp:
+        """value ({{Field}} placeholders; a first line "Subject: …"
+        is its subject); "" = none
+        read only: when the method was added (DateAdded)
+        """
+
     def __init__(
         self,
         *,
@@ -827,10 +839,11 @@ class Delivery(_message.Message):
         email_notify: _builtins.bool = ...,
         notify_email: _builtins.str = ...,
         client_email: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "ftp_password", b"ftp_password", "password", b"password", "smtp_password", b"smtp_password"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "created_at", b"created_at", "ftp_password", b"ftp_password", "password", b"password", "smtp_password", b"smtp_password"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "address", b"address", "auth", b"auth", "client_email", b"client_email", "client_id", b"client_id", "days", b"days", "email_bcc", b"email_bcc", "email_cc", b"email_cc", "email_from", b"email_from", "email_notify", b"email_notify", "email_subject", b"email_subject", "email_to", b"email_to", "enabled", b"enabled", "ftp_file_format", b"ftp_file_format", "ftp_password", b"ftp_password", "ftp_username", b"ftp_username", "has_password", b"has_password", "headers", b"headers", "id", b"id", "in_testing", b"in_testing", "key", b"key", "lead_type_id", b"lead_type_id", "mappings", b"mappings", "name", b"name", "notify_email", b"notify_email", "password", b"password", "price_search", b"price_search", "reason_search", b"reason_search", "redirect_search", b"redirect_search", "response_search", b"response_search", "smtp_host", b"smtp_host", "smtp_password", b"smtp_password", "smtp_port", b"smtp_port", "smtp_starttls", b"smtp_starttls", "smtp_username", b"smtp_username", "template", b"template", "test_address", b"test_address", "timeout_seconds", b"timeout_seconds", "type", b"type", "use_regex", b"use_regex", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "address", b"address", "auth", b"auth", "client_email", b"client_email", "client_id", b"client_id", "created_at", b"created_at", "days", b"days", "email_bcc", b"email_bcc", "email_cc", b"email_cc", "email_from", b"email_from", "email_notify", b"email_notify", "email_subject", b"email_subject", "email_to", b"email_to", "enabled", b"enabled", "ftp_file_format", b"ftp_file_format", "ftp_password", b"ftp_password", "ftp_username", b"ftp_username", "has_password", b"has_password", "headers", b"headers", "id", b"id", "in_testing", b"in_testing", "key", b"key", "lead_type_id", b"lead_type_id", "mappings", b"mappings", "name", b"name", "notify_email", b"notify_email", "password", b"password", "price_search", b"price_search", "reason_search", b"reason_search", "redirect_search", b"redirect_search", "response_search", b"response_search", "smtp_host", b"smtp_host", "smtp_password", b"smtp_password", "smtp_port", b"smtp_port", "smtp_starttls", b"smtp_starttls", "smtp_username", b"smtp_username", "template", b"template", "test_address", b"test_address", "timeout_seconds", b"timeout_seconds", "type", b"type", "use_regex", b"use_regex", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__ftp_password: _TypeAlias = _typing.Literal["ftp_password"]  # noqa: Y015
     _WhichOneofArgType__ftp_password: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password"]  # noqa: Y015
@@ -857,6 +870,7 @@ class Criterion(_message.Message):
     VALUE_FIELD_NUMBER: _builtins.int
     EXPRESSION_FIELD_NUMBER: _builtins.int
     FIELD_ID_FIELD_NUMBER: _builtins.int
+    ID_FIELD_NUMBER: _builtins.int
     type: Global___CriterionType.ValueType
     field: _builtins.str
     """lead field name"""
@@ -867,6 +881,10 @@ class Criterion(_message.Message):
     """EXPRESSION: the expression; FUNCTION: the function name"""
     field_id: _builtins.int
     """the field's id (LeadFieldUID); 0 = none. Saving: names"""
+    id: _builtins.int
+    """the field by id when `field` is empty
+    ClientCriteriaUID. Saving: an id of one of the delivery
+    """
     def __init__(
         self,
         *,
@@ -876,10 +894,11 @@ class Criterion(_message.Message):
         value: _builtins.str = ...,
         expression: _builtins.str = ...,
         field_id: _builtins.int = ...,
+        id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expression", b"expression", "field", b"field", "field_id", b"field_id", "operator", b"operator", "type", b"type", "value", b"value"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expression", b"expression", "field", b"field", "field_id", b"field_id", "id", b"id", "operator", b"operator", "type", b"type", "value", b"value"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

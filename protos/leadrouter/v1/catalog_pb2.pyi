@@ -256,6 +256,9 @@ class LeadField(_message.Message):
     DESCRIPTION_FIELD_NUMBER: _builtins.int
     DUPLICATE_CHECK_FIELD_NUMBER: _builtins.int
     POSITION_FIELD_NUMBER: _builtins.int
+    COL_SPAN_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """LeadFieldUID; 0 when creating"""
     lead_type_id: _builtins.int
@@ -274,6 +277,10 @@ class LeadField(_message.Message):
     duplicate_check: _builtins.bool
     """part of the lead type's duplicate check"""
     position: _builtins.int
+    col_span: _builtins.int
+    """how the field is laid out in detail views (ColSpan, Width, Height); 0 = the default"""
+    width: _builtins.int
+    height: _builtins.int
     @_builtins.property
     def enumerations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """allowed values; empty means any value"""
@@ -294,10 +301,13 @@ class LeadField(_message.Message):
         description: _builtins.str = ...,
         duplicate_check: _builtins.bool = ...,
         position: _builtins.int = ...,
+        col_span: _builtins.int = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["data_type", b"data_type", "description", b"description", "duplicate_check", b"duplicate_check", "enumerations", b"enumerations", "format_string", b"format_string", "id", b"id", "invalid_chars", b"invalid_chars", "lead_type_id", b"lead_type_id", "name", b"name", "position", b"position", "required", b"required", "special", b"special", "validation", b"validation"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["col_span", b"col_span", "data_type", b"data_type", "description", b"description", "duplicate_check", b"duplicate_check", "enumerations", b"enumerations", "format_string", b"format_string", "height", b"height", "id", b"id", "invalid_chars", b"invalid_chars", "lead_type_id", b"lead_type_id", "name", b"name", "position", b"position", "required", b"required", "special", b"special", "validation", b"validation", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -17,6 +17,9 @@ class StoredDelivery:
     id: int
     client_id: int
     method: DeliveryMethod  # its settings hold the secrets: show them through public_settings
+    created_at: datetime
+    # its lead type's field ids by lower-cased name, where read for an answer (mappings' ids)
+    field_ids: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from server.domain.buyers.schedule import DayWindow, validate_windows
 from server.domain.caps import NO_LIMIT
-from server.domain.catalog.fields import FieldSpec
+from server.domain.catalog.fields import FieldSpec, field_named
 from server.domain.catalog.specs import (
     EMAIL,
     MAX_PORTAL_PASSWORD,
@@ -339,3 +339,26 @@ def default_mappings(method: DeliveryMethod, field_names: Sequence[str]) -> Deli
     in the lead type's field order (LeadExec's SetDefaultFieldMappings)."""
     mappings = [{"param": name, "field": name} for name in field_names]
     return replace(method, settings={**method.settings, "mappings": mappings})
+
+
+def mappings_by_name(
+    settings: Mapping[str, Any], fields: Sequence[FieldSpec], where: str
+) -> tuple[dict[str, Any], list[Violation]]:
+    """The settings with every mapping naming its field by name, as stored: a mapping may
+    name it by id instead (`field_id`, LeadExec's LeadFieldUID; see field_named)."""
+    mappings: list[dict[str, Any]] = []
+    problems: list[Violation] = []
+    for index, mapping in enumerate(settings.get("mappings", ())):
+        named = {k: v for k, v in mapping.items() if k != "field_id"}
+        path = f"{where}.mappings[{index}].field_id"
+        name, problem = field_named(
+            int(mapping.get("field_id", 0)), str(mapping.get("field", "")), fields, path
+        )
+        if problem:
+            problems.append(problem)
+        elif name:
+            named["field"] = name
+        mappings.append(named)
+    if "mappings" not in settings:
+        return dict(settings), problems
+    return {**settings, "mappings": mappings}, problems

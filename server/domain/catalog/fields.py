@@ -19,6 +19,7 @@ from server.errors import Violation
 FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
+LAYOUT = ("col_span", "width", "height")  # a field's layout in detail views, whole numbers
 MAX_DIGITS = 40  # of a Money or Decimal value, before and after the point
 TRUE_WORDS = frozenset({"1", "true", "yes", "y", "on", "t"})
 FALSE_WORDS = frozenset({"0", "false", "no", "n", "off", "f"})
@@ -124,6 +125,10 @@ class FieldSpec:
     description: str = ""
     duplicate_check: bool = False
     id: int = 0
+    # how detail views lay the field out (LeadExec's ColSpan, Width, Height); 0 = the default
+    col_span: int = 0
+    width: int = 0
+    height: int = 0
 
 
 Value = int | bool | str | float | None
@@ -230,6 +235,9 @@ def validate_field_spec(spec: FieldSpec, where: str = "field") -> list[Violation
         )
     if spec.data_type is DataType.No_DataType:
         problems.append(Violation(f"{where}.type", "a data type is required"))
+    for attribute in LAYOUT:
+        if not 0 <= getattr(spec, attribute) <= INT32[1]:
+            problems.append(Violation(f"{where}.{attribute}", f"must be 0 to {INT32[1]}"))
     for attribute in ("validation", "invalid_chars"):
         pattern = getattr(spec, attribute)
         if pattern:

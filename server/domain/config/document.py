@@ -133,6 +133,9 @@ def _field(data: object, path: str, problems: list[Violation], duplicate: set[st
             "format",
             "special",
             "description",
+            "col_span",
+            "width",
+            "height",
         },
     )
     name = r.text("name")
@@ -158,6 +161,9 @@ def _field(data: object, path: str, problems: list[Violation], duplicate: set[st
         special=special,
         description=r.text("description"),
         duplicate_check=name.casefold() in duplicate,
+        col_span=r.integer("col_span", 0),
+        width=r.integer("width", 0),
+        height=r.integer("height", 0),
     )
 
 

@@ -129,6 +129,7 @@ class Criterion:
     value: str
     expression: str = ""
     field_id: int = 0  # names the field by id when `field` is empty (LeadExec's LeadFieldUID)
+    id: int = 0  # LeadExec's ClientCriteriaUID; 0: a new criterion, numbered when stored
 
 
 def criteria_by_name(
@@ -144,6 +145,43 @@ def criteria_by_name(
             problems.append(problem)
         named.append(replace(criterion, field=name, field_id=0))
     return tuple(named), problems
+
+
+def keep_criterion_ids(
+    criteria: Sequence[Criterion], stored: Sequence[Criterion]
+) -> tuple[Criterion, ...]:
+    """Criteria saved by id, with the ids they keep: an id of one of `stored` (the delivery
+    account's criteria as stored), the first time it is given. Any other id (0, -1, a
+    criterion of another account's, a repeat) becomes 0: a new criterion, which storage
+    numbers when it writes it."""
+    known = {c.id for c in stored if c.id > 0}
+    kept: list[Criterion] = []
+    for criterion in criteria:
+        if criterion.id in known:
+            known.discard(criterion.id)
+            kept.append(criterion)
+        else:
+            kept.append(replace(criterion, id=0))
+    return tuple(kept)
+
+
+def match_criterion_ids(
+    criteria: Sequence[Criterion], stored: Sequence[Criterion]
+) -> tuple[Criterion, ...]:
+    """Config as code's criteria, which carry no ids, with the ids of the stored criteria they
+    equal in all else (each stored id given once), so that a document applied again keeps
+    them; the others are new (0)."""
+    free = list(stored)
+    matched: list[Criterion] = []
+    for criterion in criteria:
+        same = replace(criterion, id=0)
+        twin = next((s for s in free if replace(s, id=0) == same), None)
+        if twin is None:
+            matched.append(same)
+        else:
+            free.remove(twin)
+            matched.append(replace(criterion, id=twin.id))
+    return tuple(matched)
 
 
 @dataclass(frozen=True)

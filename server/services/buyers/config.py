@@ -11,6 +11,7 @@ from server.domain.buyers.specs import merge_secrets, validate_delivery_account,
 from server.domain.catalog.fields import FieldSpec
 from server.domain.config.buyers_section import ClientEntry, ListEntry
 from server.domain.intake.call_data import criteria_fields
+from server.domain.matching.criteria import match_criterion_ids
 from server.domain.matching.lists import validate_list
 from server.errors import InvalidArgument, Violation
 from server.services.catalog import Action, Change, password_hash
@@ -99,8 +100,8 @@ async def save_clients(
         spec = entry.spec
         key = spec.key or ""
         hashed = password_hash(spec.password, hashes.get(key))
-        upserted = await buyer_store.upsert_client(conn, account_id, key, spec, hashed)
-        client_id = saved.note("client", key, upserted)
+        client = await buyer_store.upsert_client(conn, account_id, key, spec, hashed)
+        client_id = saved.note("client", key, client)
         saved.clients[key] = client_id
         old_settings = await buyer_store.delivery_settings(conn, account_id, client_id)
         delivery_ids: dict[str, int] = {}
@@ -115,10 +116,20 @@ async def save_clients(
             delivery_id = saved.note("delivery", f"{key}/{dkey}", upserted)
             delivery_ids[dkey] = delivery_id
             saved.deliveries[f"{key}/{dkey}"] = delivery_id
+        # the stored criteria's ids, kept by the criteria that equal them (a new buyer has none)
+        old_criteria = (
+            await buyer_store.criteria_by_key(conn, account_id, client_id)
+            if any(a.spec.criteria for a in entry.delivery_accounts) and not client.created
+            else {}
+        )
         for delivery_account in entry.delivery_accounts:
             akey = delivery_account.spec.key or ""
             stored = replace(
-                delivery_account.spec, delivery_id=delivery_ids[delivery_account.delivery_key]
+                delivery_account.spec,
+                delivery_id=delivery_ids[delivery_account.delivery_key],
+                criteria=match_criterion_ids(
+                    delivery_account.spec.criteria, old_criteria.get(akey, ())
+                ),
             )
             upserted = await buyer_store.upsert_delivery_account(
                 conn, account_id, client_id, akey, stored

@@ -21,6 +21,7 @@ from server.domain.buyers.specs import (
     DeliveryAccountSpec,
     DeliveryMethod,
     default_mappings,
+    mappings_by_name,
     merge_secrets,
     parse_clock,
     validate_client,
@@ -29,7 +30,7 @@ from server.domain.buyers.specs import (
 )
 from server.domain.catalog.fields import FieldSpec
 from server.domain.intake.call_data import criteria_fields
-from server.domain.matching.criteria import criteria_by_name
+from server.domain.matching.criteria import Criterion, criteria_by_name, keep_criterion_ids
 from server.domain.matching.lists import ListEdit, StoredListItem, validate_list
 from server.domain.sales.orders import OrderEdit, validate_order
 from server.errors import InvalidArgument, NotFound, Violation
@@ -138,6 +139,8 @@ class BuyerEdits:
                 _check([Violation(f"{where}.lead_type_id", "is required")])
             fields = await _lead_type_fields(conn, account_id, method.lead_type_id)
             settings = _secrets(method.settings, current.settings if current else {})
+            settings, problems = mappings_by_name(settings, fields, where)
+            _check(problems)
             settings, problems = _clean_days(settings, where)
             method = replace(method, settings=settings)
             problems.extend(validate_method(method, [f.name for f in fields], where))
@@ -185,23 +188,26 @@ class BuyerEdits:
         merge: Callable[[StoredDeliveryAccount], DeliveryAccountSpec] | None = None,
     ) -> int:
         """Create or edit a buyer's delivery account, its criteria checked against the lead
-        type of its delivery method (criteria may name their field by id). Returns its id.
-        `merge` as for save_client."""
+        type of its delivery method (criteria may name their field by id; a criterion keeps
+        its id when it gives it, see keep_criterion_ids). Returns its id. `merge` as for
+        save_client."""
         where = "account"
         async with transaction(self._pool) as conn:
             stored_client = None
+            stored_criteria: tuple[Criterion, ...] = ()
             if not is_new(delivery_account_id):
                 stored_client = _existing(
                     await buyer_store.lock_delivery_account(conn, account_id, delivery_account_id),
                     "delivery account",
                     delivery_account_id,
                 )
+                current = await buyer_store.get_delivery_account(
+                    conn, account_id, delivery_account_id
+                )
+                if current is None:  # locked above, in this transaction
+                    raise NotFound(f"no delivery account {delivery_account_id}")
+                stored_criteria = current.spec.criteria
                 if merge is not None:
-                    current = await buyer_store.get_delivery_account(
-                        conn, account_id, delivery_account_id
-                    )
-                    if current is None:  # locked above, in this transaction
-                        raise NotFound(f"no delivery account {delivery_account_id}")
                     spec = merge(current)
             owner = await _owner(conn, account_id, client_id, stored_client, where)
             if not spec.delivery_id:
@@ -221,7 +227,7 @@ class BuyerEdits:
             fields = await _lead_type_fields(conn, account_id, delivery.method.lead_type_id)
             criteria, problems = criteria_by_name(spec.criteria, fields, f"{where}.criteria")
             _check(problems)
-            spec = replace(spec, criteria=criteria)
+            spec = replace(spec, criteria=keep_criterion_ids(criteria, stored_criteria))
             by_name = criteria_fields(fields)
             _check(validate_delivery_account(spec, by_name, where, zip_codes.is_known))
             if stored_client is None:

@@ -60,7 +60,7 @@ INSERT INTO delivery_accounts AS a (account_id, client_id, delivery_id, key, des
 VALUES (%(account_id)s, %(client_id)s, %(delivery_id)s, %(key)s, %(description)s, %(price)s,
         %(hour_max)s, %(day_max)s, %(month_max)s, %(use_order)s, %(status)s,
         %(delivery_delay_seconds)s, %(redirect_url)s, %(automation_enabled)s, %(account_type)s,
-        %(agent_name)s, %(agent_phone)s, %(criteria)s)
+        %(agent_name)s, %(agent_phone)s, numbered_criteria(%(criteria)s))
 ON CONFLICT (account_id, client_id, key) DO UPDATE
 SET delivery_id = EXCLUDED.delivery_id, description = EXCLUDED.description,
     price = EXCLUDED.price, hour_max = EXCLUDED.hour_max, day_max = EXCLUDED.day_max,
@@ -78,6 +78,11 @@ WHERE (a.delivery_id, a.description, a.price, a.hour_max, a.day_max, a.month_max
        EXCLUDED.delivery_delay_seconds, EXCLUDED.redirect_url, EXCLUDED.automation_enabled,
        EXCLUDED.account_type, EXCLUDED.agent_name, EXCLUDED.agent_phone, EXCLUDED.criteria)
 RETURNING id, (xmax = 0) AS created;
+
+-- name: criteria_by_key
+-- A buyer's delivery accounts' stored criteria, by key (to keep their ids).
+SELECT key, criteria FROM delivery_accounts
+WHERE account_id = %(account_id)s AND client_id = %(client_id)s AND key IS NOT NULL;
 
 -- name: id_by_key
 -- The id of a buyer, delivery method, delivery account, order, order item or distribution
@@ -128,9 +133,13 @@ WHERE account_id = %(account_id)s AND (%(id)s::bigint IS NULL OR id = %(id)s)
 ORDER BY id;
 
 -- name: list_deliveries
--- Delivery methods of the account's buyers (all, or one buyer's).
-SELECT id, client_id, key, name, type, enabled, lead_type_id, settings
-FROM deliveries
+-- Delivery methods of the account's buyers (all, or one buyer's), with the ids of their lead
+-- type's fields by lower-cased name (for their mappings' LeadFieldUID).
+SELECT id, client_id, key, name, type, enabled, lead_type_id, settings, created_at,
+       coalesce((SELECT jsonb_object_agg(lower(f.name), f.id) FROM lead_fields f
+                 WHERE f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id), '{}')
+         AS field_ids
+FROM deliveries d
 WHERE account_id = %(account_id)s AND (%(client_id)s::bigint IS NULL OR client_id = %(client_id)s)
 ORDER BY id;
 
@@ -251,8 +260,11 @@ WHERE account_id = %(account_id)s AND lower(client_group) = lower(%(old)s)
 
 -- name: delivery_by_id
 -- One delivery method of the account's buyers, as list_deliveries reads it.
-SELECT id, client_id, key, name, type, enabled, lead_type_id, settings
-FROM deliveries
+SELECT id, client_id, key, name, type, enabled, lead_type_id, settings, created_at,
+       coalesce((SELECT jsonb_object_agg(lower(f.name), f.id) FROM lead_fields f
+                 WHERE f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id), '{}')
+         AS field_ids
+FROM deliveries d
 WHERE account_id = %(account_id)s AND id = %(id)s;
 
 -- name: delivery_for_update
@@ -314,11 +326,12 @@ INSERT INTO delivery_accounts (account_id, client_id, delivery_id, key, descript
 VALUES (%(account_id)s, %(client_id)s, %(delivery_id)s, %(key)s, %(description)s, %(price)s,
         %(hour_max)s, %(day_max)s, %(month_max)s, %(use_order)s, %(status)s,
         %(delivery_delay_seconds)s, %(redirect_url)s, %(automation_enabled)s, %(account_type)s,
-        %(agent_name)s, %(agent_phone)s, %(criteria)s)
+        %(agent_name)s, %(agent_phone)s, numbered_criteria(%(criteria)s))
 RETURNING id;
 
 -- name: update_delivery_account
--- Change a delivery account by id; a row only when something was written.
+-- Change a delivery account by id; a row only when something was written (a new criterion,
+-- id 0 until numbered_criteria numbers it, always differs from the stored ones).
 UPDATE delivery_accounts AS a
 SET key = coalesce(%(key)s, a.key), delivery_id = %(delivery_id)s,
     description = %(description)s, price = %(price)s, hour_max = %(hour_max)s,
@@ -326,7 +339,8 @@ SET key = coalesce(%(key)s, a.key), delivery_id = %(delivery_id)s,
     status = %(status)s, delivery_delay_seconds = %(delivery_delay_seconds)s,
     redirect_url = %(redirect_url)s, automation_enabled = %(automation_enabled)s,
     account_type = %(account_type)s, agent_name = %(agent_name)s,
-    agent_phone = %(agent_phone)s, criteria = %(criteria)s, updated_at = now()
+    agent_phone = %(agent_phone)s, criteria = numbered_criteria(%(criteria)s),
+    updated_at = now()
 WHERE a.account_id = %(account_id)s AND a.id = %(id)s
   AND (a.key, a.delivery_id, a.description, a.price, a.hour_max, a.day_max, a.month_max,
        a.use_order, a.status, a.delivery_delay_seconds, a.redirect_url, a.automation_enabled,
