@@ -95,8 +95,8 @@ def lead_field(field: catalog_pb2.LeadField) -> Any:
         FieldDataType=enum_name(DATA_TYPES, field.data_type),
         Required=field.required,
         Status=True,  # obsolete
-        Computed=False,
-        ComputedExpr="",
+        Computed=bool(field.computed),
+        ComputedExpr=field.computed,
         Enumerated=bool(field.enumerations),
         Validation=field.validation,
         InvalidChars=field.invalid_chars,

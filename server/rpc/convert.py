@@ -93,6 +93,7 @@ def field_spec(message: catalog_pb2.LeadField, where: str = "field") -> FieldSpe
         col_span=message.col_span,
         width=message.width,
         height=message.height,
+        computed=message.computed.strip(),
     )
 
 
@@ -114,6 +115,7 @@ def field_message(lead_type_id: int, spec: FieldSpec, position: int) -> catalog_
         col_span=spec.col_span,
         width=spec.width,
         height=spec.height,
+        computed=spec.computed,
     )
 
 

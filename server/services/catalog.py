@@ -13,6 +13,7 @@ from typing import Any
 
 from server.domain import secrets
 from server.domain.catalog import instructions
+from server.domain.catalog.computed import computed_problems
 from server.domain.catalog.fields import FieldSpec, validate_field_specs
 from server.domain.catalog.records import StoredCampaign, StoredField, StoredSource
 from server.domain.catalog.rules import rules_by_name
@@ -25,7 +26,7 @@ from server.domain.catalog.specs import (
     validate_source,
 )
 from server.domain.masks import masked
-from server.errors import InvalidArgument, NotFound, Violation
+from server.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
 from server.storage import catalog as store
 from server.storage.database import Connection, Pool, statements, transaction
 
@@ -121,11 +122,15 @@ class Catalog:
             index = next(i for i, f in enumerate(fields) if f.id == field_id)
             fields[index] = spec
             _check(_field_problems(fields, index))
+            _check_computed_users(fields, index)
             await store.update_field(conn, account_id, field_id, spec, index)
             return await _field(conn, account_id, field_id)
 
     async def delete_field(self, account_id: int, field_id: int) -> None:
         async with transaction(self._pool) as conn:
+            current = await _field(conn, account_id, field_id)
+            fields = (await _lead_type(conn, account_id, current.lead_type_id)).fields
+            _check_computed_users([f for f in fields if f.id != field_id])
             if not await store.delete_field(conn, account_id, field_id):
                 raise NotFound(f"no lead field {field_id}")
 
@@ -327,9 +332,21 @@ def _field_problems(fields: list[FieldSpec], index: int) -> list[Violation]:
     mine = f"fields[{index}]"
     return [
         Violation("field" + v.path.removeprefix(f"fields[{index}]"), v.reason)
-        for v in validate_field_specs(fields)
+        for v in [*validate_field_specs(fields), *computed_problems(fields)]
         if v.path.startswith(mine + ".") or v.path == mine
     ]
+
+
+def _check_computed_users(fields: list[FieldSpec], changed: int | None = None) -> None:
+    """Refuse a change to one field (at `changed`, or a deletion) that another field's
+    computed expression could no longer be worked out after."""
+    for problem in computed_problems(fields):
+        index = int(problem.path.removeprefix("fields[").split("]", 1)[0])
+        if index != changed:
+            raise FailedPrecondition(
+                f"the computed field {fields[index].name} uses the field: {problem.reason}; "
+                "change its expression first"
+            )
 
 
 async def _field(conn: Connection, account_id: int, field_id: int) -> StoredField:

@@ -128,6 +128,7 @@ def _field_from_row(row: Row) -> StoredField:
             col_span=row["col_span"],
             width=row["width"],
             height=row["height"],
+            computed=row["computed"],
         ),
     )
 
@@ -163,6 +164,7 @@ def _field_params(account_id: int, spec: FieldSpec, position: int) -> dict[str, 
         "col_span": spec.col_span,
         "width": spec.width,
         "height": spec.height,
+        "computed": spec.computed,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from leadrouter.v1 import admin_pb2
+from leadrouter.v1 import admin_pb2, catalog_pb2
 
 from clients.client import struct
 from tests.e2e.conftest import EXAMPLE
@@ -139,3 +139,22 @@ async def test_get_lead_fields_answers_each_fields_layout(
     layout = {f.Descriptor: (f.ColSpan, f.Width, f.Height) for f in fields}
     assert layout["Age"] == (2, 120, 24)
     assert layout["Email"] == (0, 0, 0)
+
+
+async def test_get_lead_fields_answers_a_computed_fields_expression(
+    soap_client: Any, tenant: dict[str, Any], stub_for: Any
+) -> None:
+    key, lid = tenant["key"], tenant["ids"].lead_types["auto-insurance"]
+    field = catalog_pb2.LeadField(
+        lead_type_id=lid,
+        name="AgeNextYear",
+        data_type=catalog_pb2.DATA_TYPE_INT,
+        computed="Age + 1",
+    )
+    async with stub_for(key) as stub:
+        await stub.CreateLeadField(admin_pb2.CreateLeadFieldRequest(field=field))
+    fields = {
+        f.Descriptor: f for f in await soap(soap_client, "GetLeadFields", Key=key, LeadTypeUID=lid)
+    }
+    assert (fields["AgeNextYear"].Computed, fields["AgeNextYear"].ComputedExpr) == (True, "Age + 1")
+    assert fields["Age"].Computed is False and not fields["Age"].ComputedExpr

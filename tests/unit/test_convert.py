@@ -3,6 +3,7 @@ the same specs config as code reads."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -90,7 +91,8 @@ def test_a_delivery_message_has_the_settings_config_as_code_stores() -> None:
 
 
 def test_a_stored_delivery_answers_its_notice_settings() -> None:
-    stored = StoredDelivery(id=4, client_id=2, method=_document_method())
+    added = datetime(2026, 12, 4, tzinfo=UTC)
+    stored = StoredDelivery(id=4, client_id=2, method=_document_method(), created_at=added)
     message = convert.delivery_message(stored)
     assert (message.email_notify, message.notify_email, message.client_email) == (
         True,

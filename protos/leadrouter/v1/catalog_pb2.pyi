@@ -259,6 +259,7 @@ class LeadField(_message.Message):
     COL_SPAN_FIELD_NUMBER: _builtins.int
     WIDTH_FIELD_NUMBER: _builtins.int
     HEIGHT_FIELD_NUMBER: _builtins.int
+    COMPUTED_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """LeadFieldUID; 0 when creating"""
     lead_type_id: _builtins.int
@@ -281,6 +282,10 @@ class LeadField(_message.Message):
     """how the field is laid out in detail views (ColSpan, Width, Height); 0 = the default"""
     width: _builtins.int
     height: _builtins.int
+    computed: _builtins.str
+    """a computed field's expression (Computed, ComputedExpr), in the language of buyer criteria
+    over the lead type's other fields that are not computed; "" = posted by sources
+    """
     @_builtins.property
     def enumerations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """allowed values; empty means any value"""
@@ -304,10 +309,11 @@ class LeadField(_message.Message):
         col_span: _builtins.int = ...,
         width: _builtins.int = ...,
         height: _builtins.int = ...,
+        computed: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["col_span", b"col_span", "data_type", b"data_type", "description", b"description", "duplicate_check", b"duplicate_check", "enumerations", b"enumerations", "format_string", b"format_string", "height", b"height", "id", b"id", "invalid_chars", b"invalid_chars", "lead_type_id", b"lead_type_id", "name", b"name", "position", b"position", "required", b"required", "special", b"special", "validation", b"validation", "width", b"width"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["col_span", b"col_span", "computed", b"computed", "data_type", b"data_type", "description", b"description", "duplicate_check", b"duplicate_check", "enumerations", b"enumerations", "format_string", b"format_string", "height", b"height", "id", b"id", "invalid_chars", b"invalid_chars", "lead_type_id", b"lead_type_id", "name", b"name", "position", b"position", "required", b"required", "special", b"special", "validation", b"validation", "width", b"width"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

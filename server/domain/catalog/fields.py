@@ -129,6 +129,8 @@ class FieldSpec:
     col_span: int = 0
     width: int = 0
     height: int = 0
+    # a computed field's expression (LeadExec's ComputedExpr, computed.py); "" = posted
+    computed: str = ""
 
 
 Value = int | bool | str | float | None
@@ -281,7 +283,8 @@ def clean_lead_values(specs: Iterable[FieldSpec], posted: Mapping[str, str]) -> 
 
     Names match case-insensitively. For each field: remove invalid characters, then check
     required, coerce to the data type, match the validation expression and the enumerated
-    values. Every failing field is reported, not only the first.
+    values. Every failing field is reported, not only the first. Computed fields are left out
+    (computed.py), and a value posted for one is dropped.
     """
     result = CleanedLead()
     held = [name for name, value in posted.items() if NUL in name or NUL in value]
@@ -294,6 +297,8 @@ def clean_lead_values(specs: Iterable[FieldSpec], posted: Mapping[str, str]) -> 
         if key in known:  # held NUL: reported above
             continue
         known.add(key)
+        if spec.computed:  # worked out, not posted (computed.py): a posted value is ignored
+            continue
         raw = by_name.get(key)
         text = (raw or "").strip()
         if text and spec.invalid_chars:

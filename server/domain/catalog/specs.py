@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from server.domain.caps import NO_LIMIT, Caps
+from server.domain.catalog.computed import computed_problems
 from server.domain.catalog.fields import FieldSpec, validate_field_specs
 from server.domain.catalog.rules import Rule, validate_rule
 from server.errors import Violation
@@ -126,6 +127,7 @@ def validate_lead_type(spec: LeadTypeSpec, where: str = "lead_type") -> list[Vio
     if not spec.name.strip():
         problems.append(Violation(f"{where}.name", "is required"))
     problems.extend(validate_field_specs(spec.fields, f"{where}.fields"))
+    problems.extend(computed_problems(spec.fields, f"{where}.fields"))
     return problems
 
 

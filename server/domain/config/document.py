@@ -136,6 +136,7 @@ def _field(data: object, path: str, problems: list[Violation], duplicate: set[st
             "col_span",
             "width",
             "height",
+            "computed",
         },
     )
     name = r.text("name")
@@ -164,6 +165,7 @@ def _field(data: object, path: str, problems: list[Violation], duplicate: set[st
         col_span=r.integer("col_span", 0),
         width=r.integer("width", 0),
         height=r.integer("height", 0),
+        computed=r.text("computed"),
     )
 
 

@@ -17,10 +17,12 @@ import enum
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 from server.domain.buyers.specs import AccountType
+from server.domain.catalog.computed import compute_fields, set_computed
 from server.domain.catalog.fields import NUL, FieldSpec, SpecialField, Value, clean_lead_values
 from server.domain.catalog.rules import rule_passes
 from server.domain.catalog.specs import CampaignSpec, Status
@@ -113,12 +115,13 @@ def screen(
     zip_lookup: ZipLookup,
     call: Mapping[str, str] | None = None,
     reference: str = "",
+    now: datetime | None = None,
 ) -> Screening:
     """Run the database-free acceptance steps; the first failing step decides the response.
 
     `call` is a call lead's call data, by pseudo-field name (server/domain/intake/call_data.py): it
     is checked with the fields, and its problems are listed with theirs, as are those of the
-    lead's `reference`.
+    lead's `reference`. `now` is when the lead came, for computed fields (computed.py).
     """
     clock = _Clock()
     result = Screening()
@@ -139,6 +142,10 @@ def screen(
 
     if campaign.append_city_state_from_zip:
         result.steps.append(_append_city_state(fields, result.values, zip_lookup, clock))
+    computed = compute_fields(fields, result.values, now or datetime.now(UTC))
+    if computed is not None:
+        set_computed(result.values, computed)
+        result.steps.append(Step("computed_fields", "changed", computed.detail, clock.micros()))
 
     by_name = {f.name.casefold(): f for f in fields}
     for rule in campaign.rules:

@@ -128,7 +128,15 @@ class SubmitLeads:
         lead = submission.leads[index]
         posted = dict(lead.fields)
         call = dict(lead.call) if submission.sale_kind.takes_call_data else None
-        screening = screen(campaign, target.fields, posted, self._zip_lookup, call, lead.reference)
+        screening = screen(
+            campaign,
+            target.fields,
+            posted,
+            self._zip_lookup,
+            call,
+            lead.reference,
+            now=datetime.now(UTC),
+        )
         steps = [*target.steps, *screening.steps]
         post_id = str(uuid.uuid4())
         if not screening.accepted:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 
+from server.domain.catalog.computed import compute_fields, set_computed
 from server.domain.catalog.fields import clean_lead_values
 from server.domain.intake.contacts import contact_keys
 from server.domain.intake.duplicates import duplicate_key
@@ -81,6 +83,10 @@ async def _apply(
         raise Refused(ResponseType.Data_Errors, f"Invalid fields: {detail}")
     values = {**lead.fields, **cleaned.values}
     extras = {**lead.extras, **cleaned.extras}
+    computed = compute_fields(target.fields, values, datetime.now(UTC))
+    if computed is not None:
+        set_computed(values, computed)
+        target.steps.append(Step("computed_fields", "changed", computed.detail))
     key = duplicate_key(target.lead_type_id or 0, target.fields, values)
     await lead_store.update_lead_fields(
         conn,

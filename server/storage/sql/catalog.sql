@@ -26,7 +26,8 @@ SELECT key, id FROM lead_types WHERE account_id = %(account_id)s AND key = ANY(%
 -- name: list_fields
 -- Fields of the account's lead types (all when lead_type_id is NULL), in position order.
 SELECT id, lead_type_id, name, data_type, required, validation, invalid_chars, enumerations,
-       format_string, special, description, duplicate_check, position, col_span, width, height
+       format_string, special, description, duplicate_check, position, col_span, width, height,
+       computed
 FROM lead_fields
 WHERE account_id = %(account_id)s
   AND (%(lead_type_id)s::bigint IS NULL OR lead_type_id = %(lead_type_id)s)
@@ -35,7 +36,8 @@ ORDER BY lead_type_id, position, id;
 -- name: get_field
 -- One field of the account.
 SELECT id, lead_type_id, name, data_type, required, validation, invalid_chars, enumerations,
-       format_string, special, description, duplicate_check, position, col_span, width, height
+       format_string, special, description, duplicate_check, position, col_span, width, height,
+       computed
 FROM lead_fields WHERE account_id = %(account_id)s AND id = %(id)s;
 
 -- name: insert_field
@@ -43,11 +45,11 @@ FROM lead_fields WHERE account_id = %(account_id)s AND id = %(id)s;
 WITH added AS (
   INSERT INTO lead_fields (account_id, lead_type_id, name, data_type, required, validation,
                            invalid_chars, enumerations, format_string, special, description,
-                           duplicate_check, position, col_span, width, height)
+                           duplicate_check, position, col_span, width, height, computed)
   VALUES (%(account_id)s, %(lead_type_id)s, %(name)s, %(data_type)s, %(required)s,
           %(validation)s, %(invalid_chars)s, %(enumerations)s, %(format_string)s, %(special)s,
           %(description)s, %(duplicate_check)s, %(position)s, %(col_span)s, %(width)s,
-          %(height)s)
+          %(height)s, %(computed)s)
   RETURNING id
 ), bumped AS (
   -- the engine's cached buyers compile criteria against the fields: reload them
@@ -64,14 +66,15 @@ WITH changed AS (
          enumerations = %(enumerations)s, format_string = %(format_string)s,
          special = %(special)s, description = %(description)s,
          duplicate_check = %(duplicate_check)s, position = %(position)s,
-         col_span = %(col_span)s, width = %(width)s, height = %(height)s
+         col_span = %(col_span)s, width = %(width)s, height = %(height)s,
+         computed = %(computed)s
   WHERE account_id = %(account_id)s AND id = %(id)s
     AND (name, data_type, required, validation, invalid_chars, enumerations, format_string,
-         special, description, duplicate_check, position, col_span, width, height)
+         special, description, duplicate_check, position, col_span, width, height, computed)
         IS DISTINCT FROM (%(name)s, %(data_type)s, %(required)s, %(validation)s,
          %(invalid_chars)s, %(enumerations)s::text[], %(format_string)s, %(special)s,
          %(description)s, %(duplicate_check)s, %(position)s, %(col_span)s::integer,
-         %(width)s::integer, %(height)s::integer)
+         %(width)s::integer, %(height)s::integer, %(computed)s::text)
   RETURNING id
 ), bumped AS (
   -- the engine's cached buyers compile criteria against the fields: reload them
