@@ -16,6 +16,10 @@ sends, reading call data) and in what they write back:
 | manualredirect | REDIRECT | PostResponse; `RedirectURL` is the buyer's |
 | autoredirect | REDIRECT | 303 to the buyer's URL, else to `returnurl`, else PostResponse |
 | calldata | CALL, call data read | PostResponse |
+
+Paths are matched ignoring case, with or without a trailing slash, and answered where they are
+(never redirected). The posting URLs (insert, update, duplicate check) take GET as well as
+POST: PHP integrations build the whole post into the query string and call it with cURL.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +53,8 @@ XML_TYPE = "application/xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 # Insert endpoints that come with ping-post; every /async variant waits for async work too.
 NOT_ENABLED = ("ping",)
+# The methods of the URLs that post: a GET carries the whole post in its query string.
+POSTING = ("GET", "POST")
 # Characters left as they are when a URL is written into a Location header (Starlette's set).
 _LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
 
@@ -160,8 +167,11 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         return _error(kind, 501, "Data_Errors", f"{name} is not enabled on this server yet")
 
     async def status(request: Request) -> Response:
-        post_id = request.path_params["post_id"]
+        """A post's status; its PostID in the path, or in the query string (`?PostID=`)."""
+        post_id = request.path_params.get("post_id") or _query_value(request, "postid")
         wanted = "xml" if "xml" in request.headers.get("accept", "") else "json"
+        if not post_id:
+            return _error(wanted, 400, "Data_Errors", "PostID is required")
         try:
             found = await stub.GetPostStatus(
                 leads_pb2.GetPostStatusRequest(post_id=post_id), timeout=settings.grpc_timeout
@@ -178,27 +188,44 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
     for name in (*insert, *NOT_ENABLED):
         handler = insert.get(name, not_enabled)
         routes += [
-            _route(f"/processor/insert/{name}", handler, "POST"),
-            _route(f"/processor/insert/{name}/{{response_type}}", handler, "POST"),
-            _route(f"/processor/insert/{name}/{{response_type}}/async", not_enabled, "POST"),
+            _route(f"/processor/insert/{name}", handler, POSTING),
+            _route(f"/processor/insert/{name}/{{response_type}}", handler, POSTING),
+            _route(f"/processor/insert/{name}/{{response_type}}/async", not_enabled, POSTING),
         ]
     routes += [
-        _route("/processor/update", update, "POST"),
-        _route("/processor/update/{response_type}", update, "POST"),
-        _route("/processor/duplicate/check", duplicate_check, "POST"),
-        _route("/processor/duplicate/check/{response_type}", duplicate_check, "POST"),
-        _route("/processor/instructions", posting_instructions, "GET"),
-        _route("/information/status/{post_id}", status, "GET"),
-        _route("/information/queuestatus/{post_id}", status, "GET"),
+        _route("/processor/update", update, POSTING),
+        _route("/processor/update/{response_type}", update, POSTING),
+        _route("/processor/duplicate/check", duplicate_check, POSTING),
+        _route("/processor/duplicate/check/{response_type}", duplicate_check, POSTING),
+        _route("/processor/instructions", posting_instructions, ("GET", "HEAD")),
+        _route("/information/status", status, ("GET", "HEAD")),
+        _route("/information/status/{post_id}", status, ("GET", "HEAD")),
+        _route("/information/queuestatus", status, ("GET", "HEAD")),
+        _route("/information/queuestatus/{post_id}", status, ("GET", "HEAD")),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.router.redirect_slashes = False  # a trailing slash is matched by the routes themselves
+    return app
 
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _route(path: str, handler: Handler, method: str) -> Route:
-    return Route(path, _guarded(handler), methods=[method])
+class _LegacyRoute(Route):
+    """A route matched as LeadExec's URLs are: ignoring case (ASCII letters only), with or
+    without one trailing slash. Only the methods given are taken: Starlette adds HEAD to a GET
+    route, and a HEAD to a posting URL would store a lead while its answer is dropped."""
+
+    def __init__(self, path: str, handler: Handler, methods: Sequence[str]) -> None:
+        super().__init__(path, handler, methods=list(methods))
+        self.methods = set(methods)
+        pattern = self.path_regex.pattern
+        assert pattern.endswith("$"), pattern
+        self.path_regex = re.compile(pattern[:-1] + "/?$", re.IGNORECASE | re.ASCII)
+
+
+def _route(path: str, handler: Handler, methods: Sequence[str]) -> Route:
+    return _LegacyRoute(path, _guarded(handler), methods)
 
 
 def _guarded(handler: Handler) -> Handler:
@@ -217,6 +244,11 @@ def _guarded(handler: Handler) -> Handler:
             return _error(kind, 500, "Data_Errors", f"The receiver failed (ref {reference})")
 
     return guarded
+
+
+def _query_value(request: Request, name: str) -> str:
+    """The first non-empty query value whose name is `name` (lower case), ignoring case."""
+    return next((v for k, v in request.query_params.multi_items() if k.lower() == name and v), "")
 
 
 async def _read_body(request: Request, settings: ReceiverSettings) -> bytes:

@@ -1,0 +1,219 @@
+"""Request shapes of real LeadExec integrations, through real HTTP: GET posts with everything in
+the query string, paths in any case and with a trailing slash, the status URL's query form."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from leadrouter.v1 import admin_pb2
+
+from clients.client import struct
+from server.bootstrap import receiver
+from server.config import Settings
+from server.rpc.app import Served
+
+EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
+FIELDS = {
+    "FirstName": "Ann",
+    "LastName": "Lee",
+    "Email": "ann@example.com",
+    "Phone": "702-555-0100",
+    "Zip": "89101",
+    "Age": "30",
+}
+CALL = {"ivrnumber": "8005550100", "callduration": "95"}
+INSERT_KINDS = ("general", "returnsends", "transfer", "manualredirect", "autoredirect", "calldata")
+
+
+@pytest.fixture
+async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
+    """The receiver as `serve` runs it (the lead service in process); redirects not followed."""
+    settings = replace(Settings(), receiver_address="127.0.0.1:0")
+    async with (
+        receiver(settings, served.local) as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client,
+    ):
+        yield client
+
+
+def credentials(ids: dict[str, str]) -> dict[str, str]:
+    return {k: ids[k] for k in ("vid", "lid", "aid", "password")}
+
+
+async def lead_rows(pool: Any, *lead_ids: int) -> list[dict[str, Any]]:
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT * FROM leads WHERE id = ANY(%s) ORDER BY id", [list(lead_ids)]
+        )
+        return list(await cursor.fetchall())
+
+
+async def lead_count(pool: Any) -> int:
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SELECT count(*) AS n FROM leads")
+        return int((await cursor.fetchone())["n"])
+
+
+# -- GET posts ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", INSERT_KINDS)
+async def test_a_get_with_everything_in_the_query_string_inserts_a_lead(
+    http: httpx.AsyncClient, ids: Any, kind: str
+) -> None:
+    query = {**credentials(ids), **FIELDS, **(CALL if kind == "calldata" else {})}
+    answer = await http.get(f"/processor/insert/{kind}/json", params=query)
+    body = answer.json()
+    assert (answer.status_code, body["ResponseType"]) == (200, "No_Error"), body
+    assert body["LeadIdentifier"] > 0
+
+
+async def test_a_get_insert_and_a_post_insert_store_the_same_lead(
+    http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any
+) -> None:
+    document = copy.deepcopy(EXAMPLE)
+    document["sources"][0]["campaigns"][0]["dup_day_max"] = 0  # the same lead twice
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+    lead = {
+        "vid": str(applied.sources["acme-media"]),
+        "lid": str(applied.lead_types["auto-insurance"]),
+        "aid": str(applied.campaigns["acme-auto-web"]),
+        "password": "acme-secret",
+        **FIELDS,
+        "City": "Las Vegas",
+        "Unlisted": "kept",
+        "reference": "ref-7",
+        "noSell": "true",
+        "sendDelay": "2",
+    }
+    by_get = (await http.get("/processor/insert/general/json", params=lead)).json()
+    by_post = (await http.post("/processor/insert/general/json", data=lead)).json()
+    assert (by_get["ResponseType"], by_post["ResponseType"]) == ("No_Error", "No_Error")
+    first, second = await lead_rows(pool, by_get["LeadIdentifier"], by_post["LeadIdentifier"])
+    differ = {"id", "post_id", "received_at"}
+    assert {k: v for k, v in first.items() if k not in differ} == {
+        k: v for k, v in second.items() if k not in differ
+    }
+    assert (first["reference"], first["no_sell"], first["extras"]) == (
+        "ref-7",
+        True,
+        {"Unlisted": "kept"},
+    )
+
+
+async def test_a_get_updates_a_lead(http: httpx.AsyncClient, ids: Any, pool: Any) -> None:
+    posted = (
+        await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    ).json()
+    query = {**credentials(ids), "lpleaduid": posted["LeadIdentifier"], "LastName": "Lee-Smith"}
+    answer = (await http.get("/processor/update/json", params=query)).json()
+    assert (answer["ResponseType"], answer["ResponseDetails"]) == (
+        "No_Error",
+        "Lead information updated",
+    )
+    [row] = await lead_rows(pool, posted["LeadIdentifier"])
+    assert row["fields"]["LastName"] == "Lee-Smith"
+
+
+async def test_a_get_checks_for_a_duplicate(http: httpx.AsyncClient, ids: Any) -> None:
+    posted = (
+        await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    ).json()
+    query = {**credentials(ids), "Email": "ann@example.com", "Phone": "7025550100"}
+    found = (await http.get("/processor/duplicate/check/json", params=query)).json()
+    assert (found["IsDuplicate"], found["DuplicateLeadId"]) == (True, posted["LeadIdentifier"])
+
+
+async def test_a_head_to_a_posting_url_is_refused_and_stores_nothing(
+    http: httpx.AsyncClient, ids: Any, pool: Any
+) -> None:
+    answer = await http.head(
+        "/processor/insert/general/json", params={**credentials(ids), **FIELDS}
+    )
+    assert answer.status_code == 405
+    assert await lead_count(pool) == 0
+
+
+# -- paths --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/processor/insert/AutoRedirect",
+        "/Processor/Insert/General/JSON",
+        "/PROCESSOR/INSERT/RETURNSENDS/Json",
+        "/processor/insert/general/json/",
+        "/processor/insert/Transfer/",
+        "/Processor/Insert/ManualRedirect/Json/",
+    ],
+)
+async def test_a_path_in_any_case_or_with_a_trailing_slash_is_answered_directly(
+    http: httpx.AsyncClient, ids: Any, path: str
+) -> None:
+    answer = await http.post(path, data={**credentials(ids), **FIELDS})
+    assert answer.status_code == 200, answer.text
+    assert "No_Error" in answer.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/Processor/Update/JSON/", "/processor/Duplicate/Check/json/", "/Processor/update/"]
+)
+async def test_update_and_duplicate_check_paths_ignore_case_and_a_trailing_slash(
+    http: httpx.AsyncClient, ids: Any, path: str
+) -> None:
+    answer = await http.post(path, data={**credentials(ids), "Email": "ann@example.com"})
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/processor/insert/Ping/JSON/", "/Processor/Insert/General/Json/Async/"]
+)
+async def test_endpoints_not_built_yet_answer_501_in_any_case(
+    http: httpx.AsyncClient, path: str
+) -> None:
+    answer = await http.get(path, params={"vid": "1"})
+    assert answer.status_code == 501 and "not enabled" in answer.text
+
+
+# -- status -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/information/status?PostID={id}",
+        "/information/queuestatus?PostID={id}",
+        "/Information/Status?postid={id}",
+        "/information/status/{id}/",
+        "/Information/QueueStatus/{id}",
+    ],
+)
+async def test_the_status_is_read_by_path_or_by_query_string(
+    http: httpx.AsyncClient, ids: Any, url: str
+) -> None:
+    posted = (
+        await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    ).json()
+    answer = await http.get(url.format(id=posted["PostID"]))
+    status = answer.json()
+    assert answer.status_code == 200, answer.text
+    assert (status["PostID"], status["LeadIdentifier"]) == (
+        posted["PostID"],
+        posted["LeadIdentifier"],
+    )
+
+
+async def test_a_status_without_a_post_id_says_it_is_required(http: httpx.AsyncClient) -> None:
+    answer = await http.get("/information/status")
+    assert answer.status_code == 400
+    assert answer.json()["ResponseDetails"] == "PostID is required"
