@@ -55,6 +55,7 @@ HTML_TYPE = "text/html; charset=utf-8"
 NOT_ENABLED = ("ping",)
 # The methods of the URLs that post: a GET carries the whole post in its query string.
 POSTING = ("GET", "POST")
+READING = ("GET", "HEAD")
 # Characters left as they are when a URL is written into a Location header (Starlette's set).
 _LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
 
@@ -162,14 +163,14 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         return Response(instructions_page.render(document), 200, media_type=HTML_TYPE)
 
     async def not_enabled(request: Request) -> Response:
-        kind = request.path_params.get("response_type", "json")
+        kind = _posted_kind(request)
         name = request.url.path
         return _error(kind, 501, "Data_Errors", f"{name} is not enabled on this server yet")
 
     async def status(request: Request) -> Response:
         """A post's status; its PostID in the path, or in the query string (`?PostID=`)."""
         post_id = request.path_params.get("post_id") or _query_value(request, "postid")
-        wanted = "xml" if "xml" in request.headers.get("accept", "") else "json"
+        wanted = _accepted_kind(request)
         if not post_id:
             return _error(wanted, 400, "Data_Errors", "PostID is required")
         try:
@@ -197,11 +198,11 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         _route("/processor/update/{response_type}", update, POSTING),
         _route("/processor/duplicate/check", duplicate_check, POSTING),
         _route("/processor/duplicate/check/{response_type}", duplicate_check, POSTING),
-        _route("/processor/instructions", posting_instructions, ("GET", "HEAD")),
-        _route("/information/status", status, ("GET", "HEAD")),
-        _route("/information/status/{post_id}", status, ("GET", "HEAD")),
-        _route("/information/queuestatus", status, ("GET", "HEAD")),
-        _route("/information/queuestatus/{post_id}", status, ("GET", "HEAD")),
+        _route("/processor/instructions", posting_instructions, READING, _accepted_kind),
+        _route("/information/status", status, READING, _accepted_kind),
+        _route("/information/status/{post_id}", status, READING, _accepted_kind),
+        _route("/information/queuestatus", status, READING, _accepted_kind),
+        _route("/information/queuestatus/{post_id}", status, READING, _accepted_kind),
     ]
     app = Starlette(routes=routes)
     app.router.redirect_slashes = False  # a trailing slash is matched by the routes themselves
@@ -224,11 +225,33 @@ class _LegacyRoute(Route):
         self.path_regex = re.compile(pattern[:-1] + "/?$", re.IGNORECASE | re.ASCII)
 
 
-def _route(path: str, handler: Handler, methods: Sequence[str]) -> Route:
-    return _LegacyRoute(path, _guarded(handler), methods)
+def _route(
+    path: str,
+    handler: Handler,
+    methods: Sequence[str],
+    kind: Callable[[Request], str] | None = None,
+) -> Route:
+    """`kind`: the format of the route's answers when it fails; by default `_posted_kind`."""
+    return _LegacyRoute(path, _guarded(handler, kind or _posted_kind), methods)
 
 
-def _guarded(handler: Handler) -> Handler:
+def _posted_kind(request: Request) -> str:
+    """The format of an answer given before the body is read (or when reading it failed): the
+    URL segment, else JSON for a body declared JSON and XML for any other, as `_response_kind`
+    decides once the body is read."""
+    wanted = str(request.path_params.get("response_type", ""))
+    if wanted:
+        return wanted
+    declared = forms.declared_format(request.headers.get("content-type"))
+    return "json" if declared == "json" else "xml"
+
+
+def _accepted_kind(request: Request) -> str:
+    """json or xml, as the Accept header asks: JSON unless it names XML (the status report)."""
+    return "xml" if "xml" in request.headers.get("accept", "") else "json"
+
+
+def _guarded(handler: Handler, kind: Callable[[Request], str]) -> Handler:
     """The handler, answering in the legacy format, with a reference that is in the log, when
     it fails unexpectedly: no exception reaches the HTTP server, which would answer a bare 500
     and drop the keep-alive connection."""
@@ -240,8 +263,9 @@ def _guarded(handler: Handler) -> Handler:
             reference = uuid.uuid4().hex[:12]
             where = f"{request.method} {request.url.path}"
             log.exception("the receiver failed on %s (ref %s)", where, reference)
-            kind = request.path_params.get("response_type", "json")
-            return _error(kind, 500, "Data_Errors", f"The receiver failed (ref {reference})")
+            return _error(
+                kind(request), 500, "Data_Errors", f"The receiver failed (ref {reference})"
+            )
 
     return guarded
 
@@ -282,9 +306,10 @@ async def _incoming(
         body = await _read_body(request, settings)
     except _TooLarge:
         limit = f"{settings.max_body} bytes"
-        return _error(wanted or "json", 413, "Data_Errors", f"The body is over {limit}")
+        return _error(_posted_kind(request), 413, "Data_Errors", f"The body is over {limit}")
     except TimeoutError:
-        return _error(wanted or "json", 408, "Data_Errors", "The body took too long to arrive")
+        detail = "The body took too long to arrive"
+        return _error(_posted_kind(request), 408, "Data_Errors", detail)
     except ClientDisconnect:
         return Response(status_code=400)
     submission = forms.parse_submission(
@@ -302,9 +327,11 @@ async def _incoming(
 
 
 def _response_kind(wanted: str, request_format: str) -> str | None:
-    """json or xml: the URL segment, or the request's own format when there is none."""
+    """json or xml: the URL segment; without one, JSON for a JSON body and XML for any other.
+    URL-encoded and GET posts come from integrations (PHP, classic ASP) that read the answer
+    with an XML parser, as LeadExec's XML PostResponse."""
     if not wanted:
-        return "xml" if request_format == "xml" else "json"
+        return "json" if request_format == "json" else "xml"
     folded = wanted.casefold()
     return folded if folded in ("json", "xml") else None
 

@@ -29,13 +29,14 @@ FIELDS = {
     "Age": "30",
 }
 CALL = {"ivrnumber": "8005550100", "callduration": "95"}
+SMALL_BODY = 16 * 1024
 INSERT_KINDS = ("general", "returnsends", "transfer", "manualredirect", "autoredirect", "calldata")
 
 
 @pytest.fixture
 async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
     """The receiver as `serve` runs it (the lead service in process); redirects not followed."""
-    settings = replace(Settings(), receiver_address="127.0.0.1:0")
+    settings = replace(Settings(), receiver_address="127.0.0.1:0", max_body_bytes=SMALL_BODY)
     async with (
         receiver(settings, served.local) as address,
         httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client,
@@ -141,6 +142,83 @@ async def test_a_head_to_a_posting_url_is_refused_and_stores_nothing(
     )
     assert answer.status_code == 405
     assert await lead_count(pool) == 0
+
+
+# -- the answer's format without a response type in the URL ------------------------------------
+
+
+def is_xml_post_response(answer: httpx.Response, response_type: str = "No_Error") -> bool:
+    return (
+        answer.headers["content-type"].startswith("application/xml")
+        and "<PostResponse " in answer.text
+        and f"<ResponseType>{response_type}</ResponseType>" in answer.text
+    )
+
+
+async def test_a_url_encoded_post_without_a_response_type_is_answered_in_xml(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    answer = await http.post("/processor/insert/general", data={**credentials(ids), **FIELDS})
+    assert is_xml_post_response(answer), answer.text
+
+
+async def test_a_get_without_a_response_type_is_answered_in_xml(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    answer = await http.get("/processor/insert/general", params={**credentials(ids), **FIELDS})
+    assert is_xml_post_response(answer), answer.text
+
+
+async def test_a_json_post_without_a_response_type_is_answered_in_json(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    document = {"source": credentials(ids), "leads": [{"fields": FIELDS}]}
+    answer = await http.post("/processor/insert/general", json=document)
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.json()["ResponseType"] == "No_Error"
+
+
+async def test_an_update_without_a_response_type_follows_the_same_rule(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    posted = (
+        await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    ).json()
+    update = {**credentials(ids), "lpleaduid": posted["LeadIdentifier"], "Age": "31"}
+    answer = await http.post("/processor/update", data=update)
+    assert is_xml_post_response(answer), answer.text
+    document = {
+        "source": credentials(ids),
+        "leads": [{"properties": {"leadUID": posted["LeadIdentifier"]}, "fields": {"Age": 32}}],
+    }
+    assert (await http.post("/processor/update", json=document)).json()["ResponseType"] == (
+        "No_Error"
+    )
+
+
+async def test_a_duplicate_check_without_a_response_type_follows_the_same_rule(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    check = {"Email": "new@example.com", "Phone": "7025550123"}
+    by_form = await http.post("/processor/duplicate/check", data={**credentials(ids), **check})
+    assert by_form.headers["content-type"].startswith("application/xml")
+    assert "<PingResponse " in by_form.text and "<IsDuplicate>false</IsDuplicate>" in by_form.text
+    document = {"source": credentials(ids), "leads": [{"fields": check}]}
+    by_json = await http.post("/processor/duplicate/check", json=document)
+    assert by_json.json()["IsDuplicate"] is False
+
+
+async def test_the_receivers_own_refusals_without_a_response_type_follow_the_same_rule(
+    http: httpx.AsyncClient,
+) -> None:
+    too_large = await http.post("/processor/insert/general", data={"Notes": "x" * SMALL_BODY})
+    assert too_large.status_code == 413
+    assert is_xml_post_response(too_large, "Data_Errors"), too_large.text
+    not_built = await http.post("/processor/insert/ping", data={"vid": "1"})
+    assert not_built.status_code == 501
+    assert is_xml_post_response(not_built, "Data_Errors"), not_built.text
+    as_json = await http.post("/processor/insert/ping", json={"source": {"vid": 1}})
+    assert as_json.status_code == 501 and as_json.json()["ResponseType"] == "Data_Errors"
 
 
 # -- paths --------------------------------------------------------------------------------------
