@@ -144,8 +144,7 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
             lid=query.get("lid", ""),
             aid=query.get("aid", ""),
             password=query.get("password", ""),
-            api_key=query.get("key", "")
-            or forms.api_key_from_authorization(request.headers.get("authorization")),
+            api_key=query.get("key", "") or forms.api_key_from_headers(request.headers),
         )
         ask = leads_pb2.SourceInstructionsRequest(
             credentials=credentials, receiver_url=str(request.base_url).rstrip("/")
@@ -316,7 +315,7 @@ async def _incoming(
         body,
         request.headers.get("content-type"),
         list(request.query_params.multi_items()),
-        forms.api_key_from_authorization(request.headers.get("authorization")),
+        forms.api_key_from_headers(request.headers),
         call_data=call_data,
     )
     kind = _response_kind(wanted, submission.request_format)

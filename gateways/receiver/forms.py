@@ -105,7 +105,7 @@ from __future__ import annotations
 import codecs
 import json
 import xml.parsers.expat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, NoReturn
@@ -193,7 +193,8 @@ def parse_submission(
     *,
     call_data: bool = False,
 ) -> Submission:
-    """Read a posted body and its query string; `bearer_key` is the `Bearer` token, or "".
+    """Read a posted body and its query string; `bearer_key` is the source's API key from the
+    headers (`api_key_from_headers`), or "".
     With `call_data`, each lead's call details are read too (the calldata endpoint)."""
     query = [(_valid_text(name), _valid_text(value)) for name, value in query]
     lead_names = LEAD_NAMES | CALL_NAMES if call_data else LEAD_NAMES
@@ -253,6 +254,24 @@ def api_key_from_authorization(header: str | None) -> str:
     """The token of an `Authorization: Bearer TOKEN` header, or "" for none or another scheme."""
     scheme, _, token = (header or "").strip().partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
+
+
+# Headers that carry the source's key as their whole value: LeadExec's documents name
+# `access_token`; integrations also send `api-key`. Each is read with `-` or `_`, since proxies
+# may drop or rewrite names holding `_`.
+KEY_HEADERS = ("access_token", "access-token", "api-key", "api_key")
+
+
+def api_key_from_headers(headers: Mapping[str, str]) -> str:
+    """The source's API key: the `Authorization: Bearer` token, else the first non-empty
+    `KEY_HEADERS` value (a `Bearer ` prefix there is dropped too); "" for none."""
+    key = api_key_from_authorization(headers.get("authorization"))
+    for name in KEY_HEADERS:
+        if key:
+            break
+        value = (headers.get(name) or "").strip()
+        key = api_key_from_authorization(value) or value
+    return key
 
 
 # -- choosing the reader ------------------------------------------------------------------------

@@ -263,6 +263,34 @@ async def test_endpoints_not_built_yet_answer_501_in_any_case(
     assert answer.status_code == 501 and "not enabled" in answer.text
 
 
+# -- the source's key -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["authorization", "access_token", "api-key"],
+    ids=["bearer", "access_token", "api-key"],
+)
+async def test_the_source_key_may_come_in_any_of_its_headers(
+    http: httpx.AsyncClient, ids: Any, header: str
+) -> None:
+    value = f"Bearer {ids['source_key']}" if header == "authorization" else ids["source_key"]
+    data = {**credentials(ids), **FIELDS}
+    del data["password"]
+    answer = await http.post("/processor/insert/general/json", data=data, headers={header: value})
+    assert answer.json()["ResponseType"] == "No_Error"
+
+
+async def test_a_wrong_key_in_an_api_key_header_is_refused(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    data = {**credentials(ids), **FIELDS}
+    answer = await http.post(
+        "/processor/insert/general/json", data=data, headers={"api-key": "lr_nope_nope"}
+    )
+    assert answer.json()["ResponseType"] == "No_Account_Found"
+
+
 # -- status -------------------------------------------------------------------------------------
 
 

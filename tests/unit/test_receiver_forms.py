@@ -13,6 +13,7 @@ from gateways.receiver.forms import (
     Lead,
     Submission,
     api_key_from_authorization,
+    api_key_from_headers,
     declared_format,
     number_text,
     parse_submission,
@@ -914,6 +915,27 @@ def test_secrets_are_left_out_of_a_submissions_repr() -> None:
 )
 def test_the_api_key_is_the_bearer_token(header: str | None, expected: str) -> None:
     assert api_key_from_authorization(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"authorization": "Bearer lr_a"}, "lr_a"),
+        ({"access_token": "lr_b"}, "lr_b"),
+        ({"access-token": " lr_b "}, "lr_b"),
+        ({"api-key": "lr_c"}, "lr_c"),
+        ({"api_key": "Bearer lr_c"}, "lr_c"),
+        ({"authorization": "Bearer lr_a", "api-key": "lr_c"}, "lr_a"),
+        ({"authorization": "Basic dTpw", "access_token": "lr_b"}, "lr_b"),
+        ({"access_token": "", "api-key": "lr_c"}, "lr_c"),
+        ({"x-api-key": "lr_d"}, ""),
+        ({}, ""),
+    ],
+)
+def test_the_api_key_is_the_bearer_token_else_an_access_token_or_api_key_header(
+    headers: dict[str, str], expected: str
+) -> None:
+    assert api_key_from_headers(headers) == expected
 
 
 # -- call data (the calldata endpoint) ----------------------------------------------------------
