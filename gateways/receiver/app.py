@@ -81,6 +81,9 @@ class _Endpoint:
     sends: bool = False  # list the sends (returnsends)
     agents: bool = False  # list the agents (transfer)
     redirects: bool = False  # answer with an HTTP redirect (autoredirect)
+    # a JSON body's JSON answer is an array, even of one (returnsends, transfer, calldata: the
+    # document's JSON-body examples show one there, and an object for general and update)
+    json_array: bool = False
 
 
 GENERAL = _Endpoint()
@@ -103,7 +106,8 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
                 answer = await call(incoming.message, timeout=settings.grpc_timeout)
             except grpc.aio.AioRpcError as error:
                 return _unavailable(incoming.kind, error)
-            answered = _post_results(request, incoming.kind, answer.results, endpoint)
+            as_array = endpoint.json_array and incoming.message.request_format == "json"
+            answered = _post_results(request, incoming.kind, answer.results, endpoint, as_array)
             if endpoint.redirects and answer.redirect_to:
                 answered.status_code = 303
                 answered.headers["location"] = quote(answer.redirect_to, safe=_LOCATION_SAFE)
@@ -113,15 +117,21 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
 
     insert = {
         "general": posting(stub.SubmitLeads, GENERAL),
-        "returnsends": posting(stub.SubmitLeads, _Endpoint(wait_for_sends=True, sends=True)),
+        "returnsends": posting(
+            stub.SubmitLeads, _Endpoint(wait_for_sends=True, sends=True, json_array=True)
+        ),
         "transfer": posting(
-            stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_LIVE_TRANSFER, agents=True)
+            stub.SubmitLeads,
+            _Endpoint(leads_pb2.SALE_KIND_LIVE_TRANSFER, agents=True, json_array=True),
         ),
         "manualredirect": posting(stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_REDIRECT)),
         "autoredirect": posting(
             stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_REDIRECT, redirects=True)
         ),
-        "calldata": posting(stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_CALL, call_data=True)),
+        "calldata": posting(
+            stub.SubmitLeads,
+            _Endpoint(leads_pb2.SALE_KIND_CALL, call_data=True, json_array=True),
+        ),
     }
     update = posting(stub.UpdateLead, GENERAL)
 
@@ -340,14 +350,16 @@ def _post_results(
     kind: str,
     results: Sequence[leads_pb2.PostResult],
     endpoint: _Endpoint = GENERAL,
+    as_array: bool = False,
 ) -> Response:
+    """The PostResponses; `as_array`: in JSON, an array even for one result."""
     base = str(request.base_url)
     status_urls = [_status_url(base, r.post_id) for r in results]
     lists = {"sends": endpoint.sends, "agents": endpoint.agents}
     if kind == "xml":
         body = responses.post_results_xml(results, status_urls, **lists)
         return Response(body, 200, media_type=XML_TYPE)
-    return _json(responses.post_results_json(results, status_urls, **lists))
+    return _json(responses.post_results_json(results, status_urls, **lists, array=as_array))
 
 
 def _status_url(base_url: str, post_id: str) -> str:

@@ -263,6 +263,57 @@ async def test_endpoints_not_built_yet_answer_501_in_any_case(
     assert answer.status_code == 501 and "not enabled" in answer.text
 
 
+# -- JSON answers shaped as the document shows them ---------------------------------------------
+
+
+def json_post(ids: dict[str, str], kind: str, **fields: str) -> dict[str, Any]:
+    """A JSON-body post as the document's examples show it (call details in `properties`)."""
+    properties = {"ivrNumber": "8005550100", "callDuration": 95} if kind == "calldata" else {}
+    source = {k: int(v) if v.isdigit() else v for k, v in credentials(ids).items()}
+    return {"source": source, "leads": [{"properties": properties, "fields": {**FIELDS, **fields}}]}
+
+
+@pytest.mark.parametrize("kind", ["returnsends", "transfer", "calldata"])
+async def test_a_json_body_is_answered_with_an_array_where_the_document_shows_one(
+    http: httpx.AsyncClient, ids: Any, kind: str
+) -> None:
+    answer = (await http.post(f"/processor/insert/{kind}/json", json=json_post(ids, kind))).json()
+    assert isinstance(answer, list) and len(answer) == 1
+    assert answer[0]["ResponseType"] == "No_Error"
+    refused = await http.post(f"/processor/insert/{kind}", json=json_post(ids, kind, Age="12"))
+    assert [r["ResponseType"] for r in refused.json()] == ["Outside_Criteria"]
+
+
+@pytest.mark.parametrize("kind", ["general", "manualredirect", "autoredirect"])
+async def test_a_json_body_is_answered_with_an_object_where_the_document_shows_one(
+    http: httpx.AsyncClient, ids: Any, kind: str
+) -> None:
+    answer = (await http.post(f"/processor/insert/{kind}/json", json=json_post(ids, kind))).json()
+    assert isinstance(answer, dict) and answer["ResponseType"] == "No_Error"
+
+
+@pytest.mark.parametrize("kind", ["returnsends", "transfer", "calldata"])
+async def test_a_url_encoded_post_is_answered_with_the_single_object(
+    http: httpx.AsyncClient, ids: Any, kind: str
+) -> None:
+    data = {**credentials(ids), **FIELDS, **(CALL if kind == "calldata" else {})}
+    answer = (await http.post(f"/processor/insert/{kind}/json", data=data)).json()
+    assert isinstance(answer, dict) and answer["ResponseType"] == "No_Error"
+
+
+async def test_a_json_update_is_answered_with_the_single_object(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    posted = await http.post("/processor/insert/returnsends/json", json=json_post(ids, "x"))
+    lead_id = posted.json()[0]["LeadIdentifier"]
+    document = {
+        "source": credentials(ids),
+        "leads": [{"properties": {"leadUID": lead_id}, "fields": {"Age": 31}}],
+    }
+    answer = (await http.post("/processor/update/json", json=document)).json()
+    assert isinstance(answer, dict) and answer["ResponseType"] == "No_Error"
+
+
 # -- the source's key -------------------------------------------------------------------------
 
 
