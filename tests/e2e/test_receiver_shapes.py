@@ -314,6 +314,25 @@ async def test_a_json_update_is_answered_with_the_single_object(
     assert isinstance(answer, dict) and answer["ResponseType"] == "No_Error"
 
 
+# -- field values -------------------------------------------------------------------------------
+
+
+async def test_a_json_field_holding_an_array_or_an_object_is_refused_by_name(
+    http: httpx.AsyncClient, ids: Any, pool: Any
+) -> None:
+    document = json_post(ids, "general")
+    document["leads"][0]["fields"].update({"Phone": ["702-555-0100"], "Home": {"Zip": "89101"}})
+    answer = (await http.post("/processor/insert/general/json", json=document)).json()
+    assert (answer["isValidPost"], answer["ResponseType"]) == (False, "Data_Errors")
+    assert answer["ResponseDetails"] == (
+        "JSON error: a field's value must be text, a number, true, false or null: "
+        "Phone is an array; Home is an object"
+    )
+    assert await lead_count(pool) == 0
+    status = (await http.get(f"/information/status/{answer['PostID']}")).json()
+    assert status["RejectionReason"] == answer["ResponseDetails"]
+
+
 # -- the source's key -------------------------------------------------------------------------
 
 
