@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -331,6 +332,20 @@ async def test_a_json_field_holding_an_array_or_an_object_is_refused_by_name(
     assert await lead_count(pool) == 0
     status = (await http.get(f"/information/status/{answer['PostID']}")).json()
     assert status["RejectionReason"] == answer["ResponseDetails"]
+
+
+async def test_unknown_fields_are_ignored_and_logged_with_the_post_id(
+    http: httpx.AsyncClient, ids: Any, pool: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = {**credentials(ids), **FIELDS, "Referrer": "partner-9", "utm_source": "x"}
+    with caplog.at_level(logging.INFO, logger="server.services.intake.post_log"):
+        answer = (await http.post("/processor/insert/general/json", data=data)).json()
+    assert answer["ResponseType"] == "No_Error"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"post {answer['PostID']}: 2 unknown fields ignored: 'Referrer', 'utm_source'"
+    ]
+    [row] = await lead_rows(pool, answer["LeadIdentifier"])
+    assert "Referrer" not in row["fields"]
 
 
 # -- the source's key -------------------------------------------------------------------------

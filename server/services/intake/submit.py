@@ -131,6 +131,7 @@ class SubmitLeads:
         screening = screen(campaign, target.fields, posted, self._zip_lookup, call, lead.reference)
         steps = [*target.steps, *screening.steps]
         post_id = str(uuid.uuid4())
+        post_log.unknown_fields(post_id, screening.extras)
         if not screening.accepted:
             outcome = PostOutcome(
                 post_id, screening.response, screening.details, campaign_id=target.campaign_id

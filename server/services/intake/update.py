@@ -76,6 +76,7 @@ async def _apply(
         raise Refused(ResponseType.Data_Errors, "The update holds no field")
     optional = [replace(f, required=False) for f in target.fields]
     cleaned = clean_lead_values(optional, posted)
+    post_log.unknown_fields(post_id, cleaned.extras)
     if not cleaned.ok:
         detail = "; ".join(str(p) for p in cleaned.problems)
         raise Refused(ResponseType.Data_Errors, f"Invalid fields: {detail}")
