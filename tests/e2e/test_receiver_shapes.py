@@ -408,3 +408,88 @@ async def test_a_status_without_a_post_id_says_it_is_required(http: httpx.AsyncC
     answer = await http.get("/information/status")
     assert answer.status_code == 400
     assert answer.json()["ResponseDetails"] == "PostID is required"
+
+
+# -- updates tell the unauthenticated nothing ---------------------------------------------------
+
+
+async def test_an_update_with_failing_credentials_is_refused_alike_whether_the_lead_exists(
+    http: httpx.AsyncClient, ids: Any, new_account: Any, stub_for: Any, pool: Any
+) -> None:
+    posted = (
+        await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    ).json()
+    stranger = await new_account("Stranger")
+    async with stub_for(stranger.api_key) as stub:
+        theirs = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(EXAMPLE)))
+    their_lead = (
+        await http.post(
+            "/processor/insert/general/json",
+            data={
+                "vid": theirs.sources["acme-media"],
+                "lid": theirs.lead_types["auto-insurance"],
+                "password": "acme-secret",
+                **FIELDS,
+            },
+        )
+    ).json()["LeadIdentifier"]
+    mine = posted["LeadIdentifier"]
+    attempts = {
+        "an existing lead, a wrong password": {"lpleaduid": mine, "password": "wrong"},
+        "an existing lead, no password": {"lpleaduid": mine, "password": ""},
+        "a made-up lead, a wrong password": {"lpleaduid": mine + 1000, "password": "wrong"},
+        "a made-up lead, the right password": {"lpleaduid": mine + 1000},
+        "another source's lead": {"lpleaduid": their_lead},
+    }
+    answers = {}
+    for name, attempt in attempts.items():
+        data = {**credentials(ids), "LastName": "Mallory", **attempt}
+        answer = await http.post("/processor/update/json", data=data)
+        body = answer.json()
+        status = (await http.get(f"/information/status/{body['PostID']}")).json()
+        answers[name] = (
+            answer.status_code,
+            {k: v for k, v in body.items() if k not in ("PostID", "StatusURL")},
+            {k: v for k, v in status.items() if k not in ("PostID", "DateReceived")},
+        )
+    assert len({json.dumps(a, sort_keys=True) for a in answers.values()}) == 1, answers
+    code, body, status = answers["an existing lead, a wrong password"]
+    assert (code, body["ResponseType"], body["ResponseDetails"]) == (
+        200,
+        "No_Account_Found",
+        "No lead of this lead source and lead type matches lpleaduid and these credentials",
+    )
+    assert (body["LeadIdentifier"], body["VendorAccountAssigned"]) == (0, 0)
+    assert (status["LeadIdentifier"], status["VendorAccountAssigned"]) == (0, 0)
+    [row] = await lead_rows(pool, mine)
+    assert row["fields"]["LastName"] == "Lee"
+
+
+async def test_the_post_log_keeps_the_real_reason_of_a_refused_update(
+    http: httpx.AsyncClient, ids: Any, pool: Any
+) -> None:
+    posted = (
+        await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
+    ).json()
+    data = {**credentials(ids), "password": "wrong", "lpleaduid": posted["LeadIdentifier"]}
+    refused = (await http.post("/processor/update/json", data={**data, "Age": "31"})).json()
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT campaign_id, lead_id, steps FROM posts WHERE id = %s", [refused["PostID"]]
+        )
+        logged = await cursor.fetchone()
+    assert (logged["campaign_id"], logged["lead_id"]) == (None, None)
+    assert logged["steps"][-1]["detail"] == (
+        f"The password does not match (lead {posted['LeadIdentifier']}, campaign {ids['aid']})"
+    )
+
+
+async def test_an_update_refused_before_its_lead_is_sought_still_says_why(
+    http: httpx.AsyncClient, ids: Any
+) -> None:
+    data = {**credentials(ids), "lpleaduid": "abc", "Age": "31"}
+    refused = (await http.post("/processor/update/json", data=data)).json()
+    assert refused["ResponseDetails"] == "lpleaduid must be a whole number, got 'abc'"
+    unknown_type = {**credentials(ids), "lid": "999999", "lpleaduid": "1", "Age": "31"}
+    refused = (await http.post("/processor/update/json", data=unknown_type)).json()
+    assert refused["ResponseType"] == "LeadType_ID_Missing"
