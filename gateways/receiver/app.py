@@ -16,6 +16,10 @@ sends, reading call data) and in what they write back:
 | manualredirect | REDIRECT | PostResponse; `RedirectURL` is the buyer's |
 | autoredirect | REDIRECT | 303 to the buyer's URL, else to `returnurl`, else PostResponse |
 | calldata | CALL, call data read | PostResponse |
+
+Paths are matched ignoring case, with or without a trailing slash, and answered where they are
+(never redirected). The posting URLs (insert, update, duplicate check) take GET as well as
+POST: PHP integrations build the whole post into the query string and call it with cURL.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +53,9 @@ XML_TYPE = "application/xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 # Insert endpoints that come with ping-post; every /async variant waits for async work too.
 NOT_ENABLED = ("ping",)
+# The methods of the URLs that post: a GET carries the whole post in its query string.
+POSTING = ("GET", "POST")
+READING = ("GET", "HEAD")
 # Characters left as they are when a URL is written into a Location header (Starlette's set).
 _LOCATION_SAFE = ":/%#?=@[]!$&'()*+,;"
 
@@ -73,6 +81,9 @@ class _Endpoint:
     sends: bool = False  # list the sends (returnsends)
     agents: bool = False  # list the agents (transfer)
     redirects: bool = False  # answer with an HTTP redirect (autoredirect)
+    # a JSON body's JSON answer is an array, even of one (returnsends, transfer, calldata: the
+    # document's JSON-body examples show one there, and an object for general and update)
+    json_array: bool = False
 
 
 GENERAL = _Endpoint()
@@ -95,7 +106,8 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
                 answer = await call(incoming.message, timeout=settings.grpc_timeout)
             except grpc.aio.AioRpcError as error:
                 return _unavailable(incoming.kind, error)
-            answered = _post_results(request, incoming.kind, answer.results, endpoint)
+            as_array = endpoint.json_array and incoming.message.request_format == "json"
+            answered = _post_results(request, incoming.kind, answer.results, endpoint, as_array)
             if endpoint.redirects and answer.redirect_to:
                 answered.status_code = 303
                 answered.headers["location"] = quote(answer.redirect_to, safe=_LOCATION_SAFE)
@@ -105,15 +117,21 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
 
     insert = {
         "general": posting(stub.SubmitLeads, GENERAL),
-        "returnsends": posting(stub.SubmitLeads, _Endpoint(wait_for_sends=True, sends=True)),
+        "returnsends": posting(
+            stub.SubmitLeads, _Endpoint(wait_for_sends=True, sends=True, json_array=True)
+        ),
         "transfer": posting(
-            stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_LIVE_TRANSFER, agents=True)
+            stub.SubmitLeads,
+            _Endpoint(leads_pb2.SALE_KIND_LIVE_TRANSFER, agents=True, json_array=True),
         ),
         "manualredirect": posting(stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_REDIRECT)),
         "autoredirect": posting(
             stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_REDIRECT, redirects=True)
         ),
-        "calldata": posting(stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_CALL, call_data=True)),
+        "calldata": posting(
+            stub.SubmitLeads,
+            _Endpoint(leads_pb2.SALE_KIND_CALL, call_data=True, json_array=True),
+        ),
     }
     update = posting(stub.UpdateLead, GENERAL)
 
@@ -136,8 +154,7 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
             lid=query.get("lid", ""),
             aid=query.get("aid", ""),
             password=query.get("password", ""),
-            api_key=query.get("key", "")
-            or forms.api_key_from_authorization(request.headers.get("authorization")),
+            api_key=query.get("key", "") or forms.api_key_from_headers(request.headers),
         )
         ask = leads_pb2.SourceInstructionsRequest(
             credentials=credentials, receiver_url=str(request.base_url).rstrip("/")
@@ -155,13 +172,16 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         return Response(instructions_page.render(document), 200, media_type=HTML_TYPE)
 
     async def not_enabled(request: Request) -> Response:
-        kind = request.path_params.get("response_type", "json")
+        kind = _posted_kind(request)
         name = request.url.path
         return _error(kind, 501, "Data_Errors", f"{name} is not enabled on this server yet")
 
     async def status(request: Request) -> Response:
-        post_id = request.path_params["post_id"]
-        wanted = "xml" if "xml" in request.headers.get("accept", "") else "json"
+        """A post's status; its PostID in the path, or in the query string (`?PostID=`)."""
+        post_id = request.path_params.get("post_id") or _query_value(request, "postid")
+        wanted = _accepted_kind(request)
+        if not post_id:
+            return _error(wanted, 400, "Data_Errors", "PostID is required")
         try:
             found = await stub.GetPostStatus(
                 leads_pb2.GetPostStatusRequest(post_id=post_id), timeout=settings.grpc_timeout
@@ -178,30 +198,69 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
     for name in (*insert, *NOT_ENABLED):
         handler = insert.get(name, not_enabled)
         routes += [
-            _route(f"/processor/insert/{name}", handler, "POST"),
-            _route(f"/processor/insert/{name}/{{response_type}}", handler, "POST"),
-            _route(f"/processor/insert/{name}/{{response_type}}/async", not_enabled, "POST"),
+            _route(f"/processor/insert/{name}", handler, POSTING),
+            _route(f"/processor/insert/{name}/{{response_type}}", handler, POSTING),
+            _route(f"/processor/insert/{name}/{{response_type}}/async", not_enabled, POSTING),
         ]
     routes += [
-        _route("/processor/update", update, "POST"),
-        _route("/processor/update/{response_type}", update, "POST"),
-        _route("/processor/duplicate/check", duplicate_check, "POST"),
-        _route("/processor/duplicate/check/{response_type}", duplicate_check, "POST"),
-        _route("/processor/instructions", posting_instructions, "GET"),
-        _route("/information/status/{post_id}", status, "GET"),
-        _route("/information/queuestatus/{post_id}", status, "GET"),
+        _route("/processor/update", update, POSTING),
+        _route("/processor/update/{response_type}", update, POSTING),
+        _route("/processor/duplicate/check", duplicate_check, POSTING),
+        _route("/processor/duplicate/check/{response_type}", duplicate_check, POSTING),
+        _route("/processor/instructions", posting_instructions, READING, _accepted_kind),
+        _route("/information/status", status, READING, _accepted_kind),
+        _route("/information/status/{post_id}", status, READING, _accepted_kind),
+        _route("/information/queuestatus", status, READING, _accepted_kind),
+        _route("/information/queuestatus/{post_id}", status, READING, _accepted_kind),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.router.redirect_slashes = False  # a trailing slash is matched by the routes themselves
+    return app
 
 
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def _route(path: str, handler: Handler, method: str) -> Route:
-    return Route(path, _guarded(handler), methods=[method])
+class _LegacyRoute(Route):
+    """A route matched as LeadExec's URLs are: ignoring case (ASCII letters only), with or
+    without one trailing slash. Only the methods given are taken: Starlette adds HEAD to a GET
+    route, and a HEAD to a posting URL would store a lead while its answer is dropped."""
+
+    def __init__(self, path: str, handler: Handler, methods: Sequence[str]) -> None:
+        super().__init__(path, handler, methods=list(methods))
+        self.methods = set(methods)
+        pattern = self.path_regex.pattern
+        assert pattern.endswith("$"), pattern
+        self.path_regex = re.compile(pattern[:-1] + "/?$", re.IGNORECASE | re.ASCII)
 
 
-def _guarded(handler: Handler) -> Handler:
+def _route(
+    path: str,
+    handler: Handler,
+    methods: Sequence[str],
+    kind: Callable[[Request], str] | None = None,
+) -> Route:
+    """`kind`: the format of the route's answers when it fails; by default `_posted_kind`."""
+    return _LegacyRoute(path, _guarded(handler, kind or _posted_kind), methods)
+
+
+def _posted_kind(request: Request) -> str:
+    """The format of an answer given before the body is read (or when reading it failed): the
+    URL segment, else JSON for a body declared JSON and XML for any other, as `_response_kind`
+    decides once the body is read."""
+    wanted = str(request.path_params.get("response_type", ""))
+    if wanted:
+        return wanted
+    declared = forms.declared_format(request.headers.get("content-type"))
+    return "json" if declared == "json" else "xml"
+
+
+def _accepted_kind(request: Request) -> str:
+    """json or xml, as the Accept header asks: JSON unless it names XML (the status report)."""
+    return "xml" if "xml" in request.headers.get("accept", "") else "json"
+
+
+def _guarded(handler: Handler, kind: Callable[[Request], str]) -> Handler:
     """The handler, answering in the legacy format, with a reference that is in the log, when
     it fails unexpectedly: no exception reaches the HTTP server, which would answer a bare 500
     and drop the keep-alive connection."""
@@ -213,10 +272,16 @@ def _guarded(handler: Handler) -> Handler:
             reference = uuid.uuid4().hex[:12]
             where = f"{request.method} {request.url.path}"
             log.exception("the receiver failed on %s (ref %s)", where, reference)
-            kind = request.path_params.get("response_type", "json")
-            return _error(kind, 500, "Data_Errors", f"The receiver failed (ref {reference})")
+            return _error(
+                kind(request), 500, "Data_Errors", f"The receiver failed (ref {reference})"
+            )
 
     return guarded
+
+
+def _query_value(request: Request, name: str) -> str:
+    """The first non-empty query value whose name is `name` (lower case), ignoring case."""
+    return next((v for k, v in request.query_params.multi_items() if k.lower() == name and v), "")
 
 
 async def _read_body(request: Request, settings: ReceiverSettings) -> bytes:
@@ -250,16 +315,17 @@ async def _incoming(
         body = await _read_body(request, settings)
     except _TooLarge:
         limit = f"{settings.max_body} bytes"
-        return _error(wanted or "json", 413, "Data_Errors", f"The body is over {limit}")
+        return _error(_posted_kind(request), 413, "Data_Errors", f"The body is over {limit}")
     except TimeoutError:
-        return _error(wanted or "json", 408, "Data_Errors", "The body took too long to arrive")
+        detail = "The body took too long to arrive"
+        return _error(_posted_kind(request), 408, "Data_Errors", detail)
     except ClientDisconnect:
         return Response(status_code=400)
     submission = forms.parse_submission(
         body,
         request.headers.get("content-type"),
         list(request.query_params.multi_items()),
-        forms.api_key_from_authorization(request.headers.get("authorization")),
+        forms.api_key_from_headers(request.headers),
         call_data=call_data,
     )
     kind = _response_kind(wanted, submission.request_format)
@@ -270,9 +336,11 @@ async def _incoming(
 
 
 def _response_kind(wanted: str, request_format: str) -> str | None:
-    """json or xml: the URL segment, or the request's own format when there is none."""
+    """json or xml: the URL segment; without one, JSON for a JSON body and XML for any other.
+    URL-encoded and GET posts come from integrations (PHP, classic ASP) that read the answer
+    with an XML parser, as LeadExec's XML PostResponse."""
     if not wanted:
-        return "xml" if request_format == "xml" else "json"
+        return "json" if request_format == "json" else "xml"
     folded = wanted.casefold()
     return folded if folded in ("json", "xml") else None
 
@@ -282,14 +350,16 @@ def _post_results(
     kind: str,
     results: Sequence[leads_pb2.PostResult],
     endpoint: _Endpoint = GENERAL,
+    as_array: bool = False,
 ) -> Response:
+    """The PostResponses; `as_array`: in JSON, an array even for one result."""
     base = str(request.base_url)
     status_urls = [_status_url(base, r.post_id) for r in results]
     lists = {"sends": endpoint.sends, "agents": endpoint.agents}
     if kind == "xml":
         body = responses.post_results_xml(results, status_urls, **lists)
         return Response(body, 200, media_type=XML_TYPE)
-    return _json(responses.post_results_json(results, status_urls, **lists))
+    return _json(responses.post_results_json(results, status_urls, **lists, array=as_array))
 
 
 def _status_url(base_url: str, post_id: str) -> str:

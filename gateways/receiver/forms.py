@@ -86,7 +86,10 @@ JSON
     - a number is written in its shortest exact form (`25.0` gives `25`, `12.50` gives `12.5`,
       `1e3` gives `1000`), and an integer is written as posted;
     - `true` and `false` give `"true"` and `"false"`, and `null` gives `""`;
-    - an object or array gives its compact JSON text.
+    - an object or array gives its compact JSON text, except in `fields`: a field holding
+      one makes the body unreadable (`parse_error` naming every such field, and its lead when
+      the request holds several), since no field type holds a list or a record and a lead
+      source that sends one expects it to be read.
 
     Repeated keys are all kept, in order. The body is decoded as the JSON encoding it uses
     (UTF-8, 16 or 32), or as Latin-1 when that fails. Objects and arrays nest at most
@@ -105,7 +108,7 @@ from __future__ import annotations
 import codecs
 import json
 import xml.parsers.expat
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, NoReturn
@@ -193,7 +196,8 @@ def parse_submission(
     *,
     call_data: bool = False,
 ) -> Submission:
-    """Read a posted body and its query string; `bearer_key` is the `Bearer` token, or "".
+    """Read a posted body and its query string; `bearer_key` is the source's API key from the
+    headers (`api_key_from_headers`), or "".
     With `call_data`, each lead's call details are read too (the calldata endpoint)."""
     query = [(_valid_text(name), _valid_text(value)) for name, value in query]
     lead_names = LEAD_NAMES | CALL_NAMES if call_data else LEAD_NAMES
@@ -253,6 +257,24 @@ def api_key_from_authorization(header: str | None) -> str:
     """The token of an `Authorization: Bearer TOKEN` header, or "" for none or another scheme."""
     scheme, _, token = (header or "").strip().partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
+
+
+# Headers that carry the source's key as their whole value: LeadExec's documents name
+# `access_token`; integrations also send `api-key`. Each is read with `-` or `_`, since proxies
+# may drop or rewrite names holding `_`.
+KEY_HEADERS = ("access_token", "access-token", "api-key", "api_key")
+
+
+def api_key_from_headers(headers: Mapping[str, str]) -> str:
+    """The source's API key: the `Authorization: Bearer` token, else the first non-empty
+    `KEY_HEADERS` value (a `Bearer ` prefix there is dropped too); "" for none."""
+    key = api_key_from_authorization(headers.get("authorization"))
+    for name in KEY_HEADERS:
+        if key:
+            break
+        value = (headers.get(name) or "").strip()
+        key = api_key_from_authorization(value) or value
+    return key
 
 
 # -- choosing the reader ------------------------------------------------------------------------
@@ -644,7 +666,9 @@ def _leads_from_json(document: Any, lead_names: frozenset[str]) -> _Reading:
             reading.request_values.append((key, _json_text(value)))
     if leads is not None and (not isinstance(leads, list) or isinstance(leads, _Object)):
         raise _JsonShapeError('"leads" must be an array')
-    for item in leads or []:
+    items: list[Any] = leads or []
+    not_values: list[str] = []
+    for number, item in enumerate(items, 1):
         if not isinstance(item, _Object):
             raise _JsonShapeError('each lead in "leads" must be an object')
         lead = _LeadBuilder(lead_names)
@@ -652,10 +676,20 @@ def _leads_from_json(document: Any, lead_names: frozenset[str]) -> _Reading:
             if key.lower() in lead_names or key.lower() in REQUEST_NAMES:
                 lead.reserved(key, _json_value(key, value))
         for key, value in _members(item.get("fields"), '"fields"'):
+            if isinstance(value, list):  # an array, or an object (_Object is a list of pairs)
+                where = f" (lead {number})" if len(items) > 1 else ""
+                kind = "an object" if isinstance(value, _Object) else "an array"
+                not_values.append(f"{_valid_text(key)}{where} is {kind}")
+                continue
             lead.add(_valid_text(key), _json_value(key, value))
         reading.request_values += lead.request_values
         reading.leads.append(lead.build())
+    if not_values:
+        raise _JsonShapeError(f"{NOT_A_VALUE}: {'; '.join(not_values)}")
     return reading
+
+
+NOT_A_VALUE = "a field's value must be text, a number, true, false or null"
 
 
 def _members(value: Any, what: str) -> _Object:

@@ -31,6 +31,9 @@ Choices where LeadExec's documents are silent or ambiguous:
   `<PostResponses>` root holding one `<PostResponse>` per lead, in order. Exactly one result
   gives the documented single object or `<PostResponse>` root. No results give an empty array,
   or an empty `<PostResponses />`.
+- The document's examples for JSON bodies answer returnsends, transfer and calldata with an
+  array of one post response, and general and update with a single object. The app asks for
+  an array (`array=True`) where they show one; XML answers are unchanged.
 - A post's status is answered under a `<LeadQueueResponse>` root, with
   `QualityControlDetails` and `ReturnDetails` as nested elements.
 - The returnsends and transfer answers keep `StatusURL`, which their examples leave out, and
@@ -172,12 +175,14 @@ def post_results_json(
     *,
     sends: bool = False,
     agents: bool = False,
+    array: bool = False,
 ) -> JsonObject | list[JsonObject]:
-    """A request's answer: the single object for one result, else an array, in order. With
-    `sends` each lists its sends (returnsends), with `agents` its agents (transfer)."""
+    """A request's answer: the single object for one result, else an array, in order; with
+    `array`, an array always. With `sends` each lists its sends (returnsends), with `agents`
+    its agents (transfer)."""
     write = _writer(sends, agents)
     bodies = [write(r, url) for r, url in zip(results, status_urls, strict=True)]
-    return bodies[0] if len(bodies) == 1 else bodies
+    return bodies[0] if len(bodies) == 1 and not array else bodies
 
 
 def post_results_xml(

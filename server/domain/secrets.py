@@ -50,6 +50,16 @@ def key_matches(presented: str, stored_digest: bytes) -> bool:
     return hmac.compare_digest(key_digest(presented), stored_digest)
 
 
+# Checked when there is no stored hash to check a password against (a user name without a
+# password, an update naming no lead), so that a refusal takes as long either way: a fixed
+# scrypt hash with the cost of real ones, not made when the server starts (made once per
+# Portal, one per test server too, it cost 47 ms each).
+DUMMY_HASH = (
+    "scrypt$16384$8$1$AThF90mQ7hDhsyfVxckCQA==$cH5lOk+0wrhmvGtGmY0UKBoVFONUPWHsRGS3iBr9K98F1y8v"
+    "SLW4pZMQG5er9jHzp0WZ1b6UscAbRu8toaacpQ=="
+)
+
+
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P)

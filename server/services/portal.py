@@ -24,15 +24,6 @@ from server.storage.database import Pool, transaction
 WRONG = "user name or password is wrong"
 
 
-# Checked when the user name has no password, so that a refusal takes as long either way: a
-# fixed scrypt hash with the cost of real ones, not made when the server starts (each Portal,
-# one per test server too, paid a 47 ms hash for it).
-_DUMMY_HASH = (
-    "scrypt$16384$8$1$AThF90mQ7hDhsyfVxckCQA==$cH5lOk+0wrhmvGtGmY0UKBoVFONUPWHsRGS3iBr9K98F1y8v"
-    "SLW4pZMQG5er9jHzp0WZ1b6UscAbRu8toaacpQ=="
-)
-
-
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -78,7 +69,9 @@ class Portal:
                 f"{until.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
             )
         stored = found[1] if found else None
-        matches = await asyncio.to_thread(secrets.password_matches, password, stored or _DUMMY_HASH)
+        matches = await asyncio.to_thread(
+            secrets.password_matches, password, stored or secrets.DUMMY_HASH
+        )
         if found is None or not stored or not matches:
             raise Unauthenticated(WRONG)
         async with transaction(self._pool) as conn:

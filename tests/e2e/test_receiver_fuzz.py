@@ -115,8 +115,9 @@ def _header_value(value: str) -> bytes:
 
 
 def not_enabled(request: fuzz.Request, answer: httpx.Response) -> bool:
-    """The documented 501 of an endpoint not built yet (ping, every /async variant)."""
-    path = request.path.rstrip("/")
+    """The documented 501 of an endpoint not built yet (ping, every /async variant); paths
+    are matched ignoring case and a trailing slash."""
+    path = request.path.lower().rstrip("/")
     return answer.status_code == 501 and (
         path.startswith("/processor/insert/ping") or path.endswith("/async")
     )
@@ -146,7 +147,7 @@ async def holds_up(target: Receiver, request: fuzz.Request) -> None:
     after = await stored(target.pool)
     path = request.path.lower()
     accepted = len(ACCEPTED.findall(answer.text)) if answer.status_code in (200, 303) else 0
-    if path.startswith("/processor/insert/") and path == request.path:
+    if path.startswith("/processor/insert/"):
         assert after[0] - before[0] == accepted, answer.text[:2000]
         if not accepted:
             assert after == before, "a refused post changed a stored lead"

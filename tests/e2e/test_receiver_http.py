@@ -296,7 +296,7 @@ async def test_a_duplicate_check_finds_an_earlier_lead_of_the_same_source(
         await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
     ).json()
     answer = await http.post(
-        "/processor/duplicate/check",
+        "/processor/duplicate/check/json",
         data={**credentials(ids), "email": "ANN@example.com", "Phone": "(702) 555-0100"},
     )
     found = answer.json()
@@ -308,8 +308,8 @@ async def test_a_duplicate_check_finds_an_earlier_lead_of_the_same_source(
 
 async def test_a_duplicate_check_stores_no_lead(http: httpx.AsyncClient, ids: Any) -> None:
     check = {**credentials(ids), "Email": "new@example.com", "Phone": "7025550123"}
-    first = (await http.post("/processor/duplicate/check", data=check)).json()
-    again = (await http.post("/processor/duplicate/check", data=check)).json()
+    first = (await http.post("/processor/duplicate/check/json", data=check)).json()
+    again = (await http.post("/processor/duplicate/check/json", data=check)).json()
     assert (first["IsDuplicate"], again["IsDuplicate"]) == (False, False)
     assert first["ReceivedOn"] is None and first["Response"] == "Not a duplicate"
 
@@ -330,7 +330,7 @@ async def test_a_duplicate_check_with_a_wrong_password_says_why(
     http: httpx.AsyncClient, ids: Any
 ) -> None:
     check = {**credentials(ids), "password": "nope", "Email": "ann@example.com"}
-    found = (await http.post("/processor/duplicate/check", data=check)).json()
+    found = (await http.post("/processor/duplicate/check/json", data=check)).json()
     assert found["IsDuplicate"] is False and "password" in found["Response"]
 
 
@@ -338,7 +338,7 @@ async def test_a_duplicate_check_without_duplicate_fields_says_which_count(
     http: httpx.AsyncClient, ids: Any
 ) -> None:
     found = (
-        await http.post("/processor/duplicate/check", data={**credentials(ids), "Age": "30"})
+        await http.post("/processor/duplicate/check/json", data={**credentials(ids), "Age": "30"})
     ).json()
     assert found["IsDuplicate"] is False
     assert "Email" in found["Response"] and "Phone" in found["Response"]

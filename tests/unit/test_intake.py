@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, replace
 
 import pytest
@@ -10,6 +11,7 @@ from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
 from server.domain.catalog.rules import Operator, Rule
 from server.domain.catalog.specs import CampaignSpec, Status
 from server.domain.intake.screening import ResponseType, Step, screen, visitor_redirect
+from server.services.intake import post_log
 from server.storage.leads import step_json
 
 FIELDS = (
@@ -132,3 +134,18 @@ def test_a_reference_holding_nul_is_a_data_error() -> None:
     result = screen(CAMPAIGN, FIELDS, GOOD, fake_zips, reference="ref\x00")
     assert result.response is ResponseType.Data_Errors
     assert result.details == "Invalid or missing fields: reference: holds a NUL character"
+
+
+def test_unknown_fields_are_logged_on_one_line_with_the_post_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    names = ["Evil\nline", "x" * 100, *(f"Extra{i}" for i in range(23))]
+    with caplog.at_level(logging.INFO, logger="server.services.intake.post_log"):
+        post_log.unknown_fields("p-1", names)
+        post_log.unknown_fields("p-2", [])
+    [record] = caplog.records
+    message = record.getMessage()
+    assert "\n" not in message
+    assert message.startswith("post p-1: 25 unknown fields ignored: 'Evil\\nline', 'xxx")
+    assert f"'{'x' * 64}'," in message and "'Extra17'" in message and "'Extra18'" not in message
+    assert message.endswith(" and 5 more")

@@ -8,11 +8,13 @@ import pytest
 
 from gateways.receiver.forms import (
     MAX_NESTING,
+    NOT_A_VALUE,
     CallData,
     Credentials,
     Lead,
     Submission,
     api_key_from_authorization,
+    api_key_from_headers,
     declared_format,
     number_text,
     parse_submission,
@@ -698,13 +700,45 @@ def test_json_identifiers_may_be_numbers_or_strings(value: bytes, expected: str)
         (b"true", "true"),
         (b"false", "false"),
         (b"null", ""),
-        (b'[1, 2.50, "a"]', '[1,2.50,"a"]'),
-        (b'{"a": 1, "b": [true, null]}', '{"a":1,"b":[true,null]}'),
     ],
 )
 def test_json_field_values_become_text(value: bytes, expected: str) -> None:
     body = b'{"leads": [{"fields": {"A": ' + value + b"}}]}"
     assert only_lead(parse(body, JSON)).fields == (("A", expected),)
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [(b'[1, 2.50, "a"]', "an array"), (b"[]", "an array"), (b'{"a": [true]}', "an object")],
+)
+def test_a_json_field_holding_an_array_or_an_object_is_refused_by_name(
+    value: bytes, kind: str
+) -> None:
+    body = b'{"leads": [{"fields": {"FirstName": "Ann", "Address": ' + value + b"}}]}"
+    sub = parse(body, JSON)
+    assert sub.parse_error == f"JSON error: {NOT_A_VALUE}: Address is {kind}"
+    assert sub.leads == ()
+
+
+def test_every_json_field_holding_no_value_is_named_with_its_lead() -> None:
+    body = (
+        b'{"leads": [{"fields": {"A": "x", "Tags": ["a"]}}, '
+        b'{"fields": {"Home": {"Zip": "89101"}, "Work": []}}]}'
+    )
+    assert parse(body, JSON).parse_error == (
+        f"JSON error: {NOT_A_VALUE}: Tags (lead 1) is an array; Home (lead 2) is an object; "
+        "Work (lead 2) is an array"
+    )
+
+
+def test_source_and_property_values_holding_json_are_still_read_as_its_text() -> None:
+    body = b'{"source": {"vid": [18]}, "leads": [{"properties": {"reference": {"a": 1}}}]}'
+    sub = parse(body, JSON)
+    assert (sub.parse_error, sub.credentials.vid, only_lead(sub).reference) == (
+        "",
+        "[18]",
+        '{"a":1}',
+    )
 
 
 @pytest.mark.parametrize(
@@ -815,10 +849,10 @@ def test_json_nested_past_the_limit_is_an_error_not_a_crash(depth: int) -> None:
     )
 
 
-def test_a_json_field_value_nested_up_to_the_limit_is_kept_as_its_text() -> None:
+def test_a_json_field_value_nested_up_to_the_limit_is_refused_as_no_value() -> None:
     inner = "[" * (MAX_NESTING - 4) + "]" * (MAX_NESTING - 4)  # inside {"leads": [{"fields"
     body = f'{{"leads": [{{"fields": {{"A": {inner}}}}}]}}'.encode()
-    assert only_lead(parse(body, JSON)).fields == (("A", inner),)
+    assert parse(body, JSON).parse_error == f"JSON error: {NOT_A_VALUE}: A is an array"
 
 
 @pytest.mark.parametrize(
@@ -914,6 +948,27 @@ def test_secrets_are_left_out_of_a_submissions_repr() -> None:
 )
 def test_the_api_key_is_the_bearer_token(header: str | None, expected: str) -> None:
     assert api_key_from_authorization(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"authorization": "Bearer lr_a"}, "lr_a"),
+        ({"access_token": "lr_b"}, "lr_b"),
+        ({"access-token": " lr_b "}, "lr_b"),
+        ({"api-key": "lr_c"}, "lr_c"),
+        ({"api_key": "Bearer lr_c"}, "lr_c"),
+        ({"authorization": "Bearer lr_a", "api-key": "lr_c"}, "lr_a"),
+        ({"authorization": "Basic dTpw", "access_token": "lr_b"}, "lr_b"),
+        ({"access_token": "", "api-key": "lr_c"}, "lr_c"),
+        ({"x-api-key": "lr_d"}, ""),
+        ({}, ""),
+    ],
+)
+def test_the_api_key_is_the_bearer_token_else_an_access_token_or_api_key_header(
+    headers: dict[str, str], expected: str
+) -> None:
+    assert api_key_from_headers(headers) == expected
 
 
 # -- call data (the calldata endpoint) ----------------------------------------------------------

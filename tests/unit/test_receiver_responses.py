@@ -17,6 +17,7 @@ from gateways.receiver.responses import (
     error_xml,
     iso_date,
     post_result_json,
+    post_result_with_sends_json,
     post_result_xml,
     post_results_json,
     post_results_xml,
@@ -330,6 +331,12 @@ def test_several_results_are_a_json_array_in_order() -> None:
 
 def test_no_results_are_an_empty_json_array() -> None:
     assert post_results_json([], []) == []
+
+
+def test_one_result_asked_as_an_array_is_an_array_of_one() -> None:
+    assert post_results_json([SPEC_RESULT], ["s"], sends=True, array=True) == [
+        post_result_with_sends_json(SPEC_RESULT, "s")
+    ]
 
 
 def test_one_result_is_the_single_xml_document() -> None:

@@ -1,11 +1,14 @@
 """The post log: one entry per posted lead, accepted or not, with the answer and each step's
 outcome and time. The request as it came (up to MAX_LOGGED_BODY bytes) is kept once, by the
-entry of its first lead; the entries of its further leads name that entry instead."""
+entry of its first lead; the entries of its further leads name that entry instead.
+
+Unknown field names, which no step refuses, get a line in the process log too."""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from server.domain.intake.screening import Step
 from server.services.intake.identify import UNATTRIBUTED, Refused, Target
@@ -13,7 +16,11 @@ from server.services.intake.requests import PostOutcome, Submission
 from server.storage import leads as lead_store
 from server.storage.database import Connection
 
+logger = logging.getLogger(__name__)
+
 MAX_LOGGED_BODY = 64 * 1024
+# An unknown-fields line names this many, each cut to this length: a lead may hold 500.
+_NAMES_LOGGED, _NAME_LOGGED = 20, 64
 
 
 def entry(
@@ -70,3 +77,20 @@ async def log_refusal(
     )
     await log(conn, submission, target, index, outcome, target.steps)
     return outcome
+
+
+def unknown_fields(post_id: str, names: Collection[str]) -> None:
+    """Log, on one line, the names a lead posted that are no field of its lead type: they are
+    ignored (kept with the lead as extras, never checked, matched or delivered), not refused,
+    so a source that sends more than its posting instructions list is not turned away."""
+    if not names:
+        return
+    shown = ", ".join(repr(name[:_NAME_LOGGED]) for name in list(names)[:_NAMES_LOGGED])
+    more = len(names) - _NAMES_LOGGED
+    logger.info(
+        "post %s: %d unknown fields ignored: %s%s",
+        post_id,
+        len(names),
+        shown,
+        f" and {more} more" if more > 0 else "",
+    )

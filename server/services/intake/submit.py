@@ -139,6 +139,7 @@ class SubmitLeads:
         )
         steps = [*target.steps, *screening.steps]
         post_id = str(uuid.uuid4())
+        post_log.unknown_fields(post_id, screening.extras)
         if not screening.accepted:
             outcome = PostOutcome(
                 post_id, screening.response, screening.details, campaign_id=target.campaign_id

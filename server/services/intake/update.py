@@ -1,5 +1,12 @@
 """Updating a lead from its source (/processor/update): change its fields, and with
-processDelivery distribute it again."""
+processDelivery distribute it again.
+
+An update that fails its credentials tells the caller nothing about the lead it names: once the
+lead source and lead type are known, a missing lead, another source's or another type's, and
+credentials that fail the lead's campaign all get one answer (`NOT_YOURS`) with no lead or
+campaign id, in the answer and in the post's status alike. The post log's steps keep the real
+reason, for the account's operators.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +15,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from server.domain import secrets
 from server.domain.catalog.computed import compute_fields, set_computed
 from server.domain.catalog.fields import clean_lead_values
 from server.domain.intake.contacts import contact_keys
@@ -15,11 +23,20 @@ from server.domain.intake.duplicates import duplicate_key
 from server.domain.intake.screening import ResponseType, Step, redistribution_refusal
 from server.services.distribution.engine import Distributor
 from server.services.intake import post_log
-from server.services.intake.identify import Identifier, Refused, Target, campaign_of_lead, micros
+from server.services.intake.identify import (
+    Identifier,
+    Refused,
+    Target,
+    campaign_of_lead,
+    micros,
+    number_or_none,
+)
 from server.services.intake.requests import PostOutcome, Submission
 from server.storage import jobs as job_store
 from server.storage import leads as lead_store
 from server.storage.database import Connection, Pool, transaction
+
+NOT_YOURS = "No lead of this lead source and lead type matches lpleaduid and these credentials"
 
 
 class UpdateLead:
@@ -52,18 +69,42 @@ class UpdateLead:
                 target.steps.append(Step("identify", "passed", "", micros(started)))
                 outcome, redistribute = await _apply(conn, submission, target, post_id)
             except Refused as refused:  # raised before the lead is changed
-                target.steps.append(Step("update", "failed", refused.details, micros(started)))
-                outcome = PostOutcome(
-                    post_id,
-                    refused.response,
-                    refused.details,
-                    lead_id=target.lead_id,
-                    campaign_id=target.campaign_id or 0,
-                )
+                outcome = _refusal(submission, target, refused, post_id, started)
             await post_log.log(conn, submission, target, 0, outcome, target.steps)
         if redistribute and self._engine is not None:
             self._engine.accepted([(target.account_id, target.lead_id)])  # its job is due now
         return outcome
+
+
+def _refusal(
+    submission: Submission, target: Target, refused: Refused, post_id: str, started: float
+) -> PostOutcome:
+    """The answer to a refused update, its real reason logged as its last step. A refusal that
+    could say whether the lead exists is `NOT_YOURS`, with no lead or campaign id (the post is
+    logged without them, since the status URL shows them); when the lead was not found and a
+    password was sent, it is checked against a dummy hash, as it would have been against the
+    campaign's, so the refusal takes about as long either way."""
+    detail = refused.details
+    if target.lead_id:
+        detail += f" (lead {target.lead_id}, campaign {target.campaign_id})"
+    target.steps.append(Step("update", "failed", detail, micros(started)))
+    hides_the_lead = (
+        refused.response is ResponseType.No_Account_Found
+        and target.lead_type_id is not None
+        and number_or_none(submission.lead_uid) is not None
+    )
+    if not hides_the_lead:
+        return PostOutcome(
+            post_id,
+            refused.response,
+            refused.details,
+            lead_id=target.lead_id,
+            campaign_id=target.campaign_id or 0,
+        )
+    if target.lead is None and submission.password:
+        secrets.password_matches(submission.password, secrets.DUMMY_HASH)
+    target.campaign_id = None
+    return PostOutcome(post_id, ResponseType.No_Account_Found, NOT_YOURS)
 
 
 async def _apply(
@@ -78,6 +119,7 @@ async def _apply(
         raise Refused(ResponseType.Data_Errors, "The update holds no field")
     optional = [replace(f, required=False) for f in target.fields]
     cleaned = clean_lead_values(optional, posted)
+    post_log.unknown_fields(post_id, cleaned.extras)
     if not cleaned.ok:
         detail = "; ".join(str(p) for p in cleaned.problems)
         raise Refused(ResponseType.Data_Errors, f"Invalid fields: {detail}")
