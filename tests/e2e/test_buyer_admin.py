@@ -10,6 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2, distribution_pb2
 
@@ -448,6 +449,50 @@ async def test_secrets_are_write_only_and_kept_when_left_unset(
             )
         )
         assert not cleared.has_password
+
+
+MORE_CONTACT = {
+    "phone_ext": "12",
+    "alternate_phone": "702-555-0101",
+    "alternate_phone_ext": "3",
+    "fax": "702-555-0102",
+    "job_title": "Buyer",
+    "website": "https://acme.example",
+    "mobile_phone": "702-555-0103",
+}
+
+
+def more_contact(client: buyers_pb2.Client) -> dict[str, str]:
+    return {name: getattr(client, name) for name in MORE_CONTACT}
+
+
+async def test_more_contact_details_are_kept_and_an_update_mask_changes_only_those_named(
+    new_account: Any, stub_for: Any
+) -> None:
+    created = await new_account("Contacts")
+    async with stub_for(created.api_key) as stub:
+        saved = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(client=buyers_pb2.Client(name="Acme", **MORE_CONTACT))
+        )
+        edited = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(
+                client=buyers_pb2.Client(
+                    id=saved.id, job_title="Owner", website="https://else.example"
+                ),
+                update_mask=FieldMask(paths=["job_title", "fax"]),
+            )
+        )
+        read = await stub.GetClient(admin_pb2.GetClientRequest(id=saved.id))
+        applied = await stub.ApplyConfig(
+            admin_pb2.ApplyConfigRequest(
+                document=struct({"clients": [{"key": "doc", "name": "Doc", **MORE_CONTACT}]})
+            )
+        )
+        from_document = await stub.GetClient(admin_pb2.GetClientRequest(id=applied.clients["doc"]))
+    assert more_contact(saved) == more_contact(from_document) == MORE_CONTACT
+    assert read == edited
+    assert more_contact(read) == {**MORE_CONTACT, "job_title": "Owner", "fax": ""}
+    assert read.name == "Acme"
 
 
 async def test_a_taken_user_name_is_already_exists(

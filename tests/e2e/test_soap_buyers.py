@@ -110,7 +110,11 @@ def client_item(client: Any, **values: Any) -> Any:
 
 
 def field_data(client: Any, **values: str) -> Any:
-    ids = {"Company": 1, "FirstName": 2, "Email": 4, "City": 9}
+    ids = {
+        "Company": 1, "FirstName": 2, "Email": 4, "PrimaryPhoneExt": 6, "AlternatePhone": 7,
+        "City": 9, "AlternatePhoneExt": 12, "FaxNumber": 13, "JobTitle": 15, "WebSite": 16,
+        "MobilePhone": 17,
+    }  # fmt: skip
     kind = client.get_type("ns0:ClientFieldType")
     return {
         "ClientFieldType": [
@@ -166,3 +170,46 @@ async def test_add_edit_client(soap_client: Any, tenant: Any, stub_for: Any) -> 
         with pytest.raises(zeep.exceptions.Fault) as refused:
             await soap(soap_client, "AddEditClient", Key=key, Client=item, FieldData=fields)
         assert refused.value.code.endswith("Client")
+
+
+MORE_FIELDS = {
+    "PrimaryPhoneExt": "12",
+    "AlternatePhone": "702-555-0101",
+    "AlternatePhoneExt": "3",
+    "FaxNumber": "702-555-0102",
+    "JobTitle": "Buyer",
+    "WebSite": "https://acme.example",
+    "MobilePhone": "702-555-0103",
+}
+
+
+async def test_more_client_fields_are_kept_and_fields_left_out_keep_their_values(
+    soap_client: Any, tenant: Any, stub_for: Any
+) -> None:
+    made, _ = tenant
+    key = made.api_key
+    new_id = await soap(
+        soap_client, "AddEditClient", Key=key, Client=client_item(soap_client),
+        FieldData=field_data(soap_client, Company="More Co", **MORE_FIELDS),
+    )  # fmt: skip
+    added = await soap(soap_client, "GetClientData", Key=key, ClientUID=new_id)
+    await soap(
+        soap_client, "AddEditClient", Key=key, Client=client_item(soap_client, ClientUID=new_id),
+        FieldData=field_data(soap_client, JobTitle="Owner", FaxNumber=""),
+    )  # fmt: skip
+    edited = await soap(soap_client, "GetClientData", Key=key, ClientUID=new_id)
+    async with stub_for(key) as stub:
+        stored = await stub.GetClient(admin_pb2.GetClientRequest(id=new_id))
+    shown = {f.Descriptor: (f.ClientFieldUID, f.SpecialBit, f.FieldValue) for f in added}
+    assert {name: shown[name][2] for name in MORE_FIELDS} == MORE_FIELDS
+    assert (shown["PrimaryPhoneExt"][:2], shown["MobilePhone"][:2]) == (
+        (6, "PrimaryPhoneExt"), (17, "MobilePhone")
+    )  # fmt: skip
+    values = {f.Descriptor: f.FieldValue for f in edited}
+    # an empty FieldValue reads back as None through zeep
+    assert {name: values[name] for name in MORE_FIELDS} == {
+        **MORE_FIELDS, "JobTitle": "Owner", "FaxNumber": None
+    }  # fmt: skip
+    assert (stored.website, stored.job_title, stored.fax, stored.phone_ext) == (
+        "https://acme.example", "Owner", "", "12"
+    )  # fmt: skip

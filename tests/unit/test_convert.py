@@ -97,6 +97,25 @@ def test_a_client_message_takes_the_documents_defaults_for_unspecified_enums() -
     assert spec.time_zone == "America/Los_Angeles"
 
 
+MORE_CONTACT = {
+    "phone_ext": "12",
+    "alternate_phone": "702-555-0101",
+    "alternate_phone_ext": "3",
+    "fax": "702-555-0102",
+    "job_title": "Buyer",
+    "website": "https://acme.example",
+    "mobile_phone": "702-555-0103",
+}
+
+
+def test_a_buyers_contact_details_read_alike_from_a_message_and_config_as_code() -> None:
+    problems: list[Violation] = []
+    [entry] = read_clients([{"key": "c", "name": "C", **MORE_CONTACT}], problems)
+    from_message = convert.client_spec(buyers_pb2.Client(key="c", name="C", **MORE_CONTACT))
+    assert problems == []
+    assert dict(from_message.contact) == dict(entry.spec.contact) == MORE_CONTACT
+
+
 def test_an_account_message_without_caps_has_no_limits() -> None:
     spec = convert.delivery_account_spec(
         buyers_pb2.DeliveryAccount(

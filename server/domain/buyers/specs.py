@@ -113,6 +113,13 @@ CONTACT_FIELDS = (
     "state",
     "postal_code",
     "country",
+    "phone_ext",
+    "alternate_phone",
+    "alternate_phone_ext",
+    "fax",
+    "job_title",
+    "website",
+    "mobile_phone",
 )
 
 
