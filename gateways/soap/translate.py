@@ -249,7 +249,7 @@ def client_item(client: buyers_pb2.Client) -> Any:
         GroupUID=client.group_id,
         Username=client.username,
         Password="",
-        OverrideReassign=False,
+        OverrideReassign=client.portal.override_reassign,
         **_obsolete_lock(),
     )
 
@@ -264,7 +264,7 @@ _AUTOMATION = {
 
 
 def client_list_entry(client: buyers_pb2.Client) -> Any:
-    """GetClientList's entry. Portal settings leadrouter does not keep yet are false."""
+    """GetClientList's entry."""
     return models.ClientListType(
         ClientUID=client.id,
         AccountUID=client.account_id,
@@ -281,14 +281,14 @@ def client_list_entry(client: buyers_pb2.Client) -> Any:
         DeliveryGroupUID=0,  # delivery groups are named, not numbered (docs/soap.md)
         Username=client.username,
         Password="",
-        ShowLeadGrade=False,
-        ShowLeadSource=False,
-        ShowCampaign=False,
-        AllowCalls=False,
-        AllowReassign=False,
+        ShowLeadGrade=client.portal.show_lead_grade,
+        ShowLeadSource=client.portal.show_lead_source,
+        ShowCampaign=client.portal.show_campaign,
+        AllowCalls=client.portal.allow_calls,
+        AllowReassign=client.portal.allow_reassign,
         UserAssigned=0,
         UseDeliveryTiers=client.use_delivery_tiers,
-        OverrideReassign=False,
+        OverrideReassign=client.portal.override_reassign,
         **_obsolete_lock(),
     )
 
@@ -551,7 +551,8 @@ _CLIENT_FIELD_ATTRIBUTE = {uid: attribute for uid, _, _, attribute in CLIENT_FIE
 def client_edit(item: Any, field_data: Any) -> tuple[buyers_pb2.Client, list[str]]:
     """AddEditClient's Client and FieldData as a Client and the fields they set. FieldData
     items are named by ClientFieldUID (GetClientData's ids); an unknown one is refused. An
-    empty Password keeps the stored one; GroupUID 0 means no group."""
+    empty Password keeps the stored one; GroupUID 0 means no group. Of the portal settings
+    the type carries OverrideReassign only: an edit keeps the others."""
     client = buyers_pb2.Client(
         id=max(item.ClientUID or 0, 0),
         status=client_status_number(item.Status),  # type: ignore[arg-type]
@@ -559,8 +560,9 @@ def client_edit(item: Any, field_data: Any) -> tuple[buyers_pb2.Client, list[str
         notes=text(item.Notes),
         username=text(item.Username),
         group_id=max(item.GroupUID or 0, 0),
+        portal=buyers_pb2.PortalSettings(override_reassign=bool(item.OverrideReassign)),
     )
-    paths = ["status", "time_zone", "notes", "username", "group"]
+    paths = ["status", "time_zone", "notes", "username", "group", "portal.override_reassign"]
     if item.Password:
         client.password = item.Password
         paths.append("password")

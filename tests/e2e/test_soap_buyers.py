@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 import zeep
-from leadrouter.v1 import admin_pb2
+from google.protobuf.field_mask_pb2 import FieldMask
+from leadrouter.v1 import admin_pb2, buyers_pb2
 
 from clients.client import struct
 from tests.e2e.test_distribution import client
@@ -213,3 +214,52 @@ async def test_more_client_fields_are_kept_and_fields_left_out_keep_their_values
     assert (stored.website, stored.job_title, stored.fax, stored.phone_ext) == (
         "https://acme.example", "Owner", "", "12"
     )  # fmt: skip
+
+
+PORTAL = ("ShowLeadGrade", "ShowLeadSource", "ShowCampaign", "AllowCalls", "AllowReassign")
+
+
+async def test_portal_settings_are_answered_and_add_edit_client_changes_override_reassign_only(
+    soap_client: Any, tenant: Any, stub_for: Any
+) -> None:
+    made, applied = tenant
+    key, acme = made.api_key, applied.clients["acme"]
+    every = buyers_pb2.PortalSettings(
+        show_lead_grade=True, show_lead_source=True, show_campaign=True, allow_calls=True,
+        allow_reassign=True, override_reassign=True,
+    )  # fmt: skip
+    async with stub_for(key) as stub:
+        await stub.SaveClient(
+            admin_pb2.SaveClientRequest(
+                client=buyers_pb2.Client(id=acme, portal=every),
+                update_mask=FieldMask(paths=["portal"]),
+            )
+        )
+
+    async def listed(client_id: int) -> Any:
+        found = await soap(soap_client, "GetClientList", Key=key)
+        return next(c for c in found if c.ClientUID == client_id)
+
+    before = await listed(acme)
+    await soap(
+        soap_client, "AddEditClient", Key=key,
+        Client=client_item(soap_client, ClientUID=acme, Username="Ann.Buyer",
+                           OverrideReassign=False),
+        FieldData=None,
+    )  # fmt: skip
+    after = await listed(acme)
+    login = await soap(
+        soap_client, "ClientLogin", Key=key, Username="Ann.Buyer", Password="right-password"
+    )
+    new_id = await soap(
+        soap_client, "AddEditClient", Key=key,
+        Client=client_item(soap_client, OverrideReassign=True),
+        FieldData=field_data(soap_client, Company="Reassigns"),
+    )  # fmt: skip
+    added = await listed(new_id)
+    assert [getattr(before, name) for name in (*PORTAL, "OverrideReassign")] == [True] * 6
+    # the type carries OverrideReassign alone: the other settings are kept
+    assert [getattr(after, name) for name in PORTAL] == [True] * 5
+    assert after.OverrideReassign is False and login.OverrideReassign is False
+    assert [getattr(added, name) for name in PORTAL] == [False] * 5
+    assert added.OverrideReassign is True
