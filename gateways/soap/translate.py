@@ -178,9 +178,9 @@ def text(value: str | None) -> str:
     return value or ""
 
 
-# AddEditVendor: the Source fields VendorInfoType carries (State waits for state ids)
+# AddEditVendor: the Source fields VendorInfoType carries (State by id: 0 is none)
 SOURCE_FIELDS = (
-    "name", "address", "address2", "city", "zip", "phone", "fax", "email", "status",
+    "name", "address", "address2", "city", "state_id", "zip", "phone", "fax", "email", "status",
     "username", "default_return_days",
 )  # fmt: skip
 
@@ -194,6 +194,7 @@ def source(info: Any) -> tuple[catalog_pb2.Source, list[str]]:
         address=text(info.Address),
         address2=text(info.Address2),
         city=text(info.City),
+        state_id=max(info.State or 0, 0),  # the service turns it into the state's abbreviation
         zip=text(info.Zip),
         phone=text(info.Phone),
         fax=text(info.Fax),

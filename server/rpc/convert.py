@@ -178,7 +178,13 @@ def source_message(stored: StoredSource) -> catalog_pb2.Source:
         username=spec.username or "",
         has_password=stored.password_hash is not None,
         default_return_days=spec.default_return_days,
+        state_id=stored.state_id,
     )
+
+
+def source_state_id(message: catalog_pb2.Source, mask: FieldMask) -> int:
+    """The state id a source save names: the message's, unless an update mask leaves it out."""
+    return message.state_id if not mask.paths or "state_id" in mask.paths else 0
 
 
 def _decimal(text: str, where: str) -> Decimal:
@@ -201,6 +207,7 @@ _SPEC_NAMES = {
     "price_per_lead": "pricing",
     "price_per_sale": "pricing",
     "revenue_share_percent": "pricing",
+    "state_id": "state",  # a source's state by id (Catalog reads it into `state`)
 }
 _READ_ONLY = {
     "id", "has_password", "account_id", "created_at", "group_id", "deliveries", "accounts",
