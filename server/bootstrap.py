@@ -101,7 +101,7 @@ def servicers(
     """Every use case on `pool`, delivering through `engine`, behind its servicer.
     `receiver_url`: the receiver's address as posting instructions show it."""
     accounts = Accounts(pool)
-    catalog = Catalog(pool)
+    catalog = Catalog(pool, us_places.load_states())
     leads = Leads(pool)
     identifier = Identifier()  # what posts' identifiers resolve to, shared by the intake
     submit = SubmitLeads(pool, identifier, zip_codes.city_state, engine)

@@ -178,9 +178,9 @@ def text(value: str | None) -> str:
     return value or ""
 
 
-# AddEditVendor: the Source fields VendorInfoType carries (State waits for state ids)
+# AddEditVendor: the Source fields VendorInfoType carries (State by id: 0 is none)
 SOURCE_FIELDS = (
-    "name", "address", "address2", "city", "zip", "phone", "fax", "email", "status",
+    "name", "address", "address2", "city", "state_id", "zip", "phone", "fax", "email", "status",
     "username", "default_return_days",
 )  # fmt: skip
 
@@ -194,6 +194,7 @@ def source(info: Any) -> tuple[catalog_pb2.Source, list[str]]:
         address=text(info.Address),
         address2=text(info.Address2),
         city=text(info.City),
+        state_id=max(info.State or 0, 0),  # the service turns it into the state's abbreviation
         zip=text(info.Zip),
         phone=text(info.Phone),
         fax=text(info.Fax),
@@ -249,7 +250,7 @@ def client_item(client: buyers_pb2.Client) -> Any:
         GroupUID=client.group_id,
         Username=client.username,
         Password="",
-        OverrideReassign=False,
+        OverrideReassign=client.portal.override_reassign,
         **_obsolete_lock(),
     )
 
@@ -264,7 +265,7 @@ _AUTOMATION = {
 
 
 def client_list_entry(client: buyers_pb2.Client) -> Any:
-    """GetClientList's entry. Portal settings leadrouter does not keep yet are false."""
+    """GetClientList's entry."""
     return models.ClientListType(
         ClientUID=client.id,
         AccountUID=client.account_id,
@@ -281,14 +282,14 @@ def client_list_entry(client: buyers_pb2.Client) -> Any:
         DeliveryGroupUID=0,  # delivery groups are named, not numbered (docs/soap.md)
         Username=client.username,
         Password="",
-        ShowLeadGrade=False,
-        ShowLeadSource=False,
-        ShowCampaign=False,
-        AllowCalls=False,
-        AllowReassign=False,
+        ShowLeadGrade=client.portal.show_lead_grade,
+        ShowLeadSource=client.portal.show_lead_source,
+        ShowCampaign=client.portal.show_campaign,
+        AllowCalls=client.portal.allow_calls,
+        AllowReassign=client.portal.allow_reassign,
         UserAssigned=0,
         UseDeliveryTiers=client.use_delivery_tiers,
-        OverrideReassign=False,
+        OverrideReassign=client.portal.override_reassign,
         **_obsolete_lock(),
     )
 
@@ -301,11 +302,18 @@ CLIENT_FIELDS: tuple[tuple[int, str, str, str], ...] = (
     (3, "LastName", "LastName", "contact_last_name"),
     (4, "Email", "Email", "email"),
     (5, "PrimaryPhone", "PrimaryPhone", "phone"),
+    (6, "PrimaryPhoneExt", "PrimaryPhoneExt", "phone_ext"),
+    (7, "AlternatePhone", "AlternatePhone", "alternate_phone"),
     (8, "Address", "Address", "address"),
     (9, "City", "City", "city"),
     (10, "State", "State", "state"),
     (11, "Zip", "Zip", "postal_code"),
+    (12, "AlternatePhoneExt", "AlternatePhoneExt", "alternate_phone_ext"),
+    (13, "FaxNumber", "FaxNumber", "fax"),
     (14, "Comments", "Comments", "notes"),
+    (15, "JobTitle", "JobTitle", "job_title"),
+    (16, "WebSite", "WebSite", "website"),
+    (17, "MobilePhone", "MobilePhone", "mobile_phone"),
     (101, "Address2", "NoSpecialBit", "address2"),
     (102, "Country", "NoSpecialBit", "country"),
 )
@@ -544,7 +552,8 @@ _CLIENT_FIELD_ATTRIBUTE = {uid: attribute for uid, _, _, attribute in CLIENT_FIE
 def client_edit(item: Any, field_data: Any) -> tuple[buyers_pb2.Client, list[str]]:
     """AddEditClient's Client and FieldData as a Client and the fields they set. FieldData
     items are named by ClientFieldUID (GetClientData's ids); an unknown one is refused. An
-    empty Password keeps the stored one; GroupUID 0 means no group."""
+    empty Password keeps the stored one; GroupUID 0 means no group. Of the portal settings
+    the type carries OverrideReassign only: an edit keeps the others."""
     client = buyers_pb2.Client(
         id=max(item.ClientUID or 0, 0),
         status=client_status_number(item.Status),  # type: ignore[arg-type]
@@ -552,8 +561,9 @@ def client_edit(item: Any, field_data: Any) -> tuple[buyers_pb2.Client, list[str
         notes=text(item.Notes),
         username=text(item.Username),
         group_id=max(item.GroupUID or 0, 0),
+        portal=buyers_pb2.PortalSettings(override_reassign=bool(item.OverrideReassign)),
     )
-    paths = ["status", "time_zone", "notes", "username", "group"]
+    paths = ["status", "time_zone", "notes", "username", "group", "portal.override_reassign"]
     if item.Password:
         client.password = item.Password
         paths.append("password")

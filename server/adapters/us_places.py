@@ -1,6 +1,7 @@
 """US states and ZIP codes from maintained packages, bundled, no network: `zipcodes` (every
 ZIP code with its state, county and centre) and `addfips` (the states' and counties' FIPS
-codes). Loading takes about a second, so it is done once per process, when first asked."""
+codes). Loading the ZIP codes takes about a second, so it is done once per process, when first
+asked; the states alone are a small table, read when the server is built."""
 
 from __future__ import annotations
 
@@ -11,16 +12,25 @@ from importlib import resources
 import addfips
 import zipcodes
 
-from server.domain.geo import Gazetteer, Place, State
+from server.domain.geo import Gazetteer, Place, State, States
+
+
+def _states() -> list[State]:
+    table = resources.files("addfips").joinpath("data/states.csv").read_text(encoding="utf-8")
+    return [
+        State(int(row["fips"]), row["name"], row["postal"])
+        for row in csv.DictReader(io.StringIO(table))
+    ]
+
+
+def load_states() -> States:
+    """The states alone: a small table, read in a millisecond."""
+    return States(_states())
 
 
 def load() -> Gazetteer:
     codes = addfips.AddFIPS()
-    table = resources.files("addfips").joinpath("data/states.csv").read_text(encoding="utf-8")
-    states = [
-        State(int(row["fips"]), row["name"], row["postal"])
-        for row in csv.DictReader(io.StringIO(table))
-    ]
+    states = _states()
     fips_of: dict[tuple[str, str], str] = {}
     places = []
     for entry in zipcodes.list_all():

@@ -41,6 +41,31 @@ class Place:
     longitude: float
 
 
+class States:
+    """The US states, the District of Columbia and the territories, by id (the FIPS code:
+    LeadExec's StateUID), postal abbreviation or name."""
+
+    def __init__(self, states: Iterable[State]) -> None:
+        self.all = sorted(states, key=lambda s: s.name)
+        self._by_id = {state.id: state for state in self.all}
+        self._named: dict[str, State] = {}
+        for state in self.all:
+            for name in (state.abbreviation, state.name, str(state.id), f"{state.id:02d}"):
+                self._named[name.casefold()] = state
+
+    def named(self, name: str) -> State | None:
+        """The state a postal abbreviation, a name or a FIPS code names, in any case."""
+        return self._named.get(name.strip().casefold())
+
+    def with_id(self, state_id: int) -> State | None:
+        return self._by_id.get(state_id)
+
+    def id_of(self, name: str) -> int:
+        """The id of the state `name` names (as `named` reads it); 0 when none."""
+        found = self.named(name)
+        return found.id if found is not None else 0
+
+
 CELL = 0.5  # degrees: the grid the radius search reads cells of
 _COLUMNS = round(360 / CELL)
 
@@ -73,11 +98,8 @@ class Gazetteer:
     """The states and ZIP codes, indexed for the lookups of GeoService."""
 
     def __init__(self, states: Iterable[State], places: Iterable[Place]) -> None:
-        self.states = sorted(states, key=lambda s: s.name)
-        self._state = {}
-        for state in self.states:
-            for name in (state.abbreviation, state.name, str(state.id), f"{state.id:02d}"):
-                self._state[name.casefold()] = state
+        self._states = States(states)
+        self.states = self._states.all
         self._places = {p.zip_code: p for p in places}
         by_state: dict[str, list[str]] = defaultdict(list)
         by_county: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -104,7 +126,7 @@ class Gazetteer:
         text = name.strip()
         if not text:
             raise InvalidArgument("state is required: a postal abbreviation, a name or a FIPS code")
-        found = self._state.get(text.casefold())
+        found = self._states.named(text)
         if found is None:
             raise NotFound(f"no US state {text!r}")
         return found

@@ -109,7 +109,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def CreateSource(
         self, request: admin_pb2.CreateSourceRequest, context: Context
     ) -> catalog_pb2.Source:
-        stored = await self._catalog.create_source(_account(), convert.source_spec(request.source))
+        stored = await self._catalog.create_source(
+            _account(), convert.source_spec(request.source), state_id=request.source.state_id
+        )
         return convert.source_message(stored)
 
     async def UpdateSource(
@@ -117,7 +119,13 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> catalog_pb2.Source:
         spec = convert.source_spec(request.source)
         changed = convert.changed_fields(request.update_mask, request.source, "update_mask")
-        stored = await self._catalog.update_source(_account(), request.source.id, spec, changed)
+        stored = await self._catalog.update_source(
+            _account(),
+            request.source.id,
+            spec,
+            changed,
+            state_id=convert.source_state_id(request.source, request.update_mask),
+        )
         return convert.source_message(stored)
 
     async def GetSource(

@@ -25,11 +25,13 @@ from server.domain.buyers.specs import (
     CONTACT_FIELDS,
     DEFAULT_TIME_ZONE,
     DEFAULT_TIMEOUT_SECONDS,
+    PORTAL_SETTINGS,
     AccountType,
     ClientSpec,
     ClientStatus,
     DeliveryAccountSpec,
     DeliveryMethod,
+    PortalSettings,
     public_settings,
 )
 from server.domain.caps import NO_LIMIT
@@ -184,7 +186,13 @@ def source_message(stored: StoredSource) -> catalog_pb2.Source:
         username=spec.username or "",
         has_password=stored.password_hash is not None,
         default_return_days=spec.default_return_days,
+        state_id=stored.state_id,
     )
+
+
+def source_state_id(message: catalog_pb2.Source, mask: FieldMask) -> int:
+    """The state id a source save names: the message's, unless an update mask leaves it out."""
+    return message.state_id if not mask.paths or "state_id" in mask.paths else 0
 
 
 def _decimal(text: str, where: str) -> Decimal:
@@ -207,6 +215,7 @@ _SPEC_NAMES = {
     "price_per_lead": "pricing",
     "price_per_sale": "pricing",
     "revenue_share_percent": "pricing",
+    "state_id": "state",  # a source's state by id (Catalog reads it into `state`)
 }
 _READ_ONLY = {
     "id", "has_password", "account_id", "created_at", "group_id", "deliveries", "accounts",
@@ -214,10 +223,22 @@ _READ_ONLY = {
 }  # fmt: skip
 
 
+def _writable(message: Any, path: str) -> bool:
+    """A field the message's update mask may name: a writable field, or a field of a writable
+    message field ("portal.allow_calls")."""
+    name, _, inner = path.partition(".")
+    found = message.DESCRIPTOR.fields_by_name.get(name)
+    if found is None or name in _READ_ONLY:
+        return False
+    if not inner:
+        return True
+    nested = found.message_type
+    return nested is not None and not found.is_repeated and inner in nested.fields_by_name
+
+
 def mask_paths(mask: FieldMask, message: Any, where: str) -> list[str]:
     """An update mask's paths, each a writable field of the message (else refused)."""
-    known = set(message.DESCRIPTOR.fields_by_name) - _READ_ONLY
-    unknown = [p for p in mask.paths if p not in known]
+    unknown = [p for p in mask.paths if not _writable(message, p)]
     if unknown:
         raise InvalidArgument(
             [Violation(where, f"not a field that can be changed: {', '.join(unknown)}")]
@@ -229,7 +250,13 @@ def changed_fields(mask: FieldMask, message: Any, where: str) -> frozenset[str] 
     """The spec attributes an update mask names; None when the mask is empty (every field)."""
     if not mask.paths:
         return None
-    return frozenset(_SPEC_NAMES.get(p, p) for p in mask_paths(mask, message, where))
+    paths = mask_paths(mask, message, where)
+    nested = [p for p in paths if "." in p]
+    if nested:  # the specs masked by attribute have no settings within settings
+        raise InvalidArgument(
+            [Violation(where, f"not a field that can be changed: {', '.join(nested)}")]
+        )
+    return frozenset(_SPEC_NAMES.get(p, p) for p in paths)
 
 
 Stored = TypeVar("Stored")
@@ -377,6 +404,9 @@ def client_message(stored: StoredClient, account_id: int) -> buyers_pb2.Client:
         delivery_group=spec.delivery_group,
         use_delivery_tiers=spec.use_delivery_tiers,
         notes=spec.notes,
+        portal=buyers_pb2.PortalSettings(
+            **{name: getattr(spec.portal, name) for name in PORTAL_SETTINGS}
+        ),
         **contact,
     )
     message.created_at.FromDatetime(stored.created_at)
@@ -550,6 +580,7 @@ def client_spec(message: buyers_pb2.Client, where: str = "client") -> ClientSpec
         delivery_group=message.delivery_group,
         use_delivery_tiers=message.use_delivery_tiers,
         notes=message.notes,
+        portal=PortalSettings(**{name: getattr(message.portal, name) for name in PORTAL_SETTINGS}),
     )
 
 

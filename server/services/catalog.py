@@ -24,7 +24,9 @@ from server.domain.catalog.specs import (
     validate_campaign,
     validate_lead_type,
     validate_source,
+    with_state_id,
 )
+from server.domain.geo import States
 from server.domain.masks import masked
 from server.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
 from server.storage import catalog as store
@@ -69,10 +71,13 @@ def password_hash(new: str | None, current: str | None) -> str | None:
 
 
 class Catalog:
-    """The account's lead types and fields, lead sources and campaigns, one entity at a time."""
+    """The account's lead types and fields, lead sources and campaigns, one entity at a time.
+    A source's state may be given by id (`state_id`, LeadExec's StateUID) and is answered with
+    its id too, from `states`."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, states: States) -> None:
         self._pool = pool
+        self._states = states
 
     # -- lead types
 
@@ -136,30 +141,47 @@ class Catalog:
 
     # -- sources
 
-    async def create_source(self, account_id: int, spec: SourceSpec) -> StoredSource:
+    async def create_source(
+        self, account_id: int, spec: SourceSpec, *, state_id: int = 0
+    ) -> StoredSource:
+        """`state_id`: the source's state by id (with_state_id); 0: spec.state as it is."""
+        spec = with_state_id(spec, state_id, self._states)
         _check(validate_source(spec))
         async with transaction(self._pool) as conn:
             source_id, _ = await save_source(conn, account_id, spec, None)
-            return await _source(conn, account_id, source_id)
+            return self._located(await _source(conn, account_id, source_id))
 
     async def update_source(
-        self, account_id: int, source_id: int, spec: SourceSpec, changed: Changed = None
+        self,
+        account_id: int,
+        source_id: int,
+        spec: SourceSpec,
+        changed: Changed = None,
+        *,
+        state_id: int = 0,
     ) -> StoredSource:
-        """`changed`: the attributes to change; None: all of them (spec is the whole source)."""
+        """`changed`: the attributes to change; None: all of them (spec is the whole source).
+        `state_id` as for create_source, read before the mask (it sets spec.state)."""
+        spec = with_state_id(spec, state_id, self._states)
         async with transaction(self._pool) as conn:
             current = await _source(conn, account_id, source_id)
             spec = masked(current.spec, spec, changed)
             _check(validate_source(spec))
             await save_source(conn, account_id, spec, current)
-            return await _source(conn, account_id, source_id)
+            return self._located(await _source(conn, account_id, source_id))
 
     async def get_source(self, account_id: int, source_id: int) -> StoredSource:
         async with statements(self._pool) as conn:
-            return await _source(conn, account_id, source_id)
+            return self._located(await _source(conn, account_id, source_id))
 
     async def list_sources(self, account_id: int) -> list[StoredSource]:
         async with statements(self._pool) as conn:
-            return await store.list_sources(conn, account_id)
+            found = await store.list_sources(conn, account_id)
+        return [self._located(s) for s in found]
+
+    def _located(self, stored: StoredSource) -> StoredSource:
+        """The source with the id of the state it names."""
+        return replace(stored, state_id=self._states.id_of(stored.spec.state))
 
     # -- campaigns
 

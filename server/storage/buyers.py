@@ -23,11 +23,13 @@ from server.domain.buyers.records import (
     StoredDeliveryAccount,
 )
 from server.domain.buyers.specs import (
+    PORTAL_SETTINGS,
     AccountType,
     ClientSpec,
     ClientStatus,
     DeliveryAccountSpec,
     DeliveryMethod,
+    PortalSettings,
 )
 from server.domain.catalog.rules import Operator
 from server.domain.catalog.specs import Status
@@ -87,6 +89,20 @@ def criterion_from_json(stored: Mapping[str, Any]) -> Criterion:
     )
 
 
+# -- portal settings as stored -----------------------------------------------------------------
+
+
+def portal_json(settings: PortalSettings) -> dict[str, bool]:
+    """A buyer's portal settings as its `portal` column stores them: the ones that are on, so
+    that '{}' (every buyer's before they were kept) is all off."""
+    return {name: True for name in PORTAL_SETTINGS if getattr(settings, name)}
+
+
+def portal_from_json(stored: Mapping[str, Any]) -> PortalSettings:
+    """Portal settings as `portal_json` stored them."""
+    return PortalSettings(**{name: stored.get(name) is True for name in PORTAL_SETTINGS})
+
+
 # -- columns -----------------------------------------------------------------------------------
 
 
@@ -108,6 +124,7 @@ def _client_params(account_id: int, spec: ClientSpec, password_hash: str | None)
         "delivery_group": spec.delivery_group,
         "use_delivery_tiers": spec.use_delivery_tiers,
         "notes": spec.notes,
+        "portal": Jsonb(portal_json(spec.portal)),
     }
 
 
@@ -442,6 +459,7 @@ async def list_clients(
                 delivery_group=row["delivery_group"],
                 use_delivery_tiers=row["use_delivery_tiers"],
                 notes=row["notes"],
+                portal=portal_from_json(row["portal"]),
             ),
             has_password=row["has_password"],
             created_at=row["created_at"],

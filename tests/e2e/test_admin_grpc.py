@@ -469,3 +469,54 @@ async def test_an_update_mask_changes_only_the_fields_it_names(
     assert violations(refused) == [
         ("update_mask", "not a field that can be changed: has_password, nope")
     ]
+
+
+async def test_a_source_state_is_saved_by_id_and_answered_with_its_id(
+    new_account: Any, stub_for: Any
+) -> None:
+    tenant = await new_account()
+
+    def update(source: catalog_pb2.Source, *paths: str) -> Any:
+        mask = field_mask_pb2.FieldMask(paths=list(paths))
+        return admin_pb2.UpdateSourceRequest(source=source, update_mask=mask)
+
+    async with stub_for(tenant.api_key) as stub:
+        by_id = await stub.CreateSource(
+            admin_pb2.CreateSourceRequest(source=catalog_pb2.Source(name="By id", state_id=32))
+        )
+        by_text = await stub.CreateSource(
+            admin_pb2.CreateSourceRequest(source=catalog_pb2.Source(name="By text", state="ca"))
+        )
+        abroad = await stub.CreateSource(
+            admin_pb2.CreateSourceRequest(source=catalog_pb2.Source(name="Abroad", state="Ontario"))
+        )
+        moved = await stub.UpdateSource(
+            update(catalog_pb2.Source(id=by_id.id, state_id=6), "state_id")
+        )
+        # a mask that leaves state_id out does not read it
+        renamed = await stub.UpdateSource(
+            update(catalog_pb2.Source(id=by_id.id, name="Renamed", state_id=99), "name")
+        )
+        listed = await stub.ListSources(admin_pb2.ListSourcesRequest())
+        unknown = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.UpdateSource(update(catalog_pb2.Source(id=by_id.id, state_id=99), "state_id")),
+        )
+        other = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.CreateSource(
+                admin_pb2.CreateSourceRequest(
+                    source=catalog_pb2.Source(name="Both", state="NV", state_id=6)
+                )
+            ),
+        )
+        cleared = await stub.UpdateSource(update(catalog_pb2.Source(id=by_id.id), "state_id"))
+    assert (by_id.state, by_id.state_id) == ("NV", 32)
+    assert (by_text.state, by_text.state_id) == ("ca", 6)
+    assert (abroad.state, abroad.state_id) == ("Ontario", 0)
+    assert (moved.state, moved.state_id, moved.name) == ("CA", 6, "By id")
+    assert (renamed.state, renamed.state_id, renamed.name) == ("CA", 6, "Renamed")
+    assert {s.name: s.state_id for s in listed.sources} == {"Renamed": 6, "By text": 6, "Abroad": 0}
+    assert [path for path, _ in violations(unknown)] == ["source.state_id"]
+    assert [path for path, _ in violations(other)] == ["source.state"]
+    assert (cleared.state, cleared.state_id) == ("", 0)

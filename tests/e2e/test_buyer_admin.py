@@ -607,6 +607,96 @@ async def test_secrets_are_write_only_and_kept_when_left_unset(
         assert not cleared.has_password
 
 
+MORE_CONTACT = {
+    "phone_ext": "12",
+    "alternate_phone": "702-555-0101",
+    "alternate_phone_ext": "3",
+    "fax": "702-555-0102",
+    "job_title": "Buyer",
+    "website": "https://acme.example",
+    "mobile_phone": "702-555-0103",
+}
+
+
+def more_contact(client: buyers_pb2.Client) -> dict[str, str]:
+    return {name: getattr(client, name) for name in MORE_CONTACT}
+
+
+async def test_more_contact_details_are_kept_and_an_update_mask_changes_only_those_named(
+    new_account: Any, stub_for: Any
+) -> None:
+    created = await new_account("Contacts")
+    async with stub_for(created.api_key) as stub:
+        saved = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(client=buyers_pb2.Client(name="Acme", **MORE_CONTACT))
+        )
+        edited = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(
+                client=buyers_pb2.Client(
+                    id=saved.id, job_title="Owner", website="https://else.example"
+                ),
+                update_mask=FieldMask(paths=["job_title", "fax"]),
+            )
+        )
+        read = await stub.GetClient(admin_pb2.GetClientRequest(id=saved.id))
+        applied = await stub.ApplyConfig(
+            admin_pb2.ApplyConfigRequest(
+                document=struct({"clients": [{"key": "doc", "name": "Doc", **MORE_CONTACT}]})
+            )
+        )
+        from_document = await stub.GetClient(admin_pb2.GetClientRequest(id=applied.clients["doc"]))
+    assert more_contact(saved) == more_contact(from_document) == MORE_CONTACT
+    assert read == edited
+    assert more_contact(read) == {**MORE_CONTACT, "job_title": "Owner", "fax": ""}
+    assert read.name == "Acme"
+
+
+async def test_portal_settings_are_kept_and_a_mask_may_name_one_of_them(
+    new_account: Any, stub_for: Any
+) -> None:
+    created = await new_account("Portal settings")
+    every = buyers_pb2.PortalSettings(
+        show_lead_grade=True, show_lead_source=True, show_campaign=True, allow_calls=True,
+        allow_reassign=True, override_reassign=True,
+    )  # fmt: skip
+
+    def edit(client_id: int, paths: list[str], **settings: bool) -> Any:
+        return admin_pb2.SaveClientRequest(
+            client=buyers_pb2.Client(
+                id=client_id, name="Ignored", portal=buyers_pb2.PortalSettings(**settings)
+            ),
+            update_mask=FieldMask(paths=paths),
+        )
+
+    async with stub_for(created.api_key) as stub:
+        saved = await stub.SaveClient(
+            admin_pb2.SaveClientRequest(client=buyers_pb2.Client(name="Acme", portal=every))
+        )
+        one = await stub.SaveClient(edit(saved.id, ["portal.allow_calls"], show_campaign=False))
+        whole = await stub.SaveClient(edit(saved.id, ["portal"], show_campaign=True))
+        read = await stub.GetClient(admin_pb2.GetClientRequest(id=saved.id))
+        error = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT, stub.SaveClient(edit(saved.id, ["portal.nope"]))
+        )
+        applied = await stub.ApplyConfig(
+            admin_pb2.ApplyConfigRequest(
+                document=struct(
+                    {"clients": [{"key": "doc", "name": "Doc", "portal": {"allow_reassign": True}}]}
+                )
+            )
+        )
+        from_document = await stub.GetClient(admin_pb2.GetClientRequest(id=applied.clients["doc"]))
+    assert saved.portal == every
+    # the mask named allow_calls: it is off now; show_campaign was not named: kept on
+    one_off = buyers_pb2.PortalSettings()
+    one_off.CopyFrom(every)
+    one_off.allow_calls = False
+    assert one.portal == one_off and one.name == "Acme"
+    assert whole.portal == buyers_pb2.PortalSettings(show_campaign=True) == read.portal
+    assert violations(error) == [("update_mask", "not a field that can be changed: portal.nope")]
+    assert from_document.portal == buyers_pb2.PortalSettings(allow_reassign=True)
+
+
 async def test_a_taken_user_name_is_already_exists(
     grpc_address: str, new_account: Any, stub_for: Any
 ) -> None:

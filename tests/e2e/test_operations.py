@@ -623,6 +623,7 @@ async def test_clients_for_criteria_lists_the_accounts_that_would_take_such_a_le
         "west", buyers, price="40", criteria=[{"field": "State", "operator": "In", "value": "CA"}]
     )
     west["contact_first_name"], west["email"] = "Wes", "wes@west.example"
+    west["website"] = "https://west.example"
     m = await build([west, client("any", buyers, price="30")])
     lead_type = m.ids.lead_types["auto-insurance"]
 
@@ -650,6 +651,7 @@ async def test_clients_for_criteria_lists_the_accounts_that_would_take_such_a_le
         "Wes",
         "wes@west.example",
     )
+    assert (found.clients[0].website, found.clients[1].website) == ("https://west.example", "")
     missing = await refused(
         m, "GetClientsForCriteria", D.GetClientsForCriteriaRequest(lead_type_id=1 << 40)
     )

@@ -473,12 +473,13 @@ async def test_the_posting_instructions_examples_post_as_they_are(
 ) -> None:
     import re
 
+    from server.adapters.us_places import load_states
     from server.services.catalog import Catalog
 
     async with pool.connection() as conn:
         cursor = await conn.execute("SELECT account_id FROM sources WHERE id = %s", [ids["vid"]])
         account_id = (await cursor.fetchone())["account_id"]
-    document = await Catalog(pool).posting_instructions(
+    document = await Catalog(pool, load_states()).posting_instructions(
         account_id, int(ids["aid"]), "", str(http.base_url)
     )
     outcomes = []

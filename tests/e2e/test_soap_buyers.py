@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 import zeep
-from leadrouter.v1 import admin_pb2
+from google.protobuf.field_mask_pb2 import FieldMask
+from leadrouter.v1 import admin_pb2, buyers_pb2
 
 from clients.client import struct
 from tests.e2e.test_distribution import client
@@ -110,7 +111,11 @@ def client_item(client: Any, **values: Any) -> Any:
 
 
 def field_data(client: Any, **values: str) -> Any:
-    ids = {"Company": 1, "FirstName": 2, "Email": 4, "City": 9}
+    ids = {
+        "Company": 1, "FirstName": 2, "Email": 4, "PrimaryPhoneExt": 6, "AlternatePhone": 7,
+        "City": 9, "AlternatePhoneExt": 12, "FaxNumber": 13, "JobTitle": 15, "WebSite": 16,
+        "MobilePhone": 17,
+    }  # fmt: skip
     kind = client.get_type("ns0:ClientFieldType")
     return {
         "ClientFieldType": [
@@ -166,3 +171,95 @@ async def test_add_edit_client(soap_client: Any, tenant: Any, stub_for: Any) -> 
         with pytest.raises(zeep.exceptions.Fault) as refused:
             await soap(soap_client, "AddEditClient", Key=key, Client=item, FieldData=fields)
         assert refused.value.code.endswith("Client")
+
+
+MORE_FIELDS = {
+    "PrimaryPhoneExt": "12",
+    "AlternatePhone": "702-555-0101",
+    "AlternatePhoneExt": "3",
+    "FaxNumber": "702-555-0102",
+    "JobTitle": "Buyer",
+    "WebSite": "https://acme.example",
+    "MobilePhone": "702-555-0103",
+}
+
+
+async def test_more_client_fields_are_kept_and_fields_left_out_keep_their_values(
+    soap_client: Any, tenant: Any, stub_for: Any
+) -> None:
+    made, _ = tenant
+    key = made.api_key
+    new_id = await soap(
+        soap_client, "AddEditClient", Key=key, Client=client_item(soap_client),
+        FieldData=field_data(soap_client, Company="More Co", **MORE_FIELDS),
+    )  # fmt: skip
+    added = await soap(soap_client, "GetClientData", Key=key, ClientUID=new_id)
+    await soap(
+        soap_client, "AddEditClient", Key=key, Client=client_item(soap_client, ClientUID=new_id),
+        FieldData=field_data(soap_client, JobTitle="Owner", FaxNumber=""),
+    )  # fmt: skip
+    edited = await soap(soap_client, "GetClientData", Key=key, ClientUID=new_id)
+    async with stub_for(key) as stub:
+        stored = await stub.GetClient(admin_pb2.GetClientRequest(id=new_id))
+    shown = {f.Descriptor: (f.ClientFieldUID, f.SpecialBit, f.FieldValue) for f in added}
+    assert {name: shown[name][2] for name in MORE_FIELDS} == MORE_FIELDS
+    assert (shown["PrimaryPhoneExt"][:2], shown["MobilePhone"][:2]) == (
+        (6, "PrimaryPhoneExt"), (17, "MobilePhone")
+    )  # fmt: skip
+    values = {f.Descriptor: f.FieldValue for f in edited}
+    # an empty FieldValue reads back as None through zeep
+    assert {name: values[name] for name in MORE_FIELDS} == {
+        **MORE_FIELDS, "JobTitle": "Owner", "FaxNumber": None
+    }  # fmt: skip
+    assert (stored.website, stored.job_title, stored.fax, stored.phone_ext) == (
+        "https://acme.example", "Owner", "", "12"
+    )  # fmt: skip
+
+
+PORTAL = ("ShowLeadGrade", "ShowLeadSource", "ShowCampaign", "AllowCalls", "AllowReassign")
+
+
+async def test_portal_settings_are_answered_and_add_edit_client_changes_override_reassign_only(
+    soap_client: Any, tenant: Any, stub_for: Any
+) -> None:
+    made, applied = tenant
+    key, acme = made.api_key, applied.clients["acme"]
+    every = buyers_pb2.PortalSettings(
+        show_lead_grade=True, show_lead_source=True, show_campaign=True, allow_calls=True,
+        allow_reassign=True, override_reassign=True,
+    )  # fmt: skip
+    async with stub_for(key) as stub:
+        await stub.SaveClient(
+            admin_pb2.SaveClientRequest(
+                client=buyers_pb2.Client(id=acme, portal=every),
+                update_mask=FieldMask(paths=["portal"]),
+            )
+        )
+
+    async def listed(client_id: int) -> Any:
+        found = await soap(soap_client, "GetClientList", Key=key)
+        return next(c for c in found if c.ClientUID == client_id)
+
+    before = await listed(acme)
+    await soap(
+        soap_client, "AddEditClient", Key=key,
+        Client=client_item(soap_client, ClientUID=acme, Username="Ann.Buyer",
+                           OverrideReassign=False),
+        FieldData=None,
+    )  # fmt: skip
+    after = await listed(acme)
+    login = await soap(
+        soap_client, "ClientLogin", Key=key, Username="Ann.Buyer", Password="right-password"
+    )
+    new_id = await soap(
+        soap_client, "AddEditClient", Key=key,
+        Client=client_item(soap_client, OverrideReassign=True),
+        FieldData=field_data(soap_client, Company="Reassigns"),
+    )  # fmt: skip
+    added = await listed(new_id)
+    assert [getattr(before, name) for name in (*PORTAL, "OverrideReassign")] == [True] * 6
+    # the type carries OverrideReassign alone: the other settings are kept
+    assert [getattr(after, name) for name in PORTAL] == [True] * 5
+    assert after.OverrideReassign is False and login.OverrideReassign is False
+    assert [getattr(added, name) for name in PORTAL] == [False] * 5
+    assert added.OverrideReassign is True

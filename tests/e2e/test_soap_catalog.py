@@ -50,6 +50,38 @@ async def test_add_edit_vendor_creates_then_edits_a_source(
     assert stored.email == ""  # sent empty this time: LeadExec's AddEdit saves what it is sent
 
 
+async def test_add_edit_vendor_saves_the_state_by_its_state_list_id(
+    soap_client: Any, tenant: dict[str, Any], stub_for: Any
+) -> None:
+    key = tenant["key"]
+    states = {s.Abbr: s.StateUID for s in await soap(soap_client, "GetStateList", Key=key)}
+    made = await soap(
+        soap_client, "AddEditVendor", Key=key, vInfo=vendor(soap_client, State=states["NV"])
+    )
+    async with stub_for(key) as stub:
+        added = await stub.GetSource(admin_pb2.GetSourceRequest(id=made))
+        await soap(
+            soap_client, "AddEditVendor", Key=key,
+            vInfo=vendor(soap_client, LPVendorUID=made, State=states["CA"]),
+        )  # fmt: skip
+        moved = await stub.GetSource(admin_pb2.GetSourceRequest(id=made))
+        unknown = await fault(
+            soap_client, "AddEditVendor", Key=key,
+            vInfo=vendor(soap_client, LPVendorUID=made, State=99),
+        )  # fmt: skip
+        kept = await stub.GetSource(admin_pb2.GetSourceRequest(id=made))
+        # State is a property of the type: 0 (none) clears it, as an empty City would
+        await soap(
+            soap_client, "AddEditVendor", Key=key, vInfo=vendor(soap_client, LPVendorUID=made)
+        )
+        cleared = await stub.GetSource(admin_pb2.GetSourceRequest(id=made))
+    assert (added.state, added.state_id) == ("NV", 32)
+    assert (moved.state, moved.state_id) == ("CA", states["CA"])
+    assert unknown.code.endswith("Client") and "99" in unknown.message
+    assert (kept.state, kept.state_id) == ("CA", 6)
+    assert (cleared.state, cleared.state_id) == ("", 0)
+
+
 async def test_add_edit_vendor_refusals(
     soap_client: Any, tenant: dict[str, Any], new_account: Any, stub_for: Any
 ) -> None:

@@ -24,6 +24,7 @@ async def market(build: Build, buyers: BuyerServer) -> Any:  # noqa: F811
         "west", buyers, price="40", criteria=[{"field": "State", "operator": "In", "value": "CA"}]
     )
     west["contact_first_name"], west["email"] = "Wes", "wes@west.example"
+    west["website"] = "https://west.example"
     return await build([west, client("any", buyers, price="30")], max_sell=2)
 
 
@@ -220,7 +221,7 @@ async def test_clients_for_criteria_over_soap_and_the_http_forms(
         Criteria={"CriteriaItemType": [{"Name": "State", "Value": "CA"}]},
     )
     assert [(c.ClientName, c.Price) for c in found] == [("Buyer west", 40.0), ("Buyer any", 30.0)]
-    assert found[0].ContactFirstName == "Wes"
+    assert (found[0].ContactFirstName, found[0].Website) == ("Wes", "https://west.example")
     refused = await fault(
         soap_client,
         "GetClientsforCriteriaAdvanced",

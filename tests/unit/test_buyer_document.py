@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.domain.buyers.specs import AccountType, ClientStatus
+from server.domain.buyers.specs import AccountType, ClientStatus, PortalSettings
 from server.domain.catalog.rules import Operator
 from server.domain.config.document import read_document
 from server.domain.delivery.spec import DeliveryType
@@ -83,6 +83,21 @@ def test_unknown_settings_and_bad_values_are_each_named() -> None:
         "clients[0].time_zone",
         "clients[0].colour",
     }
+
+
+def test_portal_settings_read_as_set_and_are_off_when_absent() -> None:
+    [on] = read_document(document(portal={"allow_calls": True, "show_campaign": False})).clients
+    [absent] = read_document(document()).clients
+    assert on.spec.portal == PortalSettings(allow_calls=True)
+    assert absent.spec.portal == PortalSettings()
+
+
+def test_bad_portal_settings_are_each_named() -> None:
+    assert set(problems(document(portal={"allow_calls": "yes", "colour": True}))) == {
+        "clients[0].portal.allow_calls",
+        "clients[0].portal.colour",
+    }
+    assert problems(document(portal=["allow_calls"])) == {"clients[0].portal": "must be an object"}
 
 
 def test_a_bad_schedule_is_refused() -> None:

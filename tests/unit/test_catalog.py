@@ -22,7 +22,10 @@ from server.domain.catalog.specs import (
     validate_lead_type,
     validate_pricing,
     validate_source,
+    with_state_id,
 )
+from server.domain.geo import State, States
+from server.errors import InvalidArgument
 
 FIELDS = (FieldSpec("Age", DataType.Int), FieldSpec("State"))
 
@@ -179,3 +182,27 @@ def test_invalid_prices_are_reported_at_the_model_field(
     problems = validate_pricing(Pricing(model, Decimal(amount)), "c")
     assert paths(problems) == [path]
     assert reason in problems[0].reason
+
+
+STATES = States([State(6, "California", "CA"), State(32, "Nevada", "NV")])
+
+
+def test_a_source_state_given_by_id_takes_its_abbreviation() -> None:
+    source = SourceSpec(name="S")
+    assert with_state_id(source, 32, STATES).state == "NV"
+    assert with_state_id(source, 0, STATES) == source
+    assert with_state_id(SourceSpec(name="S", state="CA"), 0, STATES).state == "CA"
+
+
+def test_a_state_named_both_ways_must_be_the_same_state() -> None:
+    same = SourceSpec(name="S", state="nevada")
+    assert with_state_id(same, 32, STATES) == same  # kept as written
+    with pytest.raises(InvalidArgument) as refused:
+        with_state_id(SourceSpec(name="S", state="CA"), 32, STATES)
+    assert [v.path for v in refused.value.violations] == ["source.state"]
+
+
+def test_an_unknown_state_id_is_refused() -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        with_state_id(SourceSpec(name="S"), 99, STATES)
+    assert [v.path for v in refused.value.violations] == ["source.state_id"]

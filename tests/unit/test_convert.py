@@ -1,5 +1,5 @@
 """Between messages and specs: decimals on the wire as plain text; buyers saved by id read as
-the same specs config as code reads."""
+the same specs config as code reads; update masks; a buyer's portal settings as stored."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from leadrouter.v1 import buyers_pb2
+from google.protobuf.field_mask_pb2 import FieldMask
+from leadrouter.v1 import buyers_pb2, catalog_pb2
 
 from server.domain.buyers.records import StoredDelivery
-from server.domain.buyers.specs import ClientStatus, DeliveryMethod
+from server.domain.buyers.specs import ClientStatus, DeliveryMethod, PortalSettings
 from server.domain.caps import NO_LIMIT
 from server.domain.config.buyers_section import read_clients
 from server.domain.matching.criteria import CriterionType
@@ -18,6 +19,7 @@ from server.domain.matching.selection import Automation
 from server.errors import InvalidArgument, Violation
 from server.rpc import convert
 from server.rpc.convert import decimal_text
+from server.storage.buyers import portal_from_json, portal_json
 
 
 @pytest.mark.parametrize(
@@ -121,6 +123,51 @@ def test_a_client_message_takes_the_documents_defaults_for_unspecified_enums() -
     assert spec.time_zone == "America/Los_Angeles"
 
 
+MORE_CONTACT = {
+    "phone_ext": "12",
+    "alternate_phone": "702-555-0101",
+    "alternate_phone_ext": "3",
+    "fax": "702-555-0102",
+    "job_title": "Buyer",
+    "website": "https://acme.example",
+    "mobile_phone": "702-555-0103",
+}
+
+
+def test_a_buyers_contact_details_read_alike_from_a_message_and_config_as_code() -> None:
+    problems: list[Violation] = []
+    [entry] = read_clients([{"key": "c", "name": "C", **MORE_CONTACT}], problems)
+    from_message = convert.client_spec(buyers_pb2.Client(key="c", name="C", **MORE_CONTACT))
+    assert problems == []
+    assert dict(from_message.contact) == dict(entry.spec.contact) == MORE_CONTACT
+
+
+def test_portal_settings_cross_a_client_message_both_ways() -> None:
+    spec = convert.client_spec(
+        buyers_pb2.Client(
+            name="C", portal=buyers_pb2.PortalSettings(show_lead_grade=True, allow_reassign=True)
+        )
+    )
+    assert spec.portal == PortalSettings(show_lead_grade=True, allow_reassign=True)
+    assert convert.client_spec(buyers_pb2.Client(name="C")).portal == PortalSettings()
+
+
+def test_an_update_mask_may_name_one_setting_of_a_message_field() -> None:
+    client = buyers_pb2.Client()
+    paths = ["portal.allow_calls", "portal", "name"]
+    assert convert.mask_paths(FieldMask(paths=paths), client, "update_mask") == paths
+    for bad in ("portal.nope", "name.first", "accounts.price", "created_at.seconds"):
+        with pytest.raises(InvalidArgument) as refused:
+            convert.mask_paths(FieldMask(paths=[bad]), client, "update_mask")
+        assert bad in refused.value.violations[0].reason
+
+
+def test_a_mask_of_spec_attributes_names_no_setting_within_a_setting() -> None:
+    assert convert.changed_fields(FieldMask(paths=["city"]), catalog_pb2.Source(), "m") == {"city"}
+    with pytest.raises(InvalidArgument):
+        convert.changed_fields(FieldMask(paths=["portal.allow_calls"]), buyers_pb2.Client(), "m")
+
+
 def test_an_account_message_without_caps_has_no_limits() -> None:
     spec = convert.delivery_account_spec(
         buyers_pb2.DeliveryAccount(
@@ -142,3 +189,15 @@ def test_an_unknown_enum_number_is_refused_at_its_path() -> None:
 def test_an_order_without_dates_reads_them_as_missing() -> None:
     edit = convert.order_edit(buyers_pb2.Order(id=-1, items=[buyers_pb2.OrderItem(id=-1)]))
     assert (edit.start, edit.end, edit.items[0].id) == (None, None, 0)
+
+
+# -- portal settings as stored ------------------------------------------------------------------
+
+
+def test_portal_settings_are_stored_as_the_ones_that_are_on() -> None:
+    settings = PortalSettings(show_campaign=True, override_reassign=True)
+    stored = portal_json(settings)
+    assert stored == {"show_campaign": True, "override_reassign": True}
+    assert portal_from_json(stored) == settings
+    assert portal_json(PortalSettings()) == {}
+    assert portal_from_json({}) == PortalSettings()  # the buyers stored before they were kept

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.adapters.us_places import load
+from server.adapters.us_places import load, load_states
 from server.domain.geo import Gazetteer, county_key, miles_between
 from server.errors import InvalidArgument, NotFound
 
@@ -50,6 +50,15 @@ def test_states_by_abbreviation_name_or_fips(gazetteer: Gazetteer) -> None:
         gazetteer.state("Atlantis")
     with pytest.raises(InvalidArgument):
         gazetteer.state(" ")
+
+
+def test_states_by_id_and_the_id_of_a_state_a_text_names(gazetteer: Gazetteer) -> None:
+    states = load_states()
+    assert states.all == gazetteer.states
+    assert states.with_id(32).abbreviation == "NV"  # type: ignore[union-attr]
+    assert states.with_id(3) is None  # FIPS skips 3, 7, 14, 43 and 52
+    assert [states.id_of(t) for t in ("NV", "nevada ", "32", "DC", "PR")] == [32, 32, 32, 11, 72]
+    assert [states.id_of(t) for t in ("", "Ontario", "XX")] == [0, 0, 0]
 
 
 def test_zip_codes_of_a_state_a_county_and_a_fips_code(gazetteer: Gazetteer) -> None:

@@ -888,8 +888,9 @@ Global___ListClientGroupsResponse: _TypeAlias = ListClientGroupsResponse  # noqa
 
 @_typing.final
 class SaveClientRequest(_message.Message):
-    """With an update mask (paths are Client field names), an edit changes those fields and keeps
-    the rest as stored (service.asmx's AddEditClient); without one, the message is the buyer.
+    """With an update mask (paths are Client field names, or "portal.<setting>" for one portal
+    setting), an edit changes those fields and keeps the rest as stored (service.asmx's
+    AddEditClient); without one, the message is the buyer.
     """
 
     DESCRIPTOR: _descriptor.Descriptor

@@ -228,6 +228,47 @@ ORDER_RENEWAL_ON_QTY_FILL: OrderRenewal.ValueType  # 2
 Global___OrderRenewal: _TypeAlias = OrderRenewal  # noqa: Y015
 
 @_typing.final
+class PortalSettings(_message.Message):
+    """A buyer's web portal: what it shows and what it lets the buyer's users do (LeadExec's
+    client settings of the same names). Every setting is off unless set.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SHOW_LEAD_GRADE_FIELD_NUMBER: _builtins.int
+    SHOW_LEAD_SOURCE_FIELD_NUMBER: _builtins.int
+    SHOW_CAMPAIGN_FIELD_NUMBER: _builtins.int
+    ALLOW_CALLS_FIELD_NUMBER: _builtins.int
+    ALLOW_REASSIGN_FIELD_NUMBER: _builtins.int
+    OVERRIDE_REASSIGN_FIELD_NUMBER: _builtins.int
+    show_lead_grade: _builtins.bool
+    show_lead_source: _builtins.bool
+    show_campaign: _builtins.bool
+    allow_calls: _builtins.bool
+    """place calls"""
+    allow_reassign: _builtins.bool
+    """reassign a lead"""
+    override_reassign: _builtins.bool
+    """reassign to any other buyer of the account"""
+    def __init__(
+        self,
+        *,
+        show_lead_grade: _builtins.bool = ...,
+        show_lead_source: _builtins.bool = ...,
+        show_campaign: _builtins.bool = ...,
+        allow_calls: _builtins.bool = ...,
+        allow_reassign: _builtins.bool = ...,
+        override_reassign: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_calls", b"allow_calls", "allow_reassign", b"allow_reassign", "override_reassign", b"override_reassign", "show_campaign", b"show_campaign", "show_lead_grade", b"show_lead_grade", "show_lead_source", b"show_lead_source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PortalSettings: _TypeAlias = PortalSettings  # noqa: Y015
+
+@_typing.final
 class Client(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -263,6 +304,14 @@ class Client(_message.Message):
     ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     GROUP_ID_FIELD_NUMBER: _builtins.int
+    PHONE_EXT_FIELD_NUMBER: _builtins.int
+    ALTERNATE_PHONE_FIELD_NUMBER: _builtins.int
+    ALTERNATE_PHONE_EXT_FIELD_NUMBER: _builtins.int
+    FAX_FIELD_NUMBER: _builtins.int
+    JOB_TITLE_FIELD_NUMBER: _builtins.int
+    WEBSITE_FIELD_NUMBER: _builtins.int
+    MOBILE_PHONE_FIELD_NUMBER: _builtins.int
+    PORTAL_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """ClientUID; 0 when creating"""
     key: _builtins.str
@@ -304,6 +353,17 @@ class Client(_message.Message):
     """read only: the account's id (AccountUID)"""
     group_id: _builtins.int
     """its client group's id (GroupUID); 0 = none. SaveClient:"""
+    phone_ext: _builtins.str
+    """a group by id instead of `group`
+    more contact details (LeadExec's client fields PrimaryPhoneExt, AlternatePhone,
+    AlternatePhoneExt, FaxNumber, JobTitle, WebSite, MobilePhone)
+    """
+    alternate_phone: _builtins.str
+    alternate_phone_ext: _builtins.str
+    fax: _builtins.str
+    job_title: _builtins.str
+    website: _builtins.str
+    mobile_phone: _builtins.str
     @_builtins.property
     def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___Delivery]:
         """read only in Get/List; saved by key via ApplyConfig"""
@@ -315,6 +375,10 @@ class Client(_message.Message):
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """read only: when the buyer was added (DateAdded)"""
+
+    @_builtins.property
+    def portal(self) -> Global___PortalSettings:
+        """SaveClient's update mask may name one setting"""
 
     def __init__(
         self,
@@ -351,10 +415,18 @@ class Client(_message.Message):
         account_id: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         group_id: _builtins.int = ...,
+        phone_ext: _builtins.str = ...,
+        alternate_phone: _builtins.str = ...,
+        alternate_phone_ext: _builtins.str = ...,
+        fax: _builtins.str = ...,
+        job_title: _builtins.str = ...,
+        website: _builtins.str = ...,
+        mobile_phone: _builtins.str = ...,
+        portal: Global___PortalSettings | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_priority", b"_priority", "_weight", b"_weight", "created_at", b"created_at", "password", b"password", "priority", b"priority", "weight", b"weight"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_priority", b"_priority", "_weight", b"_weight", "created_at", b"created_at", "password", b"password", "portal", b"portal", "priority", b"priority", "weight", b"weight"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_priority", b"_priority", "_weight", b"_weight", "account_id", b"account_id", "accounts", b"accounts", "address", b"address", "address2", b"address2", "automation", b"automation", "city", b"city", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "created_at", b"created_at", "deliveries", b"deliveries", "delivery_group", b"delivery_group", "email", b"email", "group", b"group", "group_id", b"group_id", "has_password", b"has_password", "id", b"id", "key", b"key", "name", b"name", "notes", b"notes", "orders", b"orders", "password", b"password", "phone", b"phone", "postal_code", b"postal_code", "priority", b"priority", "secondary_automation", b"secondary_automation", "state", b"state", "status", b"status", "time_zone", b"time_zone", "use_delivery_tiers", b"use_delivery_tiers", "username", b"username", "weight", b"weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_priority", b"_priority", "_weight", b"_weight", "account_id", b"account_id", "accounts", b"accounts", "address", b"address", "address2", b"address2", "alternate_phone", b"alternate_phone", "alternate_phone_ext", b"alternate_phone_ext", "automation", b"automation", "city", b"city", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "created_at", b"created_at", "deliveries", b"deliveries", "delivery_group", b"delivery_group", "email", b"email", "fax", b"fax", "group", b"group", "group_id", b"group_id", "has_password", b"has_password", "id", b"id", "job_title", b"job_title", "key", b"key", "mobile_phone", b"mobile_phone", "name", b"name", "notes", b"notes", "orders", b"orders", "password", b"password", "phone", b"phone", "phone_ext", b"phone_ext", "portal", b"portal", "postal_code", b"postal_code", "priority", b"priority", "secondary_automation", b"secondary_automation", "state", b"state", "status", b"status", "time_zone", b"time_zone", "use_delivery_tiers", b"use_delivery_tiers", "username", b"username", "website", b"website", "weight", b"weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__password: _TypeAlias = _typing.Literal["password"]  # noqa: Y015
     _WhichOneofArgType__password: _TypeAlias = _typing.Literal["_password", b"_password"]  # noqa: Y015

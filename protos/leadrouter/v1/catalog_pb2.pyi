@@ -384,6 +384,7 @@ class Source(_message.Message):
     PASSWORD_FIELD_NUMBER: _builtins.int
     HAS_PASSWORD_FIELD_NUMBER: _builtins.int
     DEFAULT_RETURN_DAYS_FIELD_NUMBER: _builtins.int
+    STATE_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """LPVendorUID (vid)"""
     key: _builtins.str
@@ -393,6 +394,7 @@ class Source(_message.Message):
     address2: _builtins.str
     city: _builtins.str
     state: _builtins.str
+    """a postal abbreviation, as a rule"""
     zip: _builtins.str
     phone: _builtins.str
     fax: _builtins.str
@@ -404,6 +406,13 @@ class Source(_message.Message):
     has_password: _builtins.bool
     """read only"""
     default_return_days: _builtins.int
+    state_id: _builtins.int
+    """The state by id (LeadExec's StateUID: its FIPS code, GeoService's State.id). Answered: the
+    id of the state `state` names, 0 when it names none. Saving: 0 leaves `state` as given;
+    another id names the state (`state` takes its postal abbreviation when empty) and is
+    INVALID_ARGUMENT when no state has it or `state` names another state. An update mask
+    naming state_id changes `state`.
+    """
     def __init__(
         self,
         *,
@@ -423,10 +432,11 @@ class Source(_message.Message):
         password: _builtins.str | None = ...,
         has_password: _builtins.bool = ...,
         default_return_days: _builtins.int = ...,
+        state_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "password", b"password"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "address", b"address", "address2", b"address2", "city", b"city", "default_return_days", b"default_return_days", "email", b"email", "fax", b"fax", "has_password", b"has_password", "id", b"id", "key", b"key", "name", b"name", "password", b"password", "phone", b"phone", "state", b"state", "status", b"status", "username", b"username", "zip", b"zip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "address", b"address", "address2", b"address2", "city", b"city", "default_return_days", b"default_return_days", "email", b"email", "fax", b"fax", "has_password", b"has_password", "id", b"id", "key", b"key", "name", b"name", "password", b"password", "phone", b"phone", "state", b"state", "state_id", b"state_id", "status", b"status", "username", b"username", "zip", b"zip"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__password: _TypeAlias = _typing.Literal["password"]  # noqa: Y015
     _WhichOneofArgType__password: _TypeAlias = _typing.Literal["_password", b"_password"]  # noqa: Y015

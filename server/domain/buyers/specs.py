@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import zoneinfo
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import time
 from decimal import Decimal
 from typing import Any
@@ -84,6 +84,22 @@ SECRET_SETTINGS = ("password", "smtp_password", "ftp_password")
 
 
 @dataclass(frozen=True)
+class PortalSettings:
+    """What a buyer's web portal shows and lets its users do (LeadExec's client settings of
+    the same names). Every setting is off unless set."""
+
+    show_lead_grade: bool = False
+    show_lead_source: bool = False
+    show_campaign: bool = False
+    allow_calls: bool = False  # place calls
+    allow_reassign: bool = False  # reassign a lead
+    override_reassign: bool = False  # reassign to any other buyer of the account
+
+
+PORTAL_SETTINGS = tuple(f.name for f in fields(PortalSettings))
+
+
+@dataclass(frozen=True)
 class ClientSpec:
     name: str
     key: str | None = None
@@ -100,6 +116,7 @@ class ClientSpec:
     delivery_group: str = ""
     use_delivery_tiers: bool = False
     notes: str = ""
+    portal: PortalSettings = PortalSettings()
 
 
 CONTACT_FIELDS = (
@@ -113,6 +130,13 @@ CONTACT_FIELDS = (
     "state",
     "postal_code",
     "country",
+    "phone_ext",
+    "alternate_phone",
+    "alternate_phone_ext",
+    "fax",
+    "job_title",
+    "website",
+    "mobile_phone",
 )
 
 

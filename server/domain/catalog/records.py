@@ -24,6 +24,9 @@ class StoredSource:
     id: int
     spec: SourceSpec  # password is None; see password_hash
     password_hash: str | None
+    # the id (FIPS code) of the US state spec.state names, 0 none: the use cases answer it
+    # from the reference data (storage does not know it and leaves 0)
+    state_id: int = 0
 
 
 @dataclass(frozen=True)

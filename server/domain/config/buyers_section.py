@@ -19,11 +19,13 @@ from server.domain.buyers.specs import (
     DEFAULT_TIME_ZONE,
     DEFAULT_TIMEOUT_SECONDS,
     DELIVERY_TYPES,
+    PORTAL_SETTINGS,
     AccountType,
     ClientSpec,
     ClientStatus,
     DeliveryAccountSpec,
     DeliveryMethod,
+    PortalSettings,
     parse_clock,
     validate_client,
 )
@@ -250,6 +252,7 @@ def _client(data: object, path: str, problems: list[Violation]) -> ClientEntry:
             "delivery_group",
             "use_delivery_tiers",
             "notes",
+            "portal",
             "deliveries",
             "accounts",
             "orders",
@@ -271,6 +274,7 @@ def _client(data: object, path: str, problems: list[Violation]) -> ClientEntry:
         delivery_group=r.text("delivery_group"),
         use_delivery_tiers=r.boolean("use_delivery_tiers"),
         notes=r.text("notes"),
+        portal=_portal(r),
     )
     problems.extend(validate_client(spec, path))
     deliveries = tuple(
@@ -287,6 +291,15 @@ def _client(data: object, path: str, problems: list[Violation]) -> ClientEntry:
         for i, item in enumerate(r.objects("orders"))
     )
     return ClientEntry(spec, deliveries, delivery_accounts, path, orders)
+
+
+def _portal(r: Reader) -> PortalSettings:
+    """A buyer's `portal` object: each setting true or false, absent ones off."""
+    data = r.data.get("portal")
+    settings = Reader(
+        {} if data is None else data, join_path(r.path, "portal"), r.problems, set(PORTAL_SETTINGS)
+    )
+    return PortalSettings(**{name: settings.boolean(name) for name in PORTAL_SETTINGS})
 
 
 def _zone(name: str) -> ZoneInfo:

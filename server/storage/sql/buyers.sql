@@ -6,25 +6,27 @@
 -- Create or change a buyer by key; returns a row only when something was written.
 INSERT INTO clients AS c (account_id, key, name, status, client_group, time_zone, contact,
                           username, password_hash, automation, secondary_automation, priority,
-                          weight, delivery_group, use_delivery_tiers, notes)
+                          weight, delivery_group, use_delivery_tiers, notes, portal)
 VALUES (%(account_id)s, %(key)s, %(name)s, %(status)s, %(client_group)s, %(time_zone)s,
         %(contact)s, %(username)s, %(password_hash)s, %(automation)s, %(secondary_automation)s,
-        %(priority)s, %(weight)s, %(delivery_group)s, %(use_delivery_tiers)s, %(notes)s)
+        %(priority)s, %(weight)s, %(delivery_group)s, %(use_delivery_tiers)s, %(notes)s,
+        %(portal)s)
 ON CONFLICT (account_id, key) DO UPDATE
 SET name = EXCLUDED.name, status = EXCLUDED.status, client_group = EXCLUDED.client_group,
     time_zone = EXCLUDED.time_zone, contact = EXCLUDED.contact, username = EXCLUDED.username,
     password_hash = EXCLUDED.password_hash, automation = EXCLUDED.automation,
     secondary_automation = EXCLUDED.secondary_automation, priority = EXCLUDED.priority,
     weight = EXCLUDED.weight, delivery_group = EXCLUDED.delivery_group,
-    use_delivery_tiers = EXCLUDED.use_delivery_tiers, notes = EXCLUDED.notes, updated_at = now()
+    use_delivery_tiers = EXCLUDED.use_delivery_tiers, notes = EXCLUDED.notes,
+    portal = EXCLUDED.portal, updated_at = now()
 WHERE (c.name, c.status, c.client_group, c.time_zone, c.contact, c.username, c.password_hash,
        c.automation, c.secondary_automation, c.priority, c.weight, c.delivery_group,
-       c.use_delivery_tiers, c.notes)
+       c.use_delivery_tiers, c.notes, c.portal)
       IS DISTINCT FROM
       (EXCLUDED.name, EXCLUDED.status, EXCLUDED.client_group, EXCLUDED.time_zone,
        EXCLUDED.contact, EXCLUDED.username, EXCLUDED.password_hash, EXCLUDED.automation,
        EXCLUDED.secondary_automation, EXCLUDED.priority, EXCLUDED.weight,
-       EXCLUDED.delivery_group, EXCLUDED.use_delivery_tiers, EXCLUDED.notes)
+       EXCLUDED.delivery_group, EXCLUDED.use_delivery_tiers, EXCLUDED.notes, EXCLUDED.portal)
 RETURNING id, (xmax = 0) AS created;
 
 -- name: client_secrets_by_key
@@ -123,7 +125,7 @@ SELECT coalesce((SELECT version FROM buyer_versions WHERE account_id = %(account
 -- The account's buyers, or one by id or key.
 SELECT id, key, name, status, client_group, time_zone, contact, username,
        password_hash IS NOT NULL AS has_password, automation, secondary_automation, priority,
-       weight, delivery_group, use_delivery_tiers, notes, created_at,
+       weight, delivery_group, use_delivery_tiers, notes, portal, created_at,
        (SELECT g.id FROM client_groups g
         WHERE g.account_id = clients.account_id AND client_group <> ''
           AND lower(g.description) = lower(clients.client_group)) AS group_id
@@ -195,10 +197,11 @@ FOR UPDATE;
 -- Create a buyer.
 INSERT INTO clients (account_id, key, name, status, client_group, time_zone, contact,
                      username, password_hash, automation, secondary_automation, priority,
-                     weight, delivery_group, use_delivery_tiers, notes)
+                     weight, delivery_group, use_delivery_tiers, notes, portal)
 VALUES (%(account_id)s, %(key)s, %(name)s, %(status)s, %(client_group)s, %(time_zone)s,
         %(contact)s, %(username)s, %(password_hash)s, %(automation)s, %(secondary_automation)s,
-        %(priority)s, %(weight)s, %(delivery_group)s, %(use_delivery_tiers)s, %(notes)s)
+        %(priority)s, %(weight)s, %(delivery_group)s, %(use_delivery_tiers)s, %(notes)s,
+        %(portal)s)
 RETURNING id;
 
 -- name: update_client
@@ -209,16 +212,18 @@ SET key = coalesce(%(key)s, c.key), name = %(name)s, status = %(status)s,
     username = %(username)s, password_hash = %(password_hash)s, automation = %(automation)s,
     secondary_automation = %(secondary_automation)s, priority = %(priority)s,
     weight = %(weight)s, delivery_group = %(delivery_group)s,
-    use_delivery_tiers = %(use_delivery_tiers)s, notes = %(notes)s, updated_at = now()
+    use_delivery_tiers = %(use_delivery_tiers)s, notes = %(notes)s, portal = %(portal)s,
+    updated_at = now()
 WHERE c.account_id = %(account_id)s AND c.id = %(id)s
   AND (c.key, c.name, c.status, c.client_group, c.time_zone, c.contact, c.username,
        c.password_hash, c.automation, c.secondary_automation, c.priority, c.weight,
-       c.delivery_group, c.use_delivery_tiers, c.notes)
+       c.delivery_group, c.use_delivery_tiers, c.notes, c.portal)
       IS DISTINCT FROM
       (coalesce(%(key)s, c.key), %(name)s, %(status)s::smallint, %(client_group)s,
        %(time_zone)s, %(contact)s::jsonb, %(username)s, %(password_hash)s::text,
        %(automation)s::smallint, %(secondary_automation)s::smallint, %(priority)s::integer,
-       %(weight)s::integer, %(delivery_group)s, %(use_delivery_tiers)s::boolean, %(notes)s)
+       %(weight)s::integer, %(delivery_group)s, %(use_delivery_tiers)s::boolean, %(notes)s,
+       %(portal)s::jsonb)
 RETURNING id;
 
 -- name: clients_by_id
