@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from server.errors import InvalidArgument, NotFound
+from server.errors import InvalidArgument, NotFound, Violation
 
 EARTH_RADIUS_MILES = 3958.8
 MILES_PER_DEGREE_LATITUDE = 69.0
@@ -64,6 +64,24 @@ class States:
         """The id of the state `name` names (as `named` reads it); 0 when none."""
         found = self.named(name)
         return found.id if found is not None else 0
+
+    def text_for(self, text: str, state_id: int, where: str) -> str:
+        """The state text to keep when a state is given by id (LeadExec's StateUID) beside
+        `text`: `text` when the id is 0 or `text` names the same state, else the state's postal
+        abbreviation when `text` is empty. An id of no state (at `where`.state_id), or a `text`
+        naming another state (at `where`.state), is InvalidArgument."""
+        if not state_id:
+            return text
+        found = self.with_id(state_id)
+        if found is None:
+            reason = f"no US state has id {state_id} (see GetStateList)"
+            raise InvalidArgument([Violation(f"{where}.state_id", reason)])
+        if not text.strip():
+            return found.abbreviation
+        if self.named(text) != found:
+            reason = f"{text!r} is not state {state_id} ({found.abbreviation})"
+            raise InvalidArgument([Violation(f"{where}.state", reason)])
+        return text
 
 
 CELL = 0.5  # degrees: the grid the radius search reads cells of

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from server.adapters.us_places import load, load_states
-from server.domain.geo import Gazetteer, county_key, miles_between
+from server.domain.geo import Gazetteer, State, States, county_key, miles_between
 from server.errors import InvalidArgument, NotFound
 
 
@@ -59,6 +59,26 @@ def test_states_by_id_and_the_id_of_a_state_a_text_names(gazetteer: Gazetteer) -
     assert states.with_id(3) is None  # FIPS skips 3, 7, 14, 43 and 52
     assert [states.id_of(t) for t in ("NV", "nevada ", "32", "DC", "PR")] == [32, 32, 32, 11, 72]
     assert [states.id_of(t) for t in ("", "Ontario", "XX")] == [0, 0, 0]
+
+
+STATES = States([State(6, "California", "CA"), State(32, "Nevada", "NV")])
+
+
+def test_a_state_given_by_id_keeps_a_text_naming_it_or_takes_its_abbreviation() -> None:
+    assert STATES.text_for("", 32, "x") == "NV"
+    assert STATES.text_for(" nevada", 32, "x") == " nevada"  # kept as written
+    assert STATES.text_for("Ontario", 0, "x") == "Ontario"  # no id: the text as it is
+
+
+@pytest.mark.parametrize(
+    ("text", "state_id", "path"), [("", 99, "x.state_id"), ("CA", 32, "x.state")]
+)
+def test_an_unknown_state_id_or_a_text_naming_another_state_is_refused(
+    text: str, state_id: int, path: str
+) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        STATES.text_for(text, state_id, "x")
+    assert [v.path for v in refused.value.violations] == [path]
 
 
 def test_zip_codes_of_a_state_a_county_and_a_fips_code(gazetteer: Gazetteer) -> None:

@@ -13,7 +13,7 @@ from server.domain.catalog.computed import computed_problems
 from server.domain.catalog.fields import FieldSpec, validate_field_specs
 from server.domain.catalog.rules import Rule, validate_rule
 from server.domain.geo import States
-from server.errors import InvalidArgument, Violation
+from server.errors import Violation
 
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{2,99}")
@@ -160,29 +160,11 @@ def validate_source(spec: SourceSpec, where: str = "source") -> list[Violation]:
 def with_state_id(
     spec: SourceSpec, state_id: int, states: States, where: str = "source"
 ) -> SourceSpec:
-    """The source with its state named by id (LeadExec's StateUID, the state's FIPS code):
-    `state` takes the state's postal abbreviation when empty and is kept when it names the
-    same state; 0 leaves `state` as it is. An id of no state, or a `state` naming another
-    state, is InvalidArgument."""
+    """The source with its state named by id (LeadExec's StateUID, the state's FIPS code), as
+    States.text_for reads it; 0 leaves `state` as it is."""
     if not state_id:
         return spec
-    found = states.with_id(state_id)
-    if found is None:
-        raise InvalidArgument(
-            [Violation(f"{where}.state_id", f"no US state has id {state_id} (see GetStateList)")]
-        )
-    if not spec.state.strip():
-        return replace(spec, state=found.abbreviation)
-    if states.named(spec.state) != found:
-        raise InvalidArgument(
-            [
-                Violation(
-                    f"{where}.state",
-                    f"{spec.state!r} is not state {state_id} ({found.abbreviation})",
-                )
-            ]
-        )
-    return spec
+    return replace(spec, state=states.text_for(spec.state, state_id, where))
 
 
 def validate_campaign(
