@@ -31,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parents[1]))
 sys.path.insert(1, str(Path(__file__).parents[1] / "protos"))
 
+from server.adapters.us_places import load_states
 from server.config import default_pool_size
 from server.errors import LeadRouterError
 from server.services.accounts import Accounts
@@ -102,7 +103,7 @@ async def main() -> None:
 
 async def run(pool: Pool, args: argparse.Namespace) -> None:
     account = await Accounts(pool).create_account("Bench")
-    portal = Portal(pool)
+    portal = Portal(pool, load_states())
     probe = Probe(pool)
     print(f"pool of {args.pool} connections, {os.cpu_count()} cores")
 

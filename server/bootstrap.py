@@ -101,7 +101,8 @@ def servicers(
     """Every use case on `pool`, delivering through `engine`, behind its servicer.
     `receiver_url`: the receiver's address as posting instructions show it."""
     accounts = Accounts(pool)
-    catalog = Catalog(pool, us_places.load_states())
+    states = us_places.load_states()
+    catalog = Catalog(pool, states)
     leads = Leads(pool)
     identifier = Identifier()  # what posts' identifiers resolve to, shared by the intake
     submit = SubmitLeads(pool, identifier, zip_codes.city_state, engine)
@@ -110,8 +111,8 @@ def servicers(
         admin=AdminServicer(
             accounts=accounts,
             catalog=catalog,
-            buyer_reads=BuyerReads(pool),
-            buyer_edits=BuyerEdits(pool),
+            buyer_reads=BuyerReads(pool, states),
+            buyer_edits=BuyerEdits(pool, states),
             client_groups=ClientGroups(pool),
             config=ConfigApply(pool),
             leads=leads,
@@ -133,7 +134,7 @@ def servicers(
         ),
         quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
         geo=GeoServicer(Geo(us_places.load)),
-        portal=PortalServicer(Portal(pool)),
+        portal=PortalServicer(Portal(pool, states)),
     )
 
 

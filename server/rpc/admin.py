@@ -124,7 +124,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
             request.source.id,
             spec,
             changed,
-            state_id=convert.source_state_id(request.source, request.update_mask),
+            state_id=convert.state_id(request.source, request.update_mask),
         )
         return convert.source_message(stored)
 
@@ -309,7 +309,12 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
 
         merge = convert.merge_for(request.update_mask, posted, as_message, convert.client_spec)
         client_id = await self._edits.save_client(
-            _account(), posted.id, spec, merge=merge, group_id=posted.group_id
+            _account(),
+            posted.id,
+            spec,
+            merge=merge,
+            group_id=posted.group_id,
+            state_id=convert.state_id(posted, request.update_mask),
         )
         return convert.client_message(
             await self._buyers.get_client(_account(), client_id, None), _account()

@@ -190,8 +190,9 @@ def source_message(stored: StoredSource) -> catalog_pb2.Source:
     )
 
 
-def source_state_id(message: catalog_pb2.Source, mask: FieldMask) -> int:
-    """The state id a source save names: the message's, unless an update mask leaves it out."""
+def state_id(message: catalog_pb2.Source | buyers_pb2.Client, mask: FieldMask) -> int:
+    """The state id a source or buyer save names: the message's, unless an update mask leaves
+    it out."""
     return message.state_id if not mask.paths or "state_id" in mask.paths else 0
 
 
@@ -210,12 +211,14 @@ def _pricing(message: catalog_pb2.Campaign) -> Pricing:
     return Pricing(model, _decimal(getattr(message, which), f"campaign.{which}"))
 
 
+# A state by id is read into `state` by the use cases: a mask naming state_id sets `state`.
+_STATE_BY_ID = {"state_id": "state"}
 # Message fields that are written under another attribute name in the spec.
 _SPEC_NAMES = {
     "price_per_lead": "pricing",
     "price_per_sale": "pricing",
     "revenue_share_percent": "pricing",
-    "state_id": "state",  # a source's state by id (Catalog reads it into `state`)
+    **_STATE_BY_ID,
 }
 _READ_ONLY = {
     "id", "has_password", "account_id", "created_at", "group_id", "deliveries", "accounts",
@@ -275,6 +278,7 @@ def merge_for(
     if not mask.paths:
         return None
     paths = mask_paths(mask, posted, "update_mask")
+    paths += [_STATE_BY_ID[p] for p in paths if p in _STATE_BY_ID and _STATE_BY_ID[p] not in paths]
     return lambda current: to_spec(merged(to_message(current), posted, paths))
 
 
@@ -411,6 +415,7 @@ def client_message(stored: StoredClient, account_id: int) -> buyers_pb2.Client:
     )
     message.created_at.FromDatetime(stored.created_at)
     message.group_id = stored.group_id
+    message.state_id = stored.state_id
     message.deliveries.extend(delivery_message(d) for d in stored.deliveries)
     message.accounts.extend(delivery_account_message(a) for a in stored.delivery_accounts)
     message.orders.extend(order_message(o) for o in stored.orders)

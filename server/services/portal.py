@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from server.domain import secrets
 from server.domain.buyers.records import StoredClient
 from server.domain.catalog.specs import MAX_PORTAL_PASSWORD
+from server.domain.geo import States
 from server.domain.portal import (
     MAX_USERNAME,
     after_failure,
@@ -38,10 +39,12 @@ def _username(username: str) -> str:
 
 
 class Portal:
-    """Sign-in and user names of the portals of one database."""
+    """Sign-in and user names of the portals of one database. The buyer signed in is answered
+    with the id of the state it names, from `states`."""
 
-    def __init__(self, pool: Pool, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, pool: Pool, states: States, clock: Callable[[], datetime] = _utcnow) -> None:
         self._pool = pool
+        self._states = states
         self._clock = clock
 
     async def sign_in(self, account_id: int, username: str, password: str) -> StoredClient:
@@ -79,7 +82,7 @@ class Portal:
             signed_in = await buyer_store.list_clients(conn, account_id, found[0])
         if not signed_in:  # deleted since its password was read
             raise Unauthenticated(WRONG)
-        return signed_in[0]
+        return signed_in[0].located(self._states)
 
     async def client_username_free(self, account_id: int, username: str) -> bool:
         name = _username(username)

@@ -895,3 +895,43 @@ async def test_a_delivery_cannot_move_to_a_lead_type_its_accounts_criteria_do_no
         assert path == "delivery.lead_type_id"
         assert reason.startswith(f"its delivery account {account.id}: criteria[1].expression:")
         assert await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery.id)) == delivery
+
+
+async def test_a_buyer_state_is_saved_by_id_and_answered_with_its_id(
+    new_account: Any, stub_for: Any
+) -> None:
+    created = await new_account("Buyer states")
+
+    def save(client: buyers_pb2.Client, *paths: str) -> Any:
+        return admin_pb2.SaveClientRequest(client=client, update_mask=FieldMask(paths=paths))
+
+    async with stub_for(created.api_key) as stub:
+        by_id = await stub.SaveClient(save(buyers_pb2.Client(name="By id", state_id=32)))
+        by_text = await stub.SaveClient(save(buyers_pb2.Client(name="By text", state="ca")))
+        abroad = await stub.SaveClient(save(buyers_pb2.Client(name="Abroad", state="Ontario")))
+        moved = await stub.SaveClient(save(buyers_pb2.Client(id=by_id.id, state_id=6), "state_id"))
+        # a mask that leaves state_id out does not read it
+        renamed = await stub.SaveClient(
+            save(buyers_pb2.Client(id=by_id.id, name="Renamed", state_id=99), "name")
+        )
+        listed = await stub.ListClients(admin_pb2.ListClientsRequest())
+        unknown = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveClient(save(buyers_pb2.Client(id=by_id.id, state_id=99), "state_id")),
+        )
+        other = await expect(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            stub.SaveClient(save(buyers_pb2.Client(name="Both", state="NV", state_id=6))),
+        )
+        kept = await stub.GetClient(admin_pb2.GetClientRequest(id=by_id.id))
+        cleared = await stub.SaveClient(save(buyers_pb2.Client(id=by_id.id), "state_id"))
+    assert (by_id.state, by_id.state_id) == ("NV", 32)
+    assert (by_text.state, by_text.state_id) == ("ca", 6)
+    assert (abroad.state, abroad.state_id) == ("Ontario", 0)
+    assert (moved.state, moved.state_id, moved.name) == ("CA", 6, "By id")
+    assert (renamed.state, renamed.state_id, renamed.name) == ("CA", 6, "Renamed")
+    assert {c.name: c.state_id for c in listed.clients} == {"Renamed": 6, "By text": 6, "Abroad": 0}
+    assert [path for path, _ in violations(unknown)] == ["client.state_id"]
+    assert [path for path, _ in violations(other)] == ["client.state"]
+    assert (kept.state, kept.state_id) == ("CA", 6)  # the refused edit changed nothing
+    assert (cleared.state, cleared.state_id, cleared.name) == ("", 0, "Renamed")

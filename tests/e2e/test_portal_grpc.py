@@ -16,6 +16,7 @@ import pytest
 from leadrouter.v1 import admin_pb2, portal_pb2, portal_pb2_grpc
 
 from clients.client import struct
+from server.adapters.us_places import load_states
 from server.bootstrap import servicers
 from server.domain import secrets
 from server.domain.portal import LOCK, MAX_FAILURES, WINDOW
@@ -38,6 +39,7 @@ def document() -> dict[str, Any]:
             "name": "Acme Buyer",
             "username": "Ann.Buyer",
             "password": "right-password",
+            "state": "nv",
         },
         {"key": "nopass", "name": "No Password", "username": "nobody"},
     ]
@@ -82,6 +84,7 @@ async def test_a_buyer_signs_in_with_its_user_name_in_any_case(tenant: Any) -> N
         "Ann.Buyer",
     )
     assert not found.deliveries and not found.HasField("password")
+    assert (found.state, found.state_id) == ("nv", 32)
 
 
 @pytest.mark.parametrize(
@@ -137,7 +140,7 @@ async def clocked(pool: Any, distributor: Any) -> AsyncIterator[Any]:
                 return error.code()
 
     clocked = Clocked()
-    portal = PortalServicer(Portal(pool, clock=lambda: clocked.now))
+    portal = PortalServicer(Portal(pool, load_states(), clock=lambda: clocked.now))
     served = await create_server(
         dataclasses.replace(servicers(pool, distributor), portal=portal), "127.0.0.1:0"
     )
@@ -183,7 +186,7 @@ async def test_the_password_is_checked_holding_no_connection(
 
     monkeypatch.setattr(secrets, "password_matches", held_check)
     try:
-        portal = Portal(small)
+        portal = Portal(small, load_states())
         signing_in = asyncio.create_task(
             portal.sign_in(tenant.account_id, "Ann.Buyer", "right-password")
         )

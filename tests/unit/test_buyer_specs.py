@@ -1,10 +1,14 @@
-"""Delivery method settings as the buyer edits by id read them: mappings naming their field by
-id."""
+"""Buyers as the edits by id read them: a state named by id, and delivery method mappings
+naming their field by id."""
 
 from __future__ import annotations
 
-from server.domain.buyers.specs import mappings_by_name
+import pytest
+
+from server.domain.buyers.specs import ClientSpec, client_with_state_id, mappings_by_name
 from server.domain.catalog.fields import FieldSpec
+from server.domain.geo import State, States
+from server.errors import InvalidArgument
 
 FIELDS = (FieldSpec("Email", id=11), FieldSpec("State", id=12))
 
@@ -49,3 +53,20 @@ def test_an_id_naming_another_field_than_the_name_is_refused() -> None:
 
 def test_settings_without_mappings_stay_without() -> None:
     assert mappings_by_name({"address": "x"}, FIELDS, "delivery") == ({"address": "x"}, [])
+
+
+STATES = States([State(6, "California", "CA"), State(32, "Nevada", "NV")])
+
+
+def test_a_buyer_state_given_by_id_takes_its_abbreviation_beside_its_contact() -> None:
+    buyer = ClientSpec(name="B", contact={"city": "Reno"})
+    assert client_with_state_id(buyer, 32, STATES).contact == {"city": "Reno", "state": "NV"}
+    assert client_with_state_id(buyer, 0, STATES) == buyer
+    named = ClientSpec(name="B", contact={"state": "nevada"})
+    assert client_with_state_id(named, 32, STATES) == named  # kept as written
+
+
+def test_a_buyer_state_named_both_ways_must_be_the_same_state() -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        client_with_state_id(ClientSpec(name="B", contact={"state": "CA"}), 32, STATES)
+    assert [v.path for v in refused.value.violations] == ["client.state"]

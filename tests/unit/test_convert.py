@@ -162,6 +162,18 @@ def test_an_update_mask_may_name_one_setting_of_a_message_field() -> None:
         assert bad in refused.value.violations[0].reason
 
 
+def test_a_mask_naming_state_id_sets_the_state_from_the_posted_message() -> None:
+    stored = buyers_pb2.Client(name="C", city="Reno", state="NV")
+    posted = buyers_pb2.Client(state_id=6)
+    merge = convert.merge_for(FieldMask(paths=["state_id"]), posted, lambda m: m, lambda m: m)
+    assert merge is not None
+    merged = merge(stored)
+    assert (merged.name, merged.city, merged.state, merged.state_id) == ("C", "Reno", "", 6)
+    assert convert.state_id(posted, FieldMask(paths=["state_id"])) == 6
+    assert convert.state_id(posted, FieldMask()) == 6  # no mask: the whole message
+    assert convert.state_id(posted, FieldMask(paths=["state"])) == 0  # left out: not read
+
+
 def test_a_mask_of_spec_attributes_names_no_setting_within_a_setting() -> None:
     assert convert.changed_fields(FieldMask(paths=["city"]), catalog_pb2.Source(), "m") == {"city"}
     with pytest.raises(InvalidArgument):

@@ -312,6 +312,7 @@ class Client(_message.Message):
     WEBSITE_FIELD_NUMBER: _builtins.int
     MOBILE_PHONE_FIELD_NUMBER: _builtins.int
     PORTAL_FIELD_NUMBER: _builtins.int
+    STATE_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """ClientUID; 0 when creating"""
     key: _builtins.str
@@ -330,6 +331,7 @@ class Client(_message.Message):
     address2: _builtins.str
     city: _builtins.str
     state: _builtins.str
+    """a postal abbreviation, as a rule"""
     postal_code: _builtins.str
     country: _builtins.str
     username: _builtins.str
@@ -364,6 +366,14 @@ class Client(_message.Message):
     job_title: _builtins.str
     website: _builtins.str
     mobile_phone: _builtins.str
+    state_id: _builtins.int
+    """("portal.allow_calls") or all ("portal")
+    The state by id (LeadExec's StateUID: its FIPS code, GeoService's State.id), as for
+    Source.state_id. Answered: the id of the state `state` names, 0 when it names none.
+    SaveClient: 0 leaves `state` as given; another id names the state (`state` takes its
+    postal abbreviation when empty) and is INVALID_ARGUMENT when no state has it or `state`
+    names another state. An update mask naming state_id sets `state` too (0 clears it).
+    """
     @_builtins.property
     def deliveries(self) -> _containers.RepeatedCompositeFieldContainer[Global___Delivery]:
         """read only in Get/List; saved by key via ApplyConfig"""
@@ -423,10 +433,11 @@ class Client(_message.Message):
         website: _builtins.str = ...,
         mobile_phone: _builtins.str = ...,
         portal: Global___PortalSettings | None = ...,
+        state_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_priority", b"_priority", "_weight", b"_weight", "created_at", b"created_at", "password", b"password", "portal", b"portal", "priority", b"priority", "weight", b"weight"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_priority", b"_priority", "_weight", b"_weight", "account_id", b"account_id", "accounts", b"accounts", "address", b"address", "address2", b"address2", "alternate_phone", b"alternate_phone", "alternate_phone_ext", b"alternate_phone_ext", "automation", b"automation", "city", b"city", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "created_at", b"created_at", "deliveries", b"deliveries", "delivery_group", b"delivery_group", "email", b"email", "fax", b"fax", "group", b"group", "group_id", b"group_id", "has_password", b"has_password", "id", b"id", "job_title", b"job_title", "key", b"key", "mobile_phone", b"mobile_phone", "name", b"name", "notes", b"notes", "orders", b"orders", "password", b"password", "phone", b"phone", "phone_ext", b"phone_ext", "portal", b"portal", "postal_code", b"postal_code", "priority", b"priority", "secondary_automation", b"secondary_automation", "state", b"state", "status", b"status", "time_zone", b"time_zone", "use_delivery_tiers", b"use_delivery_tiers", "username", b"username", "website", b"website", "weight", b"weight"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_password", b"_password", "_priority", b"_priority", "_weight", b"_weight", "account_id", b"account_id", "accounts", b"accounts", "address", b"address", "address2", b"address2", "alternate_phone", b"alternate_phone", "alternate_phone_ext", b"alternate_phone_ext", "automation", b"automation", "city", b"city", "contact_first_name", b"contact_first_name", "contact_last_name", b"contact_last_name", "country", b"country", "created_at", b"created_at", "deliveries", b"deliveries", "delivery_group", b"delivery_group", "email", b"email", "fax", b"fax", "group", b"group", "group_id", b"group_id", "has_password", b"has_password", "id", b"id", "job_title", b"job_title", "key", b"key", "mobile_phone", b"mobile_phone", "name", b"name", "notes", b"notes", "orders", b"orders", "password", b"password", "phone", b"phone", "phone_ext", b"phone_ext", "portal", b"portal", "postal_code", b"postal_code", "priority", b"priority", "secondary_automation", b"secondary_automation", "state", b"state", "state_id", b"state_id", "status", b"status", "time_zone", b"time_zone", "use_delivery_tiers", b"use_delivery_tiers", "username", b"username", "website", b"website", "weight", b"weight"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__password: _TypeAlias = _typing.Literal["password"]  # noqa: Y015
     _WhichOneofArgType__password: _TypeAlias = _typing.Literal["_password", b"_password"]  # noqa: Y015

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from server.domain.buyers.specs import ClientSpec, DeliveryAccountSpec, DeliveryMethod
+from server.domain.geo import States
 from server.domain.sales.orders import StoredOrder
 
 
@@ -45,6 +46,13 @@ class StoredClient:
     delivery_accounts: tuple[StoredDeliveryAccount, ...]
     orders: tuple[StoredOrder, ...]
     group_id: int = 0  # the id of the client group it names; 0 = none
+    # the id (FIPS code) of the US state its state names, 0 none: the use cases answer it
+    # from the reference data (located; storage does not know it and leaves 0)
+    state_id: int = 0
+
+    def located(self, states: States) -> StoredClient:
+        """The buyer with the id of the state it names."""
+        return replace(self, state_id=states.id_of(self.spec.contact.get("state", "")))
 
 
 @dataclass(frozen=True)

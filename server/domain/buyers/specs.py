@@ -35,6 +35,7 @@ from server.domain.delivery.spec import (
     ResponseRules,
 )
 from server.domain.delivery.validation import validate_delivery
+from server.domain.geo import States
 from server.domain.matching.criteria import Criterion, validate_criterion
 from server.domain.matching.selection import Automation
 from server.errors import Violation
@@ -208,6 +209,17 @@ def validate_client(spec: ClientSpec, where: str = "client") -> list[Violation]:
     elif spec.weight < 0:
         problems.append(Violation(f"{where}.weight", "must be 0 or more"))
     return problems
+
+
+def client_with_state_id(
+    spec: ClientSpec, state_id: int, states: States, where: str = "client"
+) -> ClientSpec:
+    """The buyer with its state named by id (LeadExec's StateUID), as States.text_for reads
+    it; 0 leaves its state as it is."""
+    if not state_id:
+        return spec
+    state = states.text_for(spec.contact.get("state", ""), state_id, where)
+    return replace(spec, contact={**spec.contact, "state": state})
 
 
 def delivery_spec(method: DeliveryMethod) -> DeliverySpec:

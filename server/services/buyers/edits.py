@@ -20,6 +20,7 @@ from server.domain.buyers.specs import (
     ClientSpec,
     DeliveryAccountSpec,
     DeliveryMethod,
+    client_with_state_id,
     default_mappings,
     mappings_by_name,
     merge_secrets,
@@ -29,6 +30,7 @@ from server.domain.buyers.specs import (
     validate_method,
 )
 from server.domain.catalog.fields import FieldSpec
+from server.domain.geo import States
 from server.domain.intake.call_data import criteria_fields
 from server.domain.matching.criteria import Criterion, criteria_by_name, keep_criterion_ids
 from server.domain.matching.lists import ListEdit, StoredListItem, validate_list
@@ -63,10 +65,12 @@ def _existing(found: T | None, what: str, entity_id: int) -> T:
 
 
 class BuyerEdits:
-    """Buyers, delivery methods, delivery accounts, orders and distribution lists saved by id."""
+    """Buyers, delivery methods, delivery accounts, orders and distribution lists saved by id.
+    A buyer's state may be given by id (LeadExec's StateUID), read with `states`."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, states: States) -> None:
         self._pool = pool
+        self._states = states
 
     async def save_client(
         self,
@@ -76,11 +80,13 @@ class BuyerEdits:
         *,
         merge: Callable[[StoredClient], ClientSpec] | None = None,
         group_id: int = 0,
+        state_id: int = 0,
     ) -> int:
         """Create (id 0 or -1) or edit a buyer; its delivery methods, delivery accounts and
         orders are saved on their own. Returns its id. `merge`: an edit of some fields, given
         the buyer as stored (read in this transaction) it returns the spec to save.
-        `group_id`: the buyer's client group by id instead of spec.group."""
+        `group_id`: the buyer's client group by id instead of spec.group. `state_id`: its
+        state by id (client_with_state_id, read after `merge`); 0: its state as it is."""
         async with transaction(self._pool) as conn:
             if merge is not None and not is_new(client_id):
                 stored = await buyer_store.list_clients(conn, account_id, client_id)
@@ -92,6 +98,7 @@ class BuyerEdits:
                 if group is None:
                     raise NotFound(f"no client group {group_id}")
                 spec = replace(spec, group=group.name)
+            spec = client_with_state_id(spec, state_id, self._states)
             _check(validate_client(spec, "client"))
             if is_new(client_id):
                 hashed = password_hash(spec.password, None)

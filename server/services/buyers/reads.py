@@ -11,6 +11,7 @@ from server.domain.buyers.records import (
     StoredDelivery,
     StoredDeliveryAccount,
 )
+from server.domain.geo import States
 from server.domain.matching.lists import StoredDistributionList
 from server.domain.sales.orders import StoredOrder
 from server.errors import NotFound
@@ -21,10 +22,12 @@ from server.storage.database import Pool, transaction
 
 
 class BuyerReads:
-    """The account's buyers and what belongs to them, as stored."""
+    """The account's buyers and what belongs to them, as stored; a buyer with the id of the
+    state it names, from `states`."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, states: States) -> None:
         self._pool = pool
+        self._states = states
 
     async def get_client(
         self, account_id: int, client_id: int | None, key: str | None
@@ -34,11 +37,12 @@ class BuyerReads:
             found = await buyer_store.list_clients(conn, account_id, client_id, key)
             if not found:
                 raise NotFound(f"no buyer {client_id or key!r}")
-            return found[0]
+        return found[0].located(self._states)
 
     async def list_clients(self, account_id: int) -> list[StoredClient]:
         async with transaction(self._pool) as conn:
-            return await buyer_store.list_clients(conn, account_id)
+            found = await buyer_store.list_clients(conn, account_id)
+        return [c.located(self._states) for c in found]
 
     async def list_client_groups(self, account_id: int) -> list[ClientGroup]:
         async with transaction(self._pool) as conn:
