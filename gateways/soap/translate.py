@@ -337,11 +337,28 @@ def client_fields(client: buyers_pb2.Client) -> list[Any]:
             FormatString="",
             SpecialBit=bit,
             isState=attribute == "state",
-            FieldValue=getattr(client, attribute),
+            FieldValue=_client_field_value(client, attribute),
             PastValues=[],
         )
         for uid, descriptor, bit, attribute in CLIENT_FIELDS
     ]
+
+
+def _client_field_value(client: buyers_pb2.Client, attribute: str) -> str:
+    if attribute == "state":  # an isState field holds the state's id (GetStateList's StateUID)
+        return str(client.state_id) if client.state_id else ""
+    return str(getattr(client, attribute))
+
+
+def _state_id(value: str) -> int | None:
+    """A State field value of digits as a state id; None for anything else (text is kept as
+    text: integrations send "CA" too)."""
+    digits = value.strip()
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    if int(digits) >= 2**63:
+        raise ValueError(f"FieldData: State {digits} is no state id")
+    return int(digits)
 
 
 # -- distribution lists
@@ -551,7 +568,8 @@ _CLIENT_FIELD_ATTRIBUTE = {uid: attribute for uid, _, _, attribute in CLIENT_FIE
 
 def client_edit(item: Any, field_data: Any) -> tuple[buyers_pb2.Client, list[str]]:
     """AddEditClient's Client and FieldData as a Client and the fields they set. FieldData
-    items are named by ClientFieldUID (GetClientData's ids); an unknown one is refused. An
+    items are named by ClientFieldUID (GetClientData's ids); an unknown one is refused. The
+    State field's value is a state id when it is digits (state_id; 0 clears), else text. An
     empty Password keeps the stored one; GroupUID 0 means no group. Of the portal settings
     the type carries OverrideReassign only: an edit keeps the others."""
     client = buyers_pb2.Client(
@@ -571,7 +589,12 @@ def client_edit(item: Any, field_data: Any) -> tuple[buyers_pb2.Client, list[str
         attribute = _CLIENT_FIELD_ATTRIBUTE.get(entry.ClientFieldUID or 0)
         if attribute is None:
             raise ValueError(f"FieldData: no client field {entry.ClientFieldUID}")
-        setattr(client, attribute, text(entry.FieldValue))
+        value = text(entry.FieldValue)
+        state_id = _state_id(value) if attribute == "state" else None
+        if state_id is not None:  # the service turns it into the state's abbreviation
+            attribute, client.state_id = "state_id", state_id
+        else:
+            setattr(client, attribute, value)
         if attribute not in paths:
             paths.append(attribute)
     return client, paths

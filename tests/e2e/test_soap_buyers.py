@@ -1,4 +1,5 @@
-"""The service.asmx methods of buyers through zeep: GetClientList and GetClientData."""
+"""The service.asmx methods of buyers through zeep: GetClientList, GetClientData, AddEditClient
+and the client groups."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from leadrouter.v1 import admin_pb2, buyers_pb2
 from clients.client import struct
 from tests.e2e.test_distribution import client
 from tests.e2e.test_portal_grpc import document
-from tests.support.soap import soap
+from tests.support.soap import fault, soap
 
 
 @pytest.fixture
@@ -48,6 +49,9 @@ async def test_client_data(soap_client: Any, tenant: Any) -> None:
     assert (values["Company"], values["FirstName"], values["Email"], values["City"]) == (
         "Acme Buyer", "Ann", "ann@acme.example", "Reno"
     )  # fmt: skip
+    # the State field holds the state's id (its StateUID), the buyer's "nv" being Nevada
+    assert values["State"] == "32"
+    assert [f.Descriptor for f in fields if f.isState] == ["State"]
     bits = {f.SpecialBit for f in fields}
     assert {"Company", "FirstName", "Email", "NoSpecialBit"} <= bits
     with pytest.raises(zeep.exceptions.Fault) as refused:
@@ -113,8 +117,8 @@ def client_item(client: Any, **values: Any) -> Any:
 def field_data(client: Any, **values: str) -> Any:
     ids = {
         "Company": 1, "FirstName": 2, "Email": 4, "PrimaryPhoneExt": 6, "AlternatePhone": 7,
-        "City": 9, "AlternatePhoneExt": 12, "FaxNumber": 13, "JobTitle": 15, "WebSite": 16,
-        "MobilePhone": 17,
+        "City": 9, "State": 10, "AlternatePhoneExt": 12, "FaxNumber": 13, "JobTitle": 15,
+        "WebSite": 16, "MobilePhone": 17,
     }  # fmt: skip
     kind = client.get_type("ns0:ClientFieldType")
     return {
@@ -171,6 +175,51 @@ async def test_add_edit_client(soap_client: Any, tenant: Any, stub_for: Any) -> 
         with pytest.raises(zeep.exceptions.Fault) as refused:
             await soap(soap_client, "AddEditClient", Key=key, Client=item, FieldData=fields)
         assert refused.value.code.endswith("Client")
+
+
+async def test_add_edit_client_saves_the_state_by_its_state_list_id_or_as_text(
+    soap_client: Any, tenant: Any, stub_for: Any
+) -> None:
+    made, _ = tenant
+    key = made.api_key
+    states = {s.Abbr: s.StateUID for s in await soap(soap_client, "GetStateList", Key=key)}
+
+    async def edit(client_id: int, state: str) -> Any:
+        return await soap(
+            soap_client, "AddEditClient", Key=key,
+            Client=client_item(soap_client, ClientUID=client_id),
+            FieldData=field_data(soap_client, State=state),
+        )  # fmt: skip
+
+    async def shown(client_id: int) -> Any:
+        found = await soap(soap_client, "GetClientData", Key=key, ClientUID=client_id)
+        return next(f.FieldValue for f in found if f.Descriptor == "State")
+
+    new_id = await soap(
+        soap_client, "AddEditClient", Key=key, Client=client_item(soap_client),
+        FieldData=field_data(soap_client, Company="West Co", State=str(states["CA"])),
+    )  # fmt: skip
+    added = await shown(new_id)
+    async with stub_for(key) as stub:
+        stored = await stub.GetClient(admin_pb2.GetClientRequest(id=new_id))
+        await edit(new_id, "NV")  # text, as integrations may send it
+        by_text = await stub.GetClient(admin_pb2.GetClientRequest(id=new_id))
+        shown_by_text = await shown(new_id)
+        unknown = await fault(
+            soap_client, "AddEditClient", Key=key,
+            Client=client_item(soap_client, ClientUID=new_id),
+            FieldData=field_data(soap_client, State="99"),
+        )  # fmt: skip
+        kept = await stub.GetClient(admin_pb2.GetClientRequest(id=new_id))
+        await edit(new_id, "0")
+        cleared = await stub.GetClient(admin_pb2.GetClientRequest(id=new_id))
+        shown_cleared = await shown(new_id)
+    assert added == str(states["CA"]) == "6"
+    assert (stored.state, stored.state_id, stored.name) == ("CA", 6, "West Co")
+    assert (by_text.state, by_text.state_id, shown_by_text) == ("NV", 32, "32")
+    assert unknown.code.endswith("Client") and "99" in unknown.message
+    assert (kept.state, kept.state_id) == ("NV", 32)
+    assert (cleared.state, cleared.state_id, shown_cleared) == ("", 0, None)  # empty: None
 
 
 MORE_FIELDS = {
