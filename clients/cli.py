@@ -11,6 +11,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import grpc
 import yaml
@@ -19,7 +20,7 @@ from leadrouter.v1 import admin_pb2, distribution_pb2
 
 from clients.client import admin, admin_async, distribution, struct, violations
 from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, DEFAULT_SOAP, ConfigError, Settings
-from server.errors import LeadRouterError
+from server.errors import LeadRouterError, NotFound
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "acme.json"
 DEMO_ACCOUNT = "Demo"
@@ -110,6 +111,116 @@ def cmd_keys_list(args: argparse.Namespace) -> None:
 def cmd_keys_revoke(args: argparse.Namespace) -> None:
     asyncio.run(_with_accounts(args, lambda found: found.revoke_key(args.account, args.key_id)))
     _print_json({"revoked": args.key_id})
+
+
+async def _with_source_keys(args: argparse.Namespace, work: Callable[[Any], Awaitable[R]]) -> R:
+    from server.bootstrap import source_keys
+
+    try:
+        async with source_keys(_settings(args)) as found:
+            return await work(found)
+    except NotFound as exc:
+        raise CommandError(f"account {args.account}: {exc}") from None
+
+
+def _receiver_url(args: argparse.Namespace) -> str:
+    """The receiver's base URL as lead sources see it: --receiver-url, else as serve has it."""
+    settings = _settings(args)
+    url = args.public_url or settings.public_url or f"http://{settings.receiver_address}"
+    return str(url).rstrip("/")
+
+
+def cmd_source_keys_create(args: argparse.Namespace) -> None:
+    issued = asyncio.run(
+        _with_source_keys(args, lambda found: found.issue(args.account, args.source, args.name))
+    )
+    if args.json:
+        _print_json(
+            {"source_id": issued.source.id, **_key_json(issued.key), "api_key": issued.secret}
+        )
+        return
+    print(source_key_guide(issued, args.account, _receiver_url(args)))
+
+
+def source_key_guide(issued: Any, account_id: int, receiver_url: str) -> str:
+    """What `source-keys create` prints: the secret, once, and how the source posts with it."""
+    source, key, secret = issued.source, issued.key, issued.secret
+    named = f' "{key.name}"' if key.name else ""
+    lines = [
+        f"Posting key {key.id}{named} of lead source {_source_label(source)}, account "
+        f"{account_id}:",
+        "",
+        f"  {secret}",
+        "",
+        "It is shown this once: only its digest is stored. Revoke it with",
+        f"  leadrouter source-keys revoke --account {account_id} {source.id} {key.id}",
+        "",
+        "The source sends it with every post, in one of these headers (when it sends several,",
+        "the first of these wins):",
+        f"  Authorization: Bearer {secret}",
+        f"  access_token: {secret}",
+        f"  api-key: {secret}",
+        "With the key, vid may be left out: the key names the source.",
+        "",
+    ]
+    if not issued.campaigns:
+        lines.append("The source has no campaign yet; it can post once it has one.")
+        return "\n".join(lines)
+    lines.append("Its campaigns, and their posting instructions (every field, and examples):")
+    for campaign in issued.campaigns:
+        spec = campaign.spec
+        query = urlencode({"lid": spec.lead_type_id, "aid": campaign.id, "key": secret})
+        lines += [
+            f"  {spec.name} ({spec.key or 'no key'}): lid {spec.lead_type_id}, aid "
+            f"{campaign.id}; {_key_use(spec.require_api_key, campaign.password_hash is not None)}",
+            f"    {receiver_url}/processor/instructions?{query}",
+        ]
+    return "\n".join(lines)
+
+
+def _source_label(source: Any) -> str:
+    key = f", key {source.spec.key}" if source.spec.key else ""
+    return f"{source.id} ({source.spec.name}{key})"
+
+
+def _key_use(required: bool, has_password: bool) -> str:
+    if required and has_password:
+        return "send the key and the campaign's password: it requires both"
+    if required:
+        return "the key is required"
+    if has_password:
+        return "the key replaces the campaign's password"
+    return "the key is optional: the campaign has no password"
+
+
+def cmd_source_keys_list(args: argparse.Namespace) -> None:
+    source, keys = asyncio.run(
+        _with_source_keys(args, lambda found: found.keys(args.account, args.source))
+    )
+    if args.json:
+        _print_json({"source_id": source.id, "keys": [_key_json(k) for k in keys]})
+        return
+    print(f"Posting keys of lead source {_source_label(source)}, account {args.account}:")
+    if not keys:
+        print("  none")
+    for k in keys:
+        named = f' "{k.name}"' if k.name else ""
+        state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "live"
+        used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never"
+        print(
+            f"  {k.id}{named}: lr_{k.prefix}_..., created {k.created_at:%Y-%m-%d %H:%M}, "
+            f"last used {used}, {state}"
+        )
+
+
+def cmd_source_keys_revoke(args: argparse.Namespace) -> None:
+    source = asyncio.run(
+        _with_source_keys(args, lambda found: found.revoke(args.account, args.source, args.key_id))
+    )
+    if args.json:
+        _print_json({"source_id": source.id, "revoked": args.key_id})
+        return
+    print(f"Revoked posting key {args.key_id} of lead source {_source_label(source)}.")
 
 
 # -- gRPC commands ------------------------------------------------------------------------
@@ -464,6 +575,40 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke.add_argument("key_id", type=int)
     _database_options(key_revoke)
     key_revoke.set_defaults(run=cmd_keys_revoke)
+
+    source_keys = commands.add_parser(
+        "source-keys", help="manage a lead source's posting keys (its API keys)"
+    )
+    source_key_commands = source_keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    source_help = "the lead source: its id or its key in the account's config"
+    made = source_key_commands.add_parser(
+        "create", help="issue a posting key (shown once) and say how the source uses it"
+    )
+    made.add_argument("--account", type=int, required=True)
+    made.add_argument("source", help=source_help)
+    made.add_argument("--name", default="", help="a name to tell the key apart")
+    made.add_argument("--json", action="store_true", help="print the key as JSON")
+    made.add_argument(
+        "--receiver-url",
+        dest="public_url",
+        help="the receiver's public base URL to show (default LEADROUTER_PUBLIC_URL, or "
+        "http://LEADROUTER_RECEIVER)",
+    )
+    _database_options(made)
+    made.set_defaults(run=cmd_source_keys_create)
+    listed = source_key_commands.add_parser("list", help="list a source's keys (never secrets)")
+    listed.add_argument("--account", type=int, required=True)
+    listed.add_argument("source", help=source_help)
+    listed.add_argument("--json", action="store_true", help="print them as JSON")
+    _database_options(listed)
+    listed.set_defaults(run=cmd_source_keys_list)
+    revoked = source_key_commands.add_parser("revoke", help="revoke a source's key")
+    revoked.add_argument("--account", type=int, required=True)
+    revoked.add_argument("source", help=source_help)
+    revoked.add_argument("key_id", type=int)
+    revoked.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    _database_options(revoked)
+    revoked.set_defaults(run=cmd_source_keys_revoke)
 
     apply = commands.add_parser("apply", help="apply a config document (JSON or YAML)")
     apply.add_argument("file")

@@ -58,6 +58,7 @@ from server.services.operations.redirects import RedirectNotices
 from server.services.portal import Portal
 from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
+from server.services.source_keys import SourceKeys
 from server.storage.database import Pool, database_url, open_pool
 from server.storage.migrations import Migration, migrate
 
@@ -108,13 +109,13 @@ def servicers(
     return Servicers(
         authenticate=accounts.authenticate,
         admin=AdminServicer(
-            accounts=accounts,
             catalog=catalog,
             buyer_reads=BuyerReads(pool),
             buyer_edits=BuyerEdits(pool),
             client_groups=ClientGroups(pool),
             config=ConfigApply(pool),
             leads=leads,
+            source_keys=SourceKeys(pool),
             receiver_url=receiver_url,
         ),
         leads=LeadServicer(
@@ -160,6 +161,13 @@ async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
     """The accounts' and keys' use cases on the migrated database, for operator commands."""
     async with storage(settings) as pool:
         yield Accounts(pool)
+
+
+@asynccontextmanager
+async def source_keys(settings: Settings) -> AsyncIterator[SourceKeys]:
+    """Lead sources' posting keys on the migrated database, for operator commands."""
+    async with storage(settings) as pool:
+        yield SourceKeys(pool)
 
 
 def _split(address: str) -> tuple[str, int]:
