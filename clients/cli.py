@@ -18,7 +18,7 @@ import yaml
 from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, distribution_pb2
 
-from clients.client import admin, admin_async, distribution, struct, violations
+from clients.client import admin, admin_async, distribution, document, struct, violations
 from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, DEFAULT_SOAP, ConfigError, Settings
 from server.errors import LeadRouterError, NotFound
 
@@ -301,7 +301,7 @@ def cmd_instructions(args: argparse.Namespace) -> None:
     except grpc.RpcError as error:
         raise _rpc_failure(error) from None
     if args.json:
-        _print_json(MessageToDict(found.document))
+        _print_json(document(found.document))
     else:
         print(found.markdown)
 
