@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -18,12 +19,10 @@ import yaml
 from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, distribution_pb2
 
-from clients.client import admin, admin_async, distribution, document, struct, violations
+from clients.client import admin, distribution, document, struct, violations
 from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, DEFAULT_SOAP, ConfigError, Settings
 from server.errors import LeadRouterError, NotFound
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "acme.json"
-DEMO_ACCOUNT = "Demo"
 R = TypeVar("R")
 
 
@@ -353,23 +352,6 @@ def cmd_lead(args: argparse.Namespace) -> None:
 # -- serve --------------------------------------------------------------------------------
 
 
-async def _demo(settings: Settings, accounts: Any, grpc_address: str) -> dict[str, Any]:
-    """The demo account (created on first start, its key kept in the data folder) and the
-    example config applied to it through the gRPC admin API."""
-    state_file = settings.data_dir / "demo.json"
-    if state_file.exists():
-        state: dict[str, Any] = json.loads(state_file.read_text())
-    else:
-        created = await accounts.create_account(DEMO_ACCOUNT)
-        state = {"account_id": created.account_id, "api_key": created.api_key}
-        state_file.write_text(json.dumps(state))
-        state_file.chmod(0o600)
-    document = read_config_file(EXAMPLE_CONFIG)
-    async with admin_async(grpc_address, state["api_key"]) as stub:
-        response = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
-    return {**state, "applied": apply_result_json(response)}
-
-
 def cmd_serve(args: argparse.Namespace) -> None:
     from server.bootstrap import serve
 
@@ -401,13 +383,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
             flush=True,
         )
         if args.demo and "receiver" in addresses:
-            demo = await _demo(settings, accounts, addresses["grpc"])
-            _print_demo(demo, addresses)
+            from clients import demo
+
+            started = await demo.start(
+                settings, accounts, addresses["grpc"], extras, buyer=not args.no_demo_buyer
+            )
+            print(demo.instructions(started, addresses), flush=True)
         print("Stop with Ctrl-C.", flush=True)
 
-    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-        runner.run(
-            serve(
+    async def serving() -> None:
+        async with extras:  # the demo buyer, open until serve has stopped
+            await serve(
                 settings,
                 ready,
                 only=args.only,
@@ -415,7 +401,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 processes=args.processes,
                 worker=args.worker,
             )
-        )
+
+    extras = AsyncExitStack()
+    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+        runner.run(serving())
 
 
 def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -426,47 +415,6 @@ def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     import uvloop
 
     return uvloop.new_event_loop
-
-
-def _print_demo(demo: dict[str, Any], addresses: dict[str, str]) -> None:
-    applied = demo["applied"]
-    grpc_address = addresses["grpc"]
-    lead = "&".join(
-        [
-            f"vid={applied['sources']['acme-media']}",
-            f"lid={applied['lead_types']['auto-insurance']}",
-            f"aid={applied['campaigns']['acme-auto-web']}",
-            "password=acme-secret",
-            "FirstName=Ann&LastName=Lee&Email=ann%40example.com&Phone=702-555-0100",
-            "Zip=89101&Age=30",
-        ]
-    )
-    print(
-        f"""
-Demo account {demo["account_id"]}; its admin API key (kept in the data folder's demo.json):
-  {demo["api_key"]}
-Example config applied (examples/acme.json): {json.dumps(applied)}
-
-Post a first lead (post it twice to see the duplicate check):
-  curl -s http://{addresses["receiver"]}/processor/insert/general/json -d '{lead}'
-
-{_soap_lines(addresses, demo["api_key"])}Next steps:
-  export LEADROUTER_KEY={demo["api_key"]} LEADROUTER_GRPC={grpc_address}
-  .venv/bin/leadrouter apply examples/acme.json   # apply again: nothing changes
-  .venv/bin/leadrouter --help
-""",
-        flush=True,
-    )
-
-
-def _soap_lines(addresses: dict[str, str], key: str) -> str:
-    if "soap" not in addresses:
-        return ""
-    url = f"http://{addresses['soap']}/service.asmx"
-    return f"""service.asmx (SOAP; WSDL at {url}?WSDL): list the lead types, HTTP GET form:
-  curl -s '{url}/GetLeadTypes?Key={key}&LeadTypeUID=0'
-
-"""
 
 
 # -- argument parsing ---------------------------------------------------------------------
@@ -527,7 +475,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo",
         action="store_true",
-        help="create a demo account on first start and apply examples/acme.json",
+        help="create a demo account on first start, apply examples/acme.json, and serve a "
+        "demo buyer that buys the lead it prints",
+    )
+    serve.add_argument(
+        "--no-demo-buyer",
+        action="store_true",
+        help="with --demo: no demo buyer (the benchmarks, which bring their own buyers)",
     )
     serve.add_argument(
         "--processes",

@@ -176,7 +176,7 @@ def _split(address: str) -> tuple[str, int]:
 
 
 @asynccontextmanager
-async def _http_server(app: Any, listener: socket.socket, **options: Any) -> AsyncIterator[None]:
+async def http_server(app: Any, listener: socket.socket, **options: Any) -> AsyncIterator[None]:
     """uvicorn serving `app` on `listener` until the block ends. What Server.serve() does,
     minus taking over the process's signal handlers: serve() owns SIGTERM/SIGINT and stops
     the front doors and the gRPC server in order."""
@@ -215,7 +215,7 @@ async def receiver(
             leads_pb2_grpc.LeadServiceStub(channel),
             ReceiverSettings(max_body=settings.max_body_bytes),
         )
-        async with _http_server(app, listener, http=ReceiverProtocol):
+        async with http_server(app, listener, http=ReceiverProtocol):
             yield f"{host}:{bound}"
 
 
@@ -229,7 +229,7 @@ async def soap(settings: Settings, grpc_target: str, *, shared: bool = False) ->
     channel = grpc.insecure_channel(grpc_target)
     app = create_soap_app(SoapBackend.on(channel), SoapSettings(max_body=settings.max_body_bytes))
     try:
-        async with _http_server(app, listener):
+        async with http_server(app, listener):
             yield f"{host}:{bound}"
     finally:
         app.state.gateway.close()

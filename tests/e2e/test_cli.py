@@ -618,7 +618,30 @@ def post_form(url: str, data: str) -> dict[str, Any]:
         return dict(json.loads(answer.read()))
 
 
-def test_the_demo_prints_a_curl_line_that_posts_a_first_lead(
+EXPORT_LINE = re.compile(r"export LEADROUTER_KEY=(\S+) LEADROUTER_GRPC=(\S+)")
+LEAD_LINE = re.compile(r"^  \.venv/bin/leadrouter (lead) LEAD_ID$")
+
+
+def shown_sold(lead_id: int, env: dict[str, str], seconds: float = 30.0) -> str:
+    """`leadrouter lead LEAD_ID`'s output once it shows a sale (the sale may be a moment
+    behind the answer)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        shown = subprocess.run(
+            [*COMMAND, "lead", str(lead_id)],
+            cwd=ROOT,
+            env={**ENV, **env},
+            timeout=120,
+            capture_output=True,
+            text=True,
+        )
+        assert shown.returncode == 0, shown.stderr
+        if ": sold at " in shown.stdout or time.monotonic() > deadline:
+            return shown.stdout
+        time.sleep(0.2)
+
+
+def test_the_demo_prints_a_lead_that_is_sold_to_the_demo_buyer(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     serve = Serve(tmp_path_factory.mktemp("demo"), "--demo")
@@ -626,6 +649,10 @@ def test_the_demo_prints_a_curl_line_that_posts_a_first_lead(
         line = serve.wait_line(CURL_LINE)
         first = post_form(line[1], line[2])
         again = post_form(line[1], line[2])
+        exported = serve.wait_line(EXPORT_LINE)
+        serve.wait_line(LEAD_LINE)
+        env = {"LEADROUTER_KEY": exported[1], "LEADROUTER_GRPC": exported[2]}
+        shown = shown_sold(first["LeadIdentifier"], env)
         soap_line = serve.wait_line(SOAP_LINE)
         with urllib.request.urlopen(soap_line[1], timeout=60) as answer:
             lead_types = answer.read().decode()
@@ -633,8 +660,27 @@ def test_the_demo_prints_a_curl_line_that_posts_a_first_lead(
         status = serve.terminate()
     assert (first["ResponseType"], first["isValidPost"]) == ("No_Error", True)
     assert again["ResponseType"] == "Duplicate_Lead"
+    assert shown.startswith(f"Lead {first['LeadIdentifier']}\n"), shown
+    assert re.search(r"\n  #\d+ Demo Buyer account \d+: sold at 25, 1 attempt\(s\)\n", shown), shown
+    assert re.search(r"Send \d+ to Demo Buyer / nevada \(account \d+\): sold at 25", shown), shown
     assert "<ArrayOfLeadTypeType" in lead_types and "Auto Insurance" in lead_types
     assert status == 0, serve.text()
+
+
+def test_the_demo_restarted_keeps_its_buyers_address(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    data_dir = tmp_path_factory.mktemp("demo-again")
+    addresses = []
+    for _ in range(2):
+        serve = Serve(data_dir, "--demo")
+        try:
+            addresses.append(serve.wait_line(re.compile(r"takes leads at (http://\S+)"))[1])
+            serve.wait_line(EXPORT_LINE)
+        finally:
+            status = serve.terminate()
+        assert status == 0, serve.text()
+    assert addresses[0] == addresses[1]  # the same port, so the same delivery address
 
 
 SOAP_LINE = re.compile(r"curl -s '(\S+/service\.asmx/GetLeadTypes\S+)'")
