@@ -1,4 +1,5 @@
-"""The `leadrouter` command: serve, migrate, accounts, keys, apply."""
+"""The `leadrouter` command: serve, migrate, accounts, keys, source-keys, apply, instructions,
+lead."""
 
 from __future__ import annotations
 

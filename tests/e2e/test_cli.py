@@ -161,7 +161,7 @@ class Serve:
 class Server:
     address: str
     data_dir: Path
-    receiver: str  # http://HOST:PORT
+    receiver: str = ""  # http://HOST:PORT, where a test needs it
 
 
 @pytest.fixture(scope="module")
