@@ -172,7 +172,9 @@ class Serve:
     def __init__(self, folder: Path, processes: int, lease_seconds: int, demo: bool) -> None:
         command = [sys.executable, "-m", "clients.cli", "serve", "--data-dir", str(folder)]
         command += ["--grpc", "127.0.0.1:0", "--receiver", "127.0.0.1:0", "--soap", "127.0.0.1:0"]
-        command += ["--processes", str(processes)] + (["--demo"] if demo else [])
+        command += ["--processes", str(processes)]
+        # the trial's own buyer only: no demo buyer
+        command += ["--demo", "--no-demo-buyer"] if demo else []
         env = {**os.environ, "LEADROUTER_LEASE_SECONDS": str(lease_seconds)}
         started = time.perf_counter()
         self.process = subprocess.Popen(

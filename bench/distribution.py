@@ -600,7 +600,9 @@ def start_serve(folder: Path, profile: str | None, processes: int = 1) -> Servin
     """`leadrouter serve --demo` in its own process (or `processes` of them sharing the
     ports); with `profile`, under cProfile timed by CPU time (so time spent descheduled or
     waiting is not counted), saved there on exit."""
-    arguments = ["serve", "--demo", "--data-dir", str(folder), "--processes", str(processes)]
+    # the bench's own buyers only: no demo buyer
+    arguments = ["serve", "--demo", "--no-demo-buyer", "--data-dir", str(folder)]
+    arguments += ["--processes", str(processes)]
     arguments += ["--grpc", "127.0.0.1:0", "--receiver", "127.0.0.1:0", "--soap", "127.0.0.1:0"]
     if profile:
         command = [sys.executable, "-c", SERVE_PROFILED, profile, *arguments]

@@ -91,6 +91,7 @@ def start(folder: Path) -> Serve:
                 "clients.cli",
                 "serve",
                 "--demo",
+                "--no-demo-buyer",
                 "--data-dir",
                 str(folder / "data"),
                 "--grpc",

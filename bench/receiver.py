@@ -74,6 +74,7 @@ def start_server(
             "clients.cli",
             "serve",
             "--demo",
+            "--no-demo-buyer",  # the post alone is measured, no sale
             "--data-dir",
             str(folder),
             "--grpc",

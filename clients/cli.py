@@ -1,4 +1,5 @@
-"""The `leadrouter` command: serve, migrate, accounts, keys, apply."""
+"""The `leadrouter` command: serve, migrate, accounts, keys, source-keys, apply, instructions,
+lead."""
 
 from __future__ import annotations
 
@@ -9,20 +10,20 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import grpc
 import yaml
 from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import admin_pb2, distribution_pb2
 
-from clients.client import admin, admin_async, distribution, struct, violations
+from clients.client import admin, distribution, document, struct, violations
 from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, DEFAULT_SOAP, ConfigError, Settings
-from server.errors import LeadRouterError
+from server.errors import LeadRouterError, NotFound
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "acme.json"
-DEMO_ACCOUNT = "Demo"
 R = TypeVar("R")
 
 
@@ -112,6 +113,116 @@ def cmd_keys_revoke(args: argparse.Namespace) -> None:
     _print_json({"revoked": args.key_id})
 
 
+async def _with_source_keys(args: argparse.Namespace, work: Callable[[Any], Awaitable[R]]) -> R:
+    from server.bootstrap import source_keys
+
+    try:
+        async with source_keys(_settings(args)) as found:
+            return await work(found)
+    except NotFound as exc:
+        raise CommandError(f"account {args.account}: {exc}") from None
+
+
+def _receiver_url(args: argparse.Namespace) -> str:
+    """The receiver's base URL as lead sources see it: --receiver-url, else as serve has it."""
+    settings = _settings(args)
+    url = args.public_url or settings.public_url or f"http://{settings.receiver_address}"
+    return str(url).rstrip("/")
+
+
+def cmd_source_keys_create(args: argparse.Namespace) -> None:
+    issued = asyncio.run(
+        _with_source_keys(args, lambda found: found.issue(args.account, args.source, args.name))
+    )
+    if args.json:
+        _print_json(
+            {"source_id": issued.source.id, **_key_json(issued.key), "api_key": issued.secret}
+        )
+        return
+    print(source_key_guide(issued, args.account, _receiver_url(args)))
+
+
+def source_key_guide(issued: Any, account_id: int, receiver_url: str) -> str:
+    """What `source-keys create` prints: the secret, once, and how the source posts with it."""
+    source, key, secret = issued.source, issued.key, issued.secret
+    named = f' "{key.name}"' if key.name else ""
+    lines = [
+        f"Posting key {key.id}{named} of lead source {_source_label(source)}, account "
+        f"{account_id}:",
+        "",
+        f"  {secret}",
+        "",
+        "It is shown this once: only its digest is stored. Revoke it with",
+        f"  leadrouter source-keys revoke --account {account_id} {source.id} {key.id}",
+        "",
+        "The source sends it with every post, in one of these headers (when it sends several,",
+        "the first of these wins):",
+        f"  Authorization: Bearer {secret}",
+        f"  access_token: {secret}",
+        f"  api-key: {secret}",
+        "With the key, vid may be left out: the key names the source.",
+        "",
+    ]
+    if not issued.campaigns:
+        lines.append("The source has no campaign yet; it can post once it has one.")
+        return "\n".join(lines)
+    lines.append("Its campaigns, and their posting instructions (every field, and examples):")
+    for campaign in issued.campaigns:
+        spec = campaign.spec
+        query = urlencode({"lid": spec.lead_type_id, "aid": campaign.id, "key": secret})
+        lines += [
+            f"  {spec.name} ({spec.key or 'no key'}): lid {spec.lead_type_id}, aid "
+            f"{campaign.id}; {_key_use(spec.require_api_key, campaign.password_hash is not None)}",
+            f"    {receiver_url}/processor/instructions?{query}",
+        ]
+    return "\n".join(lines)
+
+
+def _source_label(source: Any) -> str:
+    key = f", key {source.spec.key}" if source.spec.key else ""
+    return f"{source.id} ({source.spec.name}{key})"
+
+
+def _key_use(required: bool, has_password: bool) -> str:
+    if required and has_password:
+        return "send the key and the campaign's password: it requires both"
+    if required:
+        return "the key is required"
+    if has_password:
+        return "the key replaces the campaign's password"
+    return "the key is optional: the campaign has no password"
+
+
+def cmd_source_keys_list(args: argparse.Namespace) -> None:
+    source, keys = asyncio.run(
+        _with_source_keys(args, lambda found: found.keys(args.account, args.source))
+    )
+    if args.json:
+        _print_json({"source_id": source.id, "keys": [_key_json(k) for k in keys]})
+        return
+    print(f"Posting keys of lead source {_source_label(source)}, account {args.account}:")
+    if not keys:
+        print("  none")
+    for k in keys:
+        named = f' "{k.name}"' if k.name else ""
+        state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "live"
+        used = f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "never"
+        print(
+            f"  {k.id}{named}: lr_{k.prefix}_..., created {k.created_at:%Y-%m-%d %H:%M}, "
+            f"last used {used}, {state}"
+        )
+
+
+def cmd_source_keys_revoke(args: argparse.Namespace) -> None:
+    source = asyncio.run(
+        _with_source_keys(args, lambda found: found.revoke(args.account, args.source, args.key_id))
+    )
+    if args.json:
+        _print_json({"source_id": source.id, "revoked": args.key_id})
+        return
+    print(f"Revoked posting key {args.key_id} of lead source {_source_label(source)}.")
+
+
 # -- gRPC commands ------------------------------------------------------------------------
 
 
@@ -190,7 +301,7 @@ def cmd_instructions(args: argparse.Namespace) -> None:
     except grpc.RpcError as error:
         raise _rpc_failure(error) from None
     if args.json:
-        _print_json(MessageToDict(found.document))
+        _print_json(document(found.document))
     else:
         print(found.markdown)
 
@@ -242,23 +353,6 @@ def cmd_lead(args: argparse.Namespace) -> None:
 # -- serve --------------------------------------------------------------------------------
 
 
-async def _demo(settings: Settings, accounts: Any, grpc_address: str) -> dict[str, Any]:
-    """The demo account (created on first start, its key kept in the data folder) and the
-    example config applied to it through the gRPC admin API."""
-    state_file = settings.data_dir / "demo.json"
-    if state_file.exists():
-        state: dict[str, Any] = json.loads(state_file.read_text())
-    else:
-        created = await accounts.create_account(DEMO_ACCOUNT)
-        state = {"account_id": created.account_id, "api_key": created.api_key}
-        state_file.write_text(json.dumps(state))
-        state_file.chmod(0o600)
-    document = read_config_file(EXAMPLE_CONFIG)
-    async with admin_async(grpc_address, state["api_key"]) as stub:
-        response = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
-    return {**state, "applied": apply_result_json(response)}
-
-
 def cmd_serve(args: argparse.Namespace) -> None:
     from server.bootstrap import serve
 
@@ -290,13 +384,17 @@ def cmd_serve(args: argparse.Namespace) -> None:
             flush=True,
         )
         if args.demo and "receiver" in addresses:
-            demo = await _demo(settings, accounts, addresses["grpc"])
-            _print_demo(demo, addresses)
+            from clients import demo
+
+            started = await demo.start(
+                settings, accounts, addresses["grpc"], extras, buyer=not args.no_demo_buyer
+            )
+            print(demo.instructions(started, addresses), flush=True)
         print("Stop with Ctrl-C.", flush=True)
 
-    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
-        runner.run(
-            serve(
+    async def serving() -> None:
+        async with extras:  # the demo buyer, open until serve has stopped
+            await serve(
                 settings,
                 ready,
                 only=args.only,
@@ -304,7 +402,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
                 processes=args.processes,
                 worker=args.worker,
             )
-        )
+
+    extras = AsyncExitStack()
+    with asyncio.Runner(loop_factory=_event_loop_factory()) as runner:
+        runner.run(serving())
 
 
 def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -315,47 +416,6 @@ def _event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     import uvloop
 
     return uvloop.new_event_loop
-
-
-def _print_demo(demo: dict[str, Any], addresses: dict[str, str]) -> None:
-    applied = demo["applied"]
-    grpc_address = addresses["grpc"]
-    lead = "&".join(
-        [
-            f"vid={applied['sources']['acme-media']}",
-            f"lid={applied['lead_types']['auto-insurance']}",
-            f"aid={applied['campaigns']['acme-auto-web']}",
-            "password=acme-secret",
-            "FirstName=Ann&LastName=Lee&Email=ann%40example.com&Phone=702-555-0100",
-            "Zip=89101&Age=30",
-        ]
-    )
-    print(
-        f"""
-Demo account {demo["account_id"]}; its admin API key (kept in the data folder's demo.json):
-  {demo["api_key"]}
-Example config applied (examples/acme.json): {json.dumps(applied)}
-
-Post a first lead (post it twice to see the duplicate check):
-  curl -s http://{addresses["receiver"]}/processor/insert/general/json -d '{lead}'
-
-{_soap_lines(addresses, demo["api_key"])}Next steps:
-  export LEADROUTER_KEY={demo["api_key"]} LEADROUTER_GRPC={grpc_address}
-  .venv/bin/leadrouter apply examples/acme.json   # apply again: nothing changes
-  .venv/bin/leadrouter --help
-""",
-        flush=True,
-    )
-
-
-def _soap_lines(addresses: dict[str, str], key: str) -> str:
-    if "soap" not in addresses:
-        return ""
-    url = f"http://{addresses['soap']}/service.asmx"
-    return f"""service.asmx (SOAP; WSDL at {url}?WSDL): list the lead types, HTTP GET form:
-  curl -s '{url}/GetLeadTypes?Key={key}&LeadTypeUID=0'
-
-"""
 
 
 # -- argument parsing ---------------------------------------------------------------------
@@ -416,7 +476,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--demo",
         action="store_true",
-        help="create a demo account on first start and apply examples/acme.json",
+        help="create a demo account on first start, apply examples/acme.json, and serve a "
+        "demo buyer that buys the lead it prints",
+    )
+    serve.add_argument(
+        "--no-demo-buyer",
+        action="store_true",
+        help="with --demo: no demo buyer (the benchmarks, which bring their own buyers)",
     )
     serve.add_argument(
         "--processes",
@@ -464,6 +530,40 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke.add_argument("key_id", type=int)
     _database_options(key_revoke)
     key_revoke.set_defaults(run=cmd_keys_revoke)
+
+    source_keys = commands.add_parser(
+        "source-keys", help="manage a lead source's posting keys (its API keys)"
+    )
+    source_key_commands = source_keys.add_subparsers(dest="action", required=True, metavar="ACTION")
+    source_help = "the lead source: its id or its key in the account's config"
+    made = source_key_commands.add_parser(
+        "create", help="issue a posting key (shown once) and say how the source uses it"
+    )
+    made.add_argument("--account", type=int, required=True)
+    made.add_argument("source", help=source_help)
+    made.add_argument("--name", default="", help="a name to tell the key apart")
+    made.add_argument("--json", action="store_true", help="print the key as JSON")
+    made.add_argument(
+        "--receiver-url",
+        dest="public_url",
+        help="the receiver's public base URL to show (default LEADROUTER_PUBLIC_URL, or "
+        "http://LEADROUTER_RECEIVER)",
+    )
+    _database_options(made)
+    made.set_defaults(run=cmd_source_keys_create)
+    listed = source_key_commands.add_parser("list", help="list a source's keys (never secrets)")
+    listed.add_argument("--account", type=int, required=True)
+    listed.add_argument("source", help=source_help)
+    listed.add_argument("--json", action="store_true", help="print them as JSON")
+    _database_options(listed)
+    listed.set_defaults(run=cmd_source_keys_list)
+    revoked = source_key_commands.add_parser("revoke", help="revoke a source's key")
+    revoked.add_argument("--account", type=int, required=True)
+    revoked.add_argument("source", help=source_help)
+    revoked.add_argument("key_id", type=int)
+    revoked.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    _database_options(revoked)
+    revoked.set_defaults(run=cmd_source_keys_revoke)
 
     apply = commands.add_parser("apply", help="apply a config document (JSON or YAML)")
     apply.add_argument("file")

@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 
 import grpc
+from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from google.rpc import error_details_pb2, status_pb2
 from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc, quality_pb2_grpc
@@ -111,6 +112,22 @@ def struct(document: dict[str, Any]) -> Struct:
     message = Struct()
     message.update(document)
     return message
+
+
+def document(message: Struct) -> Any:
+    """A google.protobuf.Struct as plain JSON values. A Struct holds every number as a double:
+    whole ones come back as integers (an id of 7, not 7.0)."""
+    return _whole(MessageToDict(message))
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    return value
 
 
 def violations(error: grpc.RpcError) -> list[tuple[str, str]]:

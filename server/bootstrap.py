@@ -58,6 +58,7 @@ from server.services.operations.redirects import RedirectNotices
 from server.services.portal import Portal
 from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
+from server.services.source_keys import SourceKeys
 from server.storage.database import Pool, database_url, open_pool
 from server.storage.migrations import Migration, migrate
 
@@ -109,13 +110,13 @@ def servicers(
     return Servicers(
         authenticate=accounts.authenticate,
         admin=AdminServicer(
-            accounts=accounts,
             catalog=catalog,
             buyer_reads=BuyerReads(pool, states),
             buyer_edits=BuyerEdits(pool, states),
             client_groups=ClientGroups(pool),
             config=ConfigApply(pool),
             leads=leads,
+            source_keys=SourceKeys(pool),
             receiver_url=receiver_url,
         ),
         leads=LeadServicer(
@@ -163,13 +164,20 @@ async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
         yield Accounts(pool)
 
 
+@asynccontextmanager
+async def source_keys(settings: Settings) -> AsyncIterator[SourceKeys]:
+    """Lead sources' posting keys on the migrated database, for operator commands."""
+    async with storage(settings) as pool:
+        yield SourceKeys(pool)
+
+
 def _split(address: str) -> tuple[str, int]:
     host, _, port = address.rpartition(":")
     return host.strip("[]"), int(port)
 
 
 @asynccontextmanager
-async def _http_server(app: Any, listener: socket.socket, **options: Any) -> AsyncIterator[None]:
+async def http_server(app: Any, listener: socket.socket, **options: Any) -> AsyncIterator[None]:
     """uvicorn serving `app` on `listener` until the block ends. What Server.serve() does,
     minus taking over the process's signal handlers: serve() owns SIGTERM/SIGINT and stops
     the front doors and the gRPC server in order."""
@@ -208,7 +216,7 @@ async def receiver(
             leads_pb2_grpc.LeadServiceStub(channel),
             ReceiverSettings(max_body=settings.max_body_bytes),
         )
-        async with _http_server(app, listener, http=ReceiverProtocol):
+        async with http_server(app, listener, http=ReceiverProtocol):
             yield f"{host}:{bound}"
 
 
@@ -222,7 +230,7 @@ async def soap(settings: Settings, grpc_target: str, *, shared: bool = False) ->
     channel = grpc.insecure_channel(grpc_target)
     app = create_soap_app(SoapBackend.on(channel), SoapSettings(max_body=settings.max_body_bytes))
     try:
-        async with _http_server(app, listener):
+        async with http_server(app, listener):
             yield f"{host}:{bound}"
     finally:
         app.state.gateway.close()

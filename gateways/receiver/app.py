@@ -35,7 +35,6 @@ from typing import Any
 from urllib.parse import quote
 
 import grpc
-from google.protobuf.json_format import MessageToDict
 from leadrouter.v1 import leads_pb2
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -166,7 +165,7 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
                 text = f"Posting instructions are not available: {error.details()}"
                 return Response(text, 403, media_type="text/plain; charset=utf-8")
             return _unavailable("json", error)
-        document = MessageToDict(found.document)
+        document = instructions_page.document(found.document)
         if "json" in request.headers.get("accept", ""):
             return _json(document)
         return Response(instructions_page.render(document), 200, media_type=HTML_TYPE)

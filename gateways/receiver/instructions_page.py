@@ -8,12 +8,32 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.struct_pb2 import Struct
+
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;"
     "line-height:1.5}table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;"
     "padding:.3rem .5rem;text-align:left;vertical-align:top}pre{background:#f5f5f5;"
     "padding:.75rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}code{font-size:.9em}"
 )
+
+
+def document(message: Struct) -> dict[str, Any]:
+    """The lead service's instructions as plain JSON values. A Struct holds every number as a
+    double: whole ones come back as integers (`"vid": 7`, which a source can post as it is)."""
+    found: dict[str, Any] = _whole(MessageToDict(message))
+    return found
+
+
+def _whole(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _whole(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole(v) for v in value]
+    return value
 
 
 def render(doc: dict[str, Any]) -> str:
@@ -34,13 +54,20 @@ def render(doc: dict[str, Any]) -> str:
         for r in doc["rules"]
     )
     endpoints = "".join(
-        f"<li>{escape(name.replace('_', ' '))}: <code>{'GET' if name == 'status' else 'POST'} "
-        f"{escape(url)}</code></li>"
-        for name, url in doc["endpoints"].items()
+        f"<h3>{escape(e['name'].replace('_', ' '))}</h3>"
+        f"<p>{' or '.join(f'<code>{escape(m)}</code>' for m in e['methods'])} "
+        f"<code>{escape(e['url'])}</code>: {_inline(e['does'])}.</p>"
+        f"<pre>{escape(e['example'])}</pre>"
+        for e in doc["endpoints"]
     )
+    notes = "".join(f"<p>{_inline(note)}</p>" for note in doc["notes"])
     examples = "".join(
-        f"<h3>{escape(form)}</h3><pre>{escape(doc['examples'][form])}</pre>"
-        for form in ("urlencoded", "xml", "json")
+        f"<h3>{escape(example['title'])}</h3><pre>{escape(example['command'])}</pre>"
+        for example in doc["examples"]
+    )
+    placeholders = ", ".join(
+        f"<code>{escape(name)}</code> is {escape(meaning)}"
+        for name, meaning in doc["placeholders"].items()
     )
     rules_section = f"<h2>Acceptance rules</h2><ul>{rules}</ul>" if rules else ""
     return (
@@ -53,14 +80,25 @@ def render(doc: dict[str, Any]) -> str:
         f"<li><code>vid</code> (lead source): {int(ids['vid'])}</li>"
         f"<li><code>lid</code> (lead type): {int(ids['lid'])}</li>"
         f"<li><code>aid</code> (campaign): {int(ids['aid'])}</li></ul>"
-        f"<h2>Authentication</h2><p>{escape(doc['authentication'])}.</p>"
-        f"<h2>Endpoints</h2><ul>{endpoints}</ul>"
-        "<p>Send URL-encoded, XML or JSON; answers are JSON or XML as the URL asks.</p>"
+        f"<h2>Authentication</h2><p>{_inline(_sentence(doc['authentication']))}</p>"
+        f"<h2>Endpoints</h2><p>{_inline(doc['request_forms'])}</p>{endpoints}{notes}"
         "<h2>Fields</h2><table><tr><th>name</th><th>type</th><th>required</th>"
         "<th>validation</th><th>allowed values</th><th>description</th><th>example</th></tr>"
-        f"{rows}</table>{rules_section}<h2>Examples</h2>{examples}</body></html>"
+        f"{rows}</table>{rules_section}"
+        f"<h2>Examples: one lead in each request form</h2>{examples}"
+        f"<p>In the examples, {placeholders}.</p></body></html>"
     )
 
 
 def _code(text: str) -> str:
     return f"<code>{escape(text)}</code>" if text else ""
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _inline(text: str) -> str:
+    """Text with `backquoted` spans as code, everything escaped."""
+    parts = escape(text).split("`")
+    return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))

@@ -14,13 +14,13 @@ from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
 from server.rpc.leads import lead_summary
-from server.services.accounts import Accounts
 from server.services.buyers.edits import BuyerEdits
 from server.services.buyers.groups import ClientGroups
 from server.services.buyers.reads import BuyerReads
 from server.services.catalog import Catalog
 from server.services.config_apply import ConfigApply
 from server.services.leads import Leads
+from server.services.source_keys import SourceKeys
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
 
@@ -35,22 +35,22 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def __init__(
         self,
         *,
-        accounts: Accounts,
         catalog: Catalog,
         buyer_reads: BuyerReads,
         buyer_edits: BuyerEdits,
         client_groups: ClientGroups,
         config: ConfigApply,
         leads: Leads,
+        source_keys: SourceKeys,
         receiver_url: str,
     ) -> None:
-        self._accounts = accounts
         self._catalog = catalog
         self._buyers = buyer_reads
         self._edits = buyer_edits
         self._groups = client_groups
         self._config = config
         self._leads = leads
+        self._source_keys = source_keys
         self._receiver_url = receiver_url
 
     # -- lead types and fields
@@ -210,23 +210,21 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     async def CreateSourceKey(
         self, request: admin_pb2.CreateSourceKeyRequest, context: Context
     ) -> admin_pb2.CreateSourceKeyResponse:
-        await self._catalog.get_source(_account(), request.source_id)
-        info, secret = await self._accounts.create_key(
-            _account(), request.name, source_id=request.source_id
+        issued = await self._source_keys.issue(_account(), request.source_id, request.name)
+        return admin_pb2.CreateSourceKeyResponse(
+            key=convert.key_message(issued.key), secret=issued.secret
         )
-        return admin_pb2.CreateSourceKeyResponse(key=convert.key_message(info), secret=secret)
 
     async def ListSourceKeys(
         self, request: admin_pb2.ListSourceKeysRequest, context: Context
     ) -> admin_pb2.ListSourceKeysResponse:
-        await self._catalog.get_source(_account(), request.source_id)
-        found = await self._accounts.list_keys(_account(), request.source_id)
+        _, found = await self._source_keys.keys(_account(), request.source_id)
         return admin_pb2.ListSourceKeysResponse(keys=[convert.key_message(k) for k in found])
 
     async def RevokeSourceKey(
         self, request: admin_pb2.RevokeSourceKeyRequest, context: Context
     ) -> admin_pb2.RevokeSourceKeyResponse:
-        await self._accounts.revoke_key(_account(), request.key_id, source_id=request.source_id)
+        await self._source_keys.revoke(_account(), request.source_id, request.key_id)
         return admin_pb2.RevokeSourceKeyResponse()
 
     # -- buyers

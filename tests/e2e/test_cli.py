@@ -33,6 +33,7 @@ COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "clients.
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("LEADROUTER_")}
 
 READY = re.compile(r"gRPC API listening on (\S+:\d+)")
+RECEIVER_READY = re.compile(r"lead receiver listening on (http://\S+:\d+)")
 START_TIMEOUT = 60
 STOP_TIMEOUT = 20
 # a well-formed key (lr_<8-char prefix>_<secret>) that no account has
@@ -160,6 +161,7 @@ class Serve:
 class Server:
     address: str
     data_dir: Path
+    receiver: str = ""  # http://HOST:PORT, where a test needs it
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +169,8 @@ def cli_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     serve = Serve(tmp_path_factory.mktemp("cli"))
     try:
         address = serve.wait_ready()
-        yield Server(address, serve.data_dir)
+        receiver = serve.wait_line(RECEIVER_READY)[1]
+        yield Server(address, serve.data_dir, receiver)
     finally:
         status = serve.terminate()
     assert status == 0, f"serve exited {status} on SIGTERM:\n{serve.text()}"
@@ -292,6 +295,118 @@ def test_a_revoked_key_is_listed_without_its_secret_and_no_longer_authenticates(
     assert "UNAUTHENTICATED" in failed(apply(cli_server, EXAMPLE, key["api_key"]))
     # the account's other key still works
     succeeded(apply(cli_server, EXAMPLE, cli_account["api_key"], "--dry-run"))
+
+
+# -- source keys -------------------------------------------------------------------------------
+
+SECRET_LINE = re.compile(r"^  (lr_\S+)$", re.MULTILINE)
+LEAD_FORM = "FirstName=Sam&LastName=Key&Phone=7025550142&Zip=89101&Age=40"
+
+
+def post_with_key(server: Server, ids: dict[str, Any], header: str, value: str, n: int) -> Any:
+    """A lead posted with the source's key in `header` and no vid or password."""
+    form = (
+        f"lid={ids['lead_types']['auto-insurance']}&aid={ids['campaigns']['acme-auto-web']}"
+        f"&Email=key{n}%40example.com&{LEAD_FORM.replace('0142', f'01{n:02d}')}"
+    )
+    request = urllib.request.Request(
+        f"{server.receiver}/processor/insert/general/json",
+        data=form.encode(),
+        headers={header: value},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.loads(answer.read())
+
+
+def source_keys(server: Server, account: dict[str, Any], *args: str) -> Any:
+    return leadrouter(
+        "source-keys",
+        *args[:1],
+        "--account",
+        str(account["account_id"]),
+        *args[1:],
+        "--data-dir",
+        server.data_dir,
+    )
+
+
+def test_source_keys_create_prints_the_key_once_and_how_to_post_with_it(
+    cli_server: Server, cli_account: dict[str, Any]
+) -> None:
+    ids = succeeded(apply(cli_server, EXAMPLE, cli_account["api_key"]))
+    made = source_keys(
+        cli_server, cli_account, "create", "acme-media", "--name", "web",
+        "--receiver-url", cli_server.receiver,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    [secret] = SECRET_LINE.findall(made.stdout)
+    vid, aid = ids["sources"]["acme-media"], ids["campaigns"]["acme-auto-web"]
+    printed = made.stdout
+    assert f"of lead source {vid} (Acme Media, key acme-media), account" in printed
+    for header in ("Authorization: Bearer", "access_token:", "api-key:"):
+        assert f"  {header} {secret}\n" in printed
+    assert f"lid {ids['lead_types']['auto-insurance']}, aid {aid}; the key replaces" in printed
+    assert "acme-auto-rev" in printed  # every campaign of the source
+    instructions = re.search(
+        rf"  ({re.escape(cli_server.receiver)}/processor/instructions\S+)", printed
+    )
+    assert instructions is not None, printed
+    with urllib.request.urlopen(instructions[1], timeout=60) as page:
+        assert "Posting instructions: Acme Auto Web" in page.read().decode()
+
+    answers = [
+        post_with_key(cli_server, ids, "authorization", f"Bearer {secret}", 1),
+        post_with_key(cli_server, ids, "access_token", secret, 2),
+        post_with_key(cli_server, ids, "api-key", secret, 3),
+    ]
+    assert [a["ResponseType"] for a in answers] == ["No_Error"] * 3
+
+
+def test_source_keys_list_shows_no_secret_and_revoke_stops_the_key(
+    cli_server: Server, cli_account: dict[str, Any]
+) -> None:
+    ids = succeeded(apply(cli_server, EXAMPLE, cli_account["api_key"]))
+    vid = str(ids["sources"]["acme-media"])
+    made = succeeded(source_keys(cli_server, cli_account, "create", vid, "--json"))
+    secret = made["api_key"]
+    assert made["source_id"] == int(vid) and secret.startswith(f"lr_{made['prefix']}_")
+    assert post_with_key(cli_server, ids, "api-key", secret, 11)["ResponseType"] == "No_Error"
+
+    listing = source_keys(cli_server, cli_account, "list", "acme-media")
+    assert listing.returncode == 0, listing.stderr
+    assert f"  {made['id']}: lr_{made['prefix']}_..., created " in listing.stdout
+    assert ", live" in listing.stdout
+    as_json = succeeded(source_keys(cli_server, cli_account, "list", vid, "--json"))
+    assert [k["id"] for k in as_json["keys"]] == [made["id"]]
+    assert secret not in listing.stdout + listing.stderr + json.dumps(as_json)
+
+    revoked = source_keys(cli_server, cli_account, "revoke", "acme-media", str(made["id"]))
+    assert revoked.returncode == 0, revoked.stderr
+    assert f"Revoked posting key {made['id']} of lead source {vid}" in revoked.stdout
+    relisted = succeeded(source_keys(cli_server, cli_account, "list", vid, "--json"))
+    assert relisted["keys"][0]["revoked_at"] is not None
+    refused = post_with_key(cli_server, ids, "api-key", secret, 12)
+    assert refused["ResponseType"] == "No_Account_Found"
+    again = failed(source_keys(cli_server, cli_account, "revoke", vid, str(made["id"])))
+    account = cli_account["account_id"]
+    assert again == f"leadrouter: account {account}: lead source {vid} has no live key {made['id']}"
+
+
+def test_source_keys_name_an_unknown_or_another_accounts_source_clearly(
+    cli_server: Server, cli_account: dict[str, Any]
+) -> None:
+    other = succeeded(leadrouter("accounts", "create", "Other", "--data-dir", cli_server.data_dir))
+    theirs = succeeded(apply(cli_server, EXAMPLE, other["api_key"]))["sources"]["acme-media"]
+    account = cli_account["account_id"]
+    for args, expected in [
+        (("create", "no-such-source"), "no lead source with key 'no-such-source'"),
+        (("create", str(theirs)), f"no lead source with id or key '{theirs}'"),
+        (("list", str(theirs)), f"no lead source with id or key '{theirs}'"),
+        (("revoke", str(theirs), "1"), f"no lead source with id or key '{theirs}'"),
+    ]:
+        errors = failed(source_keys(cli_server, cli_account, *args))
+        assert errors == f"leadrouter: account {account}: {expected}"
+        assert "Traceback" not in errors
 
 
 # -- apply -------------------------------------------------------------------------------------
@@ -472,6 +587,9 @@ def test_apply_with_a_wrong_key_is_unauthenticated(cli_server: Server, key: str)
         ["keys", "create"],
         ["keys", "list"],
         ["keys", "revoke"],
+        ["source-keys", "create"],
+        ["source-keys", "list"],
+        ["source-keys", "revoke"],
         ["apply"],
         ["instructions"],
     ],
@@ -500,7 +618,30 @@ def post_form(url: str, data: str) -> dict[str, Any]:
         return dict(json.loads(answer.read()))
 
 
-def test_the_demo_prints_a_curl_line_that_posts_a_first_lead(
+EXPORT_LINE = re.compile(r"export LEADROUTER_KEY=(\S+) LEADROUTER_GRPC=(\S+)")
+LEAD_LINE = re.compile(r"^  \.venv/bin/leadrouter (lead) LEAD_ID$")
+
+
+def shown_sold(lead_id: int, env: dict[str, str], seconds: float = 30.0) -> str:
+    """`leadrouter lead LEAD_ID`'s output once it shows a sale (the sale may be a moment
+    behind the answer)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        shown = subprocess.run(
+            [*COMMAND, "lead", str(lead_id)],
+            cwd=ROOT,
+            env={**ENV, **env},
+            timeout=120,
+            capture_output=True,
+            text=True,
+        )
+        assert shown.returncode == 0, shown.stderr
+        if ": sold at " in shown.stdout or time.monotonic() > deadline:
+            return shown.stdout
+        time.sleep(0.2)
+
+
+def test_the_demo_prints_a_lead_that_is_sold_to_the_demo_buyer(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     serve = Serve(tmp_path_factory.mktemp("demo"), "--demo")
@@ -508,6 +649,10 @@ def test_the_demo_prints_a_curl_line_that_posts_a_first_lead(
         line = serve.wait_line(CURL_LINE)
         first = post_form(line[1], line[2])
         again = post_form(line[1], line[2])
+        exported = serve.wait_line(EXPORT_LINE)
+        serve.wait_line(LEAD_LINE)
+        env = {"LEADROUTER_KEY": exported[1], "LEADROUTER_GRPC": exported[2]}
+        shown = shown_sold(first["LeadIdentifier"], env)
         soap_line = serve.wait_line(SOAP_LINE)
         with urllib.request.urlopen(soap_line[1], timeout=60) as answer:
             lead_types = answer.read().decode()
@@ -515,8 +660,27 @@ def test_the_demo_prints_a_curl_line_that_posts_a_first_lead(
         status = serve.terminate()
     assert (first["ResponseType"], first["isValidPost"]) == ("No_Error", True)
     assert again["ResponseType"] == "Duplicate_Lead"
+    assert shown.startswith(f"Lead {first['LeadIdentifier']}\n"), shown
+    assert re.search(r"\n  #\d+ Demo Buyer account \d+: sold at 25, 1 attempt\(s\)\n", shown), shown
+    assert re.search(r"Send \d+ to Demo Buyer / nevada \(account \d+\): sold at 25", shown), shown
     assert "<ArrayOfLeadTypeType" in lead_types and "Auto Insurance" in lead_types
     assert status == 0, serve.text()
+
+
+def test_the_demo_restarted_keeps_its_buyers_address(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    data_dir = tmp_path_factory.mktemp("demo-again")
+    addresses = []
+    for _ in range(2):
+        serve = Serve(data_dir, "--demo")
+        try:
+            addresses.append(serve.wait_line(re.compile(r"takes leads at (http://\S+)"))[1])
+            serve.wait_line(EXPORT_LINE)
+        finally:
+            status = serve.terminate()
+        assert status == 0, serve.text()
+    assert addresses[0] == addresses[1]  # the same port, so the same delivery address
 
 
 SOAP_LINE = re.compile(r"curl -s '(\S+/service\.asmx/GetLeadTypes\S+)'")
@@ -543,9 +707,6 @@ def test_service_asmx_served_alone_calls_a_separate_grpc_server(
     assert "lead receiver listening" not in alone.text()
     assert not (alone.data_dir / "pg").exists()
     assert status == 0, alone.text()
-
-
-RECEIVER_READY = re.compile(r"lead receiver listening on (http://\S+:\d+)")
 
 
 def test_a_receiver_served_alone_posts_through_a_separate_grpc_server(
@@ -652,6 +813,8 @@ def test_instructions_print_markdown_and_json(cli_server: Server, cli_account: A
     assert markdown.stdout.startswith("# Posting instructions: Acme Auto Web")
     document = succeeded(leadrouter("instructions", "acme-auto-web", "--json", *common))
     assert [f["name"] for f in document["fields"]][:2] == ["FirstName", "LastName"]
+    assert type(document["identifiers"]["aid"]) is int  # 12, not 12.0: posted as it is
+    assert [e["name"] for e in document["endpoints"]][:2] == ["insert", "returnsends"]
     missing = leadrouter("instructions", "no-such-campaign", *common)
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
 

@@ -468,38 +468,6 @@ async def test_process_delivery_says_the_lead_is_distributed_again(
     assert "delivery will be processed again" in answer.text
 
 
-async def test_the_posting_instructions_examples_post_as_they_are(
-    http: httpx.AsyncClient, ids: Any, new_account: Any, stub_for: Any, pool: Any
-) -> None:
-    import re
-
-    from server.adapters.us_places import load_states
-    from server.services.catalog import Catalog
-
-    async with pool.connection() as conn:
-        cursor = await conn.execute("SELECT account_id FROM sources WHERE id = %s", [ids["vid"]])
-        account_id = (await cursor.fetchone())["account_id"]
-    document = await Catalog(pool, load_states()).posting_instructions(
-        account_id, int(ids["aid"]), "", str(http.base_url)
-    )
-    outcomes = []
-    for number, form in enumerate(("urlencoded", "xml", "json")):
-        example = document["examples"][form].replace("YOUR_PASSWORD", ids["password"])
-        url = re.search(r"curl -s (\S+)", example)[1]  # type: ignore[index]
-        body = re.search(r"-d '(.+)'$", example)[1]  # type: ignore[index]
-        body = body.replace("jane.doe@", f"jane{number}@").replace(
-            "7025550100", f"70255501{number}0"
-        )
-        kind = {
-            "urlencoded": "application/x-www-form-urlencoded",
-            "xml": "application/xml",
-            "json": "application/json",
-        }[form]
-        answer = await http.post(url, content=body, headers={"content-type": kind})
-        outcomes.append("No_Error" if "No_Error" in answer.text else answer.text)
-    assert outcomes == ["No_Error", "No_Error", "No_Error"]
-
-
 async def test_a_source_opens_its_posting_instructions_in_a_browser(
     http: httpx.AsyncClient, ids: Any
 ) -> None:
@@ -528,6 +496,7 @@ async def test_posting_instructions_need_the_sources_credentials(
         headers={"accept": "application/json"},
     )
     assert by_password.json()["identifiers"]["aid"] == int(ids["aid"])
+    assert type(by_password.json()["identifiers"]["aid"]) is int  # 3, not 3.0: as it is posted
 
 
 async def test_a_malformed_body_carrying_the_credentials_gets_data_errors_with_its_position(

@@ -31,4 +31,10 @@ def test_configuration_text_is_escaped() -> None:
 
 def test_the_page_shows_identifiers_and_examples() -> None:
     text = page("the lead's email")
-    assert "<code>vid</code> (lead source): 1" in text and "<h3>json</h3>" in text
+    assert "<code>vid</code> (lead source): 1" in text and "<h3>JSON</h3>" in text
+
+
+def test_backquoted_text_is_code_and_escaped() -> None:
+    text = page("x")
+    assert "<code>password</code>" in text and "<code>Authorization: Bearer KEY</code>" in text
+    assert "<h3>duplicate check</h3>" in text and "<code>GET</code>" in text

@@ -1,16 +1,21 @@
 """Posting instructions for a campaign: what a lead source needs to post leads to it.
 
 `posting_instructions` builds the document as plain data (served as JSON, and as HTML by the
-receiver); `to_markdown` renders it for people and the command line. Example values are made
-to pass the campaign's own field checks, so the examples post as they are (the password is a
-placeholder: it is stored hashed and cannot be shown).
+receiver); `to_markdown` renders it for people and the command line. It lists the endpoints
+of `ENDPOINTS` that the campaign's channel uses, each with a curl example, and the request
+forms. Example values are made to pass the campaign's own field checks and rules, so the
+examples post as they are once the placeholders are filled in (the password is one: it is
+stored hashed and cannot be shown).
 """
 
 from __future__ import annotations
 
+import enum
 import json
 import re
+import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
@@ -20,6 +25,127 @@ from server.domain.catalog.rules import Rule, rule_passes, split_list
 from server.domain.catalog.specs import CampaignSpec, Channel, PricingModel
 
 PASSWORD_PLACEHOLDER = "YOUR_PASSWORD"
+API_KEY_PLACEHOLDER = "YOUR_API_KEY"
+LEAD_ID_PLACEHOLDER = "LEAD_ID"
+POST_ID_PLACEHOLDER = "POST_ID"
+PLACEHOLDERS = {
+    PASSWORD_PLACEHOLDER: "the campaign's posting password",
+    API_KEY_PLACEHOLDER: "your API key",
+    LEAD_ID_PLACEHOLDER: "the LeadIdentifier a post's answer gave",
+    POST_ID_PLACEHOLDER: "the PostID a post's answer gave",
+}
+# The headers a source API key may come in, in the order the receiver prefers them.
+API_KEY_HEADERS = ("Authorization: Bearer {key}", "access_token: {key}", "api-key: {key}")
+
+
+class Sends(enum.Enum):
+    """What an endpoint's example sends."""
+
+    LEAD = "lead"
+    CALL_LEAD = "call lead"  # a lead with its call details
+    UPDATE = "update"
+    DUPLICATE_CHECK = "duplicate check"
+    NOTHING = "nothing"  # a GET that reads
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One URL the instructions list: its path (`{json|xml}` where the answer's format is
+    chosen), its methods, what it does, and the channels whose campaigns use it."""
+
+    name: str
+    path: str
+    methods: tuple[str, ...]
+    does: str
+    channels: frozenset[Channel]
+    sends: Sends = Sends.LEAD
+
+
+_POSTING = ("POST", "GET")
+_EVERY = frozenset(Channel)
+_POST = frozenset({Channel.Unspecified, Channel.Post, Channel.PingPost})
+_REDIRECT = frozenset({Channel.Redirect})
+_CALL = frozenset({Channel.Call})
+
+# Every endpoint a channel's instructions may list, in the order they are listed. The
+# receiver takes each of them from any campaign; the channel decides which ones its
+# instructions show (docs/receiver.md). An /async variant is one more entry.
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "insert",
+        "/processor/insert/general/{json|xml}",
+        _POSTING,
+        "post leads; answered as soon as each is stored",
+        _POST,
+    ),
+    Endpoint(
+        "returnsends",
+        "/processor/insert/returnsends/{json|xml}",
+        _POSTING,
+        "post leads; answered once they are delivered, with the buyers (`Sends`)",
+        _POST,
+    ),
+    Endpoint(
+        "manualredirect",
+        "/processor/insert/manualredirect/{json|xml}",
+        _POSTING,
+        "post a lead; answered once it is delivered, with the buyer's `RedirectURL`",
+        _REDIRECT,
+    ),
+    Endpoint(
+        "autoredirect",
+        "/processor/insert/autoredirect/{json|xml}",
+        _POSTING,
+        "post a lead; answered with a redirect (303) to the buyer's page, else to `returnurl`",
+        _REDIRECT,
+    ),
+    Endpoint(
+        "calldata",
+        "/processor/insert/calldata/{json|xml}",
+        _POSTING,
+        "post a call lead with its call details (`ivrnumber`, `callduration`, `callresult`, "
+        "`calldate`); answered as soon as it is stored",
+        _CALL,
+        Sends.CALL_LEAD,
+    ),
+    Endpoint(
+        "transfer",
+        "/processor/insert/transfer/{json|xml}",
+        _POSTING,
+        "post a live-transfer lead; answered once it is delivered, with the agents who took "
+        "it (`ClientInfos`)",
+        _CALL,
+    ),
+    Endpoint(
+        "update",
+        "/processor/update/{json|xml}",
+        _POSTING,
+        "change fields of a lead you posted (`lpleaduid`); `processDelivery=true` "
+        "distributes it again",
+        _EVERY,
+        Sends.UPDATE,
+    ),
+    Endpoint(
+        "duplicate_check",
+        "/processor/duplicate/check/{json|xml}",
+        _POSTING,
+        "ask whether a lead would be a duplicate; nothing is stored",
+        _EVERY,
+        Sends.DUPLICATE_CHECK,
+    ),
+    Endpoint(
+        "status",
+        "/information/status/{PostID}",
+        ("GET",),
+        "a post's outcome, by the `PostID` its answer gave (XML with `Accept: application/xml`)",
+        _EVERY,
+        Sends.NOTHING,
+    ),
+)
+# Call details that make a call lead's example pass (server/domain/intake/call_data.py).
+_CALL_VALUES = {"ivrnumber": "8005550100", "callduration": "95"}
+_CALL_JSON = {"ivrNumber": "8005550100", "callDuration": 95}
+_CALL_XML = {"IVRNumber": "8005550100", "CallDuration": "95"}
 
 _SAMPLES: dict[SpecialField, str] = {
     SpecialField.FirstName: "Jane",
@@ -94,6 +220,11 @@ def _meets(spec: FieldSpec, rules: Sequence[Rule], candidate: str) -> bool:
     return all(rule_passes(rule, spec, value) for rule in rules)
 
 
+def endpoints_for(channel: Channel) -> list[Endpoint]:
+    """The endpoints a campaign of this channel is told to use, in listing order."""
+    return [e for e in ENDPOINTS if channel in e.channels]
+
+
 def posting_instructions(
     *,
     receiver_url: str,
@@ -108,11 +239,13 @@ def posting_instructions(
 ) -> dict[str, Any]:
     base = receiver_url.rstrip("/")
     ids = {"vid": source_id, "lid": lead_type_id, "aid": campaign_id}
-    credentials: dict[str, str] = {k: str(v) for k, v in ids.items()}
-    if has_password:
-        credentials["password"] = PASSWORD_PLACEHOLDER
+    post = _Post(base, ids, has_password, campaign.require_api_key)
     samples = _example_values(campaign, fields)
-    insert = f"{base}/processor/insert/general/json"
+    listed = endpoints_for(campaign.channel)
+    main = next(e for e in listed if e.sends in (Sends.LEAD, Sends.CALL_LEAD))
+    duplicates = {
+        f.name: samples.get(f.name) or sample_value(f) for f in fields if f.duplicate_check
+    }
     return {
         "title": f"Posting instructions: {campaign.name}",
         "source": source_name,
@@ -121,6 +254,7 @@ def posting_instructions(
         "channel": campaign.channel.label if campaign.channel is not Channel.Unspecified else "",
         "identifiers": ids,
         "authentication": _authentication(campaign, has_password),
+        "api_key_headers": [h.format(key=API_KEY_PLACEHOLDER) for h in API_KEY_HEADERS],
         "price": _price(campaign),
         "limits": {
             "hour_max": campaign.hour_max,
@@ -128,36 +262,164 @@ def posting_instructions(
             "month_max": campaign.month_max,
             "duplicate_days": campaign.dup_day_max,
         },
-        "endpoints": {
-            "insert": f"{base}/processor/insert/general/{{json|xml}}",
-            "update": f"{base}/processor/update/{{json|xml}}",
-            "duplicate_check": f"{base}/processor/duplicate/check",
-            "status": f"{base}/information/status/{{PostID}}",
-        },
+        "request_forms": REQUEST_FORMS,
+        "endpoints": [
+            {
+                "name": e.name,
+                "url": base + e.path,
+                "methods": list(e.methods),
+                "does": e.does,
+                "example": post.example(e, samples, duplicates or samples),
+            }
+            for e in listed
+        ],
+        "notes": _notes(campaign),
         "fields": [_field(f) for f in fields],
         "rules": [
             {"field": r.field, "operator": r.operator.name, "value": r.value}
             for r in campaign.rules
         ],
-        "examples": {
-            "urlencoded": f"curl -s {insert} -d '{urlencode({**credentials, **samples})}'",
-            "xml": _xml_example(base, credentials, samples),
-            "json": _json_example(insert, credentials, samples),
-        },
+        "examples": post.forms(main, samples),
+        "placeholders": dict(PLACEHOLDERS),
     }
 
 
+REQUEST_FORMS = (
+    "Send a POST whose body is URL-encoded (`application/x-www-form-urlencoded`), JSON "
+    "(`application/json`) or XML (`application/xml`), or a GET with every value in the query "
+    "string. The URL's last segment, `/json` or `/xml`, chooses the answer's format; without "
+    "it, a JSON body is answered in JSON and anything else in XML. Each example posts the same "
+    "lead: a second one is answered `Duplicate_Lead` within the duplicate window."
+)
+
+
+@dataclass(frozen=True)
+class _Post:
+    """How this campaign's examples identify and authenticate themselves."""
+
+    base: str
+    ids: dict[str, int]
+    has_password: bool
+    key_required: bool
+
+    def credentials(self, *, with_key: bool = False, aid: bool = True) -> dict[str, str]:
+        """vid, lid, aid and the password as posted; with the key (in a header), vid is left
+        out, and so is the password unless the campaign requires both."""
+        found = {k: str(v) for k, v in self.ids.items() if aid or k != "aid"}
+        if with_key:
+            found.pop("vid")
+        if self.has_password and (not with_key or self.key_required):
+            found["password"] = PASSWORD_PLACEHOLDER
+        return found
+
+    def headers(self, *, with_key: bool = False) -> list[str]:
+        if with_key or self.key_required:
+            return [API_KEY_HEADERS[0].format(key=API_KEY_PLACEHOLDER)]
+        return []
+
+    def url(self, endpoint: Endpoint, answer: str = "json") -> str:
+        return self.base + endpoint.path.replace("{json|xml}", answer)
+
+    def example(
+        self, endpoint: Endpoint, samples: dict[str, str], duplicates: dict[str, str]
+    ) -> str:
+        """The endpoint's example: a URL-encoded POST (a GET for status)."""
+        if endpoint.sends is Sends.NOTHING:
+            return _curl(self.base + endpoint.path.replace("{PostID}", POST_ID_PLACEHOLDER))
+        credentials = self.credentials(aid=endpoint.sends is not Sends.UPDATE)
+        if endpoint.sends is Sends.UPDATE:
+            # one field changed, one the duplicate check does not read if there is one; with
+            # no field to change, the lead is distributed again
+            names = sorted(samples, key=lambda name: name in duplicates)[:1]
+            change = {n: samples[n] for n in names} or {"processDelivery": "true"}
+            values = {**credentials, "lpleaduid": LEAD_ID_PLACEHOLDER, **change}
+        elif endpoint.sends is Sends.DUPLICATE_CHECK:
+            values = {**credentials, **duplicates}
+        else:
+            values = {**credentials, **samples, **_call_values(endpoint)}
+        return _curl(self.url(endpoint), self.headers(), data=urlencode(values))
+
+    def forms(self, endpoint: Endpoint, samples: dict[str, str]) -> list[dict[str, str]]:
+        """One lead posted to `endpoint` in each request form, and with the API key."""
+        credentials = self.credentials()
+        fields = {**samples, **_call_values(endpoint)}
+        keyed = {**self.credentials(with_key=True), **fields}
+        url = self.url(endpoint)
+        instead = self.has_password and not self.key_required
+        return [
+            _form(
+                "urlencoded",
+                "URL-encoded POST",
+                _curl(url, self.headers(), data=urlencode({**credentials, **fields})),
+            ),
+            _form(
+                "get",
+                "GET, every value in the query string",
+                _curl(f"{url}?{urlencode({**credentials, **fields})}", self.headers()),
+            ),
+            _form(
+                "json",
+                "JSON",
+                _curl(
+                    url,
+                    [*self.headers(), "Content-Type: application/json"],
+                    data=_json_body(credentials, samples, endpoint),
+                ),
+            ),
+            _form(
+                "xml",
+                "XML",
+                _curl(
+                    self.url(endpoint, "xml"),
+                    [*self.headers(), "Content-Type: application/xml"],
+                    data=_xml_body(credentials, samples, endpoint),
+                ),
+            ),
+            _form(
+                "api_key",
+                "with your API key instead of the password" if instead else "with your API key",
+                _curl(url, self.headers(with_key=True), data=urlencode(keyed)),
+            ),
+        ]
+
+
+def _form(form: str, title: str, command: str) -> dict[str, str]:
+    return {"form": form, "title": title, "command": command}
+
+
+def _call_values(endpoint: Endpoint) -> dict[str, str]:
+    return dict(_CALL_VALUES) if endpoint.sends is Sends.CALL_LEAD else {}
+
+
+def _curl(url: str, headers: Sequence[str] = (), *, data: str | None = None) -> str:
+    """A curl command line, every argument quoted for a POSIX shell where it needs to be."""
+    parts = ["curl", "-s", shlex.quote(url)]
+    for header in headers:
+        parts += ["-H", shlex.quote(header)]
+    if data is not None:
+        parts += ["-d", shlex.quote(data)]
+    return " ".join(parts)
+
+
 def _authentication(campaign: CampaignSpec, has_password: bool) -> str:
-    parts = []
-    if has_password:
-        parts.append("send the campaign's posting password as `password`")
+    headers = ", ".join(f"`{h.format(key='KEY')}`" for h in API_KEY_HEADERS)
+    key = f"your API key in a header ({headers}; the first of these wins)"
+    if campaign.require_api_key and has_password:
+        return f"send the campaign's posting password as `password` and {key}: both are required"
     if campaign.require_api_key:
-        parts.append("send your API key as `authorization: Bearer KEY` (required)")
-    elif has_password:
-        parts.append("or send your API key as `authorization: Bearer KEY` instead")
-    else:
-        parts.append("no password is set; you may send your API key as `authorization: Bearer KEY`")
-    return "; ".join(parts)
+        return f"send {key}: it is required"
+    if has_password:
+        return (
+            f"send the campaign's posting password as `password`, or instead {key}; "
+            "with the key, `vid` may be left out"
+        )
+    return f"no password is set; you may send {key}"
+
+
+def _notes(campaign: CampaignSpec) -> list[str]:
+    if campaign.channel is Channel.PingPost:
+        return ["Pings (`/processor/insert/ping`) are not taken yet: post leads directly."]
+    return []
 
 
 def _price(campaign: CampaignSpec) -> str:
@@ -182,22 +444,21 @@ def _field(spec: FieldSpec) -> dict[str, Any]:
     }
 
 
-def _xml_example(base: str, credentials: dict[str, str], samples: dict[str, str]) -> str:
+def _xml_body(credentials: dict[str, str], samples: dict[str, str], endpoint: Endpoint) -> str:
     attributes = " ".join(f'{k}="{escape(v)}"' for k, v in credentials.items())
-    items = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in samples.items())
-    body = f"<Leads {attributes}><Lead>{items}</Lead></Leads>"
-    return (
-        f"curl -s {base}/processor/insert/general/xml -H 'content-type: application/xml' "
-        f"-d '{body}'"
-    )
+    values = {**samples, **(_CALL_XML if endpoint.sends is Sends.CALL_LEAD else {})}
+    items = "".join(f"<{name}>{escape(value)}</{name}>" for name, value in values.items())
+    return f"<Leads {attributes}><Lead>{items}</Lead></Leads>"
 
 
-def _json_example(url: str, credentials: dict[str, str], samples: dict[str, str]) -> str:
+def _json_body(credentials: dict[str, str], samples: dict[str, str], endpoint: Endpoint) -> str:
     source: dict[str, Any] = {
         k: int(v) if v.isascii() and v.isdigit() else v for k, v in credentials.items()
     }
-    body = json.dumps({"source": source, "leads": [{"fields": samples}]})
-    return f"curl -s {url} -H 'content-type: application/json' -d '{body}'"
+    lead: dict[str, Any] = {"fields": samples}
+    if endpoint.sends is Sends.CALL_LEAD:
+        lead = {"properties": dict(_CALL_JSON), **lead}
+    return json.dumps({"source": source, "leads": [lead]})
 
 
 def to_markdown(doc: dict[str, Any]) -> str:
@@ -220,15 +481,24 @@ def to_markdown(doc: dict[str, Any]) -> str:
         "",
         "## Endpoints",
         "",
-        *(
-            f"- {name.replace('_', ' ')}: `POST {url}`"
-            if name != "status"
-            else f"- status: `GET {url}`"
-            for name, url in doc["endpoints"].items()
-        ),
+        doc["request_forms"],
         "",
-        "Send URL-encoded, XML or JSON; answers are JSON or XML as the URL asks.",
-        "",
+    ]
+    for endpoint in doc["endpoints"]:
+        methods = " or ".join(f"`{m}`" for m in endpoint["methods"])
+        lines += [
+            f"### {endpoint['name'].replace('_', ' ')}",
+            "",
+            f"{methods} `{endpoint['url']}`: {endpoint['does']}.",
+            "",
+            "```sh",
+            endpoint["example"],
+            "```",
+            "",
+        ]
+    for note in doc["notes"]:
+        lines += [note, ""]
+    lines += [
         "## Fields",
         "",
         "| name | type | required | validation | allowed values | description |",
@@ -243,7 +513,9 @@ def to_markdown(doc: dict[str, Any]) -> str:
     if doc["rules"]:
         lines += ["", "## Acceptance rules", ""]
         lines += [f"- {r['field']} {r['operator']} {r['value']}" for r in doc["rules"]]
-    lines += ["", "## Examples", ""]
-    for form in ("urlencoded", "xml", "json"):
-        lines += [f"{form}:", "", "```sh", doc["examples"][form], "```", ""]
+    lines += ["", "## Examples: one lead in each request form", ""]
+    for example in doc["examples"]:
+        lines += [f"{example['title']}:", "", "```sh", example["command"], "```", ""]
+    placeholders = ", ".join(f"`{k}` is {v}" for k, v in doc["placeholders"].items())
+    lines += [f"In the examples, {placeholders}.", ""]
     return "\n".join(lines)
