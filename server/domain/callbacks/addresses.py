@@ -111,10 +111,8 @@ def refusal(text: str, allow_private: bool) -> str | None:
         return None
     shown = f"{address} (IPv4 {inner})" if inner is not None else str(address)
     if found.reach is Reach.PRIVATE:
-        return (
-            f"{shown} is a {found.name} address, and the account does not allow private callbacks"
-        )
-    return f"{shown} is a {found.name} address"
+        return f"{shown} is in the {found.name} range; the account does not allow private callbacks"
+    return f"{shown} is in the {found.name} range"
 
 
 def _embedded(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:

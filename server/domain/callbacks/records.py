@@ -7,6 +7,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from server.domain.callbacks.signing import EVENT_ID_HEADER, SIGNATURE_HEADER
+
 ANSWER_CAP_BYTES = 4096  # of a receiver's answer, read and kept: its status is what counts
 USER_AGENT = "leadrouter"
 
@@ -96,3 +98,20 @@ class RetrySchedule:
         if age_seconds + seconds > self.give_up_seconds:
             return None
         return seconds
+
+
+def callback_headers(
+    event_id: str, content_type: str, signature: str | None
+) -> tuple[tuple[str, str], ...]:
+    """The headers of every attempt at a callback: its content type, the event id (the same
+    on every attempt, also as `Idempotency-Key` as deliveries to buyers send it) and, when its
+    source has a signing secret, the signature."""
+    headers = [
+        ("Content-Type", content_type),
+        ("User-Agent", USER_AGENT),
+        (EVENT_ID_HEADER, event_id),
+        ("Idempotency-Key", event_id),
+    ]
+    if signature is not None:
+        headers.append((SIGNATURE_HEADER, signature))
+    return tuple(headers)

@@ -1,0 +1,85 @@
+"""A lead source's callback receiver on loopback for tests: a bare HTTP/1.1 server that
+records every request and answers from a script (status, body, headers, delay), then 200."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int = 200
+    body: bytes = b"ok"
+    headers: tuple[tuple[str, str], ...] = ()
+    delay: float = 0.0  # before answering: longer than the read timeout is a timeout
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    port: int = 0
+    script: list[Reply] = field(default_factory=list)  # answers in order, then 200 "ok"
+    received: list[Request] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    handlers: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def url(self, path: str = "/callback", host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self.handlers.add(task)
+        task.add_done_callback(self.handlers.discard)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            first, *lines = head.decode("latin-1").split("\r\n")
+            method, target, _ = first.split(" ", 2)
+            headers = {}
+            for line in lines:
+                if line:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            self.received.append(Request(method, target, headers, body))
+            self.arrived.set()
+            reply = self.script.pop(0) if self.script else Reply()
+            if reply.delay:
+                await asyncio.sleep(reply.delay)
+            extra = "".join(f"{name}: {value}\r\n" for name, value in reply.headers)
+            writer.write(
+                f"HTTP/1.1 {reply.status} Reply\r\nContent-Length: {len(reply.body)}\r\n"
+                f"{extra}Connection: close\r\n\r\n".encode()
+                + reply.body
+            )
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+
+@asynccontextmanager
+async def callback_receiver() -> AsyncIterator[Receiver]:
+    """A receiver on a free loopback port, in the running event loop."""
+    receiver = Receiver()
+    server = await asyncio.start_server(receiver._serve, "127.0.0.1", 0)
+    receiver.port = server.sockets[0].getsockname()[1]
+    try:
+        yield receiver
+    finally:
+        server.close()
+        for handler in list(receiver.handlers):
+            handler.cancel()
+        await asyncio.gather(*receiver.handlers, return_exceptions=True)
+        await server.wait_closed()
