@@ -4,9 +4,11 @@ records every request and answers from a script (status, body, headers, delay), 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -83,3 +85,13 @@ async def callback_receiver() -> AsyncIterator[Receiver]:
             handler.cancel()
         await asyncio.gather(*receiver.handlers, return_exceptions=True)
         await server.wait_closed()
+
+
+def documented_verify() -> Callable[..., bool]:
+    """The verification recipe of docs/receiver.md ("Verifying a callback"), run as written."""
+    text = (Path(__file__).parents[2] / "docs" / "receiver.md").read_text()
+    recipe = text.split("### Verifying a callback", 1)[1].split("```python\n", 1)[1]
+    namespace: dict[str, Any] = {}
+    exec(recipe.split("```", 1)[0], namespace)
+    verify: Callable[..., bool] = namespace["verify"]
+    return verify
