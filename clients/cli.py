@@ -1,4 +1,4 @@
-"""The `leadrouter` command: serve, migrate, accounts, keys, apply."""
+"""The `leadrouter` command: serve, migrate, accounts, keys, signing-secrets, apply."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import grpc
 import yaml
 from google.protobuf.json_format import MessageToDict
-from leadrouter.v1 import admin_pb2, distribution_pb2
+from leadrouter.v1 import admin_pb2, callbacks_pb2, distribution_pb2
 
 from clients.client import admin, admin_async, distribution, struct, violations
 from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, DEFAULT_SOAP, ConfigError, Settings
@@ -110,6 +110,35 @@ def cmd_keys_list(args: argparse.Namespace) -> None:
 def cmd_keys_revoke(args: argparse.Namespace) -> None:
     asyncio.run(_with_accounts(args, lambda found: found.revoke_key(args.account, args.key_id)))
     _print_json({"revoked": args.key_id})
+
+
+async def _with_signing_secrets(args: argparse.Namespace, work: Callable[[Any], Awaitable[R]]) -> R:
+    from server.bootstrap import signing_secrets
+
+    async with signing_secrets(_settings(args)) as found:
+        return await work(found)
+
+
+def _signing_secret_json(made: Any) -> dict[str, object]:
+    return {
+        "source_id": made.source_id,
+        "signing_secret": made.secret,
+        "created_at": made.created_at,
+    }
+
+
+def cmd_signing_secrets_create(args: argparse.Namespace) -> None:
+    made = asyncio.run(
+        _with_signing_secrets(args, lambda found: found.create(args.account, args.source))
+    )
+    _print_json(_signing_secret_json(made))
+
+
+def cmd_signing_secrets_rotate(args: argparse.Namespace) -> None:
+    made = asyncio.run(
+        _with_signing_secrets(args, lambda found: found.rotate(args.account, args.source))
+    )
+    _print_json(_signing_secret_json(made))
 
 
 # -- gRPC commands ------------------------------------------------------------------------
@@ -256,6 +285,9 @@ async def _demo(settings: Settings, accounts: Any, grpc_address: str) -> dict[st
     document = read_config_file(EXAMPLE_CONFIG)
     async with admin_async(grpc_address, state["api_key"]) as stub:
         response = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+        # callbacks may reach a receiver on this machine (docs/receiver.md, "Callbacks")
+        allow = callbacks_pb2.AccountSettings(allow_private_callbacks=True)
+        await stub.UpdateAccountSettings(callbacks_pb2.UpdateAccountSettingsRequest(settings=allow))
     return {**state, "applied": apply_result_json(response)}
 
 
@@ -464,6 +496,24 @@ def build_parser() -> argparse.ArgumentParser:
     key_revoke.add_argument("key_id", type=int)
     _database_options(key_revoke)
     key_revoke.set_defaults(run=cmd_keys_revoke)
+
+    signing = commands.add_parser(
+        "signing-secrets", help="make or replace a lead source's secret for signing callbacks"
+    )
+    signing_commands = signing.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, purpose, run in (
+        ("create", "make a source's signing secret (shown once)", cmd_signing_secrets_create),
+        (
+            "rotate",
+            "replace a source's signing secret at once (shown once)",
+            cmd_signing_secrets_rotate,
+        ),
+    ):
+        secret_command = signing_commands.add_parser(action, help=purpose)
+        secret_command.add_argument("--account", type=int, required=True)
+        secret_command.add_argument("--source", type=int, required=True, help="lead source id")
+        _database_options(secret_command)
+        secret_command.set_defaults(run=run)
 
     apply = commands.add_parser("apply", help="apply a config document (JSON or YAML)")
     apply.add_argument("file")

@@ -41,7 +41,7 @@ from server.services.accounts import Accounts
 from server.services.buyers.edits import BuyerEdits
 from server.services.buyers.groups import ClientGroups
 from server.services.buyers.reads import BuyerReads
-from server.services.callbacks import Callbacks, CallbackSettings, Sender
+from server.services.callbacks import CallbackReports, Callbacks, CallbackSettings, Sender
 from server.services.catalog import Catalog
 from server.services.config_apply import ConfigApply
 from server.services.distribution.engine import Distributor, EngineSettings
@@ -136,6 +136,8 @@ def servicers(
             client_groups=ClientGroups(pool),
             config=ConfigApply(pool),
             leads=leads,
+            signing_secrets=SigningSecrets(pool),
+            callback_reports=CallbackReports(pool),
             receiver_url=receiver_url,
         ),
         leads=LeadServicer(

@@ -14,26 +14,26 @@ import pytest
 
 from server.adapters.callbacks import CallbackClient
 from server.bootstrap import callbacks
-from server.domain.callbacks.records import CallbackReport, CallbackState, Outcome, RetrySchedule
+from server.domain.callbacks.records import CallbackState, Outcome
 from server.domain.callbacks.signing import verify
 from server.services.accounts import Accounts
-from server.services.callbacks import CallbackReports, Callbacks, CallbackSettings, queue_callback
+from server.services.callbacks import CallbackReports, Callbacks, queue_callback
 from server.services.config_apply import ConfigApply
 from server.services.signing_secrets import SigningSecrets
 from server.storage import callbacks as store
 from server.storage.database import transaction
-from tests.support.callbacks import Receiver, Reply, callback_receiver, documented_verify
+from tests.support.callbacks import (
+    FAST,
+    Receiver,
+    Reply,
+    callback_receiver,
+    documented_verify,
+    report,
+    settled,
+)
 from tests.support.documents import EXAMPLE
 
 BODY = b'{"PostID":"x","isValidPost":true,"ResponseType":"No_Error"}'
-FINAL = {CallbackState.DELIVERED, CallbackState.FAILED, CallbackState.REFUSED}
-FAST = CallbackSettings(
-    lease_seconds=1.0,
-    connect_seconds=1.0,
-    read_seconds=0.5,
-    schedule=RetrySchedule(first_seconds=0.05, max_seconds=0.2, jitter=0.2),
-    poll_seconds=0.02,
-)
 
 
 async def tenant(pool: Any, allow_private: bool = True) -> tuple[int, int]:
@@ -50,23 +50,6 @@ async def queue(pool: Any, account: int, source: int, url: str, body: bytes = BO
     async with transaction(pool) as conn:
         await queue_callback(conn, account, source, post_id, url, "application/json", body)
     return post_id
-
-
-async def report(pool: Any, account: int, post_id: str) -> CallbackReport:
-    [found] = await CallbackReports(pool).for_post(account, post_id)
-    return found
-
-
-async def settled(pool: Any, sender: Callbacks, account: int, post_id: str) -> CallbackReport:
-    """The callback once delivered, failed or refused (its retries come within moments)."""
-    for _ in range(500):
-        sender.wake()
-        await sender.idle()
-        found = await report(pool, account, post_id)
-        if found.state in FINAL:
-            return found
-        await asyncio.sleep(0.01)
-    raise AssertionError("the callback is still due")
 
 
 @pytest.fixture

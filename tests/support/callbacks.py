@@ -1,5 +1,7 @@
-"""A lead source's callback receiver on loopback for tests: a bare HTTP/1.1 server that
-records every request and answers from a script (status, body, headers, delay), then 200."""
+"""For tests of callbacks: a lead source's receiver on loopback (a bare HTTP/1.1 server that
+records every request and answers from a script of status, body, headers and delay, then
+200), fast sender settings, waiting for a callback to settle, and the verification recipe
+of docs/receiver.md."""
 
 from __future__ import annotations
 
@@ -9,6 +11,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from server.domain.callbacks.records import CallbackReport, CallbackState, RetrySchedule
+from server.services.callbacks import CallbackReports, Callbacks, CallbackSettings
+
+# Retries within moments: a test waits on a retry, never on a real backoff.
+FAST = CallbackSettings(
+    lease_seconds=1.0,
+    connect_seconds=1.0,
+    read_seconds=0.5,
+    schedule=RetrySchedule(first_seconds=0.05, max_seconds=0.2, jitter=0.2),
+    poll_seconds=0.02,
+)
+FINAL = {CallbackState.DELIVERED, CallbackState.FAILED, CallbackState.REFUSED}
 
 
 @dataclass(frozen=True)
@@ -95,3 +110,20 @@ def documented_verify() -> Callable[..., bool]:
     exec(recipe.split("```", 1)[0], namespace)
     verify: Callable[..., bool] = namespace["verify"]
     return verify
+
+
+async def report(pool: Any, account: int, post_id: str) -> CallbackReport:
+    [found] = await CallbackReports(pool).for_post(account, post_id)
+    return found
+
+
+async def settled(pool: Any, sender: Callbacks, account: int, post_id: str) -> CallbackReport:
+    """The callback once delivered, failed or refused (its retries come within moments)."""
+    for _ in range(500):
+        sender.wake()
+        await sender.idle()
+        found = await report(pool, account, post_id)
+        if found.state in FINAL:
+            return found
+        await asyncio.sleep(0.01)
+    raise AssertionError("the callback is still due")
