@@ -3,7 +3,11 @@ the names it must refuse before connecting."""
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +180,63 @@ async def test_a_closed_port_fails_to_connect() -> None:
     answer = await post(CallbackClient(), url)
     assert answer.outcome is Outcome.FAILED
     assert answer.error.startswith("could not connect: 127.0.0.1: ")
+
+
+# -- https: connected to the checked address, the certificate checked against the name
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for the name hooks.example (not for any address)."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is needed to make a certificate")
+    folder = tmp_path_factory.mktemp("callback-tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    make = "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+    name = "-subj /CN=hooks.example -addext subjectAltName=DNS:hooks.example"
+    subprocess.run(
+        [openssl, *make.split(), *name.split(), "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+@pytest.fixture
+async def tls_receiver(certificate: tuple[Path, Path]) -> AsyncIterator[Receiver]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    async with callback_receiver(context) as found:
+        yield found
+
+
+def trusting(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=certificate[0])
+
+
+async def test_https_goes_to_the_checked_address_and_checks_the_certificate_for_the_name(
+    tls_receiver: Receiver, certificate: tuple[Path, Path]
+) -> None:
+    table = {"hooks.example": ["127.0.0.1"]}
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return table[host]
+
+    client = CallbackClient(resolve=resolve, verify=trusting(certificate))
+    answer = await post(client, f"https://hooks.example:{tls_receiver.port}/cb")
+    assert (answer.outcome, answer.status) == (Outcome.DELIVERED, 200)
+    assert tls_receiver.received[0].headers["host"] == f"hooks.example:{tls_receiver.port}"
+
+
+async def test_https_to_a_name_the_certificate_does_not_hold_fails(
+    tls_receiver: Receiver, certificate: tuple[Path, Path]
+) -> None:
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
+
+    client = CallbackClient(resolve=resolve, verify=trusting(certificate))
+    answer = await post(client, f"https://rebound.example:{tls_receiver.port}/cb")
+    assert answer.outcome is Outcome.FAILED
+    assert "CERTIFICATE_VERIFY_FAILED" in answer.error
+    assert tls_receiver.received == []

@@ -6,6 +6,7 @@ of docs/receiver.md."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -87,10 +88,10 @@ class Receiver:
 
 
 @asynccontextmanager
-async def callback_receiver() -> AsyncIterator[Receiver]:
-    """A receiver on a free loopback port, in the running event loop."""
+async def callback_receiver(tls: ssl.SSLContext | None = None) -> AsyncIterator[Receiver]:
+    """A receiver on a free loopback port, in the running event loop; behind TLS with `tls`."""
     receiver = Receiver()
-    server = await asyncio.start_server(receiver._serve, "127.0.0.1", 0)
+    server = await asyncio.start_server(receiver._serve, "127.0.0.1", 0, ssl=tls)
     receiver.port = server.sockets[0].getsockname()[1]
     try:
         yield receiver
