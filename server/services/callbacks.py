@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from server.domain.callbacks.records import (
     Answer,
@@ -197,7 +198,7 @@ class Callbacks:
             "post %s: callback attempt %d to %s: %s%s%s",
             leased.post_id,
             attempts,
-            leased.url,
+            urlsplit(leased.url).hostname,  # not the URL: its query may hold a token
             state,
             f" ({answer.error})" if answer.error else "",
             retry,
