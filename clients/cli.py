@@ -1,5 +1,5 @@
-"""The `leadrouter` command: serve, migrate, accounts, keys, source-keys, apply, instructions,
-lead."""
+"""The `leadrouter` command: serve, migrate, accounts, keys, source-keys, signing-secrets,
+apply, instructions, lead."""
 
 from __future__ import annotations
 
@@ -221,6 +221,35 @@ def cmd_source_keys_revoke(args: argparse.Namespace) -> None:
         _print_json({"source_id": source.id, "revoked": args.key_id})
         return
     print(f"Revoked posting key {args.key_id} of lead source {_source_label(source)}.")
+
+
+async def _with_signing_secrets(args: argparse.Namespace, work: Callable[[Any], Awaitable[R]]) -> R:
+    from server.bootstrap import signing_secrets
+
+    async with signing_secrets(_settings(args)) as found:
+        return await work(found)
+
+
+def _signing_secret_json(made: Any) -> dict[str, object]:
+    return {
+        "source_id": made.source_id,
+        "signing_secret": made.secret,
+        "created_at": made.created_at,
+    }
+
+
+def cmd_signing_secrets_create(args: argparse.Namespace) -> None:
+    made = asyncio.run(
+        _with_signing_secrets(args, lambda found: found.create(args.account, args.source))
+    )
+    _print_json(_signing_secret_json(made))
+
+
+def cmd_signing_secrets_rotate(args: argparse.Namespace) -> None:
+    made = asyncio.run(
+        _with_signing_secrets(args, lambda found: found.rotate(args.account, args.source))
+    )
+    _print_json(_signing_secret_json(made))
 
 
 # -- gRPC commands ------------------------------------------------------------------------
@@ -564,6 +593,24 @@ def build_parser() -> argparse.ArgumentParser:
     revoked.add_argument("--json", action="store_true", help="print the outcome as JSON")
     _database_options(revoked)
     revoked.set_defaults(run=cmd_source_keys_revoke)
+
+    signing = commands.add_parser(
+        "signing-secrets", help="make or replace a lead source's secret for signing callbacks"
+    )
+    signing_commands = signing.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, purpose, run in (
+        ("create", "make a source's signing secret (shown once)", cmd_signing_secrets_create),
+        (
+            "rotate",
+            "replace a source's signing secret at once (shown once)",
+            cmd_signing_secrets_rotate,
+        ),
+    ):
+        secret_command = signing_commands.add_parser(action, help=purpose)
+        secret_command.add_argument("--account", type=int, required=True)
+        secret_command.add_argument("--source", type=int, required=True, help="lead source id")
+        _database_options(secret_command)
+        secret_command.set_defaults(run=run)
 
     apply = commands.add_parser("apply", help="apply a config document (JSON or YAML)")
     apply.add_argument("file")

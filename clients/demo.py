@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from leadrouter.v1 import admin_pb2
+from leadrouter.v1 import admin_pb2, callbacks_pb2
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -80,6 +80,9 @@ async def start(
     async with admin_async(grpc_address, state["api_key"]) as stub:
         example = struct(read_config_file(EXAMPLE_CONFIG))
         response = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=example))
+        # callbacks may reach a receiver on this machine (docs/receiver.md, "Callbacks")
+        allow = callbacks_pb2.AccountSettings(allow_private_callbacks=True)
+        await stub.UpdateAccountSettings(callbacks_pb2.UpdateAccountSettingsRequest(settings=allow))
         if buyer_url:
             document = struct(buyer_document(buyer_url))
             bought = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=document))

@@ -26,6 +26,7 @@ from gateways.soap.app import SoapSettings
 from gateways.soap.app import create_app as create_soap_app
 from gateways.soap.backend import Backend as SoapBackend
 from server.adapters import us_places, zip_codes
+from server.adapters.callbacks import CallbackClient
 from server.adapters.delivery import Transports
 from server.config import ConfigError, Settings
 from server.rpc.admin import AdminServicer
@@ -40,6 +41,7 @@ from server.services.accounts import Accounts
 from server.services.buyers.edits import BuyerEdits
 from server.services.buyers.groups import ClientGroups
 from server.services.buyers.reads import BuyerReads
+from server.services.callbacks import CallbackReports, Callbacks, CallbackSettings, Sender
 from server.services.catalog import Catalog
 from server.services.config_apply import ConfigApply
 from server.services.distribution.engine import Distributor, EngineSettings
@@ -58,6 +60,7 @@ from server.services.operations.redirects import RedirectNotices
 from server.services.portal import Portal
 from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
+from server.services.signing_secrets import SigningSecrets
 from server.services.source_keys import SourceKeys
 from server.storage.database import Pool, database_url, open_pool
 from server.storage.migrations import Migration, migrate
@@ -96,6 +99,24 @@ async def distribution(
         await outcomes.close()
 
 
+@asynccontextmanager
+async def callbacks(
+    pool: Pool, settings: CallbackSettings | None = None, client: Sender | None = None
+) -> AsyncIterator[Callbacks]:
+    """The sender of lead sources' callbacks, its runner running; on exit it finishes the
+    callbacks under way. What queues a callback in this process (`queue_callback`, in the
+    transaction that records the post) calls its `wake()` once that commits; `client`: the
+    HTTP client, the real one (server/adapters/callbacks.py) unless a test gives another."""
+    sender = Callbacks(pool, client or CallbackClient(), settings)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(sender.run(stop))
+    try:
+        yield sender
+    finally:
+        stop.set()
+        await worker
+
+
 def servicers(
     pool: Pool, engine: Distributor, receiver_url: str = "http://127.0.0.1:8080"
 ) -> Servicers:
@@ -110,6 +131,7 @@ def servicers(
     return Servicers(
         authenticate=accounts.authenticate,
         admin=AdminServicer(
+            accounts=Accounts(pool),
             catalog=catalog,
             buyer_reads=BuyerReads(pool, states),
             buyer_edits=BuyerEdits(pool, states),
@@ -117,6 +139,8 @@ def servicers(
             config=ConfigApply(pool),
             leads=leads,
             source_keys=SourceKeys(pool),
+            signing_secrets=SigningSecrets(pool),
+            callback_reports=CallbackReports(pool),
             receiver_url=receiver_url,
         ),
         leads=LeadServicer(
@@ -169,6 +193,13 @@ async def source_keys(settings: Settings) -> AsyncIterator[SourceKeys]:
     """Lead sources' posting keys on the migrated database, for operator commands."""
     async with storage(settings) as pool:
         yield SourceKeys(pool)
+
+
+@asynccontextmanager
+async def signing_secrets(settings: Settings) -> AsyncIterator[SigningSecrets]:
+    """Lead sources' signing secrets on the migrated database, for operator commands."""
+    async with storage(settings) as pool:
+        yield SigningSecrets(pool)
 
 
 def _split(address: str) -> tuple[str, int]:
@@ -274,7 +305,10 @@ async def serve(
         if only not in ("receiver", "soap"):
             pool = await stack.enter_async_context(storage(settings))
             receiver_url = settings.public_url or f"http://{settings.receiver_address}"
-            engine = EngineSettings(lease_seconds=float(settings.lease_seconds))
+            lease = float(settings.lease_seconds)
+            # callbacks of queued posts; the async queue wakes this sender once it commits one
+            await stack.enter_async_context(callbacks(pool, CallbackSettings(lease_seconds=lease)))
+            engine = EngineSettings(lease_seconds=lease)
             distributor = await stack.enter_async_context(distribution(pool, engine))
             served = await create_server(
                 servicers(pool, distributor, receiver_url), settings.grpc_address

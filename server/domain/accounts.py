@@ -26,3 +26,10 @@ class KeyInfo:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """What an account's admin may set for the account as a whole."""
+
+    allow_private_callbacks: bool = False  # callbacks may reach private and loopback addresses

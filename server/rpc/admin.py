@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeAlias
 
 from google.protobuf.json_format import MessageToDict
-from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, catalog_pb2
+from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, callbacks_pb2, catalog_pb2
 
 from server.domain.buyers.records import ClientGroup, StoredClient
 from server.domain.catalog import instructions
@@ -14,12 +14,15 @@ from server.errors import InvalidArgument
 from server.rpc import convert
 from server.rpc.interceptor import caller
 from server.rpc.leads import lead_summary
+from server.services.accounts import Accounts
 from server.services.buyers.edits import BuyerEdits
 from server.services.buyers.groups import ClientGroups
 from server.services.buyers.reads import BuyerReads
+from server.services.callbacks import CallbackReports
 from server.services.catalog import Catalog
 from server.services.config_apply import ConfigApply
 from server.services.leads import Leads
+from server.services.signing_secrets import NewSigningSecret, SigningSecrets
 from server.services.source_keys import SourceKeys
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type stubs
@@ -35,6 +38,7 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     def __init__(
         self,
         *,
+        accounts: Accounts,
         catalog: Catalog,
         buyer_reads: BuyerReads,
         buyer_edits: BuyerEdits,
@@ -42,8 +46,11 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         config: ConfigApply,
         leads: Leads,
         source_keys: SourceKeys,
+        signing_secrets: SigningSecrets,
+        callback_reports: CallbackReports,
         receiver_url: str,
     ) -> None:
+        self._accounts = accounts
         self._catalog = catalog
         self._buyers = buyer_reads
         self._edits = buyer_edits
@@ -51,6 +58,8 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self._config = config
         self._leads = leads
         self._source_keys = source_keys
+        self._signing_secrets = signing_secrets
+        self._callbacks = callback_reports
         self._receiver_url = receiver_url
 
     # -- lead types and fields
@@ -226,6 +235,44 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
     ) -> admin_pb2.RevokeSourceKeyResponse:
         await self._source_keys.revoke(_account(), request.source_id, request.key_id)
         return admin_pb2.RevokeSourceKeyResponse()
+
+    # -- callbacks
+
+    async def CreateSigningSecret(
+        self, request: callbacks_pb2.CreateSigningSecretRequest, context: Context
+    ) -> callbacks_pb2.SigningSecret:
+        made = await self._signing_secrets.create(_account(), request.source_id)
+        return _signing_secret_message(made)
+
+    async def RotateSigningSecret(
+        self, request: callbacks_pb2.RotateSigningSecretRequest, context: Context
+    ) -> callbacks_pb2.SigningSecret:
+        made = await self._signing_secrets.rotate(_account(), request.source_id)
+        return _signing_secret_message(made)
+
+    async def ListCallbackAttempts(
+        self, request: callbacks_pb2.ListCallbackAttemptsRequest, context: Context
+    ) -> callbacks_pb2.ListCallbackAttemptsResponse:
+        found = await self._callbacks.for_post(_account(), request.post_id)
+        return callbacks_pb2.ListCallbackAttemptsResponse(
+            callbacks=[convert.callback_message(c) for c in found]
+        )
+
+    async def GetAccountSettings(
+        self, request: callbacks_pb2.GetAccountSettingsRequest, context: Context
+    ) -> callbacks_pb2.AccountSettings:
+        return convert.account_settings_message(await self._accounts.settings(_account()))
+
+    async def UpdateAccountSettings(
+        self, request: callbacks_pb2.UpdateAccountSettingsRequest, context: Context
+    ) -> callbacks_pb2.AccountSettings:
+        changed = convert.changed_fields(request.update_mask, request.settings, "update_mask")
+        if changed is not None and "allow_private_callbacks" not in changed:
+            stored = await self._accounts.settings(_account())
+        else:
+            allow = request.settings.allow_private_callbacks
+            stored = await self._accounts.allow_private_callbacks(_account(), allow)
+        return convert.account_settings_message(stored)
 
     # -- buyers
 
@@ -420,3 +467,9 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
                 for c in result.changes
             ],
         )
+
+
+def _signing_secret_message(made: NewSigningSecret) -> callbacks_pb2.SigningSecret:
+    message = callbacks_pb2.SigningSecret(source_id=made.source_id, secret=made.secret)
+    convert.stamp(message.created_at, made.created_at)
+    return message

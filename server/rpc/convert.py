@@ -11,9 +11,9 @@ from typing import Any, Literal, TypeVar
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2
+from leadrouter.v1 import admin_pb2, buyers_pb2, callbacks_pb2, catalog_pb2
 
-from server.domain.accounts import KeyInfo
+from server.domain.accounts import AccountSettings, KeyInfo
 from server.domain.buyers.records import (
     ClientGroup,
     StoredClient,
@@ -34,6 +34,7 @@ from server.domain.buyers.specs import (
     PortalSettings,
     public_settings,
 )
+from server.domain.callbacks.records import CallbackReport
 from server.domain.caps import NO_LIMIT
 from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
 from server.domain.catalog.records import StoredCampaign, StoredField, StoredSource
@@ -383,6 +384,37 @@ def key_message(info: KeyInfo) -> admin_pb2.ApiKey:
     stamp(message.revoked_at, info.revoked_at)
     stamp(message.last_used_at, info.last_used_at)
     return message
+
+
+# -- callbacks ---------------------------------------------------------------------------------
+
+
+def callback_message(report: CallbackReport) -> callbacks_pb2.Callback:
+    """A post's callback and its attempts (ListCallbackAttempts, and a status report)."""
+    message = callbacks_pb2.Callback(
+        event_id=report.event_id,
+        post_id=report.post_id,
+        url=report.url,
+        state=callbacks_pb2.CallbackState.Value(f"CALLBACK_STATE_{report.state.name}"),
+        signed=report.signed,
+    )
+    stamp(message.created_at, report.created_at)
+    stamp(message.next_attempt_at, report.next_attempt_at)
+    stamp(message.finished_at, report.finished_at)
+    for attempt in report.attempts:
+        item = message.attempts.add(
+            number=attempt.number,
+            outcome=callbacks_pb2.CallbackOutcome.Value(f"CALLBACK_OUTCOME_{attempt.outcome.name}"),
+            http_status=attempt.status or 0,
+            error=attempt.error,
+            elapsed_ms=attempt.elapsed_ms,
+        )
+        stamp(item.at, attempt.at)
+    return message
+
+
+def account_settings_message(settings: AccountSettings) -> callbacks_pb2.AccountSettings:
+    return callbacks_pb2.AccountSettings(allow_private_callbacks=settings.allow_private_callbacks)
 
 
 # -- buyers ------------------------------------------------------------------------------------

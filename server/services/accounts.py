@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.domain import secrets
-from server.domain.accounts import KeyInfo, Tenant
+from server.domain.accounts import AccountSettings, KeyInfo, Tenant
 from server.errors import InvalidArgument, NotFound, Unauthenticated
 from server.storage import accounts as store
 from server.storage.database import Connection, Pool, statements, transaction
@@ -72,6 +72,23 @@ class Accounts:
         async with transaction(self._pool) as conn:
             if not await store.revoke_key(conn, account_id, source_id, key_id):
                 raise NotFound(f"no live key {key_id}")
+
+    async def settings(self, account_id: int) -> AccountSettings:
+        """What the account's admin has set for the account as a whole."""
+        async with statements(self._pool) as conn:
+            found = await store.get_settings(conn, account_id)
+        if found is None:
+            raise NotFound("no such account")
+        return found
+
+    async def allow_private_callbacks(self, account_id: int, allow: bool) -> AccountSettings:
+        """Whether the account's callbacks may go to private, loopback and link-local
+        addresses (server/domain/callbacks/addresses.py)."""
+        async with statements(self._pool) as conn:
+            found = await store.set_allow_private_callbacks(conn, account_id, allow)
+        if found is None:
+            raise NotFound("no such account")
+        return found
 
     async def authenticate(self, presented: str) -> Caller:
         """The caller a presented key belongs to; Unauthenticated for anything else."""

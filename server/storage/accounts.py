@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.domain.accounts import KeyInfo, Tenant
+from server.domain.accounts import AccountSettings, KeyInfo, Tenant
 from server.storage.database import Connection
 from server.storage.queries import q
 
@@ -68,3 +68,18 @@ async def find_live_key(conn: Connection, prefix: str) -> StoredKey | None:
 
 async def touch_key(conn: Connection, account_id: int, key_id: int) -> None:
     await conn.execute(q("touch_key"), {"account_id": account_id, "id": key_id})
+
+
+async def get_settings(conn: Connection, account_id: int) -> AccountSettings | None:
+    cursor = await conn.execute(q("get_account_settings"), {"account_id": account_id})
+    row = await cursor.fetchone()
+    return AccountSettings(**row) if row else None
+
+
+async def set_allow_private_callbacks(
+    conn: Connection, account_id: int, allow: bool
+) -> AccountSettings | None:
+    params = {"account_id": account_id, "allow": allow}
+    cursor = await conn.execute(q("set_allow_private_callbacks"), params)
+    row = await cursor.fetchone()
+    return AccountSettings(**row) if row else None

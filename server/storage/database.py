@@ -123,6 +123,8 @@ _CONSTRAINTS: dict[str, tuple[type[LeadRouterError], str]] = {
     ),
     "api_keys_account_id_source_id_fkey": (NotFound, "no such lead source"),
     "api_keys_account_id_fkey": (NotFound, "no such account"),
+    "signing_secrets_account_id_source_id_fkey": (NotFound, "no such lead source"),
+    "callbacks_account_id_source_id_fkey": (NotFound, "no such lead source"),
     "campaign_rules_account_id_lead_field_id_fkey": (
         FailedPrecondition,
         "the field is used by a campaign rule; change the rule first",

@@ -21,7 +21,9 @@ from typing import Any
 import grpc
 import psutil  # type: ignore[import-untyped]
 import pytest
-from leadrouter.v1 import leads_pb2, leads_pb2_grpc
+from leadrouter.v1 import callbacks_pb2, leads_pb2, leads_pb2_grpc
+
+from clients.client import admin
 
 pytestmark = pytest.mark.slow  # starts server processes
 
@@ -409,6 +411,30 @@ def test_source_keys_name_an_unknown_or_another_accounts_source_clearly(
         assert "Traceback" not in errors
 
 
+# -- signing secrets ---------------------------------------------------------------------------
+
+
+def test_signing_secrets_are_made_and_rotated_by_the_command(
+    cli_server: Server, cli_account: dict[str, Any]
+) -> None:
+    source = succeeded(apply(cli_server, EXAMPLE, cli_account["api_key"]))["sources"]["acme-media"]
+    where = ["--account", str(cli_account["account_id"]), "--source", str(source)]
+    data_dir = ["--data-dir", cli_server.data_dir]
+
+    made = succeeded(leadrouter("signing-secrets", "create", *where, *data_dir))
+    assert made["source_id"] == source
+    assert made["signing_secret"].startswith("lrsig_")
+    again = failed(leadrouter("signing-secrets", "create", *where, *data_dir))
+    assert "has a signing secret already; rotate it" in again
+    rotated = succeeded(leadrouter("signing-secrets", "rotate", *where, *data_dir))
+    assert rotated["signing_secret"].startswith("lrsig_")
+    assert rotated["signing_secret"] != made["signing_secret"]
+    elsewhere = ["--account", str(cli_account["account_id"]), "--source", "999999999"]
+    assert "no lead source 999999999" in failed(
+        leadrouter("signing-secrets", "rotate", *elsewhere, *data_dir)
+    )
+
+
 # -- apply -------------------------------------------------------------------------------------
 
 
@@ -590,6 +616,8 @@ def test_apply_with_a_wrong_key_is_unauthenticated(cli_server: Server, key: str)
         ["source-keys", "create"],
         ["source-keys", "list"],
         ["source-keys", "revoke"],
+        ["signing-secrets", "create"],
+        ["signing-secrets", "rotate"],
         ["apply"],
         ["instructions"],
     ],
@@ -611,6 +639,7 @@ def test_migrate_applies_each_migration_once(tmp_path_factory: pytest.TempPathFa
 
 
 CURL_LINE = re.compile(r"curl -s (\S+) -d '([^']+)'")
+DEMO_EXPORT = re.compile(r"export LEADROUTER_KEY=(\S+) LEADROUTER_GRPC=(\S+)")
 
 
 def post_form(url: str, data: str) -> dict[str, Any]:
@@ -656,6 +685,9 @@ def test_the_demo_prints_a_lead_that_is_sold_to_the_demo_buyer(
         soap_line = serve.wait_line(SOAP_LINE)
         with urllib.request.urlopen(soap_line[1], timeout=60) as answer:
             lead_types = answer.read().decode()
+        exported = serve.wait_line(DEMO_EXPORT)
+        with admin(exported[2], exported[1]) as stub:
+            settings = stub.GetAccountSettings(callbacks_pb2.GetAccountSettingsRequest())
     finally:
         status = serve.terminate()
     assert (first["ResponseType"], first["isValidPost"]) == ("No_Error", True)
@@ -664,6 +696,7 @@ def test_the_demo_prints_a_lead_that_is_sold_to_the_demo_buyer(
     assert re.search(r"\n  #\d+ Demo Buyer account \d+: sold at 25, 1 attempt\(s\)\n", shown), shown
     assert re.search(r"Send \d+ to Demo Buyer / nevada \(account \d+\): sold at 25", shown), shown
     assert "<ArrayOfLeadTypeType" in lead_types and "Auto Insurance" in lead_types
+    assert settings.allow_private_callbacks  # a callback receiver on the same machine works
     assert status == 0, serve.text()
 
 

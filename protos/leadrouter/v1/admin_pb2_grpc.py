@@ -5,6 +5,7 @@ import warnings
 
 from leadrouter.v1 import admin_pb2 as leadrouter_dot_v1_dot_admin__pb2
 from leadrouter.v1 import buyers_pb2 as leadrouter_dot_v1_dot_buyers__pb2
+from leadrouter.v1 import callbacks_pb2 as leadrouter_dot_v1_dot_callbacks__pb2
 from leadrouter.v1 import catalog_pb2 as leadrouter_dot_v1_dot_catalog__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -140,6 +141,31 @@ class AdminServiceStub:
                 '/leadrouter.v1.AdminService/RevokeSourceKey',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyResponse.FromString,
+                _registered_method=True)
+        self.CreateSigningSecret = channel.unary_unary(
+                '/leadrouter.v1.AdminService/CreateSigningSecret',
+                request_serializer=leadrouter_dot_v1_dot_callbacks__pb2.CreateSigningSecretRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_callbacks__pb2.SigningSecret.FromString,
+                _registered_method=True)
+        self.RotateSigningSecret = channel.unary_unary(
+                '/leadrouter.v1.AdminService/RotateSigningSecret',
+                request_serializer=leadrouter_dot_v1_dot_callbacks__pb2.RotateSigningSecretRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_callbacks__pb2.SigningSecret.FromString,
+                _registered_method=True)
+        self.ListCallbackAttempts = channel.unary_unary(
+                '/leadrouter.v1.AdminService/ListCallbackAttempts',
+                request_serializer=leadrouter_dot_v1_dot_callbacks__pb2.ListCallbackAttemptsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_callbacks__pb2.ListCallbackAttemptsResponse.FromString,
+                _registered_method=True)
+        self.GetAccountSettings = channel.unary_unary(
+                '/leadrouter.v1.AdminService/GetAccountSettings',
+                request_serializer=leadrouter_dot_v1_dot_callbacks__pb2.GetAccountSettingsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_callbacks__pb2.AccountSettings.FromString,
+                _registered_method=True)
+        self.UpdateAccountSettings = channel.unary_unary(
+                '/leadrouter.v1.AdminService/UpdateAccountSettings',
+                request_serializer=leadrouter_dot_v1_dot_callbacks__pb2.UpdateAccountSettingsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_callbacks__pb2.AccountSettings.FromString,
                 _registered_method=True)
         self.GetClient = channel.unary_unary(
                 '/leadrouter.v1.AdminService/GetClient',
@@ -366,6 +392,41 @@ class AdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RevokeSourceKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSigningSecret(self, request, context):
+        """Callbacks of queued (async) posts (callbacks.proto). A lead source's signing secret is
+        returned once: created (ALREADY_EXISTS if the source has one) or rotated (replaced at
+        once; FAILED_PRECONDITION if it has none). A source without one gets unsigned callbacks.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RotateSigningSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCallbackAttempts(self, request, context):
+        """A post's callbacks with every attempt at them, within the caller's account.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAccountSettings(self, request, context):
+        """The account's own settings (whether its callbacks may reach private addresses).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAccountSettings(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -619,6 +680,31 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.RevokeSourceKey,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyResponse.SerializeToString,
+            ),
+            'CreateSigningSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSigningSecret,
+                    request_deserializer=leadrouter_dot_v1_dot_callbacks__pb2.CreateSigningSecretRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_callbacks__pb2.SigningSecret.SerializeToString,
+            ),
+            'RotateSigningSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.RotateSigningSecret,
+                    request_deserializer=leadrouter_dot_v1_dot_callbacks__pb2.RotateSigningSecretRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_callbacks__pb2.SigningSecret.SerializeToString,
+            ),
+            'ListCallbackAttempts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCallbackAttempts,
+                    request_deserializer=leadrouter_dot_v1_dot_callbacks__pb2.ListCallbackAttemptsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_callbacks__pb2.ListCallbackAttemptsResponse.SerializeToString,
+            ),
+            'GetAccountSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAccountSettings,
+                    request_deserializer=leadrouter_dot_v1_dot_callbacks__pb2.GetAccountSettingsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_callbacks__pb2.AccountSettings.SerializeToString,
+            ),
+            'UpdateAccountSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAccountSettings,
+                    request_deserializer=leadrouter_dot_v1_dot_callbacks__pb2.UpdateAccountSettingsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_callbacks__pb2.AccountSettings.SerializeToString,
             ),
             'GetClient': grpc.unary_unary_rpc_method_handler(
                     servicer.GetClient,
@@ -1278,6 +1364,141 @@ class AdminService:
             '/leadrouter.v1.AdminService/RevokeSourceKey',
             leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyRequest.SerializeToString,
             leadrouter_dot_v1_dot_admin__pb2.RevokeSourceKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSigningSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/CreateSigningSecret',
+            leadrouter_dot_v1_dot_callbacks__pb2.CreateSigningSecretRequest.SerializeToString,
+            leadrouter_dot_v1_dot_callbacks__pb2.SigningSecret.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RotateSigningSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/RotateSigningSecret',
+            leadrouter_dot_v1_dot_callbacks__pb2.RotateSigningSecretRequest.SerializeToString,
+            leadrouter_dot_v1_dot_callbacks__pb2.SigningSecret.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCallbackAttempts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/ListCallbackAttempts',
+            leadrouter_dot_v1_dot_callbacks__pb2.ListCallbackAttemptsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_callbacks__pb2.ListCallbackAttemptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAccountSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/GetAccountSettings',
+            leadrouter_dot_v1_dot_callbacks__pb2.GetAccountSettingsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_callbacks__pb2.AccountSettings.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAccountSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/UpdateAccountSettings',
+            leadrouter_dot_v1_dot_callbacks__pb2.UpdateAccountSettingsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_callbacks__pb2.AccountSettings.FromString,
             options,
             channel_credentials,
             insecure,

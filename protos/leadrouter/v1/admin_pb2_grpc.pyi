@@ -10,6 +10,7 @@ from collections import abc as _abc
 from grpc import aio as _aio
 from leadrouter.v1 import admin_pb2 as _admin_pb2
 from leadrouter.v1 import buyers_pb2 as _buyers_pb2
+from leadrouter.v1 import callbacks_pb2 as _callbacks_pb2
 from leadrouter.v1 import catalog_pb2 as _catalog_pb2
 import abc as _abc_1
 import grpc as _grpc
@@ -68,6 +69,17 @@ class AdminServiceStub:
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]
     RevokeSourceKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.RevokeSourceKeyRequest, _admin_pb2.RevokeSourceKeyResponse]
+    CreateSigningSecret: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.CreateSigningSecretRequest, _callbacks_pb2.SigningSecret]
+    """Callbacks of queued (async) posts (callbacks.proto). A lead source's signing secret is
+    returned once: created (ALREADY_EXISTS if the source has one) or rotated (replaced at
+    once; FAILED_PRECONDITION if it has none). A source without one gets unsigned callbacks.
+    """
+    RotateSigningSecret: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.RotateSigningSecretRequest, _callbacks_pb2.SigningSecret]
+    ListCallbackAttempts: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.ListCallbackAttemptsRequest, _callbacks_pb2.ListCallbackAttemptsResponse]
+    """A post's callbacks with every attempt at them, within the caller's account."""
+    GetAccountSettings: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.GetAccountSettingsRequest, _callbacks_pb2.AccountSettings]
+    """The account's own settings (whether its callbacks may reach private addresses)."""
+    UpdateAccountSettings: _grpc.UnaryUnaryMultiCallable[_callbacks_pb2.UpdateAccountSettingsRequest, _callbacks_pb2.AccountSettings]
     GetClient: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetClientRequest, _buyers_pb2.Client]
     """Buyers (GetClientList / GetClientData / GetClientAccounts), each with its delivery methods,
     delivery accounts and orders. Buyers are created and changed by key through ApplyConfig,
@@ -164,6 +176,17 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _aio.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]  # type: ignore[assignment]
     RevokeSourceKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.RevokeSourceKeyRequest, _admin_pb2.RevokeSourceKeyResponse]  # type: ignore[assignment]
+    CreateSigningSecret: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.CreateSigningSecretRequest, _callbacks_pb2.SigningSecret]  # type: ignore[assignment]
+    """Callbacks of queued (async) posts (callbacks.proto). A lead source's signing secret is
+    returned once: created (ALREADY_EXISTS if the source has one) or rotated (replaced at
+    once; FAILED_PRECONDITION if it has none). A source without one gets unsigned callbacks.
+    """
+    RotateSigningSecret: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.RotateSigningSecretRequest, _callbacks_pb2.SigningSecret]  # type: ignore[assignment]
+    ListCallbackAttempts: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.ListCallbackAttemptsRequest, _callbacks_pb2.ListCallbackAttemptsResponse]  # type: ignore[assignment]
+    """A post's callbacks with every attempt at them, within the caller's account."""
+    GetAccountSettings: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.GetAccountSettingsRequest, _callbacks_pb2.AccountSettings]  # type: ignore[assignment]
+    """The account's own settings (whether its callbacks may reach private addresses)."""
+    UpdateAccountSettings: _aio.UnaryUnaryMultiCallable[_callbacks_pb2.UpdateAccountSettingsRequest, _callbacks_pb2.AccountSettings]  # type: ignore[assignment]
     GetClient: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetClientRequest, _buyers_pb2.Client]  # type: ignore[assignment]
     """Buyers (GetClientList / GetClientData / GetClientAccounts), each with its delivery methods,
     delivery accounts and orders. Buyers are created and changed by key through ApplyConfig,
@@ -383,6 +406,47 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _admin_pb2.RevokeSourceKeyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_admin_pb2.RevokeSourceKeyResponse, _abc.Awaitable[_admin_pb2.RevokeSourceKeyResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CreateSigningSecret(
+        self,
+        request: _callbacks_pb2.CreateSigningSecretRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_callbacks_pb2.SigningSecret, _abc.Awaitable[_callbacks_pb2.SigningSecret]]:
+        """Callbacks of queued (async) posts (callbacks.proto). A lead source's signing secret is
+        returned once: created (ALREADY_EXISTS if the source has one) or rotated (replaced at
+        once; FAILED_PRECONDITION if it has none). A source without one gets unsigned callbacks.
+        """
+
+    @_abc_1.abstractmethod
+    def RotateSigningSecret(
+        self,
+        request: _callbacks_pb2.RotateSigningSecretRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_callbacks_pb2.SigningSecret, _abc.Awaitable[_callbacks_pb2.SigningSecret]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCallbackAttempts(
+        self,
+        request: _callbacks_pb2.ListCallbackAttemptsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_callbacks_pb2.ListCallbackAttemptsResponse, _abc.Awaitable[_callbacks_pb2.ListCallbackAttemptsResponse]]:
+        """A post's callbacks with every attempt at them, within the caller's account."""
+
+    @_abc_1.abstractmethod
+    def GetAccountSettings(
+        self,
+        request: _callbacks_pb2.GetAccountSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_callbacks_pb2.AccountSettings, _abc.Awaitable[_callbacks_pb2.AccountSettings]]:
+        """The account's own settings (whether its callbacks may reach private addresses)."""
+
+    @_abc_1.abstractmethod
+    def UpdateAccountSettings(
+        self,
+        request: _callbacks_pb2.UpdateAccountSettingsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_callbacks_pb2.AccountSettings, _abc.Awaitable[_callbacks_pb2.AccountSettings]]: ...
 
     @_abc_1.abstractmethod
     def GetClient(

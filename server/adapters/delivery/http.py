@@ -91,10 +91,10 @@ class HttpTransport:
     async def _exchange(self, request: HttpRequest) -> tuple[int, str]:
         method, url, body = request.method.upper(), request.url, request.body
         headers = request.headers
-        destination, target = _split(url)
+        destination, target = split_url(url)
         redirects = 0
         while True:
-            head = _head(method, target, destination, headers, body)
+            head = request_head(method, target, destination, headers, body)
             answer = await self._pool.exchange(destination.origin, head + body)
             location = answer.headers.get(b"location")
             if not (request.follow_redirects and answer.status in _REDIRECTS and location):
@@ -104,7 +104,7 @@ class HttpTransport:
             redirects += 1
             url = urljoin(url, location.decode(errors="surrogateescape"))
             origin = destination.origin
-            destination, target = _split(url)
+            destination, target = split_url(url)
             if destination.origin != origin:
                 headers = tuple((n, v) for n, v in headers if n.lower() not in _CREDENTIALS)
             if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
@@ -126,13 +126,15 @@ class HttpTransport:
         await self.aclose()
 
 
-class _Destination(NamedTuple):
+class Destination(NamedTuple):
+    """Where a request goes (the callbacks' client reads addresses this way too)."""
+
     origin: Origin
     host: str  # the Host header: the port only when not the scheme's own
     authorization: str  # Basic credentials from the address, or ""
 
 
-def _split(url: str) -> tuple[_Destination, str]:
+def split_url(url: str) -> tuple[Destination, str]:
     """Where `url` goes, and its request target: the path and query as given, escapes
     untouched (a buyer may sign its query string); only a part with spaces or other
     characters HTTP cannot carry is percent-encoded. The fragment stays behind."""
@@ -144,7 +146,7 @@ def _split(url: str) -> tuple[_Destination, str]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _locate(base: str) -> tuple[_Destination, str]:
+def _locate(base: str) -> tuple[Destination, str]:
     """The destination and path of an address without its query, the same for every lead sent
     to a buyer. The errors never quote the address: its query may hold credentials that only
     the logged copy masks."""
@@ -174,7 +176,7 @@ def _locate(base: str) -> tuple[_Destination, str]:
     if parts.username is not None:
         credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         authorization = f"Basic {base64.b64encode(credentials.encode()).decode('ascii')}"
-    destination = _Destination(Origin(scheme, host, port), header, authorization)
+    destination = Destination(Origin(scheme, host, port), header, authorization)
     return destination, _carried(parts.path or "/")
 
 
@@ -186,10 +188,10 @@ def _carried(text: str) -> str:
     return _UNCARRIED.sub(lambda m: quote(m[0], safe="", errors="surrogateescape"), text)
 
 
-def _head(
+def request_head(
     method: str,
     target: str,
-    destination: _Destination,
+    destination: Destination,
     headers: tuple[tuple[str, str], ...],
     body: bytes,
 ) -> bytes:

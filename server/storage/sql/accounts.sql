@@ -40,3 +40,13 @@ WHERE prefix = %(prefix)s AND revoked_at IS NULL;
 UPDATE api_keys SET last_used_at = now()
 WHERE account_id = %(account_id)s AND id = %(id)s
   AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute');
+
+-- name: get_account_settings
+-- The settings an account's admin may change.
+SELECT allow_private_callbacks FROM accounts WHERE account_id = %(account_id)s;
+
+-- name: set_allow_private_callbacks
+-- Whether the account's callbacks may go to private, loopback and link-local addresses.
+UPDATE accounts SET allow_private_callbacks = %(allow)s
+WHERE account_id = %(account_id)s
+RETURNING allow_private_callbacks;

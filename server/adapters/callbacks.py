@@ -1,0 +1,141 @@
+"""The callbacks' HTTP client: one POST to a lead source's returnurl, on a connection of its
+own, to an address checked before connecting.
+
+The host is resolved once and every address it resolves to is checked
+(server/domain/callbacks/addresses.py); the connection then goes to one of those very
+addresses, so a name that resolves elsewhere a moment later (DNS rebinding) cannot steer it.
+TLS still checks the certificate against the host name. Nothing is followed: a redirect is
+an answer that is not 2xx like any other. The answer is read up to `ANSWER_CAP_BYTES`;
+connecting (resolving included) and reading the answer each have their timeout.
+
+The exchange is the delivery transport's (http_wire: httptools parsing, the body capped as
+it arrives), but not its pool, whose connections resolve names themselves and are shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import socket
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+from server.adapters.delivery.http import request_head, split_url
+from server.adapters.delivery.http_wire import (
+    CannotConnect,
+    Connection,
+    HttpTransportError,
+    Origin,
+    describe,
+)
+from server.domain.callbacks.addresses import refusal
+from server.domain.callbacks.records import ANSWER_CAP_BYTES, Answer, Outcome, answered
+
+# The addresses a host name resolves to (IP addresses as text), in the order to try them.
+Resolve = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def resolve(host: str, port: int) -> list[str]:
+    """The system resolver's addresses for `host`, each once."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class CallbackClient:
+    """Posts callbacks. `resolve` and `verify` (the TLS policy, as the delivery transport
+    takes it) are for tests; the defaults are the system's."""
+
+    def __init__(self, *, resolve: Resolve = resolve, verify: bool | ssl.SSLContext = True):
+        self._resolve = resolve
+        self._verify = verify
+
+    async def post(
+        self,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes,
+        *,
+        allow_private: bool,
+        connect_seconds: float,
+        read_seconds: float,
+    ) -> Answer:
+        """POST `body` to `url`; what came of it, never raised. Refused (not sent) when the
+        URL is not http(s) or unusable, or an address its host resolves to may not be
+        called."""
+        started = time.perf_counter()
+
+        def ended(outcome: Outcome, error: str) -> Answer:
+            return Answer(outcome, None, error, _since(started))
+
+        try:
+            destination, target = split_url(url)
+            head = request_head("POST", target, destination, tuple(headers), body)
+        except (HttpTransportError, ValueError) as exc:
+            return ended(Outcome.REFUSED, f"the address cannot be called: {exc}")
+        origin = destination.origin
+        try:
+            async with asyncio.timeout(connect_seconds):
+                try:
+                    addresses = await self._resolve(origin.host, origin.port)
+                except OSError as exc:
+                    return ended(Outcome.FAILED, f"could not resolve {origin.host}: {exc}")
+                refused = [r for a in addresses if (r := refusal(a, allow_private)) is not None]
+                if refused:
+                    return ended(Outcome.REFUSED, f"{origin.host}: {refused[0]}")
+                connection = await self._connect(origin, addresses)
+        except TimeoutError:
+            return ended(Outcome.FAILED, f"could not connect within {connect_seconds:g}s")
+        except CannotConnect as exc:
+            return ended(Outcome.FAILED, f"could not connect: {exc}")
+        try:
+            async with asyncio.timeout(read_seconds):
+                answer = await connection.exchange(head + body)
+        except TimeoutError:
+            return ended(Outcome.FAILED, f"no answer within {read_seconds:g}s")
+        except HttpTransportError as exc:
+            return ended(Outcome.FAILED, describe(exc))
+        finally:
+            connection.close()
+        text = answer.body.decode("utf-8", errors="replace")
+        return answered(answer.status, text, _since(started))
+
+    async def _connect(self, origin: Origin, addresses: list[str]) -> Connection:
+        """A connection to the first of `addresses` that takes one."""
+        if not addresses:
+            raise CannotConnect(f"{origin.host} resolves to no address")
+        tls = self._tls if origin.scheme == "https" else None
+        loop = asyncio.get_running_loop()
+        errors = []
+        for address in addresses:
+            try:
+                _, connection = await loop.create_connection(
+                    lambda: Connection(_closed, ANSWER_CAP_BYTES),
+                    address,
+                    origin.port,
+                    ssl=tls,
+                    server_hostname=origin.host if tls else None,
+                )
+            except OSError as exc:  # refused, unreachable, a bad certificate
+                errors.append(f"{address}: {describe(exc)}")
+                continue
+            return connection
+        raise CannotConnect("; ".join(errors))
+
+    @functools.cached_property
+    def _tls(self) -> ssl.SSLContext:
+        if isinstance(self._verify, ssl.SSLContext):
+            return self._verify
+        context = ssl.create_default_context()
+        if not self._verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        return context
+
+
+def _closed(connection: Connection) -> None:
+    """Each connection carries one callback and is closed after it: nothing to track."""
+
+
+def _since(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
