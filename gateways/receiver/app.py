@@ -87,6 +87,15 @@ class _Endpoint:
 
 
 GENERAL = _Endpoint()
+# The insert URLs, by the name in their path.
+INSERTS = {
+    "general": GENERAL,
+    "returnsends": _Endpoint(wait_for_sends=True, sends=True, json_array=True),
+    "transfer": _Endpoint(leads_pb2.SALE_KIND_LIVE_TRANSFER, agents=True, json_array=True),
+    "manualredirect": _Endpoint(leads_pb2.SALE_KIND_REDIRECT),
+    "autoredirect": _Endpoint(leads_pb2.SALE_KIND_REDIRECT, redirects=True),
+    "calldata": _Endpoint(leads_pb2.SALE_KIND_CALL, call_data=True, json_array=True),
+}
 
 
 def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette:
@@ -97,17 +106,14 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         """A route answering with PostResponses from `call` (SubmitLeads or UpdateLead)."""
 
         async def handle(request: Request) -> Response:
-            incoming = await _incoming(request, settings, call_data=endpoint.call_data)
+            incoming = await _incoming(request, settings, endpoint)
             if isinstance(incoming, Response):
                 return incoming
-            incoming.message.wait_for_sends = endpoint.wait_for_sends
-            incoming.message.sale_kind = endpoint.sale_kind
             try:
                 answer = await call(incoming.message, timeout=settings.grpc_timeout)
             except grpc.aio.AioRpcError as error:
                 return _unavailable(incoming.kind, error)
-            as_array = endpoint.json_array and incoming.message.request_format == "json"
-            answered = _post_results(request, incoming.kind, answer.results, endpoint, as_array)
+            answered = _post_results(request, incoming, answer.results, endpoint)
             if endpoint.redirects and answer.redirect_to:
                 answered.status_code = 303
                 answered.headers["location"] = quote(answer.redirect_to, safe=_LOCATION_SAFE)
@@ -115,28 +121,11 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
 
         return handle
 
-    insert = {
-        "general": posting(stub.SubmitLeads, GENERAL),
-        "returnsends": posting(
-            stub.SubmitLeads, _Endpoint(wait_for_sends=True, sends=True, json_array=True)
-        ),
-        "transfer": posting(
-            stub.SubmitLeads,
-            _Endpoint(leads_pb2.SALE_KIND_LIVE_TRANSFER, agents=True, json_array=True),
-        ),
-        "manualredirect": posting(stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_REDIRECT)),
-        "autoredirect": posting(
-            stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_REDIRECT, redirects=True)
-        ),
-        "calldata": posting(
-            stub.SubmitLeads,
-            _Endpoint(leads_pb2.SALE_KIND_CALL, call_data=True, json_array=True),
-        ),
-    }
+    insert = {name: posting(stub.SubmitLeads, endpoint) for name, endpoint in INSERTS.items()}
     update = posting(stub.UpdateLead, GENERAL)
 
     async def duplicate_check(request: Request) -> Response:
-        incoming = await _incoming(request, settings)
+        incoming = await _incoming(request, settings, GENERAL)
         if isinstance(incoming, Response):
             return incoming
         try:
@@ -307,9 +296,10 @@ class _Incoming:
 
 
 async def _incoming(
-    request: Request, settings: ReceiverSettings, *, call_data: bool = False
+    request: Request, settings: ReceiverSettings, endpoint: _Endpoint
 ) -> _Incoming | Response:
-    """The posted request as a lead service message, or the legacy error answering it."""
+    """The posted request as a lead service message for `endpoint`, or the legacy error
+    answering it."""
     wanted = request.path_params.get("response_type", "")
     try:
         body = await _read_body(request, settings)
@@ -326,13 +316,16 @@ async def _incoming(
         request.headers.get("content-type"),
         list(request.query_params.multi_items()),
         forms.api_key_from_headers(request.headers),
-        call_data=call_data,
+        call_data=endpoint.call_data,
     )
     kind = _response_kind(wanted, submission.request_format)
     if kind is None:
         return _error("json", 404, "Data_Errors", "The response type must be json or xml")
     remote_ip = request.client.host if request.client else ""
-    return _Incoming(forms.to_request(submission, body, remote_ip), kind)
+    message = forms.to_request(submission, body, remote_ip)
+    message.wait_for_sends = endpoint.wait_for_sends
+    message.sale_kind = endpoint.sale_kind
+    return _Incoming(message, kind)
 
 
 def _response_kind(wanted: str, request_format: str) -> str | None:
@@ -347,19 +340,46 @@ def _response_kind(wanted: str, request_format: str) -> str | None:
 
 def _post_results(
     request: Request,
-    kind: str,
+    incoming: _Incoming,
     results: Sequence[leads_pb2.PostResult],
-    endpoint: _Endpoint = GENERAL,
-    as_array: bool = False,
+    endpoint: _Endpoint,
 ) -> Response:
-    """The PostResponses; `as_array`: in JSON, an array even for one result."""
-    base = str(request.base_url)
-    status_urls = [_status_url(base, r.post_id) for r in results]
+    """The PostResponses, as `endpoint` writes them."""
+    media_type, body = _written(
+        endpoint, incoming.kind, incoming.message.request_format, str(request.base_url), results
+    )
+    return Response(body, 200, media_type=media_type)
+
+
+def written_answer(
+    endpoint: str,
+    kind: str,
+    request_format: str,
+    base_url: str,
+    answer: leads_pb2.SubmitLeadsResponse,
+) -> tuple[str, bytes]:
+    """A request's answer (its media type and body) as the insert URL `endpoint` writes it
+    (json or xml, as `kind` says) for a request of this format; `base_url`: the receiver's,
+    as the request reached it. The lead service can have an answer written here, so that it
+    is the insert URL's answer to the byte."""
+    return _written(INSERTS.get(endpoint, GENERAL), kind, request_format, base_url, answer.results)
+
+
+def _written(
+    endpoint: _Endpoint,
+    kind: str,
+    request_format: str,
+    base_url: str,
+    results: Sequence[leads_pb2.PostResult],
+) -> tuple[str, bytes]:
+    status_urls = [_status_url(base_url, r.post_id) for r in results]
     lists = {"sends": endpoint.sends, "agents": endpoint.agents}
     if kind == "xml":
-        body = responses.post_results_xml(results, status_urls, **lists)
-        return Response(body, 200, media_type=XML_TYPE)
-    return _json(responses.post_results_json(results, status_urls, **lists, array=as_array))
+        return XML_TYPE, responses.post_results_xml(results, status_urls, **lists).encode()
+    as_array = endpoint.json_array and request_format == "json"
+    return JSON_TYPE, _json_bytes(
+        responses.post_results_json(results, status_urls, **lists, array=as_array)
+    )
 
 
 def _status_url(base_url: str, post_id: str) -> str:
@@ -369,8 +389,11 @@ def _status_url(base_url: str, post_id: str) -> str:
 
 
 def _json(content: object, status_code: int = 200) -> Response:
-    body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status_code, media_type=JSON_TYPE)
+    return Response(_json_bytes(content), status_code, media_type=JSON_TYPE)
+
+
+def _json_bytes(content: object) -> bytes:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _error(kind: str, status_code: int, response_type: str, details: str) -> Response:
