@@ -20,7 +20,7 @@ import grpc
 import uvicorn
 from leadrouter.v1 import leads_pb2_grpc
 
-from gateways.receiver.app import ReceiverSettings, create_app
+from gateways.receiver.app import ReceiverSettings, create_app, written_answer
 from gateways.receiver.http_server import ReceiverProtocol
 from gateways.soap.app import SoapSettings
 from gateways.soap.app import create_app as create_soap_app
@@ -33,7 +33,7 @@ from server.rpc.app import Servicers, create_server
 from server.rpc.distribution import DistributionServicer
 from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
-from server.rpc.leads import LeadServicer
+from server.rpc.leads import LeadServicer, response_message
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 from server.services.accounts import Accounts
@@ -47,7 +47,9 @@ from server.services.geo import Geo
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.identify import Identifier
 from server.services.intake.instructions import SourceInstructions
-from server.services.intake.posting import PostLeads
+from server.services.intake.posting import PostAnswer, PostLeads
+from server.services.intake.queue_worker import QueueSettings, QueueWorker, WrittenAnswer
+from server.services.intake.queueing import AnswerForm, QueueLeads
 from server.services.intake.submit import SubmitLeads
 from server.services.intake.update import UpdateLead
 from server.services.leads import Leads
@@ -95,17 +97,26 @@ async def distribution(
         await outcomes.close()
 
 
-def servicers(
-    pool: Pool, engine: Distributor, receiver_url: str = "http://127.0.0.1:8080"
-) -> Servicers:
-    """Every use case on `pool`, delivering through `engine`, behind its servicer.
-    `receiver_url`: the receiver's address as posting instructions show it."""
+@asynccontextmanager
+async def servicers(
+    pool: Pool,
+    engine: Distributor,
+    receiver_url: str = "http://127.0.0.1:8080",
+    queue: QueueSettings | None = None,
+) -> AsyncIterator[Servicers]:
+    """Every use case on `pool`, delivering through `engine`, behind its servicer, with the
+    worker that processes the /async URLs' queued posts running until the block ends (it
+    then finishes the posts under way). `receiver_url`: the receiver's address as posting
+    instructions show it."""
+    queue = queue or QueueSettings()
     accounts = Accounts(pool)
     catalog = Catalog(pool)
     leads = Leads(pool)
     identifier = Identifier()  # what posts' identifiers resolve to, shared by the intake
     submit = SubmitLeads(pool, identifier, zip_codes.city_state, engine)
-    return Servicers(
+    post = PostLeads(submit, engine)
+    worker = QueueWorker(pool, post, receiver_answer, queue)
+    built = Servicers(
         authenticate=accounts.authenticate,
         admin=AdminServicer(
             accounts=accounts,
@@ -118,7 +129,14 @@ def servicers(
             receiver_url=receiver_url,
         ),
         leads=LeadServicer(
-            PostLeads(submit, engine),
+            post,
+            QueueLeads(
+                pool,
+                identifier,
+                worker.queued,
+                max_queued=queue.max_queued,
+                reserve_seconds=queue.lease_seconds,
+            ),
             UpdateLead(pool, identifier, engine),
             CheckDuplicate(pool, identifier),
             SourceInstructions(pool, identifier, catalog),
@@ -135,6 +153,26 @@ def servicers(
         geo=GeoServicer(Geo(us_places.load)),
         portal=PortalServicer(Portal(pool)),
     )
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        yield built
+    finally:
+        stop.set()
+        await running
+
+
+def receiver_answer(answer: PostAnswer, form: AnswerForm, request_format: str) -> WrittenAnswer:
+    """A queued post's answer, written by the receiver's own writer as its synchronous URL
+    would have written it."""
+    media_type, body = written_answer(
+        form.endpoint,
+        form.response_format,
+        request_format,
+        form.receiver_url,
+        response_message(answer),
+    )
+    return WrittenAnswer(media_type, body)
 
 
 @asynccontextmanager
@@ -267,9 +305,16 @@ async def serve(
             receiver_url = settings.public_url or f"http://{settings.receiver_address}"
             engine = EngineSettings(lease_seconds=float(settings.lease_seconds))
             distributor = await stack.enter_async_context(distribution(pool, engine))
-            served = await create_server(
-                servicers(pool, distributor, receiver_url), settings.grpc_address
+            queue = QueueSettings(
+                lease_seconds=float(settings.lease_seconds),
+                max_queued=settings.queue_max_posts,
+                batch=settings.queue_concurrency,
+                concurrency=settings.queue_concurrency,
             )
+            built = await stack.enter_async_context(
+                servicers(pool, distributor, receiver_url, queue)
+            )
+            served = await create_server(built, settings.grpc_address)
             stack.push_async_callback(served.server.stop, settings.shutdown_grace_seconds)
             host = settings.grpc_address.rpartition(":")[0]
             addresses["grpc"] = f"{host}:{served.port}"
