@@ -17,6 +17,11 @@ sends, reading call data) and in what they write back:
 | autoredirect | REDIRECT | 303 to the buyer's URL, else to `returnurl`, else PostResponse |
 | calldata | CALL, call data read | PostResponse |
 
+Each insert endpoint but ping has an `/async` variant (QueueLeads): the post is answered at
+once with LeadExec's LeadQueueResponse, or refused as the synchronous endpoint refuses it, and
+the lead service processes it later; its answer, written here too (`written_answer`), is then
+shown by the queue status URL.
+
 Paths are matched ignoring case, with or without a trailing slash, and answered where they are
 (never redirected). The posting URLs (insert, update, duplicate check) take GET as well as
 POST: PHP integrations build the whole post into the query string and call it with cURL.
@@ -51,7 +56,7 @@ DEFAULT_READ_TIMEOUT = 30.0
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
-# Insert endpoints that come with ping-post; every /async variant waits for async work too.
+# Insert endpoints that come with ping-post (their /async variant too).
 NOT_ENABLED = ("ping",)
 # The methods of the URLs that post: a GET carries the whole post in its query string.
 POSTING = ("GET", "POST")
@@ -121,7 +126,37 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
 
         return handle
 
+    def queueing(name: str, endpoint: _Endpoint) -> Handler:
+        """An /async route: the post queued (LeadQueueResponse), or refused as at once as its
+        synchronous URL refuses it (PostResponses)."""
+
+        async def handle(request: Request) -> Response:
+            incoming = await _incoming(request, settings, endpoint)
+            if isinstance(incoming, Response):
+                return incoming
+            base = str(request.base_url)
+            ask = leads_pb2.QueueLeadsRequest(
+                request=incoming.message,
+                answer=leads_pb2.AnswerForm(
+                    endpoint=name, response_type=incoming.kind, receiver_url=base
+                ),
+            )
+            try:
+                answer = await stub.QueueLeads(ask, timeout=settings.grpc_timeout)
+            except grpc.aio.AioRpcError as error:
+                return _unavailable(incoming.kind, error)
+            if answer.refused:
+                return _post_results(request, incoming, answer.refused, endpoint)
+            status_url = _queue_status_url(base, answer.post_id) if answer.queued else ""
+            args = (answer.queued, answer.post_id, answer.details, status_url)
+            if incoming.kind == "xml":
+                return Response(responses.queue_answer_xml(*args), 200, media_type=XML_TYPE)
+            return _json(responses.queue_answer_json(*args))
+
+        return handle
+
     insert = {name: posting(stub.SubmitLeads, endpoint) for name, endpoint in INSERTS.items()}
+    queued = {name: queueing(name, endpoint) for name, endpoint in INSERTS.items()}
     update = posting(stub.UpdateLead, GENERAL)
 
     async def duplicate_check(request: Request) -> Response:
@@ -165,31 +200,54 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         name = request.url.path
         return _error(kind, 501, "Data_Errors", f"{name} is not enabled on this server yet")
 
-    async def status(request: Request) -> Response:
-        """A post's status; its PostID in the path, or in the query string (`?PostID=`)."""
+    async def post_status(request: Request) -> leads_pb2.PostStatus | Response:
+        """The post the status URL names: its PostID in the path, or in the query string
+        (`?PostID=`); or the error answering it."""
         post_id = request.path_params.get("post_id") or _query_value(request, "postid")
         wanted = _accepted_kind(request)
         if not post_id:
             return _error(wanted, 400, "Data_Errors", "PostID is required")
         try:
-            found = await stub.GetPostStatus(
+            found: leads_pb2.PostStatus = await stub.GetPostStatus(
                 leads_pb2.GetPostStatusRequest(post_id=post_id), timeout=settings.grpc_timeout
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return _error(wanted, 404, "Data_Errors", f"No post {post_id}")
             return _unavailable(wanted, error)
-        if wanted == "xml":
+        return found
+
+    async def status(request: Request) -> Response:
+        """A post's status report: JSON, or XML when Accept asks for it."""
+        found = await post_status(request)
+        if isinstance(found, Response):
+            return found
+        if _accepted_kind(request) == "xml":
             return Response(responses.post_status_xml(found), 200, media_type=XML_TYPE)
         return _json(responses.post_status_json(found))
+
+    async def queue_status(request: Request) -> Response:
+        """A queued post's status report, with where it stands in the queue and, once
+        processed, its answer; in the format its async URL asked for, which its answer is
+        written in. Any other post's is its status report."""
+        found = await post_status(request)
+        if isinstance(found, Response):
+            return found
+        if found.queue_state == leads_pb2.QUEUE_STATE_UNSPECIFIED:
+            return await status(request)
+        if found.answer_format == "xml":
+            return Response(responses.queue_status_xml(found), 200, media_type=XML_TYPE)
+        return _json(responses.queue_status_json(found))
 
     routes = []
     for name in (*insert, *NOT_ENABLED):
         handler = insert.get(name, not_enabled)
+        later = queued.get(name, not_enabled)
         routes += [
             _route(f"/processor/insert/{name}", handler, POSTING),
+            _route(f"/processor/insert/{name}/async", later, POSTING),
             _route(f"/processor/insert/{name}/{{response_type}}", handler, POSTING),
-            _route(f"/processor/insert/{name}/{{response_type}}/async", not_enabled, POSTING),
+            _route(f"/processor/insert/{name}/{{response_type}}/async", later, POSTING),
         ]
     routes += [
         _route("/processor/update", update, POSTING),
@@ -199,8 +257,8 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         _route("/processor/instructions", posting_instructions, READING, _accepted_kind),
         _route("/information/status", status, READING, _accepted_kind),
         _route("/information/status/{post_id}", status, READING, _accepted_kind),
-        _route("/information/queuestatus", status, READING, _accepted_kind),
-        _route("/information/queuestatus/{post_id}", status, READING, _accepted_kind),
+        _route("/information/queuestatus", queue_status, READING, _accepted_kind),
+        _route("/information/queuestatus/{post_id}", queue_status, READING, _accepted_kind),
     ]
     app = Starlette(routes=routes)
     app.router.redirect_slashes = False  # a trailing slash is matched by the routes themselves
@@ -360,8 +418,8 @@ def written_answer(
 ) -> tuple[str, bytes]:
     """A request's answer (its media type and body) as the insert URL `endpoint` writes it
     (json or xml, as `kind` says) for a request of this format; `base_url`: the receiver's,
-    as the request reached it. The lead service can have an answer written here, so that it
-    is the insert URL's answer to the byte."""
+    as the request reached it. The lead service has a queued post's answer written here,
+    so that it is the synchronous URL's answer to the byte."""
     return _written(INSERTS.get(endpoint, GENERAL), kind, request_format, base_url, answer.results)
 
 
@@ -386,6 +444,11 @@ def _status_url(base_url: str, post_id: str) -> str:
     """The status route's address for a post: what url_for("status") gives, without a route
     lookup per lead."""
     return f"{base_url}information/status/{quote(post_id, safe='')}" if post_id else ""
+
+
+def _queue_status_url(base_url: str, post_id: str) -> str:
+    """The queue status route's address for a queued post."""
+    return f"{base_url}information/queuestatus/{quote(post_id, safe='')}"
 
 
 def _json(content: object, status_code: int = 200) -> Response:
