@@ -107,15 +107,24 @@ async def servicers(
     """Every use case on `pool`, delivering through `engine`, behind its servicer, with the
     worker that processes the /async URLs' queued posts running until the block ends (it
     then finishes the posts under way). `receiver_url`: the receiver's address as posting
-    instructions show it."""
+    instructions show it.
+
+    Queued posts are processed on connections of their own (`QueueSettings.connections`),
+    so that the receiver's answers never wait for a connection behind them
+    (docs/decisions.md, "Measured choices")."""
     queue = queue or QueueSettings()
+    url = pool.conninfo
+    if not isinstance(url, str):  # open_pool's pools are opened on a URL
+        raise TypeError("the pool must be opened on a connection URL")
+    queue_pool = await open_pool(url, queue.connections)
     accounts = Accounts(pool)
     catalog = Catalog(pool)
     leads = Leads(pool)
     identifier = Identifier()  # what posts' identifiers resolve to, shared by the intake
     submit = SubmitLeads(pool, identifier, zip_codes.city_state, engine)
     post = PostLeads(submit, engine)
-    worker = QueueWorker(pool, post, receiver_answer, queue)
+    queued = PostLeads(SubmitLeads(queue_pool, identifier, zip_codes.city_state, engine), engine)
+    worker = QueueWorker(queue_pool, queued, receiver_answer, queue)
     built = Servicers(
         authenticate=accounts.authenticate,
         admin=AdminServicer(
@@ -160,6 +169,7 @@ async def servicers(
     finally:
         stop.set()
         await running
+        await queue_pool.close()
 
 
 def receiver_answer(answer: PostAnswer, form: AnswerForm, request_format: str) -> WrittenAnswer:

@@ -133,9 +133,8 @@ async def enqueue(
     conn: Connection, new: NewQueuedPost, *, max_queued: int, reserve_seconds: float
 ) -> bool:
     """Queue a post with its post log entry, in one statement, unless the account has
-    `max_queued` posts waiting (those committed); whether it was queued. For
-    `reserve_seconds` only the process that queued it may start it (`start`); then any
-    worker's poll may."""
+    `max_queued` posts waiting; whether it was queued. For `reserve_seconds` only the process
+    that queued it may start it (`start`); then any worker's poll may."""
     cursor = await conn.execute(
         q("enqueue_post"),
         {

@@ -207,6 +207,12 @@ async def queued_rows(pool: Any) -> list[dict[str, Any]]:
         return list(await cursor.fetchall())
 
 
+async def waiting(pool: Any) -> list[int]:
+    async with pool.connection() as conn:
+        cursor = await conn.execute("SELECT waiting FROM queued_post_counts")
+        return [row["waiting"] for row in await cursor.fetchall()]
+
+
 async def test_a_refused_credential_is_answered_at_once_and_nothing_is_queued(
     http: httpx.AsyncClient, market: Tenant, pool: Any
 ) -> None:
@@ -286,5 +292,6 @@ async def test_the_queue_holds_at_most_the_accounts_limit_of_posts_waiting(
                 again = (await http.post(path, data={**market.credentials(), **lead(12)})).json()
                 assert again["QueueSuccessful"] is True
                 await processed(http, again["StatusURL"])
+                assert await waiting(pool) == [0]  # the count of posts waiting is kept exactly
         finally:
             await served.server.stop(None)

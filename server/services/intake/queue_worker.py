@@ -43,6 +43,7 @@ class QueueSettings:
     # renewed while processing lasts): the recovery time after a crash
     lease_seconds: float = 30.0
     max_queued: int = DEFAULT_MAX_QUEUED  # posts an account may have waiting
+    connections: int = 4  # the worker's own database connections, per process
     batch: int = 32  # posts leased per poll
     concurrency: int = 32  # posts processed at once by one process
     handed_max: int = 10_000  # posts queued here waiting in memory for room

@@ -4,8 +4,8 @@ A post is checked as its synchronous URL checks it before any lead: who posts it
 lead type and campaign, with which credentials, whether it can be read and is within the
 limits; and its `returnurl`. A refusal is logged and answered at once, as the synchronous URL
 answers it. Otherwise the post is written with its post log entry and its queue entry in one
-transaction, within the account's limit of posts waiting, and handed to this process's
-worker (queue_worker.py), which processes it as the synchronous URL would.
+statement, within the account's limit of posts waiting, and handed to this process's worker
+(queue_worker.py), which processes it as the synchronous URL would.
 
 The request is stored as the lead service reads it (`request_document`), without its body
 (the post log entry keeps that, as for any post) and with its password and API key apart,
@@ -27,9 +27,9 @@ from server.errors import InvalidArgument, Violation
 from server.services.intake import post_log
 from server.services.intake.identify import Identifier, Refused, Target, micros
 from server.services.intake.requests import PostedLead, PostOutcome, Submission
-from server.services.intake.submit import identify, refuse
+from server.services.intake.submit import identified, refuse
 from server.storage import queued_posts as queue_store
-from server.storage.database import Pool, transaction
+from server.storage.database import Connection, Pool, statements, transaction
 
 RESPONSE_FORMATS = ("json", "xml")
 _DOCUMENT_VERSION = 1
@@ -89,55 +89,64 @@ class QueueLeads:
         self._reserve_seconds = reserve_seconds
 
     async def queue(self, request: QueuedRequest, form: AnswerForm) -> QueueAnswer:
-        """Check the post, and queue it with its post log entry in one transaction unless it
+        """Check the post, and queue it with its post log entry in one statement unless it
         is refused (answered as its synchronous URL would) or the account's queue is full
-        (not queued, and said why)."""
+        (not queued, and said why).
+
+        The checks only read, and queuing is one statement: they run without BEGIN and
+        COMMIT. The refusals of a request's leads are logged in one transaction."""
         if form.response_format not in RESPONSE_FORMATS:
             wrong = f"must be json or xml, got {form.response_format!r}"
             raise InvalidArgument([Violation("answer.response_type", wrong)])
         submission = request.submission
         target = Target()
-        async with transaction(self._pool) as conn:
-            refusals = await identify(conn, self._identifier, submission, target)
-            reason = return_url_refusal(request.return_url) if refusals is None else ""
+        async with statements(self._pool) as conn:
+            refused = await identified(conn, self._identifier, submission, target)
+            reason = return_url_refusal(request.return_url) if refused is None else ""
             if reason:
                 refused = Refused(ResponseType.Data_Errors, reason)
+            if refused is None:
+                answer = await self._enqueue(conn, request, form, target)
+        if refused is not None:
+            async with transaction(self._pool) as conn:
                 refusals = await refuse(conn, submission, target, refused)
-            if refusals is not None:
-                return QueueAnswer(False, refusals[0].post_id, refusals[0].details, tuple(refusals))
-            assert target.source_id is not None
-            clock = time.perf_counter()
-            post_id = str(uuid.uuid4())
-            document, credentials = request_document(request)
-            queued = PostOutcome(
-                post_id, ResponseType.No_Error, QUEUED, campaign_id=target.campaign_id or 0
-            )
-            step = Step("queue", "passed", "", micros(clock))
-            new = queue_store.NewQueuedPost(
-                post=post_log.entry(submission, target, 0, queued, [*target.steps, step]),
-                source_id=target.source_id,
-                request=document,
-                credentials=credentials,
-                return_url=request.return_url,
-                endpoint=form.endpoint,
-                response_format=form.response_format,
-                receiver_url=form.receiver_url,
-            )
-            if not await queue_store.enqueue(
-                conn,
-                new,
-                max_queued=self._max_queued,
-                reserve_seconds=self._reserve_seconds,
-            ):
-                full = queue_full(self._max_queued)
-                over = PostOutcome(
-                    post_id, ResponseType.Post_Over_Max, full, campaign_id=target.campaign_id or 0
-                )
-                step = Step("queue", "failed", full, micros(clock))
-                await post_log.log(conn, submission, target, 0, over, [*target.steps, step])
-                return QueueAnswer(False, post_id, full)
-        self._on_queued(target.account_id, post_id)
-        return QueueAnswer(True, post_id, QUEUED)
+            return QueueAnswer(False, refusals[0].post_id, refusals[0].details, tuple(refusals))
+        if answer.queued:
+            self._on_queued(target.account_id, answer.post_id)
+        return answer
+
+    async def _enqueue(
+        self, conn: Connection, request: QueuedRequest, form: AnswerForm, target: Target
+    ) -> QueueAnswer:
+        """Queue an identified post with its post log entry (one statement), or log why the
+        account's queue cannot take it."""
+        assert target.source_id is not None
+        submission = request.submission
+        clock = time.perf_counter()
+        post_id = str(uuid.uuid4())
+        campaign_id = target.campaign_id or 0
+        document, credentials = request_document(request)
+        queued = PostOutcome(post_id, ResponseType.No_Error, QUEUED, campaign_id=campaign_id)
+        step = Step("queue", "passed", "", micros(clock))
+        new = queue_store.NewQueuedPost(
+            post=post_log.entry(submission, target, 0, queued, [*target.steps, step]),
+            source_id=target.source_id,
+            request=document,
+            credentials=credentials,
+            return_url=request.return_url,
+            endpoint=form.endpoint,
+            response_format=form.response_format,
+            receiver_url=form.receiver_url,
+        )
+        if await queue_store.enqueue(
+            conn, new, max_queued=self._max_queued, reserve_seconds=self._reserve_seconds
+        ):
+            return QueueAnswer(True, post_id, QUEUED)
+        full = queue_full(self._max_queued)
+        over = PostOutcome(post_id, ResponseType.Post_Over_Max, full, campaign_id=campaign_id)
+        step = Step("queue", "failed", full, micros(clock))
+        await post_log.log(conn, submission, target, 0, over, [*target.steps, step])
+        return QueueAnswer(False, post_id, full)
 
 
 def request_document(request: QueuedRequest) -> tuple[bytes, bytes]:

@@ -84,8 +84,9 @@ class SubmitLeads:
         """
         target = Target()
         async with transaction(self._pool) as conn:
-            refusals = await identify(conn, self._identifier, submission, target, start)
-            if refusals is not None:
+            refused = await identified(conn, self._identifier, submission, target)
+            if refused is not None:
+                refusals = await refuse(conn, submission, target, refused, start)
                 if record is not None:
                     await record(conn, start, refusals)
                 return refusals
@@ -311,16 +312,11 @@ class SubmitLeads:
             return None
 
 
-async def identify(
-    conn: Connection,
-    identifier: Identifier,
-    submission: Submission,
-    target: Target,
-    start: int = 0,
-) -> list[PostOutcome] | None:
-    """Identify a request and check it can be read, in the caller's transaction, with the
-    post log's identify step; when refused, each lead's refusal (from `start` on) logged and
-    answered, else None."""
+async def identified(
+    conn: Connection, identifier: Identifier, submission: Submission, target: Target
+) -> Refused | None:
+    """Identify a request and check it can be read, on the caller's connection, with the
+    post log's identify step; why it is refused, or None."""
     started = time.perf_counter()
     refused = await identifier.identified(conn, submission, target)
     target.steps.append(
@@ -331,9 +327,7 @@ async def identify(
             micros(started),
         )
     )
-    if refused is None:
-        return None
-    return await refuse(conn, submission, target, refused, start)
+    return refused
 
 
 async def refuse(

@@ -37,5 +37,11 @@ CREATE TABLE queued_posts (
     FOREIGN KEY (account_id, post_id) REFERENCES posts
 );
 CREATE INDEX queued_posts_due ON queued_posts (next_attempt_at) WHERE state <> 'processed';
--- the account's posts waiting, counted against its limit at each queued post
-CREATE INDEX queued_posts_waiting ON queued_posts (account_id) WHERE state <> 'processed';
+
+-- How many posts each account has queued and not yet processed, kept by the statement that
+-- queues a post and the one that finishes it: the account's limit is checked on one row, in
+-- the statement that queues, whatever the number waiting.
+CREATE TABLE queued_post_counts (
+    account_id bigint PRIMARY KEY REFERENCES accounts,
+    waiting    integer NOT NULL CHECK (waiting >= 0)
+);

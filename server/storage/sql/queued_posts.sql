@@ -1,14 +1,15 @@
 -- name: enqueue_post
--- Queue a post with its post log entry, in one statement, unless the account has
--- max_queued posts waiting already: counted among those committed, so that posts queued at
--- the same instant may pass the limit by a few. The post is due for any worker's poll once
--- the process that queued it has had `reserve` seconds to start it. No row: not queued.
+-- Queue a post with its post log entry, counted among the account's posts waiting, in one
+-- statement, unless the account has max_queued waiting already (the count's row lock makes
+-- posts queued at once take turns on it, so the limit is exact). The post is due for any
+-- worker's poll once the process that queued it has had `reserve` seconds to start it. No
+-- row: not queued.
 WITH room AS (
-  SELECT count(*) < %(max_queued)s AS free FROM (
-    SELECT 1 FROM queued_posts
-    WHERE account_id = %(account_id)s AND state <> 'processed'
-    LIMIT %(max_queued)s
-  ) waiting
+  INSERT INTO queued_post_counts AS c (account_id, waiting)
+  VALUES (%(account_id)s, 1)
+  ON CONFLICT (account_id) DO UPDATE SET waiting = c.waiting + 1
+  WHERE c.waiting < %(max_queued)s
+  RETURNING account_id
 ), post AS (
   INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
                      request_format, request_body, request_truncated, lead_index,
@@ -18,7 +19,7 @@ WITH room AS (
          %(remote_ip)s, %(request_format)s, %(request_body)s, %(request_truncated)s,
          %(lead_index)s, %(request_post_id)s, %(is_valid)s, %(response_type)s,
          %(response_details)s, %(lead_id)s, %(price)s, %(steps)s
-  FROM room WHERE free
+  FROM room
   RETURNING account_id, id
 )
 INSERT INTO queued_posts (account_id, post_id, source_id, request, credentials, return_url,
@@ -76,9 +77,10 @@ WHERE account_id = %(account_id)s AND post_id = %(post_id)s AND state = 'process
 RETURNING post_id;
 
 -- name: finish_queued_post
--- A processed post: its answer stored, its request and credentials dropped, and its post log
--- entry given its first lead's answer and the processing step; in one statement, guarded by
--- the worker's lease. No row when the lease is lost.
+-- A processed post: its answer stored, its request and credentials dropped, no longer
+-- counted among the account's posts waiting, and its post log entry given its first lead's
+-- answer and the processing step; in one statement, guarded by the worker's lease. No row
+-- when the lease is lost.
 WITH done AS (
   UPDATE queued_posts
   SET state = 'processed', answer_type = %(answer_type)s, answer = %(answer)s,
@@ -94,6 +96,10 @@ WITH done AS (
       price = %(price)s, steps = p.steps || %(step)s
   FROM done
   WHERE p.account_id = done.account_id AND p.id = done.post_id
+), counted AS (
+  UPDATE queued_post_counts c SET waiting = c.waiting - 1
+  FROM done
+  WHERE c.account_id = done.account_id
 )
 SELECT post_id FROM done;
 
