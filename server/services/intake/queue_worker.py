@@ -114,17 +114,9 @@ class QueueWorker:
             ),
         )
 
-    @property
-    def settings(self) -> QueueSettings:
-        return self._settings
-
     async def run(self, stop: asyncio.Event) -> None:
         """Lease and process queued posts until `stop` is set; then finish those under way."""
         await self.runner.run(stop)
-
-    async def idle(self) -> None:
-        """Return once every queued post due now is processed (tests wait on it)."""
-        await self.runner.idle()
 
     def queued(self, account_id: int, post_id: str) -> None:
         """A post this process just queued: start it while there is room, else keep it in
