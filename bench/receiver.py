@@ -263,6 +263,14 @@ class Connection:
         )
         self._writer.write(head.encode() + payload)
         await self._writer.drain()
+        return await self._answer()
+
+    async def get(self, path: str) -> dict[str, Any]:
+        self._writer.write(f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode())
+        await self._writer.drain()
+        return await self._answer()
+
+    async def _answer(self) -> dict[str, Any]:
         headers = await self._reader.readuntil(b"\r\n\r\n")
         length = next(
             int(line.split(b":", 1)[1])

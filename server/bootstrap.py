@@ -20,7 +20,7 @@ import grpc
 import uvicorn
 from leadrouter.v1 import leads_pb2_grpc
 
-from gateways.receiver.app import ReceiverSettings, create_app
+from gateways.receiver.app import ReceiverSettings, create_app, written_answer
 from gateways.receiver.http_server import ReceiverProtocol
 from gateways.soap.app import SoapSettings
 from gateways.soap.app import create_app as create_soap_app
@@ -34,14 +34,20 @@ from server.rpc.app import Servicers, create_server
 from server.rpc.distribution import DistributionServicer
 from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
-from server.rpc.leads import LeadServicer
+from server.rpc.leads import LeadServicer, response_message
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 from server.services.accounts import Accounts
 from server.services.buyers.edits import BuyerEdits
 from server.services.buyers.groups import ClientGroups
 from server.services.buyers.reads import BuyerReads
-from server.services.callbacks import CallbackReports, Callbacks, CallbackSettings, Sender
+from server.services.callbacks import (
+    CallbackReports,
+    Callbacks,
+    CallbackSettings,
+    Sender,
+    queue_callback,
+)
 from server.services.catalog import Catalog
 from server.services.config_apply import ConfigApply
 from server.services.distribution.engine import Distributor, EngineSettings
@@ -49,7 +55,14 @@ from server.services.geo import Geo
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.identify import Identifier
 from server.services.intake.instructions import SourceInstructions
-from server.services.intake.posting import PostLeads
+from server.services.intake.posting import PostAnswer, PostLeads
+from server.services.intake.queue_worker import (
+    ProcessedPost,
+    QueueSettings,
+    QueueWorker,
+    WrittenAnswer,
+)
+from server.services.intake.queueing import AnswerForm, QueueLeads
 from server.services.intake.submit import SubmitLeads
 from server.services.intake.update import UpdateLead
 from server.services.leads import Leads
@@ -62,7 +75,7 @@ from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
 from server.services.signing_secrets import SigningSecrets
 from server.services.source_keys import SourceKeys
-from server.storage.database import Pool, database_url, open_pool
+from server.storage.database import Connection, Pool, database_url, open_pool
 from server.storage.migrations import Migration, migrate
 
 log = logging.getLogger(__name__)
@@ -117,18 +130,44 @@ async def callbacks(
         await worker
 
 
-def servicers(
-    pool: Pool, engine: Distributor, receiver_url: str = "http://127.0.0.1:8080"
-) -> Servicers:
-    """Every use case on `pool`, delivering through `engine`, behind its servicer.
-    `receiver_url`: the receiver's address as posting instructions show it."""
+@asynccontextmanager
+async def servicers(
+    pool: Pool,
+    engine: Distributor,
+    receiver_url: str = "http://127.0.0.1:8080",
+    queue: QueueSettings | None = None,
+    callbacks: Callbacks | None = None,
+) -> AsyncIterator[Servicers]:
+    """Every use case on `pool`, delivering through `engine`, behind its servicer, with the
+    worker that processes the /async URLs' queued posts running until the block ends (it
+    then finishes the posts under way). `receiver_url`: the receiver's address as posting
+    instructions show it.
+
+    Queued posts are processed on connections of their own (`QueueSettings.connections`),
+    so that the receiver's answers never wait for a connection behind them
+    (docs/decisions.md, "Measured choices")."""
+    queue = queue or QueueSettings()
+    url = pool.conninfo
+    if not isinstance(url, str):  # open_pool's pools are opened on a URL
+        raise TypeError("the pool must be opened on a connection URL")
+    queue_pool = await open_pool(url, queue.connections)
     accounts = Accounts(pool)
     states = us_places.load_states()
     catalog = Catalog(pool, states)
     leads = Leads(pool)
     identifier = Identifier()  # what posts' identifiers resolve to, shared by the intake
     submit = SubmitLeads(pool, identifier, zip_codes.city_state, engine)
-    return Servicers(
+    post = PostLeads(submit, engine)
+    queued = PostLeads(SubmitLeads(queue_pool, identifier, zip_codes.city_state, engine), engine)
+    worker = QueueWorker(
+        queue_pool,
+        queued,
+        receiver_answer,
+        queue,
+        on_processed=None if callbacks is None else _call_back,
+        on_committed=(lambda: None) if callbacks is None else callbacks.wake,
+    )
+    built = Servicers(
         authenticate=accounts.authenticate,
         admin=AdminServicer(
             accounts=Accounts(pool),
@@ -144,7 +183,14 @@ def servicers(
             receiver_url=receiver_url,
         ),
         leads=LeadServicer(
-            PostLeads(submit, engine),
+            post,
+            QueueLeads(
+                pool,
+                identifier,
+                worker.queued,
+                max_queued=queue.max_queued,
+                reserve_seconds=queue.lease_seconds,
+            ),
             UpdateLead(pool, identifier, engine),
             CheckDuplicate(pool, identifier),
             SourceInstructions(pool, identifier, catalog),
@@ -161,6 +207,41 @@ def servicers(
         geo=GeoServicer(Geo(us_places.load)),
         portal=PortalServicer(Portal(pool, states)),
     )
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        yield built
+    finally:
+        stop.set()
+        await running
+        await queue_pool.close()
+
+
+async def _call_back(conn: Connection, processed: ProcessedPost) -> None:
+    """A processed queued post's answer, queued for its `returnurl` in the transaction that
+    records it."""
+    await queue_callback(
+        conn,
+        processed.account_id,
+        processed.source_id,
+        processed.post_id,
+        processed.return_url,
+        processed.content_type,
+        processed.body,
+    )
+
+
+def receiver_answer(answer: PostAnswer, form: AnswerForm, request_format: str) -> WrittenAnswer:
+    """A queued post's answer, written by the receiver's own writer as its synchronous URL
+    would have written it."""
+    media_type, body = written_answer(
+        form.endpoint,
+        form.response_format,
+        request_format,
+        form.receiver_url,
+        response_message(answer),
+    )
+    return WrittenAnswer(media_type, body)
 
 
 @asynccontextmanager
@@ -307,12 +388,21 @@ async def serve(
             receiver_url = settings.public_url or f"http://{settings.receiver_address}"
             lease = float(settings.lease_seconds)
             # callbacks of queued posts; the async queue wakes this sender once it commits one
-            await stack.enter_async_context(callbacks(pool, CallbackSettings(lease_seconds=lease)))
+            sender = await stack.enter_async_context(
+                callbacks(pool, CallbackSettings(lease_seconds=lease))
+            )
             engine = EngineSettings(lease_seconds=lease)
             distributor = await stack.enter_async_context(distribution(pool, engine))
-            served = await create_server(
-                servicers(pool, distributor, receiver_url), settings.grpc_address
+            queue = QueueSettings(
+                lease_seconds=float(settings.lease_seconds),
+                max_queued=settings.queue_max_posts,
+                batch=settings.queue_concurrency,
+                concurrency=settings.queue_concurrency,
             )
+            built = await stack.enter_async_context(
+                servicers(pool, distributor, receiver_url, queue, sender)
+            )
+            served = await create_server(built, settings.grpc_address)
             stack.push_async_callback(served.server.stop, settings.shutdown_grace_seconds)
             host = settings.grpc_address.rpartition(":")[0]
             addresses["grpc"] = f"{host}:{served.port}"

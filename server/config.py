@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from server.domain.intake.queueing import DEFAULT_MAX_QUEUED
+
 DEFAULT_GRPC = "127.0.0.1:50051"
 DEFAULT_RECEIVER = "127.0.0.1:8080"
 DEFAULT_SOAP = "127.0.0.1:8081"
@@ -56,6 +58,9 @@ class Settings:
     # how long distribution work (a job's step, a send past its timeout) stays leased to a
     # process before another may take it over: the recovery time after a crash
     lease_seconds: int = 30
+    # posts an account may have queued by the /async URLs and not yet processed
+    queue_max_posts: int = DEFAULT_MAX_QUEUED
+    queue_concurrency: int = 32  # queued posts one process processes at once
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -87,6 +92,12 @@ class Settings:
         if "LEADROUTER_LEASE_SECONDS" in env:
             lease = _positive_int("LEADROUTER_LEASE_SECONDS", env["LEADROUTER_LEASE_SECONDS"])
             settings = replace(settings, lease_seconds=lease)
+        if "LEADROUTER_QUEUE_MAX_POSTS" in env:
+            most = _positive_int("LEADROUTER_QUEUE_MAX_POSTS", env["LEADROUTER_QUEUE_MAX_POSTS"])
+            settings = replace(settings, queue_max_posts=most)
+        if "LEADROUTER_QUEUE_CONCURRENCY" in env:
+            name = "LEADROUTER_QUEUE_CONCURRENCY"
+            settings = replace(settings, queue_concurrency=_positive_int(name, env[name]))
         return settings
 
     def with_overrides(

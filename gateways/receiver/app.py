@@ -17,6 +17,11 @@ sends, reading call data) and in what they write back:
 | autoredirect | REDIRECT | 303 to the buyer's URL, else to `returnurl`, else PostResponse |
 | calldata | CALL, call data read | PostResponse |
 
+Each insert endpoint but ping has an `/async` variant (QueueLeads): the post is answered at
+once with LeadExec's LeadQueueResponse, or refused as the synchronous endpoint refuses it, and
+the lead service processes it later; its answer, written here too (`written_answer`), is then
+shown by the queue status URL.
+
 Paths are matched ignoring case, with or without a trailing slash, and answered where they are
 (never redirected). The posting URLs (insert, update, duplicate check) take GET as well as
 POST: PHP integrations build the whole post into the query string and call it with cURL.
@@ -50,7 +55,7 @@ DEFAULT_READ_TIMEOUT = 30.0
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
-# Insert endpoints that come with ping-post; every /async variant waits for async work too.
+# Insert endpoints that come with ping-post (their /async variant too).
 NOT_ENABLED = ("ping",)
 # The methods of the URLs that post: a GET carries the whole post in its query string.
 POSTING = ("GET", "POST")
@@ -86,6 +91,15 @@ class _Endpoint:
 
 
 GENERAL = _Endpoint()
+# The insert URLs, by the name in their path.
+INSERTS = {
+    "general": GENERAL,
+    "returnsends": _Endpoint(wait_for_sends=True, sends=True, json_array=True),
+    "transfer": _Endpoint(leads_pb2.SALE_KIND_LIVE_TRANSFER, agents=True, json_array=True),
+    "manualredirect": _Endpoint(leads_pb2.SALE_KIND_REDIRECT),
+    "autoredirect": _Endpoint(leads_pb2.SALE_KIND_REDIRECT, redirects=True),
+    "calldata": _Endpoint(leads_pb2.SALE_KIND_CALL, call_data=True, json_array=True),
+}
 
 
 def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette:
@@ -96,17 +110,14 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         """A route answering with PostResponses from `call` (SubmitLeads or UpdateLead)."""
 
         async def handle(request: Request) -> Response:
-            incoming = await _incoming(request, settings, call_data=endpoint.call_data)
+            incoming = await _incoming(request, settings, endpoint)
             if isinstance(incoming, Response):
                 return incoming
-            incoming.message.wait_for_sends = endpoint.wait_for_sends
-            incoming.message.sale_kind = endpoint.sale_kind
             try:
                 answer = await call(incoming.message, timeout=settings.grpc_timeout)
             except grpc.aio.AioRpcError as error:
                 return _unavailable(incoming.kind, error)
-            as_array = endpoint.json_array and incoming.message.request_format == "json"
-            answered = _post_results(request, incoming.kind, answer.results, endpoint, as_array)
+            answered = _post_results(request, incoming, answer.results, endpoint)
             if endpoint.redirects and answer.redirect_to:
                 answered.status_code = 303
                 answered.headers["location"] = quote(answer.redirect_to, safe=_LOCATION_SAFE)
@@ -114,28 +125,41 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
 
         return handle
 
-    insert = {
-        "general": posting(stub.SubmitLeads, GENERAL),
-        "returnsends": posting(
-            stub.SubmitLeads, _Endpoint(wait_for_sends=True, sends=True, json_array=True)
-        ),
-        "transfer": posting(
-            stub.SubmitLeads,
-            _Endpoint(leads_pb2.SALE_KIND_LIVE_TRANSFER, agents=True, json_array=True),
-        ),
-        "manualredirect": posting(stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_REDIRECT)),
-        "autoredirect": posting(
-            stub.SubmitLeads, _Endpoint(leads_pb2.SALE_KIND_REDIRECT, redirects=True)
-        ),
-        "calldata": posting(
-            stub.SubmitLeads,
-            _Endpoint(leads_pb2.SALE_KIND_CALL, call_data=True, json_array=True),
-        ),
-    }
+    def queueing(name: str, endpoint: _Endpoint) -> Handler:
+        """An /async route: the post queued (LeadQueueResponse), or refused as at once as its
+        synchronous URL refuses it (PostResponses)."""
+
+        async def handle(request: Request) -> Response:
+            incoming = await _incoming(request, settings, endpoint)
+            if isinstance(incoming, Response):
+                return incoming
+            base = str(request.base_url)
+            ask = leads_pb2.QueueLeadsRequest(
+                request=incoming.message,
+                answer=leads_pb2.AnswerForm(
+                    endpoint=name, response_type=incoming.kind, receiver_url=base
+                ),
+            )
+            try:
+                answer = await stub.QueueLeads(ask, timeout=settings.grpc_timeout)
+            except grpc.aio.AioRpcError as error:
+                return _unavailable(incoming.kind, error)
+            if answer.refused:
+                return _post_results(request, incoming, answer.refused, endpoint)
+            status_url = _queue_status_url(base, answer.post_id) if answer.queued else ""
+            args = (answer.queued, answer.post_id, answer.details, status_url)
+            if incoming.kind == "xml":
+                return Response(responses.queue_answer_xml(*args), 200, media_type=XML_TYPE)
+            return _json(responses.queue_answer_json(*args))
+
+        return handle
+
+    insert = {name: posting(stub.SubmitLeads, endpoint) for name, endpoint in INSERTS.items()}
+    queued = {name: queueing(name, endpoint) for name, endpoint in INSERTS.items()}
     update = posting(stub.UpdateLead, GENERAL)
 
     async def duplicate_check(request: Request) -> Response:
-        incoming = await _incoming(request, settings)
+        incoming = await _incoming(request, settings, GENERAL)
         if isinstance(incoming, Response):
             return incoming
         try:
@@ -175,31 +199,54 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         name = request.url.path
         return _error(kind, 501, "Data_Errors", f"{name} is not enabled on this server yet")
 
-    async def status(request: Request) -> Response:
-        """A post's status; its PostID in the path, or in the query string (`?PostID=`)."""
+    async def post_status(request: Request) -> leads_pb2.PostStatus | Response:
+        """The post the status URL names: its PostID in the path, or in the query string
+        (`?PostID=`); or the error answering it."""
         post_id = request.path_params.get("post_id") or _query_value(request, "postid")
         wanted = _accepted_kind(request)
         if not post_id:
             return _error(wanted, 400, "Data_Errors", "PostID is required")
         try:
-            found = await stub.GetPostStatus(
+            found: leads_pb2.PostStatus = await stub.GetPostStatus(
                 leads_pb2.GetPostStatusRequest(post_id=post_id), timeout=settings.grpc_timeout
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return _error(wanted, 404, "Data_Errors", f"No post {post_id}")
             return _unavailable(wanted, error)
-        if wanted == "xml":
+        return found
+
+    async def status(request: Request) -> Response:
+        """A post's status report: JSON, or XML when Accept asks for it."""
+        found = await post_status(request)
+        if isinstance(found, Response):
+            return found
+        if _accepted_kind(request) == "xml":
             return Response(responses.post_status_xml(found), 200, media_type=XML_TYPE)
         return _json(responses.post_status_json(found))
+
+    async def queue_status(request: Request) -> Response:
+        """A queued post's status report, with where it stands in the queue and, once
+        processed, its answer; in the format its async URL asked for, which its answer is
+        written in. Any other post's is its status report."""
+        found = await post_status(request)
+        if isinstance(found, Response):
+            return found
+        if found.queue_state == leads_pb2.QUEUE_STATE_UNSPECIFIED:
+            return await status(request)
+        if found.answer_format == "xml":
+            return Response(responses.queue_status_xml(found), 200, media_type=XML_TYPE)
+        return _json(responses.queue_status_json(found))
 
     routes = []
     for name in (*insert, *NOT_ENABLED):
         handler = insert.get(name, not_enabled)
+        later = queued.get(name, not_enabled)
         routes += [
             _route(f"/processor/insert/{name}", handler, POSTING),
+            _route(f"/processor/insert/{name}/async", later, POSTING),
             _route(f"/processor/insert/{name}/{{response_type}}", handler, POSTING),
-            _route(f"/processor/insert/{name}/{{response_type}}/async", not_enabled, POSTING),
+            _route(f"/processor/insert/{name}/{{response_type}}/async", later, POSTING),
         ]
     routes += [
         _route("/processor/update", update, POSTING),
@@ -209,8 +256,8 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         _route("/processor/instructions", posting_instructions, READING, _accepted_kind),
         _route("/information/status", status, READING, _accepted_kind),
         _route("/information/status/{post_id}", status, READING, _accepted_kind),
-        _route("/information/queuestatus", status, READING, _accepted_kind),
-        _route("/information/queuestatus/{post_id}", status, READING, _accepted_kind),
+        _route("/information/queuestatus", queue_status, READING, _accepted_kind),
+        _route("/information/queuestatus/{post_id}", queue_status, READING, _accepted_kind),
     ]
     app = Starlette(routes=routes)
     app.router.redirect_slashes = False  # a trailing slash is matched by the routes themselves
@@ -306,9 +353,10 @@ class _Incoming:
 
 
 async def _incoming(
-    request: Request, settings: ReceiverSettings, *, call_data: bool = False
+    request: Request, settings: ReceiverSettings, endpoint: _Endpoint
 ) -> _Incoming | Response:
-    """The posted request as a lead service message, or the legacy error answering it."""
+    """The posted request as a lead service message for `endpoint`, or the legacy error
+    answering it."""
     wanted = request.path_params.get("response_type", "")
     try:
         body = await _read_body(request, settings)
@@ -325,13 +373,16 @@ async def _incoming(
         request.headers.get("content-type"),
         list(request.query_params.multi_items()),
         forms.api_key_from_headers(request.headers),
-        call_data=call_data,
+        call_data=endpoint.call_data,
     )
     kind = _response_kind(wanted, submission.request_format)
     if kind is None:
         return _error("json", 404, "Data_Errors", "The response type must be json or xml")
     remote_ip = request.client.host if request.client else ""
-    return _Incoming(forms.to_request(submission, body, remote_ip), kind)
+    message = forms.to_request(submission, body, remote_ip)
+    message.wait_for_sends = endpoint.wait_for_sends
+    message.sale_kind = endpoint.sale_kind
+    return _Incoming(message, kind)
 
 
 def _response_kind(wanted: str, request_format: str) -> str | None:
@@ -346,19 +397,46 @@ def _response_kind(wanted: str, request_format: str) -> str | None:
 
 def _post_results(
     request: Request,
-    kind: str,
+    incoming: _Incoming,
     results: Sequence[leads_pb2.PostResult],
-    endpoint: _Endpoint = GENERAL,
-    as_array: bool = False,
+    endpoint: _Endpoint,
 ) -> Response:
-    """The PostResponses; `as_array`: in JSON, an array even for one result."""
-    base = str(request.base_url)
-    status_urls = [_status_url(base, r.post_id) for r in results]
+    """The PostResponses, as `endpoint` writes them."""
+    media_type, body = _written(
+        endpoint, incoming.kind, incoming.message.request_format, str(request.base_url), results
+    )
+    return Response(body, 200, media_type=media_type)
+
+
+def written_answer(
+    endpoint: str,
+    kind: str,
+    request_format: str,
+    base_url: str,
+    answer: leads_pb2.SubmitLeadsResponse,
+) -> tuple[str, bytes]:
+    """A request's answer (its media type and body) as the insert URL `endpoint` writes it
+    (json or xml, as `kind` says) for a request of this format; `base_url`: the receiver's,
+    as the request reached it. The lead service has a queued post's answer written here,
+    so that it is the synchronous URL's answer to the byte."""
+    return _written(INSERTS.get(endpoint, GENERAL), kind, request_format, base_url, answer.results)
+
+
+def _written(
+    endpoint: _Endpoint,
+    kind: str,
+    request_format: str,
+    base_url: str,
+    results: Sequence[leads_pb2.PostResult],
+) -> tuple[str, bytes]:
+    status_urls = [_status_url(base_url, r.post_id) for r in results]
     lists = {"sends": endpoint.sends, "agents": endpoint.agents}
     if kind == "xml":
-        body = responses.post_results_xml(results, status_urls, **lists)
-        return Response(body, 200, media_type=XML_TYPE)
-    return _json(responses.post_results_json(results, status_urls, **lists, array=as_array))
+        return XML_TYPE, responses.post_results_xml(results, status_urls, **lists).encode()
+    as_array = endpoint.json_array and request_format == "json"
+    return JSON_TYPE, _json_bytes(
+        responses.post_results_json(results, status_urls, **lists, array=as_array)
+    )
 
 
 def _status_url(base_url: str, post_id: str) -> str:
@@ -367,9 +445,17 @@ def _status_url(base_url: str, post_id: str) -> str:
     return f"{base_url}information/status/{quote(post_id, safe='')}" if post_id else ""
 
 
+def _queue_status_url(base_url: str, post_id: str) -> str:
+    """The queue status route's address for a queued post."""
+    return f"{base_url}information/queuestatus/{quote(post_id, safe='')}"
+
+
 def _json(content: object, status_code: int = 200) -> Response:
-    body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-    return Response(body, status_code, media_type=JSON_TYPE)
+    return Response(_json_bytes(content), status_code, media_type=JSON_TYPE)
+
+
+def _json_bytes(content: object) -> bytes:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _error(kind: str, status_code: int, response_type: str, details: str) -> Response:

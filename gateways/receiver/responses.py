@@ -36,6 +36,9 @@ Choices where LeadExec's documents are silent or ambiguous:
   an array (`array=True`) where they show one; XML answers are unchanged.
 - A post's status is answered under a `<LeadQueueResponse>` root, with
   `QualityControlDetails` and `ReturnDetails` as nested elements.
+- A queued post's status (the queue status URL) is the status report with `QueueStatus`
+  after `PostID`, and `DateProcessed` and `Response` (the stored answer: a JSON value, or in
+  XML its root element, indented, inside `<Response>`) at the end.
 - The returnsends and transfer answers keep `StatusURL`, which their examples leave out, and
   add their list after it: `Sends` (`SendInfo` items in XML) or `ClientInfos` (`ClientInfo`
   items). `AgentPhone` is a string, as in the JSON example (the property table says bool).
@@ -43,6 +46,7 @@ Choices where LeadExec's documents are silent or ambiguous:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -264,6 +268,64 @@ def post_status_xml(status: leads_pb2.PostStatus) -> str:
     return _document("LeadQueueResponse", post_status_json(status))
 
 
+# -- queued posts (the /async URLs) ------------------------------------------------------------
+
+QUEUE_STATE_NAMES: dict[leads_pb2.QueueState.ValueType, str] = {
+    leads_pb2.QUEUE_STATE_QUEUED: "Queued",
+    leads_pb2.QUEUE_STATE_PROCESSING: "Processing",
+    leads_pb2.QUEUE_STATE_PROCESSED: "Processed",
+}
+
+
+def queue_answer_json(queued: bool, post_id: str, details: str, status_url: str) -> JsonObject:
+    """LeadExec's LeadQueueResponse: the answer of an /async URL that did not refuse the post."""
+    return {
+        "QueueSuccessful": queued,
+        "PostID": post_id,
+        "ResponseDetails": details,
+        "StatusURL": status_url,
+    }
+
+
+def queue_answer_xml(queued: bool, post_id: str, details: str, status_url: str) -> str:
+    """`queue_answer_json` as LeadExec's XML document."""
+    return _document("LeadQueueResponse", queue_answer_json(queued, post_id, details, status_url))
+
+
+def queue_status_json(status: leads_pb2.PostStatus) -> JsonObject:
+    """A queued post's status report (the queue status URL): the status report, with where
+    the post stands (`QueueStatus`: Queued, Processing or Processed), when it was processed,
+    and its answer (`Response`: what its synchronous URL would have answered, null until
+    processed). The stored answer is the JSON the receiver wrote."""
+    answer: JsonValue = json.loads(status.answer) if status.answer else None
+    return _queue_status(status, answer)
+
+
+def queue_status_xml(status: leads_pb2.PostStatus) -> str:
+    """`queue_status_json` as an XML document under `<LeadQueueResponse>`; `Response` holds
+    the stored answer's root element (`PostResponse` or `PostResponses`)."""
+    answer = _Fragment(_without_declaration(status.answer.decode())) if status.answer else None
+    return _document("LeadQueueResponse", _queue_status(status, answer))
+
+
+def _queue_status(status: leads_pb2.PostStatus, answer: _Value) -> dict[str, _Value]:
+    report: dict[str, _Value] = dict(post_status_json(status))
+    processed = iso_date(status.date_processed) if status.HasField("date_processed") else None
+    return {
+        "PostID": report.pop("PostID"),
+        "QueueStatus": QUEUE_STATE_NAMES.get(status.queue_state, ""),
+        **report,
+        "DateProcessed": processed,
+        "Response": answer,
+    }
+
+
+def _without_declaration(document: str) -> str:
+    if document.startswith("<?xml"):
+        return document.split("?>", 1)[1].lstrip()
+    return document
+
+
 # -- duplicate check ----------------------------------------------------------------------------
 
 
@@ -289,8 +351,19 @@ def duplicate_check_xml(found: leads_pb2.DuplicateCheck) -> str:
 # -- XML writing --------------------------------------------------------------------------------
 
 
-def _document(root: str, content: JsonObject | list[tuple[str, JsonObject]]) -> str:
-    children = list(content.items()) if isinstance(content, dict) else content
+class _Fragment(str):
+    """An XML element, written as it is (a stored answer inside a queue status report)."""
+
+
+_Value: TypeAlias = "JsonValue | _Fragment"
+
+
+def _document(
+    root: str, content: dict[str, _Value] | JsonObject | list[tuple[str, JsonObject]]
+) -> str:
+    children: list[tuple[str, _Value]] = (
+        list(content.items()) if isinstance(content, dict) else list(content)
+    )
     if not children:
         return f"{_DECLARATION}\n<{root} {_NAMESPACES} />"
     lines = [_DECLARATION, f"<{root} {_NAMESPACES}>"]
@@ -300,8 +373,15 @@ def _document(root: str, content: JsonObject | list[tuple[str, JsonObject]]) -> 
     return "\n".join(lines)
 
 
-def _element(name: str, value: JsonValue, depth: int) -> list[str]:
+def _element(name: str, value: _Value, depth: int) -> list[str]:
     indent = "  " * depth
+    if isinstance(value, _Fragment):
+        inner = "  " * (depth + 1)
+        return [
+            f"{indent}<{name}>",
+            *(inner + line for line in value.splitlines()),
+            f"{indent}</{name}>",
+        ]
     if value is None:
         return [f'{indent}<{name} xsi:nil="true" />']
     if isinstance(value, dict):

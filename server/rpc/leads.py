@@ -8,13 +8,15 @@ from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc
 
 from server.domain.catalog import instructions
 from server.domain.intake.call_data import CALL_DATE, CALL_DURATION, CALL_RESULT, IVR_NUMBER
+from server.domain.intake.queueing import QueueState
 from server.domain.intake.records import LeadSummary, PostStatus
 from server.domain.intake.screening import SaleKind
 from server.errors import InvalidArgument, NotFound, Violation
 from server.rpc.convert import decimal_text, stamp, struct
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.instructions import SourceInstructions
-from server.services.intake.posting import LeadAnswer, PostLeads, answer_deadline
+from server.services.intake.posting import LeadAnswer, PostAnswer, PostLeads, answer_deadline
+from server.services.intake.queueing import AnswerForm, QueuedRequest, QueueLeads
 from server.services.intake.requests import PostedLead, PostOutcome, Submission
 from server.services.intake.update import UpdateLead
 from server.services.leads import Leads
@@ -109,6 +111,20 @@ def answer_message(answer: LeadAnswer) -> leads_pb2.PostResult:
     return result
 
 
+def response_message(answer: PostAnswer) -> leads_pb2.SubmitLeadsResponse:
+    """A request's answers, as SubmitLeads gives them."""
+    return leads_pb2.SubmitLeadsResponse(
+        results=[answer_message(a) for a in answer.leads], redirect_to=answer.redirect_to
+    )
+
+
+QUEUE_STATES = {
+    QueueState.Queued: leads_pb2.QUEUE_STATE_QUEUED,
+    QueueState.Processing: leads_pb2.QUEUE_STATE_PROCESSING,
+    QueueState.Processed: leads_pb2.QUEUE_STATE_PROCESSED,
+}
+
+
 def status_message(status: PostStatus) -> leads_pb2.PostStatus:
     message = leads_pb2.PostStatus(
         post_id=status.post_id,
@@ -126,6 +142,13 @@ def status_message(status: PostStatus) -> leads_pb2.PostStatus:
     stamp(message.date_received, status.received_at)
     stamp(message.qc_date_of_review, status.qc_reviewed_at)
     stamp(message.date_of_return, status.returned_at)
+    queue = status.queue
+    if queue is not None:
+        message.queue_state = QUEUE_STATES[queue.state]
+        message.answer_format = queue.response_format
+        stamp(message.date_processed, queue.processed_at)
+        message.answer_content_type = queue.answer_type
+        message.answer = queue.answer
     return message
 
 
@@ -148,12 +171,14 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
     def __init__(
         self,
         post: PostLeads,
+        queue: QueueLeads,
         update: UpdateLead,
         duplicates: CheckDuplicate,
         instructions: SourceInstructions,
         leads: Leads,
     ) -> None:
         self._post = post
+        self._queue = queue
         self._update = update
         self._duplicates = duplicates
         self._instructions = instructions
@@ -168,8 +193,22 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
             return_url=request.return_url,
             deadline=answer_deadline(context.time_remaining()),
         )
-        return leads_pb2.SubmitLeadsResponse(
-            results=[answer_message(a) for a in answer.leads], redirect_to=answer.redirect_to
+        return response_message(answer)
+
+    async def QueueLeads(
+        self, request: leads_pb2.QueueLeadsRequest, context: Context
+    ) -> leads_pb2.QueueLeadsResponse:
+        posted = request.request
+        form = request.answer
+        answer = await self._queue.queue(
+            QueuedRequest(submission(posted), posted.wait_for_sends, posted.return_url),
+            AnswerForm(form.endpoint, form.response_type, form.receiver_url),
+        )
+        return leads_pb2.QueueLeadsResponse(
+            queued=answer.queued,
+            post_id=answer.post_id,
+            details=answer.details,
+            refused=[result_message(outcome) for outcome in answer.refused],
         )
 
     async def UpdateLead(

@@ -17,7 +17,8 @@ from psycopg.types.json import Jsonb
 from server.domain.caps import CapCounts, CapWindows
 from server.domain.catalog.fields import Value
 from server.domain.catalog.specs import PricingModel, Status
-from server.domain.intake.records import FoundLead, LeadSummary, PostStatus
+from server.domain.intake.queueing import QueueState
+from server.domain.intake.records import FoundLead, LeadSummary, PostStatus, QueueStanding
 from server.domain.intake.screening import Step
 from server.storage.database import Connection
 from server.storage.queries import Row, fetch_all, q
@@ -112,7 +113,8 @@ def step_json(step: Step) -> dict[str, Any]:
     }
 
 
-def _post_params(entry: PostEntry) -> dict[str, Any]:
+def post_params(entry: PostEntry) -> dict[str, Any]:
+    """The parameters of a post log entry's row, as the statements writing one name them."""
     return {
         "account_id": entry.account_id,
         "id": entry.post_id,
@@ -139,7 +141,7 @@ def _post_params(entry: PostEntry) -> dict[str, Any]:
 
 async def insert_post(conn: Connection, entry: PostEntry) -> None:
     """Log a post that stored no lead (an accepted one is logged by `insert_lead`)."""
-    await conn.execute(q("insert_post"), _post_params(entry))
+    await conn.execute(q("insert_post"), post_params(entry))
 
 
 async def insert_lead(conn: Connection, lead: NewLead, *, savepoint: bool) -> StoredLead:
@@ -148,7 +150,7 @@ async def insert_lead(conn: Connection, lead: NewLead, *, savepoint: bool) -> St
     a savepoint follows in the same round trip, where a first distribution step that fails
     is undone to (`rollback_first_step`), the lead kept."""
     params = {
-        **_post_params(lead.post),
+        **post_params(lead.post),
         "post_id": lead.post.post_id,
         "reference": lead.reference,
         "no_sell": lead.no_sell,
@@ -341,6 +343,19 @@ async def post_status(conn: Connection, post_id: uuid.UUID) -> PostStatus | None
         qc_reason=row["qc_reason"] or "",
         returned_at=row["returned_at"],
         return_reason=row["return_reason"] or "",
+        queue=_queue_standing(row),
+    )
+
+
+def _queue_standing(row: Row) -> QueueStanding | None:
+    if row["queue_state"] is None:
+        return None
+    return QueueStanding(
+        state=QueueState(row["queue_state"]),
+        response_format=row["response_format"],
+        processed_at=row["processed_at"],
+        answer_type=row["answer_type"],
+        answer=bytes(row["answer"] or b""),
     )
 
 

@@ -19,6 +19,7 @@ from server.config import Settings
 from server.rpc.app import Served, create_server
 from server.services.accounts import Accounts, NewAccount
 from server.services.distribution.engine import Distributor, EngineSettings
+from server.services.intake.queue_worker import QueueSettings
 from server.storage.database import open_pool
 from tests.support.buyers import BuyerServer, buyer_server
 
@@ -59,11 +60,16 @@ def idle(engines: list[Distributor]) -> Callable[[], Awaitable[None]]:
     return wait
 
 
+# Queued posts (the /async URLs): a test that kills a worker waits a second, not thirty.
+QUEUE = QueueSettings(lease_seconds=1.0, poll_seconds=0.05, retry_base_seconds=0.2)
+
+
 @pytest.fixture
 async def served(pool: Any, distributor: Distributor) -> AsyncIterator[Served]:
-    served = await create_server(servicers(pool, distributor), "127.0.0.1:0")
-    yield served
-    await served.server.stop(None)
+    async with servicers(pool, distributor, queue=QUEUE) as built:
+        served = await create_server(built, "127.0.0.1:0")
+        yield served
+        await served.server.stop(None)
 
 
 @pytest.fixture
@@ -76,9 +82,12 @@ async def second_server(database_url: str, engines: list[Distributor]) -> AsyncI
     """Another server with its own pool and distribution worker, on the same database."""
     other_pool = await open_pool(database_url, max_size=6)
     try:
-        async with distribution(other_pool, FAST) as engine:
+        async with (
+            distribution(other_pool, FAST) as engine,
+            servicers(other_pool, engine, queue=QUEUE) as built,
+        ):
             engines.append(engine)
-            served = await create_server(servicers(other_pool, engine), "127.0.0.1:0")
+            served = await create_server(built, "127.0.0.1:0")
             yield f"127.0.0.1:{served.port}"
             await served.server.stop(None)
     finally:

@@ -168,22 +168,25 @@ async def test_a_day_cap_of_five_takes_exactly_five_of_fifty_across_two_servers(
 ) -> None:
     other_pool = await open_pool(database_url, max_size=4)
     engine = Distributor(other_pool, Transports())
-    other = await create_server(servicers(other_pool, engine), "127.0.0.1:0")
     try:
-        requests = [
-            acme.request(
-                {**GOOD, "Email": f"person{i}@example.com", "Phone": f"702555{i:04d}"},
-                aid=acme.rev,
-                password="acme-secret-2",
-            )
-            for i in range(50)
-        ]
-        addresses = [acme.address, f"127.0.0.1:{other.port}"]
-        responses = await asyncio.gather(
-            *(acme.submit(r, addresses[i % 2]) for i, r in enumerate(requests))
-        )
+        async with servicers(other_pool, engine) as built:
+            other = await create_server(built, "127.0.0.1:0")
+            requests = [
+                acme.request(
+                    {**GOOD, "Email": f"person{i}@example.com", "Phone": f"702555{i:04d}"},
+                    aid=acme.rev,
+                    password="acme-secret-2",
+                )
+                for i in range(50)
+            ]
+            addresses = [acme.address, f"127.0.0.1:{other.port}"]
+            try:
+                responses = await asyncio.gather(
+                    *(acme.submit(r, addresses[i % 2]) for i, r in enumerate(requests))
+                )
+            finally:
+                await other.server.stop(None)
     finally:
-        await other.server.stop(None)
         await other_pool.close()
     counts = Counter(r.results[0].response_type for r in responses)
     assert counts == {R.NO_ERROR: 5, R.POST_OVER_MAX: 45}

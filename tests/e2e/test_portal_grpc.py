@@ -141,13 +141,12 @@ async def clocked(pool: Any, distributor: Any) -> AsyncIterator[Any]:
 
     clocked = Clocked()
     portal = PortalServicer(Portal(pool, load_states(), clock=lambda: clocked.now))
-    served = await create_server(
-        dataclasses.replace(servicers(pool, distributor), portal=portal), "127.0.0.1:0"
-    )
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{served.port}") as channel:
-        clocked.stub = portal_pb2_grpc.PortalServiceStub(channel)
-        yield clocked
-    await served.server.stop(None)
+    async with servicers(pool, distributor) as built:
+        served = await create_server(dataclasses.replace(built, portal=portal), "127.0.0.1:0")
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{served.port}") as channel:
+            clocked.stub = portal_pb2_grpc.PortalServiceStub(channel)
+            yield clocked
+        await served.server.stop(None)
 
 
 async def test_the_lock_runs_out_and_a_success_clears_the_count(tenant: Any, clocked: Any) -> None:

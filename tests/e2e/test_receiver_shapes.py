@@ -255,7 +255,7 @@ async def test_update_and_duplicate_check_paths_ignore_case_and_a_trailing_slash
 
 
 @pytest.mark.parametrize(
-    "path", ["/processor/insert/Ping/JSON/", "/Processor/Insert/General/Json/Async/"]
+    "path", ["/processor/insert/Ping/JSON/", "/Processor/Insert/Ping/Json/Async/"]
 )
 async def test_endpoints_not_built_yet_answer_501_in_any_case(
     http: httpx.AsyncClient, path: str

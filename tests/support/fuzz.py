@@ -237,6 +237,12 @@ INSERT_PATHS = tuple(
     for kind in INSERT_KINDS
     for segment in ("", "/json", "/xml")
 )
+ASYNC_PATHS = tuple(
+    f"/processor/insert/{kind}{segment}"
+    for kind in INSERT_KINDS
+    if kind != "ping"
+    for segment in ("/async", "/json/async", "/xml/async")
+)
 
 
 def fuzzing_config(document: dict[str, Any]) -> dict[str, Any]:
@@ -639,10 +645,12 @@ def requests(draw: st.DrawFn, known: Known) -> Request:
 
 @st.composite
 def posts(draw: st.DrawFn, known: Known) -> Request:
-    """A post to an insert, update or duplicate-check URL with real credentials now and then."""
+    """A post to an insert (or its /async variant), update or duplicate-check URL with real
+    credentials now and then."""
     path = draw(
         st.one_of(
             st.sampled_from(INSERT_PATHS),
+            st.sampled_from(ASYNC_PATHS),
             st.sampled_from(
                 ["/processor/update", "/processor/update/xml", "/processor/duplicate/check"]
             ),

@@ -18,3 +18,14 @@ def test_the_environment_sets_the_pool_size() -> None:
     assert Settings.from_env({"LEADROUTER_POOL_MAX_SIZE": "7"}).pool_max_size == 7
     with pytest.raises(ConfigError):
         Settings.from_env({"LEADROUTER_POOL_MAX_SIZE": "0"})
+
+
+def test_the_environment_sets_the_queue_limit_and_concurrency() -> None:
+    default = Settings()
+    assert (default.queue_max_posts, default.queue_concurrency) == (10_000, 32)
+    settings = Settings.from_env(
+        {"LEADROUTER_QUEUE_MAX_POSTS": "50", "LEADROUTER_QUEUE_CONCURRENCY": "4"}
+    )
+    assert (settings.queue_max_posts, settings.queue_concurrency) == (50, 4)
+    with pytest.raises(ConfigError):
+        Settings.from_env({"LEADROUTER_QUEUE_MAX_POSTS": "none"})

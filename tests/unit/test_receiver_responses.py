@@ -24,6 +24,10 @@ from gateways.receiver.responses import (
     post_status_json,
     post_status_xml,
     price_number,
+    queue_answer_json,
+    queue_answer_xml,
+    queue_status_json,
+    queue_status_xml,
     response_type_name,
 )
 from server.domain.intake.screening import ResponseType
@@ -644,3 +648,85 @@ def test_a_returnsends_answer_lists_send_info_elements() -> None:
 def test_an_answer_lists_sends_or_agents_not_both() -> None:
     with pytest.raises(ValueError, match="either"):
         post_results_json([result()], [""], sends=True, agents=True)
+
+
+# -- queued posts (the /async URLs) ------------------------------------------------------------
+
+SPEC_QUEUE_JSON = """{
+"QueueSuccessful":true,
+"PostID":"f5666260-1c2c-4bd5-9611-bb1387ca2397",
+"ResponseDetails":"Lead has been queued for processing",
+"StatusURL":"https://leads.leadexec.net/information/queuestatus/f5666260-1c2c-4bd5-9611-bb1387ca2397"
+}"""
+SPEC_QUEUE_XML = (
+    '<?xml version="1.0" encoding="utf-8"?> <LeadQueueResponse '
+    'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"> '
+    "<QueueSuccessful>true</QueueSuccessful> "
+    "<PostID>f5666260-1c2c-4bd5-9611-bb1387ca2397</PostID> "
+    "<ResponseDetails>Lead has been queued for processing</ResponseDetails> "
+    "<StatusURL>https://leads.leadexec.net/information/queuestatus/"
+    "f5666260-1c2c-4bd5-9611-bb1387ca2397</StatusURL> </LeadQueueResponse>"
+)
+QUEUED = (
+    True,
+    "f5666260-1c2c-4bd5-9611-bb1387ca2397",
+    "Lead has been queued for processing",
+    "https://leads.leadexec.net/information/queuestatus/f5666260-1c2c-4bd5-9611-bb1387ca2397",
+)
+
+
+def queued_status(answer: bytes, state: int = leads_pb2.QUEUE_STATE_PROCESSED) -> Any:
+    status = leads_pb2.PostStatus()
+    status.CopyFrom(SPEC_STATUS)
+    status.queue_state = state  # type: ignore[assignment]
+    if answer:
+        status.date_processed.CopyFrom(timestamp(NOV_4_22_29_22, 770_000_000))
+        status.answer = answer
+    return status
+
+
+def test_a_queued_post_is_answered_with_the_specs_json_object() -> None:
+    assert as_pairs(queue_answer_json(*QUEUED)) == pairs(SPEC_QUEUE_JSON)
+
+
+def test_a_queued_post_is_answered_with_the_specs_xml_document() -> None:
+    assert squeeze(queue_answer_xml(*QUEUED)) == squeeze(SPEC_QUEUE_XML)
+
+
+def test_a_queue_status_is_the_status_report_with_the_state_and_the_answer() -> None:
+    answer = post_results_json([SPEC_RESULT], [""], array=True)
+    body = queue_status_json(queued_status(json.dumps(answer).encode()))
+    report = post_status_json(SPEC_STATUS)
+    assert list(body) == [
+        "PostID",
+        "QueueStatus",
+        *[k for k in report if k != "PostID"],
+        "DateProcessed",
+        "Response",
+    ]
+    assert (body["QueueStatus"], body["DateProcessed"]) == ("Processed", "2025-11-04T22:29:22.770Z")
+    assert body["Response"] == answer
+
+
+def test_a_post_not_processed_yet_has_no_answer() -> None:
+    body = queue_status_json(queued_status(b"", leads_pb2.QUEUE_STATE_QUEUED))
+    assert (body["QueueStatus"], body["DateProcessed"], body["Response"]) == ("Queued", None, None)
+    root = ET.fromstring(queue_status_xml(queued_status(b"", leads_pb2.QUEUE_STATE_PROCESSING)))
+    assert root.findtext("QueueStatus") == "Processing"
+    response = root.find("Response")
+    assert response is not None and response.get(f"{XSI}nil") == "true"
+
+
+def test_a_queue_status_in_xml_holds_the_answers_root_element() -> None:
+    answer = post_result_xml(SPEC_RESULT, "")
+    document = queue_status_xml(queued_status(answer.encode()))
+    root = ET.fromstring(document)
+    assert root.tag == "LeadQueueResponse"
+    assert [child.tag for child in root][:2] == ["PostID", "QueueStatus"]
+    [held] = list(root.find("Response") or [])
+    written = ET.fromstring(answer)
+    assert held.tag == written.tag == "PostResponse"
+    assert [(c.tag, c.text) for c in held] == [(c.tag, c.text) for c in written]
+    assert "  <Response>\n    <PostResponse xmlns:xsd=" in document
+    assert "      <PostID>f5666260-1c2c-4bd5-9611-bb1387ca2397</PostID>\n" in document

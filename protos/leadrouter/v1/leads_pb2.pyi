@@ -99,6 +99,34 @@ and the duration are required); every account type, as a general insert.
 """
 Global___SaleKind: _TypeAlias = SaleKind  # noqa: Y015
 
+class _QueueState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _QueueStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_QueueState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    QUEUE_STATE_UNSPECIFIED: _QueueState.ValueType  # 0
+    """not a queued post"""
+    QUEUE_STATE_QUEUED: _QueueState.ValueType  # 1
+    """waiting for a worker"""
+    QUEUE_STATE_PROCESSING: _QueueState.ValueType  # 2
+    """a worker is processing it"""
+    QUEUE_STATE_PROCESSED: _QueueState.ValueType  # 3
+    """processed: the answer is kept"""
+
+class QueueState(_QueueState, metaclass=_QueueStateEnumTypeWrapper):
+    """Where a queued post stands."""
+
+QUEUE_STATE_UNSPECIFIED: QueueState.ValueType  # 0
+"""not a queued post"""
+QUEUE_STATE_QUEUED: QueueState.ValueType  # 1
+"""waiting for a worker"""
+QUEUE_STATE_PROCESSING: QueueState.ValueType  # 2
+"""a worker is processing it"""
+QUEUE_STATE_PROCESSED: QueueState.ValueType  # 3
+"""processed: the answer is kept"""
+Global___QueueState: _TypeAlias = QueueState  # noqa: Y015
+
 @_typing.final
 class SourceInstructionsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -474,6 +502,102 @@ class SubmitLeadsResponse(_message.Message):
 Global___SubmitLeadsResponse: _TypeAlias = SubmitLeadsResponse  # noqa: Y015
 
 @_typing.final
+class AnswerForm(_message.Message):
+    """How a queued post's answer is written once processed, as the async URL asked: the lead
+    service keeps it and hands it back to the receiver's writer of LeadExec's answers.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENDPOINT_FIELD_NUMBER: _builtins.int
+    RESPONSE_TYPE_FIELD_NUMBER: _builtins.int
+    RECEIVER_URL_FIELD_NUMBER: _builtins.int
+    endpoint: _builtins.str
+    """the insert URL's name: general, returnsends, transfer, ..."""
+    response_type: _builtins.str
+    """json or xml"""
+    receiver_url: _builtins.str
+    """the receiver's base URL, for the answer's StatusURL"""
+    def __init__(
+        self,
+        *,
+        endpoint: _builtins.str = ...,
+        response_type: _builtins.str = ...,
+        receiver_url: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["endpoint", b"endpoint", "receiver_url", b"receiver_url", "response_type", b"response_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnswerForm: _TypeAlias = AnswerForm  # noqa: Y015
+
+@_typing.final
+class QueueLeadsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def request(self) -> Global___SubmitLeadsRequest:
+        """The request, as for SubmitLeads (wait_for_sends, sale_kind and return_url included)."""
+
+    @_builtins.property
+    def answer(self) -> Global___AnswerForm: ...
+    def __init__(
+        self,
+        *,
+        request: Global___SubmitLeadsRequest | None = ...,
+        answer: Global___AnswerForm | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "request", b"request"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "request", b"request"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueueLeadsRequest: _TypeAlias = QueueLeadsRequest  # noqa: Y015
+
+@_typing.final
+class QueueLeadsResponse(_message.Message):
+    """LeadExec's LeadQueueResponse, or the answers of a request refused before queuing."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    QUEUED_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    REFUSED_FIELD_NUMBER: _builtins.int
+    queued: _builtins.bool
+    """QueueSuccessful"""
+    post_id: _builtins.str
+    """the queued post's PostID (the queue status URL's)"""
+    details: _builtins.str
+    """ResponseDetails: queued, or why not"""
+    @_builtins.property
+    def refused(self) -> _containers.RepeatedCompositeFieldContainer[Global___PostResult]:
+        """A request refused before queuing (identification, an unreadable body, the limits, an
+        invalid return_url): the results SubmitLeads gives it, one per lead; queued is false.
+        """
+
+    def __init__(
+        self,
+        *,
+        queued: _builtins.bool = ...,
+        post_id: _builtins.str = ...,
+        details: _builtins.str = ...,
+        refused: _abc.Iterable[Global___PostResult] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["details", b"details", "post_id", b"post_id", "queued", b"queued", "refused", b"refused"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___QueueLeadsResponse: _TypeAlias = QueueLeadsResponse  # noqa: Y015
+
+@_typing.final
 class GetPostStatusRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -510,6 +634,11 @@ class PostStatus(_message.Message):
     DATE_OF_RETURN_FIELD_NUMBER: _builtins.int
     RETURN_REASON_FIELD_NUMBER: _builtins.int
     PRICE_FIELD_NUMBER: _builtins.int
+    QUEUE_STATE_FIELD_NUMBER: _builtins.int
+    ANSWER_FORMAT_FIELD_NUMBER: _builtins.int
+    DATE_PROCESSED_FIELD_NUMBER: _builtins.int
+    ANSWER_CONTENT_TYPE_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     lead_id: _builtins.int
     is_valid: _builtins.bool
@@ -521,12 +650,22 @@ class PostStatus(_message.Message):
     is_returned: _builtins.bool
     return_reason: _builtins.str
     price: _builtins.str
+    queue_state: Global___QueueState.ValueType
+    """A post queued by an /async URL (QueueLeads): where it stands, the format its URL asked
+    for (json or xml) and, once processed, the answer its synchronous URL would have given,
+    written in that format.
+    """
+    answer_format: _builtins.str
+    answer_content_type: _builtins.str
+    answer: _builtins.bytes
     @_builtins.property
     def date_received(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def qc_date_of_review(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def date_of_return(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def date_processed(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -544,10 +683,15 @@ class PostStatus(_message.Message):
         date_of_return: _timestamp_pb2.Timestamp | None = ...,
         return_reason: _builtins.str = ...,
         price: _builtins.str = ...,
+        queue_state: Global___QueueState.ValueType = ...,
+        answer_format: _builtins.str = ...,
+        date_processed: _timestamp_pb2.Timestamp | None = ...,
+        answer_content_type: _builtins.str = ...,
+        answer: _builtins.bytes = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["date_of_return", b"date_of_return", "date_received", b"date_received", "qc_date_of_review", b"qc_date_of_review"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["date_of_return", b"date_of_return", "date_processed", b"date_processed", "date_received", b"date_received", "qc_date_of_review", b"qc_date_of_review"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "date_of_return", b"date_of_return", "date_received", b"date_received", "is_returned", b"is_returned", "is_valid", b"is_valid", "lead_id", b"lead_id", "post_id", b"post_id", "price", b"price", "qc_date_of_review", b"qc_date_of_review", "qc_pending_review", b"qc_pending_review", "qc_rejected", b"qc_rejected", "qc_rejection_reason", b"qc_rejection_reason", "rejection_reason", b"rejection_reason", "return_reason", b"return_reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "answer_content_type", b"answer_content_type", "answer_format", b"answer_format", "campaign_id", b"campaign_id", "date_of_return", b"date_of_return", "date_processed", b"date_processed", "date_received", b"date_received", "is_returned", b"is_returned", "is_valid", b"is_valid", "lead_id", b"lead_id", "post_id", b"post_id", "price", b"price", "qc_date_of_review", b"qc_date_of_review", "qc_pending_review", b"qc_pending_review", "qc_rejected", b"qc_rejected", "qc_rejection_reason", b"qc_rejection_reason", "queue_state", b"queue_state", "rejection_reason", b"rejection_reason", "return_reason", b"return_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

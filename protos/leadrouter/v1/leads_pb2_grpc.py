@@ -40,6 +40,11 @@ class LeadServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsResponse.FromString,
                 _registered_method=True)
+        self.QueueLeads = channel.unary_unary(
+                '/leadrouter.v1.LeadService/QueueLeads',
+                request_serializer=leadrouter_dot_v1_dot_leads__pb2.QueueLeadsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_leads__pb2.QueueLeadsResponse.FromString,
+                _registered_method=True)
         self.GetPostStatus = channel.unary_unary(
                 '/leadrouter.v1.LeadService/GetPostStatus',
                 request_serializer=leadrouter_dot_v1_dot_leads__pb2.GetPostStatusRequest.SerializeToString,
@@ -72,8 +77,20 @@ class LeadServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def QueueLeads(self, request, context):
+        """An /async insert URL's post: checked as SubmitLeads checks a request before any of its
+        leads (who posts it, for which lead type and campaign, whether it can be read and is
+        within the limits) and its return_url; refused as SubmitLeads would refuse it, or queued
+        with its post log entry, within the account's limit of posts waiting. A worker then
+        processes it as SubmitLeads would, and keeps the answer (GetPostStatus).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPostStatus(self, request, context):
-        """The latest state of a post, by its PostID.
+        """The latest state of a post, by its PostID; for a queued post, where it stands in the
+        queue and, once processed, its answer.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -109,6 +126,11 @@ def add_LeadServiceServicer_to_server(servicer, server):
                     servicer.SubmitLeads,
                     request_deserializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsResponse.SerializeToString,
+            ),
+            'QueueLeads': grpc.unary_unary_rpc_method_handler(
+                    servicer.QueueLeads,
+                    request_deserializer=leadrouter_dot_v1_dot_leads__pb2.QueueLeadsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_leads__pb2.QueueLeadsResponse.SerializeToString,
             ),
             'GetPostStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPostStatus,
@@ -158,6 +180,33 @@ class LeadService:
             '/leadrouter.v1.LeadService/SubmitLeads',
             leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
             leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def QueueLeads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.LeadService/QueueLeads',
+            leadrouter_dot_v1_dot_leads__pb2.QueueLeadsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_leads__pb2.QueueLeadsResponse.FromString,
             options,
             channel_credentials,
             insecure,

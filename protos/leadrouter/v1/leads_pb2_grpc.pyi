@@ -38,8 +38,17 @@ class LeadServiceStub:
     def __new__(cls, channel: _aio.Channel) -> LeadServiceAsyncStub: ...
     SubmitLeads: _grpc.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.SubmitLeadsResponse]
     """One request as posted, holding one or more leads; one result per lead, in order."""
+    QueueLeads: _grpc.UnaryUnaryMultiCallable[_leads_pb2.QueueLeadsRequest, _leads_pb2.QueueLeadsResponse]
+    """An /async insert URL's post: checked as SubmitLeads checks a request before any of its
+    leads (who posts it, for which lead type and campaign, whether it can be read and is
+    within the limits) and its return_url; refused as SubmitLeads would refuse it, or queued
+    with its post log entry, within the account's limit of posts waiting. A worker then
+    processes it as SubmitLeads would, and keeps the answer (GetPostStatus).
+    """
     GetPostStatus: _grpc.UnaryUnaryMultiCallable[_leads_pb2.GetPostStatusRequest, _leads_pb2.PostStatus]
-    """The latest state of a post, by its PostID."""
+    """The latest state of a post, by its PostID; for a queued post, where it stands in the
+    queue and, once processed, its answer.
+    """
     CheckDuplicate: _grpc.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.DuplicateCheck]
     """Whether a lead with these duplicate-check values was received within the campaign's
     window; nothing is stored but the post log entry. Only leads[0] is read.
@@ -56,8 +65,17 @@ class LeadServiceAsyncStub(LeadServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     SubmitLeads: _aio.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.SubmitLeadsResponse]  # type: ignore[assignment]
     """One request as posted, holding one or more leads; one result per lead, in order."""
+    QueueLeads: _aio.UnaryUnaryMultiCallable[_leads_pb2.QueueLeadsRequest, _leads_pb2.QueueLeadsResponse]  # type: ignore[assignment]
+    """An /async insert URL's post: checked as SubmitLeads checks a request before any of its
+    leads (who posts it, for which lead type and campaign, whether it can be read and is
+    within the limits) and its return_url; refused as SubmitLeads would refuse it, or queued
+    with its post log entry, within the account's limit of posts waiting. A worker then
+    processes it as SubmitLeads would, and keeps the answer (GetPostStatus).
+    """
     GetPostStatus: _aio.UnaryUnaryMultiCallable[_leads_pb2.GetPostStatusRequest, _leads_pb2.PostStatus]  # type: ignore[assignment]
-    """The latest state of a post, by its PostID."""
+    """The latest state of a post, by its PostID; for a queued post, where it stands in the
+    queue and, once processed, its answer.
+    """
     CheckDuplicate: _aio.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.DuplicateCheck]  # type: ignore[assignment]
     """Whether a lead with these duplicate-check values was received within the campaign's
     window; nothing is stored but the post log entry. Only leads[0] is read.
@@ -79,12 +97,27 @@ class LeadServiceServicer(metaclass=_abc_1.ABCMeta):
         """One request as posted, holding one or more leads; one result per lead, in order."""
 
     @_abc_1.abstractmethod
+    def QueueLeads(
+        self,
+        request: _leads_pb2.QueueLeadsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_leads_pb2.QueueLeadsResponse, _abc.Awaitable[_leads_pb2.QueueLeadsResponse]]:
+        """An /async insert URL's post: checked as SubmitLeads checks a request before any of its
+        leads (who posts it, for which lead type and campaign, whether it can be read and is
+        within the limits) and its return_url; refused as SubmitLeads would refuse it, or queued
+        with its post log entry, within the account's limit of posts waiting. A worker then
+        processes it as SubmitLeads would, and keeps the answer (GetPostStatus).
+        """
+
+    @_abc_1.abstractmethod
     def GetPostStatus(
         self,
         request: _leads_pb2.GetPostStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_leads_pb2.PostStatus, _abc.Awaitable[_leads_pb2.PostStatus]]:
-        """The latest state of a post, by its PostID."""
+        """The latest state of a post, by its PostID; for a queued post, where it stands in the
+        queue and, once processed, its answer.
+        """
 
     @_abc_1.abstractmethod
     def CheckDuplicate(

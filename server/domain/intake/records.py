@@ -1,11 +1,13 @@
 """Leads and posts as the reads return them: a lead found by its reference, and a post's
-status as the status URL shows it."""
+status as the status URL shows it (and, for a queued post, the queue status URL)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+
+from server.domain.intake.queueing import QueueState
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,18 @@ class FoundLead:
 
 
 @dataclass(frozen=True)
+class QueueStanding:
+    """Where a post queued by an /async URL stands and, once processed, the answer its
+    synchronous URL would have given, as written for the async URL's format."""
+
+    state: QueueState
+    response_format: str  # json or xml, as the async URL asked
+    processed_at: datetime | None = None
+    answer_type: str = ""  # the answer's media type
+    answer: bytes = b""
+
+
+@dataclass(frozen=True)
 class PostStatus:
     """A post and where its lead stands (the /processor/status URL)."""
 
@@ -51,6 +65,7 @@ class PostStatus:
     qc_reason: str
     returned_at: datetime | None
     return_reason: str
+    queue: QueueStanding | None = None  # for a post queued by an /async URL
 
     @property
     def qc_pending_review(self) -> bool:

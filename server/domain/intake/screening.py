@@ -246,10 +246,11 @@ def visitor_redirect(redirect_urls: Sequence[str], return_url: str) -> str:
     if len(redirect_urls) != 1:
         return ""
     target = redirect_urls[0] or return_url
-    return target if _is_web_url(target) else ""
+    return target if is_web_url(target) else ""
 
 
-def _is_web_url(url: str) -> bool:
+def is_web_url(url: str) -> bool:
+    """Whether `url` is an absolute http or https URL (the only kind redirected or called)."""
     try:
         parts = urlsplit(url)
     except ValueError:

@@ -1,6 +1,8 @@
 """The post log: one entry per posted lead, accepted or not, with the answer and each step's
 outcome and time. The request as it came (up to MAX_LOGGED_BODY bytes) is kept once, by the
-entry of its first lead; the entries of its further leads name that entry instead.
+entry of its first lead; the entries of its further leads name that entry instead. A queued
+post (an /async URL's) has an entry of its own that keeps the body, and the entries of the
+leads processed from it name that one.
 
 Unknown field names, which no step refuses, get a line in the process log too."""
 
@@ -30,11 +32,14 @@ def entry(
     outcome: PostOutcome,
     steps: Sequence[Step],
 ) -> lead_store.PostEntry:
-    """The post log entry of one posted lead; the first of a request keeps its body."""
+    """The post log entry of one posted lead; the first of a request keeps its body, unless
+    an entry of its own holds it already (a queued post's)."""
     body = submission.raw_request
-    first = index == 0
+    first = index == 0 and not submission.request_post_id
     if first:
         target.request_post_id = outcome.post_id
+    elif submission.request_post_id:
+        target.request_post_id = submission.request_post_id
     return lead_store.PostEntry(
         account_id=target.account_id,
         post_id=outcome.post_id,

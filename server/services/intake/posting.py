@@ -9,6 +9,7 @@ lead is started and no delivery waited for, so that no lead stored is left witho
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from server.domain.intake.screening import (
@@ -21,7 +22,7 @@ from server.domain.intake.screening import (
 from server.domain.sales.sends import Send
 from server.services.distribution.engine import Distributor
 from server.services.intake.requests import PostOutcome, Submission
-from server.services.intake.submit import SubmitLeads
+from server.services.intake.submit import Record, SubmitLeads
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,24 @@ class PostLeads:
         wait_for_sends: bool = False,
         return_url: str = "",
         deadline: float | None = None,
+        answered: Sequence[PostOutcome] = (),
+        record: Record | None = None,
     ) -> PostAnswer:
         """Store the posted leads; when the caller waits for the sends (returnsends), or the
         kind of sale needs the buyers' outcome (live transfer: the agents; redirect: the URL),
         walk each accepted lead's waterfall before answering. Past `deadline` (see
         `answer_deadline`) the leads not started are answered as not processed, and the sends
-        of those stored are listed as they stand."""
+        of those stored are listed as they stand.
+
+        A queued post's worker gives the answers of the leads an earlier attempt stored
+        (`answered`: they are not stored again, only answered) and has each lead's answer
+        recorded in the transaction that stores it (`record`, see SubmitLeads.submit)."""
         kind = submission.sale_kind
-        outcomes = await self._submit.submit(submission, deadline)
+        outcomes = list(answered)
+        if not outcomes or len(outcomes) < len(submission.leads):
+            outcomes += await self._submit.submit(
+                submission, deadline, start=len(outcomes), record=record
+            )
         answers = [LeadAnswer(o) for o in outcomes]
         if wait_for_sends or kind.delivers_before_answer:
             answers = [await self._delivered(answer, kind, deadline) for answer in answers]

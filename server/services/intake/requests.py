@@ -37,6 +37,9 @@ class Submission:
     lead_uid: str = ""
     process_delivery: bool = False
     sale_kind: SaleKind = SaleKind.General
+    # the post log entry that holds the request's body already (a queued post's): each lead's
+    # entry names it instead of keeping the body
+    request_post_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -29,7 +30,7 @@ from server.domain.intake.screening import ResponseType, Screening, Step, ZipLoo
 from server.services.distribution.engine import Distributor
 from server.services.distribution.step import NewJob, Reserved
 from server.services.intake import post_log
-from server.services.intake.identify import Identifier, Target, micros
+from server.services.intake.identify import Identifier, Refused, Target, micros
 from server.services.intake.requests import PostOutcome, Submission
 from server.storage import leads as lead_store
 from server.storage.database import Connection, Pool, rolled_back, transaction
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 
 # what a stored lead's first distribution step reserved, to deliver once it commits
 FirstStep = list[Reserved] | None
+# Told, in the transaction that stores or refuses them, the answers of the leads from an
+# index on, before it commits (SubmitLeads.submit).
+Record = Callable[[Connection, int, Sequence[PostOutcome]], Awaitable[None]]
 
 
 class SubmitLeads:
@@ -59,7 +63,12 @@ class SubmitLeads:
         self._engine = engine
 
     async def submit(
-        self, submission: Submission, deadline: float | None = None
+        self,
+        submission: Submission,
+        deadline: float | None = None,
+        *,
+        start: int = 0,
+        record: Record | None = None,
     ) -> list[PostOutcome]:
         """One outcome per posted lead, in order (one outcome when the request had none).
 
@@ -67,36 +76,33 @@ class SubmitLeads:
         transaction (a refusal is logged in it too); each further lead has one of its own.
         Once `deadline` (time.monotonic()) is past, the leads not started are answered as not
         processed: nothing of them is stored, and the source may post them again.
+
+        `start`: the leads before it were answered already (a queued post taken over after a
+        crash) and are skipped. `record`: called in each of those transactions with the
+        answers it gives, before it commits (a queued post's worker keeps them, guarded by
+        its lease: raising rolls the transaction back).
         """
         target = Target()
-        started = time.perf_counter()
         async with transaction(self._pool) as conn:
-            refused = await self._identifier.identified(conn, submission, target)
-            target.steps.append(
-                Step(
-                    "identify",
-                    "failed" if refused else "passed",
-                    refused.details if refused else "",
-                    micros(started),
-                )
-            )
+            refused = await identified(conn, self._identifier, submission, target)
             if refused is not None:
-                # each lead is answered, one answer standing for a request of too many
-                count = len(submission.leads)
-                count = 1 if not 0 < count <= MAX_LEADS_PER_REQUEST else count
-                return [
-                    await post_log.log_refusal(conn, submission, target, index, refused)
-                    for index in range(count)
-                ]
-            outcome, first = await self._receive(conn, submission, target, 0, identified=True)
+                refusals = await refuse(conn, submission, target, refused, start)
+                if record is not None:
+                    await record(conn, start, refusals)
+                return refusals
+            outcome, first = await self._receive(conn, submission, target, start, identified=True)
+            if record is not None:
+                await record(conn, start, [outcome])
         outcomes = [outcome]
         self._hand_over(outcome, first)
-        for index in range(1, len(submission.leads)):
+        for index in range(start + 1, len(submission.leads)):
             if deadline is not None and time.monotonic() >= deadline:
                 outcomes += _not_processed(submission, target, index)
                 break
             async with transaction(self._pool) as conn:
                 outcome, first = await self._receive(conn, submission, target, index)
+                if record is not None:
+                    await record(conn, index, [outcome])
             outcomes.append(outcome)
             self._hand_over(outcome, first)
         return outcomes
@@ -304,6 +310,37 @@ class SubmitLeads:
                 log.exception("lead %s: first step failed; walking it", job.lead_id)
             await lead_store.rollback_first_step(conn)
             return None
+
+
+async def identified(
+    conn: Connection, identifier: Identifier, submission: Submission, target: Target
+) -> Refused | None:
+    """Identify a request and check it can be read, on the caller's connection, with the
+    post log's identify step; why it is refused, or None."""
+    started = time.perf_counter()
+    refused = await identifier.identified(conn, submission, target)
+    target.steps.append(
+        Step(
+            "identify",
+            "failed" if refused else "passed",
+            refused.details if refused else "",
+            micros(started),
+        )
+    )
+    return refused
+
+
+async def refuse(
+    conn: Connection, submission: Submission, target: Target, refused: Refused, start: int = 0
+) -> list[PostOutcome]:
+    """Log and answer a refusal of the whole request: each lead is answered, from `start` on,
+    one answer standing for a request of none or too many."""
+    count = len(submission.leads)
+    count = 1 if not 0 < count <= MAX_LEADS_PER_REQUEST else count
+    return [
+        await post_log.log_refusal(conn, submission, target, index, refused)
+        for index in range(start, max(count, start + 1))
+    ]
 
 
 def _send_delay(text: str) -> Decimal:

@@ -91,12 +91,15 @@ VALUES (%(account_id)s, %(id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s
         %(response_details)s, %(lead_id)s, %(price)s, %(steps)s);
 
 -- name: get_post_status
--- A post and the state of its lead, by PostID.
+-- A post and the state of its lead, by PostID; for a queued post (an /async URL's), where it
+-- stands and its answer once processed.
 SELECT p.id, p.received_at, p.is_valid, p.response_details, p.campaign_id, p.lead_id, p.price,
        l.pending_qc, l.qc_reviewed_at, l.qc_rejected, l.qc_reason, l.returned_at,
-       l.return_reason
+       l.return_reason,
+       qp.state AS queue_state, qp.response_format, qp.processed_at, qp.answer_type, qp.answer
 FROM posts p
 LEFT JOIN leads l ON l.account_id = p.account_id AND l.id = p.lead_id
+LEFT JOIN queued_posts qp ON qp.account_id = p.account_id AND qp.post_id = p.id
 WHERE p.id = %(id)s;
 
 -- name: find_source_lead

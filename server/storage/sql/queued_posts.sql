@@ -1,0 +1,112 @@
+-- name: enqueue_post
+-- Queue a post with its post log entry, counted among the account's posts waiting, in one
+-- statement, unless the account has max_queued waiting already (the count's row lock makes
+-- posts queued at once take turns on it, so the limit is exact). The post is due for any
+-- worker's poll once the process that queued it has had `reserve` seconds to start it. No
+-- row: not queued.
+WITH room AS (
+  INSERT INTO queued_post_counts AS c (account_id, waiting)
+  VALUES (%(account_id)s, 1)
+  ON CONFLICT (account_id) DO UPDATE SET waiting = c.waiting + 1
+  WHERE c.waiting < %(max_queued)s
+  RETURNING account_id
+), post AS (
+  INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
+                     request_format, request_body, request_truncated, lead_index,
+                     request_post_id, is_valid, response_type, response_details, lead_id, price,
+                     steps)
+  SELECT %(account_id)s, %(id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
+         %(remote_ip)s, %(request_format)s, %(request_body)s, %(request_truncated)s,
+         %(lead_index)s, %(request_post_id)s, %(is_valid)s, %(response_type)s,
+         %(response_details)s, %(lead_id)s, %(price)s, %(steps)s
+  FROM room
+  RETURNING account_id, id
+)
+INSERT INTO queued_posts (account_id, post_id, source_id, request, credentials, return_url,
+                          endpoint, response_format, receiver_url, next_attempt_at)
+SELECT account_id, id, %(source_id)s, %(request)s, %(credentials)s, %(return_url)s,
+       %(endpoint)s, %(response_format)s, %(receiver_url)s,
+       now() + make_interval(secs => %(reserve)s)
+FROM post
+RETURNING post_id;
+
+-- name: start_queued_post
+-- Lease a post this process queued, unless a poll took it meanwhile; with what processing
+-- it needs.
+UPDATE queued_posts
+SET state = 'processing', attempts = attempts + 1,
+    lease_until = now() + make_interval(secs => %(lease)s)
+WHERE account_id = %(account_id)s AND post_id = %(post_id)s AND state = 'queued'
+  AND attempts = 0
+RETURNING account_id, post_id, source_id, attempts, request, credentials, return_url,
+          endpoint, response_format, receiver_url, outcomes;
+
+-- name: claim_queued_posts
+-- Lease due queued posts to this process, oldest due first: those waiting (past their
+-- queuing process's reservation, or their retry's time) and those whose worker died (its
+-- lease ran out). A post another process holds is skipped.
+UPDATE queued_posts q
+SET state = 'processing', attempts = q.attempts + 1,
+    lease_until = now() + make_interval(secs => %(lease)s)
+FROM (
+  SELECT account_id, post_id FROM queued_posts
+  WHERE state <> 'processed' AND next_attempt_at <= now()
+    AND (lease_until IS NULL OR lease_until < now())
+  ORDER BY next_attempt_at
+  LIMIT %(limit)s
+  FOR UPDATE SKIP LOCKED
+) due
+WHERE q.account_id = due.account_id AND q.post_id = due.post_id
+RETURNING q.account_id, q.post_id, q.source_id, q.attempts, q.request, q.credentials,
+          q.return_url, q.endpoint, q.response_format, q.receiver_url, q.outcomes;
+
+-- name: renew_queued_post
+-- Extend a worker's lease on the post it is processing; no row once the lease is lost.
+UPDATE queued_posts SET lease_until = now() + make_interval(secs => %(lease)s)
+WHERE account_id = %(account_id)s AND post_id = %(post_id)s AND state = 'processing'
+  AND attempts = %(attempt)s
+RETURNING post_id;
+
+-- name: record_queued_outcomes
+-- Add the answers of leads just stored (or refused), from lead `first` on, in the
+-- transaction that stores them; no row when the worker's lease is lost (the transaction is
+-- then rolled back, and the leads not stored).
+UPDATE queued_posts SET outcomes = outcomes || %(outcomes)s
+WHERE account_id = %(account_id)s AND post_id = %(post_id)s AND state = 'processing'
+  AND attempts = %(attempt)s AND jsonb_array_length(outcomes) = %(first)s
+RETURNING post_id;
+
+-- name: finish_queued_post
+-- A processed post: its answer stored, its request and credentials dropped, no longer
+-- counted among the account's posts waiting, and its post log entry given its first lead's
+-- answer and the processing step; in one statement, guarded by the worker's lease. No row
+-- when the lease is lost.
+WITH done AS (
+  UPDATE queued_posts
+  SET state = 'processed', answer_type = %(answer_type)s, answer = %(answer)s,
+      processed_at = now(), lease_until = NULL, request = '', credentials = NULL
+  WHERE account_id = %(account_id)s AND post_id = %(post_id)s AND state = 'processing'
+    AND attempts = %(attempt)s
+  RETURNING account_id, post_id
+), post AS (
+  UPDATE posts p
+  SET is_valid = %(is_valid)s, response_type = %(response_type)s,
+      response_details = %(response_details)s,
+      campaign_id = coalesce(%(campaign_id)s, p.campaign_id), lead_id = %(lead_id)s,
+      price = %(price)s, steps = p.steps || %(step)s
+  FROM done
+  WHERE p.account_id = done.account_id AND p.id = done.post_id
+), counted AS (
+  UPDATE queued_post_counts c SET waiting = c.waiting - 1
+  FROM done
+  WHERE c.account_id = done.account_id
+)
+SELECT post_id FROM done;
+
+-- name: release_queued_post
+-- Processing failed: the post waits for its next attempt, `delay` seconds from now.
+UPDATE queued_posts
+SET state = 'queued', lease_until = NULL,
+    next_attempt_at = now() + make_interval(secs => %(delay)s)
+WHERE account_id = %(account_id)s AND post_id = %(post_id)s AND state = 'processing'
+  AND attempts = %(attempt)s;

@@ -1,0 +1,94 @@
+"""An /async post with a `returnurl`, end to end over real HTTP: queued, processed as its
+synchronous URL would process it, and its answer POSTed to the source's receiver, signed with
+the source's signing secret and verified with the recipe of docs/receiver.md."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+from leadrouter.v1 import callbacks_pb2
+
+from server.bootstrap import callbacks, receiver, servicers
+from server.config import Settings
+from server.rpc.app import create_server
+from server.services.distribution.engine import Distributor
+from tests.e2e.conftest import QUEUE
+from tests.e2e.test_receiver_async import (  # noqa: F401  (market: a fixture)
+    comparable,
+    lead,
+    market,
+    processed,
+    send,
+    stored_answer,
+)
+from tests.e2e.test_receiver_distribution import Tenant
+from tests.support.callbacks import FAST, callback_receiver, documented_verify
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def http_with_callbacks(pool: Any, distributor: Distributor) -> AsyncIterator[Any]:
+    """gRPC and the receiver as `serve` wires them, the callbacks' sender included."""
+    async with (
+        callbacks(pool, FAST) as sender,
+        servicers(pool, distributor, queue=QUEUE, callbacks=sender) as built,
+    ):
+        served = await create_server(built, "127.0.0.1:0")
+        settings = replace(Settings(), receiver_address="127.0.0.1:0")
+        try:
+            async with (
+                receiver(settings, served.local) as address,
+                httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client,
+            ):
+                yield client, f"127.0.0.1:{served.port}"
+        finally:
+            await served.server.stop(None)
+
+
+@pytest.mark.parametrize("kind", ["json", "xml"])
+async def test_a_queued_post_calls_its_returnurl_back_signed(
+    http_with_callbacks: Any,
+    market: Tenant,  # noqa: F811
+    stub_for: Any,
+    kind: str,
+) -> None:
+    http, _ = http_with_callbacks
+    source_id = int(market.credentials()["vid"])
+    async with stub_for(market.key) as stub:
+        allow = callbacks_pb2.AccountSettings(allow_private_callbacks=True)
+        await stub.UpdateAccountSettings(callbacks_pb2.UpdateAccountSettingsRequest(settings=allow))
+        made = await stub.CreateSigningSecret(
+            callbacks_pb2.CreateSigningSecretRequest(source_id=source_id)
+        )
+    async with callback_receiver() as source:
+        queued = await send(
+            http,
+            kind,
+            f"/processor/insert/general/{kind}/async",
+            market,
+            lead(40 if kind == "json" else 41),
+            returnurl=source.url(),
+        )
+        assert queued.status_code == 200, queued.text
+        status_url = queued.json()["StatusURL"] if kind == "json" else None
+        if status_url is None:
+            status_url = queued.text.split("<StatusURL>", 1)[1].split("</StatusURL>", 1)[0]
+        status = await processed(http, status_url)
+        await asyncio.wait_for(source.arrived.wait(), 30)
+        [call] = source.received
+    assert call.method == "POST"
+    assert call.headers["content-type"].startswith(f"application/{kind}")
+    # the answer its synchronous URL would have given, as the queue status holds it
+    assert comparable(call.body.decode()) == comparable(stored_answer(status, kind))
+    assert "No_Error" in call.body.decode()
+    verify = documented_verify()
+    signature = call.headers["x-leadrouter-signature"]
+    assert verify(made.secret, signature, call.body)
+    assert not verify("another secret", signature, call.body)
+    assert call.headers["x-leadrouter-event-id"]
