@@ -28,6 +28,7 @@ from server.adapters.delivery.http_wire import (
     HttpTransportError,
     Origin,
     describe,
+    tls_context,
 )
 from server.domain.callbacks.addresses import refusal
 from server.domain.callbacks.records import ANSWER_CAP_BYTES, Answer, Outcome, answered
@@ -124,13 +125,7 @@ class CallbackClient:
 
     @functools.cached_property
     def _tls(self) -> ssl.SSLContext:
-        if isinstance(self._verify, ssl.SSLContext):
-            return self._verify
-        context = ssl.create_default_context()
-        if not self._verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return tls_context(self._verify)
 
 
 def _closed(connection: Connection) -> None:

@@ -381,18 +381,24 @@ async def delivery_accounts_of_client(
 # -- reading -----------------------------------------------------------------------------------
 
 
+def delivery_method(row: Row) -> DeliveryMethod:
+    """A delivery method from a row of `deliveries` (type, lead type, settings, name, key,
+    enabled), whatever else the row holds."""
+    return DeliveryMethod(
+        type=DeliveryType(row["type"]),
+        lead_type_id=row["lead_type_id"],
+        settings=row["settings"],
+        name=row["name"],
+        key=row["key"],
+        enabled=row["enabled"],
+    )
+
+
 def _delivery(row: Row) -> StoredDelivery:
     return StoredDelivery(
         id=row["id"],
         client_id=row["client_id"],
-        method=DeliveryMethod(
-            type=DeliveryType(row["type"]),
-            lead_type_id=row["lead_type_id"],
-            settings=row["settings"],
-            name=row["name"],
-            key=row["key"],
-            enabled=row["enabled"],
-        ),
+        method=delivery_method(row),
         created_at=row["created_at"],
         field_ids=row["field_ids"],
     )

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from server.domain.buyers.specs import DeliveryMethod
 from server.domain.delivery.notices import Notice, NoticeKind, NoticeState
-from server.domain.delivery.spec import DeliveryType, split_addresses
+from server.domain.delivery.spec import split_addresses
+from server.storage.buyers import delivery_method
 from server.storage.database import Connection
 from server.storage.queries import q
 
@@ -58,14 +59,7 @@ async def leased(conn: Connection, account_id: int, notice_id: int) -> LeasedNot
             body=row["body"],
         ),
         attempts=row["attempts"],
-        method=DeliveryMethod(
-            type=DeliveryType(row["type"]),
-            lead_type_id=row["lead_type_id"],
-            settings=row["settings"],
-            name=row["name"],
-            key=row["key"],
-            enabled=row["enabled"],
-        ),
+        method=delivery_method(row),
     )
 
 

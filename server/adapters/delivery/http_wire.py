@@ -52,6 +52,18 @@ class Answer(NamedTuple):
     body: bytes  # inflated, and cut at the pool's body limit
 
 
+def tls_context(verify: bool | ssl.SSLContext) -> ssl.SSLContext:
+    """The TLS settings of an HTTPS connection: the context given, the system's trust with
+    the host name checked, or (`verify` false) no check at all."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def describe(exc: BaseException) -> str:
     """`Type: detail`."""
     detail = str(exc) or repr(exc.__cause__ or exc.__context__ or exc)
@@ -298,13 +310,7 @@ class Pool:
 
     @functools.cached_property
     def _tls(self) -> ssl.SSLContext:
-        if isinstance(self._verify, ssl.SSLContext):
-            return self._verify
-        context = ssl.create_default_context()
-        if not self._verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return tls_context(self._verify)
 
     def _keep(self, origin: Origin, connection: Connection) -> None:
         connection.idle_since = time.monotonic()

@@ -17,6 +17,7 @@ from server.domain.delivery.render import (
     fill_text,
     money,
     sent_fields,
+    smtp_email,
     storable,
 )
 from server.domain.delivery.spec import (
@@ -153,16 +154,4 @@ def notice_email(notice: Notice, notice_id: int, spec: DeliverySpec) -> EmailReq
     message = email_message(
         notice.sender, notice.recipients, (), notice.subject, notice.body, notice_key(notice_id)
     )
-    return EmailRequest(
-        message=message,
-        sender=mailbox(notice.sender),
-        recipients=tuple(dict.fromkeys(mailbox(a) for a in notice.recipients)),
-        smtp_host=spec.smtp_host.strip(),
-        smtp_port=spec.smtp_port,
-        smtp_username=spec.smtp_username,
-        smtp_password=spec.smtp_password,
-        starttls=spec.smtp_starttls,
-        timeout_seconds=spec.timeout_seconds,
-        log_body=notice.body,
-        log_subject=notice.subject,
-    )
+    return smtp_email(spec, message, notice.sender, notice.recipients, notice.body, notice.subject)

@@ -323,10 +323,23 @@ def _render_email(
         bcc = split_addresses(spec.email_bcc)
     sender = spec.email_from.strip() or DEFAULT_SENDER
     message = email_message(sender, to, cc, subject, body, idempotency_key(lead.send_id))
+    return smtp_email(spec, message, sender, [*to, *cc, *bcc], log_body, _one_line(log_subject))
+
+
+def smtp_email(
+    spec: DeliverySpec,
+    message: EmailMessage,
+    sender: str,
+    recipients: Sequence[str],
+    log_body: str,
+    log_subject: str,
+) -> EmailRequest:
+    """`message` from `sender` to `recipients` (each once), over the SMTP settings of the
+    delivery method `spec`, with what its send log shows."""
     return EmailRequest(
         message=message,
         sender=mailbox(sender),
-        recipients=tuple(dict.fromkeys(mailbox(address) for address in [*to, *cc, *bcc])),
+        recipients=tuple(dict.fromkeys(mailbox(address) for address in recipients)),
         smtp_host=spec.smtp_host.strip(),
         smtp_port=spec.smtp_port,
         smtp_username=spec.smtp_username,
@@ -334,7 +347,7 @@ def _render_email(
         starttls=spec.smtp_starttls,
         timeout_seconds=spec.timeout_seconds,
         log_body=log_body,
-        log_subject=_one_line(log_subject),
+        log_subject=log_subject,
     )
 
 
