@@ -151,7 +151,7 @@ async def servicers(
     if not isinstance(url, str):  # open_pool's pools are opened on a URL
         raise TypeError("the pool must be opened on a connection URL")
     queue_pool = await open_pool(url, queue.connections)
-    accounts = Accounts(pool)
+    accounts = Accounts(pool, max_queued=queue.max_queued)
     states = us_places.load_states()
     catalog = Catalog(pool, states)
     leads = Leads(pool)
@@ -170,7 +170,7 @@ async def servicers(
     built = Servicers(
         authenticate=accounts.authenticate,
         admin=AdminServicer(
-            accounts=Accounts(pool),
+            accounts=accounts,
             catalog=catalog,
             buyer_reads=BuyerReads(pool, states),
             buyer_edits=BuyerEdits(pool, states),

@@ -33,3 +33,5 @@ class AccountSettings:
     """What an account's admin may set for the account as a whole."""
 
     allow_private_callbacks: bool = False  # callbacks may reach private and loopback addresses
+    max_queued_posts: int | None = None  # /async posts waiting; None: the server's limit
+    queue_limit: int = 0  # the limit that applies (max_queued_posts, or the server's)

@@ -10,7 +10,7 @@ from leadrouter.v1 import admin_pb2, admin_pb2_grpc, buyers_pb2, callbacks_pb2, 
 from server.domain.buyers.records import ClientGroup, StoredClient
 from server.domain.catalog import instructions
 from server.domain.intake.screening import ResponseType
-from server.errors import InvalidArgument
+from server.errors import InvalidArgument, Violation
 from server.rpc import convert
 from server.rpc.interceptor import caller
 from server.rpc.leads import lead_summary
@@ -267,11 +267,10 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         self, request: callbacks_pb2.UpdateAccountSettingsRequest, context: Context
     ) -> callbacks_pb2.AccountSettings:
         changed = convert.changed_fields(request.update_mask, request.settings, "update_mask")
-        if changed is not None and "allow_private_callbacks" not in changed:
-            stored = await self._accounts.settings(_account())
-        else:
-            allow = request.settings.allow_private_callbacks
-            stored = await self._accounts.allow_private_callbacks(_account(), allow)
+        if changed is not None and "queue_limit" in changed:
+            raise InvalidArgument([Violation("update_mask", "queue_limit is output only")])
+        settings = convert.account_settings(request.settings)
+        stored = await self._accounts.update_settings(_account(), settings, changed)
         return convert.account_settings_message(stored)
 
     # -- buyers

@@ -414,7 +414,19 @@ def callback_message(report: CallbackReport) -> callbacks_pb2.Callback:
 
 
 def account_settings_message(settings: AccountSettings) -> callbacks_pb2.AccountSettings:
-    return callbacks_pb2.AccountSettings(allow_private_callbacks=settings.allow_private_callbacks)
+    return callbacks_pb2.AccountSettings(
+        allow_private_callbacks=settings.allow_private_callbacks,
+        max_queued_posts=settings.max_queued_posts or 0,
+        queue_limit=settings.queue_limit,
+    )
+
+
+def account_settings(message: callbacks_pb2.AccountSettings) -> AccountSettings:
+    """Settings as posted: a limit of 0 is the server's."""
+    return AccountSettings(
+        allow_private_callbacks=message.allow_private_callbacks,
+        max_queued_posts=message.max_queued_posts or None,
+    )
 
 
 # -- buyers ------------------------------------------------------------------------------------

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.domain import secrets
 from server.domain.accounts import AccountSettings, KeyInfo, Tenant
-from server.errors import InvalidArgument, NotFound, Unauthenticated
+from server.domain.intake.queueing import DEFAULT_MAX_QUEUED, queue_limit_refusal
+from server.errors import InvalidArgument, NotFound, Unauthenticated, Violation
 from server.storage import accounts as store
 from server.storage.database import Connection, Pool, statements, transaction
 
@@ -34,8 +35,11 @@ class Caller:
 class Accounts:
     """Tenants and their API keys: the operator's and the admin API's use cases."""
 
-    def __init__(self, pool: Pool) -> None:
+    def __init__(self, pool: Pool, *, max_queued: int = DEFAULT_MAX_QUEUED) -> None:
+        """`max_queued`: the server's limit of /async posts waiting, for accounts that set
+        none of their own."""
         self._pool = pool
+        self._max_queued = max_queued
 
     async def create_account(self, name: str, time_zone: str = DEFAULT_TIME_ZONE) -> NewAccount:
         """Create a tenant and its first admin key; the key is returned once and stored hashed."""
@@ -77,18 +81,26 @@ class Accounts:
         """What the account's admin has set for the account as a whole."""
         async with statements(self._pool) as conn:
             found = await store.get_settings(conn, account_id)
-        if found is None:
-            raise NotFound("no such account")
-        return found
+        return self._applied(found)
 
-    async def allow_private_callbacks(self, account_id: int, allow: bool) -> AccountSettings:
-        """Whether the account's callbacks may go to private, loopback and link-local
-        addresses (server/domain/callbacks/addresses.py)."""
-        async with statements(self._pool) as conn:
-            found = await store.set_allow_private_callbacks(conn, account_id, allow)
+    async def update_settings(
+        self, account_id: int, settings: AccountSettings, changed: frozenset[str] | None
+    ) -> AccountSettings:
+        """Change the settings `changed` names (every one when None): whether the account's
+        callbacks may go to private, loopback and link-local addresses
+        (server/domain/callbacks/addresses.py), and its own limit of /async posts waiting
+        (None: the server's)."""
+        refusal = queue_limit_refusal(settings.max_queued_posts)
+        if refusal and (changed is None or "max_queued_posts" in changed):
+            raise InvalidArgument([Violation("settings.max_queued_posts", refusal)])
+        async with statements(self._pool) as conn:  # one statement
+            found = await store.update_settings(conn, account_id, settings, changed)
+        return self._applied(found)
+
+    def _applied(self, found: AccountSettings | None) -> AccountSettings:
         if found is None:
             raise NotFound("no such account")
-        return found
+        return replace(found, queue_limit=found.max_queued_posts or self._max_queued)
 
     async def authenticate(self, presented: str) -> Caller:
         """The caller a presented key belongs to; Unauthenticated for anything else."""

@@ -76,10 +76,18 @@ async def get_settings(conn: Connection, account_id: int) -> AccountSettings | N
     return AccountSettings(**row) if row else None
 
 
-async def set_allow_private_callbacks(
-    conn: Connection, account_id: int, allow: bool
+async def update_settings(
+    conn: Connection, account_id: int, settings: AccountSettings, changed: frozenset[str] | None
 ) -> AccountSettings | None:
-    params = {"account_id": account_id, "allow": allow}
-    cursor = await conn.execute(q("set_allow_private_callbacks"), params)
+    """Write the settings `changed` names (every one when None); the settings after, or None
+    for no such account."""
+    params = {
+        "account_id": account_id,
+        "set_allow": changed is None or "allow_private_callbacks" in changed,
+        "allow": settings.allow_private_callbacks,
+        "set_max_queued": changed is None or "max_queued_posts" in changed,
+        "max_queued_posts": settings.max_queued_posts,
+    }
+    cursor = await conn.execute(q("update_account_settings"), params)
     row = await cursor.fetchone()
     return AccountSettings(**row) if row else None

@@ -132,9 +132,10 @@ def _lease_params(lease: Lease) -> dict[str, Any]:
 async def enqueue(
     conn: Connection, new: NewQueuedPost, *, max_queued: int, reserve_seconds: float
 ) -> bool:
-    """Queue a post with its post log entry, in one statement, unless the account has
-    `max_queued` posts waiting; whether it was queued. For `reserve_seconds` only the process
-    that queued it may start it (`start`); then any worker's poll may."""
+    """Queue a post with its post log entry, in one statement, unless the account has its
+    own limit (or else `max_queued`) of posts waiting; whether it was queued. For
+    `reserve_seconds` only the process that queued it may start it (`start`); then any
+    worker's poll may."""
     cursor = await conn.execute(
         q("enqueue_post"),
         {
@@ -150,6 +151,14 @@ async def enqueue(
         },
     )
     return await cursor.fetchone() is not None
+
+
+async def queue_limit(conn: Connection, account_id: int, max_queued: int) -> int:
+    """How many posts the account may have waiting: its own limit, or `max_queued`."""
+    params = {"account_id": account_id, "max_queued": max_queued}
+    cursor = await conn.execute(q("queue_limit"), params)
+    row = await cursor.fetchone()
+    return int(row["queue_limit"]) if row else max_queued
 
 
 async def start(

@@ -140,6 +140,41 @@ async def test_private_callbacks_are_off_until_the_account_allows_them(
     assert others.allow_private_callbacks is False
 
 
+async def test_an_account_sets_its_own_limit_of_posts_waiting(
+    tenant: Tenant, other: Tenant, stub_for: Any
+) -> None:
+    def update(paths: list[str], **fields: Any) -> Any:
+        settings = callbacks_pb2.AccountSettings(**fields)
+        mask = FieldMask(paths=paths)
+        return callbacks_pb2.UpdateAccountSettingsRequest(settings=settings, update_mask=mask)
+
+    async with stub_for(tenant[0]) as stub:
+        before = await stub.GetAccountSettings(callbacks_pb2.GetAccountSettingsRequest())
+        await stub.UpdateAccountSettings(
+            update(["allow_private_callbacks"], allow_private_callbacks=True)
+        )
+        own = await stub.UpdateAccountSettings(update(["max_queued_posts"], max_queued_posts=25))
+        refused = [
+            await code_of(
+                stub.UpdateAccountSettings(update(["max_queued_posts"], max_queued_posts=n))
+            )
+            for n in (-1, 1_000_001)
+        ]
+        output_only = stub.UpdateAccountSettings(update(["queue_limit"], queue_limit=5))
+        assert await code_of(output_only) == grpc.StatusCode.INVALID_ARGUMENT
+        kept = await stub.GetAccountSettings(callbacks_pb2.GetAccountSettingsRequest())
+        server = await stub.UpdateAccountSettings(update(["max_queued_posts"], max_queued_posts=0))
+    async with stub_for(other[0]) as stub:
+        others = await stub.GetAccountSettings(callbacks_pb2.GetAccountSettingsRequest())
+    assert (before.max_queued_posts, before.queue_limit) == (0, 10_000)
+    assert (own.max_queued_posts, own.queue_limit) == (25, 25)
+    assert own.allow_private_callbacks is True  # a masked update changes only what it names
+    assert refused == [grpc.StatusCode.INVALID_ARGUMENT] * 2
+    assert (kept.max_queued_posts, kept.queue_limit) == (25, 25)
+    assert (server.max_queued_posts, server.queue_limit) == (0, 10_000)
+    assert (others.max_queued_posts, others.queue_limit) == (0, 10_000)
+
+
 # -- a post's callback attempts
 
 

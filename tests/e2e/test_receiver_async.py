@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
+from leadrouter.v1 import callbacks_pb2
 
 from server.bootstrap import receiver, servicers
 from server.config import Settings
@@ -293,5 +295,42 @@ async def test_the_queue_holds_at_most_the_accounts_limit_of_posts_waiting(
                 assert again["QueueSuccessful"] is True
                 await processed(http, again["StatusURL"])
                 assert await waiting(pool) == [0]  # the count of posts waiting is kept exactly
+        finally:
+            await served.server.stop(None)
+
+
+async def test_an_accounts_own_limit_replaces_the_servers(
+    pool: Any, distributor: Distributor, market: Tenant, buyers: BuyerServer
+) -> None:
+    buyers.behave("standard", delay=1.5)  # returnsends waits for it: the posts stay unprocessed
+    settings = replace(Settings(), receiver_address="127.0.0.1:0")
+
+    async def limit(most: int) -> None:  # 0: the server's
+        settings = callbacks_pb2.AccountSettings(max_queued_posts=most)
+        mask = FieldMask(paths=["max_queued_posts"])
+        async with market.stub_for(market.key) as stub:
+            request = callbacks_pb2.UpdateAccountSettingsRequest(
+                settings=settings, update_mask=mask
+            )
+            await stub.UpdateAccountSettings(request)
+
+    await limit(1)
+    async with servicers(pool, distributor, queue=replace(QUEUE, max_queued=2)) as built:
+        served = await create_server(built, "127.0.0.1:0")
+        try:
+            async with (
+                receiver(settings, served.local) as address,
+                httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as http,
+            ):
+                path = "/processor/insert/returnsends/json/async"
+                first = (await http.post(path, data={**market.credentials(), **lead(20)})).json()
+                over = (await http.post(path, data={**market.credentials(), **lead(21)})).json()
+                assert first["QueueSuccessful"] is True and over["QueueSuccessful"] is False
+                assert over["ResponseDetails"].startswith("Not queued: the account has 1 posts")
+                await limit(0)
+                again = (await http.post(path, data={**market.credentials(), **lead(21)})).json()
+                assert again["QueueSuccessful"] is True  # the server's limit of 2 again
+                for queued in (first, again):
+                    await processed(http, queued["StatusURL"])
         finally:
             await served.server.stop(None)

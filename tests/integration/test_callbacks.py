@@ -14,6 +14,7 @@ import pytest
 
 from server.adapters.callbacks import CallbackClient
 from server.bootstrap import callbacks
+from server.domain.accounts import AccountSettings
 from server.domain.callbacks.records import CallbackState, Outcome
 from server.domain.callbacks.signing import verify
 from server.services.accounts import Accounts
@@ -41,7 +42,9 @@ async def tenant(pool: Any, allow_private: bool = True) -> tuple[int, int]:
     created = await Accounts(pool).create_account("Callbacks")
     ids = await ConfigApply(pool).apply(created.account_id, EXAMPLE)
     if allow_private:
-        await Accounts(pool).allow_private_callbacks(created.account_id, True)
+        await Accounts(pool).update_settings(
+            created.account_id, AccountSettings(allow_private_callbacks=True), None
+        )
     return created.account_id, ids.sources["acme-media"]
 
 

@@ -157,18 +157,30 @@ class AccountSettings(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ALLOW_PRIVATE_CALLBACKS_FIELD_NUMBER: _builtins.int
+    MAX_QUEUED_POSTS_FIELD_NUMBER: _builtins.int
+    QUEUE_LIMIT_FIELD_NUMBER: _builtins.int
     allow_private_callbacks: _builtins.bool
     """Callbacks may go to private, loopback and link-local addresses (never to unspecified,
     multicast or reserved ones). Off by default.
     """
+    max_queued_posts: _builtins.int
+    """How many /async posts the account may have waiting to be processed; past it a post is
+    answered QueueSuccessful false and not queued. 0: the server's limit
+    (LEADROUTER_QUEUE_MAX_POSTS, default 10,000), which GetAccountSettings then answers in
+    queue_limit.
+    """
+    queue_limit: _builtins.int
+    """Output only: the limit that applies (max_queued_posts, or the server's)."""
     def __init__(
         self,
         *,
         allow_private_callbacks: _builtins.bool = ...,
+        max_queued_posts: _builtins.int = ...,
+        queue_limit: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_private_callbacks", b"allow_private_callbacks"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_private_callbacks", b"allow_private_callbacks", "max_queued_posts", b"max_queued_posts", "queue_limit", b"queue_limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -15,6 +15,8 @@ from server.domain.intake.screening import is_web_url
 QUEUED = "Lead has been queued for processing"
 # Posts an account may have queued and not yet processed; past it, nothing more is queued.
 DEFAULT_MAX_QUEUED = 10_000
+# The highest limit an account may set for itself.
+MOST_QUEUED = 1_000_000
 MAX_RETURN_URL = 2048
 
 
@@ -34,6 +36,14 @@ def return_url_refusal(url: str) -> str:
         return f"returnurl is {len(url)} characters long; at most {MAX_RETURN_URL} are allowed"
     if not is_web_url(url) or url != url.strip():
         return f"returnurl must be an absolute http or https URL, got {url[:100]!r}"
+    return ""
+
+
+def queue_limit_refusal(limit: int | None) -> str:
+    """Why an account's own limit of posts waiting cannot be set, or "" (None: the
+    server's limit)."""
+    if limit is not None and not 1 <= limit <= MOST_QUEUED:
+        return f"must be between 1 and {MOST_QUEUED:,}, or 0 for the server's limit, got {limit}"
     return ""
 
 

@@ -80,7 +80,8 @@ class QueueLeads:
         reserve_seconds: float,
     ) -> None:
         """`on_queued(account_id, post_id)`: a post was committed to the queue (this process's
-        worker starts it). `max_queued`: posts an account may have waiting. For
+        worker starts it). `max_queued`: posts an account may have waiting unless it set
+        its own limit. For
         `reserve_seconds` only this process may start a post it queued; then any may."""
         self._pool = pool
         self._identifier = identifier
@@ -142,7 +143,8 @@ class QueueLeads:
             conn, new, max_queued=self._max_queued, reserve_seconds=self._reserve_seconds
         ):
             return QueueAnswer(True, post_id, QUEUED)
-        full = queue_full(self._max_queued)
+        limit = await queue_store.queue_limit(conn, target.account_id, self._max_queued)
+        full = queue_full(limit)
         over = PostOutcome(post_id, ResponseType.Post_Over_Max, full, campaign_id=campaign_id)
         step = Step("queue", "failed", full, micros(clock))
         await post_log.log(conn, submission, target, 0, over, [*target.steps, step])

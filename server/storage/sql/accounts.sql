@@ -43,10 +43,15 @@ WHERE account_id = %(account_id)s AND id = %(id)s
 
 -- name: get_account_settings
 -- The settings an account's admin may change.
-SELECT allow_private_callbacks FROM accounts WHERE account_id = %(account_id)s;
+SELECT allow_private_callbacks, max_queued_posts FROM accounts
+WHERE account_id = %(account_id)s;
 
--- name: set_allow_private_callbacks
--- Whether the account's callbacks may go to private, loopback and link-local addresses.
-UPDATE accounts SET allow_private_callbacks = %(allow)s
+-- name: update_account_settings
+-- Change the settings named by set_allow and set_max_queued; the settings after.
+UPDATE accounts
+SET allow_private_callbacks = CASE WHEN %(set_allow)s THEN %(allow)s::boolean
+                                   ELSE allow_private_callbacks END,
+    max_queued_posts = CASE WHEN %(set_max_queued)s THEN %(max_queued_posts)s::integer
+                            ELSE max_queued_posts END
 WHERE account_id = %(account_id)s
-RETURNING allow_private_callbacks;
+RETURNING allow_private_callbacks, max_queued_posts;

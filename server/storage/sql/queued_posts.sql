@@ -1,14 +1,17 @@
 -- name: enqueue_post
 -- Queue a post with its post log entry, counted among the account's posts waiting, in one
--- statement, unless the account has max_queued waiting already (the count's row lock makes
--- posts queued at once take turns on it, so the limit is exact). The post is due for any
+-- statement, unless the account has its limit waiting already: its own (max_queued_posts), or
+-- the server's (max_queued). The count's row lock makes posts queued at once take turns on it,
+-- so the limit is exact. The post is due for any
 -- worker's poll once the process that queued it has had `reserve` seconds to start it. No
 -- row: not queued.
 WITH room AS (
   INSERT INTO queued_post_counts AS c (account_id, waiting)
   VALUES (%(account_id)s, 1)
   ON CONFLICT (account_id) DO UPDATE SET waiting = c.waiting + 1
-  WHERE c.waiting < %(max_queued)s
+  WHERE c.waiting < COALESCE(
+    (SELECT a.max_queued_posts FROM accounts a WHERE a.account_id = %(account_id)s),
+    %(max_queued)s)
   RETURNING account_id
 ), post AS (
   INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
@@ -110,3 +113,8 @@ SET state = 'queued', lease_until = NULL,
     next_attempt_at = now() + make_interval(secs => %(delay)s)
 WHERE account_id = %(account_id)s AND post_id = %(post_id)s AND state = 'processing'
   AND attempts = %(attempt)s;
+
+-- name: queue_limit
+-- How many posts the account may have waiting: its own limit, or the server's (max_queued).
+SELECT COALESCE(max_queued_posts, %(max_queued)s) AS queue_limit FROM accounts
+WHERE account_id = %(account_id)s;
