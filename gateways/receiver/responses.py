@@ -38,7 +38,9 @@ Choices where LeadExec's documents are silent or ambiguous:
   `QualityControlDetails` and `ReturnDetails` as nested elements.
 - A queued post's status (the queue status URL) is the status report with `QueueStatus`
   after `PostID`, and `DateProcessed` and `Response` (the stored answer: a JSON value, or in
-  XML its root element, indented, inside `<Response>`) at the end.
+  XML its root element, indented, inside `<Response>`) at the end, and after it, leadrouter's
+  own addition, `Callback`: the callback to the post's `returnurl` and its attempts
+  (`Attempt` items in XML; null before the post is processed or when it posted none).
 - The returnsends and transfer answers keep `StatusURL`, which their examples leave out, and
   add their list after it: `Sends` (`SendInfo` items in XML) or `ClientInfos` (`ClientInfo`
   items). `AgentPhone` is a string, as in the JSON example (the property table says bool).
@@ -51,11 +53,11 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import TypeAlias
+from typing import Any, TypeAlias
 from xml.sax.saxutils import escape
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import leads_pb2
+from leadrouter.v1 import callbacks_pb2, leads_pb2
 
 JsonValue: TypeAlias = "bool | int | float | str | list[JsonValue] | dict[str, JsonValue] | None"
 JsonObject: TypeAlias = dict[str, JsonValue]
@@ -81,7 +83,7 @@ _NAMESPACES = (
 )
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ITEM_NAMES = {"Sends": "SendInfo", "ClientInfos": "ClientInfo"}
+_ITEM_NAMES = {"Sends": "SendInfo", "ClientInfos": "ClientInfo", "Attempts": "Attempt"}
 
 
 def response_type_name(response_type: leads_pb2.ResponseType.ValueType) -> str:
@@ -275,6 +277,18 @@ QUEUE_STATE_NAMES: dict[leads_pb2.QueueState.ValueType, str] = {
     leads_pb2.QUEUE_STATE_PROCESSING: "Processing",
     leads_pb2.QUEUE_STATE_PROCESSED: "Processed",
 }
+CALLBACK_STATE_NAMES: dict[callbacks_pb2.CallbackState.ValueType, str] = {
+    callbacks_pb2.CALLBACK_STATE_PENDING: "Pending",
+    callbacks_pb2.CALLBACK_STATE_SENDING: "Sending",
+    callbacks_pb2.CALLBACK_STATE_DELIVERED: "Delivered",
+    callbacks_pb2.CALLBACK_STATE_FAILED: "Failed",
+    callbacks_pb2.CALLBACK_STATE_REFUSED: "Refused",
+}
+CALLBACK_OUTCOME_NAMES: dict[callbacks_pb2.CallbackOutcome.ValueType, str] = {
+    callbacks_pb2.CALLBACK_OUTCOME_DELIVERED: "Delivered",
+    callbacks_pb2.CALLBACK_OUTCOME_FAILED: "Failed",
+    callbacks_pb2.CALLBACK_OUTCOME_REFUSED: "Refused",
+}
 
 
 def queue_answer_json(queued: bool, post_id: str, details: str, status_url: str) -> JsonObject:
@@ -317,6 +331,33 @@ def _queue_status(status: leads_pb2.PostStatus, answer: _Value) -> dict[str, _Va
         **report,
         "DateProcessed": processed,
         "Response": answer,
+        "Callback": _callback(status.callback) if status.HasField("callback") else None,
+    }
+
+
+def _callback(callback: callbacks_pb2.Callback) -> JsonObject:
+    """A queued post's callback to its returnurl and each attempt so far (leadrouter's own
+    addition to the queue status report; docs/receiver.md, "Callbacks")."""
+
+    def when(field: str, message: Any) -> str | None:
+        return iso_date(getattr(message, field)) if message.HasField(field) else None
+
+    return {
+        "EventID": callback.event_id,
+        "URL": callback.url,
+        "State": CALLBACK_STATE_NAMES.get(callback.state, ""),
+        "NextAttemptOn": when("next_attempt_at", callback),
+        "FinishedOn": when("finished_at", callback),
+        "Attempts": [
+            {
+                "Number": attempt.number,
+                "StartedOn": when("at", attempt),
+                "Outcome": CALLBACK_OUTCOME_NAMES.get(attempt.outcome, ""),
+                "HttpStatus": attempt.http_status,
+                "Error": attempt.error,
+            }
+            for attempt in callback.attempts
+        ],
     }
 
 

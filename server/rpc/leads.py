@@ -12,7 +12,7 @@ from server.domain.intake.queueing import QueueState
 from server.domain.intake.records import LeadSummary, PostStatus
 from server.domain.intake.screening import SaleKind
 from server.errors import InvalidArgument, NotFound, Violation
-from server.rpc.convert import decimal_text, stamp, struct
+from server.rpc.convert import callback_message, decimal_text, stamp, struct
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.instructions import SourceInstructions
 from server.services.intake.posting import LeadAnswer, PostAnswer, PostLeads, answer_deadline
@@ -149,6 +149,8 @@ def status_message(status: PostStatus) -> leads_pb2.PostStatus:
         stamp(message.date_processed, queue.processed_at)
         message.answer_content_type = queue.answer_type
         message.answer = queue.answer
+        if queue.callback is not None:
+            message.callback.CopyFrom(callback_message(queue.callback))
     return message
 
 

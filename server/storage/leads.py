@@ -20,6 +20,7 @@ from server.domain.catalog.specs import PricingModel, Status
 from server.domain.intake.queueing import QueueState
 from server.domain.intake.records import FoundLead, LeadSummary, PostStatus, QueueStanding
 from server.domain.intake.screening import Step
+from server.storage import callbacks
 from server.storage.database import Connection
 from server.storage.queries import Row, fetch_all, q
 
@@ -343,19 +344,21 @@ async def post_status(conn: Connection, post_id: uuid.UUID) -> PostStatus | None
         qc_reason=row["qc_reason"] or "",
         returned_at=row["returned_at"],
         return_reason=row["return_reason"] or "",
-        queue=_queue_standing(row),
+        queue=await _queue_standing(conn, row),
     )
 
 
-def _queue_standing(row: Row) -> QueueStanding | None:
+async def _queue_standing(conn: Connection, row: Row) -> QueueStanding | None:
     if row["queue_state"] is None:
         return None
+    found = await callbacks.for_post(conn, row["account_id"], row["id"])
     return QueueStanding(
         state=QueueState(row["queue_state"]),
         response_format=row["response_format"],
         processed_at=row["processed_at"],
         answer_type=row["answer_type"],
         answer=bytes(row["answer"] or b""),
+        callback=found[0] if found else None,
     )
 
 

@@ -5,9 +5,11 @@ the source's signing secret and verified with the recipe of docs/receiver.md."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -27,7 +29,7 @@ from tests.e2e.test_receiver_async import (  # noqa: F401  (market: a fixture)
     stored_answer,
 )
 from tests.e2e.test_receiver_distribution import Tenant
-from tests.support.callbacks import FAST, callback_receiver, documented_verify
+from tests.support.callbacks import FAST, Reply, callback_receiver, documented_verify
 
 pytestmark = pytest.mark.asyncio
 
@@ -92,3 +94,55 @@ async def test_a_queued_post_calls_its_returnurl_back_signed(
     assert verify(made.secret, signature, call.body)
     assert not verify("another secret", signature, call.body)
     assert call.headers["x-leadrouter-event-id"]
+
+
+@pytest.mark.parametrize("kind", ["json", "xml"])
+async def test_the_queue_status_shows_the_callbacks_attempts(
+    http_with_callbacks: Any,
+    market: Tenant,  # noqa: F811
+    stub_for: Any,
+    kind: str,
+) -> None:
+    http, _ = http_with_callbacks
+    async with stub_for(market.key) as stub:
+        allow = callbacks_pb2.AccountSettings(allow_private_callbacks=True)
+        await stub.UpdateAccountSettings(callbacks_pb2.UpdateAccountSettingsRequest(settings=allow))
+    async with callback_receiver() as source:
+        source.script.append(Reply(503, b"busy"))
+        queued = await send(
+            http,
+            kind,
+            f"/processor/insert/general/{kind}/async",
+            market,
+            lead(42 if kind == "json" else 43),
+            returnurl=source.url(),
+        )
+        status_url = re.search(r'StatusURL(?:":"|>)([^"<]+)', queued.text)
+        assert status_url is not None, queued.text
+        await processed(http, status_url[1])
+        for _ in range(300):
+            status = await http.get(status_url[1])
+            if re.search(r'"State":"Delivered"|<State>Delivered<', status.text):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"the callback is not delivered: {status.text}")
+    if kind == "json":
+        callback = status.json()["Callback"]
+        attempts = [(a["Number"], a["Outcome"], a["HttpStatus"]) for a in callback["Attempts"]]
+        assert callback["URL"] == source.url() and callback["FinishedOn"]
+        assert callback["EventID"] == source.received[0].headers["x-leadrouter-event-id"]
+    else:
+        root = ElementTree.fromstring(status.content)
+        callback = root.find("Callback")
+        assert callback is not None and callback.findtext("URL") == source.url()
+        attempts = [
+            (
+                int(a.findtext("Number", "")),
+                a.findtext("Outcome"),
+                int(a.findtext("HttpStatus", "")),
+            )
+            for a in callback.iterfind("Attempts/Attempt")
+        ]
+    assert attempts == [(1, "Failed", 503), (2, "Delivered", 200)]
+    assert len(source.received) == 2

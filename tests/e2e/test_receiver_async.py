@@ -174,7 +174,8 @@ async def test_the_queue_status_shows_the_post_and_its_lead_once_processed(
     status = (await processed(http, f"/information/queuestatus?postid={post_id}")).json()
     answer = status["Response"][0] if isinstance(status["Response"], list) else status["Response"]
     assert list(status)[:2] == ["PostID", "QueueStatus"]
-    assert list(status)[-2:] == ["DateProcessed", "Response"]
+    assert list(status)[-3:] == ["DateProcessed", "Response", "Callback"]
+    assert status["Callback"] is None  # it posted no returnurl
     assert (status["PostID"], status["IsValid"]) == (post_id, True)
     assert status["LeadIdentifier"] == answer["LeadIdentifier"] > 0
     assert [s["ClientName"] for s in answer["Sends"]] == [

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import leads_pb2
+from leadrouter.v1 import callbacks_pb2, leads_pb2
 
 from gateways.receiver.responses import (
     RESPONSE_TYPE_NAMES,
@@ -704,9 +704,42 @@ def test_a_queue_status_is_the_status_report_with_the_state_and_the_answer() -> 
         *[k for k in report if k != "PostID"],
         "DateProcessed",
         "Response",
+        "Callback",
     ]
     assert (body["QueueStatus"], body["DateProcessed"]) == ("Processed", "2025-11-04T22:29:22.770Z")
     assert body["Response"] == answer
+    assert body["Callback"] is None  # it posted no returnurl
+
+
+def test_a_queue_status_shows_the_callback_and_each_attempt() -> None:
+    status = queued_status(b"{}")
+    callback = status.callback
+    callback.event_id, callback.url = "7b0c", "https://source.example/done"
+    callback.state = callbacks_pb2.CALLBACK_STATE_PENDING
+    callback.next_attempt_at.CopyFrom(timestamp(NOV_4_22_29_22, 0))
+    failed = callback.attempts.add(number=1, http_status=502, error="answered 502")
+    failed.outcome = callbacks_pb2.CALLBACK_OUTCOME_FAILED
+    failed.at.CopyFrom(timestamp(NOV_4_22_29_22, 500_000_000))
+    body = queue_status_json(status)
+    assert body["Callback"] == {
+        "EventID": "7b0c",
+        "URL": "https://source.example/done",
+        "State": "Pending",
+        "NextAttemptOn": "2025-11-04T22:29:22.000Z",
+        "FinishedOn": None,
+        "Attempts": [
+            {
+                "Number": 1,
+                "StartedOn": "2025-11-04T22:29:22.500Z",
+                "Outcome": "Failed",
+                "HttpStatus": 502,
+                "Error": "answered 502",
+            }
+        ],
+    }
+    root = ET.fromstring(queue_status_xml(status))
+    assert [a.findtext("Outcome") for a in root.iterfind("Callback/Attempts/Attempt")] == ["Failed"]
+    assert root.findtext("Callback/State") == "Pending"
 
 
 def test_a_post_not_processed_yet_has_no_answer() -> None:

@@ -24,53 +24,54 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from leadrouter.v1 import admin_pb2 as leadrouter_dot_v1_dot_admin__pb2
+from leadrouter.v1 import callbacks_pb2 as leadrouter_dot_v1_dot_callbacks__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19leadrouter/v1/leads.proto\x12\rleadrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19leadrouter/v1/admin.proto\"b\n\x19SourceInstructionsRequest\x12/\n\x0b\x63redentials\x18\x01 \x01(\x0b\x32\x1a.leadrouter.v1.Credentials\x12\x14\n\x0creceiver_url\x18\x02 \x01(\t\"W\n\x0b\x43redentials\x12\x0b\n\x03vid\x18\x01 \x01(\t\x12\x0b\n\x03lid\x18\x02 \x01(\t\x12\x0b\n\x03\x61id\x18\x03 \x01(\t\x12\x10\n\x08password\x18\x04 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x05 \x01(\t\")\n\nFieldValue\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"^\n\tCallInput\x12\x12\n\nivr_number\x18\x01 \x01(\t\x12\x15\n\rcall_duration\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61ll_result\x18\x03 \x01(\t\x12\x11\n\tcall_date\x18\x04 \x01(\t\"\x82\x01\n\tLeadInput\x12\x11\n\treference\x18\x01 \x01(\t\x12\x0f\n\x07no_sell\x18\x02 \x01(\x08\x12)\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x19.leadrouter.v1.FieldValue\x12&\n\x04\x63\x61ll\x18\x04 \x01(\x0b\x32\x18.leadrouter.v1.CallInput\"\xe1\x02\n\x12SubmitLeadsRequest\x12/\n\x0b\x63redentials\x18\x01 \x01(\x0b\x32\x1a.leadrouter.v1.Credentials\x12\x18\n\x10send_delay_hours\x18\x02 \x01(\t\x12\x12\n\nreturn_url\x18\x03 \x01(\t\x12\'\n\x05leads\x18\x04 \x03(\x0b\x32\x18.leadrouter.v1.LeadInput\x12\x11\n\tremote_ip\x18\x05 \x01(\t\x12\x16\n\x0erequest_format\x18\x06 \x01(\t\x12\x13\n\x0braw_request\x18\x07 \x01(\x0c\x12\x13\n\x0bparse_error\x18\x08 \x01(\t\x12\x10\n\x08lead_uid\x18\t \x01(\t\x12\x18\n\x10process_delivery\x18\n \x01(\x08\x12\x16\n\x0ewait_for_sends\x18\x0b \x01(\x08\x12*\n\tsale_kind\x18\x0c \x01(\x0e\x32\x17.leadrouter.v1.SaleKind\"i\n\x0bSendSummary\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x14\n\x0credirect_url\x18\x03 \x01(\t\x12\r\n\x05valid\x18\x04 \x01(\x08\x12\r\n\x05price\x18\x05 \x01(\t\"`\n\rTransferAgent\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x12\n\nagent_name\x18\x03 \x01(\t\x12\x13\n\x0b\x61gent_phone\x18\x04 \x01(\t\"\xc1\x02\n\nPostResult\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x15\n\ris_valid_post\x18\x02 \x01(\x08\x12\x32\n\rresponse_type\x18\x03 \x01(\x0e\x32\x1b.leadrouter.v1.ResponseType\x12\x18\n\x10response_details\x18\x04 \x01(\t\x12\x0f\n\x07lead_id\x18\x05 \x01(\x03\x12\x13\n\x0b\x63\x61mpaign_id\x18\x06 \x01(\x03\x12\x19\n\x11pending_qc_review\x18\x07 \x01(\x08\x12\r\n\x05price\x18\x08 \x01(\t\x12\x14\n\x0credirect_url\x18\t \x01(\t\x12)\n\x05sends\x18\n \x03(\x0b\x32\x1a.leadrouter.v1.SendSummary\x12,\n\x06\x61gents\x18\x0b \x03(\x0b\x32\x1c.leadrouter.v1.TransferAgent\"V\n\x13SubmitLeadsResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.leadrouter.v1.PostResult\x12\x13\n\x0bredirect_to\x18\x02 \x01(\t\"K\n\nAnswerForm\x12\x10\n\x08\x65ndpoint\x18\x01 \x01(\t\x12\x15\n\rresponse_type\x18\x02 \x01(\t\x12\x14\n\x0creceiver_url\x18\x03 \x01(\t\"r\n\x11QueueLeadsRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.leadrouter.v1.SubmitLeadsRequest\x12)\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x19.leadrouter.v1.AnswerForm\"r\n\x12QueueLeadsResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x08\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\t\x12*\n\x07refused\x18\x04 \x03(\x0b\x32\x19.leadrouter.v1.PostResult\"\'\n\x14GetPostStatusRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t\"\xbd\x04\n\nPostStatus\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\x03\x12\x10\n\x08is_valid\x18\x03 \x01(\x08\x12\x18\n\x10rejection_reason\x18\x04 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x05 \x01(\x03\x12\x31\n\rdate_received\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11qc_pending_review\x18\x07 \x01(\x08\x12\x35\n\x11qc_date_of_review\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bqc_rejected\x18\t \x01(\x08\x12\x1b\n\x13qc_rejection_reason\x18\n \x01(\t\x12\x13\n\x0bis_returned\x18\x0b \x01(\x08\x12\x32\n\x0e\x64\x61te_of_return\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rreturn_reason\x18\r \x01(\t\x12\r\n\x05price\x18\x0e \x01(\t\x12.\n\x0bqueue_state\x18\x0f \x01(\x0e\x32\x19.leadrouter.v1.QueueState\x12\x15\n\ranswer_format\x18\x10 \x01(\t\x12\x32\n\x0e\x64\x61te_processed\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13\x61nswer_content_type\x18\x12 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x13 \x01(\x0c\"\x95\x01\n\x0e\x44uplicateCheck\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x14\n\x0cis_duplicate\x18\x02 \x01(\x08\x12\x19\n\x11\x64uplicate_lead_id\x18\x03 \x01(\x03\x12/\n\x0breceived_on\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08response\x18\x05 \x01(\t*\xde\x01\n\x0cResponseType\x12\x0c\n\x08NO_ERROR\x10\x00\x12\x15\n\x11SYSTEM_ID_MISSING\x10\x01\x12\x18\n\x14LEAD_TYPE_ID_MISSING\x10\x02\x12\x15\n\x11VENDOR_ID_MISSING\x10\x03\x12\x14\n\x10NO_ACCOUNT_FOUND\x10\x04\x12\x14\n\x10OUTSIDE_CRITERIA\x10\x05\x12\x12\n\x0e\x44UPLICATE_LEAD\x10\x06\x12\x14\n\x10\x41\x43\x43OUNT_DISABLED\x10\x07\x12\x11\n\rPOST_OVER_MAX\x10\x08\x12\x0f\n\x0b\x44\x41TA_ERRORS\x10\t*j\n\x08SaleKind\x12\x15\n\x11SALE_KIND_GENERAL\x10\x00\x12\x1b\n\x17SALE_KIND_LIVE_TRANSFER\x10\x01\x12\x16\n\x12SALE_KIND_REDIRECT\x10\x02\x12\x12\n\x0eSALE_KIND_CALL\x10\x03*x\n\nQueueState\x12\x1b\n\x17QUEUE_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12QUEUE_STATE_QUEUED\x10\x01\x12\x1a\n\x16QUEUE_STATE_PROCESSING\x10\x02\x12\x19\n\x15QUEUE_STATE_PROCESSED\x10\x03\x32\x97\x04\n\x0bLeadService\x12T\n\x0bSubmitLeads\x12!.leadrouter.v1.SubmitLeadsRequest\x1a\".leadrouter.v1.SubmitLeadsResponse\x12Q\n\nQueueLeads\x12 .leadrouter.v1.QueueLeadsRequest\x1a!.leadrouter.v1.QueueLeadsResponse\x12O\n\rGetPostStatus\x12#.leadrouter.v1.GetPostStatusRequest\x1a\x19.leadrouter.v1.PostStatus\x12R\n\x0e\x43heckDuplicate\x12!.leadrouter.v1.SubmitLeadsRequest\x1a\x1d.leadrouter.v1.DuplicateCheck\x12S\n\nUpdateLead\x12!.leadrouter.v1.SubmitLeadsRequest\x1a\".leadrouter.v1.SubmitLeadsResponse\x12\x65\n\x15GetSourceInstructions\x12(.leadrouter.v1.SourceInstructionsRequest\x1a\".leadrouter.v1.PostingInstructionsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19leadrouter/v1/leads.proto\x12\rleadrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19leadrouter/v1/admin.proto\x1a\x1dleadrouter/v1/callbacks.proto\"b\n\x19SourceInstructionsRequest\x12/\n\x0b\x63redentials\x18\x01 \x01(\x0b\x32\x1a.leadrouter.v1.Credentials\x12\x14\n\x0creceiver_url\x18\x02 \x01(\t\"W\n\x0b\x43redentials\x12\x0b\n\x03vid\x18\x01 \x01(\t\x12\x0b\n\x03lid\x18\x02 \x01(\t\x12\x0b\n\x03\x61id\x18\x03 \x01(\t\x12\x10\n\x08password\x18\x04 \x01(\t\x12\x0f\n\x07\x61pi_key\x18\x05 \x01(\t\")\n\nFieldValue\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"^\n\tCallInput\x12\x12\n\nivr_number\x18\x01 \x01(\t\x12\x15\n\rcall_duration\x18\x02 \x01(\t\x12\x13\n\x0b\x63\x61ll_result\x18\x03 \x01(\t\x12\x11\n\tcall_date\x18\x04 \x01(\t\"\x82\x01\n\tLeadInput\x12\x11\n\treference\x18\x01 \x01(\t\x12\x0f\n\x07no_sell\x18\x02 \x01(\x08\x12)\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x19.leadrouter.v1.FieldValue\x12&\n\x04\x63\x61ll\x18\x04 \x01(\x0b\x32\x18.leadrouter.v1.CallInput\"\xe1\x02\n\x12SubmitLeadsRequest\x12/\n\x0b\x63redentials\x18\x01 \x01(\x0b\x32\x1a.leadrouter.v1.Credentials\x12\x18\n\x10send_delay_hours\x18\x02 \x01(\t\x12\x12\n\nreturn_url\x18\x03 \x01(\t\x12\'\n\x05leads\x18\x04 \x03(\x0b\x32\x18.leadrouter.v1.LeadInput\x12\x11\n\tremote_ip\x18\x05 \x01(\t\x12\x16\n\x0erequest_format\x18\x06 \x01(\t\x12\x13\n\x0braw_request\x18\x07 \x01(\x0c\x12\x13\n\x0bparse_error\x18\x08 \x01(\t\x12\x10\n\x08lead_uid\x18\t \x01(\t\x12\x18\n\x10process_delivery\x18\n \x01(\x08\x12\x16\n\x0ewait_for_sends\x18\x0b \x01(\x08\x12*\n\tsale_kind\x18\x0c \x01(\x0e\x32\x17.leadrouter.v1.SaleKind\"i\n\x0bSendSummary\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x14\n\x0credirect_url\x18\x03 \x01(\t\x12\r\n\x05valid\x18\x04 \x01(\x08\x12\r\n\x05price\x18\x05 \x01(\t\"`\n\rTransferAgent\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x13\n\x0b\x63lient_name\x18\x02 \x01(\t\x12\x12\n\nagent_name\x18\x03 \x01(\t\x12\x13\n\x0b\x61gent_phone\x18\x04 \x01(\t\"\xc1\x02\n\nPostResult\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x15\n\ris_valid_post\x18\x02 \x01(\x08\x12\x32\n\rresponse_type\x18\x03 \x01(\x0e\x32\x1b.leadrouter.v1.ResponseType\x12\x18\n\x10response_details\x18\x04 \x01(\t\x12\x0f\n\x07lead_id\x18\x05 \x01(\x03\x12\x13\n\x0b\x63\x61mpaign_id\x18\x06 \x01(\x03\x12\x19\n\x11pending_qc_review\x18\x07 \x01(\x08\x12\r\n\x05price\x18\x08 \x01(\t\x12\x14\n\x0credirect_url\x18\t \x01(\t\x12)\n\x05sends\x18\n \x03(\x0b\x32\x1a.leadrouter.v1.SendSummary\x12,\n\x06\x61gents\x18\x0b \x03(\x0b\x32\x1c.leadrouter.v1.TransferAgent\"V\n\x13SubmitLeadsResponse\x12*\n\x07results\x18\x01 \x03(\x0b\x32\x19.leadrouter.v1.PostResult\x12\x13\n\x0bredirect_to\x18\x02 \x01(\t\"K\n\nAnswerForm\x12\x10\n\x08\x65ndpoint\x18\x01 \x01(\t\x12\x15\n\rresponse_type\x18\x02 \x01(\t\x12\x14\n\x0creceiver_url\x18\x03 \x01(\t\"r\n\x11QueueLeadsRequest\x12\x32\n\x07request\x18\x01 \x01(\x0b\x32!.leadrouter.v1.SubmitLeadsRequest\x12)\n\x06\x61nswer\x18\x02 \x01(\x0b\x32\x19.leadrouter.v1.AnswerForm\"r\n\x12QueueLeadsResponse\x12\x0e\n\x06queued\x18\x01 \x01(\x08\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\t\x12*\n\x07refused\x18\x04 \x03(\x0b\x32\x19.leadrouter.v1.PostResult\"\'\n\x14GetPostStatusRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t\"\xe8\x04\n\nPostStatus\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x0f\n\x07lead_id\x18\x02 \x01(\x03\x12\x10\n\x08is_valid\x18\x03 \x01(\x08\x12\x18\n\x10rejection_reason\x18\x04 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x05 \x01(\x03\x12\x31\n\rdate_received\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11qc_pending_review\x18\x07 \x01(\x08\x12\x35\n\x11qc_date_of_review\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bqc_rejected\x18\t \x01(\x08\x12\x1b\n\x13qc_rejection_reason\x18\n \x01(\t\x12\x13\n\x0bis_returned\x18\x0b \x01(\x08\x12\x32\n\x0e\x64\x61te_of_return\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rreturn_reason\x18\r \x01(\t\x12\r\n\x05price\x18\x0e \x01(\t\x12.\n\x0bqueue_state\x18\x0f \x01(\x0e\x32\x19.leadrouter.v1.QueueState\x12\x15\n\ranswer_format\x18\x10 \x01(\t\x12\x32\n\x0e\x64\x61te_processed\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1b\n\x13\x61nswer_content_type\x18\x12 \x01(\t\x12\x0e\n\x06\x61nswer\x18\x13 \x01(\x0c\x12)\n\x08\x63\x61llback\x18\x14 \x01(\x0b\x32\x17.leadrouter.v1.Callback\"\x95\x01\n\x0e\x44uplicateCheck\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x14\n\x0cis_duplicate\x18\x02 \x01(\x08\x12\x19\n\x11\x64uplicate_lead_id\x18\x03 \x01(\x03\x12/\n\x0breceived_on\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08response\x18\x05 \x01(\t*\xde\x01\n\x0cResponseType\x12\x0c\n\x08NO_ERROR\x10\x00\x12\x15\n\x11SYSTEM_ID_MISSING\x10\x01\x12\x18\n\x14LEAD_TYPE_ID_MISSING\x10\x02\x12\x15\n\x11VENDOR_ID_MISSING\x10\x03\x12\x14\n\x10NO_ACCOUNT_FOUND\x10\x04\x12\x14\n\x10OUTSIDE_CRITERIA\x10\x05\x12\x12\n\x0e\x44UPLICATE_LEAD\x10\x06\x12\x14\n\x10\x41\x43\x43OUNT_DISABLED\x10\x07\x12\x11\n\rPOST_OVER_MAX\x10\x08\x12\x0f\n\x0b\x44\x41TA_ERRORS\x10\t*j\n\x08SaleKind\x12\x15\n\x11SALE_KIND_GENERAL\x10\x00\x12\x1b\n\x17SALE_KIND_LIVE_TRANSFER\x10\x01\x12\x16\n\x12SALE_KIND_REDIRECT\x10\x02\x12\x12\n\x0eSALE_KIND_CALL\x10\x03*x\n\nQueueState\x12\x1b\n\x17QUEUE_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12QUEUE_STATE_QUEUED\x10\x01\x12\x1a\n\x16QUEUE_STATE_PROCESSING\x10\x02\x12\x19\n\x15QUEUE_STATE_PROCESSED\x10\x03\x32\x97\x04\n\x0bLeadService\x12T\n\x0bSubmitLeads\x12!.leadrouter.v1.SubmitLeadsRequest\x1a\".leadrouter.v1.SubmitLeadsResponse\x12Q\n\nQueueLeads\x12 .leadrouter.v1.QueueLeadsRequest\x1a!.leadrouter.v1.QueueLeadsResponse\x12O\n\rGetPostStatus\x12#.leadrouter.v1.GetPostStatusRequest\x1a\x19.leadrouter.v1.PostStatus\x12R\n\x0e\x43heckDuplicate\x12!.leadrouter.v1.SubmitLeadsRequest\x1a\x1d.leadrouter.v1.DuplicateCheck\x12S\n\nUpdateLead\x12!.leadrouter.v1.SubmitLeadsRequest\x1a\".leadrouter.v1.SubmitLeadsResponse\x12\x65\n\x15GetSourceInstructions\x12(.leadrouter.v1.SourceInstructionsRequest\x1a\".leadrouter.v1.PostingInstructionsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'leadrouter.v1.leads_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESPONSETYPE']._serialized_start=2617
-  _globals['_RESPONSETYPE']._serialized_end=2839
-  _globals['_SALEKIND']._serialized_start=2841
-  _globals['_SALEKIND']._serialized_end=2947
-  _globals['_QUEUESTATE']._serialized_start=2949
-  _globals['_QUEUESTATE']._serialized_end=3069
-  _globals['_SOURCEINSTRUCTIONSREQUEST']._serialized_start=104
-  _globals['_SOURCEINSTRUCTIONSREQUEST']._serialized_end=202
-  _globals['_CREDENTIALS']._serialized_start=204
-  _globals['_CREDENTIALS']._serialized_end=291
-  _globals['_FIELDVALUE']._serialized_start=293
-  _globals['_FIELDVALUE']._serialized_end=334
-  _globals['_CALLINPUT']._serialized_start=336
-  _globals['_CALLINPUT']._serialized_end=430
-  _globals['_LEADINPUT']._serialized_start=433
-  _globals['_LEADINPUT']._serialized_end=563
-  _globals['_SUBMITLEADSREQUEST']._serialized_start=566
-  _globals['_SUBMITLEADSREQUEST']._serialized_end=919
-  _globals['_SENDSUMMARY']._serialized_start=921
-  _globals['_SENDSUMMARY']._serialized_end=1026
-  _globals['_TRANSFERAGENT']._serialized_start=1028
-  _globals['_TRANSFERAGENT']._serialized_end=1124
-  _globals['_POSTRESULT']._serialized_start=1127
-  _globals['_POSTRESULT']._serialized_end=1448
-  _globals['_SUBMITLEADSRESPONSE']._serialized_start=1450
-  _globals['_SUBMITLEADSRESPONSE']._serialized_end=1536
-  _globals['_ANSWERFORM']._serialized_start=1538
-  _globals['_ANSWERFORM']._serialized_end=1613
-  _globals['_QUEUELEADSREQUEST']._serialized_start=1615
-  _globals['_QUEUELEADSREQUEST']._serialized_end=1729
-  _globals['_QUEUELEADSRESPONSE']._serialized_start=1731
-  _globals['_QUEUELEADSRESPONSE']._serialized_end=1845
-  _globals['_GETPOSTSTATUSREQUEST']._serialized_start=1847
-  _globals['_GETPOSTSTATUSREQUEST']._serialized_end=1886
-  _globals['_POSTSTATUS']._serialized_start=1889
-  _globals['_POSTSTATUS']._serialized_end=2462
-  _globals['_DUPLICATECHECK']._serialized_start=2465
-  _globals['_DUPLICATECHECK']._serialized_end=2614
-  _globals['_LEADSERVICE']._serialized_start=3072
-  _globals['_LEADSERVICE']._serialized_end=3607
+  _globals['_RESPONSETYPE']._serialized_start=2691
+  _globals['_RESPONSETYPE']._serialized_end=2913
+  _globals['_SALEKIND']._serialized_start=2915
+  _globals['_SALEKIND']._serialized_end=3021
+  _globals['_QUEUESTATE']._serialized_start=3023
+  _globals['_QUEUESTATE']._serialized_end=3143
+  _globals['_SOURCEINSTRUCTIONSREQUEST']._serialized_start=135
+  _globals['_SOURCEINSTRUCTIONSREQUEST']._serialized_end=233
+  _globals['_CREDENTIALS']._serialized_start=235
+  _globals['_CREDENTIALS']._serialized_end=322
+  _globals['_FIELDVALUE']._serialized_start=324
+  _globals['_FIELDVALUE']._serialized_end=365
+  _globals['_CALLINPUT']._serialized_start=367
+  _globals['_CALLINPUT']._serialized_end=461
+  _globals['_LEADINPUT']._serialized_start=464
+  _globals['_LEADINPUT']._serialized_end=594
+  _globals['_SUBMITLEADSREQUEST']._serialized_start=597
+  _globals['_SUBMITLEADSREQUEST']._serialized_end=950
+  _globals['_SENDSUMMARY']._serialized_start=952
+  _globals['_SENDSUMMARY']._serialized_end=1057
+  _globals['_TRANSFERAGENT']._serialized_start=1059
+  _globals['_TRANSFERAGENT']._serialized_end=1155
+  _globals['_POSTRESULT']._serialized_start=1158
+  _globals['_POSTRESULT']._serialized_end=1479
+  _globals['_SUBMITLEADSRESPONSE']._serialized_start=1481
+  _globals['_SUBMITLEADSRESPONSE']._serialized_end=1567
+  _globals['_ANSWERFORM']._serialized_start=1569
+  _globals['_ANSWERFORM']._serialized_end=1644
+  _globals['_QUEUELEADSREQUEST']._serialized_start=1646
+  _globals['_QUEUELEADSREQUEST']._serialized_end=1760
+  _globals['_QUEUELEADSRESPONSE']._serialized_start=1762
+  _globals['_QUEUELEADSRESPONSE']._serialized_end=1876
+  _globals['_GETPOSTSTATUSREQUEST']._serialized_start=1878
+  _globals['_GETPOSTSTATUSREQUEST']._serialized_end=1917
+  _globals['_POSTSTATUS']._serialized_start=1920
+  _globals['_POSTSTATUS']._serialized_end=2536
+  _globals['_DUPLICATECHECK']._serialized_start=2539
+  _globals['_DUPLICATECHECK']._serialized_end=2688
+  _globals['_LEADSERVICE']._serialized_start=3146
+  _globals['_LEADSERVICE']._serialized_end=3681
 # @@protoc_insertion_point(module_scope)

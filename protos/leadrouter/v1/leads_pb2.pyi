@@ -13,6 +13,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from leadrouter.v1 import callbacks_pb2 as _callbacks_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -639,6 +640,7 @@ class PostStatus(_message.Message):
     DATE_PROCESSED_FIELD_NUMBER: _builtins.int
     ANSWER_CONTENT_TYPE_FIELD_NUMBER: _builtins.int
     ANSWER_FIELD_NUMBER: _builtins.int
+    CALLBACK_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     lead_id: _builtins.int
     is_valid: _builtins.bool
@@ -666,6 +668,12 @@ class PostStatus(_message.Message):
     def date_of_return(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def date_processed(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def callback(self) -> _callbacks_pb2.Callback:
+        """A queued post's callback to its returnurl, with every attempt so far; unset when it
+        posted no returnurl or is not processed yet.
+        """
+
     def __init__(
         self,
         *,
@@ -688,10 +696,11 @@ class PostStatus(_message.Message):
         date_processed: _timestamp_pb2.Timestamp | None = ...,
         answer_content_type: _builtins.str = ...,
         answer: _builtins.bytes = ...,
+        callback: _callbacks_pb2.Callback | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["date_of_return", b"date_of_return", "date_processed", b"date_processed", "date_received", b"date_received", "qc_date_of_review", b"qc_date_of_review"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["callback", b"callback", "date_of_return", b"date_of_return", "date_processed", b"date_processed", "date_received", b"date_received", "qc_date_of_review", b"qc_date_of_review"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "answer_content_type", b"answer_content_type", "answer_format", b"answer_format", "campaign_id", b"campaign_id", "date_of_return", b"date_of_return", "date_processed", b"date_processed", "date_received", b"date_received", "is_returned", b"is_returned", "is_valid", b"is_valid", "lead_id", b"lead_id", "post_id", b"post_id", "price", b"price", "qc_date_of_review", b"qc_date_of_review", "qc_pending_review", b"qc_pending_review", "qc_rejected", b"qc_rejected", "qc_rejection_reason", b"qc_rejection_reason", "queue_state", b"queue_state", "rejection_reason", b"rejection_reason", "return_reason", b"return_reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "answer_content_type", b"answer_content_type", "answer_format", b"answer_format", "callback", b"callback", "campaign_id", b"campaign_id", "date_of_return", b"date_of_return", "date_processed", b"date_processed", "date_received", b"date_received", "is_returned", b"is_returned", "is_valid", b"is_valid", "lead_id", b"lead_id", "post_id", b"post_id", "price", b"price", "qc_date_of_review", b"qc_date_of_review", "qc_pending_review", b"qc_pending_review", "qc_rejected", b"qc_rejected", "qc_rejection_reason", b"qc_rejection_reason", "queue_state", b"queue_state", "rejection_reason", b"rejection_reason", "return_reason", b"return_reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

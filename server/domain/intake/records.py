@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from server.domain.callbacks.records import CallbackReport
 from server.domain.intake.queueing import QueueState
 
 
@@ -46,6 +47,7 @@ class QueueStanding:
     processed_at: datetime | None = None
     answer_type: str = ""  # the answer's media type
     answer: bytes = b""
+    callback: CallbackReport | None = None  # to its returnurl, once processed
 
 
 @dataclass(frozen=True)

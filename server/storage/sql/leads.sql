@@ -92,8 +92,8 @@ VALUES (%(account_id)s, %(id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s
 
 -- name: get_post_status
 -- A post and the state of its lead, by PostID; for a queued post (an /async URL's), where it
--- stands and its answer once processed.
-SELECT p.id, p.received_at, p.is_valid, p.response_details, p.campaign_id, p.lead_id, p.price,
+-- stands and its answer once processed (and its callback, read apart).
+SELECT p.account_id, p.id, p.received_at, p.is_valid, p.response_details, p.campaign_id, p.lead_id, p.price,
        l.pending_qc, l.qc_reviewed_at, l.qc_rejected, l.qc_reason, l.returned_at,
        l.return_reason,
        qp.state AS queue_state, qp.response_format, qp.processed_at, qp.answer_type, qp.answer
