@@ -845,7 +845,11 @@ def test_instructions_print_markdown_and_json(cli_server: Server, cli_account: A
     document = succeeded(leadrouter("instructions", "acme-auto-web", "--json", *common))
     assert [f["name"] for f in document["fields"]][:2] == ["FirstName", "LastName"]
     assert type(document["identifiers"]["aid"]) is int  # 12, not 12.0: posted as it is
-    assert [e["name"] for e in document["endpoints"]][:2] == ["insert", "returnsends"]
+    assert [e["name"] for e in document["endpoints"]][:3] == [
+        "insert",
+        "insert_async",
+        "returnsends",
+    ]
     missing = leadrouter("instructions", "no-such-campaign", *common)
     assert missing.returncode == 1 and "NOT_FOUND" in missing.stderr
 

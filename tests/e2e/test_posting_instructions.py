@@ -130,7 +130,8 @@ async def test_every_printed_example_works_as_printed(
         "YOUR_PASSWORD": account["passwords"][campaign],
         "YOUR_API_KEY": account["source_key"],
     }
-    posted: dict[str, Any] = {}
+    posted: dict[str, Any] = {}  # the last lead posted to a synchronous URL
+    queued: dict[str, Any] = {}  # the last one queued
     for number, command in enumerate(commands):
         for placeholder, value in filled.items():
             command = command.replace(placeholder, value)
@@ -140,10 +141,26 @@ async def test_every_printed_example_works_as_printed(
         )
         if "LEAD_ID" in command:
             command = command.replace("LEAD_ID", str(posted["LeadIdentifier"]))
+        if "/information/queuestatus/" in command:
+            command = command.replace("POST_ID", str(queued["PostID"]))
         if "POST_ID" in command:
             command = command.replace("POST_ID", str(posted["PostID"]))
         answer = outcome(await run(command))
-        if "/processor/update/" in command:
+        if "/async" in command:
+            assert answer["QueueSuccessful"] in (True, "true"), (command, answer)
+            queued = answer
+        elif "/information/queuestatus/" in command:
+            for _ in range(600):
+                if answer["QueueStatus"] == "Processed":
+                    break
+                await asyncio.sleep(0.05)
+                answer = outcome(await run(command))
+            assert answer["PostID"] == queued["PostID"], command
+            [kept] = (
+                answer["Response"] if isinstance(answer["Response"], list) else [answer["Response"]]
+            )
+            assert (kept["ResponseType"], kept["isValidPost"]) == ("No_Error", True), answer
+        elif "/processor/update/" in command:
             assert answer["ResponseDetails"] == "Lead information updated", command
         elif "/processor/duplicate/check/" in command:
             assert answer["Response"] == "Not a duplicate", command

@@ -12,6 +12,7 @@ from server.domain.catalog.instructions import (
     API_KEY_PLACEHOLDER,
     ENDPOINTS,
     PASSWORD_PLACEHOLDER,
+    POST_ID_PLACEHOLDER,
     posting_instructions,
     to_markdown,
 )
@@ -97,7 +98,7 @@ def test_a_required_api_key_is_said_to_be_required_and_every_example_carries_it(
     made = document(campaign=replace(CAMPAIGN, require_api_key=True))
     assert made["authentication"].endswith("both are required")
     commands = [e["command"] for e in made["examples"]]
-    commands += [e["example"] for e in made["endpoints"] if e["name"] != "status"]
+    commands += [e["example"] for e in made["endpoints"] if "status" not in e["name"]]
     header = f"-H 'Authorization: Bearer {API_KEY_PLACEHOLDER}'"
     assert all(header in c and PASSWORD_PLACEHOLDER in c for c in commands)
 
@@ -128,15 +129,32 @@ def test_urls_use_the_receivers_public_address() -> None:
     )
 
 
+def test_each_insert_is_listed_with_its_async_variant() -> None:
+    made = document()
+    [queued] = [e for e in made["endpoints"] if e["name"] == "insert_async"]
+    assert queued["url"] == "https://leads.example.com/processor/insert/general/{json|xml}/async"
+    assert queued["example"].startswith(
+        "curl -s https://leads.example.com/processor/insert/general/json/async -d 'vid=7&"
+    )
+    assert "LeadQueueResponse" in queued["does"] and "returnurl" in queued["does"]
+    [status] = [e for e in made["endpoints"] if e["name"] == "queue_status"]
+    assert status["example"] == (
+        "curl -s https://leads.example.com/information/queuestatus/" + POST_ID_PLACEHOLDER
+    )
+
+
 def test_each_channel_lists_its_endpoints() -> None:
     def listed(channel: Channel) -> list[str]:
         return endpoint_names(document(campaign=replace(CAMPAIGN, channel=channel)))
 
-    common = ["update", "duplicate_check", "status"]
-    assert listed(Channel.Post) == ["insert", "returnsends", *common]
-    assert listed(Channel.PingPost) == ["insert", "returnsends", *common]
-    assert listed(Channel.Redirect) == ["manualredirect", "autoredirect", *common]
-    assert listed(Channel.Call) == ["calldata", "transfer", *common]
+    def inserts(*names: str) -> list[str]:
+        return [variant for name in names for variant in (name, f"{name}_async")]
+
+    common = ["update", "duplicate_check", "status", "queue_status"]
+    assert listed(Channel.Post) == [*inserts("insert", "returnsends"), *common]
+    assert listed(Channel.PingPost) == [*inserts("insert", "returnsends"), *common]
+    assert listed(Channel.Redirect) == [*inserts("manualredirect", "autoredirect"), *common]
+    assert listed(Channel.Call) == [*inserts("calldata", "transfer"), *common]
     # every endpoint is some channel's
     assert {e.name for e in ENDPOINTS} == {name for c in Channel for name in listed(c)}
 

@@ -15,7 +15,7 @@ import json
 import re
 import shlex
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 from xml.sax.saxutils import escape
@@ -67,10 +67,9 @@ _POST = frozenset({Channel.Unspecified, Channel.Post, Channel.PingPost})
 _REDIRECT = frozenset({Channel.Redirect})
 _CALL = frozenset({Channel.Call})
 
-# Every endpoint a channel's instructions may list, in the order they are listed. The
-# receiver takes each of them from any campaign; the channel decides which ones its
-# instructions show (docs/receiver.md). An /async variant is one more entry.
-ENDPOINTS: tuple[Endpoint, ...] = (
+# The insert URLs, in the order they are listed. The receiver takes each of them from any
+# campaign; the channel decides which ones its instructions show (docs/receiver.md).
+_INSERTS: tuple[Endpoint, ...] = (
     Endpoint(
         "insert",
         "/processor/insert/general/{json|xml}",
@@ -116,6 +115,29 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "it (`ClientInfos`)",
         _CALL,
     ),
+)
+
+
+def queued(endpoint: Endpoint) -> Endpoint:
+    """An insert URL's /async variant (docs/receiver.md, "Async posts")."""
+    return replace(
+        endpoint,
+        name=f"{endpoint.name}_async",
+        path=f"{endpoint.path}/async",
+        does=(
+            f"the same post queued: answered at once with a `LeadQueueResponse` "
+            f"(`QueueSuccessful`, `PostID`, `StatusURL`), then processed in the background as "
+            f"`{endpoint.name}` would process it; the answer `{endpoint.name}` would give is "
+            "kept at the `StatusURL` and, when the post carries a `returnurl`, POSTed there, "
+            "signed with your signing secret"
+        ),
+    )
+
+
+# Every endpoint a channel's instructions may list, in the order they are listed: each insert
+# URL and its /async variant, then the URLs every channel uses.
+ENDPOINTS: tuple[Endpoint, ...] = (
+    *(variant for insert in _INSERTS for variant in (insert, queued(insert))),
     Endpoint(
         "update",
         "/processor/update/{json|xml}",
@@ -138,6 +160,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/information/status/{PostID}",
         ("GET",),
         "a post's outcome, by the `PostID` its answer gave (XML with `Accept: application/xml`)",
+        _EVERY,
+        Sends.NOTHING,
+    ),
+    Endpoint(
+        "queue_status",
+        "/information/queuestatus/{PostID}",
+        ("GET",),
+        "a queued post's state (`Queued`, `Processing`, `Processed`) and, once processed, the "
+        "answer its URL without `/async` would have given (`Response`) and its callback",
         _EVERY,
         Sends.NOTHING,
     ),
