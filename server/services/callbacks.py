@@ -142,16 +142,12 @@ class Callbacks:
     async def _poll(self, room: int) -> int:
         async with transaction(self._pool) as conn:
             due = await store.claim_due(conn, self._lease_seconds, room)
-        for lease in due:
-            self.runner.start(self.send(lease))
+        for leased in due:
+            self.runner.start(self.send(leased))
         return len(due)
 
-    async def send(self, lease: store.Lease) -> None:
+    async def send(self, leased: store.LeasedCallback) -> None:
         """One attempt at a callback this process leased, and its outcome recorded."""
-        async with statements(self._pool) as conn:
-            leased = await store.leased(conn, lease)
-        if leased is None:
-            return
         settings = self._settings
         signed = None
         if leased.secret is not None:
@@ -178,7 +174,7 @@ class Callbacks:
         async with statements(self._pool) as conn:
             recorded = await store.finish(
                 conn,
-                lease,
+                leased.lease,
                 state,
                 outcome=answer.outcome,
                 status=answer.status,

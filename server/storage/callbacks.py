@@ -35,6 +35,7 @@ class Lease:
 class LeasedCallback:
     """A leased callback with what sending it needs."""
 
+    lease: Lease
     event_id: str
     post_id: str
     url: str
@@ -69,32 +70,26 @@ async def insert(
     await conn.execute(q("insert_callback"), params)
 
 
-async def claim_due(conn: Connection, lease_seconds: float, limit: int) -> list[Lease]:
-    """Lease up to `limit` due callbacks to this process for `lease_seconds`: pending ones
-    whose time came, and ones whose sending process died."""
+async def claim_due(conn: Connection, lease_seconds: float, limit: int) -> list[LeasedCallback]:
+    """Lease up to `limit` due callbacks to this process for `lease_seconds`, with what
+    sending each needs: pending ones whose time came, and ones whose sending process died."""
     params = {"lease_seconds": lease_seconds, "limit": limit}
     cursor = await conn.execute(q("claim_callbacks"), params)
-    return [Lease(r["account_id"], r["id"], r["lease"]) for r in await cursor.fetchall()]
-
-
-async def leased(conn: Connection, lease: Lease) -> LeasedCallback | None:
-    """The callback under `lease`; None once it is finished or leased again."""
-    params = {"account_id": lease.account_id, "id": lease.callback_id, "lease": lease.lease}
-    cursor = await conn.execute(q("get_callback_for_sending"), params)
-    row = await cursor.fetchone()
-    if row is None:
-        return None
-    return LeasedCallback(
-        event_id=str(row["event_id"]),
-        post_id=str(row["post_id"]),
-        url=row["url"],
-        content_type=row["content_type"],
-        body=bytes(row["body"]),
-        attempts=row["attempts"],
-        age_seconds=row["age_seconds"],
-        allow_private=row["allow_private_callbacks"],
-        secret=row["secret"],
-    )
+    return [
+        LeasedCallback(
+            lease=Lease(row["account_id"], row["id"], row["lease"]),
+            event_id=str(row["event_id"]),
+            post_id=str(row["post_id"]),
+            url=row["url"],
+            content_type=row["content_type"],
+            body=bytes(row["body"]),
+            attempts=row["attempts"],
+            age_seconds=row["age_seconds"],
+            allow_private=row["allow_private_callbacks"],
+            secret=row["secret"],
+        )
+        for row in await cursor.fetchall()
+    ]
 
 
 async def finish(

@@ -124,13 +124,15 @@ async def test_a_callback_is_leased_to_one_process_and_finished_only_under_its_l
         await conn.execute("UPDATE callbacks SET lease_until = now() - interval '1 second'")
     async with transaction(pool) as conn:  # the process holding it died
         [second] = await store.claim_due(conn, 30.0, 10)
-    assert (second.callback_id, second.lease) == (first.callback_id, first.lease + 1)
+    assert (second.lease.callback_id, second.lease.lease) == (
+        first.lease.callback_id,
+        first.lease.lease + 1,
+    )
+    assert (second.url, second.body, second.attempts) == (first.url, first.body, 0)
     async with transaction(pool) as conn:
-        assert await store.leased(conn, first) is None
-        assert await store.leased(conn, second) is not None
         late = await store.finish(
             conn,
-            first,
+            first.lease,
             CallbackState.DELIVERED,
             outcome=Outcome.DELIVERED,
             status=200,
@@ -141,7 +143,7 @@ async def test_a_callback_is_leased_to_one_process_and_finished_only_under_its_l
         assert late is False
         assert await store.finish(
             conn,
-            second,
+            second.lease,
             CallbackState.PENDING,
             outcome=Outcome.FAILED,
             status=500,

@@ -6,8 +6,10 @@ VALUES (%(account_id)s, %(event_id)s, %(post_id)s, %(source_id)s, %(url)s, %(con
 ON CONFLICT (post_id, account_id) DO NOTHING;
 
 -- name: claim_callbacks
--- Lease due callbacks: pending ones whose time came, and ones whose sending process died.
--- Each lease is numbered, so a process whose lease ran out cannot finish the callback.
+-- Lease due callbacks: pending ones whose time came, and ones whose sending process died;
+-- with what sending each needs: its age, whether its account allows private addresses, and
+-- its source's signing secret (NULL: sent unsigned). Each lease is numbered, so a process
+-- whose lease ran out cannot finish the callback.
 UPDATE callbacks c SET state = 'sending', lease = c.lease + 1,
                        lease_until = now() + make_interval(secs => %(lease_seconds)s)
 FROM (
@@ -17,21 +19,13 @@ FROM (
   ORDER BY next_attempt_at
   LIMIT %(limit)s
   FOR UPDATE SKIP LOCKED
-) due
-WHERE c.account_id = due.account_id AND c.id = due.id
-RETURNING c.account_id, c.id, c.lease;
-
--- name: get_callback_for_sending
--- A callback under this lease, with what sending it needs: its age, whether its account
--- allows private addresses, and its source's signing secret (NULL: sent unsigned).
-SELECT c.event_id, c.post_id, c.url, c.content_type, c.body, c.attempts,
-       extract(epoch FROM now() - c.created_at)::float8 AS age_seconds,
-       a.allow_private_callbacks, s.secret
-FROM callbacks c
-JOIN accounts a ON a.account_id = c.account_id
-LEFT JOIN signing_secrets s ON s.account_id = c.account_id AND s.source_id = c.source_id
-WHERE c.account_id = %(account_id)s AND c.id = %(id)s
-  AND c.state = 'sending' AND c.lease = %(lease)s;
+) due, accounts a
+WHERE c.account_id = due.account_id AND c.id = due.id AND a.account_id = c.account_id
+RETURNING c.account_id, c.id, c.lease, c.event_id, c.post_id, c.url, c.content_type, c.body,
+          c.attempts, extract(epoch FROM now() - c.created_at)::float8 AS age_seconds,
+          a.allow_private_callbacks,
+          (SELECT s.secret FROM signing_secrets s
+           WHERE s.account_id = c.account_id AND s.source_id = c.source_id) AS secret;
 
 -- name: finish_callback
 -- Record an attempt at a callback under this lease, and where the callback stands after it:
