@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -90,6 +91,8 @@ def start_server(
     )
     assert server.stdout is not None
     grpc_address, key, address, form = read_ready(server.stdout, doors)
+    # keep reading what it prints: a full pipe would stop the server at its next log line
+    threading.Thread(target=server.stdout.read, daemon=True).start()
     if doors is not None:
         doors["grpc"] = grpc_address
     # the example campaign caps 1000 leads a day: lift it so the run measures, not caps

@@ -16,6 +16,12 @@ and after it (the posts processed by the round's end are found by bisection of t
 status). The next round starts on an empty queue. Prints each round, then the median of each
 figure with its spread.
 
+Each async post carries a `returnurl` on a callback receiver in this process (the demo account
+allows loopback callbacks), which answers 200 at once and counts what arrives: after each B
+round the bench waits for the round's callbacks too and prints callbacks delivered per second
+(callbacks over the time from the round's start until the last arrived), beside the
+synchronous URL's answers/s of the A rounds.
+
 Closed-loop rounds measure what the machine can answer: at concurrency C a latency is C over
 the answers/s whatever the URL does. So rounds follow, A B A B again, that offer posts at a
 steady `--rate` (open loop, up to C connections), and print p50 and p99 there, each post's
@@ -45,6 +51,62 @@ from bench.receiver import Connection, start_server
 
 SYNC = "/processor/insert/general/json"
 ASYNC = "/processor/insert/general/json/async"
+
+
+class CallbackReceiver:
+    """Counts the callbacks POSTed to it (keep-alive HTTP/1.1, 200 "ok" at once), with the
+    time the last one arrived."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last = 0.0
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._arrived = asyncio.Event()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/callback"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                close = False
+                for line in head.decode("latin-1").split("\r\n")[1:]:
+                    name, _, value = line.partition(":")
+                    if name.strip().lower() == "content-length":
+                        length = int(value)
+                    if name.strip().lower() == "connection" and "close" in value.lower():
+                        close = True
+                await reader.readexactly(length)
+                self.count += 1
+                self.last = time.perf_counter()
+                self._arrived.set()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                await writer.drain()
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    async def delivered(self, count: int, within: float = 120.0) -> bool:
+        """Wait until `count` callbacks have arrived in all; whether they did `within`
+        seconds."""
+        try:
+            async with asyncio.timeout(within):
+                while self.count < count:
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except TimeoutError:
+            return False
+        return True
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -170,21 +232,27 @@ async def processed(address: str, post_ids: list[str]) -> None:
 async def run(seconds: float, rounds: int, concurrency: int, rate: float) -> None:
     numbers = itertools.count()
     os.environ["LEADROUTER_QUEUE_MAX_POSTS"] = "100000000"  # the bench measures, not limits
+    callbacks = CallbackReceiver()
+    await callbacks.start()
     with tempfile.TemporaryDirectory(prefix="lrbench") as folder:
         server, address, form, _ = start_server(Path(folder))
+        form = {**form, "returnurl": callbacks.url()}
         try:
             for path in (SYNC, ASYNC):  # one-off work (caches, code paths) out of the timing
                 _, _, _, warm = await load(address, form, numbers, path, 4, 2.0)
             await processed(address, warm[-4:])
+            await callbacks.delivered(len(warm))
             results: dict[str, list[tuple[float, float, float]]] = {SYNC: [], ASYNC: []}
             paced_results: dict[str, list[tuple[float, float]]] = {SYNC: [], ASYNC: []}
             processing: list[float] = []
             draining: list[float] = []
+            delivering: list[float] = []
             print(f"concurrency {concurrency}, rounds of {seconds:g} s, alternating A B A B")
             print("round  URL                                  answers/s   p50 ms   p99 ms")
             for number in range(1, rounds + 1):
                 for path in (SYNC, ASYNC):
                     started = time.perf_counter()
+                    called = callbacks.count
                     answered, latencies, outcomes, queued = await load(
                         address, form, numbers, path, concurrency, seconds
                     )
@@ -204,9 +272,16 @@ async def run(seconds: float, rounds: int, concurrency: int, rate: float) -> Non
                             f" round's start: {len(queued) / took:.0f} posts/s"
                             f" ({during / seconds:.0f}/s during the round, {after:.0f}/s after)"
                         )
+                        if await callbacks.delivered(called + len(queued)):
+                            calls = len(queued) / (callbacks.last - started)
+                            delivering.append(calls)
+                            line += f"; {len(queued)} callbacks, {calls:.0f}/s"
+                        else:
+                            line += f"; only {callbacks.count - called} callbacks in 2 minutes"
                     print(line, dict(outcomes) if set(outcomes) - {"queued", "No_Error"} else "")
             for _ in range(rounds if rate else 0):
                 for path in (SYNC, ASYNC):
+                    called = callbacks.count
                     latencies, queued = await paced(
                         address, form, numbers, path, rate, concurrency, seconds
                     )
@@ -214,6 +289,7 @@ async def run(seconds: float, rounds: int, concurrency: int, rate: float) -> Non
                     paced_results[path].append((p50, p99))
                     if queued:
                         await processed(address, queued[-concurrency:])
+                        await callbacks.delivered(called + len(queued))
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
@@ -231,6 +307,14 @@ async def run(seconds: float, rounds: int, concurrency: int, rate: float) -> Non
         f" and after it ({spread(processing)}); {statistics.median(draining):.0f} posts/s once"
         f" the round's answers stopped ({spread(draining)})"
     )
+    if delivering:
+        sync_rates = [f[0] for f in results[SYNC]]
+        ratios = [c / s for c, s in zip(delivering, sync_rates, strict=False)]
+        print(
+            f"callbacks delivered: {statistics.median(delivering):.0f}/s ({spread(delivering)}),"
+            f" {statistics.median(ratios):.2f}x the synchronous URL's answers/s in the round"
+            f" before ({min(ratios):.2f}-{max(ratios):.2f})"
+        )
     if paced_results[SYNC]:
         print()
         print(f"offered at {rate:g} posts/s (open loop, up to {concurrency} connections):")
