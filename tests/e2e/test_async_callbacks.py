@@ -21,10 +21,13 @@ from server.rpc.app import create_server
 from server.services.distribution.engine import Distributor
 from tests.e2e.conftest import QUEUE
 from tests.e2e.test_receiver_async import (  # noqa: F401  (market: a fixture)
+    FORMS,
+    INSERT_KINDS,
     comparable,
     lead,
     market,
     processed,
+    queue_answer,
     send,
     stored_answer,
 )
@@ -53,14 +56,17 @@ async def http_with_callbacks(pool: Any, distributor: Distributor) -> AsyncItera
             await served.server.stop(None)
 
 
-@pytest.mark.parametrize("kind", ["json", "xml"])
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("kind", INSERT_KINDS)
 async def test_a_queued_post_calls_its_returnurl_back_signed(
     http_with_callbacks: Any,
     market: Tenant,  # noqa: F811
     stub_for: Any,
     kind: str,
+    form: str,
 ) -> None:
     http, _ = http_with_callbacks
+    response_type = FORMS[form]
     source_id = int(market.credentials()["vid"])
     async with stub_for(market.key) as stub:
         allow = callbacks_pb2.AccountSettings(allow_private_callbacks=True)
@@ -71,23 +77,21 @@ async def test_a_queued_post_calls_its_returnurl_back_signed(
     async with callback_receiver() as source:
         queued = await send(
             http,
-            kind,
-            f"/processor/insert/general/{kind}/async",
+            form,
+            f"/processor/insert/{kind}/{response_type}/async",
             market,
-            lead(40 if kind == "json" else 41),
+            lead(40),
             returnurl=source.url(),
         )
         assert queued.status_code == 200, queued.text
-        status_url = queued.json()["StatusURL"] if kind == "json" else None
-        if status_url is None:
-            status_url = queued.text.split("<StatusURL>", 1)[1].split("</StatusURL>", 1)[0]
+        status_url = queue_answer(queued, response_type)["StatusURL"]
         status = await processed(http, status_url)
         await asyncio.wait_for(source.arrived.wait(), 30)
         [call] = source.received
     assert call.method == "POST"
-    assert call.headers["content-type"].startswith(f"application/{kind}")
+    assert call.headers["content-type"].startswith(f"application/{response_type}")
     # the answer its synchronous URL would have given, as the queue status holds it
-    assert comparable(call.body.decode()) == comparable(stored_answer(status, kind))
+    assert comparable(call.body.decode()) == comparable(stored_answer(status, response_type))
     assert "No_Error" in call.body.decode()
     verify = documented_verify()
     signature = call.headers["x-leadrouter-signature"]

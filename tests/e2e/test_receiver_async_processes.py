@@ -11,12 +11,13 @@ import re
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from leadrouter.v1 import admin_pb2
+from leadrouter.v1 import admin_pb2, callbacks_pb2
 
 from clients.client import admin
 from tests.e2e.test_cli import EXAMPLE, Serve, Server, apply, leadrouter, succeeded, write_json
@@ -73,14 +74,48 @@ def market(serve: Serve, grpc_address: str, buyer: SlowBuyer, tmp_path: Path) ->
     }
 
 
-def queue(receiver: str, credentials: dict[str, str], number: int, kind: str) -> str:
-    """Post one lead to an /async URL; its queue status URL."""
+class CallbackSink(ThreadingHTTPServer):
+    """A lead source's callback receiver on loopback: records each callback's event id."""
+
+    def __init__(self) -> None:
+        self.event_ids: list[str] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                sink.event_ids.append(self.headers["X-LeadRouter-Event-Id"])
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}/callback"
+
+
+@pytest.fixture
+def sink() -> Iterator[CallbackSink]:
+    server = CallbackSink()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def queue(
+    receiver: str, credentials: dict[str, str], number: int, kind: str, returnurl: str = ""
+) -> str:
+    """Post one lead to an /async URL (with a returnurl, when given); its queue status URL."""
     data = {
         **credentials,
         **FIELDS,
         "Email": f"queued{number}@example.com",
         "Phone": f"702555{number:04d}",
         "reference": f"queued-{number}",
+        **({"returnurl": returnurl} if returnurl else {}),
     }
     answer = httpx.post(f"{receiver}/processor/insert/{kind}/json/async", data=data, timeout=30)
     body = answer.json()
@@ -116,7 +151,7 @@ def leads_by_reference(grpc_address: str, key: str, count: int) -> list[list[int
 
 
 def test_a_killed_server_processes_every_queued_post_after_restart(
-    tmp_path: Path, buyer: SlowBuyer
+    tmp_path: Path, buyer: SlowBuyer, sink: CallbackSink
 ) -> None:
     data_dir = tmp_path / "data"
     env = {"LEADROUTER_LEASE_SECONDS": LEASE, "LEADROUTER_QUEUE_CONCURRENCY": "1"}
@@ -126,8 +161,11 @@ def test_a_killed_server_processes_every_queued_post_after_restart(
         address = first.wait_ready()
         receiver = first.wait_line(RECEIVER_READY)[1]
         m = market(first, address, buyer, tmp_path)
+        with admin(address, m["key"]) as stub:  # the source's callback receiver is on loopback
+            allow = callbacks_pb2.AccountSettings(allow_private_callbacks=True)
+            stub.UpdateAccountSettings(callbacks_pb2.UpdateAccountSettingsRequest(settings=allow))
         # returnsends waits for the slow buyer: one post is processing, the others queued
-        urls = [queue(receiver, m["credentials"], n, "returnsends") for n in range(posts)]
+        urls = [queue(receiver, m["credentials"], n, "returnsends", sink.url) for n in range(posts)]
         assert buyer.first.wait(10), "no post reached processing"
         before = [queue_state(url)["QueueStatus"] for url in urls]
         first.kill()
@@ -140,10 +178,16 @@ def test_a_killed_server_processes_every_queued_post_after_restart(
     try:
         address = second.wait_ready()
         receiver = second.wait_line(RECEIVER_READY)[1]
-        states = all_processed(
-            [url.replace(url.split("/information")[0], receiver) for url in urls]
-        )
+        urls = [url.replace(url.split("/information")[0], receiver) for url in urls]
+        states = all_processed(urls)
         found = leads_by_reference(address, m["key"], posts)
+        deadline = time.monotonic() + 60
+        while True:  # until every callback is recorded delivered
+            callbacks = [queue_state(url)["Callback"] for url in urls]
+            if all(c and c["State"] == "Delivered" for c in callbacks):
+                break
+            assert time.monotonic() < deadline, callbacks
+            time.sleep(0.1)
     finally:
         assert second.terminate() == 0
     assert [len(ids) for ids in found] == [1] * posts, found  # no post stored its lead twice
@@ -152,6 +196,9 @@ def test_a_killed_server_processes_every_queued_post_after_restart(
         assert (answer["ResponseType"], answer["LeadIdentifier"]) == ("No_Error", ids[0])
         assert [s["Valid"] for s in answer["Sends"]] == [True], answer
         assert state["LeadIdentifier"] == ids[0]
+    # each post called back once its processing was done: the one killed mid-way too
+    assert sorted(sink.event_ids) == sorted(c["EventID"] for c in callbacks)
+    assert [c["State"] for c in callbacks] == ["Delivered"] * posts
 
 
 def test_two_servers_never_process_one_queued_post_twice(tmp_path: Path, buyer: SlowBuyer) -> None:
