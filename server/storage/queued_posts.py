@@ -7,6 +7,8 @@ the post over (the lease ran out), the old holder's writes change nothing and sa
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,9 +17,11 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from server.domain.intake.screening import Step
-from server.storage.database import Connection
+from server.storage.database import Connection, Pool, transaction
 from server.storage.leads import PostEntry, post_params, step_json
 from server.storage.queries import Row, q
+
+MAX_GROUP = 256  # posts queued in one transaction
 
 
 @dataclass(frozen=True)
@@ -129,28 +133,114 @@ def _lease_params(lease: Lease) -> dict[str, Any]:
     return {"account_id": lease.account_id, "post_id": lease.post_id, "attempt": lease.attempt}
 
 
-async def enqueue(
-    conn: Connection, new: NewQueuedPost, *, max_queued: int, reserve_seconds: float
-) -> bool:
-    """Queue a post with its post log entry, in one statement, unless the account has its
-    own limit (or else `max_queued`) of posts waiting; whether it was queued. For
-    `reserve_seconds` only the process that queued it may start it (`start`); then any
-    worker's poll may."""
-    cursor = await conn.execute(
-        q("enqueue_post"),
-        {
+class QueueWriter:
+    """Queues posts in groups (group commit): every post handed to `enqueue` while the group
+    before is being written goes in the next one, as one transaction, so under load many
+    posts share the round trips, the count's row lock and the WAL flush, and when idle a post
+    is written at once. Each caller still returns only once its own post is committed.
+
+    An account's posts take their room from its count of posts waiting, an upper bound kept
+    in one row (`reserve_queue_room`). A post whose group would pass its account's limit is
+    queued on its own under the count's lock, after counting the posts really waiting.
+    """
+
+    def __init__(self, pool: Pool, *, max_queued: int, reserve_seconds: float) -> None:
+        """`max_queued`: the limit of an account that set none of its own. For
+        `reserve_seconds` only the process that queued a post may start it (`start`); then
+        any worker's poll may."""
+        self._pool = pool
+        self._max_queued = max_queued
+        self._reserve_seconds = reserve_seconds
+        self._waiting: list[tuple[NewQueuedPost, asyncio.Future[bool]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def enqueue(self, new: NewQueuedPost) -> bool:
+        """Queue a post with its post log entry unless its account has its limit of posts
+        waiting; whether it was queued, once committed."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((new, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain())
+        return await asyncio.shield(done)
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting[:MAX_GROUP], self._waiting[MAX_GROUP:]
+                try:
+                    queued = await self._write_group([new for new, _ in group])
+                except Exception as exc:  # each caller gets the failure
+                    for _, done in group:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                over: dict[int, list[NewQueuedPost]] = {}
+                for new, _ in group:
+                    if new.post.post_id not in queued:
+                        over.setdefault(new.post.account_id, []).append(new)
+                for account_id, posts in over.items():
+                    try:
+                        queued |= await self._write_counted(account_id, posts)
+                    except Exception as exc:
+                        for new, done in group:
+                            if new in posts and not done.done():
+                                done.set_exception(exc)
+                for new, done in group:
+                    if not done.done():
+                        done.set_result(new.post.post_id in queued)
+        finally:
+            self._writer = None
+
+    async def _write_group(self, group: list[NewQueuedPost]) -> set[str]:
+        """The group's posts whose accounts have room, queued in one transaction; their
+        PostIDs."""
+        counts = Counter(new.post.account_id for new in group)
+        accounts = sorted(counts)
+        params = {
+            "accounts": accounts,
+            "counts": [counts[a] for a in accounts],
+            "max_queued": self._max_queued,
+        }
+        async with transaction(self._pool) as conn:
+            cursor = await conn.execute(q("reserve_queue_room"), params)
+            roomy = {row["account_id"] for row in await cursor.fetchall()}
+            fits = [new for new in group if new.post.account_id in roomy]
+            if fits:
+                async with conn.cursor() as cursor:
+                    await cursor.executemany(q("enqueue_post"), [self._params(n) for n in fits])
+        return {new.post.post_id for new in fits}
+
+    async def _write_counted(self, account_id: int, posts: list[NewQueuedPost]) -> set[str]:
+        """An account's posts whose group passed its count's bound: as many as the posts
+        really waiting leave room for, in order, under the count's lock, which is set to the
+        posts waiting after them; their PostIDs."""
+        async with transaction(self._pool) as conn:
+            params = {"account_id": account_id, "max_queued": self._max_queued}
+            cursor = await conn.execute(q("lock_queue_count"), params)
+            found = await cursor.fetchone()
+            limit = int(found["queue_limit"]) if found else self._max_queued
+            cursor = await conn.execute(q("count_waiting_posts"), {"account_id": account_id})
+            counted = await cursor.fetchone()
+            waiting = int(counted["waiting"]) if counted else 0
+            fits = posts[: max(0, limit - waiting)]
+            if fits:
+                async with conn.cursor() as cursor:
+                    await cursor.executemany(q("enqueue_post"), [self._params(n) for n in fits])
+            params = {"account_id": account_id, "waiting": waiting + len(fits)}
+            await conn.execute(q("set_queue_count"), params)
+        return {new.post.post_id for new in fits}
+
+    def _params(self, new: NewQueuedPost) -> dict[str, Any]:
+        return {
             **post_params(new.post),
-            "max_queued": max_queued,
             "request": new.request,
             "credentials": new.credentials,
             "return_url": new.return_url,
             "endpoint": new.endpoint,
             "response_format": new.response_format,
             "receiver_url": new.receiver_url,
-            "reserve": reserve_seconds,
-        },
-    )
-    return await cursor.fetchone() is not None
+            "reserve": self._reserve_seconds,
+        }
 
 
 async def queue_limit(conn: Connection, account_id: int, max_queued: int) -> int:

@@ -210,12 +210,6 @@ async def queued_rows(pool: Any) -> list[dict[str, Any]]:
         return list(await cursor.fetchall())
 
 
-async def waiting(pool: Any) -> list[int]:
-    async with pool.connection() as conn:
-        cursor = await conn.execute("SELECT waiting FROM queued_post_counts")
-        return [row["waiting"] for row in await cursor.fetchall()]
-
-
 async def test_a_refused_credential_is_answered_at_once_and_nothing_is_queued(
     http: httpx.AsyncClient, market: Tenant, pool: Any
 ) -> None:
@@ -295,7 +289,45 @@ async def test_the_queue_holds_at_most_the_accounts_limit_of_posts_waiting(
                 again = (await http.post(path, data={**market.credentials(), **lead(12)})).json()
                 assert again["QueueSuccessful"] is True
                 await processed(http, again["StatusURL"])
-                assert await waiting(pool) == [0]  # the count of posts waiting is kept exactly
+        finally:
+            await served.server.stop(None)
+
+
+async def test_posts_queued_at_once_fill_the_limit_exactly(
+    pool: Any, distributor: Distributor, market: Tenant, buyers: BuyerServer
+) -> None:
+    """Posts arriving together are queued in groups; a group that would pass the limit is
+    cut to the room the posts really waiting leave, so exactly the limit is queued."""
+    buyers.behave("standard", delay=1.5)  # returnsends waits for it: the posts stay unprocessed
+    settings = replace(Settings(), receiver_address="127.0.0.1:0")
+    async with servicers(pool, distributor, queue=replace(QUEUE, max_queued=7)) as built:
+        served = await create_server(built, "127.0.0.1:0")
+        try:
+            async with (
+                receiver(settings, served.local) as address,
+                httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as http,
+            ):
+                path = "/processor/insert/returnsends/json/async"
+
+                async def post(n: int) -> Any:
+                    return (await http.post(path, data={**market.credentials(), **lead(n)})).json()
+
+                answers = await asyncio.gather(*(post(n) for n in range(30, 50)))
+                queued = [a for a in answers if a["QueueSuccessful"]]
+                assert len(queued) == 7, [a["ResponseDetails"] for a in answers]
+                assert all(
+                    a["ResponseDetails"].startswith("Not queued: the account has 7 posts")
+                    for a in answers
+                    if not a["QueueSuccessful"]
+                )
+                assert len(await queued_rows(pool)) == 7
+                for answer in queued:
+                    await processed(http, answer["StatusURL"])
+                # processed, they leave room again, however many were counted before
+                again = await asyncio.gather(*(post(n) for n in range(50, 55)))
+                assert [a["QueueSuccessful"] for a in again] == [True] * 5
+                for answer in again:
+                    await processed(http, answer["StatusURL"])
         finally:
             await served.server.stop(None)
 

@@ -4,7 +4,8 @@ A post is checked as its synchronous URL checks it before any lead: who posts it
 lead type and campaign, with which credentials, whether it can be read and is within the
 limits; and its `returnurl`. A refusal is logged and answered at once, as the synchronous URL
 answers it. Otherwise the post is written with its post log entry and its queue entry in one
-statement, within the account's limit of posts waiting, and handed to this process's worker
+transaction (with the posts queued at the same moment: group commit), within the account's
+limit of posts waiting, and handed to this process's worker
 (queue_worker.py), which processes it as the synchronous URL would.
 
 The request is stored as the lead service reads it (`request_document`), without its body
@@ -29,7 +30,7 @@ from server.services.intake.identify import Identifier, Refused, Target, micros
 from server.services.intake.requests import PostedLead, PostOutcome, Submission
 from server.services.intake.submit import identified, refuse
 from server.storage import queued_posts as queue_store
-from server.storage.database import Connection, Pool, statements, transaction
+from server.storage.database import Pool, statements, transaction
 
 RESPONSE_FORMATS = ("json", "xml")
 _DOCUMENT_VERSION = 1
@@ -87,15 +88,18 @@ class QueueLeads:
         self._identifier = identifier
         self._on_queued = on_queued
         self._max_queued = max_queued
-        self._reserve_seconds = reserve_seconds
+        self._writer = queue_store.QueueWriter(
+            pool, max_queued=max_queued, reserve_seconds=reserve_seconds
+        )
 
     async def queue(self, request: QueuedRequest, form: AnswerForm) -> QueueAnswer:
         """Check the post, and queue it with its post log entry in one statement unless it
         is refused (answered as its synchronous URL would) or the account's queue is full
         (not queued, and said why).
 
-        The checks only read, and queuing is one statement: they run without BEGIN and
-        COMMIT. The refusals of a request's leads are logged in one transaction."""
+        The checks only read: they run without BEGIN and COMMIT. Posts are queued in groups,
+        one transaction for every post that arrives while the group before is written
+        (`QueueWriter`). The refusals of a request's leads are logged in one transaction."""
         if form.response_format not in RESPONSE_FORMATS:
             wrong = f"must be json or xml, got {form.response_format!r}"
             raise InvalidArgument([Violation("answer.response_type", wrong)])
@@ -106,21 +110,20 @@ class QueueLeads:
             reason = return_url_refusal(request.return_url) if refused is None else ""
             if reason:
                 refused = Refused(ResponseType.Data_Errors, reason)
-            if refused is None:
-                answer = await self._enqueue(conn, request, form, target)
         if refused is not None:
             async with transaction(self._pool) as conn:
                 refusals = await refuse(conn, submission, target, refused)
             return QueueAnswer(False, refusals[0].post_id, refusals[0].details, tuple(refusals))
+        answer = await self._enqueue(request, form, target)
         if answer.queued:
             self._on_queued(target.account_id, answer.post_id)
         return answer
 
     async def _enqueue(
-        self, conn: Connection, request: QueuedRequest, form: AnswerForm, target: Target
+        self, request: QueuedRequest, form: AnswerForm, target: Target
     ) -> QueueAnswer:
-        """Queue an identified post with its post log entry (one statement), or log why the
-        account's queue cannot take it."""
+        """Queue an identified post with its post log entry, or log why the account's queue
+        cannot take it."""
         assert target.source_id is not None
         submission = request.submission
         clock = time.perf_counter()
@@ -139,15 +142,14 @@ class QueueLeads:
             response_format=form.response_format,
             receiver_url=form.receiver_url,
         )
-        if await queue_store.enqueue(
-            conn, new, max_queued=self._max_queued, reserve_seconds=self._reserve_seconds
-        ):
+        if await self._writer.enqueue(new):
             return QueueAnswer(True, post_id, QUEUED)
-        limit = await queue_store.queue_limit(conn, target.account_id, self._max_queued)
-        full = queue_full(limit)
-        over = PostOutcome(post_id, ResponseType.Post_Over_Max, full, campaign_id=campaign_id)
-        step = Step("queue", "failed", full, micros(clock))
-        await post_log.log(conn, submission, target, 0, over, [*target.steps, step])
+        async with statements(self._pool) as conn:
+            limit = await queue_store.queue_limit(conn, target.account_id, self._max_queued)
+            full = queue_full(limit)
+            over = PostOutcome(post_id, ResponseType.Post_Over_Max, full, campaign_id=campaign_id)
+            step = Step("queue", "failed", full, micros(clock))
+            await post_log.log(conn, submission, target, 0, over, [*target.steps, step])
         return QueueAnswer(False, post_id, full)
 
 

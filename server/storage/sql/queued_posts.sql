@@ -1,28 +1,34 @@
+-- name: reserve_queue_room
+-- Room in their accounts' queues for a group of posts: each account's count of posts waiting
+-- raised by its posts in the group, unless that would pass its limit (its own
+-- max_queued_posts, or the server's max_queued); the accounts that had room. The count is an
+-- upper bound (processing never lowers it; `lock_queue_count` and `set_queue_count` set it
+-- to the posts really waiting), so a group within it is within the limit. Rows are locked in
+-- account order, so two processes' groups cannot deadlock.
+INSERT INTO queued_post_counts AS c (account_id, waiting)
+SELECT w.account_id, w.n
+FROM unnest(%(accounts)s::bigint[], %(counts)s::integer[]) AS w(account_id, n)
+JOIN accounts a ON a.account_id = w.account_id
+WHERE w.n <= COALESCE(a.max_queued_posts, %(max_queued)s)
+ORDER BY w.account_id
+ON CONFLICT (account_id) DO UPDATE SET waiting = c.waiting + excluded.waiting
+WHERE c.waiting + excluded.waiting <= COALESCE(
+  (SELECT x.max_queued_posts FROM accounts x WHERE x.account_id = c.account_id),
+  %(max_queued)s)
+RETURNING account_id;
+
 -- name: enqueue_post
--- Queue a post with its post log entry, counted among the account's posts waiting, in one
--- statement, unless the account has its limit waiting already: its own (max_queued_posts), or
--- the server's (max_queued). The count's row lock makes posts queued at once take turns on it,
--- so the limit is exact. The post is due for any
--- worker's poll once the process that queued it has had `reserve` seconds to start it. No
--- row: not queued.
-WITH room AS (
-  INSERT INTO queued_post_counts AS c (account_id, waiting)
-  VALUES (%(account_id)s, 1)
-  ON CONFLICT (account_id) DO UPDATE SET waiting = c.waiting + 1
-  WHERE c.waiting < COALESCE(
-    (SELECT a.max_queued_posts FROM accounts a WHERE a.account_id = %(account_id)s),
-    %(max_queued)s)
-  RETURNING account_id
-), post AS (
+-- Queue a post with its post log entry (its account's room reserved already). It is due for
+-- any worker's poll once the process that queued it has had `reserve` seconds to start it.
+WITH post AS (
   INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
                      request_format, request_body, request_truncated, lead_index,
                      request_post_id, is_valid, response_type, response_details, lead_id, price,
                      steps)
-  SELECT %(account_id)s, %(id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
-         %(remote_ip)s, %(request_format)s, %(request_body)s, %(request_truncated)s,
-         %(lead_index)s, %(request_post_id)s, %(is_valid)s, %(response_type)s,
-         %(response_details)s, %(lead_id)s, %(price)s, %(steps)s
-  FROM room
+  VALUES (%(account_id)s, %(id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
+          %(remote_ip)s, %(request_format)s, %(request_body)s, %(request_truncated)s,
+          %(lead_index)s, %(request_post_id)s, %(is_valid)s, %(response_type)s,
+          %(response_details)s, %(lead_id)s, %(price)s, %(steps)s)
   RETURNING account_id, id
 )
 INSERT INTO queued_posts (account_id, post_id, source_id, request, credentials, return_url,
@@ -30,8 +36,24 @@ INSERT INTO queued_posts (account_id, post_id, source_id, request, credentials, 
 SELECT account_id, id, %(source_id)s, %(request)s, %(credentials)s, %(return_url)s,
        %(endpoint)s, %(response_format)s, %(receiver_url)s,
        now() + make_interval(secs => %(reserve)s)
-FROM post
-RETURNING post_id;
+FROM post;
+
+-- name: lock_queue_count
+-- Lock the account's count of posts waiting (made when it has none), with its limit.
+INSERT INTO queued_post_counts AS c (account_id, waiting)
+VALUES (%(account_id)s, 0)
+ON CONFLICT (account_id) DO UPDATE SET waiting = c.waiting
+RETURNING (SELECT COALESCE(a.max_queued_posts, %(max_queued)s) FROM accounts a
+           WHERE a.account_id = %(account_id)s) AS queue_limit;
+
+-- name: count_waiting_posts
+-- The account's posts really waiting: queued or processing. Run under the count's lock, after
+-- taking it, so no post is queued meanwhile.
+SELECT count(*) AS waiting FROM queued_posts
+WHERE account_id = %(account_id)s AND state <> 'processed';
+
+-- name: set_queue_count
+UPDATE queued_post_counts SET waiting = %(waiting)s WHERE account_id = %(account_id)s;
 
 -- name: start_queued_post
 -- Lease a post this process queued, unless a poll took it meanwhile; with what processing
@@ -80,8 +102,8 @@ WHERE account_id = %(account_id)s AND post_id = %(post_id)s AND state = 'process
 RETURNING post_id;
 
 -- name: finish_queued_post
--- A processed post: its answer stored, its request and credentials dropped, no longer
--- counted among the account's posts waiting, and its post log entry given its first lead's
+-- A processed post: its answer stored, its request and credentials dropped (and so no
+-- longer among the account's posts waiting), and its post log entry given its first lead's
 -- answer and the processing step; in one statement, guarded by the worker's lease. No row
 -- when the lease is lost.
 WITH done AS (
@@ -99,10 +121,6 @@ WITH done AS (
       price = %(price)s, steps = p.steps || %(step)s
   FROM done
   WHERE p.account_id = done.account_id AND p.id = done.post_id
-), counted AS (
-  UPDATE queued_post_counts c SET waiting = c.waiting - 1
-  FROM done
-  WHERE c.account_id = done.account_id
 )
 SELECT post_id FROM done;
 
