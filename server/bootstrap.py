@@ -119,16 +119,8 @@ async def callbacks(
     """The sender of lead sources' callbacks, its runner running; on exit it finishes the
     callbacks under way. What queues a callback in this process (`queue_callback`, in the
     transaction that records the post) calls its `wake()` once that commits; `client`: the
-    HTTP client, the real one (server/adapters/callbacks.py) unless a test gives another.
-
-    The sender leases and records its callbacks on connections of its own whose commits do
-    not wait for the WAL flush: a lease or an attempt's record lost in a crash of the machine
-    only sends the callback again, with the same event id."""
-    url = pool.conninfo
-    if not isinstance(url, str):  # open_pool's pools are opened on a URL
-        raise TypeError("the pool must be opened on a connection URL")
-    own = await open_pool(url, 2, flushed=False)
-    sender = Callbacks(own, client or CallbackClient(), settings)
+    HTTP client, the real one (server/adapters/callbacks.py) unless a test gives another."""
+    sender = Callbacks(pool, client or CallbackClient(), settings)
     stop = asyncio.Event()
     worker = asyncio.create_task(sender.run(stop))
     try:
@@ -136,7 +128,6 @@ async def callbacks(
     finally:
         stop.set()
         await worker
-        await own.close()
 
 
 @asynccontextmanager
@@ -160,7 +151,6 @@ async def servicers(
     if not isinstance(url, str):  # open_pool's pools are opened on a URL
         raise TypeError("the pool must be opened on a connection URL")
     queue_pool = await open_pool(url, queue.connections)
-    lease_pool = await open_pool(url, 2, flushed=False)
     accounts = Accounts(pool, max_queued=queue.max_queued)
     states = us_places.load_states()
     catalog = Catalog(pool, states)
@@ -176,7 +166,6 @@ async def servicers(
         queue,
         on_processed=None if callbacks is None else _call_back,
         on_committed=(lambda: None) if callbacks is None else callbacks.wake,
-        lease_pool=lease_pool,
     )
     built = Servicers(
         authenticate=accounts.authenticate,
@@ -226,7 +215,6 @@ async def servicers(
         stop.set()
         await running
         await queue_pool.close()
-        await lease_pool.close()
 
 
 async def _call_back(conn: Connection, processed: ProcessedPost) -> None:

@@ -93,19 +93,12 @@ async def _configure(conn: Connection) -> None:
     await conn.commit()
 
 
-async def open_pool(url: str, max_size: int = 10, *, flushed: bool = True) -> Pool:
-    """A pool of connections to `url`. `flushed=False`: its commits do not wait for the WAL
-    to reach the disk (`synchronous_commit = off`), for bookkeeping that a crash of the
-    machine may lose because it is only done again (a lease taken again), never for what a
-    caller or a buyer is told is stored."""
-    kwargs: dict[str, Any] = {"row_factory": dict_row, "autocommit": False}
-    if not flushed:
-        kwargs["options"] = "-c synchronous_commit=off"
+async def open_pool(url: str, max_size: int = 10) -> Pool:
     pool: Pool = AsyncConnectionPool(
         url,
         min_size=1,
         max_size=max_size,
-        kwargs=kwargs,
+        kwargs={"row_factory": dict_row, "autocommit": False},
         configure=_configure,
         open=False,
     )

@@ -101,15 +101,10 @@ class QueueWorker:
         *,
         on_processed: OnProcessed | None = None,
         on_committed: Callable[[], None] = lambda: None,
-        lease_pool: Pool | None = None,
     ) -> None:
         """`on_processed`: queues a processed post's callback, in its transaction;
-        `on_committed`: called once such a transaction is committed (the callbacks' wake);
-        `lease_pool`: where leases are taken, renewed and released (their commits need not
-        wait for the WAL flush: a lease lost in a crash is only taken again), `pool` unless
-        given. The leads' transactions and a post's answer are written through `pool`."""
+        `on_committed`: called once such a transaction is committed (the callbacks' wake)."""
         self._pool = pool
-        self._lease_pool = lease_pool or pool
         self._post = post
         self._write = write
         self._on_processed = on_processed
@@ -133,14 +128,14 @@ class QueueWorker:
         self.runner.hand(functools.partial(self._start, account_id, post_id))
 
     async def _poll(self, room: int) -> int:
-        async with statements(self._lease_pool) as conn:
+        async with statements(self._pool) as conn:
             claimed = await queue_store.claim_due(conn, self._settings.lease_seconds, room)
         for leased in claimed:
             self.runner.start(self._process(leased))
         return len(claimed)
 
     async def _start(self, account_id: int, post_id: str) -> None:
-        async with statements(self._lease_pool) as conn:
+        async with statements(self._pool) as conn:
             leased = await queue_store.start(
                 conn, account_id, post_id, self._settings.lease_seconds
             )
@@ -173,7 +168,7 @@ class QueueWorker:
             delay = self._backoff.delay(lease.attempt) or 0.0
             failed = (lease.post_id, lease.attempt, delay)
             log.exception("queued post %s: attempt %d failed; next in %g s", *failed)
-            async with statements(self._lease_pool) as conn:
+            async with statements(self._pool) as conn:
                 await queue_store.release(conn, lease, delay)
         finally:
             keeper.cancel()
@@ -196,7 +191,7 @@ class QueueWorker:
         while True:
             await asyncio.sleep(seconds / 3)
             try:
-                async with statements(self._lease_pool) as conn:
+                async with statements(self._pool) as conn:
                     if not await queue_store.renew(conn, lease, seconds):
                         return
             except Exception:
