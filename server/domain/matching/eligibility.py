@@ -56,6 +56,7 @@ class DeliveryAccountView:
     windows: tuple[DayWindow, ...]
     criteria: CompiledCriteria
     email_field: str = ""  # the lead type's Email field (a consumer email goes to its value)
+    contact_fields: frozenset[str] = frozenset()  # casefolded: what a ping never carries
 
     @cached_property
     def label(self) -> str:

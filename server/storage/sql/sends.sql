@@ -37,7 +37,7 @@ RETURNING s.account_id, s.id;
 -- name: get_send_for_delivery
 -- What executing a send needs: the send, its lead's values and the lead type.
 SELECT s.id, s.lead_id, s.client_id, s.delivery_account_id, s.delivery_id, s.price,
-       s.attempts, l.lead_type_id, l.fields,
+       s.attempts, s.ping_reference, l.lead_type_id, l.fields,
        coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = s.account_id), 0)
          AS buyer_version
 FROM sends s
