@@ -38,6 +38,20 @@ async def save(
     )
 
 
+async def for_campaign(
+    conn: Connection, account_id: int, campaign_id: int
+) -> AuctionSettings | None:
+    """A campaign's auction settings (the defaults when none are stored); None when the
+    account has no such campaign."""
+    cursor = await conn.execute(
+        q("campaign_auction"), {"account_id": account_id, "campaign_id": campaign_id}
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    return AuctionSettings() if row["deadline_ms"] is None else _settings(row)
+
+
 async def for_campaigns(
     conn: Connection, account_id: int, campaign_ids: Sequence[int]
 ) -> dict[int, AuctionSettings]:

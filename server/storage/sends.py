@@ -117,6 +117,7 @@ def _send(row: Mapping[str, Any]) -> Send:
         redirect_response=row["redirect_response"],
         returned_at=row["returned_at"],
         return_reason=row["return_reason"],
+        ping_reference=row["ping_reference"],
     )
 
 

@@ -5,6 +5,7 @@ says why each buyer won or lost."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from leadrouter.v1 import admin_pb2, distribution_pb2
@@ -20,6 +22,7 @@ from leadrouter.v1 import admin_pb2, distribution_pb2
 from clients.client import distribution_async, struct
 from server.bootstrap import receiver
 from server.config import Settings
+from server.services.distribution.engine import Distributor
 from tests.support.buyers import BuyerServer, buyer_server
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
@@ -200,6 +203,11 @@ async def test_an_auction_picks_the_right_winners_and_explains_each(
             ).entries
         )
     by_buyer = {s.client_name: s for s in sends}
+    assert {n: s.ping_reference for n, s in by_buyer.items()} == {
+        "Buyer high": "H-1",
+        "Buyer mid": "M-2",
+        "Buyer fixed": "",
+    }
     assert {name: (s.status, Decimal(s.price)) for name, s in by_buyer.items()} == {
         "Buyer high": (S.SEND_STATUS_REJECTED, Decimal(36)),
         "Buyer mid": (S.SEND_STATUS_SOLD, Decimal(27)),
@@ -228,3 +236,126 @@ async def test_an_auction_picks_the_right_winners_and_explains_each(
     assert "net 27.00: lost: below the buyer's floor 28.00" in lines["Buyer picky"]
     assert "no bid: lost: no answer within 200 ms" in lines["Buyer slow"]
     assert "no bid: lost: declined: not in NV" in lines["Buyer no"]
+
+
+async def test_ping_and_auction_settings_read_back_and_update_over_the_api(
+    new_account: Any, stub_for: Any, grpc_address: str, buyers: BuyerServer
+) -> None:
+    account = await new_account("Auction settings")
+    ids = await apply(
+        stub_for,
+        account.api_key,
+        [bidder("b", buyers, "xml", floor="12.5", timeout_ms=300)],
+        deadline_ms=800,
+        margin_percent="10",
+    )
+    async with stub_for(account.api_key) as stub:
+        method = await stub.GetDelivery(admin_pb2.GetDeliveryRequest(id=ids.deliveries["b/post"]))
+    ping = method.ping
+    assert (ping.address, ping.timeout_ms, ping.floor) == (buyers.address("b-ping"), 300, "12.5")
+    assert (ping.answer.format, ping.answer.accepted_value) == ("xml", "BUY")
+    assert [(m.param, m.field) for m in ping.mappings][:2] == [("zip", "Zip"), ("age", "Age")]
+
+    campaign = ids.campaigns["acme-auto-web"]
+    async with distribution_async(grpc_address, account.api_key) as stub:
+        read = await stub.GetCampaignAuction(
+            distribution_pb2.GetCampaignAuctionRequest(campaign_id=campaign)
+        )
+        updated = await stub.UpdateCampaignAuction(
+            distribution_pb2.UpdateCampaignAuctionRequest(
+                auction=distribution_pb2.CampaignAuction(
+                    campaign_id=campaign, floor="4.25", fresh_seconds=30
+                )
+            )
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.UpdateCampaignAuction(
+                distribution_pb2.UpdateCampaignAuctionRequest(
+                    auction=distribution_pb2.CampaignAuction(
+                        campaign_id=campaign, margin_percent="150"
+                    )
+                )
+            )
+        with pytest.raises(grpc.aio.AioRpcError) as missing:
+            await stub.GetCampaignAuction(
+                distribution_pb2.GetCampaignAuctionRequest(campaign_id=campaign + 10_000)
+            )
+        kept = await stub.GetCampaignAuction(
+            distribution_pb2.GetCampaignAuctionRequest(campaign_id=campaign)
+        )
+    assert (read.deadline_ms, Decimal(read.margin_percent), read.fresh_seconds) == (
+        800,
+        Decimal(10),
+        60,
+    )
+    assert (updated.deadline_ms, Decimal(updated.floor), updated.fresh_seconds) == (
+        1000,
+        Decimal("4.25"),
+        30,
+    )
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    assert kept == updated
+
+
+async def test_a_process_that_dies_mid_auction_loses_no_lead_and_sells_once(
+    new_account: Any,
+    stub_for: Any,
+    buyers: BuyerServer,
+    http: httpx.AsyncClient,
+    distributor: Distributor,
+    pool: Any,
+    idle: Any,
+) -> None:
+    """The walk dies after its buyers answered their pings and before any send is reserved;
+    once its lease runs out, the engine auctions the lead again and sells it once."""
+    buyers.behave("a-ping", answer='{"result": {"accepted": true, "bid": 30, "id": "A"}}')
+    buyers.behave("b-ping", answer='{"result": {"accepted": true, "bid": 20, "id": "B"}}')
+    auctions = distributor.auctions
+    run = auctions.run
+    died: list[int] = []
+
+    async def dies_once(lead_id: int, *args: Any, **kwargs: Any) -> Any:
+        result = await run(lead_id, *args, **kwargs)
+        if not died:
+            died.append(lead_id)
+            raise RuntimeError("the process died here")
+        return result
+
+    auctions.run = dies_once  # type: ignore[method-assign]
+    account = await new_account("Crash auction")
+    ids = await apply(
+        stub_for, account.api_key, [bidder("a", buyers, "json"), bidder("b", buyers, "json")]
+    )
+    answer = (await http.post("/processor/insert/general/json", data=posted(ids))).json()
+    assert answer["ResponseType"] == "No_Error", answer
+    lead_id = answer["LeadIdentifier"]
+    for _ in range(200):
+        if died:
+            break
+        await asyncio.sleep(0.02)
+    assert died == [lead_id]
+    assert buyers.of("a") == [] and buyers.of("b") == []  # nothing reserved, nothing posted
+    async with pool.connection() as conn:  # the dead process's lease runs out
+        await conn.execute(
+            "UPDATE distribution_jobs SET lease_until = now() - interval '1 second'"
+            " WHERE lead_id = %s",
+            [lead_id],
+        )
+    distributor.wake()
+    for _ in range(200):
+        if buyers.of("a") and buyers.of("b"):
+            break
+        await asyncio.sleep(0.02)
+    await idle()
+    assert len(buyers.of("a-ping")) == 2 and len(buyers.of("b-ping")) == 2  # auctioned again
+    assert [json.loads(r.body)["ref"] for r in buyers.of("a")] == ["A"]
+    assert [json.loads(r.body)["ref"] for r in buyers.of("b")] == ["B"]
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) AS sends, count(*) FILTER (WHERE status = 3) AS sold"
+            " FROM sends WHERE lead_id = %s",
+            [lead_id],
+        )
+        row = await cursor.fetchone()
+    assert row is not None and (row["sends"], row["sold"]) == (2, 2)

@@ -21,3 +21,10 @@ SELECT a.deadline_ms, a.margin_percent, a.min_margin, a.floor, a.fresh_seconds
 FROM leads l
 JOIN campaign_auctions a ON a.account_id = l.account_id AND a.campaign_id = l.campaign_id
 WHERE l.account_id = %(account_id)s AND l.id = %(lead_id)s;
+
+-- name: campaign_auction
+-- A campaign's auction settings, or NULLs when it has none stored; no row: no such campaign.
+SELECT a.deadline_ms, a.margin_percent, a.min_margin, a.floor, a.fresh_seconds
+FROM campaigns c
+LEFT JOIN campaign_auctions a ON a.account_id = c.account_id AND a.campaign_id = c.id
+WHERE c.account_id = %(account_id)s AND c.id = %(campaign_id)s;
