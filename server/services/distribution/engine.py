@@ -101,8 +101,9 @@ class Distributor:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lease and walk due work, and send due notices, until `stop` is set; then finish
-        what runs."""
+        what runs, and stop waiting for pings' late answers."""
         await asyncio.gather(self.runner.run(stop), self.notices.run(stop))
+        await self.pinger.aclose()
 
     async def idle(self) -> None:
         """Return once all the work due now is done, notices included (tests wait on it)."""
