@@ -104,6 +104,7 @@ def bidder(
                         {"param": "email", "field": "Email"},
                     ],
                     "answer": ANSWERS[answer],
+                    "timeout_ms": 4000,  # answers come at once: roomy on a busy machine
                     **ping,
                 },
             }
@@ -135,7 +136,7 @@ async def apply(stub_for: Any, key: str, clients: list[dict[str, Any]], **auctio
     document = copy.deepcopy(EXAMPLE)
     campaign = document["sources"][0]["campaigns"][0]
     campaign["max_sell"] = 2
-    campaign["auction"] = auction
+    campaign["auction"] = {"deadline_ms": 5000, **auction}
     document["clients"] = clients
     async with stub_for(key) as stub:
         return await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
