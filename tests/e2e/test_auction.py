@@ -132,10 +132,12 @@ def fixed(key: str, buyers: BuyerServer, price: str) -> dict[str, Any]:
     }
 
 
-async def apply(stub_for: Any, key: str, clients: list[dict[str, Any]], **auction: Any) -> Any:
+async def apply(
+    stub_for: Any, key: str, clients: list[dict[str, Any]], max_sell: int = 2, **auction: Any
+) -> Any:
     document = copy.deepcopy(EXAMPLE)
     campaign = document["sources"][0]["campaigns"][0]
-    campaign["max_sell"] = 2
+    campaign["max_sell"] = max_sell
     campaign["auction"] = {"deadline_ms": 5000, **auction}
     document["clients"] = clients
     async with stub_for(key) as stub:
@@ -360,3 +362,49 @@ async def test_a_process_that_dies_mid_auction_loses_no_lead_and_sells_once(
         )
         row = await cursor.fetchone()
     assert row is not None and (row["sends"], row["sold"]) == (2, 2)
+
+
+async def test_a_standby_bid_past_its_freshness_is_passed_over(
+    new_account: Any,
+    stub_for: Any,
+    grpc_address: str,
+    buyers: BuyerServer,
+    http: httpx.AsyncClient,
+    idle: Any,
+) -> None:
+    """The winner rejects the lead after the auction went stale: the standby bidder is
+    passed over, and the fixed-price buyer, whose price does not expire, takes its place."""
+    buyers.behave("first-ping", answer='{"result": {"accepted": true, "bid": 40, "id": "F"}}')
+    buyers.behave("first", answer="rejected", delay=1.5)  # longer than fresh_seconds
+    buyers.behave("second-ping", answer='{"result": {"accepted": true, "bid": 30, "id": "S"}}')
+    account = await new_account("Stale auction")
+    first = bidder("first", buyers, "json")
+    first["deliveries"][0]["timeout_seconds"] = 5
+    ids = await apply(
+        stub_for,
+        account.api_key,
+        [first, bidder("second", buyers, "json"), fixed("fixed", buyers, "5")],
+        max_sell=1,
+        fresh_seconds=1,
+    )
+    answer = (await http.post("/processor/insert/general/json", data=posted(ids))).json()
+    lead_id = answer["LeadIdentifier"]
+    for _ in range(300):
+        if buyers.of("fixed"):
+            break
+        await asyncio.sleep(0.02)
+    await idle()
+    async with distribution_async(grpc_address, account.api_key) as stub:
+        sends = (await stub.ListSends(distribution_pb2.ListSendsRequest(lead_id=lead_id))).sends
+        log = "\n".join(
+            e.log
+            for e in (
+                await stub.GetLeadScanLog(distribution_pb2.GetLeadScanLogRequest(lead_id=lead_id))
+            ).entries
+        )
+    assert buyers.of("second") == []
+    assert {s.client_name: s.status for s in sends} == {
+        "Buyer first": S.SEND_STATUS_REJECTED,
+        "Buyer fixed": S.SEND_STATUS_SOLD,
+    }
+    assert "Buyer second / main (account" in log and "its bid expired at" in log

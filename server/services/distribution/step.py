@@ -315,15 +315,15 @@ class Steps:
             if view is None:
                 notes.append(f"- account {planned_id}: passed over at send time: removed")
                 continue
-            if entry.until is not None and now > entry.until:
-                notes.append(
-                    f"- {view.label}: passed over at send time: its bid expired with the "
-                    f"auction at {entry.until:%H:%M:%S} UTC"
-                )
-                continue
             if view.id in taken_accounts or (
                 view.client_id in taken_clients and not view.use_tiers
             ):
+                continue
+            if entry.until is not None and now > entry.until:
+                notes.append(
+                    f"- {view.label}: passed over at send time: its bid expired at "
+                    f"{entry.until:%H:%M:%S} UTC (the auction's fresh_seconds)"
+                )
                 continue
             again = snapshot.index.check(view, folded, evaluated)
             if again.reason:
