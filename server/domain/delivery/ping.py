@@ -76,13 +76,15 @@ def ping_delivery(spec: DeliverySpec, ping: PingSpec) -> DeliverySpec:
 def render_ping(
     spec: DeliverySpec, lead_id: int, values: dict[str, str], contact_fields: Collection[str]
 ) -> HttpRequest:
-    """The ping of lead `lead_id` for the method `spec` (which has a ping), its contact
-    fields (names, casefolded) left out, and no idempotency key (a ping is not a send)."""
-    assert spec.ping is not None
+    """The ping of lead `lead_id` for the method `spec`, its contact fields (names,
+    casefolded) left out, and no idempotency key (a ping is not a send). `spec` is the
+    method's settings with their ping, or the ping's request as `ping_delivery` gives it
+    (which a caller pinging often keeps: making it copies every setting)."""
+    request_spec = spec if spec.ping is None else ping_delivery(spec, spec.ping)
     hidden = {name.casefold() for name in contact_fields}
     shown = {name: value for name, value in values.items() if name.casefold() not in hidden}
     lead = LeadPayload(lead_id=lead_id, send_id=0, price=Decimal(0), values=shown)
-    request = render(ping_delivery(spec, spec.ping), lead)
+    request = render(request_spec, lead)
     assert isinstance(request, HttpRequest)
     headers = tuple(h for h in request.headers if h[0].casefold() != "idempotency-key")
     return replace(request, headers=headers)

@@ -62,8 +62,8 @@ class Auctions:
         calls = []
         for entrant in entrants:
             view = entrant.view
-            if view.delivery.ping is not None:
-                request = render_ping(view.delivery, lead_id, texts, view.contact_fields)
+            if view.delivery.ping is not None and view.ping_request is not None:
+                request = render_ping(view.ping_request, lead_id, texts, view.contact_fields)
                 calls.append(PingCall(view.id, view.label, request, view.delivery.ping))
         heard = await self._pinger.ping_all(lead_id, calls, settings.deadline_ms) if calls else {}
         bidders = []
