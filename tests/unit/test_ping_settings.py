@@ -193,3 +193,17 @@ def test_auction_settings_survive_the_api_both_ways() -> None:
     message = convert.auction_message(4, settings)
     assert convert.auction_settings(message, "auction") == settings
     assert convert.auction_settings(distribution_pb2.CampaignAuction(), "a") == AuctionSettings()
+
+
+def test_a_ping_cannot_map_what_only_a_post_knows() -> None:
+    found, _ = method(
+        delivery(
+            mappings=[{"param": "r", "field": "ping_reference"}, {"param": "p", "field": "price"}]
+        )
+    )
+    assert [v.path for v in validate_method(found, FIELDS, "d")] == [
+        "d.ping.mappings[0].field",
+        "d.ping.mappings[1].field",
+    ]
+    assert validate_method(found, [*FIELDS, "Price"], "d")[0].path == "d.ping.mappings[0].field"
+    assert len(validate_method(found, [*FIELDS, "Price"], "d")) == 1

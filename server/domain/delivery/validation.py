@@ -79,7 +79,9 @@ def validate_delivery(
     if spec.auth is AuthType.Bearer and not spec.password:
         problems.append(Violation(f"{where}.password", "Bearer authentication needs a token"))
     if spec.ping is not None:
-        problems.extend(_ping_problems(spec, spec.ping, known_fields, f"{where}.ping"))
+        # a ping knows the lead's id, not yet a send, a price or a reference
+        ping_fields = {name.casefold() for name in field_names} | {"lead_id"}
+        problems.extend(_ping_problems(spec, spec.ping, ping_fields, f"{where}.ping"))
     return problems
 
 
@@ -103,10 +105,9 @@ def _ping_problems(
         template=ping.template,
         headers=ping.headers,
     )
-    known = known_fields - {"ping_reference", "send_id", "price"}
     problems = _address_problems(request, ping.address, f"{where}.address")
-    problems.extend(_mapping_problems(request, known, where))
-    problems.extend(_template_problems(request, known, where))
+    problems.extend(_mapping_problems(request, known_fields, where))
+    problems.extend(_template_problems(request, known_fields, where))
     problems.extend(_header_problems(request, where))
     if not 0 < ping.timeout_ms <= MAX_PING_TIMEOUT_MS:
         problems.append(
