@@ -373,9 +373,10 @@ def cmd_lead(args: argparse.Namespace) -> None:
     for send in sends.sends:
         status = SEND_STATUS_NAMES.get(send.status, str(send.status))
         reason = f" ({send.reason})" if send.reason else ""
+        reference = f", ping reference {send.ping_reference}" if send.ping_reference else ""
         print(
             f"  #{send.id} {send.client_name} account {send.account_id}: {status} at "
-            f"{send.price}, {send.attempts} attempt(s){reason}"
+            f"{send.price}{reference}, {send.attempts} attempt(s){reason}"
         )
 
 

@@ -50,6 +50,7 @@ from server.services.callbacks import (
 )
 from server.services.catalog import Catalog
 from server.services.config_apply import ConfigApply
+from server.services.distribution.auction_settings import CampaignAuctions
 from server.services.distribution.engine import Distributor, EngineSettings
 from server.services.geo import Geo
 from server.services.intake.duplicates import CheckDuplicate
@@ -202,6 +203,7 @@ async def servicers(
             ManualSends(pool, engine),
             ConfirmSales(pool),
             RedirectNotices(pool),
+            CampaignAuctions(pool),
         ),
         quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
         geo=GeoServicer(Geo(us_places.load)),

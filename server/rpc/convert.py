@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeVar
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import admin_pb2, buyers_pb2, callbacks_pb2, catalog_pb2
+from leadrouter.v1 import admin_pb2, buyers_pb2, callbacks_pb2, catalog_pb2, distribution_pb2
 
 from server.domain.accounts import AccountSettings, KeyInfo
 from server.domain.buyers.records import (
@@ -25,6 +25,7 @@ from server.domain.buyers.specs import (
     CONTACT_FIELDS,
     DEFAULT_TIME_ZONE,
     DEFAULT_TIMEOUT_SECONDS,
+    DELIVERY_TYPE_NAMES,
     PORTAL_SETTINGS,
     AccountType,
     ClientSpec,
@@ -32,6 +33,7 @@ from server.domain.buyers.specs import (
     DeliveryAccountSpec,
     DeliveryMethod,
     PortalSettings,
+    ping_spec,
     public_settings,
 )
 from server.domain.callbacks.records import CallbackReport
@@ -51,11 +53,17 @@ from server.domain.catalog.specs import (
     Status,
     pricing_field,
 )
-from server.domain.config.buyers_section import DELIVERY_FLAGS, DELIVERY_TEXT
-from server.domain.delivery.spec import AuthType, DeliveryType
+from server.domain.config.buyers_section import (
+    DELIVERY_FLAGS,
+    DELIVERY_TEXT,
+    PING_AMOUNTS,
+    PING_ANSWER,
+)
+from server.domain.delivery.spec import DEFAULT_PING_TIMEOUT_MS, AuthType, DeliveryType, PingSpec
 from server.domain.matching.criteria import Criterion, CriterionType
 from server.domain.matching.lists import ListEdit, ListItemEdit, StoredDistributionList
 from server.domain.matching.selection import Automation
+from server.domain.sales.auction import DEFAULT_DEADLINE_MS, DEFAULT_FRESH_SECONDS, AuctionSettings
 from server.domain.sales.orders import (
     OrderEdit,
     OrderItemEdit,
@@ -533,6 +541,7 @@ _PLAIN_SETTINGS = frozenset(buyers_pb2.Delivery.DESCRIPTOR.fields_by_name) - {
     "days",
     "auth",
     "created_at",
+    "ping",
 }
 
 
@@ -560,7 +569,85 @@ def delivery_message(stored: StoredDelivery) -> buyers_pb2.Delivery:
     )
     message.days.extend(buyers_pb2.DayWindow(**d) for d in settings.get("days", ()))
     message.created_at.FromDatetime(stored.created_at)
+    ping = ping_spec(settings.get("ping"))
+    if ping is not None:
+        message.ping.CopyFrom(_ping_message(ping, stored.field_ids))
     return message
+
+
+def _ping_message(ping: PingSpec, field_ids: Mapping[str, int]) -> buyers_pb2.PingRequest:
+    """A delivery's ping as the API shows it."""
+    answer = ping.answer
+    message = buyers_pb2.PingRequest(
+        type=int(ping.type),  # type: ignore[arg-type]
+        address=ping.address,
+        template=ping.template,
+        timeout_ms=ping.timeout_ms,
+        answer=buyers_pb2.PingAnswer(
+            format=answer.format,
+            accepted=answer.accepted,
+            accepted_value=answer.accepted_value,
+            price=answer.price,
+            reference=answer.reference,
+            reason=answer.reason,
+        ),
+        margin_percent=_amount_text(ping.margin_percent),
+        min_margin=_amount_text(ping.min_margin),
+        floor=_amount_text(ping.floor),
+    )
+    message.mappings.extend(
+        buyers_pb2.FieldMapping(
+            param=m.param,
+            field=m.field,
+            constant=m.constant,
+            format=m.format,
+            field_id=field_ids.get(m.field.lower(), 0),
+        )
+        for m in ping.mappings
+    )
+    message.headers.extend(buyers_pb2.Header(name=n, value=v) for n, v in ping.headers)
+    return message
+
+
+def _amount_text(amount: Decimal | None) -> str:
+    """An amount as stored in the settings ("" when unset)."""
+    return "" if amount is None else str(amount)
+
+
+def _ping_settings(message: buyers_pb2.PingRequest, where: str) -> dict[str, Any]:
+    """A delivery's ping in the canonical form its settings store (as config as code reads
+    it: empty values left out, amounts as decimal strings)."""
+    kind = _enum(DeliveryType, message.type, f"{where}.type")
+    if kind is DeliveryType.Unspecified:
+        kind = DeliveryType.JsonPost
+    ping: dict[str, Any] = {
+        "type": DELIVERY_TYPE_NAMES[kind],
+        "address": message.address,
+        "timeout_ms": message.timeout_ms or DEFAULT_PING_TIMEOUT_MS,
+    }
+    if message.template:
+        ping["template"] = message.template
+    mappings = [
+        {
+            "param": m.param,
+            **{k: getattr(m, k) for k in ("field", "constant", "format") if getattr(m, k)},
+        }
+        for m in message.mappings
+    ]
+    if mappings:
+        ping["mappings"] = mappings
+    if message.headers:
+        ping["headers"] = [[h.name, h.value] for h in message.headers]
+    answer = {
+        name: getattr(message.answer, name) for name in PING_ANSWER if getattr(message.answer, name)
+    }
+    answer["format"] = message.answer.format or "json"
+    ping["answer"] = answer
+    for name in PING_AMOUNTS:
+        text = getattr(message, name)
+        if text:
+            ping[name] = str(_decimal(text, f"{where}.{name}"))
+    return ping
 
 
 def delivery_account_message(
@@ -677,6 +764,8 @@ def delivery_method(message: buyers_pb2.Delivery, where: str = "delivery") -> De
     settings["days"] = [
         {"weekday": d.weekday, "start": d.start, "end": d.end} for d in message.days
     ]
+    if message.HasField("ping"):
+        settings["ping"] = _ping_settings(message.ping, f"{where}.ping")
     return DeliveryMethod(
         type=_enum(DeliveryType, message.type, f"{where}.type"),
         lead_type_id=message.lead_type_id,
@@ -782,4 +871,33 @@ def client_group_message(group: ClientGroup) -> admin_pb2.ClientGroup:
         client_count=group.client_count,
         id=group.id,
         display_order=group.display_order,
+    )
+
+
+def auction_message(
+    campaign_id: int, settings: AuctionSettings
+) -> distribution_pb2.CampaignAuction:
+    return distribution_pb2.CampaignAuction(
+        campaign_id=campaign_id,
+        deadline_ms=settings.deadline_ms,
+        margin_percent=decimal_text(settings.margin_percent),
+        min_margin=decimal_text(settings.min_margin),
+        floor=decimal_text(settings.floor),
+        fresh_seconds=settings.fresh_seconds,
+    )
+
+
+def auction_settings(message: distribution_pb2.CampaignAuction, where: str) -> AuctionSettings:
+    """A campaign's auction settings; unset numbers take their defaults, unset amounts 0."""
+
+    def amount(name: Literal["margin_percent", "min_margin", "floor"]) -> Decimal:
+        text = getattr(message, name)
+        return _decimal(text, f"{where}.{name}") if text else Decimal(0)
+
+    return AuctionSettings(
+        deadline_ms=message.deadline_ms or DEFAULT_DEADLINE_MS,
+        margin_percent=amount("margin_percent"),
+        min_margin=amount("min_margin"),
+        floor=amount("floor"),
+        fresh_seconds=message.fresh_seconds or DEFAULT_FRESH_SECONDS,
     )

@@ -10,8 +10,15 @@ from server.domain.buyers.records import BuyerContact
 from server.domain.buyers.specs import AccountType
 from server.domain.sales.sends import Send
 from server.errors import InvalidArgument
-from server.rpc.convert import decimal_text, delivery_account_message, stamp
+from server.rpc.convert import (
+    auction_message,
+    auction_settings,
+    decimal_text,
+    delivery_account_message,
+    stamp,
+)
 from server.rpc.interceptor import caller
+from server.services.distribution.auction_settings import CampaignAuctions
 from server.services.distribution.scan import Scan
 from server.services.distribution.views import DistributionViews
 from server.services.operations.confirmations import ConfirmSales
@@ -52,6 +59,7 @@ def send_message(send: Send) -> distribution_pb2.Send:
         redirect_valid=send.redirect_valid,
         redirect_response=send.redirect_response,
         return_reason=send.return_reason,
+        ping_reference=send.ping_reference,
     )
     message.created_at.FromDatetime(send.created_at)
     stamp(message.sent_at, send.sent_at)
@@ -186,12 +194,14 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
         manual_sends: ManualSends,
         confirmations: ConfirmSales,
         redirects: RedirectNotices,
+        auctions: CampaignAuctions,
     ) -> None:
         self._views = views
         self._lookups = lookups
         self._manual_sends = manual_sends
         self._confirmations = confirmations
         self._redirects = redirects
+        self._auctions = auctions
 
     async def GetClientsForLead(
         self, request: distribution_pb2.GetClientsForLeadRequest, context: Context
@@ -352,3 +362,18 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
             _account(), request.lead_id, request.redirect, request.is_valid, request.response
         )
         return distribution_pb2.RedirectStatusNotifyResponse(send_id=send_id)
+
+    async def GetCampaignAuction(
+        self, request: distribution_pb2.GetCampaignAuctionRequest, context: Context
+    ) -> distribution_pb2.CampaignAuction:
+        found = await self._auctions.get(_account(), request.campaign_id)
+        return auction_message(request.campaign_id, found)
+
+    async def UpdateCampaignAuction(
+        self, request: distribution_pb2.UpdateCampaignAuctionRequest, context: Context
+    ) -> distribution_pb2.CampaignAuction:
+        auction = request.auction
+        saved = await self._auctions.update(
+            _account(), auction.campaign_id, auction_settings(auction, "auction")
+        )
+        return auction_message(auction.campaign_id, saved)

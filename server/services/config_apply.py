@@ -17,6 +17,7 @@ from server.services.catalog import (
     save_lead_type,
     save_source,
 )
+from server.storage import auctions as auction_store
 from server.storage import buyers as buyer_store
 from server.storage import catalog as store
 from server.storage.database import Connection, Pool, transaction
@@ -164,6 +165,7 @@ async def _write(conn: Connection, account_id: int, doc: ConfigDocument) -> Appl
         )
         result.campaigns[key] = campaign_id
         result.changes.append(change)
+        await auction_store.save(conn, account_id, campaign_id, campaign.auction)
     client_types = [d.lead_type_key for c in doc.clients for d in c.deliveries]
     client_types += [e.lead_type_key for e in doc.lists]
     type_ids.update(await store.lead_type_ids_by_key(conn, account_id, client_types))

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg.types.json import Jsonb
 
@@ -21,7 +21,38 @@ from server.domain.sales.sends import SendStatus
 from server.storage.database import Connection
 from server.storage.queries import q
 
-PlanEntry = tuple[int, int]  # delivery account id, its buyer's id, in waterfall order
+
+class PlanEntry(NamedTuple):
+    """One account of a job's plan, in waterfall order. An auction's entries carry the price
+    the lead sells at (its net bid), the buyer's ping reference, and until when the bid holds."""
+
+    account: int  # delivery account id
+    client: int  # its buyer's id
+    price: Decimal | None = None  # None: the account's price
+    reference: str = ""
+    until: datetime | None = None
+
+
+def _plan_entry(stored: Mapping[str, Any]) -> PlanEntry:
+    price, until = stored.get("price"), stored.get("until")
+    return PlanEntry(
+        stored["account"],
+        stored["client"],
+        None if price is None else Decimal(price),
+        stored.get("ref", ""),
+        None if until is None else datetime.fromisoformat(until),
+    )
+
+
+def _stored_entry(entry: PlanEntry) -> dict[str, Any]:
+    stored: dict[str, Any] = {"account": entry.account, "client": entry.client}
+    if entry.price is not None:
+        stored["price"] = str(entry.price)
+    if entry.reference:
+        stored["ref"] = entry.reference
+    if entry.until is not None:
+        stored["until"] = entry.until.isoformat()
+    return stored
 
 
 @dataclass(frozen=True)
@@ -65,6 +96,7 @@ class NewSend:
     lease_seconds: float
     order_id: int | None
     order_item_id: int | None
+    ping_reference: str = ""  # the buyer's reference from its ping answer, for the post
 
 
 @dataclass(frozen=True)
@@ -84,7 +116,7 @@ def _job(row: Mapping[str, Any]) -> Job:
     plan = row["plan"]
     return Job(
         state=row["state"],
-        plan=None if plan is None else [(e["account"], e["client"]) for e in plan],
+        plan=None if plan is None else [_plan_entry(e) for e in plan],
         cursor=row["cursor"],
         max_sells=row["max_sells"],
         account_types=account_types(row["account_types"]),
@@ -145,7 +177,7 @@ async def write_step(
             "lead_id": lead_id,
             "save": after is not None,
             "state": saved.state,
-            "plan": Jsonb([{"account": a, "client": c} for a, c in saved.plan]),
+            "plan": Jsonb([_stored_entry(e) for e in saved.plan]),
             "cursor": saved.cursor,
             "logs": list(saved.logs),
             "sends": Jsonb(
@@ -160,6 +192,7 @@ async def write_step(
                         "lease": s.lease_seconds,
                         "order_id": s.order_id,
                         "order_item_id": s.order_item_id,
+                        "ping_reference": s.ping_reference,
                     }
                     for s in sends
                 ]

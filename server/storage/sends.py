@@ -36,6 +36,7 @@ class LeasedSend:
     lead_type_id: int
     fields: Mapping[str, Value]
     buyer_version: int
+    ping_reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ def _send(row: Mapping[str, Any]) -> Send:
         redirect_response=row["redirect_response"],
         returned_at=row["returned_at"],
         return_reason=row["return_reason"],
+        ping_reference=row["ping_reference"],
     )
 
 
@@ -196,6 +198,7 @@ async def leased(conn: Connection, account_id: int, send_id: int) -> LeasedSend 
         lead_type_id=row["lead_type_id"],
         fields=row["fields"],
         buyer_version=row["buyer_version"],
+        ping_reference=row["ping_reference"],
     )
 
 

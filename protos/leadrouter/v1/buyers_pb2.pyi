@@ -807,6 +807,7 @@ class Delivery(_message.Message):
     NOTIFY_EMAIL_FIELD_NUMBER: _builtins.int
     CLIENT_EMAIL_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    PING_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """ClientDeliveryUID"""
     key: _builtins.str
@@ -879,6 +880,10 @@ class Delivery(_message.Message):
         read only: when the method was added (DateAdded)
         """
 
+    @_builtins.property
+    def ping(self) -> Global___PingRequest:
+        """outbound ping-post (docs/ping_post.md): unset = the method posts without asking first"""
+
     def __init__(
         self,
         *,
@@ -923,10 +928,11 @@ class Delivery(_message.Message):
         notify_email: _builtins.str = ...,
         client_email: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        ping: Global___PingRequest | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "created_at", b"created_at", "ftp_password", b"ftp_password", "password", b"password", "smtp_password", b"smtp_password"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "created_at", b"created_at", "ftp_password", b"ftp_password", "password", b"password", "ping", b"ping", "smtp_password", b"smtp_password"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "address", b"address", "auth", b"auth", "client_email", b"client_email", "client_id", b"client_id", "created_at", b"created_at", "days", b"days", "email_bcc", b"email_bcc", "email_cc", b"email_cc", "email_from", b"email_from", "email_notify", b"email_notify", "email_subject", b"email_subject", "email_to", b"email_to", "enabled", b"enabled", "ftp_file_format", b"ftp_file_format", "ftp_password", b"ftp_password", "ftp_username", b"ftp_username", "has_password", b"has_password", "headers", b"headers", "id", b"id", "in_testing", b"in_testing", "key", b"key", "lead_type_id", b"lead_type_id", "mappings", b"mappings", "name", b"name", "notify_email", b"notify_email", "password", b"password", "price_search", b"price_search", "reason_search", b"reason_search", "redirect_search", b"redirect_search", "response_search", b"response_search", "smtp_host", b"smtp_host", "smtp_password", b"smtp_password", "smtp_port", b"smtp_port", "smtp_starttls", b"smtp_starttls", "smtp_username", b"smtp_username", "template", b"template", "test_address", b"test_address", "timeout_seconds", b"timeout_seconds", "type", b"type", "use_regex", b"use_regex", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "address", b"address", "auth", b"auth", "client_email", b"client_email", "client_id", b"client_id", "created_at", b"created_at", "days", b"days", "email_bcc", b"email_bcc", "email_cc", b"email_cc", "email_from", b"email_from", "email_notify", b"email_notify", "email_subject", b"email_subject", "email_to", b"email_to", "enabled", b"enabled", "ftp_file_format", b"ftp_file_format", "ftp_password", b"ftp_password", "ftp_username", b"ftp_username", "has_password", b"has_password", "headers", b"headers", "id", b"id", "in_testing", b"in_testing", "key", b"key", "lead_type_id", b"lead_type_id", "mappings", b"mappings", "name", b"name", "notify_email", b"notify_email", "password", b"password", "ping", b"ping", "price_search", b"price_search", "reason_search", b"reason_search", "redirect_search", b"redirect_search", "response_search", b"response_search", "smtp_host", b"smtp_host", "smtp_password", b"smtp_password", "smtp_port", b"smtp_port", "smtp_starttls", b"smtp_starttls", "smtp_username", b"smtp_username", "template", b"template", "test_address", b"test_address", "timeout_seconds", b"timeout_seconds", "type", b"type", "use_regex", b"use_regex", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__ftp_password: _TypeAlias = _typing.Literal["ftp_password"]  # noqa: Y015
     _WhichOneofArgType__ftp_password: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password"]  # noqa: Y015
@@ -942,6 +948,108 @@ class Delivery(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__smtp_password) -> _WhichOneofReturnType__smtp_password | None: ...
 
 Global___Delivery: _TypeAlias = Delivery  # noqa: Y015
+
+@_typing.final
+class PingRequest(_message.Message):
+    """The request that asks a buyer for a bid before the post. Its authentication is the
+    delivery's (auth, username, password); its headers are added to the delivery's. A ping
+    never carries a contact field's value (names, email, phones, address).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    ADDRESS_FIELD_NUMBER: _builtins.int
+    MAPPINGS_FIELD_NUMBER: _builtins.int
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    HEADERS_FIELD_NUMBER: _builtins.int
+    TIMEOUT_MS_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    MARGIN_PERCENT_FIELD_NUMBER: _builtins.int
+    MIN_MARGIN_FIELD_NUMBER: _builtins.int
+    FLOOR_FIELD_NUMBER: _builtins.int
+    type: Global___DeliveryType.ValueType
+    """HTTP_POST, HTTP_GET, JSON_POST (unset) or XML_POST"""
+    address: _builtins.str
+    """http(s) URL"""
+    template: _builtins.str
+    """JSON/XML body with {{Field}} placeholders"""
+    timeout_ms: _builtins.int
+    """0 = 500; cut to what is left of the campaign's deadline"""
+    margin_percent: _builtins.str
+    """The buyer's own margin and floor, in place of the campaign's; decimal strings, "" = the
+    campaign's
+    """
+    min_margin: _builtins.str
+    floor: _builtins.str
+    @_builtins.property
+    def mappings(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldMapping]: ...
+    @_builtins.property
+    def headers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Header]: ...
+    @_builtins.property
+    def answer(self) -> Global___PingAnswer: ...
+    def __init__(
+        self,
+        *,
+        type: Global___DeliveryType.ValueType = ...,
+        address: _builtins.str = ...,
+        mappings: _abc.Iterable[Global___FieldMapping] | None = ...,
+        template: _builtins.str = ...,
+        headers: _abc.Iterable[Global___Header] | None = ...,
+        timeout_ms: _builtins.int = ...,
+        answer: Global___PingAnswer | None = ...,
+        margin_percent: _builtins.str = ...,
+        min_margin: _builtins.str = ...,
+        floor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "answer", b"answer", "floor", b"floor", "headers", b"headers", "mappings", b"mappings", "margin_percent", b"margin_percent", "min_margin", b"min_margin", "template", b"template", "timeout_ms", b"timeout_ms", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PingRequest: _TypeAlias = PingRequest  # noqa: Y015
+
+@_typing.final
+class PingAnswer(_message.Message):
+    """How a ping answer is read: each field is a path in `format` to the value."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FORMAT_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    ACCEPTED_VALUE_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    format: _builtins.str
+    """json (JSON path, the default), xml (XPath) or regex"""
+    accepted: _builtins.str
+    """"" = a bid price means accepted"""
+    accepted_value: _builtins.str
+    """"" = true, yes, 1, ok, accepted or success"""
+    price: _builtins.str
+    """required: the bid"""
+    reference: _builtins.str
+    """the buyer's reference, posted as {{ping_reference}}"""
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        format: _builtins.str = ...,
+        accepted: _builtins.str = ...,
+        accepted_value: _builtins.str = ...,
+        price: _builtins.str = ...,
+        reference: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "accepted_value", b"accepted_value", "format", b"format", "price", b"price", "reason", b"reason", "reference", b"reference"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PingAnswer: _TypeAlias = PingAnswer  # noqa: Y015
 
 @_typing.final
 class Criterion(_message.Message):

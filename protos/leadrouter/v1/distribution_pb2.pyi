@@ -58,6 +58,85 @@ SEND_STATUS_FAILED: SendStatus.ValueType  # 5
 Global___SendStatus: _TypeAlias = SendStatus  # noqa: Y015
 
 @_typing.final
+class CampaignAuction(_message.Message):
+    """How a campaign auctions a lead among buyers whose delivery methods ping before they post."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    DEADLINE_MS_FIELD_NUMBER: _builtins.int
+    MARGIN_PERCENT_FIELD_NUMBER: _builtins.int
+    MIN_MARGIN_FIELD_NUMBER: _builtins.int
+    FLOOR_FIELD_NUMBER: _builtins.int
+    FRESH_SECONDS_FIELD_NUMBER: _builtins.int
+    campaign_id: _builtins.int
+    deadline_ms: _builtins.int
+    """0 = 1000: every ping answered or given up on by then"""
+    margin_percent: _builtins.str
+    """decimal strings; "" = 0"""
+    min_margin: _builtins.str
+    floor: _builtins.str
+    """the least net price that sells"""
+    fresh_seconds: _builtins.int
+    """0 = 60: how long standby bids may replace a winner"""
+    def __init__(
+        self,
+        *,
+        campaign_id: _builtins.int = ...,
+        deadline_ms: _builtins.int = ...,
+        margin_percent: _builtins.str = ...,
+        min_margin: _builtins.str = ...,
+        floor: _builtins.str = ...,
+        fresh_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "deadline_ms", b"deadline_ms", "floor", b"floor", "fresh_seconds", b"fresh_seconds", "margin_percent", b"margin_percent", "min_margin", b"min_margin"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CampaignAuction: _TypeAlias = CampaignAuction  # noqa: Y015
+
+@_typing.final
+class GetCampaignAuctionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    campaign_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        campaign_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCampaignAuctionRequest: _TypeAlias = GetCampaignAuctionRequest  # noqa: Y015
+
+@_typing.final
+class UpdateCampaignAuctionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AUCTION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def auction(self) -> Global___CampaignAuction: ...
+    def __init__(
+        self,
+        *,
+        auction: Global___CampaignAuction | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["auction", b"auction"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["auction", b"auction"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateCampaignAuctionRequest: _TypeAlias = UpdateCampaignAuctionRequest  # noqa: Y015
+
+@_typing.final
 class GetClientsForLeadRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -362,6 +441,7 @@ class Send(_message.Message):
     REDIRECT_RESPONSE_FIELD_NUMBER: _builtins.int
     RETURNED_AT_FIELD_NUMBER: _builtins.int
     RETURN_REASON_FIELD_NUMBER: _builtins.int
+    PING_REFERENCE_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     lead_id: _builtins.int
     client_id: _builtins.int
@@ -391,6 +471,8 @@ class Send(_message.Message):
     redirect_valid: _builtins.bool
     redirect_response: _builtins.str
     return_reason: _builtins.str
+    ping_reference: _builtins.str
+    """the buyer's reference from its ping answer, posted with it"""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -441,10 +523,11 @@ class Send(_message.Message):
         redirect_response: _builtins.str = ...,
         returned_at: _timestamp_pb2.Timestamp | None = ...,
         return_reason: _builtins.str = ...,
+        ping_reference: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["confirmed_at", b"confirmed_at", "created_at", b"created_at", "redirect_notified_at", b"redirect_notified_at", "returned_at", b"returned_at", "sent_at", b"sent_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "attempts", b"attempts", "automated", b"automated", "client_id", b"client_id", "client_name", b"client_name", "confirmed_at", b"confirmed_at", "created_at", b"created_at", "delivery_id", b"delivery_id", "elapsed_ms", b"elapsed_ms", "id", b"id", "lead_id", b"lead_id", "notes", b"notes", "order_id", b"order_id", "order_item_id", b"order_item_id", "price", b"price", "reason", b"reason", "redirect_notified_at", b"redirect_notified_at", "redirect_response", b"redirect_response", "redirect_url", b"redirect_url", "redirect_valid", b"redirect_valid", "request", b"request", "resend_of", b"resend_of", "response", b"response", "return_reason", b"return_reason", "returned_at", b"returned_at", "sent_at", b"sent_at", "source_share", b"source_share", "status", b"status", "valid", b"valid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "attempts", b"attempts", "automated", b"automated", "client_id", b"client_id", "client_name", b"client_name", "confirmed_at", b"confirmed_at", "created_at", b"created_at", "delivery_id", b"delivery_id", "elapsed_ms", b"elapsed_ms", "id", b"id", "lead_id", b"lead_id", "notes", b"notes", "order_id", b"order_id", "order_item_id", b"order_item_id", "ping_reference", b"ping_reference", "price", b"price", "reason", b"reason", "redirect_notified_at", b"redirect_notified_at", "redirect_response", b"redirect_response", "redirect_url", b"redirect_url", "redirect_valid", b"redirect_valid", "request", b"request", "resend_of", b"resend_of", "response", b"response", "return_reason", b"return_reason", "returned_at", b"returned_at", "sent_at", b"sent_at", "source_share", b"source_share", "status", b"status", "valid", b"valid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

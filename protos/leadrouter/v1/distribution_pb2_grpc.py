@@ -104,6 +104,16 @@ class DistributionServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyResponse.FromString,
                 _registered_method=True)
+        self.GetCampaignAuction = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/GetCampaignAuction',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.GetCampaignAuctionRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.CampaignAuction.FromString,
+                _registered_method=True)
+        self.UpdateCampaignAuction = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/UpdateCampaignAuction',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.UpdateCampaignAuctionRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.CampaignAuction.FromString,
+                _registered_method=True)
 
 
 class DistributionServiceServicer:
@@ -215,6 +225,22 @@ class DistributionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCampaignAuction(self, request, context):
+        """-- outbound ping-post (docs/ping_post.md) --
+
+        A campaign's auction settings (the defaults when none were set).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateCampaignAuction(self, request, context):
+        """Replace a campaign's auction settings.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DistributionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -287,6 +313,16 @@ def add_DistributionServiceServicer_to_server(servicer, server):
                     servicer.RedirectStatusNotify,
                     request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyResponse.SerializeToString,
+            ),
+            'GetCampaignAuction': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCampaignAuction,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.GetCampaignAuctionRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.CampaignAuction.SerializeToString,
+            ),
+            'UpdateCampaignAuction': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateCampaignAuction,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.UpdateCampaignAuctionRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.CampaignAuction.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -667,6 +703,60 @@ class DistributionService:
             '/leadrouter.v1.DistributionService/RedirectStatusNotify',
             leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyRequest.SerializeToString,
             leadrouter_dot_v1_dot_distribution__pb2.RedirectStatusNotifyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCampaignAuction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/GetCampaignAuction',
+            leadrouter_dot_v1_dot_distribution__pb2.GetCampaignAuctionRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.CampaignAuction.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateCampaignAuction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/UpdateCampaignAuction',
+            leadrouter_dot_v1_dot_distribution__pb2.UpdateCampaignAuctionRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.CampaignAuction.FromString,
             options,
             channel_credentials,
             insecure,

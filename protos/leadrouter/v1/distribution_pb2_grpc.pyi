@@ -74,6 +74,13 @@ class DistributionServiceStub:
     """The buyer confirms it bought the lead: its sale is confirmed and the source settled."""
     RedirectStatusNotify: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.RedirectStatusNotifyRequest, _distribution_pb2.RedirectStatusNotifyResponse]
     """Whether the consumer sent to a redirect URL got there, stored on the send it came from."""
+    GetCampaignAuction: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.GetCampaignAuctionRequest, _distribution_pb2.CampaignAuction]
+    """-- outbound ping-post (docs/ping_post.md) --
+
+    A campaign's auction settings (the defaults when none were set).
+    """
+    UpdateCampaignAuction: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.UpdateCampaignAuctionRequest, _distribution_pb2.CampaignAuction]
+    """Replace a campaign's auction settings."""
 
 @_typing.type_check_only
 class DistributionServiceAsyncStub(DistributionServiceStub):
@@ -119,6 +126,13 @@ class DistributionServiceAsyncStub(DistributionServiceStub):
     """The buyer confirms it bought the lead: its sale is confirmed and the source settled."""
     RedirectStatusNotify: _aio.UnaryUnaryMultiCallable[_distribution_pb2.RedirectStatusNotifyRequest, _distribution_pb2.RedirectStatusNotifyResponse]  # type: ignore[assignment]
     """Whether the consumer sent to a redirect URL got there, stored on the send it came from."""
+    GetCampaignAuction: _aio.UnaryUnaryMultiCallable[_distribution_pb2.GetCampaignAuctionRequest, _distribution_pb2.CampaignAuction]  # type: ignore[assignment]
+    """-- outbound ping-post (docs/ping_post.md) --
+
+    A campaign's auction settings (the defaults when none were set).
+    """
+    UpdateCampaignAuction: _aio.UnaryUnaryMultiCallable[_distribution_pb2.UpdateCampaignAuctionRequest, _distribution_pb2.CampaignAuction]  # type: ignore[assignment]
+    """Replace a campaign's auction settings."""
 
 class DistributionServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -245,5 +259,24 @@ class DistributionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_distribution_pb2.RedirectStatusNotifyResponse, _abc.Awaitable[_distribution_pb2.RedirectStatusNotifyResponse]]:
         """Whether the consumer sent to a redirect URL got there, stored on the send it came from."""
+
+    @_abc_1.abstractmethod
+    def GetCampaignAuction(
+        self,
+        request: _distribution_pb2.GetCampaignAuctionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.CampaignAuction, _abc.Awaitable[_distribution_pb2.CampaignAuction]]:
+        """-- outbound ping-post (docs/ping_post.md) --
+
+        A campaign's auction settings (the defaults when none were set).
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateCampaignAuction(
+        self,
+        request: _distribution_pb2.UpdateCampaignAuctionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.CampaignAuction, _abc.Awaitable[_distribution_pb2.CampaignAuction]]:
+        """Replace a campaign's auction settings."""
 
 def add_DistributionServiceServicer_to_server(servicer: DistributionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

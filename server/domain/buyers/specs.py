@@ -28,10 +28,13 @@ from server.domain.catalog.specs import (
     validate_key,
 )
 from server.domain.delivery.spec import (
+    DEFAULT_PING_TIMEOUT_MS,
     AuthType,
     DeliverySpec,
     DeliveryType,
     FieldMapping,
+    PingAnswerRules,
+    PingSpec,
     ResponseRules,
 )
 from server.domain.delivery.validation import validate_delivery
@@ -268,6 +271,46 @@ def delivery_spec(method: DeliveryMethod) -> DeliverySpec:
         email_notify=bool(s.get("email_notify", False)),
         notify_email=str(s.get("notify_email", "")),
         client_email=str(s.get("client_email", "")),
+        ping=ping_spec(s.get("ping")),
+    )
+
+
+def ping_spec(stored: Any) -> PingSpec | None:
+    """A delivery method's ping, from its settings' `ping` object (None: it does not ping)."""
+    if not isinstance(stored, Mapping) or not stored:
+        return None
+    answer = stored.get("answer") or {}
+
+    def amount(name: str) -> Decimal | None:
+        value = stored.get(name)
+        return None if value in (None, "") else Decimal(str(value))
+
+    return PingSpec(
+        type=DELIVERY_TYPES.get(str(stored.get("type", "json_post")), DeliveryType.Unspecified),
+        address=str(stored.get("address", "")),
+        mappings=tuple(
+            FieldMapping(
+                param=str(m.get("param", "")),
+                field=str(m.get("field", "")),
+                constant=str(m.get("constant", "")),
+                format=str(m.get("format", "")),
+            )
+            for m in stored.get("mappings", ())
+        ),
+        template=str(stored.get("template", "")),
+        headers=tuple((str(h[0]), str(h[1])) for h in stored.get("headers", ())),
+        timeout_ms=int(stored.get("timeout_ms", DEFAULT_PING_TIMEOUT_MS)),
+        answer=PingAnswerRules(
+            format=str(answer.get("format", "json")),
+            accepted=str(answer.get("accepted", "")),
+            accepted_value=str(answer.get("accepted_value", "")),
+            price=str(answer.get("price", "")),
+            reference=str(answer.get("reference", "")),
+            reason=str(answer.get("reason", "")),
+        ),
+        margin_percent=amount("margin_percent"),
+        min_margin=amount("min_margin"),
+        floor=amount("floor"),
     )
 
 

@@ -18,6 +18,7 @@ from server.domain.buyers.specs import (
     CONTACT_FIELDS,
     DEFAULT_TIME_ZONE,
     DEFAULT_TIMEOUT_SECONDS,
+    DELIVERY_TYPE_NAMES,
     DELIVERY_TYPES,
     PORTAL_SETTINGS,
     AccountType,
@@ -34,7 +35,7 @@ from server.domain.catalog.fields import enum_by_name
 from server.domain.catalog.rules import Operator
 from server.domain.catalog.specs import Status
 from server.domain.config.reader import STATUSES, Reader, check_unique, join_path
-from server.domain.delivery.spec import DeliveryType
+from server.domain.delivery.spec import DEFAULT_PING_TIMEOUT_MS, DeliveryType
 from server.domain.matching.criteria import Criterion, CriterionType
 from server.domain.matching.lists import DistributionListSpec, ListItemSpec
 from server.domain.matching.selection import Automation
@@ -373,6 +374,7 @@ def _delivery(data: object, path: str, problems: list[Violation]) -> DeliveryEnt
             "ftp_password",
             "ftp_file_format",
             "days",
+            "ping",
             *DELIVERY_TEXT,
             *DELIVERY_FLAGS,
         },
@@ -404,6 +406,8 @@ def _delivery(data: object, path: str, problems: list[Violation]) -> DeliveryEnt
     settings["days"] = [
         _day(item, f"{path}.days[{i}]", problems) for i, item in enumerate(r.objects("days"))
     ]
+    if r.data.get("ping") is not None:
+        settings["ping"] = _ping(r.data["ping"], f"{path}.ping", problems)
     kind = r.choice("type", DELIVERY_TYPES, DeliveryType.Unspecified)
     if "type" not in r.data:
         problems.append(Violation(f"{path}.type", "is required"))
@@ -416,6 +420,51 @@ def _delivery(data: object, path: str, problems: list[Violation]) -> DeliveryEnt
         enabled=r.boolean("enabled", True),
     )
     return DeliveryEntry(method, r.text("lead_type", required=True), path)
+
+
+PING_ANSWER = ("format", "accepted", "accepted_value", "price", "reference", "reason")
+PING_AMOUNTS = ("margin_percent", "min_margin", "floor")
+
+
+def _ping(data: object, path: str, problems: list[Violation]) -> dict[str, Any]:
+    """A delivery's `ping` object, in the canonical form stored in its settings (amounts as
+    decimal strings; see server/domain/buyers/specs.py `ping_spec`)."""
+    r = Reader(
+        data,
+        path,
+        problems,
+        {"type", "address", "mappings", "template", "headers", "timeout_ms", "answer"}
+        | set(PING_AMOUNTS),
+    )
+    kind = r.choice("type", DELIVERY_TYPES, DeliveryType.JsonPost)
+    ping: dict[str, Any] = {
+        "type": DELIVERY_TYPE_NAMES[kind],
+        "address": r.text("address", required=True),
+        "timeout_ms": r.integer("timeout_ms", DEFAULT_PING_TIMEOUT_MS),
+    }
+    if r.text("template"):
+        ping["template"] = r.text("template")
+    mappings = [
+        _mapping(item, f"{path}.mappings[{i}]", problems)
+        for i, item in enumerate(r.objects("mappings"))
+    ]
+    headers = _headers(r.data.get("headers"), f"{path}.headers", problems)
+    if mappings:
+        ping["mappings"] = mappings
+    if headers:
+        ping["headers"] = headers
+    answer_data = r.data.get("answer")
+    ar = Reader(
+        {} if answer_data is None else answer_data, f"{path}.answer", problems, set(PING_ANSWER)
+    )
+    answer = {name: ar.text(name) for name in PING_ANSWER if ar.text(name)}
+    answer["format"] = ar.choice("format", {"json": "json", "xml": "xml", "regex": "regex"}, "json")
+    ping["answer"] = answer
+    for name in PING_AMOUNTS:
+        amount = r.decimal(name)
+        if amount is not None:
+            ping[name] = str(amount)
+    return ping
 
 
 def _mapping(data: object, path: str, problems: list[Violation]) -> dict[str, str]:

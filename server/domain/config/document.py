@@ -9,6 +9,7 @@ apply use case, inside its transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from server.domain.caps import NO_LIMIT
 from server.domain.catalog.fields import DataType, FieldSpec, SpecialField, enum_by_name
@@ -30,6 +31,12 @@ from server.domain.catalog.specs import (
 )
 from server.domain.config.buyers_section import ClientEntry, ListEntry, read_clients, read_lists
 from server.domain.config.reader import STATUSES, Reader, check_unique
+from server.domain.sales.auction import (
+    DEFAULT_DEADLINE_MS,
+    DEFAULT_FRESH_SECONDS,
+    AuctionSettings,
+    validate_auction,
+)
 from server.errors import Violation
 
 CHANNELS = {
@@ -47,6 +54,7 @@ class CampaignEntry:
     spec: CampaignSpec
     lead_type_key: str
     path: str
+    auction: AuctionSettings = field(default_factory=AuctionSettings)  # defaults when absent
 
 
 @dataclass(frozen=True)
@@ -244,6 +252,7 @@ def _campaign(
             "email_verify",
             "append_city_state_from_zip",
             "rules",
+            "auction",
         },
     )
     given = [(name, model, r.decimal(name)) for name, model in prices.items() if name in r.data]
@@ -274,7 +283,25 @@ def _campaign(
             _rule(item, f"{path}.rules[{i}]", problems) for i, item in enumerate(r.objects("rules"))
         ),
     )
-    return CampaignEntry(spec, r.text("lead_type", required=True), path)
+    auction = _auction(r.data.get("auction"), f"{path}.auction", problems)
+    return CampaignEntry(spec, r.text("lead_type", required=True), path, auction)
+
+
+def _auction(data: object, path: str, problems: list[Violation]) -> AuctionSettings:
+    """A campaign's `auction` object: its outbound ping-post auction (docs/ping_post.md)."""
+    if data is None:
+        return AuctionSettings()
+    names = {"deadline_ms", "margin_percent", "min_margin", "floor", "fresh_seconds"}
+    r = Reader(data, path, problems, names)
+    settings = AuctionSettings(
+        deadline_ms=r.integer("deadline_ms", DEFAULT_DEADLINE_MS),
+        margin_percent=r.decimal("margin_percent") or Decimal(0),
+        min_margin=r.decimal("min_margin") or Decimal(0),
+        floor=r.decimal("floor") or Decimal(0),
+        fresh_seconds=r.integer("fresh_seconds", DEFAULT_FRESH_SECONDS),
+    )
+    problems.extend(validate_auction(settings, path))
+    return settings
 
 
 def _rule(data: object, path: str, problems: list[Violation]) -> Rule:

@@ -77,7 +77,12 @@ class _Values:
         self.lead = lead
         self.by_name = {name.casefold(): value for name, value in lead.values.items()}
         self.by_name.update(
-            {"lead_id": str(lead.lead_id), "send_id": str(lead.send_id), "price": money(lead.price)}
+            {
+                "lead_id": str(lead.lead_id),
+                "send_id": str(lead.send_id),
+                "price": money(lead.price),
+                "ping_reference": lead.ping_reference,
+            }
         )
 
     def get(self, name: str) -> str:

@@ -14,7 +14,7 @@ from email.utils import parseaddr
 MASK = "***"
 USER_AGENT = "leadrouter"
 MAX_TIMEOUT_SECONDS = 120.0
-RESERVED_NAMES = ("lead_id", "send_id", "price")
+RESERVED_NAMES = ("lead_id", "send_id", "price", "ping_reference")
 DEFAULT_SENDER = "leadrouter@localhost"
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -108,6 +108,49 @@ class ResponseRules:
     reason_search: str = ""
 
 
+DEFAULT_PING_TIMEOUT_MS = 500
+PING_TYPES = frozenset(
+    {DeliveryType.HttpPost, DeliveryType.HttpGet, DeliveryType.JsonPost, DeliveryType.XmlPost}
+)
+
+
+@dataclass(frozen=True)
+class PingAnswerRules:
+    """How to read a buyer's ping answer: paths in `format` (json, xml or regex; see
+    extract.py) to whether it bids, its bid, its ping reference and its reason.
+
+    Accepted when the status is 2xx and: the `accepted` path's value equals `accepted_value`
+    (ignoring case) when that is set, or else is one of true, yes, 1, ok, accepted, success;
+    with no `accepted` path, when a bid price was read. A regex `accepted` path accepts by
+    matching when `accepted_value` is empty.
+    """
+
+    format: str = "json"
+    accepted: str = ""
+    accepted_value: str = ""
+    price: str = ""
+    reference: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class PingSpec:
+    """A delivery method's ping: the request that asks a buyer for a bid before the post, and
+    how its answer is read. Its auth and the method's headers are the post's; `headers` adds
+    to them. Margins and floor override the campaign's for this buyer (None: the campaign's)."""
+
+    type: DeliveryType
+    address: str
+    mappings: tuple[FieldMapping, ...] = ()
+    template: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout_ms: int = DEFAULT_PING_TIMEOUT_MS
+    answer: PingAnswerRules = PingAnswerRules()
+    margin_percent: Decimal | None = None
+    min_margin: Decimal | None = None
+    floor: Decimal | None = None
+
+
 @dataclass(frozen=True)
 class DeliverySpec:
     """A buyer's delivery settings."""
@@ -142,6 +185,7 @@ class DeliverySpec:
     email_notify: bool = False  # a notification to notify_email
     notify_email: str = ""  # comma-separated, as email_to
     client_email: str = ""  # the body of an email to the lead's Email value; "" sends none
+    ping: PingSpec | None = None  # asks the buyer for a bid before the post (ping-post)
 
 
 @dataclass(frozen=True)
@@ -152,6 +196,7 @@ class LeadPayload:
     send_id: int
     price: Decimal
     values: Mapping[str, str]
+    ping_reference: str = ""  # the buyer's reference from its ping answer, for the post
 
 
 @dataclass(frozen=True)

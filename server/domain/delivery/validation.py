@@ -9,6 +9,7 @@ import xml.parsers.expat
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
+from server.domain.delivery.extract import AnswerFormat, path_problem
 from server.domain.delivery.formats import format_kind
 from server.domain.delivery.render import bare_placeholders
 from server.domain.delivery.spec import (
@@ -18,6 +19,7 @@ from server.domain.delivery.spec import (
     HEADER_NAME,
     HTTP_TYPES,
     MAX_TIMEOUT_SECONDS,
+    PING_TYPES,
     PLACEHOLDER,
     RESERVED_NAMES,
     SAMPLE_VALUE,
@@ -26,6 +28,7 @@ from server.domain.delivery.spec import (
     AuthType,
     DeliverySpec,
     DeliveryType,
+    PingSpec,
     ResponseRules,
     mailbox,
     split_addresses,
@@ -75,6 +78,61 @@ def validate_delivery(
         problems.append(Violation(f"{where}.username", "Basic authentication needs a user name"))
     if spec.auth is AuthType.Bearer and not spec.password:
         problems.append(Violation(f"{where}.password", "Bearer authentication needs a token"))
+    if spec.ping is not None:
+        # a ping knows the lead's id, not yet a send, a price or a reference
+        ping_fields = {name.casefold() for name in field_names} | {"lead_id"}
+        problems.extend(_ping_problems(spec, spec.ping, ping_fields, f"{where}.ping"))
+    return problems
+
+
+MAX_PING_TIMEOUT_MS = 10_000
+ANSWER_FORMATS = tuple(f.value for f in AnswerFormat)
+
+
+def _ping_problems(
+    spec: DeliverySpec, ping: PingSpec, known_fields: set[str], where: str
+) -> list[Violation]:
+    """Problems with a delivery method's ping: its request (checked as a post's is) and the
+    rules that read its answer."""
+    if spec.type not in HTTP_TYPES:
+        return [Violation(where, "only HTTP deliveries can ping before they post")]
+    if ping.type not in PING_TYPES:
+        return [Violation(f"{where}.type", "must be http_post, http_get, json_post or xml_post")]
+    request = DeliverySpec(
+        type=ping.type,
+        address=ping.address,
+        mappings=ping.mappings,
+        template=ping.template,
+        headers=ping.headers,
+    )
+    problems = _address_problems(request, ping.address, f"{where}.address")
+    problems.extend(_mapping_problems(request, known_fields, where))
+    problems.extend(_template_problems(request, known_fields, where))
+    problems.extend(_header_problems(request, where))
+    if not 0 < ping.timeout_ms <= MAX_PING_TIMEOUT_MS:
+        problems.append(
+            Violation(f"{where}.timeout_ms", f"must be 1 to {MAX_PING_TIMEOUT_MS} milliseconds")
+        )
+    answer = ping.answer
+    if answer.format not in ANSWER_FORMATS:
+        problems.append(
+            Violation(f"{where}.answer.format", f"{answer.format!r} is not json, xml or regex")
+        )
+        return problems
+    fmt = AnswerFormat(answer.format)
+    if not answer.price:
+        problems.append(Violation(f"{where}.answer.price", "is required: where the bid is"))
+    for name in ("accepted", "price", "reference", "reason"):
+        path = getattr(answer, name)
+        reason = path_problem(fmt, path) if path else ""
+        if reason:
+            problems.append(Violation(f"{where}.answer.{name}", reason))
+    for name in ("margin_percent", "min_margin", "floor"):
+        amount = getattr(ping, name)
+        if amount is not None and amount < 0:
+            problems.append(Violation(f"{where}.{name}", "must be 0 or more"))
+    if ping.margin_percent is not None and ping.margin_percent >= 100:
+        problems.append(Violation(f"{where}.margin_percent", "must be below 100"))
     return problems
 
 

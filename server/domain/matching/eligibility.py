@@ -21,6 +21,7 @@ from server.domain.buyers.specs import AccountType, ClientStatus
 from server.domain.caps import Caps
 from server.domain.catalog.fields import Value
 from server.domain.catalog.specs import Status
+from server.domain.delivery.ping import ping_delivery
 from server.domain.delivery.spec import DeliverySpec
 from server.domain.matching.criteria import CompiledCriteria, EvalContext
 from server.domain.matching.selection import Automation, Candidate
@@ -56,6 +57,14 @@ class DeliveryAccountView:
     windows: tuple[DayWindow, ...]
     criteria: CompiledCriteria
     email_field: str = ""  # the lead type's Email field (a consumer email goes to its value)
+    contact_fields: frozenset[str] = frozenset()  # casefolded: what a ping never carries
+
+    @cached_property
+    def ping_request(self) -> DeliverySpec | None:
+        """The settings its delivery method's ping is rendered with (None: it does not
+        ping), made once."""
+        ping = self.delivery.ping
+        return None if ping is None else ping_delivery(self.delivery, ping)
 
     @cached_property
     def label(self) -> str:

@@ -125,6 +125,25 @@ def _account_key(candidate: Candidate, best_priority: Mapping[int, int], total: 
     )
 
 
+def tie_break_key(
+    candidate: Candidate, total_served: int
+) -> tuple[int, int, _Value, _Value, int, Decimal, int]:
+    """Rule 3 alone: what orders candidates that tie on their primary key (the secondary
+    automation's key, then the client's creation order, price and account id). The auction
+    (server/domain/sales/auction.py) breaks ties between equal net prices with it."""
+    total = max(total_served, 1)
+    rank, value, exact = _automation_key(candidate.secondary, candidate, total)
+    return (
+        int(candidate.secondary),
+        rank,
+        value,
+        exact,
+        candidate.client_created,
+        -candidate.price,
+        candidate.account_id,
+    )
+
+
 def _automation_key(automation: Automation, candidate: Candidate, total: int) -> _Part:
     if automation is Automation.Price:
         return (0, -candidate.price, 0)

@@ -71,6 +71,7 @@ class Send:
     redirect_response: str
     returned_at: datetime | None
     return_reason: str
+    ping_reference: str = ""  # the buyer's reference from its ping answer (an auction's sale)
 
     @property
     def sold(self) -> bool:

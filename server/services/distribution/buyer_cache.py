@@ -17,6 +17,7 @@ from server.domain.buyers.records import StoredDeliveryAccount
 from server.domain.buyers.specs import delivery_spec, delivery_windows
 from server.domain.caps import Caps
 from server.domain.catalog.fields import FieldSpec, SpecialField
+from server.domain.delivery.ping import CONTACT_SPECIALS
 from server.domain.intake.call_data import criteria_fields
 from server.domain.matching.criteria import CompiledCriteria, broken_criteria, compile_criteria
 from server.domain.matching.delivery_index import DeliveryAccountIndex
@@ -41,6 +42,7 @@ class Snapshot:
     use_order: frozenset[int]  # delivery accounts that take leads only against orders
     index: DeliveryAccountIndex  # screens every account for a lead at once
     client_names: dict[int, str]
+    pings: bool = False  # some account's delivery method pings before it posts (an auction)
 
 
 class BuyerCache:
@@ -85,7 +87,8 @@ def _build(
     lists: list[DistributionList],
 ) -> Snapshot:
     email_field = next((f.name for f in fields.values() if f.special is SpecialField.Email), "")
-    views = [_view(a, fields, email_field) for a in accounts]
+    contact = frozenset(f.name.casefold() for f in fields.values() if f.special in CONTACT_SPECIALS)
+    views = [_view(a, fields, email_field, contact) for a in accounts]
     return Snapshot(
         views,
         {v.id: v for v in views},
@@ -93,6 +96,7 @@ def _build(
         frozenset(a.account.id for a in accounts if a.account.spec.use_order),
         DeliveryAccountIndex(views),
         {v.client_id: v.client_name for v in views},
+        any(v.delivery.ping is not None for v in views),
     )
 
 
@@ -105,7 +109,10 @@ def _compiled(account: StoredDeliveryAccount, fields: Mapping[str, FieldSpec]) -
 
 
 def _view(
-    found: SnapshotEntry, fields: Mapping[str, FieldSpec], email_field: str
+    found: SnapshotEntry,
+    fields: Mapping[str, FieldSpec],
+    email_field: str,
+    contact_fields: frozenset[str],
 ) -> DeliveryAccountView:
     """A delivery account as the engine sees it: criteria compiled, schedule parsed."""
     account, spec, method = found.account, found.account.spec, found.method
@@ -138,4 +145,5 @@ def _view(
         windows=delivery_windows(method.settings),
         criteria=_compiled(account, fields),
         email_field=email_field,
+        contact_fields=contact_fields,
     )

@@ -83,7 +83,15 @@ class Deliveries:
             return
         await self.execute(
             account_id,
-            Reserved(send.id, send.lead_id, view, send.price, send.attempts, send.fields),
+            Reserved(
+                send.id,
+                send.lead_id,
+                view,
+                send.price,
+                send.attempts,
+                send.fields,
+                send.ping_reference,
+            ),
         )
 
     async def execute(self, account_id: int, send: Reserved) -> str | None:
@@ -95,6 +103,7 @@ class Deliveries:
             send_id=send.id,
             price=send.price,
             values={name: _text(value) for name, value in send.fields.items()},
+            ping_reference=send.ping_reference,
         )
         rendered = render(view.delivery, payload)
         request_text = describe(rendered)

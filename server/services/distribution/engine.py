@@ -18,7 +18,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from server.adapters.delivery import Transports
+from server.adapters.delivery.pings import Pinger
 from server.domain.sales.sends import Send
+from server.services.distribution.auction import Auctions
 from server.services.distribution.buyer_cache import BuyerCache
 from server.services.distribution.deliver import Deliveries
 from server.services.distribution.notices import Notices
@@ -68,7 +70,9 @@ class Distributor:
         self._settings = settings = settings or EngineSettings()
         cache = BuyerCache()
         self.views = DistributionViews(pool, cache)
-        self.steps = Steps(pool, cache, settings.lease_seconds)
+        self.pinger = Pinger(transports.http)
+        self.auctions = Auctions(self.pinger)
+        self.steps = Steps(pool, cache, settings.lease_seconds, self.auctions)
         self.notices = Notices(
             pool,
             transports,
@@ -97,8 +101,9 @@ class Distributor:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Lease and walk due work, and send due notices, until `stop` is set; then finish
-        what runs."""
+        what runs, and stop waiting for pings' late answers."""
         await asyncio.gather(self.runner.run(stop), self.notices.run(stop))
+        await self.pinger.aclose()
 
     async def idle(self) -> None:
         """Return once all the work due now is done, notices included (tests wait on it)."""

@@ -22,6 +22,7 @@ from server.domain.matching.eligibility import DeliveryAccountView, ScanEntry, s
 from server.domain.matching.lists import excluded_by, restrictions
 from server.domain.matching.selection import (
     Automation,
+    Candidate,
     explain_order,
     order_candidates,
     plan_waterfall,
@@ -45,6 +46,8 @@ class Scan:
     max_sells: int
     report: str
     orders: dict[int, Pick]  # delivery account -> the order and item a send would count on
+    candidates: dict[int, Candidate]  # delivery account -> as ordered (ranked accounts only)
+    total_served: int  # leads served through the share window (the Percentage key)
 
     @property
     def ranked(self) -> list[ScanEntry]:
@@ -138,4 +141,5 @@ async def scan(
         for view, reason in zip(screening.views, screening.reasons(), strict=True)
     ]
     report = scan_report(lead_id, now, max_sells, entries)
-    return Scan(lead_id, entries, max_sells, report, picks)
+    kept = {c.account_id: c for c in ordered}
+    return Scan(lead_id, entries, max_sells, report, picks, kept, total)

@@ -9,6 +9,14 @@ account's row lock and counting its caps again, so caps hold exactly across proc
 account using orders takes its order under the buyer's order locks. A reserved send counts
 against the caps until the buyer rejects it or it fails. The sends, the job's new state and
 the step's scan log entries are written by one statement.
+
+A lead whose eligible buyers include one whose delivery method pings is auctioned before its
+plan is made (docs/ping_post.md): a first transaction scans it and commits holding the job's
+lease; the buyers are pinged outside any transaction (auction.py); a second transaction scans
+again and plans the auction's winners, then its standbys, each at its net price with its ping
+reference, standbys only while the auction is fresh. A process that dies between the two
+leaves the job leased and unplanned: the process that takes it over auctions it again, and
+no send exists yet to sell twice.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from server.domain.caps import cap_reached, cap_windows
@@ -24,13 +32,16 @@ from server.domain.catalog.fields import Value
 from server.domain.intake.call_data import screening_values
 from server.domain.matching.eligibility import DeliveryAccountView
 from server.domain.matching.selection import Automation
+from server.domain.sales.auction import AuctionSettings
 from server.domain.sales.operations import HeldSend
 from server.domain.sales.orders import Pick
 from server.domain.sales.sends import SendStatus
 from server.errors import RolledBack
+from server.services.distribution.auction import Auctioned, Auctions, Entrant
 from server.services.distribution.buyer_cache import BuyerCache, Snapshot
 from server.services.distribution.orders import take_order
 from server.services.distribution.scan import context, rotating, scan
+from server.storage import auctions as auction_store
 from server.storage import buyers as buyer_store
 from server.storage import jobs as job_store
 from server.storage import sends as send_store
@@ -50,6 +61,19 @@ class Reserved:
     view: DeliveryAccountView
     price: Decimal
     attempts: int
+    fields: Mapping[str, Value]
+    ping_reference: str = ""
+
+
+@dataclass(frozen=True)
+class _AuctionDue:
+    """A lead to auction before its plan is made: what the auction needs, read by the first
+    transaction."""
+
+    entrants: list[Entrant]
+    settings: AuctionSettings
+    max_sells: int
+    total_served: int
     fields: Mapping[str, Value]
 
 
@@ -77,6 +101,8 @@ class _Pending:
     view: DeliveryAccountView
     pick: Pick | None
     note_at: int
+    price: Decimal
+    reference: str = ""
 
     @property
     def status(self) -> SendStatus:
@@ -87,10 +113,19 @@ class _Pending:
 class Steps:
     """Takes waterfall steps for the engine of one process."""
 
-    def __init__(self, pool: Pool, cache: BuyerCache, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        cache: BuyerCache,
+        lease_seconds: float,
+        auctions: Auctions | None = None,
+    ) -> None:
+        """`auctions`: runs the auctions of leads whose buyers ping (None: no buyer is
+        pinged; their methods post as any other)."""
         self._pool = pool
         self._cache = cache
         self._lease_seconds = lease_seconds
+        self._auctions = auctions
 
     def send_lease_seconds(self, view: DeliveryAccountView) -> float:
         """How long a send to this account, reserved in flight, is held before another
@@ -102,16 +137,33 @@ class Steps:
         first (no step when it is not due or another process holds it); else the caller holds
         its lease. A step PostgreSQL rolled back to break a lock cycle between two walkers
         (their waterfalls lock the same accounts in other orders) is taken again."""
+        auctioned: Auctioned | None = None
         for attempt in range(1, STEP_ATTEMPTS + 1):
             try:
-                return await self._take(account_id, lead_id, lease=lease)
+                taken = await self._take(account_id, lead_id, lease=lease, auctioned=auctioned)
+                if isinstance(taken, _AuctionDue):
+                    assert self._auctions is not None
+                    auctioned = await self._auctions.run(
+                        lead_id,
+                        taken.fields,
+                        taken.entrants,
+                        taken.settings,
+                        taken.max_sells,
+                        taken.total_served,
+                    )
+                    lease = False  # the first transaction leased the job
+                    taken = await self._take(account_id, lead_id, lease=False, auctioned=auctioned)
+                assert not isinstance(taken, _AuctionDue)
+                return taken
             except RolledBack:
                 if attempt == STEP_ATTEMPTS:
                     raise
                 log.info("lead %s: step rolled back by a deadlock; taking it again", lead_id)
         return []
 
-    async def _take(self, account_id: int, lead_id: int, *, lease: bool) -> list[Reserved]:
+    async def _take(
+        self, account_id: int, lead_id: int, *, lease: bool, auctioned: Auctioned | None
+    ) -> list[Reserved] | _AuctionDue:
         async with transaction(self._pool) as conn:
             if lease:
                 job = await job_store.claim(conn, account_id, lead_id, self._lease_seconds)
@@ -123,17 +175,53 @@ class Steps:
                 conn, account_id, job.lead_type_id, job.buyer_version
             )
             held = await send_store.held(conn, account_id, lead_id)
-            return await self._advance(conn, account_id, lead_id, snapshot, job, held)
+            if job.plan is None and auctioned is None and snapshot.pings and self._auctions:
+                due = await self._auction_due(conn, account_id, lead_id, snapshot, job, held)
+                if due is not None:
+                    return due  # committed with the job's lease held
+            return await self._advance(conn, account_id, lead_id, snapshot, job, held, auctioned)
+
+    async def _auction_due(
+        self,
+        conn: Connection,
+        account_id: int,
+        lead_id: int,
+        snapshot: Snapshot,
+        job: job_store.Job,
+        held: Sequence[HeldSend],
+    ) -> _AuctionDue | None:
+        """What the lead's auction needs, when an eligible buyer pings; else None."""
+        found = await scan(
+            conn,
+            account_id,
+            lead_id,
+            snapshot,
+            screening_values(job.fields, job.call_data),
+            job.max_sells,
+            job.now,
+            account_types=job.account_types,
+            held=held,
+        )
+        ranked = found.ranked
+        if not any(e.view.delivery.ping is not None for e in ranked):
+            return None
+        entrants = [Entrant(e.view, found.candidates[e.view.id]) for e in ranked]
+        settings = await auction_store.for_lead(conn, account_id, lead_id)
+        sold = len({s.client_id for s in held if s.status is SendStatus.SOLD})
+        return _AuctionDue(
+            entrants, settings, max(job.max_sells, 1) - sold, found.total_served, job.fields
+        )
 
     async def first(self, conn: Connection, new: NewJob) -> list[Reserved] | None:
         """The first step of a just-stored lead's waterfall, in the transaction that accepts
         it (the caller's), so its deliveries are decided and committed with the lead; the
         sends to deliver once it commits. None, with nothing written, when the lead type's
         buyers are not compiled at the account's buyer version yet: compiling may take
-        seconds, which the post should not wait for; its walk takes the step."""
+        seconds, which the post should not wait for; or when one of them pings, since an
+        auction waits on buyers; its walk takes the step."""
         snapshot = self._cache.cached(new.account_id, new.lead_type_id, new.buyer_version)
-        if snapshot is None:
-            return None
+        if snapshot is None or (snapshot.pings and self._auctions is not None):
+            return None  # an auction pings buyers: never inside the lead's transaction
         job = job_store.Job(
             state="pending",
             plan=None,
@@ -156,10 +244,11 @@ class Steps:
         snapshot: Snapshot,
         job: job_store.Job,
         held: Sequence[HeldSend],
+        auctioned: Auctioned | None = None,
     ) -> list[Reserved]:
         """Plan the job if it has no plan yet (scan, order, scan log), reserve the sends it
         needs next and save it; the sends to deliver now. `held`: the lead's sends that hold
-        or made a sale."""
+        or made a sale; `auctioned`: the lead's auction, which orders and prices the plan."""
         plan = job.plan
         logs: list[str] = []
         if plan is None:
@@ -176,8 +265,11 @@ class Steps:
                 account_types=job.account_types,
                 held=held,
             )
-            plan = [(e.view.id, e.view.client_id) for e in found.ranked]
+            plan = [job_store.PlanEntry(e.view.id, e.view.client_id) for e in found.ranked]
             logs.append(found.report)
+            if auctioned is not None:
+                plan = _auction_plan(auctioned, {e.view.id for e in found.ranked}, job.now)
+                logs.append(auctioned.report())
         to_deliver, pending, cursor_at, outstanding, notes = await self._reserve(
             conn, account_id, lead_id, snapshot, job, plan, held
         )
@@ -216,7 +308,8 @@ class Steps:
         pending: list[_Pending] = []
         notes: list[str] = []
         while need > 0 and position < len(plan):
-            planned_id, _ = plan[position]
+            entry = plan[position]
+            planned_id = entry.account
             position += 1
             view = by_id.get(planned_id)
             if view is None:
@@ -225,6 +318,12 @@ class Steps:
             if view.id in taken_accounts or (
                 view.client_id in taken_clients and not view.use_tiers
             ):
+                continue
+            if entry.until is not None and now > entry.until:
+                notes.append(
+                    f"- {view.label}: passed over at send time: its bid expired at "
+                    f"{entry.until:%H:%M:%S} UTC (the auction's fresh_seconds)"
+                )
                 continue
             again = snapshot.index.check(view, folded, evaluated)
             if again.reason:
@@ -254,7 +353,8 @@ class Steps:
                     notes.append(why)
             if Automation.RoundRobin in (view.automation, view.secondary):
                 await buyer_store.advance_rotation(conn, account_id, view.client_id)
-            pending.append(_Pending(view, pick, len(notes)))
+            price = view.price if entry.price is None else entry.price
+            pending.append(_Pending(view, pick, len(notes), price, entry.reference))
             if view.delivery_delay_seconds > 0:
                 notes.append("")  # "scheduled" note, once the send has its id
             taken_clients.add(view.client_id)
@@ -283,11 +383,12 @@ class Steps:
                 delivery_account_id=p.view.id,
                 delivery_id=p.view.delivery_id,
                 status=p.status,
-                price=p.view.price,
+                price=p.price,
                 delay_seconds=p.view.delivery_delay_seconds,
                 lease_seconds=self.send_lease_seconds(p.view),
                 order_id=p.pick.order_id if p.pick else None,
                 order_item_id=p.pick.item_id if p.pick else None,
+                ping_reference=p.reference,
             )
             for p in pending
         ]
@@ -296,10 +397,32 @@ class Steps:
         for p in pending:
             send_id = ids[p.view.id]
             if p.status is SendStatus.IN_FLIGHT:
-                now_due.append(Reserved(send_id, lead_id, p.view, p.view.price, 0, job.fields))
+                now_due.append(
+                    Reserved(send_id, lead_id, p.view, p.price, 0, job.fields, p.reference)
+                )
             else:
                 notes[p.note_at] = (
                     f"- {p.view.label}: send {send_id} scheduled in "
                     f"{p.view.delivery_delay_seconds} s"
                 )
         return now_due
+
+
+def _auction_plan(
+    auctioned: Auctioned, eligible: set[int], now: datetime
+) -> list[job_store.PlanEntry]:
+    """The plan an auction gives: its winners then its standbys, those still eligible, each
+    at its net price with its ping reference; a bid holds while the auction is fresh (a fixed
+    price always)."""
+    until = now + timedelta(seconds=auctioned.settings.fresh_seconds)
+    return [
+        job_store.PlanEntry(
+            lot.account_id,
+            lot.bidder.candidate.client_id,
+            lot.net,
+            lot.reference,
+            until if lot.bidder.ping is not None else None,
+        )
+        for lot in auctioned.result.ranked
+        if lot.account_id in eligible
+    ]

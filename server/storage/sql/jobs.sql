@@ -48,16 +48,18 @@ FOR UPDATE OF j;
 -- `save` false only the sends are reserved (a step reserving some before taking an order).
 WITH inserted AS (
   INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
-                     automated, price, next_attempt_at, lease_until, order_id, order_item_id)
+                     automated, price, next_attempt_at, lease_until, order_id, order_item_id,
+                     ping_reference)
   SELECT %(account_id)s, %(lead_id)s, r.client_id, r.delivery_account_id, r.delivery_id,
          r.status, true, r.price, now() + make_interval(secs => r.delay),
          CASE WHEN r.status = {{SendStatus.IN_FLIGHT}} THEN now() + make_interval(secs => r.lease) END,
-         r.order_id, r.order_item_id
+         r.order_id, r.order_item_id, coalesce(r.ping_reference, '')
   FROM ROWS FROM (jsonb_to_recordset(%(sends)s) AS (
          client_id bigint, delivery_account_id bigint, delivery_id bigint, status smallint,
-         price numeric, delay int, lease float8, order_id bigint, order_item_id bigint))
+         price numeric, delay int, lease float8, order_id bigint, order_item_id bigint,
+         ping_reference text))
        WITH ORDINALITY AS r(client_id, delivery_account_id, delivery_id, status, price, delay,
-                            lease, order_id, order_item_id, n)
+                            lease, order_id, order_item_id, ping_reference, n)
   ORDER BY r.n
   RETURNING id, delivery_account_id
 ), logged AS (

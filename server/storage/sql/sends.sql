@@ -37,7 +37,7 @@ RETURNING s.account_id, s.id;
 -- name: get_send_for_delivery
 -- What executing a send needs: the send, its lead's values and the lead type.
 SELECT s.id, s.lead_id, s.client_id, s.delivery_account_id, s.delivery_id, s.price,
-       s.attempts, l.lead_type_id, l.fields,
+       s.attempts, s.ping_reference, l.lead_type_id, l.fields,
        coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = s.account_id), 0)
          AS buyer_version
 FROM sends s
@@ -112,7 +112,8 @@ SELECT s.id, s.lead_id, s.client_id, c.name AS client_name, s.delivery_account_i
        s.redirect_url, s.attempts, s.elapsed_ms, s.created_at, s.sent_at,
        da.account_type, da.agent_name, da.agent_phone, s.order_id, s.order_item_id,
        s.notes, s.resend_of, s.confirmed_at, s.source_share, s.redirect_notified_at,
-       s.redirect_valid, s.redirect_response, s.returned_at, s.return_reason
+       s.redirect_valid, s.redirect_response, s.returned_at, s.return_reason,
+       s.ping_reference
 FROM sends s
 JOIN clients c ON c.account_id = s.account_id AND c.id = s.client_id
 JOIN delivery_accounts da ON da.account_id = s.account_id AND da.id = s.delivery_account_id
@@ -126,7 +127,8 @@ SELECT s.id, s.lead_id, s.client_id, c.name AS client_name, s.delivery_account_i
        s.redirect_url, s.attempts, s.elapsed_ms, s.created_at, s.sent_at,
        da.account_type, da.agent_name, da.agent_phone, s.order_id, s.order_item_id,
        s.notes, s.resend_of, s.confirmed_at, s.source_share, s.redirect_notified_at,
-       s.redirect_valid, s.redirect_response, s.returned_at, s.return_reason
+       s.redirect_valid, s.redirect_response, s.returned_at, s.return_reason,
+       s.ping_reference
 FROM sends s
 JOIN clients c ON c.account_id = s.account_id AND c.id = s.client_id
 JOIN delivery_accounts da ON da.account_id = s.account_id AND da.id = s.delivery_account_id
