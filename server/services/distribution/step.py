@@ -67,6 +67,7 @@ class NewJob:
     account_types: Sequence[int] | None
     now: datetime  # the transaction's clock
     buyer_version: int
+    consented: frozenset[int] | None = None  # 1-to-1: the accounts it may go to
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,7 @@ class Steps:
             call_data=new.call_data,
             now=new.now,
             buyer_version=new.buyer_version,
+            consented=new.consented,
         )
         return await self._advance(conn, new.account_id, new.lead_id, snapshot, job, ())
 
@@ -175,6 +177,7 @@ class Steps:
                 job.now,
                 account_types=job.account_types,
                 held=held,
+                consented=job.consented,
             )
             plan = [(e.view.id, e.view.client_id) for e in found.ranked]
             logs.append(found.report)
