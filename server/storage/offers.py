@@ -66,6 +66,18 @@ async def offers_of_accounts(
     rows = await fetch_all(
         conn, "offers_of_accounts", {"account_id": account_id, "ids": list(delivery_account_ids)}
     )
+    return _offered(rows)
+
+
+async def offers_of_lead_type(
+    conn: Connection, account_id: int, lead_type_id: int
+) -> list[Offered]:
+    """The offers of the delivery accounts that deliver a lead type's leads."""
+    params = {"account_id": account_id, "lead_type_id": lead_type_id}
+    return _offered(await fetch_all(conn, "offers_of_lead_type", params))
+
+
+def _offered(rows: Sequence[Mapping[str, Any]]) -> list[Offered]:
     return [
         Offered(
             id=row["id"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,10 +17,12 @@ from xml.etree import ElementTree
 
 import grpc
 import httpx
+import psycopg
 import pytest
-from leadrouter.v1 import admin_pb2, distribution_pb2
+from google.protobuf import field_mask_pb2
+from leadrouter.v1 import admin_pb2, buyers_pb2, distribution_pb2
 
-from clients.client import distribution_async, struct
+from clients.client import distribution_async, document, struct
 from server.bootstrap import receiver
 from server.config import Settings
 from server.domain.intake.offers import NO_CONSENT
@@ -434,3 +437,93 @@ async def test_consent_evidence_keeps_the_text_shown_and_stays_in_its_account(
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await stub.GetConsentEvidence(admin_pb2.GetConsentEvidenceRequest(lead_id=lead_id))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_an_offer_is_saved_kept_and_removed_through_grpc(
+    market: Any, buyers: BuyerServer
+) -> None:
+    m = await market([buyer("a", buyers)])
+    account_id = m.ids.accounts["a/main"]
+    async with m.stub_for(m.key) as stub:
+        stored = await stub.GetDeliveryAccount(admin_pb2.GetDeliveryAccountRequest(id=account_id))
+        assert not stored.HasField("offer")
+        stored.offer.CopyFrom(buyers_pb2.StaticOffer(**offer("Alpha", "I agree.")))
+        saved = await stub.SaveDeliveryAccount(admin_pb2.SaveDeliveryAccountRequest(account=stored))
+        assert saved.offer.id and saved.offer.company_name == "Alpha"
+        assert saved.offer.delivery_account_id == account_id
+        priced = buyers_pb2.DeliveryAccount(id=account_id, price="30")
+        kept = await stub.SaveDeliveryAccount(
+            admin_pb2.SaveDeliveryAccountRequest(
+                account=priced, update_mask=field_mask_pb2.FieldMask(paths=["price"])
+            )
+        )
+        assert (kept.price, kept.offer.id) == ("30", saved.offer.id)
+        bad = buyers_pb2.DeliveryAccount(id=account_id, offer=buyers_pb2.StaticOffer())
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await stub.SaveDeliveryAccount(
+                admin_pb2.SaveDeliveryAccountRequest(
+                    account=bad, update_mask=field_mask_pb2.FieldMask(paths=["offer"])
+                )
+            )
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert "account.offer.tcpa_consent_text" in (caught.value.details() or "")
+        removed = await stub.SaveDeliveryAccount(
+            admin_pb2.SaveDeliveryAccountRequest(
+                account=buyers_pb2.DeliveryAccount(id=account_id),
+                update_mask=field_mask_pb2.FieldMask(paths=["offer"]),
+            )
+        )
+        assert not removed.HasField("offer") and removed.price == "30"
+
+
+async def test_consent_evidence_is_append_only(
+    market: Any, buyers: BuyerServer, http: httpx.AsyncClient, pool: Any
+) -> None:
+    """No statement of the storage changes or removes a consent record, and the database
+    refuses one that tries."""
+    folder = Path(__file__).parents[2] / "server" / "storage" / "sql"
+    statements = " ".join((folder / name).read_text() for name in sorted(os.listdir(folder)))
+    flat = " ".join(statements.split())
+    assert "UPDATE consent_evidence" not in flat and "DELETE FROM consent_evidence" not in flat
+    m = await market(three_buyers(buyers))
+    chosen = {"ids": [str(await m.offer_id("a"))], "consent": True}
+    answer = await http.post(
+        "/v2/insert/general", json=m.body({"offer": chosen}), headers=m.headers()
+    )
+    lead_id = answer.json()["LeadIdentifier"]
+    for change in (
+        "UPDATE consent_evidence SET consent = false WHERE lead_id = %s",
+        "DELETE FROM consent_evidence WHERE lead_id = %s",
+    ):
+        async with pool.connection() as conn:
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                await conn.execute(change, [lead_id])
+    assert [r.consent for r in (await m.consent(lead_id)).records] == [True]
+
+
+async def test_posting_instructions_describe_the_offer_block_and_list_the_offers(
+    market: Any, buyers: BuyerServer
+) -> None:
+    m = await market(three_buyers(buyers))
+    async with m.stub_for(m.key) as stub:
+        found = await stub.GetPostingInstructions(
+            admin_pb2.GetPostingInstructionsRequest(campaign_key="acme-auto-web")
+        )
+    offers = document(found.document)["offers"]
+    assert offers["url"].endswith("/v2/insert/general/{json|xml}")
+    assert offers["offer_block"]["consent"] is True
+    listed = [(o["id"], o["company_name"]) for o in offers["offers"]]
+    assert listed == [
+        (str(await m.offer_id("a")), "Alpha"),
+        (str(await m.offer_id("b")), "Beta"),
+        (str(await m.offer_id("c")), "Gamma"),
+    ]
+    assert "## Offers and 1-to-1 consent" in found.markdown
+    assert "I agree to be called by Beta." in found.markdown
+    plain = await market([buyer("a", buyers)], one_to_one=False)
+    async with plain.stub_for(plain.key) as stub:
+        other = await stub.GetPostingInstructions(
+            admin_pb2.GetPostingInstructionsRequest(campaign_key="acme-auto-web")
+        )
+    assert document(other.document)["offers"] is None
+    assert "1-to-1" not in other.markdown

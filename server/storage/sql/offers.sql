@@ -40,3 +40,16 @@ JOIN delivery_accounts a ON a.account_id = o.account_id AND a.id = o.delivery_ac
 JOIN clients c ON c.account_id = a.account_id AND c.id = a.client_id
 WHERE o.account_id = %(account_id)s AND o.delivery_account_id = ANY(%(ids)s::bigint[])
 ORDER BY o.id;
+
+-- name: offers_of_lead_type
+-- The static offers of the account's delivery accounts that deliver a lead type's leads,
+-- with their buyers' names, oldest offer first.
+SELECT o.id, o.delivery_account_id, a.client_id, c.name AS client_name, o.company_name,
+       o.company_phone, o.name, o.description, o.url, o.image_url, o.privacy_url, o.terms_url,
+       o.duration, o.amount, o.tcpa_consent_text
+FROM delivery_account_offers o
+JOIN delivery_accounts a ON a.account_id = o.account_id AND a.id = o.delivery_account_id
+JOIN deliveries d ON d.account_id = a.account_id AND d.id = a.delivery_id
+JOIN clients c ON c.account_id = a.account_id AND c.id = a.client_id
+WHERE o.account_id = %(account_id)s AND d.lead_type_id = %(lead_type_id)s
+ORDER BY o.id;
