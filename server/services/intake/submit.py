@@ -335,8 +335,12 @@ class SubmitLeads:
         assert target.campaign is not None
         clock = time.perf_counter()
         lead = submission.leads[index]
-        if not target.campaign.return_client_offers or self._offers is None:
+        refusal = ""
+        if not target.campaign.return_client_offers:
             refusal = "The campaign does not return client offers: the post may not name offers"
+        elif self._offers is None:  # a use case built without the buyer cache
+            refusal = "Offers are not available on this server: the lead was not stored"
+        if refusal or self._offers is None:
             steps.append(Step("offers", "failed", refusal, micros(clock)))
             return _Consent((), Chosen(refusal))
         kinds = submission.sale_kind.account_types
