@@ -1,5 +1,5 @@
 """The `leadrouter` command: serve, migrate, accounts, keys, source-keys, signing-secrets,
-apply, instructions, lead."""
+apply, instructions, offers, lead."""
 
 from __future__ import annotations
 
@@ -344,8 +344,39 @@ SEND_STATUS_NAMES = {
 }
 
 
+def cmd_offers(args: argparse.Namespace) -> None:
+    """The static offers of the account's delivery accounts (1-to-1 consent)."""
+    if not args.key:
+        raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
+    try:
+        with admin(args.grpc, args.key) as stub:
+            clients = stub.ListClients(admin_pb2.ListClientsRequest(), timeout=30).clients
+    except grpc.RpcError as error:
+        raise _rpc_failure(error) from None
+    found = [
+        (client, account)
+        for client in clients
+        for account in client.accounts
+        if account.HasField("offer")
+    ]
+    if args.json:
+        _print_json(
+            [{"client": c.key, "account": a.key, **MessageToDict(a.offer)} for c, a in found]
+        )
+        return
+    if not found:
+        print("No delivery account has an offer.")
+    for client, account in found:
+        offer = account.offer
+        print(
+            f"offer {offer.id}: {client.name} / {account.key or account.id}: "
+            f"{offer.company_name}, {offer.name or 'unnamed'} (${offer.amount}, "
+            f"{offer.duration or 'no duration'})\n  consent text: {offer.tcpa_consent_text}"
+        )
+
+
 def cmd_lead(args: argparse.Namespace) -> None:
-    """A lead's scan log and sends: where it went and why."""
+    """A lead's scan log and sends: where it went and why; its V2 properties and consent."""
     if not args.key:
         raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
     try:
@@ -356,6 +387,10 @@ def cmd_lead(args: argparse.Namespace) -> None:
             sends = stub.ListSends(
                 distribution_pb2.ListSendsRequest(lead_id=args.lead_id), timeout=30
             )
+        with admin(args.grpc, args.key) as admin_stub:
+            consent = admin_stub.GetConsentEvidence(
+                admin_pb2.GetConsentEvidenceRequest(lead_id=args.lead_id), timeout=30
+            )
     except grpc.RpcError as error:
         raise _rpc_failure(error) from None
     if args.json:
@@ -363,10 +398,37 @@ def cmd_lead(args: argparse.Namespace) -> None:
             {
                 "scan_log": [MessageToDict(e) for e in log.entries],
                 "sends": [MessageToDict(s) for s in sends.sends],
+                "consent": MessageToDict(consent),
             }
         )
         return
     print(f"Lead {args.lead_id}")
+    properties = [f"reference {consent.reference!r}"] if consent.reference else []
+    properties += ["noSell"] if consent.no_sell else []
+    properties += [f"tags {', '.join(consent.tags)}"] if consent.tags else []
+    if properties:
+        print("Properties: " + "; ".join(properties))
+    if consent.one_to_one:
+        print("1-to-1 consent:" if consent.records else "1-to-1: no offer chosen")
+    for record in consent.records:
+        evidence = [
+            f"{name} {value}"
+            for name, value in (
+                ("IP", record.ip_address),
+                ("user agent", record.user_agent),
+                ("page", record.page_url),
+                ("TrustedForm", record.trusted_form_cert),
+                ("Jornaya", record.jornaya_lead_id),
+            )
+            if value
+        ]
+        print(
+            f"  offer {record.offer_id} (account {record.delivery_account_id}): "
+            f"{'consent given' if record.consent else 'no consent'} at "
+            f"{record.consented_at.ToDatetime():%Y-%m-%d %H:%M:%S} UTC"
+            + (f"; {', '.join(evidence)}" if evidence else "")
+            + f"\n    text shown: {record.consent_text}"
+        )
     for entry in log.entries:
         print(f"\n[{entry.scan_date.ToDatetime():%Y-%m-%d %H:%M:%S} UTC]\n{entry.log}")
     print("\nSends:" if sends.sends else "\nNo sends.")
@@ -628,7 +690,16 @@ def build_parser() -> argparse.ArgumentParser:
     _server_options(guide)
     guide.set_defaults(run=cmd_instructions)
 
-    lead = commands.add_parser("lead", help="show a lead's scan log and sends")
+    offers = commands.add_parser(
+        "offers", help="list the static offers of the account's delivery accounts"
+    )
+    offers.add_argument("--json", action="store_true", help="print them as JSON")
+    _server_options(offers)
+    offers.set_defaults(run=cmd_offers)
+
+    lead = commands.add_parser(
+        "lead", help="show a lead's scan log, sends, properties and consent evidence"
+    )
     lead.add_argument("lead_id", type=int)
     lead.add_argument("--json", action="store_true", help="print them as JSON")
     _server_options(lead)

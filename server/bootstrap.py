@@ -56,6 +56,7 @@ from server.services.geo import Geo
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.identify import Identifier
 from server.services.intake.instructions import SourceInstructions
+from server.services.intake.offers import EligibleOffers
 from server.services.intake.posting import PostAnswer, PostLeads
 from server.services.intake.queue_worker import (
     ProcessedPost,
@@ -157,9 +158,12 @@ async def servicers(
     catalog = Catalog(pool, states)
     leads = Leads(pool)
     identifier = Identifier()  # what posts' identifiers resolve to, shared by the intake
-    submit = SubmitLeads(pool, identifier, zip_codes.city_state, engine)
+    offers = EligibleOffers(engine.cache)
+    submit = SubmitLeads(pool, identifier, zip_codes.city_state, engine, offers)
     post = PostLeads(submit, engine)
-    queued = PostLeads(SubmitLeads(queue_pool, identifier, zip_codes.city_state, engine), engine)
+    queued = PostLeads(
+        SubmitLeads(queue_pool, identifier, zip_codes.city_state, engine, offers), engine
+    )
     worker = QueueWorker(
         queue_pool,
         queued,

@@ -22,6 +22,12 @@ once with LeadExec's LeadQueueResponse, or refused as the synchronous endpoint r
 the lead service processes it later; its answer, written here too (`written_answer`), is then
 shown by the queue status URL.
 
+The V2 receiver (`/v2/insert/general[/json|/xml]`, LeadExec's "V2 lead receiver") takes
+JSON and XML bodies only, requires the lead source's API key (`api-key` header or
+`Authorization: Bearer`), reads each lead's `tags` and `offer` properties too, and answers
+each lead's PostResponse with the offers of the buyers it was eligible for (docs/receiver.md,
+"The V2 receiver"). Its ping is not built yet.
+
 Paths are matched ignoring case, with or without a trailing slash, and answered where they are
 (never redirected). The posting URLs (insert, update, duplicate check) take GET as well as
 POST: PHP integrations build the whole post into the query string and call it with cURL.
@@ -158,6 +164,49 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
     queued = {name: queueing(name, endpoint) for name, endpoint in INSERTS.items()}
     update = posting(stub.UpdateLead, GENERAL)
 
+    async def v2_insert(request: Request) -> Response:
+        """A V2 post: refused unless its body is JSON or XML and it carries an API key."""
+        wanted = str(request.path_params.get("response_type", ""))
+        if wanted and wanted.casefold() not in ("json", "xml"):
+            return _error("json", 404, "Data_Errors", "The response type must be json or xml")
+        try:
+            body = await _read_body(request, settings)
+        except _TooLarge:
+            limit = f"{settings.max_body} bytes"
+            return _error(_v2_kind(request), 413, "Data_Errors", f"The body is over {limit}")
+        except TimeoutError:
+            detail = "The body took too long to arrive"
+            return _error(_v2_kind(request), 408, "Data_Errors", detail)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        content_type = request.headers.get("content-type")
+        if _v2_format(body, content_type) is None:
+            return _error(_v2_kind(request), 415, "Data_Errors", V2_FORMATS)
+        key = forms.api_key_from_headers(request.headers)
+        if not key:
+            return _error(_v2_kind(request), 401, "No_Account_Found", V2_KEY)
+        submission = forms.parse_submission(
+            body, content_type, list(request.query_params.multi_items()), key, v2=True
+        )
+        kind = wanted.casefold() or ("xml" if submission.request_format == "xml" else "json")
+        remote_ip = request.client.host if request.client else ""
+        message = forms.to_request(submission, body, remote_ip)
+        message.v2 = True
+        try:
+            answer = await stub.SubmitLeads(message, timeout=settings.grpc_timeout)
+        except grpc.aio.AioRpcError as error:
+            return _unavailable(kind, error)
+        base = str(request.base_url)
+        written = responses.post_results_v2(
+            answer.results,
+            [_status_url(base, r.post_id) for r in answer.results],
+            [lead.no_sell for lead in submission.leads],
+            kind,
+        )
+        if isinstance(written, str):
+            return Response(written, 200, media_type=XML_TYPE)
+        return _json(written)
+
     async def duplicate_check(request: Request) -> Response:
         incoming = await _incoming(request, settings, GENERAL)
         if isinstance(incoming, Response):
@@ -249,6 +298,8 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
             _route(f"/processor/insert/{name}/{{response_type}}/async", later, POSTING),
         ]
     routes += [
+        _LegacyRoute("/v2/insert/general", _guarded(v2_insert, _v2_kind), POSTING),
+        _LegacyRoute("/v2/insert/general/{response_type}", _guarded(v2_insert, _v2_kind), POSTING),
         _route("/processor/update", update, POSTING),
         _route("/processor/update/{response_type}", update, POSTING),
         _route("/processor/duplicate/check", duplicate_check, POSTING),
@@ -299,6 +350,36 @@ def _posted_kind(request: Request) -> str:
         return wanted
     declared = forms.declared_format(request.headers.get("content-type"))
     return "json" if declared == "json" else "xml"
+
+
+V2_FORMATS = (
+    "The V2 receiver takes JSON or XML bodies only (Content-Type application/json or "
+    "application/xml); URL-encoded and query-string posts go to /processor/insert/..."
+)
+V2_KEY = (
+    "The V2 receiver requires the lead source's API key: send it in the api-key header "
+    "or as Authorization: Bearer KEY"
+)
+
+
+def _v2_format(body: bytes, content_type: str | None) -> str | None:
+    """json or xml, as the Content-Type declares it or, without one, as the body looks; None
+    for anything else (URL-encoded, an empty body)."""
+    if not body.strip():
+        return None
+    declared = forms.declared_format(content_type)
+    found = declared if content_type and content_type.strip() else forms.sniffed_format(body)
+    return found if found in ("json", "xml") else None
+
+
+def _v2_kind(request: Request) -> str:
+    """The format of a V2 answer given before the body is read: the URL segment, else XML for
+    a body declared XML and JSON for any other."""
+    wanted = str(request.path_params.get("response_type", "")).casefold()
+    if wanted in ("json", "xml"):
+        return wanted
+    declared = forms.declared_format(request.headers.get("content-type"))
+    return "xml" if declared == "xml" else "json"
 
 
 def _accepted_kind(request: Request) -> str:

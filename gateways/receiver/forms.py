@@ -95,6 +95,14 @@ JSON
     (UTF-8, 16 or 32), or as Latin-1 when that fails. Objects and arrays nest at most
     `MAX_NESTING` (32) levels deep.
 
+The V2 receiver (`parse_submission(..., v2=True)`)
+    Two more lead properties are read, and are never fields: `tags` and `offer` (docs/receiver.md,
+    "The V2 receiver"). JSON: in `properties`, `"tags"` is an array of strings (or one string)
+    and `"offer"` an object. XML: children of `<Lead>`, `<Tags><Tag>a</Tag>...</Tags>` and
+    `<Offer consent="true"><Id>12</Id>...</Offer>` (its values as attributes or children).
+    The offer block's names are matched ignoring case (`OFFER_NAMES`); an unknown one, or a
+    value of the wrong shape, makes the body unreadable (`parse_error`).
+
 Flags
     `nosell` is true for `true`, `1`, `yes` and `on` (ignoring case and spaces), and for the
     JSON values `true` and any non-zero number. Anything else is false.
@@ -135,6 +143,24 @@ LEAD_NAMES = frozenset({"reference", "nosell"})
 DROPPED_NAMES = frozenset({"orderid", "response_type"})
 RESERVED_NAMES = REQUEST_NAMES | LEAD_NAMES | DROPPED_NAMES
 CALL_NAMES = frozenset({"ivrnumber", "callduration", "callresult", "calldate"})
+V2_NAMES = frozenset({"tags", "offer"})
+# The offer block's names (lower case), each with what it is on the lead service's OfferChoice:
+# several ids may be given (a JSON array, repeated XML elements).
+OFFER_NAMES = {
+    "id": "offer_ids",
+    "ids": "offer_ids",
+    "offerid": "offer_ids",
+    "offerids": "offer_ids",
+    "consent": "consent",
+    "consentedat": "consented_at",
+    "ipaddress": "ip_address",
+    "useragent": "user_agent",
+    "pageurl": "page_url",
+    "trustedformcerturl": "trusted_form_cert",
+    "trustedformcert": "trusted_form_cert",
+    "jornayaleadid": "jornaya_lead_id",
+    "leadid": "jornaya_lead_id",
+}
 
 _TRUE_FLAGS = frozenset({"true", "1", "yes", "on"})
 _REFUSED_MARKUP = "DTDs and entities are not allowed"
@@ -172,6 +198,8 @@ class Lead:
     no_sell: bool = False
     fields: tuple[tuple[str, str], ...] = ()
     call: CallData | None = None  # read only for a call lead
+    tags: tuple[str, ...] = ()  # V2 only
+    offer: tuple[tuple[str, str], ...] = ()  # V2 only: the offer block's (OFFER_NAMES) values
 
 
 @dataclass(frozen=True)
@@ -195,12 +223,16 @@ def parse_submission(
     bearer_key: str,
     *,
     call_data: bool = False,
+    v2: bool = False,
 ) -> Submission:
     """Read a posted body and its query string; `bearer_key` is the source's API key from the
     headers (`api_key_from_headers`), or "".
-    With `call_data`, each lead's call details are read too (the calldata endpoint)."""
+    With `call_data`, each lead's call details are read too (the calldata endpoint); with
+    `v2`, its tags and offer block (the V2 receiver)."""
     query = [(_valid_text(name), _valid_text(value)) for name, value in query]
     lead_names = LEAD_NAMES | CALL_NAMES if call_data else LEAD_NAMES
+    if v2:
+        lead_names |= V2_NAMES
     first: tuple[Format, _Reading] | None = None
     for candidate in _candidates(body, content_type):
         reading = _READERS[candidate](body, query, lead_names)
@@ -230,6 +262,8 @@ def to_request(sub: Submission, raw: bytes, remote_ip: str) -> leads_pb2.SubmitL
                 no_sell=lead.no_sell,
                 fields=[leads_pb2.FieldValue(name=n, value=v) for n, v in lead.fields],
                 call=_call_input(lead.call),
+                tags=lead.tags,
+                offer=_offer_choice(lead.offer),
             )
             for lead in sub.leads
         ],
@@ -240,6 +274,22 @@ def to_request(sub: Submission, raw: bytes, remote_ip: str) -> leads_pb2.SubmitL
         lead_uid=sub.lead_uid,
         process_delivery=sub.process_delivery,
     )
+
+
+def _offer_choice(pairs: Sequence[tuple[str, str]]) -> leads_pb2.OfferChoice | None:
+    """A V2 lead's offer block; the first non-empty value of a name wins, ids all count."""
+    if not pairs:
+        return None
+    choice = leads_pb2.OfferChoice()
+    for name, value in pairs:
+        target = OFFER_NAMES[name]
+        if target == "offer_ids":
+            choice.offer_ids.extend(v.strip() for v in value.split(",") if v.strip())
+        elif target == "consent":
+            choice.consent = choice.consent or _flag(value)
+        elif not getattr(choice, target):
+            setattr(choice, target, value.strip())
+    return choice
 
 
 def _call_input(call: CallData | None) -> leads_pb2.CallInput | None:
@@ -348,6 +398,17 @@ class _LeadBuilder:
         self.properties = _FirstValues()
         self.request_values: list[tuple[str, str]] = []
         self.fields: list[tuple[str, str]] = []
+        self.tags: list[str] = []
+        self.offer: list[tuple[str, str]] = []
+        self.v2 = lead_names >= V2_NAMES
+
+    def offer_value(self, name: str, value: str) -> str:
+        """Take one value of the offer block; the problem with its name, or ""."""
+        key = name.lower()
+        if key not in OFFER_NAMES:
+            return f"offer: {name!r} is not one of: {', '.join(sorted(OFFER_NAMES))}"
+        self.offer.append((key, value))
+        return ""
 
     def reserved(self, name: str, value: str) -> bool:
         """Take a value if its name is reserved; say whether it was."""
@@ -377,6 +438,8 @@ class _LeadBuilder:
             no_sell=_flag(self.properties["nosell"]),
             fields=tuple(self.fields),
             call=call,
+            tags=tuple(self.tags),
+            offer=tuple(self.offer),
         )
 
 
@@ -514,10 +577,31 @@ def _leads_from_xml(
         for name, value in element.attributes:
             lead.reserved(name, value)
         for child in element.children:
+            if lead.v2 and child.name.lower() in V2_NAMES:
+                problem = _v2_xml(lead, child)
+                if problem:
+                    return _Reading(error=f"XML error: {problem}")
+                continue
             lead.add(child.name, child.text())
         reading.request_values += lead.request_values
         reading.leads.append(lead.build())
     return reading
+
+
+def _v2_xml(lead: _LeadBuilder, element: _Element) -> str:
+    """Read a V2 lead's `<Tags>` or `<Offer>` element; the problem with it, or ""."""
+    if element.name.lower() == "tags":
+        lead.tags += [tag.text() for tag in element.children]
+        return ""
+    for name, value in element.attributes:
+        problem = lead.offer_value(name, value)
+        if problem:
+            return problem
+    for child in element.children:
+        problem = lead.offer_value(child.name, child.text())
+        if problem:
+            return problem
+    return ""
 
 
 def _xml_tree(body: bytes) -> _Element:
@@ -673,7 +757,9 @@ def _leads_from_json(document: Any, lead_names: frozenset[str]) -> _Reading:
             raise _JsonShapeError('each lead in "leads" must be an object')
         lead = _LeadBuilder(lead_names)
         for key, value in _members(item.get("properties"), '"properties"'):
-            if key.lower() in lead_names or key.lower() in REQUEST_NAMES:
+            if lead.v2 and key.lower() in V2_NAMES:
+                _v2_json(lead, key.lower(), value)
+            elif key.lower() in lead_names or key.lower() in REQUEST_NAMES:
                 lead.reserved(key, _json_value(key, value))
         for key, value in _members(item.get("fields"), '"fields"'):
             if isinstance(value, list):  # an array, or an object (_Object is a list of pairs)
@@ -687,6 +773,30 @@ def _leads_from_json(document: Any, lead_names: frozenset[str]) -> _Reading:
     if not_values:
         raise _JsonShapeError(f"{NOT_A_VALUE}: {'; '.join(not_values)}")
     return reading
+
+
+def _v2_json(lead: _LeadBuilder, name: str, value: Any) -> None:
+    """Read a V2 lead's `tags` (an array of strings, or one) or `offer` (an object)."""
+    if name == "tags":
+        items = value if isinstance(value, list) and not isinstance(value, _Object) else [value]
+        for item in items:
+            if isinstance(item, list):
+                raise _JsonShapeError('"tags" must be an array of strings')
+            if item is not None:
+                lead.tags.append(_json_text(item))
+        return
+    for key, member in _members(value, '"offer"'):
+        values = (
+            member if isinstance(member, list) and not isinstance(member, _Object) else [member]
+        )
+        for one in values:
+            if isinstance(one, list):
+                raise _JsonShapeError(f"offer: {key!r} must be a value or an array of values")
+            problem = lead.offer_value(
+                key, _json_flag(one) if key.lower() == "consent" else _json_text(one)
+            )
+            if problem:
+                raise _JsonShapeError(problem)
 
 
 NOT_A_VALUE = "a field's value must be text, a number, true, false or null"

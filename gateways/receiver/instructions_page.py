@@ -5,6 +5,7 @@ Every value is escaped: field descriptions and names come from the account's con
 
 from __future__ import annotations
 
+import json
 from html import escape
 from typing import Any
 
@@ -70,6 +71,7 @@ def render(doc: dict[str, Any]) -> str:
         for name, meaning in doc["placeholders"].items()
     )
     rules_section = f"<h2>Acceptance rules</h2><ul>{rules}</ul>" if rules else ""
+    offers_section = _offers(doc.get("offers"))
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{escape(doc['title'])}</title><style>{_STYLE}</style></head><body>"
@@ -86,7 +88,31 @@ def render(doc: dict[str, Any]) -> str:
         "<th>validation</th><th>allowed values</th><th>description</th><th>example</th></tr>"
         f"{rows}</table>{rules_section}"
         f"<h2>Examples: one lead in each request form</h2>{examples}"
-        f"<p>In the examples, {placeholders}.</p></body></html>"
+        f"<p>In the examples, {placeholders}.</p>{offers_section}</body></html>"
+    )
+
+
+def _offers(offers: dict[str, Any] | None) -> str:
+    """The 1-to-1 section of a campaign returning client offers; "" for any other."""
+    if not offers:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{escape(o['id'])}</code></td><td>{escape(o['buyer'])}</td>"
+        f"<td>{escape(o['company_name'])}</td><td>{escape(o['name'])}</td>"
+        f"<td>{escape(o['tcpa_consent_text'])}</td></tr>"
+        for o in offers["offers"]
+    )
+    table = (
+        "<table><tr><th>offer id</th><th>buyer</th><th>company</th><th>offer</th>"
+        f"<th>TCPA consent text</th></tr>{rows}</table>"
+        if rows
+        else ""
+    )
+    block = json.dumps({"offer": offers["offer_block"]}, indent=2)
+    return (
+        "<h2>Offers and 1-to-1 consent</h2>"
+        f"<p><code>POST {escape(offers['url'])}</code>. {_inline(offers['how'])}</p>"
+        f"<p>The lead's <code>offer</code> property:</p><pre>{escape(block)}</pre>{table}"
     )
 
 

@@ -83,7 +83,12 @@ _NAMESPACES = (
 )
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ITEM_NAMES = {"Sends": "SendInfo", "ClientInfos": "ClientInfo", "Attempts": "Attempt"}
+_ITEM_NAMES = {
+    "Sends": "SendInfo",
+    "ClientInfos": "ClientInfo",
+    "Attempts": "Attempt",
+    "Offers": "Offer",
+}
 
 
 def response_type_name(response_type: leads_pb2.ResponseType.ValueType) -> str:
@@ -160,6 +165,62 @@ def post_result_with_agents_json(result: leads_pb2.PostResult, status_url: str) 
         for agent in result.agents
     ]
     return body
+
+
+def offer_json(offer: leads_pb2.Offer) -> JsonObject:
+    """An offer as the V2 answer lists it: the buyer's static offer, for the source to show."""
+    return {
+        "OfferID": offer.id,
+        "ClientUID": offer.client_id,
+        "Buyer": offer.client_name,
+        "CompanyName": offer.company_name,
+        "CompanyPhone": offer.company_phone,
+        "Name": offer.name,
+        "Description": offer.description,
+        "URL": offer.url,
+        "ImageURL": offer.image_url,
+        "PrivacyURL": offer.privacy_url,
+        "TermsURL": offer.terms_url,
+        "Duration": offer.duration,
+        "Amount": price_number(offer.amount),
+        "TCPAConsentText": offer.tcpa_consent_text,
+    }
+
+
+def post_result_v2_json(
+    result: leads_pb2.PostResult, status_url: str, no_sell: bool = False
+) -> JsonObject:
+    """A V2 answer: the PostResponse and the offers of the buyers the lead was eligible
+    for (`Offers`, empty unless its campaign returns client offers). An accepted noSell lead
+    says it was stored and not distributed."""
+    body = post_result_json(result, status_url)
+    if no_sell and result.is_valid_post:
+        body["ResponseDetails"] = f"{result.response_details} {NO_SELL_NOTE}"
+    body["Offers"] = [offer_json(offer) for offer in result.offers]
+    return body
+
+
+NO_SELL_NOTE = "(noSell: stored, not distributed)"
+
+
+def post_results_v2(
+    results: Sequence[leads_pb2.PostResult],
+    status_urls: Sequence[str],
+    no_sell: Sequence[bool],
+    kind: str,
+) -> str | JsonObject | list[JsonObject]:
+    """A V2 request's answer: as `post_results_json` (one object, else an array) or, for
+    `kind` xml, `post_results_xml`, each PostResponse with its offers."""
+    flags = [*no_sell, *([False] * len(results))][: len(results)]
+    bodies = [
+        post_result_v2_json(r, url, flag)
+        for r, url, flag in zip(results, status_urls, flags, strict=True)
+    ]
+    if kind == "xml":
+        if len(bodies) == 1:
+            return _document("PostResponse", bodies[0])
+        return _document("PostResponses", [("PostResponse", body) for body in bodies])
+    return bodies[0] if len(bodies) == 1 else bodies
 
 
 def post_result_xml(result: leads_pb2.PostResult, status_url: str) -> str:

@@ -195,6 +195,35 @@ class AdminServicer(admin_pb2_grpc.AdminServiceServicer):
         found = await self._leads.find_by_reference(_account(), request.reference, request.limit)
         return admin_pb2.FindLeadsResponse(leads=[lead_summary(lead) for lead in found])
 
+    async def GetConsentEvidence(
+        self, request: admin_pb2.GetConsentEvidenceRequest, context: Context
+    ) -> admin_pb2.ConsentEvidence:
+        found = await self._leads.consent(_account(), request.lead_id)
+        message = admin_pb2.ConsentEvidence(
+            lead_id=found.lead_id,
+            reference=found.reference,
+            no_sell=found.no_sell,
+            tags=found.tags,
+            one_to_one=found.one_to_one,
+        )
+        for record in found.records:
+            item = message.records.add(
+                id=record.id,
+                delivery_account_id=record.delivery_account_id,
+                client_id=record.client_id,
+                offer_id=record.offer_id,
+                consent=record.consent,
+                consent_text=record.consent_text,
+                ip_address=record.ip_address,
+                user_agent=record.user_agent,
+                page_url=record.page_url,
+                trusted_form_cert=record.trusted_form_cert,
+                jornaya_lead_id=record.jornaya_lead_id,
+            )
+            convert.stamp(item.consented_at, record.consented_at)
+            convert.stamp(item.recorded_at, record.recorded_at)
+        return message
+
     async def SearchLeads(
         self, request: admin_pb2.SearchLeadsRequest, context: Context
     ) -> admin_pb2.SearchLeadsResponse:

@@ -14,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, buyers_pb2, callbacks_pb2, catalog_pb2, distribution_pb2
 
 from server.domain.accounts import AccountSettings, KeyInfo
+from server.domain.buyers.offers import StaticOffer
 from server.domain.buyers.records import (
     ClientGroup,
     StoredClient,
@@ -325,6 +326,7 @@ def campaign_spec(message: catalog_pb2.Campaign) -> CampaignSpec:
         return_days=message.return_days,
         email_verify=message.email_verify,
         append_city_state_from_zip=message.append_city_state_from_zip,
+        return_client_offers=message.return_client_offers,
         rules=tuple(
             Rule(
                 r.field,
@@ -359,6 +361,7 @@ def campaign_message(stored: StoredCampaign) -> catalog_pb2.Campaign:
         return_days=spec.return_days,
         email_verify=spec.email_verify,
         append_city_state_from_zip=spec.append_city_state_from_zip,
+        return_client_offers=spec.return_client_offers,
         rules=[
             catalog_pb2.Rule(field=r.field, operator=int(r.operator), value=r.value)  # type: ignore[arg-type]
             for r in spec.rules
@@ -685,9 +688,46 @@ def delivery_account_message(
             for c in spec.criteria
         ],
     )
+    if spec.offer is not None:
+        message.offer.CopyFrom(offer_message(spec.offer, stored.offer_id))
+        message.offer.delivery_account_id = stored.id
+        message.offer.client_id = stored.client_id
     if delivery is not None:
         message.delivery.CopyFrom(delivery_message(delivery))
     return message
+
+
+def offer_message(offer: StaticOffer, offer_id: int) -> buyers_pb2.StaticOffer:
+    return buyers_pb2.StaticOffer(
+        id=offer_id,
+        company_name=offer.company_name,
+        company_phone=offer.company_phone,
+        name=offer.name,
+        description=offer.description,
+        url=offer.url,
+        image_url=offer.image_url,
+        privacy_url=offer.privacy_url,
+        terms_url=offer.terms_url,
+        duration=offer.duration,
+        amount=decimal_text(offer.amount),
+        tcpa_consent_text=offer.tcpa_consent_text,
+    )
+
+
+def static_offer(message: buyers_pb2.StaticOffer, where: str) -> StaticOffer:
+    return StaticOffer(
+        company_name=message.company_name,
+        company_phone=message.company_phone,
+        name=message.name,
+        description=message.description,
+        url=message.url,
+        image_url=message.image_url,
+        privacy_url=message.privacy_url,
+        terms_url=message.terms_url,
+        duration=message.duration,
+        amount=_decimal(message.amount, f"{where}.amount") if message.amount else Decimal("0"),
+        tcpa_consent_text=message.tcpa_consent_text,
+    )
 
 
 # -- buyers, as saved by id --------------------------------------------------------------------
@@ -816,6 +856,7 @@ def delivery_account_spec(
         agent_name=message.agent_name,
         agent_phone=message.agent_phone,
         criteria=tuple(criteria),
+        offer=static_offer(message.offer, f"{where}.offer") if message.HasField("offer") else None,
     )
 
 

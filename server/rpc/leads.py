@@ -8,6 +8,7 @@ from leadrouter.v1 import admin_pb2, leads_pb2, leads_pb2_grpc
 
 from server.domain.catalog import instructions
 from server.domain.intake.call_data import CALL_DATE, CALL_DURATION, CALL_RESULT, IVR_NUMBER
+from server.domain.intake.offers import OfferChoice, Offered
 from server.domain.intake.queueing import QueueState
 from server.domain.intake.records import LeadSummary, PostStatus
 from server.domain.intake.screening import SaleKind
@@ -56,6 +57,8 @@ def submission(request: leads_pb2.SubmitLeadsRequest) -> Submission:
                 no_sell=lead.no_sell,
                 fields=tuple((f.name, f.value) for f in lead.fields),
                 call=call_input(lead.call),
+                tags=tuple(lead.tags),
+                offer=offer_choice(lead.offer),
             )
             for lead in request.leads
         ),
@@ -66,6 +69,40 @@ def submission(request: leads_pb2.SubmitLeadsRequest) -> Submission:
         lead_uid=request.lead_uid,
         process_delivery=request.process_delivery,
         sale_kind=sale_kind(request.sale_kind),
+        v2=request.v2,
+    )
+
+
+def offer_choice(offer: leads_pb2.OfferChoice) -> OfferChoice:
+    return OfferChoice(
+        offer_ids=tuple(offer.offer_ids),
+        consent=offer.consent,
+        consented_at=offer.consented_at,
+        ip_address=offer.ip_address,
+        user_agent=offer.user_agent,
+        page_url=offer.page_url,
+        trusted_form_cert=offer.trusted_form_cert,
+        jornaya_lead_id=offer.jornaya_lead_id,
+    )
+
+
+def offer_message(offered: Offered) -> leads_pb2.Offer:
+    offer = offered.offer
+    return leads_pb2.Offer(
+        id=str(offered.id),
+        client_id=offered.client_id,
+        client_name=offered.client_name,
+        company_name=offer.company_name,
+        company_phone=offer.company_phone,
+        name=offer.name,
+        description=offer.description,
+        url=offer.url,
+        image_url=offer.image_url,
+        privacy_url=offer.privacy_url,
+        terms_url=offer.terms_url,
+        duration=offer.duration,
+        amount=decimal_text(offer.amount),
+        tcpa_consent_text=offer.tcpa_consent_text,
     )
 
 
@@ -79,6 +116,7 @@ def result_message(outcome: PostOutcome) -> leads_pb2.PostResult:
         campaign_id=outcome.campaign_id,
         pending_qc_review=outcome.pending_qc,
         price=str(outcome.price),
+        offers=[offer_message(o) for o in outcome.offers],
     )
 
 
@@ -164,6 +202,7 @@ def lead_summary(lead: LeadSummary) -> admin_pb2.LeadSummary:
         reference=lead.reference,
         no_sell=lead.no_sell,
         price=decimal_text(lead.price),
+        tags=lead.tags,
     )
     stamp(message.received_at, lead.received_at)
     return message

@@ -30,6 +30,7 @@ from server.domain.geo import States
 from server.domain.masks import masked
 from server.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
 from server.storage import catalog as store
+from server.storage import offers as offer_store
 from server.storage.database import Connection, Pool, statements, transaction
 
 # the attributes an update changes; None: every one
@@ -226,6 +227,11 @@ class Catalog:
                 stored = found[0]
             source = await _source(conn, account_id, stored.spec.source_id)
             lead_type = await _lead_type(conn, account_id, stored.spec.lead_type_id)
+            offered = (
+                await offer_store.offers_of_lead_type(conn, account_id, stored.spec.lead_type_id)
+                if stored.spec.return_client_offers
+                else []
+            )
         return instructions.posting_instructions(
             receiver_url=receiver_url,
             source_id=source.id,
@@ -236,6 +242,7 @@ class Catalog:
             lead_type_name=lead_type.name,
             fields=lead_type.fields,
             has_password=stored.password_hash is not None,
+            offers=offered,
         )
 
 

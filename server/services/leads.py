@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 
 from server.domain.intake.contacts import search_keys
+from server.domain.intake.offers import LeadConsent
 from server.domain.intake.records import FoundLead, LeadSummary, PostStatus
 from server.errors import InvalidArgument, NotFound
 from server.storage import catalog as catalog_store
+from server.storage import consent as consent_store
 from server.storage import leads as lead_store
-from server.storage.database import Pool, transaction
+from server.storage.database import Pool, statements, transaction
 
 DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
 
@@ -47,6 +49,15 @@ class Leads:
             return await lead_store.find_by_reference(
                 conn, account_id, reference, limit or DEFAULT_LIMIT
             )
+
+    async def consent(self, account_id: int, lead_id: int) -> LeadConsent:
+        """A lead's V2 properties and consent evidence (GetConsentEvidence); NotFound for a
+        lead not in the account."""
+        async with statements(self._pool) as conn:
+            found = await consent_store.lead_consent(conn, account_id, lead_id)
+        if found is None:
+            raise NotFound(f"no lead {lead_id}")
+        return found
 
     async def post_status(self, post_id: str) -> PostStatus | None:
         """A post by its PostID; None for an id that names no post (or is no PostID)."""

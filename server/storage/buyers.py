@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from server.domain.buyers.offers import StaticOffer
 from server.domain.buyers.records import (
     BuyerContact,
     ClientGroup,
@@ -36,7 +38,7 @@ from server.domain.catalog.specs import Status
 from server.domain.delivery.spec import DeliveryType
 from server.domain.matching.criteria import Criterion, CriterionType
 from server.domain.matching.selection import Automation
-from server.storage import orders
+from server.storage import offers, orders
 from server.storage.database import Connection, unique_taken
 from server.storage.queries import Row, fetch_all, fetch_one, q
 from server.storage.upserts import Upserted, upsert
@@ -205,7 +207,10 @@ async def upsert_delivery_account(
     conn: Connection, account_id: int, client_id: int, key: str, spec: DeliveryAccountSpec
 ) -> Upserted:
     params = {**_delivery_account_params(account_id, client_id, spec), "key": key}
-    return await upsert(conn, "upsert_delivery_account", params, "account", client_id)
+    saved = await upsert(conn, "upsert_delivery_account", params, "account", client_id)
+    if await offers.save_offer(conn, account_id, saved.id, spec.offer) and not saved.changed:
+        return replace(saved, changed=True)
+    return saved
 
 
 async def client_ids_by_key(
@@ -346,6 +351,7 @@ async def insert_delivery_account(
     params = {**_delivery_account_params(account_id, client_id, spec), "key": spec.key}
     row = await _written(conn, "insert_delivery_account", params)
     assert row is not None
+    await offers.save_offer(conn, account_id, int(row["id"]), spec.offer)
     return int(row["id"])
 
 
@@ -363,7 +369,8 @@ async def update_delivery_account(
         "id": delivery_account_id,
         "key": spec.key,
     }
-    return await _written(conn, "update_delivery_account", params) is not None
+    written = await _written(conn, "update_delivery_account", params) is not None
+    return await offers.save_offer(conn, account_id, delivery_account_id, spec.offer) or written
 
 
 async def delivery_accounts_of_client(
@@ -426,9 +433,18 @@ def delivery_account_from_row(row: Mapping[str, Any]) -> StoredDeliveryAccount:
             agent_name=row["agent_name"],
             agent_phone=row["agent_phone"],
             criteria=tuple(criterion_from_json(c) for c in row["criteria"]),
+            offer=_offer(row.get("offer")),
         ),
         field_ids=row.get("field_ids") or {},
+        offer_id=int(row["offer"]["id"]) if row.get("offer") else 0,
     )
+
+
+def _offer(stored: Mapping[str, Any] | None) -> StaticOffer | None:
+    """The offer a row reads as jsonb (its amount as text)."""
+    if not stored:
+        return None
+    return offers.offer_from_row({**stored, "amount": Decimal(stored["amount"])})
 
 
 async def list_clients(

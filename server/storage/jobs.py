@@ -69,6 +69,8 @@ class Job:
     call_data: Mapping[str, Value]
     now: datetime
     buyer_version: int
+    # 1-to-1: the delivery accounts whose offer the consumer chose with consent; None: any
+    consented: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,12 @@ def _job(row: Mapping[str, Any]) -> Job:
         call_data=row["call_data"],
         now=row["now"],
         buyer_version=row["buyer_version"],
+        consented=consented(row["consented_accounts"]),
     )
+
+
+def consented(stored: Sequence[int] | None) -> frozenset[int] | None:
+    return None if stored is None else frozenset(stored)
 
 
 async def claim_due(conn: Connection, lease_seconds: float, limit: int) -> list[tuple[int, int]]:

@@ -17,6 +17,7 @@ from psycopg.types.json import Jsonb
 from server.domain.caps import CapCounts, CapWindows
 from server.domain.catalog.fields import Value
 from server.domain.catalog.specs import PricingModel, Status
+from server.domain.intake.offers import ConsentRecord
 from server.domain.intake.queueing import QueueState
 from server.domain.intake.records import FoundLead, LeadSummary, PostStatus, QueueStanding
 from server.domain.intake.screening import Step
@@ -65,6 +66,11 @@ class NewLead:
     call_data: Mapping[str, Value]
     account_types: Sequence[int] | None  # None: every type
     contact_keys: Sequence[str] = ()  # server/domain/intake/contacts.py
+    tags: Sequence[str] = ()  # V2 properties
+    # 1-to-1: the delivery accounts whose offer was chosen with consent (None: not 1-to-1),
+    # and the consent evidence, written with the lead
+    consented_accounts: frozenset[int] | None = None
+    consent: Sequence[ConsentRecord] = ()
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,11 @@ async def insert_lead(conn: Connection, lead: NewLead, *, savepoint: bool) -> St
         "call_data": Jsonb(lead.call_data),
         "account_types": None if lead.account_types is None else list(lead.account_types),
         "contact_keys": list(lead.contact_keys),
+        "tags": list(lead.tags),
+        "consented_accounts": (
+            None if lead.consented_accounts is None else sorted(lead.consented_accounts)
+        ),
+        "consent": Jsonb([consent_json(r) for r in lead.consent]),
     }
     if savepoint:
         async with conn.pipeline():
@@ -175,6 +186,23 @@ async def insert_lead(conn: Connection, lead: NewLead, *, savepoint: bool) -> St
     row = await cursor.fetchone()
     assert row is not None
     return StoredLead(row["id"], row["queued"], row["now"], row["buyer_version"])
+
+
+def consent_json(record: ConsentRecord) -> dict[str, Any]:
+    """A consent record as `insert_lead` reads it from its JSON parameter."""
+    return {
+        "delivery_account_id": record.delivery_account_id,
+        "client_id": record.client_id,
+        "offer_id": record.offer_id,
+        "consent": record.consent,
+        "consent_text": record.consent_text,
+        "consented_at": record.consented_at.isoformat(),
+        "ip_address": record.ip_address,
+        "user_agent": record.user_agent,
+        "page_url": record.page_url,
+        "trusted_form_cert": record.trusted_form_cert,
+        "jornaya_lead_id": record.jornaya_lead_id,
+    }
 
 
 async def rollback_first_step(conn: Connection) -> None:
@@ -395,6 +423,7 @@ def _summary(row: Row) -> LeadSummary:
         received_at=row["received_at"],
         no_sell=row["no_sell"],
         price=row["price"],
+        tags=tuple(row["tags"]),
     )
 
 

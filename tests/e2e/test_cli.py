@@ -620,6 +620,8 @@ def test_apply_with_a_wrong_key_is_unauthenticated(cli_server: Server, key: str)
         ["signing-secrets", "rotate"],
         ["apply"],
         ["instructions"],
+        ["offers"],
+        ["lead"],
     ],
     ids=lambda command: " ".join(command) or "leadrouter",
 )
@@ -963,3 +965,81 @@ def test_lead_shows_where_a_lead_went_and_why(
         )
     )
     assert as_json["sends"] == [] and len(as_json["scan_log"]) == 1
+
+
+def test_offers_and_lead_show_the_offers_and_a_leads_consent(
+    cli_server: Server, cli_account: dict[str, Any], tmp_path: Path
+) -> None:
+    document = json.loads(EXAMPLE.read_text())
+    document["sources"][0]["campaigns"][0]["return_client_offers"] = True
+    document["clients"] = [
+        {
+            "key": "west",
+            "name": "West Coast Auto",
+            "deliveries": [
+                {
+                    "key": "post",
+                    "type": "http_post",
+                    "lead_type": "auto-insurance",
+                    "address": "http://127.0.0.1:9/buy",
+                }
+            ],
+            "accounts": [
+                {
+                    "key": "nv",
+                    "delivery": "post",
+                    "offer": {
+                        "company_name": "West Coast Auto Inc.",
+                        "name": "Free quote",
+                        "amount": "0",
+                        "tcpa_consent_text": "I agree to be called by West Coast Auto.",
+                    },
+                }
+            ],
+        }
+    ]
+    ids = succeeded(
+        apply(cli_server, write_json(tmp_path / "doc.json", document), cli_account["api_key"])
+    )
+    key = cli_account["api_key"]
+    listed = leadrouter("offers", "--grpc", cli_server.address, "--key", key)
+    assert listed.returncode == 0, listed.stderr
+    offer_id = re.search(r"offer (\d+): West Coast Auto / nv: West Coast Auto Inc\.", listed.stdout)
+    assert offer_id and "I agree to be called by West Coast Auto." in listed.stdout
+    fields = {
+        "FirstName": "Ann",
+        "LastName": "Lee",
+        "Email": "offers@example.com",
+        "Phone": "7025550198",
+        "Zip": "89101",
+        "Age": "40",
+    }
+    request = leads_pb2.SubmitLeadsRequest(
+        credentials=leads_pb2.Credentials(
+            vid=str(ids["sources"]["acme-media"]),
+            lid=str(ids["lead_types"]["auto-insurance"]),
+            aid=str(ids["campaigns"]["acme-auto-web"]),
+            password="acme-secret",
+        ),
+        leads=[
+            leads_pb2.LeadInput(
+                fields=[leads_pb2.FieldValue(name=k, value=v) for k, v in fields.items()],
+                tags=["cli"],
+                offer=leads_pb2.OfferChoice(
+                    offer_ids=[offer_id[1]], consent=True, ip_address="203.0.113.9"
+                ),
+            )
+        ],
+    )
+    with grpc.insecure_channel(cli_server.address) as channel:
+        result = leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request).results[0]
+    assert result.lead_id, result.response_details
+    assert [o.company_name for o in result.offers] == ["West Coast Auto Inc."]
+    shown = leadrouter("lead", str(result.lead_id), "--grpc", cli_server.address, "--key", key)
+    assert shown.returncode == 0, shown.stderr
+    assert "Properties: tags cli" in shown.stdout
+    assert f"offer {offer_id[1]} (account {ids['accounts']['west/nv']}): consent given" in (
+        shown.stdout
+    )
+    assert "IP 203.0.113.9" in shown.stdout
+    assert "text shown: I agree to be called by West Coast Auto." in shown.stdout

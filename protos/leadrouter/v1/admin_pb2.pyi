@@ -489,6 +489,7 @@ class LeadSummary(_message.Message):
     RECEIVED_AT_FIELD_NUMBER: _builtins.int
     NO_SELL_FIELD_NUMBER: _builtins.int
     PRICE_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     post_id: _builtins.str
     source_id: _builtins.int
@@ -500,6 +501,10 @@ class LeadSummary(_message.Message):
     """owed to the source, decimal string"""
     @_builtins.property
     def received_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """the V2 post's tags property"""
+
     def __init__(
         self,
         *,
@@ -512,14 +517,137 @@ class LeadSummary(_message.Message):
         received_at: _timestamp_pb2.Timestamp | None = ...,
         no_sell: _builtins.bool = ...,
         price: _builtins.str = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["received_at", b"received_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "id", b"id", "lead_type_id", b"lead_type_id", "no_sell", b"no_sell", "post_id", b"post_id", "price", b"price", "received_at", b"received_at", "reference", b"reference", "source_id", b"source_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "id", b"id", "lead_type_id", b"lead_type_id", "no_sell", b"no_sell", "post_id", b"post_id", "price", b"price", "received_at", b"received_at", "reference", b"reference", "source_id", b"source_id", "tags", b"tags"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LeadSummary: _TypeAlias = LeadSummary  # noqa: Y015
+
+@_typing.final
+class GetConsentEvidenceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_ID_FIELD_NUMBER: _builtins.int
+    lead_id: _builtins.int
+    def __init__(
+        self,
+        *,
+        lead_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lead_id", b"lead_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetConsentEvidenceRequest: _TypeAlias = GetConsentEvidenceRequest  # noqa: Y015
+
+@_typing.final
+class ConsentRecord(_message.Message):
+    """One buyer's consent record for a lead: written once, never changed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DELIVERY_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    OFFER_ID_FIELD_NUMBER: _builtins.int
+    CONSENT_FIELD_NUMBER: _builtins.int
+    CONSENT_TEXT_FIELD_NUMBER: _builtins.int
+    CONSENTED_AT_FIELD_NUMBER: _builtins.int
+    IP_ADDRESS_FIELD_NUMBER: _builtins.int
+    USER_AGENT_FIELD_NUMBER: _builtins.int
+    PAGE_URL_FIELD_NUMBER: _builtins.int
+    TRUSTED_FORM_CERT_FIELD_NUMBER: _builtins.int
+    JORNAYA_LEAD_ID_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    delivery_account_id: _builtins.int
+    client_id: _builtins.int
+    offer_id: _builtins.int
+    consent: _builtins.bool
+    """the consumer chose the offer and gave consent"""
+    consent_text: _builtins.str
+    """the offer's TCPA consent text when the lead was posted"""
+    ip_address: _builtins.str
+    """the consumer's, as posted"""
+    user_agent: _builtins.str
+    page_url: _builtins.str
+    trusted_form_cert: _builtins.str
+    """TrustedForm certificate URL or id, as posted"""
+    jornaya_lead_id: _builtins.str
+    """Jornaya LeadiD, as posted"""
+    @_builtins.property
+    def consented_at(self) -> _timestamp_pb2.Timestamp:
+        """as posted (offer.consentedAt), else received"""
+
+    @_builtins.property
+    def recorded_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        delivery_account_id: _builtins.int = ...,
+        client_id: _builtins.int = ...,
+        offer_id: _builtins.int = ...,
+        consent: _builtins.bool = ...,
+        consent_text: _builtins.str = ...,
+        consented_at: _timestamp_pb2.Timestamp | None = ...,
+        ip_address: _builtins.str = ...,
+        user_agent: _builtins.str = ...,
+        page_url: _builtins.str = ...,
+        trusted_form_cert: _builtins.str = ...,
+        jornaya_lead_id: _builtins.str = ...,
+        recorded_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["consented_at", b"consented_at", "recorded_at", b"recorded_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "consent", b"consent", "consent_text", b"consent_text", "consented_at", b"consented_at", "delivery_account_id", b"delivery_account_id", "id", b"id", "ip_address", b"ip_address", "jornaya_lead_id", b"jornaya_lead_id", "offer_id", b"offer_id", "page_url", b"page_url", "recorded_at", b"recorded_at", "trusted_form_cert", b"trusted_form_cert", "user_agent", b"user_agent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConsentRecord: _TypeAlias = ConsentRecord  # noqa: Y015
+
+@_typing.final
+class ConsentEvidence(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAD_ID_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    NO_SELL_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    ONE_TO_ONE_FIELD_NUMBER: _builtins.int
+    RECORDS_FIELD_NUMBER: _builtins.int
+    lead_id: _builtins.int
+    reference: _builtins.str
+    no_sell: _builtins.bool
+    one_to_one: _builtins.bool
+    """posted to a campaign returning client offers"""
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConsentRecord]: ...
+    def __init__(
+        self,
+        *,
+        lead_id: _builtins.int = ...,
+        reference: _builtins.str = ...,
+        no_sell: _builtins.bool = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        one_to_one: _builtins.bool = ...,
+        records: _abc.Iterable[Global___ConsentRecord] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lead_id", b"lead_id", "no_sell", b"no_sell", "one_to_one", b"one_to_one", "records", b"records", "reference", b"reference", "tags", b"tags"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ConsentEvidence: _TypeAlias = ConsentEvidence  # noqa: Y015
 
 @_typing.final
 class FindLeadsResponse(_message.Message):

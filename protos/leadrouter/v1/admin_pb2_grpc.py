@@ -127,6 +127,11 @@ class AdminServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.SearchLeadsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_admin__pb2.SearchLeadsResponse.FromString,
                 _registered_method=True)
+        self.GetConsentEvidence = channel.unary_unary(
+                '/leadrouter.v1.AdminService/GetConsentEvidence',
+                request_serializer=leadrouter_dot_v1_dot_admin__pb2.GetConsentEvidenceRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_admin__pb2.ConsentEvidence.FromString,
+                _registered_method=True)
         self.CreateSourceKey = channel.unary_unary(
                 '/leadrouter.v1.AdminService/CreateSourceKey',
                 request_serializer=leadrouter_dot_v1_dot_admin__pb2.CreateSourceKeyRequest.SerializeToString,
@@ -373,6 +378,15 @@ class AdminServiceServicer:
         """A lead type's leads by email, address and primary phone (every one given must match:
         email and address ignoring case and blanks, the phone by its digits), newest first, at
         most 100 (SearchForLead). Through an index of the leads' contact fields.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetConsentEvidence(self, request, context):
+        """A lead's V2 properties and its consent evidence (1-to-1: per buyer, the offer chosen,
+        the consent text shown, when, from where), oldest first; NOT_FOUND for a lead of
+        another account.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -665,6 +679,11 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.SearchLeads,
                     request_deserializer=leadrouter_dot_v1_dot_admin__pb2.SearchLeadsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_admin__pb2.SearchLeadsResponse.SerializeToString,
+            ),
+            'GetConsentEvidence': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetConsentEvidence,
+                    request_deserializer=leadrouter_dot_v1_dot_admin__pb2.GetConsentEvidenceRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_admin__pb2.ConsentEvidence.SerializeToString,
             ),
             'CreateSourceKey': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSourceKey,
@@ -1283,6 +1302,33 @@ class AdminService:
             '/leadrouter.v1.AdminService/SearchLeads',
             leadrouter_dot_v1_dot_admin__pb2.SearchLeadsRequest.SerializeToString,
             leadrouter_dot_v1_dot_admin__pb2.SearchLeadsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetConsentEvidence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.AdminService/GetConsentEvidence',
+            leadrouter_dot_v1_dot_admin__pb2.GetConsentEvidenceRequest.SerializeToString,
+            leadrouter_dot_v1_dot_admin__pb2.ConsentEvidence.FromString,
             options,
             channel_credentials,
             insecure,

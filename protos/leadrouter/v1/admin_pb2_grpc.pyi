@@ -65,6 +65,11 @@ class AdminServiceStub:
     email and address ignoring case and blanks, the phone by its digits), newest first, at
     most 100 (SearchForLead). Through an index of the leads' contact fields.
     """
+    GetConsentEvidence: _grpc.UnaryUnaryMultiCallable[_admin_pb2.GetConsentEvidenceRequest, _admin_pb2.ConsentEvidence]
+    """A lead's V2 properties and its consent evidence (1-to-1: per buyer, the offer chosen,
+    the consent text shown, when, from where), oldest first; NOT_FOUND for a lead of
+    another account.
+    """
     CreateSourceKey: _grpc.UnaryUnaryMultiCallable[_admin_pb2.CreateSourceKeyRequest, _admin_pb2.CreateSourceKeyResponse]
     """API keys a lead source sends when posting leads. The secret is returned once."""
     ListSourceKeys: _grpc.UnaryUnaryMultiCallable[_admin_pb2.ListSourceKeysRequest, _admin_pb2.ListSourceKeysResponse]
@@ -171,6 +176,11 @@ class AdminServiceAsyncStub(AdminServiceStub):
     """A lead type's leads by email, address and primary phone (every one given must match:
     email and address ignoring case and blanks, the phone by its digits), newest first, at
     most 100 (SearchForLead). Through an index of the leads' contact fields.
+    """
+    GetConsentEvidence: _aio.UnaryUnaryMultiCallable[_admin_pb2.GetConsentEvidenceRequest, _admin_pb2.ConsentEvidence]  # type: ignore[assignment]
+    """A lead's V2 properties and its consent evidence (1-to-1: per buyer, the offer chosen,
+    the consent text shown, when, from where), oldest first; NOT_FOUND for a lead of
+    another account.
     """
     CreateSourceKey: _aio.UnaryUnaryMultiCallable[_admin_pb2.CreateSourceKeyRequest, _admin_pb2.CreateSourceKeyResponse]  # type: ignore[assignment]
     """API keys a lead source sends when posting leads. The secret is returned once."""
@@ -383,6 +393,17 @@ class AdminServiceServicer(metaclass=_abc_1.ABCMeta):
         """A lead type's leads by email, address and primary phone (every one given must match:
         email and address ignoring case and blanks, the phone by its digits), newest first, at
         most 100 (SearchForLead). Through an index of the leads' contact fields.
+        """
+
+    @_abc_1.abstractmethod
+    def GetConsentEvidence(
+        self,
+        request: _admin_pb2.GetConsentEvidenceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_admin_pb2.ConsentEvidence, _abc.Awaitable[_admin_pb2.ConsentEvidence]]:
+        """A lead's V2 properties and its consent evidence (1-to-1: per buyer, the offer chosen,
+        the consent text shown, when, from where), oldest first; NOT_FOUND for a lead of
+        another account.
         """
 
     @_abc_1.abstractmethod

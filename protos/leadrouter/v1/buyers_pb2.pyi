@@ -1118,6 +1118,7 @@ class DeliveryAccount(_message.Message):
     AGENT_PHONE_FIELD_NUMBER: _builtins.int
     CRITERIA_FIELD_NUMBER: _builtins.int
     DELIVERY_FIELD_NUMBER: _builtins.int
+    OFFER_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """ClientAccountUID"""
     key: _builtins.str
@@ -1148,6 +1149,13 @@ class DeliveryAccount(_message.Message):
     def delivery(self) -> Global___Delivery:
         """read only: its delivery method, where answered with it"""
 
+    @_builtins.property
+    def offer(self) -> Global___StaticOffer:
+        """Its static offer (LeadExec's offer tab), shown to consumers by the lead sources of
+        campaigns that return client offers (1-to-1 consent); unset = none. Saving without an
+        update mask, or with one naming "offer", sets it as given (unset removes it).
+        """
+
     def __init__(
         self,
         *,
@@ -1170,10 +1178,11 @@ class DeliveryAccount(_message.Message):
         agent_phone: _builtins.str = ...,
         criteria: _abc.Iterable[Global___Criterion] | None = ...,
         delivery: Global___Delivery | None = ...,
+        offer: Global___StaticOffer | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_automation_enabled", b"_automation_enabled", "_day_max", b"_day_max", "_hour_max", b"_hour_max", "_month_max", b"_month_max", "automation_enabled", b"automation_enabled", "day_max", b"day_max", "delivery", b"delivery", "hour_max", b"hour_max", "month_max", b"month_max"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_automation_enabled", b"_automation_enabled", "_day_max", b"_day_max", "_hour_max", b"_hour_max", "_month_max", b"_month_max", "automation_enabled", b"automation_enabled", "day_max", b"day_max", "delivery", b"delivery", "hour_max", b"hour_max", "month_max", b"month_max", "offer", b"offer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_automation_enabled", b"_automation_enabled", "_day_max", b"_day_max", "_hour_max", b"_hour_max", "_month_max", b"_month_max", "account_type", b"account_type", "agent_name", b"agent_name", "agent_phone", b"agent_phone", "automation_enabled", b"automation_enabled", "client_id", b"client_id", "criteria", b"criteria", "day_max", b"day_max", "delivery", b"delivery", "delivery_delay_seconds", b"delivery_delay_seconds", "delivery_id", b"delivery_id", "description", b"description", "hour_max", b"hour_max", "id", b"id", "key", b"key", "month_max", b"month_max", "price", b"price", "redirect_url", b"redirect_url", "status", b"status", "use_order", b"use_order"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_automation_enabled", b"_automation_enabled", "_day_max", b"_day_max", "_hour_max", b"_hour_max", "_month_max", b"_month_max", "account_type", b"account_type", "agent_name", b"agent_name", "agent_phone", b"agent_phone", "automation_enabled", b"automation_enabled", "client_id", b"client_id", "criteria", b"criteria", "day_max", b"day_max", "delivery", b"delivery", "delivery_delay_seconds", b"delivery_delay_seconds", "delivery_id", b"delivery_id", "description", b"description", "hour_max", b"hour_max", "id", b"id", "key", b"key", "month_max", b"month_max", "offer", b"offer", "price", b"price", "redirect_url", b"redirect_url", "status", b"status", "use_order", b"use_order"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__automation_enabled: _TypeAlias = _typing.Literal["automation_enabled"]  # noqa: Y015
     _WhichOneofArgType__automation_enabled: _TypeAlias = _typing.Literal["_automation_enabled", b"_automation_enabled"]  # noqa: Y015
@@ -1193,3 +1202,76 @@ class DeliveryAccount(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__month_max) -> _WhichOneofReturnType__month_max | None: ...
 
 Global___DeliveryAccount: _TypeAlias = DeliveryAccount  # noqa: Y015
+
+@_typing.final
+class StaticOffer(_message.Message):
+    """A buyer's static offer: every field of LeadExec's static offer settings."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    COMPANY_NAME_FIELD_NUMBER: _builtins.int
+    COMPANY_PHONE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    IMAGE_URL_FIELD_NUMBER: _builtins.int
+    PRIVACY_URL_FIELD_NUMBER: _builtins.int
+    TERMS_URL_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    TCPA_CONSENT_TEXT_FIELD_NUMBER: _builtins.int
+    DELIVERY_ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    """read only: the offer's stable id, which a source sends"""
+    company_name: _builtins.str
+    """back in a V2 post's offer block; kept while the delivery
+    account has an offer
+    the company buying and working the lead
+    """
+    company_phone: _builtins.str
+    name: _builtins.str
+    """the offer's name"""
+    description: _builtins.str
+    url: _builtins.str
+    """the company's website"""
+    image_url: _builtins.str
+    """its logo"""
+    privacy_url: _builtins.str
+    terms_url: _builtins.str
+    duration: _builtins.str
+    """the offer's lifetime, as the buyer words it"""
+    amount: _builtins.str
+    """cost of the offer to the consumer, decimal string"""
+    tcpa_consent_text: _builtins.str
+    """the company's TCPA consent message"""
+    delivery_account_id: _builtins.int
+    """read only"""
+    client_id: _builtins.int
+    """read only"""
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        company_name: _builtins.str = ...,
+        company_phone: _builtins.str = ...,
+        name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        url: _builtins.str = ...,
+        image_url: _builtins.str = ...,
+        privacy_url: _builtins.str = ...,
+        terms_url: _builtins.str = ...,
+        duration: _builtins.str = ...,
+        amount: _builtins.str = ...,
+        tcpa_consent_text: _builtins.str = ...,
+        delivery_account_id: _builtins.int = ...,
+        client_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "client_id", b"client_id", "company_name", b"company_name", "company_phone", b"company_phone", "delivery_account_id", b"delivery_account_id", "description", b"description", "duration", b"duration", "id", b"id", "image_url", b"image_url", "name", b"name", "privacy_url", b"privacy_url", "tcpa_consent_text", b"tcpa_consent_text", "terms_url", b"terms_url", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StaticOffer: _TypeAlias = StaticOffer  # noqa: Y015

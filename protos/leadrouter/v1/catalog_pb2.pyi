@@ -503,6 +503,7 @@ class Campaign(_message.Message):
     EMAIL_VERIFY_FIELD_NUMBER: _builtins.int
     APPEND_CITY_STATE_FROM_ZIP_FIELD_NUMBER: _builtins.int
     RULES_FIELD_NUMBER: _builtins.int
+    RETURN_CLIENT_OFFERS_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """VendorAccountUID (aid)"""
     key: _builtins.str
@@ -537,6 +538,11 @@ class Campaign(_message.Message):
     return_days: _builtins.int
     email_verify: _builtins.bool
     append_city_state_from_zip: _builtins.bool
+    return_client_offers: _builtins.bool
+    """1-to-1 consent (LeadExec's "return client offers"): a post is answered with the static
+    offers of the buyers the lead is eligible for, and only buyers whose offer the consumer
+    chose with consent (the V2 post's offer block) receive the lead.
+    """
     @_builtins.property
     def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___Rule]:
         """all must pass for a lead to be accepted"""
@@ -568,10 +574,11 @@ class Campaign(_message.Message):
         email_verify: _builtins.bool = ...,
         append_city_state_from_zip: _builtins.bool = ...,
         rules: _abc.Iterable[Global___Rule] | None = ...,
+        return_client_offers: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_day_max", b"_day_max", "_dup_day_max", b"_dup_day_max", "_hour_max", b"_hour_max", "_max_sell", b"_max_sell", "_month_max", b"_month_max", "_password", b"_password", "day_max", b"day_max", "dup_day_max", b"dup_day_max", "hour_max", b"hour_max", "max_sell", b"max_sell", "month_max", b"month_max", "password", b"password", "price_per_lead", b"price_per_lead", "price_per_sale", b"price_per_sale", "pricing", b"pricing", "revenue_share_percent", b"revenue_share_percent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_day_max", b"_day_max", "_dup_day_max", b"_dup_day_max", "_hour_max", b"_hour_max", "_max_sell", b"_max_sell", "_month_max", b"_month_max", "_password", b"_password", "append_city_state_from_zip", b"append_city_state_from_zip", "channel", b"channel", "count_returns", b"count_returns", "day_max", b"day_max", "dup_day_max", b"dup_day_max", "email_verify", b"email_verify", "has_password", b"has_password", "hour_max", b"hour_max", "id", b"id", "key", b"key", "lead_type_id", b"lead_type_id", "max_sell", b"max_sell", "month_max", b"month_max", "name", b"name", "password", b"password", "price_per_lead", b"price_per_lead", "price_per_sale", b"price_per_sale", "pricing", b"pricing", "require_api_key", b"require_api_key", "return_days", b"return_days", "revenue_share_percent", b"revenue_share_percent", "rules", b"rules", "source_id", b"source_id", "status", b"status", "use_qc_bin", b"use_qc_bin"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_day_max", b"_day_max", "_dup_day_max", b"_dup_day_max", "_hour_max", b"_hour_max", "_max_sell", b"_max_sell", "_month_max", b"_month_max", "_password", b"_password", "append_city_state_from_zip", b"append_city_state_from_zip", "channel", b"channel", "count_returns", b"count_returns", "day_max", b"day_max", "dup_day_max", b"dup_day_max", "email_verify", b"email_verify", "has_password", b"has_password", "hour_max", b"hour_max", "id", b"id", "key", b"key", "lead_type_id", b"lead_type_id", "max_sell", b"max_sell", "month_max", b"month_max", "name", b"name", "password", b"password", "price_per_lead", b"price_per_lead", "price_per_sale", b"price_per_sale", "pricing", b"pricing", "require_api_key", b"require_api_key", "return_client_offers", b"return_client_offers", "return_days", b"return_days", "revenue_share_percent", b"revenue_share_percent", "rules", b"rules", "source_id", b"source_id", "status", b"status", "use_qc_bin", b"use_qc_bin"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__day_max: _TypeAlias = _typing.Literal["day_max"]  # noqa: Y015
     _WhichOneofArgType__day_max: _TypeAlias = _typing.Literal["_day_max", b"_day_max"]  # noqa: Y015

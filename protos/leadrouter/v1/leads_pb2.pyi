@@ -253,6 +253,8 @@ class LeadInput(_message.Message):
     NO_SELL_FIELD_NUMBER: _builtins.int
     FIELDS_FIELD_NUMBER: _builtins.int
     CALL_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    OFFER_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
     no_sell: _builtins.bool
     @_builtins.property
@@ -263,6 +265,12 @@ class LeadInput(_message.Message):
     def call(self) -> Global___CallInput:
         """read only for SALE_KIND_CALL"""
 
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """V2 properties (/v2/insert/...): tags stored with the lead, and the offer block."""
+
+    @_builtins.property
+    def offer(self) -> Global___OfferChoice: ...
     def __init__(
         self,
         *,
@@ -270,14 +278,130 @@ class LeadInput(_message.Message):
         no_sell: _builtins.bool = ...,
         fields: _abc.Iterable[Global___FieldValue] | None = ...,
         call: Global___CallInput | None = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        offer: Global___OfferChoice | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "offer", b"offer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "fields", b"fields", "no_sell", b"no_sell", "reference", b"reference"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "fields", b"fields", "no_sell", b"no_sell", "offer", b"offer", "reference", b"reference", "tags", b"tags"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___LeadInput: _TypeAlias = LeadInput  # noqa: Y015
+
+@_typing.final
+class OfferChoice(_message.Message):
+    """A V2 post's offer block: the offers the consumer chose (their ids, as answered in the
+    PostResponse's offers or listed by the posting instructions), whether consent was given,
+    and the evidence of it. Unset values are empty.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OFFER_IDS_FIELD_NUMBER: _builtins.int
+    CONSENT_FIELD_NUMBER: _builtins.int
+    CONSENTED_AT_FIELD_NUMBER: _builtins.int
+    IP_ADDRESS_FIELD_NUMBER: _builtins.int
+    USER_AGENT_FIELD_NUMBER: _builtins.int
+    PAGE_URL_FIELD_NUMBER: _builtins.int
+    TRUSTED_FORM_CERT_FIELD_NUMBER: _builtins.int
+    JORNAYA_LEAD_ID_FIELD_NUMBER: _builtins.int
+    consent: _builtins.bool
+    consented_at: _builtins.str
+    """ISO 8601; empty = when the lead is received"""
+    ip_address: _builtins.str
+    """the consumer's"""
+    user_agent: _builtins.str
+    page_url: _builtins.str
+    trusted_form_cert: _builtins.str
+    """TrustedForm certificate URL or id"""
+    jornaya_lead_id: _builtins.str
+    """Jornaya LeadiD"""
+    @_builtins.property
+    def offer_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """as posted; the service checks each was offered"""
+
+    def __init__(
+        self,
+        *,
+        offer_ids: _abc.Iterable[_builtins.str] | None = ...,
+        consent: _builtins.bool = ...,
+        consented_at: _builtins.str = ...,
+        ip_address: _builtins.str = ...,
+        user_agent: _builtins.str = ...,
+        page_url: _builtins.str = ...,
+        trusted_form_cert: _builtins.str = ...,
+        jornaya_lead_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "consented_at", b"consented_at", "ip_address", b"ip_address", "jornaya_lead_id", b"jornaya_lead_id", "offer_ids", b"offer_ids", "page_url", b"page_url", "trusted_form_cert", b"trusted_form_cert", "user_agent", b"user_agent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OfferChoice: _TypeAlias = OfferChoice  # noqa: Y015
+
+@_typing.final
+class Offer(_message.Message):
+    """An offer as a V2 answer lists it, for the source to show the consumer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    COMPANY_NAME_FIELD_NUMBER: _builtins.int
+    COMPANY_PHONE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    IMAGE_URL_FIELD_NUMBER: _builtins.int
+    PRIVACY_URL_FIELD_NUMBER: _builtins.int
+    TERMS_URL_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    TCPA_CONSENT_TEXT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    client_id: _builtins.int
+    client_name: _builtins.str
+    """the buyer"""
+    company_name: _builtins.str
+    company_phone: _builtins.str
+    name: _builtins.str
+    description: _builtins.str
+    url: _builtins.str
+    image_url: _builtins.str
+    privacy_url: _builtins.str
+    terms_url: _builtins.str
+    duration: _builtins.str
+    amount: _builtins.str
+    """decimal string"""
+    tcpa_consent_text: _builtins.str
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        client_id: _builtins.int = ...,
+        client_name: _builtins.str = ...,
+        company_name: _builtins.str = ...,
+        company_phone: _builtins.str = ...,
+        name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        url: _builtins.str = ...,
+        image_url: _builtins.str = ...,
+        privacy_url: _builtins.str = ...,
+        terms_url: _builtins.str = ...,
+        duration: _builtins.str = ...,
+        amount: _builtins.str = ...,
+        tcpa_consent_text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "client_id", b"client_id", "client_name", b"client_name", "company_name", b"company_name", "company_phone", b"company_phone", "description", b"description", "duration", b"duration", "id", b"id", "image_url", b"image_url", "name", b"name", "privacy_url", b"privacy_url", "tcpa_consent_text", b"tcpa_consent_text", "terms_url", b"terms_url", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Offer: _TypeAlias = Offer  # noqa: Y015
 
 @_typing.final
 class SubmitLeadsRequest(_message.Message):
@@ -295,6 +419,7 @@ class SubmitLeadsRequest(_message.Message):
     PROCESS_DELIVERY_FIELD_NUMBER: _builtins.int
     WAIT_FOR_SENDS_FIELD_NUMBER: _builtins.int
     SALE_KIND_FIELD_NUMBER: _builtins.int
+    V2_FIELD_NUMBER: _builtins.int
     send_delay_hours: _builtins.str
     """decimal string; empty = none"""
     return_url: _builtins.str
@@ -320,6 +445,10 @@ class SubmitLeadsRequest(_message.Message):
     """SubmitLeads: the endpoint's kind of sale. Transfers and redirects are delivered before
     the answer, as with wait_for_sends.
     """
+    v2: _builtins.bool
+    """The V2 receiver's request: the lead source's API key is required (a request without
+    one is refused No_Account_Found), and each lead's tags and offer block are read.
+    """
     @_builtins.property
     def credentials(self) -> Global___Credentials: ...
     @_builtins.property
@@ -339,10 +468,11 @@ class SubmitLeadsRequest(_message.Message):
         process_delivery: _builtins.bool = ...,
         wait_for_sends: _builtins.bool = ...,
         sale_kind: Global___SaleKind.ValueType = ...,
+        v2: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "lead_uid", b"lead_uid", "leads", b"leads", "parse_error", b"parse_error", "process_delivery", b"process_delivery", "raw_request", b"raw_request", "remote_ip", b"remote_ip", "request_format", b"request_format", "return_url", b"return_url", "sale_kind", b"sale_kind", "send_delay_hours", b"send_delay_hours", "wait_for_sends", b"wait_for_sends"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "lead_uid", b"lead_uid", "leads", b"leads", "parse_error", b"parse_error", "process_delivery", b"process_delivery", "raw_request", b"raw_request", "remote_ip", b"remote_ip", "request_format", b"request_format", "return_url", b"return_url", "sale_kind", b"sale_kind", "send_delay_hours", b"send_delay_hours", "v2", b"v2", "wait_for_sends", b"wait_for_sends"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -428,6 +558,7 @@ class PostResult(_message.Message):
     REDIRECT_URL_FIELD_NUMBER: _builtins.int
     SENDS_FIELD_NUMBER: _builtins.int
     AGENTS_FIELD_NUMBER: _builtins.int
+    OFFERS_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     is_valid_post: _builtins.bool
     response_type: Global___ResponseType.ValueType
@@ -452,6 +583,12 @@ class PostResult(_message.Message):
     def agents(self) -> _containers.RepeatedCompositeFieldContainer[Global___TransferAgent]:
         """SALE_KIND_LIVE_TRANSFER: the live-transfer accounts that took the lead, in waterfall order."""
 
+    @_builtins.property
+    def offers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Offer]:
+        """A campaign returning client offers: the offers of the buyers the lead was eligible for
+        when posted (for a refused offer choice too, so the source can show them).
+        """
+
     def __init__(
         self,
         *,
@@ -466,10 +603,11 @@ class PostResult(_message.Message):
         redirect_url: _builtins.str = ...,
         sends: _abc.Iterable[Global___SendSummary] | None = ...,
         agents: _abc.Iterable[Global___TransferAgent] | None = ...,
+        offers: _abc.Iterable[Global___Offer] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "campaign_id", b"campaign_id", "is_valid_post", b"is_valid_post", "lead_id", b"lead_id", "pending_qc_review", b"pending_qc_review", "post_id", b"post_id", "price", b"price", "redirect_url", b"redirect_url", "response_details", b"response_details", "response_type", b"response_type", "sends", b"sends"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agents", b"agents", "campaign_id", b"campaign_id", "is_valid_post", b"is_valid_post", "lead_id", b"lead_id", "offers", b"offers", "pending_qc_review", b"pending_qc_review", "post_id", b"post_id", "price", b"price", "redirect_url", b"redirect_url", "response_details", b"response_details", "response_type", b"response_type", "sends", b"sends"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -32,6 +32,7 @@ class StoredDeliveryAccount:
     spec: DeliveryAccountSpec  # spec.delivery_id is its delivery method
     # its lead type's field ids by lower-cased name, where read for an answer (criteria ids)
     field_ids: Mapping[str, int] = field(default_factory=dict)
+    offer_id: int = 0  # its static offer's stable id; 0 = none
 
 
 @dataclass(frozen=True)

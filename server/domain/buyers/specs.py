@@ -15,6 +15,7 @@ from datetime import time
 from decimal import Decimal
 from typing import Any
 
+from server.domain.buyers.offers import StaticOffer, validate_offer
 from server.domain.buyers.schedule import DayWindow, validate_windows
 from server.domain.caps import NO_LIMIT
 from server.domain.catalog.fields import FieldSpec, field_named
@@ -176,6 +177,7 @@ class DeliveryAccountSpec:
     agent_name: str = ""
     agent_phone: str = ""
     criteria: tuple[Criterion, ...] = ()
+    offer: StaticOffer | None = None  # its static offer (1-to-1 consent); None: none
 
 
 def validate_client(spec: ClientSpec, where: str = "client") -> list[Violation]:
@@ -391,6 +393,8 @@ def validate_delivery_account(
         problems.extend(
             validate_criterion(criterion, fields, f"{where}.criteria[{index}]", zip_known)
         )
+    if spec.offer is not None:
+        problems.extend(validate_offer(spec.offer, f"{where}.offer"))
     return problems
 
 

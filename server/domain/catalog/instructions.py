@@ -23,6 +23,7 @@ from xml.sax.saxutils import escape
 from server.domain.catalog.fields import DataType, FieldSpec, SpecialField, clean_lead_values
 from server.domain.catalog.rules import Rule, rule_passes, split_list
 from server.domain.catalog.specs import CampaignSpec, Channel, PricingModel
+from server.domain.intake.offers import Offered
 
 PASSWORD_PLACEHOLDER = "YOUR_PASSWORD"
 API_KEY_PLACEHOLDER = "YOUR_API_KEY"
@@ -267,7 +268,10 @@ def posting_instructions(
     lead_type_name: str,
     fields: Sequence[FieldSpec],
     has_password: bool,
+    offers: Sequence[Offered] = (),
 ) -> dict[str, Any]:
+    """The document; `offers`: for a campaign returning client offers, its buyers' static
+    offers (those a lead may be offered, as its criteria match)."""
     base = receiver_url.rstrip("/")
     ids = {"vid": source_id, "lid": lead_type_id, "aid": campaign_id}
     post = _Post(base, ids, has_password, campaign.require_api_key)
@@ -312,6 +316,47 @@ def posting_instructions(
         ],
         "examples": post.forms(main, samples),
         "placeholders": dict(PLACEHOLDERS),
+        "offers": _offers(base, campaign, offers),
+    }
+
+
+V2_OFFER_BLOCK = {
+    "ids": ["OFFER_ID"],
+    "consent": True,
+    "consentedAt": "2026-12-04T10:15:00Z",
+    "ipAddress": "203.0.113.7",
+    "userAgent": "Mozilla/5.0 ...",
+    "pageUrl": "https://your-site.example/quote",
+    "trustedFormCertUrl": "https://cert.trustedform.com/...",
+    "jornayaLeadId": "...",
+}
+
+
+def _offers(base: str, campaign: CampaignSpec, offers: Sequence[Offered]) -> dict[str, Any] | None:
+    """How to post with 1-to-1 consent, for a campaign returning client offers."""
+    if not campaign.return_client_offers:
+        return None
+    return {
+        "url": f"{base}/v2/insert/general/{{json|xml}}",
+        "how": (
+            "This campaign returns client offers (1-to-1 consent). Post to the V2 receiver, "
+            "in JSON or XML, with your API key. Its answer lists, in `Offers`, the offers of "
+            "the buyers the lead is eligible for: show them to the consumer with their TCPA "
+            "consent text. Name the offers the consumer chose, and whether consent was given, "
+            "in the lead's `offer` property: only those buyers receive the lead. An offer that "
+            "was not offered for the lead refuses the post."
+        ),
+        "offer_block": dict(V2_OFFER_BLOCK),
+        "offers": [
+            {
+                "id": str(o.id),
+                "buyer": o.client_name,
+                "company_name": o.offer.company_name,
+                "name": o.offer.name,
+                "tcpa_consent_text": o.offer.tcpa_consent_text,
+            }
+            for o in offers
+        ],
     }
 
 
@@ -549,4 +594,20 @@ def to_markdown(doc: dict[str, Any]) -> str:
         lines += [f"{example['title']}:", "", "```sh", example["command"], "```", ""]
     placeholders = ", ".join(f"`{k}` is {v}" for k, v in doc["placeholders"].items())
     lines += [f"In the examples, {placeholders}.", ""]
+    offers = doc.get("offers")
+    if offers:
+        lines += ["## Offers and 1-to-1 consent", "", f"`POST {offers['url']}`. {offers['how']}"]
+        lines += ["", "The lead's `offer` property:", "", "```json"]
+        lines += [json.dumps({"offer": offers["offer_block"]}, indent=2), "```", ""]
+        if offers["offers"]:
+            lines += [
+                "| offer id | buyer | company | offer | TCPA consent text |",
+                "|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {o['id']} | {o['buyer']} | {o['company_name']} | {o['name']} | "
+                f"{o['tcpa_consent_text']} |"
+                for o in offers["offers"]
+            ]
+            lines.append("")
     return "\n".join(lines)

@@ -105,6 +105,8 @@ class CampaignSpec:
     return_days: int = 0
     email_verify: bool = False
     append_city_state_from_zip: bool = False
+    # 1-to-1 consent: answer posts with the eligible buyers' offers, sell only where chosen
+    return_client_offers: bool = False
     rules: tuple[Rule, ...] = ()
 
     @property

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from server.domain.buyers.offers import TEXT_FIELDS, StaticOffer
 from server.domain.buyers.specs import (
     AUTH_TYPES,
     CONTACT_FIELDS,
@@ -527,8 +528,10 @@ def _delivery_account(data: object, path: str, problems: list[Violation]) -> Del
             "agent_name",
             "agent_phone",
             "criteria",
+            "offer",
         },
     )
+    offer = r.data.get("offer")
     spec = DeliveryAccountSpec(
         key=r.text("key", required=True) or None,
         description=r.text("description"),
@@ -548,8 +551,18 @@ def _delivery_account(data: object, path: str, problems: list[Violation]) -> Del
             _criterion(item, f"{path}.criteria[{i}]", problems)
             for i, item in enumerate(r.objects("criteria"))
         ),
+        offer=None if offer is None else _offer(offer, f"{path}.offer", problems),
     )
     return DeliveryAccountEntry(spec, r.text("delivery", required=True), path)
+
+
+def _offer(data: object, path: str, problems: list[Violation]) -> StaticOffer:
+    """A delivery account's static offer: every field of LeadExec's static offer settings."""
+    r = Reader(data, path, problems, {*TEXT_FIELDS, "amount"})
+    return StaticOffer(
+        **{name: r.text(name) for name in TEXT_FIELDS},
+        amount=r.decimal("amount") or Decimal("0"),
+    )
 
 
 def _criterion(data: object, path: str, problems: list[Violation]) -> Criterion:

@@ -251,6 +251,7 @@ def _campaign(
             "return_days",
             "email_verify",
             "append_city_state_from_zip",
+            "return_client_offers",
             "rules",
             "auction",
         },
@@ -279,6 +280,7 @@ def _campaign(
         return_days=r.integer("return_days", return_days),
         email_verify=r.boolean("email_verify"),
         append_city_state_from_zip=r.boolean("append_city_state_from_zip"),
+        return_client_offers=r.boolean("return_client_offers"),
         rules=tuple(
             _rule(item, f"{path}.rules[{i}]", problems) for i, item in enumerate(r.objects("rules"))
         ),

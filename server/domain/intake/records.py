@@ -24,6 +24,7 @@ class LeadSummary:
     received_at: datetime
     no_sell: bool
     price: Decimal
+    tags: tuple[str, ...] = ()  # V2 properties
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ class Distributor:
         connection of their own keeps buyers' answers from queueing behind posts for one."""
         self._pool = pool
         self._settings = settings = settings or EngineSettings()
-        cache = BuyerCache()
+        self.cache = cache = BuyerCache()  # this process's compiled buyers, shared
         self.views = DistributionViews(pool, cache)
         self.pinger = Pinger(transports.http)
         self.auctions = Auctions(self.pinger)

@@ -17,6 +17,7 @@ from server.adapters import zip_codes
 from server.domain.buyers.specs import AccountType
 from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
 from server.domain.catalog.fields import Value
+from server.domain.intake.offers import NO_CONSENT
 from server.domain.matching.criteria import EvalContext
 from server.domain.matching.eligibility import DeliveryAccountView, ScanEntry, scan_report
 from server.domain.matching.lists import excluded_by, restrictions
@@ -76,16 +77,21 @@ async def scan(
     allow_over_max: bool = False,
     account_types: frozenset[AccountType] | None = None,
     held: Sequence[HeldSend] | None = None,
+    consented: frozenset[int] | None = None,
 ) -> Scan:
     """Screen, check and order every account for a lead; `held` are the lead's sends that
-    hold or made a sale when the caller read them already (`lead_id` 0: no lead, none)."""
+    hold or made a sale when the caller read them already (`lead_id` 0: no lead, none).
+    `consented`: a 1-to-1 lead's accounts whose offer was chosen with consent; the others
+    are passed over."""
     folded = {name.casefold(): value for name, value in values.items()}
     screening = snapshot.index.screen(folded, context(now), automated_only=automated_only)
     passed_over: dict[int, str] = {}
     names = snapshot.client_names
     limits = restrictions(snapshot.lists, folded, names)
     for view in screening.passing:
-        if account_types is not None and view.account_type not in account_types:
+        if consented is not None and view.id not in consented:
+            passed_over[view.id] = NO_CONSENT
+        elif account_types is not None and view.account_type not in account_types:
             takes = " or ".join(t.name for t in sorted(account_types))
             passed_over[view.id] = (
                 f"a {view.account_type.name} account; this lead was posted for {takes} "

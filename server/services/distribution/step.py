@@ -91,6 +91,7 @@ class NewJob:
     account_types: Sequence[int] | None
     now: datetime  # the transaction's clock
     buyer_version: int
+    consented: frozenset[int] | None = None  # 1-to-1: the accounts it may go to
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ class Steps:
             job.now,
             account_types=job.account_types,
             held=held,
+            consented=job.consented,  # a 1-to-1 lead pings only the buyers it may go to
         )
         ranked = found.ranked
         if not any(e.view.delivery.ping is not None for e in ranked):
@@ -233,6 +235,7 @@ class Steps:
             call_data=new.call_data,
             now=new.now,
             buyer_version=new.buyer_version,
+            consented=new.consented,
         )
         return await self._advance(conn, new.account_id, new.lead_id, snapshot, job, ())
 
@@ -264,6 +267,7 @@ class Steps:
                 job.now,
                 account_types=job.account_types,
                 held=held,
+                consented=job.consented,
             )
             plan = [job_store.PlanEntry(e.view.id, e.view.client_id) for e in found.ranked]
             logs.append(found.report)

@@ -29,6 +29,7 @@ from server.storage.catalog import PostTarget, find_post_target
 from server.storage.database import Connection
 
 UNATTRIBUTED = 0  # the reserved account that holds posts no account can be found for
+V2_KEY_REQUIRED = "The V2 receiver requires the lead source's API key"
 
 
 @dataclass
@@ -160,6 +161,8 @@ class Identifier:
         refuse in the same order, with the same words, whichever it was.
         """
         key_source: int | None = None
+        if submission.v2 and not submission.api_key:
+            raise Refused(ResponseType.No_Account_Found, V2_KEY_REQUIRED)
         if submission.api_key:
             try:
                 caller = await authenticate_in(conn, submission.api_key)

@@ -19,9 +19,10 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+from server.domain.intake.offers import NO_OFFER, OfferChoice
 from server.domain.intake.queueing import QUEUED, queue_full, return_url_refusal
 from server.domain.intake.screening import ResponseType, SaleKind, Step
 from server.errors import InvalidArgument, Violation
@@ -169,9 +170,12 @@ def request_document(request: QueuedRequest) -> tuple[bytes, bytes]:
                 "no_sell": lead.no_sell,
                 "fields": [list(pair) for pair in lead.fields],
                 "call": [list(pair) for pair in lead.call],
+                "tags": list(lead.tags),
+                "offer": None if lead.offer.empty else asdict(lead.offer),
             }
             for lead in sub.leads
         ],
+        "v2": sub.v2,
         "remote_ip": sub.remote_ip,
         "request_format": sub.request_format,
         "sale_kind": int(sub.sale_kind),
@@ -202,15 +206,24 @@ def queued_request(document: bytes, credentials: bytes, post_id: str) -> QueuedR
                 no_sell=lead["no_sell"],
                 fields=tuple((name, value) for name, value in lead["fields"]),
                 call=tuple((name, value) for name, value in lead["call"]),
+                tags=tuple(lead.get("tags", ())),
+                offer=_offer(lead.get("offer")),
             )
             for lead in read["leads"]
         ),
+        v2=read.get("v2", False),
         remote_ip=read["remote_ip"],
         request_format=read["request_format"],
         sale_kind=SaleKind(read["sale_kind"]),
         request_post_id=post_id,
     )
     return QueuedRequest(submission, read["wait_for_sends"], read["return_url"])
+
+
+def _offer(stored: dict[str, Any] | None) -> OfferChoice:
+    if not stored:
+        return NO_OFFER
+    return OfferChoice(**{**stored, "offer_ids": tuple(stored["offer_ids"])})
 
 
 def _json(document: object) -> bytes:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from server.domain.intake.offers import NO_OFFER, OfferChoice, Offered
 from server.domain.intake.screening import ResponseType, SaleKind
 
 
@@ -17,6 +18,8 @@ class PostedLead:
     no_sell: bool = False
     fields: tuple[tuple[str, str], ...] = ()
     call: tuple[tuple[str, str], ...] = ()  # call data by pseudo-field name, as posted
+    tags: tuple[str, ...] = ()  # V2 properties
+    offer: OfferChoice = NO_OFFER
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Submission:
     # the post log entry that holds the request's body already (a queued post's): each lead's
     # entry names it instead of keeping the body
     request_post_id: str = ""
+    v2: bool = False  # the V2 receiver's: the source's API key is required
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class PostOutcome:
     price: Decimal = Decimal("0")
     pending_qc: bool = False
     account_id: int = 0
+    offers: tuple[Offered, ...] = ()  # a campaign returning client offers: the lead's
 
     @property
     def accepted(self) -> bool:

@@ -17,20 +17,23 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
 from server.domain.catalog.specs import PricingModel, Status
+from server.domain.intake.call_data import screening_values
 from server.domain.intake.contacts import contact_keys
 from server.domain.intake.duplicates import duplicate_key
 from server.domain.intake.limits import MAX_LEADS_PER_REQUEST
+from server.domain.intake.offers import Chosen, Offered, choose
 from server.domain.intake.screening import ResponseType, Screening, Step, ZipLookup, screen
 from server.services.distribution.engine import Distributor
 from server.services.distribution.step import NewJob, Reserved
 from server.services.intake import post_log
 from server.services.intake.identify import Identifier, Refused, Target, micros
+from server.services.intake.offers import EligibleOffers
 from server.services.intake.requests import PostOutcome, Submission
 from server.storage import leads as lead_store
 from server.storage.database import Connection, Pool, rolled_back, transaction
@@ -53,14 +56,18 @@ class SubmitLeads:
         identifier: Identifier,
         zip_lookup: ZipLookup,
         engine: Distributor | None = None,
+        offers: EligibleOffers | None = None,
     ) -> None:
         """`engine`: this process's distribution engine. It takes each accepted lead's first
         step in the transaction that stores the lead, and hears of each lead once committed,
-        to deliver and walk it at once. Without one, leads wait for a worker's poll."""
+        to deliver and walk it at once. Without one, leads wait for a worker's poll.
+        `offers`: finds the offers of a lead posted to a campaign returning client offers;
+        without it such a post is refused."""
         self._pool = pool
         self._identifier = identifier
         self._zip_lookup = zip_lookup
         self._engine = engine
+        self._offers = offers
 
     async def submit(
         self,
@@ -152,8 +159,21 @@ class SubmitLeads:
             )
             await post_log.log(conn, submission, target, index, outcome, steps)
             return outcome, None
+        consent = None
+        if campaign.return_client_offers or not lead.offer.empty:
+            consent = await self._consent(conn, submission, target, index, screening, steps)
+            if consent.refusal:
+                outcome = PostOutcome(
+                    post_id,
+                    ResponseType.Data_Errors,
+                    consent.refusal,
+                    campaign_id=target.campaign_id,
+                    offers=consent.offered,
+                )
+                await post_log.log(conn, submission, target, index, outcome, steps)
+                return outcome, None
         outcome, first = await self._store(
-            conn, submission, target, index, post_id, screening, steps, identified
+            conn, submission, target, index, post_id, screening, steps, identified, consent
         )
         if not outcome.accepted:
             await post_log.log(conn, submission, target, index, outcome, steps)
@@ -169,6 +189,7 @@ class SubmitLeads:
         screening: Screening,
         steps: list[Step],
         identified: bool,
+        consent: _Consent | None = None,
     ) -> tuple[PostOutcome, FirstStep]:
         """Check the campaign's status, caps and duplicates, then store the lead and log its
         post in one statement; a refusal here is left to the caller to log.
@@ -250,6 +271,7 @@ class SubmitLeads:
             price=price,
             pending_qc=campaign.use_qc_bin,
             account_id=target.account_id,
+            offers=consent.offered if consent else (),
         )
         send_delay = _send_delay(submission.send_delay_hours)
         kinds = submission.sale_kind.account_types
@@ -268,6 +290,9 @@ class SubmitLeads:
             call_data=screening.call_data,
             account_types=types,
             contact_keys=contact_keys(target.fields, values),
+            tags=lead.tags,
+            consented_accounts=consent.chosen.consented if consent else None,
+            consent=consent.chosen.records if consent else (),
         )
         # a lead distributed now gets its first step here, after a savepoint sent with it
         stepping = (
@@ -290,9 +315,54 @@ class SubmitLeads:
                 account_types=types,
                 now=stored.now,
                 buyer_version=stored.buyer_version,
+                consented=consent.chosen.consented if consent else None,
             )
             first = await self._first_step(conn, job)
         return replace(accepted, lead_id=stored.id), first
+
+    async def _consent(
+        self,
+        conn: Connection,
+        submission: Submission,
+        target: Target,
+        index: int,
+        screening: Screening,
+        steps: list[Step],
+    ) -> _Consent:
+        """The offers of a lead posted to a campaign returning client offers, and what its
+        offer block chose, with the post log's offers step; a refusal when the block names an
+        offer not offered, or names offers on a campaign that returns none."""
+        assert target.campaign is not None
+        clock = time.perf_counter()
+        lead = submission.leads[index]
+        refusal = ""
+        if not target.campaign.return_client_offers:
+            refusal = "The campaign does not return client offers: the post may not name offers"
+        elif self._offers is None:  # a use case built without the buyer cache
+            refusal = "Offers are not available on this server: the lead was not stored"
+        if refusal or self._offers is None:
+            steps.append(Step("offers", "failed", refusal, micros(clock)))
+            return _Consent((), Chosen(refusal))
+        kinds = submission.sale_kind.account_types
+        offered = tuple(
+            await self._offers.offered(
+                conn,
+                target.account_id,
+                target.lead_type_id or 0,
+                screening_values(screening.values, screening.call_data),
+                datetime.now(UTC),
+                None if kinds is None else frozenset(kinds),
+            )
+        )
+        chosen = choose(offered, lead.offer, datetime.now(UTC))
+        detail = chosen.refusal or (
+            f"{len(offered)} offered; consent to {len(chosen.consented)} "
+            f"({', '.join(str(i) for i in sorted(chosen.consented)) or 'none'})"
+        )
+        steps.append(
+            Step("offers", "failed" if chosen.refusal else "passed", detail, micros(clock))
+        )
+        return _Consent(offered, chosen)
 
     async def _first_step(self, conn: Connection, job: NewJob) -> FirstStep:
         """The lead's first distribution step in its acceptance transaction; the sends it
@@ -310,6 +380,18 @@ class SubmitLeads:
                 log.exception("lead %s: first step failed; walking it", job.lead_id)
             await lead_store.rollback_first_step(conn)
             return None
+
+
+@dataclass(frozen=True)
+class _Consent:
+    """A 1-to-1 lead's offers, and what its offer block chose among them."""
+
+    offered: tuple[Offered, ...]
+    chosen: Chosen
+
+    @property
+    def refusal(self) -> str:
+        return self.chosen.refusal
 
 
 async def identified(

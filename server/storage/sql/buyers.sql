@@ -154,7 +154,10 @@ SELECT id, client_id, delivery_id, key, description, price, hour_max, day_max, m
        coalesce((SELECT jsonb_object_agg(lower(f.name), f.id)
                  FROM deliveries d
                  JOIN lead_fields f ON f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id
-                 WHERE d.account_id = a.account_id AND d.id = a.delivery_id), '{}') AS field_ids
+                 WHERE d.account_id = a.account_id AND d.id = a.delivery_id), '{}') AS field_ids,
+       (SELECT to_jsonb(o) || jsonb_build_object('amount', o.amount::text)
+        FROM delivery_account_offers o
+        WHERE o.account_id = a.account_id AND o.delivery_account_id = a.id) AS offer
 FROM delivery_accounts a
 WHERE account_id = %(account_id)s AND (%(client_id)s::bigint IS NULL OR client_id = %(client_id)s)
 ORDER BY id;
@@ -312,7 +315,10 @@ SELECT id, client_id, delivery_id, key, description, price, hour_max, day_max, m
        coalesce((SELECT jsonb_object_agg(lower(f.name), f.id)
                  FROM deliveries d
                  JOIN lead_fields f ON f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id
-                 WHERE d.account_id = a.account_id AND d.id = a.delivery_id), '{}') AS field_ids
+                 WHERE d.account_id = a.account_id AND d.id = a.delivery_id), '{}') AS field_ids,
+       (SELECT to_jsonb(o) || jsonb_build_object('amount', o.amount::text)
+        FROM delivery_account_offers o
+        WHERE o.account_id = a.account_id AND o.delivery_account_id = a.id) AS offer
 FROM delivery_accounts a
 WHERE account_id = %(account_id)s AND id = %(id)s;
 

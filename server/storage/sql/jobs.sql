@@ -23,7 +23,7 @@ WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s AND j.state = 'p
   AND (j.lease_until IS NULL OR j.lease_until < now())
   AND l.account_id = j.account_id AND l.id = j.lead_id
 RETURNING j.state, j.plan, j.cursor, j.max_sells, j.account_types, l.lead_type_id, l.fields,
-          l.call_data, now() AS now,
+          l.call_data, l.consented_accounts, now() AS now,
           coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = j.account_id), 0)
             AS buyer_version;
 
@@ -31,7 +31,7 @@ RETURNING j.state, j.plan, j.cursor, j.max_sells, j.account_types, l.lead_type_i
 -- A job with its lead, locked for one step of the waterfall; with the database's clock and
 -- the account's buyer version (for the engine's cache).
 SELECT j.state, j.plan, j.cursor, j.max_sells, j.account_types, l.lead_type_id, l.fields,
-       l.call_data, now() AS now,
+       l.call_data, l.consented_accounts, now() AS now,
        coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = j.account_id), 0)
          AS buyer_version
 FROM distribution_jobs j

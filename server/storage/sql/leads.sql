@@ -37,17 +37,32 @@ ORDER BY received_at DESC LIMIT 1;
 -- Store an accepted lead and, in the same statement, its distribution job (the outbox) and
 -- its post log entry. The job is due after the source's send delay, limited to the account
 -- types its endpoint sells to (NULL = every type); none for a noSell lead or one held for QC
--- review. The post's steps end with the store step, which names the new lead. With the
--- database's clock and the account's buyer version, for the job's first step.
+-- review. The post's steps end with the store step, which names the new lead. A 1-to-1
+-- lead's consent evidence is written by the same statement, so a first step rolled back to
+-- its savepoint cannot take it along. With the database's clock and the account's buyer
+-- version, for the job's first step.
 WITH lead AS (
   INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, reference,
                      no_sell, send_delay_hours, fields, extras, duplicate_key, pricing_model,
-                     price, pending_qc, call_data, account_types, contact_keys)
+                     price, pending_qc, call_data, account_types, contact_keys, tags,
+                     consented_accounts)
   VALUES (%(account_id)s, %(post_id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
           %(reference)s, %(no_sell)s, %(send_delay_hours)s, %(fields)s, %(extras)s,
           %(duplicate_key)s, %(pricing_model)s, %(price)s, %(pending_qc)s, %(call_data)s,
-          %(account_types)s::smallint[], %(contact_keys)s::text[])
+          %(account_types)s::smallint[], %(contact_keys)s::text[], %(tags)s::text[],
+          %(consented_accounts)s::bigint[])
   RETURNING account_id, id, received_at, send_delay_hours, no_sell, pending_qc, account_types
+), consent AS (
+  INSERT INTO consent_evidence (account_id, lead_id, delivery_account_id, client_id, offer_id,
+                                consent, consent_text, consented_at, ip_address, user_agent,
+                                page_url, trusted_form_cert, jornaya_lead_id)
+  SELECT lead.account_id, lead.id, r.delivery_account_id, r.client_id, r.offer_id, r.consent,
+         r.consent_text, r.consented_at, r.ip_address, r.user_agent, r.page_url,
+         r.trusted_form_cert, r.jornaya_lead_id
+  FROM lead, jsonb_to_recordset(%(consent)s::jsonb) AS r(
+    delivery_account_id bigint, client_id bigint, offer_id bigint, consent boolean,
+    consent_text text, consented_at timestamptz, ip_address text, user_agent text,
+    page_url text, trusted_form_cert text, jornaya_lead_id text)
 ), job AS (
   INSERT INTO distribution_jobs (account_id, lead_id, run_at, max_sells, account_types)
   SELECT account_id, id, received_at + send_delay_hours * interval '1 hour', %(max_sells)s,
@@ -125,7 +140,7 @@ WHERE account_id = %(account_id)s AND id = %(id)s;
 -- (LIMIT 1 keeps the lateral a lookup): as a join, the planner's guess that a key matches
 -- 0.5% of the leads made it hash every post of the account.
 SELECT l.id, l.post_id, l.source_id, l.campaign_id, l.lead_type_id, l.reference,
-       l.received_at, l.no_sell, l.price, l.pending_qc,
+       l.received_at, l.no_sell, l.price, l.tags, l.pending_qc,
        p.is_valid, p.response_type, p.response_details
 FROM leads l
 LEFT JOIN LATERAL (
@@ -140,7 +155,8 @@ LIMIT %(limit)s;
 
 -- name: find_leads_by_reference
 -- The account's leads posted with a reference, newest first.
-SELECT id, post_id, source_id, campaign_id, lead_type_id, reference, received_at, no_sell, price
+SELECT id, post_id, source_id, campaign_id, lead_type_id, reference, received_at, no_sell, price,
+       tags
 FROM leads
 WHERE account_id = %(account_id)s AND reference = %(reference)s AND reference <> ''
 ORDER BY received_at DESC, id DESC
