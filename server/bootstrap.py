@@ -55,6 +55,7 @@ from server.services.geo import Geo
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.identify import Identifier
 from server.services.intake.instructions import SourceInstructions
+from server.services.intake.ping import PingLead
 from server.services.intake.posting import PostAnswer, PostLeads
 from server.services.intake.queue_worker import (
     ProcessedPost,
@@ -195,6 +196,7 @@ async def servicers(
             CheckDuplicate(pool, identifier),
             SourceInstructions(pool, identifier, catalog),
             leads,
+            PingLead(pool, identifier, zip_codes.city_state, engine.cache),
         ),
         distribution=DistributionServicer(
             engine.views,

@@ -42,6 +42,7 @@ from server.domain.catalog.rules import Operator, Rule
 from server.domain.catalog.specs import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
+    DEFAULT_PING_ORDER_SECONDS,
     CampaignSpec,
     Channel,
     LeadTypeSpec,
@@ -317,6 +318,11 @@ def campaign_spec(message: catalog_pb2.Campaign) -> CampaignSpec:
         return_days=message.return_days,
         email_verify=message.email_verify,
         append_city_state_from_zip=message.append_city_state_from_zip,
+        ping_order_seconds=number(
+            message.HasField("ping_order_seconds"),
+            message.ping_order_seconds,
+            DEFAULT_PING_ORDER_SECONDS,
+        ),
         rules=tuple(
             Rule(
                 r.field,
@@ -351,6 +357,7 @@ def campaign_message(stored: StoredCampaign) -> catalog_pb2.Campaign:
         return_days=spec.return_days,
         email_verify=spec.email_verify,
         append_city_state_from_zip=spec.append_city_state_from_zip,
+        ping_order_seconds=spec.ping_order_seconds,
         rules=[
             catalog_pb2.Rule(field=r.field, operator=int(r.operator), value=r.value)  # type: ignore[arg-type]
             for r in spec.rules

@@ -298,6 +298,7 @@ def _campaign_params(
         "return_days": spec.return_days,
         "email_verify": spec.email_verify,
         "append_city_state_from_zip": spec.append_city_state_from_zip,
+        "ping_order_seconds": spec.ping_order_seconds,
     }
 
 
@@ -406,6 +407,7 @@ def _campaign_from_row(row: Row, rules: list[Rule]) -> StoredCampaign:
         return_days=row["return_days"],
         email_verify=row["email_verify"],
         append_city_state_from_zip=row["append_city_state_from_zip"],
+        ping_order_seconds=row["ping_order_seconds"],
         rules=tuple(rules),
     )
     return StoredCampaign(id=row["id"], spec=spec, password_hash=row["password_hash"])

@@ -16,6 +16,7 @@ from server.domain.catalog.rules import Operator, Rule
 from server.domain.catalog.specs import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
+    DEFAULT_PING_ORDER_SECONDS,
     CampaignSpec,
     Channel,
     LeadTypeSpec,
@@ -243,6 +244,7 @@ def _campaign(
             "return_days",
             "email_verify",
             "append_city_state_from_zip",
+            "ping_order_seconds",
             "rules",
         },
     )
@@ -270,6 +272,7 @@ def _campaign(
         return_days=r.integer("return_days", return_days),
         email_verify=r.boolean("email_verify"),
         append_city_state_from_zip=r.boolean("append_city_state_from_zip"),
+        ping_order_seconds=r.integer("ping_order_seconds", DEFAULT_PING_ORDER_SECONDS),
         rules=tuple(
             _rule(item, f"{path}.rules[{i}]", problems) for i, item in enumerate(r.objects("rules"))
         ),

@@ -40,6 +40,7 @@ class Submission:
     # the post log entry that holds the request's body already (a queued post's): each lead's
     # entry names it instead of keeping the body
     request_post_id: str = ""
+    order_id: str = ""  # the ping's order a post names (orderid), as posted
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,17 @@ class DuplicateFinding:
     response: str
     lead_id: int = 0  # only when the earlier lead came from the same source
     received_on: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PingAnswer:
+    """The answer to a ping (LeadExec's PingResponse)."""
+
+    request_id: str  # the ping's post log entry
+    will_accept: bool
+    response: ResponseType
+    details: str
+    order_id: str = ""
+    price: Decimal = Decimal("0")  # estimated, owed to the source
+    expires_at: datetime | None = None
+    campaign_id: int = 0
