@@ -22,6 +22,7 @@ from leadrouter.v1 import admin_pb2, distribution_pb2
 from clients.client import distribution_async, struct
 from server.bootstrap import receiver
 from server.config import Settings
+from tests.e2e.test_orders_lists import order as buyer_order
 from tests.support.buyers import BuyerServer
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
@@ -328,3 +329,35 @@ async def test_an_order_holds_a_day_cap_until_it_expires(
     assert posted["ResponseType"] == "No_Error", posted
     sends = await m.settled(posted["LeadIdentifier"])
     assert [(s.client_name, s.price) for s in sends] == [("Buyer capped", "25")]
+
+
+async def test_the_post_pays_the_reserved_price_when_the_buyers_price_changed_since(
+    market: Any, buyers: BuyerServer, stub_for: Any
+) -> None:
+    m = await market([buyer("only", buyers, "25")], channel="post")
+    order = (await m.ping())["OrderID"]
+    repriced = document([buyer("only", buyers, "35")], channel="post")
+    async with stub_for(m.key) as stub:
+        await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(repriced)))
+    posted = await m.post(order)
+    sends = await m.settled(posted["LeadIdentifier"])
+    assert [(s.client_name, s.price) for s in sends] == [("Buyer only", "25")]
+    later = await m.post(None, Email="c@example.com", Phone="7025550103")
+    sends = await m.settled(later["LeadIdentifier"])
+    assert [(s.client_name, s.price) for s in sends] == [("Buyer only", "35")]
+
+
+async def test_an_order_holds_a_buyers_order_item(
+    market: Any, buyers: BuyerServer, pool: Any
+) -> None:
+    made = buyer("ordered", buyers, "25", use_order=True)
+    made["orders"] = [buyer_order("n", 1)]
+    m = await market([made])
+    held = await m.ping()
+    assert held["WillAccept"] is True
+    assert (await m.ping())["WillAccept"] is False  # the order's one lead is reserved
+    posted = await m.post(held["OrderID"])
+    assert posted["ResponseType"] == "No_Error", posted
+    sends = await m.settled(posted["LeadIdentifier"])
+    assert [(s.client_name, s.status) for s in sends] == [("Buyer ordered", S.SEND_STATUS_SOLD)]
+    assert sends[0].order_id != 0
