@@ -56,6 +56,7 @@ from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.identify import Identifier
 from server.services.intake.instructions import SourceInstructions
 from server.services.intake.ping import PingLead
+from server.services.intake.ping_logs import PingLogs
 from server.services.intake.posting import PostAnswer, PostLeads
 from server.services.intake.queue_worker import (
     ProcessedPost,
@@ -204,6 +205,7 @@ async def servicers(
             ManualSends(pool, engine),
             ConfirmSales(pool),
             RedirectNotices(pool),
+            PingLogs(pool),
         ),
         quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
         geo=GeoServicer(Geo(us_places.load)),

@@ -45,6 +45,7 @@ class PostEntry:
     lead_id: int | None
     price: Decimal
     steps: Sequence[Step]
+    ping: bool = False  # a ping's entry (server/services/intake/ping.py)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ def post_params(entry: PostEntry) -> dict[str, Any]:
         "lead_id": entry.lead_id,
         "price": entry.price,
         "steps": Jsonb([step_json(s) for s in entry.steps]),
+        "ping": entry.ping,
     }
 
 

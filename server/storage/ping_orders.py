@@ -16,6 +16,8 @@ from psycopg.types.json import Jsonb
 
 from server.domain.catalog.fields import Value
 from server.domain.intake.ping import StoredOrder
+from server.domain.intake.records import PingLog, ReservedBuyer
+from server.domain.intake.screening import Step
 from server.storage.database import Connection
 from server.storage.queries import fetch_one, q
 
@@ -132,4 +134,35 @@ async def use(conn: Connection, account_id: int, order_id: str, lead_id: int) ->
     """Mark an order used by a lead: its reservations stop counting."""
     await conn.execute(
         q("use_ping_order"), {"account_id": account_id, "id": order_id, "lead_id": lead_id}
+    )
+
+
+async def ping_log(conn: Connection, account_id: int, ping_id: str) -> PingLog | None:
+    """A ping's log by its RequestID or OrderID (a UUID); None: the account has no such ping."""
+    row = await fetch_one(conn, "get_ping_log", {"account_id": account_id, "id": ping_id})
+    if row is None:
+        return None
+    return PingLog(
+        request_id=str(row["request_id"]),
+        received_at=row["received_at"],
+        request=bytes(row["request_body"]),
+        will_accept=row["is_valid"],
+        response_type=row["response_type"],
+        details=row["response_details"],
+        steps=tuple(
+            Step(s["name"], s["outcome"], s.get("detail", ""), s.get("micros", 0))
+            for s in row["steps"]
+        ),
+        price=row["price"],
+        campaign_id=row["campaign_id"] or 0,
+        order_id=str(row["order_id"]) if row["order_id"] else "",
+        expires_at=row["expires_at"],
+        used_at=row["used_at"],
+        lead_id=row["lead_id"] or 0,
+        reserved=tuple(
+            ReservedBuyer(
+                r["client_id"], r["client_name"], r["delivery_account_id"], Decimal(r["price"])
+            )
+            for r in row["reservations"]
+        ),
     )

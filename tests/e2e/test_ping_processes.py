@@ -83,3 +83,28 @@ async def test_forty_pings_at_once_reserve_a_day_cap_of_five_exactly(
             ]
         assert (await markets[0].ping())["WillAccept"] is False  # the cap is now sold
     assert len(buyers.of("capped")) == 5
+
+
+async def test_leadrouter_ping_shows_a_pings_log_and_its_order(
+    pair: Pair, buyers: BuyerServer
+) -> None:
+    account = succeeded(leadrouter("accounts", "create", "Logs", "--data-dir", pair.data_dir))
+    key = account["api_key"]
+    made = document([buyer("west", buyers, "30"), buyer("east", buyers, "20", day_max=0)])
+    async with admin_async(pair.grpc, key) as stub:
+        ids = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(made)))
+    async with httpx.AsyncClient(base_url=pair.receivers[1], timeout=30) as http:
+        pinged = await Market(http, pair.grpc, key, ids).ping()
+    assert pinged["WillAccept"] is True
+    options = ("--grpc", pair.grpc, "--key", key)
+    shown = leadrouter("ping", pinged["OrderID"], *options)
+    assert shown.returncode == 0, shown.stderr
+    assert f"Ping {pinged['RequestID']}" in shown.stdout
+    assert "Buyer east / main" in shown.stdout and "day cap 0 reached" in shown.stdout
+    assert f"Order {pinged['OrderID']}, estimated price 12.5" in shown.stdout
+    assert "Buyer west account" in shown.stdout and "at 30" in shown.stdout
+    as_json = succeeded(leadrouter("ping", pinged["RequestID"], "--json", *options))
+    assert as_json["orderId"] == pinged["OrderID"]
+    assert [r["clientName"] for r in as_json["reserved"]] == ["Buyer west"]
+    unknown = leadrouter("ping", "7cef1c61-916c-4ea8-b79f-5572e73c4602", *options)
+    assert unknown.returncode == 1 and "no ping" in unknown.stderr

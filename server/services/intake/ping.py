@@ -197,4 +197,5 @@ async def _log(
         campaign_id=answer.campaign_id,
         price=answer.price if answer.will_accept else Decimal("0"),
     )
-    await post_log.log(conn, submission, target, 0, outcome, steps)
+    entry = post_log.entry(submission, target, 0, outcome, steps)
+    await lead_store.insert_post(conn, replace(entry, ping=True))

@@ -2,6 +2,9 @@
 -- eligibility fields, the buyers the engine would choose are reserved under an order, and
 -- the source posts the full lead with that order's id (`orderid`) while it lives.
 
+-- A ping's post log entry is a post log entry (posts) marked as a ping.
+ALTER TABLE posts ADD COLUMN ping boolean NOT NULL DEFAULT false;
+
 -- How long a ping's order lives, in seconds.
 ALTER TABLE campaigns ADD COLUMN ping_order_seconds integer NOT NULL DEFAULT 60
     CHECK (ping_order_seconds BETWEEN 1 AND 86400);
@@ -26,6 +29,8 @@ CREATE TABLE ping_orders (
 );
 -- An order id arrives with a post that names its campaign, not its account's id directly.
 CREATE UNIQUE INDEX ping_orders_id ON ping_orders (id);
+-- A ping's log finds its order.
+CREATE INDEX ping_orders_request ON ping_orders (request_id, account_id);
 
 -- The capacity an order holds: one row per buyer chosen, at its price. A row counts against
 -- its delivery account's caps and its order item while the order is unused and unexpired

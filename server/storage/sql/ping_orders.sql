@@ -59,3 +59,23 @@ WITH used AS (
 )
 UPDATE ping_orders SET used_at = now(), lead_id = %(lead_id)s
 WHERE account_id = %(account_id)s AND id = %(id)s;
+
+-- name: get_ping_log
+-- A ping's post log entry, by its RequestID or its OrderID, with its order and the buyers
+-- the order reserved (named), in order.
+SELECT p.id AS request_id, p.received_at, p.request_body, p.is_valid, p.response_type,
+       p.response_details, p.steps, p.price, p.campaign_id, o.id AS order_id, o.expires_at,
+       o.used_at, o.lead_id,
+       coalesce((SELECT jsonb_agg(jsonb_build_object(
+                   'client_id', r.client_id, 'client_name', c.name,
+                   'delivery_account_id', r.delivery_account_id, 'price', r.price::text)
+                   ORDER BY r.position)
+                 FROM ping_reservations r
+                 JOIN clients c ON c.account_id = r.account_id AND c.id = r.client_id
+                 WHERE r.account_id = o.account_id AND r.ping_order_id = o.id), '[]')
+         AS reservations
+FROM posts p
+LEFT JOIN ping_orders o ON o.request_id = p.id AND o.account_id = p.account_id
+WHERE p.account_id = %(account_id)s AND p.ping
+  AND p.id = coalesce((SELECT request_id FROM ping_orders
+                       WHERE id = %(id)s AND account_id = %(account_id)s), %(id)s);
