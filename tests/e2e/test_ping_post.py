@@ -23,6 +23,7 @@ from clients.client import distribution_async, struct
 from server.bootstrap import receiver
 from server.config import Settings
 from tests.e2e.test_orders_lists import order as buyer_order
+from tests.e2e.test_receiver_async import processed
 from tests.support.buyers import BuyerServer
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
@@ -361,3 +362,18 @@ async def test_an_order_holds_a_buyers_order_item(
     sends = await m.settled(posted["LeadIdentifier"])
     assert [(s.client_name, s.status) for s in sends] == [("Buyer ordered", S.SEND_STATUS_SOLD)]
     assert sends[0].order_id != 0
+
+
+async def test_an_async_post_uses_its_order_once_processed(
+    market: Any, buyers: BuyerServer
+) -> None:
+    m = await market([buyer("high", buyers, "40"), buyer("low", buyers, "20")])
+    order = (await m.ping())["OrderID"]
+    data = {**m.credentials(), **PING, **CONTACT, "orderid": order}
+    queued = (await m.http.post("/processor/insert/general/json/async", data=data)).json()
+    assert queued["QueueSuccessful"] is True, queued
+    status = await processed(m.http, queued["StatusURL"])
+    answer = status.json()["Response"]
+    assert answer["ResponseType"] == "No_Error", answer
+    sends = await m.settled(answer["LeadIdentifier"])
+    assert [(s.client_name, s.price) for s in sends] == [("Buyer high", "40")]
