@@ -71,8 +71,8 @@ async def choose(
     pricer: Pricer = fixed,
 ) -> Choice:
     """Scan, price and reserve up to `max_sells` buyers for these values, in the caller's
-    transaction; nothing is written but the rotation's position (the caller stores the
-    reservations)."""
+    transaction. Nothing is written but what a send would move too (the rotation's position,
+    an order renewed into its next period); the caller stores the reservations."""
     if any(rotating(v) for v in snapshot.views):
         await job_store.lock_rotation(conn, account_id, lead_type_id)
     found = await scan(conn, account_id, 0, snapshot, values, max_sells, now, held=())
