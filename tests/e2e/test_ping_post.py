@@ -78,10 +78,11 @@ def document(
     max_sell: int = 1,
     channel: str = "ping-post",
     order_seconds: int | None = None,
+    **settings: Any,
 ) -> dict[str, Any]:
     made = copy.deepcopy(EXAMPLE)
     campaign = made["sources"][0]["campaigns"][0]
-    campaign.update(max_sell=max_sell, channel=channel)
+    campaign.update(max_sell=max_sell, channel=channel, **settings)
     if order_seconds is not None:
         campaign["ping_order_seconds"] = order_seconds
     made["clients"] = clients
@@ -311,25 +312,31 @@ async def test_a_post_campaign_takes_posts_with_or_without_an_order(
     assert ordered["ResponseType"] == "No_Error", ordered
 
 
-async def test_an_order_holds_a_day_cap_until_it_expires(
+async def test_an_order_holds_a_day_cap_until_it_is_used(market: Any, buyers: BuyerServer) -> None:
+    m = await market([buyer("capped", buyers, "25", day_max=1)])
+    held = await m.ping()
+    assert held["WillAccept"] is True
+    assert (await m.ping())["WillAccept"] is False  # the cap is reserved
+    posted = await m.post(held["OrderID"])
+    sends = await m.settled(posted["LeadIdentifier"])
+    assert [(s.client_name, s.price) for s in sends] == [("Buyer capped", "25")]
+    assert (await m.ping())["WillAccept"] is False  # and now sold
+
+
+async def test_an_expired_order_releases_its_capacity(
     market: Any, buyers: BuyerServer, pool: Any
 ) -> None:
     """Waits on real time: an order living one second."""
     m = await market([buyer("capped", buyers, "25", day_max=1)], order_seconds=1)
     held = await m.ping()
     assert held["WillAccept"] is True
-    assert (await m.ping())["WillAccept"] is False  # the cap is reserved
     await asyncio.sleep(1.2)
-    released = await m.ping()
-    assert released["WillAccept"] is True  # the expired order released it
+    assert (await m.ping())["WillAccept"] is True  # the expired order released the cap
     late = await m.post(held["OrderID"])
     assert late["ResponseType"] == "Data_Errors"
     assert late["ResponseDetails"] == f"Order {held['OrderID']} has expired; ping again"
     assert await leads_of(pool, m.ids.campaigns["acme-auto-web"]) == 0
-    posted = await m.post(released["OrderID"])
-    assert posted["ResponseType"] == "No_Error", posted
-    sends = await m.settled(posted["LeadIdentifier"])
-    assert [(s.client_name, s.price) for s in sends] == [("Buyer capped", "25")]
+    assert buyers.received == []
 
 
 async def test_the_post_pays_the_reserved_price_when_the_buyers_price_changed_since(
@@ -377,3 +384,11 @@ async def test_an_async_post_uses_its_order_once_processed(
     assert answer["ResponseType"] == "No_Error", answer
     sends = await m.settled(answer["LeadIdentifier"])
     assert [(s.client_name, s.price) for s in sends] == [("Buyer high", "40")]
+
+
+async def test_a_ping_to_a_campaign_over_its_cap_is_refused(
+    market: Any, buyers: BuyerServer
+) -> None:
+    m = await market([buyer("only", buyers, "25")], day_max=0)
+    found = await m.ping()
+    assert (found["WillAccept"], found["Response"]) == (False, "The campaign's day cap 0 reached")

@@ -100,7 +100,7 @@ class PingLead:
         if campaign.caps.any:
             assert target.time_zone is not None
             windows = cap_windows(target.time_zone, now)
-            status, counts = await lead_store.lock_campaign_counting(
+            status, counts = await lead_store.campaign_counting(
                 conn, target.account_id, campaign_id, windows, count_returns=campaign.count_returns
             )
         if status != Status.Active:
