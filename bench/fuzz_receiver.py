@@ -473,7 +473,7 @@ def run(total: int, connections: int, seed_count: int, seed: int) -> int:
     print(f"sent in:            {elapsed:.0f} s, {connections} keep-alive connections")
     print(f"answers by class:   {dict(sorted(classes.items()))}")
     print(f"answers by status:  {dict(sorted(tally.statuses.items()))}")
-    print(f"answers >= 500:     {over} ({documented} of them the documented 501 of ping)")
+    print(f"answers >= 500:     {over} ({documented} of them the ping's /async URL's 501)")
     print(f"reset connections:  {tally.resets}")
     print(f"unanswered:         {tally.unanswered}")
     print(f"tracebacks in log:  {tracebacks}")

@@ -442,6 +442,38 @@ def cmd_lead(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_ping(args: argparse.Namespace) -> None:
+    """A ping's log, by its RequestID or OrderID: the answer, each step and the order."""
+    if not args.key:
+        raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
+    try:
+        with distribution(args.grpc, args.key) as stub:
+            found = stub.GetPingLog(distribution_pb2.GetPingLogRequest(id=args.id), timeout=30)
+    except grpc.RpcError as error:
+        raise _rpc_failure(error) from None
+    if args.json:
+        _print_json(MessageToDict(found))
+        return
+    when = found.received_at.ToDatetime()
+    accepted = "will accept" if found.will_accept else "refused"
+    print(f"Ping {found.request_id} at {when:%Y-%m-%d %H:%M:%S} UTC: {accepted}")
+    print(f"  {found.response}")
+    print(f"  request: {found.request.decode(errors='replace')}")
+    for step in found.steps:
+        detail = step.detail.replace("\n", "\n      ")
+        print(f"  {step.name}: {step.outcome} ({step.micros} µs){': ' + detail if detail else ''}")
+    if found.order_id:
+        expires = found.order_expires_on.ToDatetime()
+        used = (
+            f"used by lead {found.lead_id}"
+            if found.HasField("order_used_at")
+            else f"expires {expires:%Y-%m-%d %H:%M:%S} UTC unless used"
+        )
+        print(f"Order {found.order_id}, estimated price {found.estimated_price}: {used}")
+        for buyer in found.reserved:
+            print(f"  {buyer.client_name} account {buyer.account_id} at {buyer.price}")
+
+
 # -- serve --------------------------------------------------------------------------------
 
 
@@ -704,6 +736,12 @@ def build_parser() -> argparse.ArgumentParser:
     lead.add_argument("--json", action="store_true", help="print them as JSON")
     _server_options(lead)
     lead.set_defaults(run=cmd_lead)
+
+    ping = commands.add_parser("ping", help="show a ping's log and its order")
+    ping.add_argument("id", help="the ping's RequestID or OrderID")
+    ping.add_argument("--json", action="store_true", help="print it as JSON")
+    _server_options(ping)
+    ping.set_defaults(run=cmd_ping)
     return parser
 
 

@@ -57,6 +57,8 @@ from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.identify import Identifier
 from server.services.intake.instructions import SourceInstructions
 from server.services.intake.offers import EligibleOffers
+from server.services.intake.ping import PingLead
+from server.services.intake.ping_logs import PingLogs
 from server.services.intake.posting import PostAnswer, PostLeads
 from server.services.intake.queue_worker import (
     ProcessedPost,
@@ -200,6 +202,7 @@ async def servicers(
             CheckDuplicate(pool, identifier),
             SourceInstructions(pool, identifier, catalog),
             leads,
+            PingLead(pool, identifier, zip_codes.city_state, engine.cache),
         ),
         distribution=DistributionServicer(
             engine.views,
@@ -208,6 +211,7 @@ async def servicers(
             ConfirmSales(pool),
             RedirectNotices(pool),
             CampaignAuctions(pool),
+            PingLogs(pool),
         ),
         quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
         geo=GeoServicer(Geo(us_places.load)),

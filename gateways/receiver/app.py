@@ -17,6 +17,9 @@ sends, reading call data) and in what they write back:
 | autoredirect | REDIRECT | 303 to the buyer's URL, else to `returnurl`, else PostResponse |
 | calldata | CALL, call data read | PostResponse |
 
+The ping (PingLead) reads the same request forms and answers LeadExec's PingResponse: whether
+buyers were found, the order that reserves them, its estimated price and expiry.
+
 Each insert endpoint but ping has an `/async` variant (QueueLeads): the post is answered at
 once with LeadExec's LeadQueueResponse, or refused as the synchronous endpoint refuses it, and
 the lead service processes it later; its answer, written here too (`written_answer`), is then
@@ -61,8 +64,6 @@ DEFAULT_READ_TIMEOUT = 30.0
 JSON_TYPE = "application/json; charset=utf-8"
 XML_TYPE = "application/xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
-# Insert endpoints that come with ping-post (their /async variant too).
-NOT_ENABLED = ("ping",)
 # The methods of the URLs that post: a GET carries the whole post in its query string.
 POSTING = ("GET", "POST")
 READING = ("GET", "HEAD")
@@ -219,6 +220,18 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
             return Response(responses.duplicate_check_xml(found), 200, media_type=XML_TYPE)
         return _json(responses.duplicate_check_json(found))
 
+    async def ping(request: Request) -> Response:
+        incoming = await _incoming(request, settings, GENERAL)
+        if isinstance(incoming, Response):
+            return incoming
+        try:
+            found = await stub.PingLead(incoming.message, timeout=settings.grpc_timeout)
+        except grpc.aio.AioRpcError as error:
+            return _unavailable(incoming.kind, error)
+        if incoming.kind == "xml":
+            return Response(responses.ping_xml(found), 200, media_type=XML_TYPE)
+        return _json(responses.ping_json(found))
+
     async def posting_instructions(request: Request) -> Response:
         query = request.query_params
         credentials = leads_pb2.Credentials(
@@ -288,9 +301,10 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         return _json(responses.queue_status_json(found))
 
     routes = []
-    for name in (*insert, *NOT_ENABLED):
-        handler = insert.get(name, not_enabled)
-        later = queued.get(name, not_enabled)
+    insert["ping"] = ping
+    for name in insert:
+        handler = insert[name]
+        later = queued.get(name, not_enabled)  # ping: none (501), docs/ping_post.md
         routes += [
             _route(f"/processor/insert/{name}", handler, POSTING),
             _route(f"/processor/insert/{name}/async", later, POSTING),

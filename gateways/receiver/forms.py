@@ -30,11 +30,10 @@ Choosing the format
 Reserved names
     These names are matched ignoring case. Their values are never lead fields, in any format.
 
-    - Request values: `vid`, `lid`, `aid`, `password`, `returnurl` and `senddelay` (JSON:
-      `returnURL` and `sendDelay`).
+    - Request values: `vid`, `lid`, `aid`, `password`, `returnurl`, `senddelay` and `orderid`
+      (JSON: `returnURL`, `sendDelay` and `orderId`; the order a ping answered).
     - Lead properties: `reference` and `nosell` (JSON: `noSell`).
-    - Read and dropped: `orderid` and `response_type`. The lead contract has no order id yet,
-      and the response type is the URL segment.
+    - Read and dropped: `response_type`, which is the URL segment.
     - Call data, only when reading a call lead (`parse_submission(..., call_data=True)`, the
       calldata endpoint): `ivrnumber`, `callduration`, `callresult` and `calldate` are lead
       properties (JSON: `ivrNumber` ... in `properties`; XML: `<IVRNumber>` ... in `<Lead>`).
@@ -137,10 +136,11 @@ REQUEST_NAMES = frozenset(
         "lpleaduid",
         "leaduid",
         "processdelivery",
+        "orderid",
     }
 )
 LEAD_NAMES = frozenset({"reference", "nosell"})
-DROPPED_NAMES = frozenset({"orderid", "response_type"})
+DROPPED_NAMES = frozenset({"response_type"})
 RESERVED_NAMES = REQUEST_NAMES | LEAD_NAMES | DROPPED_NAMES
 CALL_NAMES = frozenset({"ivrnumber", "callduration", "callresult", "calldate"})
 V2_NAMES = frozenset({"tags", "offer"})
@@ -214,6 +214,7 @@ class Submission:
     parse_error: str = ""
     lead_uid: str = ""  # the update endpoint's lpleaduid (or leadUID)
     process_delivery: bool = False
+    order_id: str = ""  # the order a ping answered (orderid)
 
 
 def parse_submission(
@@ -273,6 +274,7 @@ def to_request(sub: Submission, raw: bytes, remote_ip: str) -> leads_pb2.SubmitL
         parse_error=sub.parse_error,
         lead_uid=sub.lead_uid,
         process_delivery=sub.process_delivery,
+        order_id=sub.order_id,
     )
 
 
@@ -463,6 +465,7 @@ def _submission(
         parse_error=reading.error,
         lead_uid=values["lpleaduid"] or values["leaduid"],
         process_delivery=_flag(values["processdelivery"]),
+        order_id=values["orderid"],
     )
 
 

@@ -34,6 +34,9 @@ Choices where LeadExec's documents are silent or ambiguous:
 - The document's examples for JSON bodies answer returnsends, transfer and calldata with an
   array of one post response, and general and update with a single object. The app asks for
   an array (`array=True`) where they show one; XML answers are unchanged.
+- A ping is answered with the document's PingResponse (`ping_json`): `EstimatedPrice` as a
+  decimal string, and `OrderExpiresOn` as an ISO 8601 date, or null (`xsi:nil`) without an
+  order.
 - A post's status is answered under a `<LeadQueueResponse>` root, with
   `QualityControlDetails` and `ReturnDetails` as nested elements.
 - A queued post's status (the queue status URL) is the status report with `QueueStatus`
@@ -448,6 +451,29 @@ def duplicate_check_json(found: leads_pb2.DuplicateCheck) -> JsonObject:
 def duplicate_check_xml(found: leads_pb2.DuplicateCheck) -> str:
     """The duplicate-check answer under `<PingResponse>`, as the document shows it."""
     return _document("PingResponse", duplicate_check_json(found))
+
+
+# -- ping ---------------------------------------------------------------------------------------
+
+
+def ping_json(found: leads_pb2.PingResult) -> JsonObject:
+    """LeadExec's PingResponse. EstimatedPrice is a decimal string, as in the document's JSON
+    example; OrderExpiresOn is ISO 8601 UTC like every date here (the example shows a US-style
+    time), null when no order was made."""
+    expires = iso_date(found.order_expires_on) if found.HasField("order_expires_on") else None
+    return {
+        "WillAccept": found.will_accept,
+        "RequestID": found.request_id,
+        "OrderID": found.order_id,
+        "EstimatedPrice": found.estimated_price or "0",
+        "OrderExpiresOn": expires,
+        "Response": found.response,
+    }
+
+
+def ping_xml(found: leads_pb2.PingResult) -> str:
+    """The ping's answer under `<PingResponse>`, as the document shows it."""
+    return _document("PingResponse", ping_json(found))
 
 
 # -- XML writing --------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from server.domain.catalog.rules import Operator, Rule
 from server.domain.catalog.specs import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
+    DEFAULT_PING_ORDER_SECONDS,
     CampaignSpec,
     Channel,
     LeadTypeSpec,
@@ -327,6 +328,11 @@ def campaign_spec(message: catalog_pb2.Campaign) -> CampaignSpec:
         email_verify=message.email_verify,
         append_city_state_from_zip=message.append_city_state_from_zip,
         return_client_offers=message.return_client_offers,
+        ping_order_seconds=number(
+            message.HasField("ping_order_seconds"),
+            message.ping_order_seconds,
+            DEFAULT_PING_ORDER_SECONDS,
+        ),
         rules=tuple(
             Rule(
                 r.field,
@@ -362,6 +368,7 @@ def campaign_message(stored: StoredCampaign) -> catalog_pb2.Campaign:
         email_verify=spec.email_verify,
         append_city_state_from_zip=spec.append_city_state_from_zip,
         return_client_offers=spec.return_client_offers,
+        ping_order_seconds=spec.ping_order_seconds,
         rules=[
             catalog_pb2.Rule(field=r.field, operator=int(r.operator), value=r.value)  # type: ignore[arg-type]
             for r in spec.rules

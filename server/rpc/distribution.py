@@ -8,6 +8,7 @@ from leadrouter.v1 import distribution_pb2, distribution_pb2_grpc
 
 from server.domain.buyers.records import BuyerContact
 from server.domain.buyers.specs import AccountType
+from server.domain.intake.records import PingLog
 from server.domain.sales.sends import Send
 from server.errors import InvalidArgument
 from server.rpc.convert import (
@@ -21,6 +22,7 @@ from server.rpc.interceptor import caller
 from server.services.distribution.auction_settings import CampaignAuctions
 from server.services.distribution.scan import Scan
 from server.services.distribution.views import DistributionViews
+from server.services.intake.ping_logs import PingLogs
 from server.services.operations.confirmations import ConfirmSales
 from server.services.operations.lookups import ClientsForSend, OperationLookups
 from server.services.operations.manual_sends import LoggedSend, ManualSend, ManualSends
@@ -186,6 +188,39 @@ def manual_result(send: Send) -> distribution_pb2.ManualSendResult:
     )
 
 
+def ping_log_message(found: PingLog) -> distribution_pb2.PingLog:
+    message = distribution_pb2.PingLog(
+        request_id=found.request_id,
+        request=found.request,
+        will_accept=found.will_accept,
+        response_type=found.response_type,  # type: ignore[arg-type]
+        response=found.details,
+        steps=[
+            distribution_pb2.PostStep(
+                name=s.name, outcome=s.outcome, detail=s.detail, micros=s.micros
+            )
+            for s in found.steps
+        ],
+        estimated_price=decimal_text(found.price),
+        campaign_id=found.campaign_id,
+        order_id=found.order_id,
+        lead_id=found.lead_id,
+        reserved=[
+            distribution_pb2.ReservedBuyer(
+                client_id=r.client_id,
+                client_name=r.client_name,
+                account_id=r.delivery_account_id,
+                price=decimal_text(r.price),
+            )
+            for r in found.reserved
+        ],
+    )
+    stamp(message.received_at, found.received_at)
+    stamp(message.order_expires_on, found.expires_at)
+    stamp(message.order_used_at, found.used_at)
+    return message
+
+
 class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
     def __init__(
         self,
@@ -195,11 +230,13 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
         confirmations: ConfirmSales,
         redirects: RedirectNotices,
         auctions: CampaignAuctions,
+        ping_logs: PingLogs,
     ) -> None:
         self._views = views
         self._lookups = lookups
         self._manual_sends = manual_sends
         self._confirmations = confirmations
+        self._ping_logs = ping_logs
         self._redirects = redirects
         self._auctions = auctions
 
@@ -242,6 +279,11 @@ class DistributionServicer(distribution_pb2_grpc.DistributionServiceServicer):
             _account(), request.lead_type_id, [(f.name, f.value) for f in request.fields]
         )
         return scan_message(scan)
+
+    async def GetPingLog(
+        self, request: distribution_pb2.GetPingLogRequest, context: Context
+    ) -> distribution_pb2.PingLog:
+        return ping_log_message(await self._ping_logs.read(_account(), request.id))
 
     async def GetLeadScanLog(
         self, request: distribution_pb2.GetLeadScanLogRequest, context: Context

@@ -16,9 +16,10 @@ from server.errors import InvalidArgument, NotFound, Violation
 from server.rpc.convert import callback_message, decimal_text, stamp, struct
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.instructions import SourceInstructions
+from server.services.intake.ping import PingLead
 from server.services.intake.posting import LeadAnswer, PostAnswer, PostLeads, answer_deadline
 from server.services.intake.queueing import AnswerForm, QueuedRequest, QueueLeads
-from server.services.intake.requests import PostedLead, PostOutcome, Submission
+from server.services.intake.requests import PingAnswer, PostedLead, PostOutcome, Submission
 from server.services.intake.update import UpdateLead
 from server.services.leads import Leads
 
@@ -70,6 +71,7 @@ def submission(request: leads_pb2.SubmitLeadsRequest) -> Submission:
         process_delivery=request.process_delivery,
         sale_kind=sale_kind(request.sale_kind),
         v2=request.v2,
+        order_id=request.order_id,
     )
 
 
@@ -192,6 +194,20 @@ def status_message(status: PostStatus) -> leads_pb2.PostStatus:
     return message
 
 
+def ping_message(answer: PingAnswer) -> leads_pb2.PingResult:
+    message = leads_pb2.PingResult(
+        request_id=answer.request_id,
+        will_accept=answer.will_accept,
+        order_id=answer.order_id,
+        estimated_price=decimal_text(answer.price),
+        response=answer.details,
+        response_type=int(answer.response),  # type: ignore[arg-type]
+        campaign_id=answer.campaign_id,
+    )
+    stamp(message.order_expires_on, answer.expires_at)
+    return message
+
+
 def lead_summary(lead: LeadSummary) -> admin_pb2.LeadSummary:
     message = admin_pb2.LeadSummary(
         id=lead.id,
@@ -217,6 +233,7 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
         duplicates: CheckDuplicate,
         instructions: SourceInstructions,
         leads: Leads,
+        ping: PingLead,
     ) -> None:
         self._post = post
         self._queue = queue
@@ -224,6 +241,7 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
         self._duplicates = duplicates
         self._instructions = instructions
         self._leads = leads
+        self._ping = ping
 
     async def SubmitLeads(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context
@@ -251,6 +269,11 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
             details=answer.details,
             refused=[result_message(outcome) for outcome in answer.refused],
         )
+
+    async def PingLead(
+        self, request: leads_pb2.SubmitLeadsRequest, context: Context
+    ) -> leads_pb2.PingResult:
+        return ping_message(await self._ping.ping(submission(request)))
 
     async def UpdateLead(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context

@@ -299,6 +299,7 @@ def _campaign_params(
         "email_verify": spec.email_verify,
         "append_city_state_from_zip": spec.append_city_state_from_zip,
         "return_client_offers": spec.return_client_offers,
+        "ping_order_seconds": spec.ping_order_seconds,
     }
 
 
@@ -408,6 +409,7 @@ def _campaign_from_row(row: Row, rules: list[Rule]) -> StoredCampaign:
         email_verify=row["email_verify"],
         append_city_state_from_zip=row["append_city_state_from_zip"],
         return_client_offers=row["return_client_offers"],
+        ping_order_seconds=row["ping_order_seconds"],
         rules=tuple(rules),
     )
     return StoredCampaign(id=row["id"], spec=spec, password_hash=row["password_hash"])

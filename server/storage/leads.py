@@ -47,6 +47,7 @@ class PostEntry:
     lead_id: int | None
     price: Decimal
     steps: Sequence[Step]
+    ping: bool = False  # a ping's entry (server/services/intake/ping.py)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def post_params(entry: PostEntry) -> dict[str, Any]:
         "lead_id": entry.lead_id,
         "price": entry.price,
         "steps": Jsonb([step_json(s) for s in entry.steps]),
+        "ping": entry.ping,
     }
 
 
@@ -243,6 +245,37 @@ async def lock_campaign_counting(
             },
         )
     found, counts = await locked.fetchone(), await counted.fetchone()
+    assert counts is not None
+    status = Status.Unspecified if found is None else Status(found["status"])
+    return status, CapCounts(counts["hour"], counts["day"], counts["month"])
+
+
+async def campaign_counting(
+    conn: Connection,
+    account_id: int,
+    campaign_id: int,
+    windows: CapWindows,
+    *,
+    count_returns: bool,
+) -> tuple[Status, CapCounts]:
+    """A capped campaign's status and the leads it accepted since each cap window's start,
+    without its lock (a ping checks the caps and stores no lead); one round trip."""
+    async with conn.pipeline():
+        read = await conn.execute(
+            q("campaign_status_for_post"), {"account_id": account_id, "id": campaign_id}
+        )
+        counted = await conn.execute(
+            q("count_campaign_leads"),
+            {
+                "account_id": account_id,
+                "campaign_id": campaign_id,
+                "count_returns": count_returns,
+                "hour_start": windows.hour_start,
+                "day_start": windows.day_start,
+                "month_start": windows.month_start,
+            },
+        )
+    found, counts = await read.fetchone(), await counted.fetchone()
     assert counts is not None
     status = Status.Unspecified if found is None else Status(found["status"])
     return status, CapCounts(counts["hour"], counts["day"], counts["month"])

@@ -154,8 +154,9 @@ async def held(conn: Connection, account_id: int, lead_id: int) -> list[HeldSend
 async def cap_counts(
     conn: Connection, account_id: int, windows: Sequence[tuple[int, CapWindows]]
 ) -> dict[int, CapCounts]:
-    """Sends that count against each delivery account's caps (scheduled, in flight or sold)
-    since its windows' starts, by delivery account id."""
+    """Sends that count against each delivery account's caps (scheduled, in flight or sold),
+    and pings' live reservations (unused, unexpired), since its windows' starts, by delivery
+    account id."""
     if not windows:
         return {}
     cursor = await conn.execute(

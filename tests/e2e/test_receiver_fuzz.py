@@ -123,10 +123,14 @@ def _header_value(value: str) -> bytes:
 
 
 def not_enabled(request: fuzz.Request, answer: httpx.Response) -> bool:
-    """The documented 501 of an endpoint not built yet (ping, and its /async variant); paths
-    are matched ignoring case and a trailing slash."""
+    """The documented 501 of an endpoint not built (the ping's /async variant); paths are
+    matched ignoring case and a trailing slash."""
     path = request.path.lower().rstrip("/")
-    return answer.status_code == 501 and path.startswith("/processor/insert/ping")
+    return (
+        answer.status_code == 501
+        and path.startswith("/processor/insert/ping")
+        and path.endswith("/async")
+    )
 
 
 async def processed_answer(client: httpx.AsyncClient, answer: httpx.Response) -> str:

@@ -251,7 +251,7 @@ async def test_an_unknown_response_type_is_refused(http: httpx.AsyncClient, ids:
 
 
 @pytest.mark.parametrize(
-    "path", ["/processor/insert/ping/json", "/processor/insert/ping/xml/async"]
+    "path", ["/processor/insert/ping/async", "/processor/insert/ping/xml/async"]
 )
 async def test_endpoints_not_built_yet_say_so_in_the_legacy_format(
     http: httpx.AsyncClient, path: str

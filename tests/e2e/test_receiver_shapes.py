@@ -215,10 +215,10 @@ async def test_the_receivers_own_refusals_without_a_response_type_follow_the_sam
     too_large = await http.post("/processor/insert/general", data={"Notes": "x" * SMALL_BODY})
     assert too_large.status_code == 413
     assert is_xml_post_response(too_large, "Data_Errors"), too_large.text
-    not_built = await http.post("/processor/insert/ping", data={"vid": "1"})
+    not_built = await http.post("/processor/insert/ping/async", data={"vid": "1"})
     assert not_built.status_code == 501
     assert is_xml_post_response(not_built, "Data_Errors"), not_built.text
-    as_json = await http.post("/processor/insert/ping", json={"source": {"vid": 1}})
+    as_json = await http.post("/processor/insert/ping/async", json={"source": {"vid": 1}})
     assert as_json.status_code == 501 and as_json.json()["ResponseType"] == "Data_Errors"
 
 
@@ -255,7 +255,7 @@ async def test_update_and_duplicate_check_paths_ignore_case_and_a_trailing_slash
 
 
 @pytest.mark.parametrize(
-    "path", ["/processor/insert/Ping/JSON/", "/Processor/Insert/Ping/Json/Async/"]
+    "path", ["/processor/insert/Ping/Async/", "/Processor/Insert/Ping/Json/Async/"]
 )
 async def test_endpoints_not_built_yet_answer_501_in_any_case(
     http: httpx.AsyncClient, path: str

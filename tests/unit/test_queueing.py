@@ -56,6 +56,7 @@ def test_a_queued_request_reads_back_as_posted_with_its_credentials_apart() -> N
         request_format="xml",
         raw_request=b"<Leads/>",
         sale_kind=SaleKind.Call,
+        order_id="7cef1c61-916c-4ea8-b79f-5572e73c4602",
     )
     request = QueuedRequest(submission, wait_for_sends=True, return_url="https://a.example/")
     document, credentials = request_document(request)

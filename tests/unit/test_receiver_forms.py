@@ -229,10 +229,23 @@ def test_reserved_form_names_ignore_case(body: bytes) -> None:
     assert only_lead(sub) == Lead(reference="r", no_sell=True, fields=(("FirstName", "Ann"),))
 
 
-@pytest.mark.parametrize("name", ["orderid", "OrderID", "response_type", "Response_Type"])
-def test_order_id_and_response_type_are_dropped(name: str) -> None:
+@pytest.mark.parametrize("name", ["response_type", "Response_Type"])
+def test_response_type_is_dropped(name: str) -> None:
     sub = parse(f"{name}=x&FirstName=Ann".encode(), FORM)
     assert only_lead(sub).fields == (("FirstName", "Ann"),)
+
+
+@pytest.mark.parametrize("name", ["orderid", "OrderID"])
+def test_the_order_id_is_a_request_value(name: str) -> None:
+    sub = parse(f"{name}=abc&FirstName=Ann".encode(), FORM)
+    assert sub.order_id == "abc"
+    assert only_lead(sub).fields == (("FirstName", "Ann"),)
+
+
+def test_the_order_id_is_read_from_a_json_source_and_the_query_string() -> None:
+    body = b'{"source": {"vid": 18, "orderId": "abc"}, "leads": [{"fields": {"Age": 30}}]}'
+    assert parse(body, JSON).order_id == "abc"
+    assert parse(b"FirstName=Ann", FORM, [("orderid", "def")]).order_id == "def"
 
 
 def test_form_fields_keep_their_order_and_case() -> None:

@@ -1210,3 +1210,154 @@ class RedirectStatusNotifyResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RedirectStatusNotifyResponse: _TypeAlias = RedirectStatusNotifyResponse  # noqa: Y015
+
+@_typing.final
+class GetPingLogRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    """the ping's RequestID or OrderID"""
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPingLogRequest: _TypeAlias = GetPingLogRequest  # noqa: Y015
+
+@_typing.final
+class PostStep(_message.Message):
+    """One step of a post's or ping's processing, as its post log keeps it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    MICROS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    outcome: _builtins.str
+    """passed, failed, changed, skipped"""
+    detail: _builtins.str
+    micros: _builtins.int
+    """its time"""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+        detail: _builtins.str = ...,
+        micros: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "micros", b"micros", "name", b"name", "outcome", b"outcome"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostStep: _TypeAlias = PostStep  # noqa: Y015
+
+@_typing.final
+class ReservedBuyer(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
+    PRICE_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.int
+    client_name: _builtins.str
+    account_id: _builtins.int
+    """the delivery account"""
+    price: _builtins.str
+    """what it pays, decimal string"""
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.int = ...,
+        client_name: _builtins.str = ...,
+        account_id: _builtins.int = ...,
+        price: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "client_id", b"client_id", "client_name", b"client_name", "price", b"price"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReservedBuyer: _TypeAlias = ReservedBuyer  # noqa: Y015
+
+@_typing.final
+class PingLog(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    RECEIVED_AT_FIELD_NUMBER: _builtins.int
+    REQUEST_FIELD_NUMBER: _builtins.int
+    WILL_ACCEPT_FIELD_NUMBER: _builtins.int
+    RESPONSE_TYPE_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    STEPS_FIELD_NUMBER: _builtins.int
+    ESTIMATED_PRICE_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    ORDER_EXPIRES_ON_FIELD_NUMBER: _builtins.int
+    ORDER_USED_AT_FIELD_NUMBER: _builtins.int
+    LEAD_ID_FIELD_NUMBER: _builtins.int
+    RESERVED_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    request: _builtins.bytes
+    """its posted fields without contact fields, URL-encoded"""
+    will_accept: _builtins.bool
+    response_type: _leads_pb2.ResponseType.ValueType
+    response: _builtins.str
+    estimated_price: _builtins.str
+    """decimal string"""
+    campaign_id: _builtins.int
+    order_id: _builtins.str
+    """empty: no order was made"""
+    lead_id: _builtins.int
+    """the lead posted with the order"""
+    @_builtins.property
+    def received_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def steps(self) -> _containers.RepeatedCompositeFieldContainer[Global___PostStep]: ...
+    @_builtins.property
+    def order_expires_on(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def order_used_at(self) -> _timestamp_pb2.Timestamp:
+        """unset while unused"""
+
+    @_builtins.property
+    def reserved(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReservedBuyer]: ...
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        received_at: _timestamp_pb2.Timestamp | None = ...,
+        request: _builtins.bytes = ...,
+        will_accept: _builtins.bool = ...,
+        response_type: _leads_pb2.ResponseType.ValueType = ...,
+        response: _builtins.str = ...,
+        steps: _abc.Iterable[Global___PostStep] | None = ...,
+        estimated_price: _builtins.str = ...,
+        campaign_id: _builtins.int = ...,
+        order_id: _builtins.str = ...,
+        order_expires_on: _timestamp_pb2.Timestamp | None = ...,
+        order_used_at: _timestamp_pb2.Timestamp | None = ...,
+        lead_id: _builtins.int = ...,
+        reserved: _abc.Iterable[Global___ReservedBuyer] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order_expires_on", b"order_expires_on", "order_used_at", b"order_used_at", "received_at", b"received_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "estimated_price", b"estimated_price", "lead_id", b"lead_id", "order_expires_on", b"order_expires_on", "order_id", b"order_id", "order_used_at", b"order_used_at", "received_at", b"received_at", "request", b"request", "request_id", b"request_id", "reserved", b"reserved", "response", b"response", "response_type", b"response_type", "steps", b"steps", "will_accept", b"will_accept"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PingLog: _TypeAlias = PingLog  # noqa: Y015

@@ -54,6 +54,11 @@ class DistributionServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_distribution__pb2.ListSendsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ListSendsResponse.FromString,
                 _registered_method=True)
+        self.GetPingLog = channel.unary_unary(
+                '/leadrouter.v1.DistributionService/GetPingLog',
+                request_serializer=leadrouter_dot_v1_dot_distribution__pb2.GetPingLogRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_distribution__pb2.PingLog.FromString,
+                _registered_method=True)
         self.GetClientsForSend = channel.unary_unary(
                 '/leadrouter.v1.DistributionService/GetClientsForSend',
                 request_serializer=leadrouter_dot_v1_dot_distribution__pb2.GetClientsForSendRequest.SerializeToString,
@@ -144,6 +149,15 @@ class DistributionServiceServicer:
 
     def ListSends(self, request, context):
         """The deliveries attempted for a lead, with requests (secrets masked) and responses.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPingLog(self, request, context):
+        """A ping's log (/processor/insert/ping), by its RequestID or OrderID: the request as kept
+        (without contact fields), the answer, each step with its time (the choice of buyers
+        with each buyer's reason), and the order with the buyers it reserved.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -263,6 +277,11 @@ def add_DistributionServiceServicer_to_server(servicer, server):
                     servicer.ListSends,
                     request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.ListSendsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_distribution__pb2.ListSendsResponse.SerializeToString,
+            ),
+            'GetPingLog': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPingLog,
+                    request_deserializer=leadrouter_dot_v1_dot_distribution__pb2.GetPingLogRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_distribution__pb2.PingLog.SerializeToString,
             ),
             'GetClientsForSend': grpc.unary_unary_rpc_method_handler(
                     servicer.GetClientsForSend,
@@ -433,6 +452,33 @@ class DistributionService:
             '/leadrouter.v1.DistributionService/ListSends',
             leadrouter_dot_v1_dot_distribution__pb2.ListSendsRequest.SerializeToString,
             leadrouter_dot_v1_dot_distribution__pb2.ListSendsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPingLog(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.DistributionService/GetPingLog',
+            leadrouter_dot_v1_dot_distribution__pb2.GetPingLogRequest.SerializeToString,
+            leadrouter_dot_v1_dot_distribution__pb2.PingLog.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,11 @@ class DistributionServiceStub:
     """The readable record of each scan run for a lead (GetLeadScanLog)."""
     ListSends: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.ListSendsRequest, _distribution_pb2.ListSendsResponse]
     """The deliveries attempted for a lead, with requests (secrets masked) and responses."""
+    GetPingLog: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.GetPingLogRequest, _distribution_pb2.PingLog]
+    """A ping's log (/processor/insert/ping), by its RequestID or OrderID: the request as kept
+    (without contact fields), the answer, each step with its time (the choice of buyers
+    with each buyer's reason), and the order with the buyers it reserved.
+    """
     GetClientsForSend: _grpc.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForSendRequest, _distribution_pb2.ClientsForSend]
     """-- manual operations (docs/operations.md) --
 
@@ -97,6 +102,11 @@ class DistributionServiceAsyncStub(DistributionServiceStub):
     """The readable record of each scan run for a lead (GetLeadScanLog)."""
     ListSends: _aio.UnaryUnaryMultiCallable[_distribution_pb2.ListSendsRequest, _distribution_pb2.ListSendsResponse]  # type: ignore[assignment]
     """The deliveries attempted for a lead, with requests (secrets masked) and responses."""
+    GetPingLog: _aio.UnaryUnaryMultiCallable[_distribution_pb2.GetPingLogRequest, _distribution_pb2.PingLog]  # type: ignore[assignment]
+    """A ping's log (/processor/insert/ping), by its RequestID or OrderID: the request as kept
+    (without contact fields), the answer, each step with its time (the choice of buyers
+    with each buyer's reason), and the order with the buyers it reserved.
+    """
     GetClientsForSend: _aio.UnaryUnaryMultiCallable[_distribution_pb2.GetClientsForSendRequest, _distribution_pb2.ClientsForSend]  # type: ignore[assignment]
     """-- manual operations (docs/operations.md) --
 
@@ -170,6 +180,17 @@ class DistributionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_distribution_pb2.ListSendsResponse, _abc.Awaitable[_distribution_pb2.ListSendsResponse]]:
         """The deliveries attempted for a lead, with requests (secrets masked) and responses."""
+
+    @_abc_1.abstractmethod
+    def GetPingLog(
+        self,
+        request: _distribution_pb2.GetPingLogRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_distribution_pb2.PingLog, _abc.Awaitable[_distribution_pb2.PingLog]]:
+        """A ping's log (/processor/insert/ping), by its RequestID or OrderID: the request as kept
+        (without contact fields), the answer, each step with its time (the choice of buyers
+        with each buyer's reason), and the order with the buyers it reserved.
+        """
 
     @_abc_1.abstractmethod
     def GetClientsForSend(

@@ -420,6 +420,7 @@ class SubmitLeadsRequest(_message.Message):
     WAIT_FOR_SENDS_FIELD_NUMBER: _builtins.int
     SALE_KIND_FIELD_NUMBER: _builtins.int
     V2_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
     send_delay_hours: _builtins.str
     """decimal string; empty = none"""
     return_url: _builtins.str
@@ -449,6 +450,10 @@ class SubmitLeadsRequest(_message.Message):
     """The V2 receiver's request: the lead source's API key is required (a request without
     one is refused No_Account_Found), and each lead's tags and offer block are read.
     """
+    order_id: _builtins.str
+    """SubmitLeads: the order a ping answered (orderid), as posted; its first lead is delivered
+    to the buyers the order reserved, at their reserved prices.
+    """
     @_builtins.property
     def credentials(self) -> Global___Credentials: ...
     @_builtins.property
@@ -469,10 +474,11 @@ class SubmitLeadsRequest(_message.Message):
         wait_for_sends: _builtins.bool = ...,
         sale_kind: Global___SaleKind.ValueType = ...,
         v2: _builtins.bool = ...,
+        order_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "lead_uid", b"lead_uid", "leads", b"leads", "parse_error", b"parse_error", "process_delivery", b"process_delivery", "raw_request", b"raw_request", "remote_ip", b"remote_ip", "request_format", b"request_format", "return_url", b"return_url", "sale_kind", b"sale_kind", "send_delay_hours", b"send_delay_hours", "v2", b"v2", "wait_for_sends", b"wait_for_sends"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["credentials", b"credentials", "lead_uid", b"lead_uid", "leads", b"leads", "order_id", b"order_id", "parse_error", b"parse_error", "process_delivery", b"process_delivery", "raw_request", b"raw_request", "remote_ip", b"remote_ip", "request_format", b"request_format", "return_url", b"return_url", "sale_kind", b"sale_kind", "send_delay_hours", b"send_delay_hours", "v2", b"v2", "wait_for_sends", b"wait_for_sends"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -843,6 +849,57 @@ class PostStatus(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PostStatus: _TypeAlias = PostStatus  # noqa: Y015
+
+@_typing.final
+class PingResult(_message.Message):
+    """LeadExec's PingResponse."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    WILL_ACCEPT_FIELD_NUMBER: _builtins.int
+    ORDER_ID_FIELD_NUMBER: _builtins.int
+    ESTIMATED_PRICE_FIELD_NUMBER: _builtins.int
+    ORDER_EXPIRES_ON_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    RESPONSE_TYPE_FIELD_NUMBER: _builtins.int
+    CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """RequestID: the ping's post log entry (GetPostStatus)"""
+    will_accept: _builtins.bool
+    """WillAccept: buyers were found and reserved"""
+    order_id: _builtins.str
+    """OrderID; empty unless will_accept"""
+    estimated_price: _builtins.str
+    """EstimatedPrice: owed to the source, decimal string"""
+    response: _builtins.str
+    """Response: coverage found, or why not"""
+    response_type: Global___ResponseType.ValueType
+    """why not, as a post would be answered"""
+    campaign_id: _builtins.int
+    @_builtins.property
+    def order_expires_on(self) -> _timestamp_pb2.Timestamp:
+        """OrderExpiresOn; unset unless will_accept"""
+
+    def __init__(
+        self,
+        *,
+        request_id: _builtins.str = ...,
+        will_accept: _builtins.bool = ...,
+        order_id: _builtins.str = ...,
+        estimated_price: _builtins.str = ...,
+        order_expires_on: _timestamp_pb2.Timestamp | None = ...,
+        response: _builtins.str = ...,
+        response_type: Global___ResponseType.ValueType = ...,
+        campaign_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["order_expires_on", b"order_expires_on"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "estimated_price", b"estimated_price", "order_expires_on", b"order_expires_on", "order_id", b"order_id", "request_id", b"request_id", "response", b"response", "response_type", b"response_type", "will_accept", b"will_accept"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PingResult: _TypeAlias = PingResult  # noqa: Y015
 
 @_typing.final
 class DuplicateCheck(_message.Message):

@@ -55,6 +55,11 @@ class LeadServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_leads__pb2.DuplicateCheck.FromString,
                 _registered_method=True)
+        self.PingLead = channel.unary_unary(
+                '/leadrouter.v1.LeadService/PingLead',
+                request_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_leads__pb2.PingResult.FromString,
+                _registered_method=True)
         self.UpdateLead = channel.unary_unary(
                 '/leadrouter.v1.LeadService/UpdateLead',
                 request_serializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
@@ -104,6 +109,17 @@ class LeadServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PingLead(self, request, context):
+        """A ping (/processor/insert/ping): leads[0]'s eligibility fields, checked as a post's are
+        but without contact fields, run through the real choice of buyers without delivering.
+        The buyers chosen are reserved under an order that lives for the campaign's
+        ping_order_seconds; a SubmitLeads request naming it (order_id) is delivered to them.
+        Logged like a post; nothing else is stored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateLead(self, request, context):
         """Change fields of a lead the source posted earlier (lead_uid); leads[0] holds the fields.
         """
@@ -141,6 +157,11 @@ def add_LeadServiceServicer_to_server(servicer, server):
                     servicer.CheckDuplicate,
                     request_deserializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_leads__pb2.DuplicateCheck.SerializeToString,
+            ),
+            'PingLead': grpc.unary_unary_rpc_method_handler(
+                    servicer.PingLead,
+                    request_deserializer=leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_leads__pb2.PingResult.SerializeToString,
             ),
             'UpdateLead': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateLead,
@@ -261,6 +282,33 @@ class LeadService:
             '/leadrouter.v1.LeadService/CheckDuplicate',
             leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
             leadrouter_dot_v1_dot_leads__pb2.DuplicateCheck.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PingLead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.LeadService/PingLead',
+            leadrouter_dot_v1_dot_leads__pb2.SubmitLeadsRequest.SerializeToString,
+            leadrouter_dot_v1_dot_leads__pb2.PingResult.FromString,
             options,
             channel_credentials,
             insecure,

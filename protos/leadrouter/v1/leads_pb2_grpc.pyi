@@ -53,6 +53,13 @@ class LeadServiceStub:
     """Whether a lead with these duplicate-check values was received within the campaign's
     window; nothing is stored but the post log entry. Only leads[0] is read.
     """
+    PingLead: _grpc.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.PingResult]
+    """A ping (/processor/insert/ping): leads[0]'s eligibility fields, checked as a post's are
+    but without contact fields, run through the real choice of buyers without delivering.
+    The buyers chosen are reserved under an order that lives for the campaign's
+    ping_order_seconds; a SubmitLeads request naming it (order_id) is delivered to them.
+    Logged like a post; nothing else is stored.
+    """
     UpdateLead: _grpc.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.SubmitLeadsResponse]
     """Change fields of a lead the source posted earlier (lead_uid); leads[0] holds the fields."""
     GetSourceInstructions: _grpc.UnaryUnaryMultiCallable[_leads_pb2.SourceInstructionsRequest, _admin_pb2.PostingInstructions]
@@ -79,6 +86,13 @@ class LeadServiceAsyncStub(LeadServiceStub):
     CheckDuplicate: _aio.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.DuplicateCheck]  # type: ignore[assignment]
     """Whether a lead with these duplicate-check values was received within the campaign's
     window; nothing is stored but the post log entry. Only leads[0] is read.
+    """
+    PingLead: _aio.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.PingResult]  # type: ignore[assignment]
+    """A ping (/processor/insert/ping): leads[0]'s eligibility fields, checked as a post's are
+    but without contact fields, run through the real choice of buyers without delivering.
+    The buyers chosen are reserved under an order that lives for the campaign's
+    ping_order_seconds; a SubmitLeads request naming it (order_id) is delivered to them.
+    Logged like a post; nothing else is stored.
     """
     UpdateLead: _aio.UnaryUnaryMultiCallable[_leads_pb2.SubmitLeadsRequest, _leads_pb2.SubmitLeadsResponse]  # type: ignore[assignment]
     """Change fields of a lead the source posted earlier (lead_uid); leads[0] holds the fields."""
@@ -127,6 +141,19 @@ class LeadServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_leads_pb2.DuplicateCheck, _abc.Awaitable[_leads_pb2.DuplicateCheck]]:
         """Whether a lead with these duplicate-check values was received within the campaign's
         window; nothing is stored but the post log entry. Only leads[0] is read.
+        """
+
+    @_abc_1.abstractmethod
+    def PingLead(
+        self,
+        request: _leads_pb2.SubmitLeadsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_leads_pb2.PingResult, _abc.Awaitable[_leads_pb2.PingResult]]:
+        """A ping (/processor/insert/ping): leads[0]'s eligibility fields, checked as a post's are
+        but without contact fields, run through the real choice of buyers without delivering.
+        The buyers chosen are reserved under an order that lives for the campaign's
+        ping_order_seconds; a SubmitLeads request naming it (order_id) is delivered to them.
+        Logged like a post; nothing else is stored.
         """
 
     @_abc_1.abstractmethod

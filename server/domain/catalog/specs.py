@@ -23,6 +23,8 @@ MIN_PORTAL_PASSWORD = 8
 MAX_PORTAL_PASSWORD = 1024  # sign-in refuses longer ones unhashed: scrypt reads all of it
 DEFAULT_DUP_DAYS = 30
 DEFAULT_MAX_SELL = 1
+DEFAULT_PING_ORDER_SECONDS = 60
+MAX_PING_ORDER_SECONDS = 86_400
 
 
 class Channel(enum.IntEnum):
@@ -108,6 +110,7 @@ class CampaignSpec:
     # 1-to-1 consent: answer posts with the eligible buyers' offers, sell only where chosen
     return_client_offers: bool = False
     rules: tuple[Rule, ...] = ()
+    ping_order_seconds: int = DEFAULT_PING_ORDER_SECONDS  # how long a ping's order lives
 
     @property
     def caps(self) -> Caps:
@@ -186,6 +189,10 @@ def validate_campaign(
     for name in ("dup_day_max", "max_sell", "return_days"):
         if getattr(spec, name) < 0:
             problems.append(Violation(f"{where}.{name}", "must not be negative"))
+    if not 1 <= spec.ping_order_seconds <= MAX_PING_ORDER_SECONDS:
+        problems.append(
+            Violation(f"{where}.ping_order_seconds", f"must be 1 to {MAX_PING_ORDER_SECONDS}")
+        )
     problems.extend(validate_pricing(spec.pricing, where))
     if fields is not None:
         problems.extend(validate_rules(spec.rules, fields, where))

@@ -17,6 +17,7 @@ from server.domain.catalog.rules import Operator, Rule
 from server.domain.catalog.specs import (
     DEFAULT_DUP_DAYS,
     DEFAULT_MAX_SELL,
+    DEFAULT_PING_ORDER_SECONDS,
     CampaignSpec,
     Channel,
     LeadTypeSpec,
@@ -252,6 +253,7 @@ def _campaign(
             "email_verify",
             "append_city_state_from_zip",
             "return_client_offers",
+            "ping_order_seconds",
             "rules",
             "auction",
         },
@@ -281,6 +283,7 @@ def _campaign(
         email_verify=r.boolean("email_verify"),
         append_city_state_from_zip=r.boolean("append_city_state_from_zip"),
         return_client_offers=r.boolean("return_client_offers"),
+        ping_order_seconds=r.integer("ping_order_seconds", DEFAULT_PING_ORDER_SECONDS),
         rules=tuple(
             _rule(item, f"{path}.rules[{i}]", problems) for i, item in enumerate(r.objects("rules"))
         ),

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from server.domain.callbacks.records import CallbackReport
 from server.domain.intake.queueing import QueueState
+from server.domain.intake.screening import Step
 
 
 @dataclass(frozen=True)
@@ -73,3 +74,34 @@ class PostStatus:
     @property
     def qc_pending_review(self) -> bool:
         return self.pending_qc and self.qc_reviewed_at is None
+
+
+@dataclass(frozen=True)
+class ReservedBuyer:
+    """A buyer a ping's order reserved, at its price."""
+
+    client_id: int
+    client_name: str
+    delivery_account_id: int
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class PingLog:
+    """A ping as its post log entry keeps it: the request (without contact fields), the
+    answer, each step, and its order with the buyers reserved, while it has one."""
+
+    request_id: str
+    received_at: datetime
+    request: bytes
+    will_accept: bool
+    response_type: int  # ResponseType
+    details: str
+    steps: tuple[Step, ...]
+    price: Decimal
+    campaign_id: int
+    order_id: str = ""
+    expires_at: datetime | None = None
+    used_at: datetime | None = None
+    lead_id: int = 0
+    reserved: tuple[ReservedBuyer, ...] = ()

@@ -24,7 +24,7 @@ from server.services.distribution.auction import Auctions
 from server.services.distribution.buyer_cache import BuyerCache
 from server.services.distribution.deliver import Deliveries
 from server.services.distribution.notices import Notices
-from server.services.distribution.step import NewJob, Reserved, Steps
+from server.services.distribution.step import NewJob, Reserved, ReservedBuyer, Steps
 from server.services.distribution.views import DistributionViews
 from server.services.runner import Backoff, LeasedRunner, RunnerSettings
 from server.storage import jobs as job_store
@@ -68,7 +68,7 @@ class Distributor:
         connection of their own keeps buyers' answers from queueing behind posts for one."""
         self._pool = pool
         self._settings = settings = settings or EngineSettings()
-        self.cache = cache = BuyerCache()  # this process's compiled buyers, shared
+        self.cache = cache = BuyerCache()  # compiled buyers: shared with pings and offers
         self.views = DistributionViews(pool, cache)
         self.pinger = Pinger(transports.http)
         self.auctions = Auctions(self.pinger)
@@ -187,6 +187,13 @@ class Distributor:
         the sends to deliver once it commits (`deliver_first`), or None to leave the step to
         the lead's walk (server/services/distribution/step.py Steps.first)."""
         return await self.steps.first(conn, job)
+
+    async def first_reserved(
+        self, conn: Connection, job: NewJob, reserved: Sequence[ReservedBuyer]
+    ) -> list[Reserved]:
+        """The sends to the buyers a ping's order reserved, for a just-stored lead posted with
+        it, in the caller's transaction (Steps.first_reserved); delivered once it commits."""
+        return await self.steps.first_reserved(conn, job, reserved)
 
     def deliver_first(self, account_id: int, lead_id: int, sends: Sequence[Reserved]) -> None:
         """Deliver the sends a committed first step reserved (`first_step`), then walk on.

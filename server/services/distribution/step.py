@@ -78,6 +78,17 @@ class _AuctionDue:
 
 
 @dataclass(frozen=True)
+class ReservedBuyer:
+    """A buyer a ping's order reserved for the lead posted with it."""
+
+    client_id: int
+    delivery_account_id: int
+    price: Decimal
+    order_id: int | None
+    order_item_id: int | None
+
+
+@dataclass(frozen=True)
 class NewJob:
     """A lead's distribution job as the transaction accepting the lead just wrote it, with
     what its first step needs (`Steps.first`)."""
@@ -238,6 +249,51 @@ class Steps:
             consented=new.consented,
         )
         return await self._advance(conn, new.account_id, new.lead_id, snapshot, job, ())
+
+    async def first_reserved(
+        self, conn: Connection, new: NewJob, reserved: Sequence[ReservedBuyer]
+    ) -> list[Reserved]:
+        """The first and only plan of a lead posted with a ping's order, in the transaction
+        that accepts it: a send to each buyer the order reserved, at its reserved price and on
+        its reserved order item, in the order's order; nothing else is tried after them (the
+        plan is the reservations, its position past them). The caller held the reservations
+        under the accounts' locks, so caps and orders are not counted again. The lead type's
+        buyers are compiled here when this process has not yet (the ping compiled them, in
+        some process)."""
+        snapshot = await self._cache.snapshot(
+            conn, new.account_id, new.lead_type_id, new.buyer_version
+        )
+        job = job_store.Job(
+            state="pending",
+            plan=None,
+            cursor=0,
+            max_sells=new.max_sells,
+            account_types=job_store.account_types(new.account_types),
+            lead_type_id=new.lead_type_id,
+            fields=new.fields,
+            call_data=new.call_data,
+            now=new.now,
+            buyer_version=new.buyer_version,
+        )
+        notes = [f"Lead {new.lead_id} posted with a ping's order: its reserved buyers"]
+        pending: list[_Pending] = []
+        for buyer in reserved:
+            view = snapshot.by_id.get(buyer.delivery_account_id)
+            if view is None:
+                notes.append(f"- account {buyer.delivery_account_id}: passed over: removed")
+                continue
+            pick = None
+            if buyer.order_id is not None and buyer.order_item_id is not None:
+                pick = Pick(buyer.order_id, buyer.order_item_id, None)
+            pending.append(_Pending(view, pick, len(notes), buyer.price))
+            notes.append(
+                f"- {view.label}: reserved at {buyer.price:.2f}"
+                + ("" if view.delivery_delay_seconds <= 0 else " (scheduled)")
+            )
+        plan = [job_store.PlanEntry(b.delivery_account_id, b.client_id, b.price) for b in reserved]
+        state = "waiting" if pending else "done"
+        after = job_store.JobAfter(state, plan, len(plan), ["\n".join(notes)])
+        return await self._write(conn, new.account_id, new.lead_id, job, pending, notes, after)
 
     async def _advance(
         self,

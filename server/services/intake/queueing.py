@@ -179,6 +179,7 @@ def request_document(request: QueuedRequest) -> tuple[bytes, bytes]:
         "remote_ip": sub.remote_ip,
         "request_format": sub.request_format,
         "sale_kind": int(sub.sale_kind),
+        "order_id": sub.order_id,
         "wait_for_sends": request.wait_for_sends,
         "return_url": request.return_url,
     }
@@ -215,6 +216,7 @@ def queued_request(document: bytes, credentials: bytes, post_id: str) -> QueuedR
         remote_ip=read["remote_ip"],
         request_format=read["request_format"],
         sale_kind=SaleKind(read["sale_kind"]),
+        order_id=read.get("order_id", ""),  # absent from posts queued before ping-post
         request_post_id=post_id,
     )
     return QueuedRequest(submission, read["wait_for_sends"], read["return_url"])

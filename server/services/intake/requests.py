@@ -44,6 +44,7 @@ class Submission:
     # entry names it instead of keeping the body
     request_post_id: str = ""
     v2: bool = False  # the V2 receiver's: the source's API key is required
+    order_id: str = ""  # the ping's order a post names (orderid), as posted
 
 
 @dataclass(frozen=True)
@@ -74,3 +75,17 @@ class DuplicateFinding:
     response: str
     lead_id: int = 0  # only when the earlier lead came from the same source
     received_on: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PingAnswer:
+    """The answer to a ping (LeadExec's PingResponse)."""
+
+    request_id: str  # the ping's post log entry
+    will_accept: bool
+    response: ResponseType
+    details: str
+    order_id: str = ""
+    price: Decimal = Decimal("0")  # estimated, owed to the source
+    expires_at: datetime | None = None
+    campaign_id: int = 0

@@ -16,26 +16,40 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 
 from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
-from server.domain.catalog.specs import PricingModel, Status
+from server.domain.catalog.fields import Value
+from server.domain.catalog.specs import Channel, PricingModel, Status
 from server.domain.intake.call_data import screening_values
 from server.domain.intake.contacts import contact_keys
 from server.domain.intake.duplicates import duplicate_key
 from server.domain.intake.limits import MAX_LEADS_PER_REQUEST
 from server.domain.intake.offers import Chosen, Offered, choose
+from server.domain.intake.ping import (
+    OrderRefusal,
+    changed_fields,
+    changed_refusal,
+    eligibility_values,
+    malformed_order_refusal,
+    missing_order_refusal,
+    order_refusal,
+    parse_order_id,
+)
 from server.domain.intake.screening import ResponseType, Screening, Step, ZipLookup, screen
 from server.services.distribution.engine import Distributor
-from server.services.distribution.step import NewJob, Reserved
+from server.services.distribution.step import NewJob, Reserved, ReservedBuyer
 from server.services.intake import post_log
 from server.services.intake.identify import Identifier, Refused, Target, micros
 from server.services.intake.offers import EligibleOffers
 from server.services.intake.requests import PostOutcome, Submission
+from server.storage import buyers as buyer_store
 from server.storage import leads as lead_store
+from server.storage import orders as orders_store
+from server.storage import ping_orders as ping_store
 from server.storage.database import Connection, Pool, rolled_back, transaction
 
 log = logging.getLogger(__name__)
@@ -258,6 +272,19 @@ class SubmitLeads:
                 "no duplicate fields posted" if key is None else "the campaign checks no duplicates"
             )
             steps.append(Step("duplicate_check", "skipped", skipped, micros(clock)))
+        order: ping_store.LockedOrder | None = None
+        if submission.order_id.strip() or campaign.channel is Channel.PingPost:
+            clock = time.perf_counter()
+            order, refusal = await _ping_order(conn, target, submission.order_id, values)
+            if refusal is not None:
+                steps.append(Step("ping_order", "failed", refusal.details, micros(clock)))
+                outcome = PostOutcome(
+                    post_id, refusal.response, refusal.details, campaign_id=campaign_id
+                )
+                return outcome, None
+            assert order is not None
+            held = f"order {order.order.id}: {len(order.reservations)} buyers reserved"
+            steps.append(Step("ping_order", "passed", held, micros(clock)))
         price = (
             campaign.pricing.amount
             if campaign.pricing.model is PricingModel.PerLead
@@ -317,7 +344,9 @@ class SubmitLeads:
                 buyer_version=stored.buyer_version,
                 consented=consent.chosen.consented if consent else None,
             )
-            first = await self._first_step(conn, job)
+            first = await self._first_step(conn, job, order)
+        if order is not None:  # after the step's savepoint: kept if the step is undone
+            await ping_store.use(conn, target.account_id, order.order.id, stored.id)
         return replace(accepted, lead_id=stored.id), first
 
     async def _consent(
@@ -364,7 +393,9 @@ class SubmitLeads:
         )
         return _Consent(offered, chosen)
 
-    async def _first_step(self, conn: Connection, job: NewJob) -> FirstStep:
+    async def _first_step(
+        self, conn: Connection, job: NewJob, order: ping_store.LockedOrder | None
+    ) -> FirstStep:
         """The lead's first distribution step in its acceptance transaction; the sends it
         reserved, or None when the walk is left to take it. A step that fails is undone back
         to its savepoint and the lead stays accepted: a deadlock with another walker (whose
@@ -372,6 +403,14 @@ class SubmitLeads:
         other failure is logged, and the walk meets it again."""
         assert self._engine is not None
         try:
+            if order is not None:
+                reserved = [
+                    ReservedBuyer(
+                        r.client_id, r.delivery_account_id, r.price, r.order_id, r.order_item_id
+                    )
+                    for r in order.reservations
+                ]
+                return await self._engine.first_reserved(conn, job, reserved)
             return await self._engine.first_step(conn, job)
         except Exception as problem:
             if rolled_back(problem):
@@ -392,6 +431,37 @@ class _Consent:
     @property
     def refusal(self) -> str:
         return self.chosen.refusal
+
+
+async def _ping_order(
+    conn: Connection, target: Target, posted: str, values: Mapping[str, Value]
+) -> tuple[ping_store.LockedOrder | None, OrderRefusal | None]:
+    """The ping's order a post names, locked with its reserved buyers' accounts and orders,
+    or why the post cannot use it. The accounts are locked in the order's order, as the ping
+    locked them, before its expiry is read by the clock: a ping that counted it as expired
+    has committed by then, so the order's buyers are never over their caps."""
+    assert target.campaign is not None and target.campaign_id is not None
+    missing = missing_order_refusal(target.campaign.channel, posted)
+    if missing is not None:
+        return None, missing
+    order_id = parse_order_id(posted)
+    if order_id is None:
+        return None, malformed_order_refusal(posted)
+    locked = await ping_store.lock(conn, target.account_id, order_id)
+    stored = None if locked is None else replace(locked.order, live=True)
+    refusal = order_refusal(order_id, stored, target.campaign_id)
+    if refusal is not None or locked is None:
+        return None, refusal
+    for reserved in locked.reservations:
+        await buyer_store.lock_for_send(conn, target.account_id, reserved.delivery_account_id)
+        if reserved.order_item_id is not None:
+            await orders_store.lock_client_orders(conn, target.account_id, reserved.client_id)
+    live = await ping_store.live(conn, target.account_id, order_id)
+    refusal = order_refusal(order_id, replace(locked.order, live=live), target.campaign_id)
+    if refusal is None:
+        posted_values = eligibility_values(target.fields, values)
+        refusal = changed_refusal(order_id, changed_fields(locked.order.values, posted_values))
+    return (None, refusal) if refusal is not None else (locked, None)
 
 
 async def identified(

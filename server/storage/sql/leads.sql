@@ -99,11 +99,11 @@ ROLLBACK TO SAVEPOINT first_step;
 -- Log one posted lead, accepted or not.
 INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
                    request_format, request_body, request_truncated, lead_index, request_post_id,
-                   is_valid, response_type, response_details, lead_id, price, steps)
+                   is_valid, response_type, response_details, lead_id, price, steps, ping)
 VALUES (%(account_id)s, %(id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
         %(remote_ip)s, %(request_format)s, %(request_body)s, %(request_truncated)s,
         %(lead_index)s, %(request_post_id)s, %(is_valid)s, %(response_type)s,
-        %(response_details)s, %(lead_id)s, %(price)s, %(steps)s);
+        %(response_details)s, %(lead_id)s, %(price)s, %(steps)s, %(ping)s);
 
 -- name: get_post_status
 -- A post and the state of its lead, by PostID; for a queued post (an /async URL's), where it

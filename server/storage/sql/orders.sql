@@ -56,7 +56,7 @@ WHERE i.account_id = %(account_id)s AND i.order_id = %(order_id)s
 
 -- name: list_orders
 -- Orders of the account's buyers (all, or one buyer's), with their items as JSON and the
--- sends counted against them in their current period.
+-- sends counted against them in their current period (held: with pings' live reservations).
 SELECT o.id, o.client_id, o.key, o.start_at, o.end_at, o.status, o.renewal, o.auto_charge,
        o.period_start, o.period_end, o.renewals,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
@@ -64,7 +64,11 @@ SELECT o.id, o.client_id, o.key, o.start_at, o.end_at, o.status, o.renewal, o.au
                    'quantity', i.quantity, 'account_id', i.delivery_account_id,
                    'held', (SELECT count(*) FROM sends s
                             WHERE s.account_id = i.account_id AND s.order_item_id = i.id
-                              AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}}) AND s.created_at >= o.period_start),
+                              AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}}) AND s.created_at >= o.period_start)
+                           + (SELECT count(*) FROM ping_reservations r
+                              WHERE r.order_item_id = i.id AND r.account_id = i.account_id
+                                AND NOT r.used AND r.expires_at > clock_timestamp()
+                                AND r.created_at >= o.period_start),
                    'sold', (SELECT count(*) FROM sends s
                             WHERE s.account_id = i.account_id AND s.order_item_id = i.id
                               AND s.status = {{SendStatus.SOLD}} AND s.created_at >= o.period_start))

@@ -5,16 +5,27 @@ WHERE account_id = %(account_id)s AND lead_id = %(lead_id)s AND status IN ({{Sen
 ORDER BY id;
 
 -- name: cap_counts
--- Deliveries per account since the start of its buyer's local hour, day and month.
-SELECT x.id,
-       count(s.id) FILTER (WHERE s.created_at >= x.hour_start) AS hour,
-       count(s.id) FILTER (WHERE s.created_at >= x.day_start) AS day,
-       count(s.id) AS month
+-- Deliveries per account since the start of its buyer's local hour, day and month: its sends
+-- that hold or made a sale, and the capacity pings' orders reserve while unused and unexpired.
+SELECT x.id, s.hour + r.hour AS hour, s.day + r.day AS day, s.month + r.month AS month
 FROM unnest(%(ids)s::bigint[], %(hour_starts)s::timestamptz[], %(day_starts)s::timestamptz[],
             %(month_starts)s::timestamptz[]) AS x(id, hour_start, day_start, month_start)
-LEFT JOIN sends s ON s.account_id = %(account_id)s AND s.delivery_account_id = x.id
-  AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}}) AND s.created_at >= x.month_start
-GROUP BY x.id;
+CROSS JOIN LATERAL (
+  SELECT count(*) FILTER (WHERE s.created_at >= x.hour_start) AS hour,
+         count(*) FILTER (WHERE s.created_at >= x.day_start) AS day,
+         count(*) AS month
+  FROM sends s
+  WHERE s.account_id = %(account_id)s AND s.delivery_account_id = x.id
+    AND s.status IN ({{SendStatus.SCHEDULED}}, {{SendStatus.IN_FLIGHT}}, {{SendStatus.SOLD}}) AND s.created_at >= x.month_start
+) s
+CROSS JOIN LATERAL (
+  SELECT count(*) FILTER (WHERE r.created_at >= x.hour_start) AS hour,
+         count(*) FILTER (WHERE r.created_at >= x.day_start) AS day,
+         count(*) AS month
+  FROM ping_reservations r
+  WHERE r.delivery_account_id = x.id AND r.created_at >= x.month_start
+    AND r.account_id = %(account_id)s AND NOT r.used AND r.expires_at > clock_timestamp()
+) r;
 
 -- name: claim_sends
 -- Lease due sends: scheduled ones whose time came, and in-flight ones whose process died.

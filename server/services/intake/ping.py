@@ -1,0 +1,201 @@
+"""A ping (/processor/insert/ping): the lead's eligibility data screened as a post's is, the
+engine's choice of buyers run and reserved under an order, without storing a lead or
+delivering. One transaction: identify, screen, check the campaign's caps, choose and reserve
+(server/services/distribution/choice.py), store the order with its reservations and log the
+ping like a post (its steps, with the scan and each buyer's reason).
+
+The rules are in server/domain/intake/ping.py; the post that uses the order is
+server/services/intake/submit.py (`orderid`).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
+from server.domain.catalog.specs import Status
+from server.domain.intake.ping import (
+    COVERAGE,
+    eligibility_values,
+    estimated_price,
+    ping_fields,
+    without_contact,
+)
+from server.domain.intake.screening import ResponseType, Step, ZipLookup, screen
+from server.services.distribution.buyer_cache import BuyerCache
+from server.services.distribution.choice import Pricer, choose, fixed
+from server.services.intake import post_log
+from server.services.intake.identify import Identifier, Target, micros
+from server.services.intake.requests import PingAnswer, PostOutcome, Submission
+from server.services.intake.submit import identified
+from server.storage import leads as lead_store
+from server.storage import ping_orders as order_store
+from server.storage.database import Connection, Pool, transaction
+
+NO_COVERAGE = "No coverage: no buyer can take this lead now"
+
+
+class PingLead:
+    """Answers pings, reserving the chosen buyers under an order."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        identifier: Identifier,
+        zip_lookup: ZipLookup,
+        cache: BuyerCache,
+        pricer: Pricer = fixed,
+    ) -> None:
+        """`cache`: the engine's compiled buyers; `pricer`: what the chosen buyers pay (the
+        accounts' fixed prices, until an auction prices the buyers that ping first)."""
+        self._pool = pool
+        self._identifier = identifier
+        self._zip_lookup = zip_lookup
+        self._cache = cache
+        self._pricer = pricer
+
+    async def ping(self, submission: Submission) -> PingAnswer:
+        """The first lead's answer; the request is logged whatever it is answered."""
+        target = Target()
+        request_id = str(uuid.uuid4())
+        async with transaction(self._pool) as conn:
+            refused = await identified(conn, self._identifier, submission, target)
+            if refused is not None:
+                answer = PingAnswer(
+                    request_id, False, refused.response, refused.details,
+                    campaign_id=target.campaign_id or 0,
+                )  # fmt: skip
+                await _log(conn, submission, target, answer, target.steps)
+                return answer
+            answer, steps = await self._ping(conn, submission, target, request_id)
+            await _log(conn, submission, target, answer, steps)
+            return answer
+
+    async def _ping(
+        self, conn: Connection, submission: Submission, target: Target, request_id: str
+    ) -> tuple[PingAnswer, list[Step]]:
+        assert target.campaign is not None and target.campaign_id is not None
+        campaign, campaign_id = target.campaign, target.campaign_id
+        lead = submission.leads[0]
+        now = datetime.now(UTC)
+        fields = ping_fields(target.fields)
+        screening = screen(
+            campaign, fields, dict(lead.fields), self._zip_lookup, None, lead.reference, now=now
+        )
+        steps = [*target.steps, *screening.steps]
+        post_log.unknown_fields(request_id, screening.extras)
+
+        def refusal(response: ResponseType, details: str) -> tuple[PingAnswer, list[Step]]:
+            return PingAnswer(request_id, False, response, details, campaign_id=campaign_id), steps
+
+        if not screening.accepted:
+            return refusal(screening.response, screening.details)
+        clock = time.perf_counter()
+        status, counts = campaign.status, NOTHING_COUNTED
+        if campaign.caps.any:
+            assert target.time_zone is not None
+            windows = cap_windows(target.time_zone, now)
+            status, counts = await lead_store.campaign_counting(
+                conn, target.account_id, campaign_id, windows, count_returns=campaign.count_returns
+            )
+        if status != Status.Active:
+            steps.append(Step("campaign_status", "failed", "disabled meanwhile", micros(clock)))
+            return refusal(ResponseType.Account_Disabled, "The campaign is disabled")
+        over = cap_reached(campaign.caps, counts)
+        steps.append(Step("caps", "failed" if over else "passed", over, micros(clock)))
+        if over:
+            return refusal(ResponseType.Post_Over_Max, f"The campaign's {over}")
+
+        clock = time.perf_counter()
+        lead_type_id = target.lead_type_id or 0
+        db_now, version = await order_store.clock(conn, target.account_id)
+        snapshot = await self._cache.snapshot(conn, target.account_id, lead_type_id, version)
+        values = eligibility_values(target.fields, screening.values)
+        choice = await choose(
+            conn,
+            target.account_id,
+            lead_type_id,
+            snapshot,
+            {name.casefold(): value for name, value in values.items()},
+            campaign.max_sell,
+            db_now,
+            self._pricer,
+        )
+        chosen = choice.chosen
+        steps.append(
+            Step("choose_buyers", "passed" if chosen else "failed", choice.log, micros(clock))
+        )
+        if not chosen:
+            return refusal(ResponseType.Outside_Criteria, NO_COVERAGE)
+        price = estimated_price(campaign.pricing, [c.price for c in chosen])
+        order_id = str(uuid.uuid4())
+        clock = time.perf_counter()
+        expires_at = await order_store.insert(
+            conn,
+            target.account_id,
+            order_store.NewOrder(
+                id=order_id,
+                request_id=request_id,
+                source_id=target.source_id or 0,
+                campaign_id=campaign_id,
+                lead_type_id=lead_type_id,
+                values=values,
+                price=price,
+                seconds=campaign.ping_order_seconds,
+                reservations=[
+                    order_store.Reservation(
+                        client_id=c.view.client_id,
+                        delivery_account_id=c.view.id,
+                        price=c.price,
+                        order_id=c.pick.order_id if c.pick else None,
+                        order_item_id=c.pick.item_id if c.pick else None,
+                    )
+                    for c in chosen
+                ],
+            ),
+        )
+        steps.append(Step("reserve", "passed", f"order {order_id}", micros(clock)))
+        answer = PingAnswer(
+            request_id,
+            True,
+            ResponseType.No_Error,
+            COVERAGE,
+            order_id=order_id,
+            price=price,
+            expires_at=expires_at,
+            campaign_id=campaign_id,
+        )
+        return answer, steps
+
+
+async def _log(
+    conn: Connection,
+    submission: Submission,
+    target: Target,
+    answer: PingAnswer,
+    steps: list[Step],
+) -> None:
+    """The ping's post log entry: the answer, each step and the request; once its fields
+    are known, the request is kept as its posted fields without the contact fields, in
+    URL-encoded form (nothing before they are known), since a ping's contact data is never
+    stored."""
+    kept = []
+    if target.fields and submission.leads:
+        kept = without_contact(target.fields, submission.leads[0].fields)
+    submission = replace(
+        submission, raw_request=urlencode(kept).encode(), request_format="urlencoded"
+    )
+    outcome = PostOutcome(
+        answer.request_id,
+        answer.response,
+        answer.details if not answer.will_accept else f"{answer.details}: order {answer.order_id}",
+        campaign_id=answer.campaign_id,
+        price=answer.price if answer.will_accept else Decimal("0"),
+    )
+    entry = post_log.entry(submission, target, 0, outcome, steps)
+    await lead_store.insert_post(conn, replace(entry, ping=True))
