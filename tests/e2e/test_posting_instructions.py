@@ -23,6 +23,8 @@ from clients.client import struct
 from server.bootstrap import receiver
 from server.config import Settings
 from server.rpc.app import Served
+from tests.e2e.test_receiver_distribution import buyer
+from tests.support.buyers import BuyerServer
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 COMMAND = re.compile(r"```sh\n(.+?)\n```")
@@ -33,6 +35,7 @@ CAMPAIGNS = {
     "acme-auto-redirect": {"channel": "redirect", "password": "redirect-secret"},
     "acme-auto-call": {"channel": "call", "password": "call-secret"},
     "acme-auto-keyed": {"channel": "post", "password": "keyed-secret", "require_api_key": True},
+    "acme-auto-ping": {"channel": "ping_post", "password": "ping-secret"},
 }
 
 
@@ -44,11 +47,13 @@ async def receiver_url(served: Served) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def account(new_account: Any, stub_for: Any) -> dict[str, Any]:
-    """The example config, with a campaign of each channel, applied to a fresh account; its
-    admin key and a posting key of its source."""
+async def account(new_account: Any, stub_for: Any, buyers: BuyerServer) -> dict[str, Any]:
+    """The example config, with a campaign of each channel and a buyer taking every lead (so
+    that a ping is answered with an order), applied to a fresh account; its admin key and a
+    posting key of its source."""
     tenant = await new_account()
     document = json.loads(json.dumps(EXAMPLE))
+    document["clients"] = [buyer("standard", buyers)]
     [source] = document["sources"]
     base = source["campaigns"][0]
     source["campaigns"] += [
@@ -130,6 +135,7 @@ async def test_every_printed_example_works_as_printed(
         "YOUR_PASSWORD": account["passwords"][campaign],
         "YOUR_API_KEY": account["source_key"],
     }
+    pinging = ""  # the ping's example: each post naming an order pings again first
     posted: dict[str, Any] = {}  # the last lead posted to a synchronous URL
     queued: dict[str, Any] = {}  # the last one queued
     for number, command in enumerate(commands):
@@ -141,6 +147,14 @@ async def test_every_printed_example_works_as_printed(
         )
         if "LEAD_ID" in command:
             command = command.replace("LEAD_ID", str(posted["LeadIdentifier"]))
+        if "/processor/insert/ping/" in command:
+            answer = outcome(await run(command))
+            assert answer["WillAccept"] in (True, "true") and answer["OrderID"], answer
+            pinging = command
+            continue
+        if "ORDER_ID" in command:
+            order = outcome(await run(pinging))["OrderID"]
+            command = command.replace("ORDER_ID", str(order))
         if "/information/queuestatus/" in command:
             command = command.replace("POST_ID", str(queued["PostID"]))
         if "POST_ID" in command:

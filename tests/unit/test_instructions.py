@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +12,7 @@ from server.domain.catalog.fields import DataType, FieldSpec, SpecialField, clea
 from server.domain.catalog.instructions import (
     API_KEY_PLACEHOLDER,
     ENDPOINTS,
+    ORDER_ID_PLACEHOLDER,
     PASSWORD_PLACEHOLDER,
     POST_ID_PLACEHOLDER,
     posting_instructions,
@@ -143,6 +145,22 @@ def test_each_insert_is_listed_with_its_async_variant() -> None:
     )
 
 
+def test_a_ping_post_campaign_pings_without_contact_fields_then_posts_with_the_order() -> None:
+    made = document(campaign=replace(CAMPAIGN, channel=Channel.PingPost))
+    [ping] = [e for e in made["endpoints"] if e["name"] == "ping"]
+    assert ping["url"] == "https://leads.example.com/processor/insert/ping/{json|xml}"
+    pinged = shlex.split(ping["example"])[-1]
+    assert "Zip=" in pinged and "orderid" not in pinged
+    assert "Email=" not in pinged and "Phone=" not in pinged  # contact fields
+    posts = [e["example"] for e in made["endpoints"] if e["name"].startswith("insert")]
+    posts += [e["command"] for e in made["examples"]]
+    assert all(ORDER_ID_PLACEHOLDER in command for command in posts)
+    assert ORDER_ID_PLACEHOLDER in made["placeholders"]
+    assert made["notes"] and "orderid" in made["notes"][0]
+    plain = document()  # a post campaign: its posts name no order
+    assert all(ORDER_ID_PLACEHOLDER not in e["example"] for e in plain["endpoints"])
+
+
 def test_each_channel_lists_its_endpoints() -> None:
     def listed(channel: Channel) -> list[str]:
         return endpoint_names(document(campaign=replace(CAMPAIGN, channel=channel)))
@@ -152,7 +170,7 @@ def test_each_channel_lists_its_endpoints() -> None:
 
     common = ["update", "duplicate_check", "status", "queue_status"]
     assert listed(Channel.Post) == [*inserts("insert", "returnsends"), *common]
-    assert listed(Channel.PingPost) == [*inserts("insert", "returnsends"), *common]
+    assert listed(Channel.PingPost) == ["ping", *inserts("insert", "returnsends"), *common]
     assert listed(Channel.Redirect) == [*inserts("manualredirect", "autoredirect"), *common]
     assert listed(Channel.Call) == [*inserts("calldata", "transfer"), *common]
     # every endpoint is some channel's

@@ -24,16 +24,19 @@ from server.domain.catalog.fields import DataType, FieldSpec, SpecialField, clea
 from server.domain.catalog.rules import Rule, rule_passes, split_list
 from server.domain.catalog.specs import CampaignSpec, Channel, PricingModel
 from server.domain.intake.offers import Offered
+from server.domain.intake.ping import is_contact
 
 PASSWORD_PLACEHOLDER = "YOUR_PASSWORD"
 API_KEY_PLACEHOLDER = "YOUR_API_KEY"
 LEAD_ID_PLACEHOLDER = "LEAD_ID"
 POST_ID_PLACEHOLDER = "POST_ID"
+ORDER_ID_PLACEHOLDER = "ORDER_ID"
 PLACEHOLDERS = {
     PASSWORD_PLACEHOLDER: "the campaign's posting password",
     API_KEY_PLACEHOLDER: "your API key",
     LEAD_ID_PLACEHOLDER: "the LeadIdentifier a post's answer gave",
     POST_ID_PLACEHOLDER: "the PostID a post's answer gave",
+    ORDER_ID_PLACEHOLDER: "the OrderID a ping's answer gave (an order is used once)",
 }
 # The headers a source API key may come in, in the order the receiver prefers them.
 API_KEY_HEADERS = ("Authorization: Bearer {key}", "access_token: {key}", "api-key: {key}")
@@ -43,6 +46,7 @@ class Sends(enum.Enum):
     """What an endpoint's example sends."""
 
     LEAD = "lead"
+    PING = "ping"  # a lead's eligibility fields, without its contact fields
     CALL_LEAD = "call lead"  # a lead with its call details
     UPDATE = "update"
     DUPLICATE_CHECK = "duplicate check"
@@ -67,6 +71,21 @@ _EVERY = frozenset(Channel)
 _POST = frozenset({Channel.Unspecified, Channel.Post, Channel.PingPost})
 _REDIRECT = frozenset({Channel.Redirect})
 _CALL = frozenset({Channel.Call})
+_PING = frozenset({Channel.PingPost})
+
+# The ping of a ping-post campaign, listed first: its posts name the order it answers.
+PING = Endpoint(
+    "ping",
+    "/processor/insert/ping/{json|xml}",
+    _POSTING,
+    "ping with the lead's fields but not its contact fields (names, email, phones, street "
+    "address): answered with a `PingResponse` (`WillAccept`, `OrderID`, `EstimatedPrice`, "
+    "`OrderExpiresOn`); then post the whole lead with `orderid` set to the `OrderID` "
+    "before the order expires, and it goes to the buyers the ping reserved. Every post "
+    "of this campaign needs an `orderid`",
+    _PING,
+    Sends.PING,
+)
 
 # The insert URLs, in the order they are listed. The receiver takes each of them from any
 # campaign; the channel decides which ones its instructions show (docs/receiver.md).
@@ -138,6 +157,7 @@ def queued(endpoint: Endpoint) -> Endpoint:
 # Every endpoint a channel's instructions may list, in the order they are listed: each insert
 # URL and its /async variant, then the URLs every channel uses.
 ENDPOINTS: tuple[Endpoint, ...] = (
+    PING,
     *(variant for insert in _INSERTS for variant in (insert, queued(insert))),
     Endpoint(
         "update",
@@ -274,8 +294,11 @@ def posting_instructions(
     offers (those a lead may be offered, as its criteria match)."""
     base = receiver_url.rstrip("/")
     ids = {"vid": source_id, "lid": lead_type_id, "aid": campaign_id}
-    post = _Post(base, ids, has_password, campaign.require_api_key)
+    ordered = campaign.channel is Channel.PingPost
+    post = _Post(base, ids, has_password, campaign.require_api_key, ordered)
     samples = _example_values(campaign, fields)
+    contact = {f.name for f in fields if is_contact(f)}
+    pinged = {name: value for name, value in samples.items() if name not in contact}
     listed = endpoints_for(campaign.channel)
     main = next(e for e in listed if e.sends in (Sends.LEAD, Sends.CALL_LEAD))
     duplicates = {
@@ -304,7 +327,9 @@ def posting_instructions(
                 "url": base + e.path,
                 "methods": list(e.methods),
                 "does": e.does,
-                "example": post.example(e, samples, duplicates or samples),
+                "example": post.example(
+                    e, pinged if e.sends is Sends.PING else samples, duplicates or samples
+                ),
             }
             for e in listed
         ],
@@ -377,15 +402,21 @@ class _Post:
     ids: dict[str, int]
     has_password: bool
     key_required: bool
+    ordered: bool  # a ping-post campaign: each lead posted names a ping's order
 
-    def credentials(self, *, with_key: bool = False, aid: bool = True) -> dict[str, str]:
+    def credentials(
+        self, *, with_key: bool = False, aid: bool = True, order: bool = False
+    ) -> dict[str, str]:
         """vid, lid, aid and the password as posted; with the key (in a header), vid is left
-        out, and so is the password unless the campaign requires both."""
+        out, and so is the password unless the campaign requires both. `order`: a lead's
+        post, which names a ping's order on a ping-post campaign."""
         found = {k: str(v) for k, v in self.ids.items() if aid or k != "aid"}
         if with_key:
             found.pop("vid")
         if self.has_password and (not with_key or self.key_required):
             found["password"] = PASSWORD_PLACEHOLDER
+        if order and self.ordered:
+            found["orderid"] = ORDER_ID_PLACEHOLDER
         return found
 
     def headers(self, *, with_key: bool = False) -> list[str]:
@@ -402,7 +433,8 @@ class _Post:
         """The endpoint's example: a URL-encoded POST (a GET for status)."""
         if endpoint.sends is Sends.NOTHING:
             return _curl(self.base + endpoint.path.replace("{PostID}", POST_ID_PLACEHOLDER))
-        credentials = self.credentials(aid=endpoint.sends is not Sends.UPDATE)
+        lead = endpoint.sends in (Sends.LEAD, Sends.CALL_LEAD)
+        credentials = self.credentials(aid=endpoint.sends is not Sends.UPDATE, order=lead)
         if endpoint.sends is Sends.UPDATE:
             # one field changed, one the duplicate check does not read if there is one; with
             # no field to change, the lead is distributed again
@@ -417,9 +449,9 @@ class _Post:
 
     def forms(self, endpoint: Endpoint, samples: dict[str, str]) -> list[dict[str, str]]:
         """One lead posted to `endpoint` in each request form, and with the API key."""
-        credentials = self.credentials()
+        credentials = self.credentials(order=True)
         fields = {**samples, **_call_values(endpoint)}
-        keyed = {**self.credentials(with_key=True), **fields}
+        keyed = {**self.credentials(with_key=True, order=True), **fields}
         url = self.url(endpoint)
         instead = self.has_password and not self.key_required
         return [
@@ -494,7 +526,11 @@ def _authentication(campaign: CampaignSpec, has_password: bool) -> str:
 
 def _notes(campaign: CampaignSpec) -> list[str]:
     if campaign.channel is Channel.PingPost:
-        return ["Pings (`/processor/insert/ping`) are not taken yet: post leads directly."]
+        return [
+            "Ping first: every lead posted to this campaign names the `OrderID` of a ping's "
+            "answer in `orderid` (each order is used once, before it expires); a post without "
+            "one is refused."
+        ]
     return []
 
 
