@@ -11,9 +11,12 @@ from typing import Any
 from server.domain.buyers.offers import StaticOffer
 from server.domain.buyers.records import StoredDelivery
 from server.domain.buyers.specs import delivery_spec, validate_method
-from server.domain.delivery.ping import DynamicOffer, read_offer
+from server.domain.delivery.ping import Bid, DynamicOffer, read_offer
 from server.domain.delivery.spec import DeliveryType, PingAnswerRules, PingSpec
+from server.domain.sales.auction import AuctionSettings, Bidder, Heard, PingResult, run_auction
 from server.rpc import convert
+from server.services.distribution.auction import Auctioned
+from tests.unit.test_auction import cand, fixed
 from tests.unit.test_ping_settings import FIELDS, delivery, method
 
 JSON_PATHS = {
@@ -148,3 +151,13 @@ def test_offer_path_problems_are_named_by_path() -> None:
 def test_an_unknown_offer_field_is_refused_by_config() -> None:
     _, problems = method(with_offer({"company_name": "$.c", "logo": "$.l"}))
     assert [v.path for v in problems] == ["clients[0].deliveries[0].ping.answer.offer.logo"]
+
+
+def test_the_auctions_lots_carry_their_bidders_dynamic_offers() -> None:
+    offering = Bidder(
+        cand(1), "buyer 1", PingResult(Heard.ANSWERED, Bid(True, Decimal("30")), offer=WEST_COAST)
+    )
+    bare = Bidder(cand(2), "buyer 2", PingResult(Heard.ANSWERED, Bid(True, Decimal("25"))))
+    result = run_auction([offering, bare, fixed(3, "20")], AuctionSettings(), 3)
+    assert {lot.account_id: lot.offer for lot in result.lots} == {1: WEST_COAST, 2: None, 3: None}
+    assert Auctioned(result, AuctionSettings()).offers == {1: WEST_COAST}
