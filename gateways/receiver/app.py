@@ -165,8 +165,11 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
     queued = {name: queueing(name, endpoint) for name, endpoint in INSERTS.items()}
     update = posting(stub.UpdateLead, GENERAL)
 
-    async def v2_insert(request: Request) -> Response:
-        """A V2 post: refused unless its body is JSON or XML and it carries an API key."""
+    async def v2_incoming(
+        request: Request,
+    ) -> tuple[leads_pb2.SubmitLeadsRequest, forms.Submission, str] | Response:
+        """A V2 request read: the lead service's request, the submission and the answer's
+        kind; or the refusal, unless its body is JSON or XML and it carries an API key."""
         wanted = str(request.path_params.get("response_type", ""))
         if wanted and wanted.casefold() not in ("json", "xml"):
             return _error("json", 404, "Data_Errors", "The response type must be json or xml")
@@ -193,6 +196,14 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         remote_ip = request.client.host if request.client else ""
         message = forms.to_request(submission, body, remote_ip)
         message.v2 = True
+        return message, submission, kind
+
+    async def v2_insert(request: Request) -> Response:
+        """A V2 post: refused unless its body is JSON or XML and it carries an API key."""
+        incoming = await v2_incoming(request)
+        if isinstance(incoming, Response):
+            return incoming
+        message, submission, kind = incoming
         try:
             answer = await stub.SubmitLeads(message, timeout=settings.grpc_timeout)
         except grpc.aio.AioRpcError as error:
@@ -207,6 +218,21 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         if isinstance(written, str):
             return Response(written, 200, media_type=XML_TYPE)
         return _json(written)
+
+    async def v2_ping(request: Request) -> Response:
+        """A V2 ping: the inbound ping (PingLead) read and refused as a V2 post is, answered
+        with the PingResponse and the offers of the buyers its order reserved."""
+        incoming = await v2_incoming(request)
+        if isinstance(incoming, Response):
+            return incoming
+        message, _, kind = incoming
+        try:
+            found = await stub.PingLead(message, timeout=settings.grpc_timeout)
+        except grpc.aio.AioRpcError as error:
+            return _unavailable(kind, error)
+        if kind == "xml":
+            return Response(responses.ping_v2_xml(found), 200, media_type=XML_TYPE)
+        return _json(responses.ping_v2_json(found))
 
     async def duplicate_check(request: Request) -> Response:
         incoming = await _incoming(request, settings, GENERAL)
@@ -314,6 +340,8 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
     routes += [
         _LegacyRoute("/v2/insert/general", _guarded(v2_insert, _v2_kind), POSTING),
         _LegacyRoute("/v2/insert/general/{response_type}", _guarded(v2_insert, _v2_kind), POSTING),
+        _LegacyRoute("/v2/insert/ping", _guarded(v2_ping, _v2_kind), POSTING),
+        _LegacyRoute("/v2/insert/ping/{response_type}", _guarded(v2_ping, _v2_kind), POSTING),
         _route("/processor/update", update, POSTING),
         _route("/processor/update/{response_type}", update, POSTING),
         _route("/processor/duplicate/check", duplicate_check, POSTING),

@@ -476,6 +476,20 @@ def ping_xml(found: leads_pb2.PingResult) -> str:
     return _document("PingResponse", ping_json(found))
 
 
+def ping_v2_json(found: leads_pb2.PingResult) -> JsonObject:
+    """A V2 ping's answer: the PingResponse and the offers of the buyers its order reserved
+    (`Offers`, as a V2 post's answer lists them; empty unless the campaign returns client
+    offers)."""
+    body = ping_json(found)
+    body["Offers"] = [offer_json(offer) for offer in found.offers]
+    return body
+
+
+def ping_v2_xml(found: leads_pb2.PingResult) -> str:
+    """A V2 ping's answer under `<PingResponse>`, its offers as a V2 post's XML lists them."""
+    return _document("PingResponse", ping_v2_json(found))
+
+
 # -- XML writing --------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, buyers_pb2, callbacks_pb2, catalog_pb2, distribution_pb2
 
 from server.domain.accounts import AccountSettings, KeyInfo
-from server.domain.buyers.offers import StaticOffer
+from server.domain.buyers.offers import OFFER_FIELDS, StaticOffer
 from server.domain.buyers.records import (
     ClientGroup,
     StoredClient,
@@ -600,6 +600,7 @@ def _ping_message(ping: PingSpec, field_ids: Mapping[str, int]) -> buyers_pb2.Pi
             price=answer.price,
             reference=answer.reference,
             reason=answer.reason,
+            offer=buyers_pb2.OfferPaths(**dict(answer.offer)) if answer.offer else None,
         ),
         margin_percent=_amount_text(ping.margin_percent),
         min_margin=_amount_text(ping.min_margin),
@@ -652,6 +653,9 @@ def _ping_settings(message: buyers_pb2.PingRequest, where: str) -> dict[str, Any
         name: getattr(message.answer, name) for name in PING_ANSWER if getattr(message.answer, name)
     }
     answer["format"] = message.answer.format or "json"
+    offer = {name: getattr(message.answer.offer, name) for name in OFFER_FIELDS}
+    if any(offer.values()):
+        answer["offer"] = {name: path for name, path in offer.items() if path}
     ping["answer"] = answer
     for name in PING_AMOUNTS:
         text = getattr(message, name)

@@ -203,6 +203,7 @@ def ping_message(answer: PingAnswer) -> leads_pb2.PingResult:
         response=answer.details,
         response_type=int(answer.response),  # type: ignore[arg-type]
         campaign_id=answer.campaign_id,
+        offers=[offer_message(o) for o in answer.offers],
     )
     stamp(message.order_expires_on, answer.expires_at)
     return message

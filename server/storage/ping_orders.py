@@ -19,7 +19,7 @@ from server.domain.intake.ping import StoredOrder
 from server.domain.intake.records import PingLog, ReservedBuyer
 from server.domain.intake.screening import Step
 from server.storage.database import Connection
-from server.storage.queries import fetch_one, q
+from server.storage.queries import fetch_all, fetch_one, q
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,19 @@ async def lock(conn: Connection, account_id: int, order_id: str) -> LockedOrder 
         for r in row["reservations"]
     )
     return LockedOrder(order, reservations)
+
+
+async def reserved_accounts(
+    conn: Connection, account_id: int, order_id: str, campaign_id: int
+) -> list[int]:
+    """The delivery accounts a campaign's order reserved, in order; empty: no such order of
+    the campaign (an order reserves at least one buyer)."""
+    rows = await fetch_all(
+        conn,
+        "ping_order_accounts",
+        {"account_id": account_id, "id": order_id, "campaign_id": campaign_id},
+    )
+    return [int(row["delivery_account_id"]) for row in rows]
 
 
 async def live(conn: Connection, account_id: int, order_id: str) -> bool:

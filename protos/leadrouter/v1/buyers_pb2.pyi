@@ -1022,6 +1022,7 @@ class PingAnswer(_message.Message):
     PRICE_FIELD_NUMBER: _builtins.int
     REFERENCE_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    OFFER_FIELD_NUMBER: _builtins.int
     format: _builtins.str
     """json (JSON path, the default), xml (XPath) or regex"""
     accepted: _builtins.str
@@ -1033,6 +1034,12 @@ class PingAnswer(_message.Message):
     reference: _builtins.str
     """the buyer's reference, posted as {{ping_reference}}"""
     reason: _builtins.str
+    @_builtins.property
+    def offer(self) -> Global___OfferPaths:
+        """A dynamic offer (1-to-1 consent): where each field of the buyer's offer is in its answer,
+        in `format`; unset: the answer carries no offer (the account's static offer stands).
+        """
+
     def __init__(
         self,
         *,
@@ -1042,14 +1049,69 @@ class PingAnswer(_message.Message):
         price: _builtins.str = ...,
         reference: _builtins.str = ...,
         reason: _builtins.str = ...,
+        offer: Global___OfferPaths | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["offer", b"offer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "accepted_value", b"accepted_value", "format", b"format", "price", b"price", "reason", b"reason", "reference", b"reference"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "accepted_value", b"accepted_value", "format", b"format", "offer", b"offer", "price", b"price", "reason", b"reason", "reference", b"reference"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PingAnswer: _TypeAlias = PingAnswer  # noqa: Y015
+
+@_typing.final
+class OfferPaths(_message.Message):
+    """Paths (JSON path, XPath or regex, as the answer's format) to the fields of an offer read
+    from a buyer's ping answer; company_name and tcpa_consent_text are required, the others
+    optional ("" = not read).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPANY_NAME_FIELD_NUMBER: _builtins.int
+    COMPANY_PHONE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    URL_FIELD_NUMBER: _builtins.int
+    IMAGE_URL_FIELD_NUMBER: _builtins.int
+    PRIVACY_URL_FIELD_NUMBER: _builtins.int
+    TERMS_URL_FIELD_NUMBER: _builtins.int
+    DURATION_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    TCPA_CONSENT_TEXT_FIELD_NUMBER: _builtins.int
+    company_name: _builtins.str
+    company_phone: _builtins.str
+    name: _builtins.str
+    description: _builtins.str
+    url: _builtins.str
+    image_url: _builtins.str
+    privacy_url: _builtins.str
+    terms_url: _builtins.str
+    duration: _builtins.str
+    amount: _builtins.str
+    tcpa_consent_text: _builtins.str
+    def __init__(
+        self,
+        *,
+        company_name: _builtins.str = ...,
+        company_phone: _builtins.str = ...,
+        name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        url: _builtins.str = ...,
+        image_url: _builtins.str = ...,
+        privacy_url: _builtins.str = ...,
+        terms_url: _builtins.str = ...,
+        duration: _builtins.str = ...,
+        amount: _builtins.str = ...,
+        tcpa_consent_text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "company_name", b"company_name", "company_phone", b"company_phone", "description", b"description", "duration", b"duration", "image_url", b"image_url", "name", b"name", "privacy_url", b"privacy_url", "tcpa_consent_text", b"tcpa_consent_text", "terms_url", b"terms_url", "url", b"url"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OfferPaths: _TypeAlias = OfferPaths  # noqa: Y015
 
 @_typing.final
 class Criterion(_message.Message):

@@ -864,6 +864,7 @@ class PingResult(_message.Message):
     RESPONSE_FIELD_NUMBER: _builtins.int
     RESPONSE_TYPE_FIELD_NUMBER: _builtins.int
     CAMPAIGN_ID_FIELD_NUMBER: _builtins.int
+    OFFERS_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """RequestID: the ping's post log entry (GetPostStatus)"""
     will_accept: _builtins.bool
@@ -881,6 +882,12 @@ class PingResult(_message.Message):
     def order_expires_on(self) -> _timestamp_pb2.Timestamp:
         """OrderExpiresOn; unset unless will_accept"""
 
+    @_builtins.property
+    def offers(self) -> _containers.RepeatedCompositeFieldContainer[Global___Offer]:
+        """A campaign returning client offers: the offers of the buyers the order reserved, for
+        the consumer to choose among; the post with order_id may name only these.
+        """
+
     def __init__(
         self,
         *,
@@ -892,10 +899,11 @@ class PingResult(_message.Message):
         response: _builtins.str = ...,
         response_type: Global___ResponseType.ValueType = ...,
         campaign_id: _builtins.int = ...,
+        offers: _abc.Iterable[Global___Offer] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["order_expires_on", b"order_expires_on"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "estimated_price", b"estimated_price", "order_expires_on", b"order_expires_on", "order_id", b"order_id", "request_id", b"request_id", "response", b"response", "response_type", b"response_type", "will_accept", b"will_accept"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["campaign_id", b"campaign_id", "estimated_price", b"estimated_price", "offers", b"offers", "order_expires_on", b"order_expires_on", "order_id", b"order_id", "request_id", b"request_id", "response", b"response", "response_type", b"response_type", "will_accept", b"will_accept"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

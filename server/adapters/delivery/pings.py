@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from server.adapters.delivery.http import HttpTransport
-from server.domain.delivery.ping import read_bid
+from server.domain.delivery.ping import read_bid, read_offer
 from server.domain.delivery.spec import HttpRequest, PingSpec, TransportResult
 from server.domain.sales.auction import Heard, PingResult, ping_timeout_ms
 
@@ -69,7 +69,11 @@ class Pinger:
                 Heard.FAILED, elapsed_ms=result.elapsed_ms, timeout_ms=shown, error=result.error
             )
         bid = read_bid(call.ping, result.status, result.body)
-        return PingResult(Heard.ANSWERED, bid, result.elapsed_ms, shown)
+        offer = read_offer(call.ping, result.body) if bid.accepted else None
+        if offer is not None and offer.reason:
+            log.info("lead %s: %s answered no offer: %s", lead_id, call.label, offer.reason)
+        found = offer.offer if offer is not None else None
+        return PingResult(Heard.ANSWERED, bid, result.elapsed_ms, shown, offer=found)
 
     def _ended_late(
         self, lead_id: int, call: PingCall, timeout_ms: int, task: asyncio.Task[TransportResult]

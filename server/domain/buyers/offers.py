@@ -30,17 +30,18 @@ class StaticOffer:
     tcpa_consent_text: str = ""
 
 
-TEXT_FIELDS = tuple(f.name for f in fields(StaticOffer) if f.name != "amount")
+OFFER_FIELDS = tuple(f.name for f in fields(StaticOffer))
+TEXT_FIELDS = tuple(name for name in OFFER_FIELDS if name != "amount")
+REQUIRED_FIELDS = ("company_name", "tcpa_consent_text")
 
 
 def validate_offer(offer: StaticOffer, where: str) -> list[Violation]:
     """Every problem with an offer: a consent text and a company are required (the consumer
     must see whom they consent to, in what words), URLs are http(s), the amount is money."""
     problems: list[Violation] = []
-    if not offer.company_name.strip():
-        problems.append(Violation(f"{where}.company_name", "is required"))
-    if not offer.tcpa_consent_text.strip():
-        problems.append(Violation(f"{where}.tcpa_consent_text", "is required"))
+    for name in REQUIRED_FIELDS:
+        if not getattr(offer, name).strip():
+            problems.append(Violation(f"{where}.{name}", "is required"))
     for name in URL_FIELDS:
         value = getattr(offer, name)
         if value and not value.startswith(("http://", "https://")):

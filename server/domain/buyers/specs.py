@@ -309,6 +309,7 @@ def ping_spec(stored: Any) -> PingSpec | None:
             price=str(answer.get("price", "")),
             reference=str(answer.get("reference", "")),
             reason=str(answer.get("reason", "")),
+            offer=tuple((str(k), str(v)) for k, v in (answer.get("offer") or {}).items() if v),
         ),
         margin_percent=amount("margin_percent"),
         min_margin=amount("min_margin"),

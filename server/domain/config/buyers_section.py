@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from server.domain.buyers.offers import TEXT_FIELDS, StaticOffer
+from server.domain.buyers.offers import OFFER_FIELDS, TEXT_FIELDS, StaticOffer
 from server.domain.buyers.specs import (
     AUTH_TYPES,
     CONTACT_FIELDS,
@@ -456,10 +456,19 @@ def _ping(data: object, path: str, problems: list[Violation]) -> dict[str, Any]:
         ping["headers"] = headers
     answer_data = r.data.get("answer")
     ar = Reader(
-        {} if answer_data is None else answer_data, f"{path}.answer", problems, set(PING_ANSWER)
+        {} if answer_data is None else answer_data,
+        f"{path}.answer",
+        problems,
+        {*PING_ANSWER, "offer"},
     )
-    answer = {name: ar.text(name) for name in PING_ANSWER if ar.text(name)}
+    answer: dict[str, Any] = {name: ar.text(name) for name in PING_ANSWER if ar.text(name)}
     answer["format"] = ar.choice("format", {"json": "json", "xml": "xml", "regex": "regex"}, "json")
+    offer_data = ar.data.get("offer")
+    if offer_data is not None:
+        orr = Reader(offer_data, f"{path}.answer.offer", problems, set(OFFER_FIELDS))
+        paths = {name: orr.text(name) for name in OFFER_FIELDS if orr.text(name)}
+        if paths:
+            answer["offer"] = paths
     ping["answer"] = answer
     for name in PING_AMOUNTS:
         amount = r.decimal(name)

@@ -1,5 +1,5 @@
 """A delivery method's ping: the request that asks a buyer for a bid (`render_ping`) and the
-reading of its answer (`read_bid`).
+reading of its answer (`read_bid`, and `read_offer` for a dynamic offer).
 
 The ping is rendered as the method's post is (render.py: mappings, templates, formats, the
 method's auth and headers), with the ping's own type, address, mappings, template and extra
@@ -15,6 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
+from server.domain.buyers.offers import OFFER_FIELDS, StaticOffer, validate_offer
 from server.domain.catalog.fields import SpecialField
 from server.domain.delivery.extract import AnswerFormat, read_values
 from server.domain.delivery.render import render
@@ -151,3 +152,40 @@ def _money(text: str | None) -> Decimal | None:
     if not amount.is_finite() or abs(amount) >= Decimal(10) ** 10:
         return None
     return amount.quantize(Decimal("0.0001"))
+
+
+@dataclass(frozen=True)
+class DynamicOffer:
+    """The offer a buyer's ping answer carries, read by its method's offer paths: `offer`
+    None when the answer carries none that can be shown, with `reason` saying why."""
+
+    offer: StaticOffer | None
+    reason: str = ""
+
+
+def read_offer(ping: PingSpec, body: str) -> DynamicOffer:
+    """The buyer's offer in its ping answer (1-to-1 consent), each field read by its path in
+    the answer's format; an answer whose offer lacks its company or consent text, has a URL
+    that is not http(s) or an amount that is not money carries none (a consumer may only be
+    shown an offer that says whom they consent to, in what words). A method without offer
+    paths: None, with no reason."""
+    paths = dict(ping.answer.offer)
+    if not paths:
+        return DynamicOffer(None)
+    found = read_values(AnswerFormat(ping.answer.format), body, paths)
+    texts = {
+        name: re.sub(r"\s+", " ", found.get(name) or "").strip()
+        for name in OFFER_FIELDS
+        if name != "amount"
+    }
+    amount = Decimal("0")
+    if found.get("amount") not in (None, ""):
+        read = _money(found.get("amount"))
+        if read is None:
+            return DynamicOffer(None, f"the offer's amount {found.get('amount')!r} is not money")
+        amount = read
+    offer = StaticOffer(**texts, amount=amount)
+    problems = validate_offer(offer, "offer")
+    if problems:
+        return DynamicOffer(None, "; ".join(str(p) for p in problems))
+    return DynamicOffer(offer)

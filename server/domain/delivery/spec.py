@@ -131,6 +131,8 @@ class PingAnswerRules:
     price: str = ""
     reference: str = ""
     reason: str = ""
+    # a dynamic offer: (an offer field of StaticOffer, its path), the non-empty ones
+    offer: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

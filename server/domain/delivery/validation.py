@@ -9,6 +9,8 @@ import xml.parsers.expat
 from collections.abc import Collection
 from urllib.parse import urlsplit
 
+from server.domain.buyers.offers import OFFER_FIELDS
+from server.domain.buyers.offers import REQUIRED_FIELDS as OFFER_REQUIRED
 from server.domain.delivery.extract import AnswerFormat, path_problem
 from server.domain.delivery.formats import format_kind
 from server.domain.delivery.render import bare_placeholders
@@ -127,12 +129,35 @@ def _ping_problems(
         reason = path_problem(fmt, path) if path else ""
         if reason:
             problems.append(Violation(f"{where}.answer.{name}", reason))
+    problems.extend(_offer_path_problems(answer.offer, fmt, f"{where}.answer.offer"))
     for name in ("margin_percent", "min_margin", "floor"):
         amount = getattr(ping, name)
         if amount is not None and amount < 0:
             problems.append(Violation(f"{where}.{name}", "must be 0 or more"))
     if ping.margin_percent is not None and ping.margin_percent >= 100:
         problems.append(Violation(f"{where}.margin_percent", "must be below 100"))
+    return problems
+
+
+def _offer_path_problems(
+    offer: tuple[tuple[str, str], ...], fmt: AnswerFormat, where: str
+) -> list[Violation]:
+    """A dynamic offer's paths: known offer fields, readable in the answer's format, and the
+    company and consent text among them (an offer shown without them is no consent)."""
+    if not offer:
+        return []
+    problems = []
+    named = dict(offer)
+    for name in OFFER_REQUIRED:
+        if not named.get(name):
+            problems.append(Violation(f"{where}.{name}", "is required for a dynamic offer"))
+    for name, path in offer:
+        if name not in OFFER_FIELDS:
+            problems.append(Violation(f"{where}.{name}", "is not a field of an offer"))
+            continue
+        reason = path_problem(fmt, path)
+        if reason:
+            problems.append(Violation(f"{where}.{name}", reason))
     return problems
 
 

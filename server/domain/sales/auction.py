@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from server.domain.buyers.offers import StaticOffer
 from server.domain.delivery.ping import Bid
 from server.domain.matching.selection import Candidate, tie_break_key
 from server.errors import Violation
@@ -88,6 +89,7 @@ class PingResult:
     elapsed_ms: float = 0.0
     timeout_ms: int = 0
     error: str = ""  # when FAILED
+    offer: StaticOffer | None = None  # a dynamic offer in a bidding answer (1-to-1 consent)
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,12 @@ class Lot:
     @property
     def account_id(self) -> int:
         return self.bidder.candidate.account_id
+
+    @property
+    def offer(self) -> StaticOffer | None:
+        """The offer the buyer's bidding answer carried (its method's offer paths), which
+        stands for the account's static offer; None: none, or the buyer did not ping."""
+        return self.bidder.ping.offer if self.bidder.ping is not None else None
 
     def line(self) -> str:
         """The bidder's line of the scan log."""

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from server.adapters.delivery.pings import PingCall, Pinger
+from server.domain.buyers.offers import StaticOffer
 from server.domain.catalog.fields import Value
 from server.domain.delivery.ping import render_ping
 from server.domain.matching.eligibility import DeliveryAccountView
@@ -39,6 +40,12 @@ class Auctioned:
 
     def report(self) -> str:
         return self.result.report(self.settings)
+
+    @property
+    def offers(self) -> dict[int, StaticOffer]:
+        """The dynamic offers of the ranked bidders, by delivery account id: each stands for
+        that account's static offer where a caller answers offers (the V2 ping)."""
+        return {lot.account_id: lot.offer for lot in self.result.ranked if lot.offer is not None}
 
 
 class Auctions:

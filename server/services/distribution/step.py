@@ -30,6 +30,7 @@ from decimal import Decimal
 from server.domain.caps import cap_reached, cap_windows
 from server.domain.catalog.fields import Value
 from server.domain.intake.call_data import screening_values
+from server.domain.intake.offers import NO_CONSENT
 from server.domain.matching.eligibility import DeliveryAccountView
 from server.domain.matching.selection import Automation
 from server.domain.sales.auction import AuctionSettings
@@ -281,6 +282,9 @@ class Steps:
             view = snapshot.by_id.get(buyer.delivery_account_id)
             if view is None:
                 notes.append(f"- account {buyer.delivery_account_id}: passed over: removed")
+                continue
+            if new.consented is not None and view.id not in new.consented:
+                notes.append(f"- {view.label}: passed over: {NO_CONSENT}")
                 continue
             pick = None
             if buyer.order_id is not None and buyer.order_item_id is not None:

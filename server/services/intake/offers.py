@@ -5,7 +5,7 @@ in the post's own transaction. The rules of the offer block are server/domain/in
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from server.domain.buyers.specs import AccountType
@@ -49,3 +49,11 @@ class EligibleOffers:
         )
         eligible = [entry.view.id for entry in found.ranked]
         return await offer_store.offers_of_accounts(conn, account_id, eligible)
+
+
+async def reserved_offers(
+    conn: Connection, account_id: int, delivery_account_ids: Sequence[int]
+) -> list[Offered]:
+    """The offers of the delivery accounts a ping's order reserved: what the V2 ping answers,
+    and all that a post naming the order may choose among (the order keeps its accounts)."""
+    return await offer_store.offers_of_accounts(conn, account_id, list(delivery_account_ids))

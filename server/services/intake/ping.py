@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
 from server.domain.catalog.specs import Status
+from server.domain.intake.offers import Offered
 from server.domain.intake.ping import (
     COVERAGE,
     eligibility_values,
@@ -31,6 +32,7 @@ from server.services.distribution.buyer_cache import BuyerCache
 from server.services.distribution.choice import Pricer, choose, fixed
 from server.services.intake import post_log
 from server.services.intake.identify import Identifier, Target, micros
+from server.services.intake.offers import reserved_offers
 from server.services.intake.requests import PingAnswer, PostOutcome, Submission
 from server.services.intake.submit import identified
 from server.storage import leads as lead_store
@@ -160,6 +162,9 @@ class PingLead:
             ),
         )
         steps.append(Step("reserve", "passed", f"order {order_id}", micros(clock)))
+        offers: list[Offered] = []
+        if campaign.return_client_offers:
+            offers = await reserved_offers(conn, target.account_id, [c.view.id for c in chosen])
         answer = PingAnswer(
             request_id,
             True,
@@ -169,6 +174,7 @@ class PingLead:
             price=price,
             expires_at=expires_at,
             campaign_id=campaign_id,
+            offers=tuple(offers),
         )
         return answer, steps
 

@@ -89,3 +89,4 @@ class PingAnswer:
     price: Decimal = Decimal("0")  # estimated, owed to the source
     expires_at: datetime | None = None
     campaign_id: int = 0
+    offers: tuple[Offered, ...] = ()  # a campaign returning client offers: the reserved buyers'

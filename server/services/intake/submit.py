@@ -44,7 +44,7 @@ from server.services.distribution.engine import Distributor
 from server.services.distribution.step import NewJob, Reserved, ReservedBuyer
 from server.services.intake import post_log
 from server.services.intake.identify import Identifier, Refused, Target, micros
-from server.services.intake.offers import EligibleOffers
+from server.services.intake.offers import EligibleOffers, reserved_offers
 from server.services.intake.requests import PostOutcome, Submission
 from server.storage import buyers as buyer_store
 from server.storage import leads as lead_store
@@ -373,16 +373,20 @@ class SubmitLeads:
             steps.append(Step("offers", "failed", refusal, micros(clock)))
             return _Consent((), Chosen(refusal))
         kinds = submission.sale_kind.account_types
-        offered = tuple(
-            await self._offers.offered(
-                conn,
-                target.account_id,
-                target.lead_type_id or 0,
-                screening_values(screening.values, screening.call_data),
-                datetime.now(UTC),
-                None if kinds is None else frozenset(kinds),
+        reserved = await _reserved_accounts(conn, target, submission.order_id)
+        if reserved:  # a post with its ping's order chooses among the offers the ping answered
+            offered = tuple(await reserved_offers(conn, target.account_id, reserved))
+        else:
+            offered = tuple(
+                await self._offers.offered(
+                    conn,
+                    target.account_id,
+                    target.lead_type_id or 0,
+                    screening_values(screening.values, screening.call_data),
+                    datetime.now(UTC),
+                    None if kinds is None else frozenset(kinds),
+                )
             )
-        )
         chosen = choose(offered, lead.offer, datetime.now(UTC))
         detail = chosen.refusal or (
             f"{len(offered)} offered; consent to {len(chosen.consented)} "
@@ -431,6 +435,15 @@ class _Consent:
     @property
     def refusal(self) -> str:
         return self.chosen.refusal
+
+
+async def _reserved_accounts(conn: Connection, target: Target, posted: str) -> list[int]:
+    """The delivery accounts the order a post names reserved; empty when it names none of
+    its campaign's (the order's own checks then refuse it, later in the transaction)."""
+    order_id = parse_order_id(posted) if posted.strip() else None
+    if order_id is None or target.campaign_id is None:
+        return []
+    return await ping_store.reserved_accounts(conn, target.account_id, order_id, target.campaign_id)
 
 
 async def _ping_order(

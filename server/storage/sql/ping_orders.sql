@@ -44,6 +44,15 @@ FROM ping_orders o
 WHERE o.account_id = %(account_id)s AND o.id = %(id)s
 FOR UPDATE OF o;
 
+-- name: ping_order_accounts
+-- The delivery accounts a campaign's order reserved, in order (read without a lock: an
+-- order's reservations never change once stored).
+SELECT r.delivery_account_id
+FROM ping_orders o
+JOIN ping_reservations r ON r.account_id = o.account_id AND r.ping_order_id = o.id
+WHERE o.account_id = %(account_id)s AND o.id = %(id)s AND o.campaign_id = %(campaign_id)s
+ORDER BY r.position;
+
 -- name: ping_order_live
 -- Whether a locked order is unexpired now, by the clock rather than the transaction's start:
 -- read once its buyers' locks are held, so a ping that counted it as expired has committed.
