@@ -15,7 +15,6 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
-from server.domain.catalog.fields import SpecialField
 from server.domain.delivery.extract import AnswerFormat, read_values
 from server.domain.delivery.render import render
 from server.domain.delivery.spec import (
@@ -26,23 +25,6 @@ from server.domain.delivery.spec import (
     PingSpec,
 )
 
-# Fields a ping never carries: what identifies or reaches the consumer.
-CONTACT_SPECIALS = frozenset(
-    {
-        SpecialField.FirstName,
-        SpecialField.LastName,
-        SpecialField.Email,
-        SpecialField.PrimaryPhone,
-        SpecialField.MobilePhone,
-        SpecialField.Address,
-        SpecialField.Address2,
-        SpecialField.StandardAddress,
-        SpecialField.OrigFirstName,
-        SpecialField.OrigLastName,
-        SpecialField.OrigAddress,
-        SpecialField.OrigPhoneNumber,
-    }
-)
 YES_WORDS = frozenset({"true", "yes", "1", "ok", "accepted", "success", "y"})
 MAX_REFERENCE_CHARS = 500
 
