@@ -60,6 +60,7 @@ class _Screened:
     kept: dict[str, Value]  # its eligibility values: what the order keeps
     auction: Bidding | None = None  # its auction, when an eligible buyer pings first
     settings: AuctionSettings | None = None
+    clock: tuple[datetime, int] | None = None  # the first transaction's clock, buyer version
 
 
 class PingLead:
@@ -162,6 +163,7 @@ class PingLead:
         if self._auctions is None:
             return screened
         db_now, version = await order_store.clock(conn, target.account_id)
+        screened.clock = db_now, version
         snapshot = await self._cache.snapshot(
             conn, target.account_id, target.lead_type_id or 0, version
         )
@@ -188,7 +190,10 @@ class PingLead:
         request_id, steps = screened.request_id, screened.steps
         clock = time.perf_counter()
         lead_type_id = target.lead_type_id or 0
-        db_now, version = await order_store.clock(conn, target.account_id)
+        if auctioned is None and screened.clock is not None:
+            db_now, version = screened.clock  # the same transaction: read once
+        else:
+            db_now, version = await order_store.clock(conn, target.account_id)
         snapshot = await self._cache.snapshot(conn, target.account_id, lead_type_id, version)
         values = screened.kept
         choice = await choose(
