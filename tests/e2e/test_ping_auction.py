@@ -7,6 +7,7 @@ accepted."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from decimal import Decimal
@@ -197,3 +198,34 @@ async def test_a_ping_whose_buyers_all_decline_is_not_accepted(
     lines = lines_of(auction.detail)
     assert "no bid: lost: declined: no" in lines["Buyer a"]
     assert "no bid: lost" in lines["Buyer b"]
+
+
+async def test_no_transaction_is_open_while_the_buyers_answer(
+    new_account: Any,
+    stub_for: Any,
+    http: httpx.AsyncClient,
+    grpc_address: str,
+    buyers: BuyerServer,
+    pool: Any,
+) -> None:
+    buyers.behave(
+        "slow-ping", answer='{"result": {"accepted": true, "bid": 30, "id": "S"}}', delay=1.5
+    )
+    m = await auction_market(
+        new_account, stub_for, http, grpc_address, [bidder("slow", buyers, "json")], max_sell=1
+    )
+    pinging = asyncio.create_task(m.ping())
+    for _ in range(1000):  # until the buyer has the ping
+        if buyers.of("slow-ping"):
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.5)  # the buyer is still answering
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state LIKE 'idle in transaction%%' AND xact_start < now() - interval '0.3 s'"
+        )
+        row = await cursor.fetchone()
+    assert row is not None and row["n"] == 0
+    pinged = await pinging
+    assert pinged["WillAccept"] is True, pinged
