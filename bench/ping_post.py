@@ -1,8 +1,9 @@
-"""Outbound ping-post: auctions a second, and what an auction costs beyond waiting for its
-slowest buyer.
+"""Ping-post: auctions a second, and what an auction costs beyond waiting for its slowest
+buyer, for posted leads (outbound ping-post) and for inbound pings.
 
-Usage: .venv/bin/python bench/ping_post.py [--leads N] [--concurrency C] [--buyers B]
-           [--min-ms 50] [--max-ms 150] [--max-sell M] [--quick] [--profile-serve FILE]
+Usage: .venv/bin/python bench/ping_post.py [--leads N] [--pings P] [--concurrency C]
+           [--buyers B] [--min-ms 50] [--max-ms 150] [--max-sell M] [--quick]
+           [--profile-serve FILE]
 
 `leadrouter serve --demo` runs in its own process on a throwaway embedded PostgreSQL; a
 buyer server in another process plays B ping-post buyers (10 by default): each ping is
@@ -17,7 +18,20 @@ auction's overhead: sending the pings, reading the bids, ranking them, the trans
 plans the winners, and rendering and sending the post (the scan before the pings is not in
 it; the post's way through the receiver is not either). Printed: auctions/s (leads posted to
 a winner over the time from the first post to the receiver to the last post to a buyer),
-and the overhead's p50 and p99. Nothing here asserts a time.
+and the overhead's p50 and p99.
+
+Then P inbound pings (1,000 by default; 0 skips them, as --leads 0 skips the posts), C at a
+time, each to the receiver's ping URL with a unique Age (so the buyers can tell the pings
+apart: a ping's `{{lead_id}}` is 0), each followed at once by the post with its orderid. The
+buyers stamp when they wrote each ping's answer and when the post arrived, on the system's
+monotonic clock (CLOCK_MONOTONIC, the same for every process of the machine), and the bench
+stamps when the ping's answer arrived on the same clock. Printed: pings/s (pings answered,
+with their posts, over the phase's wall time), the ping answer's overhead over its slowest
+buyer's answer (the second transaction that reserves the winners, the ping's log, the
+receiver's answer; p50 and p99), the time from sending the ping to the first buyer's ping
+arriving (identify, screen, the first scan), and ping-to-post-delivered (from the ping's
+answer, when its post is sent, to the winner receiving the post). Nothing here asserts a
+time.
 """
 
 from __future__ import annotations
@@ -33,8 +47,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT)]
@@ -48,19 +64,28 @@ from bench.distribution import (  # noqa: E402
     print_serve_profile,
     start_serve,
 )
+from bench.receiver import Connection  # noqa: E402
 
 LEAD = re.compile(rb'"lead":\s*"?(\d+)')
+KEY = re.compile(rb'"key":\s*"?(\d+)')
+FIRST_PING_AGE = 1000  # the inbound pings' Age values: FIRST_PING_AGE + n
+CONTACT = ("FirstName", "LastName", "Email", "Phone")
 TARGET_OVERHEAD_P99_MS = 20.0
 
 
 async def serve_buyers(min_ms: float, max_ms: float, seed: int) -> None:
     """Ping-post buyers on one loopback port (printed on stdout): `/ping/KEY` answers a bid
     after a random delay, `/buy/KEY` answers "accepted" at once, `GET /stats` answers each
-    lead's [first ping, first post, longest ping delay] in seconds on this process's clock."""
+    lead's [first ping, first post, longest ping delay] in seconds on this process's clock,
+    and `GET /keys` each key's (an inbound ping's Age) [first ping, last ping answer written,
+    first post] on the system's monotonic clock."""
     rng = random.Random(seed)
     leads: dict[int, list[float]] = {}
+    keys: dict[int, list[float]] = {}
 
-    def respond(transport: asyncio.Transport, body: bytes) -> None:
+    def respond(transport: asyncio.Transport, body: bytes, key: int = 0) -> None:
+        if key:
+            keys[key][1] = max(keys[key][1], time.monotonic())
         if not transport.is_closing():
             transport.write(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -95,8 +120,19 @@ async def serve_buyers(min_ms: float, max_ms: float, seed: int) -> None:
             if path == b"/stats":
                 respond(self.transport, json.dumps(leads).encode())
                 return
+            if path == b"/keys":
+                respond(self.transport, json.dumps(keys).encode())
+                return
             lead = LEAD.search(body)
             lead_id = int(lead[1]) if lead else 0
+            found = KEY.search(body)
+            key = int(found[1]) if found and int(found[1]) >= FIRST_PING_AGE else 0
+            if key:
+                stamps = keys.setdefault(key, [0.0, 0.0, 0.0])
+                if path.startswith(b"/ping/") and not stamps[0]:
+                    stamps[0] = time.monotonic()
+                if path.startswith(b"/buy/") and not stamps[2]:
+                    stamps[2] = time.monotonic()
             record = leads.setdefault(lead_id, [0.0, 0.0, 0.0])
             if path.startswith(b"/ping/"):
                 delay = rng.uniform(min_ms, max_ms) / 1000
@@ -104,7 +140,7 @@ async def serve_buyers(min_ms: float, max_ms: float, seed: int) -> None:
                     record[0] = now
                 record[2] = max(record[2], delay)
                 bid = b'{"bid": %.2f, "id": "r%d"}' % (rng.uniform(5, 50), lead_id)
-                asyncio.get_running_loop().call_later(delay, respond, self.transport, bid)
+                asyncio.get_running_loop().call_later(delay, respond, self.transport, bid, key)
                 return
             if not record[1]:
                 record[1] = now
@@ -159,13 +195,14 @@ def document(port: int, buyers: int, max_sell: int) -> dict[str, Any]:
                     "type": "json_post",
                     "lead_type": LEAD_TYPE,
                     "address": f"http://127.0.0.1:{port}/buy/bidder{n}",
-                    "template": '{"lead": "{{lead_id}}", "ref": "{{ping_reference}}"}',
+                    "template": '{"lead": "{{lead_id}}", "key": "{{Age}}", '
+                    '"ref": "{{ping_reference}}"}',
                     "response_search": "accepted",
                     "timeout_seconds": 5,
                     "ping": {
                         "type": "json_post",
                         "address": f"http://127.0.0.1:{port}/ping/bidder{n}",
-                        "template": '{"lead": "{{lead_id}}", "zip": "{{Zip}}", "age": "{{Age}}"}',
+                        "template": '{"lead": "{{lead_id}}", "key": "{{Age}}", "zip": "{{Zip}}"}',
                         "answer": {"price": "$.bid", "reference": "$.id"},
                     },
                 }
@@ -177,9 +214,9 @@ def document(port: int, buyers: int, max_sell: int) -> dict[str, Any]:
     return made
 
 
-async def stats(port: int) -> dict[int, list[float]]:
+async def stats(port: int, path: str = "/stats") -> dict[int, list[float]]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /stats HTTP/1.1\r\nHost: buyers\r\n\r\n")
+    writer.write(b"GET %s HTTP/1.1\r\nHost: buyers\r\n\r\n" % path.encode())
     head = await reader.readuntil(b"\r\n\r\n")
     found = re.search(rb"(?i)content-length:\s*(\d+)", head)
     body = await reader.readexactly(int(found[1]) if found else 0)
@@ -199,11 +236,19 @@ async def run(args: argparse.Namespace) -> None:
                 serving.receiver, serving.form, range(10**7, 10**7 + 20), 5
             )
             await settled(port, warm, time.perf_counter() + 60)
+            await ping_and_post(serving.receiver, serving.form, range(10**6, 10**6 + 20), 5)
             started = time.perf_counter()
             _, outcomes, ids = await post_leads(
                 serving.receiver, serving.form, range(args.leads), args.concurrency
             )
             found = await settled(port, ids, time.perf_counter() + 60 + args.leads / 10)
+            posts_wall = time.perf_counter() - started
+            started = time.perf_counter()
+            pinged = await ping_and_post(
+                serving.receiver, serving.form, range(args.pings), args.concurrency
+            )
+            pings_wall = time.perf_counter() - started
+            keys = await keys_settled(port, pinged, time.perf_counter() + 60 + args.pings / 10)
         finally:
             serving.process.send_signal(signal.SIGTERM)
             serving.process.wait(timeout=60)
@@ -211,12 +256,22 @@ async def run(args: argparse.Namespace) -> None:
             buyers.wait(timeout=10)
     if args.profile_serve:
         print_serve_profile(args.profile_serve)
+    if args.leads:
+        report_posts(args, ids, outcomes, found, posts_wall)
+    if args.pings:
+        report_pings(args, pinged, keys, pings_wall)
+
+
+def report_posts(
+    args: argparse.Namespace,
+    ids: list[int],
+    outcomes: dict[str, int],
+    found: dict[int, list[float]],
+    wall: float,
+) -> None:
     done = [found[i] for i in ids if i in found and found[i][1]]
     overhead = sorted((post - ping - delay) * 1000 for ping, post, delay in done)
     auctions = [(post - ping) * 1000 for ping, post, _ in done]
-    # the buyer process's clock: the first post to the receiver is not on it, so the span
-    # runs from the first ping of the run to its last post
-    span = max(post for _, post, _ in done) - min(ping for ping, _, _ in done)
     print(
         f"ping-post: {len(ids)} leads accepted ({outcomes}), {len(done)} posted to a winner, "
         f"{args.buyers} bidders answering in {args.min_ms:g}-{args.max_ms:g} ms, "
@@ -224,6 +279,9 @@ async def run(args: argparse.Namespace) -> None:
     )
     if not done:
         return
+    # the buyer process's clock: the first post to the receiver is not on it, so the span
+    # runs from the first ping of the run to its last post
+    span = max(post for _, post, _ in done) - min(ping for ping, _, _ in done)
     print(f"  auctions/s:                      {len(done) / span:8.1f}")
     print(
         f"  first ping to first post (ms):   p50 {percentile(auctions, 0.5):7.1f}"
@@ -235,7 +293,107 @@ async def run(args: argparse.Namespace) -> None:
         f"   p99 {percentile(overhead, 0.99):7.1f}"
         f"   (target p99 < {TARGET_OVERHEAD_P99_MS:g}: {'met' if met else 'NOT met'})"
     )
-    print(f"  wall time from the first post to the receiver: {time.perf_counter() - started:.1f} s")
+    print(f"  wall time from the first post to the receiver: {wall:.1f} s")
+
+
+@dataclass(frozen=True)
+class Pinged:
+    """One inbound ping as the bench saw it, on the system's monotonic clock."""
+
+    key: int  # its Age
+    sent: float
+    answered: float
+    accepted: bool
+    posted: str  # the post's ResponseType ("" when the ping was not accepted)
+
+
+async def ping_and_post(
+    address: str, form: dict[str, str], numbers: range, concurrency: int
+) -> list[Pinged]:
+    """Each number pinged (with Age FIRST_PING_AGE + number) and, when accepted, posted at
+    once with its orderid, `concurrency` pings at a time."""
+    host, port = address.rsplit(":", 1)
+    found: list[Pinged] = []
+    queue = iter(numbers)
+    eligibility = {k: v for k, v in form.items() if k not in CONTACT}
+
+    async def worker() -> None:
+        connection = await Connection.open(host, int(port))
+        try:
+            for number in queue:
+                key = FIRST_PING_AGE + number
+                sent = time.monotonic()
+                answer = await connection.post(
+                    "/processor/insert/ping/json", urlencode({**eligibility, "Age": str(key)})
+                )
+                answered = time.monotonic()
+                accepted = answer.get("WillAccept") is True
+                posted = ""
+                if accepted:
+                    data = {
+                        **form,
+                        "Age": str(key),
+                        "Email": f"p{number}@example.com",
+                        "Phone": f"71{number:08d}",
+                        "orderid": str(answer["OrderID"]),
+                    }
+                    outcome = await connection.post(
+                        "/processor/insert/general/json", urlencode(data)
+                    )
+                    posted = str(outcome.get("ResponseType"))
+                found.append(Pinged(key, sent, answered, accepted, posted))
+        finally:
+            connection.close()
+
+    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(numbers))))))
+    return found
+
+
+async def keys_settled(port: int, pinged: list[Pinged], deadline: float) -> dict[int, list[float]]:
+    """The buyers' stamps once every accepted ping's post reached its winner (or time is up)."""
+    wanted = [p.key for p in pinged if p.posted == "No_Error"]
+    while True:
+        found = await stats(port, "/keys")
+        if all(k in found and found[k][2] for k in wanted) or time.perf_counter() > deadline:
+            return found
+        await asyncio.sleep(0.2)
+
+
+def report_pings(
+    args: argparse.Namespace, pinged: list[Pinged], keys: dict[int, list[float]], wall: float
+) -> None:
+    accepted = [p for p in pinged if p.accepted]
+    posted: dict[str, int] = {}
+    for p in accepted:
+        posted[p.posted] = posted.get(p.posted, 0) + 1
+    print(
+        f"inbound pings: {len(pinged)} pings, {len(accepted)} accepted, their posts {posted}; "
+        f"{args.buyers} bidders answering in {args.min_ms:g}-{args.max_ms:g} ms, "
+        f"{args.concurrency} pings at a time, max sell {args.max_sell}"
+    )
+    stamped = [(p, keys[p.key]) for p in accepted if p.key in keys and keys[p.key][1]]
+    if not stamped:
+        return
+    overhead = sorted((p.answered - s[1]) * 1000 for p, s in stamped)
+    before = sorted((s[0] - p.sent) * 1000 for p, s in stamped)
+    delivered = sorted((s[2] - p.answered) * 1000 for p, s in stamped if s[2])
+    print(f"  pings/s (each with its post):    {len(pinged) / wall:8.1f}")
+    print(
+        f"  ping sent to first buyer ping (ms): p50 {percentile(before, 0.5):7.1f}"
+        f"   p99 {percentile(before, 0.99):7.1f}"
+    )
+    met = percentile(overhead, 0.99) < TARGET_OVERHEAD_P99_MS
+    print(
+        f"  answer's overhead over the slowest bid (ms): p50 {percentile(overhead, 0.5):7.1f}"
+        f"   p99 {percentile(overhead, 0.99):7.1f}"
+        f"   (target p99 < {TARGET_OVERHEAD_P99_MS:g}: {'met' if met else 'NOT met'})"
+    )
+    if delivered:
+        print(
+            f"  ping answer to post delivered (ms): p50 {percentile(delivered, 0.5):7.1f}"
+            f"   p99 {percentile(delivered, 0.99):7.1f}"
+        )
+    print(f"  wall time of the pings: {wall:.1f} s")
 
 
 async def settled(port: int, ids: list[int], deadline: float) -> dict[int, list[float]]:
@@ -250,6 +408,7 @@ async def settled(port: int, ids: list[int], deadline: float) -> dict[int, list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--leads", type=int, default=2000)
+    parser.add_argument("--pings", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--buyers", type=int, default=10)
     parser.add_argument("--min-ms", type=float, default=50.0)
@@ -264,7 +423,7 @@ def main() -> None:
         asyncio.run(serve_buyers(args.min_ms, args.max_ms, args.seed))
         return
     if args.quick:
-        args.leads = 300
+        args.leads = args.pings = 300
     asyncio.run(run(args))
 
 

@@ -471,7 +471,8 @@ def cmd_ping(args: argparse.Namespace) -> None:
         )
         print(f"Order {found.order_id}, estimated price {found.estimated_price}: {used}")
         for buyer in found.reserved:
-            print(f"  {buyer.client_name} account {buyer.account_id} at {buyer.price}")
+            ref = f", ping reference {buyer.ping_reference}" if buyer.ping_reference else ""
+            print(f"  {buyer.client_name} account {buyer.account_id} at {buyer.price}{ref}")
 
 
 # -- serve --------------------------------------------------------------------------------

@@ -202,7 +202,7 @@ async def servicers(
             CheckDuplicate(pool, identifier),
             SourceInstructions(pool, identifier, catalog),
             leads,
-            PingLead(pool, identifier, zip_codes.city_state, engine.cache),
+            PingLead(pool, identifier, zip_codes.city_state, engine.cache, engine.auctions),
         ),
         distribution=DistributionServicer(
             engine.views,

@@ -211,6 +211,7 @@ def ping_log_message(found: PingLog) -> distribution_pb2.PingLog:
                 client_name=r.client_name,
                 account_id=r.delivery_account_id,
                 price=decimal_text(r.price),
+                ping_reference=r.reference,
             )
             for r in found.reserved
         ],

@@ -31,6 +31,7 @@ class Reservation:
     price: Decimal
     order_id: int | None = None
     order_item_id: int | None = None
+    reference: str = ""  # the buyer's ping reference, when the auction priced it
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ async def insert(conn: Connection, account_id: int, order: NewOrder) -> datetime
                         "price": str(r.price),
                         "order_id": r.order_id,
                         "order_item_id": r.order_item_id,
+                        "reference": r.reference,
                     }
                     for i, r in enumerate(order.reservations)
                 ]
@@ -118,6 +120,7 @@ async def lock(conn: Connection, account_id: int, order_id: str) -> LockedOrder 
             price=Decimal(r["price"]),
             order_id=r["order_id"],
             order_item_id=r["order_item_id"],
+            reference=r["reference"],
         )
         for r in row["reservations"]
     )
@@ -174,7 +177,11 @@ async def ping_log(conn: Connection, account_id: int, ping_id: str) -> PingLog |
         lead_id=row["lead_id"] or 0,
         reserved=tuple(
             ReservedBuyer(
-                r["client_id"], r["client_name"], r["delivery_account_id"], Decimal(r["price"])
+                r["client_id"],
+                r["client_name"],
+                r["delivery_account_id"],
+                Decimal(r["price"]),
+                r["reference"],
             )
             for r in row["reservations"]
         ),

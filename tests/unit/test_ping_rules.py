@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from server.domain.catalog.fields import DataType, FieldSpec, SpecialField
+from server.domain.catalog.fields import CONTACT_SPECIALS, DataType, FieldSpec, SpecialField
 from server.domain.catalog.specs import Channel, Pricing, PricingModel
 from server.domain.intake.ping import (
-    Offer,
-    Priced,
     StoredOrder,
     changed_fields,
     changed_refusal,
     eligibility_values,
     estimated_price,
-    fixed_prices,
+    is_contact,
     missing_order_refusal,
     order_refusal,
     parse_order_id,
@@ -126,6 +124,8 @@ def test_only_a_ping_post_campaign_requires_an_order() -> None:
     assert refusal is not None and refusal.response is ResponseType.Data_Errors
 
 
-def test_fixed_prices_are_each_accounts_price() -> None:
-    offers = [Offer(1, 10, Decimal("40")), Offer(2, 11, Decimal("0"))]
-    assert fixed_prices(offers) == [Priced(1, Decimal("40")), Priced(2, Decimal("0"))]
+def test_a_ping_leaves_out_every_contact_field_a_buyer_ping_leaves_out() -> None:
+    for special in SpecialField:
+        spec = FieldSpec("f", special=special)
+        assert is_contact(spec) is (special in CONTACT_SPECIALS)
+    assert SpecialField.Email in CONTACT_SPECIALS and SpecialField.Zip not in CONTACT_SPECIALS

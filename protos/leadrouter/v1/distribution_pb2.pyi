@@ -1271,12 +1271,15 @@ class ReservedBuyer(_message.Message):
     CLIENT_NAME_FIELD_NUMBER: _builtins.int
     ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     PRICE_FIELD_NUMBER: _builtins.int
+    PING_REFERENCE_FIELD_NUMBER: _builtins.int
     client_id: _builtins.int
     client_name: _builtins.str
     account_id: _builtins.int
     """the delivery account"""
     price: _builtins.str
     """what it pays, decimal string"""
+    ping_reference: _builtins.str
+    """its ping answer's reference, when the auction priced it"""
     def __init__(
         self,
         *,
@@ -1284,10 +1287,11 @@ class ReservedBuyer(_message.Message):
         client_name: _builtins.str = ...,
         account_id: _builtins.int = ...,
         price: _builtins.str = ...,
+        ping_reference: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "client_id", b"client_id", "client_name", b"client_name", "price", b"price"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "client_id", b"client_id", "client_name", b"client_name", "ping_reference", b"ping_reference", "price", b"price"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -98,6 +98,26 @@ class SpecialField(enum.IntEnum):
     PipelineRecurringFees = 45
 
 
+# How to reach the consumer: names, email, phones and street address lines. What an inbound
+# ping need not carry and is never stored from it, and what a ping to a buyer never sends.
+# City, state, ZIP and country stay eligibility fields: criteria and schedules select on them.
+CONTACT_SPECIALS = frozenset(
+    {
+        SpecialField.FirstName,
+        SpecialField.LastName,
+        SpecialField.Email,
+        SpecialField.PrimaryPhone,
+        SpecialField.MobilePhone,
+        SpecialField.Address,
+        SpecialField.Address2,
+        SpecialField.StandardAddress,
+        SpecialField.OrigFirstName,
+        SpecialField.OrigLastName,
+        SpecialField.OrigAddress,
+        SpecialField.OrigPhoneNumber,
+    }
+)
+
 E = TypeVar("E", bound=enum.Enum)
 
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 from server.domain.buyers.offers import OFFER_FIELDS, StaticOffer, validate_offer
-from server.domain.catalog.fields import SpecialField
 from server.domain.delivery.extract import AnswerFormat, read_values
 from server.domain.delivery.render import render
 from server.domain.delivery.spec import (
@@ -27,23 +26,6 @@ from server.domain.delivery.spec import (
     PingSpec,
 )
 
-# Fields a ping never carries: what identifies or reaches the consumer.
-CONTACT_SPECIALS = frozenset(
-    {
-        SpecialField.FirstName,
-        SpecialField.LastName,
-        SpecialField.Email,
-        SpecialField.PrimaryPhone,
-        SpecialField.MobilePhone,
-        SpecialField.Address,
-        SpecialField.Address2,
-        SpecialField.StandardAddress,
-        SpecialField.OrigFirstName,
-        SpecialField.OrigLastName,
-        SpecialField.OrigAddress,
-        SpecialField.OrigPhoneNumber,
-    }
-)
 YES_WORDS = frozenset({"true", "yes", "1", "ok", "accepted", "success", "y"})
 MAX_REFERENCE_CHARS = 500
 

@@ -1,9 +1,10 @@
 """Inbound ping-post: the rules of a ping and of the post that uses its order.
 
 A source pings with a lead's eligibility data, leaving out how to contact the consumer. The
-ping is screened as a post is, except that contact fields (`CONTACT`) are never required and
-never kept. The buyers the engine would choose are reserved under an order that lives for
-the campaign's `ping_order_seconds`; the source then posts the full lead with the order's id
+ping is screened as a post is, except that contact fields (`CONTACT_SPECIALS` of
+server/domain/catalog/fields.py) are never required and never kept. The buyers the engine
+would choose (by auction when some ping first) are reserved under an order that lives for the
+campaign's `ping_order_seconds`; the source then posts the full lead with the order's id
 (`orderid`). That post must repeat the ping's eligibility values unchanged; it is delivered
 to exactly the reserved buyers at the reserved prices.
 
@@ -18,36 +19,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from server.domain.catalog.fields import FieldSpec, SpecialField, Value
+from server.domain.catalog.fields import CONTACT_SPECIALS, FieldSpec, Value
 from server.domain.catalog.specs import Channel, Pricing, PricingModel
 from server.domain.intake.screening import ResponseType
 
 CENT = Decimal("0.01")
 
-# How to reach the consumer: names, email, phones and street address lines. City, state, ZIP
-# and country stay eligibility fields, since buyers' criteria and schedules select on them.
-CONTACT = frozenset(
-    {
-        SpecialField.FirstName,
-        SpecialField.LastName,
-        SpecialField.Email,
-        SpecialField.PrimaryPhone,
-        SpecialField.MobilePhone,
-        SpecialField.Address,
-        SpecialField.Address2,
-        SpecialField.StandardAddress,
-        SpecialField.OrigFirstName,
-        SpecialField.OrigLastName,
-        SpecialField.OrigAddress,
-        SpecialField.OrigPhoneNumber,
-    }
-)
-
 COVERAGE = "Coverage found, please supply Order ID in POST"
 
 
 def is_contact(spec: FieldSpec) -> bool:
-    return spec.special in CONTACT
+    return spec.special in CONTACT_SPECIALS
 
 
 def ping_fields(fields: Sequence[FieldSpec]) -> list[FieldSpec]:
@@ -107,29 +89,6 @@ def estimated_price(pricing: Pricing, buyer_prices: Sequence[Decimal]) -> Decima
 
 
 # -- the choice's seam -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Offer:
-    """A buyer's delivery account the choice may reserve, as the prices are asked for it."""
-
-    delivery_account_id: int
-    client_id: int
-    fixed_price: Decimal  # the delivery account's price
-
-
-@dataclass(frozen=True)
-class Priced:
-    """What a buyer would pay for the lead: a price, or why it takes no part (`refused`)."""
-
-    delivery_account_id: int
-    price: Decimal = Decimal("0")
-    refused: str = ""
-
-
-def fixed_prices(offers: Sequence[Offer]) -> list[Priced]:
-    """Every offer at its delivery account's fixed price (buyers that do not bid)."""
-    return [Priced(o.delivery_account_id, o.fixed_price) for o in offers]
 
 
 # -- the post that uses an order ---------------------------------------------------------------

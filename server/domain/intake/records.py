@@ -84,6 +84,7 @@ class ReservedBuyer:
     client_name: str
     delivery_account_id: int
     price: Decimal
+    reference: str = ""  # its ping answer's reference, when the auction priced it
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from zoneinfo import ZoneInfo
 from server.domain.buyers.records import StoredDeliveryAccount
 from server.domain.buyers.specs import delivery_spec, delivery_windows
 from server.domain.caps import Caps
-from server.domain.catalog.fields import FieldSpec, SpecialField
-from server.domain.delivery.ping import CONTACT_SPECIALS
+from server.domain.catalog.fields import CONTACT_SPECIALS, FieldSpec, SpecialField
 from server.domain.intake.call_data import criteria_fields
 from server.domain.matching.criteria import CompiledCriteria, broken_criteria, compile_criteria
 from server.domain.matching.delivery_index import DeliveryAccountIndex

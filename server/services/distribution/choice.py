@@ -2,32 +2,34 @@
 an inbound ping runs (server/services/intake/ping.py).
 
 The lead is scanned as a step scans a stored one (scan.py: status, schedules, criteria,
-lists, orders, caps, max sell), priced by one function (`Pricer`), and reserved down the
-waterfall in the engine's lock order: the lead type's rotation lock first when a rotation is
-involved, then each capped delivery account's row lock with its caps counted again, then the
-buyer's order locks. Round robin moves on as a send would move it. The caller stores the
-reservations in the same transaction, and they count against the caps and orders from then
-on (server/storage/ping_orders.py), so the choice is exact across processes.
+lists, orders, caps, max sell) and reserved in the engine's lock order: the lead type's
+rotation lock first when a rotation is involved, then each capped delivery account's row
+lock with its caps counted again, then the buyer's order locks. Round robin moves on as a
+send would move it. The caller stores the reservations in the same transaction, and they
+count against the caps and orders from then on (server/storage/ping_orders.py), so the
+choice is exact across processes.
 
-The seam for the outbound auction: `Pricer` takes the eligible accounts in waterfall order
-and answers, per account, a price or a refusal. `fixed_prices` prices every account as the
-engine does (its delivery account's fixed price); an auction answers the bids, net of
-margin, of the buyers that ping first and refuses those that decline or time out.
+Without an auction the accounts are reserved down the waterfall at their fixed prices. When
+an eligible buyer pings first, the caller runs the lead's auction between two transactions
+(`bidders` in the first, `Distributor.auctions.run` with no transaction open, `choose` in the
+second): the second scan's eligible accounts are then reserved in the auction's rank order
+(winners, then standbys in place of a winner no longer eligible), each at its net price with
+its ping reference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from server.domain.caps import cap_reached, cap_windows
 from server.domain.catalog.fields import Value
-from server.domain.intake.ping import Offer, Priced, fixed_prices
 from server.domain.matching.eligibility import DeliveryAccountView
 from server.domain.matching.selection import Automation
 from server.domain.sales.orders import Pick
+from server.services.distribution.auction import Auctioned, Entrant
 from server.services.distribution.buyer_cache import Snapshot
 from server.services.distribution.orders import take_order
 from server.services.distribution.scan import rotating, scan
@@ -36,13 +38,34 @@ from server.storage import jobs as job_store
 from server.storage import sends as send_store
 from server.storage.database import Connection
 
-# Prices the eligible accounts, in waterfall order: one answer per offer.
-Pricer = Callable[[Sequence[Offer]], Awaitable[list[Priced]]]
+
+@dataclass(frozen=True)
+class Bidding:
+    """A ping's auction to run: its entrants (every eligible account, pinging or not) and
+    what the Percentage tie-break needs."""
+
+    entrants: list[Entrant]
+    total_served: int
 
 
-async def fixed(offers: Sequence[Offer]) -> list[Priced]:
-    """The engine's pricing today: every account at its fixed price."""
-    return fixed_prices(offers)
+async def bidders(
+    conn: Connection,
+    account_id: int,
+    snapshot: Snapshot,
+    values: Mapping[str, Value],
+    max_sells: int,
+    now: datetime,
+) -> Bidding | None:
+    """The auction's entrants for these values when an eligible account's method pings;
+    None: no auction (the choice is the waterfall's)."""
+    if not snapshot.pings:
+        return None
+    found = await scan(conn, account_id, 0, snapshot, values, max_sells, now, held=())
+    ranked = found.ranked
+    if not any(e.view.delivery.ping is not None for e in ranked):
+        return None
+    entrants = [Entrant(e.view, found.candidates[e.view.id]) for e in ranked]
+    return Bidding(entrants, found.total_served)
 
 
 @dataclass(frozen=True)
@@ -52,6 +75,7 @@ class Chosen:
     view: DeliveryAccountView
     price: Decimal
     pick: Pick | None  # the buyer's order item it counts on
+    reference: str = ""  # its ping reference, when the auction priced it
 
 
 @dataclass(frozen=True)
@@ -68,31 +92,35 @@ async def choose(
     values: Mapping[str, Value],
     max_sells: int,
     now: datetime,
-    pricer: Pricer = fixed,
+    auctioned: Auctioned | None = None,
 ) -> Choice:
-    """Scan, price and reserve up to `max_sells` buyers for these values, in the caller's
-    transaction. Nothing is written but what a send would move too (the rotation's position,
-    an order renewed into its next period); the caller stores the reservations."""
+    """Scan and reserve up to `max_sells` buyers for these values, in the caller's
+    transaction: down the waterfall at their fixed prices, or in `auctioned`'s rank order at
+    its net prices. Nothing is written but what a send would move too (the rotation's
+    position, an order renewed into its next period); the caller stores the reservations."""
     if any(rotating(v) for v in snapshot.views):
         await job_store.lock_rotation(conn, account_id, lead_type_id)
     found = await scan(conn, account_id, 0, snapshot, values, max_sells, now, held=())
-    ranked = found.ranked
-    offers = [Offer(e.view.id, e.view.client_id, e.view.price) for e in ranked]
-    prices = {p.delivery_account_id: p for p in await pricer(offers)}
     notes = [found.report.replace("Scan of lead 0", "Scan of the ping", 1)]
+    eligible = {e.view.id: e.view for e in found.ranked}
+    order: list[tuple[DeliveryAccountView, Decimal, str]]
+    if auctioned is None:
+        order = [(e.view, e.view.price, "") for e in found.ranked]
+    else:
+        order = []
+        for lot in auctioned.result.ranked:
+            view = eligible.get(lot.account_id)
+            if view is None:
+                notes.append(f"- {lot.bidder.label}: passed over: no longer eligible")
+            elif lot.net is not None:
+                order.append((view, lot.net, lot.reference))
     chosen: list[Chosen] = []
     taken_clients: set[int] = set()
     need = max(max_sells, 1)
-    for entry in ranked:
+    for view, price, reference in order:
         if len(chosen) >= need:
             break
-        view = entry.view
         if view.client_id in taken_clients and not view.use_tiers:
-            continue
-        priced = prices.get(view.id)
-        if priced is None or priced.refused:
-            why = priced.refused if priced else "no price"
-            notes.append(f"- {view.label}: passed over: {why}")
             continue
         if view.caps.any:
             await buyer_store.lock_for_send(conn, account_id, view.id)
@@ -113,7 +141,7 @@ async def choose(
                 notes.append(why)
         if Automation.RoundRobin in (view.automation, view.secondary):
             await buyer_store.advance_rotation(conn, account_id, view.client_id)
-        chosen.append(Chosen(view, priced.price, pick))
+        chosen.append(Chosen(view, price, pick, reference))
         taken_clients.add(view.client_id)
-        notes.append(f"- {view.label}: reserved at {priced.price:.2f}")
+        notes.append(f"- {view.label}: reserved at {price:.2f}")
     return Choice(chosen, "\n".join(notes))

@@ -87,6 +87,7 @@ class ReservedBuyer:
     price: Decimal
     order_id: int | None
     order_item_id: int | None
+    reference: str = ""  # its ping reference, when the ping's auction priced it
 
 
 @dataclass(frozen=True)
@@ -289,12 +290,15 @@ class Steps:
             pick = None
             if buyer.order_id is not None and buyer.order_item_id is not None:
                 pick = Pick(buyer.order_id, buyer.order_item_id, None)
-            pending.append(_Pending(view, pick, len(notes), buyer.price))
+            pending.append(_Pending(view, pick, len(notes), buyer.price, buyer.reference))
             notes.append(
                 f"- {view.label}: reserved at {buyer.price:.2f}"
                 + ("" if view.delivery_delay_seconds <= 0 else " (scheduled)")
             )
-        plan = [job_store.PlanEntry(b.delivery_account_id, b.client_id, b.price) for b in reserved]
+        plan = [
+            job_store.PlanEntry(b.delivery_account_id, b.client_id, b.price, b.reference)
+            for b in reserved
+        ]
         state = "waiting" if pending else "done"
         after = job_store.JobAfter(state, plan, len(plan), ["\n".join(notes)])
         return await self._write(conn, new.account_id, new.lead_id, job, pending, notes, after)

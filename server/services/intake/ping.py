@@ -1,8 +1,14 @@
 """A ping (/processor/insert/ping): the lead's eligibility data screened as a post's is, the
 engine's choice of buyers run and reserved under an order, without storing a lead or
-delivering. One transaction: identify, screen, check the campaign's caps, choose and reserve
-(server/services/distribution/choice.py), store the order with its reservations and log the
-ping like a post (its steps, with the scan and each buyer's reason).
+delivering. One transaction identifies, screens, checks the campaign's caps, chooses and
+reserves (server/services/distribution/choice.py), stores the order with its reservations
+and logs the ping like a post (its steps, with the scan and each buyer's reason).
+
+When an eligible buyer's delivery method pings first, the ping runs the lead's auction
+(`Distributor.auctions.run`, the engine's): the first transaction ends after the scan, the
+buyers are pinged with no transaction open (no row lock held while they answer), and a
+second transaction scans again and reserves the auction's winners in rank order, each at its
+net price with its ping reference, then stores the order and logs the ping.
 
 The rules are in server/domain/intake/ping.py; the post that uses the order is
 server/services/intake/submit.py (`orderid`).
@@ -12,12 +18,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
+from server.domain.catalog.fields import Value
 from server.domain.catalog.specs import Status
 from server.domain.intake.offers import Offered
 from server.domain.intake.ping import (
@@ -28,18 +35,34 @@ from server.domain.intake.ping import (
     without_contact,
 )
 from server.domain.intake.screening import ResponseType, Step, ZipLookup, screen
+from server.domain.sales.auction import AuctionSettings
+from server.services.distribution.auction import Auctioned, Auctions
 from server.services.distribution.buyer_cache import BuyerCache
-from server.services.distribution.choice import Pricer, choose, fixed
+from server.services.distribution.choice import Bidding, bidders, choose
 from server.services.intake import post_log
 from server.services.intake.identify import Identifier, Target, micros
 from server.services.intake.offers import reserved_offers
 from server.services.intake.requests import PingAnswer, PostOutcome, Submission
 from server.services.intake.submit import identified
+from server.storage import auctions as auction_store
 from server.storage import leads as lead_store
 from server.storage import ping_orders as order_store
 from server.storage.database import Connection, Pool, transaction
 
 NO_COVERAGE = "No coverage: no buyer can take this lead now"
+
+
+@dataclass
+class _Screened:
+    """A ping past its screening and the campaign's caps: what choosing its buyers needs."""
+
+    request_id: str
+    steps: list[Step]
+    values: dict[str, Value]  # the screened values, contact fields included when posted
+    kept: dict[str, Value]  # its eligibility values: what the order keeps
+    auction: Bidding | None = None  # its auction, when an eligible buyer pings first
+    settings: AuctionSettings | None = None
+    clock: tuple[datetime, int] | None = None  # the first transaction's clock, buyer version
 
 
 class PingLead:
@@ -51,15 +74,15 @@ class PingLead:
         identifier: Identifier,
         zip_lookup: ZipLookup,
         cache: BuyerCache,
-        pricer: Pricer = fixed,
+        auctions: Auctions | None = None,
     ) -> None:
-        """`cache`: the engine's compiled buyers; `pricer`: what the chosen buyers pay (the
-        accounts' fixed prices, until an auction prices the buyers that ping first)."""
+        """`cache`: the engine's compiled buyers; `auctions`: the engine's auctions, which
+        price buyers that ping first (None: every buyer at its fixed price)."""
         self._pool = pool
         self._identifier = identifier
         self._zip_lookup = zip_lookup
         self._cache = cache
-        self._pricer = pricer
+        self._auctions = auctions
 
     async def ping(self, submission: Submission) -> PingAnswer:
         """The first lead's answer; the request is logged whatever it is answered."""
@@ -74,13 +97,36 @@ class PingLead:
                 )  # fmt: skip
                 await _log(conn, submission, target, answer, target.steps)
                 return answer
-            answer, steps = await self._ping(conn, submission, target, request_id)
+            screened = await self._screen(conn, submission, target, request_id)
+            if isinstance(screened, tuple):
+                await _log(conn, submission, target, *screened)
+                return screened[0]
+            if screened.auction is None:
+                answer, steps = await self._reserve(conn, target, screened, None)
+                await _log(conn, submission, target, answer, steps)
+                return answer
+        assert self._auctions is not None and screened.settings is not None
+        clock = time.perf_counter()
+        auctioned = await self._auctions.run(
+            0,
+            screened.values,
+            screened.auction.entrants,
+            screened.settings,
+            target.campaign.max_sell if target.campaign else 1,
+            screened.auction.total_served,
+        )
+        outcome = "passed" if auctioned.result.winners else "failed"
+        screened.steps.append(Step("auction", outcome, auctioned.report(), micros(clock)))
+        async with transaction(self._pool) as conn:
+            answer, steps = await self._reserve(conn, target, screened, auctioned)
             await _log(conn, submission, target, answer, steps)
             return answer
 
-    async def _ping(
+    async def _screen(
         self, conn: Connection, submission: Submission, target: Target, request_id: str
-    ) -> tuple[PingAnswer, list[Step]]:
+    ) -> _Screened | tuple[PingAnswer, list[Step]]:
+        """Screen the ping and check the campaign's caps, then find its auction's bidders;
+        or the refusal."""
         assert target.campaign is not None and target.campaign_id is not None
         campaign, campaign_id = target.campaign, target.campaign_id
         lead = submission.leads[0]
@@ -112,28 +158,66 @@ class PingLead:
         steps.append(Step("caps", "failed" if over else "passed", over, micros(clock)))
         if over:
             return refusal(ResponseType.Post_Over_Max, f"The campaign's {over}")
+        values = dict(screening.values)
+        screened = _Screened(
+            request_id, steps, values, eligibility_values(target.fields, screening.values)
+        )
+        if self._auctions is None:
+            return screened
+        db_now, version = await order_store.clock(conn, target.account_id)
+        screened.clock = db_now, version
+        snapshot = await self._cache.snapshot(
+            conn, target.account_id, target.lead_type_id or 0, version
+        )
+        screened.auction = await bidders(
+            conn, target.account_id, snapshot, _keyed(screened.kept), campaign.max_sell, db_now
+        )
+        if screened.auction is not None:
+            screened.settings = await auction_store.for_campaign(
+                conn, target.account_id, campaign_id
+            )
+        return screened
 
+    async def _reserve(
+        self,
+        conn: Connection,
+        target: Target,
+        screened: _Screened,
+        auctioned: Auctioned | None,
+    ) -> tuple[PingAnswer, list[Step]]:
+        """Choose and reserve the buyers (in `auctioned`'s order when the ping was
+        auctioned), store the order; the answer."""
+        assert target.campaign is not None and target.campaign_id is not None
+        campaign, campaign_id = target.campaign, target.campaign_id
+        request_id, steps = screened.request_id, screened.steps
         clock = time.perf_counter()
         lead_type_id = target.lead_type_id or 0
-        db_now, version = await order_store.clock(conn, target.account_id)
+        if auctioned is None and screened.clock is not None:
+            db_now, version = screened.clock  # the same transaction: read once
+        else:
+            db_now, version = await order_store.clock(conn, target.account_id)
         snapshot = await self._cache.snapshot(conn, target.account_id, lead_type_id, version)
-        values = eligibility_values(target.fields, screening.values)
+        values = screened.kept
         choice = await choose(
             conn,
             target.account_id,
             lead_type_id,
             snapshot,
-            {name.casefold(): value for name, value in values.items()},
+            _keyed(values),
             campaign.max_sell,
             db_now,
-            self._pricer,
+            auctioned,
         )
         chosen = choice.chosen
         steps.append(
             Step("choose_buyers", "passed" if chosen else "failed", choice.log, micros(clock))
         )
         if not chosen:
-            return refusal(ResponseType.Outside_Criteria, NO_COVERAGE)
+            answer = PingAnswer(
+                request_id, False, ResponseType.Outside_Criteria, NO_COVERAGE,
+                campaign_id=campaign_id,
+            )  # fmt: skip
+            return answer, steps
         price = estimated_price(campaign.pricing, [c.price for c in chosen])
         order_id = str(uuid.uuid4())
         clock = time.perf_counter()
@@ -156,6 +240,7 @@ class PingLead:
                         price=c.price,
                         order_id=c.pick.order_id if c.pick else None,
                         order_item_id=c.pick.item_id if c.pick else None,
+                        reference=c.reference,
                     )
                     for c in chosen
                 ],
@@ -177,6 +262,11 @@ class PingLead:
             offers=tuple(offers),
         )
         return answer, steps
+
+
+def _keyed(values: dict[str, Value]) -> dict[str, Value]:
+    """Values by casefolded name, as the scan reads them."""
+    return {name.casefold(): value for name, value in values.items()}
 
 
 async def _log(

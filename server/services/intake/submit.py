@@ -410,7 +410,12 @@ class SubmitLeads:
             if order is not None:
                 reserved = [
                     ReservedBuyer(
-                        r.client_id, r.delivery_account_id, r.price, r.order_id, r.order_item_id
+                        r.client_id,
+                        r.delivery_account_id,
+                        r.price,
+                        r.order_id,
+                        r.order_item_id,
+                        r.reference,
                     )
                     for r in order.reservations
                 ]

@@ -19,13 +19,13 @@ WITH made AS (
 ), reserved AS (
   INSERT INTO ping_reservations (account_id, ping_order_id, position, client_id,
                                  delivery_account_id, price, order_id, order_item_id,
-                                 expires_at)
+                                 reference, expires_at)
   SELECT m.account_id, m.id, r.position, r.client_id, r.delivery_account_id, r.price,
-         r.order_id, r.order_item_id, m.expires_at
+         r.order_id, r.order_item_id, coalesce(r.reference, ''), m.expires_at
   FROM made m
   CROSS JOIN jsonb_to_recordset(%(reservations)s)
     AS r(position integer, client_id bigint, delivery_account_id bigint, price numeric,
-         order_id bigint, order_item_id bigint)
+         order_id bigint, order_item_id bigint, reference text)
 )
 SELECT expires_at FROM made;
 
@@ -36,7 +36,8 @@ SELECT o.id, o.campaign_id, o."values", o.price, o.used_at IS NOT NULL AS used,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                    'client_id', r.client_id, 'delivery_account_id', r.delivery_account_id,
                    'price', r.price::text, 'order_id', r.order_id,
-                   'order_item_id', r.order_item_id) ORDER BY r.position)
+                   'order_item_id', r.order_item_id, 'reference', r.reference)
+                   ORDER BY r.position)
                  FROM ping_reservations r
                  WHERE r.account_id = o.account_id AND r.ping_order_id = o.id), '[]')
          AS reservations
@@ -77,7 +78,8 @@ SELECT p.id AS request_id, p.received_at, p.request_body, p.is_valid, p.response
        o.used_at, o.lead_id,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                    'client_id', r.client_id, 'client_name', c.name,
-                   'delivery_account_id', r.delivery_account_id, 'price', r.price::text)
+                   'delivery_account_id', r.delivery_account_id, 'price', r.price::text,
+                   'reference', r.reference)
                    ORDER BY r.position)
                  FROM ping_reservations r
                  JOIN clients c ON c.account_id = r.account_id AND c.id = r.client_id
