@@ -708,21 +708,29 @@ def delivery_account_message(
     return message
 
 
+def offer_fields(offer: StaticOffer) -> dict[str, str]:
+    """An offer's fields as both messages that carry one name them (buyers' StaticOffer and
+    the leads' Offer)."""
+    return {
+        "company_name": offer.company_name,
+        "company_phone": offer.company_phone,
+        "name": offer.name,
+        "description": offer.description,
+        "url": offer.url,
+        "image_url": offer.image_url,
+        "privacy_url": offer.privacy_url,
+        "terms_url": offer.terms_url,
+        "duration": offer.duration,
+        "amount": decimal_text(offer.amount),
+        "tcpa_consent_text": offer.tcpa_consent_text,
+    }
+
+
 def offer_message(offer: StaticOffer, offer_id: int) -> buyers_pb2.StaticOffer:
-    return buyers_pb2.StaticOffer(
-        id=offer_id,
-        company_name=offer.company_name,
-        company_phone=offer.company_phone,
-        name=offer.name,
-        description=offer.description,
-        url=offer.url,
-        image_url=offer.image_url,
-        privacy_url=offer.privacy_url,
-        terms_url=offer.terms_url,
-        duration=offer.duration,
-        amount=decimal_text(offer.amount),
-        tcpa_consent_text=offer.tcpa_consent_text,
-    )
+    message = buyers_pb2.StaticOffer(id=offer_id)
+    for name, value in offer_fields(offer).items():
+        setattr(message, name, value)
+    return message
 
 
 def static_offer(message: buyers_pb2.StaticOffer, where: str) -> StaticOffer:

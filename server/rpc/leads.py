@@ -13,7 +13,7 @@ from server.domain.intake.queueing import QueueState
 from server.domain.intake.records import LeadSummary, PostStatus
 from server.domain.intake.screening import SaleKind
 from server.errors import InvalidArgument, NotFound, Violation
-from server.rpc.convert import callback_message, decimal_text, stamp, struct
+from server.rpc.convert import callback_message, decimal_text, offer_fields, stamp, struct
 from server.services.intake.duplicates import CheckDuplicate
 from server.services.intake.instructions import SourceInstructions
 from server.services.intake.ping import PingLead
@@ -89,23 +89,12 @@ def offer_choice(offer: leads_pb2.OfferChoice) -> OfferChoice:
 
 
 def offer_message(offered: Offered) -> leads_pb2.Offer:
-    offer = offered.offer
-    return leads_pb2.Offer(
-        id=str(offered.id),
-        client_id=offered.client_id,
-        client_name=offered.client_name,
-        company_name=offer.company_name,
-        company_phone=offer.company_phone,
-        name=offer.name,
-        description=offer.description,
-        url=offer.url,
-        image_url=offer.image_url,
-        privacy_url=offer.privacy_url,
-        terms_url=offer.terms_url,
-        duration=offer.duration,
-        amount=decimal_text(offer.amount),
-        tcpa_consent_text=offer.tcpa_consent_text,
+    message = leads_pb2.Offer(
+        id=str(offered.id), client_id=offered.client_id, client_name=offered.client_name
     )
+    for name, value in offer_fields(offered.offer).items():
+        setattr(message, name, value)
+    return message
 
 
 def result_message(outcome: PostOutcome) -> leads_pb2.PostResult:

@@ -237,19 +237,7 @@ class Steps:
         snapshot = self._cache.cached(new.account_id, new.lead_type_id, new.buyer_version)
         if snapshot is None or (snapshot.pings and self._auctions is not None):
             return None  # an auction pings buyers: never inside the lead's transaction
-        job = job_store.Job(
-            state="pending",
-            plan=None,
-            cursor=0,
-            max_sells=new.max_sells,
-            account_types=job_store.account_types(new.account_types),
-            lead_type_id=new.lead_type_id,
-            fields=new.fields,
-            call_data=new.call_data,
-            now=new.now,
-            buyer_version=new.buyer_version,
-            consented=new.consented,
-        )
+        job = _new_job(new)
         return await self._advance(conn, new.account_id, new.lead_id, snapshot, job, ())
 
     async def first_reserved(
@@ -265,18 +253,7 @@ class Steps:
         snapshot = await self._cache.snapshot(
             conn, new.account_id, new.lead_type_id, new.buyer_version
         )
-        job = job_store.Job(
-            state="pending",
-            plan=None,
-            cursor=0,
-            max_sells=new.max_sells,
-            account_types=job_store.account_types(new.account_types),
-            lead_type_id=new.lead_type_id,
-            fields=new.fields,
-            call_data=new.call_data,
-            now=new.now,
-            buyer_version=new.buyer_version,
-        )
+        job = _new_job(new)
         notes = [f"Lead {new.lead_id} posted with a ping's order: its reserved buyers"]
         pending: list[_Pending] = []
         for buyer in reserved:
@@ -494,3 +471,20 @@ def _auction_plan(
         for lot in auctioned.result.ranked
         if lot.account_id in eligible
     ]
+
+
+def _new_job(new: NewJob) -> job_store.Job:
+    """A just-stored lead's job as its first step reads it: pending, with no plan yet."""
+    return job_store.Job(
+        state="pending",
+        plan=None,
+        cursor=0,
+        max_sells=new.max_sells,
+        account_types=job_store.account_types(new.account_types),
+        lead_type_id=new.lead_type_id,
+        fields=new.fields,
+        call_data=new.call_data,
+        now=new.now,
+        buyer_version=new.buyer_version,
+        consented=new.consented,
+    )
