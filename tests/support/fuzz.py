@@ -237,6 +237,12 @@ INSERT_PATHS = tuple(
     for kind in INSERT_KINDS
     for segment in ("", "/json", "/xml")
 )
+# the V2 receiver's URLs (JSON or XML bodies only, the source's API key required)
+V2_PATHS = tuple(
+    f"/v2/insert/{kind}{segment}"
+    for kind in ("general", "ping")
+    for segment in ("", "/json", "/xml")
+)
 ASYNC_PATHS = tuple(
     f"/processor/insert/{kind}{segment}"
     for kind in INSERT_KINDS
@@ -558,6 +564,11 @@ def paths(draw: st.DrawFn, known: Known) -> str:
                 st.sampled_from(INSERT_KINDS),
                 st.sampled_from(SEGMENTS),
             ),
+            st.builds(
+                lambda kind, segment: f"/v2/insert/{kind}{segment}",
+                st.sampled_from(["general", "ping"]),
+                st.sampled_from(SEGMENTS),
+            ),
             st.sampled_from(SEGMENTS).map(lambda segment: f"/processor/update{segment}"),
             st.sampled_from(SEGMENTS).map(lambda segment: f"/processor/duplicate/check{segment}"),
             st.sampled_from(["status", "queuestatus"]).map(
@@ -651,6 +662,7 @@ def posts(draw: st.DrawFn, known: Known) -> Request:
         st.one_of(
             st.sampled_from(INSERT_PATHS),
             st.sampled_from(ASYNC_PATHS),
+            st.sampled_from(V2_PATHS),
             st.sampled_from(
                 ["/processor/update", "/processor/update/xml", "/processor/duplicate/check"]
             ),
