@@ -41,7 +41,7 @@ from server.errors import RolledBack
 from server.services.distribution.auction import Auctioned, Auctions, Entrant
 from server.services.distribution.buyer_cache import BuyerCache, Snapshot
 from server.services.distribution.orders import take_order
-from server.services.distribution.scan import context, rotating, scan
+from server.services.distribution.scan import Scan, context, rotating, scan
 from server.storage import auctions as auction_store
 from server.storage import buyers as buyer_store
 from server.storage import jobs as job_store
@@ -205,18 +205,8 @@ class Steps:
         held: Sequence[HeldSend],
     ) -> _AuctionDue | None:
         """What the lead's auction needs, when an eligible buyer pings; else None."""
-        found = await scan(
-            conn,
-            account_id,
-            lead_id,
-            snapshot,
-            screening_values(job.fields, job.call_data),
-            job.max_sells,
-            job.now,
-            account_types=job.account_types,
-            held=held,
-            consented=job.consented,  # a 1-to-1 lead pings only the buyers it may go to
-        )
+        # a 1-to-1 lead pings only the buyers it may go to (the job's consent)
+        found = await _scan_job(conn, account_id, lead_id, snapshot, job, held)
         ranked = found.ranked
         if not any(e.view.delivery.ping is not None for e in ranked):
             return None
@@ -298,18 +288,7 @@ class Steps:
         if plan is None:
             if any(rotating(v) for v in snapshot.views):
                 await job_store.lock_rotation(conn, account_id, job.lead_type_id)
-            found = await scan(
-                conn,
-                account_id,
-                lead_id,
-                snapshot,
-                screening_values(job.fields, job.call_data),
-                job.max_sells,
-                job.now,
-                account_types=job.account_types,
-                held=held,
-                consented=job.consented,
-            )
+            found = await _scan_job(conn, account_id, lead_id, snapshot, job, held)
             plan = [job_store.PlanEntry(e.view.id, e.view.client_id) for e in found.ranked]
             logs.append(found.report)
             if auctioned is not None:
@@ -487,4 +466,27 @@ def _new_job(new: NewJob) -> job_store.Job:
         now=new.now,
         buyer_version=new.buyer_version,
         consented=new.consented,
+    )
+
+
+async def _scan_job(
+    conn: Connection,
+    account_id: int,
+    lead_id: int,
+    snapshot: Snapshot,
+    job: job_store.Job,
+    held: Sequence[HeldSend],
+) -> Scan:
+    """The scan of a job's lead, as its values, sales and 1-to-1 consent stand."""
+    return await scan(
+        conn,
+        account_id,
+        lead_id,
+        snapshot,
+        screening_values(job.fields, job.call_data),
+        job.max_sells,
+        job.now,
+        account_types=job.account_types,
+        held=held,
+        consented=job.consented,
     )
