@@ -232,6 +232,17 @@ def test_json_template_escapes_values_inside_strings() -> None:
     assert json.loads(request.body) == {"name": TRICKY}
 
 
+@pytest.mark.parametrize(
+    "value", ["plain text", 'a "quote"', "back\\slash", "tab\there", "nul\x00", "\x7f", "é\u2028"]
+)
+def test_json_template_strings_read_back_as_posted(value: str) -> None:
+    request = http(
+        spec(DeliveryType.JsonPost, template='{"n": "{{FirstName}}"}'), lead(FirstName=value)
+    )
+    assert json.loads(request.body) == {"n": value}
+    assert request.log_body == request.body  # nothing secret: logged as sent
+
+
 def test_json_template_placeholders_match_ignoring_case() -> None:
     request = http(spec(DeliveryType.JsonPost, template='{"n": "{{ firstNAME }}"}'))
     assert json.loads(request.body) == {"n": "Ann"}

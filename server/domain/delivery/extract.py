@@ -43,6 +43,7 @@ _PARSER = etree.XMLParser(
 )
 
 
+@lru_cache(maxsize=1024)
 def parse_json_path(path: str) -> tuple[str | int, ...]:
     """The steps of a JSON path; ValueError when it is not one."""
     text = path.strip()

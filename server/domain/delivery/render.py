@@ -122,9 +122,21 @@ def _fill(
             return by_param[folded]
         return _Pair(name, values.get(folded), looks_secret(name))
 
-    real = PLACEHOLDER.sub(lambda m: escape(resolve(m.group(1)).value, m), template)
-    logged = PLACEHOLDER.sub(lambda m: escape(resolve(m.group(1)).logged, m), template)
-    return real, logged
+    real: list[str] = []
+    logged: list[str] = []
+    secret = False
+    at = 0
+    for match in PLACEHOLDER.finditer(template):
+        pair = resolve(match.group(1))
+        text = template[at : match.start()]
+        value = escape(pair.value, match)
+        real += (text, value)
+        logged += (text, escape(MASK, match) if pair.secret else value)
+        secret = secret or pair.secret
+        at = match.end()
+    real.append(template[at:])
+    filled = "".join(real)
+    return filled, ("".join(logged) + template[at:]) if secret else filled
 
 
 @lru_cache(maxsize=256)
@@ -150,6 +162,9 @@ def bare_placeholders(template: str) -> frozenset[int]:
     return frozenset(bare)
 
 
+_JSON_PLAIN = re.compile(r'[^"\\\x00-\x1f]*')  # what json.dumps(ensure_ascii=False) keeps as is
+
+
 def _json_escaper(template: str) -> EscapeFn:
     """Values inside a JSON string are escaped; a bare one goes in as a number, true, false or
     null when it is one, and as a quoted string when not."""
@@ -157,6 +172,8 @@ def _json_escaper(template: str) -> EscapeFn:
 
     def escape(text: str, match: re.Match[str]) -> str:
         if match.start() not in bare:
+            if _JSON_PLAIN.fullmatch(text):
+                return text  # nothing to escape: the common case, without json.dumps
             return json.dumps(text, ensure_ascii=False)[1:-1]
         return text if JSON_BARE_VALUE.fullmatch(text) else json.dumps(text, ensure_ascii=False)
 
