@@ -3,7 +3,7 @@ buyer, for posted leads (outbound ping-post) and for inbound pings.
 
 Usage: .venv/bin/python bench/ping_post.py [--leads N] [--pings P] [--concurrency C]
            [--buyers B] [--min-ms 50] [--max-ms 150] [--max-sell M] [--quick]
-           [--profile-serve FILE]
+           [--profile-serve FILE] [--processes N]
 
 `leadrouter serve --demo` runs in its own process on a throwaway embedded PostgreSQL; a
 buyer server in another process plays B ping-post buyers (10 by default): each ping is
@@ -228,7 +228,7 @@ async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="lrping") as name:
         folder = Path(name)
         buyers, port = start_buyers(args)
-        serving = start_serve(folder, args.profile_serve)
+        serving = start_serve(folder, args.profile_serve, args.processes)
         try:
             apply_document(serving, folder, document(port, args.buyers, args.max_sell))
             # warm up: connections, the buyer cache, the code paths
@@ -417,6 +417,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="a fast smoke run (300 leads)")
     parser.add_argument("--profile-serve", metavar="FILE", help="run serve under cProfile")
+    parser.add_argument("--processes", type=int, default=1, help="serve's processes")
     parser.add_argument("--serve-buyers", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_buyers:
