@@ -501,6 +501,8 @@ class LockedLead:
     campaign_model: str  # the campaign's pricing model now
     pricing_amount: Decimal  # the campaign's amount now
     now: datetime
+    # 1-to-1: the delivery accounts whose offer the consumer chose with consent; None: any
+    consented: frozenset[int] | None = None
 
 
 async def to_scan(conn: Connection, account_id: int, lead_id: int) -> LeadToScan | None:
@@ -538,6 +540,9 @@ async def lock_for_operation(conn: Connection, account_id: int, lead_id: int) ->
         campaign_model=row["campaign_model"],
         pricing_amount=row["pricing_amount"],
         now=row["now"],
+        consented=None
+        if row["consented_accounts"] is None
+        else frozenset(row["consented_accounts"]),
     )
 
 

@@ -336,6 +336,33 @@ async def test_only_the_buyer_whose_offer_was_chosen_with_consent_receives_the_l
     assert record.trusted_form_cert == "https://cert.trustedform.com/0123abcd"
 
 
+async def test_a_1_to_1_lead_is_not_sent_by_hand_to_a_buyer_the_consumer_did_not_consent_to(
+    market: Any, buyers: BuyerServer, http: httpx.AsyncClient, idle: Any
+) -> None:
+    m = await market(three_buyers(buyers))
+    chosen = {"ids": [str(await m.offer_id("a"))], "consent": True}
+    answer = await http.post(
+        "/v2/insert/general/json", json=m.body({"offer": chosen}), headers=m.headers()
+    )
+    lead_id = answer.json()["LeadIdentifier"]
+    await received(buyers, "a")
+    await idle()
+    async with distribution_async(m.grpc_address, m.key) as stub:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.ProcessClientDelivery(
+                distribution_pb2.ProcessClientDeliveryRequest(
+                    lead_id=lead_id,
+                    client_id=m.ids.clients["b"],
+                    account_id=m.ids.accounts["b/main"],
+                )
+            )
+        sends = await stub.ListSends(distribution_pb2.ListSendsRequest(lead_id=lead_id))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "did not consent to Buyer b" in (refused.value.details() or "")
+    assert [s.client_id for s in sends.sends] == [m.ids.clients["a"]]
+    assert buyers.of("b") == []
+
+
 async def test_an_offer_chosen_without_consent_sends_the_lead_to_nobody(
     market: Any, buyers: BuyerServer, http: httpx.AsyncClient, idle: Any
 ) -> None:

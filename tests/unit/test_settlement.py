@@ -13,6 +13,7 @@ from server.domain.catalog.specs import PricingModel
 from server.domain.matching.criteria import Criterion, CriterionType
 from server.domain.sales.operations import (
     HeldSend,
+    consent_refusal,
     delivery_refusal,
     has_criterion,
     holder_refusal,
@@ -133,6 +134,14 @@ def test_a_lead_in_qc_review_or_rejected_by_it_is_not_sent_by_hand() -> None:
     assert "QC bin" in str(delivery_refusal(9, pending_qc=True, qc_rejected=False))
     assert "rejected in QC" in str(delivery_refusal(9, pending_qc=False, qc_rejected=True))
     assert delivery_refusal(9, pending_qc=False, qc_rejected=False) is None
+
+
+def test_a_1_to_1_lead_goes_by_hand_only_to_a_consented_account() -> None:
+    assert consent_refusal(9, None, 4, "Buyer b") is None  # not 1-to-1
+    assert consent_refusal(9, frozenset({4}), 4, "Buyer b") is None
+    refused = consent_refusal(9, frozenset({3}), 4, "Buyer b")
+    assert refused is not None and "did not consent to Buyer b" in refused
+    assert consent_refusal(9, frozenset(), 4, "Buyer b") is not None  # consent to no one
 
 
 def test_missing_ids_are_named() -> None:

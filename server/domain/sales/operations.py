@@ -88,6 +88,19 @@ def delivery_refusal(lead_id: int, *, pending_qc: bool, qc_rejected: bool) -> st
     return None
 
 
+def consent_refusal(
+    lead_id: int, consented: frozenset[int] | None, view_id: int, label: str
+) -> str | None:
+    """Why a 1-to-1 lead may not be sent by hand to this delivery account, or None: only the
+    buyers whose offer the consumer chose with consent may have it (docs/ping_post.md)."""
+    if consented is None or view_id in consented:
+        return None
+    return (
+        f"lead {lead_id} is 1-to-1 and its consumer did not consent to {label}'s offer; "
+        "it may go only to the buyers whose offer was chosen with consent"
+    )
+
+
 def _folded(text: str) -> str:
     return text.strip().casefold()
 

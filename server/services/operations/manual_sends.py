@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from server.domain.matching.eligibility import DeliveryAccountView, standing
 from server.domain.sales.operations import (
     MAX_TEXT,
+    consent_refusal,
     delivery_refusal,
     holder_refusal,
     limited_text,
@@ -207,6 +208,9 @@ class ManualSends:
         why = standing(view, automated_only=False)
         if why:
             raise FailedPrecondition(f"{view.label} cannot be sent leads: {why}")
+        no_consent = consent_refusal(lead_id, lead.consented, view.id, view.label)
+        if no_consent:
+            raise FailedPrecondition(no_consent)
         await _refuse_holder(conn, account_id, lead_id, buyer, view)
         await buyer_store.lock_for_send(conn, account_id, view.id)
         if order_id:

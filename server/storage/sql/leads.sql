@@ -177,7 +177,7 @@ WHERE l.account_id = %(account_id)s AND l.id = %(id)s;
 -- its price (NO KEY UPDATE: the engine's sends and scan log entries are not blocked), and
 -- the transaction's clock.
 SELECT l.id, l.lead_type_id, l.pricing_model, l.price, l.pending_qc, l.qc_rejected,
-       c.pricing_model AS campaign_model, c.pricing_amount, now() AS now
+       l.consented_accounts, c.pricing_model AS campaign_model, c.pricing_amount, now() AS now
 FROM leads l
 JOIN campaigns c ON c.account_id = l.account_id AND c.id = l.campaign_id
 WHERE l.account_id = %(account_id)s AND l.id = %(id)s
