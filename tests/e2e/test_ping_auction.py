@@ -14,9 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from leadrouter.v1 import admin_pb2, distribution_pb2
 
 from clients.client import distribution_async, struct
+from server.errors import RolledBack
+from server.services.intake import ping as ping_module
 from tests.e2e.test_auction import bidder, fixed
 from tests.e2e.test_ping_post import CONTACT, Market, document
 from tests.e2e.test_ping_post import http as http  # the receiver fixture
@@ -168,6 +171,67 @@ async def test_a_buyer_that_declines_is_passed_over_for_the_next_bid(
     assert "no bid: lost: declined: capped today" in lines["Buyer a"]
     assert lines["Buyer b"].endswith("bid 22.00, margin 2.00, net 20.00: won #1")
     assert [(r.client_name, r.ping_reference) for r in log.reserved] == [("Buyer b", "B-9")]
+
+
+def rolled_back_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The next ping's first log write fails as a deadlock victim's would, rolling its
+    transaction back; the calls counted."""
+    real = ping_module._log
+    calls: list[int] = []
+
+    async def log_once(*args: Any) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RolledBack("deadlock detected (in a test)")
+        await real(*args)
+
+    monkeypatch.setattr(ping_module, "_log", log_once)
+    return calls
+
+
+async def test_a_ping_rolled_back_after_its_auction_is_reserved_again_without_pinging_again(
+    new_account: Any,
+    stub_for: Any,
+    http: httpx.AsyncClient,
+    grpc_address: str,
+    buyers: BuyerServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    buyers.behave("b-ping", answer='{"result": {"accepted": true, "bid": 22, "id": "B-9"}}')
+    m = await auction_market(
+        new_account, stub_for, http, grpc_address, [bidder("b", buyers, "json")], max_sell=1
+    )
+    calls = rolled_back_once(monkeypatch)
+    pinged = await m.ping()
+    assert pinged["WillAccept"] is True, pinged
+    assert len(calls) == 2  # rolled back once, then taken again
+    assert len(buyers.of("b-ping")) == 1  # the buyer was pinged once
+    log = await ping_log(m, pinged["OrderID"])
+    assert [s.name for s in log.steps].count("auction") == 1
+    assert [(r.client_name, r.ping_reference) for r in log.reserved] == [("Buyer b", "B-9")]
+    posted = await m.post(pinged["OrderID"])
+    assert posted["ResponseType"] == "No_Error", posted
+
+
+async def test_a_ping_rolled_back_in_its_only_transaction_is_taken_again(
+    new_account: Any,
+    stub_for: Any,
+    http: httpx.AsyncClient,
+    grpc_address: str,
+    buyers: BuyerServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    m = await auction_market(
+        new_account, stub_for, http, grpc_address, [fixed("f", buyers, "20")], max_sell=1
+    )
+    calls = rolled_back_once(monkeypatch)
+    pinged = await m.ping()
+    assert pinged["WillAccept"] is True, pinged
+    assert len(calls) == 2
+    log = await ping_log(m, pinged["OrderID"])
+    assert [r.client_name for r in log.reserved] == ["Buyer f"]
+    posted = await m.post(pinged["OrderID"])
+    assert posted["ResponseType"] == "No_Error", posted
 
 
 async def test_a_ping_whose_buyers_all_decline_is_not_accepted(

@@ -16,6 +16,7 @@ server/services/intake/submit.py (`orderid`).
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ from server.domain.intake.ping import (
 )
 from server.domain.intake.screening import ResponseType, Step, ZipLookup, screen
 from server.domain.sales.auction import AuctionSettings
+from server.errors import RolledBack
 from server.services.distribution.auction import Auctioned, Auctions
 from server.services.distribution.buyer_cache import BuyerCache
 from server.services.distribution.choice import Bidding, bidders, choose
@@ -49,6 +51,9 @@ from server.storage import leads as lead_store
 from server.storage import ping_orders as order_store
 from server.storage.database import Connection, Pool, transaction
 
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 3  # a ping's transaction rolled back by a deadlock is taken again, up to this
 NO_COVERAGE = "No coverage: no buyer can take this lead now"
 
 
@@ -85,27 +90,24 @@ class PingLead:
         self._auctions = auctions
 
     async def ping(self, submission: Submission) -> PingAnswer:
-        """The first lead's answer; the request is logged whatever it is answered."""
-        target = Target()
+        """The first lead's answer; the request is logged whatever it is answered. Each of
+        its transactions is taken again when PostgreSQL rolls it back (a deadlock with
+        another ping or a step reserving the same buyers in another order); the buyers are
+        pinged once."""
         request_id = str(uuid.uuid4())
-        async with transaction(self._pool) as conn:
-            refused = await identified(conn, self._identifier, submission, target)
-            if refused is not None:
-                answer = PingAnswer(
-                    request_id, False, refused.response, refused.details,
-                    campaign_id=target.campaign_id or 0,
-                )  # fmt: skip
-                await _log(conn, submission, target, answer, target.steps)
-                return answer
-            screened = await self._screen(conn, submission, target, request_id)
-            if isinstance(screened, tuple):
-                await _log(conn, submission, target, *screened)
-                return screened[0]
-            if screened.auction is None:
-                answer, steps = await self._reserve(conn, target, screened, None)
-                await _log(conn, submission, target, answer, steps)
-                return answer
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                target, first = await self._first(submission, request_id)
+                break
+            except RolledBack:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("ping %s rolled back by a deadlock; taking it again", request_id)
+        if isinstance(first, PingAnswer):
+            return first
+        screened = first
         assert self._auctions is not None and screened.settings is not None
+        assert screened.auction is not None  # else answered by the first transaction
         clock = time.perf_counter()
         auctioned = await self._auctions.run(
             0,
@@ -117,10 +119,43 @@ class PingLead:
         )
         outcome = "passed" if auctioned.result.winners else "failed"
         screened.steps.append(Step("auction", outcome, auctioned.report(), micros(clock)))
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                async with transaction(self._pool) as conn:
+                    taking = replace(screened, steps=list(screened.steps))
+                    answer, steps = await self._reserve(conn, target, taking, auctioned)
+                    await _log(conn, submission, target, answer, steps)
+                    return answer
+            except RolledBack:
+                if attempt == ATTEMPTS:
+                    raise
+                log.info("ping %s rolled back by a deadlock; taking it again", request_id)
+        raise AssertionError("unreachable")
+
+    async def _first(
+        self, submission: Submission, request_id: str
+    ) -> tuple[Target, PingAnswer | _Screened]:
+        """The ping identified, screened and, when no buyer pings first, answered (its
+        order stored) in one transaction; else what its auction needs."""
+        target = Target()
         async with transaction(self._pool) as conn:
-            answer, steps = await self._reserve(conn, target, screened, auctioned)
-            await _log(conn, submission, target, answer, steps)
-            return answer
+            refused = await identified(conn, self._identifier, submission, target)
+            if refused is not None:
+                answer = PingAnswer(
+                    request_id, False, refused.response, refused.details,
+                    campaign_id=target.campaign_id or 0,
+                )  # fmt: skip
+                await _log(conn, submission, target, answer, target.steps)
+                return target, answer
+            screened = await self._screen(conn, submission, target, request_id)
+            if isinstance(screened, tuple):
+                await _log(conn, submission, target, *screened)
+                return target, screened[0]
+            if screened.auction is None:
+                answer, steps = await self._reserve(conn, target, screened, None)
+                await _log(conn, submission, target, answer, steps)
+                return target, answer
+        return target, screened
 
     async def _screen(
         self, conn: Connection, submission: Submission, target: Target, request_id: str
