@@ -13,9 +13,9 @@ from typing import Any
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import billing_pb2, quality_pb2
+from leadrouter.v1 import billing_pb2, distribution_pb2, quality_pb2
 
-from clients.client import billing_async
+from clients.client import billing_async, distribution_async
 from tests.e2e.test_distribution import LEAD, client
 from tests.e2e.test_quality import Shop, ShopFactory, shop  # noqa: F401  (a fixture)
 from tests.support.buyers import BuyerServer
@@ -372,3 +372,25 @@ async def test_another_accounts_buyer_is_not_found(billed: Any, new_account: Any
         with pytest.raises(grpc.aio.AioRpcError) as caught:
             await stub.GetBalance(B.GetBalanceRequest(client_id=b.buyer))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_sale_logged_by_hand_charges_the_ledger(billed: Any) -> None:
+    b = await billed()
+    posted = await b.post(another(40), no_sell=True)
+    async with distribution_async(b.address, b.key) as stub:
+        logged = await stub.LogClientSend(
+            distribution_pb2.LogClientSendRequest(
+                client_id=b.buyer,
+                lead_id=posted.lead_id,
+                account_id=b.ids.accounts["buyer/main"],
+                delivery_id=b.ids.deliveries["buyer/post"],
+                response="OK",
+            )
+        )
+    (entry,) = await b.entries()
+    assert (entry.kind, entry.send_id, entry.amount) == (
+        B.LEDGER_ENTRY_KIND_SALE,
+        logged.send.id,
+        "-12.35",
+    )
+    assert await b.balance() == -CHARGED

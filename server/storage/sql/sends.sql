@@ -210,14 +210,28 @@ VALUES (%(account_id)s, %(lead_id)s, %(client_id)s, %(delivery_account_id)s, %(d
 RETURNING id;
 
 -- name: insert_logged_send
--- Record a send made outside leadrouter, finished as it is given (sold or rejected).
-INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
-                   automated, price, request, response, reason, attempts, sent_at,
-                   order_id, order_item_id)
-VALUES (%(account_id)s, %(lead_id)s, %(client_id)s, %(delivery_account_id)s, %(delivery_id)s,
-        %(status)s, false, %(price)s, %(request)s, %(response)s, %(reason)s, 1, now(),
-        %(order_id)s, %(order_item_id)s)
-RETURNING id;
+-- Record a send made outside leadrouter, finished as it is given (sold or rejected); a sale
+-- charges the buyer's ledger, as the engine's sales do (finish_sends).
+WITH logged AS (
+  INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
+                     automated, price, request, response, reason, attempts, sent_at,
+                     order_id, order_item_id)
+  VALUES (%(account_id)s, %(lead_id)s, %(client_id)s, %(delivery_account_id)s, %(delivery_id)s,
+          %(status)s, false, %(price)s, %(request)s, %(response)s, %(reason)s, 1, now(),
+          %(order_id)s, %(order_item_id)s)
+  RETURNING account_id, id, client_id, lead_id, status, round(price, 2) AS amount
+), balanced AS (
+  INSERT INTO client_billing AS b (account_id, client_id, balance)
+  SELECT account_id, client_id, -amount FROM logged WHERE status = {{SendStatus.SOLD}}
+  ON CONFLICT (account_id, client_id)
+    DO UPDATE SET balance = b.balance + excluded.balance, updated_at = now()
+  RETURNING b.account_id, b.client_id, b.balance
+), charged AS (
+  INSERT INTO ledger_entries (account_id, client_id, kind, amount, balance, send_id, lead_id)
+  SELECT l.account_id, l.client_id, 'sale', -l.amount, b.balance, l.id, l.lead_id
+  FROM logged l JOIN balanced b ON b.account_id = l.account_id AND b.client_id = l.client_id
+)
+SELECT id FROM logged;
 
 -- name: get_send_to_repeat
 -- A send of the account, for ResendLead.
