@@ -16,7 +16,7 @@ SELECT c.account_id, c.id, %(token)s, %(brand)s, %(last_four)s, %(exp_month)s, %
        %(company)s, %(first_name)s, %(last_name)s, %(name_on_card)s, %(bill_address)s,
        %(bill_city)s, %(bill_state)s, %(bill_zip)s, %(enabled)s, %(is_primary)s
 FROM client c
-WHERE (SELECT count(*) FROM demoted) >= 0
+WHERE (SELECT count(*) FROM demoted) >= 0  -- demote first: one primary card per buyer
 RETURNING id, client_id, token, brand, last_four, exp_month, exp_year, company, first_name,
           last_name, name_on_card, bill_address, bill_city, bill_state, bill_zip, enabled,
           is_primary, created_at;
