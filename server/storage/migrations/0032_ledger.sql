@@ -118,3 +118,7 @@ CREATE INDEX card_charges_due ON card_charges (next_attempt_at) WHERE state = 'q
 -- A prepaid buyer's sends under way (scheduled, in flight), whose price its balance must still
 -- cover: read under its balance row's lock before each send to it.
 CREATE INDEX sends_under_way ON sends (account_id, client_id) WHERE status IN (1, 2);
+
+-- A buyer's auto-charge under way, which a sale looks for before queueing another.
+CREATE INDEX card_charges_auto ON card_charges (account_id, client_id)
+    WHERE auto AND state IN ('queued', 'pending');
