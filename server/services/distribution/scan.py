@@ -1,9 +1,9 @@
 """The scan: where a lead would go now and why. Every delivery account of the lead type is
 screened (status, automation, schedule, criteria), then checked against what needs the
 database (the account types the lead sells to, distribution lists, orders, caps, earlier
-sales, a prepaid buyer's balance), and the eligible ones are put in the order their buyers' automation gives
-(server/domain/matching/selection.py). A step plans its lead's waterfall from it; the
-read-only operations (GetClientsForLead, DryRun) show it.
+sales, a prepaid buyer's balance), and the eligible ones are put in the order their buyers'
+automation gives (server/domain/matching/selection.py). A step plans its lead's waterfall
+from it; the read-only operations (GetClientsForLead, DryRun) show it.
 """
 
 from __future__ import annotations

@@ -112,7 +112,8 @@ CREATE TABLE card_charges (
     PRIMARY KEY (account_id, id),
     FOREIGN KEY (account_id, client_id) REFERENCES clients
 );
-CREATE UNIQUE INDEX card_charges_key ON card_charges (account_id, idempotency_key);
+-- led by the key, not account_id, so a lookup by primary key never takes it (0012)
+CREATE UNIQUE INDEX card_charges_key ON card_charges (idempotency_key, account_id);
 CREATE INDEX card_charges_due ON card_charges (next_attempt_at) WHERE state = 'queued';
 
 -- A prepaid buyer's sends under way (scheduled, in flight), whose price its balance must still
