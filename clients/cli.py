@@ -18,9 +18,9 @@ from urllib.parse import urlencode
 import grpc
 import yaml
 from google.protobuf.json_format import MessageToDict
-from leadrouter.v1 import admin_pb2, distribution_pb2
+from leadrouter.v1 import admin_pb2, billing_pb2, distribution_pb2
 
-from clients.client import admin, distribution, document, struct, violations
+from clients.client import admin, billing, distribution, document, struct, violations
 from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, DEFAULT_SOAP, ConfigError, Settings
 from server.errors import LeadRouterError, NotFound
 
@@ -442,6 +442,66 @@ def cmd_lead(args: argparse.Namespace) -> None:
         )
 
 
+LEDGER_KINDS = {
+    billing_pb2.LEDGER_ENTRY_KIND_SALE: "sale",
+    billing_pb2.LEDGER_ENTRY_KIND_RETURN: "return",
+    billing_pb2.LEDGER_ENTRY_KIND_PAYMENT: "payment",
+    billing_pb2.LEDGER_ENTRY_KIND_CARD: "card charge",
+    billing_pb2.LEDGER_ENTRY_KIND_ADJUSTMENT: "adjustment",
+}
+
+
+def cmd_ledger(args: argparse.Namespace) -> None:
+    """A buyer's ledger: every entry, oldest first, with the balance it left, then the balance."""
+    if not args.key:
+        raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
+    entries: list[Any] = []
+    try:
+        with billing(args.grpc, args.key) as stub:
+            after = 0
+            while True:
+                page = stub.ListLedgerEntries(
+                    billing_pb2.ListLedgerEntriesRequest(
+                        client_id=args.client_id, page_size=1000, after_entry_id=after
+                    ),
+                    timeout=30,
+                )
+                entries.extend(page.entries)
+                after = page.next_after_entry_id
+                if not after:
+                    break
+            balance = stub.GetBalance(
+                billing_pb2.GetBalanceRequest(client_id=args.client_id), timeout=30
+            )
+    except grpc.RpcError as error:
+        raise _rpc_failure(error) from None
+    if args.json:
+        _print_json(
+            {"entries": [MessageToDict(e) for e in entries], "balance": MessageToDict(balance)}
+        )
+        return
+    print(f"Buyer {args.client_id}")
+    for e in entries:
+        what = LEDGER_KINDS.get(e.kind, str(e.kind))
+        about = [f"lead {e.lead_id}"] if e.lead_id else []
+        about += [e.note] if e.note else []
+        print(
+            f"  {e.created_at.ToDatetime():%Y-%m-%d %H:%M:%S} UTC  {what:<11} "
+            f"{e.amount:>12}  balance {e.balance:>12}"
+            + (f"  ({'; '.join(about)})" if about else "")
+        )
+    settings = balance.settings
+    notes = ["prepaid"] if settings.prepaid else []
+    if settings.auto_charge_below:
+        notes.append(
+            f"auto-charge {settings.auto_charge_amount} below {settings.auto_charge_below}"
+        )
+    print(
+        f"Balance: {balance.balance} ({balance.reserved} in sends under way)"
+        + (f"; {', '.join(notes)}" if notes else "")
+    )
+
+
 def cmd_ping(args: argparse.Namespace) -> None:
     """A ping's log, by its RequestID or OrderID: the answer, each step and the order."""
     if not args.key:
@@ -737,6 +797,12 @@ def build_parser() -> argparse.ArgumentParser:
     lead.add_argument("--json", action="store_true", help="print them as JSON")
     _server_options(lead)
     lead.set_defaults(run=cmd_lead)
+
+    ledger = commands.add_parser("ledger", help="show a buyer's ledger entries and balance")
+    ledger.add_argument("client_id", type=int)
+    ledger.add_argument("--json", action="store_true", help="print them as JSON")
+    _server_options(ledger)
+    ledger.set_defaults(run=cmd_ledger)
 
     ping = commands.add_parser("ping", help="show a ping's log and its order")
     ping.add_argument("id", help="the ping's RequestID or OrderID")

@@ -28,9 +28,12 @@ from gateways.soap.backend import Backend as SoapBackend
 from server.adapters import us_places, zip_codes
 from server.adapters.callbacks import CallbackClient
 from server.adapters.delivery import Transports
+from server.adapters.payments.gateway import PaymentGateway
+from server.adapters.payments.test_gateway import TestGateway
 from server.config import ConfigError, Settings
 from server.rpc.admin import AdminServicer
 from server.rpc.app import Servicers, create_server
+from server.rpc.billing import BillingServicer
 from server.rpc.distribution import DistributionServicer
 from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
@@ -38,6 +41,8 @@ from server.rpc.leads import LeadServicer, response_message
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 from server.services.accounts import Accounts
+from server.services.billing.cards import Cards, ChargeSettings
+from server.services.billing.ledger import Ledger
 from server.services.buyers.edits import BuyerEdits
 from server.services.buyers.groups import ClientGroups
 from server.services.buyers.reads import BuyerReads
@@ -141,11 +146,14 @@ async def servicers(
     receiver_url: str = "http://127.0.0.1:8080",
     queue: QueueSettings | None = None,
     callbacks: Callbacks | None = None,
+    gateway: PaymentGateway | None = None,
+    charges: ChargeSettings | None = None,
 ) -> AsyncIterator[Servicers]:
     """Every use case on `pool`, delivering through `engine`, behind its servicer, with the
-    worker that processes the /async URLs' queued posts running until the block ends (it
-    then finishes the posts under way). `receiver_url`: the receiver's address as posting
-    instructions show it.
+    worker that processes the /async URLs' queued posts and the runner of buyers'
+    auto-charges running until the block ends (they then finish the work under way).
+    `receiver_url`: the receiver's address as posting instructions show it; `gateway`: the
+    payment gateway cards are charged through (the built-in test gateway unless given).
 
     Queued posts are processed on connections of their own (`QueueSettings.connections`),
     so that the receiver's answers never wait for a connection behind them
@@ -174,6 +182,7 @@ async def servicers(
         on_processed=None if callbacks is None else _call_back,
         on_committed=(lambda: None) if callbacks is None else callbacks.wake,
     )
+    cards = Cards(pool, gateway or TestGateway(), charges)
     built = Servicers(
         authenticate=accounts.authenticate,
         admin=AdminServicer(
@@ -216,14 +225,17 @@ async def servicers(
         quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
         geo=GeoServicer(Geo(us_places.load)),
         portal=PortalServicer(Portal(pool, states)),
+        billing=BillingServicer(Ledger(pool), cards),
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
+    charging = asyncio.create_task(cards.run(stop))
     try:
         yield built
     finally:
         stop.set()
         await running
+        await charging
         await queue_pool.close()
 
 

@@ -220,6 +220,47 @@ class DeliveryResultType(_Model):
     _type_info = [("isValid", Bool), ("Status", Str), ("Response", Str)]
 
 
+# -- billing
+
+
+class CreditCardType(_Model):
+    """AddCreditCard's `card`. The number is sent to the payment gateway and never kept."""
+
+    _type_info = [
+        ("ClientUID", Long),
+        ("CardNumber", Str),
+        ("ExpMonth", Str),
+        ("ExpYear", Str),
+        ("Company", Str),
+        ("FirstName", Str),
+        ("LastName", Str),
+        ("NameOnCard", Str),
+        ("Bill_Address", Str),
+        ("Bill_City", Str),
+        ("Bill_State", Str),
+        ("Bill_Zip", Str),
+        ("CardType", Str),
+        ("Status", Int),
+        ("IsPrimary", Bool),
+    ]
+
+
+class ClientCardTransactionType(_Model):
+    """RunClientCard's answer (our name): the card masked, its security code removed."""
+
+    _type_info = [
+        ("ClientTranUID", Long),
+        ("ClientUID", Long),
+        ("IsValid", Bool),
+        ("Response", Str),
+        ("CardNumber", Str),
+        ("ExpDate", Str),
+        ("CVN", Str),
+        ("Amount", Dbl),
+        ("DateRan", When),
+    ]
+
+
 # -- distribution lists
 
 

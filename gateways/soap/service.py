@@ -10,6 +10,7 @@ from typing import Any
 from google.protobuf import field_mask_pb2
 from leadrouter.v1 import (
     admin_pb2,
+    billing_pb2,
     buyers_pb2,
     distribution_pb2,
     geo_pb2,
@@ -24,6 +25,7 @@ from gateways.soap.faults import client_fault, unexpected
 from gateways.soap.models import (
     Bool,
     ClientAccountType,
+    ClientCardTransactionType,
     ClientCriteriaMatchType,
     ClientFieldType,
     ClientGroupType,
@@ -32,6 +34,7 @@ from gateways.soap.models import (
     ClientOrderType,
     ClientScanType,
     ClientSendType,
+    CreditCardType,
     CriteriaItemType,
     CustomListItem,
     CustomListType,
@@ -489,3 +492,87 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
             account_id=ClientAccountUID,
         )
         _backend(ctx).call("distribution", "LogClientSend", request, Key)
+
+    # -- billing
+
+    @rpc(Str, Long, Long, Long, Dbl, Bool, Str)
+    def AddPayment(
+        ctx: Any,
+        Key: str,
+        ClientUID: int,
+        ClientOrderUID: int,
+        CardTransUID: int,
+        Amount: float,
+        IsValid: bool,
+        Response: str | None,
+    ) -> None:
+        request = billing_pb2.AddPaymentRequest(
+            client_id=ClientUID,
+            order_id=max(ClientOrderUID, 0),
+            card_transaction_id=max(CardTransUID, 0),
+            amount=translate.amount_text(Amount),
+            is_valid=bool(IsValid),
+            response=Response or "",
+        )
+        _backend(ctx).call("billing", "AddPayment", request, Key)
+
+    @rpc(Str, CreditCardType)
+    def AddCreditCard(ctx: Any, Key: str, card: Any) -> None:
+        """Keeps the card as the payment gateway's token; the number is never stored.
+        `CardType` is not kept: the brand is read from the number."""
+        if card is None:
+            raise client_fault("card is required")
+        request = billing_pb2.AddCreditCardRequest(
+            client_id=card.ClientUID or 0,
+            card_number=card.CardNumber or "",
+            exp_month=translate.whole(card.ExpMonth),
+            exp_year=translate.whole(card.ExpYear),
+            billing=billing_pb2.BillingAddress(
+                company=card.Company or "",
+                first_name=card.FirstName or "",
+                last_name=card.LastName or "",
+                name_on_card=card.NameOnCard or "",
+                address=card.Bill_Address or "",
+                city=card.Bill_City or "",
+                state=card.Bill_State or "",
+                zip=card.Bill_Zip or "",
+            ),
+            enabled=card.Status != 0,
+            is_primary=bool(card.IsPrimary),
+        )
+        _backend(ctx).call("billing", "AddCreditCard", request, Key)
+
+    @rpc(
+        Str, Long, Str, Str, Str, Str, Str, Str, Str, Str, Dbl, Str,
+        _returns=ClientCardTransactionType,
+    )  # fmt: skip
+    def RunClientCard(
+        ctx: Any,
+        Key: str,
+        ClientUID: int,
+        CardNumber: str | None,
+        ExpDate: str | None,
+        CVN: str | None,
+        Address: str | None,
+        City: str | None,
+        State: str | None,
+        Zip: str | None,
+        CardType: str | None,
+        Amount: float,
+        IdempotencyKey: str | None,
+    ) -> Any:
+        """Charges the card given (none: the buyer's primary card on file) once per
+        IdempotencyKey (our addition, optional). The billing address and CardType go
+        nowhere: the card is not kept, and the brand is read from the number."""
+        month, year = translate.expiry(ExpDate) if CardNumber else (0, 0)
+        request = billing_pb2.RunClientCardRequest(
+            client_id=ClientUID,
+            amount=translate.amount_text(Amount),
+            card_number=CardNumber or "",
+            exp_month=month,
+            exp_year=year,
+            cvv=CVN or "",
+            idempotency_key=IdempotencyKey or "",
+        )
+        charge = _backend(ctx).call("billing", "RunClientCard", request, Key)
+        return translate.card_charge(charge)

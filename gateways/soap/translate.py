@@ -3,13 +3,14 @@ decimal strings. Pure functions; nothing here decides anything about a lead or a
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2, distribution_pb2
+from leadrouter.v1 import admin_pb2, billing_pb2, buyers_pb2, catalog_pb2, distribution_pb2
 
 from gateways.soap import models
 
@@ -751,3 +752,53 @@ def order_edit(order: Any) -> buyers_pb2.Order:
         if stamp is not None:
             getattr(message, name).CopyFrom(stamp)
     return message
+
+
+# -- billing
+
+_EXPIRY = re.compile(r"^\s*(\d{1,2})\s*[/-]?\s*(\d{2}|\d{4})\s*$")
+CHARGE_PENDING = "pending"
+
+
+def amount_text(value: float) -> str:
+    """A Double amount as the decimal string the service takes (it rounds to the cent)."""
+    return repr(float(value))
+
+
+def expiry(text: str | None) -> tuple[int, int]:
+    """RunClientCard's ExpDate, `MM/YY`, `MMYY`, `MM/YYYY` or `MMYYYY`, as a month and a year
+    (0, 0 when it is none of them: the service refuses it)."""
+    found = _EXPIRY.match(text or "")
+    if found is None:
+        return 0, 0
+    month, year = int(found[1]), int(found[2])
+    return month, year + 2000 if year < 100 else year
+
+
+def card_charge(charge: Any) -> models.ClientCardTransactionType:
+    """A card charge as RunClientCard answers it: the number masked, the code removed. A
+    charge the gateway left pending is not valid (yet): its Response says to retry."""
+    state = billing_pb2.ChargeState.Name(charge.state).removeprefix("CHARGE_STATE_").lower()
+    response = charge.response
+    if state == CHARGE_PENDING:
+        response = f"Pending: {response}" if response else "Pending"
+    return models.ClientCardTransactionType(
+        ClientTranUID=charge.id,
+        ClientUID=charge.client_id,
+        IsValid=state == "approved",
+        Response=response,
+        CardNumber=f"************{charge.last_four}" if charge.last_four else "",
+        ExpDate=f"{charge.exp_month:02d}/{charge.exp_year}" if charge.exp_year else "",
+        CVN="",
+        Amount=money(charge.amount),
+        DateRan=pacific(charge.created_at),
+    )
+
+
+def whole(text: str | None) -> int:
+    """A number sent as text (a card's ExpMonth, ExpYear); 0 when it is none (the service
+    refuses it)."""
+    try:
+        return int((text or "").strip())
+    except ValueError:
+        return 0

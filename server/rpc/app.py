@@ -12,6 +12,8 @@ from grpc_reflection.v1alpha import reflection
 from leadrouter.v1 import (
     admin_pb2,
     admin_pb2_grpc,
+    billing_pb2,
+    billing_pb2_grpc,
     distribution_pb2,
     distribution_pb2_grpc,
     geo_pb2,
@@ -25,6 +27,7 @@ from leadrouter.v1 import (
 )
 
 from server.rpc.admin import AdminServicer
+from server.rpc.billing import BillingServicer
 from server.rpc.distribution import DistributionServicer
 from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
@@ -40,6 +43,7 @@ SERVICE_NAMES = (
     quality_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
     geo_pb2.DESCRIPTOR.services_by_name["GeoService"].full_name,
     portal_pb2.DESCRIPTOR.services_by_name["PortalService"].full_name,
+    billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name,
 )
 
 
@@ -55,6 +59,7 @@ class Servicers:
     quality: QualityServicer
     geo: GeoServicer
     portal: PortalServicer
+    billing: BillingServicer
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ async def create_server(servicers: Servicers, address: str) -> Served:
         quality_pb2_grpc.add_QualityServiceServicer_to_server(servicers.quality, registrar)
         geo_pb2_grpc.add_GeoServiceServicer_to_server(servicers.geo, registrar)
         portal_pb2_grpc.add_PortalServiceServicer_to_server(servicers.portal, registrar)
+        billing_pb2_grpc.add_BillingServiceServicer_to_server(servicers.billing, registrar)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

@@ -6,7 +6,8 @@ transaction each, they queue on the lead's job row and pay a WAL flush each. The
 whatever is waiting as one `finish_sends` statement, so under load a transaction carries many
 outcomes, and when idle an outcome is written at once. Each caller still waits until its own
 outcome is committed, so nothing is reported done before it is durable, and learns what
-became of its lead's job: woken for its next step, or done.
+became of its lead's job: woken for its next step, or done. A sale's charge to its buyer's
+ledger is part of the same statement (docs/billing.md).
 """
 
 from __future__ import annotations

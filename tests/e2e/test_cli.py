@@ -21,9 +21,9 @@ from typing import Any
 import grpc
 import psutil  # type: ignore[import-untyped]
 import pytest
-from leadrouter.v1 import callbacks_pb2, leads_pb2, leads_pb2_grpc
+from leadrouter.v1 import billing_pb2, callbacks_pb2, leads_pb2, leads_pb2_grpc
 
-from clients.client import admin
+from clients.client import admin, billing
 
 pytestmark = pytest.mark.slow  # starts server processes
 
@@ -1043,3 +1043,40 @@ def test_offers_and_lead_show_the_offers_and_a_leads_consent(
     )
     assert "IP 203.0.113.9" in shown.stdout
     assert "text shown: I agree to be called by West Coast Auto." in shown.stdout
+
+
+def test_ledger_prints_a_buyers_entries_and_balance(
+    cli_server: Server, cli_account: dict[str, Any], tmp_path: Path
+) -> None:
+    document = json.loads(EXAMPLE.read_text())
+    document["clients"] = [{"key": "payer", "name": "Paying Buyer"}]
+    ids = succeeded(
+        apply(cli_server, write_json(tmp_path / "doc.json", document), cli_account["api_key"])
+    )
+    buyer = ids["clients"]["payer"]
+    with billing(cli_server.address, cli_account["api_key"]) as stub:
+        stub.AddPayment(billing_pb2.AddPaymentRequest(client_id=buyer, amount="100", is_valid=True))
+        stub.AdjustBalance(
+            billing_pb2.AdjustBalanceRequest(client_id=buyer, amount="-2.505", note="fee")
+        )
+    shown = leadrouter(
+        "ledger", str(buyer), "--grpc", cli_server.address, "--key", cli_account["api_key"]
+    )
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == f"Buyer {buyer}"
+    assert "payment" in lines[1] and "100.00" in lines[1]
+    assert "adjustment" in lines[2] and "-2.51" in lines[2] and "balance        97.49" in lines[2]
+    assert lines[-1].startswith("Balance: 97.49")
+    as_json = succeeded(
+        leadrouter(
+            "ledger",
+            str(buyer),
+            "--json",
+            "--grpc",
+            cli_server.address,
+            "--key",
+            cli_account["api_key"],
+        )
+    )
+    assert as_json["balance"]["balance"] == "97.49" and len(as_json["entries"]) == 2

@@ -3,13 +3,14 @@ A's ids is refused or answers B's own (empty) data, and changes nothing of A's."
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
 import zeep
-from leadrouter.v1 import admin_pb2
+from leadrouter.v1 import admin_pb2, billing_pb2
 
-from clients.client import admin_async, struct
+from clients.client import admin_async, billing_async, struct
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build, lead  # noqa: F401  (build is a fixture)
 from tests.e2e.test_soap_accounts import account_type, delivery_type
@@ -73,6 +74,16 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
         "VendorUserNameUnique": {"UserName": "any", "VendorUID": source},
         "AddEditVendor": {"vInfo": "VENDOR"},
         "AddEditVendorAccount": {"aInfo": "CAMPAIGN"},
+        "AddPayment": {
+            "ClientUID": buyer, "ClientOrderUID": 0, "CardTransUID": 0, "Amount": 10.0,
+            "IsValid": True, "Response": "",
+        },
+        "AddCreditCard": {"card": "CARD"},
+        "RunClientCard": {
+            "ClientUID": buyer, "CardNumber": "4242424242424242", "ExpDate": "12/99",
+            "CVN": "123", "Address": "", "City": "", "State": "", "Zip": "", "CardType": "",
+            "Amount": 10.0,
+        },
     }  # fmt: skip
 
 
@@ -169,6 +180,12 @@ async def test_account_b_reaches_nothing_of_account_a(
                 SystemVendor=False, Status=1, AdminUID=0, CherryAccountUID=0, AccountUID=0,
                 DefaultReturnDay=0,
             )}  # fmt: skip
+        if params.get("card") == "CARD":
+            kind = soap_client.get_type("ns0:CreditCardType")
+            params = {"card": kind(
+                ClientUID=buyer_id, CardNumber="4242424242424242", ExpMonth="12",
+                ExpYear="2099", Status=1, IsPrimary=True,
+            )}  # fmt: skip
         key = "key" if method in ("ResendLead", "GetClientsforCriteria") else "Key"
         try:
             answer = await soap(soap_client, method, **{key: other.api_key}, **params)
@@ -197,6 +214,12 @@ async def test_account_b_reaches_nothing_of_account_a(
         )
         buyer = await stub.GetClient(admin_pb2.GetClientRequest(id=buyer_id))
     assert buyer.notes != "Taken"
+    async with billing_async(market.address, market.key) as billing_stub:
+        balance = await billing_stub.GetBalance(billing_pb2.GetBalanceRequest(client_id=buyer_id))
+        cards = await billing_stub.ListCreditCards(
+            billing_pb2.ListCreditCardsRequest(client_id=buyer_id)
+        )
+    assert Decimal(balance.balance) == -30 and not cards.cards  # its sale's charge only
     assert all(a.description != "Taken" for a in buyer.accounts)
     assert all(d.name != "Taken" for d in buyer.deliveries)
     assert not buyer.orders

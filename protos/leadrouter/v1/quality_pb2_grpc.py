@@ -89,7 +89,7 @@ class QualityServiceServicer:
 
     def ReturnSend(self, request, context):
         """A buyer returns a sale, inside the campaign's return window: the buyer no longer owes
-        its price; once no sale of the lead stands, the lead is returned (ReturnDetails on the
+        its price (its ledger is credited, BillingService); once no sale of the lead stands, the lead is returned (ReturnDetails on the
         status URL) and, when the campaign counts returns, its source is no longer owed it.
         FAILED_PRECONDITION outside the window, for a send that was not sold, or a second time.
         """

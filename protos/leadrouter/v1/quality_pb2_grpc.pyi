@@ -46,7 +46,7 @@ class QualityServiceStub:
     """
     ReturnSend: _grpc.UnaryUnaryMultiCallable[_quality_pb2.ReturnSendRequest, _quality_pb2.ReturnSendResponse]
     """A buyer returns a sale, inside the campaign's return window: the buyer no longer owes
-    its price; once no sale of the lead stands, the lead is returned (ReturnDetails on the
+    its price (its ledger is credited, BillingService); once no sale of the lead stands, the lead is returned (ReturnDetails on the
     status URL) and, when the campaign counts returns, its source is no longer owed it.
     FAILED_PRECONDITION outside the window, for a send that was not sold, or a second time.
     """
@@ -68,7 +68,7 @@ class QualityServiceAsyncStub(QualityServiceStub):
     """
     ReturnSend: _aio.UnaryUnaryMultiCallable[_quality_pb2.ReturnSendRequest, _quality_pb2.ReturnSendResponse]  # type: ignore[assignment]
     """A buyer returns a sale, inside the campaign's return window: the buyer no longer owes
-    its price; once no sale of the lead stands, the lead is returned (ReturnDetails on the
+    its price (its ledger is credited, BillingService); once no sale of the lead stands, the lead is returned (ReturnDetails on the
     status URL) and, when the campaign counts returns, its source is no longer owed it.
     FAILED_PRECONDITION outside the window, for a send that was not sold, or a second time.
     """
@@ -111,7 +111,7 @@ class QualityServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_quality_pb2.ReturnSendResponse, _abc.Awaitable[_quality_pb2.ReturnSendResponse]]:
         """A buyer returns a sale, inside the campaign's return window: the buyer no longer owes
-        its price; once no sale of the lead stands, the lead is returned (ReturnDetails on the
+        its price (its ledger is credited, BillingService); once no sale of the lead stands, the lead is returned (ReturnDetails on the
         status URL) and, when the campaign counts returns, its source is no longer owed it.
         FAILED_PRECONDITION outside the window, for a send that was not sold, or a second time.
         """

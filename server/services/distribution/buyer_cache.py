@@ -24,6 +24,7 @@ from server.domain.matching.eligibility import DeliveryAccountView
 from server.domain.matching.lists import DistributionList
 from server.storage import buyers as buyer_store
 from server.storage import catalog as catalog_store
+from server.storage import ledger as ledger_store
 from server.storage import lists as list_store
 from server.storage.buyers import SnapshotEntry
 from server.storage.database import Connection
@@ -42,6 +43,7 @@ class Snapshot:
     index: DeliveryAccountIndex  # screens every account for a lead at once
     client_names: dict[int, str]
     pings: bool = False  # some account's delivery method pings before it posts (an auction)
+    prepaid: frozenset[int] = frozenset()  # buyers whose balance must cover each lead
 
 
 class BuyerCache:
@@ -69,9 +71,10 @@ class BuyerCache:
         fields = await catalog_store.list_fields(conn, account_id, lead_type_id)
         by_name = criteria_fields(f.spec for f in fields)
         lists = await list_store.for_lead_type(conn, account_id, lead_type_id)
+        prepaid = await ledger_store.prepaid_clients(conn, account_id)
         # compiling 10,000 accounts takes seconds of CPU: off the event loop, so requests and
         # deliveries go on meanwhile
-        snapshot = await asyncio.to_thread(_build, accounts, by_name, lists)
+        snapshot = await asyncio.to_thread(_build, accounts, by_name, lists, prepaid)
         self._entries[(account_id, lead_type_id)] = (version, snapshot)
         # A big snapshot is hundreds of thousands of long-lived objects: keep the cyclic
         # garbage collector from walking them on every full collection. Replaced snapshots
@@ -84,6 +87,7 @@ def _build(
     accounts: Sequence[SnapshotEntry],
     fields: Mapping[str, FieldSpec],
     lists: list[DistributionList],
+    prepaid: frozenset[int] = frozenset(),
 ) -> Snapshot:
     email_field = next((f.name for f in fields.values() if f.special is SpecialField.Email), "")
     contact = frozenset(f.name.casefold() for f in fields.values() if f.special in CONTACT_SPECIALS)
@@ -96,6 +100,7 @@ def _build(
         DeliveryAccountIndex(views),
         {v.client_id: v.client_name for v in views},
         any(v.delivery.ping is not None for v in views),
+        prepaid,
     )
 
 

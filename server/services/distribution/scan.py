@@ -1,9 +1,9 @@
 """The scan: where a lead would go now and why. Every delivery account of the lead type is
 screened (status, automation, schedule, criteria), then checked against what needs the
 database (the account types the lead sells to, distribution lists, orders, caps, earlier
-sales), and the eligible ones are put in the order their buyers' automation gives
-(server/domain/matching/selection.py). A step plans its lead's waterfall from it; the
-read-only operations (GetClientsForLead, DryRun) show it.
+sales, a prepaid buyer's balance), and the eligible ones are put in the order their buyers'
+automation gives (server/domain/matching/selection.py). A step plans its lead's waterfall
+from it; the read-only operations (GetClientsForLead, DryRun) show it.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from server.adapters import zip_codes
+from server.domain.billing.ledger import cents, short_of
 from server.domain.buyers.specs import AccountType
 from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
 from server.domain.catalog.fields import Value
@@ -32,6 +33,7 @@ from server.domain.sales.operations import HeldSend
 from server.domain.sales.orders import Pick, choose_order
 from server.services.distribution.buyer_cache import Snapshot
 from server.storage import buyers as buyer_store
+from server.storage import ledger as ledger_store
 from server.storage import orders as order_store
 from server.storage import sends as send_store
 from server.storage.database import Connection
@@ -126,6 +128,16 @@ async def scan(
         elif view.client_id in sold_clients:
             passed_over[view.id] = "already sold to this buyer"
     eligible = [v for v in passing if v.id not in passed_over]
+    prepaid = sorted({v.client_id for v in eligible if v.client_id in snapshot.prepaid})
+    if prepaid:  # a prepaid buyer's balance must cover the lead (checked again at send time)
+        available = await ledger_store.prepaid_available(conn, account_id, prepaid)
+        for view in eligible:
+            funds = available.get(view.client_id)
+            if funds is not None:
+                short = short_of(funds.available, cents(view.price), funds.stop_at_zero)
+                if short:
+                    passed_over[view.id] = short
+        eligible = [v for v in eligible if v.id not in passed_over]
     rotating_clients = sorted({v.client_id for v in eligible if rotating(v)})
     states = await buyer_store.rotation_states(conn, account_id, rotating_clients)
     candidates = [v.candidate(*states.get(v.client_id, (None, 0))) for v in eligible]

@@ -6,8 +6,10 @@ automations take a per-lead-type lock for it, so round robin and shares stay exa
 processes. Each step then reserves as many sends down the plan as the lead still needs (its
 max sell count less the sales made and the sends outstanding), taking each capped delivery
 account's row lock and counting its caps again, so caps hold exactly across processes; an
-account using orders takes its order under the buyer's order locks. A reserved send counts
-against the caps until the buyer rejects it or it fails. The sends, the job's new state and
+account using orders takes its order under the buyer's order locks; a prepaid buyer's send
+is checked under its balance row's lock against its balance less its sends under way
+(docs/billing.md). A reserved send counts against the caps until the buyer rejects it or it
+fails. The sends, the job's new state and
 the step's scan log entries are written by one statement.
 
 A lead whose eligible buyers include one whose delivery method pings is auctioned before its
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from server.domain.billing.ledger import cents, short_of
 from server.domain.caps import cap_reached, cap_windows
 from server.domain.catalog.fields import Value
 from server.domain.intake.call_data import screening_values
@@ -45,6 +48,7 @@ from server.services.distribution.scan import Scan, context, rotating, scan
 from server.storage import auctions as auction_store
 from server.storage import buyers as buyer_store
 from server.storage import jobs as job_store
+from server.storage import ledger as ledger_store
 from server.storage import sends as send_store
 from server.storage.database import Connection, Pool, transaction
 
@@ -362,6 +366,14 @@ class Steps:
                 if over:
                     notes.append(f"- {view.label}: passed over at send time: {over}")
                     continue
+            price = view.price if entry.price is None else entry.price
+            if view.client_id in snapshot.prepaid:
+                # under the buyer's balance row lock, counting its sends under way
+                funds = await ledger_store.lock_prepaid(conn, account_id, view.client_id)
+                short = funds and short_of(funds.available, cents(price), funds.stop_at_zero)
+                if short:
+                    notes.append(f"- {view.label}: passed over at send time: {short}")
+                    continue
             pick = None
             if view.id in snapshot.use_order:
                 # the order's count must see this lead's sends reserved so far
@@ -377,7 +389,6 @@ class Steps:
                     notes.append(why)
             if Automation.RoundRobin in (view.automation, view.secondary):
                 await buyer_store.advance_rotation(conn, account_id, view.client_id)
-            price = view.price if entry.price is None else entry.price
             pending.append(_Pending(view, pick, len(notes), price, entry.reference))
             if view.delivery_delay_seconds > 0:
                 notes.append("")  # "scheduled" note, once the send has its id

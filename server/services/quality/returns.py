@@ -1,4 +1,5 @@
-"""Buyers' returns of sales, and the listing of returned sales."""
+"""Buyers' returns of sales (each credits its buyer's ledger, in the statement that marks it
+returned), and the listing of returned sales."""
 
 from __future__ import annotations
 

@@ -69,11 +69,32 @@ ORDER BY s.id
 FOR UPDATE OF s;
 
 -- name: mark_sends_returned
--- Return sales: the buyer no longer owes them. Each send is returned once.
-UPDATE sends SET returned_at = now(), return_reason = %(reason)s
-WHERE account_id = %(account_id)s AND id = ANY(%(ids)s::bigint[]) AND status = {{SendStatus.SOLD}}
-  AND returned_at IS NULL
-RETURNING id, returned_at;
+-- Return sales: the buyer no longer owes them, and its ledger is credited each sale's price
+-- (as its sale charged it), each entry with the balance it left. Each send is returned once.
+WITH returned AS (
+  UPDATE sends SET returned_at = now(), return_reason = %(reason)s
+  WHERE account_id = %(account_id)s AND id = ANY(%(ids)s::bigint[]) AND status = {{SendStatus.SOLD}}
+    AND returned_at IS NULL
+  RETURNING account_id, id, client_id, lead_id, round(price, 2) AS amount, returned_at
+), balanced AS (
+  INSERT INTO client_billing AS b (account_id, client_id, balance)
+  SELECT account_id, client_id, sum(amount) FROM returned
+  GROUP BY account_id, client_id ORDER BY account_id, client_id
+  ON CONFLICT (account_id, client_id)
+    DO UPDATE SET balance = b.balance + excluded.balance, updated_at = now()
+  RETURNING b.account_id, b.client_id, b.balance
+), credited AS (
+  INSERT INTO ledger_entries (account_id, client_id, kind, amount, balance, send_id, lead_id, note)
+  SELECT r.account_id, r.client_id, 'return', r.amount,
+         b.balance - coalesce(sum(r.amount) OVER (
+           PARTITION BY r.client_id ORDER BY r.id
+           ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0),
+         r.id, r.lead_id, %(reason)s
+  FROM returned r
+  JOIN balanced b ON b.account_id = r.account_id AND b.client_id = r.client_id
+  ORDER BY r.client_id, r.id
+)
+SELECT id, returned_at FROM returned;
 
 -- name: mark_lead_returned
 -- Mark a lead returned once no sale of it stands or may still be made, crediting its source

@@ -61,6 +61,12 @@ WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = {{SendStatu
 -- lead's job for the next step, or, when the lead has now sold its max sell count and nothing
 -- else of it is outstanding, marks the job done (that step would find nothing to do). A sale
 -- queues its notices (the emails its delivery method sends on a sale), once per send and kind.
+-- A sale charges its buyer's ledger: the buyer's balance row is updated once per buyer (its
+-- lock), each sale an entry with the balance it left, and when the sales take the balance
+-- below the buyer's auto-charge threshold, a charge of its top-up amount on its primary card
+-- is queued (unless one is under way). Those writes are read by no other part of the
+-- statement, so PostgreSQL makes them after the jobs' update: jobs are locked before balance
+-- rows, in the order a step takes them (step.py, a prepaid buyer's check).
 -- The jobs are locked in key order, so two writers never wait on each other in a cycle.
 -- Returns each job touched with its new state.
 WITH outcome AS (
@@ -76,7 +82,44 @@ WITH outcome AS (
       next_attempt_at = now() + make_interval(secs => o.retry_in)
   FROM outcome o
   WHERE s.account_id = o.account_id AND s.id = o.id AND s.status = {{SendStatus.IN_FLIGHT}}
-  RETURNING s.account_id, s.lead_id, s.id, s.status, o.log
+  RETURNING s.account_id, s.lead_id, s.id, s.client_id, s.status, o.log
+), sold AS (
+  SELECT f.account_id, f.client_id, f.lead_id, f.id AS send_id, round(o.price, 2) AS amount
+  FROM finished f
+  JOIN outcome o ON o.account_id = f.account_id AND o.id = f.id
+  WHERE f.status = {{SendStatus.SOLD}}
+), balanced AS (
+  INSERT INTO client_billing AS b (account_id, client_id, balance)
+  SELECT account_id, client_id, -sum(amount) FROM sold
+  GROUP BY account_id, client_id ORDER BY account_id, client_id
+  ON CONFLICT (account_id, client_id)
+    DO UPDATE SET balance = b.balance + excluded.balance, updated_at = now()
+  RETURNING b.account_id, b.client_id, b.balance, b.auto_charge_below, b.auto_charge_amount
+), charged AS (
+  INSERT INTO ledger_entries (account_id, client_id, kind, amount, balance, send_id, lead_id)
+  SELECT s.account_id, s.client_id, 'sale', -s.amount,
+         b.balance + coalesce(sum(s.amount) OVER (
+           PARTITION BY s.account_id, s.client_id ORDER BY s.send_id
+           ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0),
+         s.send_id, s.lead_id
+  FROM sold s
+  JOIN balanced b ON b.account_id = s.account_id AND b.client_id = s.client_id
+  ORDER BY s.account_id, s.client_id, s.send_id
+), auto_charged AS (
+  INSERT INTO card_charges (account_id, client_id, idempotency_key, amount, token, brand,
+                            last_four, exp_month, exp_year, auto, state)
+  SELECT b.account_id, b.client_id, 'auto-' || gen_random_uuid(), b.auto_charge_amount,
+         c.token, c.brand, c.last_four, c.exp_month, c.exp_year, true, 'queued'
+  FROM balanced b
+  JOIN credit_cards c ON c.account_id = b.account_id AND c.client_id = b.client_id
+                     AND c.is_primary AND c.enabled
+  WHERE b.auto_charge_below IS NOT NULL AND b.balance < b.auto_charge_below
+    AND b.balance + (SELECT sum(s.amount) FROM sold s
+                     WHERE s.account_id = b.account_id AND s.client_id = b.client_id)
+        >= b.auto_charge_below
+    AND NOT EXISTS (SELECT 1 FROM card_charges x
+                    WHERE x.account_id = b.account_id AND x.client_id = b.client_id AND x.auto
+                      AND x.state IN ('queued', 'pending'))
 ), logged AS (
   INSERT INTO scan_logs (account_id, lead_id, log)
   SELECT account_id, lead_id, log FROM finished WHERE log <> '' ORDER BY id
@@ -167,14 +210,28 @@ VALUES (%(account_id)s, %(lead_id)s, %(client_id)s, %(delivery_account_id)s, %(d
 RETURNING id;
 
 -- name: insert_logged_send
--- Record a send made outside leadrouter, finished as it is given (sold or rejected).
-INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
-                   automated, price, request, response, reason, attempts, sent_at,
-                   order_id, order_item_id)
-VALUES (%(account_id)s, %(lead_id)s, %(client_id)s, %(delivery_account_id)s, %(delivery_id)s,
-        %(status)s, false, %(price)s, %(request)s, %(response)s, %(reason)s, 1, now(),
-        %(order_id)s, %(order_item_id)s)
-RETURNING id;
+-- Record a send made outside leadrouter, finished as it is given (sold or rejected); a sale
+-- charges the buyer's ledger, as the engine's sales do (finish_sends).
+WITH logged AS (
+  INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id, status,
+                     automated, price, request, response, reason, attempts, sent_at,
+                     order_id, order_item_id)
+  VALUES (%(account_id)s, %(lead_id)s, %(client_id)s, %(delivery_account_id)s, %(delivery_id)s,
+          %(status)s, false, %(price)s, %(request)s, %(response)s, %(reason)s, 1, now(),
+          %(order_id)s, %(order_item_id)s)
+  RETURNING account_id, id, client_id, lead_id, status, round(price, 2) AS amount
+), balanced AS (
+  INSERT INTO client_billing AS b (account_id, client_id, balance)
+  SELECT account_id, client_id, -amount FROM logged WHERE status = {{SendStatus.SOLD}}
+  ON CONFLICT (account_id, client_id)
+    DO UPDATE SET balance = b.balance + excluded.balance, updated_at = now()
+  RETURNING b.account_id, b.client_id, b.balance
+), charged AS (
+  INSERT INTO ledger_entries (account_id, client_id, kind, amount, balance, send_id, lead_id)
+  SELECT l.account_id, l.client_id, 'sale', -l.amount, b.balance, l.id, l.lead_id
+  FROM logged l JOIN balanced b ON b.account_id = l.account_id AND b.client_id = l.client_id
+)
+SELECT id FROM logged;
 
 -- name: get_send_to_repeat
 -- A send of the account, for ResendLead.
