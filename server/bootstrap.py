@@ -18,7 +18,7 @@ from typing import Any
 
 import grpc
 import uvicorn
-from leadrouter.v1 import leads_pb2_grpc
+from leadrouter.v1 import leads_pb2_grpc, visits_pb2_grpc
 
 from gateways.receiver.app import ReceiverSettings, create_app, written_answer
 from gateways.receiver.http_server import ReceiverProtocol
@@ -37,6 +37,7 @@ from server.rpc.in_process import InProcessServer
 from server.rpc.leads import LeadServicer, response_message
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
+from server.rpc.visits import VisitServicer
 from server.services.accounts import Accounts
 from server.services.buyers.edits import BuyerEdits
 from server.services.buyers.groups import ClientGroups
@@ -79,6 +80,13 @@ from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
 from server.services.signing_secrets import SigningSecrets
 from server.services.source_keys import SourceKeys
+from server.services.visits import (
+    RecordVisit,
+    Trackings,
+    VisitReads,
+    VisitRetention,
+    VisitSettings,
+)
 from server.storage.database import Connection, Pool, database_url, open_pool
 from server.storage.migrations import Migration, migrate
 
@@ -141,11 +149,12 @@ async def servicers(
     receiver_url: str = "http://127.0.0.1:8080",
     queue: QueueSettings | None = None,
     callbacks: Callbacks | None = None,
+    visits: VisitSettings | None = None,
 ) -> AsyncIterator[Servicers]:
     """Every use case on `pool`, delivering through `engine`, behind its servicer, with the
     worker that processes the /async URLs' queued posts running until the block ends (it
-    then finishes the posts under way). `receiver_url`: the receiver's address as posting
-    instructions show it.
+    then finishes the posts under way), and the sweep of site visits past their retention.
+    `receiver_url`: the receiver's address as posting instructions show it.
 
     Queued posts are processed on connections of their own (`QueueSettings.connections`),
     so that the receiver's answers never wait for a connection behind them
@@ -216,14 +225,17 @@ async def servicers(
         quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
         geo=GeoServicer(Geo(us_places.load)),
         portal=PortalServicer(Portal(pool, states)),
+        visits=VisitServicer(Trackings(pool), RecordVisit(pool, visits), VisitReads(pool)),
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
+    sweeping = asyncio.create_task(VisitRetention(pool, visits).run(stop))
     try:
         yield built
     finally:
         stop.set()
         await running
+        await sweeping
         await queue_pool.close()
 
 
@@ -337,6 +349,7 @@ async def receiver(
         app = create_app(
             leads_pb2_grpc.LeadServiceStub(channel),
             ReceiverSettings(max_body=settings.max_body_bytes),
+            visits=visits_pb2_grpc.VisitServiceStub(channel),
         )
         async with http_server(app, listener, http=ReceiverProtocol):
             yield f"{host}:{bound}"
@@ -409,8 +422,12 @@ async def serve(
                 batch=settings.queue_concurrency,
                 concurrency=settings.queue_concurrency,
             )
+            visits = VisitSettings(
+                retention_days=settings.visit_retention_days,
+                per_minute=settings.visits_per_minute,
+            )
             built = await stack.enter_async_context(
-                servicers(pool, distributor, receiver_url, queue, sender)
+                servicers(pool, distributor, receiver_url, queue, sender, visits)
             )
             served = await create_server(built, settings.grpc_address)
             stack.push_async_callback(served.server.stop, settings.shutdown_grace_seconds)
