@@ -112,6 +112,11 @@ def _terms(url: str, parameters: tuple[str, ...]) -> str:
     return ""
 
 
+def _text(value: str, most: int) -> str:
+    """A reported value as kept: without NUL (PostgreSQL's text holds none), trimmed, cut."""
+    return value.replace("\x00", "").strip()[:most]
+
+
 @dataclass(frozen=True)
 class PageView:
     """One page view as the receiver reports it, cut to the lengths kept."""
@@ -138,11 +143,11 @@ class PageView:
         return cls(
             tracking_id,
             visit_id,
-            page_url.strip()[:MAX_URL],
-            referrer.strip()[:MAX_URL],
-            visitor_id.strip()[:MAX_VISITOR_ID],
-            ip.strip()[:64],
-            user_agent.strip()[:MAX_USER_AGENT],
+            _text(page_url, MAX_URL),
+            _text(referrer, MAX_URL),
+            _text(visitor_id, MAX_VISITOR_ID),
+            _text(ip, 64),
+            _text(user_agent, MAX_USER_AGENT),
         )
 
     @property

@@ -19,6 +19,7 @@ from server.domain.visits import (
     Tracking,
     VisitRecord,
     search_referral,
+    valid_visit_id,
     visit_id_or_new,
 )
 from server.errors import InvalidArgument, NotFound, Violation
@@ -134,8 +135,11 @@ class VisitReads:
         self._pool = pool
 
     async def visit(self, account_id: int, visit_id: str) -> VisitRecord:
-        async with transaction(self._pool) as conn:
-            found = await store.visit(conn, account_id, visit_id.strip())
+        visit_id = visit_id.strip()
+        found = None
+        if valid_visit_id(visit_id):  # no other id was ever recorded
+            async with transaction(self._pool) as conn:
+                found = await store.visit(conn, account_id, visit_id)
         if found is None:
             raise NotFound(f"no visit {visit_id!r}")
         return found

@@ -341,3 +341,12 @@ async def test_soap_site_visit_for_a_lead(
         soap_client, "GetSiteVisitInformationForLead", key="wrong-key", leadUid=lead_id
     )
     assert refused.code.endswith("Client")
+
+
+async def test_soap_an_id_no_visit_can_have_is_not_found(soap_url: str, site: Site) -> None:
+    async with httpx.AsyncClient() as client:
+        answer = await client.get(
+            f"{soap_url}/GetSiteVisitInformationForVisitId",
+            params={"key": site.key, "visitId": "bad\x00id"},
+        )
+    assert answer.status_code == 404 and "no visit" in answer.text

@@ -72,6 +72,11 @@ def test_a_page_view_has_its_host_path_and_referrer_host() -> None:
     assert PageView.of(7, "v1", "/relative/page", "", "", "", "").page == "/relative/page"
 
 
+def test_nul_is_dropped_from_reported_values() -> None:
+    view = PageView.of(7, "v1", "https://e.com/a\x00b", "r\x00", "", "", "agent\x00")
+    assert (view.page_url, view.referrer, view.user_agent) == ("https://e.com/ab", "r", "agent")
+
+
 def test_long_values_are_cut_not_refused() -> None:
     view = PageView.of(7, "v1", "https://e.com/" + "a" * 5000, "", "x" * 100, "", "u" * 900)
     assert (len(view.page_url), len(view.visitor_id), len(view.user_agent)) == (2048, 64, 512)
