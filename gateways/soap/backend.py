@@ -16,7 +16,7 @@ from leadrouter.v1 import (
     visits_pb2_grpc,
 )
 
-from gateways.soap.faults import client_fault, from_rpc_error
+from gateways.soap.faults import GatewayFault, client_fault, from_rpc_error
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class Backend:
         key = (key or "").strip()
         if not key:
             raise client_fault("Key is required: an admin API key of the account")
+        if not (key.isascii() and key.isprintable()):  # gRPC metadata could not carry it
+            raise GatewayFault("Client", "the API key is malformed", 401)
         stub = getattr(getattr(self, service), method)
         try:
             return stub(

@@ -341,6 +341,9 @@ async def test_soap_site_visit_for_a_lead(
         soap_client, "GetSiteVisitInformationForLead", key="wrong-key", leadUid=lead_id
     )
     assert refused.code.endswith("Client")
+    # a key gRPC metadata cannot carry is refused as any malformed key
+    odd = await fault(soap_client, "GetSiteVisitInformationForLead", key="Ø5j", leadUid=lead_id)
+    assert odd.code.endswith("Client") and odd.message == "the API key is malformed"
 
 
 async def test_soap_an_id_no_visit_can_have_is_not_found(soap_url: str, site: Site) -> None:
