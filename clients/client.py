@@ -17,7 +17,13 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from google.rpc import error_details_pb2, status_pb2
-from leadrouter.v1 import admin_pb2_grpc, billing_pb2_grpc, distribution_pb2_grpc, quality_pb2_grpc
+from leadrouter.v1 import (
+    admin_pb2_grpc,
+    billing_pb2_grpc,
+    distribution_pb2_grpc,
+    quality_pb2_grpc,
+    visits_pb2_grpc,
+)
 
 
 def _with_key(details: Any, key: str) -> Any:
@@ -67,6 +73,19 @@ def distribution(target: str, key: str) -> Iterator[distribution_pb2_grpc.Distri
     with grpc.insecure_channel(target) as channel:
         yield distribution_pb2_grpc.DistributionServiceStub(
             grpc.intercept_channel(channel, _KeyInterceptor(key))
+        )
+
+
+@asynccontextmanager
+async def visits_async(
+    target: str, key: str
+) -> AsyncIterator[visits_pb2_grpc.VisitServiceAsyncStub]:
+    """An asyncio VisitService stub whose calls carry the key."""
+    async with grpc.aio.insecure_channel(
+        target, interceptors=[_AsyncKeyInterceptor(key)]
+    ) as channel:
+        yield cast(
+            "visits_pb2_grpc.VisitServiceAsyncStub", visits_pb2_grpc.VisitServiceStub(channel)
         )
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import grpc
 import uvicorn
-from leadrouter.v1 import leads_pb2_grpc
+from leadrouter.v1 import leads_pb2_grpc, visits_pb2_grpc
 
 from gateways.receiver.app import ReceiverSettings, create_app, written_answer
 from gateways.receiver.http_server import ReceiverProtocol
@@ -40,6 +40,7 @@ from server.rpc.in_process import InProcessServer
 from server.rpc.leads import LeadServicer, response_message
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
+from server.rpc.visits import VisitServicer
 from server.services.accounts import Accounts
 from server.services.billing.cards import Cards, ChargeSettings
 from server.services.billing.ledger import Ledger
@@ -84,6 +85,13 @@ from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
 from server.services.signing_secrets import SigningSecrets
 from server.services.source_keys import SourceKeys
+from server.services.visits import (
+    RecordVisit,
+    Trackings,
+    VisitReads,
+    VisitRetention,
+    VisitSettings,
+)
 from server.storage.database import Connection, Pool, database_url, open_pool
 from server.storage.migrations import Migration, migrate
 
@@ -148,12 +156,14 @@ async def servicers(
     callbacks: Callbacks | None = None,
     gateway: PaymentGateway | None = None,
     charges: ChargeSettings | None = None,
+    visits: VisitSettings | None = None,
 ) -> AsyncIterator[Servicers]:
     """Every use case on `pool`, delivering through `engine`, behind its servicer, with the
-    worker that processes the /async URLs' queued posts and the runner of buyers'
-    auto-charges running until the block ends (they then finish the work under way).
-    `receiver_url`: the receiver's address as posting instructions show it; `gateway`: the
-    payment gateway cards are charged through (the built-in test gateway unless given).
+    worker that processes the /async URLs' queued posts, the runner of buyers' auto-charges
+    and the sweep of site visits past their retention running until the block ends (they
+    then finish the work under way). `receiver_url`: the receiver's address as posting
+    instructions show it; `gateway`: the payment gateway cards are charged through (the
+    built-in test gateway unless given).
 
     Queued posts are processed on connections of their own (`QueueSettings.connections`),
     so that the receiver's answers never wait for a connection behind them
@@ -226,16 +236,19 @@ async def servicers(
         geo=GeoServicer(Geo(us_places.load)),
         portal=PortalServicer(Portal(pool, states)),
         billing=BillingServicer(Ledger(pool), cards),
+        visits=VisitServicer(Trackings(pool), RecordVisit(pool, visits), VisitReads(pool)),
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     charging = asyncio.create_task(cards.run(stop))
+    sweeping = asyncio.create_task(VisitRetention(pool, visits).run(stop))
     try:
         yield built
     finally:
         stop.set()
         await running
         await charging
+        await sweeping
         await queue_pool.close()
 
 
@@ -349,6 +362,7 @@ async def receiver(
         app = create_app(
             leads_pb2_grpc.LeadServiceStub(channel),
             ReceiverSettings(max_body=settings.max_body_bytes),
+            visits=visits_pb2_grpc.VisitServiceStub(channel),
         )
         async with http_server(app, listener, http=ReceiverProtocol):
             yield f"{host}:{bound}"
@@ -421,8 +435,12 @@ async def serve(
                 batch=settings.queue_concurrency,
                 concurrency=settings.queue_concurrency,
             )
+            visits = VisitSettings(
+                retention_days=settings.visit_retention_days,
+                per_minute=settings.visits_per_minute,
+            )
             built = await stack.enter_async_context(
-                servicers(pool, distributor, receiver_url, queue, sender)
+                servicers(pool, distributor, receiver_url, queue, sender, visits=visits)
             )
             served = await create_server(built, settings.grpc_address)
             stack.push_async_callback(served.server.stop, settings.shutdown_grace_seconds)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from server.domain.intake.queueing import DEFAULT_MAX_QUEUED
+from server.domain.visits import DEFAULT_RETENTION_DAYS, DEFAULT_VISITS_PER_MINUTE
 
 DEFAULT_GRPC = "127.0.0.1:50051"
 DEFAULT_RECEIVER = "127.0.0.1:8080"
@@ -61,6 +62,10 @@ class Settings:
     # posts an account may have queued by the /async URLs and not yet processed
     queue_max_posts: int = DEFAULT_MAX_QUEUED
     queue_concurrency: int = 32  # queued posts one process processes at once
+    # site visits: kept this many days after their last page view, and recorded at most this
+    # many per account and minute by each process (docs/visits.md)
+    visit_retention_days: int = DEFAULT_RETENTION_DAYS
+    visits_per_minute: int = DEFAULT_VISITS_PER_MINUTE
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -98,6 +103,12 @@ class Settings:
         if "LEADROUTER_QUEUE_CONCURRENCY" in env:
             name = "LEADROUTER_QUEUE_CONCURRENCY"
             settings = replace(settings, queue_concurrency=_positive_int(name, env[name]))
+        if "LEADROUTER_VISIT_RETENTION_DAYS" in env:
+            name = "LEADROUTER_VISIT_RETENTION_DAYS"
+            settings = replace(settings, visit_retention_days=_positive_int(name, env[name]))
+        if "LEADROUTER_VISITS_PER_MINUTE" in env:
+            name = "LEADROUTER_VISITS_PER_MINUTE"
+            settings = replace(settings, visits_per_minute=_positive_int(name, env[name]))
         return settings
 
     def with_overrides(

@@ -31,6 +31,9 @@ JSON and XML bodies only, requires the lead source's API key (`api-key` header o
 each lead's PostResponse with the offers of the buyers it was eligible for (docs/receiver.md,
 "The V2 receiver"). Its ping is not built yet.
 
+The tracking pixel and beacon (`/track/pixel.gif`, `/track/visit`) record site visits
+(tracking.py, docs/visits.md).
+
 Paths are matched ignoring case, with or without a trailing slash, and answered where they are
 (never redirected). The posting URLs (insert, update, duplicate check) take GET as well as
 POST: PHP integrations build the whole post into the query string and call it with cURL.
@@ -55,7 +58,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateways.receiver import forms, instructions_page, responses
+from gateways.receiver import forms, instructions_page, responses, tracking
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +112,12 @@ INSERTS = {
 }
 
 
-def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette:
-    """The receiver calling `stub` (a LeadService asyncio stub) for every decision."""
+def create_app(
+    stub: Any, settings: ReceiverSettings | None = None, visits: Any = None
+) -> Starlette:
+    """The receiver calling `stub` (a LeadService asyncio stub) for every decision, and
+    `visits` (a VisitService asyncio stub) for the tracking pixel and beacon, which it serves
+    only when given one."""
     settings = settings or ReceiverSettings()
 
     def posting(call: Any, endpoint: _Endpoint) -> Handler:
@@ -352,6 +359,11 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         _route("/information/queuestatus", queue_status, READING, _accepted_kind),
         _route("/information/queuestatus/{post_id}", queue_status, READING, _accepted_kind),
     ]
+    if visits is not None:
+        routes += [
+            _LegacyRoute("/track/pixel.gif", tracking.pixel_handler(visits), ("GET",)),
+            _LegacyRoute("/track/visit", tracking.beacon_handler(visits), ("POST", "OPTIONS")),
+        ]
     app = Starlette(routes=routes)
     app.router.redirect_slashes = False  # a trailing slash is matched by the routes themselves
     return app

@@ -32,7 +32,8 @@ Reserved names
 
     - Request values: `vid`, `lid`, `aid`, `password`, `returnurl`, `senddelay` and `orderid`
       (JSON: `returnURL`, `sendDelay` and `orderId`; the order a ping answered).
-    - Lead properties: `reference` and `nosell` (JSON: `noSell`).
+    - Lead properties: `reference`, `nosell` (JSON: `noSell`) and `visitid` or `visit_id`
+      (JSON: `visitId`), the site visit the lead comes from (docs/visits.md).
     - Read and dropped: `response_type`, which is the URL segment.
     - Call data, only when reading a call lead (`parse_submission(..., call_data=True)`, the
       calldata endpoint): `ivrnumber`, `callduration`, `callresult` and `calldate` are lead
@@ -139,7 +140,7 @@ REQUEST_NAMES = frozenset(
         "orderid",
     }
 )
-LEAD_NAMES = frozenset({"reference", "nosell"})
+LEAD_NAMES = frozenset({"reference", "nosell", "visitid", "visit_id"})
 DROPPED_NAMES = frozenset({"response_type"})
 RESERVED_NAMES = REQUEST_NAMES | LEAD_NAMES | DROPPED_NAMES
 CALL_NAMES = frozenset({"ivrnumber", "callduration", "callresult", "calldate"})
@@ -200,6 +201,7 @@ class Lead:
     call: CallData | None = None  # read only for a call lead
     tags: tuple[str, ...] = ()  # V2 only
     offer: tuple[tuple[str, str], ...] = ()  # V2 only: the offer block's (OFFER_NAMES) values
+    visit_id: str = ""  # the site visit it comes from (VisitID)
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,7 @@ def to_request(sub: Submission, raw: bytes, remote_ip: str) -> leads_pb2.SubmitL
                 call=_call_input(lead.call),
                 tags=lead.tags,
                 offer=_offer_choice(lead.offer),
+                visit_id=lead.visit_id,
             )
             for lead in sub.leads
         ],
@@ -442,6 +445,7 @@ class _LeadBuilder:
             call=call,
             tags=tuple(self.tags),
             offer=tuple(self.offer),
+            visit_id=(self.properties["visitid"] or self.properties["visit_id"]).strip(),
         )
 
 

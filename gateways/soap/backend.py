@@ -14,9 +14,10 @@ from leadrouter.v1 import (
     distribution_pb2_grpc,
     geo_pb2_grpc,
     portal_pb2_grpc,
+    visits_pb2_grpc,
 )
 
-from gateways.soap.faults import client_fault, from_rpc_error
+from gateways.soap.faults import GatewayFault, client_fault, from_rpc_error
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Backend:
     geo: Any = None
     portal: Any = None
     billing: Any = None
+    visits: Any = None
     timeout: float = 30.0
 
     @classmethod
@@ -38,6 +40,7 @@ class Backend:
             geo=geo_pb2_grpc.GeoServiceStub(channel),
             portal=portal_pb2_grpc.PortalServiceStub(channel),
             billing=billing_pb2_grpc.BillingServiceStub(channel),
+            visits=visits_pb2_grpc.VisitServiceStub(channel),
             timeout=timeout,
         )
 
@@ -47,6 +50,8 @@ class Backend:
         key = (key or "").strip()
         if not key:
             raise client_fault("Key is required: an admin API key of the account")
+        if not (key.isascii() and key.isprintable()):  # gRPC metadata could not carry it
+            raise GatewayFault("Client", "the API key is malformed", 401)
         stub = getattr(getattr(self, service), method)
         try:
             return stub(

@@ -140,6 +140,31 @@ class LeadScanLogType(_Model):
     _type_info = [("LeadUID", Long), ("ScanDate", When), ("Log", Str)]
 
 
+class SiteVisitType(_Model):
+    """GetSiteVisitInformationForLead and ...ForVisitId (the document names no type)."""
+
+    _type_info = [
+        ("TrackingUID", Long),
+        ("VisitUID", Str),
+        ("EnterDate", When),
+        ("ExitDate", When),
+        ("UserAgent", Str),
+        ("IP", Str),
+        ("URL", Str),
+        ("Host", Str),
+        ("EnterPage", Str),
+        ("ExitPage", Str),
+        ("Referrer", Str),
+        ("ReferrerHost", Str),
+        ("SearchEngine", Str),
+        ("SearchTerm", Str),
+        ("Browser", Str),
+        ("OS", Str),
+        ("PageViews", Int),
+        ("FirstVisit", Bool),
+    ]
+
+
 class LeadSearchType(_Model):
     _type_info = [
         ("isValidPost", Bool),

@@ -16,12 +16,13 @@ from leadrouter.v1 import (
     geo_pb2,
     leads_pb2,
     portal_pb2,
+    visits_pb2,
 )
 from spyne import Fault, ServiceBase, rpc
 
 from gateways.soap import translate
 from gateways.soap.backend import Backend
-from gateways.soap.faults import client_fault, unexpected
+from gateways.soap.faults import GatewayFault, client_fault, unexpected
 from gateways.soap.models import (
     Bool,
     ClientAccountType,
@@ -48,6 +49,7 @@ from gateways.soap.models import (
     LeadTypeType,
     Long,
     OptLong,
+    SiteVisitType,
     StateType,
     Str,
     Strings,
@@ -576,3 +578,18 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
         )
         charge = _backend(ctx).call("billing", "RunClientCard", request, Key)
         return translate.card_charge(charge)
+
+    # -- site visits
+
+    @rpc(Str, Long, _returns=SiteVisitType, _in_variable_names={"Key": "key"})
+    def GetSiteVisitInformationForLead(ctx: Any, Key: str, leadUid: int) -> Any:
+        request = visits_pb2.GetLeadVisitsRequest(lead_id=leadUid)
+        found = _backend(ctx).call("visits", "GetLeadVisits", request, Key).visits
+        if not found:
+            raise GatewayFault("Client", f"lead {leadUid} has no site visit", 404)
+        return translate.site_visit(found[-1])
+
+    @rpc(Str, Str, _returns=SiteVisitType, _in_variable_names={"Key": "key"})
+    def GetSiteVisitInformationForVisitId(ctx: Any, Key: str, visitId: str | None) -> Any:
+        request = visits_pb2.GetVisitRequest(visit_id=visitId or "")
+        return translate.site_visit(_backend(ctx).call("visits", "GetVisit", request, Key))

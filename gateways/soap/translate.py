@@ -10,7 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from leadrouter.v1 import admin_pb2, billing_pb2, buyers_pb2, catalog_pb2, distribution_pb2
+from leadrouter.v1 import (
+    admin_pb2,
+    billing_pb2,
+    buyers_pb2,
+    catalog_pb2,
+    distribution_pb2,
+    visits_pb2,
+)
 
 from gateways.soap import models
 
@@ -50,6 +57,29 @@ def from_pacific(moment: datetime | None) -> Timestamp | None:
     stamp = Timestamp()
     stamp.FromDatetime(aware.astimezone(UTC))
     return stamp
+
+
+def site_visit(visit: visits_pb2.Visit) -> Any:
+    return models.SiteVisitType(
+        TrackingUID=visit.tracking_id,
+        VisitUID=visit.visit_id,
+        EnterDate=pacific(visit.enter_date),
+        ExitDate=pacific(visit.exit_date),
+        UserAgent=visit.user_agent,
+        IP=visit.ip,
+        URL=visit.url,
+        Host=visit.host,
+        EnterPage=visit.enter_page,
+        ExitPage=visit.exit_page,
+        Referrer=visit.referrer,
+        ReferrerHost=visit.referrer_host,
+        SearchEngine=visit.search_engine,
+        SearchTerm=visit.search_term,
+        Browser=visit.browser,
+        OS=visit.os,
+        PageViews=visit.page_views,
+        FirstVisit=visit.first_visit,
+    )
 
 
 def money(value: str) -> float:

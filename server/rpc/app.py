@@ -24,6 +24,8 @@ from leadrouter.v1 import (
     portal_pb2_grpc,
     quality_pb2,
     quality_pb2_grpc,
+    visits_pb2,
+    visits_pb2_grpc,
 )
 
 from server.rpc.admin import AdminServicer
@@ -35,6 +37,7 @@ from server.rpc.interceptor import Authenticate, ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
+from server.rpc.visits import VisitServicer
 
 SERVICE_NAMES = (
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
@@ -44,6 +47,7 @@ SERVICE_NAMES = (
     geo_pb2.DESCRIPTOR.services_by_name["GeoService"].full_name,
     portal_pb2.DESCRIPTOR.services_by_name["PortalService"].full_name,
     billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name,
+    visits_pb2.DESCRIPTOR.services_by_name["VisitService"].full_name,
 )
 
 
@@ -60,6 +64,7 @@ class Servicers:
     geo: GeoServicer
     portal: PortalServicer
     billing: BillingServicer
+    visits: VisitServicer
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ async def create_server(servicers: Servicers, address: str) -> Served:
         geo_pb2_grpc.add_GeoServiceServicer_to_server(servicers.geo, registrar)
         portal_pb2_grpc.add_PortalServiceServicer_to_server(servicers.portal, registrar)
         billing_pb2_grpc.add_BillingServiceServicer_to_server(servicers.billing, registrar)
+        visits_pb2_grpc.add_VisitServiceServicer_to_server(servicers.visits, registrar)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

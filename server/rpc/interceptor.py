@@ -1,9 +1,9 @@
 """The one place gRPC calls are authenticated and domain errors become status codes.
 
-Every unary method except the public ones (health checking, reflection, the lead service)
-needs `authorization: Bearer KEY` with a live admin key of an account; the account is then
-available to the servicer through `caller()`. Public methods get the same error mapping.
-Errors: each LeadRouterError class maps to exactly one status code; an
+Every unary method except the public ones (health checking, reflection, the lead service,
+a page's RecordVisit) needs `authorization: Bearer KEY` with a live admin key of an account;
+the account is then available to the servicer through `caller()`. Public methods get the
+same error mapping. Errors: each LeadRouterError class maps to exactly one status code; an
 InvalidArgument also carries a google.rpc.BadRequest with every violation. Anything else is
 logged with a reference and reaches the caller as INTERNAL with that reference only.
 """
@@ -45,8 +45,14 @@ STATUS_CODES: dict[type[LeadRouterError], grpc.StatusCode] = {
     TooManyAttempts: grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
 # Health and reflection are public; the lead service authenticates each lead source inside the
-# request (vid, password, source API key), as the legacy receiver does.
-PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.", "/grpc.reflection.", "/leadrouter.v1.LeadService/")
+# request (vid, password, source API key), as the legacy receiver does; a page's visit names
+# its tracking setting, public like the pixel that sends it.
+PUBLIC_METHOD_PREFIXES = (
+    "/grpc.health.v1.",
+    "/grpc.reflection.",
+    "/leadrouter.v1.LeadService/",
+    "/leadrouter.v1.VisitService/RecordVisit",
+)
 
 _caller: ContextVar[Caller] = ContextVar("caller")
 

@@ -60,6 +60,7 @@ def submission(request: leads_pb2.SubmitLeadsRequest) -> Submission:
                 call=call_input(lead.call),
                 tags=tuple(lead.tags),
                 offer=offer_choice(lead.offer),
+                visit_id=lead.visit_id,
             )
             for lead in request.leads
         ),

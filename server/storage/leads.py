@@ -72,6 +72,7 @@ class NewLead:
     # and the consent evidence, written with the lead
     consented_accounts: frozenset[int] | None = None
     consent: Sequence[ConsentRecord] = ()
+    visit_id: str = ""  # the site visit it was posted with (VisitID); "" = none
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ async def insert_lead(conn: Connection, lead: NewLead, *, savepoint: bool) -> St
             None if lead.consented_accounts is None else sorted(lead.consented_accounts)
         ),
         "consent": Jsonb([consent_json(r) for r in lead.consent]),
+        "visit_id": lead.visit_id,
     }
     if savepoint:
         async with conn.pipeline():

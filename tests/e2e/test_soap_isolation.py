@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 import zeep
-from leadrouter.v1 import admin_pb2, billing_pb2
+from leadrouter.v1 import admin_pb2, billing_pb2, visits_pb2
 
-from clients.client import admin_async, billing_async, struct
+from clients.client import admin_async, billing_async, struct, visits_async
 from tests.e2e.test_distribution import client
 from tests.e2e.test_operations import build, lead  # noqa: F401  (build is a fixture)
 from tests.e2e.test_soap_accounts import account_type, delivery_type
@@ -84,9 +84,16 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
             "CVN": "123", "Address": "", "City": "", "State": "", "Zip": "", "CardType": "",
             "Amount": 10.0,
         },
+        "GetSiteVisitInformationForLead": {"leadUid": lead_id},
+        "GetSiteVisitInformationForVisitId": {"visitId": A_VISIT},
     }  # fmt: skip
 
 
+A_VISIT = "a-visit"  # recorded in A's account by the test
+LOWER_CASE_KEY = (
+    "ResendLead", "GetClientsforCriteria", "GetSiteVisitInformationForLead",
+    "GetSiteVisitInformationForVisitId",
+)  # fmt: skip
 NEUTRAL = {"GetStateList", "GetUSZipCodesforState", "GetUSZipCodesforCounty",
            "GetUSZipCodesforFIPS", "GetUSZipCodesfromRadius"}  # fmt: skip
 """Reference data, the same for every account: nothing of A's to reach."""
@@ -125,6 +132,11 @@ async def test_account_b_reaches_nothing_of_account_a(
     buyer_id = market.ids.clients["any"]
     lid = market.ids.lead_types["auto-insurance"]
     table = calls(market, posted.lead_id, sends[0].id)
+    async with visits_async(market.address, market.key) as visits:
+        tracking = await visits.CreateTracking(visits_pb2.CreateTrackingRequest(name="a"))
+        await visits.RecordVisit(
+            visits_pb2.RecordVisitRequest(tracking_id=tracking.id, visit_id=A_VISIT)
+        )
     assert offered == set(table), "every method needs its row here"
     a_ids = {
         *market.ids.clients.values(),
@@ -186,7 +198,7 @@ async def test_account_b_reaches_nothing_of_account_a(
                 ClientUID=buyer_id, CardNumber="4242424242424242", ExpMonth="12",
                 ExpYear="2099", Status=1, IsPrimary=True,
             )}  # fmt: skip
-        key = "key" if method in ("ResendLead", "GetClientsforCriteria") else "Key"
+        key = "key" if method in LOWER_CASE_KEY else "Key"
         try:
             answer = await soap(soap_client, method, **{key: other.api_key}, **params)
         except zeep.exceptions.Fault as fault:
@@ -205,6 +217,9 @@ async def test_account_b_reaches_nothing_of_account_a(
         for s in await market.sends(posted.lead_id)
     ]
     assert after == before
+    async with visits_async(market.address, market.key) as visits:
+        kept = await visits.GetVisit(visits_pb2.GetVisitRequest(visit_id=A_VISIT))
+    assert kept.page_views == 1
     async with admin_async(market.address, market.key) as stub:
         source = await stub.GetSource(
             admin_pb2.GetSourceRequest(id=market.ids.sources["acme-media"])

@@ -29,3 +29,14 @@ def test_the_environment_sets_the_queue_limit_and_concurrency() -> None:
     assert (settings.queue_max_posts, settings.queue_concurrency) == (50, 4)
     with pytest.raises(ConfigError):
         Settings.from_env({"LEADROUTER_QUEUE_MAX_POSTS": "none"})
+
+
+def test_the_environment_sets_the_visits_retention_and_cap() -> None:
+    default = Settings()
+    assert (default.visit_retention_days, default.visits_per_minute) == (90, 6000)
+    settings = Settings.from_env(
+        {"LEADROUTER_VISIT_RETENTION_DAYS": "30", "LEADROUTER_VISITS_PER_MINUTE": "100"}
+    )
+    assert (settings.visit_retention_days, settings.visits_per_minute) == (30, 100)
+    with pytest.raises(ConfigError):
+        Settings.from_env({"LEADROUTER_VISIT_RETENTION_DAYS": "0"})

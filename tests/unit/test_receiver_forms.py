@@ -248,6 +248,27 @@ def test_the_order_id_is_read_from_a_json_source_and_the_query_string() -> None:
     assert parse(b"FirstName=Ann", FORM, [("orderid", "def")]).order_id == "def"
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"VisitID=v-1&FirstName=Ann", FORM),
+        (b"visit_id=v-1&FirstName=Ann", FORM),
+        (b'<Leads vid="18"><Lead visitid="v-1"><FirstName>Ann</FirstName></Lead></Leads>', XML),
+        (
+            b'<Leads vid="18"><Lead><VisitID>v-1</VisitID>'
+            b"<FirstName>Ann</FirstName></Lead></Leads>",
+            XML,
+        ),
+        (b'{"leads": [{"properties": {"visitId": "v-1"}, "fields": {"FirstName": "Ann"}}]}', JSON),
+        (b'{"leads": [{"fields": {"VisitID": "v-1", "FirstName": "Ann"}}]}', JSON),
+    ],
+)
+def test_the_visit_id_is_a_lead_property_in_every_format(body: bytes, content_type: str) -> None:
+    lead = only_lead(parse(body, content_type))
+    assert (lead.visit_id, lead.fields) == ("v-1", (("FirstName", "Ann"),))
+    assert to_request(parse(body, content_type), body, "").leads[0].visit_id == "v-1"
+
+
 def test_form_fields_keep_their_order_and_case() -> None:
     sub = parse(b"zeta=1&Alpha=2&MIDDLE=3", FORM)
     assert only_lead(sub).fields == (("zeta", "1"), ("Alpha", "2"), ("MIDDLE", "3"))

@@ -255,8 +255,11 @@ class LeadInput(_message.Message):
     CALL_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
     OFFER_FIELD_NUMBER: _builtins.int
+    VISIT_ID_FIELD_NUMBER: _builtins.int
     reference: _builtins.str
     no_sell: _builtins.bool
+    visit_id: _builtins.str
+    """The site visit the lead comes from (VisitID), linked to the lead for GetLeadVisits."""
     @_builtins.property
     def fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldValue]:
         """as posted, in order"""
@@ -280,10 +283,11 @@ class LeadInput(_message.Message):
         call: Global___CallInput | None = ...,
         tags: _abc.Iterable[_builtins.str] | None = ...,
         offer: Global___OfferChoice | None = ...,
+        visit_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "offer", b"offer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "fields", b"fields", "no_sell", b"no_sell", "offer", b"offer", "reference", b"reference", "tags", b"tags"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["call", b"call", "fields", b"fields", "no_sell", b"no_sell", "offer", b"offer", "reference", b"reference", "tags", b"tags", "visit_id", b"visit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

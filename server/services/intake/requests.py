@@ -20,6 +20,7 @@ class PostedLead:
     call: tuple[tuple[str, str], ...] = ()  # call data by pseudo-field name, as posted
     tags: tuple[str, ...] = ()  # V2 properties
     offer: OfferChoice = NO_OFFER
+    visit_id: str = ""  # the site visit it comes from (VisitID), as posted
 
 
 @dataclass(frozen=True)

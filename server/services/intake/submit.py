@@ -40,6 +40,7 @@ from server.domain.intake.ping import (
     parse_order_id,
 )
 from server.domain.intake.screening import ResponseType, Screening, Step, ZipLookup, screen
+from server.domain.visits import valid_visit_id
 from server.services.distribution.engine import Distributor
 from server.services.distribution.step import NewJob, Reserved, ReservedBuyer
 from server.services.intake import post_log
@@ -320,6 +321,7 @@ class SubmitLeads:
             tags=lead.tags,
             consented_accounts=consent.chosen.consented if consent else None,
             consent=consent.chosen.records if consent else (),
+            visit_id=lead.visit_id.strip() if valid_visit_id(lead.visit_id.strip()) else "",
         )
         # a lead distributed now gets its first step here, after a savepoint sent with it
         stepping = (

@@ -39,8 +39,8 @@ ORDER BY received_at DESC LIMIT 1;
 -- types its endpoint sells to (NULL = every type); none for a noSell lead or one held for QC
 -- review. The post's steps end with the store step, which names the new lead. A 1-to-1
 -- lead's consent evidence is written by the same statement, so a first step rolled back to
--- its savepoint cannot take it along. With the database's clock and the account's buyer
--- version, for the job's first step.
+-- its savepoint cannot take it along, nor the link to the site visit it was posted with. With
+-- the database's clock and the account's buyer version, for the job's first step.
 WITH lead AS (
   INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, reference,
                      no_sell, send_delay_hours, fields, extras, duplicate_key, pricing_model,
@@ -69,6 +69,9 @@ WITH lead AS (
          account_types
   FROM lead WHERE NOT no_sell AND NOT pending_qc
   RETURNING lead_id
+), visit AS (
+  INSERT INTO lead_visits (account_id, lead_id, visit_id)
+  SELECT account_id, id, %(visit_id)s FROM lead WHERE %(visit_id)s <> ''
 ), post AS (
   INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
                      request_format, request_body, request_truncated, lead_index,
