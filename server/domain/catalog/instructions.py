@@ -140,16 +140,22 @@ _INSERTS: tuple[Endpoint, ...] = (
 
 def queued(endpoint: Endpoint) -> Endpoint:
     """An insert URL's /async variant (docs/receiver.md, "Async posts")."""
+    what = "ping" if endpoint.sends is Sends.PING else "post"
+    order = (
+        "; the order is made when the ping is processed, and `OrderExpiresOn` counts from then"
+        if endpoint.sends is Sends.PING
+        else ""
+    )
     return replace(
         endpoint,
         name=f"{endpoint.name}_async",
         path=f"{endpoint.path}/async",
         does=(
-            f"the same post queued: answered at once with a `LeadQueueResponse` "
+            f"the same {what} queued: answered at once with a `LeadQueueResponse` "
             f"(`QueueSuccessful`, `PostID`, `StatusURL`), then processed in the background as "
             f"`{endpoint.name}` would process it; the answer `{endpoint.name}` would give is "
-            "kept at the `StatusURL` and, when the post carries a `returnurl`, POSTed there, "
-            "signed with your signing secret"
+            f"kept at the `StatusURL` and, when the {what} carries a `returnurl`, POSTed there, "
+            f"signed with your signing secret{order}"
         ),
     )
 
@@ -158,6 +164,7 @@ def queued(endpoint: Endpoint) -> Endpoint:
 # URL and its /async variant, then the URLs every channel uses.
 ENDPOINTS: tuple[Endpoint, ...] = (
     PING,
+    queued(PING),
     *(variant for insert in _INSERTS for variant in (insert, queued(insert))),
     Endpoint(
         "update",
