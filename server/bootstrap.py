@@ -12,7 +12,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -247,7 +247,9 @@ async def _call_back(conn: Connection, processed: ProcessedPost) -> None:
     )
 
 
-def receiver_answer(answer: PostAnswer, form: AnswerForm, request_format: str) -> WrittenAnswer:
+def receiver_answer(
+    answer: PostAnswer, form: AnswerForm, request_format: str, no_sell: Sequence[bool]
+) -> WrittenAnswer:
     """A queued post's answer, written by the receiver's own writer as its synchronous URL
     would have written it."""
     media_type, body = written_answer(
@@ -256,6 +258,7 @@ def receiver_answer(answer: PostAnswer, form: AnswerForm, request_format: str) -
         request_format,
         form.receiver_url,
         response_message(answer),
+        no_sell,
     )
     return WrittenAnswer(media_type, body)
 

@@ -30,7 +30,7 @@ JSON and XML bodies only, requires the lead source's API key (`api-key` header o
 `Authorization: Bearer`), reads each lead's `tags` and `offer` properties too, and answers
 each lead's PostResponse with the offers of the buyers it was eligible for (docs/receiver.md,
 "The V2 receiver"). Its ping (`/v2/insert/ping`) answers the PingResponse with the offers of
-the buyers its order reserved, at once or (`/async`) queued.
+the buyers its order reserved. Both have `/async` forms, queued on the same terms.
 
 Paths are matched ignoring case, with or without a trailing slash, and answered where they are
 (never redirected). The posting URLs (insert, update, duplicate check) take GET as well as
@@ -101,6 +101,7 @@ class _Endpoint:
 GENERAL = _Endpoint()
 # The /async ping URLs' answer forms (AnswerForm.endpoint): the legacy ping's and the V2's.
 PINGS = ("ping", "v2/ping")
+V2_GENERAL = "v2/general"  # the V2 general insert's /async answer form
 # The insert URLs, by the name in their path.
 INSERTS = {
     "general": GENERAL,
@@ -257,16 +258,26 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
             answer = await stub.SubmitLeads(message, timeout=settings.grpc_timeout)
         except grpc.aio.AioRpcError as error:
             return _unavailable(kind, error)
-        base = str(request.base_url)
-        written = responses.post_results_v2(
-            answer.results,
-            [_status_url(base, r.post_id) for r in answer.results],
-            [lead.no_sell for lead in submission.leads],
-            kind,
-        )
-        if isinstance(written, str):
-            return Response(written, 200, media_type=XML_TYPE)
-        return _json(written)
+        no_sell = [lead.no_sell for lead in submission.leads]
+        media_type, body = _written_v2(kind, str(request.base_url), answer.results, no_sell)
+        return Response(body, 200, media_type=media_type)
+
+    async def v2_insert_later(request: Request) -> Response:
+        """A V2 post's /async URL: queued (LeadQueueResponse) on the V2 receiver's terms, or
+        refused at once as the V2 post is."""
+        incoming = await v2_incoming(request)
+        if isinstance(incoming, Response):
+            return incoming
+        message, submission, kind = incoming
+        answer = await queue(request, message, kind, V2_GENERAL)
+        if isinstance(answer, Response):
+            return answer
+        if answer.refused:
+            no_sell = [lead.no_sell for lead in submission.leads]
+            base = str(request.base_url)
+            media_type, body = _written_v2(kind, base, answer.refused, no_sell)
+            return Response(body, 200, media_type=media_type)
+        return queued_answer(request, answer, kind)
 
     async def v2_ping(request: Request) -> Response:
         """A V2 ping: the inbound ping (PingLead) read and refused as a V2 post is, answered
@@ -368,6 +379,7 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
             return Response(responses.queue_status_xml(found), 200, media_type=XML_TYPE)
         return _json(responses.queue_status_json(found))
 
+    v2_general_later = _guarded(v2_insert_later, _v2_kind)
     routes = []
     insert["ping"] = ping
     for name in insert:
@@ -381,7 +393,9 @@ def create_app(stub: Any, settings: ReceiverSettings | None = None) -> Starlette
         ]
     routes += [
         _LegacyRoute("/v2/insert/general", _guarded(v2_insert, _v2_kind), POSTING),
+        _LegacyRoute("/v2/insert/general/async", v2_general_later, POSTING),
         _LegacyRoute("/v2/insert/general/{response_type}", _guarded(v2_insert, _v2_kind), POSTING),
+        _LegacyRoute("/v2/insert/general/{response_type}/async", v2_general_later, POSTING),
         _LegacyRoute("/v2/insert/ping", _guarded(v2_ping, _v2_kind), POSTING),
         _LegacyRoute("/v2/insert/ping/async", v2_ping_later, POSTING),
         _LegacyRoute("/v2/insert/ping/{response_type}", _guarded(v2_ping, _v2_kind), POSTING),
@@ -581,12 +595,27 @@ def written_answer(
     request_format: str,
     base_url: str,
     answer: leads_pb2.SubmitLeadsResponse,
+    no_sell: Sequence[bool] = (),
 ) -> tuple[str, bytes]:
     """A request's answer (its media type and body) as the insert URL `endpoint` writes it
     (json or xml, as `kind` says) for a request of this format; `base_url`: the receiver's,
-    as the request reached it. The lead service has a queued post's answer written here,
-    so that it is the synchronous URL's answer to the byte."""
+    as the request reached it; `no_sell`: its leads' flags (the V2 general insert,
+    `v2/general`, says a noSell lead was not distributed). The lead service has a queued
+    post's answer written here, so that it is the synchronous URL's answer to the byte."""
+    if endpoint == V2_GENERAL:
+        return _written_v2(kind, base_url, answer.results, no_sell)
     return _written(INSERTS.get(endpoint, GENERAL), kind, request_format, base_url, answer.results)
+
+
+def _written_v2(
+    kind: str, base_url: str, results: Sequence[leads_pb2.PostResult], no_sell: Sequence[bool]
+) -> tuple[str, bytes]:
+    """A V2 post's answer: each PostResponse with its offers."""
+    status_urls = [_status_url(base_url, r.post_id) for r in results]
+    written = responses.post_results_v2(results, status_urls, no_sell, kind)
+    if isinstance(written, str):
+        return XML_TYPE, written.encode()
+    return JSON_TYPE, _json_bytes(written)
 
 
 def written_ping(endpoint: str, kind: str, found: leads_pb2.PingResult) -> tuple[str, bytes]:

@@ -244,7 +244,11 @@ V2_PATHS = (
         for kind in ("general", "ping")
         for segment in ("", "/json", "/xml")
     ),
-    *(f"/v2/insert/ping{segment}" for segment in ("/async", "/json/async", "/xml/async")),
+    *(
+        f"/v2/insert/{kind}{segment}"
+        for kind in ("general", "ping")
+        for segment in ("/async", "/json/async", "/xml/async")
+    ),
 )
 ASYNC_PATHS = tuple(
     f"/processor/insert/{kind}{segment}"

@@ -71,8 +71,9 @@ class WrittenAnswer:
 
 
 # Writes a processed post's answer as its synchronous URL would have written it: the
-# answer, how its async URL asked for it, and the request's format (JSON, XML, URL-encoded).
-WriteAnswer = Callable[[PostAnswer, AnswerForm, str], WrittenAnswer]
+# answer, how its async URL asked for it, the request's format (JSON, XML, URL-encoded) and
+# its leads' noSell flags (a V2 answer says a noSell lead was stored and not distributed).
+WriteAnswer = Callable[[PostAnswer, AnswerForm, str, Sequence[bool]], WrittenAnswer]
 # Writes a processed ping's answer (its PingResponse) as its synchronous URL would have.
 WritePing = Callable[[PingAnswer, AnswerForm], WrittenAnswer]
 
@@ -177,7 +178,8 @@ class QueueWorker:
                 answered=answered,
                 record=functools.partial(self._record, lease),
             )
-            await self._finish(leased, request.submission.request_format, answer, started)
+            no_sell = [lead.no_sell for lead in request.submission.leads]
+            await self._finish(leased, request.submission.request_format, answer, started, no_sell)
         except LeaseLost:
             log.warning("queued post %s: taken over by another worker", lease.post_id)
         except Exception:
@@ -240,8 +242,9 @@ class QueueWorker:
         try:
             submission = queued_request(leased.request, leased.credentials, post_id).submission
             leads, request_format = len(submission.leads), submission.request_format
+            no_sell = [lead.no_sell for lead in submission.leads]
         except (ValueError, KeyError, TypeError):  # a request this version cannot read
-            leads, request_format = len(answered), ""
+            leads, request_format, no_sell = len(answered), "", []
         details = not_processed(attempts)
         missing = max(1, leads) - len(answered)
         lost = [PostOutcome("", ResponseType.Data_Errors, details) for _ in range(missing)]
@@ -254,7 +257,7 @@ class QueueWorker:
                 finished = _ping_finished(leased, written, refused, time.perf_counter())
                 await self._kept(leased, *finished)
                 return
-            await self._finish(leased, request_format, answer, time.perf_counter())
+            await self._finish(leased, request_format, answer, time.perf_counter(), no_sell)
         except LeaseLost:
             log.warning("queued post %s: taken over by another worker", leased.lease.post_id)
 
@@ -264,11 +267,12 @@ class QueueWorker:
         request_format: str,
         answer: PostAnswer,
         started: float,
+        no_sell: Sequence[bool],
     ) -> None:
         """Store the answer, written as the async URL asked, with the state change, guarded by
         the lease; in the same transaction, hand a post with a returnurl to its callback."""
         form = AnswerForm(leased.endpoint, leased.response_format, leased.receiver_url)
-        written = self._write(answer, form, request_format)
+        written = self._write(answer, form, request_format, no_sell)
         first = answer.leads[0].outcome
         summary = "; ".join(
             f"post {a.outcome.post_id or '-'}: {a.outcome.response.name}"
