@@ -378,6 +378,16 @@ def _offers(base: str, campaign: CampaignSpec, offers: Sequence[Offered]) -> dic
             "in the lead's `offer` property: only those buyers receive the lead. An offer that "
             "was not offered for the lead refuses the post."
         ),
+        "ping_url": f"{base}/v2/insert/ping/{{json|xml}}",
+        "ping": (
+            "To sell by ping-post, ping the V2 ping first, in JSON or XML with your API key "
+            "and without the contact fields (or its `/async` form). Its `PingResponse` lists, "
+            "in `Offers`, the offers of the buyers its order reserved: a buyer's own offer, "
+            "or the one its answer to our ping gave (with an id of that order's only, in "
+            "place of the buyer's listed offer). Show those, then post the lead to the V2 "
+            "receiver with `orderId` (in `source`) set to its `OrderID`: the `offer` "
+            "property may name only the order's offers."
+        ),
         "offer_block": dict(V2_OFFER_BLOCK),
         "offers": [
             {
@@ -640,6 +650,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
     offers = doc.get("offers")
     if offers:
         lines += ["## Offers and 1-to-1 consent", "", f"`POST {offers['url']}`. {offers['how']}"]
+        lines += ["", f"`POST {offers['ping_url']}`. {offers['ping']}"]
         lines += ["", "The lead's `offer` property:", "", "```json"]
         lines += [json.dumps({"offer": offers["offer_block"]}, indent=2), "```", ""]
         if offers["offers"]:
