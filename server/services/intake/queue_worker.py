@@ -164,7 +164,7 @@ class QueueWorker:
         if lease.attempt > self._settings.max_attempts:
             await self._give_up(leased, answered)
             return
-        keeper = asyncio.create_task(self._renew(lease))
+        keeper = asyncio.create_task(self._keep(lease))
         try:
             request = queued_request(leased.request, leased.credentials, lease.post_id)
             if request.ping:
@@ -203,7 +203,7 @@ class QueueWorker:
 
         async def keep(conn: Connection, answer: PingAnswer) -> None:
             finished = _ping_finished(leased, write(answer, form), answer, started)
-            await self._keep(conn, leased, *finished)
+            await self._store(conn, leased, *finished)
 
         await pinging.ping(request.submission, keep)
         if self._calls_back(leased):
@@ -221,7 +221,7 @@ class QueueWorker:
         if not await queue_store.record(conn, lease, first, [_answered(o) for o in outcomes]):
             raise LeaseLost(lease.post_id)
 
-    async def _renew(self, lease: queue_store.Lease) -> None:
+    async def _keep(self, lease: queue_store.Lease) -> None:
         """Renew the lease while the post is processed."""
         seconds = self._settings.lease_seconds
         while True:
@@ -298,11 +298,11 @@ class QueueWorker:
         (then one transaction)."""
         calls_back = self._calls_back(leased)
         async with (transaction if calls_back else statements)(self._pool) as conn:
-            await self._keep(conn, leased, finished, written)
+            await self._store(conn, leased, finished, written)
         if calls_back:
             self._on_committed()
 
-    async def _keep(
+    async def _store(
         self,
         conn: Connection,
         leased: queue_store.LeasedPost,
