@@ -269,3 +269,30 @@ async def test_a_queued_ping_whose_worker_lost_its_lease_leaves_no_order_behind(
         )
         orders = [str(row["id"]) for row in await cursor.fetchall()]
     assert len(orders) == 1 and f'"OrderID":"{orders[0]}"' in answer
+
+
+class FailingPing(PingLead):
+    """A PingLead whose every ping fails."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def ping(self, submission: Submission, on_answered: OnAnswered | None = None) -> Any:
+        self.calls += 1
+        raise RuntimeError("pinging failed")
+
+
+async def test_a_queued_ping_that_keeps_failing_is_answered_as_a_ping_not_processed(
+    pool: Any, ids: Any, sync_post: PostLeads
+) -> None:
+    failing = FailingPing()
+    settings = replace(QUEUE, retry_base_seconds=0.05, max_attempts=2)
+    pinged = replace(request(ids), ping=True)
+    async with running(pool, sync_post, settings, ping=failing) as queue:
+        queued = await queue.queue(pinged, AnswerForm("ping", "xml", "http://receiver.example/"))
+        found = await until_processed(pool, queued.post_id)
+    assert failing.calls == 2
+    answer = found.queue.answer.decode()
+    assert answer.startswith('<?xml version="1.0" encoding="utf-8"?>\n<PingResponse ')
+    assert "<WillAccept>false</WillAccept>" in answer
+    assert "Not processed: processing the queued post failed 2 times" in answer

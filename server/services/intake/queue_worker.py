@@ -240,17 +240,18 @@ class QueueWorker:
         attempts = leased.lease.attempt - 1
         log.error("queued post %s: given up after %d attempts", post_id, attempts)
         try:
-            submission = queued_request(leased.request, leased.credentials, post_id).submission
+            request = queued_request(leased.request, leased.credentials, post_id)
+            submission, ping = request.submission, request.ping
             leads, request_format = len(submission.leads), submission.request_format
             no_sell = [lead.no_sell for lead in submission.leads]
         except (ValueError, KeyError, TypeError):  # a request this version cannot read
-            leads, request_format, no_sell = len(answered), "", []
+            leads, request_format, no_sell, ping = len(answered), "", [], False
         details = not_processed(attempts)
         missing = max(1, leads) - len(answered)
         lost = [PostOutcome("", ResponseType.Data_Errors, details) for _ in range(missing)]
         answer = PostAnswer([LeadAnswer(o) for o in [*answered, *lost]], redirect_to="")
         try:
-            if _is_ping(leased) and self._ping is not None:
+            if ping and self._ping is not None:
                 refused = PingAnswer("", False, ResponseType.Data_Errors, details)
                 form = AnswerForm(leased.endpoint, leased.response_format, leased.receiver_url)
                 written = self._ping[1](refused, form)
@@ -334,17 +335,6 @@ class QueueWorker:
                 body=written.body,
             ),
         )
-
-
-def _is_ping(leased: queue_store.LeasedPost) -> bool:
-    try:
-        return queued_request(leased.request, leased.credentials, leased.lease.post_id).ping
-    except (ValueError, KeyError, TypeError):
-        return leased.endpoint in PING_ENDPOINTS
-
-
-# the answer forms of a queued ping (AnswerForm.endpoint): the legacy and the V2 ping's
-PING_ENDPOINTS = ("ping", "v2/ping")
 
 
 def _ping_finished(
