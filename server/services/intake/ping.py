@@ -235,8 +235,9 @@ class PingLead:
         price = estimated_price(campaign.pricing, [c.price for c in chosen])
         order_id = str(uuid.uuid4())
         # the reserved buyers' dynamic offers, kept with the order for the V2 ping and the post
-        keeps = auctioned is not None and campaign.return_client_offers
-        dynamic = auctioned.offers if keeps and auctioned else {}
+        dynamic = {}
+        if auctioned is not None and campaign.return_client_offers:
+            dynamic = auctioned.offers
         clock = time.perf_counter()
         expires_at = await order_store.insert(
             conn,
@@ -265,9 +266,9 @@ class PingLead:
             ),
         )
         steps.append(Step("reserve", "passed", f"order {order_id}", micros(clock)))
-        offers: list[Offered] | None = []
+        offers: list[Offered] = []
         if campaign.return_client_offers:
-            offers = await reserved_offers(conn, target.account_id, order_id, campaign_id)
+            offers = await reserved_offers(conn, target.account_id, order_id, campaign_id) or []
         answer = PingAnswer(
             request_id,
             True,
@@ -277,7 +278,7 @@ class PingLead:
             price=price,
             expires_at=expires_at,
             campaign_id=campaign_id,
-            offers=tuple(offers or ()),
+            offers=tuple(offers),
         )
         return answer, steps
 
