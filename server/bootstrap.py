@@ -12,7 +12,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -20,7 +20,7 @@ import grpc
 import uvicorn
 from leadrouter.v1 import leads_pb2_grpc, visits_pb2_grpc
 
-from gateways.receiver.app import ReceiverSettings, create_app, written_answer
+from gateways.receiver.app import ReceiverSettings, create_app, written_answer, written_ping
 from gateways.receiver.http_server import ReceiverProtocol
 from gateways.soap.app import SoapSettings
 from gateways.soap.app import create_app as create_soap_app
@@ -37,7 +37,7 @@ from server.rpc.billing import BillingServicer
 from server.rpc.distribution import DistributionServicer
 from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
-from server.rpc.leads import LeadServicer, response_message
+from server.rpc.leads import LeadServicer, ping_message, response_message
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 from server.rpc.visits import VisitServicer
@@ -73,6 +73,7 @@ from server.services.intake.queue_worker import (
     WrittenAnswer,
 )
 from server.services.intake.queueing import AnswerForm, QueueLeads
+from server.services.intake.requests import PingAnswer
 from server.services.intake.submit import SubmitLeads
 from server.services.intake.update import UpdateLead
 from server.services.leads import Leads
@@ -184,11 +185,16 @@ async def servicers(
     queued = PostLeads(
         SubmitLeads(queue_pool, identifier, zip_codes.city_state, engine, offers), engine
     )
+    ping = PingLead(pool, identifier, zip_codes.city_state, engine.cache, engine.auctions)
+    queued_ping = PingLead(
+        queue_pool, identifier, zip_codes.city_state, engine.cache, engine.auctions
+    )
     worker = QueueWorker(
         queue_pool,
         queued,
         receiver_answer,
         queue,
+        ping=(queued_ping, receiver_ping_answer),
         on_processed=None if callbacks is None else _call_back,
         on_committed=(lambda: None) if callbacks is None else callbacks.wake,
     )
@@ -221,7 +227,7 @@ async def servicers(
             CheckDuplicate(pool, identifier),
             SourceInstructions(pool, identifier, catalog),
             leads,
-            PingLead(pool, identifier, zip_codes.city_state, engine.cache, engine.auctions),
+            ping,
         ),
         distribution=DistributionServicer(
             engine.views,
@@ -266,7 +272,9 @@ async def _call_back(conn: Connection, processed: ProcessedPost) -> None:
     )
 
 
-def receiver_answer(answer: PostAnswer, form: AnswerForm, request_format: str) -> WrittenAnswer:
+def receiver_answer(
+    answer: PostAnswer, form: AnswerForm, request_format: str, no_sell: Sequence[bool]
+) -> WrittenAnswer:
     """A queued post's answer, written by the receiver's own writer as its synchronous URL
     would have written it."""
     media_type, body = written_answer(
@@ -275,7 +283,15 @@ def receiver_answer(answer: PostAnswer, form: AnswerForm, request_format: str) -
         request_format,
         form.receiver_url,
         response_message(answer),
+        no_sell,
     )
+    return WrittenAnswer(media_type, body)
+
+
+def receiver_ping_answer(answer: PingAnswer, form: AnswerForm) -> WrittenAnswer:
+    """A queued ping's answer, written by the receiver's own writer as its synchronous URL
+    would have written it."""
+    media_type, body = written_ping(form.endpoint, form.response_format, ping_message(answer))
     return WrittenAnswer(media_type, body)
 
 

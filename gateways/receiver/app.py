@@ -2,7 +2,7 @@
 
 It reads the request (forms.py), calls leadrouter.v1.LeadService over gRPC, and writes the
 answer (responses.py). Every decision is the lead service's; errors this layer meets itself
-(body too large, too slow, an endpoint not enabled yet, the lead service unreachable) are
+(body too large, too slow, the lead service unreachable) are
 answered in the legacy format too, never as a stack trace.
 
 The insert endpoints differ only in what they tell the service (`SaleKind`, waiting for the
@@ -20,16 +20,17 @@ sends, reading call data) and in what they write back:
 The ping (PingLead) reads the same request forms and answers LeadExec's PingResponse: whether
 buyers were found, the order that reserves them, its estimated price and expiry.
 
-Each insert endpoint but ping has an `/async` variant (QueueLeads): the post is answered at
-once with LeadExec's LeadQueueResponse, or refused as the synchronous endpoint refuses it, and
-the lead service processes it later; its answer, written here too (`written_answer`), is then
-shown by the queue status URL.
+Each insert endpoint, the ping included, has an `/async` variant (QueueLeads): the post is
+answered at once with LeadExec's LeadQueueResponse, or refused as the synchronous endpoint
+refuses it, and the lead service processes it later; its answer, written here too
+(`written_answer`, a ping's `written_ping`), is then shown by the queue status URL.
 
 The V2 receiver (`/v2/insert/general[/json|/xml]`, LeadExec's "V2 lead receiver") takes
 JSON and XML bodies only, requires the lead source's API key (`api-key` header or
 `Authorization: Bearer`), reads each lead's `tags` and `offer` properties too, and answers
 each lead's PostResponse with the offers of the buyers it was eligible for (docs/receiver.md,
-"The V2 receiver"). Its ping is not built yet.
+"The V2 receiver"). Its ping (`/v2/insert/ping`) answers the PingResponse with the offers of
+the buyers its order reserved. Both have `/async` forms, queued on the same terms.
 
 The tracking pixel and beacon (`/track/pixel.gif`, `/track/visit`) record site visits
 (tracking.py, docs/visits.md).
@@ -101,6 +102,9 @@ class _Endpoint:
 
 
 GENERAL = _Endpoint()
+# The /async ping URLs' answer forms (AnswerForm.endpoint): the legacy ping's and the V2's.
+PINGS = ("ping", "v2/ping")
+V2_GENERAL = "v2/general"  # the V2 general insert's /async answer form
 # The insert URLs, by the name in their path.
 INSERTS = {
     "general": GENERAL,
@@ -139,6 +143,36 @@ def create_app(
 
         return handle
 
+    async def queue(
+        request: Request, message: leads_pb2.SubmitLeadsRequest, kind: str, name: str
+    ) -> leads_pb2.QueueLeadsResponse | Response:
+        """QueueLeads for the /async URL of insert endpoint `name` (a ping's: `ping` or
+        `v2/ping`), answered in `kind`; or the error answering it."""
+        ask = leads_pb2.QueueLeadsRequest(
+            request=message,
+            answer=leads_pb2.AnswerForm(
+                endpoint=name, response_type=kind, receiver_url=str(request.base_url)
+            ),
+            ping=name in PINGS,
+        )
+        try:
+            answer: leads_pb2.QueueLeadsResponse = await stub.QueueLeads(
+                ask, timeout=settings.grpc_timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            return _unavailable(kind, error)
+        return answer
+
+    def queued_answer(
+        request: Request, answer: leads_pb2.QueueLeadsResponse, kind: str
+    ) -> Response:
+        """LeadExec's LeadQueueResponse: queued, or why not."""
+        status_url = _queue_status_url(str(request.base_url), answer.post_id)
+        args = (answer.queued, answer.post_id, answer.details, status_url if answer.queued else "")
+        if kind == "xml":
+            return Response(responses.queue_answer_xml(*args), 200, media_type=XML_TYPE)
+        return _json(responses.queue_answer_json(*args))
+
     def queueing(name: str, endpoint: _Endpoint) -> Handler:
         """An /async route: the post queued (LeadQueueResponse), or refused as at once as its
         synchronous URL refuses it (PostResponses)."""
@@ -147,29 +181,45 @@ def create_app(
             incoming = await _incoming(request, settings, endpoint)
             if isinstance(incoming, Response):
                 return incoming
-            base = str(request.base_url)
-            ask = leads_pb2.QueueLeadsRequest(
-                request=incoming.message,
-                answer=leads_pb2.AnswerForm(
-                    endpoint=name, response_type=incoming.kind, receiver_url=base
-                ),
-            )
-            try:
-                answer = await stub.QueueLeads(ask, timeout=settings.grpc_timeout)
-            except grpc.aio.AioRpcError as error:
-                return _unavailable(incoming.kind, error)
+            answer = await queue(request, incoming.message, incoming.kind, name)
+            if isinstance(answer, Response):
+                return answer
             if answer.refused:
                 return _post_results(request, incoming, answer.refused, endpoint)
-            status_url = _queue_status_url(base, answer.post_id) if answer.queued else ""
-            args = (answer.queued, answer.post_id, answer.details, status_url)
-            if incoming.kind == "xml":
-                return Response(responses.queue_answer_xml(*args), 200, media_type=XML_TYPE)
-            return _json(responses.queue_answer_json(*args))
+            return queued_answer(request, answer, incoming.kind)
+
+        return handle
+
+    def ping_queueing(name: str) -> Handler:
+        """A ping's /async route (`ping`, or the V2 ping's `v2/ping`): the ping queued
+        (LeadQueueResponse), or refused at once as its synchronous URL refuses it
+        (PingResponse)."""
+
+        async def handle(request: Request) -> Response:
+            if name == "v2/ping":
+                read = await v2_incoming(request)
+                if isinstance(read, Response):
+                    return read
+                message, kind = read[0], read[2]
+            else:
+                incoming = await _incoming(request, settings, GENERAL)
+                if isinstance(incoming, Response):
+                    return incoming
+                message, kind = incoming.message, incoming.kind
+            answer = await queue(request, message, kind, name)
+            if isinstance(answer, Response):
+                return answer
+            if answer.HasField("refused_ping"):
+                media_type, body = written_ping(name, kind, answer.refused_ping)
+                return Response(body, 200, media_type=media_type)
+            return queued_answer(request, answer, kind)
 
         return handle
 
     insert = {name: posting(stub.SubmitLeads, endpoint) for name, endpoint in INSERTS.items()}
     queued = {name: queueing(name, endpoint) for name, endpoint in INSERTS.items()}
+    queued["ping"] = ping_queueing("ping")
+    v2_ping_later = _guarded(ping_queueing("v2/ping"), _v2_kind)
     update = posting(stub.UpdateLead, GENERAL)
 
     async def v2_incoming(
@@ -215,16 +265,26 @@ def create_app(
             answer = await stub.SubmitLeads(message, timeout=settings.grpc_timeout)
         except grpc.aio.AioRpcError as error:
             return _unavailable(kind, error)
-        base = str(request.base_url)
-        written = responses.post_results_v2(
-            answer.results,
-            [_status_url(base, r.post_id) for r in answer.results],
-            [lead.no_sell for lead in submission.leads],
-            kind,
-        )
-        if isinstance(written, str):
-            return Response(written, 200, media_type=XML_TYPE)
-        return _json(written)
+        no_sell = [lead.no_sell for lead in submission.leads]
+        media_type, body = _written_v2(kind, str(request.base_url), answer.results, no_sell)
+        return Response(body, 200, media_type=media_type)
+
+    async def v2_insert_later(request: Request) -> Response:
+        """A V2 post's /async URL: queued (LeadQueueResponse) on the V2 receiver's terms, or
+        refused at once as the V2 post is."""
+        incoming = await v2_incoming(request)
+        if isinstance(incoming, Response):
+            return incoming
+        message, submission, kind = incoming
+        answer = await queue(request, message, kind, V2_GENERAL)
+        if isinstance(answer, Response):
+            return answer
+        if answer.refused:
+            no_sell = [lead.no_sell for lead in submission.leads]
+            base = str(request.base_url)
+            media_type, body = _written_v2(kind, base, answer.refused, no_sell)
+            return Response(body, 200, media_type=media_type)
+        return queued_answer(request, answer, kind)
 
     async def v2_ping(request: Request) -> Response:
         """A V2 ping: the inbound ping (PingLead) read and refused as a V2 post is, answered
@@ -237,9 +297,8 @@ def create_app(
             found = await stub.PingLead(message, timeout=settings.grpc_timeout)
         except grpc.aio.AioRpcError as error:
             return _unavailable(kind, error)
-        if kind == "xml":
-            return Response(responses.ping_v2_xml(found), 200, media_type=XML_TYPE)
-        return _json(responses.ping_v2_json(found))
+        media_type, body = written_ping("v2/ping", kind, found)
+        return Response(body, 200, media_type=media_type)
 
     async def duplicate_check(request: Request) -> Response:
         incoming = await _incoming(request, settings, GENERAL)
@@ -261,9 +320,8 @@ def create_app(
             found = await stub.PingLead(incoming.message, timeout=settings.grpc_timeout)
         except grpc.aio.AioRpcError as error:
             return _unavailable(incoming.kind, error)
-        if incoming.kind == "xml":
-            return Response(responses.ping_xml(found), 200, media_type=XML_TYPE)
-        return _json(responses.ping_json(found))
+        media_type, body = written_ping("ping", incoming.kind, found)
+        return Response(body, 200, media_type=media_type)
 
     async def posting_instructions(request: Request) -> Response:
         query = request.query_params
@@ -288,11 +346,6 @@ def create_app(
         if "json" in request.headers.get("accept", ""):
             return _json(document)
         return Response(instructions_page.render(document), 200, media_type=HTML_TYPE)
-
-    async def not_enabled(request: Request) -> Response:
-        kind = _posted_kind(request)
-        name = request.url.path
-        return _error(kind, 501, "Data_Errors", f"{name} is not enabled on this server yet")
 
     async def post_status(request: Request) -> leads_pb2.PostStatus | Response:
         """The post the status URL names: its PostID in the path, or in the query string
@@ -333,11 +386,12 @@ def create_app(
             return Response(responses.queue_status_xml(found), 200, media_type=XML_TYPE)
         return _json(responses.queue_status_json(found))
 
+    v2_general_later = _guarded(v2_insert_later, _v2_kind)
     routes = []
     insert["ping"] = ping
     for name in insert:
         handler = insert[name]
-        later = queued.get(name, not_enabled)  # ping: none (501), docs/ping_post.md
+        later = queued[name]
         routes += [
             _route(f"/processor/insert/{name}", handler, POSTING),
             _route(f"/processor/insert/{name}/async", later, POSTING),
@@ -346,9 +400,13 @@ def create_app(
         ]
     routes += [
         _LegacyRoute("/v2/insert/general", _guarded(v2_insert, _v2_kind), POSTING),
+        _LegacyRoute("/v2/insert/general/async", v2_general_later, POSTING),
         _LegacyRoute("/v2/insert/general/{response_type}", _guarded(v2_insert, _v2_kind), POSTING),
+        _LegacyRoute("/v2/insert/general/{response_type}/async", v2_general_later, POSTING),
         _LegacyRoute("/v2/insert/ping", _guarded(v2_ping, _v2_kind), POSTING),
+        _LegacyRoute("/v2/insert/ping/async", v2_ping_later, POSTING),
         _LegacyRoute("/v2/insert/ping/{response_type}", _guarded(v2_ping, _v2_kind), POSTING),
+        _LegacyRoute("/v2/insert/ping/{response_type}/async", v2_ping_later, POSTING),
         _route("/processor/update", update, POSTING),
         _route("/processor/update/{response_type}", update, POSTING),
         _route("/processor/duplicate/check", duplicate_check, POSTING),
@@ -549,12 +607,40 @@ def written_answer(
     request_format: str,
     base_url: str,
     answer: leads_pb2.SubmitLeadsResponse,
+    no_sell: Sequence[bool] = (),
 ) -> tuple[str, bytes]:
     """A request's answer (its media type and body) as the insert URL `endpoint` writes it
     (json or xml, as `kind` says) for a request of this format; `base_url`: the receiver's,
-    as the request reached it. The lead service has a queued post's answer written here,
-    so that it is the synchronous URL's answer to the byte."""
+    as the request reached it; `no_sell`: its leads' flags (the V2 general insert,
+    `v2/general`, says a noSell lead was not distributed). The lead service has a queued
+    post's answer written here, so that it is the synchronous URL's answer to the byte."""
+    if endpoint == V2_GENERAL:
+        return _written_v2(kind, base_url, answer.results, no_sell)
     return _written(INSERTS.get(endpoint, GENERAL), kind, request_format, base_url, answer.results)
+
+
+def _written_v2(
+    kind: str, base_url: str, results: Sequence[leads_pb2.PostResult], no_sell: Sequence[bool]
+) -> tuple[str, bytes]:
+    """A V2 post's answer: each PostResponse with its offers."""
+    status_urls = [_status_url(base_url, r.post_id) for r in results]
+    written = responses.post_results_v2(results, status_urls, no_sell, kind)
+    if isinstance(written, str):
+        return XML_TYPE, written.encode()
+    return JSON_TYPE, _json_bytes(written)
+
+
+def written_ping(endpoint: str, kind: str, found: leads_pb2.PingResult) -> tuple[str, bytes]:
+    """A ping's answer (its media type and body) as the ping URL `endpoint` (`ping`, or the
+    V2 ping's `v2/ping`) writes it, in json or xml as `kind` says. The lead service has a
+    queued ping's answer written here, so that it is the synchronous URL's answer to the
+    byte."""
+    v2 = endpoint == "v2/ping"
+    if kind == "xml":
+        xml = responses.ping_v2_xml(found) if v2 else responses.ping_xml(found)
+        return XML_TYPE, xml.encode()
+    written = responses.ping_v2_json(found) if v2 else responses.ping_json(found)
+    return JSON_TYPE, _json_bytes(written)
 
 
 def _written(

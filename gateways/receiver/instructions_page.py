@@ -112,6 +112,7 @@ def _offers(offers: dict[str, Any] | None) -> str:
     return (
         "<h2>Offers and 1-to-1 consent</h2>"
         f"<p><code>POST {escape(offers['url'])}</code>. {_inline(offers['how'])}</p>"
+        f"<p><code>POST {escape(offers['ping_url'])}</code>. {_inline(offers['ping'])}</p>"
         f"<p>The lead's <code>offer</code> property:</p><pre>{escape(block)}</pre>{table}"
     )
 

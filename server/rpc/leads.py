@@ -251,15 +251,20 @@ class LeadServicer(leads_pb2_grpc.LeadServiceServicer):
         posted = request.request
         form = request.answer
         answer = await self._queue.queue(
-            QueuedRequest(submission(posted), posted.wait_for_sends, posted.return_url),
+            QueuedRequest(
+                submission(posted), posted.wait_for_sends, posted.return_url, request.ping
+            ),
             AnswerForm(form.endpoint, form.response_type, form.receiver_url),
         )
-        return leads_pb2.QueueLeadsResponse(
+        message = leads_pb2.QueueLeadsResponse(
             queued=answer.queued,
             post_id=answer.post_id,
             details=answer.details,
             refused=[result_message(outcome) for outcome in answer.refused],
         )
+        if answer.refused_ping is not None:
+            message.refused_ping.CopyFrom(ping_message(answer.refused_ping))
+        return message
 
     async def PingLead(
         self, request: leads_pb2.SubmitLeadsRequest, context: Context

@@ -4,6 +4,8 @@ for its answers and for the offers a lead is eligible for. Every call is account
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from server.domain.buyers.offers import StaticOffer
@@ -38,6 +40,17 @@ def offer_columns(offer: StaticOffer) -> dict[str, Any]:
         "amount": offer.amount,
         "tcpa_consent_text": offer.tcpa_consent_text,
     }
+
+
+def offer_json(offer: StaticOffer) -> dict[str, str]:
+    """An offer as jsonb keeps it (a reservation's dynamic offer): its columns, the amount as
+    a decimal string."""
+    return {**offer_columns(offer), "amount": str(offer.amount)}
+
+
+def offer_from_json(stored: Mapping[str, Any]) -> StaticOffer:
+    """An offer from its jsonb (`offer_json`)."""
+    return replace(offer_from_row(stored), amount=Decimal(str(stored["amount"])))
 
 
 def offer_from_row(row: Mapping[str, Any]) -> StaticOffer:

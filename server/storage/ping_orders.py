@@ -14,11 +14,14 @@ from decimal import Decimal
 
 from psycopg.types.json import Jsonb
 
+from server.domain.buyers.offers import StaticOffer
 from server.domain.catalog.fields import Value
+from server.domain.intake.offers import Offered
 from server.domain.intake.ping import StoredOrder
 from server.domain.intake.records import PingLog, ReservedBuyer
 from server.domain.intake.screening import Step
 from server.storage.database import Connection
+from server.storage.offers import offer_from_json, offer_json
 from server.storage.queries import fetch_all, fetch_one, q
 
 
@@ -32,6 +35,7 @@ class Reservation:
     order_id: int | None = None
     order_item_id: int | None = None
     reference: str = ""  # the buyer's ping reference, when the auction priced it
+    offer: StaticOffer | None = None  # its dynamic offer, read from its ping answer
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ async def insert(conn: Connection, account_id: int, order: NewOrder) -> datetime
                         "order_id": r.order_id,
                         "order_item_id": r.order_item_id,
                         "reference": r.reference,
+                        "offer": None if r.offer is None else offer_json(r.offer),
                     }
                     for i, r in enumerate(order.reservations)
                 ]
@@ -127,17 +132,30 @@ async def lock(conn: Connection, account_id: int, order_id: str) -> LockedOrder 
     return LockedOrder(order, reservations)
 
 
-async def reserved_accounts(
+async def order_offers(
     conn: Connection, account_id: int, order_id: str, campaign_id: int
-) -> list[int]:
-    """The delivery accounts a campaign's order reserved, in order; empty: no such order of
-    the campaign (an order reserves at least one buyer)."""
+) -> list[Offered] | None:
+    """The offers of the buyers a campaign's order reserved, in order: each reservation's
+    dynamic offer in place of its delivery account's static offer (a buyer with neither has
+    none); None: no such order of the campaign."""
     rows = await fetch_all(
         conn,
-        "ping_order_accounts",
+        "ping_order_offers",
         {"account_id": account_id, "id": order_id, "campaign_id": campaign_id},
     )
-    return [int(row["delivery_account_id"]) for row in rows]
+    if not rows:
+        return None
+    return [
+        Offered(
+            id=int(row["id"]),
+            delivery_account_id=int(row["delivery_account_id"]),
+            client_id=int(row["client_id"]),
+            client_name=row["client_name"],
+            offer=offer_from_json(row["offer"]),
+        )
+        for row in rows
+        if row["id"] is not None
+    ]
 
 
 async def live(conn: Connection, account_id: int, order_id: str) -> bool:

@@ -392,3 +392,32 @@ async def test_a_ping_to_a_campaign_over_its_cap_is_refused(
     m = await market([buyer("only", buyers, "25")], day_max=0)
     found = await m.ping()
     assert (found["WillAccept"], found["Response"]) == (False, "The campaign's day cap 0 reached")
+
+
+async def test_a_post_to_a_campaign_disabled_since_its_ping_is_refused_and_keeps_its_order(
+    market: Any, buyers: BuyerServer, stub_for: Any
+) -> None:
+    clients = [buyer("only", buyers, "25")]
+    m = await market(clients)
+    order = (await m.ping())["OrderID"]
+
+    async def apply(**settings: Any) -> None:
+        made = document(clients, **settings)
+        async with stub_for(m.key) as stub:
+            await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(made)))
+
+    await apply(status="disabled")
+    refused = await m.post(order)
+    assert (refused["ResponseType"], refused["ResponseDetails"]) == (
+        "Account_Disabled",
+        "The campaign is disabled",
+    )
+    async with distribution_async(m.address, m.key) as stub:
+        log = await stub.GetPingLog(S.GetPingLogRequest(id=order))
+    assert not log.HasField("order_used_at") and log.lead_id == 0  # the order is unused
+    # enabled again while the order lives: the order is still good, for its reserved buyer
+    await apply(status="active")
+    posted = await m.post(order)
+    assert posted["ResponseType"] == "No_Error", posted
+    sends = await m.settled(posted["LeadIdentifier"])
+    assert [(s.client_name, s.price) for s in sends] == [("Buyer only", "25")]

@@ -1,7 +1,8 @@
 """The queued posts' worker on the real database, driven through its use cases: a post whose
 processing keeps failing is tried again with backoff and answered as not processed after its
 attempts; a worker whose lease was taken over stores no lead; a post taken over after its
-leads were stored goes on without storing them again."""
+leads were stored goes on without storing them again; a queued ping whose worker lost its
+lease leaves no order behind, and the ping is answered with one order."""
 
 from __future__ import annotations
 
@@ -13,18 +14,21 @@ from typing import Any
 
 import pytest
 
-from server.bootstrap import receiver_answer
+from server.bootstrap import receiver_answer, receiver_ping_answer
 from server.domain.intake.queueing import QueueState
 from server.services.config_apply import ConfigApply
 from server.services.distribution.engine import Distributor
 from server.services.intake.identify import Identifier
+from server.services.intake.ping import OnAnswered, PingLead
 from server.services.intake.posting import PostAnswer, PostLeads
 from server.services.intake.queue_worker import QueueSettings, QueueWorker
 from server.services.intake.queueing import AnswerForm, QueuedRequest, QueueLeads
-from server.services.intake.requests import PostedLead, PostOutcome, Submission
+from server.services.intake.requests import PingAnswer, PostedLead, PostOutcome, Submission
 from server.services.intake.submit import Record, SubmitLeads
 from server.services.leads import Leads
 from tests.e2e.conftest import EXAMPLE, QUEUE
+from tests.e2e.test_ping_post import buyer, document
+from tests.support.buyers import BuyerServer
 
 FIELDS = (
     ("FirstName", "Ann"),
@@ -86,6 +90,31 @@ class Stalled(PostLeads):
         return await self._real.post(submission, record=recorded, **options)
 
 
+class StalledPing(PingLead):
+    """A PingLead whose first ping stalls in the transaction that stores its order, the
+    order written but the answer not yet kept nor committed, until released; later pings (a
+    poll of the same worker may take the ping over too) go through."""
+
+    def __init__(self, real: PingLead) -> None:
+        self._real = real
+        self.calls = 0
+        self.stalled = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def ping(self, submission: Submission, on_answered: OnAnswered | None = None) -> Any:
+        self.calls += 1
+        first = self.calls == 1
+
+        async def answered(conn: Any, answer: PingAnswer) -> None:
+            assert on_answered is not None
+            if first:
+                self.stalled.set()
+                await self.release.wait()
+            await on_answered(conn, answer)
+
+        return await self._real.ping(submission, answered)
+
+
 class Unrenewed(QueueWorker):
     """A worker that does not renew its lease: it runs out while the worker is stalled."""
 
@@ -114,11 +143,16 @@ def sync_post(pool: Any, distributor: Distributor) -> PostLeads:
 
 @asynccontextmanager
 async def running(
-    pool: Any, post: PostLeads, settings: QueueSettings, kind: type[QueueWorker] = QueueWorker
+    pool: Any,
+    post: PostLeads,
+    settings: QueueSettings,
+    kind: type[QueueWorker] = QueueWorker,
+    ping: PingLead | None = None,
 ) -> AsyncIterator[QueueLeads]:
-    """A worker processing with `post`, running until the block ends, and the use case that
-    queues posts for it."""
-    worker = kind(pool, post, receiver_answer, settings)
+    """A worker processing with `post` (and queued pings with `ping`), running until the
+    block ends, and the use case that queues posts for it."""
+    pinging = None if ping is None else (ping, receiver_ping_answer)
+    worker = kind(pool, post, receiver_answer, settings, ping=pinging)
     queue = QueueLeads(
         pool,
         Identifier(),
@@ -202,3 +236,70 @@ async def test_a_worker_whose_lease_was_taken_over_stores_nothing_and_the_post_i
             found = await until_processed(pool, queued.post_id)
     assert await lead_count(pool) == 1
     assert b'"ResponseType":"No_Error"' in found.queue.answer
+
+
+async def test_a_queued_ping_whose_worker_lost_its_lease_leaves_no_order_behind(
+    pool: Any, new_account: Any, buyers: BuyerServer, sync_post: PostLeads, distributor: Any
+) -> None:
+    """A worker stalls in the ping's last transaction, its order written, past its lease;
+    another worker takes the ping over and answers it with an order; released, the stalled
+    attempt finds its lease gone and rolls its order back: the ping has one order, the one
+    its kept answer names."""
+    tenant = await new_account()
+    applied = await ConfigApply(pool).apply(
+        tenant.account_id, document([buyer("only", buyers, "25")], channel="post")
+    )
+    ids = {
+        "vid": str(applied.sources["acme-media"]),
+        "lid": str(applied.lead_types["auto-insurance"]),
+        "aid": str(applied.campaigns["acme-auto-web"]),
+        "password": "acme-secret",
+    }
+    real = PingLead(pool, Identifier(), lambda _: None, distributor.cache, distributor.auctions)
+    stalled = StalledPing(real)
+    settings = replace(QUEUE, lease_seconds=0.6)
+    pinged = replace(request(ids), ping=True)
+    async with running(pool, sync_post, settings, Unrenewed, stalled) as queue:
+        try:
+            form = AnswerForm("ping", "json", "http://receiver.example/")
+            queued = await queue.queue(pinged, form)
+            await asyncio.wait_for(stalled.stalled.wait(), 10)
+            async with running(pool, sync_post, settings, ping=real):
+                found = await until_processed(pool, queued.post_id)
+        finally:
+            stalled.release.set()  # the stalled attempt finds its lease gone
+    answer = found.queue.answer.decode()
+    assert '"WillAccept":true' in answer
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT id FROM ping_orders WHERE account_id = %s", [tenant.account_id]
+        )
+        orders = [str(row["id"]) for row in await cursor.fetchall()]
+    assert len(orders) == 1 and f'"OrderID":"{orders[0]}"' in answer
+
+
+class FailingPing(PingLead):
+    """A PingLead whose every ping fails."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def ping(self, submission: Submission, on_answered: OnAnswered | None = None) -> Any:
+        self.calls += 1
+        raise RuntimeError("pinging failed")
+
+
+async def test_a_queued_ping_that_keeps_failing_is_answered_as_a_ping_not_processed(
+    pool: Any, ids: Any, sync_post: PostLeads
+) -> None:
+    failing = FailingPing()
+    settings = replace(QUEUE, retry_base_seconds=0.05, max_attempts=2)
+    pinged = replace(request(ids), ping=True)
+    async with running(pool, sync_post, settings, ping=failing) as queue:
+        queued = await queue.queue(pinged, AnswerForm("ping", "xml", "http://receiver.example/"))
+        found = await until_processed(pool, queued.post_id)
+    assert failing.calls == 2
+    answer = found.queue.answer.decode()
+    assert answer.startswith('<?xml version="1.0" encoding="utf-8"?>\n<PingResponse ')
+    assert "<WillAccept>false</WillAccept>" in answer
+    assert "Not processed: processing the queued post failed 2 times" in answer

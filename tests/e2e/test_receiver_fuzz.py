@@ -122,17 +122,6 @@ def _header_value(value: str) -> bytes:
         return value.encode("utf-8")
 
 
-def not_enabled(request: fuzz.Request, answer: httpx.Response) -> bool:
-    """The documented 501 of an endpoint not built (the ping's /async variant); paths are
-    matched ignoring case and a trailing slash."""
-    path = request.path.lower().rstrip("/")
-    return (
-        answer.status_code == 501
-        and path.startswith("/processor/insert/ping")
-        and path.endswith("/async")
-    )
-
-
 async def processed_answer(client: httpx.AsyncClient, answer: httpx.Response) -> str:
     """For a post an /async URL queued, its queue status once processed (it holds the answer
     its synchronous URL would have given); else the answer itself."""
@@ -168,7 +157,7 @@ async def holds_up(target: Receiver, request: fuzz.Request) -> None:
         reject()  # h11 refuses to send it (a header value with edge spaces, say)
     except httpx.TransportError as error:
         pytest.fail(f"the connection failed: {error!r}")
-    assert answer.status_code < 500 or not_enabled(request, answer), answer.text[:2000]
+    assert answer.status_code < 500, answer.text[:2000]
     answered = await processed_answer(client, answer)
     after = await stored(target.pool)
     path = request.path.lower()

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -253,12 +254,18 @@ async def test_an_unknown_response_type_is_refused(http: httpx.AsyncClient, ids:
 @pytest.mark.parametrize(
     "path", ["/processor/insert/ping/async", "/processor/insert/ping/xml/async"]
 )
-async def test_endpoints_not_built_yet_say_so_in_the_legacy_format(
+async def test_the_async_ping_refuses_an_unknown_source_at_once_as_the_ping_does(
     http: httpx.AsyncClient, path: str
 ) -> None:
-    answer = await http.post(path, data={"vid": "1"})
-    assert answer.status_code == 501
-    assert "not enabled" in answer.text and "Traceback" not in answer.text
+    answer = await http.post(path, data={"vid": "999999999"})
+    synchronous = await http.post(path.removesuffix("/async"), data={"vid": "999999999"})
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith(
+        "application/xml"
+    )
+    root = ElementTree.fromstring(answer.content)
+    assert root.tag == "PingResponse" and root.findtext("WillAccept") == "false"
+    expected = ElementTree.fromstring(synchronous.content).findtext("Response")
+    assert root.findtext("Response") == expected and expected
 
 
 async def test_the_status_url_reports_the_post(http: httpx.AsyncClient, ids: Any) -> None:

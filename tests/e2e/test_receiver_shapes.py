@@ -215,11 +215,9 @@ async def test_the_receivers_own_refusals_without_a_response_type_follow_the_sam
     too_large = await http.post("/processor/insert/general", data={"Notes": "x" * SMALL_BODY})
     assert too_large.status_code == 413
     assert is_xml_post_response(too_large, "Data_Errors"), too_large.text
-    not_built = await http.post("/processor/insert/ping/async", data={"vid": "1"})
-    assert not_built.status_code == 501
-    assert is_xml_post_response(not_built, "Data_Errors"), not_built.text
-    as_json = await http.post("/processor/insert/ping/async", json={"source": {"vid": 1}})
-    assert as_json.status_code == 501 and as_json.json()["ResponseType"] == "Data_Errors"
+    big = {"source": {"vid": 1}, "leads": [{"fields": {"Notes": "x" * SMALL_BODY}}]}
+    as_json = await http.post("/processor/insert/ping/async", json=big)
+    assert as_json.status_code == 413 and as_json.json()["ResponseType"] == "Data_Errors"
 
 
 # -- paths --------------------------------------------------------------------------------------
@@ -255,13 +253,18 @@ async def test_update_and_duplicate_check_paths_ignore_case_and_a_trailing_slash
 
 
 @pytest.mark.parametrize(
-    "path", ["/processor/insert/Ping/Async/", "/Processor/Insert/Ping/Json/Async/"]
+    ("path", "kind"),
+    [("/processor/insert/Ping/Async/", "xml"), ("/Processor/Insert/Ping/Json/Async/", "json")],
 )
-async def test_endpoints_not_built_yet_answer_501_in_any_case(
-    http: httpx.AsyncClient, path: str
+async def test_the_async_ping_is_answered_in_any_case(
+    http: httpx.AsyncClient, path: str, kind: str
 ) -> None:
-    answer = await http.get(path, params={"vid": "1"})
-    assert answer.status_code == 501 and "not enabled" in answer.text
+    answer = await http.get(path, params={"vid": "999999999"})  # refused at once: no source
+    assert answer.status_code == 200, answer.text
+    if kind == "json":
+        assert answer.json()["WillAccept"] is False
+    else:
+        assert "<PingResponse " in answer.text and "<WillAccept>false<" in answer.text
 
 
 # -- JSON answers shaped as the document shows them ---------------------------------------------

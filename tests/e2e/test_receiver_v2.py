@@ -538,6 +538,9 @@ async def test_posting_instructions_describe_the_offer_block_and_list_the_offers
         )
     offers = document(found.document)["offers"]
     assert offers["url"].endswith("/v2/insert/general/{json|xml}")
+    assert offers["ping_url"].endswith("/v2/insert/ping/{json|xml}")
+    assert "orderId" in offers["ping"] and "its order reserved" in offers["ping"]
+    assert f"`POST {offers['ping_url']}`" in found.markdown
     assert offers["offer_block"]["consent"] is True
     listed = [(o["id"], o["company_name"]) for o in offers["offers"]]
     assert listed == [

@@ -238,15 +238,21 @@ INSERT_PATHS = tuple(
     for segment in ("", "/json", "/xml")
 )
 # the V2 receiver's URLs (JSON or XML bodies only, the source's API key required)
-V2_PATHS = tuple(
-    f"/v2/insert/{kind}{segment}"
-    for kind in ("general", "ping")
-    for segment in ("", "/json", "/xml")
+V2_PATHS = (
+    *(
+        f"/v2/insert/{kind}{segment}"
+        for kind in ("general", "ping")
+        for segment in ("", "/json", "/xml")
+    ),
+    *(
+        f"/v2/insert/{kind}{segment}"
+        for kind in ("general", "ping")
+        for segment in ("/async", "/json/async", "/xml/async")
+    ),
 )
 ASYNC_PATHS = tuple(
     f"/processor/insert/{kind}{segment}"
     for kind in INSERT_KINDS
-    if kind != "ping"
     for segment in ("/async", "/json/async", "/xml/async")
 )
 

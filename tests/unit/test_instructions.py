@@ -170,7 +170,7 @@ def test_each_channel_lists_its_endpoints() -> None:
 
     common = ["update", "duplicate_check", "status", "queue_status"]
     assert listed(Channel.Post) == [*inserts("insert", "returnsends"), *common]
-    assert listed(Channel.PingPost) == ["ping", *inserts("insert", "returnsends"), *common]
+    assert listed(Channel.PingPost) == [*inserts("ping", "insert", "returnsends"), *common]
     assert listed(Channel.Redirect) == [*inserts("manualredirect", "autoredirect"), *common]
     assert listed(Channel.Call) == [*inserts("calldata", "transfer"), *common]
     # every endpoint is some channel's

@@ -59,6 +59,7 @@ def test_a_campaign_returning_offers_shows_them_escaped() -> None:
     text = render(doc)
     assert "<h2>Offers and 1-to-1 consent</h2>" in text
     assert "<code>POST https://leads.example.com/v2/insert/general/{json|xml}</code>" in text
+    assert "<code>POST https://leads.example.com/v2/insert/ping/{json|xml}</code>" in text
     assert "<td><code>31</code></td><td>West &lt;Auto&gt;</td><td>W &amp; Co</td>" in text
     assert "I &lt;agree&gt;" in text and "&quot;consent&quot;: true" in text
     assert "Offers and 1-to-1" not in page("x")

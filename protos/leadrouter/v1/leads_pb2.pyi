@@ -662,7 +662,9 @@ class AnswerForm(_message.Message):
     RESPONSE_TYPE_FIELD_NUMBER: _builtins.int
     RECEIVER_URL_FIELD_NUMBER: _builtins.int
     endpoint: _builtins.str
-    """the insert URL's name: general, returnsends, transfer, ..."""
+    """the insert URL's name: general, returnsends, transfer, ..., ping, or v2/ping (the V2
+    ping's answer, with its offers)
+    """
     response_type: _builtins.str
     """json or xml"""
     receiver_url: _builtins.str
@@ -688,6 +690,11 @@ class QueueLeadsRequest(_message.Message):
 
     REQUEST_FIELD_NUMBER: _builtins.int
     ANSWER_FIELD_NUMBER: _builtins.int
+    PING_FIELD_NUMBER: _builtins.int
+    ping: _builtins.bool
+    """A ping's /async URL: the request is queued without its contact fields and processed as
+    PingLead; its PingResult is the answer kept and called back (its order is made then).
+    """
     @_builtins.property
     def request(self) -> Global___SubmitLeadsRequest:
         """The request, as for SubmitLeads (wait_for_sends, sale_kind and return_url included)."""
@@ -699,10 +706,11 @@ class QueueLeadsRequest(_message.Message):
         *,
         request: Global___SubmitLeadsRequest | None = ...,
         answer: Global___AnswerForm | None = ...,
+        ping: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "request", b"request"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "request", b"request"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "ping", b"ping", "request", b"request"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -718,6 +726,7 @@ class QueueLeadsResponse(_message.Message):
     POST_ID_FIELD_NUMBER: _builtins.int
     DETAILS_FIELD_NUMBER: _builtins.int
     REFUSED_FIELD_NUMBER: _builtins.int
+    REFUSED_PING_FIELD_NUMBER: _builtins.int
     queued: _builtins.bool
     """QueueSuccessful"""
     post_id: _builtins.str
@@ -730,6 +739,10 @@ class QueueLeadsResponse(_message.Message):
         invalid return_url): the results SubmitLeads gives it, one per lead; queued is false.
         """
 
+    @_builtins.property
+    def refused_ping(self) -> Global___PingResult:
+        """A ping refused before queuing: the answer PingLead gives it (refused is then empty)."""
+
     def __init__(
         self,
         *,
@@ -737,10 +750,11 @@ class QueueLeadsResponse(_message.Message):
         post_id: _builtins.str = ...,
         details: _builtins.str = ...,
         refused: _abc.Iterable[Global___PostResult] | None = ...,
+        refused_ping: Global___PingResult | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["refused_ping", b"refused_ping"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["details", b"details", "post_id", b"post_id", "queued", b"queued", "refused", b"refused"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["details", b"details", "post_id", b"post_id", "queued", b"queued", "refused", b"refused", "refused_ping", b"refused_ping"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

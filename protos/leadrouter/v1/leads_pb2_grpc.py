@@ -87,7 +87,8 @@ class LeadServiceServicer:
         leads (who posts it, for which lead type and campaign, whether it can be read and is
         within the limits) and its return_url; refused as SubmitLeads would refuse it, or queued
         with its post log entry, within the account's limit of posts waiting. A worker then
-        processes it as SubmitLeads would, and keeps the answer (GetPostStatus).
+        processes it as SubmitLeads would (a ping's, as PingLead), and keeps the answer
+        (GetPostStatus).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -43,7 +43,8 @@ class LeadServiceStub:
     leads (who posts it, for which lead type and campaign, whether it can be read and is
     within the limits) and its return_url; refused as SubmitLeads would refuse it, or queued
     with its post log entry, within the account's limit of posts waiting. A worker then
-    processes it as SubmitLeads would, and keeps the answer (GetPostStatus).
+    processes it as SubmitLeads would (a ping's, as PingLead), and keeps the answer
+    (GetPostStatus).
     """
     GetPostStatus: _grpc.UnaryUnaryMultiCallable[_leads_pb2.GetPostStatusRequest, _leads_pb2.PostStatus]
     """The latest state of a post, by its PostID; for a queued post, where it stands in the
@@ -77,7 +78,8 @@ class LeadServiceAsyncStub(LeadServiceStub):
     leads (who posts it, for which lead type and campaign, whether it can be read and is
     within the limits) and its return_url; refused as SubmitLeads would refuse it, or queued
     with its post log entry, within the account's limit of posts waiting. A worker then
-    processes it as SubmitLeads would, and keeps the answer (GetPostStatus).
+    processes it as SubmitLeads would (a ping's, as PingLead), and keeps the answer
+    (GetPostStatus).
     """
     GetPostStatus: _aio.UnaryUnaryMultiCallable[_leads_pb2.GetPostStatusRequest, _leads_pb2.PostStatus]  # type: ignore[assignment]
     """The latest state of a post, by its PostID; for a queued post, where it stands in the
@@ -120,7 +122,8 @@ class LeadServiceServicer(metaclass=_abc_1.ABCMeta):
         leads (who posts it, for which lead type and campaign, whether it can be read and is
         within the limits) and its return_url; refused as SubmitLeads would refuse it, or queued
         with its post log entry, within the account's limit of posts waiting. A worker then
-        processes it as SubmitLeads would, and keeps the answer (GetPostStatus).
+        processes it as SubmitLeads would (a ping's, as PingLead), and keeps the answer
+        (GetPostStatus).
         """
 
     @_abc_1.abstractmethod

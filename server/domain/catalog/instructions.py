@@ -140,16 +140,22 @@ _INSERTS: tuple[Endpoint, ...] = (
 
 def queued(endpoint: Endpoint) -> Endpoint:
     """An insert URL's /async variant (docs/receiver.md, "Async posts")."""
+    what = "ping" if endpoint.sends is Sends.PING else "post"
+    order = (
+        "; the order is made when the ping is processed, and `OrderExpiresOn` counts from then"
+        if endpoint.sends is Sends.PING
+        else ""
+    )
     return replace(
         endpoint,
         name=f"{endpoint.name}_async",
         path=f"{endpoint.path}/async",
         does=(
-            f"the same post queued: answered at once with a `LeadQueueResponse` "
+            f"the same {what} queued: answered at once with a `LeadQueueResponse` "
             f"(`QueueSuccessful`, `PostID`, `StatusURL`), then processed in the background as "
             f"`{endpoint.name}` would process it; the answer `{endpoint.name}` would give is "
-            "kept at the `StatusURL` and, when the post carries a `returnurl`, POSTed there, "
-            "signed with your signing secret"
+            f"kept at the `StatusURL` and, when the {what} carries a `returnurl`, POSTed there, "
+            f"signed with your signing secret{order}"
         ),
     )
 
@@ -158,6 +164,7 @@ def queued(endpoint: Endpoint) -> Endpoint:
 # URL and its /async variant, then the URLs every channel uses.
 ENDPOINTS: tuple[Endpoint, ...] = (
     PING,
+    queued(PING),
     *(variant for insert in _INSERTS for variant in (insert, queued(insert))),
     Endpoint(
         "update",
@@ -370,6 +377,16 @@ def _offers(base: str, campaign: CampaignSpec, offers: Sequence[Offered]) -> dic
             "consent text. Name the offers the consumer chose, and whether consent was given, "
             "in the lead's `offer` property: only those buyers receive the lead. An offer that "
             "was not offered for the lead refuses the post."
+        ),
+        "ping_url": f"{base}/v2/insert/ping/{{json|xml}}",
+        "ping": (
+            "To sell by ping-post, ping the V2 ping first, in JSON or XML with your API key "
+            "and without the contact fields (or its `/async` form). Its `PingResponse` lists, "
+            "in `Offers`, the offers of the buyers its order reserved: a buyer's own offer, "
+            "or the one its answer to our ping gave (with an id of that order's only, in "
+            "place of the buyer's listed offer). Show those, then post the lead to the V2 "
+            "receiver with `orderId` (in `source`) set to its `OrderID`: the `offer` "
+            "property may name only the order's offers."
         ),
         "offer_block": dict(V2_OFFER_BLOCK),
         "offers": [
@@ -633,6 +650,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
     offers = doc.get("offers")
     if offers:
         lines += ["## Offers and 1-to-1 consent", "", f"`POST {offers['url']}`. {offers['how']}"]
+        lines += ["", f"`POST {offers['ping_url']}`. {offers['ping']}"]
         lines += ["", "The lead's `offer` property:", "", "```json"]
         lines += [json.dumps({"offer": offers["offer_block"]}, indent=2), "```", ""]
         if offers["offers"]:

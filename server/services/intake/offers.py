@@ -5,7 +5,7 @@ in the post's own transaction. The rules of the offer block are server/domain/in
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 
 from server.domain.buyers.specs import AccountType
@@ -14,6 +14,7 @@ from server.domain.intake.offers import Offered
 from server.services.distribution.buyer_cache import BuyerCache
 from server.services.distribution.scan import scan
 from server.storage import offers as offer_store
+from server.storage import ping_orders as order_store
 from server.storage.database import Connection
 
 
@@ -52,8 +53,10 @@ class EligibleOffers:
 
 
 async def reserved_offers(
-    conn: Connection, account_id: int, delivery_account_ids: Sequence[int]
-) -> list[Offered]:
-    """The offers of the delivery accounts a ping's order reserved: what the V2 ping answers,
-    and all that a post naming the order may choose among (the order keeps its accounts)."""
-    return await offer_store.offers_of_accounts(conn, account_id, list(delivery_account_ids))
+    conn: Connection, account_id: int, order_id: str, campaign_id: int
+) -> list[Offered] | None:
+    """The offers of the buyers a ping's order reserved: what the V2 ping answers, and all
+    that a post naming the order may choose among (the order keeps its buyers, and each
+    buyer's dynamic offer from its ping answer, which stands for its static offer); None: no
+    such order of the campaign."""
+    return await order_store.order_offers(conn, account_id, order_id, campaign_id)

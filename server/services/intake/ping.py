@@ -10,6 +10,10 @@ buyers are pinged with no transaction open (no row lock held while they answer),
 second transaction scans again and reserves the auction's winners in rank order, each at its
 net price with its ping reference, then stores the order and logs the ping.
 
+A queued ping (its /async URL) is processed by the queue's worker through the same `ping`,
+which hands its answer to the worker (`on_answered`) in the transaction that logs it, so that
+the order and the queued post's answer are committed together or not at all.
+
 The rules are in server/domain/intake/ping.py; the post that uses the order is
 server/services/intake/submit.py (`orderid`).
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -42,7 +47,7 @@ from server.services.distribution.auction import Auctioned, Auctions
 from server.services.distribution.buyer_cache import BuyerCache
 from server.services.distribution.choice import Bidding, bidders, choose
 from server.services.intake import post_log
-from server.services.intake.identify import Identifier, Target, micros
+from server.services.intake.identify import Identifier, Refused, Target, micros
 from server.services.intake.offers import reserved_offers
 from server.services.intake.requests import PingAnswer, PostOutcome, Submission
 from server.services.intake.submit import identified
@@ -55,6 +60,14 @@ log = logging.getLogger(__name__)
 
 ATTEMPTS = 3  # a ping's transaction rolled back by a deadlock is taken again, up to this
 NO_COVERAGE = "No coverage: no buyer can take this lead now"
+
+# Called with a ping's answer in the transaction that logs it (a queued ping's worker keeps
+# the answer there); an exception rolls the order and the log back.
+OnAnswered = Callable[[Connection, PingAnswer], Awaitable[None]]
+
+
+async def _nothing(conn: Connection, answer: PingAnswer) -> None:
+    return None
 
 
 @dataclass
@@ -89,15 +102,16 @@ class PingLead:
         self._cache = cache
         self._auctions = auctions
 
-    async def ping(self, submission: Submission) -> PingAnswer:
-        """The first lead's answer; the request is logged whatever it is answered. Each of
-        its transactions is taken again when PostgreSQL rolls it back (a deadlock with
-        another ping or a step reserving the same buyers in another order); the buyers are
-        pinged once."""
+    async def ping(self, submission: Submission, on_answered: OnAnswered = _nothing) -> PingAnswer:
+        """The first lead's answer; the request is logged whatever it is answered, and the
+        answer handed to `on_answered` in the transaction that logs it. Each of its
+        transactions is taken again when PostgreSQL rolls it back (a deadlock with another
+        ping or a step reserving the same buyers in another order); the buyers are pinged
+        once."""
         request_id = str(uuid.uuid4())
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                target, first = await self._first(submission, request_id)
+                target, first = await self._first(submission, request_id, on_answered)
                 break
             except RolledBack:
                 if attempt == ATTEMPTS:
@@ -125,6 +139,7 @@ class PingLead:
                     taking = replace(screened, steps=list(screened.steps))
                     answer, steps = await self._reserve(conn, target, taking, auctioned)
                     await _log(conn, submission, target, answer, steps)
+                    await on_answered(conn, answer)
                     return answer
             except RolledBack:
                 if attempt == ATTEMPTS:
@@ -133,7 +148,7 @@ class PingLead:
         raise AssertionError("unreachable")
 
     async def _first(
-        self, submission: Submission, request_id: str
+        self, submission: Submission, request_id: str, on_answered: OnAnswered
     ) -> tuple[Target, PingAnswer | _Screened]:
         """The ping identified, screened and, when no buyer pings first, answered (its
         order stored) in one transaction; else what its auction needs."""
@@ -141,19 +156,18 @@ class PingLead:
         async with transaction(self._pool) as conn:
             refused = await identified(conn, self._identifier, submission, target)
             if refused is not None:
-                answer = PingAnswer(
-                    request_id, False, refused.response, refused.details,
-                    campaign_id=target.campaign_id or 0,
-                )  # fmt: skip
-                await _log(conn, submission, target, answer, target.steps)
+                answer = await refuse_ping(conn, submission, target, refused, request_id)
+                await on_answered(conn, answer)
                 return target, answer
             screened = await self._screen(conn, submission, target, request_id)
             if isinstance(screened, tuple):
                 await _log(conn, submission, target, *screened)
+                await on_answered(conn, screened[0])
                 return target, screened[0]
             if screened.auction is None:
                 answer, steps = await self._reserve(conn, target, screened, None)
                 await _log(conn, submission, target, answer, steps)
+                await on_answered(conn, answer)
                 return target, answer
         return target, screened
 
@@ -255,6 +269,10 @@ class PingLead:
             return answer, steps
         price = estimated_price(campaign.pricing, [c.price for c in chosen])
         order_id = str(uuid.uuid4())
+        # the reserved buyers' dynamic offers, kept with the order for the V2 ping and the post
+        dynamic = {}
+        if auctioned is not None and campaign.return_client_offers:
+            dynamic = auctioned.offers
         clock = time.perf_counter()
         expires_at = await order_store.insert(
             conn,
@@ -276,6 +294,7 @@ class PingLead:
                         order_id=c.pick.order_id if c.pick else None,
                         order_item_id=c.pick.item_id if c.pick else None,
                         reference=c.reference,
+                        offer=dynamic.get(c.view.id),
                     )
                     for c in chosen
                 ],
@@ -284,7 +303,7 @@ class PingLead:
         steps.append(Step("reserve", "passed", f"order {order_id}", micros(clock)))
         offers: list[Offered] = []
         if campaign.return_client_offers:
-            offers = await reserved_offers(conn, target.account_id, [c.view.id for c in chosen])
+            offers = await reserved_offers(conn, target.account_id, order_id, campaign_id) or []
         answer = PingAnswer(
             request_id,
             True,
@@ -297,6 +316,33 @@ class PingLead:
             offers=tuple(offers),
         )
         return answer, steps
+
+
+async def refuse_ping(
+    conn: Connection, submission: Submission, target: Target, refused: Refused, request_id: str
+) -> PingAnswer:
+    """Log and answer a ping refused before its screening (who pings, for which campaign,
+    with which credentials; or a queued ping's `returnurl`)."""
+    answer = PingAnswer(
+        request_id, False, refused.response, refused.details, campaign_id=target.campaign_id or 0
+    )
+    await _log(conn, submission, target, answer, target.steps)
+    return answer
+
+
+def without_contact_fields(submission: Submission, target: Target) -> Submission:
+    """A ping's request as it may be kept (a queued ping's): each lead without its contact
+    fields, and the body as its remaining fields, URL-encoded (nothing before the lead type's
+    fields are known)."""
+    known = bool(target.fields)
+    leads = tuple(
+        replace(lead, fields=tuple(without_contact(target.fields, lead.fields)) if known else ())
+        for lead in submission.leads
+    )
+    kept = list(leads[0].fields) if leads else []
+    return replace(
+        submission, leads=leads, raw_request=urlencode(kept).encode(), request_format="urlencoded"
+    )
 
 
 def _keyed(values: dict[str, Value]) -> dict[str, Value]:
@@ -315,12 +361,7 @@ async def _log(
     are known, the request is kept as its posted fields without the contact fields, in
     URL-encoded form (nothing before they are known), since a ping's contact data is never
     stored."""
-    kept = []
-    if target.fields and submission.leads:
-        kept = without_contact(target.fields, submission.leads[0].fields)
-    submission = replace(
-        submission, raw_request=urlencode(kept).encode(), request_format="urlencoded"
-    )
+    submission = without_contact_fields(submission, target)
     outcome = PostOutcome(
         answer.request_id,
         answer.response,

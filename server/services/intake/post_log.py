@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 
 from server.domain.intake.screening import Step
 from server.services.intake.identify import UNATTRIBUTED, Refused, Target
@@ -68,9 +69,13 @@ async def log(
     index: int,
     outcome: PostOutcome,
     steps: Sequence[Step],
+    *,
+    ping: bool = False,
 ) -> None:
-    """Log a post that stored no lead (an accepted one is logged with its lead)."""
-    await lead_store.insert_post(conn, entry(submission, target, index, outcome, steps))
+    """Log a post that stored no lead (an accepted one is logged with its lead); `ping`:
+    a ping's (a queued ping's entry)."""
+    logged = entry(submission, target, index, outcome, steps)
+    await lead_store.insert_post(conn, replace(logged, ping=ping) if ping else logged)
 
 
 async def log_refusal(

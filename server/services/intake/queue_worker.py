@@ -13,6 +13,11 @@ more; a post taken over after its worker died goes on from the first lead not st
 the leads stored before are answered, not stored again. A post whose processing fails is
 tried again with backoff; past `max_attempts` its leads not stored are answered as not
 processed.
+
+A queued ping (a ping's /async URL) is processed as PingLead, its order made then; its answer
+is kept, and its callback queued, in the transaction that stores its order and logs it, so
+that a worker that dies before that commit leaves no order behind, and one that dies after
+leaves the ping processed: a ping is never answered twice.
 """
 
 from __future__ import annotations
@@ -23,13 +28,15 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from server.domain.intake.queueing import DEFAULT_MAX_QUEUED, not_processed
 from server.domain.intake.screening import ResponseType, Step
 from server.services.intake.identify import micros
+from server.services.intake.ping import PingLead
 from server.services.intake.posting import LeadAnswer, PostAnswer, PostLeads, answer_deadline
-from server.services.intake.queueing import AnswerForm, queued_request
-from server.services.intake.requests import PostOutcome
+from server.services.intake.queueing import AnswerForm, QueuedRequest, queued_request
+from server.services.intake.requests import PingAnswer, PostOutcome
 from server.services.runner import Backoff, LeasedRunner, RunnerSettings
 from server.storage import queued_posts as queue_store
 from server.storage.database import Connection, Pool, statements, transaction
@@ -64,8 +71,11 @@ class WrittenAnswer:
 
 
 # Writes a processed post's answer as its synchronous URL would have written it: the
-# answer, how its async URL asked for it, and the request's format (JSON, XML, URL-encoded).
-WriteAnswer = Callable[[PostAnswer, AnswerForm, str], WrittenAnswer]
+# answer, how its async URL asked for it, the request's format (JSON, XML, URL-encoded) and
+# its leads' noSell flags (a V2 answer says a noSell lead was stored and not distributed).
+WriteAnswer = Callable[[PostAnswer, AnswerForm, str, Sequence[bool]], WrittenAnswer]
+# Writes a processed ping's answer (its PingResponse) as its synchronous URL would have.
+WritePing = Callable[[PingAnswer, AnswerForm], WrittenAnswer]
 
 
 @dataclass(frozen=True)
@@ -99,14 +109,18 @@ class QueueWorker:
         write: WriteAnswer,
         settings: QueueSettings | None = None,
         *,
+        ping: tuple[PingLead, WritePing] | None = None,
         on_processed: OnProcessed | None = None,
         on_committed: Callable[[], None] = lambda: None,
     ) -> None:
-        """`on_processed`: queues a processed post's callback, in its transaction;
-        `on_committed`: called once such a transaction is committed (the callbacks' wake)."""
+        """`ping`: what processes queued pings and writes their answers (None: a queued
+        ping fails, and is given up as not processed); `on_processed`: queues a processed
+        post's callback, in its transaction; `on_committed`: called once such a transaction
+        is committed (the callbacks' wake)."""
         self._pool = pool
         self._post = post
         self._write = write
+        self._ping = ping
         self._on_processed = on_processed
         self._on_committed = on_committed
         self._settings = settings = settings or QueueSettings()
@@ -153,6 +167,9 @@ class QueueWorker:
         keeper = asyncio.create_task(self._keep(lease))
         try:
             request = queued_request(leased.request, leased.credentials, lease.post_id)
+            if request.ping:
+                await self._process_ping(leased, request, started)
+                return
             answer = await self._post.post(
                 request.submission,
                 wait_for_sends=request.wait_for_sends,
@@ -161,7 +178,8 @@ class QueueWorker:
                 answered=answered,
                 record=functools.partial(self._record, lease),
             )
-            await self._finish(leased, request.submission.request_format, answer, started)
+            no_sell = [lead.no_sell for lead in request.submission.leads]
+            await self._finish(leased, request.submission.request_format, answer, started, no_sell)
         except LeaseLost:
             log.warning("queued post %s: taken over by another worker", lease.post_id)
         except Exception:
@@ -172,6 +190,24 @@ class QueueWorker:
                 await queue_store.release(conn, lease, delay)
         finally:
             keeper.cancel()
+
+    async def _process_ping(
+        self, leased: queue_store.LeasedPost, request: QueuedRequest, started: float
+    ) -> None:
+        """Ping as the synchronous URL would; its answer kept (and its callback queued) in
+        the transaction that stores its order and logs it."""
+        if self._ping is None:
+            raise RuntimeError("this worker was given no PingLead for queued pings")
+        pinging, write = self._ping
+        form = AnswerForm(leased.endpoint, leased.response_format, leased.receiver_url)
+
+        async def keep(conn: Connection, answer: PingAnswer) -> None:
+            finished = _ping_finished(leased, write(answer, form), answer, started)
+            await self._store(conn, leased, *finished)
+
+        await pinging.ping(request.submission, keep)
+        if self._calls_back(leased):
+            self._on_committed()
 
     async def _record(
         self,
@@ -204,16 +240,25 @@ class QueueWorker:
         attempts = leased.lease.attempt - 1
         log.error("queued post %s: given up after %d attempts", post_id, attempts)
         try:
-            submission = queued_request(leased.request, leased.credentials, post_id).submission
+            request = queued_request(leased.request, leased.credentials, post_id)
+            submission, ping = request.submission, request.ping
             leads, request_format = len(submission.leads), submission.request_format
+            no_sell = [lead.no_sell for lead in submission.leads]
         except (ValueError, KeyError, TypeError):  # a request this version cannot read
-            leads, request_format = len(answered), ""
+            leads, request_format, no_sell, ping = len(answered), "", [], False
         details = not_processed(attempts)
         missing = max(1, leads) - len(answered)
         lost = [PostOutcome("", ResponseType.Data_Errors, details) for _ in range(missing)]
         answer = PostAnswer([LeadAnswer(o) for o in [*answered, *lost]], redirect_to="")
         try:
-            await self._finish(leased, request_format, answer, time.perf_counter())
+            if ping and self._ping is not None:
+                refused = PingAnswer("", False, ResponseType.Data_Errors, details)
+                form = AnswerForm(leased.endpoint, leased.response_format, leased.receiver_url)
+                written = self._ping[1](refused, form)
+                finished = _ping_finished(leased, written, refused, time.perf_counter())
+                await self._kept(leased, *finished)
+                return
+            await self._finish(leased, request_format, answer, time.perf_counter(), no_sell)
         except LeaseLost:
             log.warning("queued post %s: taken over by another worker", leased.lease.post_id)
 
@@ -223,11 +268,12 @@ class QueueWorker:
         request_format: str,
         answer: PostAnswer,
         started: float,
+        no_sell: Sequence[bool],
     ) -> None:
         """Store the answer, written as the async URL asked, with the state change, guarded by
         the lease; in the same transaction, hand a post with a returnurl to its callback."""
         form = AnswerForm(leased.endpoint, leased.response_format, leased.receiver_url)
-        written = self._write(answer, form, request_format)
+        written = self._write(answer, form, request_format, no_sell)
         first = answer.leads[0].outcome
         summary = "; ".join(
             f"post {a.outcome.post_id or '-'}: {a.outcome.response.name}"
@@ -241,14 +287,34 @@ class QueueWorker:
             first_accepted=first.accepted,
             step=Step("process", "passed", summary, micros(started)),
         )
-        # one statement, unless a callback is queued with it: then one transaction
-        calls_back = bool(leased.return_url) and self._on_processed is not None
+        await self._kept(leased, finished, written)
+
+    def _calls_back(self, leased: queue_store.LeasedPost) -> bool:
+        return bool(leased.return_url) and self._on_processed is not None
+
+    async def _kept(
+        self, leased: queue_store.LeasedPost, finished: queue_store.Finished, written: WrittenAnswer
+    ) -> None:
+        """Keep the answer on its own: one statement, unless a callback is queued with it
+        (then one transaction)."""
+        calls_back = self._calls_back(leased)
         async with (transaction if calls_back else statements)(self._pool) as conn:
-            if not await queue_store.finish(conn, leased.lease, finished):
-                raise LeaseLost(leased.lease.post_id)
-            await self._answered(conn, leased, written)
+            await self._store(conn, leased, finished, written)
         if calls_back:
             self._on_committed()
+
+    async def _store(
+        self,
+        conn: Connection,
+        leased: queue_store.LeasedPost,
+        finished: queue_store.Finished,
+        written: WrittenAnswer,
+    ) -> None:
+        """Store the answer with the state change, guarded by the lease, and hand a post with
+        a returnurl to its callback, on `conn`."""
+        if not await queue_store.finish(conn, leased.lease, finished):
+            raise LeaseLost(leased.lease.post_id)
+        await self._answered(conn, leased, written)
 
     async def _answered(
         self, conn: Connection, leased: queue_store.LeasedPost, written: WrittenAnswer
@@ -269,6 +335,34 @@ class QueueWorker:
                 body=written.body,
             ),
         )
+
+
+def _ping_finished(
+    leased: queue_store.LeasedPost, written: WrittenAnswer, answer: PingAnswer, started: float
+) -> tuple[queue_store.Finished, WrittenAnswer]:
+    """A processed ping's answer, and what its queued post's log entry shows: the ping's
+    answer and a `process` step naming its RequestID and order."""
+    summary = f"ping {answer.request_id or '-'}: {answer.response.name}"
+    details = answer.details
+    if answer.order_id:
+        summary += f", order {answer.order_id}"
+        details = f"{details}: order {answer.order_id}"
+    first = queue_store.AnsweredLead(
+        post_id=answer.request_id,
+        response_type=int(answer.response),
+        details=details,
+        campaign_id=answer.campaign_id,
+        price=answer.price if answer.will_accept else Decimal("0"),
+        account_id=leased.lease.account_id,
+    )
+    finished = queue_store.Finished(
+        answer_type=written.content_type,
+        answer=written.body,
+        first=first,
+        first_accepted=answer.will_accept,
+        step=Step("process", "passed", summary, micros(started)),
+    )
+    return finished, written
 
 
 def _answered(outcome: PostOutcome) -> queue_store.AnsweredLead:

@@ -11,6 +11,10 @@ limit of posts waiting, and handed to this process's worker
 The request is stored as the lead service reads it (`request_document`), without its body
 (the post log entry keeps that, as for any post) and with its password and API key apart,
 dropped once the post is processed.
+
+A ping's /async URL queues the ping the same way, without its contact fields (a ping's
+contact data is never stored: its post log entry keeps the rest, URL-encoded, as a ping's
+does); the worker processes it as PingLead, and its order is made then.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from server.domain.intake.offers import NO_OFFER, OfferChoice
@@ -28,7 +32,8 @@ from server.domain.intake.screening import ResponseType, SaleKind, Step
 from server.errors import InvalidArgument, Violation
 from server.services.intake import post_log
 from server.services.intake.identify import Identifier, Refused, Target, micros
-from server.services.intake.requests import PostedLead, PostOutcome, Submission
+from server.services.intake.ping import refuse_ping, without_contact_fields
+from server.services.intake.requests import PingAnswer, PostedLead, PostOutcome, Submission
 from server.services.intake.submit import identified, refuse
 from server.storage import queued_posts as queue_store
 from server.storage.database import Pool, statements, transaction
@@ -56,6 +61,7 @@ class QueuedRequest:
     submission: Submission
     wait_for_sends: bool = False
     return_url: str = ""
+    ping: bool = False  # a ping's: processed as PingLead
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class QueueAnswer:
     details: str
     # a request refused before queuing: the answers its synchronous URL gives, one per lead
     refused: tuple[PostOutcome, ...] = ()
+    refused_ping: PingAnswer | None = None  # or, a ping's: the answer PingLead gives it
 
 
 class QueueLeads:
@@ -111,6 +118,10 @@ class QueueLeads:
             reason = return_url_refusal(request.return_url) if refused is None else ""
             if reason:
                 refused = Refused(ResponseType.Data_Errors, reason)
+        if refused is not None and request.ping:
+            async with transaction(self._pool) as conn:
+                no = await refuse_ping(conn, submission, target, refused, str(uuid.uuid4()))
+            return QueueAnswer(False, no.request_id, no.details, refused_ping=no)
         if refused is not None:
             async with transaction(self._pool) as conn:
                 refusals = await refuse(conn, submission, target, refused)
@@ -126,6 +137,9 @@ class QueueLeads:
         """Queue an identified post with its post log entry, or log why the account's queue
         cannot take it."""
         assert target.source_id is not None
+        if request.ping:
+            kept = without_contact_fields(request.submission, target)
+            request = replace(request, submission=kept)
         submission = request.submission
         clock = time.perf_counter()
         post_id = str(uuid.uuid4())
@@ -133,8 +147,9 @@ class QueueLeads:
         document, credentials = request_document(request)
         queued = PostOutcome(post_id, ResponseType.No_Error, QUEUED, campaign_id=campaign_id)
         step = Step("queue", "passed", "", micros(clock))
+        entry = post_log.entry(submission, target, 0, queued, [*target.steps, step])
         new = queue_store.NewQueuedPost(
-            post=post_log.entry(submission, target, 0, queued, [*target.steps, step]),
+            post=replace(entry, ping=request.ping),
             source_id=target.source_id,
             request=document,
             credentials=credentials,
@@ -150,7 +165,8 @@ class QueueLeads:
             full = queue_full(limit)
             over = PostOutcome(post_id, ResponseType.Post_Over_Max, full, campaign_id=campaign_id)
             step = Step("queue", "failed", full, micros(clock))
-            await post_log.log(conn, submission, target, 0, over, [*target.steps, step])
+            steps = [*target.steps, step]
+            await post_log.log(conn, submission, target, 0, over, steps, ping=request.ping)
         return QueueAnswer(False, post_id, full)
 
 
@@ -182,6 +198,7 @@ def request_document(request: QueuedRequest) -> tuple[bytes, bytes]:
         "order_id": sub.order_id,
         "wait_for_sends": request.wait_for_sends,
         "return_url": request.return_url,
+        "ping": request.ping,
     }
     credentials = {"password": sub.password, "api_key": sub.api_key}
     return _json(document), _json(credentials)
@@ -219,7 +236,8 @@ def queued_request(document: bytes, credentials: bytes, post_id: str) -> QueuedR
         order_id=read.get("order_id", ""),  # absent from posts queued before ping-post
         request_post_id=post_id,
     )
-    return QueuedRequest(submission, read["wait_for_sends"], read["return_url"])
+    ping = read.get("ping", False)  # absent from posts queued before async pings
+    return QueuedRequest(submission, read["wait_for_sends"], read["return_url"], ping)
 
 
 def _offer(stored: dict[str, Any] | None) -> OfferChoice:

@@ -375,9 +375,9 @@ class SubmitLeads:
             steps.append(Step("offers", "failed", refusal, micros(clock)))
             return _Consent((), Chosen(refusal))
         kinds = submission.sale_kind.account_types
-        reserved = await _reserved_accounts(conn, target, submission.order_id)
-        if reserved:  # a post with its ping's order chooses among the offers the ping answered
-            offered = tuple(await reserved_offers(conn, target.account_id, reserved))
+        reserved = await _reserved_offers(conn, target, submission.order_id)
+        if reserved is not None:  # a post with its ping's order: among the ping's offers
+            offered = tuple(reserved)
         else:
             offered = tuple(
                 await self._offers.offered(
@@ -444,13 +444,14 @@ class _Consent:
         return self.chosen.refusal
 
 
-async def _reserved_accounts(conn: Connection, target: Target, posted: str) -> list[int]:
-    """The delivery accounts the order a post names reserved; empty when it names none of
-    its campaign's (the order's own checks then refuse it, later in the transaction)."""
+async def _reserved_offers(conn: Connection, target: Target, posted: str) -> list[Offered] | None:
+    """The offers of the buyers the order a post names reserved (their dynamic offers in
+    place of static ones); None when it names none of its campaign's (the order's own checks
+    then refuse it, later in the transaction)."""
     order_id = parse_order_id(posted) if posted.strip() else None
     if order_id is None or target.campaign_id is None:
-        return []
-    return await ping_store.reserved_accounts(conn, target.account_id, order_id, target.campaign_id)
+        return None
+    return await reserved_offers(conn, target.account_id, order_id, target.campaign_id)
 
 
 async def _ping_order(

@@ -8,7 +8,8 @@ SELECT now() AS now,
 
 -- name: insert_ping_order
 -- Store a ping's order, expiring `seconds` after the transaction's clock, with the buyers it
--- reserves (in the choice's order) in one statement; returns when it expires.
+-- reserves (in the choice's order) in one statement; returns when it expires. A buyer's
+-- dynamic offer gets an id from the static offers' sequence.
 WITH made AS (
   INSERT INTO ping_orders (account_id, id, request_id, source_id, campaign_id, lead_type_id,
                            "values", price, expires_at)
@@ -19,15 +20,39 @@ WITH made AS (
 ), reserved AS (
   INSERT INTO ping_reservations (account_id, ping_order_id, position, client_id,
                                  delivery_account_id, price, order_id, order_item_id,
-                                 reference, expires_at)
+                                 reference, expires_at, offer, offer_id)
   SELECT m.account_id, m.id, r.position, r.client_id, r.delivery_account_id, r.price,
-         r.order_id, r.order_item_id, coalesce(r.reference, ''), m.expires_at
+         r.order_id, r.order_item_id, coalesce(r.reference, ''), m.expires_at, r.offer,
+         CASE WHEN r.offer IS NULL THEN NULL
+              ELSE nextval(pg_get_serial_sequence('delivery_account_offers', 'id')) END
   FROM made m
   CROSS JOIN jsonb_to_recordset(%(reservations)s)
     AS r(position integer, client_id bigint, delivery_account_id bigint, price numeric,
-         order_id bigint, order_item_id bigint, reference text)
+         order_id bigint, order_item_id bigint, reference text, offer jsonb)
 )
 SELECT expires_at FROM made;
+
+-- name: ping_order_offers
+-- The offers of the buyers a campaign's order reserved, in order: a reservation's dynamic
+-- offer (from its buyer's ping answer) in place of its delivery account's static offer, and a
+-- NULL id for a reservation with neither. No row: no such order of the campaign (an order
+-- reserves at least one buyer).
+SELECT r.delivery_account_id, r.client_id, c.name AS client_name,
+       coalesce(r.offer_id, s.id) AS id,
+       CASE WHEN r.offer_id IS NOT NULL THEN r.offer
+            WHEN s.id IS NOT NULL THEN jsonb_build_object(
+              'company_name', s.company_name, 'company_phone', s.company_phone,
+              'name', s.name, 'description', s.description, 'url', s.url,
+              'image_url', s.image_url, 'privacy_url', s.privacy_url,
+              'terms_url', s.terms_url, 'duration', s.duration, 'amount', s.amount::text,
+              'tcpa_consent_text', s.tcpa_consent_text) END AS offer
+FROM ping_orders o
+JOIN ping_reservations r ON r.account_id = o.account_id AND r.ping_order_id = o.id
+JOIN clients c ON c.account_id = r.account_id AND c.id = r.client_id
+LEFT JOIN delivery_account_offers s
+  ON s.account_id = r.account_id AND s.delivery_account_id = r.delivery_account_id
+WHERE o.account_id = %(account_id)s AND o.id = %(id)s AND o.campaign_id = %(campaign_id)s
+ORDER BY r.position;
 
 -- name: lock_ping_order
 -- A ping's order of the account, locked while the post naming it is decided, with the
@@ -44,15 +69,6 @@ SELECT o.id, o.campaign_id, o."values", o.price, o.used_at IS NOT NULL AS used,
 FROM ping_orders o
 WHERE o.account_id = %(account_id)s AND o.id = %(id)s
 FOR UPDATE OF o;
-
--- name: ping_order_accounts
--- The delivery accounts a campaign's order reserved, in order (read without a lock: an
--- order's reservations never change once stored).
-SELECT r.delivery_account_id
-FROM ping_orders o
-JOIN ping_reservations r ON r.account_id = o.account_id AND r.ping_order_id = o.id
-WHERE o.account_id = %(account_id)s AND o.id = %(id)s AND o.campaign_id = %(campaign_id)s
-ORDER BY r.position;
 
 -- name: ping_order_live
 -- Whether a locked order is unexpired now, by the clock rather than the transaction's start:
@@ -72,8 +88,13 @@ WHERE account_id = %(account_id)s AND id = %(id)s;
 
 -- name: get_ping_log
 -- A ping's post log entry, by its RequestID or its OrderID, with its order and the buyers
--- the order reserved (named), in order.
-SELECT p.id AS request_id, p.received_at, p.request_body, p.is_valid, p.response_type,
+-- the order reserved (named), in order. A queued ping's request is its queued post's entry's.
+SELECT p.id AS request_id, p.received_at,
+       CASE WHEN p.request_post_id IS NULL THEN p.request_body
+            ELSE (SELECT q.request_body FROM posts q
+                  WHERE q.account_id = p.account_id AND q.id = p.request_post_id) END
+         AS request_body,
+       p.is_valid, p.response_type,
        p.response_details, p.steps, p.price, p.campaign_id, o.id AS order_id, o.expires_at,
        o.used_at, o.lead_id,
        coalesce((SELECT jsonb_agg(jsonb_build_object(

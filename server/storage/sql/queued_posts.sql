@@ -24,11 +24,11 @@ WITH post AS (
   INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, remote_ip,
                      request_format, request_body, request_truncated, lead_index,
                      request_post_id, is_valid, response_type, response_details, lead_id, price,
-                     steps)
+                     steps, ping)
   VALUES (%(account_id)s, %(id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s,
           %(remote_ip)s, %(request_format)s, %(request_body)s, %(request_truncated)s,
           %(lead_index)s, %(request_post_id)s, %(is_valid)s, %(response_type)s,
-          %(response_details)s, %(lead_id)s, %(price)s, %(steps)s)
+          %(response_details)s, %(lead_id)s, %(price)s, %(steps)s, %(ping)s)
   RETURNING account_id, id
 )
 INSERT INTO queued_posts (account_id, post_id, source_id, request, credentials, return_url,
