@@ -195,7 +195,9 @@ async def servicers(
         receiver_answer,
         queue,
         ping=(queued_ping, receiver_ping_answer),
-        on_processed=None if callbacks is None else _call_back,
+        # every process queues the callbacks of the posts it processes; the sender of any
+        # process delivers them (one without a sender of its own leaves them to a poll)
+        on_processed=_call_back,
         on_committed=(lambda: None) if callbacks is None else callbacks.wake,
     )
     cards = Cards(pool, gateway or TestGateway(), charges)

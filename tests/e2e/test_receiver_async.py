@@ -190,6 +190,21 @@ async def test_the_queue_status_shows_the_post_and_its_lead_once_processed(
     assert lead_report["PostID"] == answer["PostID"] != post_id
 
 
+async def test_a_process_without_a_callback_sender_still_queues_the_callback(
+    http: httpx.AsyncClient, market: Tenant
+) -> None:
+    # `served` has no sender: another process's sender delivers what this one queues
+    posted = await send(
+        http, "json", "/processor/insert/general/json/async", market, lead(7),
+        returnurl="https://callbacks.example/hook",
+    )  # fmt: skip
+    post_id = queue_answer(posted, "json")["PostID"]
+    status = (await processed(http, f"/information/queuestatus/{post_id}")).json()
+    callback = status["Callback"]
+    assert callback is not None, status
+    assert callback["URL"] == "https://callbacks.example/hook"
+
+
 async def test_async_paths_ignore_case_a_trailing_slash_and_a_missing_response_type(
     http: httpx.AsyncClient, market: Tenant
 ) -> None:
