@@ -17,7 +17,7 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from google.rpc import error_details_pb2, status_pb2
-from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc, quality_pb2_grpc
+from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc, quality_pb2_grpc, reports_pb2_grpc
 
 
 def _with_key(details: Any, key: str) -> Any:
@@ -104,6 +104,29 @@ async def quality_async(
         yield cast(
             "quality_pb2_grpc.QualityServiceAsyncStub",
             quality_pb2_grpc.QualityServiceStub(channel),
+        )
+
+
+@contextmanager
+def reports(target: str, key: str) -> Iterator[reports_pb2_grpc.ReportServiceStub]:
+    """A blocking ReportService stub whose calls carry the key."""
+    with grpc.insecure_channel(target) as channel:
+        yield reports_pb2_grpc.ReportServiceStub(
+            grpc.intercept_channel(channel, _KeyInterceptor(key))
+        )
+
+
+@asynccontextmanager
+async def reports_async(
+    target: str, key: str
+) -> AsyncIterator[reports_pb2_grpc.ReportServiceAsyncStub]:
+    """An asyncio ReportService stub whose calls carry the key."""
+    async with grpc.aio.insecure_channel(
+        target, interceptors=[_AsyncKeyInterceptor(key)]
+    ) as channel:
+        yield cast(
+            "reports_pb2_grpc.ReportServiceAsyncStub",
+            reports_pb2_grpc.ReportServiceStub(channel),
         )
 
 

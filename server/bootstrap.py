@@ -37,6 +37,7 @@ from server.rpc.in_process import InProcessServer
 from server.rpc.leads import LeadServicer, response_message
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
+from server.rpc.reports import ReportServicer
 from server.services.accounts import Accounts
 from server.services.buyers.edits import BuyerEdits
 from server.services.buyers.groups import ClientGroups
@@ -77,6 +78,7 @@ from server.services.operations.redirects import RedirectNotices
 from server.services.portal import Portal
 from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
+from server.services.reports import Reports
 from server.services.signing_secrets import SigningSecrets
 from server.services.source_keys import SourceKeys
 from server.storage.database import Connection, Pool, database_url, open_pool
@@ -216,6 +218,7 @@ async def servicers(
         quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
         geo=GeoServicer(Geo(us_places.load)),
         portal=PortalServicer(Portal(pool, states)),
+        reports=ReportServicer(Reports(pool)),
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))

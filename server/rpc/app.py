@@ -22,6 +22,8 @@ from leadrouter.v1 import (
     portal_pb2_grpc,
     quality_pb2,
     quality_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
 )
 
 from server.rpc.admin import AdminServicer
@@ -32,6 +34,7 @@ from server.rpc.interceptor import Authenticate, ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
+from server.rpc.reports import ReportServicer
 
 SERVICE_NAMES = (
     admin_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
@@ -40,6 +43,7 @@ SERVICE_NAMES = (
     quality_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
     geo_pb2.DESCRIPTOR.services_by_name["GeoService"].full_name,
     portal_pb2.DESCRIPTOR.services_by_name["PortalService"].full_name,
+    reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
 )
 
 
@@ -55,6 +59,7 @@ class Servicers:
     quality: QualityServicer
     geo: GeoServicer
     portal: PortalServicer
+    reports: ReportServicer
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ async def create_server(servicers: Servicers, address: str) -> Served:
         quality_pb2_grpc.add_QualityServiceServicer_to_server(servicers.quality, registrar)
         geo_pb2_grpc.add_GeoServiceServicer_to_server(servicers.geo, registrar)
         portal_pb2_grpc.add_PortalServiceServicer_to_server(servicers.portal, registrar)
+        reports_pb2_grpc.add_ReportServiceServicer_to_server(servicers.reports, registrar)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
