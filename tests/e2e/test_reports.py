@@ -19,6 +19,7 @@ from server.storage.reports import Cell
 from tests.e2e.test_distribution import client
 from tests.e2e.test_quality import Shop, ShopFactory, another, shop  # noqa: F401
 from tests.support.buyers import BuyerServer
+from tests.support.soap import fault, soap
 
 P = reports_pb2
 D = P.ReportDimension
@@ -214,3 +215,26 @@ async def test_reports_refuse_a_bad_range_and_an_unknown_lead(
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await report(s, "UpdateLeadReportCache", P.UpdateLeadReportCacheRequest(lead_id=10**12))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+# -- service.asmx ---------------------------------------------------------------------------
+
+
+async def test_update_lead_report_cache_over_soap_rebuilds_what_the_lead_counts_in(
+    soap_client: Any, market: tuple[Shop, list[int]]
+) -> None:
+    s, leads = market
+    account_id = await account_of(s, leads[0])
+    since, until = days_around_now()
+    kept = await stored_cells(s, account_id, since, until)
+    async with s.pool.connection() as conn:
+        await conn.execute("DELETE FROM report_cells WHERE account_id = %s", [account_id])
+        await conn.commit()
+
+    assert await soap(soap_client, "UpdateLeadReportCache", key=s.key, leadUid=leads[1]) is None
+
+    assert await stored_cells(s, account_id, since, until) == kept
+    refused = await fault(soap_client, "UpdateLeadReportCache", key=s.key, leadUid=1 << 40)
+    assert "no lead" in refused.message
+    unknown = await fault(soap_client, "UpdateLeadReportCache", key="nope", leadUid=leads[1])
+    assert unknown.message
