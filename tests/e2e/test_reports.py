@@ -5,9 +5,12 @@ compared, row for row, with a rebuild from the rows themselves."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import grpc
 import pytest
@@ -16,6 +19,7 @@ from leadrouter.v1 import leads_pb2, leads_pb2_grpc, quality_pb2, reports_pb2
 from clients.client import reports_async
 from server.storage import reports as store
 from server.storage.reports import Cell
+from tests.e2e.test_cli import COMMAND, ENV, ROOT
 from tests.e2e.test_distribution import client
 from tests.e2e.test_quality import Shop, ShopFactory, another, shop  # noqa: F401
 from tests.support.buyers import BuyerServer
@@ -107,7 +111,7 @@ async def market(shop: ShopFactory, buyers: BuyerServer) -> tuple[Shop, list[int
 async def test_the_profit_and_loss_by_day_counts_what_was_written(
     market: tuple[Shop, list[int]],
 ) -> None:
-    s, leads = market
+    s, _ = market
     since, until = days_around_now()
     answer = await report(
         s, "GetProfitAndLoss", P.GetProfitAndLossRequest(from_day=str(since), to_day=str(until))
@@ -238,3 +242,53 @@ async def test_update_lead_report_cache_over_soap_rebuilds_what_the_lead_counts_
     assert "no lead" in refused.message
     unknown = await fault(soap_client, "UpdateLeadReportCache", key="nope", leadUid=leads[1])
     assert unknown.message
+
+
+# -- the command ----------------------------------------------------------------------------
+
+
+async def leadrouter_report(s: Shop, *args: str) -> str:
+    """`leadrouter report ARGS` against the test's server (run without blocking the event loop
+    that serves it); its output."""
+    process = await asyncio.create_subprocess_exec(
+        *COMMAND,
+        "report",
+        "--grpc",
+        s.address,
+        "--key",
+        s.key,
+        *args,
+        cwd=ROOT,
+        env=ENV,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_leadrouter_report_prints_a_table_and_writes_a_chart(
+    market: tuple[Shop, list[int]], tmp_path: Path
+) -> None:
+    s, _ = market
+    since, until = days_around_now()
+    chart = tmp_path / "pnl.svg"
+    span = ("--from", str(since), "--to", str(until))
+
+    by_day = await leadrouter_report(s, *span, "--chart", str(chart))
+    by_buyer = await leadrouter_report(s, *span, "--by", "buyer")
+
+    lines = by_day.splitlines()
+    assert lines[1].split()[:3] == ["day", "received", "accepted"]
+    assert lines[1].split()[-1] == "margin"
+    total = next(line for line in lines if line.startswith("total")).split()
+    assert total[1:4] == ["7", "5", "2"] and total[-1] == "92.5"
+    assert "Duplicate_Lead 1" in by_day and f"chart written to {chart}" in by_day
+    svg = ElementTree.parse(chart).getroot()
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    assert "margin" in chart.read_text()
+    assert any(
+        line.startswith("Buyer x (") and line.split()[-1] == "80" for line in by_buyer.splitlines()
+    )
+    assert "(leads, no buyer)" in by_buyer
