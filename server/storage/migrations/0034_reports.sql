@@ -26,10 +26,10 @@ CREATE TABLE report_cells (
     PRIMARY KEY (account_id, day, source_id, campaign_id, lead_type_id, client_id, reason)
 );
 
--- Changes not yet folded into report_cells, appended by the triggers below.
+-- Changes not yet folded into report_cells, appended by the triggers below (the columns of
+-- report_counts, then the id).
 CREATE TABLE report_deltas (
     account_id     bigint NOT NULL,
-    id             bigint GENERATED ALWAYS AS IDENTITY,
     day            date NOT NULL,
     source_id      bigint NOT NULL,
     campaign_id    bigint NOT NULL,
@@ -45,22 +45,32 @@ CREATE TABLE report_deltas (
     returns        bigint NOT NULL DEFAULT 0,
     credits        numeric(18, 4) NOT NULL DEFAULT 0,
     source_credits numeric(18, 4) NOT NULL DEFAULT 0,
+    id             bigint GENERATED ALWAYS AS IDENTITY,
     PRIMARY KEY (account_id, id)
 );
 
--- The rebuild reads a day's refusals and a day's leads with their sends.
-CREATE INDEX posts_refused_time ON posts (account_id, received_at) WHERE NOT is_valid;
-CREATE INDEX leads_received ON leads (account_id, received_at);
+-- The rebuild reads a range's refusals through this index (only refused posts pay for it;
+-- account_id last so that no plan takes it for the primary key: 0012_key_lookups.sql), and
+-- its leads through leads_campaign_time, campaign by campaign, adding no index to them.
+CREATE INDEX posts_refused_time ON posts (received_at, account_id) WHERE NOT is_valid;
 
 -- What a row counts for is defined once, by the three *_report_row functions; the triggers
 -- append the difference between a row's new and old counts, and a rebuild sums the counts of
 -- the rows themselves (server/storage/sql/reports.sql), so the two cannot disagree.
 
+-- What one row counts for: a cell's keys and figures.
+CREATE TYPE report_counts AS (
+    account_id bigint, day date, source_id bigint, campaign_id bigint, lead_type_id bigint,
+    client_id bigint, reason smallint, accepted bigint, refused bigint, sold bigint,
+    sends bigint, revenue numeric, source_cost numeric, returns bigint, credits numeric,
+    source_credits numeric
+);
+
 -- A refused lead: a post log entry that is not valid, not a ping, of an account, and not a
 -- queued post's own entry (that one repeats its first lead's answer).
-CREATE FUNCTION post_report_row(p posts) RETURNS SETOF report_deltas
+CREATE FUNCTION post_report_row(p posts) RETURNS SETOF report_counts
 LANGUAGE sql STABLE AS $$
-  SELECT p.account_id, 0::bigint, (p.received_at AT TIME ZONE 'UTC')::date,
+  SELECT p.account_id, (p.received_at AT TIME ZONE 'UTC')::date,
          coalesce(p.source_id, 0), coalesce(p.campaign_id, 0), coalesce(p.lead_type_id, 0),
          0::bigint, p.response_type, 0::bigint, 1::bigint, 0::bigint, 0::bigint, 0::numeric,
          0::numeric, 0::bigint, 0::numeric, 0::numeric
@@ -71,18 +81,18 @@ $$;
 
 -- An accepted lead: what the account owes its source (its price, settlements of confirmed
 -- per-sale and revenue-share sales included) and what a return to the source took back.
-CREATE FUNCTION lead_report_row(l leads) RETURNS SETOF report_deltas
+CREATE FUNCTION lead_report_row(l leads) RETURNS SETOF report_counts
 LANGUAGE sql IMMUTABLE AS $$
-  SELECT l.account_id, 0::bigint, (l.received_at AT TIME ZONE 'UTC')::date, l.source_id,
+  SELECT l.account_id, (l.received_at AT TIME ZONE 'UTC')::date, l.source_id,
          l.campaign_id, l.lead_type_id, 0::bigint, 0::smallint, 1::bigint, 0::bigint,
          0::bigint, 0::bigint, 0::numeric, l.price, 0::bigint, 0::numeric, l.source_credit
 $$;
 
 -- A send that finished (sold 3, rejected 4, failed 5), on its lead's day; a sale's price is
 -- revenue, and a returned sale's price a credit to its buyer.
-CREATE FUNCTION send_report_row(s sends) RETURNS SETOF report_deltas
+CREATE FUNCTION send_report_row(s sends) RETURNS SETOF report_counts
 LANGUAGE sql STABLE AS $$
-  SELECT s.account_id, 0::bigint, (l.received_at AT TIME ZONE 'UTC')::date, l.source_id,
+  SELECT s.account_id, (l.received_at AT TIME ZONE 'UTC')::date, l.source_id,
          l.campaign_id, l.lead_type_id, s.client_id, 0::smallint, 0::bigint, 0::bigint,
          (s.status = 3)::int::bigint, 1::bigint,
          CASE WHEN s.status = 3 THEN s.price ELSE 0 END, 0::numeric,
@@ -92,55 +102,39 @@ LANGUAGE sql STABLE AS $$
   WHERE s.status IN (3, 4, 5) AND l.account_id = s.account_id AND l.id = s.lead_id
 $$;
 
--- Append a row's new counts, and its old ones negated, as deltas (nothing for a row that
--- counts for nothing either way).
+-- A row's counts negated: what it no longer counts for.
+CREATE FUNCTION report_negated(d report_counts) RETURNS report_counts
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT d.account_id, d.day, d.source_id, d.campaign_id, d.lead_type_id, d.client_id,
+         d.reason, -d.accepted, -d.refused, -d.sold, -d.sends, -d.revenue, -d.source_cost,
+         -d.returns, -d.credits, -d.source_credits
+$$;
+
+-- Append a row's new counts, and its old ones negated, as deltas (a row that counts for
+-- nothing appends nothing).
 CREATE FUNCTION report_row_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_TABLE_NAME = 'leads' THEN
-        INSERT INTO report_deltas (account_id, day, source_id, campaign_id, lead_type_id,
-                                   client_id, reason, accepted, refused, sold, sends, revenue,
-                                   source_cost, returns, credits, source_credits)
-        SELECT account_id, day, source_id, campaign_id, lead_type_id, client_id, reason,
-               sum(accepted), sum(refused), sum(sold), sum(sends), sum(revenue),
-               sum(source_cost), sum(returns), sum(credits), sum(source_credits)
-        FROM (SELECT (r).* FROM (SELECT lead_report_row(NEW) AS r WHERE TG_OP <> 'DELETE') n
-              UNION ALL
-              SELECT x.account_id, x.id, x.day, x.source_id, x.campaign_id, x.lead_type_id,
-                     x.client_id, x.reason, -x.accepted, -x.refused, -x.sold, -x.sends,
-                     -x.revenue, -x.source_cost, -x.returns, -x.credits, -x.source_credits
-              FROM lead_report_row(OLD) x WHERE TG_OP <> 'INSERT') d
-        GROUP BY account_id, day, source_id, campaign_id, lead_type_id, client_id, reason
-        HAVING sum(accepted) <> 0 OR sum(source_cost) <> 0 OR sum(source_credits) <> 0;
+        IF TG_OP <> 'DELETE' THEN
+            INSERT INTO report_deltas SELECT * FROM lead_report_row(NEW);
+        END IF;
+        IF TG_OP <> 'INSERT' THEN
+            INSERT INTO report_deltas SELECT n.* FROM lead_report_row(OLD) r, report_negated(r) n;
+        END IF;
     ELSIF TG_TABLE_NAME = 'sends' THEN
-        INSERT INTO report_deltas (account_id, day, source_id, campaign_id, lead_type_id,
-                                   client_id, reason, accepted, refused, sold, sends, revenue,
-                                   source_cost, returns, credits, source_credits)
-        SELECT account_id, day, source_id, campaign_id, lead_type_id, client_id, reason,
-               0, 0, sum(sold), sum(sends), sum(revenue), 0, sum(returns), sum(credits), 0
-        FROM (SELECT (r).* FROM (SELECT send_report_row(NEW) AS r WHERE TG_OP <> 'DELETE') n
-              UNION ALL
-              SELECT x.account_id, x.id, x.day, x.source_id, x.campaign_id, x.lead_type_id,
-                     x.client_id, x.reason, -x.accepted, -x.refused, -x.sold, -x.sends,
-                     -x.revenue, -x.source_cost, -x.returns, -x.credits, -x.source_credits
-              FROM send_report_row(OLD) x WHERE TG_OP <> 'INSERT') d
-        WHERE day IS NOT NULL
-        GROUP BY account_id, day, source_id, campaign_id, lead_type_id, client_id, reason
-        HAVING sum(sold) <> 0 OR sum(sends) <> 0 OR sum(revenue) <> 0 OR sum(returns) <> 0
-            OR sum(credits) <> 0;
+        IF TG_OP <> 'DELETE' THEN
+            INSERT INTO report_deltas SELECT * FROM send_report_row(NEW);
+        END IF;
+        IF TG_OP <> 'INSERT' THEN
+            INSERT INTO report_deltas SELECT n.* FROM send_report_row(OLD) r, report_negated(r) n;
+        END IF;
     ELSE
-        INSERT INTO report_deltas (account_id, day, source_id, campaign_id, lead_type_id,
-                                   client_id, reason, refused)
-        SELECT account_id, day, source_id, campaign_id, lead_type_id, client_id, reason,
-               sum(refused)
-        FROM (SELECT (r).* FROM (SELECT post_report_row(NEW) AS r WHERE TG_OP <> 'DELETE') n
-              UNION ALL
-              SELECT x.account_id, x.id, x.day, x.source_id, x.campaign_id, x.lead_type_id,
-                     x.client_id, x.reason, -x.accepted, -x.refused, -x.sold, -x.sends,
-                     -x.revenue, -x.source_cost, -x.returns, -x.credits, -x.source_credits
-              FROM post_report_row(OLD) x WHERE TG_OP <> 'INSERT') d
-        WHERE day IS NOT NULL
-        GROUP BY account_id, day, source_id, campaign_id, lead_type_id, client_id, reason
-        HAVING sum(refused) <> 0;
+        IF TG_OP <> 'DELETE' THEN
+            INSERT INTO report_deltas SELECT * FROM post_report_row(NEW);
+        END IF;
+        IF TG_OP <> 'INSERT' THEN
+            INSERT INTO report_deltas SELECT n.* FROM post_report_row(OLD) r, report_negated(r) n;
+        END IF;
     END IF;
     RETURN NULL;
 END

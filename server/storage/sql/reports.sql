@@ -38,6 +38,11 @@ DO UPDATE SET accepted = c.accepted + EXCLUDED.accepted,
 WITH scope AS (
   SELECT (%(from)s::date)::timestamp AT TIME ZONE 'UTC' AS since,
          (%(to)s::date + 1)::timestamp AT TIME ZONE 'UTC' AS until
+), campaigns_read AS (
+  -- the leads are read campaign by campaign (leads_campaign_time)
+  SELECT id FROM campaigns
+  WHERE account_id = %(account_id)s
+    AND (%(campaign_id)s::bigint = 0 OR id = %(campaign_id)s::bigint)
 ), gone AS (
   DELETE FROM report_deltas
   WHERE account_id = %(account_id)s AND day BETWEEN %(from)s::date AND %(to)s::date
@@ -48,16 +53,14 @@ WITH scope AS (
     AND (%(campaign_id)s::bigint = 0 OR campaign_id = %(campaign_id)s::bigint)
 ), counted AS (
   SELECT r.* FROM scope, leads l, lead_report_row(l) r
-  WHERE l.account_id = %(account_id)s AND l.received_at >= scope.since
-    AND l.received_at < scope.until
-    AND (%(campaign_id)s::bigint = 0 OR l.campaign_id = %(campaign_id)s::bigint)
+  WHERE l.account_id = %(account_id)s AND l.campaign_id IN (SELECT id FROM campaigns_read)
+    AND l.received_at >= scope.since AND l.received_at < scope.until
   UNION ALL
   SELECT r.* FROM scope, leads l
   JOIN sends s ON s.account_id = l.account_id AND s.lead_id = l.id
   CROSS JOIN LATERAL send_report_row(s) r
-  WHERE l.account_id = %(account_id)s AND l.received_at >= scope.since
-    AND l.received_at < scope.until
-    AND (%(campaign_id)s::bigint = 0 OR l.campaign_id = %(campaign_id)s::bigint)
+  WHERE l.account_id = %(account_id)s AND l.campaign_id IN (SELECT id FROM campaigns_read)
+    AND l.received_at >= scope.since AND l.received_at < scope.until
   UNION ALL
   SELECT r.* FROM scope, posts p, post_report_row(p) r
   WHERE p.account_id = %(account_id)s AND NOT p.is_valid AND p.received_at >= scope.since
