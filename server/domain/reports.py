@@ -46,9 +46,9 @@ class ReportQuery:
 def check_range(since: date, until: date) -> None:
     """InvalidArgument unless `since`..`until` is a range of at most MAX_DAYS days."""
     if until < since:
-        raise InvalidArgument([Violation("to", f"{until} is before {since}")])
+        raise InvalidArgument([Violation("to_day", f"{until} is before {since}")])
     if (until - since).days + 1 > MAX_DAYS:
-        raise InvalidArgument([Violation("to", f"a report spans at most {MAX_DAYS} days")])
+        raise InvalidArgument([Violation("to_day", f"a report spans at most {MAX_DAYS} days")])
 
 
 def check_query(query: ReportQuery) -> None:
