@@ -78,7 +78,7 @@ from server.services.operations.redirects import RedirectNotices
 from server.services.portal import Portal
 from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
-from server.services.reports import Reports
+from server.services.reports import ReportFolding, Reports
 from server.services.signing_secrets import SigningSecrets
 from server.services.source_keys import SourceKeys
 from server.storage.database import Connection, Pool, database_url, open_pool
@@ -222,11 +222,13 @@ async def servicers(
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
+    folding = asyncio.create_task(ReportFolding(pool).run(stop))
     try:
         yield built
     finally:
         stop.set()
         await running
+        await folding
         await queue_pool.close()
 
 

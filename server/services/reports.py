@@ -1,15 +1,18 @@
-"""Profit-and-loss reports (GetProfitAndLoss), and rebuilding their aggregates for a range of
-days (RebuildReports) or for the day and campaign of one lead (UpdateLeadReportCache)."""
+"""Profit-and-loss reports (GetProfitAndLoss), rebuilding their aggregates for a range of
+days (RebuildReports) or for the day and campaign of one lead (UpdateLeadReportCache), and
+folding every account's pending deltas in the background."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import date
 
 from server.domain.reports import ProfitAndLoss, ReportQuery, check_query, check_range
 from server.errors import NotFound
 from server.storage import reports as store
-from server.storage.database import Pool, transaction
+from server.storage.database import Pool, statements, transaction
 
 log = logging.getLogger(__name__)
 
@@ -44,3 +47,32 @@ class Reports:
             await store.rebuild(conn, account_id, day, day, campaign_id)
         log.info("lead %s: reports rebuilt for %s, campaign %s", lead_id, day, campaign_id)
         return day
+
+
+class ReportFolding:
+    """Folds every account's pending deltas every `interval` seconds, so that an account
+    whose reports nobody reads does not keep them (a report folds its own account first)."""
+
+    def __init__(self, pool: Pool, interval: float = 60.0) -> None:
+        self._pool = pool
+        self._interval = interval
+
+    async def fold_all(self) -> int:
+        """Fold the pending deltas of every account that has some, one transaction each;
+        how many accounts."""
+        async with statements(self._pool) as conn:
+            accounts = await store.accounts_with_deltas(conn)
+        for account_id in accounts:
+            async with transaction(self._pool) as conn:
+                await store.fold(conn, account_id)
+        return len(accounts)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fold until `stop` is set; a failed round is logged and the next one tried."""
+        while not stop.is_set():
+            try:
+                await self.fold_all()
+            except Exception:
+                log.exception("folding the reports' deltas failed; trying again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._interval)

@@ -46,6 +46,11 @@ async def fold(conn: Connection, account_id: int) -> None:
     await conn.execute(q("fold_report_deltas"), {"account_id": account_id})
 
 
+async def accounts_with_deltas(conn: Connection) -> list[int]:
+    """The accounts that have deltas not yet folded."""
+    return [r["account_id"] for r in await fetch_all(conn, "accounts_with_deltas", {})]
+
+
 async def rebuild(
     conn: Connection, account_id: int, since: date, until: date, campaign_id: int = 0
 ) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg
 
+from server.services.reports import ReportFolding
 from server.storage import reports as store
 
 REFUSED_POST = (
@@ -65,3 +66,26 @@ async def test_a_second_fold_adds_only_what_was_written_since(database_url: str,
         await store.fold(conn, account_id)
         cells = await store.cells(conn, account_id, today - timedelta(days=1), today)
     assert [c.refused for c in cells] == [3]
+
+
+async def test_the_background_fold_empties_every_accounts_deltas(
+    database_url: str, pool: Any
+) -> None:
+    accounts = [_account(database_url) for _ in range(3)]
+    with psycopg.connect(database_url) as conn:
+        for account_id in accounts[:2]:
+            conn.execute(REFUSED_POST, [account_id])
+
+    assert await ReportFolding(pool).fold_all() == 2
+    assert await ReportFolding(pool).fold_all() == 0
+
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT account_id, sum(refused) AS n FROM report_cells"
+            " WHERE account_id = ANY(%s) GROUP BY 1 ORDER BY 1",
+            [accounts],
+        )
+        assert [(r["account_id"], r["n"]) for r in await cursor.fetchall()] == [
+            (accounts[0], 1),
+            (accounts[1], 1),
+        ]

@@ -130,3 +130,15 @@ LEFT JOIN campaigns c ON c.account_id = %(account_id)s AND c.id = g.campaign_id
 LEFT JOIN clients b ON b.account_id = %(account_id)s AND b.id = g.client_id
 LEFT JOIN lead_types t ON t.account_id = %(account_id)s AND t.id = g.lead_type_id
 ORDER BY g.day, g.source_id, g.campaign_id, g.client_id, g.lead_type_id;
+
+-- name: accounts_with_deltas
+-- The accounts that have deltas not yet folded, one index probe each (a skip scan of the
+-- primary key).
+WITH RECURSIVE a AS (
+  (SELECT account_id FROM report_deltas ORDER BY account_id LIMIT 1)
+  UNION ALL
+  SELECT (SELECT d.account_id FROM report_deltas d WHERE d.account_id > a.account_id
+          ORDER BY d.account_id LIMIT 1)
+  FROM a WHERE a.account_id IS NOT NULL
+)
+SELECT account_id FROM a WHERE account_id IS NOT NULL;
