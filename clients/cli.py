@@ -1,5 +1,5 @@
 """The `leadrouter` command: serve, migrate, accounts, keys, source-keys, signing-secrets,
-apply, instructions, offers, lead."""
+apply, instructions, offers, lead, ping, report."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -18,9 +20,10 @@ from urllib.parse import urlencode
 import grpc
 import yaml
 from google.protobuf.json_format import MessageToDict
-from leadrouter.v1 import admin_pb2, billing_pb2, distribution_pb2
+from leadrouter.v1 import admin_pb2, billing_pb2, distribution_pb2, reports_pb2
 
-from clients.client import admin, billing, distribution, document, struct, violations
+from clients.charts import write_daily_chart
+from clients.client import admin, billing, distribution, document, reports, struct, violations
 from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, DEFAULT_SOAP, ConfigError, Settings
 from server.errors import LeadRouterError, NotFound
 
@@ -538,6 +541,105 @@ def cmd_ping(args: argparse.Namespace) -> None:
 # -- serve --------------------------------------------------------------------------------
 
 
+REPORT_BY = {
+    "day": reports_pb2.REPORT_DIMENSION_DAY,
+    "source": reports_pb2.REPORT_DIMENSION_SOURCE,
+    "campaign": reports_pb2.REPORT_DIMENSION_CAMPAIGN,
+    "buyer": reports_pb2.REPORT_DIMENSION_BUYER,
+    "lead-type": reports_pb2.REPORT_DIMENSION_LEAD_TYPE,
+}
+_REPORT_COLUMNS = (
+    ("received", "received"),
+    ("accepted", "accepted"),
+    ("refused", "refused"),
+    ("sold", "sold"),
+    ("sends", "sends"),
+    ("revenue", "revenue"),
+    ("source_cost", "cost"),
+    ("returns", "returns"),
+    ("credits", "credits"),
+    ("source_credits", "src credits"),
+    ("margin", "margin"),
+)
+
+
+def _report_label(row: Any, by: str) -> str:
+    if by == "day":
+        return str(row.day)
+    ident, name = {
+        "source": (row.source_id, row.source_name),
+        "campaign": (row.campaign_id, row.campaign_name),
+        "buyer": (row.buyer_id, row.buyer_name),
+        "lead-type": (row.lead_type_id, row.lead_type_name),
+    }[by]
+    if by == "buyer" and not ident:
+        return "(leads, no buyer)"
+    return f"{name} ({ident})" if name else str(ident)
+
+
+def report_table(rows: Sequence[Any], total: Any, by: str) -> str:
+    """The report as a plain text table, a total line last."""
+    header = [by, *(title for _, title in _REPORT_COLUMNS)]
+    lines = [
+        [_report_label(r, by), *(str(getattr(r, f)) for f, _ in _REPORT_COLUMNS)] for r in rows
+    ]
+    lines.append(["total", *(str(getattr(total, f)) for f, _ in _REPORT_COLUMNS)])
+    widths = [max(len(cells[i]) for cells in [header, *lines]) for i in range(len(header))]
+
+    def line(cells: Sequence[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        return "  ".join([first, *(c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))])
+
+    rule = "-" * len(line(header))
+    refusals = ", ".join(f"{r.reason} {r.count}" for r in total.refusals)
+    footer = [f"refused by reason: {refusals}"] if refusals else []
+    return "\n".join(
+        [line(header), rule, *(line(c) for c in lines[:-1]), rule, line(lines[-1]), *footer]
+    )
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    """Profit and loss over a range of UTC days, as a table (and a chart of it by day)."""
+    if not args.key:
+        raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
+    until = args.to or datetime.now(UTC).date()
+    since = args.since or until - timedelta(days=29)
+    request = reports_pb2.GetProfitAndLossRequest(
+        from_day=since.isoformat(), to_day=until.isoformat(), group_by=[REPORT_BY[args.by]]
+    )
+    try:
+        with reports(args.grpc, args.key) as stub:
+            answer = stub.GetProfitAndLoss(request, timeout=60)
+            daily = answer
+            if args.chart and args.by != "day":
+                by_day = reports_pb2.GetProfitAndLossRequest(
+                    from_day=request.from_day, to_day=request.to_day
+                )
+                daily = stub.GetProfitAndLoss(by_day, timeout=60)
+    except grpc.RpcError as error:
+        raise _rpc_failure(error) from None
+    if args.json:
+        _print_json(MessageToDict(answer))
+    else:
+        print(f"Profit and loss, {since} to {until} (UTC days), by {args.by}")
+        print(report_table(answer.rows, answer.total, args.by))
+    if args.chart:
+        rows = daily.rows
+        try:
+            write_daily_chart(
+                args.chart,
+                [date.fromisoformat(r.day) for r in rows],
+                [Decimal(r.revenue) - Decimal(r.credits) for r in rows],
+                [Decimal(r.source_cost) - Decimal(r.source_credits) for r in rows],
+                [Decimal(r.margin) for r in rows],
+                f"Profit and loss, {since} to {until} (UTC)",
+            )
+        except ValueError as error:
+            raise CommandError(str(error)) from None
+        if not args.json:
+            print(f"chart written to {args.chart}")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     from server.bootstrap import serve
 
@@ -809,6 +911,21 @@ def build_parser() -> argparse.ArgumentParser:
     ping.add_argument("--json", action="store_true", help="print it as JSON")
     _server_options(ping)
     ping.set_defaults(run=cmd_ping)
+
+    report = commands.add_parser(
+        "report", help="print the profit and loss by day, source, campaign, buyer or lead type"
+    )
+    report.add_argument("--by", choices=sorted(REPORT_BY), default="day", help="group by")
+    report.add_argument(
+        "--from", dest="since", type=date.fromisoformat, help="first UTC day (default: 30 days)"
+    )
+    report.add_argument("--to", type=date.fromisoformat, help="last UTC day (default: today)")
+    report.add_argument(
+        "--chart", type=Path, help="write revenue, cost and margin per day (.svg/.png)"
+    )
+    report.add_argument("--json", action="store_true", help="print the report as JSON")
+    _server_options(report)
+    report.set_defaults(run=cmd_report)
     return parser
 
 

@@ -22,6 +22,7 @@ from leadrouter.v1 import (
     billing_pb2_grpc,
     distribution_pb2_grpc,
     quality_pb2_grpc,
+    reports_pb2_grpc,
     visits_pb2_grpc,
 )
 
@@ -146,6 +147,29 @@ async def billing_async(
         yield cast(
             "billing_pb2_grpc.BillingServiceAsyncStub",
             billing_pb2_grpc.BillingServiceStub(channel),
+        )
+
+
+@contextmanager
+def reports(target: str, key: str) -> Iterator[reports_pb2_grpc.ReportServiceStub]:
+    """A blocking ReportService stub whose calls carry the key."""
+    with grpc.insecure_channel(target) as channel:
+        yield reports_pb2_grpc.ReportServiceStub(
+            grpc.intercept_channel(channel, _KeyInterceptor(key))
+        )
+
+
+@asynccontextmanager
+async def reports_async(
+    target: str, key: str
+) -> AsyncIterator[reports_pb2_grpc.ReportServiceAsyncStub]:
+    """An asyncio ReportService stub whose calls carry the key."""
+    async with grpc.aio.insecure_channel(
+        target, interceptors=[_AsyncKeyInterceptor(key)]
+    ) as channel:
+        yield cast(
+            "reports_pb2_grpc.ReportServiceAsyncStub",
+            reports_pb2_grpc.ReportServiceStub(channel),
         )
 
 

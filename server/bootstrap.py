@@ -40,6 +40,7 @@ from server.rpc.in_process import InProcessServer
 from server.rpc.leads import LeadServicer, ping_message, response_message
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
+from server.rpc.reports import ReportServicer
 from server.rpc.visits import VisitServicer
 from server.services.accounts import Accounts
 from server.services.billing.cards import Cards, ChargeSettings
@@ -84,6 +85,7 @@ from server.services.operations.redirects import RedirectNotices
 from server.services.portal import Portal
 from server.services.quality.returns import Returns
 from server.services.quality.review import QcReview
+from server.services.reports import ReportFolding, Reports
 from server.services.signing_secrets import SigningSecrets
 from server.services.source_keys import SourceKeys
 from server.services.visits import (
@@ -245,11 +247,13 @@ async def servicers(
         portal=PortalServicer(Portal(pool, states)),
         billing=BillingServicer(Ledger(pool), cards),
         visits=VisitServicer(Trackings(pool), RecordVisit(pool, visits), VisitReads(pool)),
+        reports=ReportServicer(Reports(pool)),
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     charging = asyncio.create_task(cards.run(stop))
     sweeping = asyncio.create_task(VisitRetention(pool, visits).run(stop))
+    folding = asyncio.create_task(ReportFolding(pool).run(stop))
     try:
         yield built
     finally:
@@ -257,6 +261,7 @@ async def servicers(
         await running
         await charging
         await sweeping
+        await folding
         await queue_pool.close()
 
 

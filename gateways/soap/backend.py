@@ -14,6 +14,7 @@ from leadrouter.v1 import (
     distribution_pb2_grpc,
     geo_pb2_grpc,
     portal_pb2_grpc,
+    reports_pb2_grpc,
     visits_pb2_grpc,
 )
 
@@ -30,6 +31,7 @@ class Backend:
     portal: Any = None
     billing: Any = None
     visits: Any = None
+    reports: Any = None
     timeout: float = 30.0
 
     @classmethod
@@ -41,6 +43,7 @@ class Backend:
             portal=portal_pb2_grpc.PortalServiceStub(channel),
             billing=billing_pb2_grpc.BillingServiceStub(channel),
             visits=visits_pb2_grpc.VisitServiceStub(channel),
+            reports=reports_pb2_grpc.ReportServiceStub(channel),
             timeout=timeout,
         )
 

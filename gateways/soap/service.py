@@ -16,6 +16,7 @@ from leadrouter.v1 import (
     geo_pb2,
     leads_pb2,
     portal_pb2,
+    reports_pb2,
     visits_pb2,
 )
 from spyne import Fault, ServiceBase, rpc
@@ -231,6 +232,12 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
     def SetDefaultFieldMappings(ctx: Any, Key: str, DeliveryUID: int) -> None:
         request = admin_pb2.SetDefaultFieldMappingsRequest(delivery_id=DeliveryUID)
         _backend(ctx).call("admin", "SetDefaultFieldMappings", request, Key)
+
+    @rpc(Str, Long)
+    def UpdateLeadReportCache(ctx: Any, key: str, leadUid: int) -> None:
+        """Rebuilds the profit-and-loss aggregates the lead counts in (its day, its campaign)."""
+        request = reports_pb2.UpdateLeadReportCacheRequest(lead_id=leadUid)
+        _backend(ctx).call("reports", "UpdateLeadReportCache", request, key)
 
     @rpc(Str, ClientItemType, array_of(ClientFieldType), _returns=Long)
     def AddEditClient(ctx: Any, Key: str, Client: Any, FieldData: Any) -> int:

@@ -24,6 +24,8 @@ from leadrouter.v1 import (
     portal_pb2_grpc,
     quality_pb2,
     quality_pb2_grpc,
+    reports_pb2,
+    reports_pb2_grpc,
     visits_pb2,
     visits_pb2_grpc,
 )
@@ -37,6 +39,7 @@ from server.rpc.interceptor import Authenticate, ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
+from server.rpc.reports import ReportServicer
 from server.rpc.visits import VisitServicer
 
 SERVICE_NAMES = (
@@ -48,6 +51,7 @@ SERVICE_NAMES = (
     portal_pb2.DESCRIPTOR.services_by_name["PortalService"].full_name,
     billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name,
     visits_pb2.DESCRIPTOR.services_by_name["VisitService"].full_name,
+    reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
 )
 
 
@@ -65,6 +69,7 @@ class Servicers:
     portal: PortalServicer
     billing: BillingServicer
     visits: VisitServicer
+    reports: ReportServicer
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ async def create_server(servicers: Servicers, address: str) -> Served:
         portal_pb2_grpc.add_PortalServiceServicer_to_server(servicers.portal, registrar)
         billing_pb2_grpc.add_BillingServiceServicer_to_server(servicers.billing, registrar)
         visits_pb2_grpc.add_VisitServiceServicer_to_server(servicers.visits, registrar)
+        reports_pb2_grpc.add_ReportServiceServicer_to_server(servicers.reports, registrar)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

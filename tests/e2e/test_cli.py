@@ -622,6 +622,7 @@ def test_apply_with_a_wrong_key_is_unauthenticated(cli_server: Server, key: str)
         ["instructions"],
         ["offers"],
         ["lead"],
+        ["report"],
     ],
     ids=lambda command: " ".join(command) or "leadrouter",
 )

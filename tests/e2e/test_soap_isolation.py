@@ -86,13 +86,14 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
         },
         "GetSiteVisitInformationForLead": {"leadUid": lead_id},
         "GetSiteVisitInformationForVisitId": {"visitId": A_VISIT},
+        "UpdateLeadReportCache": {"leadUid": lead_id},
     }  # fmt: skip
 
 
 A_VISIT = "a-visit"  # recorded in A's account by the test
 LOWER_CASE_KEY = (
     "ResendLead", "GetClientsforCriteria", "GetSiteVisitInformationForLead",
-    "GetSiteVisitInformationForVisitId",
+    "GetSiteVisitInformationForVisitId", "UpdateLeadReportCache",
 )  # fmt: skip
 NEUTRAL = {"GetStateList", "GetUSZipCodesforState", "GetUSZipCodesforCounty",
            "GetUSZipCodesforFIPS", "GetUSZipCodesfromRadius"}  # fmt: skip
