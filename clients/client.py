@@ -17,7 +17,12 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.struct_pb2 import Struct
 from google.rpc import error_details_pb2, status_pb2
-from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc, quality_pb2_grpc
+from leadrouter.v1 import (
+    admin_pb2_grpc,
+    distribution_pb2_grpc,
+    marketplace_pb2_grpc,
+    quality_pb2_grpc,
+)
 
 
 def _with_key(details: Any, key: str) -> Any:
@@ -104,6 +109,20 @@ async def quality_async(
         yield cast(
             "quality_pb2_grpc.QualityServiceAsyncStub",
             quality_pb2_grpc.QualityServiceStub(channel),
+        )
+
+
+@asynccontextmanager
+async def marketplace_async(
+    target: str, key: str
+) -> AsyncIterator[marketplace_pb2_grpc.MarketplaceServiceAsyncStub]:
+    """An asyncio MarketplaceService stub whose calls carry the key."""
+    async with grpc.aio.insecure_channel(
+        target, interceptors=[_AsyncKeyInterceptor(key)]
+    ) as channel:
+        yield cast(
+            "marketplace_pb2_grpc.MarketplaceServiceAsyncStub",
+            marketplace_pb2_grpc.MarketplaceServiceStub(channel),
         )
 
 

@@ -35,6 +35,7 @@ from server.rpc.distribution import DistributionServicer
 from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
 from server.rpc.leads import LeadServicer, response_message
+from server.rpc.marketplace import MarketplaceServicer
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 from server.services.accounts import Accounts
@@ -70,6 +71,9 @@ from server.services.intake.queueing import AnswerForm, QueueLeads
 from server.services.intake.submit import SubmitLeads
 from server.services.intake.update import UpdateLead
 from server.services.leads import Leads
+from server.services.marketplace.aged import AgedLeads
+from server.services.marketplace.catalog import MarketplaceCatalog
+from server.services.marketplace.purchases import PackPurchases
 from server.services.operations.confirmations import ConfirmSales
 from server.services.operations.lookups import OperationLookups
 from server.services.operations.manual_sends import ManualSends
@@ -216,6 +220,9 @@ async def servicers(
         quality=QualityServicer(QcReview(pool, on_approved=engine.wake), Returns(pool)),
         geo=GeoServicer(Geo(us_places.load)),
         portal=PortalServicer(Portal(pool, states)),
+        marketplace=MarketplaceServicer(
+            MarketplaceCatalog(pool), PackPurchases(pool), AgedLeads(pool)
+        ),
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))

@@ -18,6 +18,8 @@ from leadrouter.v1 import (
     geo_pb2_grpc,
     leads_pb2,
     leads_pb2_grpc,
+    marketplace_pb2,
+    marketplace_pb2_grpc,
     portal_pb2,
     portal_pb2_grpc,
     quality_pb2,
@@ -30,6 +32,7 @@ from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
 from server.rpc.interceptor import Authenticate, ServiceInterceptor
 from server.rpc.leads import LeadServicer
+from server.rpc.marketplace import MarketplaceServicer
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 
@@ -40,6 +43,7 @@ SERVICE_NAMES = (
     quality_pb2.DESCRIPTOR.services_by_name["QualityService"].full_name,
     geo_pb2.DESCRIPTOR.services_by_name["GeoService"].full_name,
     portal_pb2.DESCRIPTOR.services_by_name["PortalService"].full_name,
+    marketplace_pb2.DESCRIPTOR.services_by_name["MarketplaceService"].full_name,
 )
 
 
@@ -55,6 +59,7 @@ class Servicers:
     quality: QualityServicer
     geo: GeoServicer
     portal: PortalServicer
+    marketplace: MarketplaceServicer
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,9 @@ async def create_server(servicers: Servicers, address: str) -> Served:
         quality_pb2_grpc.add_QualityServiceServicer_to_server(servicers.quality, registrar)
         geo_pb2_grpc.add_GeoServiceServicer_to_server(servicers.geo, registrar)
         portal_pb2_grpc.add_PortalServiceServicer_to_server(servicers.portal, registrar)
+        marketplace_pb2_grpc.add_MarketplaceServiceServicer_to_server(
+            servicers.marketplace, registrar
+        )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(
