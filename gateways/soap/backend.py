@@ -8,7 +8,13 @@ from typing import Any
 
 import grpc
 from google.protobuf.message import Message
-from leadrouter.v1 import admin_pb2_grpc, distribution_pb2_grpc, geo_pb2_grpc, portal_pb2_grpc
+from leadrouter.v1 import (
+    admin_pb2_grpc,
+    distribution_pb2_grpc,
+    geo_pb2_grpc,
+    marketplace_pb2_grpc,
+    portal_pb2_grpc,
+)
 
 from gateways.soap.faults import client_fault, from_rpc_error
 
@@ -21,6 +27,7 @@ class Backend:
     distribution: Any
     geo: Any = None
     portal: Any = None
+    marketplace: Any = None
     timeout: float = 30.0
 
     @classmethod
@@ -30,6 +37,7 @@ class Backend:
             distribution=distribution_pb2_grpc.DistributionServiceStub(channel),
             geo=geo_pb2_grpc.GeoServiceStub(channel),
             portal=portal_pb2_grpc.PortalServiceStub(channel),
+            marketplace=marketplace_pb2_grpc.MarketplaceServiceStub(channel),
             timeout=timeout,
         )
 

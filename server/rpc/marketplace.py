@@ -89,6 +89,7 @@ def criterion_message(c: Criterion) -> buyers_pb2.Criterion:
         operator=int(c.operator),  # type: ignore[arg-type]
         value=c.value,
         expression=c.expression,
+        field_id=c.field_id,
         id=c.id,
     )
 
@@ -119,9 +120,10 @@ def pack_of(message: marketplace_pb2.LeadPack) -> LeadPack:
     )
 
 
-def pack_message(pack: LeadPack) -> marketplace_pb2.LeadPack:
+def pack_message(pack: LeadPack, account_id: int) -> marketplace_pb2.LeadPack:
     message = marketplace_pb2.LeadPack(
         id=pack.id,
+        account_id=account_id,
         description=pack.description,
         pack_type=int(pack.pack_type),  # type: ignore[arg-type]
         lead_type_id=pack.lead_type_id,
@@ -228,7 +230,7 @@ class MarketplaceServicer(marketplace_pb2_grpc.MarketplaceServiceServicer):
     async def SaveLeadPack(
         self, request: marketplace_pb2.LeadPack, context: Context
     ) -> marketplace_pb2.LeadPack:
-        return pack_message(await self._catalog.save_pack(_account(), pack_of(request)))
+        return pack_message(await self._catalog.save_pack(_account(), pack_of(request)), _account())
 
     async def ListLeadPacks(
         self, request: marketplace_pb2.ListLeadPacksRequest, context: Context
@@ -240,7 +242,9 @@ class MarketplaceServicer(marketplace_pb2_grpc.MarketplaceServiceServicer):
             pack_type=_enum(PackType, request.pack_type, "pack_type"),
             reseller_id=request.reseller_id,
         )
-        return marketplace_pb2.ListLeadPacksResponse(packs=[pack_message(p) for p in packs])
+        return marketplace_pb2.ListLeadPacksResponse(
+            packs=[pack_message(p, _account()) for p in packs]
+        )
 
     async def SavePromoCode(
         self, request: marketplace_pb2.PromoCode, context: Context

@@ -26,17 +26,17 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from leadrouter.v1 import buyers_pb2 as leadrouter_dot_v1_dot_buyers__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fleadrouter/v1/marketplace.proto\x12\rleadrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aleadrouter/v1/buyers.proto\"!\n\x05Named\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\"\x12\n\x10ListNamedRequest\"8\n\x11ListNamedResponse\x12#\n\x05items\x18\x01 \x03(\x0b\x32\x14.leadrouter.v1.Named\"\xda\x03\n\x08LeadPack\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tpack_type\x18\x03 \x01(\x0e\x32\x17.leadrouter.v1.PackType\x12\x14\n\x0clead_type_id\x18\x04 \x01(\x03\x12\x16\n\x0elead_type_name\x18\x05 \x01(\t\x12\x18\n\x10lead_category_id\x18\x06 \x01(\x03\x12\x18\n\x10pack_category_id\x18\x07 \x01(\x03\x12\x13\n\x0breseller_id\x18\x08 \x01(\x03\x12\x10\n\x08quantity\x18\t \x01(\x05\x12\r\n\x05price\x18\n \x01(\t\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tstart_day\x18\x0c \x01(\x05\x12\x0f\n\x07\x65nd_day\x18\r \x01(\x05\x12\x11\n\torder_min\x18\x0e \x01(\x05\x12\x11\n\torder_max\x18\x0f \x01(\x05\x12\x18\n\x10include_over_max\x18\x10 \x01(\x08\x12*\n\x08\x63riteria\x18\x11 \x03(\x0b\x32\x18.leadrouter.v1.Criterion\x12)\n\x06status\x18\x12 \x01(\x0e\x32\x19.leadrouter.v1.PackStatus\"}\n\x14ListLeadPacksRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x18\n\x10pack_category_id\x18\x02 \x01(\x03\x12*\n\tpack_type\x18\x03 \x01(\x0e\x32\x17.leadrouter.v1.PackType\x12\x13\n\x0breseller_id\x18\x04 \x01(\x03\"?\n\x15ListLeadPacksResponse\x12&\n\x05packs\x18\x01 \x03(\x0b\x32\x17.leadrouter.v1.LeadPack\"\xdc\x01\n\tPromoCode\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x13\n\x0breseller_id\x18\x02 \x01(\x03\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x13\n\x0bmoney_value\x18\x04 \x01(\t\x12\x15\n\rpercent_value\x18\x05 \x01(\t\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tuse_limit\x18\x07 \x01(\x05\x12\x11\n\tclient_id\x18\x08 \x01(\x03\x12\x10\n\x08pack_ids\x18\t \x03(\x03\x12\x0c\n\x04uses\x18\n \x01(\x05\",\n\x15ListPromoCodesRequest\x12\x13\n\x0breseller_id\x18\x01 \x01(\x03\"G\n\x16ListPromoCodesResponse\x12-\n\x0bpromo_codes\x18\x01 \x03(\x0b\x32\x18.leadrouter.v1.PromoCode\"{\n\x12\x42uyLeadPackRequest\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x1b\n\x13\x64\x65livery_account_id\x18\x02 \x01(\x03\x12\x0f\n\x07pack_id\x18\x03 \x01(\x03\x12\x10\n\x08quantity\x18\x04 \x01(\x05\x12\x12\n\npromo_code\x18\x05 \x01(\t\"\x96\x01\n\x13\x42uyLeadPackResponse\x12\x13\n\x0bpurchase_id\x18\x01 \x01(\x03\x12#\n\x05order\x18\x02 \x01(\x0b\x32\x14.leadrouter.v1.Order\x12\x12\n\nlist_price\x18\x03 \x01(\t\x12\x10\n\x08\x64iscount\x18\x04 \x01(\t\x12\r\n\x05price\x18\x05 \x01(\t\x12\x10\n\x08promo_id\x18\x06 \x01(\x03\"\xff\x01\n\x14\x46indAgedLeadsRequest\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x1b\n\x13\x64\x65livery_account_id\x18\x02 \x01(\x03\x12\x14\n\x0clead_type_id\x18\x03 \x01(\x03\x12\x11\n\tstart_day\x18\x04 \x01(\x05\x12\x0f\n\x07\x65nd_day\x18\x05 \x01(\x05\x12\x18\n\x10lead_category_id\x18\x06 \x01(\x03\x12\x14\n\x0cuse_over_max\x18\x07 \x01(\x08\x12*\n\x08\x63riteria\x18\x08 \x03(\x0b\x32\x18.leadrouter.v1.Criterion\x12\x12\n\nlead_price\x18\t \x01(\t\x12\r\n\x05limit\x18\n \x01(\x05\"~\n\x08\x41gedLead\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12/\n\x0breceived_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05price\x18\x03 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x04 \x01(\x03\x12\x0c\n\x04sold\x18\x05 \x01(\x05\"?\n\x15\x46indAgedLeadsResponse\x12&\n\x05leads\x18\x01 \x03(\x0b\x32\x17.leadrouter.v1.AgedLead\"\xca\x01\n\x08\x44\x61taPull\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x11\n\tclient_id\x18\x02 \x01(\x03\x12\x1b\n\x13\x64\x65livery_account_id\x18\x03 \x01(\x03\x12\x10\n\x08lead_ids\x18\x04 \x03(\x03\x12\x13\n\x0btotal_price\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\x05\x12\x1b\n\x13\x63\x61rd_transaction_id\x18\x07 \x01(\x03\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x14SaveDataPullResponse\x12%\n\x04pull\x18\x01 \x01(\x0b\x32\x17.leadrouter.v1.DataPull\x12\x15\n\rsold_lead_ids\x18\x02 \x03(\x03\x12\x1f\n\x17\x61lready_pulled_lead_ids\x18\x03 \x03(\x03\"#\n\x15\x45xportDataPullRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"4\n\x16\x45xportDataPullResponse\x12\x0b\n\x03\x63sv\x18\x01 \x01(\t\x12\r\n\x05leads\x18\x02 \x01(\x05*Q\n\x08PackType\x12\x19\n\x15PACK_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12PACK_TYPE_STANDARD\x10\x01\x12\x12\n\x0ePACK_TYPE_AGED\x10\x02*[\n\nPackStatus\x12\x1b\n\x17PACK_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12PACK_STATUS_ACTIVE\x10\x01\x12\x18\n\x14PACK_STATUS_INACTIVE\x10\x02\x32\xff\x08\n\x12MarketplaceService\x12>\n\x10SaveLeadCategory\x12\x14.leadrouter.v1.Named\x1a\x14.leadrouter.v1.Named\x12W\n\x12ListLeadCategories\x12\x1f.leadrouter.v1.ListNamedRequest\x1a .leadrouter.v1.ListNamedResponse\x12:\n\x0cSaveReseller\x12\x14.leadrouter.v1.Named\x1a\x14.leadrouter.v1.Named\x12R\n\rListResellers\x12\x1f.leadrouter.v1.ListNamedRequest\x1a .leadrouter.v1.ListNamedResponse\x12\x42\n\x14SaveLeadPackCategory\x12\x14.leadrouter.v1.Named\x1a\x14.leadrouter.v1.Named\x12[\n\x16ListLeadPackCategories\x12\x1f.leadrouter.v1.ListNamedRequest\x1a .leadrouter.v1.ListNamedResponse\x12@\n\x0cSaveLeadPack\x12\x17.leadrouter.v1.LeadPack\x1a\x17.leadrouter.v1.LeadPack\x12Z\n\rListLeadPacks\x12#.leadrouter.v1.ListLeadPacksRequest\x1a$.leadrouter.v1.ListLeadPacksResponse\x12\x43\n\rSavePromoCode\x12\x18.leadrouter.v1.PromoCode\x1a\x18.leadrouter.v1.PromoCode\x12]\n\x0eListPromoCodes\x12$.leadrouter.v1.ListPromoCodesRequest\x1a%.leadrouter.v1.ListPromoCodesResponse\x12T\n\x0b\x42uyLeadPack\x12!.leadrouter.v1.BuyLeadPackRequest\x1a\".leadrouter.v1.BuyLeadPackResponse\x12Z\n\rFindAgedLeads\x12#.leadrouter.v1.FindAgedLeadsRequest\x1a$.leadrouter.v1.FindAgedLeadsResponse\x12L\n\x0cSaveDataPull\x12\x17.leadrouter.v1.DataPull\x1a#.leadrouter.v1.SaveDataPullResponse\x12]\n\x0e\x45xportDataPull\x12$.leadrouter.v1.ExportDataPullRequest\x1a%.leadrouter.v1.ExportDataPullResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fleadrouter/v1/marketplace.proto\x12\rleadrouter.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1aleadrouter/v1/buyers.proto\"!\n\x05Named\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04name\x18\x02 \x01(\t\"\x12\n\x10ListNamedRequest\"8\n\x11ListNamedResponse\x12#\n\x05items\x18\x01 \x03(\x0b\x32\x14.leadrouter.v1.Named\"\xee\x03\n\x08LeadPack\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\tpack_type\x18\x03 \x01(\x0e\x32\x17.leadrouter.v1.PackType\x12\x14\n\x0clead_type_id\x18\x04 \x01(\x03\x12\x16\n\x0elead_type_name\x18\x05 \x01(\t\x12\x18\n\x10lead_category_id\x18\x06 \x01(\x03\x12\x18\n\x10pack_category_id\x18\x07 \x01(\x03\x12\x13\n\x0breseller_id\x18\x08 \x01(\x03\x12\x10\n\x08quantity\x18\t \x01(\x05\x12\r\n\x05price\x18\n \x01(\t\x12.\n\nexpires_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tstart_day\x18\x0c \x01(\x05\x12\x0f\n\x07\x65nd_day\x18\r \x01(\x05\x12\x11\n\torder_min\x18\x0e \x01(\x05\x12\x11\n\torder_max\x18\x0f \x01(\x05\x12\x18\n\x10include_over_max\x18\x10 \x01(\x08\x12*\n\x08\x63riteria\x18\x11 \x03(\x0b\x32\x18.leadrouter.v1.Criterion\x12)\n\x06status\x18\x12 \x01(\x0e\x32\x19.leadrouter.v1.PackStatus\x12\x12\n\naccount_id\x18\x13 \x01(\x03\"}\n\x14ListLeadPacksRequest\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x18\n\x10pack_category_id\x18\x02 \x01(\x03\x12*\n\tpack_type\x18\x03 \x01(\x0e\x32\x17.leadrouter.v1.PackType\x12\x13\n\x0breseller_id\x18\x04 \x01(\x03\"?\n\x15ListLeadPacksResponse\x12&\n\x05packs\x18\x01 \x03(\x0b\x32\x17.leadrouter.v1.LeadPack\"\xdc\x01\n\tPromoCode\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x13\n\x0breseller_id\x18\x02 \x01(\x03\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\x13\n\x0bmoney_value\x18\x04 \x01(\t\x12\x15\n\rpercent_value\x18\x05 \x01(\t\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tuse_limit\x18\x07 \x01(\x05\x12\x11\n\tclient_id\x18\x08 \x01(\x03\x12\x10\n\x08pack_ids\x18\t \x03(\x03\x12\x0c\n\x04uses\x18\n \x01(\x05\",\n\x15ListPromoCodesRequest\x12\x13\n\x0breseller_id\x18\x01 \x01(\x03\"G\n\x16ListPromoCodesResponse\x12-\n\x0bpromo_codes\x18\x01 \x03(\x0b\x32\x18.leadrouter.v1.PromoCode\"{\n\x12\x42uyLeadPackRequest\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x1b\n\x13\x64\x65livery_account_id\x18\x02 \x01(\x03\x12\x0f\n\x07pack_id\x18\x03 \x01(\x03\x12\x10\n\x08quantity\x18\x04 \x01(\x05\x12\x12\n\npromo_code\x18\x05 \x01(\t\"\x96\x01\n\x13\x42uyLeadPackResponse\x12\x13\n\x0bpurchase_id\x18\x01 \x01(\x03\x12#\n\x05order\x18\x02 \x01(\x0b\x32\x14.leadrouter.v1.Order\x12\x12\n\nlist_price\x18\x03 \x01(\t\x12\x10\n\x08\x64iscount\x18\x04 \x01(\t\x12\r\n\x05price\x18\x05 \x01(\t\x12\x10\n\x08promo_id\x18\x06 \x01(\x03\"\xff\x01\n\x14\x46indAgedLeadsRequest\x12\x11\n\tclient_id\x18\x01 \x01(\x03\x12\x1b\n\x13\x64\x65livery_account_id\x18\x02 \x01(\x03\x12\x14\n\x0clead_type_id\x18\x03 \x01(\x03\x12\x11\n\tstart_day\x18\x04 \x01(\x05\x12\x0f\n\x07\x65nd_day\x18\x05 \x01(\x05\x12\x18\n\x10lead_category_id\x18\x06 \x01(\x03\x12\x14\n\x0cuse_over_max\x18\x07 \x01(\x08\x12*\n\x08\x63riteria\x18\x08 \x03(\x0b\x32\x18.leadrouter.v1.Criterion\x12\x12\n\nlead_price\x18\t \x01(\t\x12\r\n\x05limit\x18\n \x01(\x05\"~\n\x08\x41gedLead\x12\x0f\n\x07lead_id\x18\x01 \x01(\x03\x12/\n\x0breceived_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05price\x18\x03 \x01(\t\x12\x13\n\x0b\x63\x61mpaign_id\x18\x04 \x01(\x03\x12\x0c\n\x04sold\x18\x05 \x01(\x05\"?\n\x15\x46indAgedLeadsResponse\x12&\n\x05leads\x18\x01 \x03(\x0b\x32\x17.leadrouter.v1.AgedLead\"\xca\x01\n\x08\x44\x61taPull\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x11\n\tclient_id\x18\x02 \x01(\x03\x12\x1b\n\x13\x64\x65livery_account_id\x18\x03 \x01(\x03\x12\x10\n\x08lead_ids\x18\x04 \x03(\x03\x12\x13\n\x0btotal_price\x18\x05 \x01(\t\x12\x0e\n\x06status\x18\x06 \x01(\x05\x12\x1b\n\x13\x63\x61rd_transaction_id\x18\x07 \x01(\x03\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x14SaveDataPullResponse\x12%\n\x04pull\x18\x01 \x01(\x0b\x32\x17.leadrouter.v1.DataPull\x12\x15\n\rsold_lead_ids\x18\x02 \x03(\x03\x12\x1f\n\x17\x61lready_pulled_lead_ids\x18\x03 \x03(\x03\"#\n\x15\x45xportDataPullRequest\x12\n\n\x02id\x18\x01 \x01(\x03\"4\n\x16\x45xportDataPullResponse\x12\x0b\n\x03\x63sv\x18\x01 \x01(\t\x12\r\n\x05leads\x18\x02 \x01(\x05*Q\n\x08PackType\x12\x19\n\x15PACK_TYPE_UNSPECIFIED\x10\x00\x12\x16\n\x12PACK_TYPE_STANDARD\x10\x01\x12\x12\n\x0ePACK_TYPE_AGED\x10\x02*[\n\nPackStatus\x12\x1b\n\x17PACK_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12PACK_STATUS_ACTIVE\x10\x01\x12\x18\n\x14PACK_STATUS_INACTIVE\x10\x02\x32\xff\x08\n\x12MarketplaceService\x12>\n\x10SaveLeadCategory\x12\x14.leadrouter.v1.Named\x1a\x14.leadrouter.v1.Named\x12W\n\x12ListLeadCategories\x12\x1f.leadrouter.v1.ListNamedRequest\x1a .leadrouter.v1.ListNamedResponse\x12:\n\x0cSaveReseller\x12\x14.leadrouter.v1.Named\x1a\x14.leadrouter.v1.Named\x12R\n\rListResellers\x12\x1f.leadrouter.v1.ListNamedRequest\x1a .leadrouter.v1.ListNamedResponse\x12\x42\n\x14SaveLeadPackCategory\x12\x14.leadrouter.v1.Named\x1a\x14.leadrouter.v1.Named\x12[\n\x16ListLeadPackCategories\x12\x1f.leadrouter.v1.ListNamedRequest\x1a .leadrouter.v1.ListNamedResponse\x12@\n\x0cSaveLeadPack\x12\x17.leadrouter.v1.LeadPack\x1a\x17.leadrouter.v1.LeadPack\x12Z\n\rListLeadPacks\x12#.leadrouter.v1.ListLeadPacksRequest\x1a$.leadrouter.v1.ListLeadPacksResponse\x12\x43\n\rSavePromoCode\x12\x18.leadrouter.v1.PromoCode\x1a\x18.leadrouter.v1.PromoCode\x12]\n\x0eListPromoCodes\x12$.leadrouter.v1.ListPromoCodesRequest\x1a%.leadrouter.v1.ListPromoCodesResponse\x12T\n\x0b\x42uyLeadPack\x12!.leadrouter.v1.BuyLeadPackRequest\x1a\".leadrouter.v1.BuyLeadPackResponse\x12Z\n\rFindAgedLeads\x12#.leadrouter.v1.FindAgedLeadsRequest\x1a$.leadrouter.v1.FindAgedLeadsResponse\x12L\n\x0cSaveDataPull\x12\x17.leadrouter.v1.DataPull\x1a#.leadrouter.v1.SaveDataPullResponse\x12]\n\x0e\x45xportDataPull\x12$.leadrouter.v1.ExportDataPullRequest\x1a%.leadrouter.v1.ExportDataPullResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'leadrouter.v1.marketplace_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PACKTYPE']._serialized_start=2379
-  _globals['_PACKTYPE']._serialized_end=2460
-  _globals['_PACKSTATUS']._serialized_start=2462
-  _globals['_PACKSTATUS']._serialized_end=2553
+  _globals['_PACKTYPE']._serialized_start=2399
+  _globals['_PACKTYPE']._serialized_end=2480
+  _globals['_PACKSTATUS']._serialized_start=2482
+  _globals['_PACKSTATUS']._serialized_end=2573
   _globals['_NAMED']._serialized_start=111
   _globals['_NAMED']._serialized_end=144
   _globals['_LISTNAMEDREQUEST']._serialized_start=146
@@ -44,35 +44,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTNAMEDRESPONSE']._serialized_start=166
   _globals['_LISTNAMEDRESPONSE']._serialized_end=222
   _globals['_LEADPACK']._serialized_start=225
-  _globals['_LEADPACK']._serialized_end=699
-  _globals['_LISTLEADPACKSREQUEST']._serialized_start=701
-  _globals['_LISTLEADPACKSREQUEST']._serialized_end=826
-  _globals['_LISTLEADPACKSRESPONSE']._serialized_start=828
-  _globals['_LISTLEADPACKSRESPONSE']._serialized_end=891
-  _globals['_PROMOCODE']._serialized_start=894
-  _globals['_PROMOCODE']._serialized_end=1114
-  _globals['_LISTPROMOCODESREQUEST']._serialized_start=1116
-  _globals['_LISTPROMOCODESREQUEST']._serialized_end=1160
-  _globals['_LISTPROMOCODESRESPONSE']._serialized_start=1162
-  _globals['_LISTPROMOCODESRESPONSE']._serialized_end=1233
-  _globals['_BUYLEADPACKREQUEST']._serialized_start=1235
-  _globals['_BUYLEADPACKREQUEST']._serialized_end=1358
-  _globals['_BUYLEADPACKRESPONSE']._serialized_start=1361
-  _globals['_BUYLEADPACKRESPONSE']._serialized_end=1511
-  _globals['_FINDAGEDLEADSREQUEST']._serialized_start=1514
-  _globals['_FINDAGEDLEADSREQUEST']._serialized_end=1769
-  _globals['_AGEDLEAD']._serialized_start=1771
-  _globals['_AGEDLEAD']._serialized_end=1897
-  _globals['_FINDAGEDLEADSRESPONSE']._serialized_start=1899
-  _globals['_FINDAGEDLEADSRESPONSE']._serialized_end=1962
-  _globals['_DATAPULL']._serialized_start=1965
-  _globals['_DATAPULL']._serialized_end=2167
-  _globals['_SAVEDATAPULLRESPONSE']._serialized_start=2169
-  _globals['_SAVEDATAPULLRESPONSE']._serialized_end=2286
-  _globals['_EXPORTDATAPULLREQUEST']._serialized_start=2288
-  _globals['_EXPORTDATAPULLREQUEST']._serialized_end=2323
-  _globals['_EXPORTDATAPULLRESPONSE']._serialized_start=2325
-  _globals['_EXPORTDATAPULLRESPONSE']._serialized_end=2377
-  _globals['_MARKETPLACESERVICE']._serialized_start=2556
-  _globals['_MARKETPLACESERVICE']._serialized_end=3707
+  _globals['_LEADPACK']._serialized_end=719
+  _globals['_LISTLEADPACKSREQUEST']._serialized_start=721
+  _globals['_LISTLEADPACKSREQUEST']._serialized_end=846
+  _globals['_LISTLEADPACKSRESPONSE']._serialized_start=848
+  _globals['_LISTLEADPACKSRESPONSE']._serialized_end=911
+  _globals['_PROMOCODE']._serialized_start=914
+  _globals['_PROMOCODE']._serialized_end=1134
+  _globals['_LISTPROMOCODESREQUEST']._serialized_start=1136
+  _globals['_LISTPROMOCODESREQUEST']._serialized_end=1180
+  _globals['_LISTPROMOCODESRESPONSE']._serialized_start=1182
+  _globals['_LISTPROMOCODESRESPONSE']._serialized_end=1253
+  _globals['_BUYLEADPACKREQUEST']._serialized_start=1255
+  _globals['_BUYLEADPACKREQUEST']._serialized_end=1378
+  _globals['_BUYLEADPACKRESPONSE']._serialized_start=1381
+  _globals['_BUYLEADPACKRESPONSE']._serialized_end=1531
+  _globals['_FINDAGEDLEADSREQUEST']._serialized_start=1534
+  _globals['_FINDAGEDLEADSREQUEST']._serialized_end=1789
+  _globals['_AGEDLEAD']._serialized_start=1791
+  _globals['_AGEDLEAD']._serialized_end=1917
+  _globals['_FINDAGEDLEADSRESPONSE']._serialized_start=1919
+  _globals['_FINDAGEDLEADSRESPONSE']._serialized_end=1982
+  _globals['_DATAPULL']._serialized_start=1985
+  _globals['_DATAPULL']._serialized_end=2187
+  _globals['_SAVEDATAPULLRESPONSE']._serialized_start=2189
+  _globals['_SAVEDATAPULLRESPONSE']._serialized_end=2306
+  _globals['_EXPORTDATAPULLREQUEST']._serialized_start=2308
+  _globals['_EXPORTDATAPULLREQUEST']._serialized_end=2343
+  _globals['_EXPORTDATAPULLRESPONSE']._serialized_start=2345
+  _globals['_EXPORTDATAPULLRESPONSE']._serialized_end=2397
+  _globals['_MARKETPLACESERVICE']._serialized_start=2576
+  _globals['_MARKETPLACESERVICE']._serialized_end=3727
 # @@protoc_insertion_point(module_scope)

@@ -145,6 +145,7 @@ class LeadPack(_message.Message):
     INCLUDE_OVER_MAX_FIELD_NUMBER: _builtins.int
     CRITERIA_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
+    ACCOUNT_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """LeadPackUID; 0 (or -1) = new"""
     description: _builtins.str
@@ -170,6 +171,8 @@ class LeadPack(_message.Message):
     """0 = no maximum"""
     include_over_max: _builtins.bool
     status: Global___PackStatus.ValueType
+    account_id: _builtins.int
+    """read only: the account's id (AccountUID)"""
     @_builtins.property
     def expires_at(self) -> _timestamp_pb2.Timestamp:
         """unset = never"""
@@ -197,10 +200,11 @@ class LeadPack(_message.Message):
         include_over_max: _builtins.bool = ...,
         criteria: _abc.Iterable[_buyers_pb2.Criterion] | None = ...,
         status: Global___PackStatus.ValueType = ...,
+        account_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["criteria", b"criteria", "description", b"description", "end_day", b"end_day", "expires_at", b"expires_at", "id", b"id", "include_over_max", b"include_over_max", "lead_category_id", b"lead_category_id", "lead_type_id", b"lead_type_id", "lead_type_name", b"lead_type_name", "order_max", b"order_max", "order_min", b"order_min", "pack_category_id", b"pack_category_id", "pack_type", b"pack_type", "price", b"price", "quantity", b"quantity", "reseller_id", b"reseller_id", "start_day", b"start_day", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_id", b"account_id", "criteria", b"criteria", "description", b"description", "end_day", b"end_day", "expires_at", b"expires_at", "id", b"id", "include_over_max", b"include_over_max", "lead_category_id", b"lead_category_id", "lead_type_id", b"lead_type_id", "lead_type_name", b"lead_type_name", "order_max", b"order_max", "order_min", b"order_min", "pack_category_id", b"pack_category_id", "pack_type", b"pack_type", "price", b"price", "quantity", b"quantity", "reseller_id", b"reseller_id", "start_day", b"start_day", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,7 +22,7 @@ from server.domain.sales.marketplace import (
 from server.errors import InvalidArgument, NotFound
 from server.storage import catalog as catalog_store
 from server.storage import marketplace as store
-from server.storage.database import Pool, transaction
+from server.storage.database import Connection, Pool, transaction
 
 _WHAT = {
     "lead_category": "lead category",
@@ -80,7 +80,7 @@ class MarketplaceCatalog:
             pack_id = await store.save_pack(conn, account_id, replace(pack, criteria=criteria))
             if pack_id is None:
                 raise NotFound(f"no lead pack {pack.id}")
-            return (await store.list_packs(conn, account_id, pack_id=pack_id))[0]
+            return (await _with_field_ids(conn, account_id, [pack_id]))[0]
 
     async def list_packs(
         self,
@@ -92,7 +92,7 @@ class MarketplaceCatalog:
         reseller_id: int = 0,
     ) -> list[LeadPack]:
         async with transaction(self._pool) as conn:
-            return await store.list_packs(
+            packs = await store.list_packs(
                 conn,
                 account_id,
                 pack_id=pack_id,
@@ -100,6 +100,7 @@ class MarketplaceCatalog:
                 pack_type=pack_type,
                 reseller_id=reseller_id,
             )
+            return await _named_fields(conn, account_id, packs)
 
     async def save_promo(self, account_id: int, promo: PromoCode) -> PromoCode:
         """Create (id 0 or -1) or replace a promo code with the packs it applies to."""
@@ -118,3 +119,28 @@ class MarketplaceCatalog:
     async def list_promos(self, account_id: int, reseller_id: int = 0) -> list[PromoCode]:
         async with transaction(self._pool) as conn:
             return await store.list_promos(conn, account_id, reseller_id)
+
+
+async def _with_field_ids(conn: Connection, account_id: int, pack_ids: list[int]) -> list[LeadPack]:
+    packs = [p for i in pack_ids for p in await store.list_packs(conn, account_id, pack_id=i)]
+    return await _named_fields(conn, account_id, packs)
+
+
+async def _named_fields(conn: Connection, account_id: int, packs: list[LeadPack]) -> list[LeadPack]:
+    """The packs with each criterion's field id (LeadExec's LeadFieldUID) beside its name."""
+    ids: dict[int, dict[str, int]] = {}
+    for lead_type_id in {p.lead_type_id for p in packs if p.criteria}:
+        fields = await catalog_store.list_fields(conn, account_id, lead_type_id)
+        ids[lead_type_id] = {f.spec.name.casefold(): f.spec.id for f in fields}
+    return [
+        replace(
+            p,
+            criteria=tuple(
+                replace(c, field_id=ids[p.lead_type_id].get(c.field.casefold(), 0))
+                for c in p.criteria
+            ),
+        )
+        if p.criteria
+        else p
+        for p in packs
+    ]
