@@ -491,7 +491,7 @@ def client_account(
 CAMPAIGN_FIELDS = (
     "name", "source_id", "lead_type_id", "status", "month_max", "day_max", "hour_max",
     "return_days", "count_returns", "price_per_lead", "use_qc_bin", "max_sell", "dup_day_max",
-    "email_verify", "append_city_state_from_zip", "rules",
+    "email_verify", "append_city_state_from_zip", "rules", "lead_category_id",
 )  # fmt: skip
 
 
@@ -512,6 +512,7 @@ def campaign(info: Any) -> catalog_pb2.Campaign:
         name=text(info.AccountName),
         source_id=max(info.VendorUID or 0, 0) or max(info.AccountVendorUID or 0, 0),
         lead_type_id=max(info.LeadTypeUID or 0, 0),
+        lead_category_id=max(info.LeadCatUID or 0, 0),
         status=info.Status or 0,  # type: ignore[arg-type]  # the service checks the number
         month_max=info.MonthMax,
         day_max=info.DayMax,

@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
 from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2, distribution_pb2
 from leadrouter.v1 import marketplace_pb2 as M
 
@@ -385,3 +386,48 @@ async def test_a_pull_refuses_unknown_leads_and_other_clients_accounts(shop: Sho
     )
     assert unknown.code() == grpc.StatusCode.NOT_FOUND and "99999999" in unknown.details()
     assert await market.sold_sends(lead) == []
+
+
+async def test_a_campaigns_lead_category_filters_aged_leads(
+    shop: ShopFactory, stub_for: Any
+) -> None:
+    market = await shop("b1")
+    auto = await market.call("SaveLeadCategory", M.Named(name="Auto"))
+    home = await market.call("SaveLeadCategory", M.Named(name="Home"))
+    lead = await market.lead(1, 30, 10)
+    campaign_id = int(market.ids.campaigns["acme-auto-web"])
+    async with stub_for(market.key) as admin:
+        updated = await admin.UpdateCampaign(
+            admin_pb2.UpdateCampaignRequest(
+                campaign=catalog_pb2.Campaign(id=campaign_id, lead_category_id=auto.id),
+                update_mask=FieldMask(paths=["lead_category_id"]),
+            )
+        )
+        assert updated.lead_category_id == auto.id
+        # config as code does not name lead categories: applying it again keeps the category
+        document = copy.deepcopy(EXAMPLE)
+        document["sources"][0]["campaigns"][0]["max_sell"] = 1
+        await admin.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+        kept = await admin.GetCampaign(admin_pb2.GetCampaignRequest(id=campaign_id))
+        assert kept.lead_category_id == auto.id
+        with pytest.raises(grpc.aio.AioRpcError) as unknown:
+            await admin.UpdateCampaign(
+                admin_pb2.UpdateCampaignRequest(
+                    campaign=catalog_pb2.Campaign(id=campaign_id, lead_category_id=99999999),
+                    update_mask=FieldMask(paths=["lead_category_id"]),
+                )
+            )
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+    async def search(category: int) -> list[int]:
+        request = M.FindAgedLeadsRequest(
+            client_id=market.client_id("b1"),
+            lead_type_id=market.lead_type_id,
+            start_day=7,
+            lead_category_id=category,
+        )
+        return [found.lead_id for found in (await market.call("FindAgedLeads", request)).leads]
+
+    assert await search(auto.id) == [lead]
+    assert await search(home.id) == []
+    assert await search(0) == [lead]

@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from leadrouter.v1 import admin_pb2
 from leadrouter.v1 import marketplace_pb2 as M
 
 from tests.e2e.test_marketplace_grpc import ShopFactory, age_at_least, shop
+from tests.e2e.test_soap_catalog import campaign_type
 from tests.support.soap import fault, soap
 
 __all__ = ["shop"]  # the fixture, shared with the gRPC tests
@@ -197,3 +199,27 @@ async def test_aged_leads_and_a_data_pull(soap_client: Any, shop: ShopFactory) -
         soap_client, "AddEditDataPullInfo", Key=key, data={**data, "Leads": "999999999"}
     )
     assert unknown.code.endswith("Client")
+
+
+async def test_add_edit_vendor_account_keeps_its_lead_category(
+    soap_client: Any, shop: ShopFactory, stub_for: Any
+) -> None:
+    market = await shop("b1")
+    auto = await market.call("SaveLeadCategory", M.Named(name="Auto"))
+    campaign_id = int(market.ids.campaigns["acme-auto-web"])
+    edited = await soap(
+        soap_client, "AddEditVendorAccount", Key=market.key,
+        aInfo=campaign_type(soap_client, VendorAccountUID=campaign_id, AccountName="Web",
+                            VendorUID=int(market.ids.sources["acme-media"]),
+                            LeadTypeUID=market.lead_type_id, LeadCatUID=auto.id),
+    )  # fmt: skip
+    async with stub_for(market.key) as stub:
+        stored = await stub.GetCampaign(admin_pb2.GetCampaignRequest(id=edited))
+    assert stored.lead_category_id == auto.id
+    refused = await fault(
+        soap_client, "AddEditVendorAccount", Key=market.key,
+        aInfo=campaign_type(soap_client, VendorAccountUID=campaign_id, AccountName="Web",
+                            VendorUID=int(market.ids.sources["acme-media"]),
+                            LeadTypeUID=market.lead_type_id, LeadCatUID=99999999),
+    )  # fmt: skip
+    assert refused.code.endswith("Client")
