@@ -112,6 +112,15 @@ async def quality_async(
         )
 
 
+@contextmanager
+def marketplace(target: str, key: str) -> Iterator[marketplace_pb2_grpc.MarketplaceServiceStub]:
+    """A blocking MarketplaceService stub whose calls carry the key."""
+    with grpc.insecure_channel(target) as channel:
+        yield marketplace_pb2_grpc.MarketplaceServiceStub(
+            grpc.intercept_channel(channel, _KeyInterceptor(key))
+        )
+
+
 @asynccontextmanager
 async def marketplace_async(
     target: str, key: str
