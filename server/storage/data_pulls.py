@@ -116,6 +116,12 @@ async def lock_client_pulls(conn: Connection, account_id: int, client_id: int) -
 
 
 async def lock_pull(conn: Connection, account_id: int, pull_id: int) -> StoredPull | None:
+    """A data pull, locked until the transaction ends (to edit it)."""
+    row = await fetch_one(conn, "lock_data_pull", {"account_id": account_id, "id": pull_id})
+    return None if row is None else _pull(row)
+
+
+async def get_pull(conn: Connection, account_id: int, pull_id: int) -> StoredPull | None:
     row = await fetch_one(conn, "get_data_pull", {"account_id": account_id, "id": pull_id})
     return None if row is None else _pull(row)
 

@@ -28,6 +28,7 @@ from server.domain.sales.marketplace import (
 )
 from server.errors import FailedPrecondition, InvalidArgument, NotFound, Violation
 from server.services.distribution.scan import context
+from server.storage import buyers as buyer_store
 from server.storage import catalog as catalog_store
 from server.storage import data_pulls as store
 from server.storage import marketplace as market_store
@@ -119,6 +120,8 @@ class AgedLeads:
         limit = search.limit or DEFAULT_LIMIT
         now = datetime.now(UTC)
         async with transaction(self._pool) as conn:
+            if await buyer_store.buyer_for_send(conn, account_id, search.client_id) is None:
+                raise NotFound(f"no client {search.client_id}")
             if search.delivery_account_id:
                 found = await _client_account(
                     conn, account_id, search.client_id, search.delivery_account_id
@@ -259,7 +262,7 @@ class AgedLeads:
     async def export(self, account_id: int, pull_id: int) -> tuple[str, int]:
         """A pull's leads as CSV (see pull_csv) and how many there are."""
         async with transaction(self._pool) as conn:
-            pull = await store.lock_pull(conn, account_id, pull_id)
+            pull = await store.get_pull(conn, account_id, pull_id)
             if pull is None:
                 raise NotFound(f"no data pull {pull_id}")
             buyer = await market_store.buying_account(conn, account_id, pull.delivery_account_id)

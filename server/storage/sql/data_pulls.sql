@@ -52,12 +52,18 @@ WHERE account_id = %(account_id)s AND id = %(id)s
 RETURNING id, client_id, delivery_account_id, total_price, status, card_transaction_id,
           lead_ids, created_at;
 
--- name: get_data_pull
+-- name: lock_data_pull
 -- A data pull, locked while it is edited.
 SELECT id, client_id, delivery_account_id, total_price, status, card_transaction_id, lead_ids,
        created_at
 FROM data_pulls WHERE account_id = %(account_id)s AND id = %(id)s
 FOR UPDATE;
+
+-- name: get_data_pull
+-- A data pull, to export it.
+SELECT id, client_id, delivery_account_id, total_price, status, card_transaction_id, lead_ids,
+       created_at
+FROM data_pulls WHERE account_id = %(account_id)s AND id = %(id)s;
 
 -- name: leads_to_pull
 -- The leads a pull names that the account has, with their lead type, and whether the client
