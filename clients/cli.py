@@ -20,10 +20,19 @@ from urllib.parse import urlencode
 import grpc
 import yaml
 from google.protobuf.json_format import MessageToDict
-from leadrouter.v1 import admin_pb2, billing_pb2, distribution_pb2, reports_pb2
+from leadrouter.v1 import admin_pb2, billing_pb2, distribution_pb2, marketplace_pb2, reports_pb2
 
 from clients.charts import write_daily_chart
-from clients.client import admin, billing, distribution, document, reports, struct, violations
+from clients.client import (
+    admin,
+    billing,
+    distribution,
+    document,
+    marketplace,
+    reports,
+    struct,
+    violations,
+)
 from server.config import DEFAULT_GRPC, DEFAULT_RECEIVER, DEFAULT_SOAP, ConfigError, Settings
 from server.errors import LeadRouterError, NotFound
 
@@ -505,6 +514,24 @@ def cmd_ledger(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_pull_export(args: argparse.Namespace) -> None:
+    """A data pull's leads as CSV, to a file or standard output."""
+    if not args.key:
+        raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
+    try:
+        with marketplace(args.grpc, args.key) as stub:
+            exported = stub.ExportDataPull(
+                marketplace_pb2.ExportDataPullRequest(id=args.pull_id), timeout=60
+            )
+    except grpc.RpcError as error:
+        raise _rpc_failure(error) from None
+    if args.output:
+        Path(args.output).write_text(exported.csv, encoding="utf-8", newline="")
+        print(f"{exported.leads} leads written to {args.output}")
+    else:
+        sys.stdout.write(exported.csv)
+
+
 def cmd_ping(args: argparse.Namespace) -> None:
     """A ping's log, by its RequestID or OrderID: the answer, each step and the order."""
     if not args.key:
@@ -905,6 +932,13 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_argument("--json", action="store_true", help="print them as JSON")
     _server_options(ledger)
     ledger.set_defaults(run=cmd_ledger)
+    pull = commands.add_parser("pull", help="a client's data pulls of aged leads")
+    pull_commands = pull.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = pull_commands.add_parser("export", help="write a data pull's leads as CSV")
+    export.add_argument("pull_id", type=int)
+    export.add_argument("--output", "-o", help="the file to write (default: standard output)")
+    _server_options(export)
+    export.set_defaults(run=cmd_pull_export)
 
     ping = commands.add_parser("ping", help="show a ping's log and its order")
     ping.add_argument("id", help="the ping's RequestID or OrderID")

@@ -21,6 +21,7 @@ from leadrouter.v1 import (
     admin_pb2_grpc,
     billing_pb2_grpc,
     distribution_pb2_grpc,
+    marketplace_pb2_grpc,
     quality_pb2_grpc,
     reports_pb2_grpc,
     visits_pb2_grpc,
@@ -170,6 +171,29 @@ async def reports_async(
         yield cast(
             "reports_pb2_grpc.ReportServiceAsyncStub",
             reports_pb2_grpc.ReportServiceStub(channel),
+        )
+
+
+@contextmanager
+def marketplace(target: str, key: str) -> Iterator[marketplace_pb2_grpc.MarketplaceServiceStub]:
+    """A blocking MarketplaceService stub whose calls carry the key."""
+    with grpc.insecure_channel(target) as channel:
+        yield marketplace_pb2_grpc.MarketplaceServiceStub(
+            grpc.intercept_channel(channel, _KeyInterceptor(key))
+        )
+
+
+@asynccontextmanager
+async def marketplace_async(
+    target: str, key: str
+) -> AsyncIterator[marketplace_pb2_grpc.MarketplaceServiceAsyncStub]:
+    """An asyncio MarketplaceService stub whose calls carry the key."""
+    async with grpc.aio.insecure_channel(
+        target, interceptors=[_AsyncKeyInterceptor(key)]
+    ) as channel:
+        yield cast(
+            "marketplace_pb2_grpc.MarketplaceServiceAsyncStub",
+            marketplace_pb2_grpc.MarketplaceServiceStub(channel),
         )
 
 

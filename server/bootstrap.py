@@ -38,6 +38,7 @@ from server.rpc.distribution import DistributionServicer
 from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
 from server.rpc.leads import LeadServicer, ping_message, response_message
+from server.rpc.marketplace import MarketplaceServicer
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 from server.rpc.reports import ReportServicer
@@ -78,6 +79,9 @@ from server.services.intake.requests import PingAnswer
 from server.services.intake.submit import SubmitLeads
 from server.services.intake.update import UpdateLead
 from server.services.leads import Leads
+from server.services.marketplace.aged import AgedLeads
+from server.services.marketplace.catalog import MarketplaceCatalog
+from server.services.marketplace.purchases import PackPurchases
 from server.services.operations.confirmations import ConfirmSales
 from server.services.operations.lookups import OperationLookups
 from server.services.operations.manual_sends import ManualSends
@@ -248,6 +252,9 @@ async def servicers(
         billing=BillingServicer(Ledger(pool), cards),
         visits=VisitServicer(Trackings(pool), RecordVisit(pool, visits), VisitReads(pool)),
         reports=ReportServicer(Reports(pool)),
+        marketplace=MarketplaceServicer(
+            MarketplaceCatalog(pool), PackPurchases(pool), AgedLeads(pool)
+        ),
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))

@@ -13,6 +13,7 @@ from leadrouter.v1 import (
     billing_pb2_grpc,
     distribution_pb2_grpc,
     geo_pb2_grpc,
+    marketplace_pb2_grpc,
     portal_pb2_grpc,
     reports_pb2_grpc,
     visits_pb2_grpc,
@@ -32,6 +33,7 @@ class Backend:
     billing: Any = None
     visits: Any = None
     reports: Any = None
+    marketplace: Any = None
     timeout: float = 30.0
 
     @classmethod
@@ -44,6 +46,7 @@ class Backend:
             billing=billing_pb2_grpc.BillingServiceStub(channel),
             visits=visits_pb2_grpc.VisitServiceStub(channel),
             reports=reports_pb2_grpc.ReportServiceStub(channel),
+            marketplace=marketplace_pb2_grpc.MarketplaceServiceStub(channel),
             timeout=timeout,
         )
 

@@ -89,6 +89,7 @@ CriteriaOperator = _enum(
     "Equal", "NotEqual", "Greater", "Less", "GreaterOrEqual", "LessOrEqual", "Between", "In",
     "NotIn", "DateCompare", "Distance_Compare", "Contains", "Doesnt_Contain",
 )  # fmt: skip
+PackType = _enum("PackType", "Not_Set", "Standard", "Aged")
 
 
 class _Model(ComplexModel):  # type: ignore[misc]  # spyne ships no types
@@ -609,4 +610,93 @@ class ClientGroupType(_Model):
         ("Description", Str),
         ("DisplayOrder", Int),
         ("ClientCount", Int),
+    ]
+
+
+# -- the marketplace
+
+
+class PromoCodeType(_Model):
+    """GetPromoCodes' answer (our name; the document names none)."""
+
+    _type_info = [
+        ("PromoUID", Long),
+        ("ResellerUID", Long),
+        ("Code", Str),
+        ("LeadPacks", Longs),
+        ("MoneyValue", Dbl),
+        ("PercentageValue", Dbl),
+    ]
+
+
+class LeadPackType(_Model):
+    """GetLeadPacks' answer (our name; the document names none)."""
+
+    _type_info = [
+        ("Description", Str),
+        ("LeadPackUID", Long),
+        ("LeadTypeUID", Long),
+        ("LeadTypeName", Str),
+        ("ExpDate", When),
+        ("Qty", Int),
+        ("Price", Dbl),
+        ("AccountUID", Long),
+        ("LeadCatUID", Long),
+        ("PackType", PackType),
+        ("PackCatUID", Long),
+        ("StartDayRange", Int),
+        ("EndDayRange", Int),
+        ("OrderMinimum", Int),
+        ("OrderMaximum", Int),
+        ("IncludeOverMax", Bool),
+        ("Criterias", array_of(ClientCriteriaType)),
+    ]
+
+
+class LeadPackCatType(_Model):
+    """GetLeadPackCats' answer (our name; the document names none)."""
+
+    _type_info = [
+        ("LeadPackCatUID", Long),
+        ("Name", Str),
+    ]
+
+
+class AgedOptions(_Model):
+    """GetAgedLeadswCriteria's options, as the document names them."""
+
+    _type_info = [
+        ("Customer", Long),
+        ("CustomerAccount", Long),
+        ("LeadPrice", Dbl),
+        ("StartDay", Int),
+        ("EndDay", Int),
+        ("LeadCategory", OptLong),
+        ("LeadTypeUID", Long),
+        ("UseOverMax", Bool),
+    ]
+
+
+class AgedLeadType(_Model):
+    """A lead GetAgedLeadswCriteria found (our name and choice: the document answers nothing)."""
+
+    _type_info = [
+        ("LeadUID", Long),
+        ("DateReceived", When),
+        ("Price", Dbl),
+    ]
+
+
+class DataPullType(_Model):
+    """AddEditDataPullInfo's data, as the document names it."""
+
+    _type_info = [
+        ("DataPullUID", Long),
+        ("AccountUID", Long),
+        ("ClientUID", Long),
+        ("ClientAccountUID", Long),
+        ("Leads", Str),
+        ("TotalPrice", Dbl),
+        ("Status", Int),
+        ("CardTransUID", Long),
     ]

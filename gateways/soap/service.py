@@ -15,6 +15,7 @@ from leadrouter.v1 import (
     distribution_pb2,
     geo_pb2,
     leads_pb2,
+    marketplace_pb2,
     portal_pb2,
     reports_pb2,
     visits_pb2,
@@ -25,10 +26,13 @@ from gateways.soap import translate
 from gateways.soap.backend import Backend
 from gateways.soap.faults import GatewayFault, client_fault, unexpected
 from gateways.soap.models import (
+    AgedLeadType,
+    AgedOptions,
     Bool,
     ClientAccountType,
     ClientCardTransactionType,
     ClientCriteriaMatchType,
+    ClientCriteriaType,
     ClientFieldType,
     ClientGroupType,
     ClientItemType,
@@ -40,16 +44,21 @@ from gateways.soap.models import (
     CriteriaItemType,
     CustomListItem,
     CustomListType,
+    DataPullType,
     Dbl,
     DeliveryResultType,
     DeliveryType,
     Int,
     LeadFieldType,
+    LeadPackCatType,
+    LeadPackType,
     LeadScanLogType,
     LeadSearchType,
     LeadTypeType,
     Long,
     OptLong,
+    PackType,
+    PromoCodeType,
     SiteVisitType,
     StateType,
     Str,
@@ -600,3 +609,69 @@ class Service(ServiceBase):  # type: ignore[misc]  # spyne ships no types
     def GetSiteVisitInformationForVisitId(ctx: Any, Key: str, visitId: str | None) -> Any:
         request = visits_pb2.GetVisitRequest(visit_id=visitId or "")
         return translate.site_visit(_backend(ctx).call("visits", "GetVisit", request, Key))
+
+    # -- the marketplace
+
+    @rpc(Str, Long, _returns=array_of(PromoCodeType))
+    def GetPromoCodes(ctx: Any, Key: str, ResellerUID: int) -> list[Any]:
+        """The promo codes of a reseller (ResellerUID 0 or less: every promo code)."""
+        request = marketplace_pb2.ListPromoCodesRequest(reseller_id=max(ResellerUID, 0))
+        found = _backend(ctx).call("marketplace", "ListPromoCodes", request, Key)
+        return [translate.promo_code(p) for p in found.promo_codes]
+
+    @rpc(Str, OptLong, OptLong, PackType, Long, OptLong, _returns=array_of(LeadPackType))
+    def GetLeadPacks(
+        ctx: Any,
+        Key: str,
+        LeadPackUID: int | None,
+        LeadPackCatUID: int | None,
+        Type: Any,
+        ResellerUID: int,
+        ClientUID: int | None,
+    ) -> list[Any]:
+        """Lead packs, filtered by the ids given (0 or less: any) and Type (Not_Set: any).
+        ClientUID is accepted; every client pays a pack's Price (docs/soap.md)."""
+        request = marketplace_pb2.ListLeadPacksRequest(
+            id=max(LeadPackUID or 0, 0),
+            pack_category_id=max(LeadPackCatUID or 0, 0),
+            pack_type=(
+                translate.enum_number(translate.PACK_TYPES, Type) if Type is not None else 0  # type: ignore[arg-type]
+            ),
+            reseller_id=max(ResellerUID or 0, 0),
+        )
+        found = _backend(ctx).call("marketplace", "ListLeadPacks", request, Key)
+        return [translate.lead_pack(p) for p in found.packs]
+
+    @rpc(Str, _returns=array_of(LeadPackCatType))
+    def GetLeadPackCats(ctx: Any, Key: str) -> list[Any]:
+        request = marketplace_pb2.ListNamedRequest()
+        found = _backend(ctx).call("marketplace", "ListLeadPackCategories", request, Key)
+        return [LeadPackCatType(LeadPackCatUID=c.id, Name=c.name) for c in found.items]
+
+    @rpc(
+        Str,
+        AgedOptions,
+        array_of(ClientCriteriaType),
+        _returns=array_of(AgedLeadType),
+    )
+    def GetAgedLeadswCriteria(ctx: Any, Key: str, ao: Any, criteria: Any) -> list[Any]:
+        """The aged leads the options and criteria find, oldest first (the document answers
+        nothing; a caller needs the leads to pull them: docs/soap.md)."""
+        if ao is None:
+            raise client_fault("ao is required")
+        request = translate.aged_search(ao, criteria)
+        found = _backend(ctx).call("marketplace", "FindAgedLeads", request, Key)
+        return [translate.aged_lead(lead) for lead in found.leads]
+
+    @rpc(Str, DataPullType, _returns=Long)
+    def AddEditDataPullInfo(ctx: Any, Key: str, data: Any) -> int:
+        """Adds (DataPullUID -1 or 0) or edits a client's data pull; each lead pulled is sold
+        to the client once. Answers the pull's id (the document answers nothing)."""
+        if data is None:
+            raise client_fault("data is required")
+        try:
+            pull = translate.data_pull(data)
+        except ValueError as problem:
+            raise client_fault(str(problem)) from None
+        saved = _backend(ctx).call("marketplace", "SaveDataPull", pull, Key)
+        return int(saved.pull.id)

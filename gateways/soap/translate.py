@@ -16,6 +16,7 @@ from leadrouter.v1 import (
     buyers_pb2,
     catalog_pb2,
     distribution_pb2,
+    marketplace_pb2,
     visits_pb2,
 )
 
@@ -512,17 +513,7 @@ def client_account(
         AccountType=account.account_type,
         AgentName=account.agent_name,
         AgentPhone=account.agent_phone,
-        Criteria=[
-            models.ClientCriteriaType(
-                ClientCriteriaUID=c.id,
-                LeadFieldUID=c.field_id,
-                Type=enum_name(CRITERIA_TYPES, max(c.type - 1, 0)),
-                Expression=c.expression,
-                Operator=enum_name(OPERATORS, max(c.operator - 1, 0)),
-                Value=c.value,
-            )
-            for c in account.criteria
-        ],
+        Criteria=[criterion_type(c) for c in account.criteria],
         DeliveryDetails=delivery(method) if method is not None else None,
     )
 
@@ -532,7 +523,7 @@ def client_account(
 CAMPAIGN_FIELDS = (
     "name", "source_id", "lead_type_id", "status", "month_max", "day_max", "hour_max",
     "return_days", "count_returns", "price_per_lead", "use_qc_bin", "max_sell", "dup_day_max",
-    "email_verify", "append_city_state_from_zip", "rules",
+    "email_verify", "append_city_state_from_zip", "rules", "lead_category_id",
 )  # fmt: skip
 
 
@@ -553,6 +544,7 @@ def campaign(info: Any) -> catalog_pb2.Campaign:
         name=text(info.AccountName),
         source_id=max(info.VendorUID or 0, 0) or max(info.AccountVendorUID or 0, 0),
         lead_type_id=max(info.LeadTypeUID or 0, 0),
+        lead_category_id=max(info.LeadCatUID or 0, 0),
         status=info.Status or 0,  # type: ignore[arg-type]  # the service checks the number
         month_max=info.MonthMax,
         day_max=info.DayMax,
@@ -646,17 +638,7 @@ ACCOUNT_FIELDS = (
 
 
 def account_edit(account: Any) -> buyers_pb2.DeliveryAccount:
-    criteria = [
-        buyers_pb2.Criterion(
-            id=max(c.ClientCriteriaUID or 0, 0),  # -1: a new criterion
-            type=enum_number(CRITERIA_TYPES, c.Type) + 1 if c.Type is not None else 0,  # type: ignore[arg-type]
-            field_id=max(c.LeadFieldUID or 0, 0),
-            operator=enum_number(OPERATORS, c.Operator) + 1 if c.Operator is not None else 0,  # type: ignore[arg-type]
-            value=text(c.Value),
-            expression=text(c.Expression),
-        )
-        for c in (account.Criteria or ())
-    ]
+    criteria = [criterion_message(c) for c in (account.Criteria or ())]
     return buyers_pb2.DeliveryAccount(
         id=max(account.ClientAccountUID or 0, 0),
         client_id=max(account.ClientUID or 0, 0),
@@ -832,3 +814,105 @@ def whole(text: str | None) -> int:
         return int((text or "").strip())
     except ValueError:
         return 0
+
+
+# -- the marketplace
+
+PACK_TYPES = _names(models.PackType)  # the proto's numbers are the same
+
+
+def criterion_message(c: Any) -> buyers_pb2.Criterion:
+    """A ClientCriteriaType sent to the API as the criterion the services take."""
+    return buyers_pb2.Criterion(
+        id=max(c.ClientCriteriaUID or 0, 0),  # -1: a new criterion
+        type=enum_number(CRITERIA_TYPES, c.Type) + 1 if c.Type is not None else 0,  # type: ignore[arg-type]
+        field_id=max(c.LeadFieldUID or 0, 0),
+        operator=enum_number(OPERATORS, c.Operator) + 1 if c.Operator is not None else 0,  # type: ignore[arg-type]
+        value=text(c.Value),
+        expression=text(c.Expression),
+    )
+
+
+def criterion_type(c: buyers_pb2.Criterion) -> Any:
+    return models.ClientCriteriaType(
+        ClientCriteriaUID=c.id,
+        LeadFieldUID=c.field_id,
+        Type=enum_name(CRITERIA_TYPES, max(c.type - 1, 0)),
+        Expression=c.expression,
+        Operator=enum_name(OPERATORS, max(c.operator - 1, 0)),
+        Value=c.value,
+    )
+
+
+def lead_pack(pack: marketplace_pb2.LeadPack) -> Any:
+    return models.LeadPackType(
+        Description=pack.description,
+        LeadPackUID=pack.id,
+        LeadTypeUID=pack.lead_type_id,
+        LeadTypeName=pack.lead_type_name,
+        ExpDate=pacific(pack.expires_at),
+        Qty=pack.quantity,
+        Price=money(pack.price),
+        AccountUID=pack.account_id,
+        LeadCatUID=pack.lead_category_id,
+        PackType=enum_name(PACK_TYPES, pack.pack_type),
+        PackCatUID=pack.pack_category_id,
+        StartDayRange=pack.start_day,
+        EndDayRange=pack.end_day,
+        OrderMinimum=pack.order_min,
+        OrderMaximum=pack.order_max,
+        IncludeOverMax=pack.include_over_max,
+        Criterias=[criterion_type(c) for c in pack.criteria],
+    )
+
+
+def promo_code(promo: marketplace_pb2.PromoCode) -> Any:
+    return models.PromoCodeType(
+        PromoUID=promo.id,
+        ResellerUID=promo.reseller_id,
+        Code=promo.code,
+        LeadPacks=list(promo.pack_ids),
+        MoneyValue=money(promo.money_value),
+        PercentageValue=money(promo.percent_value),
+    )
+
+
+def aged_search(options: Any, criteria: Any) -> marketplace_pb2.FindAgedLeadsRequest:
+    return marketplace_pb2.FindAgedLeadsRequest(
+        client_id=max(options.Customer or 0, 0),
+        delivery_account_id=max(options.CustomerAccount or 0, 0),
+        lead_type_id=max(options.LeadTypeUID or 0, 0),
+        start_day=options.StartDay or 0,
+        end_day=options.EndDay or 0,
+        lead_category_id=max(options.LeadCategory or 0, 0),
+        use_over_max=bool(options.UseOverMax),
+        criteria=[criterion_message(c) for c in (criteria or ())],
+        lead_price=decimal_text(options.LeadPrice or 0.0),
+    )
+
+
+def aged_lead(lead: marketplace_pb2.AgedLead) -> Any:
+    return models.AgedLeadType(
+        LeadUID=lead.lead_id, DateReceived=pacific(lead.received_at), Price=money(lead.price)
+    )
+
+
+def data_pull(data: Any) -> marketplace_pb2.DataPull:
+    """A DataPullType sent to the API; its Leads (`12|15`) are read by the service, which
+    refuses what is not a lead id."""
+    ids = []
+    for part in text(data.Leads).split("|"):
+        part = part.strip()
+        if part:
+            if not part.isdigit():
+                raise ValueError(f"Leads: {part[:30]!r} is not a lead id")
+            ids.append(int(part))
+    return marketplace_pb2.DataPull(
+        id=max(data.DataPullUID or 0, 0),
+        client_id=max(data.ClientUID or 0, 0),
+        delivery_account_id=max(data.ClientAccountUID or 0, 0),
+        lead_ids=ids,
+        total_price=decimal_text(data.TotalPrice or 0.0),
+        status=data.Status or 0,
+        card_transaction_id=data.CardTransUID or 0,
+    )

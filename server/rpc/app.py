@@ -20,6 +20,8 @@ from leadrouter.v1 import (
     geo_pb2_grpc,
     leads_pb2,
     leads_pb2_grpc,
+    marketplace_pb2,
+    marketplace_pb2_grpc,
     portal_pb2,
     portal_pb2_grpc,
     quality_pb2,
@@ -37,6 +39,7 @@ from server.rpc.geo import GeoServicer
 from server.rpc.in_process import InProcessServer
 from server.rpc.interceptor import Authenticate, ServiceInterceptor
 from server.rpc.leads import LeadServicer
+from server.rpc.marketplace import MarketplaceServicer
 from server.rpc.portal import PortalServicer
 from server.rpc.quality import QualityServicer
 from server.rpc.reports import ReportServicer
@@ -52,6 +55,7 @@ SERVICE_NAMES = (
     billing_pb2.DESCRIPTOR.services_by_name["BillingService"].full_name,
     visits_pb2.DESCRIPTOR.services_by_name["VisitService"].full_name,
     reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
+    marketplace_pb2.DESCRIPTOR.services_by_name["MarketplaceService"].full_name,
 )
 
 
@@ -70,6 +74,7 @@ class Servicers:
     billing: BillingServicer
     visits: VisitServicer
     reports: ReportServicer
+    marketplace: MarketplaceServicer
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,9 @@ async def create_server(servicers: Servicers, address: str) -> Served:
         billing_pb2_grpc.add_BillingServiceServicer_to_server(servicers.billing, registrar)
         visits_pb2_grpc.add_VisitServiceServicer_to_server(servicers.visits, registrar)
         reports_pb2_grpc.add_ReportServiceServicer_to_server(servicers.reports, registrar)
+        marketplace_pb2_grpc.add_MarketplaceServiceServicer_to_server(
+            servicers.marketplace, registrar
+        )
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

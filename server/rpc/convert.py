@@ -333,6 +333,9 @@ def campaign_spec(message: catalog_pb2.Campaign) -> CampaignSpec:
             message.ping_order_seconds,
             DEFAULT_PING_ORDER_SECONDS,
         ),
+        lead_category_id=(
+            message.lead_category_id if message.HasField("lead_category_id") else None
+        ),
         rules=tuple(
             Rule(
                 r.field,
@@ -369,6 +372,7 @@ def campaign_message(stored: StoredCampaign) -> catalog_pb2.Campaign:
         append_city_state_from_zip=spec.append_city_state_from_zip,
         return_client_offers=spec.return_client_offers,
         ping_order_seconds=spec.ping_order_seconds,
+        lead_category_id=spec.lead_category_id or 0,
         rules=[
             catalog_pb2.Rule(field=r.field, operator=int(r.operator), value=r.value)  # type: ignore[arg-type]
             for r in spec.rules

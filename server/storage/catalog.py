@@ -6,7 +6,8 @@ writes nothing the second time.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,7 @@ from server.domain.catalog.specs import (
     SourceSpec,
     Status,
 )
-from server.errors import FailedPrecondition
+from server.errors import FailedPrecondition, NotFound
 from server.storage.database import Connection
 from server.storage.queries import Row, fetch_all, q
 
@@ -273,6 +274,17 @@ async def list_sources(
 # -- campaigns ----------------------------------------------------------------------------
 
 
+@contextmanager
+def _known_category() -> Iterator[None]:
+    """A lead category the account does not have, as NotFound."""
+    try:
+        yield
+    except psycopg.errors.ForeignKeyViolation as exc:
+        if exc.diag.constraint_name != "campaigns_account_id_lead_category_id_fkey":
+            raise
+        raise NotFound("lead_category_id: no such lead category in the account") from None
+
+
 def _campaign_params(
     account_id: int, spec: CampaignSpec, password_hash: str | None
 ) -> dict[str, Any]:
@@ -300,6 +312,7 @@ def _campaign_params(
         "append_city_state_from_zip": spec.append_city_state_from_zip,
         "return_client_offers": spec.return_client_offers,
         "ping_order_seconds": spec.ping_order_seconds,
+        "lead_category_id": spec.lead_category_id,
     }
 
 
@@ -311,9 +324,10 @@ async def insert_campaign(
     field_ids: dict[str, int],
 ) -> int:
     """Create a campaign and its rules; field_ids maps casefolded field names to ids."""
-    new_id = await _returned_id(
-        conn, "insert_campaign", _campaign_params(account_id, spec, password_hash)
-    )
+    with _known_category():
+        new_id = await _returned_id(
+            conn, "insert_campaign", _campaign_params(account_id, spec, password_hash)
+        )
     assert new_id is not None
     await _write_rules(conn, account_id, new_id, spec.rules, field_ids)
     return new_id
@@ -328,7 +342,8 @@ async def update_campaign(
     field_ids: dict[str, int],
 ) -> bool:
     params = {**_campaign_params(account_id, spec, password_hash), "id": stored.id}
-    changed = await _returned_id(conn, "update_campaign", params) is not None
+    with _known_category():
+        changed = await _returned_id(conn, "update_campaign", params) is not None
     if _rules_key(stored.spec.rules) != _rules_key(spec.rules):
         await conn.execute(q("delete_rules"), {"account_id": account_id, "campaign_id": stored.id})
         await _write_rules(conn, account_id, stored.id, spec.rules, field_ids)
@@ -410,6 +425,7 @@ def _campaign_from_row(row: Row, rules: list[Rule]) -> StoredCampaign:
         append_city_state_from_zip=row["append_city_state_from_zip"],
         return_client_offers=row["return_client_offers"],
         ping_order_seconds=row["ping_order_seconds"],
+        lead_category_id=row["lead_category_id"] or 0,
         rules=tuple(rules),
     )
     return StoredCampaign(id=row["id"], spec=spec, password_hash=row["password_hash"])

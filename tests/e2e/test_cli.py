@@ -21,9 +21,9 @@ from typing import Any
 import grpc
 import psutil  # type: ignore[import-untyped]
 import pytest
-from leadrouter.v1 import billing_pb2, callbacks_pb2, leads_pb2, leads_pb2_grpc
+from leadrouter.v1 import billing_pb2, callbacks_pb2, leads_pb2, leads_pb2_grpc, marketplace_pb2
 
-from clients.client import admin, billing
+from clients.client import admin, billing, marketplace
 
 pytestmark = pytest.mark.slow  # starts server processes
 
@@ -1081,3 +1081,72 @@ def test_ledger_prints_a_buyers_entries_and_balance(
         )
     )
     assert as_json["balance"]["balance"] == "97.49" and len(as_json["entries"]) == 2
+
+
+def test_pull_export_writes_a_pulls_leads_as_csv(
+    cli_server: Server, cli_account: dict[str, Any], tmp_path: Path
+) -> None:
+    key = cli_account["api_key"]
+    config = json.loads(EXAMPLE.read_text())
+    config["clients"] = [
+        {
+            "key": "aged",
+            "name": "Aged Buyer",
+            "deliveries": [
+                {"key": "post", "type": "http_post", "lead_type": "auto-insurance",
+                 "address": "http://127.0.0.1:9/", "response_search": "accepted"}
+            ],
+            "accounts": [{"key": "main", "delivery": "post", "price": "1", "use_order": True}],
+        }
+    ]  # fmt: skip
+    document = tmp_path / "market.json"
+    document.write_text(json.dumps(config))
+    ids = succeeded(apply(cli_server, document, key))
+    request = leads_pb2.SubmitLeadsRequest(
+        credentials=leads_pb2.Credentials(
+            vid=str(ids["sources"]["acme-media"]),
+            lid=str(ids["lead_types"]["auto-insurance"]),
+            aid=str(ids["campaigns"]["acme-auto-web"]),
+            password="acme-secret",
+        ),
+        leads=[
+            leads_pb2.LeadInput(
+                fields=[
+                    leads_pb2.FieldValue(name=k, value=v)
+                    for k, v in {"FirstName": "Pat", "LastName": "Lee", "Zip": "89101",
+                                 "Email": "pat@example.com", "Phone": "7025550142",
+                                 "Age": "41"}.items()
+                ]
+            )
+        ],
+    )  # fmt: skip
+    with grpc.insecure_channel(cli_server.address) as channel:
+        result = leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request).results[0]
+    lead_id = result.lead_id
+    assert lead_id, result.response_details
+    with marketplace(cli_server.address, key) as stub:
+        pulled = stub.SaveDataPull(
+            marketplace_pb2.DataPull(
+                client_id=ids["clients"]["aged"],
+                delivery_account_id=ids["accounts"]["aged/main"],
+                lead_ids=[lead_id],
+                total_price="4.5",
+            )
+        )
+    assert list(pulled.sold_lead_ids) == [lead_id]
+    shown = leadrouter(
+        "pull", "export", str(pulled.pull.id), "--grpc", cli_server.address, "--key", key
+    )
+    assert shown.returncode == 0, shown.stderr
+    header, row = shown.stdout.splitlines()
+    assert header.startswith("LeadUID,ReceivedAt,Price,FirstName")
+    assert row.startswith(f"{lead_id},") and ",4.50,Pat," in row
+    written = tmp_path / "pull.csv"
+    saved = leadrouter(
+        "pull", "export", str(pulled.pull.id), "-o", written, "--grpc", cli_server.address,
+        "--key", key,
+    )  # fmt: skip
+    assert saved.returncode == 0 and "1 leads written" in saved.stdout
+    assert written.read_text().splitlines() == [header, row]
+    missing = leadrouter("pull", "export", "999999", "--grpc", cli_server.address, "--key", key)
+    assert missing.returncode == 1 and "999999" in missing.stderr

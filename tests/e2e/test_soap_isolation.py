@@ -87,6 +87,11 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
         "GetSiteVisitInformationForLead": {"leadUid": lead_id},
         "GetSiteVisitInformationForVisitId": {"visitId": A_VISIT},
         "UpdateLeadReportCache": {"leadUid": lead_id},
+        "GetPromoCodes": {"ResellerUID": 0},
+        "GetLeadPacks": {"Type": "Not_Set", "ResellerUID": 0, "ClientUID": buyer},
+        "GetLeadPackCats": {},
+        "GetAgedLeadswCriteria": {"ao": "AGED", "criteria": None},
+        "AddEditDataPullInfo": {"data": "PULL"},
     }  # fmt: skip
 
 
@@ -192,6 +197,19 @@ async def test_account_b_reaches_nothing_of_account_a(
                 LPVendorUID=market.ids.sources["acme-media"], Name="Taken", State=0,
                 SystemVendor=False, Status=1, AdminUID=0, CherryAccountUID=0, AccountUID=0,
                 DefaultReturnDay=0,
+            )}  # fmt: skip
+        if params.get("ao") == "AGED":
+            kind = soap_client.get_type("ns0:AgedOptions")
+            params = {"ao": kind(
+                Customer=buyer_id, CustomerAccount=market.ids.accounts["any/main"], LeadPrice=1.0,
+                StartDay=0, EndDay=0, LeadTypeUID=lid, UseOverMax=True,
+            ), "criteria": None}  # fmt: skip
+        if params.get("data") == "PULL":
+            kind = soap_client.get_type("ns0:DataPullType")
+            params = {"data": kind(
+                DataPullUID=-1, AccountUID=0, ClientUID=buyer_id,
+                ClientAccountUID=market.ids.accounts["any/main"], Leads=str(posted.lead_id),
+                TotalPrice=1.0, Status=1, CardTransUID=0,
             )}  # fmt: skip
         if params.get("card") == "CARD":
             kind = soap_client.get_type("ns0:CreditCardType")

@@ -505,6 +505,7 @@ class Campaign(_message.Message):
     RULES_FIELD_NUMBER: _builtins.int
     RETURN_CLIENT_OFFERS_FIELD_NUMBER: _builtins.int
     PING_ORDER_SECONDS_FIELD_NUMBER: _builtins.int
+    LEAD_CATEGORY_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """VendorAccountUID (aid)"""
     key: _builtins.str
@@ -546,6 +547,10 @@ class Campaign(_message.Message):
     """
     ping_order_seconds: _builtins.int
     """How long the order a ping answers lives, in seconds (1 to 86400); unset: 60."""
+    lead_category_id: _builtins.int
+    """The lead category of its leads (LeadCatUID, MarketplaceService); 0 = none. Unset when
+    saving keeps the stored one (a new campaign: none).
+    """
     @_builtins.property
     def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___Rule]:
         """all must pass for a lead to be accepted"""
@@ -579,10 +584,11 @@ class Campaign(_message.Message):
         rules: _abc.Iterable[Global___Rule] | None = ...,
         return_client_offers: _builtins.bool = ...,
         ping_order_seconds: _builtins.int | None = ...,
+        lead_category_id: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_day_max", b"_day_max", "_dup_day_max", b"_dup_day_max", "_hour_max", b"_hour_max", "_max_sell", b"_max_sell", "_month_max", b"_month_max", "_password", b"_password", "_ping_order_seconds", b"_ping_order_seconds", "day_max", b"day_max", "dup_day_max", b"dup_day_max", "hour_max", b"hour_max", "max_sell", b"max_sell", "month_max", b"month_max", "password", b"password", "ping_order_seconds", b"ping_order_seconds", "price_per_lead", b"price_per_lead", "price_per_sale", b"price_per_sale", "pricing", b"pricing", "revenue_share_percent", b"revenue_share_percent"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_day_max", b"_day_max", "_dup_day_max", b"_dup_day_max", "_hour_max", b"_hour_max", "_lead_category_id", b"_lead_category_id", "_max_sell", b"_max_sell", "_month_max", b"_month_max", "_password", b"_password", "_ping_order_seconds", b"_ping_order_seconds", "day_max", b"day_max", "dup_day_max", b"dup_day_max", "hour_max", b"hour_max", "lead_category_id", b"lead_category_id", "max_sell", b"max_sell", "month_max", b"month_max", "password", b"password", "ping_order_seconds", b"ping_order_seconds", "price_per_lead", b"price_per_lead", "price_per_sale", b"price_per_sale", "pricing", b"pricing", "revenue_share_percent", b"revenue_share_percent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_day_max", b"_day_max", "_dup_day_max", b"_dup_day_max", "_hour_max", b"_hour_max", "_max_sell", b"_max_sell", "_month_max", b"_month_max", "_password", b"_password", "_ping_order_seconds", b"_ping_order_seconds", "append_city_state_from_zip", b"append_city_state_from_zip", "channel", b"channel", "count_returns", b"count_returns", "day_max", b"day_max", "dup_day_max", b"dup_day_max", "email_verify", b"email_verify", "has_password", b"has_password", "hour_max", b"hour_max", "id", b"id", "key", b"key", "lead_type_id", b"lead_type_id", "max_sell", b"max_sell", "month_max", b"month_max", "name", b"name", "password", b"password", "ping_order_seconds", b"ping_order_seconds", "price_per_lead", b"price_per_lead", "price_per_sale", b"price_per_sale", "pricing", b"pricing", "require_api_key", b"require_api_key", "return_client_offers", b"return_client_offers", "return_days", b"return_days", "revenue_share_percent", b"revenue_share_percent", "rules", b"rules", "source_id", b"source_id", "status", b"status", "use_qc_bin", b"use_qc_bin"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_day_max", b"_day_max", "_dup_day_max", b"_dup_day_max", "_hour_max", b"_hour_max", "_lead_category_id", b"_lead_category_id", "_max_sell", b"_max_sell", "_month_max", b"_month_max", "_password", b"_password", "_ping_order_seconds", b"_ping_order_seconds", "append_city_state_from_zip", b"append_city_state_from_zip", "channel", b"channel", "count_returns", b"count_returns", "day_max", b"day_max", "dup_day_max", b"dup_day_max", "email_verify", b"email_verify", "has_password", b"has_password", "hour_max", b"hour_max", "id", b"id", "key", b"key", "lead_category_id", b"lead_category_id", "lead_type_id", b"lead_type_id", "max_sell", b"max_sell", "month_max", b"month_max", "name", b"name", "password", b"password", "ping_order_seconds", b"ping_order_seconds", "price_per_lead", b"price_per_lead", "price_per_sale", b"price_per_sale", "pricing", b"pricing", "require_api_key", b"require_api_key", "return_client_offers", b"return_client_offers", "return_days", b"return_days", "revenue_share_percent", b"revenue_share_percent", "rules", b"rules", "source_id", b"source_id", "status", b"status", "use_qc_bin", b"use_qc_bin"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__day_max: _TypeAlias = _typing.Literal["day_max"]  # noqa: Y015
     _WhichOneofArgType__day_max: _TypeAlias = _typing.Literal["_day_max", b"_day_max"]  # noqa: Y015
@@ -590,6 +596,8 @@ class Campaign(_message.Message):
     _WhichOneofArgType__dup_day_max: _TypeAlias = _typing.Literal["_dup_day_max", b"_dup_day_max"]  # noqa: Y015
     _WhichOneofReturnType__hour_max: _TypeAlias = _typing.Literal["hour_max"]  # noqa: Y015
     _WhichOneofArgType__hour_max: _TypeAlias = _typing.Literal["_hour_max", b"_hour_max"]  # noqa: Y015
+    _WhichOneofReturnType__lead_category_id: _TypeAlias = _typing.Literal["lead_category_id"]  # noqa: Y015
+    _WhichOneofArgType__lead_category_id: _TypeAlias = _typing.Literal["_lead_category_id", b"_lead_category_id"]  # noqa: Y015
     _WhichOneofReturnType__max_sell: _TypeAlias = _typing.Literal["max_sell"]  # noqa: Y015
     _WhichOneofArgType__max_sell: _TypeAlias = _typing.Literal["_max_sell", b"_max_sell"]  # noqa: Y015
     _WhichOneofReturnType__month_max: _TypeAlias = _typing.Literal["month_max"]  # noqa: Y015
@@ -606,6 +614,8 @@ class Campaign(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__dup_day_max) -> _WhichOneofReturnType__dup_day_max | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__hour_max) -> _WhichOneofReturnType__hour_max | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__lead_category_id) -> _WhichOneofReturnType__lead_category_id | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__max_sell) -> _WhichOneofReturnType__max_sell | None: ...
     @_typing.overload

@@ -111,6 +111,7 @@ class CampaignSpec:
     return_client_offers: bool = False
     rules: tuple[Rule, ...] = ()
     ping_order_seconds: int = DEFAULT_PING_ORDER_SECONDS  # how long a ping's order lives
+    lead_category_id: int | None = None  # its leads' category; 0 none, None keeps the stored
 
     @property
     def caps(self) -> Caps:

@@ -133,16 +133,18 @@ INSERT INTO campaigns (account_id, key, source_id, lead_type_id, name, channel, 
                        password_hash, require_api_key, pricing_model, pricing_amount,
                        hour_max, day_max, month_max, count_returns, dup_day_max, max_sell,
                        use_qc_bin, return_days, email_verify, append_city_state_from_zip,
-                       return_client_offers, ping_order_seconds)
+                       return_client_offers, ping_order_seconds, lead_category_id)
 VALUES (%(account_id)s, %(key)s, %(source_id)s, %(lead_type_id)s, %(name)s, %(channel)s,
         %(status)s, %(password_hash)s, %(require_api_key)s, %(pricing_model)s,
         %(pricing_amount)s, %(hour_max)s, %(day_max)s, %(month_max)s, %(count_returns)s,
         %(dup_day_max)s, %(max_sell)s, %(use_qc_bin)s, %(return_days)s, %(email_verify)s,
-        %(append_city_state_from_zip)s, %(return_client_offers)s, %(ping_order_seconds)s)
+        %(append_city_state_from_zip)s, %(return_client_offers)s, %(ping_order_seconds)s,
+        nullif(%(lead_category_id)s::bigint, 0))
 RETURNING id;
 
 -- name: update_campaign
--- Change a campaign; returns its id only when something differed.
+-- Change a campaign; returns its id only when something differed. A lead category of NULL
+-- keeps the stored one (config as code does not name it), 0 clears it.
 UPDATE campaigns SET key = %(key)s, source_id = %(source_id)s, lead_type_id = %(lead_type_id)s,
        name = %(name)s, channel = %(channel)s, status = %(status)s,
        password_hash = %(password_hash)s, require_api_key = %(require_api_key)s,
@@ -153,19 +155,23 @@ UPDATE campaigns SET key = %(key)s, source_id = %(source_id)s, lead_type_id = %(
        email_verify = %(email_verify)s,
        append_city_state_from_zip = %(append_city_state_from_zip)s,
        return_client_offers = %(return_client_offers)s, ping_order_seconds = %(ping_order_seconds)s,
+       lead_category_id = CASE WHEN %(lead_category_id)s::bigint IS NULL THEN lead_category_id
+                               ELSE nullif(%(lead_category_id)s::bigint, 0) END,
        updated_at = now()
 WHERE account_id = %(account_id)s AND id = %(id)s
   AND (key, source_id, lead_type_id, name, channel, status, password_hash, require_api_key,
        pricing_model, pricing_amount, hour_max, day_max, month_max, count_returns,
        dup_day_max, max_sell, use_qc_bin, return_days, email_verify,
-       append_city_state_from_zip, return_client_offers, ping_order_seconds)
+       append_city_state_from_zip, return_client_offers, ping_order_seconds, lead_category_id)
       IS DISTINCT FROM (%(key)s, %(source_id)s::bigint, %(lead_type_id)s::bigint, %(name)s,
        %(channel)s::smallint, %(status)s::smallint, %(password_hash)s, %(require_api_key)s,
        %(pricing_model)s, %(pricing_amount)s::numeric, %(hour_max)s::integer,
        %(day_max)s::integer, %(month_max)s::integer, %(count_returns)s,
        %(dup_day_max)s::integer, %(max_sell)s::integer, %(use_qc_bin)s,
        %(return_days)s::integer, %(email_verify)s, %(append_city_state_from_zip)s,
-       %(return_client_offers)s, %(ping_order_seconds)s::integer)
+       %(return_client_offers)s, %(ping_order_seconds)s::integer,
+       CASE WHEN %(lead_category_id)s::bigint IS NULL THEN lead_category_id
+            ELSE nullif(%(lead_category_id)s::bigint, 0) END)
 RETURNING id;
 
 -- name: list_campaigns
@@ -173,7 +179,7 @@ RETURNING id;
 SELECT id, key, source_id, lead_type_id, name, channel, status, password_hash,
        require_api_key, pricing_model, pricing_amount, hour_max, day_max, month_max,
        count_returns, dup_day_max, max_sell, use_qc_bin, return_days, email_verify,
-       append_city_state_from_zip, return_client_offers, ping_order_seconds
+       append_city_state_from_zip, return_client_offers, ping_order_seconds, lead_category_id
 FROM campaigns
 WHERE account_id = %(account_id)s AND (%(id)s::bigint IS NULL OR id = %(id)s)
   AND (%(source_id)s::bigint IS NULL OR source_id = %(source_id)s)
@@ -226,7 +232,7 @@ LEFT JOIN LATERAL (
          c.require_api_key, c.pricing_model, c.pricing_amount, c.hour_max, c.day_max,
          c.month_max, c.count_returns, c.dup_day_max, c.max_sell, c.use_qc_bin, c.return_days,
          c.email_verify, c.append_city_state_from_zip, c.return_client_offers,
-         c.ping_order_seconds, r.rules, f.fields
+         c.ping_order_seconds, c.lead_category_id, r.rules, f.fields
   FROM (SELECT) one
   LEFT JOIN lead_types t ON t.account_id = s.account_id AND t.id = %(lead_type_id)s::bigint
   LEFT JOIN LATERAL (
