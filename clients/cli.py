@@ -460,6 +460,7 @@ LEDGER_KINDS = {
     billing_pb2.LEDGER_ENTRY_KIND_PAYMENT: "payment",
     billing_pb2.LEDGER_ENTRY_KIND_CARD: "card charge",
     billing_pb2.LEDGER_ENTRY_KIND_ADJUSTMENT: "adjustment",
+    billing_pb2.LEDGER_ENTRY_KIND_PACK: "lead pack",
 }
 
 

@@ -24,6 +24,7 @@ KINDS = {
     EntryKind.PAYMENT: billing_pb2.LEDGER_ENTRY_KIND_PAYMENT,
     EntryKind.CARD: billing_pb2.LEDGER_ENTRY_KIND_CARD,
     EntryKind.ADJUSTMENT: billing_pb2.LEDGER_ENTRY_KIND_ADJUSTMENT,
+    EntryKind.PACK: billing_pb2.LEDGER_ENTRY_KIND_PACK,
 }
 STATES = {
     "queued": billing_pb2.CHARGE_STATE_QUEUED,

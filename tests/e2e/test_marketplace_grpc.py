@@ -10,15 +10,16 @@ import csv
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
-from leadrouter.v1 import admin_pb2, buyers_pb2, catalog_pb2, distribution_pb2
+from leadrouter.v1 import admin_pb2, billing_pb2, buyers_pb2, catalog_pb2, distribution_pb2
 from leadrouter.v1 import marketplace_pb2 as M
 
-from clients.client import marketplace_async, struct
+from clients.client import billing_async, marketplace_async, struct
 from tests.e2e.test_distribution import EXAMPLE, LEAD, Market, client
 from tests.support.buyers import BuyerServer
 
@@ -73,6 +74,22 @@ class Shop(Market):
     async def sold_sends(self, lead_id: int) -> list[Any]:
         return [
             s for s in await self.sends(lead_id) if s.status == distribution_pb2.SEND_STATUS_SOLD
+        ]
+
+    async def ledger(self, client_id: int) -> list[tuple[str, Decimal, Decimal, int]]:
+        """The client's ledger: each entry's kind, amount, balance left and lead."""
+        async with billing_async(self.address, self.key) as stub:
+            found = await stub.ListLedgerEntries(
+                billing_pb2.ListLedgerEntriesRequest(client_id=client_id)
+            )
+        return [
+            (
+                billing_pb2.LedgerEntryKind.Name(e.kind).removeprefix("LEDGER_ENTRY_KIND_"),
+                Decimal(e.amount),
+                Decimal(e.balance),
+                e.lead_id,
+            )
+            for e in found.entries
         ]
 
     async def pack(self, **fields: Any) -> Any:
@@ -240,9 +257,12 @@ async def test_a_bought_pack_is_a_client_order_the_engine_fills(shop: ShopFactor
         ),
     )
     assert too_few.code() == grpc.StatusCode.FAILED_PRECONDITION
+    # the pack is charged when bought, and the lead filling its order is not charged again
+    assert await market.ledger(client_id) == [("PACK", Decimal(-85), Decimal(-85), 0)]
     lead = await market.post({**LEAD, "Email": "after@example.com", "Phone": "7025580998"})
     sends = await market.settled(int(lead.lead_id))
     assert [(s.client_id, s.order_id) for s in sends] == [(client_id, bought.order.id)]
+    assert await market.ledger(client_id) == [("PACK", Decimal(-85), Decimal(-85), 0)]
     promos = await market.call("ListPromoCodes", M.ListPromoCodesRequest())
     assert [p.uses for p in promos.promo_codes] == [1]
 
@@ -354,6 +374,12 @@ async def test_aged_leads_are_searched_and_pulled_once(shop: ShopFactory) -> Non
     assert list(again.sold_lead_ids) == [] and list(again.already_pulled_lead_ids) == [a]
     for lead_id in (a, b, c):
         assert len(await market.sold_sends(lead_id)) == 1
+    # each lead pulled is charged once, at its share, with the balance it left
+    assert await market.ledger(b1) == [
+        ("SALE", Decimal("-5.01"), Decimal("-5.01"), a),
+        ("SALE", Decimal("-5.00"), Decimal("-10.01"), c),
+        ("SALE", Decimal("-5.00"), Decimal("-15.01"), b),
+    ]
 
     exported = await market.call("ExportDataPull", M.ExportDataPullRequest(id=pulled.pull.id))
     rows = list(csv.reader(io.StringIO(exported.csv)))

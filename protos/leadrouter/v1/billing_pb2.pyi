@@ -41,6 +41,8 @@ class _LedgerEntryKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Ledge
     LEDGER_ENTRY_KIND_CARD: _LedgerEntryKind.ValueType  # 4
     """an approved card charge"""
     LEDGER_ENTRY_KIND_ADJUSTMENT: _LedgerEntryKind.ValueType  # 5
+    LEDGER_ENTRY_KIND_PACK: _LedgerEntryKind.ValueType  # 6
+    """a lead pack bought (MarketplaceService.BuyLeadPack): a charge"""
 
 class LedgerEntryKind(_LedgerEntryKind, metaclass=_LedgerEntryKindEnumTypeWrapper): ...
 
@@ -53,6 +55,8 @@ LEDGER_ENTRY_KIND_PAYMENT: LedgerEntryKind.ValueType  # 3
 LEDGER_ENTRY_KIND_CARD: LedgerEntryKind.ValueType  # 4
 """an approved card charge"""
 LEDGER_ENTRY_KIND_ADJUSTMENT: LedgerEntryKind.ValueType  # 5
+LEDGER_ENTRY_KIND_PACK: LedgerEntryKind.ValueType  # 6
+"""a lead pack bought (MarketplaceService.BuyLeadPack): a charge"""
 Global___LedgerEntryKind: _TypeAlias = LedgerEntryKind  # noqa: Y015
 
 class _ChargeState:

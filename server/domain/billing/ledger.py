@@ -16,14 +16,15 @@ BALANCE_TOO_LOW = "balance too low"
 
 
 class EntryKind(enum.StrEnum):
-    """What made an entry: a sale charges the buyer; the rest credit it, but an adjustment,
-    which may go either way."""
+    """What made an entry: a sale and a lead pack bought charge the buyer; the rest credit
+    it, but an adjustment, which may go either way."""
 
     SALE = "sale"
     RETURN = "return"
     PAYMENT = "payment"
     CARD = "card"
     ADJUSTMENT = "adjustment"
+    PACK = "pack"  # a lead pack bought: the leads filling its order are not charged again
 
 
 @dataclass(frozen=True)

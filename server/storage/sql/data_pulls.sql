@@ -77,7 +77,9 @@ WHERE l.account_id = %(account_id)s AND l.id = ANY(%(ids)s::bigint[]);
 
 -- name: sell_pulled_leads
 -- Sell leads to the pull's delivery account, each at its price: a sold send, its line in the
--- lead's scan log, and the client's record of the lead pulled (one per client and lead).
+-- lead's scan log, the client's record of the lead pulled (one per client and lead), and its
+-- charge on the client's ledger (the balance row updated once, each sale an entry with the
+-- balance it left, as finish_sends charges the engine's sales).
 WITH wanted AS (
   SELECT w.lead_id, w.price
   FROM unnest(%(ids)s::bigint[], %(prices)s::numeric[]) AS w(lead_id, price)
@@ -95,6 +97,21 @@ WITH wanted AS (
          'Send ' || id || ': sold by data pull ' || %(pull_id)s::text || ' to client '
          || %(client_id)s::text || ' at ' || price
   FROM sent
+), balanced AS (
+  INSERT INTO client_billing AS b (account_id, client_id, balance)
+  SELECT %(account_id)s, %(client_id)s, -sum(round(price, 2)) FROM sent HAVING count(*) > 0
+  ON CONFLICT (account_id, client_id)
+    DO UPDATE SET balance = b.balance + excluded.balance, updated_at = now()
+  RETURNING b.balance
+), charged AS (
+  INSERT INTO ledger_entries (account_id, client_id, kind, amount, balance, send_id, lead_id,
+                              note)
+  SELECT %(account_id)s, %(client_id)s, 'sale', -round(s.price, 2),
+         b.balance + coalesce(sum(round(s.price, 2)) OVER (
+           ORDER BY s.id ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING), 0),
+         s.id, s.lead_id, 'data pull ' || %(pull_id)s::text
+  FROM sent s CROSS JOIN balanced b
+  ORDER BY s.id
 )
 INSERT INTO data_pull_leads (account_id, client_id, lead_id, pull_id, send_id)
 SELECT %(account_id)s, %(client_id)s, lead_id, %(pull_id)s, id FROM sent

@@ -155,12 +155,28 @@ SELECT count(*) AS uses FROM pack_purchases
 WHERE account_id = %(account_id)s AND promo_id = %(promo_id)s;
 
 -- name: insert_pack_purchase
--- Record a pack bought: its order, what it cost and the promo code used.
-INSERT INTO pack_purchases (account_id, pack_id, client_id, delivery_account_id, quantity,
-                            list_price, discount, price, promo_id, order_id)
-VALUES (%(account_id)s, %(pack_id)s, %(client_id)s, %(delivery_account_id)s, %(quantity)s,
-        %(list_price)s, %(discount)s, %(price)s, %(promo_id)s, %(order_id)s)
-RETURNING id;
+-- Record a pack bought: its order, what it cost and the promo code used; and charge the
+-- client's ledger its price (the leads that fill its order are not charged again:
+-- finish_sends), under the client's balance row lock, with the balance it left.
+WITH bought AS (
+  INSERT INTO pack_purchases (account_id, pack_id, client_id, delivery_account_id, quantity,
+                              list_price, discount, price, promo_id, order_id)
+  VALUES (%(account_id)s, %(pack_id)s, %(client_id)s, %(delivery_account_id)s, %(quantity)s,
+          %(list_price)s, %(discount)s, %(price)s, %(promo_id)s, %(order_id)s)
+  RETURNING account_id, id, client_id, order_id, round(price, 2) AS amount
+), balanced AS (
+  INSERT INTO client_billing AS b (account_id, client_id, balance)
+  SELECT account_id, client_id, -amount FROM bought
+  ON CONFLICT (account_id, client_id)
+    DO UPDATE SET balance = b.balance + excluded.balance, updated_at = now()
+  RETURNING b.balance
+), charged AS (
+  INSERT INTO ledger_entries (account_id, client_id, kind, amount, balance, purchase_id, note)
+  SELECT p.account_id, p.client_id, 'pack', -p.amount, b.balance, p.id,
+         'lead pack purchase ' || p.id || ', order ' || p.order_id
+  FROM bought p CROSS JOIN balanced b
+)
+SELECT id FROM bought;
 
 -- name: pack_buyer_account
 -- A delivery account a pack is bought for: its client, lead type and whether it takes leads

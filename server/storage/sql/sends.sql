@@ -61,7 +61,8 @@ WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = {{SendStatu
 -- lead's job for the next step, or, when the lead has now sold its max sell count and nothing
 -- else of it is outstanding, marks the job done (that step would find nothing to do). A sale
 -- queues its notices (the emails its delivery method sends on a sale), once per send and kind.
--- A sale charges its buyer's ledger: the buyer's balance row is updated once per buyer (its
+-- A sale charges its buyer's ledger (unless it fills a lead pack's order, paid for when the
+-- pack was bought): the buyer's balance row is updated once per buyer (its
 -- lock), each sale an entry with the balance it left, and when the sales take the balance
 -- below the buyer's auto-charge threshold, a charge of its top-up amount on its primary card
 -- is queued (unless one is under way). Those writes are read by no other part of the
@@ -82,12 +83,15 @@ WITH outcome AS (
       next_attempt_at = now() + make_interval(secs => o.retry_in)
   FROM outcome o
   WHERE s.account_id = o.account_id AND s.id = o.id AND s.status = {{SendStatus.IN_FLIGHT}}
-  RETURNING s.account_id, s.lead_id, s.id, s.client_id, s.status, o.log
+  RETURNING s.account_id, s.lead_id, s.id, s.client_id, s.status, s.order_id, o.log
 ), sold AS (
+  -- a lead filling a lead pack's order was paid for with the pack (insert_pack_purchase)
   SELECT f.account_id, f.client_id, f.lead_id, f.id AS send_id, round(o.price, 2) AS amount
   FROM finished f
   JOIN outcome o ON o.account_id = f.account_id AND o.id = f.id
   WHERE f.status = {{SendStatus.SOLD}}
+    AND NOT EXISTS (SELECT 1 FROM pack_purchases p
+                    WHERE p.account_id = f.account_id AND p.order_id = f.order_id)
 ), balanced AS (
   INSERT INTO client_billing AS b (account_id, client_id, balance)
   SELECT account_id, client_id, -sum(amount) FROM sold
