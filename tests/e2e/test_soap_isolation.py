@@ -73,6 +73,21 @@ def calls(a: Any, lead_id: int, send_id: int) -> dict[str, dict[str, Any]]:
         "VendorUserNameUnique": {"UserName": "any", "VendorUID": source},
         "AddEditVendor": {"vInfo": "VENDOR"},
         "AddEditVendorAccount": {"aInfo": "CAMPAIGN"},
+        "GetPromoCodes": {"ResellerUID": 0},
+        "GetLeadPacks": {"LeadPackUID": None, "LeadPackCatUID": None, "Type": "Not_Set",
+                         "ResellerUID": 0, "ClientUID": buyer},
+        "GetLeadPackCats": {},
+        "GetAgedLeadswCriteria": {
+            "ao": {"Customer": buyer, "CustomerAccount": account, "LeadPrice": 1.0,
+                   "StartDay": 0, "EndDay": 0, "LeadCategory": None, "LeadTypeUID": lid,
+                   "UseOverMax": True},
+            "criteria": None,
+        },
+        "AddEditDataPullInfo": {
+            "data": {"DataPullUID": -1, "AccountUID": 0, "ClientUID": buyer,
+                     "ClientAccountUID": account, "Leads": str(lead_id), "TotalPrice": 1.0,
+                     "Status": 0, "CardTransUID": 0},
+        },
     }  # fmt: skip
 
 
