@@ -2,19 +2,26 @@
 costs each accepted lead.
 
 Usage: .venv/bin/python bench/reports.py [--leads N] [--days D] [--runs R]
-           [--ab-leads M] [--ab-rounds K] [--concurrency C] [--quick]
+           [--ab-leads M] [--ab-rounds K] [--concurrency C]
+           [--trigger-leads T] [--trigger-group G] [--trigger-rounds U] [--quick]
 
-Two parts, each printing figures (nothing here asserts a time), against `leadrouter serve
+Three parts, each printing figures (nothing here asserts a time), against `leadrouter serve
 --demo` in its own process on a throwaway embedded PostgreSQL, with bench/distribution.py's
 buyers (a process answering "accepted") and market (one campaign, max sell 3, three buyers):
 
-1. The cost per accepted lead, A B A B: M leads posted through the HTTP receiver and sold
-   three times each, first with the aggregates kept (the report triggers of migration 0034
-   enabled), then without (the same triggers disabled with ALTER TABLE, which only this bench
-   does), K rounds of each, alternating so drift on a shared machine falls on both sides.
+1. The triggers' cost in PostgreSQL alone, A B B A: T leads stored and three sends of each
+   written in flight and sold by the statements the house sends (finished G leads at a time,
+   as the OutcomeWriter groups outcomes), with the report triggers on and off, U trials of
+   each; the backend's CPU seconds per lead (steadier than end-to-end figures: no client, no
+   HTTP, no buyers).
+2. The cost per accepted lead end to end, A B A B: M leads posted through the HTTP receiver
+   and sold three times each, first with the aggregates kept (the report triggers of
+   migrations 0034 and 0038 enabled), then without (the same triggers disabled with ALTER
+   TABLE, which only this bench does), K rounds of each, alternating so drift on a shared
+   machine falls on both sides.
    Per run: accepted leads/s, the CPU seconds serve and PostgreSQL spent per accepted lead,
    the median post latency, and the WAL bytes written per lead.
-2. Reports: N synthetic leads spread over D days (20 buyers, 5 campaigns; one to three sends
+3. Reports: N synthetic leads spread over D days (20 buyers, 5 campaigns; one to three sends
    each, a quarter of them rejected; one sale in 50 returned; refused posts), written in bulk
    with generate_series straight into leads, sends and posts (triggers off, so no delta is
    written), then RebuildReports over the month through gRPC (timed once), then R timed
@@ -148,9 +155,12 @@ async def bench_cost(
     )
 
 
-async def trigger_trial(conn: Any, leads: int, on: bool) -> float:
-    """Seconds the database takes to store `leads` leads and finish three sends of each, in
-    bulk statements, with the report triggers on or off; rolled back after."""
+async def trigger_trial(conn: Any, leads: int, group: int, on: bool) -> float:
+    """CPU seconds PostgreSQL's backend spends storing `leads` leads and selling three sends
+    of each in the statements the house sends (a lead inserted; its three sends inserted in
+    flight, as a step writes sends due at once; finished by `group` leads at a time, as the
+    OutcomeWriter finishes a group in one statement), with the report triggers on or off;
+    rolled back after, then vacuumed so no trial inherits another's dead rows."""
     await set_aggregates(conn, on)
     cursor = await conn.execute(BULK)
     account_id, source_id, lead_type_id = await cursor.fetchone()
@@ -169,46 +179,55 @@ async def trigger_trial(conn: Any, leads: int, on: bool) -> float:
         "client": client_id,
         "delivery_account": delivery_account_id,
         "delivery": delivery_id,
-        "n": leads,
     }
-    started = time.perf_counter()
-    cursor = await conn.execute(
-        "INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, fields,"
-        " pricing_model, price)"
-        " SELECT %(account)s, gen_random_uuid(), %(source)s, %(campaign)s, %(type)s, '{}',"
-        " 'per_lead', 12.5 FROM generate_series(1, %(n)s) RETURNING id",
-        params,
-    )
-    ids = [row[0] for row in await cursor.fetchall()]
-    stored = time.perf_counter() - started
-    await conn.execute(
-        "INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id,"
-        " status) SELECT %(account)s, id, %(client)s, %(delivery_account)s, %(delivery)s, 2"
-        " FROM unnest(%(ids)s::bigint[]) id, generate_series(1, 3)",
-        {**params, "ids": ids},
-    )
-    started = time.perf_counter()
-    await conn.execute(
-        "UPDATE sends SET status = 3, price = 20, sent_at = now()"
-        " WHERE account_id = %(account)s AND lead_id = ANY(%(ids)s::bigint[])",
-        {**params, "ids": ids},
-    )
-    finished = time.perf_counter() - started
+    cursor = await conn.execute("SELECT pg_backend_pid()")
+    (pid,) = await cursor.fetchone()
+    backend = psutil.Process(pid)
+    started = backend.cpu_times()
+    in_flight: list[int] = []
+    for _ in range(leads):
+        cursor = await conn.execute(
+            "INSERT INTO leads (account_id, post_id, source_id, campaign_id, lead_type_id, fields,"
+            " pricing_model, price) VALUES (%(account)s, gen_random_uuid(), %(source)s,"
+            " %(campaign)s, %(type)s, '{}', 'per_lead', 12.5) RETURNING id",
+            params,
+        )
+        (lead,) = await cursor.fetchone()
+        cursor = await conn.execute(
+            "INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id,"
+            " status, lease_until) SELECT %(account)s, %(lead)s, %(client)s,"
+            " %(delivery_account)s, %(delivery)s, 2, now() + interval '1 minute'"
+            " FROM generate_series(1, 3) RETURNING id",
+            {**params, "lead": lead},
+        )
+        in_flight += [row[0] for row in await cursor.fetchall()]
+        if len(in_flight) >= 3 * group:
+            await conn.execute(
+                "UPDATE sends SET status = 3, price = 20, sent_at = now(), lease_until = NULL"
+                " WHERE account_id = %(account)s AND id = ANY(%(ids)s)",
+                {**params, "ids": in_flight},
+            )
+            in_flight = []
+    finished = backend.cpu_times()
     await conn.rollback()
-    return stored + finished
+    await conn.set_autocommit(True)
+    await conn.execute("VACUUM leads, sends, report_deltas")
+    await conn.set_autocommit(False)
+    return finished.user + finished.system - started.user - started.system
 
 
-async def bench_trigger_cost(conn: Any, leads: int, rounds: int) -> None:
-    await trigger_trial(conn, leads, True)  # warm up
+async def bench_trigger_cost(conn: Any, leads: int, group: int, rounds: int) -> None:
+    await trigger_trial(conn, leads, group, True)  # warm up
     times: dict[bool, list[float]] = {True: [], False: []}
-    for _ in range(rounds):
-        for on in (True, False):
-            times[on].append(await trigger_trial(conn, leads, on))
+    for n in range(rounds):
+        for on in (True, False) if n % 2 == 0 else (False, True):  # A B B A ...
+            times[on].append(await trigger_trial(conn, leads, group, on))
     await set_aggregates(conn, True)
     per_lead = {on: statistics.median(t) / leads * 1e6 for on, t in times.items()}
     print(
-        f"\nIn the database alone ({leads} leads stored and three sends of each finished, in bulk"
-        f" statements, A B x {rounds}): {per_lead[True]:.0f} us per lead with the triggers,"
+        f"\nIn the database alone ({leads} leads stored and three sends of each sold, in the"
+        f" house's statements, {group} leads' sends finished per statement, A B B A x {rounds}):"
+        f" PostgreSQL CPU {per_lead[True]:.0f} us per lead with the triggers,"
         f" {per_lead[False]:.0f} us without: {per_lead[True] - per_lead[False]:.0f} us added"
         f" per lead (spread with {min(times[True]) / leads * 1e6:.0f}-"
         f"{max(times[True]) / leads * 1e6:.0f}, without {min(times[False]) / leads * 1e6:.0f}-"
@@ -415,7 +434,9 @@ async def run(args: argparse.Namespace) -> None:
                 postgres.get_uri(), application_name="bench"
             )
             try:
-                await bench_trigger_cost(conn, args.trigger_leads, args.trigger_rounds)
+                await bench_trigger_cost(
+                    conn, args.trigger_leads, args.trigger_group, args.trigger_rounds
+                )
                 if args.ab_rounds:
                     await bench_cost(
                         conn, folder, serving, args.ab_leads, args.ab_rounds, args.concurrency
@@ -440,15 +461,18 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9, help="timed reports of each kind")
     parser.add_argument("--ab-leads", type=int, default=1000, help="leads posted per A/B run")
     parser.add_argument("--ab-rounds", type=int, default=3, help="A B rounds (0: skip)")
-    parser.add_argument("--trigger-leads", type=int, default=20_000, help="leads per trial")
-    parser.add_argument("--trigger-rounds", type=int, default=5, help="A B trials in the database")
+    parser.add_argument("--trigger-leads", type=int, default=2000, help="leads per trial")
+    parser.add_argument(
+        "--trigger-group", type=int, default=3, help="leads whose sends one statement finishes"
+    )
+    parser.add_argument("--trigger-rounds", type=int, default=6, help="A B trials in the database")
     parser.add_argument("--concurrency", type=int, default=16, help="connections posting")
     parser.add_argument("--buyer-delay-ms", type=float, default=20.0)
     parser.add_argument("--quick", action="store_true", help="a fast smoke run")
     args = parser.parse_args()
     if args.quick:
         args.leads, args.runs, args.ab_leads, args.ab_rounds = 20_000, 3, 100, 1
-        args.trigger_leads, args.trigger_rounds = 2000, 2
+        args.trigger_leads, args.trigger_rounds = 300, 2
     asyncio.run(run(args))
 
 

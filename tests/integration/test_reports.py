@@ -5,12 +5,14 @@ once."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 
 from server.services.reports import ReportFolding
 from server.storage import reports as store
+from tests.support.sends import in_flight_sends
 
 REFUSED_POST = (
     "INSERT INTO posts (account_id, id, source_id, campaign_id, lead_type_id, is_valid,"
@@ -89,3 +91,62 @@ async def test_the_background_fold_empties_every_accounts_deltas(
             (accounts[0], 1),
             (accounts[1], 1),
         ]
+
+
+async def _deltas(conn: Any, account_id: int) -> int:
+    cursor = await conn.execute(
+        "SELECT count(*) AS n FROM report_deltas WHERE account_id = %s", [account_id]
+    )
+    row = await cursor.fetchone()
+    return int(row["n"])
+
+
+async def test_statements_on_sends_append_their_net_change_per_cell(pool: Any) -> None:
+    """Updates of sends count through a statement trigger (migration 0038): one finishing many
+    sends of one cell appends one delta, a statement that changes no count appends none, and
+    whatever the statements did, the folded cells equal a rebuild from the rows."""
+    account_id, sends = await in_flight_sends(pool, 3)
+    ids = [send for _, send in sends]
+    today = datetime.now(UTC).date()
+    async with pool.connection() as conn:
+        await store.fold(conn, account_id)
+        await conn.commit()
+        before = await _deltas(conn, account_id)
+        await conn.execute(  # 8 sold at 7.50, 4 rejected, in one statement
+            "UPDATE sends SET status = CASE WHEN id = ANY(%s) THEN 4 ELSE 3 END, price = 7.5"
+            " WHERE account_id = %s AND id = ANY(%s)",
+            [ids[::3], account_id, ids],
+        )
+        assert await _deltas(conn, account_id) == before + 1
+        await conn.execute(  # a change that counts for nothing
+            "UPDATE sends SET request = 'again' WHERE account_id = %s AND id = ANY(%s)",
+            [account_id, ids],
+        )
+        assert await _deltas(conn, account_id) == before + 1
+        await conn.execute(
+            "UPDATE sends SET price = 9 WHERE account_id = %s AND id = %s", [account_id, ids[1]]
+        )
+        await conn.execute(
+            "UPDATE sends SET returned_at = now() WHERE account_id = %s AND id = %s",
+            [account_id, ids[1]],
+        )
+        await conn.execute(
+            "DELETE FROM sends WHERE account_id = %s AND id = %s", [account_id, ids[0]]
+        )
+        await conn.execute(
+            "INSERT INTO sends (account_id, lead_id, client_id, delivery_account_id, delivery_id,"
+            " status, price) SELECT account_id, lead_id, client_id, delivery_account_id,"
+            " delivery_id, 3, 5 FROM sends WHERE account_id = %s AND id = %s",
+            [account_id, ids[2]],
+        )
+        await conn.commit()
+        await store.fold(conn, account_id)
+        kept = await store.cells(conn, account_id, today, today)
+        await store.rebuild(conn, account_id, today, today)
+        rebuilt = await store.cells(conn, account_id, today, today)
+        await conn.commit()
+    sold = [c for c in kept if c.buyer_id]
+    assert [(c.sold, c.sends, c.revenue, c.returns, c.credits) for c in sold] == [
+        (9, 12, Decimal("66.5000"), 1, Decimal("9.0000"))
+    ]
+    assert kept == rebuilt
