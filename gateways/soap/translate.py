@@ -463,7 +463,7 @@ def delivery(found: buyers_pb2.Delivery) -> Any:
         NotifyCC=found.email_cc,
         NotifyBCC=found.email_bcc,
         NotifyEmail=found.notify_email,
-        LeadCatUID=0,
+        LeadCatUID=found.lead_category_id,
         ClientEmail=found.client_email,
         FieldSettings=[
             models.FieldSettingType(
@@ -670,7 +670,8 @@ DELIVERY_FIELDS = (
 
 
 def delivery_edit(found: Any) -> tuple[buyers_pb2.Delivery, list[str]]:
-    """A DeliveryType as a Delivery and the fields it sets. The template is `XML` for an XML
+    """A DeliveryType as a Delivery and the fields it sets (LeadCatUID when given: 0 clears
+    it). The template is `XML` for an XML
     POST method and `EmailTemplate` for an email one (else whichever is given); FTPPath is an
     FTP method's address when DeliveryAddress is empty; EmailAddress, else tAddress, is whom
     an email goes to, and NotifyEmail, else tAddress, whom a notification goes to."""
@@ -706,6 +707,7 @@ def delivery_edit(found: Any) -> tuple[buyers_pb2.Delivery, list[str]]:
         email_notify=bool(found.EmailNotify),
         notify_email=text(found.NotifyEmail) or (text(found.tAddress) if found.EmailNotify else ""),
         client_email=text(found.ClientEmail),
+        lead_category_id=max(found.LeadCatUID or 0, 0),
         mappings=[
             buyers_pb2.FieldMapping(
                 param=text(m.FieldName),
@@ -725,6 +727,8 @@ def delivery_edit(found: Any) -> tuple[buyers_pb2.Delivery, list[str]]:
         ],
     )
     paths = list(DELIVERY_FIELDS)
+    if found.LeadCatUID is not None:  # left out: the method keeps its lead category
+        paths.append("lead_category_id")
     for name, value in (
         ("ftp_password", found.FTPPassword),
         ("smtp_password", found.SMTPPassword),

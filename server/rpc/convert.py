@@ -571,6 +571,7 @@ def delivery_message(stored: StoredDelivery) -> buyers_pb2.Delivery:
         type=int(method.type),  # type: ignore[arg-type]
         enabled=method.enabled,
         lead_type_id=method.lead_type_id,
+        lead_category_id=method.lead_category_id or 0,
         auth=int(AUTH_TYPES.get(settings.get("auth", "none"), 0)),  # type: ignore[arg-type]
         **{name: value for name, value in shown.items() if name in _PLAIN_SETTINGS},
     )
@@ -836,6 +837,7 @@ def delivery_method(message: buyers_pb2.Delivery, where: str = "delivery") -> De
         name=message.name,
         key=message.key or None,
         enabled=message.enabled,
+        lead_category_id=message.lead_category_id,
     )
 
 

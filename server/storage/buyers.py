@@ -39,7 +39,7 @@ from server.domain.delivery.spec import DeliveryType
 from server.domain.matching.criteria import Criterion, CriterionType
 from server.domain.matching.selection import Automation
 from server.storage import offers, orders
-from server.storage.database import Connection, unique_taken
+from server.storage.database import Connection, reference_known, unique_taken
 from server.storage.queries import Row, fetch_all, fetch_one, q
 from server.storage.upserts import Upserted, upsert
 
@@ -56,10 +56,18 @@ _TAKEN = {
 }
 
 
+# A delivery method naming a lead category the account does not have.
+_KNOWN = {
+    "deliveries_account_id_lead_category_id_fkey": (
+        "lead_category_id: no such lead category in the account"
+    )
+}
+
+
 async def _written(conn: Connection, query: str, params: Mapping[str, Any]) -> Row | None:
     """A save by id's row (None when it wrote nothing); a key or user name already taken is
-    AlreadyExists."""
-    with unique_taken(_TAKEN):
+    AlreadyExists, a lead category the account does not have NotFound."""
+    with unique_taken(_TAKEN), reference_known(_KNOWN):
         return await fetch_one(conn, query, params)
 
 
@@ -141,6 +149,7 @@ def _delivery_params(account_id: int, client_id: int, method: DeliveryMethod) ->
         "enabled": method.enabled,
         "lead_type_id": method.lead_type_id,
         "settings": Jsonb(method.settings),
+        "lead_category_id": method.lead_category_id,
     }
 
 
@@ -398,6 +407,7 @@ def delivery_method(row: Row) -> DeliveryMethod:
         name=row["name"],
         key=row["key"],
         enabled=row["enabled"],
+        lead_category_id=row.get("lead_category_id"),
     )
 
 

@@ -6,8 +6,7 @@ writes nothing the second time.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,8 +26,8 @@ from server.domain.catalog.specs import (
     SourceSpec,
     Status,
 )
-from server.errors import FailedPrecondition, NotFound
-from server.storage.database import Connection
+from server.errors import FailedPrecondition
+from server.storage.database import Connection, reference_known
 from server.storage.queries import Row, fetch_all, q
 
 
@@ -274,15 +273,12 @@ async def list_sources(
 # -- campaigns ----------------------------------------------------------------------------
 
 
-@contextmanager
-def _known_category() -> Iterator[None]:
-    """A lead category the account does not have, as NotFound."""
-    try:
-        yield
-    except psycopg.errors.ForeignKeyViolation as exc:
-        if exc.diag.constraint_name != "campaigns_account_id_lead_category_id_fkey":
-            raise
-        raise NotFound("lead_category_id: no such lead category in the account") from None
+# A lead category the account does not have, as NotFound.
+_KNOWN_CATEGORY = {
+    "campaigns_account_id_lead_category_id_fkey": (
+        "lead_category_id: no such lead category in the account"
+    )
+}
 
 
 def _campaign_params(
@@ -324,7 +320,7 @@ async def insert_campaign(
     field_ids: dict[str, int],
 ) -> int:
     """Create a campaign and its rules; field_ids maps casefolded field names to ids."""
-    with _known_category():
+    with reference_known(_KNOWN_CATEGORY):
         new_id = await _returned_id(
             conn, "insert_campaign", _campaign_params(account_id, spec, password_hash)
         )
@@ -342,7 +338,7 @@ async def update_campaign(
     field_ids: dict[str, int],
 ) -> bool:
     params = {**_campaign_params(account_id, spec, password_hash), "id": stored.id}
-    with _known_category():
+    with reference_known(_KNOWN_CATEGORY):
         changed = await _returned_id(conn, "update_campaign", params) is not None
     if _rules_key(stored.spec.rules) != _rules_key(spec.rules):
         await conn.execute(q("delete_rules"), {"account_id": account_id, "campaign_id": stored.id})

@@ -211,3 +211,16 @@ def unique_taken(messages: Mapping[str, str]) -> Iterator[None]:
         if message is None:
             raise
         raise AlreadyExists(message) from exc
+
+
+@contextmanager
+def reference_known(messages: Mapping[str, str]) -> Iterator[None]:
+    """A foreign key violation of one of the named constraints, as NotFound with its message
+    (a record the account does not have); any other leaves as it came."""
+    try:
+        yield
+    except psycopg.errors.ForeignKeyViolation as exc:
+        message = messages.get(exc.diag.constraint_name or "")
+        if message is None:
+            raise
+        raise NotFound(message) from None

@@ -458,3 +458,46 @@ async def test_a_campaigns_lead_category_filters_aged_leads(
     assert await search(auto.id) == [lead]
     assert await search(home.id) == []
     assert await search(0) == [lead]
+
+
+async def test_a_delivery_methods_lead_category_is_saved_kept_and_cleared(
+    shop: ShopFactory, stub_for: Any, buyers: BuyerServer
+) -> None:
+    market = await shop("b1")
+    auto = await market.call("SaveLeadCategory", M.Named(name="Auto"))
+    delivery_id = int(market.ids.deliveries["b1/post"])
+
+    async def save(category: int) -> buyers_pb2.Delivery:
+        async with stub_for(market.key) as admin:
+            saved: buyers_pb2.Delivery = await admin.SaveDelivery(
+                admin_pb2.SaveDeliveryRequest(
+                    delivery=buyers_pb2.Delivery(id=delivery_id, lead_category_id=category),
+                    update_mask=FieldMask(paths=["lead_category_id"]),
+                )
+            )
+            return saved
+
+    async def stored() -> int:
+        async with stub_for(market.key) as admin:
+            found = await admin.GetDelivery(admin_pb2.GetDeliveryRequest(id=delivery_id))
+            return int(found.lead_category_id)
+
+    assert (await save(auto.id)).lead_category_id == auto.id
+    # config as code does not name lead categories: applying the document again keeps it
+    document = copy.deepcopy(EXAMPLE)
+    document["clients"] = [client("b1", buyers, use_order=True)]
+    document["sources"][0]["campaigns"][0]["max_sell"] = 1
+    async with stub_for(market.key) as admin:
+        await admin.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+    assert await stored() == auto.id
+    with pytest.raises(grpc.aio.AioRpcError) as unknown:
+        await save(99999999)
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+    assert "lead_category_id" in (unknown.value.details() or "")
+    other = await shop("b2")  # another account's category is as unknown as a made-up one
+    theirs = await other.call("SaveLeadCategory", M.Named(name="Theirs"))
+    with pytest.raises(grpc.aio.AioRpcError) as foreign:
+        await save(theirs.id)
+    assert foreign.value.code() == grpc.StatusCode.NOT_FOUND
+    assert await stored() == auto.id
+    assert (await save(0)).lead_category_id == 0

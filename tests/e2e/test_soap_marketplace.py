@@ -1,5 +1,6 @@
 """The marketplace's service.asmx methods through zeep on the served WSDL: GetLeadPackCats,
-GetLeadPacks, GetPromoCodes, GetAgedLeadswCriteria and AddEditDataPullInfo."""
+GetLeadPacks, GetPromoCodes, GetAgedLeadswCriteria and AddEditDataPullInfo; and the lead
+category of campaigns and delivery methods (LeadCatUID)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from leadrouter.v1 import admin_pb2
 from leadrouter.v1 import marketplace_pb2 as M
 
 from tests.e2e.test_marketplace_grpc import ShopFactory, age_at_least, shop
+from tests.e2e.test_soap_accounts import delivery_type
 from tests.e2e.test_soap_catalog import campaign_type
+from tests.support.buyers import BuyerServer
 from tests.support.soap import fault, soap
 
 __all__ = ["shop"]  # the fixture, shared with the gRPC tests
@@ -223,3 +226,36 @@ async def test_add_edit_vendor_account_keeps_its_lead_category(
                             LeadTypeUID=market.lead_type_id, LeadCatUID=99999999),
     )  # fmt: skip
     assert refused.code.endswith("Client")
+
+
+async def test_add_edit_client_delivery_sets_and_answers_its_lead_category(
+    soap_client: Any, shop: ShopFactory, buyers: BuyerServer
+) -> None:
+    market = await shop("b1")
+    auto = await market.call("SaveLeadCategory", M.Named(name="Auto"))
+    delivery_id = int(market.ids.deliveries["b1/post"])
+
+    def method(**values: Any) -> Any:
+        return delivery_type(
+            soap_client, ClientDeliveryUID=delivery_id, ClientUID=market.client_id("b1"),
+            Name="Post", LeadTypeUID=market.lead_type_id, DeliveryAddress=buyers.address("b1"),
+            ResponseSearch="accepted", **values,
+        )  # fmt: skip
+
+    async def answered() -> int:
+        [account] = await soap(
+            soap_client, "GetClientAccounts", Key=market.key, ClientUID=market.client_id("b1")
+        )
+        return int(account.DeliveryDetails.LeadCatUID)
+
+    await soap(
+        soap_client, "AddEditClientDelivery", Key=market.key, delivery=method(LeadCatUID=auto.id)
+    )
+    assert await answered() == auto.id
+    refused = await fault(
+        soap_client, "AddEditClientDelivery", Key=market.key, delivery=method(LeadCatUID=99999999)
+    )
+    assert refused.code.endswith("Client")
+    assert await answered() == auto.id
+    await soap(soap_client, "AddEditClientDelivery", Key=market.key, delivery=method(LeadCatUID=0))
+    assert await answered() == 0

@@ -808,6 +808,7 @@ class Delivery(_message.Message):
     CLIENT_EMAIL_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     PING_FIELD_NUMBER: _builtins.int
+    LEAD_CATEGORY_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """ClientDeliveryUID"""
     key: _builtins.str
@@ -865,6 +866,11 @@ class Delivery(_message.Message):
     """NotifyEmail: comma-separated addresses"""
     client_email: _builtins.str
     """ClientEmail: the body of an email to the lead's Email"""
+    lead_category_id: _builtins.int
+    """LeadCatUID: the lead category assigned to this method (MarketplaceService's lead
+    categories; 0 = none). An unknown category is NOT_FOUND. Config as code does not name
+    it: applying a document keeps the method's.
+    """
     @_builtins.property
     def mappings(self) -> _containers.RepeatedCompositeFieldContainer[Global___FieldMapping]: ...
     @_builtins.property
@@ -929,10 +935,11 @@ class Delivery(_message.Message):
         client_email: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         ping: Global___PingRequest | None = ...,
+        lead_category_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "created_at", b"created_at", "ftp_password", b"ftp_password", "password", b"password", "ping", b"ping", "smtp_password", b"smtp_password"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "address", b"address", "auth", b"auth", "client_email", b"client_email", "client_id", b"client_id", "created_at", b"created_at", "days", b"days", "email_bcc", b"email_bcc", "email_cc", b"email_cc", "email_from", b"email_from", "email_notify", b"email_notify", "email_subject", b"email_subject", "email_to", b"email_to", "enabled", b"enabled", "ftp_file_format", b"ftp_file_format", "ftp_password", b"ftp_password", "ftp_username", b"ftp_username", "has_password", b"has_password", "headers", b"headers", "id", b"id", "in_testing", b"in_testing", "key", b"key", "lead_type_id", b"lead_type_id", "mappings", b"mappings", "name", b"name", "notify_email", b"notify_email", "password", b"password", "ping", b"ping", "price_search", b"price_search", "reason_search", b"reason_search", "redirect_search", b"redirect_search", "response_search", b"response_search", "smtp_host", b"smtp_host", "smtp_password", b"smtp_password", "smtp_port", b"smtp_port", "smtp_starttls", b"smtp_starttls", "smtp_username", b"smtp_username", "template", b"template", "test_address", b"test_address", "timeout_seconds", b"timeout_seconds", "type", b"type", "use_regex", b"use_regex", "username", b"username"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password", "_password", b"_password", "_smtp_password", b"_smtp_password", "address", b"address", "auth", b"auth", "client_email", b"client_email", "client_id", b"client_id", "created_at", b"created_at", "days", b"days", "email_bcc", b"email_bcc", "email_cc", b"email_cc", "email_from", b"email_from", "email_notify", b"email_notify", "email_subject", b"email_subject", "email_to", b"email_to", "enabled", b"enabled", "ftp_file_format", b"ftp_file_format", "ftp_password", b"ftp_password", "ftp_username", b"ftp_username", "has_password", b"has_password", "headers", b"headers", "id", b"id", "in_testing", b"in_testing", "key", b"key", "lead_category_id", b"lead_category_id", "lead_type_id", b"lead_type_id", "mappings", b"mappings", "name", b"name", "notify_email", b"notify_email", "password", b"password", "ping", b"ping", "price_search", b"price_search", "reason_search", b"reason_search", "redirect_search", b"redirect_search", "response_search", b"response_search", "smtp_host", b"smtp_host", "smtp_password", b"smtp_password", "smtp_port", b"smtp_port", "smtp_starttls", b"smtp_starttls", "smtp_username", b"smtp_username", "template", b"template", "test_address", b"test_address", "timeout_seconds", b"timeout_seconds", "type", b"type", "use_regex", b"use_regex", "username", b"username"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__ftp_password: _TypeAlias = _typing.Literal["ftp_password"]  # noqa: Y015
     _WhichOneofArgType__ftp_password: _TypeAlias = _typing.Literal["_ftp_password", b"_ftp_password"]  # noqa: Y015

@@ -155,6 +155,7 @@ class DeliveryMethod:
     name: str = ""
     key: str | None = None
     enabled: bool = True
+    lead_category_id: int | None = None  # LeadCatUID; 0 none, None keeps the stored one
 
 
 @dataclass(frozen=True)

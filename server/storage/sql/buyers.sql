@@ -36,16 +36,22 @@ WHERE account_id = %(account_id)s AND key = ANY(%(keys)s);
 
 -- name: upsert_delivery
 -- Create or change a buyer's delivery method by key; a row only when something was written.
+-- A lead category of NULL keeps the stored one (config as code does not name it).
 INSERT INTO deliveries AS d (account_id, client_id, key, name, type, enabled, lead_type_id,
-                             settings)
+                             settings, lead_category_id)
 VALUES (%(account_id)s, %(client_id)s, %(key)s, %(name)s, %(type)s, %(enabled)s,
-        %(lead_type_id)s, %(settings)s)
+        %(lead_type_id)s, %(settings)s, nullif(%(lead_category_id)s::bigint, 0))
 ON CONFLICT (account_id, client_id, key) DO UPDATE
 SET name = EXCLUDED.name, type = EXCLUDED.type, enabled = EXCLUDED.enabled,
-    lead_type_id = EXCLUDED.lead_type_id, settings = EXCLUDED.settings, updated_at = now()
-WHERE (d.name, d.type, d.enabled, d.lead_type_id, d.settings)
+    lead_type_id = EXCLUDED.lead_type_id, settings = EXCLUDED.settings,
+    lead_category_id = CASE WHEN %(lead_category_id)s::bigint IS NULL THEN d.lead_category_id
+                            ELSE EXCLUDED.lead_category_id END,
+    updated_at = now()
+WHERE (d.name, d.type, d.enabled, d.lead_type_id, d.settings, d.lead_category_id)
       IS DISTINCT FROM
-      (EXCLUDED.name, EXCLUDED.type, EXCLUDED.enabled, EXCLUDED.lead_type_id, EXCLUDED.settings)
+      (EXCLUDED.name, EXCLUDED.type, EXCLUDED.enabled, EXCLUDED.lead_type_id, EXCLUDED.settings,
+       CASE WHEN %(lead_category_id)s::bigint IS NULL THEN d.lead_category_id
+            ELSE EXCLUDED.lead_category_id END)
 RETURNING id, (xmax = 0) AS created;
 
 -- name: delivery_settings_by_key
@@ -138,6 +144,7 @@ ORDER BY id;
 -- Delivery methods of the account's buyers (all, or one buyer's), with the ids of their lead
 -- type's fields by lower-cased name (for their mappings' LeadFieldUID).
 SELECT id, client_id, key, name, type, enabled, lead_type_id, settings, created_at,
+       coalesce(lead_category_id, 0) AS lead_category_id,
        coalesce((SELECT jsonb_object_agg(lower(f.name), f.id) FROM lead_fields f
                  WHERE f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id), '{}')
          AS field_ids
@@ -269,6 +276,7 @@ WHERE account_id = %(account_id)s AND lower(client_group) = lower(%(old)s)
 -- name: delivery_by_id
 -- One delivery method of the account's buyers, as list_deliveries reads it.
 SELECT id, client_id, key, name, type, enabled, lead_type_id, settings, created_at,
+       coalesce(lead_category_id, 0) AS lead_category_id,
        coalesce((SELECT jsonb_object_agg(lower(f.name), f.id) FROM lead_fields f
                  WHERE f.account_id = d.account_id AND f.lead_type_id = d.lead_type_id), '{}')
          AS field_ids
@@ -284,21 +292,28 @@ FOR UPDATE;
 
 -- name: insert_delivery
 -- Create a delivery method for a buyer.
-INSERT INTO deliveries (account_id, client_id, key, name, type, enabled, lead_type_id, settings)
+INSERT INTO deliveries (account_id, client_id, key, name, type, enabled, lead_type_id, settings,
+                        lead_category_id)
 VALUES (%(account_id)s, %(client_id)s, %(key)s, %(name)s, %(type)s, %(enabled)s,
-        %(lead_type_id)s, %(settings)s)
+        %(lead_type_id)s, %(settings)s, nullif(%(lead_category_id)s::bigint, 0))
 RETURNING id;
 
 -- name: update_delivery
--- Change a delivery method by id; a row only when something was written.
+-- Change a delivery method by id (a lead category of NULL keeps the stored one); a row only
+-- when something was written.
 UPDATE deliveries AS d
 SET key = coalesce(%(key)s, d.key), name = %(name)s, type = %(type)s, enabled = %(enabled)s,
-    lead_type_id = %(lead_type_id)s, settings = %(settings)s, updated_at = now()
+    lead_type_id = %(lead_type_id)s, settings = %(settings)s,
+    lead_category_id = CASE WHEN %(lead_category_id)s::bigint IS NULL THEN d.lead_category_id
+                            ELSE nullif(%(lead_category_id)s::bigint, 0) END,
+    updated_at = now()
 WHERE d.account_id = %(account_id)s AND d.id = %(id)s
-  AND (d.key, d.name, d.type, d.enabled, d.lead_type_id, d.settings)
+  AND (d.key, d.name, d.type, d.enabled, d.lead_type_id, d.settings, d.lead_category_id)
       IS DISTINCT FROM
       (coalesce(%(key)s, d.key), %(name)s, %(type)s::smallint, %(enabled)s::boolean,
-       %(lead_type_id)s::bigint, %(settings)s::jsonb)
+       %(lead_type_id)s::bigint, %(settings)s::jsonb,
+       CASE WHEN %(lead_category_id)s::bigint IS NULL THEN d.lead_category_id
+            ELSE nullif(%(lead_category_id)s::bigint, 0) END)
 RETURNING id;
 
 -- name: accounts_of_delivery
