@@ -1,7 +1,6 @@
 -- A lead pack's order takes only the leads the pack sells (docs/billing.md, "Buying a pack"):
 -- the pack's criteria and lead category as they were when it was bought, copied onto the
--- order, so a later edit of the pack does not change orders already bought. And a delivery
--- method keeps a lead category (DeliveryType's LeadCatUID).
+-- order, so a later edit of the pack does not change orders already bought.
 
 CREATE TABLE order_filters (
     account_id       bigint NOT NULL,
@@ -16,6 +15,3 @@ CREATE TABLE order_filters (
 );
 -- the engine's snapshot reads a lead type's filters
 CREATE INDEX order_filters_lead_type ON order_filters (account_id, lead_type_id);
-
-ALTER TABLE deliveries ADD COLUMN lead_category_id bigint,
-    ADD FOREIGN KEY (account_id, lead_category_id) REFERENCES lead_categories;
