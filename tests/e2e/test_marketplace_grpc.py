@@ -515,7 +515,11 @@ async def test_a_packs_order_takes_only_leads_meeting_its_criteria_as_bought(
     ny = await posted(market, NY, 1)
     log = await scanned(market, ny)
     assert await market.sends(ny) == []
-    assert f"order {bought.order.id} does not take the lead (lead pack {pack.id}'s" in log
+    # the order keeps the pack's criteria as bought (State = CA), not the edited ones
+    assert (
+        f"order {bought.order.id} does not take the lead (lead pack {pack.id}'s criteria "
+        "failed: State=NY is not CA)"
+    ) in log
     assert "no order takes the lead" in log
     ca = await posted(market, CA, 2)
     sends = await market.settled(ca)

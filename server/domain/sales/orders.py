@@ -240,7 +240,10 @@ class OrderFilter:
             )
         verdict = self.criteria.check(values, ctx)
         if not verdict.passed:
-            return f"does not take the lead (lead pack {self.pack_id}'s {verdict.reason})"
+            return (
+                f"does not take the lead (lead pack {self.pack_id}'s criteria failed: "
+                f"{verdict.reason})"
+            )
         return ""
 
 
