@@ -71,6 +71,7 @@ class Job:
     buyer_version: int
     # 1-to-1: the delivery accounts whose offer the consumer chose with consent; None: any
     consented: frozenset[int] | None = None
+    lead_category_id: int = 0  # its campaign's (0: none), which a lead pack's order may ask for
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def _job(row: Mapping[str, Any]) -> Job:
         now=row["now"],
         buyer_version=row["buyer_version"],
         consented=consented(row["consented_accounts"]),
+        lead_category_id=row["lead_category_id"],
     )
 
 

@@ -487,6 +487,7 @@ class LeadToScan:
     max_sell: int  # its campaign's
     account_types: Sequence[int] | None  # its job's: the types it sells to; None: all
     buyer_version: int
+    lead_category_id: int = 0  # its campaign's (0: none)
 
 
 @dataclass(frozen=True)
@@ -520,6 +521,7 @@ async def to_scan(conn: Connection, account_id: int, lead_id: int) -> LeadToScan
         max_sell=row["max_sell"],
         account_types=row["account_types"],
         buyer_version=row["buyer_version"],
+        lead_category_id=row["lead_category_id"],
     )
 
 

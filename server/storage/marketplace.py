@@ -12,6 +12,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from server.domain.matching.criteria import Criterion
 from server.domain.sales.marketplace import (
     LeadPack,
     Named,
@@ -281,3 +282,42 @@ async def buying_account(
         conn, "pack_buyer_account", {"account_id": account_id, "id": delivery_account_id}
     )
     return None if row is None else BuyingAccount(**row)
+
+
+# -- lead packs' terms on the orders bought from them ------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredOrderFilter:
+    """An order bought from a lead pack: the pack's criteria and lead category as bought."""
+
+    order_id: int
+    pack_id: int
+    lead_category_id: int  # 0: any
+    criteria: tuple[Criterion, ...]
+
+
+async def copy_pack_filter(conn: Connection, account_id: int, order_id: int, pack_id: int) -> None:
+    """Copy a lead pack's criteria and lead category onto the order bought from it."""
+    await conn.execute(
+        q("insert_pack_order_filter"),
+        {"account_id": account_id, "order_id": order_id, "pack_id": pack_id},
+    )
+
+
+async def order_filters(
+    conn: Connection, account_id: int, lead_type_id: int
+) -> list[StoredOrderFilter]:
+    """The filters of the orders bought from a lead type's packs."""
+    rows = await fetch_all(
+        conn, "order_filters", {"account_id": account_id, "lead_type_id": lead_type_id}
+    )
+    return [
+        StoredOrderFilter(
+            r["order_id"],
+            r["pack_id"],
+            r["lead_category_id"],
+            tuple(criterion_from_json(c) for c in r["criteria"]),
+        )
+        for r in rows
+    ]

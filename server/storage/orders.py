@@ -218,6 +218,7 @@ async def list_orders(
             period_start=row["period_start"],
             period_end=row["period_end"],
             renewals=row["renewals"],
+            filtered=row["filtered"],
             items=tuple(
                 StoredOrderItem(
                     id=item["id"],

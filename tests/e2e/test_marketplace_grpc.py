@@ -501,3 +501,103 @@ async def test_a_delivery_methods_lead_category_is_saved_kept_and_cleared(
     assert foreign.value.code() == grpc.StatusCode.NOT_FOUND
     assert await stored() == auto.id
     assert (await save(0)).lead_category_id == 0
+
+
+def state_is(state: str) -> buyers_pb2.Criterion:
+    return buyers_pb2.Criterion(
+        type=buyers_pb2.CRITERION_TYPE_FIELD_VALUE,
+        field="State",
+        operator=catalog_pb2.OPERATOR_EQUAL,
+        value=state,
+    )
+
+
+CA = {**LEAD, "Zip": "90210", "State": "CA"}
+NY = {**LEAD, "Zip": "10001", "State": "NY"}
+
+
+async def posted(market: Shop, fields: dict[str, str], i: int) -> int:
+    lead = await market.post({**fields, "Email": f"p{i}@example.com", "Phone": f"702557{i:04d}"})
+    return int(lead.lead_id)
+
+
+async def scanned(market: Shop, lead_id: int) -> str:
+    """The lead's scan log once its first scan is written."""
+    for _ in range(200):
+        log = await market.scan_log(lead_id)
+        if "Scan of lead" in log:
+            return log
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"lead {lead_id} was never scanned")
+
+
+async def buy(market: Shop, pack_id: int, quantity: int = 10) -> Any:
+    return await market.call(
+        "BuyLeadPack",
+        M.BuyLeadPackRequest(
+            client_id=market.client_id("b1"),
+            delivery_account_id=market.account_id("b1"),
+            pack_id=pack_id,
+            quantity=quantity,
+        ),
+    )
+
+
+async def test_a_packs_order_takes_only_leads_meeting_its_criteria_as_bought(
+    shop: ShopFactory,
+) -> None:
+    market = await shop("b1")
+    pack = await market.pack(criteria=[state_is("CA")])
+    bought = await buy(market, pack.id)
+    # a later edit of the pack does not change the order already bought
+    edited = M.LeadPack()
+    edited.CopyFrom(pack)
+    del edited.criteria[:]
+    edited.criteria.append(state_is("NY"))
+    await market.call("SaveLeadPack", edited)
+    ny = await posted(market, NY, 1)
+    log = await scanned(market, ny)
+    assert await market.sends(ny) == []
+    # the order keeps the pack's criteria as bought (State = CA), not the edited ones
+    assert (
+        f"order {bought.order.id} does not take the lead (lead pack {pack.id}'s criteria "
+        "failed: State=NY is not CA)"
+    ) in log
+    assert "no order takes the lead" in log
+    ca = await posted(market, CA, 2)
+    sends = await market.settled(ca)
+    assert [(s.client_id, s.order_id) for s in sends] == [(market.client_id("b1"), bought.order.id)]
+
+
+async def test_a_packs_order_takes_only_leads_of_its_lead_category(
+    shop: ShopFactory, stub_for: Any
+) -> None:
+    market = await shop("b1")
+    home = await market.call("SaveLeadCategory", M.Named(name="Home"))
+    pack = await market.pack(lead_category_id=home.id)
+    bought = await buy(market, pack.id)
+    none = await posted(market, CA, 1)
+    log = await scanned(market, none)
+    assert await market.sends(none) == []
+    assert f"takes leads of category {home.id} only (lead pack {pack.id})" in log
+    campaign_id = int(market.ids.campaigns["acme-auto-web"])
+    async with stub_for(market.key) as admin:
+        await admin.UpdateCampaign(
+            admin_pb2.UpdateCampaignRequest(
+                campaign=catalog_pb2.Campaign(id=campaign_id, lead_category_id=home.id),
+                update_mask=FieldMask(paths=["lead_category_id"]),
+            )
+        )
+    homes = await posted(market, CA, 2)
+    sends = await market.settled(homes)
+    assert [s.order_id for s in sends] == [bought.order.id]
+
+
+async def test_a_lead_fills_the_open_order_it_matches(shop: ShopFactory) -> None:
+    market = await shop("b1")
+    california = await buy(market, (await market.pack(criteria=[state_is("CA")])).id)
+    new_york = await buy(market, (await market.pack(criteria=[state_is("NY")])).id)
+    ny = await posted(market, NY, 1)
+    assert [s.order_id for s in await market.settled(ny)] == [new_york.order.id]
+    ca = await posted(market, CA, 2)
+    assert [s.order_id for s in await market.settled(ca)] == [california.order.id]

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from server.domain.catalog.fields import DataType, FieldSpec
+from server.domain.catalog.rules import Operator
+from server.domain.matching.criteria import (
+    Criterion,
+    CriterionType,
+    EvalContext,
+    compile_criteria,
+)
 from server.domain.sales.orders import (
     ItemState,
+    OrderFilter,
     OrderState,
     OrderStatus,
     Period,
@@ -96,3 +107,48 @@ def test_no_renewal_never_moves_and_a_closed_order_never_renews() -> None:
     assert renewed_period(full, NOW) is None
     closed = order(status=OrderStatus.Closed, renewal=Renewal.On_End_Date, end=NOW - DAY / 2)
     assert renewed_period(closed, NOW) is None
+
+
+# -- a lead pack's order takes only the leads meeting the pack's terms -------------------------
+
+
+def state_is(value: str) -> OrderFilter:
+    fields = {"state": FieldSpec(name="State", data_type=DataType.Varchar)}
+    criteria = compile_criteria(
+        [Criterion(CriterionType.FieldValue, "State", Operator.Equal, value)],
+        fields,
+    )
+    return OrderFilter(order_id=1, pack_id=9, lead_category_id=0, criteria=criteria)
+
+
+CTX = EvalContext(NOW, ZoneInfo("UTC"), lambda a, b: None)
+
+
+def test_a_pack_filter_says_why_a_lead_does_not_fit() -> None:
+    ca = state_is("CA")
+    assert ca.refusal({"state": "CA"}, 0, CTX) == ""
+    assert "lead pack 9" in ca.refusal({"state": "NY"}, 0, CTX)
+    homes = replace(ca, lead_category_id=4)
+    assert homes.refusal({"state": "CA"}, 4, CTX) == ""
+    assert homes.refusal({"state": "CA"}, 0, CTX) == (
+        "takes leads of category 4 only (lead pack 9); the lead has no category"
+    )
+
+
+def test_a_lead_fills_the_open_order_whose_pack_it_fits() -> None:
+    pack = replace(order(1, end=NOW + DAY), filtered=True)
+    plain = order(2, end=NOW + 2 * DAY)
+    refuse = {1: "does not take the lead (criteria failed)"}
+    choice = choose_order([pack, plain], 3, NOW, lambda order_id: refuse.get(order_id, ""))
+    assert choice.pick is not None and choice.pick.order_id == 2
+    fits = choose_order([pack, plain], 3, NOW, lambda order_id: "")
+    assert fits.pick is not None and fits.pick.order_id == 1
+
+
+def test_no_pack_order_fitting_says_so() -> None:
+    pack = replace(order(1), filtered=True)
+    choice = choose_order([pack], 3, NOW, lambda order_id: "does not take the lead (x)")
+    assert choice.pick is None
+    assert choice.reason == "no order takes the lead: order 1 does not take the lead (x)"
+    # without a fit (a manual send) a pack's order takes nothing
+    assert choose_order([pack], 3, NOW).pick is None

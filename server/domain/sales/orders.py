@@ -6,6 +6,9 @@ An order counts the sends made against it in its current period (scheduled, in f
 sold, like caps; a rejected or failed send frees its place again), so the count stays exact
 under the order's row lock.
 
+An order bought from a lead pack carries the pack's terms as they were bought (`OrderFilter`:
+its criteria and lead category); it takes only the leads that meet them.
+
 Renewal moves the period instead of copying the order, so the order keeps its id and key:
 - No_Renewal: one period, from start to end; a filled or ended order takes no more leads.
 - On_End_Date: when the period ends the next one starts where it ended, lasting as long.
@@ -16,10 +19,11 @@ Renewal moves the period instead of copying the order, so the order keeps its id
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from server.domain.matching.criteria import CompiledCriteria, EvalContext, Values
 from server.errors import Violation
 
 
@@ -109,6 +113,7 @@ class StoredOrder:
     period_end: datetime
     renewals: int
     items: tuple[StoredOrderItem, ...]
+    filtered: bool = False  # bought from a lead pack: takes only leads meeting its terms
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,7 @@ class OrderState:
     period_end: datetime
     sold: int  # sold sends in the current period
     items: tuple[ItemState, ...]
+    filtered: bool = False  # bought from a lead pack: takes only leads meeting its terms
 
     @property
     def quantity(self) -> int:
@@ -206,7 +212,45 @@ def order_state(stored: StoredOrder) -> OrderState:
         items=tuple(
             ItemState(i.id, i.quantity, i.delivery_account_id, i.held) for i in stored.items
         ),
+        filtered=stored.filtered,
     )
+
+
+# -- a lead pack's terms on the order bought from it ----------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    """The leads an order bought from a lead pack takes: the pack's criteria (compiled) and
+    lead category as they were when it was bought."""
+
+    order_id: int
+    pack_id: int
+    lead_category_id: int  # 0: any
+    criteria: CompiledCriteria
+
+    def refusal(self, values: Values, lead_category_id: int, ctx: EvalContext) -> str:
+        """Why the order does not take this lead ('' when it does); `values` keyed by
+        casefolded field name, `lead_category_id` the lead's (its campaign's; 0: none)."""
+        if self.lead_category_id and lead_category_id != self.lead_category_id:
+            got = f"category {lead_category_id}" if lead_category_id else "no category"
+            return (
+                f"takes leads of category {self.lead_category_id} only "
+                f"(lead pack {self.pack_id}); the lead has {got}"
+            )
+        verdict = self.criteria.check(values, ctx)
+        if not verdict.passed:
+            return (
+                f"does not take the lead (lead pack {self.pack_id}'s criteria failed: "
+                f"{verdict.reason})"
+            )
+        return ""
+
+
+# Why a filtered order does not take the lead at hand ('' when it does), by order id.
+OrderFit = Callable[[int], str]
+FIT_NOT_LOADED = "carries a lead pack's terms this process has not loaded yet"
+PACK_ORDER_ENGINE_ONLY = "is a lead pack's order, which only the engine fills"
 
 
 @dataclass(frozen=True)
@@ -243,13 +287,19 @@ class OrderChoice:
 
 
 def choose_order(
-    orders: Sequence[OrderState], delivery_account_id: int, now: datetime
+    orders: Sequence[OrderState],
+    delivery_account_id: int,
+    now: datetime,
+    fit: OrderFit | None = None,
 ) -> OrderChoice:
     """The order and item a send to this delivery account counts against: the open order
-    whose period ends first, its first item for this account with quantity left."""
+    whose period ends first that takes the lead (`fit` says why a lead pack's order does
+    not; without it, as for a manual send, such an order takes no lead), its first item for
+    this account with quantity left."""
     if not orders:
         return OrderChoice(None, "uses orders and its buyer has no open order")
     reasons: list[str] = []
+    refusals = 0
     ranked = sorted(orders, key=lambda o: (o.period_end, o.id))
     for order in ranked:
         if order.status is not OrderStatus.Open:
@@ -264,6 +314,12 @@ def choose_order(
         if now >= end:
             reasons.append(f"order {order.id} ended {end:%Y-%m-%d %H:%M} UTC")
             continue
+        if order.filtered:
+            refused = fit(order.id) if fit is not None else PACK_ORDER_ENGINE_ONLY
+            if refused:
+                reasons.append(f"order {order.id} {refused}")
+                refusals += 1
+                continue
         for item in order.items:
             if item.delivery_account_id not in (None, delivery_account_id):
                 continue
@@ -275,4 +331,5 @@ def choose_order(
             f"order {order.id} is full ({sold} sold, "
             f"{(0 if renew_to else order.held) - sold} pending, of {order.quantity})"
         )
-    return OrderChoice(None, "no order with quantity left: " + "; ".join(reasons))
+    lead = "no order takes the lead" if refusals else "no order with quantity left"
+    return OrderChoice(None, f"{lead}: " + "; ".join(reasons))

@@ -10,7 +10,7 @@ import asyncio
 import gc
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from server.domain.buyers.records import StoredDeliveryAccount
@@ -22,12 +22,15 @@ from server.domain.matching.criteria import CompiledCriteria, broken_criteria, c
 from server.domain.matching.delivery_index import DeliveryAccountIndex
 from server.domain.matching.eligibility import DeliveryAccountView
 from server.domain.matching.lists import DistributionList
+from server.domain.sales.orders import OrderFilter
 from server.storage import buyers as buyer_store
 from server.storage import catalog as catalog_store
 from server.storage import ledger as ledger_store
 from server.storage import lists as list_store
+from server.storage import marketplace as marketplace_store
 from server.storage.buyers import SnapshotEntry
 from server.storage.database import Connection
+from server.storage.marketplace import StoredOrderFilter
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,8 @@ class Snapshot:
     client_names: dict[int, str]
     pings: bool = False  # some account's delivery method pings before it posts (an auction)
     prepaid: frozenset[int] = frozenset()  # buyers whose balance must cover each lead
+    # orders bought from lead packs, by order id: the leads each takes
+    order_filters: Mapping[int, OrderFilter] = field(default_factory=dict)
 
 
 class BuyerCache:
@@ -72,9 +77,11 @@ class BuyerCache:
         by_name = criteria_fields(f.spec for f in fields)
         lists = await list_store.for_lead_type(conn, account_id, lead_type_id)
         prepaid = await ledger_store.prepaid_clients(conn, account_id)
+        # written with their orders by a purchase, which bumps the buyer version
+        filters = await marketplace_store.order_filters(conn, account_id, lead_type_id)
         # compiling 10,000 accounts takes seconds of CPU: off the event loop, so requests and
         # deliveries go on meanwhile
-        snapshot = await asyncio.to_thread(_build, accounts, by_name, lists, prepaid)
+        snapshot = await asyncio.to_thread(_build, accounts, by_name, lists, prepaid, filters)
         self._entries[(account_id, lead_type_id)] = (version, snapshot)
         # A big snapshot is hundreds of thousands of long-lived objects: keep the cyclic
         # garbage collector from walking them on every full collection. Replaced snapshots
@@ -88,6 +95,7 @@ def _build(
     fields: Mapping[str, FieldSpec],
     lists: list[DistributionList],
     prepaid: frozenset[int] = frozenset(),
+    filters: Sequence[StoredOrderFilter] = (),
 ) -> Snapshot:
     email_field = next((f.name for f in fields.values() if f.special is SpecialField.Email), "")
     contact = frozenset(f.name.casefold() for f in fields.values() if f.special in CONTACT_SPECIALS)
@@ -101,7 +109,19 @@ def _build(
         {v.client_id: v.client_name for v in views},
         any(v.delivery.ping is not None for v in views),
         prepaid,
+        {f.order_id: _order_filter(f, fields) for f in filters},
     )
+
+
+def _order_filter(found: StoredOrderFilter, fields: Mapping[str, FieldSpec]) -> OrderFilter:
+    """A pack's order's terms as the engine checks them; criteria that no longer compile take
+    no lead, as an account's would."""
+    try:
+        compiled = compile_criteria(found.criteria, fields)
+    except ValueError as problem:
+        log.warning("order %s (lead pack %s): %s", found.order_id, found.pack_id, problem)
+        compiled = broken_criteria(str(problem))
+    return OrderFilter(found.order_id, found.pack_id, found.lead_category_id, compiled)
 
 
 def _compiled(account: StoredDeliveryAccount, fields: Mapping[str, FieldSpec]) -> CompiledCriteria:

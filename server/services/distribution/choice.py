@@ -31,7 +31,7 @@ from server.domain.matching.selection import Automation
 from server.domain.sales.orders import Pick
 from server.services.distribution.auction import Auctioned, Entrant
 from server.services.distribution.buyer_cache import Snapshot
-from server.services.distribution.orders import take_order
+from server.services.distribution.orders import order_fit, take_order
 from server.services.distribution.scan import rotating, scan
 from server.storage import buyers as buyer_store
 from server.storage import jobs as job_store
@@ -55,12 +55,23 @@ async def bidders(
     values: Mapping[str, Value],
     max_sells: int,
     now: datetime,
+    lead_category_id: int = 0,
 ) -> Bidding | None:
     """The auction's entrants for these values when an eligible account's method pings;
     None: no auction (the choice is the waterfall's)."""
     if not snapshot.pings:
         return None
-    found = await scan(conn, account_id, 0, snapshot, values, max_sells, now, held=())
+    found = await scan(
+        conn,
+        account_id,
+        0,
+        snapshot,
+        values,
+        max_sells,
+        now,
+        held=(),
+        lead_category_id=lead_category_id,
+    )
     ranked = found.ranked
     if not any(e.view.delivery.ping is not None for e in ranked):
         return None
@@ -93,14 +104,27 @@ async def choose(
     max_sells: int,
     now: datetime,
     auctioned: Auctioned | None = None,
+    lead_category_id: int = 0,
 ) -> Choice:
     """Scan and reserve up to `max_sells` buyers for these values, in the caller's
     transaction: down the waterfall at their fixed prices, or in `auctioned`'s rank order at
     its net prices. Nothing is written but what a send would move too (the rotation's
-    position, an order renewed into its next period); the caller stores the reservations."""
+    position, an order renewed into its next period); the caller stores the reservations.
+    `lead_category_id`: the ping's campaign's, which a lead pack's order may ask for."""
     if any(rotating(v) for v in snapshot.views):
         await job_store.lock_rotation(conn, account_id, lead_type_id)
-    found = await scan(conn, account_id, 0, snapshot, values, max_sells, now, held=())
+    found = await scan(
+        conn,
+        account_id,
+        0,
+        snapshot,
+        values,
+        max_sells,
+        now,
+        held=(),
+        lead_category_id=lead_category_id,
+    )
+    folded = {name.casefold(): value for name, value in values.items()}
     notes = [found.report.replace("Scan of lead 0", "Scan of the ping", 1)]
     eligible = {e.view.id: e.view for e in found.ranked}
     order: list[tuple[DeliveryAccountView, Decimal, str]]
@@ -133,7 +157,8 @@ async def choose(
                 continue
         pick = None
         if view.id in snapshot.use_order:
-            pick, why = await take_order(conn, account_id, view, now)
+            fit = order_fit(snapshot.order_filters, view, folded, lead_category_id, now)
+            pick, why = await take_order(conn, account_id, view, now, fit)
             if pick is None:
                 notes.append(f"- {view.label}: passed over when reserving: {why}")
                 continue

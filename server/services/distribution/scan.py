@@ -32,6 +32,7 @@ from server.domain.matching.selection import (
 from server.domain.sales.operations import HeldSend
 from server.domain.sales.orders import Pick, choose_order
 from server.services.distribution.buyer_cache import Snapshot
+from server.services.distribution.orders import order_fit
 from server.storage import buyers as buyer_store
 from server.storage import ledger as ledger_store
 from server.storage import orders as order_store
@@ -80,11 +81,13 @@ async def scan(
     account_types: frozenset[AccountType] | None = None,
     held: Sequence[HeldSend] | None = None,
     consented: frozenset[int] | None = None,
+    lead_category_id: int = 0,
 ) -> Scan:
     """Screen, check and order every account for a lead; `held` are the lead's sends that
     hold or made a sale when the caller read them already (`lead_id` 0: no lead, none).
     `consented`: a 1-to-1 lead's accounts whose offer was chosen with consent; the others
-    are passed over."""
+    are passed over. `lead_category_id`: the lead's (its campaign's; 0 none), which a lead
+    pack's order may ask for."""
     folded = {name.casefold(): value for name, value in values.items()}
     screening = snapshot.index.screen(folded, context(now), automated_only=automated_only)
     passed_over: dict[int, str] = {}
@@ -110,7 +113,8 @@ async def scan(
         clients = sorted({v.client_id for v in by_order})
         orders = await order_store.order_states(conn, account_id, clients)
         for view in by_order:
-            choice = choose_order(orders.get(view.client_id, []), view.id, now)
+            fit = order_fit(snapshot.order_filters, view, folded, lead_category_id, now)
+            choice = choose_order(orders.get(view.client_id, []), view.id, now, fit)
             if choice.pick is None:
                 passed_over[view.id] = choice.reason
             else:

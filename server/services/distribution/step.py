@@ -43,7 +43,7 @@ from server.domain.sales.sends import SendStatus
 from server.errors import RolledBack
 from server.services.distribution.auction import Auctioned, Auctions, Entrant
 from server.services.distribution.buyer_cache import BuyerCache, Snapshot
-from server.services.distribution.orders import take_order
+from server.services.distribution.orders import order_fit, take_order
 from server.services.distribution.scan import Scan, context, rotating, scan
 from server.storage import auctions as auction_store
 from server.storage import buyers as buyer_store
@@ -109,6 +109,7 @@ class NewJob:
     now: datetime  # the transaction's clock
     buyer_version: int
     consented: frozenset[int] | None = None  # 1-to-1: the accounts it may go to
+    lead_category_id: int = 0  # its campaign's (0: none)
 
 
 @dataclass(frozen=True)
@@ -381,7 +382,8 @@ class Steps:
                     await self._write(conn, account_id, lead_id, job, pending, notes)
                 )
                 pending = []
-                pick, why = await take_order(conn, account_id, view, now)
+                fit = order_fit(snapshot.order_filters, view, folded, job.lead_category_id, now)
+                pick, why = await take_order(conn, account_id, view, now, fit)
                 if pick is None:
                     notes.append(f"- {view.label}: passed over at send time: {why}")
                     continue
@@ -477,6 +479,7 @@ def _new_job(new: NewJob) -> job_store.Job:
         now=new.now,
         buyer_version=new.buyer_version,
         consented=new.consented,
+        lead_category_id=new.lead_category_id,
     )
 
 
@@ -500,4 +503,5 @@ async def _scan_job(
         account_types=job.account_types,
         held=held,
         consented=job.consented,
+        lead_category_id=job.lead_category_id,
     )

@@ -64,6 +64,7 @@ class DistributionViews:
                 automated_only=automated_only,
                 allow_over_max=allow_over_max,
                 account_types=account_types or job_store.account_types(lead.account_types),
+                lead_category_id=lead.lead_category_id,
             )
 
     async def scan_fields(

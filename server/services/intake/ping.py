@@ -219,7 +219,13 @@ class PingLead:
             conn, target.account_id, target.lead_type_id or 0, version
         )
         screened.auction = await bidders(
-            conn, target.account_id, snapshot, _keyed(screened.kept), campaign.max_sell, db_now
+            conn,
+            target.account_id,
+            snapshot,
+            _keyed(screened.kept),
+            campaign.max_sell,
+            db_now,
+            lead_category_id=campaign.lead_category_id or 0,
         )
         if screened.auction is not None:
             screened.settings = await auction_store.for_campaign(
@@ -256,6 +262,7 @@ class PingLead:
             campaign.max_sell,
             db_now,
             auctioned,
+            lead_category_id=campaign.lead_category_id or 0,
         )
         chosen = choice.chosen
         steps.append(

@@ -345,6 +345,7 @@ class SubmitLeads:
                 now=stored.now,
                 buyer_version=stored.buyer_version,
                 consented=consent.chosen.consented if consent else None,
+                lead_category_id=campaign.lead_category_id or 0,
             )
             first = await self._first_step(conn, job, order)
         if order is not None:  # after the step's savepoint: kept if the step is undone

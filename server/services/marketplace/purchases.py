@@ -1,5 +1,6 @@
 """Buying a lead pack: the pack's rules and the promo code's checked under their locks, the
-price in Decimal, and a client order of the quantity that the engine fills like any order."""
+price in Decimal, and a client order of the quantity carrying a copy of the pack's criteria
+and lead category, which the engine fills only with leads that meet them."""
 
 from __future__ import annotations
 
@@ -125,6 +126,8 @@ class PackPurchases:
             )
             order_id = await order_store.insert_order(conn, account_id, client_id, edit)
             await order_store.insert_order_item(conn, account_id, order_id, edit.items[0])
+            # the order takes only the leads the pack sells, as the pack is now
+            await store.copy_pack_filter(conn, account_id, order_id, pack.id)
             await buyer_store.bump_buyer_version(conn, account_id)
             # The one place a purchase's charge is known: a client ledger records it here.
             purchase_id = await store.insert_purchase(

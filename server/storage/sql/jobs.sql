@@ -24,14 +24,21 @@ WHERE j.account_id = %(account_id)s AND j.lead_id = %(lead_id)s AND j.state = 'p
   AND l.account_id = j.account_id AND l.id = j.lead_id
 RETURNING j.state, j.plan, j.cursor, j.max_sells, j.account_types, l.lead_type_id, l.fields,
           l.call_data, l.consented_accounts, now() AS now,
+          coalesce((SELECT c.lead_category_id FROM campaigns c
+                    WHERE c.account_id = l.account_id AND c.id = l.campaign_id), 0)
+            AS lead_category_id,
           coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = j.account_id), 0)
             AS buyer_version;
 
 -- name: lock_job
--- A job with its lead, locked for one step of the waterfall; with the database's clock and
--- the account's buyer version (for the engine's cache).
+-- A job with its lead, locked for one step of the waterfall; with its campaign's lead category
+-- (a lead pack's order may ask for one), the database's clock and the account's buyer version
+-- (for the engine's cache).
 SELECT j.state, j.plan, j.cursor, j.max_sells, j.account_types, l.lead_type_id, l.fields,
        l.call_data, l.consented_accounts, now() AS now,
+       coalesce((SELECT c.lead_category_id FROM campaigns c
+                 WHERE c.account_id = l.account_id AND c.id = l.campaign_id), 0)
+         AS lead_category_id,
        coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = j.account_id), 0)
          AS buyer_version
 FROM distribution_jobs j

@@ -168,6 +168,7 @@ LIMIT %(limit)s;
 -- name: get_lead_for_scan
 -- A stored lead's values and distribution settings, for a scan without sending.
 SELECT l.id, l.lead_type_id, l.fields, l.call_data, c.max_sell, j.account_types,
+       coalesce(c.lead_category_id, 0) AS lead_category_id,
        coalesce((SELECT v.version FROM buyer_versions v WHERE v.account_id = l.account_id), 0)
          AS buyer_version
 FROM leads l

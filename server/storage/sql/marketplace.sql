@@ -185,3 +185,20 @@ SELECT a.client_id, d.lead_type_id, a.use_order
 FROM delivery_accounts a
 JOIN deliveries d ON d.account_id = a.account_id AND d.id = a.delivery_id
 WHERE a.account_id = %(account_id)s AND a.id = %(id)s;
+
+-- name: insert_pack_order_filter
+-- Copy a lead pack's criteria and lead category onto the order bought from it (the pack is
+-- read under its share lock in the same transaction, so the copy is what the purchase saw).
+INSERT INTO order_filters (account_id, order_id, lead_type_id, pack_id, lead_category_id,
+                           criteria)
+SELECT p.account_id, %(order_id)s, p.lead_type_id, p.id, p.lead_category_id, p.criteria
+FROM lead_packs p
+WHERE p.account_id = %(account_id)s AND p.id = %(pack_id)s;
+
+-- name: order_filters
+-- The filters of the orders bought from a lead type's packs (the engine compiles them into its
+-- buyer snapshot).
+SELECT order_id, pack_id, coalesce(lead_category_id, 0) AS lead_category_id, criteria
+FROM order_filters
+WHERE account_id = %(account_id)s AND lead_type_id = %(lead_type_id)s
+ORDER BY order_id;

@@ -59,6 +59,8 @@ WHERE i.account_id = %(account_id)s AND i.order_id = %(order_id)s
 -- sends counted against them in their current period (held: with pings' live reservations).
 SELECT o.id, o.client_id, o.key, o.start_at, o.end_at, o.status, o.renewal, o.auto_charge,
        o.period_start, o.period_end, o.renewals,
+       EXISTS (SELECT 1 FROM order_filters f
+               WHERE f.account_id = o.account_id AND f.order_id = o.id) AS filtered,
        coalesce((SELECT jsonb_agg(jsonb_build_object(
                    'id', i.id, 'key', i.key, 'description', i.description,
                    'quantity', i.quantity, 'account_id', i.delivery_account_id,
