@@ -157,8 +157,8 @@ class Cards:
             raise FailedPrecondition(
                 "this idempotency key was used for another charge (another buyer or amount)"
             )
-        if charge.state in (ChargeState.APPROVED, ChargeState.DECLINED):
-            return charge  # the first result: nothing is charged again
+        if charge.state in (ChargeState.APPROVED, ChargeState.DECLINED, ChargeState.CANCELLED):
+            return charge  # the first result (or a retry not needed): nothing is charged
         return await self._ask(account_id, found)
 
     async def _card_on_file(self, account_id: int, client_id: int) -> Tokenized:
