@@ -6,9 +6,10 @@ automations take a per-lead-type lock for it, so round robin and shares stay exa
 processes. Each step then reserves as many sends down the plan as the lead still needs (its
 max sell count less the sales made and the sends outstanding), taking each capped delivery
 account's row lock and counting its caps again, so caps hold exactly across processes; an
-account using orders takes its order under the buyer's order locks; a prepaid buyer's send
-is checked under its balance row's lock against its balance less its sends under way
-(docs/billing.md). A reserved send counts against the caps until the buyer rejects it or it
+account using orders takes its order under the buyer's order locks; then a prepaid buyer's
+send, unless it fills a lead pack's order, is checked under its balance row's lock against
+its balance less its sends under way, and a buyer a declined auto-charge holds is passed
+over (docs/billing.md). A reserved send counts against the caps until the buyer rejects it or it
 fails. The sends, the job's new state and
 the step's scan log entries are written by one statement.
 
