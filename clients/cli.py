@@ -509,6 +509,8 @@ def cmd_ledger(args: argparse.Namespace) -> None:
         notes.append(
             f"auto-charge {settings.auto_charge_amount} below {settings.auto_charge_below}"
         )
+    if balance.held:
+        notes.append("held: its auto-charge was declined")
     print(
         f"Balance: {balance.balance} ({balance.reserved} in sends under way)"
         + (f"; {', '.join(notes)}" if notes else "")

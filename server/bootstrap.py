@@ -470,7 +470,17 @@ async def serve(
                 per_minute=settings.visits_per_minute,
             )
             built = await stack.enter_async_context(
-                servicers(pool, distributor, receiver_url, queue, sender, visits=visits)
+                servicers(
+                    pool,
+                    distributor,
+                    receiver_url,
+                    queue,
+                    sender,
+                    charges=ChargeSettings(
+                        decline_retry_seconds=settings.auto_charge_retry_seconds
+                    ),
+                    visits=visits,
+                )
             )
             served = await create_server(built, settings.grpc_address)
             stack.push_async_callback(served.server.stop, settings.shutdown_grace_seconds)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from server.domain.billing.cards import DECLINE_RETRY_SECONDS
 from server.domain.intake.queueing import DEFAULT_MAX_QUEUED
 from server.domain.visits import DEFAULT_RETENTION_DAYS, DEFAULT_VISITS_PER_MINUTE
 
@@ -24,6 +25,17 @@ def _address(name: str, value: str) -> str:
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise ConfigError(f"{name} must be HOST:PORT, got {value!r}")
     return value
+
+
+def _delays(name: str, value: str) -> tuple[float, ...]:
+    """Comma-separated delays in seconds, each more than 0; empty: none."""
+    try:
+        delays = tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be seconds separated by commas, got {value!r}") from None
+    if any(not 0 < d < float("inf") for d in delays):
+        raise ConfigError(f"{name} must be delays of more than 0 seconds, got {value!r}")
+    return delays
 
 
 def _positive_int(name: str, value: str) -> int:
@@ -66,6 +78,8 @@ class Settings:
     # many per account and minute by each process (docs/visits.md)
     visit_retention_days: int = DEFAULT_RETENTION_DAYS
     visits_per_minute: int = DEFAULT_VISITS_PER_MINUTE
+    # a declined auto-charge is retried under a new key after each delay in turn (seconds)
+    auto_charge_retry_seconds: tuple[float, ...] = DECLINE_RETRY_SECONDS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -109,6 +123,9 @@ class Settings:
         if "LEADROUTER_VISITS_PER_MINUTE" in env:
             name = "LEADROUTER_VISITS_PER_MINUTE"
             settings = replace(settings, visits_per_minute=_positive_int(name, env[name]))
+        if "LEADROUTER_AUTO_CHARGE_RETRY_SECONDS" in env:
+            name = "LEADROUTER_AUTO_CHARGE_RETRY_SECONDS"
+            settings = replace(settings, auto_charge_retry_seconds=_delays(name, env[name]))
         return settings
 
     def with_overrides(

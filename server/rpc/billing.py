@@ -31,6 +31,7 @@ STATES = {
     "pending": billing_pb2.CHARGE_STATE_PENDING,
     "approved": billing_pb2.CHARGE_STATE_APPROVED,
     "declined": billing_pb2.CHARGE_STATE_DECLINED,
+    "cancelled": billing_pb2.CHARGE_STATE_CANCELLED,
 }
 
 
@@ -49,6 +50,7 @@ def balance_message(found: Balance) -> billing_pb2.ClientBalance:
         client_id=found.client_id,
         balance=money(found.balance),
         reserved=money(found.reserved),
+        held=found.held,
         settings=billing_pb2.BillingSettings(
             prepaid=s.prepaid,
             stop_at_zero=s.stop_at_zero,
@@ -117,8 +119,12 @@ def charge_message(charge: CardCharge) -> billing_pb2.CardCharge:
         exp_month=charge.exp_month,
         exp_year=charge.exp_year,
         auto=charge.auto,
+        retry=charge.retry,
+        retry_of=charge.retry_of,
     )
     stamp(message.created_at, charge.created_at)
+    if charge.next_attempt_at is not None:
+        stamp(message.next_attempt_at, charge.next_attempt_at)
     return message
 
 
@@ -244,3 +250,13 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
             idempotency_key=request.idempotency_key,
         )
         return charge_message(charge)
+
+    async def ListCardCharges(
+        self, request: billing_pb2.ListCardChargesRequest, context: Context
+    ) -> billing_pb2.ListCardChargesResponse:
+        found = await self._cards.charges(
+            _account(), request.client_id, request.page_size, request.before_charge_id
+        )
+        return billing_pb2.ListCardChargesResponse(
+            charges=[charge_message(c) for c in found.rows], next_before_charge_id=found.next_after
+        )

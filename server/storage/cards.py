@@ -66,6 +66,9 @@ def _charge(row: Row) -> ChargeToRun:
         created_at=row["created_at"],
         auto=row["auto"],
         attempts=row["attempts"],
+        retry=row["retry"],
+        retry_of=row["retry_of"] or 0,
+        next_attempt_at=row["next_attempt_at"] if row["state"] == "queued" else None,
     )
     return ChargeToRun(charge, row["token"])
 
@@ -187,3 +190,15 @@ async def retry_auto_charge(
     await conn.execute(
         q("retry_auto_charge"), {"account_id": account_id, "id": charge_id, "delay": delay_seconds}
     )
+
+
+async def charges(
+    conn: Connection, account_id: int, client_id: int, before_id: int, limit: int
+) -> list[CardCharge]:
+    """A buyer's card charges, newest first, one page before a charge id (0: the newest)."""
+    rows = await fetch_all(
+        conn,
+        "list_card_charges",
+        {"account_id": account_id, "client_id": client_id, "before_id": before_id, "limit": limit},
+    )
+    return [_charge(r).charge for r in rows]

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from server.domain.billing.ledger import Balance, BillingSettings, EntryKind, LedgerEntry
 from server.storage.database import Connection
-from server.storage.queries import Row, fetch_all, fetch_one
+from server.storage.queries import Row, fetch_all, fetch_one, q
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,24 @@ class Available:
 
     available: Decimal
     stop_at_zero: bool
+
+
+@dataclass(frozen=True)
+class BilledClients:
+    """What the engine's buyer snapshot knows of billing: the prepaid buyers, the buyers a
+    declined auto-charge holds, and the orders their lead packs were bought into (paid for)."""
+
+    prepaid: frozenset[int] = frozenset()
+    held: frozenset[int] = frozenset()
+    pack_orders: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Declined:
+    """What a declined auto-charge did: whether its buyer is held, the retry queued (or None)."""
+
+    held: bool
+    retry_id: int | None
 
 
 def entry_from_row(row: Row) -> LedgerEntry:
@@ -109,7 +127,7 @@ async def balance(conn: Connection, account_id: int, client_id: int) -> Balance 
         auto_charge_below=row["auto_charge_below"],
         auto_charge_amount=row["auto_charge_amount"],
     )
-    return Balance(row["client_id"], row["balance"], settings, row["reserved"])
+    return Balance(row["client_id"], row["balance"], settings, row["reserved"], row["held"])
 
 
 async def save_settings(
@@ -155,9 +173,35 @@ async def entries(
     return [entry_from_row(r) for r in rows]
 
 
-async def prepaid_clients(conn: Connection, account_id: int) -> frozenset[int]:
-    rows = await fetch_all(conn, "prepaid_clients", {"account_id": account_id})
-    return frozenset(int(r["client_id"]) for r in rows)
+async def billed_clients(conn: Connection, account_id: int) -> BilledClients:
+    """The account's buyers the engine checks before a send, and their lead packs' orders."""
+    params = {"account_id": account_id}
+    rows = await fetch_all(conn, "billed_clients", params)
+    orders = await fetch_all(conn, "pack_orders", params)
+    return BilledClients(
+        prepaid=frozenset(int(r["client_id"]) for r in rows if r["prepaid"]),
+        held=frozenset(int(r["client_id"]) for r in rows if r["held"]),
+        pack_orders=frozenset(int(r["order_id"]) for r in orders),
+    )
+
+
+async def hold_after_decline(
+    conn: Connection, account_id: int, charge_id: int, retry_in: float | None
+) -> Declined:
+    """After a declined auto-charge: hold its buyer while its balance is below the threshold,
+    and queue a retry under a new key in `retry_in` seconds (None: no more retries)."""
+    row = await fetch_one(
+        conn, "hold_after_decline", {"account_id": account_id, "id": charge_id, "delay": retry_in}
+    )
+    assert row is not None
+    return Declined(bool(row["held"]), row["retry_id"])
+
+
+async def release_after_approval(conn: Connection, account_id: int, client_id: int) -> None:
+    """An approved auto-charge ends its buyer's hold."""
+    await conn.execute(
+        q("release_after_approval"), {"account_id": account_id, "client_id": client_id}
+    )
 
 
 async def prepaid_available(

@@ -18,6 +18,7 @@ from server.bootstrap import distribution, servicers, soap
 from server.config import Settings
 from server.rpc.app import Served, create_server
 from server.services.accounts import Accounts, NewAccount
+from server.services.billing.cards import ChargeSettings
 from server.services.distribution.engine import Distributor, EngineSettings
 from server.services.intake.queue_worker import QueueSettings
 from server.storage.database import open_pool
@@ -62,11 +63,13 @@ def idle(engines: list[Distributor]) -> Callable[[], Awaitable[None]]:
 
 # Queued posts (the /async URLs): a test that kills a worker waits a second, not thirty.
 QUEUE = QueueSettings(lease_seconds=1.0, poll_seconds=0.05, retry_base_seconds=0.2)
+# A declined auto-charge is retried twice, a fraction of a second apart, not hours.
+CHARGES = ChargeSettings(poll_seconds=0.05, decline_retry_seconds=(0.3, 0.3))
 
 
 @pytest.fixture
 async def served(pool: Any, distributor: Distributor) -> AsyncIterator[Served]:
-    async with servicers(pool, distributor, queue=QUEUE) as built:
+    async with servicers(pool, distributor, queue=QUEUE, charges=CHARGES) as built:
         served = await create_server(built, "127.0.0.1:0")
         yield served
         await served.server.stop(None)

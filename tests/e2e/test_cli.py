@@ -1081,6 +1081,41 @@ def test_ledger_prints_a_buyers_entries_and_balance(
         )
     )
     assert as_json["balance"]["balance"] == "97.49" and len(as_json["entries"]) == 2
+    # a declined auto-charge holds the buyer, and the ledger says so
+    with billing(cli_server.address, cli_account["api_key"]) as stub:
+        stub.AddCreditCard(
+            billing_pb2.AddCreditCardRequest(
+                client_id=buyer,
+                card_number="4000000000000002",
+                exp_month=12,
+                exp_year=2099,
+                cvv="123",
+                enabled=True,
+                is_primary=True,
+            )
+        )
+        stub.SetBillingSettings(
+            billing_pb2.SetBillingSettingsRequest(
+                client_id=buyer,
+                settings=billing_pb2.BillingSettings(
+                    auto_charge_below="90", auto_charge_amount="50"
+                ),
+            )
+        )
+        stub.AdjustBalance(
+            billing_pb2.AdjustBalanceRequest(client_id=buyer, amount="-10", note="fee")
+        )
+        for _ in range(200):  # the auto-charge runner polls every second
+            if stub.GetBalance(billing_pb2.GetBalanceRequest(client_id=buyer)).held:
+                break
+            time.sleep(0.05)
+    shown = leadrouter(
+        "ledger", str(buyer), "--grpc", cli_server.address, "--key", cli_account["api_key"]
+    )
+    assert shown.stdout.splitlines()[-1] == (
+        "Balance: 87.49 (0.00 in sends under way); auto-charge 50.00 below 90.00, "
+        "held: its auto-charge was declined"
+    )
 
 
 def test_pull_export_writes_a_pulls_leads_as_csv(

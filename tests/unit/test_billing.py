@@ -21,8 +21,10 @@ from server.domain.billing.cards import (
     mask,
 )
 from server.domain.billing.ledger import (
+    AUTO_CHARGE_DECLINED,
     BALANCE_TOO_LOW,
     BillingSettings,
+    billing_hold,
     cents,
     positive_cents,
     settings_checked,
@@ -71,6 +73,27 @@ def test_not_stopping_at_zero_the_balance_must_be_above_zero() -> None:
     assert short_of(Decimal("0.01"), price, stop_at_zero=False) == ""
     assert short_of(Decimal("0"), price, stop_at_zero=False) == BALANCE_TOO_LOW
     assert short_of(Decimal("-3"), price, stop_at_zero=False) == BALANCE_TOO_LOW
+
+
+def test_a_send_filling_a_pack_order_is_not_checked() -> None:
+    price = Decimal("12.35")
+    nothing = Decimal("0")
+    assert billing_hold(paid_by_pack=True, held=True, available=nothing, price=price) == ""
+    assert billing_hold(paid_by_pack=False, held=False, available=nothing, price=price) == (
+        BALANCE_TOO_LOW
+    )
+
+
+def test_a_held_buyer_is_passed_over_whatever_it_has() -> None:
+    price, plenty = Decimal("12.35"), Decimal("1000")
+    assert billing_hold(paid_by_pack=False, held=True, available=None, price=price) == (
+        AUTO_CHARGE_DECLINED
+    )
+    assert billing_hold(paid_by_pack=False, held=True, available=plenty, price=price) == (
+        AUTO_CHARGE_DECLINED
+    )
+    assert billing_hold(paid_by_pack=False, held=False, available=None, price=price) == ""
+    assert billing_hold(paid_by_pack=False, held=False, available=plenty, price=price) == ""
 
 
 def test_card_numbers_are_checked_by_luhn() -> None:

@@ -40,3 +40,16 @@ def test_the_environment_sets_the_visits_retention_and_cap() -> None:
     assert (settings.visit_retention_days, settings.visits_per_minute) == (30, 100)
     with pytest.raises(ConfigError):
         Settings.from_env({"LEADROUTER_VISIT_RETENTION_DAYS": "0"})
+
+
+def test_a_declined_auto_charge_retry_schedule() -> None:
+    assert Settings().auto_charge_retry_seconds == (3600.0, 21600.0, 86400.0)
+    settings = Settings.from_env({"LEADROUTER_AUTO_CHARGE_RETRY_SECONDS": "60, 600"})
+    assert settings.auto_charge_retry_seconds == (60.0, 600.0)
+    assert (
+        Settings.from_env({"LEADROUTER_AUTO_CHARGE_RETRY_SECONDS": ""}).auto_charge_retry_seconds
+        == ()
+    )
+    for bad in ("soon", "0", "-5", "inf", "nan"):
+        with pytest.raises(ConfigError):
+            Settings.from_env({"LEADROUTER_AUTO_CHARGE_RETRY_SECONDS": bad})

@@ -72,6 +72,8 @@ class _ChargeStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ChargeSta
     """no final answer (the gateway timed out): retry the key"""
     CHARGE_STATE_APPROVED: _ChargeState.ValueType  # 3
     CHARGE_STATE_DECLINED: _ChargeState.ValueType  # 4
+    CHARGE_STATE_CANCELLED: _ChargeState.ValueType  # 5
+    """a queued retry not needed: the balance is back"""
 
 class ChargeState(_ChargeState, metaclass=_ChargeStateEnumTypeWrapper): ...
 
@@ -82,6 +84,8 @@ CHARGE_STATE_PENDING: ChargeState.ValueType  # 2
 """no final answer (the gateway timed out): retry the key"""
 CHARGE_STATE_APPROVED: ChargeState.ValueType  # 3
 CHARGE_STATE_DECLINED: ChargeState.ValueType  # 4
+CHARGE_STATE_CANCELLED: ChargeState.ValueType  # 5
+"""a queued retry not needed: the balance is back"""
 Global___ChargeState: _TypeAlias = ChargeState  # noqa: Y015
 
 @_typing.final
@@ -145,10 +149,15 @@ class ClientBalance(_message.Message):
     BALANCE_FIELD_NUMBER: _builtins.int
     SETTINGS_FIELD_NUMBER: _builtins.int
     RESERVED_FIELD_NUMBER: _builtins.int
+    HELD_FIELD_NUMBER: _builtins.int
     client_id: _builtins.int
     balance: _builtins.str
     reserved: _builtins.str
     """the price of the buyer's sends under way, not charged yet"""
+    held: _builtins.bool
+    """its last auto-charge was declined while its balance is below the threshold: the engine
+    passes it over ("auto-charge declined") until the balance is back at the threshold
+    """
     @_builtins.property
     def settings(self) -> Global___BillingSettings: ...
     def __init__(
@@ -158,10 +167,11 @@ class ClientBalance(_message.Message):
         balance: _builtins.str = ...,
         settings: Global___BillingSettings | None = ...,
         reserved: _builtins.str = ...,
+        held: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "client_id", b"client_id", "reserved", b"reserved", "settings", b"settings"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "client_id", b"client_id", "held", b"held", "reserved", b"reserved", "settings", b"settings"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -620,6 +630,9 @@ class CardCharge(_message.Message):
     EXP_YEAR_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     AUTO_FIELD_NUMBER: _builtins.int
+    RETRY_FIELD_NUMBER: _builtins.int
+    RETRY_OF_FIELD_NUMBER: _builtins.int
+    NEXT_ATTEMPT_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     client_id: _builtins.int
     idempotency_key: _builtins.str
@@ -632,9 +645,17 @@ class CardCharge(_message.Message):
     exp_month: _builtins.int
     exp_year: _builtins.int
     auto: _builtins.bool
-    """queued by a sale that took the balance below its threshold"""
+    """queued by a charge that took the balance below its threshold"""
+    retry: _builtins.int
+    """n: the n-th retry of a declined auto-charge (a new key)"""
+    retry_of: _builtins.int
+    """the declined auto-charge this one retries; 0 = none"""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def next_attempt_at(self) -> _timestamp_pb2.Timestamp:
+        """a queued charge: when it is due"""
+
     def __init__(
         self,
         *,
@@ -650,11 +671,65 @@ class CardCharge(_message.Message):
         exp_year: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         auto: _builtins.bool = ...,
+        retry: _builtins.int = ...,
+        retry_of: _builtins.int = ...,
+        next_attempt_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "next_attempt_at", b"next_attempt_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "auto", b"auto", "brand", b"brand", "client_id", b"client_id", "created_at", b"created_at", "exp_month", b"exp_month", "exp_year", b"exp_year", "id", b"id", "idempotency_key", b"idempotency_key", "last_four", b"last_four", "response", b"response", "state", b"state"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "auto", b"auto", "brand", b"brand", "client_id", b"client_id", "created_at", b"created_at", "exp_month", b"exp_month", "exp_year", b"exp_year", "id", b"id", "idempotency_key", b"idempotency_key", "last_four", b"last_four", "next_attempt_at", b"next_attempt_at", "response", b"response", "retry", b"retry", "retry_of", b"retry_of", "state", b"state"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CardCharge: _TypeAlias = CardCharge  # noqa: Y015
+
+@_typing.final
+class ListCardChargesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    BEFORE_CHARGE_ID_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.int
+    page_size: _builtins.int
+    """0 = 100; at most 1000"""
+    before_charge_id: _builtins.int
+    """the previous page's next_before_charge_id; 0 = the newest"""
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.int = ...,
+        page_size: _builtins.int = ...,
+        before_charge_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["before_charge_id", b"before_charge_id", "client_id", b"client_id", "page_size", b"page_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCardChargesRequest: _TypeAlias = ListCardChargesRequest  # noqa: Y015
+
+@_typing.final
+class ListCardChargesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHARGES_FIELD_NUMBER: _builtins.int
+    NEXT_BEFORE_CHARGE_ID_FIELD_NUMBER: _builtins.int
+    next_before_charge_id: _builtins.int
+    """0 = no more"""
+    @_builtins.property
+    def charges(self) -> _containers.RepeatedCompositeFieldContainer[Global___CardCharge]: ...
+    def __init__(
+        self,
+        *,
+        charges: _abc.Iterable[Global___CardCharge] | None = ...,
+        next_before_charge_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["charges", b"charges", "next_before_charge_id", b"next_before_charge_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCardChargesResponse: _TypeAlias = ListCardChargesResponse  # noqa: Y015

@@ -74,6 +74,11 @@ class BillingServiceStub:
                 request_serializer=leadrouter_dot_v1_dot_billing__pb2.RunClientCardRequest.SerializeToString,
                 response_deserializer=leadrouter_dot_v1_dot_billing__pb2.CardCharge.FromString,
                 _registered_method=True)
+        self.ListCardCharges = channel.unary_unary(
+                '/leadrouter.v1.BillingService/ListCardCharges',
+                request_serializer=leadrouter_dot_v1_dot_billing__pb2.ListCardChargesRequest.SerializeToString,
+                response_deserializer=leadrouter_dot_v1_dot_billing__pb2.ListCardChargesResponse.FromString,
+                _registered_method=True)
 
 
 class BillingServiceServicer:
@@ -143,6 +148,14 @@ class BillingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCardCharges(self, request, context):
+        """A buyer's card charges, newest first, in pages: RunClientCard's, its auto-charges and
+        each retry of a declined auto-charge (with the charge it retries and when it is due).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BillingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -185,6 +198,11 @@ def add_BillingServiceServicer_to_server(servicer, server):
                     servicer.RunClientCard,
                     request_deserializer=leadrouter_dot_v1_dot_billing__pb2.RunClientCardRequest.FromString,
                     response_serializer=leadrouter_dot_v1_dot_billing__pb2.CardCharge.SerializeToString,
+            ),
+            'ListCardCharges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCardCharges,
+                    request_deserializer=leadrouter_dot_v1_dot_billing__pb2.ListCardChargesRequest.FromString,
+                    response_serializer=leadrouter_dot_v1_dot_billing__pb2.ListCardChargesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -403,6 +421,33 @@ class BillingService:
             '/leadrouter.v1.BillingService/RunClientCard',
             leadrouter_dot_v1_dot_billing__pb2.RunClientCardRequest.SerializeToString,
             leadrouter_dot_v1_dot_billing__pb2.CardCharge.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCardCharges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/leadrouter.v1.BillingService/ListCardCharges',
+            leadrouter_dot_v1_dot_billing__pb2.ListCardChargesRequest.SerializeToString,
+            leadrouter_dot_v1_dot_billing__pb2.ListCardChargesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -65,6 +65,10 @@ class BillingServiceStub:
     approved charge credits the ledger. FAILED_PRECONDITION when the key was used for
     another buyer or amount, or no card is given and none is on file.
     """
+    ListCardCharges: _grpc.UnaryUnaryMultiCallable[_billing_pb2.ListCardChargesRequest, _billing_pb2.ListCardChargesResponse]
+    """A buyer's card charges, newest first, in pages: RunClientCard's, its auto-charges and
+    each retry of a declined auto-charge (with the charge it retries and when it is due).
+    """
 
 @_typing.type_check_only
 class BillingServiceAsyncStub(BillingServiceStub):
@@ -96,6 +100,10 @@ class BillingServiceAsyncStub(BillingServiceStub):
     again; one left pending (the gateway timed out) is asked again with the same key. An
     approved charge credits the ledger. FAILED_PRECONDITION when the key was used for
     another buyer or amount, or no card is given and none is on file.
+    """
+    ListCardCharges: _aio.UnaryUnaryMultiCallable[_billing_pb2.ListCardChargesRequest, _billing_pb2.ListCardChargesResponse]  # type: ignore[assignment]
+    """A buyer's card charges, newest first, in pages: RunClientCard's, its auto-charges and
+    each retry of a declined auto-charge (with the charge it retries and when it is due).
     """
 
 class BillingServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -173,6 +181,16 @@ class BillingServiceServicer(metaclass=_abc_1.ABCMeta):
         again; one left pending (the gateway timed out) is asked again with the same key. An
         approved charge credits the ledger. FAILED_PRECONDITION when the key was used for
         another buyer or amount, or no card is given and none is on file.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCardCharges(
+        self,
+        request: _billing_pb2.ListCardChargesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_billing_pb2.ListCardChargesResponse, _abc.Awaitable[_billing_pb2.ListCardChargesResponse]]:
+        """A buyer's card charges, newest first, in pages: RunClientCard's, its auto-charges and
+        each retry of a declined auto-charge (with the charge it retries and when it is due).
         """
 
 def add_BillingServiceServicer_to_server(servicer: BillingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -15,6 +15,11 @@ _SEPARATORS = re.compile(r"[\s-]")
 _EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/?\s*(\d{2}|\d{4})\s*$")
 
 
+# a declined auto-charge is retried under a new key after each of these delays in turn: an
+# hour, six hours, a day (then the buyer stays held until it pays)
+DECLINE_RETRY_SECONDS = (3600.0, 6 * 3600.0, 24 * 3600.0)
+
+
 class ChargeState(enum.StrEnum):
     """Where a card charge stands. `pending`: asked, with no final answer (the gateway timed
     out): asking again with the same idempotency key finds out."""
@@ -23,6 +28,7 @@ class ChargeState(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     DECLINED = "declined"
+    CANCELLED = "cancelled"  # a queued retry of a declined auto-charge no longer needed
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,9 @@ class CardCharge:
     created_at: datetime
     auto: bool = False
     attempts: int = 0  # times the gateway was asked
+    retry: int = 0  # n: the n-th retry of a declined auto-charge
+    retry_of: int = 0  # the declined auto-charge this one retries (0: none)
+    next_attempt_at: datetime | None = None  # a queued charge: when it is due
 
     @property
     def approved(self) -> bool:

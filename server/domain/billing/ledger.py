@@ -13,6 +13,7 @@ from server.errors import InvalidArgument
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")  # numeric(14, 2)
 BALANCE_TOO_LOW = "balance too low"
+AUTO_CHARGE_DECLINED = "auto-charge declined"
 
 
 class EntryKind(enum.StrEnum):
@@ -58,6 +59,7 @@ class Balance:
     balance: Decimal
     settings: BillingSettings
     reserved: Decimal = Decimal("0")  # the price of its sends under way, not charged yet
+    held: bool = False  # a declined auto-charge holds it (AUTO_CHARGE_DECLINED)
 
 
 def cents(value: Decimal | str | float, name: str = "amount") -> Decimal:
@@ -104,3 +106,24 @@ def short_of(available: Decimal, price: Decimal, stop_at_zero: bool) -> str:
     if not stop_at_zero and available <= 0:
         return BALANCE_TOO_LOW
     return ""
+
+
+def billing_hold(
+    *,
+    paid_by_pack: bool,
+    held: bool,
+    available: Decimal | None,
+    price: Decimal,
+    stop_at_zero: bool = True,
+) -> str:
+    """Why the engine may not send a lead at `price` to a buyer, or "" when it may: a send
+    filling a lead pack's order was paid for with the pack; else a buyer a declined
+    auto-charge holds is passed over, and a prepaid one (`available` not None: its balance
+    less its sends under way) when `short_of` says so."""
+    if paid_by_pack:
+        return ""
+    if held:
+        return AUTO_CHARGE_DECLINED
+    if available is None:
+        return ""
+    return short_of(available, price, stop_at_zero)

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from server.adapters.payments.gateway import PaymentGateway
 from server.domain.billing.cards import (
+    DECLINE_RETRY_SECONDS,
     Billing,
     Card,
     CardCharge,
@@ -29,10 +30,11 @@ from server.domain.billing.cards import (
 )
 from server.domain.billing.ledger import EntryKind, positive_cents
 from server.errors import FailedPrecondition, InvalidArgument, NotFound
+from server.services.quality._pages import Page, checked_size, page
 from server.services.runner import Backoff, LeasedRunner, RunnerSettings
 from server.storage import cards as store
 from server.storage import ledger as ledger_store
-from server.storage.database import Pool, statements, transaction
+from server.storage.database import Connection, Pool, statements, transaction
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class ChargeSettings:
     lease_seconds: float = 60.0  # an auto-charge's lease, past the gateway's time
     poll_seconds: float = 1.0
     retry: Backoff = field(default_factory=lambda: Backoff(base_seconds=30.0, max_attempts=8))
+    # a declined auto-charge is retried under a new key after each of these delays in turn
+    decline_retry_seconds: tuple[float, ...] = DECLINE_RETRY_SECONDS
 
 
 def _text(value: str, name: str) -> str:
@@ -112,6 +116,17 @@ class Cards:
         async with statements(self._pool) as conn:
             return await store.cards(conn, account_id, client_id)
 
+    async def charges(
+        self, account_id: int, client_id: int, page_size: int = 0, before_id: int = 0
+    ) -> Page[CardCharge]:
+        """A buyer's card charges, newest first, one page before a charge id (0: the newest)."""
+        size = checked_size(page_size)
+        async with transaction(self._pool) as conn:
+            if await ledger_store.balance(conn, account_id, client_id) is None:
+                raise NotFound(f"no buyer {client_id}")
+            found = await store.charges(conn, account_id, client_id, before_id, size + 1)
+        return page(found, size, lambda c: c.id)
+
     async def run_card(
         self,
         account_id: int,
@@ -142,8 +157,8 @@ class Cards:
             raise FailedPrecondition(
                 "this idempotency key was used for another charge (another buyer or amount)"
             )
-        if charge.state in (ChargeState.APPROVED, ChargeState.DECLINED):
-            return charge  # the first result: nothing is charged again
+        if charge.state in (ChargeState.APPROVED, ChargeState.DECLINED, ChargeState.CANCELLED):
+            return charge  # the first result (or a retry not needed): nothing is charged
         return await self._ask(account_id, found)
 
     async def _card_on_file(self, account_id: int, client_id: int) -> Tokenized:
@@ -180,6 +195,10 @@ class Cards:
                     note=f"{finished.brand} ending {finished.last_four}".strip(),
                     charge_id=finished.id,
                 )
+                if finished.auto:
+                    await ledger_store.release_after_approval(conn, account_id, finished.client_id)
+            elif finished.auto and finished.state is ChargeState.DECLINED:
+                await self._declined(conn, account_id, finished)
         log.info(
             "buyer %s: charge %s of %s on the card ending %s: %s",
             finished.client_id,
@@ -189,6 +208,21 @@ class Cards:
             finished.state,
         )
         return finished
+
+    async def _declined(self, conn: Connection, account_id: int, charge: CardCharge) -> None:
+        """A declined auto-charge holds its buyer while its balance is below the threshold,
+        and is retried under a new key (a declined key answers the same) on the schedule."""
+        delays = self._settings.decline_retry_seconds
+        delay = delays[charge.retry] if charge.retry < len(delays) else None
+        declined = await ledger_store.hold_after_decline(conn, account_id, charge.id, delay)
+        log.warning(
+            "buyer %s: auto-charge %s declined (retry %d)%s%s",
+            charge.client_id,
+            charge.id,
+            charge.retry,
+            "; held" if declined.held else "",
+            f"; retry {declined.retry_id} in {delay:g} s" if declined.retry_id else "",
+        )
 
     # -- the auto-charge runner
 

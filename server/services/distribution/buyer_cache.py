@@ -47,6 +47,8 @@ class Snapshot:
     client_names: dict[int, str]
     pings: bool = False  # some account's delivery method pings before it posts (an auction)
     prepaid: frozenset[int] = frozenset()  # buyers whose balance must cover each lead
+    held: frozenset[int] = frozenset()  # buyers a declined auto-charge holds
+    pack_orders: frozenset[int] = frozenset()  # orders of prepaid/held buyers paid by a pack
     # orders bought from lead packs, by order id: the leads each takes
     order_filters: Mapping[int, OrderFilter] = field(default_factory=dict)
 
@@ -76,12 +78,12 @@ class BuyerCache:
         fields = await catalog_store.list_fields(conn, account_id, lead_type_id)
         by_name = criteria_fields(f.spec for f in fields)
         lists = await list_store.for_lead_type(conn, account_id, lead_type_id)
-        prepaid = await ledger_store.prepaid_clients(conn, account_id)
+        billed = await ledger_store.billed_clients(conn, account_id)
         # written with their orders by a purchase, which bumps the buyer version
         filters = await marketplace_store.order_filters(conn, account_id, lead_type_id)
         # compiling 10,000 accounts takes seconds of CPU: off the event loop, so requests and
         # deliveries go on meanwhile
-        snapshot = await asyncio.to_thread(_build, accounts, by_name, lists, prepaid, filters)
+        snapshot = await asyncio.to_thread(_build, accounts, by_name, lists, billed, filters)
         self._entries[(account_id, lead_type_id)] = (version, snapshot)
         # A big snapshot is hundreds of thousands of long-lived objects: keep the cyclic
         # garbage collector from walking them on every full collection. Replaced snapshots
@@ -94,9 +96,10 @@ def _build(
     accounts: Sequence[SnapshotEntry],
     fields: Mapping[str, FieldSpec],
     lists: list[DistributionList],
-    prepaid: frozenset[int] = frozenset(),
+    billed: ledger_store.BilledClients | None = None,
     filters: Sequence[StoredOrderFilter] = (),
 ) -> Snapshot:
+    billed = billed or ledger_store.BilledClients()
     email_field = next((f.name for f in fields.values() if f.special is SpecialField.Email), "")
     contact = frozenset(f.name.casefold() for f in fields.values() if f.special in CONTACT_SPECIALS)
     views = [_view(a, fields, email_field, contact) for a in accounts]
@@ -108,7 +111,9 @@ def _build(
         DeliveryAccountIndex(views),
         {v.client_id: v.client_name for v in views},
         any(v.delivery.ping is not None for v in views),
-        prepaid,
+        billed.prepaid,
+        billed.held,
+        billed.pack_orders,
         {f.order_id: _order_filter(f, fields) for f in filters},
     )
 

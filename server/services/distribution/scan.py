@@ -14,7 +14,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from server.adapters import zip_codes
-from server.domain.billing.ledger import cents, short_of
+from server.domain.billing.ledger import billing_hold, cents
 from server.domain.buyers.specs import AccountType
 from server.domain.caps import NOTHING_COUNTED, cap_reached, cap_windows
 from server.domain.catalog.fields import Value
@@ -132,15 +132,26 @@ async def scan(
         elif view.client_id in sold_clients:
             passed_over[view.id] = "already sold to this buyer"
     eligible = [v for v in passing if v.id not in passed_over]
-    prepaid = sorted({v.client_id for v in eligible if v.client_id in snapshot.prepaid})
-    if prepaid:  # a prepaid buyer's balance must cover the lead (checked again at send time)
+    checked = [
+        v
+        for v in eligible
+        if (v.client_id in snapshot.prepaid or v.client_id in snapshot.held)
+        and not _paid_by_pack(picks.get(v.id), snapshot)
+    ]
+    if checked:  # a prepaid buyer's balance must cover the lead (checked again at send time)
+        prepaid = sorted({v.client_id for v in checked if v.client_id in snapshot.prepaid})
         available = await ledger_store.prepaid_available(conn, account_id, prepaid)
-        for view in eligible:
+        for view in checked:
             funds = available.get(view.client_id)
-            if funds is not None:
-                short = short_of(funds.available, cents(view.price), funds.stop_at_zero)
-                if short:
-                    passed_over[view.id] = short
+            why = billing_hold(
+                paid_by_pack=False,
+                held=view.client_id in snapshot.held,
+                available=None if funds is None else funds.available,
+                price=cents(view.price),
+                stop_at_zero=funds is None or funds.stop_at_zero,
+            )
+            if why:
+                passed_over[view.id] = why
         eligible = [v for v in eligible if v.id not in passed_over]
     rotating_clients = sorted({v.client_id for v in eligible if rotating(v)})
     states = await buyer_store.rotation_states(conn, account_id, rotating_clients)
@@ -165,3 +176,8 @@ async def scan(
     report = scan_report(lead_id, now, max_sells, entries)
     kept = {c.account_id: c for c in ordered}
     return Scan(lead_id, entries, max_sells, report, picks, kept, total)
+
+
+def _paid_by_pack(pick: Pick | None, snapshot: Snapshot) -> bool:
+    """Whether a send against this order pick fills a lead pack's order (paid for with it)."""
+    return pick is not None and pick.order_id in snapshot.pack_orders

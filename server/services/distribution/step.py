@@ -6,9 +6,10 @@ automations take a per-lead-type lock for it, so round robin and shares stay exa
 processes. Each step then reserves as many sends down the plan as the lead still needs (its
 max sell count less the sales made and the sends outstanding), taking each capped delivery
 account's row lock and counting its caps again, so caps hold exactly across processes; an
-account using orders takes its order under the buyer's order locks; a prepaid buyer's send
-is checked under its balance row's lock against its balance less its sends under way
-(docs/billing.md). A reserved send counts against the caps until the buyer rejects it or it
+account using orders takes its order under the buyer's order locks; then a prepaid buyer's
+send, unless it fills a lead pack's order, is checked under its balance row's lock against
+its balance less its sends under way, and a buyer a declined auto-charge holds is passed
+over (docs/billing.md). A reserved send counts against the caps until the buyer rejects it or it
 fails. The sends, the job's new state and
 the step's scan log entries are written by one statement.
 
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from server.domain.billing.ledger import cents, short_of
+from server.domain.billing.ledger import billing_hold, cents
 from server.domain.caps import cap_reached, cap_windows
 from server.domain.catalog.fields import Value
 from server.domain.intake.call_data import screening_values
@@ -368,14 +369,7 @@ class Steps:
                     notes.append(f"- {view.label}: passed over at send time: {over}")
                     continue
             price = view.price if entry.price is None else entry.price
-            if view.client_id in snapshot.prepaid:
-                # under the buyer's balance row lock, counting its sends under way
-                funds = await ledger_store.lock_prepaid(conn, account_id, view.client_id)
-                short = funds and short_of(funds.available, cents(price), funds.stop_at_zero)
-                if short:
-                    notes.append(f"- {view.label}: passed over at send time: {short}")
-                    continue
-            pick = None
+            pick, renewed = None, ""
             if view.id in snapshot.use_order:
                 # the order's count must see this lead's sends reserved so far
                 deliver_now.extend(
@@ -387,8 +381,15 @@ class Steps:
                 if pick is None:
                     notes.append(f"- {view.label}: passed over at send time: {why}")
                     continue
-                if why:
-                    notes.append(why)
+                renewed = why
+            if view.client_id in snapshot.prepaid or view.client_id in snapshot.held:
+                # after the order: a send filling a lead pack's order was paid for with it
+                short = await _billing_hold(conn, account_id, view, snapshot, pick, price)
+                if short:
+                    notes.append(f"- {view.label}: passed over at send time: {short}")
+                    continue
+            if renewed:
+                notes.append(renewed)
             if Automation.RoundRobin in (view.automation, view.secondary):
                 await buyer_store.advance_rotation(conn, account_id, view.client_id)
             pending.append(_Pending(view, pick, len(notes), price, entry.reference))
@@ -504,4 +505,27 @@ async def _scan_job(
         held=held,
         consented=job.consented,
         lead_category_id=job.lead_category_id,
+    )
+
+
+async def _billing_hold(
+    conn: Connection,
+    account_id: int,
+    view: DeliveryAccountView,
+    snapshot: Snapshot,
+    pick: Pick | None,
+    price: Decimal,
+) -> str:
+    """Why a prepaid or held buyer may not take this send, or "": a prepaid buyer's balance
+    is read under its balance row lock, counting its sends under way."""
+    paid_by_pack = pick is not None and pick.order_id in snapshot.pack_orders
+    funds = None
+    if not paid_by_pack and view.client_id in snapshot.prepaid:
+        funds = await ledger_store.lock_prepaid(conn, account_id, view.client_id)
+    return billing_hold(
+        paid_by_pack=paid_by_pack,
+        held=view.client_id in snapshot.held,
+        available=None if funds is None else funds.available,
+        price=cents(price),
+        stop_at_zero=funds is None or funds.stop_at_zero,
     )

@@ -51,7 +51,7 @@ WHERE account_id = %(account_id)s AND idempotency_key = %(key)s
 -- name: lock_card_charge
 -- A charge with the token it charges, locked for the rest of the transaction.
 SELECT id, client_id, idempotency_key, amount, token, brand, last_four, exp_month, exp_year,
-       auto, state, response, attempts, created_at
+       auto, state, response, attempts, created_at, retry, retry_of, next_attempt_at
 FROM card_charges
 WHERE account_id = %(account_id)s AND id = %(id)s
 FOR UPDATE;
@@ -59,7 +59,7 @@ FOR UPDATE;
 -- name: get_card_charge
 -- A charge by id.
 SELECT id, client_id, idempotency_key, amount, token, brand, last_four, exp_month, exp_year,
-       auto, state, response, attempts, created_at
+       auto, state, response, attempts, created_at, retry, retry_of, next_attempt_at
 FROM card_charges
 WHERE account_id = %(account_id)s AND id = %(id)s;
 
@@ -72,7 +72,7 @@ SET state = %(state)s, response = %(response)s, reference = %(reference)s,
     finished_at = CASE WHEN %(state)s IN ('approved', 'declined') THEN now() END
 WHERE account_id = %(account_id)s AND id = %(id)s AND state IN ('queued', 'pending')
 RETURNING id, client_id, idempotency_key, amount, token, brand, last_four, exp_month, exp_year,
-          auto, state, response, attempts, created_at;
+          auto, state, response, attempts, created_at, retry, retry_of, next_attempt_at;
 
 -- name: claim_auto_charges
 -- Lease due auto-charges: queued ones, and pending ones whose answer a timeout left unknown.
@@ -93,3 +93,13 @@ RETURNING k.account_id, k.id;
 UPDATE card_charges SET state = 'queued', lease_until = NULL,
                         next_attempt_at = now() + make_interval(secs => %(delay)s)
 WHERE account_id = %(account_id)s AND id = %(id)s AND state = 'pending' AND auto;
+
+-- name: list_card_charges
+-- A buyer's card charges, newest first, one page before a charge id (0: from the newest).
+SELECT id, client_id, idempotency_key, amount, token, brand, last_four, exp_month, exp_year,
+       auto, state, response, attempts, created_at, retry, retry_of, next_attempt_at
+FROM card_charges
+WHERE account_id = %(account_id)s AND client_id = %(client_id)s
+  AND (%(before_id)s = 0 OR id < %(before_id)s)
+ORDER BY id DESC
+LIMIT %(limit)s;

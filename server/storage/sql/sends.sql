@@ -62,12 +62,12 @@ WHERE s.account_id = %(account_id)s AND s.id = %(id)s AND s.status = {{SendStatu
 -- else of it is outstanding, marks the job done (that step would find nothing to do). A sale
 -- queues its notices (the emails its delivery method sends on a sale), once per send and kind.
 -- A sale charges its buyer's ledger (unless it fills a lead pack's order, paid for when the
--- pack was bought): the buyer's balance row is updated once per buyer (its
--- lock), each sale an entry with the balance it left, and when the sales take the balance
--- below the buyer's auto-charge threshold, a charge of its top-up amount on its primary card
--- is queued (unless one is under way). Those writes are read by no other part of the
--- statement, so PostgreSQL makes them after the jobs' update: jobs are locked before balance
--- rows, in the order a step takes them (step.py, a prepaid buyer's check).
+-- pack was bought): the buyer's balance row is updated once per buyer (its lock), each sale
+-- an entry with the balance it left; when the sales take the balance below the buyer's
+-- auto-charge threshold, the balance row's trigger queues the top-up (migration 0037). Those
+-- writes are read by no other part of the statement, so PostgreSQL makes them after the
+-- jobs' update: jobs are locked before balance rows, in the order a step takes them
+-- (step.py, a prepaid buyer's check).
 -- The jobs are locked in key order, so two writers never wait on each other in a cycle.
 -- Returns each job touched with its new state.
 WITH outcome AS (
@@ -98,7 +98,7 @@ WITH outcome AS (
   GROUP BY account_id, client_id ORDER BY account_id, client_id
   ON CONFLICT (account_id, client_id)
     DO UPDATE SET balance = b.balance + excluded.balance, updated_at = now()
-  RETURNING b.account_id, b.client_id, b.balance, b.auto_charge_below, b.auto_charge_amount
+  RETURNING b.account_id, b.client_id, b.balance
 ), charged AS (
   INSERT INTO ledger_entries (account_id, client_id, kind, amount, balance, send_id, lead_id)
   SELECT s.account_id, s.client_id, 'sale', -s.amount,
@@ -109,21 +109,6 @@ WITH outcome AS (
   FROM sold s
   JOIN balanced b ON b.account_id = s.account_id AND b.client_id = s.client_id
   ORDER BY s.account_id, s.client_id, s.send_id
-), auto_charged AS (
-  INSERT INTO card_charges (account_id, client_id, idempotency_key, amount, token, brand,
-                            last_four, exp_month, exp_year, auto, state)
-  SELECT b.account_id, b.client_id, 'auto-' || gen_random_uuid(), b.auto_charge_amount,
-         c.token, c.brand, c.last_four, c.exp_month, c.exp_year, true, 'queued'
-  FROM balanced b
-  JOIN credit_cards c ON c.account_id = b.account_id AND c.client_id = b.client_id
-                     AND c.is_primary AND c.enabled
-  WHERE b.auto_charge_below IS NOT NULL AND b.balance < b.auto_charge_below
-    AND b.balance + (SELECT sum(s.amount) FROM sold s
-                     WHERE s.account_id = b.account_id AND s.client_id = b.client_id)
-        >= b.auto_charge_below
-    AND NOT EXISTS (SELECT 1 FROM card_charges x
-                    WHERE x.account_id = b.account_id AND x.client_id = b.client_id AND x.auto
-                      AND x.state IN ('queued', 'pending'))
 ), logged AS (
   INSERT INTO scan_logs (account_id, lead_id, log)
   SELECT account_id, lead_id, log FROM finished WHERE log <> '' ORDER BY id
