@@ -13,7 +13,7 @@ import json
 import logging
 import warnings
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, LiteralString
 
@@ -200,27 +200,26 @@ async def _storage_errors() -> AsyncIterator[None]:
         raise StorageUnavailable("the database is unavailable; try again") from exc
 
 
-@contextmanager
-def unique_taken(messages: Mapping[str, str]) -> Iterator[None]:
+def unique_taken(messages: Mapping[str, str]) -> AbstractContextManager[None]:
     """A unique violation of one of the named constraints, as AlreadyExists with its message
     (a key or user name already taken); any other leaves as it came."""
-    try:
-        yield
-    except psycopg.errors.UniqueViolation as exc:
-        message = messages.get(exc.diag.constraint_name or "")
-        if message is None:
-            raise
-        raise AlreadyExists(message) from exc
+    return _named_violation(psycopg.errors.UniqueViolation, AlreadyExists, messages)
+
+
+def reference_known(messages: Mapping[str, str]) -> AbstractContextManager[None]:
+    """A foreign key violation of one of the named constraints, as NotFound with its message
+    (a record the account does not have); any other leaves as it came."""
+    return _named_violation(psycopg.errors.ForeignKeyViolation, NotFound, messages)
 
 
 @contextmanager
-def reference_known(messages: Mapping[str, str]) -> Iterator[None]:
-    """A foreign key violation of one of the named constraints, as NotFound with its message
-    (a record the account does not have); any other leaves as it came."""
+def _named_violation(
+    violation: type[psycopg.Error], error: type[LeadRouterError], messages: Mapping[str, str]
+) -> Iterator[None]:
     try:
         yield
-    except psycopg.errors.ForeignKeyViolation as exc:
+    except violation as exc:
         message = messages.get(exc.diag.constraint_name or "")
         if message is None:
             raise
-        raise NotFound(message) from None
+        raise error(message) from exc
