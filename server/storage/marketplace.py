@@ -308,7 +308,8 @@ async def copy_pack_filter(conn: Connection, account_id: int, order_id: int, pac
 async def order_filters(
     conn: Connection, account_id: int, lead_type_id: int
 ) -> list[StoredOrderFilter]:
-    """The filters of the orders bought from a lead type's packs."""
+    """The filters of the orders bought from a lead type's packs that may still take a lead
+    (not closed, not ended for good)."""
     rows = await fetch_all(
         conn, "order_filters", {"account_id": account_id, "lead_type_id": lead_type_id}
     )

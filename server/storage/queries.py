@@ -21,6 +21,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, LiteralString
 
 from server.domain.catalog.specs import Status
+from server.domain.sales.orders import OrderStatus, Renewal
 from server.domain.sales.sends import SendStatus
 
 if TYPE_CHECKING:
@@ -31,9 +32,14 @@ Row = dict[str, Any]
 _BLOCK = re.compile(r"^-- name: (\w+)\n", re.MULTILINE)
 _CONSTANT = re.compile(r"\{\{(\w+)\.(\w+)\}\}")
 
-# The enums a statement may name, by the name it uses: `sends.status` and `status` of
-# campaigns, lead sources and distribution lists.
-CONSTANTS: dict[str, type[enum.IntEnum]] = {"SendStatus": SendStatus, "Status": Status}
+# The enums a statement may name, by the name it uses: `sends.status`, `status` of campaigns,
+# lead sources and distribution lists, and client orders' `status` and `renewal`.
+CONSTANTS: dict[str, type[enum.IntEnum]] = {
+    "SendStatus": SendStatus,
+    "Status": Status,
+    "OrderStatus": OrderStatus,
+    "Renewal": Renewal,
+}
 
 
 def _constant(match: re.Match[str]) -> str:

@@ -20,6 +20,7 @@ from leadrouter.v1 import admin_pb2, billing_pb2, buyers_pb2, catalog_pb2, distr
 from leadrouter.v1 import marketplace_pb2 as M
 
 from clients.client import billing_async, marketplace_async, struct
+from server.storage import marketplace as marketplace_store
 from tests.e2e.test_distribution import EXAMPLE, LEAD, Market, client
 from tests.support.buyers import BuyerServer
 
@@ -601,3 +602,43 @@ async def test_a_lead_fills_the_open_order_it_matches(shop: ShopFactory) -> None
     assert [s.order_id for s in await market.settled(ny)] == [new_york.order.id]
     ca = await posted(market, CA, 2)
     assert [s.order_id for s in await market.settled(ca)] == [california.order.id]
+
+
+async def test_the_snapshot_loads_the_terms_of_pack_orders_that_may_still_take_a_lead(
+    shop: ShopFactory,
+) -> None:
+    market = await shop("b1")
+    pack = await market.pack(criteria=[age_at_least(30)])
+    bought = []
+    for _ in range(3):
+        found = await market.call(
+            "BuyLeadPack",
+            M.BuyLeadPackRequest(
+                client_id=market.client_id("b1"),
+                delivery_account_id=market.account_id("b1"),
+                pack_id=pack.id,
+            ),
+        )
+        bought.append(found.order.id)
+    open_, closed, ended = bought
+    async with market.pool.connection() as conn:
+        account_id = await conn.execute(
+            "SELECT account_id FROM client_orders WHERE id = %s", [open_]
+        )
+        (tenant,) = (await account_id.fetchone()).values()
+
+        async def loaded() -> list[int]:
+            filters = await marketplace_store.order_filters(conn, tenant, market.lead_type_id)
+            return [f.order_id for f in filters]
+
+        assert await loaded() == [open_, closed, ended]
+        await conn.execute("UPDATE client_orders SET status = 2 WHERE id = %s", [closed])
+        await conn.execute(
+            "UPDATE client_orders SET start_at = now() - interval '2 days',"
+            " end_at = now() - interval '1 day' WHERE id = %s",
+            [ended],
+        )
+        assert await loaded() == [open_]
+        await conn.execute("UPDATE client_orders SET renewal = 1 WHERE id = %s", [ended])
+        assert await loaded() == [open_, ended]  # renewed on its end date: not over
+        await conn.rollback()

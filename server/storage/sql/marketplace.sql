@@ -196,9 +196,14 @@ FROM lead_packs p
 WHERE p.account_id = %(account_id)s AND p.id = %(pack_id)s;
 
 -- name: order_filters
--- The filters of the orders bought from a lead type's packs (the engine compiles them into its
--- buyer snapshot).
-SELECT order_id, pack_id, coalesce(lead_category_id, 0) AS lead_category_id, criteria
-FROM order_filters
-WHERE account_id = %(account_id)s AND lead_type_id = %(lead_type_id)s
-ORDER BY order_id;
+-- The filters of the orders bought from a lead type's packs that may still take a lead (the
+-- engine compiles them into its buyer snapshot): a closed order, or one without renewal past
+-- its end, takes none, and an edit that opens or extends one again bumps the buyer version,
+-- which reloads them.
+SELECT f.order_id, f.pack_id, coalesce(f.lead_category_id, 0) AS lead_category_id, f.criteria
+FROM order_filters f
+JOIN client_orders o ON o.account_id = f.account_id AND o.id = f.order_id
+WHERE f.account_id = %(account_id)s AND f.lead_type_id = %(lead_type_id)s
+  AND o.status <> {{OrderStatus.Closed}}
+  AND NOT (o.renewal = {{Renewal.No_Renewal}} AND o.end_at <= now())
+ORDER BY f.order_id;
