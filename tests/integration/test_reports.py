@@ -150,3 +150,29 @@ async def test_statements_on_sends_append_their_net_change_per_cell(pool: Any) -
         (9, 12, Decimal("66.5000"), 1, Decimal("9.0000"))
     ]
     assert kept == rebuilt
+
+
+async def test_finishing_sends_looks_their_leads_up_by_key(pool: Any) -> None:
+    """The sends' statement trigger finds each finished send's lead by its primary key, not by
+    reading the leads table (migration 0040): a finishing statement scans no lead in full."""
+    account_id, sends = await in_flight_sends(pool, 60)
+    ids = [send for _, send in sends]
+    async with pool.connection() as conn:
+        await conn.execute("ANALYZE leads")
+        await conn.commit()
+
+        async def scans() -> int:
+            cursor = await conn.execute(
+                "SELECT seq_scan AS n FROM pg_stat_xact_user_tables WHERE relname = 'leads'"
+            )
+            row = await cursor.fetchone()
+            return int(row["n"]) if row else 0
+
+        before = await scans()
+        for group in (ids[:4], ids[4:40], ids[40:]):
+            await conn.execute(
+                "UPDATE sends SET status = 3, price = 7.5 WHERE account_id = %s AND id = ANY(%s)",
+                [account_id, group],
+            )
+        assert await scans() == before
+        await conn.rollback()
