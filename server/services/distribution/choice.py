@@ -32,7 +32,7 @@ from server.domain.sales.orders import Pick
 from server.services.distribution.auction import Auctioned, Entrant
 from server.services.distribution.buyer_cache import Snapshot
 from server.services.distribution.orders import order_fit, take_order
-from server.services.distribution.scan import rotating, scan
+from server.services.distribution.scan import Scan, rotating, scan
 from server.storage import buyers as buyer_store
 from server.storage import jobs as job_store
 from server.storage import sends as send_store
@@ -61,7 +61,25 @@ async def bidders(
     None: no auction (the choice is the waterfall's)."""
     if not snapshot.pings:
         return None
-    found = await scan(
+    found = await _scan_ping(conn, account_id, snapshot, values, max_sells, now, lead_category_id)
+    ranked = found.ranked
+    if not any(e.view.delivery.ping is not None for e in ranked):
+        return None
+    entrants = [Entrant(e.view, found.candidates[e.view.id]) for e in ranked]
+    return Bidding(entrants, found.total_served)
+
+
+async def _scan_ping(
+    conn: Connection,
+    account_id: int,
+    snapshot: Snapshot,
+    values: Mapping[str, Value],
+    max_sells: int,
+    now: datetime,
+    lead_category_id: int,
+) -> Scan:
+    """The scan of a ping's values: no lead yet (id 0), nothing of it held."""
+    return await scan(
         conn,
         account_id,
         0,
@@ -72,11 +90,6 @@ async def bidders(
         held=(),
         lead_category_id=lead_category_id,
     )
-    ranked = found.ranked
-    if not any(e.view.delivery.ping is not None for e in ranked):
-        return None
-    entrants = [Entrant(e.view, found.candidates[e.view.id]) for e in ranked]
-    return Bidding(entrants, found.total_served)
 
 
 @dataclass(frozen=True)
@@ -113,17 +126,7 @@ async def choose(
     `lead_category_id`: the ping's campaign's, which a lead pack's order may ask for."""
     if any(rotating(v) for v in snapshot.views):
         await job_store.lock_rotation(conn, account_id, lead_type_id)
-    found = await scan(
-        conn,
-        account_id,
-        0,
-        snapshot,
-        values,
-        max_sells,
-        now,
-        held=(),
-        lead_category_id=lead_category_id,
-    )
+    found = await _scan_ping(conn, account_id, snapshot, values, max_sells, now, lead_category_id)
     folded = {name.casefold(): value for name, value in values.items()}
     notes = [found.report.replace("Scan of lead 0", "Scan of the ping", 1)]
     eligible = {e.view.id: e.view for e in found.ranked}
