@@ -9,7 +9,9 @@ ON CONFLICT (post_id, account_id) DO NOTHING;
 -- Lease due callbacks: pending ones whose time came, and ones whose sending process died;
 -- with what sending each needs: its age, whether its account allows private addresses, and
 -- its source's signing secret (NULL: sent unsigned). Each lease is numbered, so a process
--- whose lease ran out cannot finish the callback.
+-- whose lease ran out cannot finish the callback. The account's setting is read per callback
+-- leased, not joined: joined, the plan could read every callback of the account through the
+-- primary key's first column to find the few leased.
 UPDATE callbacks c SET state = 'sending', lease = c.lease + 1,
                        lease_until = now() + make_interval(secs => %(lease_seconds)s)
 FROM (
@@ -19,11 +21,12 @@ FROM (
   ORDER BY next_attempt_at
   LIMIT %(limit)s
   FOR UPDATE SKIP LOCKED
-) due, accounts a
-WHERE c.account_id = due.account_id AND c.id = due.id AND a.account_id = c.account_id
+) due
+WHERE c.account_id = due.account_id AND c.id = due.id
 RETURNING c.account_id, c.id, c.lease, c.event_id, c.post_id, c.url, c.content_type, c.body,
           c.attempts, extract(epoch FROM now() - c.created_at)::float8 AS age_seconds,
-          a.allow_private_callbacks,
+          coalesce((SELECT a.allow_private_callbacks FROM accounts a
+                    WHERE a.account_id = c.account_id), false) AS allow_private_callbacks,
           (SELECT s.secret FROM signing_secrets s
            WHERE s.account_id = c.account_id AND s.source_id = c.source_id) AS secret;
 
