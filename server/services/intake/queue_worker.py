@@ -91,8 +91,16 @@ class ProcessedPost:
     body: bytes  # the answer its synchronous URL would have given
 
 
-# Called in the transaction that records a post processed, for a post with a returnurl.
-OnProcessed = Callable[[Connection, ProcessedPost], Awaitable[None]]
+# What to do once a transaction is committed.
+Committed = Callable[[], None]
+# Called in the transaction that records a post processed, for a post with a returnurl: queues
+# its callback there, and returns what to do once that transaction is committed (hand the
+# callback to this process's sender).
+OnProcessed = Callable[[Connection, ProcessedPost], Awaitable[Committed]]
+
+
+def _nothing() -> None:
+    """Nothing to do once committed."""
 
 
 class LeaseLost(Exception):
@@ -111,18 +119,15 @@ class QueueWorker:
         *,
         ping: tuple[PingLead, WritePing] | None = None,
         on_processed: OnProcessed | None = None,
-        on_committed: Callable[[], None] = lambda: None,
     ) -> None:
         """`ping`: what processes queued pings and writes their answers (None: a queued
         ping fails, and is given up as not processed); `on_processed`: queues a processed
-        post's callback, in its transaction; `on_committed`: called once such a transaction
-        is committed (the callbacks' wake)."""
+        post's callback, in its transaction, and says what to do once that is committed."""
         self._pool = pool
         self._post = post
         self._write = write
         self._ping = ping
         self._on_processed = on_processed
-        self._on_committed = on_committed
         self._settings = settings = settings or QueueSettings()
         self._backoff = Backoff(settings.retry_base_seconds, settings.max_attempts)
         self.runner = LeasedRunner(
@@ -201,13 +206,15 @@ class QueueWorker:
         pinging, write = self._ping
         form = AnswerForm(leased.endpoint, leased.response_format, leased.receiver_url)
 
+        committed: list[Committed] = []
+
         async def keep(conn: Connection, answer: PingAnswer) -> None:
             finished = _ping_finished(leased, write(answer, form), answer, started)
-            await self._store(conn, leased, *finished)
+            committed.append(await self._store(conn, leased, *finished))
 
         await pinging.ping(request.submission, keep)
-        if self._calls_back(leased):
-            self._on_committed()
+        for then in committed:
+            then()
 
     async def _record(
         self,
@@ -299,9 +306,8 @@ class QueueWorker:
         (then one transaction)."""
         calls_back = self._calls_back(leased)
         async with (transaction if calls_back else statements)(self._pool) as conn:
-            await self._store(conn, leased, finished, written)
-        if calls_back:
-            self._on_committed()
+            then = await self._store(conn, leased, finished, written)
+        then()
 
     async def _store(
         self,
@@ -309,22 +315,23 @@ class QueueWorker:
         leased: queue_store.LeasedPost,
         finished: queue_store.Finished,
         written: WrittenAnswer,
-    ) -> None:
+    ) -> Committed:
         """Store the answer with the state change, guarded by the lease, and hand a post with
-        a returnurl to its callback, on `conn`."""
+        a returnurl to its callback, on `conn`; what to do once that is committed."""
         if not await queue_store.finish(conn, leased.lease, finished):
             raise LeaseLost(leased.lease.post_id)
-        await self._answered(conn, leased, written)
+        return await self._answered(conn, leased, written)
 
     async def _answered(
         self, conn: Connection, leased: queue_store.LeasedPost, written: WrittenAnswer
-    ) -> None:
+    ) -> Committed:
         """The post is processed and has a returnurl: its callback is queued here, in the
         transaction that records the post processed (`on_processed`), with the answer its
-        synchronous URL would have given, as its async URL asked for it."""
+        synchronous URL would have given, as its async URL asked for it; what to do once
+        that is committed."""
         if not leased.return_url or self._on_processed is None:
-            return
-        await self._on_processed(
+            return _nothing
+        return await self._on_processed(
             conn,
             ProcessedPost(
                 account_id=leased.lease.account_id,
