@@ -91,8 +91,8 @@ class CallbackReceiver:
                 await writer.drain()
                 if close:
                     break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass  # the client closed, or the bench is ending
         finally:
             writer.close()
 

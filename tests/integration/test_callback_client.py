@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from server.adapters.callbacks import CallbackClient
+from server.adapters.callbacks import CallbackClient, resolve
 from server.domain.callbacks.records import ANSWER_CAP_BYTES, Answer, Outcome
 from tests.support.callbacks import Receiver, Reply, callback_receiver
 
@@ -68,6 +68,26 @@ async def test_the_name_is_resolved_once_and_its_address_called_with_the_name_as
     assert answer.outcome is Outcome.DELIVERED
     assert asked == ["hooks.example"]
     assert receiver.received[0].headers["host"] == f"hooks.example:{receiver.port}"
+
+
+@pytest.mark.parametrize(
+    ("host", "addresses"),
+    [("127.0.0.1", ["127.0.0.1"]), ("::1", ["::1"]), ("127.1", ["127.0.0.1"])],
+)
+async def test_an_ip_address_is_taken_as_it_is_and_other_forms_resolved(
+    host: str, addresses: list[str]
+) -> None:
+    """An IP address needs no resolver; a legacy form (127.1) still goes through the system
+    resolver, so what is checked is always the address called."""
+    assert await resolve(host, 80) == addresses
+
+
+async def test_a_private_ip_address_in_the_url_is_refused_without_connecting() -> None:
+    answer = await CallbackClient().post(
+        "http://10.1.2.3:9/", HEADERS, BODY, allow_private=False, connect_seconds=1, read_seconds=1
+    )
+    assert answer.outcome is Outcome.REFUSED
+    assert "10.1.2.3" in answer.error
 
 
 async def test_loopback_is_refused_unless_the_account_allows_it(receiver: Receiver) -> None:
