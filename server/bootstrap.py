@@ -7,7 +7,6 @@ else in the server constructs a service.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import signal
@@ -204,7 +203,8 @@ async def servicers(
         ping=(queued_ping, receiver_ping_answer),
         # every process queues the callbacks of the posts it processes; the sender of any
         # process delivers them (one without a sender of its own leaves them to a poll)
-        on_processed=functools.partial(_call_back, callbacks),
+        on_processed=_call_back,
+        on_committed=(lambda: None) if callbacks is None else callbacks.wake,
     )
     cards = Cards(pool, gateway or TestGateway(), charges)
     built = Servicers(
@@ -272,13 +272,10 @@ async def servicers(
         await queue_pool.close()
 
 
-async def _call_back(
-    sender: Callbacks | None, conn: Connection, processed: ProcessedPost
-) -> Callable[[], None]:
+async def _call_back(conn: Connection, processed: ProcessedPost) -> None:
     """A processed queued post's answer, queued for its `returnurl` in the transaction that
-    records it; once that commits, handed to this process's `sender` (none: a poll of any
-    process's sender finds it)."""
-    queued = await queue_callback(
+    records it."""
+    await queue_callback(
         conn,
         processed.account_id,
         processed.source_id,
@@ -287,9 +284,6 @@ async def _call_back(
         processed.content_type,
         processed.body,
     )
-    if sender is None or queued is None:
-        return lambda: None
-    return functools.partial(sender.hand, queued)
 
 
 def receiver_answer(

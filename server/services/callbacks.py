@@ -14,7 +14,6 @@ callbacks and every attempt at them.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
 import time
@@ -71,14 +70,6 @@ class Sender(Protocol):
     ) -> Answer: ...
 
 
-@dataclass(frozen=True)
-class QueuedCallback:
-    """A callback just queued: its key, for `Callbacks.hand` once its transaction commits."""
-
-    account_id: int
-    callback_id: int
-
-
 async def queue_callback(
     conn: Connection,
     account_id: int,
@@ -87,18 +78,17 @@ async def queue_callback(
     url: str,
     content_type: str,
     body: bytes,
-) -> QueuedCallback | None:
+) -> None:
     """Queue the callback of a processed post, in the caller's transaction (the one that
     records the post's outcome): `body` POSTed to `url` with `content_type` (the post's answer
     in the format it asked for), signed with `source_id`'s signing secret when the source has
-    one when it goes out, else unsigned. Due at once; once committed, `Callbacks.hand()` sends
+    one when it goes out, else unsigned. Due at once; once committed, `Callbacks.wake()` sends
     it from this process without waiting for a poll. A post has one callback: queueing
-    another for it changes nothing (None). A blank `url` queues nothing (None). The URL is
-    checked when it is called: a refused one is recorded as a refused attempt, it never fails
-    the caller."""
+    another for it changes nothing. A blank `url` queues nothing. The URL is checked when it
+    is called: a refused one is recorded as a refused attempt, it never fails the caller."""
     if not url.strip():
-        return None
-    callback_id = await store.insert(
+        return
+    await store.insert(
         conn,
         account_id,
         source_id,
@@ -108,7 +98,6 @@ async def queue_callback(
         content_type,
         body,
     )
-    return None if callback_id is None else QueuedCallback(account_id, callback_id)
 
 
 class Callbacks:
@@ -143,26 +132,12 @@ class Callbacks:
         await self.runner.run(stop)
 
     def wake(self) -> None:
-        """Callbacks were committed, in this process or another: look for them now."""
+        """A callback was committed in this process: look for it now."""
         self.runner.wake()
-
-    def hand(self, queued: QueuedCallback) -> None:
-        """A callback this process just committed: send it as soon as there is room, leased by
-        its key, without a poll (a poll of any process may still take it first; past the
-        memory's room, a poll finds it)."""
-        self.runner.hand(functools.partial(self._start, queued))
 
     async def idle(self) -> None:
         """Return once every callback due now is sent or waits for its next attempt."""
         await self.runner.idle()
-
-    async def _start(self, queued: QueuedCallback) -> None:
-        async with statements(self._pool) as conn:
-            leased = await store.start(
-                conn, queued.account_id, queued.callback_id, self._lease_seconds
-            )
-        if leased is not None:  # else a poll took it meanwhile
-            await self.send(leased)
 
     async def _poll(self, room: int) -> int:
         async with transaction(self._pool) as conn:

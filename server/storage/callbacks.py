@@ -19,7 +19,7 @@ from server.domain.callbacks.records import (
     Outcome,
 )
 from server.storage.database import Connection
-from server.storage.queries import Row, q
+from server.storage.queries import q
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,8 @@ async def insert(
     url: str,
     content_type: str,
     body: bytes,
-) -> int | None:
-    """Queue a post's callback, due now; its id. Nothing (None) when the post has one
-    already."""
+) -> None:
+    """Queue a post's callback, due now; nothing when the post has one already."""
     params = {
         "account_id": account_id,
         "source_id": source_id,
@@ -68,9 +67,7 @@ async def insert(
         "content_type": content_type,
         "body": body,
     }
-    cursor = await conn.execute(q("insert_callback"), params)
-    row = await cursor.fetchone()
-    return None if row is None else int(row["id"])
+    await conn.execute(q("insert_callback"), params)
 
 
 async def claim_due(conn: Connection, lease_seconds: float, limit: int) -> list[LeasedCallback]:
@@ -78,33 +75,21 @@ async def claim_due(conn: Connection, lease_seconds: float, limit: int) -> list[
     sending each needs: pending ones whose time came, and ones whose sending process died."""
     params = {"lease_seconds": lease_seconds, "limit": limit}
     cursor = await conn.execute(q("claim_callbacks"), params)
-    return [_leased(row) for row in await cursor.fetchall()]
-
-
-async def start(
-    conn: Connection, account_id: int, callback_id: int, lease_seconds: float
-) -> LeasedCallback | None:
-    """Lease a callback this process queued, by its key, for `lease_seconds`; None when a
-    poll leased it meanwhile (or it is not pending)."""
-    params = {"account_id": account_id, "id": callback_id, "lease_seconds": lease_seconds}
-    cursor = await conn.execute(q("start_callback"), params)
-    row = await cursor.fetchone()
-    return None if row is None else _leased(row)
-
-
-def _leased(row: Row) -> LeasedCallback:
-    return LeasedCallback(
-        lease=Lease(row["account_id"], row["id"], row["lease"]),
-        event_id=str(row["event_id"]),
-        post_id=str(row["post_id"]),
-        url=row["url"],
-        content_type=row["content_type"],
-        body=bytes(row["body"]),
-        attempts=row["attempts"],
-        age_seconds=row["age_seconds"],
-        allow_private=row["allow_private_callbacks"],
-        secret=row["secret"],
-    )
+    return [
+        LeasedCallback(
+            lease=Lease(row["account_id"], row["id"], row["lease"]),
+            event_id=str(row["event_id"]),
+            post_id=str(row["post_id"]),
+            url=row["url"],
+            content_type=row["content_type"],
+            body=bytes(row["body"]),
+            attempts=row["attempts"],
+            age_seconds=row["age_seconds"],
+            allow_private=row["allow_private_callbacks"],
+            secret=row["secret"],
+        )
+        for row in await cursor.fetchall()
+    ]
 
 
 async def finish(

@@ -91,16 +91,8 @@ class ProcessedPost:
     body: bytes  # the answer its synchronous URL would have given
 
 
-# What to do once a transaction is committed.
-Committed = Callable[[], None]
-# Called in the transaction that records a post processed, for a post with a returnurl: queues
-# its callback there, and returns what to do once that transaction is committed (hand the
-# callback to this process's sender).
-OnProcessed = Callable[[Connection, ProcessedPost], Awaitable[Committed]]
-
-
-def _nothing() -> None:
-    """Nothing to do once committed."""
+# Called in the transaction that records a post processed, for a post with a returnurl.
+OnProcessed = Callable[[Connection, ProcessedPost], Awaitable[None]]
 
 
 class LeaseLost(Exception):
@@ -119,15 +111,18 @@ class QueueWorker:
         *,
         ping: tuple[PingLead, WritePing] | None = None,
         on_processed: OnProcessed | None = None,
+        on_committed: Callable[[], None] = lambda: None,
     ) -> None:
         """`ping`: what processes queued pings and writes their answers (None: a queued
         ping fails, and is given up as not processed); `on_processed`: queues a processed
-        post's callback, in its transaction, and says what to do once that is committed."""
+        post's callback, in its transaction; `on_committed`: called once such a transaction
+        is committed (the callbacks' wake)."""
         self._pool = pool
         self._post = post
         self._write = write
         self._ping = ping
         self._on_processed = on_processed
+        self._on_committed = on_committed
         self._settings = settings = settings or QueueSettings()
         self._backoff = Backoff(settings.retry_base_seconds, settings.max_attempts)
         self.runner = LeasedRunner(
@@ -206,15 +201,13 @@ class QueueWorker:
         pinging, write = self._ping
         form = AnswerForm(leased.endpoint, leased.response_format, leased.receiver_url)
 
-        committed: list[Committed] = []
-
         async def keep(conn: Connection, answer: PingAnswer) -> None:
             finished = _ping_finished(leased, write(answer, form), answer, started)
-            committed.append(await self._store(conn, leased, *finished))
+            await self._store(conn, leased, *finished)
 
         await pinging.ping(request.submission, keep)
-        for then in committed:
-            then()
+        if self._calls_back(leased):
+            self._on_committed()
 
     async def _record(
         self,
@@ -306,8 +299,9 @@ class QueueWorker:
         (then one transaction)."""
         calls_back = self._calls_back(leased)
         async with (transaction if calls_back else statements)(self._pool) as conn:
-            then = await self._store(conn, leased, finished, written)
-        then()
+            await self._store(conn, leased, finished, written)
+        if calls_back:
+            self._on_committed()
 
     async def _store(
         self,
@@ -315,23 +309,22 @@ class QueueWorker:
         leased: queue_store.LeasedPost,
         finished: queue_store.Finished,
         written: WrittenAnswer,
-    ) -> Committed:
+    ) -> None:
         """Store the answer with the state change, guarded by the lease, and hand a post with
-        a returnurl to its callback, on `conn`; what to do once that is committed."""
+        a returnurl to its callback, on `conn`."""
         if not await queue_store.finish(conn, leased.lease, finished):
             raise LeaseLost(leased.lease.post_id)
-        return await self._answered(conn, leased, written)
+        await self._answered(conn, leased, written)
 
     async def _answered(
         self, conn: Connection, leased: queue_store.LeasedPost, written: WrittenAnswer
-    ) -> Committed:
+    ) -> None:
         """The post is processed and has a returnurl: its callback is queued here, in the
         transaction that records the post processed (`on_processed`), with the answer its
-        synchronous URL would have given, as its async URL asked for it; what to do once
-        that is committed."""
+        synchronous URL would have given, as its async URL asked for it."""
         if not leased.return_url or self._on_processed is None:
-            return _nothing
-        return await self._on_processed(
+            return
+        await self._on_processed(
             conn,
             ProcessedPost(
                 account_id=leased.lease.account_id,

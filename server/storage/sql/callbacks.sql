@@ -1,24 +1,9 @@
 -- name: insert_callback
--- Queue a post's callback, due now; its id. A post that has one already keeps it (no row).
+-- Queue a post's callback, due now; a post that has one already keeps it.
 INSERT INTO callbacks (account_id, event_id, post_id, source_id, url, content_type, body)
 VALUES (%(account_id)s, %(event_id)s, %(post_id)s, %(source_id)s, %(url)s, %(content_type)s,
         %(body)s)
-ON CONFLICT (post_id, account_id) DO NOTHING
-RETURNING id;
-
--- name: start_callback
--- Lease a callback this process just queued, by its key, unless a poll leased it meanwhile;
--- with what sending it needs, as claim_callbacks gives it.
-UPDATE callbacks c SET state = 'sending', lease = c.lease + 1,
-                       lease_until = now() + make_interval(secs => %(lease_seconds)s)
-WHERE c.account_id = %(account_id)s AND c.id = %(id)s AND c.state = 'pending'
-  AND c.next_attempt_at <= now()
-RETURNING c.account_id, c.id, c.lease, c.event_id, c.post_id, c.url, c.content_type, c.body,
-          c.attempts, extract(epoch FROM now() - c.created_at)::float8 AS age_seconds,
-          coalesce((SELECT a.allow_private_callbacks FROM accounts a
-                    WHERE a.account_id = c.account_id), false) AS allow_private_callbacks,
-          (SELECT s.secret FROM signing_secrets s
-           WHERE s.account_id = c.account_id AND s.source_id = c.source_id) AS secret;
+ON CONFLICT (post_id, account_id) DO NOTHING;
 
 -- name: claim_callbacks
 -- Lease due callbacks: pending ones whose time came, and ones whose sending process died;
