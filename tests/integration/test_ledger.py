@@ -68,23 +68,7 @@ async def test_sales_written_together_each_keep_their_running_balance(pool: Any)
 
 async def test_a_sale_below_the_threshold_queues_one_auto_charge(pool: Any) -> None:
     account, sends = await in_flight_sends(pool, leads=2)
-    async with pool.connection() as conn:
-        cursor = await conn.execute(
-            "SELECT DISTINCT client_id FROM sends WHERE account_id = %s", (account,)
-        )
-        (client,) = [r["client_id"] for r in await cursor.fetchall()]
-        await conn.execute(
-            "INSERT INTO client_billing (account_id, client_id, balance, auto_charge_below,"
-            " auto_charge_amount) VALUES (%s, %s, 30, 20, 100)",
-            (account, client),
-        )
-        await conn.execute(
-            "INSERT INTO credit_cards (account_id, client_id, token, brand, last_four,"
-            " exp_month, exp_year, is_primary) VALUES (%s, %s, 'tok_test_approved_1', 'VISA',"
-            " '4242', 12, 2099, true)",
-            (account, client),
-        )
-        await conn.commit()
+    await _card_on_file(pool, account, balance="30", below=20, amount=100)
     writer = OutcomeWriter(pool)
     for lead, send in sends:  # 8 sales of 7.50 from 30: below 20 at the second
         await writer.write(_outcome(account, lead, send))
@@ -124,6 +108,15 @@ async def test_a_return_credits_what_the_sale_charged(pool: Any) -> None:
 async def _billed_client(pool: Any, balance: str, *, held: bool) -> tuple[int, int]:
     """A buyer with an auto-charge (below 10, top up 50), a card on file, `balance`."""
     account, _ = await in_flight_sends(pool, leads=1)
+    client = await _card_on_file(pool, account, balance=balance, below=10, amount=50, held=held)
+    return account, client
+
+
+async def _card_on_file(
+    pool: Any, account: int, *, balance: str, below: int, amount: int, held: bool = False
+) -> int:
+    """The account's one buyer (of its sends) given an auto-charge (below `below`, top up
+    `amount`), a card on file and `balance`; its id."""
     async with pool.connection() as conn:
         cursor = await conn.execute(
             "SELECT DISTINCT client_id FROM sends WHERE account_id = %s", (account,)
@@ -131,8 +124,8 @@ async def _billed_client(pool: Any, balance: str, *, held: bool) -> tuple[int, i
         (client,) = [r["client_id"] for r in await cursor.fetchall()]
         await conn.execute(
             "INSERT INTO client_billing (account_id, client_id, balance, auto_charge_below,"
-            " auto_charge_amount, held) VALUES (%s, %s, %s, 10, 50, %s)",
-            (account, client, Decimal(balance), held),
+            " auto_charge_amount, held) VALUES (%s, %s, %s, %s, %s, %s)",
+            (account, client, Decimal(balance), below, amount, held),
         )
         await conn.execute(
             "INSERT INTO credit_cards (account_id, client_id, token, brand, last_four,"
@@ -141,7 +134,7 @@ async def _billed_client(pool: Any, balance: str, *, held: bool) -> tuple[int, i
             (account, client),
         )
         await conn.commit()
-    return account, client
+    return int(client)
 
 
 async def _rows(pool: Any, sql: str, *params: Any) -> list[dict[str, Any]]:
