@@ -115,6 +115,22 @@ class StalledPing(PingLead):
         return await self._real.ping(submission, answered)
 
 
+class Observed(PostLeads):
+    """PostLeads noting the states of the queued posts when its leads are stored and, for a
+    post that waits for its sends, delivered: before the worker does anything more."""
+
+    def __init__(self, real: PostLeads, pool: Any) -> None:
+        self._real, self._pool = real, pool
+        self.states: list[list[str]] = []
+
+    async def post(self, submission: Submission, **options: Any) -> PostAnswer:
+        answer = await self._real.post(submission, **options)
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute("SELECT state FROM queued_posts ORDER BY queued_at")
+            self.states.append([row["state"] for row in await cursor.fetchall()])
+        return answer
+
+
 class Unrenewed(QueueWorker):
     """A worker that does not renew its lease: it runs out while the worker is stalled."""
 
@@ -216,6 +232,28 @@ async def test_a_post_that_keeps_failing_is_answered_as_not_processed(
     assert answer.count("Not processed: processing the queued post failed 3 times") == 2
     assert found.queue.answer_type.startswith("application/json")
     assert await lead_count(pool) == 0
+
+
+async def test_a_post_answered_without_waiting_is_finished_by_its_last_leads_transaction(
+    pool: Any, ids: Any, sync_post: PostLeads
+) -> None:
+    """A post whose answer waits for no delivery is processed (answered) by the very
+    transaction that stores its last lead; one that waits for its sends (returnsends) is
+    finished after them."""
+    observed = Observed(sync_post, pool)
+    async with running(pool, observed, QUEUE) as queue:
+        first = await queue.queue(request(ids, leads=2), FORM)
+        answered = await until_processed(pool, first.post_id)
+        assert observed.states == [["processed"]]
+        one = request(ids)
+        fields = tuple((k, "later@example.com" if k == "Email" else v) for k, v in FIELDS)
+        lead = replace(one.submission.leads[0], fields=fields)
+        submission = replace(one.submission, leads=(lead,))
+        second = await queue.queue(replace(one, submission=submission, wait_for_sends=True), FORM)
+        await until_processed(pool, second.post_id)
+    assert observed.states == [["processed"], ["processed", "processing"]]
+    assert answered.queue.answer.decode().count('"ResponseType":"No_Error"') == 2
+    assert await lead_count(pool) == 3
 
 
 async def test_a_worker_whose_lease_was_taken_over_stores_nothing_and_the_post_is_done_once(

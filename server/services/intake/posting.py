@@ -86,14 +86,26 @@ class PostLeads:
             outcomes += await self._submit.submit(
                 submission, deadline, start=len(outcomes), record=record
             )
-        answers = [LeadAnswer(o) for o in outcomes]
-        if wait_for_sends or kind.delivers_before_answer:
-            answers = [await self._delivered(answer, kind, deadline) for answer in answers]
+        at_once = self.answer_at_once(submission, outcomes, wait_for_sends=wait_for_sends)
+        if at_once is not None:
+            return at_once
+        answers = [await self._delivered(LeadAnswer(o), kind, deadline) for o in outcomes]
         redirect_to = ""
         if kind is SaleKind.Redirect:
             urls = [a.delivered.redirect_url if a.delivered else "" for a in answers]
             redirect_to = visitor_redirect(urls, return_url)
         return PostAnswer(answers, redirect_to)
+
+    @staticmethod
+    def answer_at_once(
+        submission: Submission, outcomes: Sequence[PostOutcome], *, wait_for_sends: bool
+    ) -> PostAnswer | None:
+        """The answer to the submitted leads' `outcomes` when it needs no delivery first;
+        None when it does (the caller waits for the sends, or the kind of sale needs the
+        buyers' outcome)."""
+        if wait_for_sends or submission.sale_kind.delivers_before_answer:
+            return None
+        return PostAnswer([LeadAnswer(o) for o in outcomes], redirect_to="")
 
     async def _delivered(
         self, answer: LeadAnswer, kind: SaleKind, deadline: float | None

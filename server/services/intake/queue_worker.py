@@ -4,8 +4,11 @@ Each post is leased to one worker (the process that queued it starts it at once;
 process's poll takes posts whose reservation or lease ran out), processed as its synchronous
 URL would process it (PostLeads, with the request as stored: same checks, same answer, same
 distribution), and finished: the answer that URL would have given, written as the async URL
-asked, is stored with the state change in one statement guarded by the lease. A lease held
-longer than a third of `lease_seconds` is renewed while the post is processed.
+asked, is stored with the state change in one statement guarded by the lease (with the
+callback queued, for a post with a returnurl). When the answer waits for no delivery, the
+transaction that stores the post's last lead finishes it; otherwise a transaction of its own
+does, after the deliveries. A lease held longer than a third of `lease_seconds` is renewed
+while the post is processed.
 
 Crash safety: each lead's answer is recorded, under the lease, in the very transaction that
 stores the lead (`record`). A worker whose lease was taken over (it stalled) stores nothing
@@ -37,6 +40,7 @@ from server.services.intake.ping import PingLead
 from server.services.intake.posting import LeadAnswer, PostAnswer, PostLeads, answer_deadline
 from server.services.intake.queueing import AnswerForm, QueuedRequest, queued_request
 from server.services.intake.requests import PingAnswer, PostOutcome
+from server.services.intake.submit import Record
 from server.services.runner import Backoff, LeasedRunner, RunnerSettings
 from server.storage import queued_posts as queue_store
 from server.storage.database import Connection, Pool, statements, transaction
@@ -170,16 +174,28 @@ class QueueWorker:
             if request.ping:
                 await self._process_ping(leased, request, started)
                 return
+            no_sell = [lead.no_sell for lead in request.submission.leads]
+            request_format = request.submission.request_format
+
+            async def finish(conn: Connection, answer: PostAnswer) -> None:
+                finished = self._finished(leased, request_format, answer, started, no_sell)
+                await self._store(conn, leased, *finished)
+
+            keep = functools.partial(self._record, lease)
+            recorder = _Recorder(request, answered, keep, finish)
             answer = await self._post.post(
                 request.submission,
                 wait_for_sends=request.wait_for_sends,
                 return_url=request.return_url,
                 deadline=answer_deadline(self._settings.answer_seconds),
                 answered=answered,
-                record=functools.partial(self._record, lease),
+                record=recorder.record,
             )
-            no_sell = [lead.no_sell for lead in request.submission.leads]
-            await self._finish(leased, request.submission.request_format, answer, started, no_sell)
+            if recorder.finished:
+                if self._calls_back(leased):
+                    self._on_committed()
+                return
+            await self._finish(leased, request_format, answer, started, no_sell)
         except LeaseLost:
             log.warning("queued post %s: taken over by another worker", lease.post_id)
         except Exception:
@@ -272,6 +288,17 @@ class QueueWorker:
     ) -> None:
         """Store the answer, written as the async URL asked, with the state change, guarded by
         the lease; in the same transaction, hand a post with a returnurl to its callback."""
+        await self._kept(leased, *self._finished(leased, request_format, answer, started, no_sell))
+
+    def _finished(
+        self,
+        leased: queue_store.LeasedPost,
+        request_format: str,
+        answer: PostAnswer,
+        started: float,
+        no_sell: Sequence[bool],
+    ) -> tuple[queue_store.Finished, WrittenAnswer]:
+        """The answer written as the async URL asked, and what the post's log entry shows."""
         form = AnswerForm(leased.endpoint, leased.response_format, leased.receiver_url)
         written = self._write(answer, form, request_format, no_sell)
         first = answer.leads[0].outcome
@@ -287,7 +314,7 @@ class QueueWorker:
             first_accepted=first.accepted,
             step=Step("process", "passed", summary, micros(started)),
         )
-        await self._kept(leased, finished, written)
+        return finished, written
 
     def _calls_back(self, leased: queue_store.LeasedPost) -> bool:
         return bool(leased.return_url) and self._on_processed is not None
@@ -335,6 +362,40 @@ class QueueWorker:
                 body=written.body,
             ),
         )
+
+
+class _Recorder:
+    """Keeps the answers of a queued post's leads in the transactions that store them
+    (`keep`); the transaction of its last lead, when the answer waits for no delivery,
+    finishes the post instead (`finish`: its answer stored, its callback queued), one
+    transaction fewer per post."""
+
+    def __init__(
+        self,
+        request: QueuedRequest,
+        answered: Sequence[PostOutcome],
+        keep: Record,
+        finish: Callable[[Connection, PostAnswer], Awaitable[None]],
+    ) -> None:
+        self._request = request
+        self._outcomes = list(answered)
+        self._keep = keep
+        self._finish = finish
+        self.finished = False  # the post was finished in its last lead's transaction
+
+    async def record(self, conn: Connection, first: int, outcomes: Sequence[PostOutcome]) -> None:
+        submission = self._request.submission
+        self._outcomes[first:] = outcomes
+        answer = None
+        if len(self._outcomes) >= max(1, len(submission.leads)):
+            answer = PostLeads.answer_at_once(
+                submission, self._outcomes, wait_for_sends=self._request.wait_for_sends
+            )
+        if answer is None:
+            await self._keep(conn, first, outcomes)
+            return
+        await self._finish(conn, answer)
+        self.finished = True
 
 
 def _ping_finished(
