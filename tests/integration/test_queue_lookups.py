@@ -96,7 +96,8 @@ async def test_leasing_callbacks_reads_the_callbacks_leased_not_the_accounts_oth
             url = "http://a.example/"
             await queue_callback(conn, account_id, source_id, post_id, url, "x", b"")
         await conn.execute(
-            "UPDATE callbacks SET state = 'delivered' WHERE account_id = %s AND id <> ("
+            "UPDATE callbacks SET state = 'delivered', finished_at = now() "
+            "WHERE account_id = %s AND id <> ("
             "SELECT max(id) FROM callbacks WHERE account_id = %s)",
             [account_id, account_id],
         )
@@ -106,3 +107,24 @@ async def test_leasing_callbacks_reads_the_callbacks_leased_not_the_accounts_oth
         leased = await callback_store.claim_due(conn, 30, 32)
         assert [(c.lease.account_id, c.allow_private) for c in leased] == [(account_id, False)]
         assert await _fetched(conn, "callbacks") - before <= 4
+
+
+async def test_leasing_a_callback_writes_no_index_entry(pool: Any) -> None:
+    """Leasing callbacks changes no indexed column and finds room on their pages: leases are
+    HOT updates (migration 0042; all but one a page may find no more room for), so the due
+    index's pages are left as they are and the scans that pass delivered callbacks' entries
+    can mark them dead."""
+    account_id, source_id = await _tenant(pool)
+    async with transaction(pool) as conn:
+        for _ in range(40):
+            url = "http://a.example/"
+            await queue_callback(conn, account_id, source_id, str(uuid.uuid4()), url, "x", b"")
+    async with transaction(pool) as conn:
+        leased = await callback_store.claim_due(conn, 30, 64)
+        cursor = await conn.execute(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+            "WHERE relname = 'callbacks'"
+        )
+        updated = await cursor.fetchone()
+    assert len(leased) == 40
+    assert updated["n_tup_upd"] == 40 and updated["n_tup_hot_upd"] >= 36

@@ -11,13 +11,15 @@ ON CONFLICT (post_id, account_id) DO NOTHING;
 -- its source's signing secret (NULL: sent unsigned). Each lease is numbered, so a process
 -- whose lease ran out cannot finish the callback. The account's setting is read per callback
 -- leased, not joined: joined, the plan could read every callback of the account through the
--- primary key's first column to find the few leased.
+-- primary key's first column to find the few leased. The walk is of the callbacks not
+-- finished (callbacks_due), from the oldest due: a leased callback's time came when it was
+-- leased. Leasing changes no indexed column (migration 0042).
 UPDATE callbacks c SET state = 'sending', lease = c.lease + 1,
                        lease_until = now() + make_interval(secs => %(lease_seconds)s)
 FROM (
   SELECT account_id, id FROM callbacks
-  WHERE (state = 'pending' AND next_attempt_at <= now())
-     OR (state = 'sending' AND lease_until < now())
+  WHERE finished_at IS NULL AND next_attempt_at <= now()
+    AND (state = 'pending' OR lease_until < now())
   ORDER BY next_attempt_at
   LIMIT %(limit)s
   FOR UPDATE SKIP LOCKED
