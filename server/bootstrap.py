@@ -144,7 +144,10 @@ async def callbacks(
     callbacks under way. What queues a callback in this process (`queue_callback`, in the
     transaction that records the post) calls its `wake()` once that commits; `client`: the
     HTTP client, the real one (server/adapters/callbacks.py) unless a test gives another."""
-    sender = Callbacks(pool, client or CallbackClient(), settings)
+    own = None  # the client made here, closed here
+    if client is None:
+        client = own = CallbackClient()
+    sender = Callbacks(pool, client, settings)
     stop = asyncio.Event()
     worker = asyncio.create_task(sender.run(stop))
     try:
@@ -152,6 +155,8 @@ async def callbacks(
     finally:
         stop.set()
         await worker
+        if own is not None:
+            await own.aclose()
 
 
 @asynccontextmanager

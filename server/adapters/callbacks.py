@@ -1,21 +1,23 @@
-"""The callbacks' HTTP client: one POST to a lead source's returnurl, on a connection of its
-own, to an address checked before connecting.
+"""The callbacks' HTTP client: one POST to a lead source's returnurl, to an address checked
+before each callback.
 
-The host is resolved once and every address it resolves to is checked
-(server/domain/callbacks/addresses.py); the connection then goes to one of those very
+The host is resolved for each callback and every address it resolves to is checked
+(server/domain/callbacks/addresses.py); the request then goes to one of those very
 addresses, so a name that resolves elsewhere a moment later (DNS rebinding) cannot steer it.
 TLS still checks the certificate against the host name. Nothing is followed: a redirect is
 an answer that is not 2xx like any other. The answer is read up to `ANSWER_CAP_BYTES`;
 connecting (resolving included) and reading the answer each have their timeout.
 
-The exchange is the delivery transport's (http_wire: httptools parsing, the body capped as
-it arrives), but not its pool, whose connections resolve names themselves and are shared.
+Connections are the delivery transport's (http_wire: httptools parsing, the body capped as
+it arrives) in a pool of the client's own, kept alive by origin and address: a receiver that
+keeps connections open takes a source's callbacks on a few connections, not a TCP (and TLS)
+handshake each. Only an address just checked is used, and an idle connection is closed after
+`KEEPALIVE_SECONDS`, under the 5 s many servers close theirs after.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import ipaddress
 import socket
 import ssl
@@ -28,8 +30,8 @@ from server.adapters.delivery.http_wire import (
     Connection,
     HttpTransportError,
     Origin,
+    Pool,
     describe,
-    tls_context,
 )
 from server.domain.callbacks.addresses import refusal
 from server.domain.callbacks.records import ANSWER_CAP_BYTES, Answer, Outcome, answered
@@ -49,13 +51,27 @@ async def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
+# connections open at once, and how long one is kept idle for the next callback
+MAX_CONNECTIONS = 256
+KEEPALIVE_SECONDS = 4.0
+
+
 class CallbackClient:
-    """Posts callbacks. `resolve` and `verify` (the TLS policy, as the delivery transport
-    takes it) are for tests; the defaults are the system's."""
+    """Posts callbacks; `aclose()` it at shutdown. `resolve` and `verify` (the TLS policy, as
+    the delivery transport takes it) are for tests; the defaults are the system's."""
 
     def __init__(self, *, resolve: Resolve = resolve, verify: bool | ssl.SSLContext = True):
         self._resolve = resolve
-        self._verify = verify
+        self._pool = Pool(
+            limit=MAX_CONNECTIONS,
+            expiry=KEEPALIVE_SECONDS,
+            verify=verify,
+            body_limit=ANSWER_CAP_BYTES,
+        )
+
+    async def aclose(self) -> None:
+        """Close the connections kept open."""
+        await self._pool.aclose()
 
     async def post(
         self,
@@ -97,45 +113,25 @@ class CallbackClient:
             return ended(Outcome.FAILED, f"could not connect: {exc}")
         try:
             async with asyncio.timeout(read_seconds):
-                answer = await connection.exchange(head + body)
+                answer = await self._pool.exchange_on(connection, head + body)
         except TimeoutError:
             return ended(Outcome.FAILED, f"no answer within {read_seconds:g}s")
         except HttpTransportError as exc:
             return ended(Outcome.FAILED, describe(exc))
-        finally:
-            connection.close()
         text = answer.body.decode("utf-8", errors="replace")
         return answered(answer.status, text, _since(started))
 
     async def _connect(self, origin: Origin, addresses: list[str]) -> Connection:
-        """A connection to the first of `addresses` that takes one."""
+        """A connection to the first of `addresses` that takes one (a kept one first)."""
         if not addresses:
             raise CannotConnect(f"{origin.host} resolves to no address")
-        tls = self._tls if origin.scheme == "https" else None
-        loop = asyncio.get_running_loop()
         errors = []
         for address in addresses:
             try:
-                _, connection = await loop.create_connection(
-                    lambda: Connection(_closed, ANSWER_CAP_BYTES),
-                    address,
-                    origin.port,
-                    ssl=tls,
-                    server_hostname=origin.host if tls else None,
-                )
-            except OSError as exc:  # refused, unreachable, a bad certificate
-                errors.append(f"{address}: {describe(exc)}")
-                continue
-            return connection
+                return await self._pool.acquire(origin, address)
+            except CannotConnect as exc:  # refused, unreachable, a bad certificate
+                errors.append(f"{address}: {exc}")
         raise CannotConnect("; ".join(errors))
-
-    @functools.cached_property
-    def _tls(self) -> ssl.SSLContext:
-        return tls_context(self._verify)
-
-
-def _closed(connection: Connection) -> None:
-    """Each connection carries one callback and is closed after it: nothing to track."""
 
 
 def _since(started: float) -> float:

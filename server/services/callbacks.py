@@ -36,7 +36,7 @@ from server.domain.delivery.render import storable
 from server.errors import InvalidArgument
 from server.services.runner import LeasedRunner, RunnerSettings
 from server.storage import callbacks as store
-from server.storage.database import Connection, Pool, statements, transaction
+from server.storage.database import Connection, Pool, statements
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,8 @@ class Callbacks:
         await self.runner.idle()
 
     async def _poll(self, room: int) -> int:
-        async with transaction(self._pool) as conn:
+        # one statement leases them (FOR UPDATE SKIP LOCKED): no BEGIN and COMMIT around it
+        async with statements(self._pool) as conn:
             due = await store.claim_due(conn, self._lease_seconds, room)
         for leased in due:
             self.runner.start(self.send(leased))

@@ -3,6 +3,7 @@ the names it must refuse before connecting."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import ssl
 import subprocess
@@ -200,6 +201,64 @@ async def test_a_closed_port_fails_to_connect() -> None:
     answer = await post(CallbackClient(), url)
     assert answer.outcome is Outcome.FAILED
     assert answer.error.startswith("could not connect: 127.0.0.1: ")
+
+
+# -- connections kept alive: reused for the same origin and checked address only
+
+
+async def test_callbacks_to_a_receiver_that_keeps_connections_open_share_one(
+    receiver: Receiver,
+) -> None:
+    receiver.keep_alive = True
+    client = CallbackClient()
+    try:
+        for _ in range(3):
+            assert (await post(client, receiver.url())).outcome is Outcome.DELIVERED
+    finally:
+        await client.aclose()
+    assert (len(receiver.received), receiver.connections) == (3, 1)
+
+
+async def test_a_kept_connection_the_receiver_closed_is_replaced(receiver: Receiver) -> None:
+    receiver.keep_alive = True
+    client = CallbackClient()
+    try:
+        assert (await post(client, receiver.url())).outcome is Outcome.DELIVERED
+        await receiver.drop()  # as a server closes the connections idle too long
+        await asyncio.sleep(0.05)
+        assert (await post(client, receiver.url())).outcome is Outcome.DELIVERED
+    finally:
+        await client.aclose()
+    assert (len(receiver.received), receiver.connections) == (2, 2)
+
+
+async def test_a_kept_connection_never_carries_a_callback_to_another_address_or_name(
+    receiver: Receiver,
+) -> None:
+    """A name that resolves elsewhere the next time (rebinding) is called at its new address,
+    checked, not on the connection made to its old one; another name on the same address
+    and port gets a connection of its own."""
+    receiver.keep_alive = True
+    table = {"a.example": ["127.0.0.1"], "b.example": ["127.0.0.1"]}
+
+    async def resolve(host: str, port: int) -> list[str]:
+        return table[host]
+
+    client = CallbackClient(resolve=resolve)
+    try:
+        assert (await post(client, f"http://a.example:{receiver.port}/")).status == 200
+        assert (await post(client, f"http://b.example:{receiver.port}/")).status == 200
+        assert receiver.connections == 2
+        table["a.example"] = ["127.0.0.2"]  # loopback, where the receiver does not listen
+        moved = await post(client, f"http://a.example:{receiver.port}/", allow_private=True)
+        table["a.example"] = ["10.0.0.9"]
+        private = await post(client, f"http://a.example:{receiver.port}/", allow_private=False)
+    finally:
+        await client.aclose()
+    assert moved.outcome is Outcome.FAILED
+    assert moved.error.startswith("could not connect: 127.0.0.2: ")
+    assert private.outcome is Outcome.REFUSED
+    assert len(receiver.received) == 2
 
 
 # -- https: connected to the checked address, the certificate checked against the name

@@ -50,6 +50,8 @@ class Receiver:
     received: list[Request] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     handlers: set[asyncio.Task[None]] = field(default_factory=set)
+    keep_alive: bool = False  # answer without closing, and read the next request
+    connections: int = 0  # accepted so far
 
     def url(self, path: str = "/callback", host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
@@ -59,32 +61,43 @@ class Receiver:
         assert task is not None
         self.handlers.add(task)
         task.add_done_callback(self.handlers.discard)
+        self.connections += 1
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            first, *lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = first.split(" ", 2)
-            headers = {}
-            for line in lines:
-                if line:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            self.received.append(Request(method, target, headers, body))
-            self.arrived.set()
-            reply = self.script.pop(0) if self.script else Reply()
-            if reply.delay:
-                await asyncio.sleep(reply.delay)
-            extra = "".join(f"{name}: {value}\r\n" for name, value in reply.headers)
-            writer.write(
-                f"HTTP/1.1 {reply.status} Reply\r\nContent-Length: {len(reply.body)}\r\n"
-                f"{extra}Connection: close\r\n\r\n".encode()
-                + reply.body
-            )
-            await writer.drain()
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                first, *lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = first.split(" ", 2)
+                headers = {}
+                for line in lines:
+                    if line:
+                        name, _, value = line.partition(":")
+                        headers[name.strip().lower()] = value.strip()
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                self.received.append(Request(method, target, headers, body))
+                self.arrived.set()
+                reply = self.script.pop(0) if self.script else Reply()
+                if reply.delay:
+                    await asyncio.sleep(reply.delay)
+                extra = "".join(f"{name}: {value}\r\n" for name, value in reply.headers)
+                closing = "" if self.keep_alive else "Connection: close\r\n"
+                writer.write(
+                    f"HTTP/1.1 {reply.status} Reply\r\nContent-Length: {len(reply.body)}\r\n"
+                    f"{extra}{closing}\r\n".encode()
+                    + reply.body
+                )
+                await writer.drain()
+                if not self.keep_alive:
+                    break
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
             writer.close()
+
+    async def drop(self) -> None:
+        """Close every connection open (as a server closes idle kept-alive ones)."""
+        for handler in list(self.handlers):
+            handler.cancel()
+        await asyncio.gather(*self.handlers, return_exceptions=True)
 
 
 @asynccontextmanager
@@ -97,9 +110,7 @@ async def callback_receiver(tls: ssl.SSLContext | None = None) -> AsyncIterator[
         yield receiver
     finally:
         server.close()
-        for handler in list(receiver.handlers):
-            handler.cancel()
-        await asyncio.gather(*receiver.handlers, return_exceptions=True)
+        await receiver.drop()
         await server.wait_closed()
 
 

@@ -82,6 +82,7 @@ class Connection(asyncio.Protocol):
         loop = asyncio.get_running_loop()
         self.closed = False
         self.idle_since = 0.0
+        self.key: tuple[Origin, str] | None = None  # what the pool keeps it idle under
         self.lost: asyncio.Future[None] = loop.create_future()
         self._create_future = loop.create_future
         self._on_close = on_close
@@ -227,7 +228,11 @@ class Pool:
     An idle connection is reused most recently used first, so the others age and are closed
     once idle for `expiry`. A send past the limit closes a connection idle to another buyer,
     or else waits for one to come free. `verify` is the TLS policy: True verifies certificates
-    and host names, False nothing, and an `ssl.SSLContext` is used as given."""
+    and host names, False nothing, and an `ssl.SSLContext` is used as given.
+
+    A connection goes to the origin's host as the system resolves it, or to an IP address the
+    caller resolved and checked (`address`); it is kept, and reused, under both, so a
+    connection made to one address never carries a request meant for another."""
 
     def __init__(
         self, *, limit: int, expiry: float, verify: bool | ssl.SSLContext, body_limit: int
@@ -236,7 +241,7 @@ class Pool:
         self._expiry = expiry
         self._verify = verify
         self._body_limit = body_limit
-        self._idle: dict[Origin, deque[Connection]] = {}
+        self._idle: dict[tuple[Origin, str], deque[Connection]] = {}
         self._open: set[Connection] = set()
         self._connecting = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -244,9 +249,12 @@ class Pool:
         self._closed = False
 
     async def exchange(self, origin: Origin, request: bytes) -> Answer:
-        """The answer to `request` from `origin`. A connection is reused only after a clean
-        answer: on any failure, a timeout or a cancellation it is closed."""
-        connection = await self._acquire(origin)
+        """The answer to `request` from `origin`."""
+        return await self.exchange_on(await self.acquire(origin), request)
+
+    async def exchange_on(self, connection: Connection, request: bytes) -> Answer:
+        """The answer to `request` on a connection `acquire` gave. It is kept for reuse only
+        after a clean answer: on any failure, a timeout or a cancellation it is closed."""
         try:
             answer = await connection.exchange(request)
         except BaseException:
@@ -254,8 +262,8 @@ class Pool:
             raise
         if self._closed:  # opened while the pool was closing
             connection.close()
-        elif not connection.closed:
-            self._keep(origin, connection)
+        elif not connection.closed and connection.key is not None:
+            self._keep(connection.key, connection)
         return answer
 
     async def aclose(self) -> None:
@@ -271,28 +279,32 @@ class Pool:
                 waiter.set_result(None)
         await asyncio.gather(*(connection.lost for connection in connections))
 
-    async def _acquire(self, origin: Origin) -> Connection:
+    async def acquire(self, origin: Origin, address: str = "") -> Connection:
+        """A connection to `origin` for one exchange (`exchange_on`): an idle one, else a new
+        one, to `address` when given (TLS still checks the certificate against the host)."""
+        key = (origin, address)
         while True:
             if self._closed:
                 raise RuntimeError("the HTTP transport is closed")
-            idle = self._idle.get(origin)
+            idle = self._idle.get(key)
             while idle:
                 connection = idle.pop()
                 if not (connection.closed or self._expired(connection, time.monotonic())):
                     return connection
                 connection.close()
             if len(self._open) + self._connecting < self._limit:
-                return await self._connect(origin)
+                return await self._connect(key)
             if not self._close_longest_idle():
                 await self._wait()
 
-    async def _connect(self, origin: Origin) -> Connection:
+    async def _connect(self, key: tuple[Origin, str]) -> Connection:
+        origin, address = key
         tls = self._tls if origin.scheme == "https" else None
         self._connecting += 1
         try:
             _, connection = await asyncio.get_running_loop().create_connection(
                 lambda: Connection(self._forget, self._body_limit),
-                origin.host,
+                address or origin.host,
                 origin.port,
                 ssl=tls,
                 server_hostname=origin.host if tls else None,
@@ -304,6 +316,7 @@ class Pool:
             raise
         finally:
             self._connecting -= 1
+        connection.key = key
         if not connection.closed:
             self._open.add(connection)
         return connection
@@ -312,11 +325,11 @@ class Pool:
     def _tls(self) -> ssl.SSLContext:
         return tls_context(self._verify)
 
-    def _keep(self, origin: Origin, connection: Connection) -> None:
+    def _keep(self, key: tuple[Origin, str], connection: Connection) -> None:
         connection.idle_since = time.monotonic()
-        idle = self._idle.get(origin)
+        idle = self._idle.get(key)
         if idle is None:
-            idle = self._idle[origin] = deque()
+            idle = self._idle[key] = deque()
         idle.append(connection)
         if self._sweep is None:
             self._sweep = asyncio.get_running_loop().call_later(self._expiry, self._close_expired)
@@ -340,11 +353,11 @@ class Pool:
         when the next one expires, so a quiet buyer's connections do not stay open."""
         self._sweep = None
         now = time.monotonic()
-        for origin, idle in list(self._idle.items()):
+        for key, idle in list(self._idle.items()):
             while idle and (idle[0].closed or self._expired(idle[0], now)):
                 idle.popleft().close()
             if not idle:
-                del self._idle[origin]
+                del self._idle[key]
         if self._idle:
             due = min(map(_longest_idle, self._idle.values())) + self._expiry - now
             self._sweep = asyncio.get_running_loop().call_later(due, self._close_expired)

@@ -237,7 +237,7 @@ class Cards:
         await self.runner.idle()
 
     async def _poll(self, room: int) -> int:
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             due = await store.claim_auto_charges(conn, self._settings.lease_seconds, room)
         for account_id, charge_id in due:
             self.runner.start(self._auto_charge(account_id, charge_id))

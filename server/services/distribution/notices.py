@@ -20,7 +20,7 @@ from server.domain.delivery.notices import NoticeState, notice_email
 from server.domain.delivery.render import storable
 from server.services.runner import Backoff, LeasedRunner, RunnerSettings
 from server.storage import notices as notice_store
-from server.storage.database import Pool, transaction
+from server.storage.database import Pool, statements, transaction
 
 
 class Notices:
@@ -53,7 +53,7 @@ class Notices:
         await self.runner.idle()
 
     async def _poll(self, room: int) -> int:
-        async with transaction(self._pool) as conn:
+        async with statements(self._pool) as conn:
             due = await notice_store.claim_due(conn, self._lease_seconds, room)
         for account_id, notice_id in due:
             self.runner.start(self.send(account_id, notice_id))
