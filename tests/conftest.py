@@ -1,5 +1,6 @@
 """Shared fixtures: one embedded PostgreSQL per test run, a migrated template database built
-once, and a fresh database cloned from it for each test that needs one.
+once, and a fresh database cloned from it for each test that needs one (cloned ahead, and
+dropped after, by a thread of their own: `Clones`).
 
 Outbound network is refused except to loopback and Unix sockets.
 """
@@ -8,8 +9,10 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
+import queue
 import signal
 import socket
+import threading
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -115,16 +118,70 @@ def empty_database_url(pg_server: Any) -> str:
     return _url(pg_server, name)
 
 
+class Clones:
+    """Databases cloned from the template ahead of the tests that take them, and dropped
+    after them, by a thread of their own: a clone takes about half a second (PostgreSQL
+    copies the template through its WAL), which the thread spends while the test before
+    runs rather than the test that needs it waiting."""
+
+    def __init__(self, admin_url: str, ahead: int = 2) -> None:
+        self._admin = admin_url
+        self._ready: queue.Queue[str | BaseException] = queue.Queue(maxsize=ahead)
+        self._dropping: queue.Queue[str] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="clones", daemon=True)
+        self._thread.start()
+
+    def take(self) -> str:
+        """The name of a fresh clone; raises what stopped the thread making it."""
+        found = self._ready.get(timeout=120)
+        if isinstance(found, BaseException):
+            self._ready.put(found)  # every later test fails with it too
+            raise RuntimeError("cloning the template database failed") from found
+        return found
+
+    def drop(self, name: str) -> None:
+        """Drop a test's database once its test is over (FORCE ends what it left open)."""
+        self._dropping.put(name)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+
+    def _run(self) -> None:
+        try:
+            with psycopg.connect(self._admin, autocommit=True) as conn:
+                while not self._stop.is_set():
+                    self._drop_done(conn)
+                    if self._ready.full():
+                        self._stop.wait(0.01)
+                        continue
+                    name = f"test_{next(_numbers)}"
+                    conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")  # type: ignore[arg-type]
+                    self._ready.put(name)
+                self._drop_done(conn)
+        except BaseException as exc:
+            self._ready.put(exc)
+
+    def _drop_done(self, conn: psycopg.Connection[Any]) -> None:
+        while not self._dropping.empty():
+            name = self._dropping.get()
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def clones(pg_server: Any, template_url: str) -> Iterator[Clones]:
+    made = Clones(_url(pg_server, "postgres"))
+    yield made
+    made.close()
+
+
 @pytest.fixture
-def database_url(pg_server: Any, template_url: str) -> Iterator[str]:
+def database_url(pg_server: Any, clones: Clones) -> Iterator[str]:
     """A migrated database of the test's own, cloned from the template."""
-    name = f"test_{next(_numbers)}"
-    admin = _url(pg_server, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")  # type: ignore[arg-type]
+    name = clones.take()
     yield _url(pg_server, name)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # type: ignore[arg-type]
+    clones.drop(name)
 
 
 @pytest.fixture
