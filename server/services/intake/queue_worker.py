@@ -195,7 +195,9 @@ class QueueWorker:
                 if self._calls_back(leased):
                     self._on_committed()
                 return
-            await self._finish(leased, request_format, answer, started, no_sell)
+            await self._kept(
+                leased, *self._finished(leased, request_format, answer, started, no_sell)
+            )
         except LeaseLost:
             log.warning("queued post %s: taken over by another worker", lease.post_id)
         except Exception:
@@ -274,21 +276,10 @@ class QueueWorker:
                 finished = _ping_finished(leased, written, refused, time.perf_counter())
                 await self._kept(leased, *finished)
                 return
-            await self._finish(leased, request_format, answer, time.perf_counter(), no_sell)
+            finished = self._finished(leased, request_format, answer, time.perf_counter(), no_sell)
+            await self._kept(leased, *finished)
         except LeaseLost:
             log.warning("queued post %s: taken over by another worker", leased.lease.post_id)
-
-    async def _finish(
-        self,
-        leased: queue_store.LeasedPost,
-        request_format: str,
-        answer: PostAnswer,
-        started: float,
-        no_sell: Sequence[bool],
-    ) -> None:
-        """Store the answer, written as the async URL asked, with the state change, guarded by
-        the lease; in the same transaction, hand a post with a returnurl to its callback."""
-        await self._kept(leased, *self._finished(leased, request_format, answer, started, no_sell))
 
     def _finished(
         self,
@@ -298,7 +289,9 @@ class QueueWorker:
         started: float,
         no_sell: Sequence[bool],
     ) -> tuple[queue_store.Finished, WrittenAnswer]:
-        """The answer written as the async URL asked, and what the post's log entry shows."""
+        """The answer written as the async URL asked, and what the post's log entry shows,
+        for `_kept` (or `_store`, in the last lead's transaction) to store with the state
+        change, guarded by the lease."""
         form = AnswerForm(leased.endpoint, leased.response_format, leased.receiver_url)
         written = self._write(answer, form, request_format, no_sell)
         first = answer.leads[0].outcome
