@@ -31,6 +31,7 @@ from server.adapters.delivery.http_wire import (
     HttpTransportError,
     Origin,
     Pool,
+    ServerDisconnectedError,
     describe,
 )
 from server.domain.callbacks.addresses import refusal
@@ -111,15 +112,30 @@ class CallbackClient:
             return ended(Outcome.FAILED, f"could not connect within {connect_seconds:g}s")
         except CannotConnect as exc:
             return ended(Outcome.FAILED, f"could not connect: {exc}")
-        try:
-            async with asyncio.timeout(read_seconds):
-                answer = await self._pool.exchange_on(connection, head + body)
-        except TimeoutError:
-            return ended(Outcome.FAILED, f"no answer within {read_seconds:g}s")
-        except HttpTransportError as exc:
-            return ended(Outcome.FAILED, describe(exc))
-        text = answer.body.decode("utf-8", errors="replace")
-        return answered(answer.status, text, _since(started))
+        while True:
+            kept = connection.idle_since > 0  # it carried an answer before
+            try:
+                async with asyncio.timeout(read_seconds):
+                    answer = await self._pool.exchange_on(connection, head + body)
+            except TimeoutError:
+                return ended(Outcome.FAILED, f"no answer within {read_seconds:g}s")
+            except (ServerDisconnectedError, ConnectionError) as exc:
+                if not kept:
+                    return ended(Outcome.FAILED, describe(exc))
+                # the receiver closed the kept connection as the callback went out: again on
+                # another (the event id lets the receiver drop a copy it did take)
+                try:
+                    async with asyncio.timeout(connect_seconds):
+                        connection = await self._connect(origin, addresses)
+                except TimeoutError:
+                    return ended(Outcome.FAILED, f"could not connect within {connect_seconds:g}s")
+                except CannotConnect as again:
+                    return ended(Outcome.FAILED, f"could not connect: {again}")
+                continue
+            except (HttpTransportError, OSError) as exc:
+                return ended(Outcome.FAILED, describe(exc))
+            text = answer.body.decode("utf-8", errors="replace")
+            return answered(answer.status, text, _since(started))
 
     async def _connect(self, origin: Origin, addresses: list[str]) -> Connection:
         """A connection to the first of `addresses` that takes one (a kept one first)."""

@@ -232,6 +232,30 @@ async def test_a_kept_connection_the_receiver_closed_is_replaced(receiver: Recei
     assert (len(receiver.received), receiver.connections) == (2, 2)
 
 
+async def test_a_callback_a_kept_connection_lost_on_the_way_goes_again_on_another(
+    receiver: Receiver,
+) -> None:
+    """The receiver closes a kept connection as the callback goes out on it: the callback
+    goes again on a new connection (at least once: the receiver may see it twice, with the
+    same event id); a new connection that does the same fails the attempt."""
+    receiver.keep_alive = True
+    client = CallbackClient()
+    try:
+        assert (await post(client, receiver.url())).outcome is Outcome.DELIVERED
+        receiver.script.append(Reply(drop=True))
+        again = await post(client, receiver.url())
+        receiver.script.extend([Reply(drop=True), Reply(drop=True)])
+        await receiver.drop()
+        await asyncio.sleep(0.05)
+        lost = await post(client, receiver.url())
+    finally:
+        await client.aclose()
+    assert (again.outcome, again.status) == (Outcome.DELIVERED, 200)
+    assert lost.outcome is Outcome.FAILED
+    assert lost.error.endswith("Server disconnected")
+    assert (len(receiver.received), receiver.connections) == (4, 3)
+
+
 async def test_a_kept_connection_never_carries_a_callback_to_another_address_or_name(
     receiver: Receiver,
 ) -> None:

@@ -33,6 +33,7 @@ class Reply:
     body: bytes = b"ok"
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0  # before answering: longer than the read timeout is a timeout
+    drop: bool = False  # close the connection instead of answering
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class Receiver:
                 self.received.append(Request(method, target, headers, body))
                 self.arrived.set()
                 reply = self.script.pop(0) if self.script else Reply()
+                if reply.drop:
+                    break
                 if reply.delay:
                     await asyncio.sleep(reply.delay)
                 extra = "".join(f"{name}: {value}\r\n" for name, value in reply.headers)
