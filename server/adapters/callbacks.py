@@ -98,21 +98,26 @@ class CallbackClient:
         except (HttpTransportError, ValueError) as exc:
             return ended(Outcome.REFUSED, f"the address cannot be called: {exc}")
         origin = destination.origin
+        # resolving and connecting share the connect timeout; so does each connection after
+        deadline = asyncio.get_running_loop().time() + connect_seconds
         try:
-            async with asyncio.timeout(connect_seconds):
-                try:
-                    addresses = await self._resolve(origin.host, origin.port)
-                except OSError as exc:
-                    return ended(Outcome.FAILED, f"could not resolve {origin.host}: {exc}")
-                refused = [r for a in addresses if (r := refusal(a, allow_private)) is not None]
-                if refused:
-                    return ended(Outcome.REFUSED, f"{origin.host}: {refused[0]}")
-                connection = await self._connect(origin, addresses)
+            async with asyncio.timeout_at(deadline):
+                addresses = await self._resolve(origin.host, origin.port)
         except TimeoutError:
             return ended(Outcome.FAILED, f"could not connect within {connect_seconds:g}s")
-        except CannotConnect as exc:
-            return ended(Outcome.FAILED, f"could not connect: {exc}")
+        except OSError as exc:
+            return ended(Outcome.FAILED, f"could not resolve {origin.host}: {exc}")
+        refused = [r for a in addresses if (r := refusal(a, allow_private)) is not None]
+        if refused:
+            return ended(Outcome.REFUSED, f"{origin.host}: {refused[0]}")
         while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    connection = await self._connect(origin, addresses)
+            except TimeoutError:
+                return ended(Outcome.FAILED, f"could not connect within {connect_seconds:g}s")
+            except CannotConnect as exc:
+                return ended(Outcome.FAILED, f"could not connect: {exc}")
             kept = connection.idle_since > 0  # it carried an answer before
             try:
                 async with asyncio.timeout(read_seconds):
@@ -124,13 +129,7 @@ class CallbackClient:
                     return ended(Outcome.FAILED, describe(exc))
                 # the receiver closed the kept connection as the callback went out: again on
                 # another (the event id lets the receiver drop a copy it did take)
-                try:
-                    async with asyncio.timeout(connect_seconds):
-                        connection = await self._connect(origin, addresses)
-                except TimeoutError:
-                    return ended(Outcome.FAILED, f"could not connect within {connect_seconds:g}s")
-                except CannotConnect as again:
-                    return ended(Outcome.FAILED, f"could not connect: {again}")
+                deadline = asyncio.get_running_loop().time() + connect_seconds
                 continue
             except (HttpTransportError, OSError) as exc:
                 return ended(Outcome.FAILED, describe(exc))
