@@ -176,6 +176,7 @@ class Serve:
         # the trial's own buyer only: no demo buyer
         command += ["--demo", "--no-demo-buyer"] if demo else []
         env = {**os.environ, "LEADROUTER_LEASE_SECONDS": str(lease_seconds)}
+        env["LEADROUTER_ALLOW_PRIVATE_DELIVERIES"] = "1"  # the trial's buyers are on loopback
         started = time.perf_counter()
         self.process = subprocess.Popen(
             command,

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -674,6 +675,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     from server.bootstrap import serve
 
     settings = _settings(args)
+    if args.demo:  # its buyer listens on this machine's loopback
+        settings = replace(settings, private_deliveries=True)
 
     async def ready(addresses: dict[str, str], accounts: Any) -> None:
         if args.worker:

@@ -111,10 +111,11 @@ OnReady = Callable[[dict[str, str], Accounts | None], Awaitable[None]]
 
 @asynccontextmanager
 async def distribution(
-    pool: Pool, settings: EngineSettings | None = None
+    pool: Pool, settings: EngineSettings | None = None, *, private_deliveries: bool = False
 ) -> AsyncIterator[Distributor]:
     """The distribution engine with its delivery transports and its worker running; on exit
     the worker finishes the deliveries under way and the transports close.
+    `private_deliveries`: deliveries may go to private addresses (`Settings`).
 
     Delivery outcomes are written on a connection of their own, so buyers' answers never
     wait their turn behind posts (docs/decisions.md, "Measured choices")."""
@@ -123,7 +124,7 @@ async def distribution(
         raise TypeError("the pool must be opened on a connection URL")
     outcomes = await open_pool(url, 1)
     try:
-        async with Transports() as transports:
+        async with Transports(allow_private=private_deliveries) as transports:
             distributor = Distributor(pool, transports, settings, outcomes_pool=outcomes)
             stop = asyncio.Event()
             worker = asyncio.create_task(distributor.run(stop))
@@ -463,7 +464,9 @@ async def serve(
                 callbacks(pool, CallbackSettings(lease_seconds=lease))
             )
             engine = EngineSettings(lease_seconds=lease)
-            distributor = await stack.enter_async_context(distribution(pool, engine))
+            distributor = await stack.enter_async_context(
+                distribution(pool, engine, private_deliveries=settings.private_deliveries)
+            )
             queue = QueueSettings(
                 lease_seconds=float(settings.lease_seconds),
                 max_queued=settings.queue_max_posts,
@@ -561,6 +564,8 @@ async def _workers(count: int, command: list[str], settings: Settings) -> AsyncI
     env = {**os.environ, "LEADROUTER_DATA_DIR": str(settings.data_dir.resolve())}
     if settings.database_url:
         env["LEADROUTER_DATABASE_URL"] = settings.database_url
+    # as this process has it, whether from the environment or `serve --demo`
+    env["LEADROUTER_ALLOW_PRIVATE_DELIVERIES"] = "1" if settings.private_deliveries else "0"
     started: list[asyncio.subprocess.Process] = []
     drains: list[asyncio.Task[None]] = []
     ready: list[str] = []

@@ -38,6 +38,16 @@ def _delays(name: str, value: str) -> tuple[float, ...]:
     return delays
 
 
+def _switch(name: str, value: str) -> bool:
+    """On (1, true, yes, on) or off (0, false, no, off), in any case."""
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true or false), got {value!r}")
+
+
 def _positive_int(name: str, value: str) -> int:
     try:
         number = int(value)
@@ -80,6 +90,10 @@ class Settings:
     visits_per_minute: int = DEFAULT_VISITS_PER_MINUTE
     # a declined auto-charge is retried under a new key after each delay in turn (seconds)
     auto_charge_retry_seconds: tuple[float, ...] = DECLINE_RETRY_SECONDS
+    # deliveries to buyers (HTTP, pings, SMTP, FTP) may go to private, loopback and link-local
+    # addresses: off, since an account's admin sets a buyer's address (docs/decisions.md,
+    # "Deliveries to private addresses"); `serve --demo` turns it on for its local buyer
+    private_deliveries: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -126,6 +140,9 @@ class Settings:
         if "LEADROUTER_AUTO_CHARGE_RETRY_SECONDS" in env:
             name = "LEADROUTER_AUTO_CHARGE_RETRY_SECONDS"
             settings = replace(settings, auto_charge_retry_seconds=_delays(name, env[name]))
+        if "LEADROUTER_ALLOW_PRIVATE_DELIVERIES" in env:
+            name = "LEADROUTER_ALLOW_PRIVATE_DELIVERIES"
+            settings = replace(settings, private_deliveries=_switch(name, env[name]))
         return settings
 
     def with_overrides(

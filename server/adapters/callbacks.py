@@ -2,11 +2,12 @@
 before each callback.
 
 The host is resolved for each callback and every address it resolves to is checked
-(server/domain/callbacks/addresses.py); the request then goes to one of those very
-addresses, so a name that resolves elsewhere a moment later (DNS rebinding) cannot steer it.
-TLS still checks the certificate against the host name. Nothing is followed: a redirect is
-an answer that is not 2xx like any other. The answer is read up to `ANSWER_CAP_BYTES`;
-connecting (resolving included) and reading the answer each have their timeout.
+(server/adapters/addresses.py, the rules in server/domain/addresses.py); the request then
+goes to one of those very addresses, so a name that resolves elsewhere a moment later (DNS
+rebinding) cannot steer it. TLS still checks the certificate against the host name. Nothing
+is followed: a redirect is an answer that is not 2xx like any other. The answer is read up
+to `ANSWER_CAP_BYTES`; connecting (resolving included) and reading the answer each have
+their timeout.
 
 Connections are the delivery transport's (http_wire: httptools parsing, the body capped as
 it arrives) in a pool of the client's own, kept alive by origin and address: a receiver that
@@ -18,39 +19,22 @@ handshake each. Only an address just checked is used, and an idle connection is 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
+from server.adapters.addresses import PRIVATE_CALLBACKS, AddressRefused, Resolve, check, resolve
 from server.adapters.delivery.http import request_head, split_url
 from server.adapters.delivery.http_wire import (
     CannotConnect,
-    Connection,
     HttpTransportError,
-    Origin,
     Pool,
     ServerDisconnectedError,
     describe,
 )
-from server.domain.callbacks.addresses import refusal
 from server.domain.callbacks.records import ANSWER_CAP_BYTES, Answer, Outcome, answered
 
-# The addresses a host name resolves to (IP addresses as text), in the order to try them.
-Resolve = Callable[[str, int], Awaitable[list[str]]]
-
-
-async def resolve(host: str, port: int) -> list[str]:
-    """The system resolver's addresses for `host`, each once; an IP address as it is (asyncio
-    would ask the resolver in a thread for it too)."""
-    try:
-        return [str(ipaddress.ip_address(host))]
-    except ValueError:
-        pass
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
+__all__ = ["CallbackClient", "resolve"]
 
 # connections open at once, and how long one is kept idle for the next callback
 MAX_CONNECTIONS = 256
@@ -107,13 +91,14 @@ class CallbackClient:
             return ended(Outcome.FAILED, f"could not connect within {connect_seconds:g}s")
         except OSError as exc:
             return ended(Outcome.FAILED, f"could not resolve {origin.host}: {exc}")
-        refused = [r for a in addresses if (r := refusal(a, allow_private)) is not None]
-        if refused:
-            return ended(Outcome.REFUSED, f"{origin.host}: {refused[0]}")
+        try:
+            check(origin.host, addresses, allow_private, PRIVATE_CALLBACKS)
+        except AddressRefused as exc:
+            return ended(Outcome.REFUSED, str(exc))
         while True:
             try:
                 async with asyncio.timeout_at(deadline):
-                    connection = await self._connect(origin, addresses)
+                    connection = await self._pool.acquire_first(origin, addresses)
             except TimeoutError:
                 return ended(Outcome.FAILED, f"could not connect within {connect_seconds:g}s")
             except CannotConnect as exc:
@@ -135,18 +120,6 @@ class CallbackClient:
                 return ended(Outcome.FAILED, describe(exc))
             text = answer.body.decode("utf-8", errors="replace")
             return answered(answer.status, text, _since(started))
-
-    async def _connect(self, origin: Origin, addresses: list[str]) -> Connection:
-        """A connection to the first of `addresses` that takes one (a kept one first)."""
-        if not addresses:
-            raise CannotConnect(f"{origin.host} resolves to no address")
-        errors = []
-        for address in addresses:
-            try:
-                return await self._pool.acquire(origin, address)
-            except CannotConnect as exc:  # refused, unreachable, a bad certificate
-                errors.append(f"{address}: {exc}")
-        raise CannotConnect("; ".join(errors))
 
 
 def _since(started: float) -> float:

@@ -43,7 +43,7 @@ def engines() -> list[Distributor]:
 
 @pytest.fixture
 async def distributor(pool: Any, engines: list[Distributor]) -> AsyncIterator[Distributor]:
-    async with distribution(pool, FAST) as engine:
+    async with distribution(pool, FAST, private_deliveries=True) as engine:
         engines.append(engine)
         yield engine
 
@@ -86,7 +86,7 @@ async def second_server(database_url: str, engines: list[Distributor]) -> AsyncI
     other_pool = await open_pool(database_url, max_size=6)
     try:
         async with (
-            distribution(other_pool, FAST) as engine,
+            distribution(other_pool, FAST, private_deliveries=True) as engine,
             servicers(other_pool, engine, queue=QUEUE) as built,
         ):
             engines.append(engine)

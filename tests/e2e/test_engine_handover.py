@@ -23,7 +23,7 @@ NARROW = EngineSettings(concurrency=2, poll_seconds=30)
 
 @pytest.fixture
 async def distributor(pool: Any) -> AsyncIterator[Distributor]:
-    async with distribution(pool, NARROW) as engine:
+    async with distribution(pool, NARROW, private_deliveries=True) as engine:
         yield engine
 
 

@@ -167,7 +167,7 @@ async def test_a_day_cap_of_five_takes_exactly_five_of_fifty_across_two_servers(
     acme: Acme, database_url: str
 ) -> None:
     other_pool = await open_pool(database_url, max_size=4)
-    engine = Distributor(other_pool, Transports())
+    engine = Distributor(other_pool, Transports(allow_private=True))
     try:
         async with servicers(other_pool, engine) as built:
             other = await create_server(built, "127.0.0.1:0")

@@ -267,8 +267,7 @@ async def test_a_private_address_is_refused_once_and_never_retried(
     [attempt] = found.attempts
     assert (attempt.outcome, attempt.status) == (Outcome.REFUSED, None)
     assert attempt.error == (
-        "127.0.0.1: 127.0.0.1 is in the loopback range; the account does not allow private "
-        "callbacks"
+        "127.0.0.1 is in the loopback range; the account does not allow private callbacks"
     )
     assert receiver.received == []
 

@@ -250,7 +250,7 @@ def received(buyer: BuyerServer) -> list[Received]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[HttpTransport]:
-    transport = HttpTransport()
+    transport = HttpTransport(allow_private=True)
     yield transport
     await transport.aclose()
 
@@ -267,7 +267,7 @@ def http_spec(buyer: BuyerServer, kind: DeliveryType, **overrides: Any) -> Deliv
 
 
 async def deliver(http: HttpTransport, delivery: DeliverySpec) -> Any:
-    return await transmit(render(delivery, LEAD), http)
+    return await transmit(render(delivery, LEAD), http, allow_private=True)
 
 
 async def test_a_form_post_arrives_with_its_body(
@@ -431,7 +431,7 @@ async def test_many_deliveries_run_at_once(
 
 
 async def test_transports_close_their_client(buyer: BuyerServer) -> None:
-    async with Transports() as transports:
+    async with Transports(allow_private=True) as transports:
         result = await transports.send(render(http_spec(buyer, DeliveryType.HttpPost), LEAD))
     assert result.status == 200
 
@@ -617,14 +617,15 @@ async def test_many_deliveries_to_one_buyer_are_in_flight_at_once(
 
 
 async def test_a_transport_built_outside_the_event_loop_works(buyer: BuyerServer) -> None:
-    transport = await asyncio.to_thread(HttpTransport)  # no event loop runs in that thread
+    # no event loop runs in that thread
+    transport = await asyncio.to_thread(functools.partial(HttpTransport, allow_private=True))
     async with transport:
         result = await transport.send(request(f"{buyer.url}/leads"))
     assert result.status == 200
 
 
 async def test_a_transport_never_used_closes() -> None:
-    async with HttpTransport():
+    async with HttpTransport(allow_private=True):
         pass
 
 
@@ -700,7 +701,9 @@ async def test_an_idle_connection_the_buyer_closed_is_not_reused(
 async def test_a_timed_out_connection_is_closed_not_reused(
     buyer: BuyerServer, received: list[Received]
 ) -> None:
-    async with HttpTransport(max_connections=1) as transport:  # left open, it would hold the place
+    async with HttpTransport(
+        allow_private=True, max_connections=1
+    ) as transport:  # left open, it would hold the place
         slow = await transport.send(request(f"{buyer.url}/slow", timeout=0.2))
         after = await transport.send(request(f"{buyer.url}/leads", timeout=2))
     assert (slow.error, after.status, after.error) == ("timed out after 0.2s", 200, "")
@@ -719,7 +722,7 @@ async def test_a_connection_whose_answer_was_cut_short_is_not_reused(
 async def test_an_idle_connection_is_closed_once_it_expires(
     buyer: BuyerServer, received: list[Received]
 ) -> None:
-    async with HttpTransport(keepalive_expiry=0.2) as transport:
+    async with HttpTransport(allow_private=True, keepalive_expiry=0.2) as transport:
         await transport.send(request(f"{buyer.url}/leads"))
         await _ended(buyer, received[0].client)  # closed by the transport, not the buyer
         after = await transport.send(request(f"{buyer.url}/leads"))
@@ -730,7 +733,7 @@ async def test_an_idle_connection_is_closed_once_it_expires(
 async def test_no_more_connections_than_allowed_are_open(
     buyer: BuyerServer, received: list[Received]
 ) -> None:
-    async with HttpTransport(max_connections=2) as transport:
+    async with HttpTransport(allow_private=True, max_connections=2) as transport:
         results = await asyncio.gather(
             *(transport.send(request(f"{buyer.url}/leads")) for _ in range(10))
         )
@@ -740,7 +743,7 @@ async def test_no_more_connections_than_allowed_are_open(
 
 async def test_a_full_pool_makes_room_for_another_buyer(buyer: BuyerServer) -> None:
     other = buyer.url.replace("127.0.0.1", "localhost")  # the same server, another origin
-    async with HttpTransport(max_connections=1) as transport:
+    async with HttpTransport(allow_private=True, max_connections=1) as transport:
         first = await transport.send(request(f"{buyer.url}/leads"))
         second = await transport.send(request(f"{other}/leads", timeout=2))
     assert (first.status, second.status, second.error) == (200, 200, "")
@@ -839,13 +842,13 @@ async def test_a_certificate_trusted_by_the_given_context_is_accepted(
     tls_buyer: TlsBuyer,
 ) -> None:
     context = ssl.create_default_context(cafile=tls_buyer.certificate)
-    async with HttpTransport(verify=context) as transport:
+    async with HttpTransport(allow_private=True, verify=context) as transport:
         result = await transport.send(request(f"{tls_buyer.url}/leads"))
     assert (result.status, result.error) == (200, "")
 
 
 async def test_verification_can_be_turned_off(tls_buyer: TlsBuyer) -> None:
-    async with HttpTransport(verify=False) as transport:
+    async with HttpTransport(allow_private=True, verify=False) as transport:
         result = await transport.send(request(f"{tls_buyer.url}/leads"))
     assert (result.status, result.error) == (200, "")
 
@@ -922,7 +925,7 @@ def email_spec(smtp_server: tuple[Controller, Mailbox], **overrides: Any) -> Del
 
 
 async def send(delivery: DeliverySpec) -> Any:
-    async with Transports() as transports:
+    async with Transports(allow_private=True) as transports:
         return await transports.send(render(delivery, LEAD))
 
 
@@ -1118,5 +1121,5 @@ async def test_an_unreachable_ftp_server_is_a_transport_failure(ftp_site: FtpSit
 
 
 async def send_lead(delivery: DeliverySpec, lead: LeadPayload) -> Any:
-    async with Transports() as transports:
+    async with Transports(allow_private=True) as transports:
         return await transports.send(render(delivery, lead))

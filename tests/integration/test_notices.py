@@ -117,7 +117,7 @@ def smtp() -> Iterator[tuple[int, Mailbox]]:
 
 async def send_due(pool: Any, backoff: Backoff) -> None:
     """Run a notices worker until every notice is sent or failed."""
-    async with Transports() as transports:
+    async with Transports(allow_private=True) as transports:
         worker = Notices(pool, transports, backoff, 30.0, RunnerSettings(poll_seconds=0.01))
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))

@@ -53,3 +53,12 @@ def test_a_declined_auto_charge_retry_schedule() -> None:
     for bad in ("soon", "0", "-5", "inf", "nan"):
         with pytest.raises(ConfigError):
             Settings.from_env({"LEADROUTER_AUTO_CHARGE_RETRY_SECONDS": bad})
+
+
+def test_deliveries_to_private_addresses_are_off_unless_the_environment_turns_them_on() -> None:
+    assert Settings().private_deliveries is False
+    name = "LEADROUTER_ALLOW_PRIVATE_DELIVERIES"
+    for word, expected in (("1", True), ("TRUE", True), ("on", True), ("0", False), ("no", False)):
+        assert Settings.from_env({name: word}).private_deliveries is expected
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: "sometimes"})

@@ -1,33 +1,66 @@
-"""The email transport: SMTP through the standard library, run in a worker thread."""
+"""The email transport: SMTP through the standard library, run in a worker thread.
+
+Unless the server allows deliveries to private addresses, the SMTP host (set by the account's
+admin) is resolved and every address checked first, and the connection made to one of those
+very addresses (server/adapters/addresses.py); STARTTLS still checks the certificate against
+the host name."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
 import smtplib
+import socket
 import ssl
 import time
 from concurrent.futures import Executor
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
 
+from server.adapters.addresses import AddressRefused, checked_blocking
 from server.domain.delivery.spec import EmailRequest, TransportResult
 
 ACCEPTED_RCPT = (250, 251)
 
 
-async def send_email(request: EmailRequest, executor: Executor | None = None) -> TransportResult:
+async def send_email(
+    request: EmailRequest, executor: Executor | None = None, *, allow_private: bool = False
+) -> TransportResult:
     """Send `request` over SMTP in `executor` (a worker thread of asyncio's default when None);
-    a failure is reported in the result, never raised."""
+    a failure is reported in the result, never raised. `allow_private`: the SMTP host may be
+    a private, loopback or link-local address (the server's setting)."""
     if executor is None:
-        return await asyncio.to_thread(_send, request)
-    return await asyncio.get_running_loop().run_in_executor(executor, _send, request)
+        return await asyncio.to_thread(_send, request, allow_private)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, _send, request, allow_private)
 
 
-def _send(request: EmailRequest) -> TransportResult:
+class _CheckedSMTP(smtplib.SMTP):
+    """An SMTP client that connects to the addresses given (checked ones), in turn, whatever
+    host it is asked for: the host name stays what STARTTLS checks the certificate against."""
+
+    def __init__(self, addresses: list[str], timeout: float) -> None:
+        self._addresses = addresses
+        super().__init__(timeout=timeout)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        error: OSError = OSError(f"{host} resolves to no address")
+        for address in self._addresses:
+            try:
+                return socket.create_connection((address, port), timeout, self.source_address)
+            except OSError as exc:
+                error = exc
+        raise error
+
+
+def _send(request: EmailRequest, allow_private: bool) -> TransportResult:
     started = time.perf_counter()
     try:
-        code, reply = _deliver(request)
+        code, reply = _deliver(request, allow_private)
+    except AddressRefused as exc:
+        elapsed = (time.perf_counter() - started) * 1000
+        error = f"address refused: {exc}"
+        return TransportResult(None, "", elapsed, error=error, refused=True)
     except smtplib.SMTPResponseException as exc:
         return _failed(started, exc.smtp_code, _text(exc.smtp_error))
     except smtplib.SMTPRecipientsRefused as exc:
@@ -42,17 +75,18 @@ def _send(request: EmailRequest) -> TransportResult:
     )
 
 
-def _deliver(request: EmailRequest) -> tuple[int, str]:
-    """Send the message; the server's final reply. Raises smtplib's errors on failure."""
+def _deliver(request: EmailRequest, allow_private: bool) -> tuple[int, str]:
+    """Send the message; the server's final reply. Raises smtplib's errors on failure, and
+    AddressRefused for an SMTP host that may not be reached."""
     if not request.smtp_host:
         raise smtplib.SMTPException("no SMTP host is configured")
     message = copy.copy(request.message)
     if "Date" not in message:
         message["Date"] = formatdate()
     payload = message.as_bytes(policy=SMTP_POLICY)
-    with smtplib.SMTP(
-        request.smtp_host, request.smtp_port, timeout=request.timeout_seconds
-    ) as smtp:
+    addresses = checked_blocking(request.smtp_host, request.smtp_port, allow_private)
+    with _CheckedSMTP(addresses, request.timeout_seconds) as smtp:
+        smtp.connect(request.smtp_host, request.smtp_port)
         smtp.ehlo()
         if request.starttls:
             smtp.starttls(context=ssl.create_default_context())

@@ -1,4 +1,9 @@
-"""The FTP transport: uploads through the standard library, run in a worker thread."""
+"""The FTP transport: uploads through the standard library, run in a worker thread.
+
+Unless the server allows deliveries to private addresses, the FTP host (set by the account's
+admin) is resolved and every address checked first, and the connection made to one of those
+very addresses (server/adapters/addresses.py); passive data connections go to the address
+the control connection reached, not to one the server names."""
 
 from __future__ import annotations
 
@@ -9,21 +14,30 @@ import io
 import time
 from concurrent.futures import Executor
 
+from server.adapters.addresses import AddressRefused, checked_blocking
 from server.domain.delivery.spec import FtpUpload, TransportResult
 
 
-async def upload(request: FtpUpload, executor: Executor | None = None) -> TransportResult:
+async def upload(
+    request: FtpUpload, executor: Executor | None = None, *, allow_private: bool = False
+) -> TransportResult:
     """Store `request`'s file in passive mode, in `executor` (a worker thread of asyncio's
-    default when None); a failure is reported in the result, never raised."""
+    default when None); a failure is reported in the result, never raised. `allow_private`:
+    the FTP host may be a private, loopback or link-local address (the server's setting)."""
     if executor is None:
-        return await asyncio.to_thread(_upload, request)
-    return await asyncio.get_running_loop().run_in_executor(executor, _upload, request)
+        return await asyncio.to_thread(_upload, request, allow_private)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(executor, _upload, request, allow_private)
 
 
-def _upload(request: FtpUpload) -> TransportResult:
+def _upload(request: FtpUpload, allow_private: bool) -> TransportResult:
     started = time.perf_counter()
     try:
-        reply = _store(request)
+        reply = _store(request, allow_private)
+    except AddressRefused as exc:
+        error = f"address refused: {exc}"
+        elapsed = (time.perf_counter() - started) * 1000
+        return TransportResult(status=None, body="", elapsed_ms=elapsed, error=error, refused=True)
     except ftplib.Error as exc:
         text = str(exc)
         return _failed(started, _code(text), f"FTP error: {text}")
@@ -33,10 +47,11 @@ def _upload(request: FtpUpload) -> TransportResult:
     return TransportResult(status=_code(reply), body=reply, elapsed_ms=elapsed)
 
 
-def _store(request: FtpUpload) -> str:
+def _store(request: FtpUpload, allow_private: bool) -> str:
     """Log in, change to the directory and STOR the file; the server's reply to the transfer."""
+    addresses = checked_blocking(request.host, request.port, allow_private)
     with ftplib.FTP(timeout=request.timeout_seconds) as ftp:
-        ftp.connect(request.host, request.port)
+        _connect(ftp, addresses, request.port)
         ftp.login(request.username, request.password)
         ftp.set_pasv(True)
         if request.directory:
@@ -45,6 +60,18 @@ def _store(request: FtpUpload) -> str:
         with contextlib.suppress(ftplib.Error, OSError, EOFError):
             ftp.quit()  # the file is stored; a failed goodbye changes nothing
     return reply
+
+
+def _connect(ftp: ftplib.FTP, addresses: list[str], port: int) -> None:
+    """Connect to the first of `addresses` that takes the connection."""
+    error: OSError = OSError("the host resolves to no address")
+    for address in addresses:
+        try:
+            ftp.connect(address, port)
+            return
+        except OSError as exc:
+            error = exc
+    raise error
 
 
 def _code(reply: str) -> int | None:

@@ -1,5 +1,10 @@
 """The HTTP transport: sends rendered deliveries to buyers over pooled, kept-alive HTTP/1.1
-connections (`http_wire`)."""
+connections (`http_wire`).
+
+Unless the server allows deliveries to private addresses, each request's host (a redirect's
+too) is resolved and every address checked first (server/adapters/addresses.py), and the
+request goes to one of those very addresses: a buyer's address is set by the account's admin,
+who must not reach the server's own network through it."""
 
 from __future__ import annotations
 
@@ -13,6 +18,13 @@ from types import TracebackType
 from typing import NamedTuple
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
+from server.adapters.addresses import (
+    PRIVATE_DELIVERIES,
+    AddressRefused,
+    Resolve,
+    check,
+    resolve,
+)
 from server.adapters.delivery.http_wire import (
     Answer,
     CannotConnect,
@@ -56,15 +68,21 @@ class HttpTransport:
     Construct it once and `aclose()` it at shutdown, or use it as an async context manager; it
     may be built outside the event loop. A request goes out with its own headers only, plus
     the Host and Content-Length HTTP needs. Redirects are followed only when the request asks
-    (GET)."""
+    (GET). `allow_private`: requests may go to private, loopback and link-local addresses
+    (the server's setting), and go to their host as the system resolves it; otherwise each
+    is sent to an address `resolve` gave and that was checked. `resolve` is for tests."""
 
     def __init__(
         self,
         *,
+        allow_private: bool = False,
         max_connections: int = 1024,
         keepalive_expiry: float = 30.0,
         verify: bool | ssl.SSLContext = True,
+        resolve: Resolve = resolve,
     ) -> None:
+        self._allow_private = allow_private
+        self._resolve = resolve
         self._pool = Pool(
             limit=max_connections,
             expiry=keepalive_expiry,
@@ -81,6 +99,8 @@ class HttpTransport:
                 status, body = await self._exchange(request)
         except TimeoutError:
             return _failed(started, f"timed out after {timeout:g}s")
+        except AddressRefused as exc:
+            return _failed(started, f"address refused: {exc}", refused=True)
         except CannotConnect as exc:
             return _failed(started, f"could not connect: {exc}")
         except (HttpTransportError, OSError, ValueError) as exc:
@@ -95,7 +115,7 @@ class HttpTransport:
         redirects = 0
         while True:
             head = request_head(method, target, destination, headers, body)
-            answer = await self._pool.exchange(destination.origin, head + body)
+            answer = await self._exchange_at(destination.origin, head + body)
             location = answer.headers.get(b"location")
             if not (request.follow_redirects and answer.status in _REDIRECTS and location):
                 return answer.status, _text(answer)
@@ -109,6 +129,19 @@ class HttpTransport:
                 headers = tuple((n, v) for n, v in headers if n.lower() not in _CREDENTIALS)
             if answer.status == 303 or (answer.status in (301, 302) and method == "POST"):
                 method, body = "GET", b""
+
+    async def _exchange_at(self, origin: Origin, request: bytes) -> Answer:
+        """The answer from `origin`: from its host as resolved when private addresses are
+        allowed, else from an address of its host's that was checked."""
+        if self._allow_private:
+            return await self._pool.exchange(origin, request)
+        try:
+            addresses = await self._resolve(origin.host, origin.port)
+        except OSError as exc:
+            raise CannotConnect(f"could not resolve {origin.host}: {describe(exc)}") from exc
+        check(origin.host, addresses, False, PRIVATE_DELIVERIES)
+        connection = await self._pool.acquire_first(origin, addresses)
+        return await self._pool.exchange_on(connection, request)
 
     async def aclose(self) -> None:
         """Close every connection; a send after this raises RuntimeError."""
@@ -230,5 +263,6 @@ def _since(started: float) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def _failed(started: float, error: str) -> TransportResult:
-    return TransportResult(status=None, body="", elapsed_ms=_since(started), error=error)
+def _failed(started: float, error: str, *, refused: bool = False) -> TransportResult:
+    elapsed = _since(started)
+    return TransportResult(status=None, body="", elapsed_ms=elapsed, error=error, refused=refused)

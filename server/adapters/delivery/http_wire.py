@@ -297,6 +297,18 @@ class Pool:
             if not self._close_longest_idle():
                 await self._wait()
 
+    async def acquire_first(self, origin: Origin, addresses: list[str]) -> Connection:
+        """`acquire` on the first of `addresses` (checked ones) that takes a connection."""
+        if not addresses:
+            raise CannotConnect(f"{origin.host} resolves to no address")
+        errors = []
+        for address in addresses:
+            try:
+                return await self.acquire(origin, address)
+            except CannotConnect as exc:  # refused, unreachable, a bad certificate
+                errors.append(f"{address}: {exc}")
+        raise CannotConnect("; ".join(errors))
+
     async def _connect(self, key: tuple[Origin, str]) -> Connection:
         origin, address = key
         tls = self._tls if origin.scheme == "https" else None

@@ -2,6 +2,7 @@
 the `returnurl` it posted with.
 
 Pure rules, no I/O: `signing` (the signature header a receiver verifies, and the secret that
-makes it), `addresses` (which resolved addresses a callback may reach), `records` (a
-callback's states, its attempts as reported, and the retry schedule).
+makes it), `records` (a callback's states, its attempts as reported, and the retry
+schedule); which addresses a callback may reach is `server/domain/addresses.py`, shared
+with deliveries.
 """

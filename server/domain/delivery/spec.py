@@ -254,12 +254,14 @@ Rendered = HttpRequest | EmailRequest | FtpUpload
 @dataclass(frozen=True)
 class TransportResult:
     """What a transport got back. A non-empty `error` is a transport failure worth a retry
-    (refused, timed out, DNS, an SMTP or FTP error), not a buyer's answer."""
+    (refused, timed out, DNS, an SMTP or FTP error), not a buyer's answer, unless `refused`:
+    the address may not be called (server/domain/addresses.py), and nothing was sent."""
 
     status: int | None
     body: str
     elapsed_ms: float
     error: str = ""
+    refused: bool = False
 
     @property
     def failed(self) -> bool:

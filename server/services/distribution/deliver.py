@@ -108,6 +108,19 @@ class Deliveries:
         rendered = render(view.delivery, payload)
         request_text = describe(rendered)
         result = await self._transports.send(rendered)
+        if result.refused:  # the address may not be called: stays so, not retried
+            return await self._finish(
+                account_id,
+                send.lead_id,
+                send.id,
+                view.label,
+                SendStatus.FAILED,
+                request_text,
+                result.body,
+                f"not sent: {result.error}",
+                result.elapsed_ms,
+                price=send.price,
+            )
         if result.failed:
             attempts = send.attempts + 1
             retry_in = self._backoff.delay(attempts)

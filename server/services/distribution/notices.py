@@ -71,9 +71,13 @@ class Notices:
         about = f"{notice.kind.label} for send {leased.send_id} to {', '.join(notice.recipients)}"
         attempts = leased.attempts + 1
         error = storable(f"{result.status} {result.error}" if result.status else result.error)
-        retry_in = self._backoff.delay(attempts) if result.failed else None
+        # an address refused stays refused: not retried
+        retries = result.failed and not result.refused
+        retry_in = self._backoff.delay(attempts) if retries else None
         if not result.failed:
             state, log = NoticeState.SENT, f"{about}: sent ({storable(result.body)})"
+        elif result.refused:
+            state, log = NoticeState.FAILED, f"{about}: not sent: {error}"
         elif retry_in is not None:
             state = NoticeState.PENDING
             log = f"{about}: attempt {attempts} failed: {error}; retry in {retry_in:g} s"

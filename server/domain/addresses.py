@@ -1,13 +1,16 @@
-"""Which addresses a callback may reach. A `returnurl` is chosen by whoever posts, so without
-these rules a post could make the server call into its own network (SSRF).
+"""Which addresses an outbound call may reach: a callback (its `returnurl` is chosen by
+whoever posts) or a delivery to a buyer, a buyer's ping included (its address, SMTP or FTP
+host is set by the account's admin). Without these rules a caller could make the server call
+into its own network (SSRF).
 
-Every address a callback's host resolves to is checked, and the callback is refused when any
-of them is refused; it then goes to one of those very addresses, never to a name resolved
+Every address the call's host resolves to is checked, and the call is refused when any of
+them is refused; it then goes to one of those very addresses, never to a name resolved
 again. Two kinds of address are refused:
 
 - **private** ones (loopback, the private ranges, link-local, shared carrier-grade NAT, IPv6
-  unique local and site-local), unless the account allows private callbacks;
-- addresses no callback can mean (unspecified, multicast, broadcast and reserved, the
+  unique local and site-local), unless allowed: callbacks by the account's setting,
+  deliveries by the server's (docs/decisions.md, "Deliveries to private addresses");
+- addresses no call can mean (unspecified, multicast, broadcast and reserved, the
   documentation and benchmarking ranges, Teredo), always.
 
 IPv6 forms that carry an IPv4 address (mapped `::ffff:a.b.c.d`, translated, compatible,
@@ -27,9 +30,9 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 class Reach(enum.Enum):
     """Whom an address may be called for."""
 
-    PUBLIC = "public"  # every account
-    PRIVATE = "private"  # accounts that allow private callbacks
-    NEVER = "never"  # no account
+    PUBLIC = "public"  # always
+    PRIVATE = "private"  # when allowed
+    NEVER = "never"  # never
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,10 @@ def kind(address: Address) -> tuple[Kind, ipaddress.IPv4Address | None]:
     return _lookup(address, IPV4), None
 
 
-def refusal(text: str, allow_private: bool) -> str | None:
-    """Why a callback may not go to the address `text` (as resolved: an IP address, IPv6
-    possibly with a `%zone`), or None when it may."""
+def refusal(text: str, allow_private: bool, not_allowed: str) -> str | None:
+    """Why a call may not go to the address `text` (as resolved: an IP address, IPv6 possibly
+    with a `%zone`), or None when it may; `not_allowed` ends the refusal of a private address
+    (who did not allow it)."""
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
@@ -111,7 +115,7 @@ def refusal(text: str, allow_private: bool) -> str | None:
         return None
     shown = f"{address} (IPv4 {inner})" if inner is not None else str(address)
     if found.reach is Reach.PRIVATE:
-        return f"{shown} is in the {found.name} range; the account does not allow private callbacks"
+        return f"{shown} is in the {found.name} range; {not_allowed}"
     return f"{shown} is in the {found.name} range"
 
 
