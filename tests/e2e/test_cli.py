@@ -21,9 +21,16 @@ from typing import Any
 import grpc
 import psutil  # type: ignore[import-untyped]
 import pytest
-from leadrouter.v1 import billing_pb2, callbacks_pb2, leads_pb2, leads_pb2_grpc, marketplace_pb2
+from leadrouter.v1 import (
+    billing_pb2,
+    callbacks_pb2,
+    distribution_pb2,
+    leads_pb2,
+    leads_pb2_grpc,
+    marketplace_pb2,
+)
 
-from clients.client import admin, billing, marketplace
+from clients.client import admin, billing, distribution, marketplace
 
 pytestmark = pytest.mark.slow  # starts server processes
 
@@ -34,6 +41,8 @@ SCRIPT = Path(sys.executable).parent / "leadrouter"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "clients.cli"]
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("LEADROUTER_")}
 ENV["LEADROUTER_ALLOW_PRIVATE_DELIVERIES"] = "1"  # the tests' buyers listen on loopback
+# `serve --demo` allows its demo buyer on loopback by itself, its extra processes too
+NOT_ALLOWED = {"LEADROUTER_ALLOW_PRIVATE_DELIVERIES": "0"}
 
 READY = re.compile(r"gRPC API listening on (\S+:\d+)")
 RECEIVER_READY = re.compile(r"lead receiver listening on (http://\S+:\d+)")
@@ -676,7 +685,7 @@ def shown_sold(lead_id: int, env: dict[str, str], seconds: float = 30.0) -> str:
 def test_the_demo_prints_a_lead_that_is_sold_to_the_demo_buyer(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    serve = Serve(tmp_path_factory.mktemp("demo"), "--demo")
+    serve = Serve(tmp_path_factory.mktemp("demo"), "--demo", env=NOT_ALLOWED)
     try:
         line = serve.wait_line(CURL_LINE)
         first = post_form(line[1], line[2])
@@ -798,10 +807,13 @@ def _soap_of(pid: int) -> list[Any]:
 def test_several_processes_serve_the_same_ports_and_stop_together(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    serve = Serve(tmp_path_factory.mktemp("processes"), "--demo", "--processes", "3")
+    serve = Serve(
+        tmp_path_factory.mktemp("processes"), "--demo", "--processes", "3", env=NOT_ALLOWED
+    )
     try:
         line = serve.wait_line(CURL_LINE)
-        grpc_port = int(serve.wait_line(re.compile(r"LEADROUTER_GRPC=\S+:(\d+)"))[1])
+        exported = serve.wait_line(EXPORT_LINE)
+        grpc_port = int(re.search(r":(\d+)$", exported[2])[1])  # type: ignore[index]
         receiver_port = int(re.search(r":(\d+)/", line[1])[1])  # type: ignore[index]
         workers = _workers_of(serve.process.pid)
         assert len(workers) == 2, serve.text()
@@ -811,12 +823,34 @@ def test_several_processes_serve_the_same_ports_and_stop_together(
             assert {grpc_port, receiver_port} <= _listening_ports(pid)
         answers = [post_form(line[1], line[2].replace("ann%40", f"ann{n}%40")) for n in range(12)]
         assert {a["ResponseType"] for a in answers} == {"No_Error"}
+        # whichever process took it, each lead is sold to the demo buyer on loopback
+        sold = _sold(exported[2], exported[1], [int(a["LeadIdentifier"]) for a in answers])
+        assert sold == len(answers), serve.text()
     finally:
         status = serve.terminate()
     assert status == 0, serve.text()
     assert "3 processes share these ports" in serve.text()
     for worker in [*workers, *soap_process]:
         assert not worker.is_running() or worker.status() == psutil.STATUS_ZOMBIE
+
+
+def _sold(address: str, key: str, lead_ids: list[int], seconds: float = 30.0) -> int:
+    """How many of the leads have a sold send, once all have or `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    with distribution(address, key) as stub:
+        while True:
+            sold = sum(
+                any(
+                    s.status == distribution_pb2.SEND_STATUS_SOLD
+                    for s in stub.ListSends(
+                        distribution_pb2.ListSendsRequest(lead_id=lead_id), timeout=30
+                    ).sends
+                )
+                for lead_id in lead_ids
+            )
+            if sold == len(lead_ids) or time.monotonic() > deadline:
+                return sold
+            time.sleep(0.2)
 
 
 def test_a_worker_stops_when_the_process_that_started_it_dies(
