@@ -80,9 +80,12 @@ async def start(
     async with admin_async(grpc_address, state["api_key"]) as stub:
         example = struct(read_config_file(EXAMPLE_CONFIG))
         response = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=example))
-        # callbacks may reach a receiver on this machine (docs/receiver.md, "Callbacks")
-        allow = callbacks_pb2.AccountSettings(allow_private_callbacks=True)
-        await stub.UpdateAccountSettings(callbacks_pb2.UpdateAccountSettingsRequest(settings=allow))
+        # callbacks may reach a receiver on this machine (docs/receiver.md, "Callbacks"),
+        # unless the server allows that to no account
+        if settings.private_callbacks_by_account:
+            allow = callbacks_pb2.AccountSettings(allow_private_callbacks=True)
+            request = callbacks_pb2.UpdateAccountSettingsRequest(settings=allow)
+            await stub.UpdateAccountSettings(request)
         if buyer_url:
             document = struct(buyer_document(buyer_url))
             bought = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=document))

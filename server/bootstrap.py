@@ -170,13 +170,16 @@ async def servicers(
     gateway: PaymentGateway | None = None,
     charges: ChargeSettings | None = None,
     visits: VisitSettings | None = None,
+    *,
+    private_callbacks: bool = True,
 ) -> AsyncIterator[Servicers]:
     """Every use case on `pool`, delivering through `engine`, behind its servicer, with the
     worker that processes the /async URLs' queued posts, the runner of buyers' auto-charges
     and the sweep of site visits past their retention running until the block ends (they
     then finish the work under way). `receiver_url`: the receiver's address as posting
     instructions show it; `gateway`: the payment gateway cards are charged through (the
-    built-in test gateway unless given).
+    built-in test gateway unless given); `private_callbacks`: an account may allow its
+    callbacks private addresses (`Settings.private_callbacks_by_account`).
 
     Queued posts are processed on connections of their own (`QueueSettings.connections`),
     so that the receiver's answers never wait for a connection behind them
@@ -186,7 +189,7 @@ async def servicers(
     if not isinstance(url, str):  # open_pool's pools are opened on a URL
         raise TypeError("the pool must be opened on a connection URL")
     queue_pool = await open_pool(url, queue.connections)
-    accounts = Accounts(pool, max_queued=queue.max_queued)
+    accounts = Accounts(pool, max_queued=queue.max_queued, private_callbacks=private_callbacks)
     states = us_places.load_states()
     catalog = Catalog(pool, states)
     leads = Leads(pool)
@@ -337,7 +340,7 @@ async def migrate_database(settings: Settings) -> list[Migration]:
 async def accounts(settings: Settings) -> AsyncIterator[Accounts]:
     """The accounts' and keys' use cases on the migrated database, for operator commands."""
     async with storage(settings) as pool:
-        yield Accounts(pool)
+        yield Accounts(pool, private_callbacks=settings.private_callbacks_by_account)
 
 
 @asynccontextmanager
@@ -461,7 +464,13 @@ async def serve(
             lease = float(settings.lease_seconds)
             # callbacks of queued posts; the async queue wakes this sender once it commits one
             sender = await stack.enter_async_context(
-                callbacks(pool, CallbackSettings(lease_seconds=lease))
+                callbacks(
+                    pool,
+                    CallbackSettings(
+                        lease_seconds=lease,
+                        private_by_account=settings.private_callbacks_by_account,
+                    ),
+                )
             )
             engine = EngineSettings(lease_seconds=lease)
             distributor = await stack.enter_async_context(
@@ -488,6 +497,7 @@ async def serve(
                         decline_retry_seconds=settings.auto_charge_retry_seconds
                     ),
                     visits=visits,
+                    private_callbacks=settings.private_callbacks_by_account,
                 )
             )
             served = await create_server(built, settings.grpc_address)
@@ -521,7 +531,12 @@ async def serve(
             command = _worker_command(addresses, only, grpc_target)
             await stack.enter_async_context(_workers(processes - 1, command, settings))
         if on_ready is not None:
-            await on_ready(addresses, None if pool is None else Accounts(pool))
+            known = (
+                None
+                if pool is None
+                else Accounts(pool, private_callbacks=settings.private_callbacks_by_account)
+            )
+            await on_ready(addresses, known)
         await stop.wait()
         log.info("stopping: finishing calls under way")
 

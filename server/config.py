@@ -94,6 +94,10 @@ class Settings:
     # addresses: off, since an account's admin sets a buyer's address (docs/decisions.md,
     # "Deliveries to private addresses"); `serve --demo` turns it on for its local buyer
     private_deliveries: bool = False
+    # an account's admin may let its callbacks reach private addresses (its
+    # `allow_private_callbacks`); LEADROUTER_PRIVATE_CALLBACKS=never refuses them to every
+    # account, for a server shared by accounts that must not reach its network
+    private_callbacks_by_account: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -140,6 +144,13 @@ class Settings:
         if "LEADROUTER_AUTO_CHARGE_RETRY_SECONDS" in env:
             name = "LEADROUTER_AUTO_CHARGE_RETRY_SECONDS"
             settings = replace(settings, auto_charge_retry_seconds=_delays(name, env[name]))
+        if "LEADROUTER_PRIVATE_CALLBACKS" in env:
+            word = env["LEADROUTER_PRIVATE_CALLBACKS"].strip().lower()
+            if word not in ("account", "never"):
+                raise ConfigError(
+                    f"LEADROUTER_PRIVATE_CALLBACKS must be account or never, got {word!r}"
+                )
+            settings = replace(settings, private_callbacks_by_account=word == "account")
         if "LEADROUTER_ALLOW_PRIVATE_DELIVERIES" in env:
             name = "LEADROUTER_ALLOW_PRIVATE_DELIVERIES"
             settings = replace(settings, private_deliveries=_switch(name, env[name]))

@@ -11,11 +11,7 @@ import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
 
-from server.domain.addresses import refusal
-
-# What ends the refusal of a private address: who did not allow it.
-PRIVATE_CALLBACKS = "the account does not allow private callbacks"
-PRIVATE_DELIVERIES = "the server does not allow deliveries to private addresses"
+from server.domain.addresses import SERVER_DELIVERIES, refusal
 
 # The addresses a host name resolves to (IP addresses as text), in the order to try them.
 Resolve = Callable[[str, int], Awaitable[list[str]]]
@@ -46,8 +42,7 @@ def resolve_blocking(host: str, port: int) -> list[str]:
 
 def check(host: str, addresses: list[str], allow_private: bool, not_allowed: str) -> None:
     """Raise AddressRefused when any address `host` resolved to may not be called;
-    `not_allowed` says who did not allow a private one (PRIVATE_CALLBACKS,
-    PRIVATE_DELIVERIES)."""
+    `not_allowed` says who did not allow a private one (server/domain/addresses.py)."""
     for address in addresses:
         why = refusal(address, allow_private, not_allowed)
         if why is not None:
@@ -68,5 +63,5 @@ def checked_blocking(host: str, port: int, allow_private: bool) -> list[str]:
     if allow_private:
         return [host]
     addresses = resolve_blocking(host, port)
-    check(host, addresses, False, PRIVATE_DELIVERIES)
+    check(host, addresses, False, SERVER_DELIVERIES)
     return addresses

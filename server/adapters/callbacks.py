@@ -23,7 +23,7 @@ import ssl
 import time
 from collections.abc import Sequence
 
-from server.adapters.addresses import PRIVATE_CALLBACKS, AddressRefused, Resolve, check, resolve
+from server.adapters.addresses import AddressRefused, Resolve, check, resolve
 from server.adapters.delivery.http import request_head, split_url
 from server.adapters.delivery.http_wire import (
     CannotConnect,
@@ -32,6 +32,7 @@ from server.adapters.delivery.http_wire import (
     ServerDisconnectedError,
     describe,
 )
+from server.domain.addresses import ACCOUNT_CALLBACKS
 from server.domain.callbacks.records import ANSWER_CAP_BYTES, Answer, Outcome, answered
 
 __all__ = ["CallbackClient", "resolve"]
@@ -67,10 +68,11 @@ class CallbackClient:
         allow_private: bool,
         connect_seconds: float,
         read_seconds: float,
+        not_allowed: str = ACCOUNT_CALLBACKS,
     ) -> Answer:
         """POST `body` to `url`; what came of it, never raised. Refused (not sent) when the
         URL is not http(s) or unusable, or an address its host resolves to may not be
-        called."""
+        called; `not_allowed` ends the refusal of a private one (who did not allow it)."""
         started = time.perf_counter()
 
         def ended(outcome: Outcome, error: str) -> Answer:
@@ -92,7 +94,7 @@ class CallbackClient:
         except OSError as exc:
             return ended(Outcome.FAILED, f"could not resolve {origin.host}: {exc}")
         try:
-            check(origin.host, addresses, allow_private, PRIVATE_CALLBACKS)
+            check(origin.host, addresses, allow_private, not_allowed)
         except AddressRefused as exc:
             return ended(Outcome.REFUSED, str(exc))
         while True:

@@ -90,6 +90,11 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
 _PUBLIC = Kind(Reach.PUBLIC, "public")
 
+# What ends the refusal of a private address: who did not allow it.
+ACCOUNT_CALLBACKS = "the account does not allow private callbacks"
+SERVER_CALLBACKS = "the server does not allow private callbacks"
+SERVER_DELIVERIES = "the server does not allow deliveries to private addresses"
+
 
 def kind(address: Address) -> tuple[Kind, ipaddress.IPv4Address | None]:
     """What `address` is, and the IPv4 address it stands for when it is an IPv6 form of one

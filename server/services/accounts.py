@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from server.domain import secrets
 from server.domain.accounts import AccountSettings, KeyInfo, Tenant
 from server.domain.intake.queueing import DEFAULT_MAX_QUEUED, queue_limit_refusal
-from server.errors import InvalidArgument, NotFound, Unauthenticated, Violation
+from server.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated, Violation
 from server.storage import accounts as store
 from server.storage.database import Connection, Pool, statements, transaction
 
@@ -35,11 +35,15 @@ class Caller:
 class Accounts:
     """Tenants and their API keys: the operator's and the admin API's use cases."""
 
-    def __init__(self, pool: Pool, *, max_queued: int = DEFAULT_MAX_QUEUED) -> None:
+    def __init__(
+        self, pool: Pool, *, max_queued: int = DEFAULT_MAX_QUEUED, private_callbacks: bool = True
+    ) -> None:
         """`max_queued`: the server's limit of /async posts waiting, for accounts that set
-        none of their own."""
+        none of their own; `private_callbacks`: an account may allow its callbacks private
+        addresses (the server's setting, `Settings.private_callbacks_by_account`)."""
         self._pool = pool
         self._max_queued = max_queued
+        self._private_callbacks = private_callbacks
 
     async def create_account(self, name: str, time_zone: str = DEFAULT_TIME_ZONE) -> NewAccount:
         """Create a tenant and its first admin key; the key is returned once and stored hashed."""
@@ -93,14 +97,24 @@ class Accounts:
         refusal = queue_limit_refusal(settings.max_queued_posts)
         if refusal and (changed is None or "max_queued_posts" in changed):
             raise InvalidArgument([Violation("settings.max_queued_posts", refusal)])
+        allowing = changed is None or "allow_private_callbacks" in changed
+        if allowing and settings.allow_private_callbacks and not self._private_callbacks:
+            raise FailedPrecondition(
+                "this server does not allow private callbacks to any account "
+                "(LEADROUTER_PRIVATE_CALLBACKS=never)"
+            )
         async with statements(self._pool) as conn:  # one statement
             found = await store.update_settings(conn, account_id, settings, changed)
         return self._applied(found)
 
     def _applied(self, found: AccountSettings | None) -> AccountSettings:
+        """The settings as they apply: a server that allows no private callbacks shows
+        none allowed, whatever was set before it said so."""
         if found is None:
             raise NotFound("no such account")
-        return replace(found, queue_limit=found.max_queued_posts or self._max_queued)
+        allowed = found.allow_private_callbacks and self._private_callbacks
+        limit = found.max_queued_posts or self._max_queued
+        return replace(found, queue_limit=limit, allow_private_callbacks=allowed)
 
     async def authenticate(self, presented: str) -> Caller:
         """The caller a presented key belongs to; Unauthenticated for anything else."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from server.domain.addresses import ACCOUNT_CALLBACKS, SERVER_CALLBACKS
 from server.domain.callbacks.records import (
     Answer,
     CallbackReport,
@@ -53,6 +54,9 @@ class CallbackSettings:
     # how often an idle runner looks for retries and other processes' callbacks; a callback
     # queued in this process wakes it at once
     poll_seconds: float = 1.0
+    # an account's `allow_private_callbacks` is honoured (the server's setting; False: no
+    # callback goes to a private address, whatever its account says)
+    private_by_account: bool = True
 
 
 class Sender(Protocol):
@@ -67,6 +71,7 @@ class Sender(Protocol):
         allow_private: bool,
         connect_seconds: float,
         read_seconds: float,
+        not_allowed: str,
     ) -> Answer: ...
 
 
@@ -157,9 +162,10 @@ class Callbacks:
             leased.url,
             callback_headers(leased.event_id, leased.content_type, signed),
             leased.body,
-            allow_private=leased.allow_private,
+            allow_private=leased.allow_private and settings.private_by_account,
             connect_seconds=settings.connect_seconds,
             read_seconds=settings.read_seconds,
+            not_allowed=ACCOUNT_CALLBACKS if settings.private_by_account else SERVER_CALLBACKS,
         )
         attempts = leased.attempts + 1
         retry_in = None

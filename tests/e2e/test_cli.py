@@ -711,6 +711,28 @@ def test_the_demo_prints_a_lead_that_is_sold_to_the_demo_buyer(
     assert status == 0, serve.text()
 
 
+def test_the_demo_starts_on_a_server_that_allows_no_private_callbacks(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    never = {"LEADROUTER_PRIVATE_CALLBACKS": "never"}
+    serve = Serve(tmp_path_factory.mktemp("demo-never"), "--demo", env=never)
+    try:
+        exported = serve.wait_line(EXPORT_LINE)
+        with admin(exported[2], exported[1]) as stub:
+            settings = stub.GetAccountSettings(callbacks_pb2.GetAccountSettingsRequest())
+            allow = callbacks_pb2.AccountSettings(allow_private_callbacks=True)
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.UpdateAccountSettings(
+                    callbacks_pb2.UpdateAccountSettingsRequest(settings=allow)
+                )
+    finally:
+        status = serve.terminate()
+    assert not settings.allow_private_callbacks
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "LEADROUTER_PRIVATE_CALLBACKS=never" in (refused.value.details() or "")
+    assert status == 0, serve.text()
+
+
 def test_the_demo_restarted_keeps_its_buyers_address(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:

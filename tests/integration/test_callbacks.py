@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from server.bootstrap import callbacks
 from server.domain.accounts import AccountSettings
 from server.domain.callbacks.records import CallbackState, Outcome
 from server.domain.callbacks.signing import verify
+from server.errors import FailedPrecondition
 from server.services.accounts import Accounts
 from server.services.callbacks import CallbackReports, Callbacks, queue_callback
 from server.services.config_apply import ConfigApply
@@ -270,6 +272,37 @@ async def test_a_private_address_is_refused_once_and_never_retried(
         "127.0.0.1 is in the loopback range; the account does not allow private callbacks"
     )
     assert receiver.received == []
+
+
+async def test_a_server_that_allows_no_private_callbacks_refuses_them_whatever_the_account_says(
+    pool: Any, receiver: Receiver
+) -> None:
+    account, source = await tenant(pool, allow_private=True)
+    post_id = await queue(pool, account, source, receiver.url())
+    async with callbacks(pool, replace(FAST, private_by_account=False)) as sender:
+        await settled(pool, sender, account, post_id)
+    found = await report(pool, account, post_id)
+    assert found.state is CallbackState.REFUSED
+    [attempt] = found.attempts
+    assert attempt.error == (
+        "127.0.0.1 is in the loopback range; the server does not allow private callbacks"
+    )
+    assert receiver.received == []
+
+
+async def test_an_account_may_not_allow_private_callbacks_on_a_server_that_allows_none(
+    pool: Any,
+) -> None:
+    account, _ = await tenant(pool, allow_private=True)  # allowed before the server said no
+    strict = Accounts(pool, private_callbacks=False)
+    assert (await strict.settings(account)).allow_private_callbacks is False  # as it applies
+    with pytest.raises(FailedPrecondition, match="LEADROUTER_PRIVATE_CALLBACKS=never"):
+        await strict.update_settings(account, AccountSettings(allow_private_callbacks=True), None)
+    # the other settings may still be changed
+    changed = await strict.update_settings(
+        account, AccountSettings(max_queued_posts=7), frozenset({"max_queued_posts"})
+    )
+    assert (changed.max_queued_posts, changed.allow_private_callbacks) == (7, False)
 
 
 async def test_a_callback_is_failed_once_three_days_have_passed(

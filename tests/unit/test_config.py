@@ -62,3 +62,12 @@ def test_deliveries_to_private_addresses_are_off_unless_the_environment_turns_th
         assert Settings.from_env({name: word}).private_deliveries is expected
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: "sometimes"})
+
+
+def test_accounts_may_allow_private_callbacks_unless_the_environment_says_never() -> None:
+    assert Settings().private_callbacks_by_account is True
+    name = "LEADROUTER_PRIVATE_CALLBACKS"
+    assert Settings.from_env({name: "never"}).private_callbacks_by_account is False
+    assert Settings.from_env({name: " Account "}).private_callbacks_by_account is True
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: "always"})

@@ -18,13 +18,7 @@ from types import TracebackType
 from typing import NamedTuple
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from server.adapters.addresses import (
-    PRIVATE_DELIVERIES,
-    AddressRefused,
-    Resolve,
-    check,
-    resolve,
-)
+from server.adapters.addresses import AddressRefused, Resolve, check, resolve
 from server.adapters.delivery.http_wire import (
     Answer,
     CannotConnect,
@@ -33,6 +27,7 @@ from server.adapters.delivery.http_wire import (
     Pool,
     describe,
 )
+from server.domain.addresses import SERVER_DELIVERIES
 from server.domain.delivery.spec import FORBIDDEN_HEADERS, HttpRequest, TransportResult
 
 MAX_BODY_BYTES = 256 * 1024
@@ -139,7 +134,7 @@ class HttpTransport:
             addresses = await self._resolve(origin.host, origin.port)
         except OSError as exc:
             raise CannotConnect(f"could not resolve {origin.host}: {describe(exc)}") from exc
-        check(origin.host, addresses, False, PRIVATE_DELIVERIES)
+        check(origin.host, addresses, False, SERVER_DELIVERIES)
         connection = await self._pool.acquire_first(origin, addresses)
         return await self._pool.exchange_on(connection, request)
 
