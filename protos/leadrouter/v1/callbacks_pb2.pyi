@@ -161,7 +161,9 @@ class AccountSettings(_message.Message):
     QUEUE_LIMIT_FIELD_NUMBER: _builtins.int
     allow_private_callbacks: _builtins.bool
     """Callbacks may go to private, loopback and link-local addresses (never to unspecified,
-    multicast or reserved ones). Off by default.
+    multicast or reserved ones). Off by default. A server run with
+    LEADROUTER_PRIVATE_CALLBACKS=never allows them to no account: it answers it false, and
+    FAILED_PRECONDITION to an update that sets it.
     """
     max_queued_posts: _builtins.int
     """How many /async posts the account may have waiting to be processed; past it a post is
