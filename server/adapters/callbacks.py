@@ -1,13 +1,13 @@
 """The callbacks' HTTP client: one POST to a lead source's returnurl, to an address checked
 before each callback.
 
-The host is resolved for each callback and every address it resolves to is checked
-(server/adapters/addresses.py, the rules in server/domain/addresses.py); the request then
-goes to one of those very addresses, so a name that resolves elsewhere a moment later (DNS
-rebinding) cannot steer it. TLS still checks the certificate against the host name. Nothing
-is followed: a redirect is an answer that is not 2xx like any other. The answer is read up
-to `ANSWER_CAP_BYTES`; connecting (resolving included) and reading the answer each have
-their timeout.
+The host is resolved for each callback (a lookup's answer kept for 10 s) and every address
+it resolves to is checked (server/adapters/addresses.py, the rules in
+server/domain/addresses.py); the request then goes to one of those very addresses, so a name
+that resolves elsewhere a moment later (DNS rebinding) cannot steer it. TLS still checks the
+certificate against the host name. Nothing is followed: a redirect is an answer that is not
+2xx like any other. The answer is read up to `ANSWER_CAP_BYTES`; connecting (resolving
+included) and reading the answer each have their timeout.
 
 Connections are the delivery transport's (http_wire: httptools parsing, the body capped as
 it arrives) in a pool of the client's own, kept alive by origin and address: a receiver that
@@ -23,7 +23,7 @@ import ssl
 import time
 from collections.abc import Sequence
 
-from server.adapters.addresses import AddressRefused, Resolve, check, resolve
+from server.adapters.addresses import AddressRefused, Resolutions, Resolve, check, resolve
 from server.adapters.delivery.http import request_head, split_url
 from server.adapters.delivery.http_wire import (
     CannotConnect,
@@ -43,11 +43,14 @@ KEEPALIVE_SECONDS = 4.0
 
 
 class CallbackClient:
-    """Posts callbacks; `aclose()` it at shutdown. `resolve` and `verify` (the TLS policy, as
-    the delivery transport takes it) are for tests; the defaults are the system's."""
+    """Posts callbacks; `aclose()` it at shutdown. `resolve` (a resolver used as it is) and
+    `verify` (the TLS policy, as the delivery transport takes it) are for tests; the defaults
+    are the system's, its answers kept a few seconds (`Resolutions`)."""
 
-    def __init__(self, *, resolve: Resolve = resolve, verify: bool | ssl.SSLContext = True):
-        self._resolve = resolve
+    def __init__(
+        self, *, resolve: Resolve | None = None, verify: bool | ssl.SSLContext = True
+    ) -> None:
+        self._resolve = resolve or Resolutions()
         self._pool = Pool(
             limit=MAX_CONNECTIONS,
             expiry=KEEPALIVE_SECONDS,

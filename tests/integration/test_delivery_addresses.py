@@ -5,6 +5,7 @@ server with the default setting builds them; the buyers listen on loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -12,6 +13,7 @@ from dataclasses import replace
 import pytest
 from aiosmtpd.controller import Controller
 
+from server.adapters.addresses import Resolutions
 from server.adapters.delivery import HttpTransport, Transports
 from server.domain.delivery.render import render
 from tests.integration.test_delivery_transports import (  # noqa: F401 (fixtures)
@@ -150,3 +152,56 @@ async def test_transports_the_server_allows_private_addresses_for_reach_every_ki
         stored = await transports.send(render(ftp_spec(ftp_site), LEAD))
     assert (mailed.status, stored.status) == (250, 226)
     assert len(mailbox.envelopes) == 1
+
+
+# -- names' addresses, kept a few seconds
+
+
+class Lookups:
+    """A resolver that counts its lookups, answering after `delay` seconds."""
+
+    def __init__(self, table: dict[str, list[str]], delay: float = 0.0) -> None:
+        self.table, self.delay, self.asked = table, delay, 0
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.asked += 1
+        await asyncio.sleep(self.delay)
+        if host not in self.table:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return self.table[host]
+
+
+async def test_a_names_addresses_are_reused_until_they_expire() -> None:
+    now = [0.0]
+    lookups = Lookups({"buyer.example": ["93.184.216.34"]})
+    resolutions = Resolutions(lookups, 10.0, clock=lambda: now[0])
+    assert await resolutions("buyer.example", 443) == ["93.184.216.34"]
+    now[0] = 9.9
+    assert await resolutions("buyer.example", 443) == ["93.184.216.34"]
+    assert lookups.asked == 1
+    lookups.table["buyer.example"] = ["10.0.0.7"]  # it resolves elsewhere now
+    now[0] = 10.1
+    assert await resolutions("buyer.example", 443) == ["10.0.0.7"]
+    assert lookups.asked == 2
+    assert await resolutions("127.0.0.1", 80) == ["127.0.0.1"]  # an address needs no lookup
+    assert lookups.asked == 2
+
+
+async def test_calls_asking_at_once_share_one_lookup_and_a_failure_is_not_kept() -> None:
+    lookups = Lookups({"busy.example": ["93.184.216.34"]}, delay=0.05)
+    resolutions = Resolutions(lookups)
+    found = await asyncio.gather(*(resolutions("busy.example", 80) for _ in range(20)))
+    assert found == [["93.184.216.34"]] * 20 and lookups.asked == 1
+    for _ in range(2):
+        with pytest.raises(socket.gaierror):
+            await resolutions("gone.example", 80)
+    assert lookups.asked == 3
+
+
+async def test_a_kept_private_address_is_still_refused() -> None:
+    lookups = Lookups({"crm.buyer.example": ["10.0.0.7"]})
+    async with HttpTransport(resolve=Resolutions(lookups)) as transport:
+        for _ in range(2):
+            result = await transport.send(request("https://crm.buyer.example/leads"))
+            assert result.refused
+    assert lookups.asked == 1

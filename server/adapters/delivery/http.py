@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import NamedTuple
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from server.adapters.addresses import AddressRefused, Resolve, check, resolve
+from server.adapters.addresses import AddressRefused, Resolutions, Resolve, check
 from server.adapters.delivery.http_wire import (
     Answer,
     CannotConnect,
@@ -65,7 +65,8 @@ class HttpTransport:
     the Host and Content-Length HTTP needs. Redirects are followed only when the request asks
     (GET). `allow_private`: requests may go to private, loopback and link-local addresses
     (the server's setting), and go to their host as the system resolves it; otherwise each
-    is sent to an address `resolve` gave and that was checked. `resolve` is for tests."""
+    is sent to an address its host resolved to (`Resolutions`) and that was checked.
+    `resolve` is for tests: a resolver used as it is."""
 
     def __init__(
         self,
@@ -74,10 +75,10 @@ class HttpTransport:
         max_connections: int = 1024,
         keepalive_expiry: float = 30.0,
         verify: bool | ssl.SSLContext = True,
-        resolve: Resolve = resolve,
+        resolve: Resolve | None = None,
     ) -> None:
         self._allow_private = allow_private
-        self._resolve = resolve
+        self._resolve = resolve or Resolutions()
         self._pool = Pool(
             limit=max_connections,
             expiry=keepalive_expiry,
