@@ -22,7 +22,7 @@ from server.domain.delivery.answers import interpret
 from server.domain.delivery.notices import Notice, Sale, sale_notices
 from server.domain.delivery.render import render, storable
 from server.domain.delivery.send_log import describe
-from server.domain.delivery.spec import LeadPayload
+from server.domain.delivery.spec import LeadPayload, TransportResult
 from server.domain.sales.sends import SendStatus
 from server.services.distribution.buyer_cache import BuyerCache
 from server.services.distribution.step import Reserved
@@ -108,48 +108,20 @@ class Deliveries:
         rendered = render(view.delivery, payload)
         request_text = describe(rendered)
         result = await self._transports.send(rendered)
-        if result.refused:  # the address may not be called: stays so, not retried
-            return await self._finish(
-                account_id,
-                send.lead_id,
-                send.id,
-                view.label,
-                SendStatus.FAILED,
-                request_text,
-                result.body,
-                f"not sent: {result.error}",
-                result.elapsed_ms,
-                price=send.price,
-            )
         if result.failed:
-            attempts = send.attempts + 1
-            retry_in = self._backoff.delay(attempts)
-            if retry_in is not None:
-                return await self._finish(
-                    account_id,
-                    send.lead_id,
-                    send.id,
-                    view.label,
-                    SendStatus.SCHEDULED,
-                    request_text,
-                    result.body,
-                    f"transport failure (attempt {attempts}): {result.error}; "
-                    f"retry in {retry_in:g} s",
-                    result.elapsed_ms,
-                    price=send.price,
-                    retry_in=retry_in,
-                )
+            status, reason, retry_in = self._failure(send.attempts + 1, result)
             return await self._finish(
                 account_id,
                 send.lead_id,
                 send.id,
                 view.label,
-                SendStatus.FAILED,
+                status,
                 request_text,
                 result.body,
-                f"transport failure after {attempts} attempts: {result.error}",
+                reason,
                 result.elapsed_ms,
                 price=send.price,
+                retry_in=retry_in,
             )
         answer = interpret(view.delivery.response, result.status, result.body)
         price = answer.price if answer.price is not None else send.price
@@ -171,6 +143,19 @@ class Deliveries:
         if notices:
             self._on_notices()
         return state
+
+    def _failure(self, attempts: int, result: TransportResult) -> tuple[SendStatus, str, float]:
+        """What a failed attempt (the `attempts`th) leaves the send in, why, and the retry's
+        delay: tried again with backoff until the attempts run out, except an address refused,
+        which stays refused: failed at once."""
+        if result.refused:
+            return SendStatus.FAILED, f"not sent: {result.error}", 0.0
+        retry_in = self._backoff.delay(attempts)
+        if retry_in is None:
+            failed = f"transport failure after {attempts} attempts: {result.error}"
+            return SendStatus.FAILED, failed, 0.0
+        again = f"transport failure (attempt {attempts}): {result.error}; retry in {retry_in:g} s"
+        return SendStatus.SCHEDULED, again, retry_in
 
     def _notices(self, send: Reserved, sent: LeadPayload, price: Decimal) -> tuple[Notice, ...]:
         """The notices a sale at `price` sends. Rendering them must never keep the sale from
