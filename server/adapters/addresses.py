@@ -15,6 +15,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from server.domain.addresses import SERVER_DELIVERIES, refusal
 
@@ -33,7 +34,7 @@ async def resolve(host: str, port: int) -> list[str]:
     if literal is not None:
         return [literal]
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+    return _each_once(infos)
 
 
 # how long a name's addresses are reused, and how many names are kept
@@ -70,7 +71,7 @@ class Resolutions:
         if kept is not None and kept[0] > self._clock():
             return kept[1]
         asking = self._asking.get(key)
-        if asking is None:
+        if asking is None or asking.cancelled():
             asking = self._asking[key] = asyncio.ensure_future(self._look_up(key))
         return await asyncio.shield(asking)  # a caller's timeout leaves the lookup to others
 
@@ -91,8 +92,7 @@ def resolve_blocking(host: str, port: int) -> list[str]:
     literal = _literal(host)
     if literal is not None:
         return [literal]
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+    return _each_once(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
 
 
 def check(host: str, addresses: list[str], allow_private: bool, not_allowed: str) -> None:
@@ -102,6 +102,11 @@ def check(host: str, addresses: list[str], allow_private: bool, not_allowed: str
         why = refusal(address, allow_private, not_allowed)
         if why is not None:
             raise AddressRefused(why if host == address else f"{host}: {why}")
+
+
+def _each_once(infos: list[tuple[Any, ...]]) -> list[str]:
+    """The addresses of `getaddrinfo`'s answer, in its order, each once."""
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _literal(host: str) -> str | None:
