@@ -92,8 +92,8 @@ class Accounts:
     ) -> AccountSettings:
         """Change the settings `changed` names (every one when None): whether the account's
         callbacks may go to private, loopback and link-local addresses
-        (server/domain/callbacks/addresses.py), and its own limit of /async posts waiting
-        (None: the server's)."""
+        (server/domain/addresses.py; refused whatever is set on a server that allows none),
+        and its own limit of /async posts waiting (None: the server's)."""
         refusal = queue_limit_refusal(settings.max_queued_posts)
         if refusal and (changed is None or "max_queued_posts" in changed):
             raise InvalidArgument([Violation("settings.max_queued_posts", refusal)])

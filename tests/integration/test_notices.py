@@ -115,9 +115,10 @@ def smtp() -> Iterator[tuple[int, Mailbox]]:
     controller.stop()
 
 
-async def send_due(pool: Any, backoff: Backoff) -> None:
-    """Run a notices worker until every notice is sent or failed."""
-    async with Transports(allow_private=True) as transports:
+async def send_due(pool: Any, backoff: Backoff, *, allow_private: bool = True) -> None:
+    """Run a notices worker until every notice is sent or failed; `allow_private`: as the
+    server's setting (the test SMTP server is on loopback)."""
+    async with Transports(allow_private=allow_private) as transports:
         worker = Notices(pool, transports, backoff, 30.0, RunnerSettings(poll_seconds=0.01))
         stop = asyncio.Event()
         running = asyncio.create_task(worker.run(stop))
@@ -179,3 +180,25 @@ async def test_a_notice_that_cannot_be_sent_fails_after_its_attempts(pool: Any) 
         "failed after 3 attempts",
     ]
     assert "ConnectionRefusedError" in log[-1]
+
+
+async def test_a_notice_to_a_private_smtp_host_fails_at_once_and_sends_nothing(
+    pool: Any, smtp: tuple[int, Mailbox]
+) -> None:
+    port, mailbox = smtp
+    account, [(lead, send), *_] = await in_flight_sends(pool, leads=1)
+    async with pool.connection() as conn:
+        await conn.execute(
+            "UPDATE deliveries SET settings = settings || %s WHERE account_id = %s",
+            (Jsonb({"smtp_host": "127.0.0.1", "smtp_port": port}), account),
+        )
+    await OutcomeWriter(pool).write(outcome(account, lead, send))
+    await send_due(pool, Backoff(0.01, 3), allow_private=False)
+    assert [row[3:] for row in await notices(pool, account)] == [("failed", 1), ("failed", 1)]
+    assert mailbox.envelopes == []
+    about = f"Notification email for send {send} to ops@router.example"
+    [line] = [line for line in await scan_log(pool, account, lead) if line.startswith(about)]
+    assert line == (
+        f"{about}: not sent: address refused: 127.0.0.1 is in the loopback range; the server "
+        "does not allow deliveries to private addresses"
+    )
