@@ -35,9 +35,10 @@ the buyers its order reserved. Both have `/async` forms, queued on the same term
 The tracking pixel and beacon (`/track/pixel.gif`, `/track/visit`) record site visits
 (tracking.py, docs/visits.md).
 
-Paths are matched ignoring case, with or without a trailing slash, and answered where they are
-(never redirected). The posting URLs (insert, update, duplicate check) take GET as well as
-POST: PHP integrations build the whole post into the query string and call it with cURL.
+Paths are matched ignoring case, with or without a trailing slash, repeated slashes read as
+one, and answered where they are (never redirected). The posting URLs (insert, update,
+duplicate check) take GET as well as POST: PHP integrations build the whole post into the
+query string and call it with cURL.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ from leadrouter.v1 import leads_pb2
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from gateways.receiver import forms, instructions_page, responses, tracking
 
@@ -432,8 +434,10 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 class _LegacyRoute(Route):
     """A route matched as LeadExec's URLs are: ignoring case (ASCII letters only), with or
-    without one trailing slash. Only the methods given are taken: Starlette adds HEAD to a GET
-    route, and a HEAD to a posting URL would store a lead while its answer is dropped."""
+    without one trailing slash, and slashes repeated anywhere read as one (a base URL ending in
+    `/` joined to a path starting with one). Only the methods given are taken: Starlette adds
+    HEAD to a GET route, and a HEAD to a posting URL would store a lead while its answer is
+    dropped."""
 
     def __init__(self, path: str, handler: Handler, methods: Sequence[str]) -> None:
         super().__init__(path, handler, methods=list(methods))
@@ -441,6 +445,15 @@ class _LegacyRoute(Route):
         pattern = self.path_regex.pattern
         assert pattern.endswith("$"), pattern
         self.path_regex = re.compile(pattern[:-1] + "/?$", re.IGNORECASE | re.ASCII)
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope["path"]
+        if "//" in path:
+            scope = {**scope, "path": _REPEATED_SLASHES.sub("/", path)}
+        return super().matches(scope)
+
+
+_REPEATED_SLASHES = re.compile("/{2,}")
 
 
 def _route(

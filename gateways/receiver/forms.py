@@ -79,8 +79,16 @@ XML
 JSON
     The shape is `{"source": {...}, "leads": [{"properties": {...}, "fields": {...}}]}`, with
     key names matched ignoring case. A top-level array is read as `leads`, and an object with
-    `fields` but no `leads` is read as one lead. In values, and in `vid`, `lid`, `aid` and
-    `sendDelay`:
+    `fields` but no `leads` is read as one lead.
+
+    A flat lead is read too: a lead object with neither `fields` nor `properties` (and, at the
+    top level, neither `source` nor `leads`, and not empty) holds its names and values as a
+    URL-encoded post does, `{"vid": 1, "password": "...", "FirstName": "Ann"}`: reserved
+    names are request values and lead properties, every other name a field. Webhook tools
+    and hand-written integrations post leads this way; the document's shape would read such
+    an object as no lead at all and answer it as missing its source.
+
+    In values, and in `vid`, `lid`, `aid` and `sendDelay`:
 
     - a string is kept as is;
     - a number is written in its shortest exact form (`25.0` gives `25`, `12.50` gives `12.5`,
@@ -744,9 +752,8 @@ def _json_source(body: bytes) -> str:
 def _leads_from_json(document: Any, lead_names: frozenset[str]) -> _Reading:
     if isinstance(document, _Object):
         source, leads = document.get("source"), document.get("leads")
-        is_one_lead = document.get("fields") is not None or document.get("properties") is not None
-        if leads is None and is_one_lead:
-            leads = [document]
+        if leads is None and (_structured(document) or (source is None and document)):
+            leads = [document]  # one lead, in the document's shape or flat
     elif isinstance(document, list):
         source, leads = None, document
     else:
@@ -763,23 +770,42 @@ def _leads_from_json(document: Any, lead_names: frozenset[str]) -> _Reading:
         if not isinstance(item, _Object):
             raise _JsonShapeError('each lead in "leads" must be an object')
         lead = _LeadBuilder(lead_names)
+        where = f" (lead {number})" if len(items) > 1 else ""
+        if not _structured(item):  # a flat lead: its names and values as a form's
+            for key, value in item:
+                if lead.v2 and key.lower() in V2_NAMES:
+                    _v2_json(lead, key.lower(), value)
+                else:
+                    _json_field(lead, key, value, where, not_values)
         for key, value in _members(item.get("properties"), '"properties"'):
             if lead.v2 and key.lower() in V2_NAMES:
                 _v2_json(lead, key.lower(), value)
             elif key.lower() in lead_names or key.lower() in REQUEST_NAMES:
                 lead.reserved(key, _json_value(key, value))
         for key, value in _members(item.get("fields"), '"fields"'):
-            if isinstance(value, list):  # an array, or an object (_Object is a list of pairs)
-                where = f" (lead {number})" if len(items) > 1 else ""
-                kind = "an object" if isinstance(value, _Object) else "an array"
-                not_values.append(f"{_valid_text(key)}{where} is {kind}")
-                continue
-            lead.add(_valid_text(key), _json_value(key, value))
+            _json_field(lead, key, value, where, not_values)
         reading.request_values += lead.request_values
         reading.leads.append(lead.build())
     if not_values:
         raise _JsonShapeError(f"{NOT_A_VALUE}: {'; '.join(not_values)}")
     return reading
+
+
+def _structured(lead: _Object) -> bool:
+    """Whether a lead object has the document's shape (`fields`, `properties`), not flat."""
+    return lead.get("fields") is not None or lead.get("properties") is not None
+
+
+def _json_field(
+    lead: _LeadBuilder, key: str, value: Any, where: str, not_values: list[str]
+) -> None:
+    """Take a field's value (or a reserved one); one holding an array or an object is named
+    in `not_values` instead (`where`: its lead, when the request holds several)."""
+    if isinstance(value, list):  # an array, or an object (_Object is a list of pairs)
+        kind = "an object" if isinstance(value, _Object) else "an array"
+        not_values.append(f"{_valid_text(key)}{where} is {kind}")
+        return
+    lead.add(_valid_text(key), _json_value(key, value))
 
 
 def _v2_json(lead: _LeadBuilder, name: str, value: Any) -> None:

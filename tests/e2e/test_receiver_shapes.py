@@ -112,6 +112,41 @@ async def test_a_get_insert_and_a_post_insert_store_the_same_lead(
     )
 
 
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain;charset=UTF-8"])
+async def test_a_flat_json_lead_is_stored_as_the_same_lead_posted_as_a_form(
+    http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any, content_type: str
+) -> None:
+    document = copy.deepcopy(EXAMPLE)
+    document["sources"][0]["campaigns"][0]["dup_day_max"] = 0  # the same lead twice
+    tenant = await new_account()
+    async with stub_for(tenant.api_key) as stub:
+        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
+    lead = {
+        "vid": applied.sources["acme-media"],
+        "lid": applied.lead_types["auto-insurance"],
+        "aid": applied.campaigns["acme-auto-web"],
+        "password": "acme-secret",
+        **FIELDS,
+        "Unlisted": "kept",
+        "reference": "ref-7",
+    }
+    flat = await http.post(
+        "/processor/insert/general/json",
+        content=json.dumps(lead).encode(),
+        headers={"content-type": content_type},
+    )
+    form = await http.post("/processor/insert/general/json", data=lead)
+    assert (flat.json()["ResponseType"], form.json()["ResponseType"]) == ("No_Error", "No_Error")
+    by_json, by_form = await lead_rows(
+        pool, flat.json()["LeadIdentifier"], form.json()["LeadIdentifier"]
+    )
+    differ = {"id", "post_id", "received_at"}
+    assert {k: v for k, v in by_json.items() if k not in differ} == {
+        k: v for k, v in by_form.items() if k not in differ
+    }
+    assert (by_json["reference"], by_json["extras"]) == ("ref-7", {"Unlisted": "kept"})
+
+
 async def test_a_get_updates_a_lead(http: httpx.AsyncClient, ids: Any, pool: Any) -> None:
     posted = (
         await http.post("/processor/insert/general/json", data={**credentials(ids), **FIELDS})
@@ -232,12 +267,15 @@ async def test_the_receivers_own_refusals_without_a_response_type_follow_the_sam
         "/processor/insert/general/json/",
         "/processor/insert/Transfer/",
         "/Processor/Insert/ManualRedirect/Json/",
+        "//processor/insert/general/json",
+        "/processor//insert/General//json//",
     ],
 )
 async def test_a_path_in_any_case_or_with_a_trailing_slash_is_answered_directly(
     http: httpx.AsyncClient, ids: Any, path: str
 ) -> None:
-    answer = await http.post(path, data={**credentials(ids), **FIELDS})
+    url = http.base_url.copy_with(raw_path=path.encode())  # as sent: `//x` is not a host here
+    answer = await http.post(url, data={**credentials(ids), **FIELDS})
     assert answer.status_code == 200, answer.text
     assert "No_Error" in answer.text
 

@@ -825,6 +825,45 @@ def test_a_json_object_with_fields_is_one_lead() -> None:
     assert only_lead(parse(body, JSON)) == Lead(reference="r", fields=(("N", "1"),))
 
 
+def test_a_flat_json_object_is_one_lead_read_as_a_form_is() -> None:
+    body = (
+        b'{"vid": 18, "LID": "1", "aid": 23, "password": "secret", "returnURL": "u",'
+        b' "reference": "r", "noSell": true, "FirstName": "Ann", "Age": 30, "Note": null}'
+    )
+    sub = parse(body, "text/plain")  # a browser's fetch() without headers sends this type
+    assert sub.request_format == "json"
+    assert (sub.credentials, sub.return_url) == (Credentials("18", "1", "23", "secret"), "u")
+    assert only_lead(sub) == Lead(
+        reference="r", no_sell=True, fields=(("FirstName", "Ann"), ("Age", "30"), ("Note", ""))
+    )
+
+
+def test_an_array_of_flat_json_leads_is_read_in_order() -> None:
+    body = b'[{"vid": 18, "N": "1"}, {"N": "2", "reference": "b"}]'
+    sub = parse(body, JSON)
+    assert sub.credentials.vid == "18"
+    assert sub.leads == (Lead(fields=(("N", "1"),)), Lead(reference="b", fields=(("N", "2"),)))
+
+
+def test_a_flat_json_field_holding_an_array_or_an_object_is_refused_by_name() -> None:
+    body = b'[{"vid": 18, "Phone": ["1"]}, {"Home": {"Zip": "89101"}}]'
+    assert parse(body, JSON).parse_error == (
+        f"JSON error: {NOT_A_VALUE}: Phone (lead 1) is an array; Home (lead 2) is an object"
+    )
+
+
+def test_a_flat_v2_json_lead_reads_its_tags_and_offer() -> None:
+    body = b'{"vid": 18, "tags": ["a", "b"], "offer": {"id": "7", "consent": true}, "N": "1"}'
+    lead = parse_submission(body, JSON, [], "key", v2=True).leads[0]
+    assert (lead.tags, lead.fields) == (("a", "b"), (("N", "1"),))
+    assert ("consent", "true") in lead.offer
+
+
+def test_a_json_object_with_a_source_and_no_leads_is_not_read_flat() -> None:
+    sub = parse(b'{"source": {"vid": 18}, "FirstName": "Ann"}', JSON)
+    assert (sub.credentials.vid, sub.leads) == ("18", ())
+
+
 @pytest.mark.parametrize("body", [b"{}", b'{"source": {"vid": 18}}', b'{"leads": []}', b"[]"])
 def test_json_without_leads_is_no_leads(body: bytes) -> None:
     sub = parse(body, JSON)
