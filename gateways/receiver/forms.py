@@ -9,6 +9,12 @@ Choosing the format
 
     - `application/x-www-form-urlencoded`, or the spec's own `x-www-form-urlencoded`:
       URL-encoded.
+    - `multipart/form-data` with a boundary: a form too, read as a URL-encoded one is (its
+      format is `urlencoded`). PHP's cURL sends a form this way when its fields are given as
+      an array, and ASP.NET (LeadExec) reads both kinds of form alike. Each part is a name
+      (its Content-Disposition's) and a value, decoded as UTF-8 or else Latin-1; a file
+      part's content is a value too. A body that does not parse, or ends before its closing
+      boundary, is unreadable (`parse_error`).
     - `application/xml`, `text/xml` or any `+xml` type: XML.
     - `application/json`, `text/json` or any `+json` type: JSON.
 
@@ -123,6 +129,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import logging
 import xml.parsers.expat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,8 +138,14 @@ from typing import Any, Literal, NoReturn
 from urllib.parse import unquote_to_bytes
 
 from leadrouter.v1 import leads_pb2
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 Format = Literal["urlencoded", "xml", "json"]
+
+# python-multipart logs a warning for each malformed body before raising; the refusal is in
+# the post log already, and a poster could otherwise fill the server's log with them.
+logging.getLogger("python_multipart.multipart").setLevel(logging.ERROR)
 
 REQUEST_NAMES = frozenset(
     {
@@ -244,6 +257,10 @@ def parse_submission(
     lead_names = LEAD_NAMES | CALL_NAMES if call_data else LEAD_NAMES
     if v2:
         lead_names |= V2_NAMES
+    boundary = _multipart_boundary(content_type)
+    if boundary is not None and body.strip():  # a form, as multipart/form-data
+        reading = _read_multipart(body, boundary, query, lead_names)
+        return _submission("urlencoded", reading, query, bearer_key)
     first: tuple[Format, _Reading] | None = None
     for candidate in _candidates(body, content_type):
         reading = _READERS[candidate](body, query, lead_names)
@@ -500,8 +517,15 @@ def _valid_text(text: str) -> str:
 def _read_urlencoded(
     body: bytes, query: list[tuple[str, str]], lead_names: frozenset[str]
 ) -> _Reading:
+    return _form_reading(_form_pairs(body), query, lead_names)
+
+
+def _form_reading(
+    pairs: list[tuple[str, str]], query: list[tuple[str, str]], lead_names: frozenset[str]
+) -> _Reading:
+    """A form's names and values (URL-encoded or multipart), then its query string's."""
     lead = _LeadBuilder(lead_names)
-    for name, value in _form_pairs(body):
+    for name, value in pairs:
         lead.add(name, value)
     posted = {name.lower() for name, _ in lead.fields}
     for name, value in query:
@@ -520,11 +544,87 @@ def _form_pairs(body: bytes) -> list[tuple[str, str]]:
 
 
 def _form_text(raw: bytes) -> str:
-    data = unquote_to_bytes(raw.replace(b"+", b" "))
+    return _text(unquote_to_bytes(raw.replace(b"+", b" ")))
+
+
+# -- multipart/form-data ------------------------------------------------------------------------
+
+
+def _multipart_boundary(content_type: str | None) -> bytes | None:
+    """The boundary of a `multipart/form-data` Content-Type; None for any other type, or for
+    one without a boundary (its body is then sniffed as any other)."""
+    if not content_type or "multipart/" not in content_type.lower():
+        return None
+    media, options = parse_options_header(content_type)
+    if media != b"multipart/form-data":
+        return None
+    return options.get(b"boundary") or None
+
+
+def _read_multipart(
+    body: bytes, boundary: bytes, query: list[tuple[str, str]], lead_names: frozenset[str]
+) -> _Reading:
     try:
-        return data.decode("utf-8")
+        pairs = _multipart_pairs(body, boundary)
+    except (MultipartParseError, ValueError) as error:
+        return _Reading(error=f"multipart/form-data error: {error}")
+    return _form_reading(pairs, query, lead_names)
+
+
+def _multipart_pairs(body: bytes, boundary: bytes) -> list[tuple[str, str]]:
+    """Each part's name (its Content-Disposition's) and its content as text, in order; a file
+    part's too. A part without a name is dropped, as an empty name in a URL-encoded form."""
+    pairs: list[tuple[str, str]] = []
+    headers: list[tuple[bytes, bytes]] = []
+    header = [b"", b""]
+    data: list[bytes] = []
+
+    def on_part_begin() -> None:
+        headers.clear()
+        data.clear()
+
+    def on_header_field(chunk: bytes, start: int, end: int) -> None:
+        header[0] += chunk[start:end]
+
+    def on_header_value(chunk: bytes, start: int, end: int) -> None:
+        header[1] += chunk[start:end]
+
+    def on_header_end() -> None:
+        headers.append((header[0].strip().lower(), header[1].strip()))
+        header[:] = [b"", b""]
+
+    def on_part_data(chunk: bytes, start: int, end: int) -> None:
+        data.append(chunk[start:end])
+
+    def on_part_end() -> None:
+        disposition = next((v for k, v in headers if k == b"content-disposition"), b"")
+        name = parse_options_header(disposition)[1].get(b"name", b"")
+        if name:
+            pairs.append((_text(name), _text(b"".join(data))))
+
+    parser = MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_part_data": on_part_data,
+            "on_part_end": on_part_end,
+        },
+    )
+    parser.write(body)
+    if parser.state != MultipartState.END:
+        raise ValueError("the body ends before its closing boundary")
+    return pairs
+
+
+def _text(raw: bytes) -> str:
+    """Bytes as UTF-8 text, or Latin-1 when they are not UTF-8."""
+    try:
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        return raw.decode("latin-1")
 
 
 # -- XML ----------------------------------------------------------------------------------------

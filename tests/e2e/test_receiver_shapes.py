@@ -112,10 +112,12 @@ async def test_a_get_insert_and_a_post_insert_store_the_same_lead(
     )
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "text/plain;charset=UTF-8"])
-async def test_a_flat_json_lead_is_stored_as_the_same_lead_posted_as_a_form(
-    http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any, content_type: str
+async def assert_stored_alike(
+    http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any, **shape: Any
 ) -> None:
+    """Post a lead URL-encoded, then in another shape (each of httpx.post's keywords in
+    `shape` made from the lead by a function), to an account that takes the same lead twice:
+    both are stored alike."""
     document = copy.deepcopy(EXAMPLE)
     document["sources"][0]["campaigns"][0]["dup_day_max"] = 0  # the same lead twice
     tenant = await new_account()
@@ -130,21 +132,46 @@ async def test_a_flat_json_lead_is_stored_as_the_same_lead_posted_as_a_form(
         "Unlisted": "kept",
         "reference": "ref-7",
     }
-    flat = await http.post(
-        "/processor/insert/general/json",
-        content=json.dumps(lead).encode(),
-        headers={"content-type": content_type},
-    )
     form = await http.post("/processor/insert/general/json", data=lead)
-    assert (flat.json()["ResponseType"], form.json()["ResponseType"]) == ("No_Error", "No_Error")
-    by_json, by_form = await lead_rows(
-        pool, flat.json()["LeadIdentifier"], form.json()["LeadIdentifier"]
+    other = await http.post(
+        "/processor/insert/general/json", **{k: make(lead) for k, make in shape.items()}
+    )
+    assert (form.json()["ResponseType"], other.json()["ResponseType"]) == ("No_Error", "No_Error")
+    by_form, by_other = await lead_rows(
+        pool, form.json()["LeadIdentifier"], other.json()["LeadIdentifier"]
     )
     differ = {"id", "post_id", "received_at"}
-    assert {k: v for k, v in by_json.items() if k not in differ} == {
+    assert {k: v for k, v in by_other.items() if k not in differ} == {
         k: v for k, v in by_form.items() if k not in differ
     }
-    assert (by_json["reference"], by_json["extras"]) == ("ref-7", {"Unlisted": "kept"})
+    assert (by_other["reference"], by_other["extras"]) == ("ref-7", {"Unlisted": "kept"})
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain;charset=UTF-8"])
+async def test_a_flat_json_lead_is_stored_as_the_same_lead_posted_as_a_form(
+    http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any, content_type: str
+) -> None:
+    await assert_stored_alike(
+        http,
+        new_account,
+        stub_for,
+        pool,
+        content=lambda lead: json.dumps(lead).encode(),
+        headers=lambda _: {"content-type": content_type},
+    )
+
+
+async def test_a_multipart_form_is_stored_as_the_same_lead_posted_url_encoded(
+    http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any
+) -> None:
+    """PHP's cURL with its fields given as an array posts multipart/form-data."""
+    await assert_stored_alike(
+        http,
+        new_account,
+        stub_for,
+        pool,
+        files=lambda lead: {name: (None, str(value)) for name, value in lead.items()},
+    )
 
 
 async def test_a_get_updates_a_lead(http: httpx.AsyncClient, ids: Any, pool: Any) -> None:

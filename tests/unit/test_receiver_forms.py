@@ -653,6 +653,54 @@ def test_an_xml_encoding_expat_cannot_read_is_named_in_the_error(
     )
 
 
+# -- multipart/form-data ------------------------------------------------------------------------
+
+MULTIPART = "multipart/form-data; boundary=XyZ"
+
+
+def multipart(*parts: tuple[str, bytes], filename: str = "") -> bytes:
+    file = f'; filename="{filename}"' if filename else ""
+    body = b"".join(
+        b'--XyZ\r\nContent-Disposition: form-data; name="%s"%s\r\n\r\n%s\r\n'
+        % (name.encode(), file.encode(), value)
+        for name, value in parts
+    )
+    return body + b"--XyZ--\r\n"
+
+
+def test_a_multipart_form_is_read_as_a_url_encoded_one() -> None:
+    body = multipart(
+        ("vid", b"18"), ("password", b"secret"), ("reference", b"r"), ("FirstName", b"Ren\xc3\xa9")
+    )
+    sub = parse(body, MULTIPART, query=[("lid", "1"), ("City", "Reno")])
+    assert sub.request_format == "urlencoded"
+    assert sub.credentials == Credentials("18", "1", "", "secret")
+    assert only_lead(sub) == Lead(reference="r", fields=(("FirstName", "René"), ("City", "Reno")))
+
+
+def test_multipart_values_keep_their_lines_and_fall_back_to_latin_1() -> None:
+    body = multipart(("Notes", b"one\r\ntwo"), ("Name", b"Ren\xe9"), filename="notes.txt")
+    assert only_lead(parse(body, MULTIPART)).fields == (("Notes", "one\r\ntwo"), ("Name", "René"))
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (multipart(("vid", b"18"))[:-9], "the body ends before its closing boundary"),
+        (b"vid=18&lid=1", "Expected boundary character"),
+    ],
+)
+def test_a_multipart_body_that_does_not_parse_is_unreadable(body: bytes, expected: str) -> None:
+    sub = parse(body, MULTIPART)
+    assert sub.parse_error.startswith("multipart/form-data error: ")
+    assert expected in sub.parse_error and sub.leads == ()
+
+
+def test_multipart_without_a_boundary_is_sniffed() -> None:
+    sub = parse(b"vid=18&FirstName=Ann", "multipart/form-data")
+    assert (sub.credentials.vid, only_lead(sub).fields) == ("18", (("FirstName", "Ann"),))
+
+
 # -- JSON ---------------------------------------------------------------------------------------
 
 
