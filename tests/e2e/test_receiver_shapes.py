@@ -332,6 +332,40 @@ async def test_the_async_ping_is_answered_in_any_case(
         assert "<PingResponse " in answer.text and "<WillAccept>false<" in answer.text
 
 
+# -- behind a proxy -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("trusted", "logged"), [(None, "203.0.113.9"), ("10.1.2.3", "127.0.0.1")])
+async def test_the_posts_address_comes_from_x_forwarded_for_only_through_a_trusted_proxy(
+    served: Served,
+    ids: Any,
+    pool: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    trusted: str | None,
+    logged: str,
+) -> None:
+    """uvicorn's FORWARDED_ALLOW_IPS (default: loopback) names the proxies believed."""
+    if trusted is None:
+        monkeypatch.delenv("FORWARDED_ALLOW_IPS", raising=False)
+    else:
+        monkeypatch.setenv("FORWARDED_ALLOW_IPS", trusted)
+    settings = replace(Settings(), receiver_address="127.0.0.1:0")
+    async with (
+        receiver(settings, served.local) as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client,
+    ):
+        answer = await client.post(
+            "/processor/insert/general/json",
+            data={**credentials(ids), **FIELDS},
+            headers={"X-Forwarded-For": "203.0.113.9"},
+        )
+    async with pool.connection() as conn:
+        cursor = await conn.execute(
+            "SELECT remote_ip FROM posts WHERE id = %s", [answer.json()["PostID"]]
+        )
+        assert (await cursor.fetchone())["remote_ip"] == logged
+
+
 # -- JSON answers shaped as the document shows them ---------------------------------------------
 
 
