@@ -49,7 +49,8 @@ SOAP12_TYPE = "application/soap+xml; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
 _DTD = re.compile(rb"<!DOCTYPE|<!ENTITY", re.IGNORECASE)
-_PATH = re.compile(r"^/service\.asmx(?:/(?P<method>[^/]+))?/?$", re.IGNORECASE)
+# any case, repeated slashes read as one (a base URL ending in `/` joined to `/service.asmx`)
+_PATH = re.compile(r"^/+service\.asmx(?:/+(?P<method>[^/]+))?/*$", re.IGNORECASE)
 
 # Spyne logs every fault it answers with a traceback; faults are answers here, and the
 # gateway logs what is worth logging (faults.py).

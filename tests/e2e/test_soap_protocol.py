@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -125,7 +126,12 @@ async def test_the_http_get_and_post_forms(soap_url: str, tenant: dict[str, Any]
         got = await http.get(f"{soap_url}/GetLeadTypes", params=params)
         posted = await http.post(f"{soap_url}/GetLeadTypes", data=params)
         lower = await http.get(f"{soap_url.lower()}/getleadtypes", params=params)
-    for answer in (got, posted, lower):
+        doubled = await http.get(  # as sent: httpx would read `//service.asmx` as a host
+            httpx.URL(soap_url).copy_with(
+                raw_path=b"//service.asmx//GetLeadTypes/?" + urlencode(params).encode()
+            )
+        )
+    for answer in (got, posted, lower, doubled):
         assert answer.status_code == 200, answer.text
         root = etree.fromstring(answer.content)
         assert root.tag == f"{{{TNS}}}ArrayOfLeadTypeType"
