@@ -12,7 +12,7 @@ Choosing the format
     - `multipart/form-data` with a boundary: a form too, read as a URL-encoded one is (its
       format is `urlencoded`). PHP's cURL sends a form this way when its fields are given as
       an array, and ASP.NET (LeadExec) reads both kinds of form alike. Each part is a name
-      (its Content-Disposition's) and a value, decoded as UTF-8 or else Latin-1; a file
+      (its Content-Disposition's) and a value, decoded as UTF-8 or else Windows-1252; a file
       part's content is a value too. A body that does not parse, or ends before its closing
       boundary, is unreadable (`parse_error`).
     - `application/xml`, `text/xml` or any `+xml` type: XML.
@@ -67,9 +67,9 @@ Where values come from, and which wins
 
 URL-encoded
     One lead per request. `+` is a space and `%XX` is a byte. Each name and value is decoded
-    as UTF-8, or as Latin-1 when it is not valid UTF-8. Values are not trimmed, but the whole
-    body is, so a trailing newline is not part of the last value. A parameter with an empty
-    name is dropped.
+    as UTF-8, or as Windows-1252 (`windows_1252`) when it is not valid UTF-8. Values are not
+    trimmed, but the whole body is, so a trailing newline is not part of the last value. A
+    parameter with an empty name is dropped.
 
 XML
     `<Leads vid lid aid password returnurl senddelay><Lead reference nosell>` holds the fields as
@@ -78,9 +78,11 @@ XML
     is the text of its element and all its descendants, trimmed. `<City />` is an empty value.
     Namespace prefixes are dropped from names. DTDs and entity declarations are refused before
     anything in them is read, so entity expansion and external entities cannot happen. A body
-    that is not valid UTF-8 and fails to parse is parsed again as Latin-1, whatever encoding it
-    declares. An encoding expat cannot read (unknown, or multi-byte other than UTF-8 and
-    UTF-16) is an error naming it. Elements nest at most `MAX_NESTING` (32) levels deep.
+    that is not valid UTF-8 and fails to parse is parsed again as Windows-1252, whatever
+    encoding it declares; one that declares Latin-1 (any label the WHATWG encoding standard
+    reads as Windows-1252) is read as Windows-1252. An encoding expat cannot read (unknown,
+    or multi-byte other than UTF-8 and UTF-16) is an error naming it. Elements nest at most
+    `MAX_NESTING` (32) levels deep.
 
 JSON
     The shape is `{"source": {...}, "leads": [{"properties": {...}, "fields": {...}}]}`, with
@@ -106,7 +108,7 @@ JSON
       source that sends one expects it to be read.
 
     Repeated keys are all kept, in order. The body is decoded as the JSON encoding it uses
-    (UTF-8, 16 or 32), or as Latin-1 when that fails. Objects and arrays nest at most
+    (UTF-8, 16 or 32), or as Windows-1252 when that fails. Objects and arrays nest at most
     `MAX_NESTING` (32) levels deep.
 
 The V2 receiver (`parse_submission(..., v2=True)`)
@@ -130,6 +132,7 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+import re
 import xml.parsers.expat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -620,11 +623,29 @@ def _multipart_pairs(body: bytes, boundary: bytes) -> list[tuple[str, str]]:
 
 
 def _text(raw: bytes) -> str:
-    """Bytes as UTF-8 text, or Latin-1 when they are not UTF-8."""
+    """Bytes as UTF-8 text, or as Windows-1252 when they are not UTF-8."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        return raw.decode("latin-1")
+        return windows_1252(raw)
+
+
+def windows_1252(raw: bytes) -> str:
+    """Text that is not UTF-8, read as Windows programs and browsers write it: Windows-1252,
+    which the WHATWG encoding standard reads for every Latin-1 label too (byte 0x92 is a
+    right quotation mark, not the control character Latin-1 makes of it). Its five
+    unassigned bytes are read as Latin-1 reads them."""
+    return raw.decode("cp1252", errors=_AS_LATIN_1)
+
+
+def _as_latin_1(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start : error.end].decode("latin-1"), error.end
+
+
+_AS_LATIN_1 = "leadrouter-as-latin-1"
+codecs.register_error(_AS_LATIN_1, _as_latin_1)
 
 
 # -- XML ----------------------------------------------------------------------------------------
@@ -720,7 +741,10 @@ def _v2_xml(lead: _LeadBuilder, element: _Element) -> str:
 
 
 def _xml_tree(body: bytes) -> _Element:
-    """Parse with expat; a body that is not UTF-8 and fails is tried again as Latin-1."""
+    """Parse with expat; a body that is not UTF-8 and fails is tried again as Windows-1252,
+    and one that declares Latin-1 (or Windows-1252) is read as Windows-1252 at once."""
+    if _DECLARES_WINDOWS_1252.match(body):
+        return _expat_tree(windows_1252(body))
     try:
         return _expat_tree(body)
     except xml.parsers.expat.ExpatError as error:
@@ -728,10 +752,19 @@ def _xml_tree(body: bytes) -> _Element:
             body.decode("utf-8")
         except UnicodeDecodeError:
             try:
-                return _expat_tree(body.decode("latin-1"))
+                return _expat_tree(windows_1252(body))
             except (xml.parsers.expat.ExpatError, _XmlRefused):
                 pass
         raise error from None
+
+
+# An XML declaration naming one of the WHATWG encoding standard's labels of Windows-1252,
+# Latin-1's among them.
+_DECLARES_WINDOWS_1252 = re.compile(
+    rb"""\s*<\?xml\s[^>]*?encoding\s*=\s*["']\s*(?:iso-?8859-1|iso_8859-1(?::1987)?|latin-?1|l1|"""
+    rb"""cp819|ibm819|iso-ir-100|csisolatin1|windows-1252|cp1252|x-cp1252)\s*["']""",
+    re.IGNORECASE,
+)
 
 
 def _expat_tree(data: bytes | str) -> _Element:
@@ -846,7 +879,7 @@ def _json_source(body: bytes) -> str:
     try:
         return body.decode(json.detect_encoding(body))
     except UnicodeDecodeError:
-        return body.decode("latin-1")
+        return windows_1252(body)
 
 
 def _leads_from_json(document: Any, lead_names: frozenset[str]) -> _Reading:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from urllib.parse import quote_from_bytes
 
 import pytest
 
@@ -333,7 +334,7 @@ def test_form_values_are_decoded(body: bytes, expected: str) -> None:
     assert only_lead(parse(body, FORM)).fields == (("Name", expected),)
 
 
-def test_latin_1_fallback_is_per_value() -> None:
+def test_the_windows_1252_fallback_is_per_value() -> None:
     sub = parse(b"A=Jos%E9&B=Jos%C3%A9", FORM)
     assert only_lead(sub).fields == (("A", "José"), ("B", "José"))
 
@@ -610,7 +611,7 @@ CITY_JOSE = "<Leads><Lead><City>José</City></Lead></Leads>"
     ],
     ids=["latin-1", "latin-1-declared-utf-8", "declared-latin-1", "utf-8", "utf-16"],
 )
-def test_xml_text_is_decoded_with_a_latin_1_fallback(body: bytes) -> None:
+def test_xml_text_is_decoded_with_a_windows_1252_fallback(body: bytes) -> None:
     assert only_lead(parse(body, XML)).fields == (("City", "José"),)
 
 
@@ -678,7 +679,7 @@ def test_a_multipart_form_is_read_as_a_url_encoded_one() -> None:
     assert only_lead(sub) == Lead(reference="r", fields=(("FirstName", "René"), ("City", "Reno")))
 
 
-def test_multipart_values_keep_their_lines_and_fall_back_to_latin_1() -> None:
+def test_multipart_values_keep_their_lines_and_fall_back_to_windows_1252() -> None:
     body = multipart(("Notes", b"one\r\ntwo"), ("Name", b"Ren\xe9"), filename="notes.txt")
     assert only_lead(parse(body, MULTIPART)).fields == (("Notes", "one\r\ntwo"), ("Name", "René"))
 
@@ -699,6 +700,46 @@ def test_a_multipart_body_that_does_not_parse_is_unreadable(body: bytes, expecte
 def test_multipart_without_a_boundary_is_sniffed() -> None:
     sub = parse(b"vid=18&FirstName=Ann", "multipart/form-data")
     assert (sub.credentials.vid, only_lead(sub).fields) == ("18", (("FirstName", "Ann"),))
+
+
+# -- text that is not UTF-8 ----------------------------------------------------------------------
+
+# quotes and a dash: Windows-1252's 0x92, 0x96, 0x93 and 0x94, which Latin-1 lacks
+O_BRIEN = "O\u2019Brien \u2013 \u201cJr.\u201d"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"Name=" + quote_from_bytes(O_BRIEN.encode("cp1252")).encode(), FORM),
+        (b'{"Name": "' + O_BRIEN.encode("cp1252") + b'"}', JSON),
+        (b"<Lead><Name>" + O_BRIEN.encode("cp1252") + b"</Name></Lead>", XML),
+        (
+            b'<?xml version="1.0" encoding="ISO-8859-1"?><Lead><Name>'
+            + O_BRIEN.encode("cp1252")
+            + b"</Name></Lead>",
+            XML,
+        ),
+        (
+            b"<?xml version='1.0' encoding='latin1'?><Lead><Name>"
+            + O_BRIEN.encode("cp1252")
+            + b"</Name></Lead>",
+            XML,
+        ),
+        (multipart(("Name", O_BRIEN.encode("cp1252"))), MULTIPART),
+    ],
+    ids=["form", "json", "xml", "xml-declared-iso-8859-1", "xml-declared-latin1", "multipart"],
+)
+def test_text_that_is_not_utf_8_is_read_as_windows_1252(body: bytes, content_type: str) -> None:
+    """Windows programs (classic ASP, .NET with a code page) write their text so, and label it
+    Latin-1 as often as not: read as Latin-1, its quotes would be stored as control characters."""
+    assert only_lead(parse(body, content_type)).fields == (("Name", O_BRIEN),)
+
+
+def test_the_five_bytes_windows_1252_leaves_unassigned_are_read_as_latin_1() -> None:
+    assert only_lead(parse(b"Name=%81%8D%8F%90%9D%92", FORM)).fields == (
+        ("Name", "\x81\x8d\x8f\x90\x9d\u2019"),
+    )
 
 
 # -- JSON ---------------------------------------------------------------------------------------
