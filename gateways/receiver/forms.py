@@ -66,10 +66,10 @@ Where values come from, and which wins
     three formats. The two differ only when a client sends two different non-empty values.
 
 URL-encoded
-    One lead per request. `+` is a space and `%XX` is a byte. Each name and value is decoded
-    as UTF-8, or as Windows-1252 (`windows_1252`) when it is not valid UTF-8. Values are not
-    trimmed, but the whole body is, so a trailing newline is not part of the last value. A
-    parameter with an empty name is dropped.
+    One lead per request (gateways/http_forms.py reads it). `+` is a space and `%XX` is a
+    byte. Each name and value is decoded as UTF-8, or as Windows-1252 when it is not valid
+    UTF-8. Values are not trimmed, but the whole body is, so a trailing newline is not part
+    of the last value. A parameter with an empty name is dropped.
 
 XML
     `<Leads vid lid aid password returnurl senddelay><Lead reference nosell>` holds the fields as
@@ -131,24 +131,18 @@ from __future__ import annotations
 
 import codecs
 import json
-import logging
 import re
 import xml.parsers.expat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, NoReturn
-from urllib.parse import unquote_to_bytes
 
 from leadrouter.v1 import leads_pb2
-from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
+
+from gateways import http_forms
 
 Format = Literal["urlencoded", "xml", "json"]
-
-# python-multipart logs a warning for each malformed body before raising; the refusal is in
-# the post log already, and a poster could otherwise fill the server's log with them.
-logging.getLogger("python_multipart.multipart").setLevel(logging.ERROR)
 
 REQUEST_NAMES = frozenset(
     {
@@ -260,7 +254,7 @@ def parse_submission(
     lead_names = LEAD_NAMES | CALL_NAMES if call_data else LEAD_NAMES
     if v2:
         lead_names |= V2_NAMES
-    boundary = _multipart_boundary(content_type)
+    boundary = http_forms.multipart_boundary(content_type)
     if boundary is not None and body.strip():  # a form, as multipart/form-data
         reading = _read_multipart(body, boundary, query, lead_names)
         return _submission("urlencoded", reading, query, bearer_key)
@@ -520,7 +514,7 @@ def _valid_text(text: str) -> str:
 def _read_urlencoded(
     body: bytes, query: list[tuple[str, str]], lead_names: frozenset[str]
 ) -> _Reading:
-    return _form_reading(_form_pairs(body), query, lead_names)
+    return _form_reading(http_forms.urlencoded_pairs(body), query, lead_names)
 
 
 def _form_reading(
@@ -537,115 +531,17 @@ def _form_reading(
     return _Reading(request_values=lead.request_values, leads=[lead.build()])
 
 
-def _form_pairs(body: bytes) -> list[tuple[str, str]]:
-    pairs = []
-    for part in body.strip().split(b"&"):
-        name, _, value = part.partition(b"=")
-        if name:
-            pairs.append((_form_text(name), _form_text(value)))
-    return pairs
-
-
-def _form_text(raw: bytes) -> str:
-    return _text(unquote_to_bytes(raw.replace(b"+", b" ")))
-
-
 # -- multipart/form-data ------------------------------------------------------------------------
-
-
-def _multipart_boundary(content_type: str | None) -> bytes | None:
-    """The boundary of a `multipart/form-data` Content-Type; None for any other type, or for
-    one without a boundary (its body is then sniffed as any other)."""
-    if not content_type or "multipart/" not in content_type.lower():
-        return None
-    media, options = parse_options_header(content_type)
-    if media != b"multipart/form-data":
-        return None
-    return options.get(b"boundary") or None
 
 
 def _read_multipart(
     body: bytes, boundary: bytes, query: list[tuple[str, str]], lead_names: frozenset[str]
 ) -> _Reading:
     try:
-        pairs = _multipart_pairs(body, boundary)
-    except (MultipartParseError, ValueError) as error:
+        pairs = http_forms.multipart_pairs(body, boundary)
+    except http_forms.FormError as error:
         return _Reading(error=f"multipart/form-data error: {error}")
     return _form_reading(pairs, query, lead_names)
-
-
-def _multipart_pairs(body: bytes, boundary: bytes) -> list[tuple[str, str]]:
-    """Each part's name (its Content-Disposition's) and its content as text, in order; a file
-    part's too. A part without a name is dropped, as an empty name in a URL-encoded form."""
-    pairs: list[tuple[str, str]] = []
-    headers: list[tuple[bytes, bytes]] = []
-    header = [b"", b""]
-    data: list[bytes] = []
-
-    def on_part_begin() -> None:
-        headers.clear()
-        data.clear()
-
-    def on_header_field(chunk: bytes, start: int, end: int) -> None:
-        header[0] += chunk[start:end]
-
-    def on_header_value(chunk: bytes, start: int, end: int) -> None:
-        header[1] += chunk[start:end]
-
-    def on_header_end() -> None:
-        headers.append((header[0].strip().lower(), header[1].strip()))
-        header[:] = [b"", b""]
-
-    def on_part_data(chunk: bytes, start: int, end: int) -> None:
-        data.append(chunk[start:end])
-
-    def on_part_end() -> None:
-        disposition = next((v for k, v in headers if k == b"content-disposition"), b"")
-        name = parse_options_header(disposition)[1].get(b"name", b"")
-        if name:
-            pairs.append((_text(name), _text(b"".join(data))))
-
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": on_part_begin,
-            "on_header_field": on_header_field,
-            "on_header_value": on_header_value,
-            "on_header_end": on_header_end,
-            "on_part_data": on_part_data,
-            "on_part_end": on_part_end,
-        },
-    )
-    parser.write(body)
-    if parser.state != MultipartState.END:
-        raise ValueError("the body ends before its closing boundary")
-    return pairs
-
-
-def _text(raw: bytes) -> str:
-    """Bytes as UTF-8 text, or as Windows-1252 when they are not UTF-8."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return windows_1252(raw)
-
-
-def windows_1252(raw: bytes) -> str:
-    """Text that is not UTF-8, read as Windows programs and browsers write it: Windows-1252,
-    which the WHATWG encoding standard reads for every Latin-1 label too (byte 0x92 is a
-    right quotation mark, not the control character Latin-1 makes of it). Its five
-    unassigned bytes are read as Latin-1 reads them."""
-    return raw.decode("cp1252", errors=_AS_LATIN_1)
-
-
-def _as_latin_1(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeDecodeError):
-        raise error
-    return error.object[error.start : error.end].decode("latin-1"), error.end
-
-
-_AS_LATIN_1 = "leadrouter-as-latin-1"
-codecs.register_error(_AS_LATIN_1, _as_latin_1)
 
 
 # -- XML ----------------------------------------------------------------------------------------
@@ -744,7 +640,7 @@ def _xml_tree(body: bytes) -> _Element:
     """Parse with expat; a body that is not UTF-8 and fails is tried again as Windows-1252,
     and one that declares Latin-1 (or Windows-1252) is read as Windows-1252 at once."""
     if _DECLARES_WINDOWS_1252.match(body):
-        return _expat_tree(windows_1252(body))
+        return _expat_tree(http_forms.windows_1252(body))
     try:
         return _expat_tree(body)
     except xml.parsers.expat.ExpatError as error:
@@ -752,7 +648,7 @@ def _xml_tree(body: bytes) -> _Element:
             body.decode("utf-8")
         except UnicodeDecodeError:
             try:
-                return _expat_tree(windows_1252(body))
+                return _expat_tree(http_forms.windows_1252(body))
             except (xml.parsers.expat.ExpatError, _XmlRefused):
                 pass
         raise error from None
@@ -879,7 +775,7 @@ def _json_source(body: bytes) -> str:
     try:
         return body.decode(json.detect_encoding(body))
     except UnicodeDecodeError:
-        return windows_1252(body)
+        return http_forms.windows_1252(body)
 
 
 def _leads_from_json(document: Any, lead_names: frozenset[str]) -> _Reading:

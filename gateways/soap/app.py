@@ -6,7 +6,7 @@
 | `GET /service.asmx?WSDL` (any case) | the WSDL, both bindings |
 | `GET /service.asmx?op=Method` | the method's help page |
 | `GET /service.asmx` | the list of methods |
-| `GET` or `POST /service.asmx/Method` (query string or form body) | the result as plain XML |
+| `GET` or `POST /service.asmx/Method` (a query string, or a form: URL-encoded, multipart) | XML |
 
 Spyne reads and writes the messages; its applications run in this gateway's own thread pool
 so a slow method never holds the event loop. Bodies are capped and XML with a DTD is refused
@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import urlencode
 
 import spyne.const
 from spyne import Application
@@ -37,6 +38,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from gateways import http_forms
 from gateways.soap import pages, wsdl
 from gateways.soap.backend import Backend
 from gateways.soap.models import TNS
@@ -252,7 +254,10 @@ class SoapGateway:
         if name is None:
             return Response(f"{method} is not a method of this service", 404, media_type=TEXT_TYPE)
         if request.method == "POST":
-            query = body.decode("utf-8", "replace")
+            try:
+                query = urlencode(_posted_form(request.headers.get("content-type"), body))
+            except http_forms.FormError as error:
+                return Response(f"The form cannot be read: {error}", 400, media_type=TEXT_TYPE)
         elif request.method in ("GET", "HEAD"):
             query = request.url.query
         else:
@@ -272,6 +277,15 @@ class SoapGateway:
         if request.headers.get("content-type", "").lower().startswith("application/soap+xml"):
             return Response(pages.fault12("Sender", message), status, media_type=SOAP12_TYPE)
         return Response(pages.fault11("Client", message), status, media_type=SOAP11_TYPE)
+
+
+def _posted_form(content_type: str | None, body: bytes) -> list[tuple[str, str]]:
+    """The HTTP POST form's parameters: URL-encoded, or multipart/form-data (PHP's cURL with
+    an array), as ASP.NET reads either; text that is not UTF-8 read as Windows-1252."""
+    boundary = http_forms.multipart_boundary(content_type)
+    if boundary is not None:
+        return http_forms.multipart_pairs(body, boundary)
+    return http_forms.urlencoded_pairs(body)
 
 
 def create_app(

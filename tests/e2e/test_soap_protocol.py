@@ -125,17 +125,31 @@ async def test_the_http_get_and_post_forms(soap_url: str, tenant: dict[str, Any]
     async with httpx.AsyncClient() as http:
         got = await http.get(f"{soap_url}/GetLeadTypes", params=params)
         posted = await http.post(f"{soap_url}/GetLeadTypes", data=params)
+        multipart = await http.post(  # PHP's cURL with an array of fields
+            f"{soap_url}/GetLeadTypes", files={k: (None, v) for k, v in params.items()}
+        )
         lower = await http.get(f"{soap_url.lower()}/getleadtypes", params=params)
         doubled = await http.get(  # as sent: httpx would read `//service.asmx` as a host
             httpx.URL(soap_url).copy_with(
                 raw_path=b"//service.asmx//GetLeadTypes/?" + urlencode(params).encode()
             )
         )
-    for answer in (got, posted, lower, doubled):
+    for answer in (got, posted, multipart, lower, doubled):
         assert answer.status_code == 200, answer.text
         root = etree.fromstring(answer.content)
         assert root.tag == f"{{{TNS}}}ArrayOfLeadTypeType"
         assert [int(i.text) for i in root.iter(f"{{{TNS}}}LeadTypeUID")] == [tenant["lid"]]
+
+
+async def test_a_multipart_form_that_does_not_parse_is_refused(soap_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        answer = await http.post(
+            f"{soap_url}/GetLeadTypes",
+            content=b'--XyZ\r\nContent-Disposition: form-data; name="Key"\r\n\r\nk',
+            headers={"content-type": "multipart/form-data; boundary=XyZ"},
+        )
+    assert answer.status_code == 400
+    assert answer.text == "The form cannot be read: the body ends before its closing boundary"
 
 
 @pytest.mark.parametrize(
