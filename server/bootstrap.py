@@ -67,6 +67,7 @@ from server.services.intake.instructions import SourceInstructions
 from server.services.intake.offers import EligibleOffers
 from server.services.intake.ping import PingLead
 from server.services.intake.ping_logs import PingLogs
+from server.services.intake.post_log import UnattributedRetention, UnattributedSettings
 from server.services.intake.posting import PostAnswer, PostLeads
 from server.services.intake.queue_worker import (
     ProcessedPost,
@@ -170,6 +171,7 @@ async def servicers(
     gateway: PaymentGateway | None = None,
     charges: ChargeSettings | None = None,
     visits: VisitSettings | None = None,
+    unattributed: UnattributedSettings | None = None,
     *,
     private_callbacks: bool = True,
 ) -> AsyncIterator[Servicers]:
@@ -193,7 +195,9 @@ async def servicers(
     states = us_places.load_states()
     catalog = Catalog(pool, states)
     leads = Leads(pool)
-    identifier = Identifier()  # what posts' identifiers resolve to, shared by the intake
+    unattributed = unattributed or UnattributedSettings()
+    # what posts' identifiers resolve to, shared by the intake
+    identifier = Identifier(unattributed.per_minute)
     offers = EligibleOffers(engine.cache)
     submit = SubmitLeads(pool, identifier, zip_codes.city_state, engine, offers)
     post = PostLeads(submit, engine)
@@ -269,6 +273,7 @@ async def servicers(
     running = asyncio.create_task(worker.run(stop))
     charging = asyncio.create_task(cards.run(stop))
     sweeping = asyncio.create_task(VisitRetention(pool, visits).run(stop))
+    pruning = asyncio.create_task(UnattributedRetention(pool, unattributed).run(stop))
     folding = asyncio.create_task(ReportFolding(pool).run(stop))
     try:
         yield built
@@ -277,6 +282,7 @@ async def servicers(
         await running
         await charging
         await sweeping
+        await pruning
         await folding
         await queue_pool.close()
 
@@ -486,6 +492,9 @@ async def serve(
                 retention_days=settings.visit_retention_days,
                 per_minute=settings.visits_per_minute,
             )
+            unattributed = UnattributedSettings(
+                per_minute=settings.unattributed_per_minute, kept=settings.unattributed_kept
+            )
             built = await stack.enter_async_context(
                 servicers(
                     pool,
@@ -497,6 +506,7 @@ async def serve(
                         decline_retry_seconds=settings.auto_charge_retry_seconds
                     ),
                     visits=visits,
+                    unattributed=unattributed,
                     private_callbacks=settings.private_callbacks_by_account,
                 )
             )

@@ -1,14 +1,14 @@
 """Site visits: the rules of a page view as the receiver's pixel and beacon report it.
 
 Pure functions over plain data: a visit id's shape, a URL's host and path, the search engine
-and search terms a referrer carries, and the cap on the visits an account may record per
-minute (docs/visits.md)."""
+and search terms a referrer carries (docs/visits.md); the cap on the visits an account may
+record per minute is a `MinuteCap` (server/domain/minute_cap.py)."""
 
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
@@ -204,28 +204,3 @@ class VisitRecord:
     device: str
     page_views: int
     first_visit: bool
-
-
-@dataclass
-class MinuteCap:
-    """At most `per_minute` visits recorded per account in each minute of the clock, counted
-    by this process. A flood past it is answered but not recorded, so the visits stored are
-    bounded by processes x `per_minute` x the minutes of the retention period."""
-
-    per_minute: int
-    _minute: int = -1
-    _counts: dict[int, int] = field(default_factory=dict)
-
-    def take(self, account_id: int, now: datetime) -> bool:
-        """Count one visit of the account now; whether it is within the cap."""
-        minute = int(now.timestamp() // 60)
-        if minute != self._minute:
-            self._minute = minute
-            self._counts = {}
-        taken = self._counts.get(account_id, 0) + 1
-        self._counts[account_id] = taken
-        return taken <= self.per_minute
-
-    def first_refusal(self, account_id: int) -> bool:
-        """Whether the account's last refused visit was its first this minute (say so once)."""
-        return self._counts.get(account_id, 0) == self.per_minute + 1

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from server.adapters.user_agents import software
+from server.domain.minute_cap import MinuteCap
 from server.domain.visits import (
     DEFAULT_RETENTION_DAYS,
     DEFAULT_VISITS_PER_MINUTE,
-    MinuteCap,
     PageView,
     Tracking,
     VisitRecord,

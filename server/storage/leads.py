@@ -154,6 +154,15 @@ async def insert_post(conn: Connection, entry: PostEntry) -> None:
     await conn.execute(q("insert_post"), post_params(entry))
 
 
+async def sweep_unattributed_posts(
+    conn: Connection, before: datetime, kept: int, batch: int
+) -> int:
+    """Delete up to `batch` posts naming no lead source that are older than `before` or not
+    among the newest `kept`, oldest first; how many went."""
+    params = {"before": before, "kept": kept, "batch": batch}
+    return max((await conn.execute(q("sweep_unattributed_posts"), params)).rowcount, 0)
+
+
 async def insert_lead(conn: Connection, lead: NewLead, *, savepoint: bool) -> StoredLead:
     """Store an accepted lead, its post log entry (its steps end with the store step) and,
     unless it is noSell or held for QC, its distribution job, in one statement. `savepoint`:

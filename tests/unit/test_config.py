@@ -42,6 +42,20 @@ def test_the_environment_sets_the_visits_retention_and_cap() -> None:
         Settings.from_env({"LEADROUTER_VISIT_RETENTION_DAYS": "0"})
 
 
+def test_the_environment_bounds_the_posts_naming_no_source() -> None:
+    default = Settings()
+    assert (default.unattributed_per_minute, default.unattributed_kept) == (600, 100_000)
+    settings = Settings.from_env(
+        {
+            "LEADROUTER_UNATTRIBUTED_POSTS_PER_MINUTE": "60",
+            "LEADROUTER_UNATTRIBUTED_POSTS_KEPT": "5000",
+        }
+    )
+    assert (settings.unattributed_per_minute, settings.unattributed_kept) == (60, 5000)
+    with pytest.raises(ConfigError):
+        Settings.from_env({"LEADROUTER_UNATTRIBUTED_POSTS_KEPT": "0"})
+
+
 def test_a_declined_auto_charge_retry_schedule() -> None:
     assert Settings().auto_charge_retry_seconds == (3600.0, 21600.0, 86400.0)
     settings = Settings.from_env({"LEADROUTER_AUTO_CHARGE_RETRY_SECONDS": "60, 600"})

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.adapters.user_agents import software
+from server.domain.minute_cap import MinuteCap
 from server.domain.visits import (
-    MinuteCap,
     PageView,
     SearchReferral,
     Software,

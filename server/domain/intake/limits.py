@@ -12,6 +12,15 @@ from collections.abc import Sequence
 MAX_LEADS_PER_REQUEST = 500
 MAX_FIELDS_PER_LEAD = 500
 
+# Posts naming no known lead source (kept under the reserved account 0, which no key reads)
+# are the one thing anyone may make the server store: each process logs at most this many a
+# minute, with at most this much of the body, and the oldest are swept past this many, or
+# past this age (docs/receiver.md, "The post log").
+UNATTRIBUTED_PER_MINUTE = 600
+UNATTRIBUTED_BODY = 2048
+UNATTRIBUTED_KEPT = 100_000
+UNATTRIBUTED_DAYS = 7
+
 
 def over_limits(field_counts: Sequence[int]) -> str:
     """Why a request whose leads hold these numbers of fields is too large, or ""."""

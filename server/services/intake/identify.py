@@ -10,23 +10,28 @@ does not pay for scrypt each time.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from server.domain import secrets
 from server.domain.catalog.fields import FieldSpec
 from server.domain.catalog.specs import CampaignSpec, Status
-from server.domain.intake.limits import over_limits
+from server.domain.intake.limits import UNATTRIBUTED_PER_MINUTE, over_limits
 from server.domain.intake.screening import ResponseType, Step
+from server.domain.minute_cap import MinuteCap
 from server.errors import Unauthenticated
 from server.services.accounts import authenticate_in
 from server.services.intake.requests import Submission
 from server.storage import leads as lead_store
 from server.storage.catalog import PostTarget, find_post_target
 from server.storage.database import Connection
+
+log = logging.getLogger(__name__)
 
 UNATTRIBUTED = 0  # the reserved account that holds posts no account can be found for
 V2_KEY_REQUIRED = "The V2 receiver requires the lead source's API key"
@@ -49,6 +54,8 @@ class Target:
     fields: list[FieldSpec] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     request_post_id: str = ""  # the post log entry holding the request's body, once logged
+    # whether the post log keeps this request: not one naming no lead source past the cap
+    logged: bool = True
 
 
 class Refused(Exception):
@@ -115,9 +122,17 @@ Locate = Callable[[Connection, Submission, Target, PostTarget], Awaitable[int]]
 class Identifier:
     """Identifies posts for every intake use case of this process, sharing its caches."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        unattributed_per_minute: int = UNATTRIBUTED_PER_MINUTE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """`unattributed_per_minute`: how many requests naming no lead source this process
+        logs a minute (the rest are answered alike, and not logged)."""
         self._passwords = PasswordCache()
         self._targets = PostTargets()
+        self._unattributed = MinuteCap(unattributed_per_minute)
+        self._clock = clock
 
     async def identified(
         self,
@@ -137,6 +152,8 @@ class Identifier:
             await self.identify(conn, submission, target, locate)
         except Refused as exc:
             refused = exc
+        if target.account_id == UNATTRIBUTED:
+            target.logged = self._log_unattributed()
         if submission.parse_error:
             return Refused(ResponseType.Data_Errors, submission.parse_error)
         too_large = over_limits([len(lead.fields) for lead in submission.leads])
@@ -145,6 +162,18 @@ class Identifier:
         if refused is None and not submission.leads:
             return Refused(ResponseType.Data_Errors, "The request holds no lead")
         return refused
+
+    def _log_unattributed(self) -> bool:
+        """Whether a request naming no lead source is logged: anyone can send one, so each
+        process logs at most `unattributed_per_minute` a minute."""
+        if self._unattributed.take(UNATTRIBUTED, self._clock()):
+            return True
+        if self._unattributed.first_refusal(UNATTRIBUTED):
+            most = self._unattributed.per_minute
+            log.warning(
+                "posts naming no lead source past %d this minute: answered, not logged", most
+            )
+        return False
 
     async def identify(
         self,

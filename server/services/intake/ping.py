@@ -377,4 +377,4 @@ async def _log(
         price=answer.price if answer.will_accept else Decimal("0"),
     )
     entry = post_log.entry(submission, target, 0, outcome, steps)
-    await lead_store.insert_post(conn, replace(entry, ping=True))
+    await post_log.keep(conn, target, replace(entry, ping=True))

@@ -1,23 +1,34 @@
 """The post log: one entry per posted lead, accepted or not, with the answer and each step's
-outcome and time. The request as it came (up to MAX_LOGGED_BODY bytes) is kept once, by the
-entry of its first lead; the entries of its further leads name that entry instead. A queued
-post (an /async URL's) has an entry of its own that keeps the body, and the entries of the
-leads processed from it name that one.
+outcome and time. The request as it came (up to MAX_LOGGED_BODY bytes; UNATTRIBUTED_BODY for
+a request naming no lead source) is kept once, by the entry of its first lead; the entries of
+its further leads name that entry instead. A queued post (an /async URL's) has an entry of
+its own that keeps the body, and the entries of the leads processed from it name that one.
+Requests naming no lead source are logged up to a cap a minute, and swept
+(`UnattributedRetention`).
 
 Unknown field names, which no step refuses, get a line in the process log too."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
-from collections.abc import Collection, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
+from server.domain.intake.limits import (
+    UNATTRIBUTED_BODY,
+    UNATTRIBUTED_DAYS,
+    UNATTRIBUTED_KEPT,
+    UNATTRIBUTED_PER_MINUTE,
+)
 from server.domain.intake.screening import Step
 from server.services.intake.identify import UNATTRIBUTED, Refused, Target
 from server.services.intake.requests import PostOutcome, Submission
 from server.storage import leads as lead_store
-from server.storage.database import Connection
+from server.storage.database import Connection, Pool, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +47,7 @@ def entry(
     """The post log entry of one posted lead; the first of a request keeps its body, unless
     an entry of its own holds it already (a queued post's)."""
     body = submission.raw_request
+    most = UNATTRIBUTED_BODY if target.account_id == UNATTRIBUTED else MAX_LOGGED_BODY
     first = index == 0 and not submission.request_post_id
     if first:
         target.request_post_id = outcome.post_id
@@ -49,8 +61,8 @@ def entry(
         lead_type_id=target.lead_type_id,
         remote_ip=submission.remote_ip,
         request_format=submission.request_format,
-        request_body=body[:MAX_LOGGED_BODY] if first else b"",
-        request_truncated=first and len(body) > MAX_LOGGED_BODY,
+        request_body=body[:most] if first else b"",
+        request_truncated=first and len(body) > most,
         lead_index=index,
         request_post_id=None if first else target.request_post_id,
         is_valid=outcome.accepted,
@@ -75,7 +87,14 @@ async def log(
     """Log a post that stored no lead (an accepted one is logged with its lead); `ping`:
     a ping's (a queued ping's entry)."""
     logged = entry(submission, target, index, outcome, steps)
-    await lead_store.insert_post(conn, replace(logged, ping=ping) if ping else logged)
+    await keep(conn, target, replace(logged, ping=ping) if ping else logged)
+
+
+async def keep(conn: Connection, target: Target, logged: lead_store.PostEntry) -> None:
+    """Insert a post log entry, unless its request is one naming no lead source past this
+    process's cap (`Target.logged`): it is answered, and not logged."""
+    if target.logged:
+        await lead_store.insert_post(conn, logged)
 
 
 async def log_refusal(
@@ -104,3 +123,56 @@ def unknown_fields(post_id: str, names: Collection[str]) -> None:
         shown,
         f" and {more} more" if more > 0 else "",
     )
+
+
+@dataclass(frozen=True)
+class UnattributedSettings:
+    """How the post log bounds the requests naming no lead source, which anyone can send."""
+
+    per_minute: int = UNATTRIBUTED_PER_MINUTE  # logged by each process a minute (Identifier)
+    kept: int = UNATTRIBUTED_KEPT  # the newest kept; older ones are swept
+    days: int = UNATTRIBUTED_DAYS  # and none older than this
+    sweep_seconds: float = 300.0  # how often the sweep runs
+    sweep_batch: int = 1000  # rows deleted per transaction
+
+
+class UnattributedRetention:
+    """Deletes the post log entries of requests naming no lead source past their count or
+    age, a batch per transaction. Nothing to lose in a crash: what is due is found again from
+    the data; processes sweeping at once skip each other's rows."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        settings: UnattributedSettings | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._pool = pool
+        self._settings = settings or UnattributedSettings()
+        self._clock = clock
+
+    async def sweep(self) -> int:
+        """Delete every entry past the count or the age now; how many went."""
+        settings = self._settings
+        before = self._clock() - timedelta(days=settings.days)
+        total = 0
+        while True:
+            async with transaction(self._pool) as conn:
+                gone = await lead_store.sweep_unattributed_posts(
+                    conn, before, settings.kept, settings.sweep_batch
+                )
+            total += gone
+            if gone == 0:
+                return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sweep every `sweep_seconds` until `stop` is set."""
+        while not stop.is_set():
+            try:
+                swept = await self.sweep()
+                if swept:
+                    logger.info("posts naming no lead source swept: %d", swept)
+            except Exception:
+                logger.exception("sweeping posts naming no lead source failed; next round")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._settings.sweep_seconds)

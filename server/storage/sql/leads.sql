@@ -108,6 +108,19 @@ VALUES (%(account_id)s, %(id)s, %(source_id)s, %(campaign_id)s, %(lead_type_id)s
         %(lead_index)s, %(request_post_id)s, %(is_valid)s, %(response_type)s,
         %(response_details)s, %(lead_id)s, %(price)s, %(steps)s, %(ping)s);
 
+-- name: sweep_unattributed_posts
+-- Up to `batch` posts naming no lead source (the reserved account 0), oldest first, that are
+-- older than `before` or not among the newest `kept`; rows another process is deleting are
+-- skipped, not waited for. Such posts are never queued, so nothing references them.
+DELETE FROM posts WHERE account_id = 0 AND id IN (
+    SELECT id FROM posts
+    WHERE account_id = 0
+      AND (received_at < %(before)s
+           OR received_at <= (SELECT received_at FROM posts WHERE account_id = 0
+                              ORDER BY received_at DESC OFFSET %(kept)s LIMIT 1))
+    ORDER BY received_at LIMIT %(batch)s FOR UPDATE SKIP LOCKED
+);
+
 -- name: get_post_status
 -- A post and the state of its lead, by PostID; for a queued post (an /async URL's), where it
 -- stands and its answer once processed (and its callback, read apart).
