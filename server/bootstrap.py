@@ -493,7 +493,7 @@ async def serve(
                 per_minute=settings.visits_per_minute,
             )
             unattributed = UnattributedSettings(
-                per_minute=settings.unattributed_per_minute, kept=settings.unattributed_kept
+                per_minute=settings.unauthenticated_per_minute, kept=settings.unattributed_kept
             )
             built = await stack.enter_async_context(
                 servicers(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from server.domain.billing.cards import DECLINE_RETRY_SECONDS
-from server.domain.intake.limits import UNATTRIBUTED_KEPT, UNATTRIBUTED_PER_MINUTE
+from server.domain.intake.limits import UNATTRIBUTED_KEPT, UNAUTHENTICATED_PER_MINUTE
 from server.domain.intake.queueing import DEFAULT_MAX_QUEUED
 from server.domain.visits import DEFAULT_RETENTION_DAYS, DEFAULT_VISITS_PER_MINUTE
 
@@ -89,9 +89,10 @@ class Settings:
     # many per account and minute by each process (docs/visits.md)
     visit_retention_days: int = DEFAULT_RETENTION_DAYS
     visits_per_minute: int = DEFAULT_VISITS_PER_MINUTE
-    # posts naming no lead source (anyone can send one): logged at most this many a minute by
-    # each process, and at most this many kept, the oldest swept (docs/receiver.md)
-    unattributed_per_minute: int = UNATTRIBUTED_PER_MINUTE
+    # posts whose credentials did not hold (anyone can send one): logged at most this many per
+    # account a minute by each process; of those naming no lead source, at most this many
+    # kept, the oldest swept (docs/receiver.md, "The post log")
+    unauthenticated_per_minute: int = UNAUTHENTICATED_PER_MINUTE
     unattributed_kept: int = UNATTRIBUTED_KEPT
     # a declined auto-charge is retried under a new key after each delay in turn (seconds)
     auto_charge_retry_seconds: tuple[float, ...] = DECLINE_RETRY_SECONDS
@@ -146,9 +147,10 @@ class Settings:
         if "LEADROUTER_VISITS_PER_MINUTE" in env:
             name = "LEADROUTER_VISITS_PER_MINUTE"
             settings = replace(settings, visits_per_minute=_positive_int(name, env[name]))
-        if "LEADROUTER_UNATTRIBUTED_POSTS_PER_MINUTE" in env:
-            name = "LEADROUTER_UNATTRIBUTED_POSTS_PER_MINUTE"
-            settings = replace(settings, unattributed_per_minute=_positive_int(name, env[name]))
+        if "LEADROUTER_UNAUTHENTICATED_POSTS_PER_MINUTE" in env:
+            name = "LEADROUTER_UNAUTHENTICATED_POSTS_PER_MINUTE"
+            most = _positive_int(name, env[name])
+            settings = replace(settings, unauthenticated_per_minute=most)
         if "LEADROUTER_UNATTRIBUTED_POSTS_KEPT" in env:
             name = "LEADROUTER_UNATTRIBUTED_POSTS_KEPT"
             settings = replace(settings, unattributed_kept=_positive_int(name, env[name]))

@@ -42,16 +42,16 @@ def test_the_environment_sets_the_visits_retention_and_cap() -> None:
         Settings.from_env({"LEADROUTER_VISIT_RETENTION_DAYS": "0"})
 
 
-def test_the_environment_bounds_the_posts_naming_no_source() -> None:
+def test_the_environment_bounds_the_posts_whose_credentials_did_not_hold() -> None:
     default = Settings()
-    assert (default.unattributed_per_minute, default.unattributed_kept) == (600, 100_000)
+    assert (default.unauthenticated_per_minute, default.unattributed_kept) == (600, 100_000)
     settings = Settings.from_env(
         {
-            "LEADROUTER_UNATTRIBUTED_POSTS_PER_MINUTE": "60",
+            "LEADROUTER_UNAUTHENTICATED_POSTS_PER_MINUTE": "60",
             "LEADROUTER_UNATTRIBUTED_POSTS_KEPT": "5000",
         }
     )
-    assert (settings.unattributed_per_minute, settings.unattributed_kept) == (60, 5000)
+    assert (settings.unauthenticated_per_minute, settings.unattributed_kept) == (60, 5000)
     with pytest.raises(ConfigError):
         Settings.from_env({"LEADROUTER_UNATTRIBUTED_POSTS_KEPT": "0"})
 

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 MAX_LEADS_PER_REQUEST = 500
 MAX_FIELDS_PER_LEAD = 500
 
-# Posts naming no known lead source (kept under the reserved account 0, which no key reads)
-# are the one thing anyone may make the server store: each process logs at most this many a
-# minute, with at most this much of the body, and the oldest are swept past this many, or
-# past this age (docs/receiver.md, "The post log").
-UNATTRIBUTED_PER_MINUTE = 600
-UNATTRIBUTED_BODY = 2048
+# Posts whose credentials did not hold are what anyone may make the server store: each
+# process logs at most this many per account (the reserved account 0 for those naming no
+# known lead source) and minute, with at most this much of the body; those of account 0 are
+# swept past this many, or past this age (docs/receiver.md, "The post log").
+UNAUTHENTICATED_PER_MINUTE = 600
+UNAUTHENTICATED_BODY = 2048
 UNATTRIBUTED_KEPT = 100_000
 UNATTRIBUTED_DAYS = 7
 

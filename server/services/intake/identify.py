@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from server.domain import secrets
 from server.domain.catalog.fields import FieldSpec
 from server.domain.catalog.specs import CampaignSpec, Status
-from server.domain.intake.limits import UNATTRIBUTED_PER_MINUTE, over_limits
+from server.domain.intake.limits import UNAUTHENTICATED_PER_MINUTE, over_limits
 from server.domain.intake.screening import ResponseType, Step
 from server.domain.minute_cap import MinuteCap
 from server.errors import Unauthenticated
@@ -54,7 +54,9 @@ class Target:
     fields: list[FieldSpec] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     request_post_id: str = ""  # the post log entry holding the request's body, once logged
-    # whether the post log keeps this request: not one naming no lead source past the cap
+    authenticated: bool = False  # the request's credentials held
+    # whether the post log keeps this request: not one whose credentials did not hold, past
+    # the cap a minute of its account
     logged: bool = True
 
 
@@ -124,14 +126,15 @@ class Identifier:
 
     def __init__(
         self,
-        unattributed_per_minute: int = UNATTRIBUTED_PER_MINUTE,
+        unauthenticated_per_minute: int = UNAUTHENTICATED_PER_MINUTE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        """`unattributed_per_minute`: how many requests naming no lead source this process
-        logs a minute (the rest are answered alike, and not logged)."""
+        """`unauthenticated_per_minute`: how many requests whose credentials did not hold this
+        process logs per account and minute (account 0 for those naming no lead source); the
+        rest are answered alike, and not logged."""
         self._passwords = PasswordCache()
         self._targets = PostTargets()
-        self._unattributed = MinuteCap(unattributed_per_minute)
+        self._unauthenticated = MinuteCap(unauthenticated_per_minute)
         self._clock = clock
 
     async def identified(
@@ -152,8 +155,8 @@ class Identifier:
             await self.identify(conn, submission, target, locate)
         except Refused as exc:
             refused = exc
-        if target.account_id == UNATTRIBUTED:
-            target.logged = self._log_unattributed()
+        if not target.authenticated:
+            target.logged = self._log_unauthenticated(target.account_id)
         if submission.parse_error:
             return Refused(ResponseType.Data_Errors, submission.parse_error)
         too_large = over_limits([len(lead.fields) for lead in submission.leads])
@@ -163,15 +166,18 @@ class Identifier:
             return Refused(ResponseType.Data_Errors, "The request holds no lead")
         return refused
 
-    def _log_unattributed(self) -> bool:
-        """Whether a request naming no lead source is logged: anyone can send one, so each
-        process logs at most `unattributed_per_minute` a minute."""
-        if self._unattributed.take(UNATTRIBUTED, self._clock()):
+    def _log_unauthenticated(self, account_id: int) -> bool:
+        """Whether a request whose credentials did not hold is logged: anyone can send one, so
+        each process logs at most `unauthenticated_per_minute` per account a minute."""
+        if self._unauthenticated.take(account_id, self._clock()):
             return True
-        if self._unattributed.first_refusal(UNATTRIBUTED):
-            most = self._unattributed.per_minute
+        if self._unauthenticated.first_refusal(account_id):
+            most = self._unauthenticated.per_minute
             log.warning(
-                "posts naming no lead source past %d this minute: answered, not logged", most
+                "account %s: posts whose credentials did not hold past %d this minute: "
+                "answered, not logged",
+                account_id,
+                most,
             )
         return False
 
@@ -242,6 +248,7 @@ class Identifier:
         elif not (password_ok or has_key):
             detail = "does not match" if submission.password else "is required"
             raise Refused(ResponseType.No_Account_Found, f"The password {detail}")
+        target.authenticated = True
 
 
 def _lead_type(submission: Submission, target: Target, found: PostTarget) -> None:

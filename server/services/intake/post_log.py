@@ -1,10 +1,10 @@
 """The post log: one entry per posted lead, accepted or not, with the answer and each step's
-outcome and time. The request as it came (up to MAX_LOGGED_BODY bytes; UNATTRIBUTED_BODY for
-a request naming no lead source) is kept once, by the entry of its first lead; the entries of
-its further leads name that entry instead. A queued post (an /async URL's) has an entry of
-its own that keeps the body, and the entries of the leads processed from it name that one.
-Requests naming no lead source are logged up to a cap a minute, and swept
-(`UnattributedRetention`).
+outcome and time. The request as it came (up to MAX_LOGGED_BODY bytes; UNAUTHENTICATED_BODY
+for a request whose credentials did not hold) is kept once, by the entry of its first lead;
+the entries of its further leads name that entry instead. A queued post (an /async URL's)
+has an entry of its own that keeps the body, and the entries of the leads processed from it
+name that one. Requests whose credentials did not hold are logged up to a cap per account a
+minute, and those naming no lead source are swept (`UnattributedRetention`).
 
 Unknown field names, which no step refuses, get a line in the process log too."""
 
@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from server.domain.intake.limits import (
-    UNATTRIBUTED_BODY,
     UNATTRIBUTED_DAYS,
     UNATTRIBUTED_KEPT,
-    UNATTRIBUTED_PER_MINUTE,
+    UNAUTHENTICATED_BODY,
+    UNAUTHENTICATED_PER_MINUTE,
 )
 from server.domain.intake.screening import Step
 from server.services.intake.identify import UNATTRIBUTED, Refused, Target
@@ -47,7 +47,7 @@ def entry(
     """The post log entry of one posted lead; the first of a request keeps its body, unless
     an entry of its own holds it already (a queued post's)."""
     body = submission.raw_request
-    most = UNATTRIBUTED_BODY if target.account_id == UNATTRIBUTED else MAX_LOGGED_BODY
+    most = MAX_LOGGED_BODY if target.authenticated else UNAUTHENTICATED_BODY
     first = index == 0 and not submission.request_post_id
     if first:
         target.request_post_id = outcome.post_id
@@ -91,8 +91,8 @@ async def log(
 
 
 async def keep(conn: Connection, target: Target, logged: lead_store.PostEntry) -> None:
-    """Insert a post log entry, unless its request is one naming no lead source past this
-    process's cap (`Target.logged`): it is answered, and not logged."""
+    """Insert a post log entry, unless its request is one whose credentials did not hold, past
+    this process's cap (`Target.logged`): it is answered, and not logged."""
     if target.logged:
         await lead_store.insert_post(conn, logged)
 
@@ -127,9 +127,10 @@ def unknown_fields(post_id: str, names: Collection[str]) -> None:
 
 @dataclass(frozen=True)
 class UnattributedSettings:
-    """How the post log bounds the requests naming no lead source, which anyone can send."""
+    """How the post log bounds the requests anyone can send: those whose credentials did not
+    hold (a cap per account a minute), and those naming no lead source (swept)."""
 
-    per_minute: int = UNATTRIBUTED_PER_MINUTE  # logged by each process a minute (Identifier)
+    per_minute: int = UNAUTHENTICATED_PER_MINUTE  # by each process, per account (Identifier)
     kept: int = UNATTRIBUTED_KEPT  # the newest kept; older ones are swept
     days: int = UNATTRIBUTED_DAYS  # and none older than this
     sweep_seconds: float = 300.0  # how often the sweep runs

@@ -1,21 +1,26 @@
-"""Posts naming no lead source, on a real database: anyone can send one, so what the post log
-keeps of them is bounded (a cap a minute per process, a short body, a sweep by count and
-age), and the poster is answered alike whether its post was logged or not."""
+"""Posts whose credentials did not hold, on a real database: anyone can send one, so what the
+post log keeps of them is bounded (a cap per account a minute in each process, a short body;
+those naming no lead source swept by count and age), and the poster is answered alike whether
+its post was logged or not."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from server.adapters import zip_codes
-from server.domain.intake.limits import UNATTRIBUTED_BODY
+from server.domain.intake.limits import UNAUTHENTICATED_BODY
 from server.domain.intake.screening import ResponseType
+from server.services.config_apply import ConfigApply
 from server.services.intake.identify import UNATTRIBUTED, Identifier
 from server.services.intake.post_log import UnattributedRetention, UnattributedSettings
 from server.services.intake.requests import PostedLead, Submission
 from server.services.intake.submit import SubmitLeads
 
+EXAMPLE = json.loads((Path(__file__).parents[2] / "examples" / "acme.json").read_text())
 NOW = datetime(2026, 12, 5, 12, 0, 30, tzinfo=UTC)
 LEAD = PostedLead(fields=(("FirstName", "Ann"),))
 
@@ -79,7 +84,7 @@ async def test_a_post_naming_no_source_keeps_only_the_start_of_its_body(pool: An
     body = b"vid=987654321&" + b"x" * 10_000
     answer = (await submitter(pool, per_minute=10).submit(junk(1, body)))[0]
     row = (await logged(pool, answer.post_id))[answer.post_id]
-    assert bytes(row["request_body"]) == body[:UNATTRIBUTED_BODY]
+    assert bytes(row["request_body"]) == body[:UNAUTHENTICATED_BODY]
     assert row["request_truncated"] is True
 
 
@@ -139,3 +144,28 @@ async def test_the_sweep_runs_until_stopped(pool: Any) -> None:
     stop.set()
     await running
     assert await logged(pool, answer.post_id) == {}
+
+
+async def test_wrong_credentials_for_a_real_source_are_capped_per_account(
+    pool: Any, new_account: Any
+) -> None:
+    tenant = await new_account("A tenant")
+    applied = await ConfigApply(pool).apply(tenant.account_id, EXAMPLE)
+    source = str(applied.sources["acme-media"])
+    lid, aid = str(applied.lead_types["auto-insurance"]), str(applied.campaigns["acme-auto-web"])
+
+    def post(password: str, body: bytes = b"body") -> Submission:
+        fields = (("FirstName", "Ann"),)
+        leads = (PostedLead(fields=fields),)
+        return Submission(source, lid, aid, password, leads=leads, raw_request=body)
+
+    submit = submitter(pool, per_minute=1)
+    wrong = [(await submit.submit(post("wrong", b"x" * 5000)))[0] for _ in range(2)]
+    unknown = (await submit.submit(junk(1)))[0]  # account 0 has a cap of its own
+    right = (await submit.submit(post("acme-secret", b"y" * 5000)))[0]
+    assert [a.details for a in wrong] == ["The password does not match"] * 2
+    rows = await logged(pool, wrong[0].post_id, wrong[1].post_id, unknown.post_id, right.post_id)
+    assert set(rows) == {wrong[0].post_id, unknown.post_id, right.post_id}
+    assert rows[wrong[0].post_id]["account_id"] == tenant.account_id
+    assert len(bytes(rows[wrong[0].post_id]["request_body"])) == UNAUTHENTICATED_BODY
+    assert len(bytes(rows[right.post_id]["request_body"])) == 5000  # its source's post: whole
