@@ -452,13 +452,15 @@ def json_bodies(draw: st.DrawFn, known: Known) -> bytes:
             draw(st.lists(st.tuples(names, st.one_of(texts, numbers())), max_size=3))
         )
         leads.append(f'{{"properties":{properties},"fields":{members(draw(pairs_for(known)))}}}')
-    shape = draw(st.integers(0, 5))
+    shape = draw(st.integers(0, 6))
     if shape == 0:
         text = "[" + ",".join(leads) + "]"
     elif shape == 1 and leads:
         text = leads[0]
     elif shape == 2:
         text = draw(json_values())
+    elif shape == 3:  # a flat lead: credentials and fields side by side, as a form's
+        text = members(draw(pairs_for(known)))
     else:
         text = f'{{"source":{source},"leads":[{",".join(leads)}]}}'
     codec = draw(st.sampled_from(JSON_CODECS))
@@ -499,6 +501,30 @@ def many_bodies(draw: st.DrawFn, known: Known, max_leads: int = 300) -> bytes:
 
 
 @st.composite
+def multipart_bodies(draw: st.DrawFn, known: Known) -> bytes:
+    """A multipart/form-data form on the boundary `x` (CONTENT_TYPES declares it), its parts
+    now and then a file, or without a name, or cut short of the closing boundary."""
+    codec = draw(st.sampled_from(["utf-8", "cp1252", "latin-1"]))
+    parts = []
+    for name, value in draw(pairs_for(known)):
+        disposition = f'form-data; name="{name}"'.encode(codec, "replace")
+        kind = draw(st.integers(0, 9))
+        if kind == 0:
+            disposition += b'; filename="lead.txt"'
+        elif kind == 1:
+            disposition = b"form-data"
+        parts.append(
+            b"--x\r\nContent-Disposition: "
+            + disposition
+            + b"\r\n\r\n"
+            + value.encode(codec, "replace")
+            + b"\r\n"
+        )
+    ending = draw(st.sampled_from([b"--x--\r\n", b"--x--", b"", b"--x\r\n"]))
+    return b"".join(parts) + ending
+
+
+@st.composite
 def spoiled(draw: st.DrawFn, body: bytes) -> bytes:
     """`body` with a few bytes replaced, inserted or cut."""
     data = bytearray(body)
@@ -517,7 +543,9 @@ def spoiled(draw: st.DrawFn, body: bytes) -> bytes:
 
 
 def bodies(known: Known) -> st.SearchStrategy[bytes]:
-    structured = st.one_of(form_bodies(known), xml_bodies(known), json_bodies(known))
+    structured = st.one_of(
+        form_bodies(known), xml_bodies(known), json_bodies(known), multipart_bodies(known)
+    )
     boms = st.sampled_from([b"", codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF32_BE])
     return st.one_of(
         structured,

@@ -76,6 +76,21 @@ def test_json_in_any_encoding_is_read_without_an_error(
     read(body, content_type, [], "", False)
 
 
+@fuzz.fuzzing(80)
+@given(
+    body=st.one_of(fuzz.multipart_bodies(KNOWN), fuzz.multipart_bodies(KNOWN).flatmap(fuzz.spoiled))
+)
+def test_multipart_forms_are_read_or_refused_without_an_error(body: bytes) -> None:
+    """A multipart form is read as a form (a lead, perhaps holding no field), or refused with
+    the reason; never half-read."""
+    submission = read(body, "multipart/form-data; boundary=x", [], "", False)
+    if submission.parse_error:
+        assert submission.parse_error.startswith("multipart/form-data error: ")
+        assert submission.leads == ()
+    else:
+        assert len(submission.leads) == 1 and submission.request_format == "urlencoded"
+
+
 @fuzz.fuzzing(30)
 @given(body=fuzz.nested_bodies(), content_type=fuzz.content_types())
 def test_deep_nesting_is_read_without_an_error(body: bytes, content_type: str | None) -> None:
