@@ -4,7 +4,6 @@ sweep that keeps the table bounded (server/domain/visits.py, docs/visits.md)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from server.domain.visits import (
     visit_id_or_new,
 )
 from server.errors import InvalidArgument, NotFound, Violation
+from server.services import sweeps
 from server.storage import visits as store
 from server.storage.database import Pool, transaction
 
@@ -154,8 +154,7 @@ class VisitReads:
 
 class VisitRetention:
     """Deletes visits (and links of leads to them) whose last view is older than the
-    retention period, a batch per transaction. Nothing to lose in a crash: what is due is
-    found again from the data; processes sweeping at once skip each other's rows."""
+    retention period, a batch per transaction (server/services/sweeps.py)."""
 
     def __init__(
         self,
@@ -170,22 +169,10 @@ class VisitRetention:
     async def sweep(self) -> int:
         """Delete everything past the retention period now; how many rows went."""
         before = self._clock() - timedelta(days=self._settings.retention_days)
-        total = 0
-        while True:
-            async with transaction(self._pool) as conn:
-                gone = await store.sweep(conn, before, self._settings.sweep_batch)
-            total += gone
-            if gone == 0:
-                return total
+        batch = self._settings.sweep_batch
+        return await sweeps.sweep(self._pool, lambda conn: store.sweep(conn, before, batch))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep every `sweep_seconds` until `stop` is set."""
-        while not stop.is_set():
-            try:
-                swept = await self.sweep()
-                if swept:
-                    log.info("visits past retention swept: %d rows", swept)
-            except Exception:
-                log.exception("visit sweep failed; trying again at the next round")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._settings.sweep_seconds)
+        seconds = self._settings.sweep_seconds
+        await sweeps.sweep_every(seconds, self.sweep, "visits past retention", stop)

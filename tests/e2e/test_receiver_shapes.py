@@ -77,9 +77,18 @@ async def test_a_get_with_everything_in_the_query_string_inserts_a_lead(
     assert body["LeadIdentifier"] > 0
 
 
-async def test_a_get_insert_and_a_post_insert_store_the_same_lead(
-    http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any
-) -> None:
+async def stored_alike(
+    http: httpx.AsyncClient,
+    new_account: Any,
+    stub_for: Any,
+    pool: Any,
+    method: str = "POST",
+    more: dict[str, str] | None = None,
+    **shape: Any,
+) -> dict[str, Any]:
+    """Post a lead URL-encoded, then by `method` in another shape (each of httpx's request
+    keywords in `shape` made from the lead by a function), to an account that takes the same
+    lead twice: both are stored alike. The second's row."""
     document = copy.deepcopy(EXAMPLE)
     document["sources"][0]["campaigns"][0]["dup_day_max"] = 0  # the same lead twice
     tenant = await new_account()
@@ -91,51 +100,13 @@ async def test_a_get_insert_and_a_post_insert_store_the_same_lead(
         "aid": str(applied.campaigns["acme-auto-web"]),
         "password": "acme-secret",
         **FIELDS,
-        "City": "Las Vegas",
         "Unlisted": "kept",
         "reference": "ref-7",
-        "noSell": "true",
-        "sendDelay": "2",
+        **(more or {}),
     }
-    by_get = (await http.get("/processor/insert/general/json", params=lead)).json()
-    by_post = (await http.post("/processor/insert/general/json", data=lead)).json()
-    assert (by_get["ResponseType"], by_post["ResponseType"]) == ("No_Error", "No_Error")
-    first, second = await lead_rows(pool, by_get["LeadIdentifier"], by_post["LeadIdentifier"])
-    differ = {"id", "post_id", "received_at"}
-    assert {k: v for k, v in first.items() if k not in differ} == {
-        k: v for k, v in second.items() if k not in differ
-    }
-    assert (first["reference"], first["no_sell"], first["extras"]) == (
-        "ref-7",
-        True,
-        {"Unlisted": "kept"},
-    )
-
-
-async def assert_stored_alike(
-    http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any, **shape: Any
-) -> None:
-    """Post a lead URL-encoded, then in another shape (each of httpx.post's keywords in
-    `shape` made from the lead by a function), to an account that takes the same lead twice:
-    both are stored alike."""
-    document = copy.deepcopy(EXAMPLE)
-    document["sources"][0]["campaigns"][0]["dup_day_max"] = 0  # the same lead twice
-    tenant = await new_account()
-    async with stub_for(tenant.api_key) as stub:
-        applied = await stub.ApplyConfig(admin_pb2.ApplyConfigRequest(document=struct(document)))
-    lead = {
-        "vid": applied.sources["acme-media"],
-        "lid": applied.lead_types["auto-insurance"],
-        "aid": applied.campaigns["acme-auto-web"],
-        "password": "acme-secret",
-        **FIELDS,
-        "Unlisted": "kept",
-        "reference": "ref-7",
-    }
-    form = await http.post("/processor/insert/general/json", data=lead)
-    other = await http.post(
-        "/processor/insert/general/json", **{k: make(lead) for k, make in shape.items()}
-    )
+    url = "/processor/insert/general/json"
+    form = await http.post(url, data=lead)
+    other = await http.request(method, url, **{k: make(lead) for k, make in shape.items()})
     assert (form.json()["ResponseType"], other.json()["ResponseType"]) == ("No_Error", "No_Error")
     by_form, by_other = await lead_rows(
         pool, form.json()["LeadIdentifier"], other.json()["LeadIdentifier"]
@@ -145,13 +116,24 @@ async def assert_stored_alike(
         k: v for k, v in by_form.items() if k not in differ
     }
     assert (by_other["reference"], by_other["extras"]) == ("ref-7", {"Unlisted": "kept"})
+    return by_other
+
+
+async def test_a_get_insert_and_a_post_insert_store_the_same_lead(
+    http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any
+) -> None:
+    more = {"City": "Las Vegas", "noSell": "true", "sendDelay": "2"}
+    row = await stored_alike(
+        http, new_account, stub_for, pool, "GET", more, params=lambda lead: lead
+    )
+    assert (row["no_sell"], row["fields"]["City"]) == (True, "Las Vegas")
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain;charset=UTF-8"])
 async def test_a_flat_json_lead_is_stored_as_the_same_lead_posted_as_a_form(
     http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any, content_type: str
 ) -> None:
-    await assert_stored_alike(
+    await stored_alike(
         http,
         new_account,
         stub_for,
@@ -165,7 +147,7 @@ async def test_a_multipart_form_is_stored_as_the_same_lead_posted_url_encoded(
     http: httpx.AsyncClient, new_account: Any, stub_for: Any, pool: Any
 ) -> None:
     """PHP's cURL with its fields given as an array posts multipart/form-data."""
-    await assert_stored_alike(
+    await stored_alike(
         http,
         new_account,
         stub_for,

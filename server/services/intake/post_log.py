@@ -11,7 +11,6 @@ Unknown field names, which no step refuses, get a line in the process log too.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Collection, Sequence
@@ -25,10 +24,11 @@ from server.domain.intake.limits import (
     UNAUTHENTICATED_PER_MINUTE,
 )
 from server.domain.intake.screening import Step
+from server.services import sweeps
 from server.services.intake.identify import UNATTRIBUTED, Refused, Target
 from server.services.intake.requests import PostOutcome, Submission
 from server.storage import leads as lead_store
-from server.storage.database import Connection, Pool, transaction
+from server.storage.database import Connection, Pool
 
 logger = logging.getLogger(__name__)
 
@@ -139,8 +139,7 @@ class UnattributedSettings:
 
 class UnattributedRetention:
     """Deletes the post log entries of requests naming no lead source past their count or
-    age, a batch per transaction. Nothing to lose in a crash: what is due is found again from
-    the data; processes sweeping at once skip each other's rows."""
+    age, a batch per transaction (server/services/sweeps.py)."""
 
     def __init__(
         self,
@@ -156,24 +155,14 @@ class UnattributedRetention:
         """Delete every entry past the count or the age now; how many went."""
         settings = self._settings
         before = self._clock() - timedelta(days=settings.days)
-        total = 0
-        while True:
-            async with transaction(self._pool) as conn:
-                gone = await lead_store.sweep_unattributed_posts(
-                    conn, before, settings.kept, settings.sweep_batch
-                )
-            total += gone
-            if gone == 0:
-                return total
+        return await sweeps.sweep(
+            self._pool,
+            lambda conn: lead_store.sweep_unattributed_posts(
+                conn, before, settings.kept, settings.sweep_batch
+            ),
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep every `sweep_seconds` until `stop` is set."""
-        while not stop.is_set():
-            try:
-                swept = await self.sweep()
-                if swept:
-                    logger.info("posts naming no lead source swept: %d", swept)
-            except Exception:
-                logger.exception("sweeping posts naming no lead source failed; next round")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._settings.sweep_seconds)
+        seconds = self._settings.sweep_seconds
+        await sweeps.sweep_every(seconds, self.sweep, "posts naming no lead source", stop)
