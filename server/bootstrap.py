@@ -177,10 +177,11 @@ async def servicers(
 ) -> AsyncIterator[Servicers]:
     """Every use case on `pool`, delivering through `engine`, behind its servicer, with the
     worker that processes the /async URLs' queued posts, the runner of buyers' auto-charges
-    and the sweep of site visits past their retention running until the block ends (they
-    then finish the work under way). `receiver_url`: the receiver's address as posting
-    instructions show it; `gateway`: the payment gateway cards are charged through (the
-    built-in test gateway unless given); `private_callbacks`: an account may allow its
+    and the sweeps of site visits past their retention and of posts naming no lead source
+    running until the block ends (they then finish the work under way). `receiver_url`: the
+    receiver's address as posting instructions show it; `gateway`: the payment gateway cards
+    are charged through (the built-in test gateway unless given); `unattributed`: the bounds
+    on posts whose credentials did not hold; `private_callbacks`: an account may allow its
     callbacks private addresses (`Settings.private_callbacks_by_account`).
 
     Queued posts are processed on connections of their own (`QueueSettings.connections`),

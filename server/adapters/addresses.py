@@ -15,7 +15,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from server.domain.addresses import SERVER_DELIVERIES, refusal
 
@@ -125,3 +125,18 @@ def checked_blocking(host: str, port: int, allow_private: bool) -> list[str]:
     addresses = resolve_blocking(host, port)
     check(host, addresses, False, SERVER_DELIVERIES)
     return addresses
+
+
+Connected = TypeVar("Connected")
+
+
+def connect_first(addresses: list[str], connect: Callable[[str], Connected]) -> Connected:
+    """`connect` to the first of `addresses` (checked ones) that takes the connection, for a
+    blocking client (SMTP, FTP); the last failure is raised when none does."""
+    error: OSError = OSError("the host resolves to no address")
+    for address in addresses:
+        try:
+            return connect(address)
+        except OSError as exc:
+            error = exc
+    raise error

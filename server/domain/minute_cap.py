@@ -10,7 +10,7 @@ from datetime import datetime
 class MinuteCap:
     """At most `per_minute` events per key in each minute of the clock, counted by this
     process. Used where a flood past it is answered but not recorded (site visits, posts
-    naming no lead source), so that what is stored stays bounded."""
+    whose credentials did not hold), so that what is stored stays bounded."""
 
     per_minute: int
     _minute: int = -1

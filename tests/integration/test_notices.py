@@ -138,16 +138,21 @@ async def send_due(pool: Any, backoff: Backoff, *, allow_private: bool = True) -
             await running
 
 
-async def test_the_worker_sends_notices_over_the_methods_smtp_settings(
-    pool: Any, smtp: tuple[int, Mailbox]
-) -> None:
-    port, mailbox = smtp
-    account, [(lead, send), *_] = await in_flight_sends(pool, leads=1)
+async def smtp_at(pool: Any, account: int, port: int) -> None:
+    """Point the account's delivery methods' notices at an SMTP server on loopback."""
     async with pool.connection() as conn:
         await conn.execute(
             "UPDATE deliveries SET settings = settings || %s WHERE account_id = %s",
             (Jsonb({"smtp_host": "127.0.0.1", "smtp_port": port}), account),
         )
+
+
+async def test_the_worker_sends_notices_over_the_methods_smtp_settings(
+    pool: Any, smtp: tuple[int, Mailbox]
+) -> None:
+    port, mailbox = smtp
+    account, [(lead, send), *_] = await in_flight_sends(pool, leads=1)
+    await smtp_at(pool, account, port)
     await OutcomeWriter(pool).write(outcome(account, lead, send))
     await send_due(pool, Backoff(0.01, 3))
     assert sorted(e.rcpt_tos[0] for e in mailbox.envelopes) == [
@@ -164,11 +169,7 @@ async def test_the_worker_sends_notices_over_the_methods_smtp_settings(
 
 async def test_a_notice_that_cannot_be_sent_fails_after_its_attempts(pool: Any) -> None:
     account, [(lead, send), *_] = await in_flight_sends(pool, leads=1)
-    async with pool.connection() as conn:
-        await conn.execute(
-            "UPDATE deliveries SET settings = settings || %s WHERE account_id = %s",
-            (Jsonb({"smtp_host": "127.0.0.1", "smtp_port": free_port()}), account),
-        )
+    await smtp_at(pool, account, free_port())
     await OutcomeWriter(pool).write(outcome(account, lead, send))
     await send_due(pool, Backoff(0.01, 3))
     assert [row[3:] for row in await notices(pool, account)] == [("failed", 3), ("failed", 3)]
@@ -187,11 +188,7 @@ async def test_a_notice_to_a_private_smtp_host_fails_at_once_and_sends_nothing(
 ) -> None:
     port, mailbox = smtp
     account, [(lead, send), *_] = await in_flight_sends(pool, leads=1)
-    async with pool.connection() as conn:
-        await conn.execute(
-            "UPDATE deliveries SET settings = settings || %s WHERE account_id = %s",
-            (Jsonb({"smtp_host": "127.0.0.1", "smtp_port": port}), account),
-        )
+    await smtp_at(pool, account, port)
     await OutcomeWriter(pool).write(outcome(account, lead, send))
     await send_due(pool, Backoff(0.01, 3), allow_private=False)
     assert [row[3:] for row in await notices(pool, account)] == [("failed", 1), ("failed", 1)]

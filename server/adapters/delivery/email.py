@@ -17,7 +17,7 @@ from concurrent.futures import Executor
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import formatdate
 
-from server.adapters.addresses import AddressRefused, checked_blocking
+from server.adapters.addresses import AddressRefused, checked_blocking, connect_first
 from server.domain.delivery.spec import EmailRequest, TransportResult
 
 ACCEPTED_RCPT = (250, 251)
@@ -44,13 +44,10 @@ class _CheckedSMTP(smtplib.SMTP):
         super().__init__(timeout=timeout)
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        error: OSError = OSError(f"{host} resolves to no address")
-        for address in self._addresses:
-            try:
-                return socket.create_connection((address, port), timeout, self.source_address)
-            except OSError as exc:
-                error = exc
-        raise error
+        return connect_first(
+            self._addresses,
+            lambda address: socket.create_connection((address, port), timeout, self.source_address),
+        )
 
 
 def _send(request: EmailRequest, allow_private: bool) -> TransportResult:
@@ -58,9 +55,7 @@ def _send(request: EmailRequest, allow_private: bool) -> TransportResult:
     try:
         code, reply = _deliver(request, allow_private)
     except AddressRefused as exc:
-        elapsed = (time.perf_counter() - started) * 1000
-        error = f"address refused: {exc}"
-        return TransportResult(None, "", elapsed, error=error, refused=True)
+        return _failed(started, None, f"address refused: {exc}", refused=True)
     except smtplib.SMTPResponseException as exc:
         return _failed(started, exc.smtp_code, _text(exc.smtp_error))
     except smtplib.SMTPRecipientsRefused as exc:
@@ -115,6 +110,8 @@ def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", errors="replace") if isinstance(reply, bytes) else reply
 
 
-def _failed(started: float, status: int | None, error: str) -> TransportResult:
+def _failed(
+    started: float, status: int | None, error: str, *, refused: bool = False
+) -> TransportResult:
     elapsed = (time.perf_counter() - started) * 1000
-    return TransportResult(status=status, body="", elapsed_ms=elapsed, error=error)
+    return TransportResult(status, "", elapsed, error=error, refused=refused)

@@ -14,7 +14,7 @@ import io
 import time
 from concurrent.futures import Executor
 
-from server.adapters.addresses import AddressRefused, checked_blocking
+from server.adapters.addresses import AddressRefused, checked_blocking, connect_first
 from server.domain.delivery.spec import FtpUpload, TransportResult
 
 
@@ -35,9 +35,7 @@ def _upload(request: FtpUpload, allow_private: bool) -> TransportResult:
     try:
         reply = _store(request, allow_private)
     except AddressRefused as exc:
-        error = f"address refused: {exc}"
-        elapsed = (time.perf_counter() - started) * 1000
-        return TransportResult(status=None, body="", elapsed_ms=elapsed, error=error, refused=True)
+        return _failed(started, None, f"address refused: {exc}", refused=True)
     except ftplib.Error as exc:
         text = str(exc)
         return _failed(started, _code(text), f"FTP error: {text}")
@@ -51,7 +49,7 @@ def _store(request: FtpUpload, allow_private: bool) -> str:
     """Log in, change to the directory and STOR the file; the server's reply to the transfer."""
     addresses = checked_blocking(request.host, request.port, allow_private)
     with ftplib.FTP(timeout=request.timeout_seconds) as ftp:
-        _connect(ftp, addresses, request.port)
+        connect_first(addresses, lambda address: ftp.connect(address, request.port))
         ftp.login(request.username, request.password)
         ftp.set_pasv(True)
         if request.directory:
@@ -62,23 +60,13 @@ def _store(request: FtpUpload, allow_private: bool) -> str:
     return reply
 
 
-def _connect(ftp: ftplib.FTP, addresses: list[str], port: int) -> None:
-    """Connect to the first of `addresses` that takes the connection."""
-    error: OSError = OSError("the host resolves to no address")
-    for address in addresses:
-        try:
-            ftp.connect(address, port)
-            return
-        except OSError as exc:
-            error = exc
-    raise error
-
-
 def _code(reply: str) -> int | None:
     head = reply[:3]
     return int(head) if head.isascii() and head.isdigit() else None
 
 
-def _failed(started: float, status: int | None, error: str) -> TransportResult:
+def _failed(
+    started: float, status: int | None, error: str, *, refused: bool = False
+) -> TransportResult:
     elapsed = (time.perf_counter() - started) * 1000
-    return TransportResult(status=status, body="", elapsed_ms=elapsed, error=error)
+    return TransportResult(status, "", elapsed, error=error, refused=refused)
