@@ -50,10 +50,19 @@ async def tenant(pool: Any, allow_private: bool = True) -> tuple[int, int]:
     return created.account_id, ids.sources["acme-media"]
 
 
-async def queue(pool: Any, account: int, source: int, url: str, body: bytes = BODY) -> str:
+async def queue(
+    pool: Any, account: int, source: int, url: str, body: bytes = BODY, aged: str = ""
+) -> str:
+    """Queue a callback; `aged` (an interval) backdates it in the same transaction, so a
+    running sender cannot make its first attempt before it is aged."""
     post_id = str(uuid.uuid4())
     async with transaction(pool) as conn:
         await queue_callback(conn, account, source, post_id, url, "application/json", body)
+        if aged:
+            await conn.execute(
+                "UPDATE callbacks SET created_at = now() - %s::interval WHERE post_id = %s",
+                (aged, post_id),
+            )
     return post_id
 
 
@@ -310,9 +319,7 @@ async def test_a_callback_is_failed_once_three_days_have_passed(
 ) -> None:
     account, source = await tenant(pool)
     receiver.script.append(Reply(500, b"down"))
-    post_id = await queue(pool, account, source, receiver.url())
-    async with pool.connection() as conn:
-        await conn.execute("UPDATE callbacks SET created_at = now() - interval '3 days'")
+    post_id = await queue(pool, account, source, receiver.url(), aged="3 days")
     found = await settled(pool, sender, account, post_id)
     assert found.state is CallbackState.FAILED
     assert [a.outcome for a in found.attempts] == [Outcome.FAILED]
@@ -321,9 +328,8 @@ async def test_a_callback_is_failed_once_three_days_have_passed(
 
 async def test_an_unknown_name_is_retried_not_refused(pool: Any, sender: Callbacks) -> None:
     account, source = await tenant(pool)
-    post_id = await queue(pool, account, source, "http://callback.invalid/hook")
-    async with pool.connection() as conn:  # the last attempt the schedule allows
-        await conn.execute("UPDATE callbacks SET created_at = now() - interval '3 days'")
+    # the last attempt the schedule allows
+    post_id = await queue(pool, account, source, "http://callback.invalid/hook", aged="3 days")
     found = await settled(pool, sender, account, post_id)
     assert found.state is CallbackState.FAILED
     assert found.attempts[0].error.startswith("could not resolve callback.invalid")
