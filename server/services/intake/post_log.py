@@ -1,10 +1,12 @@
 """The post log: one entry per posted lead, accepted or not, with the answer and each step's
-outcome and time. The request as it came (up to MAX_LOGGED_BODY bytes; UNAUTHENTICATED_BODY
-for a request whose credentials did not hold) is kept once, by the entry of its first lead;
-the entries of its further leads name that entry instead. A queued post (an /async URL's)
-has an entry of its own that keeps the body, and the entries of the leads processed from it
-name that one. Requests whose credentials did not hold are logged up to a cap per account a
-minute, and those naming no lead source are swept (`UnattributedRetention`).
+outcome and time. The request as it came, its password removed (up to MAX_LOGGED_BODY bytes;
+UNAUTHENTICATED_BODY for a request whose credentials did not hold), is kept once, by the
+entry of its first lead; the entries of its further leads name that entry instead. A queued
+post (an /async URL's) has an entry of its own that keeps the body, and the entries of the
+leads processed from it name that one.
+
+Requests whose credentials did not hold are logged up to a cap per account a minute, and
+those naming no lead source are swept (`UnattributedRetention`).
 
 Unknown field names, which no step refuses, get a line in the process log too."""
 
@@ -23,6 +25,7 @@ from server.domain.intake.limits import (
     UNAUTHENTICATED_BODY,
     UNAUTHENTICATED_PER_MINUTE,
 )
+from server.domain.intake.post_bodies import without_password
 from server.domain.intake.screening import Step
 from server.services import sweeps
 from server.services.intake.identify import UNATTRIBUTED, Refused, Target
@@ -61,7 +64,7 @@ def entry(
         lead_type_id=target.lead_type_id,
         remote_ip=submission.remote_ip,
         request_format=submission.request_format,
-        request_body=body[:most] if first else b"",
+        request_body=without_password(body)[:most] if first else b"",
         request_truncated=first and len(body) > most,
         lead_index=index,
         request_post_id=None if first else target.request_post_id,
