@@ -21,7 +21,15 @@ from urllib.parse import urlencode
 import grpc
 import yaml
 from google.protobuf.json_format import MessageToDict
-from leadrouter.v1 import admin_pb2, billing_pb2, distribution_pb2, marketplace_pb2, reports_pb2
+from leadrouter.v1 import (
+    admin_pb2,
+    billing_pb2,
+    distribution_pb2,
+    leads_pb2,
+    marketplace_pb2,
+    post_log_pb2,
+    reports_pb2,
+)
 
 from clients.charts import write_daily_chart
 from clients.client import (
@@ -30,6 +38,7 @@ from clients.client import (
     distribution,
     document,
     marketplace,
+    post_log,
     reports,
     struct,
     violations,
@@ -569,6 +578,76 @@ def cmd_ping(args: argparse.Namespace) -> None:
             print(f"  {buyer.client_name} account {buyer.account_id} at {buyer.price}{ref}")
 
 
+POST_OUTCOMES = {
+    "any": post_log_pb2.POST_OUTCOME_FILTER_ANY,
+    "accepted": post_log_pb2.POST_OUTCOME_FILTER_ACCEPTED,
+    "refused": post_log_pb2.POST_OUTCOME_FILTER_REFUSED,
+}
+
+
+def cmd_posts(args: argparse.Namespace) -> None:
+    """The account's post log, newest first, a line per entry: when, the source and campaign,
+    the lead stored, and the answer."""
+    if not args.key:
+        raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
+    request = post_log_pb2.ListPostsRequest(
+        source_id=args.source,
+        campaign_id=args.campaign,
+        outcome=POST_OUTCOMES[args.outcome],
+        page_size=args.limit,
+        page_token=args.page or "",
+    )
+    try:
+        with post_log(args.grpc, args.key) as stub:
+            found = stub.ListPosts(request, timeout=30)
+    except grpc.RpcError as error:
+        raise _rpc_failure(error) from None
+    if args.json:
+        _print_json(MessageToDict(found))
+        return
+    for entry in found.posts:
+        when = entry.received_at.ToDatetime()
+        answer = leads_pb2.ResponseType.Name(entry.response_type)
+        lead = f"lead {entry.lead_id}" if entry.lead_id else "no lead"
+        kind = " ping" if entry.ping else ""
+        print(
+            f"{when:%Y-%m-%d %H:%M:%S} {entry.post_id}{kind} source {entry.source_id} "
+            f"campaign {entry.campaign_id}: {lead}, {answer} {entry.response}".rstrip()
+        )
+    if found.next_page_token:
+        print(f"more: --page {found.next_page_token}")
+
+
+def cmd_post(args: argparse.Namespace) -> None:
+    """One post log entry, by its PostID: the request as it came, the answer, each step."""
+    if not args.key:
+        raise CommandError("an admin API key is required: --key KEY or LEADROUTER_KEY")
+    try:
+        with post_log(args.grpc, args.key) as stub:
+            entry = stub.GetPost(post_log_pb2.GetPostRequest(post_id=args.id), timeout=30)
+    except grpc.RpcError as error:
+        raise _rpc_failure(error) from None
+    if args.json:
+        _print_json(MessageToDict(entry))
+        return
+    when = entry.received_at.ToDatetime()
+    verdict = "accepted" if entry.is_valid else "refused"
+    print(f"Post {entry.post_id} at {when:%Y-%m-%d %H:%M:%S} UTC from {entry.remote_ip}: {verdict}")
+    answer = leads_pb2.ResponseType.Name(entry.response_type)
+    print(f"  {answer}: {entry.response}" if entry.response else f"  {answer}")
+    print(f"  source {entry.source_id}, campaign {entry.campaign_id}, lead {entry.lead_id or '-'}")
+    print(f"  price {entry.price}, lead {entry.lead_index + 1} of its request")
+    if entry.HasField("request_removed_at"):
+        removed = entry.request_removed_at.ToDatetime()
+        print(f"  request ({entry.request_format}): removed {removed:%Y-%m-%d} UTC")
+    else:
+        cut = " (cut at 64 KiB)" if entry.request_truncated else ""
+        print(f"  request ({entry.request_format}){cut}: {entry.request.decode(errors='replace')}")
+    for step in entry.steps:
+        detail = step.detail.replace("\n", "\n      ")
+        print(f"  {step.name}: {step.outcome} ({step.micros} µs){': ' + detail if detail else ''}")
+
+
 # -- serve --------------------------------------------------------------------------------
 
 
@@ -945,6 +1024,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", help="the file to write (default: standard output)")
     _server_options(export)
     export.set_defaults(run=cmd_pull_export)
+
+    posts = commands.add_parser("posts", help="list the post log, newest first")
+    posts.add_argument("--source", type=int, default=0, help="only this lead source's")
+    posts.add_argument("--campaign", type=int, default=0, help="only this campaign's")
+    posts.add_argument("--outcome", choices=sorted(POST_OUTCOMES), default="any")
+    posts.add_argument("--limit", type=int, default=20, help="how many (at most 1000)")
+    posts.add_argument("--page", help="the page a previous listing named after 'more:'")
+    posts.add_argument("--json", action="store_true", help="print them as JSON")
+    _server_options(posts)
+    posts.set_defaults(run=cmd_posts)
+    post = commands.add_parser("post", help="show a post log entry, with its request")
+    post.add_argument("id", help="the PostID")
+    post.add_argument("--json", action="store_true", help="print it as JSON")
+    _server_options(post)
+    post.set_defaults(run=cmd_post)
 
     ping = commands.add_parser("ping", help="show a ping's log and its order")
     ping.add_argument("id", help="the ping's RequestID or OrderID")

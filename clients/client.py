@@ -22,6 +22,7 @@ from leadrouter.v1 import (
     billing_pb2_grpc,
     distribution_pb2_grpc,
     marketplace_pb2_grpc,
+    post_log_pb2_grpc,
     quality_pb2_grpc,
     reports_pb2_grpc,
     visits_pb2_grpc,
@@ -194,6 +195,15 @@ async def marketplace_async(
         yield cast(
             "marketplace_pb2_grpc.MarketplaceServiceAsyncStub",
             marketplace_pb2_grpc.MarketplaceServiceStub(channel),
+        )
+
+
+@contextmanager
+def post_log(target: str, key: str) -> Iterator[post_log_pb2_grpc.PostLogServiceStub]:
+    """A blocking PostLogService stub whose calls carry the key."""
+    with grpc.insecure_channel(target) as channel:
+        yield post_log_pb2_grpc.PostLogServiceStub(
+            grpc.intercept_channel(channel, _KeyInterceptor(key))
         )
 
 

@@ -40,6 +40,7 @@ from server.rpc.in_process import InProcessServer
 from server.rpc.leads import LeadServicer, ping_message, response_message
 from server.rpc.marketplace import MarketplaceServicer
 from server.rpc.portal import PortalServicer
+from server.rpc.post_log import PostLogServicer
 from server.rpc.quality import QualityServicer
 from server.rpc.reports import ReportServicer
 from server.rpc.visits import VisitServicer
@@ -67,7 +68,12 @@ from server.services.intake.instructions import SourceInstructions
 from server.services.intake.offers import EligibleOffers
 from server.services.intake.ping import PingLead
 from server.services.intake.ping_logs import PingLogs
-from server.services.intake.post_log import UnattributedRetention, UnattributedSettings
+from server.services.intake.post_log import (
+    PostBodyRetention,
+    UnattributedRetention,
+    UnattributedSettings,
+)
+from server.services.intake.post_log_reads import PostLogReads
 from server.services.intake.posting import PostAnswer, PostLeads
 from server.services.intake.queue_worker import (
     ProcessedPost,
@@ -177,12 +183,13 @@ async def servicers(
 ) -> AsyncIterator[Servicers]:
     """Every use case on `pool`, delivering through `engine`, behind its servicer, with the
     worker that processes the /async URLs' queued posts, the runner of buyers' auto-charges
-    and the sweeps of site visits past their retention and of posts naming no lead source
-    running until the block ends (they then finish the work under way). `receiver_url`: the
-    receiver's address as posting instructions show it; `gateway`: the payment gateway cards
-    are charged through (the built-in test gateway unless given); `unattributed`: the bounds
-    on posts whose credentials did not hold; `private_callbacks`: an account may allow its
-    callbacks private addresses (`Settings.private_callbacks_by_account`).
+    and the sweeps of site visits past their retention, of posts naming no lead source and
+    of post log bodies past their account's days running until the block ends (they then
+    finish the work under way). `receiver_url`: the receiver's address as posting
+    instructions show it; `gateway`: the payment gateway cards are charged through (the
+    built-in test gateway unless given); `unattributed`: the bounds on posts whose
+    credentials did not hold; `private_callbacks`: an account may allow its callbacks
+    private addresses (`Settings.private_callbacks_by_account`).
 
     Queued posts are processed on connections of their own (`QueueSettings.connections`),
     so that the receiver's answers never wait for a connection behind them
@@ -269,12 +276,14 @@ async def servicers(
         marketplace=MarketplaceServicer(
             MarketplaceCatalog(pool), PackPurchases(pool), AgedLeads(pool)
         ),
+        post_log=PostLogServicer(PostLogReads(pool)),
     )
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     charging = asyncio.create_task(cards.run(stop))
     sweeping = asyncio.create_task(VisitRetention(pool, visits).run(stop))
     pruning = asyncio.create_task(UnattributedRetention(pool, unattributed).run(stop))
+    removing = asyncio.create_task(PostBodyRetention(pool).run(stop))
     folding = asyncio.create_task(ReportFolding(pool).run(stop))
     try:
         yield built
@@ -284,6 +293,7 @@ async def servicers(
         await charging
         await sweeping
         await pruning
+        await removing
         await folding
         await queue_pool.close()
 

@@ -24,6 +24,8 @@ from leadrouter.v1 import (
     marketplace_pb2_grpc,
     portal_pb2,
     portal_pb2_grpc,
+    post_log_pb2,
+    post_log_pb2_grpc,
     quality_pb2,
     quality_pb2_grpc,
     reports_pb2,
@@ -41,6 +43,7 @@ from server.rpc.interceptor import Authenticate, ServiceInterceptor
 from server.rpc.leads import LeadServicer
 from server.rpc.marketplace import MarketplaceServicer
 from server.rpc.portal import PortalServicer
+from server.rpc.post_log import PostLogServicer
 from server.rpc.quality import QualityServicer
 from server.rpc.reports import ReportServicer
 from server.rpc.visits import VisitServicer
@@ -56,6 +59,7 @@ SERVICE_NAMES = (
     visits_pb2.DESCRIPTOR.services_by_name["VisitService"].full_name,
     reports_pb2.DESCRIPTOR.services_by_name["ReportService"].full_name,
     marketplace_pb2.DESCRIPTOR.services_by_name["MarketplaceService"].full_name,
+    post_log_pb2.DESCRIPTOR.services_by_name["PostLogService"].full_name,
 )
 
 
@@ -75,6 +79,7 @@ class Servicers:
     visits: VisitServicer
     reports: ReportServicer
     marketplace: MarketplaceServicer
+    post_log: PostLogServicer
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,7 @@ async def create_server(servicers: Servicers, address: str) -> Served:
         marketplace_pb2_grpc.add_MarketplaceServiceServicer_to_server(
             servicers.marketplace, registrar
         )
+        post_log_pb2_grpc.add_PostLogServiceServicer_to_server(servicers.post_log, registrar)
     health = health_aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     reflection.enable_server_reflection(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
@@ -62,6 +62,7 @@ from server.domain.config.buyers_section import (
     PING_ANSWER,
 )
 from server.domain.delivery.spec import DEFAULT_PING_TIMEOUT_MS, AuthType, DeliveryType, PingSpec
+from server.domain.intake.screening import Step
 from server.domain.matching.criteria import Criterion, CriterionType
 from server.domain.matching.lists import ListEdit, ListItemEdit, StoredDistributionList
 from server.domain.matching.selection import Automation
@@ -394,6 +395,14 @@ def struct(document: dict[str, Any]) -> Struct:
     return message
 
 
+def step_messages(steps: Sequence[Step]) -> list[distribution_pb2.PostStep]:
+    """A post's or ping's steps, as its post log keeps them."""
+    return [
+        distribution_pb2.PostStep(name=s.name, outcome=s.outcome, detail=s.detail, micros=s.micros)
+        for s in steps
+    ]
+
+
 def stamp(target: Timestamp, value: datetime | None) -> None:
     """Set a Timestamp field, or leave it unset for None."""
     if value is not None:
@@ -440,14 +449,16 @@ def account_settings_message(settings: AccountSettings) -> callbacks_pb2.Account
         allow_private_callbacks=settings.allow_private_callbacks,
         max_queued_posts=settings.max_queued_posts or 0,
         queue_limit=settings.queue_limit,
+        post_body_days=settings.post_body_days or 0,
     )
 
 
 def account_settings(message: callbacks_pb2.AccountSettings) -> AccountSettings:
-    """Settings as posted: a limit of 0 is the server's."""
+    """Settings as posted: a limit of 0 is the server's, 0 days keeps bodies for ever."""
     return AccountSettings(
         allow_private_callbacks=message.allow_private_callbacks,
         max_queued_posts=message.max_queued_posts or None,
+        post_body_days=message.post_body_days or None,
     )
 
 

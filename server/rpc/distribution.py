@@ -17,6 +17,7 @@ from server.rpc.convert import (
     decimal_text,
     delivery_account_message,
     stamp,
+    step_messages,
 )
 from server.rpc.interceptor import caller
 from server.services.distribution.auction_settings import CampaignAuctions
@@ -195,12 +196,7 @@ def ping_log_message(found: PingLog) -> distribution_pb2.PingLog:
         will_accept=found.will_accept,
         response_type=found.response_type,  # type: ignore[arg-type]
         response=found.details,
-        steps=[
-            distribution_pb2.PostStep(
-                name=s.name, outcome=s.outcome, detail=s.detail, micros=s.micros
-            )
-            for s in found.steps
-        ],
+        steps=step_messages(found.steps),
         estimated_price=decimal_text(found.price),
         campaign_id=found.campaign_id,
         order_id=found.order_id,

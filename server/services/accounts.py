@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from server.domain import secrets
-from server.domain.accounts import AccountSettings, KeyInfo, Tenant
+from server.domain.accounts import AccountSettings, KeyInfo, Tenant, post_body_days_refusal
 from server.domain.intake.queueing import DEFAULT_MAX_QUEUED, queue_limit_refusal
 from server.errors import FailedPrecondition, InvalidArgument, NotFound, Unauthenticated, Violation
 from server.storage import accounts as store
@@ -93,10 +93,14 @@ class Accounts:
         """Change the settings `changed` names (every one when None): whether the account's
         callbacks may go to private, loopback and link-local addresses
         (server/domain/addresses.py; refused whatever is set on a server that allows none),
-        and its own limit of /async posts waiting (None: the server's)."""
+        its own limit of /async posts waiting (None: the server's), and the days its post
+        log keeps request bodies (None: for ever; `PostBodyRetention` removes them)."""
         refusal = queue_limit_refusal(settings.max_queued_posts)
         if refusal and (changed is None or "max_queued_posts" in changed):
             raise InvalidArgument([Violation("settings.max_queued_posts", refusal)])
+        refusal = post_body_days_refusal(settings.post_body_days)
+        if refusal and (changed is None or "post_body_days" in changed):
+            raise InvalidArgument([Violation("settings.post_body_days", refusal)])
         allowing = changed is None or "allow_private_callbacks" in changed
         if allowing and settings.allow_private_callbacks and not self._private_callbacks:
             raise FailedPrecondition(

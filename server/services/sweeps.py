@@ -1,8 +1,10 @@
-"""Sweeps: deleting what has outlived its keep (site visits past their retention, posts naming
-no lead source past their count or age), a batch per transaction, now and every so often.
+"""Sweeps: deleting or emptying what has outlived its keep (site visits past their retention,
+posts naming no lead source past their count or age, post log bodies past their account's
+days), a batch per transaction, now and every so often.
 
 Nothing to lose in a crash: what is due is found again from the data; processes sweeping at
-once skip each other's rows (each batch's statement takes them `FOR UPDATE SKIP LOCKED`).
+once skip each other's rows (each batch's statement takes them `FOR UPDATE SKIP LOCKED`, or,
+for bodies, locks the account's row first).
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ from server.storage.database import Connection, Pool, transaction
 
 log = logging.getLogger(__name__)
 
-# Deletes up to a batch of rows on the connection; how many went.
+# Deletes (or empties) up to a batch of rows on the connection; how many it took.
 Batch = Callable[[Connection], Awaitable[int]]
 
 
 async def sweep(pool: Pool, batch: Batch) -> int:
-    """Run `batch` in a transaction of its own until one deletes nothing; how many went."""
+    """Run `batch` in a transaction of its own until one takes nothing; how many it took."""
     total = 0
     while True:
         async with transaction(pool) as conn:

@@ -87,6 +87,8 @@ async def update_settings(
         "allow": settings.allow_private_callbacks,
         "set_max_queued": changed is None or "max_queued_posts" in changed,
         "max_queued_posts": settings.max_queued_posts,
+        "set_body_days": changed is None or "post_body_days" in changed,
+        "post_body_days": settings.post_body_days,
     }
     cursor = await conn.execute(q("update_account_settings"), params)
     row = await cursor.fetchone()

@@ -632,6 +632,8 @@ def test_apply_with_a_wrong_key_is_unauthenticated(cli_server: Server, key: str)
         ["instructions"],
         ["offers"],
         ["lead"],
+        ["posts"],
+        ["post"],
         ["report"],
     ],
     ids=lambda command: " ".join(command) or "leadrouter",
@@ -1023,6 +1025,39 @@ def test_lead_shows_where_a_lead_went_and_why(
         )
     )
     assert as_json["sends"] == [] and len(as_json["scan_log"]) == 1
+
+
+def test_posts_and_post_show_the_post_log_with_the_password_removed(
+    cli_server: Server, cli_account: dict[str, Any]
+) -> None:
+    ids = succeeded(apply(cli_server, EXAMPLE, cli_account["api_key"]))
+    form = {
+        "vid": str(ids["sources"]["acme-media"]),
+        "lid": str(ids["lead_types"]["auto-insurance"]),
+        "aid": str(ids["campaigns"]["acme-auto-web"]),
+        "password": "acme-secret",
+    }
+    request = leads_pb2.SubmitLeadsRequest(
+        credentials=leads_pb2.Credentials(**form),
+        leads=[leads_pb2.LeadInput(fields=[leads_pb2.FieldValue(name="Zip", value="no")])],
+        request_format="urlencoded",
+        raw_request="&".join(f"{k}={v}" for k, v in {**form, "Zip": "no"}.items()).encode(),
+    )
+    with grpc.insecure_channel(cli_server.address) as channel:
+        result = leads_pb2_grpc.LeadServiceStub(channel).SubmitLeads(request).results[0]
+    server = ["--grpc", cli_server.address, "--key", cli_account["api_key"]]
+    listed = leadrouter("posts", "--outcome", "refused", *server)
+    assert listed.returncode == 0, listed.stderr
+    line = listed.stdout.splitlines()[0]  # the newest
+    assert result.post_id in line and "no lead, DATA_ERRORS" in line, line
+    shown = leadrouter("post", result.post_id, *server)
+    assert shown.returncode == 0, shown.stderr
+    assert f"Post {result.post_id} at " in shown.stdout and ": refused" in shown.stdout
+    assert "password=REMOVED&Zip=no" in shown.stdout and "acme-secret" not in shown.stdout
+    as_json = succeeded(leadrouter("post", result.post_id, "--json", *server))
+    assert as_json["postId"] == result.post_id and as_json["responseType"] == "DATA_ERRORS"
+    unknown = leadrouter("post", "00000000-0000-0000-0000-000000000001", *server)
+    assert "no post" in failed(unknown)
 
 
 def test_offers_and_lead_show_the_offers_and_a_leads_consent(

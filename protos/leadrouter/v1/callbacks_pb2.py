@@ -26,17 +26,17 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dleadrouter/v1/callbacks.proto\x12\rleadrouter.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x1a\x43reateSigningSecretRequest\x12\x11\n\tsource_id\x18\x01 \x01(\x03\"/\n\x1aRotateSigningSecretRequest\x12\x11\n\tsource_id\x18\x01 \x01(\x03\"b\n\rSigningSecret\x12\x11\n\tsource_id\x18\x01 \x01(\x03\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"a\n\x0f\x41\x63\x63ountSettings\x12\x1f\n\x17\x61llow_private_callbacks\x18\x01 \x01(\x08\x12\x18\n\x10max_queued_posts\x18\x02 \x01(\x05\x12\x13\n\x0bqueue_limit\x18\x03 \x01(\x05\"\x1b\n\x19GetAccountSettingsRequest\"\x81\x01\n\x1cUpdateAccountSettingsRequest\x12\x30\n\x08settings\x18\x01 \x01(\x0b\x32\x1e.leadrouter.v1.AccountSettings\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\xb2\x01\n\x0f\x43\x61llbackAttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x07outcome\x18\x03 \x01(\x0e\x32\x1e.leadrouter.v1.CallbackOutcome\x12\x13\n\x0bhttp_status\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x12\n\nelapsed_ms\x18\x06 \x01(\x01\"\xbf\x02\n\x08\x43\x61llback\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12+\n\x05state\x18\x04 \x01(\x0e\x32\x1c.leadrouter.v1.CallbackState\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fnext_attempt_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06signed\x18\x08 \x01(\x08\x12\x30\n\x08\x61ttempts\x18\t \x03(\x0b\x32\x1e.leadrouter.v1.CallbackAttempt\".\n\x1bListCallbackAttemptsRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t\"J\n\x1cListCallbackAttemptsResponse\x12*\n\tcallbacks\x18\x01 \x03(\x0b\x32\x17.leadrouter.v1.Callback*\xbc\x01\n\rCallbackState\x12\x1e\n\x1a\x43\x41LLBACK_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43\x41LLBACK_STATE_PENDING\x10\x01\x12\x1a\n\x16\x43\x41LLBACK_STATE_SENDING\x10\x02\x12\x1c\n\x18\x43\x41LLBACK_STATE_DELIVERED\x10\x03\x12\x19\n\x15\x43\x41LLBACK_STATE_FAILED\x10\x04\x12\x1a\n\x16\x43\x41LLBACK_STATE_REFUSED\x10\x05*\x8e\x01\n\x0f\x43\x61llbackOutcome\x12 \n\x1c\x43\x41LLBACK_OUTCOME_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43\x41LLBACK_OUTCOME_DELIVERED\x10\x01\x12\x1b\n\x17\x43\x41LLBACK_OUTCOME_FAILED\x10\x02\x12\x1c\n\x18\x43\x41LLBACK_OUTCOME_REFUSED\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dleadrouter/v1/callbacks.proto\x12\rleadrouter.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\x1a\x43reateSigningSecretRequest\x12\x11\n\tsource_id\x18\x01 \x01(\x03\"/\n\x1aRotateSigningSecretRequest\x12\x11\n\tsource_id\x18\x01 \x01(\x03\"b\n\rSigningSecret\x12\x11\n\tsource_id\x18\x01 \x01(\x03\x12\x0e\n\x06secret\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"y\n\x0f\x41\x63\x63ountSettings\x12\x1f\n\x17\x61llow_private_callbacks\x18\x01 \x01(\x08\x12\x18\n\x10max_queued_posts\x18\x02 \x01(\x05\x12\x13\n\x0bqueue_limit\x18\x03 \x01(\x05\x12\x16\n\x0epost_body_days\x18\x04 \x01(\x05\"\x1b\n\x19GetAccountSettingsRequest\"\x81\x01\n\x1cUpdateAccountSettingsRequest\x12\x30\n\x08settings\x18\x01 \x01(\x0b\x32\x1e.leadrouter.v1.AccountSettings\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\xb2\x01\n\x0f\x43\x61llbackAttempt\x12\x0e\n\x06number\x18\x01 \x01(\x05\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x07outcome\x18\x03 \x01(\x0e\x32\x1e.leadrouter.v1.CallbackOutcome\x12\x13\n\x0bhttp_status\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x12\n\nelapsed_ms\x18\x06 \x01(\x01\"\xbf\x02\n\x08\x43\x61llback\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12+\n\x05state\x18\x04 \x01(\x0e\x32\x1c.leadrouter.v1.CallbackState\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fnext_attempt_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06signed\x18\x08 \x01(\x08\x12\x30\n\x08\x61ttempts\x18\t \x03(\x0b\x32\x1e.leadrouter.v1.CallbackAttempt\".\n\x1bListCallbackAttemptsRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t\"J\n\x1cListCallbackAttemptsResponse\x12*\n\tcallbacks\x18\x01 \x03(\x0b\x32\x17.leadrouter.v1.Callback*\xbc\x01\n\rCallbackState\x12\x1e\n\x1a\x43\x41LLBACK_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43\x41LLBACK_STATE_PENDING\x10\x01\x12\x1a\n\x16\x43\x41LLBACK_STATE_SENDING\x10\x02\x12\x1c\n\x18\x43\x41LLBACK_STATE_DELIVERED\x10\x03\x12\x19\n\x15\x43\x41LLBACK_STATE_FAILED\x10\x04\x12\x1a\n\x16\x43\x41LLBACK_STATE_REFUSED\x10\x05*\x8e\x01\n\x0f\x43\x61llbackOutcome\x12 \n\x1c\x43\x41LLBACK_OUTCOME_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43\x41LLBACK_OUTCOME_DELIVERED\x10\x01\x12\x1b\n\x17\x43\x41LLBACK_OUTCOME_FAILED\x10\x02\x12\x1c\n\x18\x43\x41LLBACK_OUTCOME_REFUSED\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'leadrouter.v1.callbacks_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CALLBACKSTATE']._serialized_start=1201
-  _globals['_CALLBACKSTATE']._serialized_end=1389
-  _globals['_CALLBACKOUTCOME']._serialized_start=1392
-  _globals['_CALLBACKOUTCOME']._serialized_end=1534
+  _globals['_CALLBACKSTATE']._serialized_start=1225
+  _globals['_CALLBACKSTATE']._serialized_end=1413
+  _globals['_CALLBACKOUTCOME']._serialized_start=1416
+  _globals['_CALLBACKOUTCOME']._serialized_end=1558
   _globals['_CREATESIGNINGSECRETREQUEST']._serialized_start=115
   _globals['_CREATESIGNINGSECRETREQUEST']._serialized_end=162
   _globals['_ROTATESIGNINGSECRETREQUEST']._serialized_start=164
@@ -44,17 +44,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SIGNINGSECRET']._serialized_start=213
   _globals['_SIGNINGSECRET']._serialized_end=311
   _globals['_ACCOUNTSETTINGS']._serialized_start=313
-  _globals['_ACCOUNTSETTINGS']._serialized_end=410
-  _globals['_GETACCOUNTSETTINGSREQUEST']._serialized_start=412
-  _globals['_GETACCOUNTSETTINGSREQUEST']._serialized_end=439
-  _globals['_UPDATEACCOUNTSETTINGSREQUEST']._serialized_start=442
-  _globals['_UPDATEACCOUNTSETTINGSREQUEST']._serialized_end=571
-  _globals['_CALLBACKATTEMPT']._serialized_start=574
-  _globals['_CALLBACKATTEMPT']._serialized_end=752
-  _globals['_CALLBACK']._serialized_start=755
-  _globals['_CALLBACK']._serialized_end=1074
-  _globals['_LISTCALLBACKATTEMPTSREQUEST']._serialized_start=1076
-  _globals['_LISTCALLBACKATTEMPTSREQUEST']._serialized_end=1122
-  _globals['_LISTCALLBACKATTEMPTSRESPONSE']._serialized_start=1124
-  _globals['_LISTCALLBACKATTEMPTSRESPONSE']._serialized_end=1198
+  _globals['_ACCOUNTSETTINGS']._serialized_end=434
+  _globals['_GETACCOUNTSETTINGSREQUEST']._serialized_start=436
+  _globals['_GETACCOUNTSETTINGSREQUEST']._serialized_end=463
+  _globals['_UPDATEACCOUNTSETTINGSREQUEST']._serialized_start=466
+  _globals['_UPDATEACCOUNTSETTINGSREQUEST']._serialized_end=595
+  _globals['_CALLBACKATTEMPT']._serialized_start=598
+  _globals['_CALLBACKATTEMPT']._serialized_end=776
+  _globals['_CALLBACK']._serialized_start=779
+  _globals['_CALLBACK']._serialized_end=1098
+  _globals['_LISTCALLBACKATTEMPTSREQUEST']._serialized_start=1100
+  _globals['_LISTCALLBACKATTEMPTSREQUEST']._serialized_end=1146
+  _globals['_LISTCALLBACKATTEMPTSRESPONSE']._serialized_start=1148
+  _globals['_LISTCALLBACKATTEMPTSRESPONSE']._serialized_end=1222
 # @@protoc_insertion_point(module_scope)

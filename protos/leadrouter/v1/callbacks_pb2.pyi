@@ -159,6 +159,7 @@ class AccountSettings(_message.Message):
     ALLOW_PRIVATE_CALLBACKS_FIELD_NUMBER: _builtins.int
     MAX_QUEUED_POSTS_FIELD_NUMBER: _builtins.int
     QUEUE_LIMIT_FIELD_NUMBER: _builtins.int
+    POST_BODY_DAYS_FIELD_NUMBER: _builtins.int
     allow_private_callbacks: _builtins.bool
     """Callbacks may go to private, loopback and link-local addresses (never to unspecified,
     multicast or reserved ones). Off by default. A server run with
@@ -173,16 +174,22 @@ class AccountSettings(_message.Message):
     """
     queue_limit: _builtins.int
     """Output only: the limit that applies (max_queued_posts, or the server's)."""
+    post_body_days: _builtins.int
+    """Days the post log keeps a request's body (consumer data as it came) before removing it;
+    the entry stays (who posted, when, the answer, each step). 0: kept for ever. At most
+    3,650. Bodies of queued posts not yet processed are kept until they are.
+    """
     def __init__(
         self,
         *,
         allow_private_callbacks: _builtins.bool = ...,
         max_queued_posts: _builtins.int = ...,
         queue_limit: _builtins.int = ...,
+        post_body_days: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_private_callbacks", b"allow_private_callbacks", "max_queued_posts", b"max_queued_posts", "queue_limit", b"queue_limit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allow_private_callbacks", b"allow_private_callbacks", "max_queued_posts", b"max_queued_posts", "post_body_days", b"post_body_days", "queue_limit", b"queue_limit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -106,3 +106,44 @@ class PingLog:
     used_at: datetime | None = None
     lead_id: int = 0
     reserved: tuple[ReservedBuyer, ...] = ()
+
+
+@dataclass(frozen=True)
+class LoggedPost:
+    """A post log entry as ListPosts and GetPost show it: the request (GetPost only; the
+    body of the entry that keeps it), the answer and each step."""
+
+    post_id: str
+    received_at: datetime
+    source_id: int
+    campaign_id: int
+    lead_type_id: int
+    remote_ip: str
+    request_format: str
+    lead_index: int
+    request_post_id: str  # the entry keeping the request's body, when another one
+    request: bytes
+    request_truncated: bool
+    request_removed_at: datetime | None
+    is_valid: bool
+    response_type: int  # ResponseType
+    details: str
+    lead_id: int
+    price: Decimal
+    ping: bool
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class PostLogQuery:
+    """Which entries of an account ListPosts shows, newest first: from a page's position
+    (`before_at`, `before_id`: the last entry shown; None for the first page)."""
+
+    source_id: int = 0
+    campaign_id: int = 0
+    valid: bool | None = None
+    received_after: datetime | None = None
+    received_before: datetime | None = None
+    limit: int = 100
+    before_at: datetime | None = None
+    before_id: str = ""

@@ -6,7 +6,8 @@ post (an /async URL's) has an entry of its own that keeps the body, and the entr
 leads processed from it name that one.
 
 Requests whose credentials did not hold are logged up to a cap per account a minute, and
-those naming no lead source are swept (`UnattributedRetention`).
+those naming no lead source are swept (`UnattributedRetention`). An account may have its
+bodies removed after a number of days (`PostBodyRetention`).
 
 Unknown field names, which no step refuses, get a line in the process log too."""
 
@@ -31,7 +32,8 @@ from server.services import sweeps
 from server.services.intake.identify import UNATTRIBUTED, Refused, Target
 from server.services.intake.requests import PostOutcome, Submission
 from server.storage import leads as lead_store
-from server.storage.database import Connection, Pool
+from server.storage import post_log as post_log_store
+from server.storage.database import Connection, Pool, statements
 
 logger = logging.getLogger(__name__)
 
@@ -169,3 +171,30 @@ class UnattributedRetention:
         """Sweep every `sweep_seconds` until `stop` is set."""
         seconds = self._settings.sweep_seconds
         await sweeps.sweep_every(seconds, self.sweep, "posts naming no lead source", stop)
+
+
+class PostBodyRetention:
+    """Removes request bodies from the post log once their account's post_body_days have
+    passed (AccountSettings), a batch per transaction, account by account; the entries stay.
+    Each account's removal goes forward from where it stopped, so each body is read once."""
+
+    def __init__(self, pool: Pool, batch: int = 1000, sweep_seconds: float = 300.0) -> None:
+        self._pool = pool
+        self._batch = batch
+        self._seconds = sweep_seconds
+
+    async def sweep(self) -> int:
+        """Remove every body due now; how many entries were passed."""
+        async with statements(self._pool) as conn:
+            due = await post_log_store.accounts_removing_bodies(conn)
+        total = 0
+        for account in due:
+            total += await sweeps.sweep(self._pool, self._remover(account))
+        return total
+
+    def _remover(self, due: post_log_store.BodiesDue) -> sweeps.Batch:
+        return lambda conn: post_log_store.remove_bodies(conn, due, self._batch)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Sweep every `sweep_seconds` until `stop` is set."""
+        await sweeps.sweep_every(self._seconds, self.sweep, "post log bodies past their days", stop)

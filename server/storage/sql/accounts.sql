@@ -43,15 +43,18 @@ WHERE account_id = %(account_id)s AND id = %(id)s
 
 -- name: get_account_settings
 -- The settings an account's admin may change.
-SELECT allow_private_callbacks, max_queued_posts FROM accounts
+SELECT allow_private_callbacks, max_queued_posts, post_body_days FROM accounts
 WHERE account_id = %(account_id)s;
 
 -- name: update_account_settings
--- Change the settings named by set_allow and set_max_queued; the settings after.
+-- Change the settings named by set_allow, set_max_queued and set_body_days; the settings
+-- after.
 UPDATE accounts
 SET allow_private_callbacks = CASE WHEN %(set_allow)s THEN %(allow)s::boolean
                                    ELSE allow_private_callbacks END,
     max_queued_posts = CASE WHEN %(set_max_queued)s THEN %(max_queued_posts)s::integer
-                            ELSE max_queued_posts END
+                            ELSE max_queued_posts END,
+    post_body_days = CASE WHEN %(set_body_days)s THEN %(post_body_days)s::integer
+                          ELSE post_body_days END
 WHERE account_id = %(account_id)s
-RETURNING allow_private_callbacks, max_queued_posts;
+RETURNING allow_private_callbacks, max_queued_posts, post_body_days;
