@@ -45,7 +45,7 @@ ORDER BY account_id;
 -- UPDATE so that posts inserted meanwhile (whose foreign key shares it) do not wait: one
 -- process removes an account's bodies at a time.
 WITH account AS (
-    SELECT account_id, post_bodies_removed_before AS since
+    SELECT account_id, coalesce(post_bodies_removed_before, '-infinity') AS since
     FROM accounts WHERE account_id = %(account_id)s
     FOR NO KEY UPDATE
 ), bound AS (
