@@ -585,7 +585,8 @@ async def _incoming(
     if kind is None:
         return _error("json", 404, "Data_Errors", "The response type must be json or xml")
     remote_ip = request.client.host if request.client else ""
-    message = forms.to_request(submission, body, remote_ip)
+    raw = forms.kept_request(body, request.scope.get("query_string", b""))
+    message = forms.to_request(submission, raw, remote_ip)
     message.wait_for_sends = endpoint.wait_for_sends
     message.sale_kind = endpoint.sale_kind
     return _Incoming(message, kind)

@@ -268,6 +268,12 @@ def parse_submission(
     return _submission(first[0], first[1], query, bearer_key)
 
 
+def kept_request(body: bytes, query_string: bytes) -> bytes:
+    """What the post log keeps as a request: its body, or, for a post that sent none (a GET,
+    whose lead is its query string), its query string as it came."""
+    return body if body.strip() else query_string
+
+
 def to_request(sub: Submission, raw: bytes, remote_ip: str) -> leads_pb2.SubmitLeadsRequest:
     """The gRPC request for a submission; `raw` is the body as received, for the post log."""
     credentials = sub.credentials

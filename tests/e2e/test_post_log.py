@@ -156,6 +156,21 @@ async def test_posts_are_listed_newest_first_and_read_whole_with_the_password_re
     assert kept["leads"][1]["fields"]["Email"] == "p4@example.com"
 
 
+async def test_a_get_posts_query_string_is_kept_as_its_request(
+    http: httpx.AsyncClient, log: Any, tenant: Poster
+) -> None:
+    """A GET sends its lead in the query string: that is the request the log shows."""
+    answer = await http.get("/processor/insert/general/json", params={**tenant.form, **lead(1)})
+    assert answer.status_code == 200, answer.text
+    entry = await log.GetPost(
+        post_log_pb2.GetPostRequest(post_id=answer.json()["PostID"]), metadata=key(tenant.key)
+    )
+    assert entry.request.startswith(f"vid={tenant.form['vid']}&".encode())
+    assert b"password=REMOVED&FirstName=Ann" in entry.request and entry.is_valid
+    sent = answer.request.url.query  # the query string as it went, bytes
+    assert entry.request == sent.replace(PASSWORD.encode(), b"REMOVED")
+
+
 async def test_the_log_is_read_a_page_at_a_time(
     http: httpx.AsyncClient, log: Any, tenant: Poster
 ) -> None:
