@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from server.domain.intake.records import LoggedPost, PostLogQuery
 from server.domain.intake.screening import Step
 from server.storage.database import Connection
-from server.storage.queries import Row, fetch_all, fetch_one
+from server.storage.queries import Row, fetch_all, fetch_one, q
 
 _FIRST_ID = "ffffffff-ffff-ffff-ffff-ffffffffffff"  # above every id, for the first page
 _LOWEST_ID = "00000000-0000-0000-0000-000000000000"
@@ -84,7 +84,20 @@ async def accounts_removing_bodies(conn: Connection) -> list[BodiesDue]:
 
 async def remove_bodies(conn: Connection, due: BodiesDue, batch: int) -> int:
     """Remove the bodies of about a batch of the account's entries due, from where the last
-    removal stopped; how many entries it passed (0: none is due)."""
-    params = {"account_id": due.account_id, "due_before": due.due_before, "batch": batch}
-    row = await fetch_one(conn, "remove_post_bodies", params)
-    return int(row["passed"]) if row else 0
+    removal stopped, in the caller's transaction; how many entries it passed (0: none is
+    due). A processed queued post's stored request goes with its body."""
+    account = {"account_id": due.account_id}
+    params = {**account, "due_before": due.due_before, "batch": batch}
+    row = await fetch_one(conn, "lock_post_body_removal", params)
+    if row is None:
+        return 0
+    since, upto = row["since"] or _FIRST, row["upto"]
+    if upto <= since:
+        return 0
+    span = {**account, "since": since, "upto": upto}
+    counted = await fetch_one(conn, "count_posts_between", span)
+    emptied = [r["id"] for r in await fetch_all(conn, "empty_post_bodies", span)]
+    if emptied:
+        await conn.execute(q("empty_queued_requests"), {**account, "ids": emptied})
+    await conn.execute(q("mark_post_bodies_removed"), {**account, "upto": upto})
+    return int(counted["n"]) if counted else 0
