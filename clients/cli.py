@@ -545,6 +545,13 @@ def cmd_pull_export(args: argparse.Namespace) -> None:
         sys.stdout.write(exported.csv)
 
 
+def _print_steps(steps: Any) -> None:
+    """A post's or ping's steps, a line each, with their time."""
+    for step in steps:
+        detail = step.detail.replace("\n", "\n      ")
+        print(f"  {step.name}: {step.outcome} ({step.micros} µs){': ' + detail if detail else ''}")
+
+
 def cmd_ping(args: argparse.Namespace) -> None:
     """A ping's log, by its RequestID or OrderID: the answer, each step and the order."""
     if not args.key:
@@ -562,9 +569,7 @@ def cmd_ping(args: argparse.Namespace) -> None:
     print(f"Ping {found.request_id} at {when:%Y-%m-%d %H:%M:%S} UTC: {accepted}")
     print(f"  {found.response}")
     print(f"  request: {found.request.decode(errors='replace')}")
-    for step in found.steps:
-        detail = step.detail.replace("\n", "\n      ")
-        print(f"  {step.name}: {step.outcome} ({step.micros} µs){': ' + detail if detail else ''}")
+    _print_steps(found.steps)
     if found.order_id:
         expires = found.order_expires_on.ToDatetime()
         used = (
@@ -643,9 +648,7 @@ def cmd_post(args: argparse.Namespace) -> None:
     else:
         cut = " (cut at 64 KiB)" if entry.request_truncated else ""
         print(f"  request ({entry.request_format}){cut}: {entry.request.decode(errors='replace')}")
-    for step in entry.steps:
-        detail = step.detail.replace("\n", "\n      ")
-        print(f"  {step.name}: {step.outcome} ({step.micros} µs){': ' + detail if detail else ''}")
+    _print_steps(entry.steps)
 
 
 # -- serve --------------------------------------------------------------------------------

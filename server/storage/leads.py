@@ -111,6 +111,13 @@ class SourceLead:
     qc_rejected: bool
 
 
+def stored_steps(stored: Sequence[dict[str, Any]]) -> tuple[Step, ...]:
+    """A post log entry's steps as `step_json` stored them."""
+    return tuple(
+        Step(s["name"], s["outcome"], s.get("detail", ""), s.get("micros", 0)) for s in stored
+    )
+
+
 def step_json(step: Step) -> dict[str, Any]:
     """A step as the post log stores it: what `dataclasses.asdict` gives, without its deep
     copy of every value (a post has about seven steps)."""

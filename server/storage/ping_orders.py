@@ -19,8 +19,8 @@ from server.domain.catalog.fields import Value
 from server.domain.intake.offers import Offered
 from server.domain.intake.ping import StoredOrder
 from server.domain.intake.records import PingLog, ReservedBuyer
-from server.domain.intake.screening import Step
 from server.storage.database import Connection
+from server.storage.leads import stored_steps
 from server.storage.offers import offer_from_json, offer_json
 from server.storage.queries import fetch_all, fetch_one, q
 
@@ -183,10 +183,7 @@ async def ping_log(conn: Connection, account_id: int, ping_id: str) -> PingLog |
         will_accept=row["is_valid"],
         response_type=row["response_type"],
         details=row["response_details"],
-        steps=tuple(
-            Step(s["name"], s["outcome"], s.get("detail", ""), s.get("micros", 0))
-            for s in row["steps"]
-        ),
+        steps=stored_steps(row["steps"]),
         price=row["price"],
         campaign_id=row["campaign_id"] or 0,
         order_id=str(row["order_id"]) if row["order_id"] else "",

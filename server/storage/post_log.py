@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from server.domain.intake.records import LoggedPost, PostLogQuery
-from server.domain.intake.screening import Step
 from server.storage.database import Connection
+from server.storage.leads import stored_steps
 from server.storage.queries import Row, fetch_all, fetch_one, q
 
 _FIRST_ID = "ffffffff-ffff-ffff-ffff-ffffffffffff"  # above every id, for the first page
@@ -37,10 +37,7 @@ def _logged(row: Row) -> LoggedPost:
         lead_id=row["lead_id"] or 0,
         price=row["price"],
         ping=row["ping"],
-        steps=tuple(
-            Step(s["name"], s["outcome"], s.get("detail", ""), s.get("micros", 0))
-            for s in row["steps"]
-        ),
+        steps=stored_steps(row["steps"]),
     )
 
 

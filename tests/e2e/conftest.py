@@ -6,15 +6,17 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import zeep
 from leadrouter.v1 import admin_pb2
 
 from clients.client import admin_async, struct
-from server.bootstrap import distribution, servicers, soap
+from server.bootstrap import distribution, receiver, servicers, soap
 from server.config import Settings
 from server.rpc.app import Served, create_server
 from server.services.accounts import Accounts, NewAccount
@@ -73,6 +75,18 @@ async def served(pool: Any, distributor: Distributor) -> AsyncIterator[Served]:
         served = await create_server(built, "127.0.0.1:0")
         yield served
         await served.server.stop(None)
+
+
+@pytest.fixture
+async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
+    """The receiver as `serve` runs it (the lead service in process), redirects not followed;
+    a module may define its own."""
+    settings = replace(Settings(), receiver_address="127.0.0.1:0")
+    async with (
+        receiver(settings, served.local) as address,
+        httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client,
+    ):
+        yield client
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -17,19 +17,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import admin_pb2, callbacks_pb2, leads_pb2, post_log_pb2, post_log_pb2_grpc
 
 from clients.client import struct
-from server.bootstrap import receiver
-from server.config import Settings
-from server.rpc.app import Served
 from tests.e2e.conftest import EXAMPLE
+from tests.e2e.test_receiver_distribution import LEAD
 
-LEAD = {
-    "FirstName": "Ann",
-    "LastName": "Lee",
-    "Email": "ann@example.com",
-    "Phone": "(702) 555-0100",
-    "Zip": "89101",
-    "Age": "30",
-}
 PASSWORD = "acme-secret"
 
 
@@ -45,16 +35,6 @@ class Poster:
     form: dict[str, str]  # vid, lid, aid and password
     source: int
     campaign: int
-
-
-@pytest.fixture
-async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    settings = replace(Settings(), receiver_address="127.0.0.1:0")
-    async with (
-        receiver(settings, served.local) as address,
-        httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client,
-    ):
-        yield client
 
 
 @pytest.fixture

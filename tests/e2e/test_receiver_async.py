@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +18,7 @@ from leadrouter.v1 import callbacks_pb2
 
 from server.bootstrap import receiver, servicers
 from server.config import Settings
-from server.rpc.app import Served, create_server
+from server.rpc.app import create_server
 from server.services.distribution.engine import Distributor
 from tests.e2e.conftest import QUEUE
 from tests.e2e.test_receiver_distribution import LEAD, Tenant, buyer, transfer_buyer
@@ -30,17 +29,6 @@ INSERT_KINDS = ("general", "returnsends", "transfer", "manualredirect", "autored
 FORMS = {"urlencoded": "json", "get": "xml", "json": "json", "xml": "xml"}
 CALL = {"ivrnumber": "8005550100", "callduration": "95"}
 QUEUED_KEYS = ["QueueSuccessful", "PostID", "ResponseDetails", "StatusURL"]
-
-
-@pytest.fixture
-async def http(served: Served) -> AsyncIterator[httpx.AsyncClient]:
-    """The receiver as `serve` runs it (the lead service in process); redirects not followed."""
-    settings = replace(Settings(), receiver_address="127.0.0.1:0")
-    async with (
-        receiver(settings, served.local) as address,
-        httpx.AsyncClient(base_url=f"http://{address}", timeout=30) as client,
-    ):
-        yield client
 
 
 @pytest.fixture
