@@ -3,7 +3,6 @@ A card's number and security code pass from the request to the use case and nowh
 
 from __future__ import annotations
 
-from datetime import UTC
 from decimal import Decimal
 from typing import Any, TypeAlias
 
@@ -11,7 +10,7 @@ from leadrouter.v1 import billing_pb2, billing_pb2_grpc
 
 from server.domain.billing.cards import Billing, Card, CardCharge, StoredCard, expiry
 from server.domain.billing.ledger import Balance, BillingSettings, EntryKind, LedgerEntry, cents
-from server.rpc.convert import stamp
+from server.rpc.convert import moment, stamp
 from server.rpc.interceptor import caller
 from server.services.billing.cards import Cards
 from server.services.billing.ledger import Ledger
@@ -165,12 +164,11 @@ class BillingServicer(billing_pb2_grpc.BillingServiceServicer):
     async def ListLedgerEntries(
         self, request: billing_pb2.ListLedgerEntriesRequest, context: Context
     ) -> billing_pb2.ListLedgerEntriesResponse:
-        start = request.__getattribute__("from")  # `from` is a Python keyword
         page = await self._ledger.entries(
             _account(),
             request.client_id,
-            start.ToDatetime(tzinfo=UTC) if request.HasField("from") else None,
-            request.to.ToDatetime(tzinfo=UTC) if request.HasField("to") else None,
+            moment(request, "from"),  # `from` is a Python keyword: read by name
+            moment(request, "to"),
             request.page_size,
             request.after_entry_id,
         )

@@ -896,11 +896,16 @@ def delivery_account_spec(
     )
 
 
-def _moment(message: buyers_pb2.Order, name: Literal["start", "end"]) -> datetime | None:
+def moment(message: Any, name: str, where: str = "") -> datetime | None:
+    """A Timestamp field as a UTC datetime, None when unset; InvalidArgument (at `where`, else
+    the field's name) for one outside the years 1 to 9999 that protobuf's Timestamp allows."""
     if not message.HasField(name):
         return None
-    moment: datetime = getattr(message, name).ToDatetime(tzinfo=UTC)
-    return moment
+    try:
+        found: datetime = getattr(message, name).ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as error:
+        raise InvalidArgument([Violation(where or name, str(error))]) from None
+    return found
 
 
 def order_edit(message: buyers_pb2.Order, where: str = "order") -> OrderEdit:
@@ -909,8 +914,8 @@ def order_edit(message: buyers_pb2.Order, where: str = "order") -> OrderEdit:
         id=message.id,
         client_id=message.client_id,
         key=message.key or None,
-        start=_moment(message, "start"),
-        end=_moment(message, "end"),
+        start=moment(message, "start", f"{where}.start"),
+        end=moment(message, "end", f"{where}.end"),
         status=OrderStatus.Open if status is OrderStatus.Unspecified else status,
         renewal=_enum(Renewal, message.renewal, f"{where}.renewal"),
         auto_charge=message.auto_charge,

@@ -4,11 +4,9 @@ cases (records, pack purchases, aged leads and data pulls)."""
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeAlias, TypeVar
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import buyers_pb2, marketplace_pb2, marketplace_pb2_grpc
 
 from server.domain.catalog.rules import Operator
@@ -22,7 +20,7 @@ from server.domain.sales.marketplace import (
     PromoCode,
 )
 from server.errors import InvalidArgument, Violation
-from server.rpc.convert import decimal_text, order_message, stamp
+from server.rpc.convert import decimal_text, moment, order_message, stamp
 from server.rpc.interceptor import caller
 from server.services.marketplace.aged import AgedLeads, AgedSearch, PullEdit
 from server.services.marketplace.catalog import MarketplaceCatalog
@@ -54,13 +52,6 @@ def _money(text: str, where: str) -> Decimal:
     if not amount.is_finite():
         raise InvalidArgument([Violation(where, f"{text[:30]!r} is not a decimal number")])
     return amount
-
-
-def _moment(message: Any, name: str) -> datetime | None:
-    if not message.HasField(name):
-        return None
-    stamp_: Timestamp = getattr(message, name)
-    return stamp_.ToDatetime(tzinfo=UTC)
 
 
 def criteria_of(messages: Any, where: str = "criteria") -> tuple[Criterion, ...]:
@@ -109,7 +100,7 @@ def pack_of(message: marketplace_pb2.LeadPack) -> LeadPack:
         lead_category_id=message.lead_category_id,
         pack_category_id=message.pack_category_id,
         reseller_id=message.reseller_id,
-        expires_at=_moment(message, "expires_at"),
+        expires_at=moment(message, "expires_at"),
         start_day=message.start_day,
         end_day=message.end_day,
         order_min=message.order_min,
@@ -152,7 +143,7 @@ def promo_of(message: marketplace_pb2.PromoCode) -> PromoCode:
         money_value=_money(message.money_value, "money_value"),
         percent_value=_money(message.percent_value, "percent_value"),
         reseller_id=message.reseller_id,
-        expires_at=_moment(message, "expires_at"),
+        expires_at=moment(message, "expires_at"),
         use_limit=message.use_limit,
         client_id=message.client_id,
         pack_ids=tuple(message.pack_ids),

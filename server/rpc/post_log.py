@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any, TypeAlias
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from leadrouter.v1 import post_log_pb2, post_log_pb2_grpc
 
 from server.domain.intake.records import LoggedPost, PostLogQuery
 from server.errors import InvalidArgument, Violation
-from server.rpc.convert import decimal_text, stamp, step_messages
+from server.rpc.convert import decimal_text, moment, stamp, step_messages
 from server.rpc.interceptor import caller
 from server.services.intake.post_log_reads import PostLogReads
 
@@ -48,13 +46,6 @@ def entry_message(found: LoggedPost) -> post_log_pb2.PostLogEntry:
     return message
 
 
-def _time(message: Any, name: str) -> Any:
-    if not message.HasField(name):
-        return None
-    value: Timestamp = getattr(message, name)
-    return value.ToDatetime(tzinfo=UTC)
-
-
 class PostLogServicer(post_log_pb2_grpc.PostLogServiceServicer):
     """The post log of the caller's account."""
 
@@ -70,8 +61,8 @@ class PostLogServicer(post_log_pb2_grpc.PostLogServiceServicer):
             source_id=request.source_id,
             campaign_id=request.campaign_id,
             valid=_VALID[request.outcome],
-            received_after=_time(request, "received_after"),
-            received_before=_time(request, "received_before"),
+            received_after=moment(request, "received_after"),
+            received_before=moment(request, "received_before"),
             limit=request.page_size,
         )
         found, token = await self._reads.list(caller().account_id, query, request.page_token)

@@ -395,3 +395,14 @@ async def test_a_sale_logged_by_hand_charges_the_ledger(billed: Any) -> None:
         "-12.35",
     )
     assert await b.balance() == -CHARGED
+
+
+async def test_a_ledger_range_outside_the_timestamps_years_is_invalid_not_internal(
+    billed: Any,
+) -> None:
+    b = await billed()
+    request = B.ListLedgerEntriesRequest(client_id=b.buyer)
+    request.to.seconds = 10**12  # year 33658: protobuf's Timestamp stops at 9999
+    bad = await b.refused_billing("ListLedgerEntries", request)
+    assert bad.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "Timestamp is not valid" in (bad.details() or "")

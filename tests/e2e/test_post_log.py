@@ -193,6 +193,7 @@ async def test_the_log_is_read_a_page_at_a_time(
         post_log_pb2.ListPostsRequest(page_size=-1),
         post_log_pb2.ListPostsRequest(received_after=before, received_before=before),
         post_log_pb2.ListPostsRequest(outcome=7),  # type: ignore[arg-type]
+        post_log_pb2.ListPostsRequest(received_after=Timestamp(seconds=10**12)),  # year 33658
     ):
         assert await code_of(log.ListPosts(wrong, metadata=key(tenant.key))) == (
             grpc.StatusCode.INVALID_ARGUMENT
